@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs the Debian packages that madoguchi needs for one purpose, when they are missing.
+#   build  : what `npm install` needs to compile native modules (better-sqlite3)
+#   server : what the running server needs
+#   test   : what the whole test suite needs
+# As root it runs apt-get; otherwise it prints the exact command and fails.
+set -euo pipefail
+purpose="${1:-test}"
+
+build_pkgs=(python3 make g++)
+server_pkgs=()
+test_pkgs=(sqlite3)
+
+case "$purpose" in
+  build)  wanted=("${build_pkgs[@]}") ;;
+  server) wanted=("${build_pkgs[@]}" "${server_pkgs[@]}") ;;
+  test)   wanted=("${build_pkgs[@]}" "${server_pkgs[@]}" "${test_pkgs[@]}") ;;
+  *) echo "usage: $0 build|server|test" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${wanted[@]}"; do
+  [ -z "$p" ] && continue
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    # A tool may be present without its Debian package (e.g. python3 from pyenv): accept that.
+    if [ "$p" = python3 ] || [ "$p" = make ] || [ "$p" = g++ ] || [ "$p" = sqlite3 ]; then
+      command -v "$p" >/dev/null 2>&1 && continue
+    fi
+    missing+=("$p")
+  fi
+done
+
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "madoguchi: missing packages (${missing[*]}) and no apt-get: install them by hand." >&2
+  exit 1
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "madoguchi: these Debian packages are missing: ${missing[*]}" >&2
+  echo "Run:  sudo apt-get update && sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2
+  exit 1
+fi
+echo "madoguchi: installing Debian packages: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2

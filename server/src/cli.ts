@@ -1,0 +1,219 @@
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import cliProgress from 'cli-progress';
+import { loadAppConfig } from './config/appConfig.js';
+import { ConfigError } from './config/yamlFile.js';
+import { migrateLatest, openDatabase } from './db/connect.js';
+import { todayInJapan } from './domain/dates.js';
+import { generateTown, MAX_PEOPLE, MIN_PEOPLE } from './demo/generator.js';
+import { createDemoStaff, DEMO_LOGINS_FILE } from './demo/demoStaff.js';
+import { GaijiMap } from './linkage/forward/gaiji.js';
+import { ingestFullFiles, planIngest, type IngestProgress } from './linkage/forward/ingest.js';
+import { LayoutRegistry } from './linkage/forward/layouts.js';
+import { LinkageFileError } from './linkage/forward/reader.js';
+import { startServer, type RunningServer } from './main.js';
+import { version } from './version.js';
+
+interface CommonOptions {
+  dataDir: string;
+  config: string;
+  port: number;
+  host: string;
+}
+
+const int = (name: string, min: number, max: number) => (v: string): number => {
+  const n = Number(v.replace(/_/g, ''));
+  if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} は ${min}〜${max} の整数です`);
+  return n;
+};
+
+function common(cmd: Command): CommonOptions {
+  const o = cmd.optsWithGlobals() as CommonOptions;
+  return { ...o, dataDir: path.resolve(o.dataDir), config: path.resolve(o.config) };
+}
+
+function progressBar(label: string): cliProgress.SingleBar {
+  return new cliProgress.SingleBar(
+    { format: `${label} [{bar}] {percentage}% {value}/{total} {unit}`, stream: process.stderr, noTTYOutput: true, notTTYSchedule: 5000, hideCursor: true },
+    cliProgress.Presets.shades_classic,
+  );
+}
+
+function onSignalsClose(server: RunningServer): void {
+  const stop = (signal: string) => {
+    process.stderr.write(`\n${signal} を受けたので停止します…\n`);
+    server.close().then(
+      () => process.exit(0),
+      (e: unknown) => {
+        console.error(e);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+async function runIngest(o: CommonOptions, target: string, encoding: 'auto' | 'utf8' | 'cp932', gaijiFile?: string): Promise<number> {
+  const config = loadAppConfig(o.config);
+  const registry = LayoutRegistry.load(o.config);
+  const configured = config.linkage.gaijiMap ? path.resolve(o.config, config.linkage.gaijiMap) : undefined;
+  const alongside = existsSync(target) && !target.endsWith('.csv') ? path.join(target, 'gaiji-map.csv') : undefined;
+  const mapFile = gaijiFile ?? (configured && existsSync(configured) ? configured : alongside && existsSync(alongside) ? alongside : undefined);
+  const gaiji = mapFile ? GaijiMap.load(mapFile) : new GaijiMap();
+  const planned = planIngest(target, registry);
+  const knex = openDatabase(config.database, o.dataDir);
+  try {
+    await migrateLatest(knex);
+    const bar = progressBar('取込');
+    let currentFile = '';
+    const onProgress = (p: IngestProgress) => {
+      if (p.file !== currentFile) {
+        if (currentFile) bar.stop();
+        currentFile = p.file;
+        bar.start(Math.max(1, Math.round(p.totalBytes / 1024)), 0, { unit: `KB ${p.specId}` });
+      }
+      bar.update(Math.round(p.bytes / 1024));
+    };
+    const reports = await ingestFullFiles(knex, registry, planned, { gaiji, onProgress });
+    if (currentFile) bar.stop();
+    for (const r of reports) {
+      console.log(`${r.specId}@${r.edition}\t${r.rowsApplied.toLocaleString('ja-JP')} 件\t${r.encoding}\t外字未対応 ${r.unmappedGaiji}\t${path.basename(r.file)}`);
+    }
+    if (mapFile) console.log(`同定マップ: ${mapFile} (${gaiji.size} 文字)`);
+    return reports.reduce((s, r) => s + r.rowsApplied, 0);
+  } finally {
+    await knex.destroy();
+  }
+}
+
+export function buildCli(): Command {
+  const program = new Command('madoguchi')
+    .description('まどぐち — 書かない窓口 (no-writing counter) for Japanese municipalities')
+    .version(version)
+    .addOption(new Option('--data-dir <dir>', 'data directory (database, logs, linkage folders)').env('MADOGUCHI_DATA_DIR').default('./data'))
+    .addOption(new Option('--config <dir>', 'configuration directory').env('MADOGUCHI_CONFIG_DIR').default('./config'))
+    .addOption(new Option('--port <n>', 'HTTP port').env('MADOGUCHI_PORT').default(8080).argParser(int('port', 0, 65535)))
+    .addOption(new Option('--host <addr>', 'address to listen on').env('MADOGUCHI_HOST').default('127.0.0.1'))
+    .showHelpAfterError();
+
+  program
+    .command('serve')
+    .description('start the server (runs pending database migrations first)')
+    .action(async (_o, cmd: Command) => {
+      const o = common(cmd);
+      const server = await startServer({ configDir: o.config, dataDir: o.dataDir, port: o.port, host: o.host });
+      onSignalsClose(server);
+      console.log(`まどぐち ${version} を起動しました: ${server.url}`);
+    });
+
+  program
+    .command('demo')
+    .description('first run: generate a demo town, load it, create demo staff, then serve; later runs just serve')
+    .addOption(new Option('--people <n>', 'residents in the demo town').default(5000).argParser(int('people', MIN_PEOPLE, MAX_PEOPLE)))
+    .option('--seed <seed>', 'random seed of the demo town', 'madoguchi')
+    .action(async (opts: { people: number; seed: string }, cmd: Command) => {
+      const o = common(cmd);
+      const config = loadAppConfig(o.config);
+      const dbFile = path.resolve(o.dataDir, config.database.sqlite.file);
+      const fresh = config.database.client === 'sqlite' ? !existsSync(dbFile) : false;
+      if (fresh) {
+        mkdirSync(o.dataDir, { recursive: true });
+        const out = path.join(o.dataDir, 'demo-town');
+        console.log(`デモの町 (${config.municipality.name}, ${opts.people.toLocaleString('ja-JP')} 人) を生成しています…`);
+        await generateTown({
+          people: opts.people, outDir: out, encoding: 'cp932', seed: opts.seed, asOf: todayInJapan(), diff: true,
+          municipality: config.municipality, layouts: LayoutRegistry.load(o.config),
+        });
+        await runIngest(o, out, 'auto');
+        const knex = openDatabase(config.database, o.dataDir);
+        try {
+          await createDemoStaff(knex, o.dataDir);
+        } finally {
+          await knex.destroy();
+        }
+      }
+      const server = await startServer({ configDir: o.config, dataDir: o.dataDir, port: o.port, host: o.host });
+      onSignalsClose(server);
+      console.log(`\nまどぐち ${version} (デモ) を起動しました: ${server.url}`);
+      const logins = path.join(o.dataDir, DEMO_LOGINS_FILE);
+      if (existsSync(logins)) console.log(`\nデモ用の職員アカウント (${logins}):\n${readFileSync(logins, 'utf8')}`);
+      console.log('停止するには Ctrl+C を押してください。');
+    });
+
+  program
+    .command('generate')
+    .description('write a deterministic demo town as national-standard linkage CSV files')
+    .requiredOption('--out <dir>', 'output directory')
+    .addOption(new Option('--people <n>', 'number of residents').default(5000).argParser(int('people', MIN_PEOPLE, MAX_PEOPLE)))
+    .addOption(new Option('--encoding <enc>', 'file encoding').choices(['utf8', 'cp932']).default('utf8'))
+    .option('--seed <seed>', 'random seed', 'madoguchi')
+    .option('--as-of <date>', 'export date (YYYY-MM-DD); default today in Japan')
+    .option('--diff', 'also write the next day\'s differential files', false)
+    .option('--json', 'print the summary as JSON (with peak memory)', false)
+    .action(async (opts: { out: string; people: number; encoding: 'utf8' | 'cp932'; seed: string; asOf?: string; diff: boolean; json: boolean }, cmd: Command) => {
+      const o = common(cmd);
+      if (opts.asOf && !/^[0-9]{4}-[0-9]{2}-[0-9]{2}$/.test(opts.asOf)) throw new InvalidArgumentError('--as-of は YYYY-MM-DD で指定してください');
+      const config = loadAppConfig(o.config);
+      const bar = progressBar('生成');
+      bar.start(opts.people, 0, { unit: '人' });
+      const started = process.hrtime.bigint();
+      const summary = await generateTown({
+        people: opts.people, outDir: path.resolve(opts.out), encoding: opts.encoding, seed: opts.seed, asOf: opts.asOf ?? todayInJapan(),
+        diff: opts.diff, municipality: config.municipality, layouts: LayoutRegistry.load(o.config), onProgress: (n) => bar.update(n),
+      });
+      bar.stop();
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      if (opts.json) {
+        console.log(JSON.stringify({ ...summary, seconds, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024) }));
+      } else {
+        console.log(`住民 ${summary.people.toLocaleString('ja-JP')} 人 / 世帯 ${summary.households.toLocaleString('ja-JP')} / 消除者 ${summary.formerResidents} / 外国人住民 ${summary.foreignResidents} / 住登外者 ${summary.nonResidents} / 法人 ${summary.corporations}`);
+        console.log(`支援措置 ${summary.supportMeasures} / 発行禁止 ${summary.issuanceBans} / 滞納 ${summary.arrears} / MJ文字の氏名 ${summary.mjNames}`);
+        console.log(`出力: ${path.resolve(opts.out)} (${summary.files.length} ファイル, ${seconds.toFixed(1)} 秒)`);
+      }
+    });
+
+  program
+    .command('ingest')
+    .description('load linkage files (a folder of spec-id folders, one spec folder, or one file) into the cache')
+    .argument('<path>', 'folder or file to load')
+    .addOption(new Option('--encoding <enc>', 'file encoding').choices(['auto', 'utf8', 'cp932']).default('auto'))
+    .option('--gaiji-map <file>', '同定マップ CSV for legacy 外字 (default: config, then PATH/gaiji-map.csv)')
+    .action(async (target: string, opts: { encoding: 'auto' | 'utf8' | 'cp932'; gaijiMap?: string }, cmd: Command) => {
+      const o = common(cmd);
+      const total = await runIngest(o, path.resolve(target), opts.encoding, opts.gaijiMap && path.resolve(opts.gaijiMap));
+      console.log(`取込完了: ${total.toLocaleString('ja-JP')} 件`);
+    });
+
+  program
+    .command('migrate')
+    .description('apply pending database migrations')
+    .action(async (_o, cmd: Command) => {
+      const o = common(cmd);
+      const config = loadAppConfig(o.config);
+      const knex = openDatabase(config.database, o.dataDir);
+      try {
+        const applied = await migrateLatest(knex);
+        console.log(applied.length ? `適用しました: ${applied.join(', ')}` : 'データベースは最新です');
+      } finally {
+        await knex.destroy();
+      }
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildCli().parseAsync(argv);
+  } catch (e) {
+    if (e instanceof ConfigError) console.error(`設定ファイルのエラー:\n${e.message}`);
+    else if (e instanceof LinkageFileError) console.error(e.message);
+    else if (e instanceof InvalidArgumentError) console.error(`error: ${e.message}`);
+    else console.error(e instanceof Error ? `エラー: ${e.message}` : e);
+    process.exitCode = e instanceof InvalidArgumentError ? 2 : 1;
+  }
+}
+
+

@@ -1,0 +1,211 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { isValidMunicipalityCode } from '../domain/addresseeNo.js';
+import { loadYaml, type ConfigIssue, ConfigError } from './yamlFile.js';
+
+export interface Counter {
+  id: string;
+  name: string;
+  section: string;
+  number?: number;
+}
+
+export interface OpeningHours {
+  regular: { days: Weekday[]; open: string; close: string }[];
+  special: { date: string; open: string; close: string; note?: string }[];
+  closedDates: string[];
+}
+export type Weekday = 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun';
+
+export interface MssqlSettings {
+  server: string;
+  port: number;
+  database: string;
+  user: string;
+  /** Name of the environment variable that holds the password. */
+  passwordEnv?: string;
+  /** A file outside the repository that holds the password. */
+  passwordFile?: string;
+  encrypt: boolean;
+  trustServerCertificate: boolean;
+  caFile?: string;
+  instanceName?: string;
+}
+
+export interface DatabaseSettings {
+  client: 'sqlite' | 'mssql';
+  sqlite: { file: string };
+  mssql?: MssqlSettings;
+}
+
+export interface AppConfig {
+  municipality: { name: string; nameKana: string; code: string; prefecture: string; county?: string };
+  addresseeNo: { checkDigitRemainderOne: number };
+  counters: Counter[];
+  openingHours: OpeningHours;
+  database: DatabaseSettings;
+  linkage: { dropDir: string; gaijiMap?: string };
+  logging: { level: 'error' | 'warn' | 'info' | 'debug'; retainDays: number };
+}
+
+const time = { type: 'string', pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' } as const;
+const date = { type: 'string', pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' } as const;
+const weekday = { type: 'string', enum: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] } as const;
+
+export const appConfigSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['municipality', 'counters', 'openingHours', 'database'],
+  properties: {
+    municipality: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['name', 'nameKana', 'code', 'prefecture'],
+      properties: {
+        name: { type: 'string', minLength: 1 },
+        nameKana: { type: 'string', pattern: '^[ァ-ヶー・　 ]+$' },
+        code: { type: 'string', pattern: '^[0-9]{6}$' },
+        prefecture: { type: 'string', minLength: 2 },
+        county: { type: 'string' },
+      },
+    },
+    addresseeNo: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: { checkDigitRemainderOne: { type: 'integer', minimum: 0, maximum: 9, default: 0 } },
+    },
+    counters: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['id', 'name', 'section'],
+        properties: {
+          id: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]*$' },
+          name: { type: 'string', minLength: 1 },
+          section: { type: 'string', minLength: 1 },
+          number: { type: 'integer', minimum: 1 },
+        },
+      },
+    },
+    openingHours: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['regular'],
+      properties: {
+        regular: {
+          type: 'array',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['days', 'open', 'close'],
+            properties: { days: { type: 'array', minItems: 1, items: weekday }, open: time, close: time },
+          },
+        },
+        special: {
+          type: 'array',
+          default: [],
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['date', 'open', 'close'],
+            properties: { date, open: time, close: time, note: { type: 'string' } },
+          },
+        },
+        closedDates: { type: 'array', default: [], items: date },
+      },
+    },
+    database: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['client'],
+      properties: {
+        client: { type: 'string', enum: ['sqlite', 'mssql'] },
+        sqlite: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: { file: { type: 'string', minLength: 1, default: 'madoguchi.sqlite' } },
+        },
+        mssql: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['server', 'database', 'user'],
+          properties: {
+            server: { type: 'string', minLength: 1 },
+            port: { type: 'integer', minimum: 1, maximum: 65535, default: 1433 },
+            database: { type: 'string', minLength: 1 },
+            user: { type: 'string', minLength: 1 },
+            passwordEnv: { type: 'string', pattern: '^[A-Z_][A-Z0-9_]*$' },
+            passwordFile: { type: 'string', minLength: 1 },
+            encrypt: { type: 'boolean', default: true },
+            trustServerCertificate: { type: 'boolean', default: false },
+            caFile: { type: 'string' },
+            instanceName: { type: 'string' },
+          },
+        },
+      },
+    },
+    linkage: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        dropDir: { type: 'string', minLength: 1, default: 'linkage' },
+        gaijiMap: { type: 'string', minLength: 1 },
+      },
+    },
+    logging: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        level: { type: 'string', enum: ['error', 'warn', 'info', 'debug'], default: 'info' },
+        retainDays: { type: 'integer', minimum: 1, maximum: 3650, default: 400 },
+      },
+    },
+  },
+} as const;
+
+export const MUNICIPALITY_FILE = 'municipality.yaml';
+
+export function loadAppConfig(configDir: string): AppConfig {
+  const file = path.join(configDir, MUNICIPALITY_FILE);
+  return loadYaml<AppConfig>(file, appConfigSchema, (cfg, src) => {
+    const issues: ConfigIssue[] = [];
+    if (!isValidMunicipalityCode(cfg.municipality.code)) {
+      issues.push(src.issue(['municipality', 'code'], `全国地方公共団体コードの検査数字が合いません (${cfg.municipality.code})`));
+    }
+    const seen = new Set<string>();
+    cfg.counters.forEach((c, i) => {
+      if (seen.has(c.id)) issues.push(src.issue(['counters', i, 'id'], `窓口 ID が重複しています (${c.id})`));
+      seen.add(c.id);
+    });
+    cfg.openingHours.regular.forEach((r, i) => {
+      if (r.open >= r.close) issues.push(src.issue(['openingHours', 'regular', i, 'close'], `閉庁時刻 ${r.close} が開庁時刻 ${r.open} より前です`));
+    });
+    if (cfg.database.client === 'mssql') {
+      const m = cfg.database.mssql;
+      if (!m) issues.push(src.issue(['database'], 'client が mssql のときは mssql の設定が必要です'));
+      else if (!m.passwordEnv && !m.passwordFile)
+        issues.push(src.issue(['database', 'mssql'], 'パスワードの取得先 (passwordEnv または passwordFile) が必要です。パスワード自体は設定ファイルに書けません'));
+    }
+    return issues;
+  });
+}
+
+/** Reads the SQL Server password from the environment or a file; never from committed config. */
+export function resolveMssqlPassword(m: MssqlSettings, env: NodeJS.ProcessEnv = process.env): string {
+  if (m.passwordEnv) {
+    const v = env[m.passwordEnv];
+    if (v) return v;
+    if (!m.passwordFile) throw new ConfigError([{ file: MUNICIPALITY_FILE, path: 'database.mssql.passwordEnv', line: 0, column: 0, reason: `環境変数 ${m.passwordEnv} が設定されていません` }]);
+  }
+  if (m.passwordFile) {
+    if (!existsSync(m.passwordFile)) throw new ConfigError([{ file: MUNICIPALITY_FILE, path: 'database.mssql.passwordFile', line: 0, column: 0, reason: `パスワードファイルがありません (${m.passwordFile})` }]);
+    return readFileSync(m.passwordFile, 'utf8').trim();
+  }
+  throw new Error('no password source');
+}

@@ -1,0 +1,46 @@
+import type { Knex } from 'knex';
+import type { Dialect, Row } from './types.js';
+
+/** SQL Server rejects a request with more than 2,100 parameters and a VALUES list over 1,000 rows. */
+export const MSSQL_MAX_PARAMETERS = 2100;
+const PARAMETER_BUDGET = 2000;
+const MAX_VALUES_ROWS = 1000;
+
+const q = (id: string): string => `[${id.replace(/]/g, ']]')}]`;
+
+export const mssqlDialect: Dialect = {
+  name: 'mssql',
+  now: (knex) => knex.raw('SYSUTCDATETIME()'),
+  batchRows: (columnCount) => Math.max(1, Math.min(MAX_VALUES_ROWS, Math.floor(PARAMETER_BUDGET / columnCount))),
+  async bulkInsert(trx, table, columns, rows) {
+    const size = mssqlDialect.batchRows(columns.length);
+    for (let i = 0; i < rows.length; i += size) {
+      const chunk = rows.slice(i, i + size).map((r) => Object.fromEntries(columns.map((c, j) => [c, r[j]])));
+      await trx(table).insert(chunk);
+    }
+  },
+  upsertQuery(knex, table, row, keys) {
+    // knex's onConflict() throws on mssql (knex#5646): a MERGE with HOLDLOCK instead.
+    const cols = Object.keys(row);
+    const update = cols.filter((c) => !keys.includes(c));
+    const sql =
+      `MERGE INTO ${q(table)} WITH (HOLDLOCK) AS t USING (VALUES (${cols.map(() => '?').join(', ')})) AS s (${cols.map(q).join(', ')}) ` +
+      `ON ${keys.map((k) => `t.${q(k)} = s.${q(k)}`).join(' AND ')} ` +
+      (update.length ? `WHEN MATCHED THEN UPDATE SET ${update.map((c) => `t.${q(c)} = s.${q(c)}`).join(', ')} ` : '') +
+      `WHEN NOT MATCHED THEN INSERT (${cols.map(q).join(', ')}) VALUES (${cols.map((c) => `s.${q(c)}`).join(', ')});`;
+    return knex.raw(sql, cols.map((c) => row[c] as Knex.Value));
+  },
+  claimQuery(knex, table, where, orderBy, set) {
+    // knex drops skipLocked() on mssql, so the claim is raw: READPAST skips rows another
+    // worker holds, UPDLOCK keeps two workers from taking the same one (READ COMMITTED only).
+    const setCols = Object.keys(set);
+    const whereCols = Object.keys(where);
+    const sql =
+      `WITH next AS (SELECT TOP (1) * FROM ${q(table)} WITH (UPDLOCK, READPAST, ROWLOCK) ` +
+      `WHERE ${whereCols.map((c) => `${q(c)} = ?`).join(' AND ')} ORDER BY ${orderBy.map(q).join(', ')}) ` +
+      `UPDATE next SET ${setCols.map((c) => `${q(c)} = ?`).join(', ')} OUTPUT inserted.*;`;
+    return knex.raw(sql, [...whereCols.map((c) => where[c] as Knex.Value), ...setCols.map((c) => set[c] as Knex.Value)]);
+  },
+};
+
+export type { Row };

@@ -1,0 +1,44 @@
+import type { Knex } from 'knex';
+import type { Dialect, Row } from './types.js';
+
+interface BetterSqliteConnection {
+  prepare(sql: string): { run(...params: unknown[]): unknown };
+}
+
+const quote = (id: string): string => `"${id.replace(/"/g, '""')}"`;
+
+export const sqliteDialect: Dialect = {
+  name: 'sqlite',
+  now: (knex) => knex.raw(`strftime('%Y-%m-%dT%H:%M:%fZ','now')`),
+  // SQLITE_MAX_VARIABLE_NUMBER is 32766 since 3.32.
+  batchRows: (columnCount) => Math.max(1, Math.floor(32000 / columnCount)),
+  async bulkInsert(trx, table, columns, rows) {
+    if (!rows.length) return;
+    // One prepared statement on the transaction's own connection: far faster than building
+    // multi-row SQL text, and the rows stay inside the knex transaction.
+    const conn = (await trx.client.acquireConnection()) as BetterSqliteConnection;
+    const sql = `INSERT INTO ${quote(table)} (${columns.map(quote).join(',')}) VALUES (${columns.map(() => '?').join(',')})`;
+    const stmt = conn.prepare(sql);
+    for (const r of rows) stmt.run(r.map((v) => (typeof v === 'boolean' ? (v ? 1 : 0) : v)));
+  },
+  upsertQuery(knex, table, row, keys) {
+    const update = Object.keys(row).filter((k) => !keys.includes(k));
+    return knex(table).insert(row).onConflict([...keys]).merge(update);
+  },
+  claimQuery(knex, table, where, orderBy, set) {
+    const setCols = Object.keys(set);
+    const whereCols = Object.keys(where);
+    const sql =
+      `UPDATE ${quote(table)} SET ${setCols.map((c) => `${quote(c)} = ?`).join(', ')} ` +
+      `WHERE rowid = (SELECT rowid FROM ${quote(table)} WHERE ${whereCols.map((c) => `${quote(c)} = ?`).join(' AND ')} ` +
+      `ORDER BY ${orderBy.map(quote).join(', ')} LIMIT 1) RETURNING *`;
+    return knex.raw(sql, [...setCols.map((c) => set[c] as Knex.Value), ...whereCols.map((c) => where[c] as Knex.Value)]);
+  },
+};
+
+export function isSqlite(knex: Knex): boolean {
+  const c = String(knex.client.config.client);
+  return c === 'better-sqlite3' || c === 'sqlite3';
+}
+
+export type { Row };

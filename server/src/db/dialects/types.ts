@@ -1,0 +1,21 @@
+import type { Knex } from 'knex';
+
+export type Row = Record<string, unknown>;
+
+/** What differs between SQLite and SQL Server; everything else is plain knex. */
+export interface Dialect {
+  readonly name: 'sqlite' | 'mssql';
+  /** Current UTC time as an SQL expression. */
+  now(knex: Knex): Knex.Raw;
+  /** Rows per INSERT so that no statement exceeds the driver's parameter limit. */
+  batchRows(columnCount: number): number;
+  /** Inserts many rows inside the given transaction, as fast as the dialect allows. */
+  bulkInsert(trx: Knex.Transaction, table: string, columns: readonly string[], rows: readonly unknown[][]): Promise<void>;
+  /** Insert or update by key columns. */
+  upsertQuery(knex: Knex, table: string, row: Row, keys: readonly string[]): Knex.QueryBuilder | Knex.Raw;
+  /**
+   * Atomically takes the first row matching `where` (ordered by `orderBy`) and sets `set` on it;
+   * returns the updated row or undefined. Safe when several workers claim at once.
+   */
+  claimQuery(knex: Knex, table: string, where: Row, orderBy: readonly string[], set: Row): Knex.Raw;
+}

@@ -1,0 +1,20 @@
+import type { Knex } from 'knex';
+import * as m001 from './m001_initial.js';
+
+/**
+ * Migrations are additive only and return one schema-builder chain, so that the same code
+ * runs on SQLite and SQL Server and can be compiled for SQL Server without a connection.
+ */
+export interface Migration {
+  name: string;
+  up(knex: Knex): Knex.SchemaBuilder;
+  down(knex: Knex): Knex.SchemaBuilder;
+}
+
+export const migrations: readonly Migration[] = [{ name: '001_initial', ...m001 }];
+
+export const migrationSource: Knex.MigrationSource<Migration> = {
+  getMigrations: async () => [...migrations],
+  getMigrationName: (m) => m.name,
+  getMigration: async (m) => ({ up: (k: Knex) => m.up(k), down: (k: Knex) => m.down(k) }),
+};

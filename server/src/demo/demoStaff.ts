@@ -1,0 +1,30 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Knex } from 'knex';
+import { randomPassword } from '../auth/passwords.js';
+import { createStaff } from '../auth/staffRepo.js';
+
+export const DEMO_LOGINS_FILE = 'demo-logins.txt';
+
+const DEMO_STAFF = [
+  { loginId: 'madoka', displayName: '窓口 まどか', section: '住民課', groups: ['counter'] },
+  { loginId: 'shomei', displayName: '証明 太郎', section: '住民課', groups: ['certificates'] },
+  { loginId: 'shien', displayName: '支援 花子', section: '住民課', groups: ['supportMeasures'] },
+  { loginId: 'kanri', displayName: '管理 一郎', section: '情報政策課', groups: ['admin'] },
+] as const;
+
+/**
+ * Demo accounts with fresh random passwords (never a password in the source), written once to
+ * a file readable only by the owner so that later `demo` runs can show them again.
+ */
+export async function createDemoStaff(knex: Knex, dataDir: string): Promise<string> {
+  const lines: string[] = [];
+  for (const s of DEMO_STAFF) {
+    const password = randomPassword();
+    await createStaff(knex, { ...s, groups: [...s.groups], password, mustChangePassword: false });
+    lines.push(`  ${s.loginId.padEnd(8)} ${password}  ${s.displayName} (${s.section})`);
+  }
+  const text = lines.join('\n') + '\n';
+  writeFileSync(path.join(dataDir, DEMO_LOGINS_FILE), text, { mode: 0o600 });
+  return text;
+}
