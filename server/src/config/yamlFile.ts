@@ -81,8 +81,8 @@ export class YamlSource {
         const pair = node.items.find((p) => (isScalar(p.key) ? String(p.key.value) : String(p.key)) === String(seg));
         if (!pair) break;
         node = pair.value;
-        found = (isScalar(pair.key) ? pair.key : (pair.value as Node)) ?? found;
-        if (pair.value && (isMap(pair.value) || isSeq(pair.value) || isScalar(pair.value))) found = pair.value as Node;
+        // A scalar is reported where its value is; a map or list where its key is.
+        found = (isScalar(pair.value) ? pair.value : isScalar(pair.key) ? pair.key : found) as Node;
       } else if (isSeq(node)) {
         const item = node.items[Number(seg)];
         if (!item) break;

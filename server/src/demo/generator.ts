@@ -226,9 +226,9 @@ class TownGenerator {
     return `${this.o.municipality.prefecture}${this.cityName}${hh.slot.town.name}${hh.slot.block}${hh.suffix ? ` ${hh.suffix}` : ''}`;
   }
 
-  private elsewhere(): { prefecture: string; city: string; town: string; block: string } {
-    const [prefecture, city, , town] = this.rng.pick(otherMunicipalities);
-    return { prefecture, city, town: `${town}${this.rng.int(1, 5)}丁目`, block: `${this.rng.int(1, 30)}番${this.rng.int(1, 20)}号` };
+  private elsewhere(rng: Random = this.rng): { prefecture: string; city: string; town: string; block: string } {
+    const [prefecture, city, , town] = rng.pick(otherMunicipalities);
+    return { prefecture, city, town: `${town}${rng.int(1, 5)}丁目`, block: `${rng.int(1, 30)}番${rng.int(1, 20)}号` };
   }
 
   private async household(h: number): Promise<void> {
@@ -685,7 +685,7 @@ class TownGenerator {
     } else {
       const changed: RowValues = { ...p.values, change_date: day, change_reported_date: day };
       if (event === 'moveOut' || event === 'death') {
-        const to = this.elsewhere();
+        const to = this.elsewhere(rng);
         Object.assign(changed, event === 'death'
           ? { resident_status: '3', change_reason_code: '23', removal_date: day, removal_reported_date: day }
           : { resident_status: '2', change_reason_code: '21', removal_date: day, removal_reported_date: day, to_prefecture: to.prefecture, to_city: to.city, to_town_name: to.town, to_block_number: to.block });

@@ -23,6 +23,8 @@ export const legacyGaiji: readonly { sjis: number; text: string; mjName: string;
 
 const gaijiBytes = new Map(legacyGaiji.map((g) => [g.text, Buffer.from([g.sjis >> 8, g.sjis & 0xff])]));
 const gaijiPattern = new RegExp(legacyGaiji.map((g) => g.text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'gu');
+// The ranges include variation selectors on purpose: any of them needs the 外字 path.
+// eslint-disable-next-line no-misleading-character-class
 const NEEDS_CARE = /[\u{E000}-\u{F8FF}\u{10000}-\u{10FFFF}\u{FE00}-\u{FE0F}]/u;
 
 /** Encodes to CP932, writing 外字 through the legacy table and refusing any silent "?". */

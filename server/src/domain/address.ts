@@ -27,7 +27,7 @@ export function addressKey(s: string): string {
   k = k.replace(/^大字/, '').replace(/(?<=[^0-9])字(?=[^0-9])/g, '');
   k = k.replace(/[ヶケがガ](?=[丘谷崎浦原岳島沢関江台])/g, 'ケ');
   k = k.replace(/[‐‑‒–—―−ｰー－](?=[0-9])/g, '-');
-  k = k.replace(/([0-9]+)(丁目|番地|番|号|の)(?=[0-9])/g, '$1-');
+  k = k.replace(/([0-9])(?:丁目|番地|番|号|の|-)+(?=[0-9])/g, '$1-');
   k = k.replace(/([0-9]+)(丁目|番地|番|号)$/g, '$1');
   return k;
 }

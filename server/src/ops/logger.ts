@@ -78,14 +78,27 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   });
 }
 
-/** Flushes file transports before the process exits. */
+const within = <T>(p: Promise<T>, ms: number): Promise<T | void> => Promise.race([p, new Promise<void>((r) => setTimeout(r, ms).unref())]);
+
+/**
+ * Flushes the file transports to disk before the process exits: the logger ends, each file
+ * transport finishes taking writes, then its file stream is closed and flushed.
+ */
 export async function closeLogger(logger: Logger): Promise<void> {
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, 2000);
-    logger.on('finish', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    logger.end();
-  });
+  const files = logger.transports.filter((t): t is DailyRotateFile => t instanceof DailyRotateFile);
+  const accepted = files.map((t) => new Promise<void>((resolve) => t.once('finish', () => resolve())));
+  logger.end();
+  await within(Promise.all(accepted), 3000);
+  await within(
+    Promise.all(
+      files.map(
+        (t) =>
+          new Promise<void>((resolve) => {
+            t.once('finish', () => resolve());
+            t.close?.();
+          }),
+      ),
+    ),
+    3000,
+  );
 }

@@ -156,6 +156,10 @@ export class LayoutRegistry {
   detect(specId: string, headers: readonly string[]): Layout | { error: string } {
     const candidates = this.editions(specId);
     if (!candidates.length) return { error: `連携仕様 ${specId} のレイアウトが config/layouts にありません` };
+    // An edition whose items are exactly the file's wins; otherwise the newest that accepts it.
+    const fileHeaders = new Set(headers.filter((h) => !candidates.some((l) => l.processingKindHeader === h)));
+    const exact = candidates.find((l) => l.columns.length === fileHeaders.size && l.columns.every((c) => fileHeaders.has(c.header)));
+    if (exact) return exact;
     const reasons: string[] = [];
     for (const l of [...candidates].reverse()) {
       const known = new Set(l.columns.map((c) => c.header));

@@ -1,0 +1,29 @@
+import path from 'node:path';
+import knexFactory, { type Knex } from 'knex';
+import { mssqlKnexConfig, parseMssqlUrl, sqliteKnex } from '../../server/src/db/connect.js';
+
+export interface DatabaseTarget {
+  name: 'sqlite' | 'mssql';
+  /** Why the target cannot run here, or null. */
+  unavailable: string | null;
+  open(dir: string): Knex;
+}
+
+/**
+ * The databases every DB test runs on: SQLite always; SQL Server when MSSQL_URL is set (an
+ * opt-in for machines that have one — CI here has no SQL Server).
+ */
+export const databaseTargets: DatabaseTarget[] = [
+  { name: 'sqlite', unavailable: null, open: (dir) => sqliteKnex(path.join(dir, 'madoguchi.sqlite')) },
+  {
+    name: 'mssql',
+    unavailable: process.env.MSSQL_URL ? null : 'MSSQL_URL が未設定のため SQL Server の実機テストは実行しません (例: MSSQL_URL=mssql://sa:pass@host:1433/madoguchi_test?encrypt=false)',
+    open: () => knexFactory(mssqlKnexConfig(parseMssqlUrl(process.env.MSSQL_URL!))),
+  },
+];
+
+/** Drops every table (SQL Server test database reuse). */
+export async function dropAll(knex: Knex): Promise<void> {
+  const tables = ['staff_group_members', 'staff_group_permissions', 'staff_groups', 'staff', 'linkage_runs', 'address_master', 'arrears', 'issuance_bans', 'corporations', 'non_residents', 'entitlements', 'support_measures', 'resident_history', 'households', 'residents', 'knex_migrations', 'knex_migrations_lock'];
+  for (const t of tables) await knex.schema.dropTableIfExists(t);
+}

@@ -1,0 +1,73 @@
+import { expect } from 'chai';
+import knexFactory from 'knex';
+import { MSSQL_MAX_PARAMETERS } from '../../server/src/db/dialects/index.js';
+import { mssqlDialect } from '../../server/src/db/dialects/mssql.js';
+import { migrations } from '../../server/src/db/migrations/index.js';
+import { LayoutRegistry } from '../../server/src/linkage/forward/layouts.js';
+import { derivedKeyColumns } from '../../server/src/linkage/forward/keys.js';
+import { configDir } from '../helpers/paths.js';
+
+/** SQL Server code paths, compiled without a connection (no SQL Server here). */
+const mssql = knexFactory({ client: 'mssql' });
+
+function sqlOf(builder: { toSQL(): unknown }): string[] {
+  const compiled = builder.toSQL() as { sql: string } | { sql: string }[];
+  return (Array.isArray(compiled) ? compiled : [compiled]).map((c) => c.sql);
+}
+
+describe('SQL Server: compiled SQL', () => {
+  const upSql = migrations.flatMap((m) => sqlOf(m.up(mssql)));
+  const downSql = migrations.flatMap((m) => sqlOf(m.down(mssql)));
+
+  it('compiles every migration up and down', () => {
+    expect(upSql.filter((s) => s.startsWith('CREATE TABLE')).length).to.equal(15);
+    expect(downSql.filter((s) => /^DROP TABLE/i.test(s)).length).to.equal(15);
+  });
+
+  it('uses nvarchar for text and datetime2 for times, never SQLite-only syntax', () => {
+    const all = upSql.join('\n');
+    expect(all).to.match(/\[name\] nvarchar\(200\) not null/);
+    expect(all).to.match(/\[started_at\] datetime2 not null/);
+    expect(all).to.not.match(/(?<!n)varchar\(/);
+    expect(all).to.not.match(/\bdatetime\b/);
+    for (const sqliteOnly of [/autoincrement/i, /PRAGMA/i, /strftime/i, /`/, /\bcollate\b/i, /CURRENT_TIMESTAMP\(/i, /\bon conflict\b/i]) {
+      expect(all, String(sqliteOnly)).to.not.match(sqliteOnly);
+    }
+    expect(all).to.match(/int identity\(1,1\) not null primary key/);
+  });
+
+  it('keeps every cache insert under 2,100 parameters and 1,000 rows', () => {
+    const registry = LayoutRegistry.load(configDir);
+    for (const id of registry.specIds()) {
+      const l = registry.latest(id);
+      const columns = [...Object.keys(l.fixed), ...l.columns.filter((c) => c.column).map((c) => c.column!), ...derivedKeyColumns(l.table), 'linkage_run_id'];
+      const rows = mssqlDialect.batchRows(columns.length);
+      expect(rows, id).to.be.at.most(1000);
+      const batch = Array.from({ length: rows }, () => Object.fromEntries(columns.map((c) => [c, 'x'])));
+      const compiled = mssql(l.table).insert(batch).toSQL();
+      expect(compiled.bindings.length, id).to.be.at.most(MSSQL_MAX_PARAMETERS);
+      expect(compiled.bindings.length, id).to.be.greaterThan(MSSQL_MAX_PARAMETERS / 2);
+    }
+  });
+
+  it('upserts with MERGE … HOLDLOCK and claims with UPDLOCK, READPAST', () => {
+    const merge = mssqlDialect.upsertQuery(mssql, 'staff_groups', { code: 'c', name: 'n' }, ['code']).toSQL().sql;
+    expect(merge).to.match(/^MERGE INTO \[staff_groups\] WITH \(HOLDLOCK\) AS t USING \(VALUES \(\?, \?\)\) AS s \(\[code\], \[name\]\)/);
+    expect(merge).to.contain('WHEN MATCHED THEN UPDATE SET t.[name] = s.[name]');
+    const claim = mssqlDialect.claimQuery(mssql, 'jobs', { status: 'queued' }, ['priority', 'id'], { status: 'leased' }).toSQL();
+    expect(claim.sql).to.contain('WITH (UPDLOCK, READPAST, ROWLOCK)');
+    expect(claim.sql).to.contain('ORDER BY [priority], [id]');
+    expect(claim.sql).to.contain('OUTPUT inserted.*');
+    expect(claim.bindings).to.deep.equal(['queued', 'leased']);
+    expect(mssqlDialect.now(mssql).toSQL().sql).to.equal('SYSUTCDATETIME()');
+  });
+
+  it('compiles the main read queries', () => {
+    const count = mssql('residents').where({ resident_status: '1' }).count({ n: '*' }).first().toSQL().toNative();
+    expect(count.sql).to.equal('select top (@p0) count(*) as [n] from [residents] where [resident_status] = @p1');
+    const runs = mssql('linkage_runs').orderBy('id', 'desc').limit(20).toSQL().toNative();
+    expect(runs.sql).to.equal('select top (@p0) * from [linkage_runs] order by [id] desc');
+    const replace = mssql('entitlements').where({ kind: 'nationalHealthInsurance' }).del().toSQL().toNative();
+    expect(replace.sql).to.equal('delete from [entitlements] where [kind] = @p0;select @@rowcount');
+  });
+});

@@ -1,0 +1,116 @@
+import { expect } from 'chai';
+import { isValidAddresseeNo, isValidMunicipalityCode, mod11CheckDigit, withCheckDigit } from '../../server/src/domain/addresseeNo.js';
+import { relationshipLabel } from '../../server/src/domain/codes.js';
+import { ageOn, dateReaching, endOfSchoolYearReaching, isCalendarDate, parseRegisterDate, parseRegisterMonth } from '../../server/src/domain/dates.js';
+import { addressKey } from '../../server/src/domain/address.js';
+import { codePointLength, kanaKey, nameKey } from '../../server/src/domain/text.js';
+import { foldVariants } from '../../server/src/domain/variants.js';
+import { formatWareki } from '../../server/src/domain/wareki.js';
+import { corporateNumberCheckDigit, myNumberCheckDigit } from '../../server/src/demo/generator.js';
+
+describe('domain: 宛名番号 and other check digits', () => {
+  it('computes M11 weights 2..7 from the rightmost digit', () => {
+    // 000000001: 1×2 = 2 → 11−2 = 9
+    expect(mod11CheckDigit('000000001')).to.equal(9);
+    // 123456789: 9·2+8·3+7·4+6·5+5·6+4·7+3·2+2·3+1·4 = 174; 174 mod 11 = 9 → 2
+    expect(mod11CheckDigit('123456789')).to.equal(2);
+    expect(withCheckDigit('123456789')).to.equal('1234567892');
+  });
+  it('gives 0 for remainder 0 and the configured digit for remainder 1', () => {
+    // 000000006: 6×2 = 12 → remainder 1
+    expect(mod11CheckDigit('000000006')).to.equal(0);
+    expect(mod11CheckDigit('000000006', { remainderOneDigit: 1 })).to.equal(1);
+    // 000000011: 1×2+1×3 = 5 … ; 000000000 → remainder 0
+    expect(mod11CheckDigit('000000000')).to.equal(0);
+  });
+  it('validates whole numbers', () => {
+    expect(isValidAddresseeNo('1234567892')).to.equal(true);
+    expect(isValidAddresseeNo('1234567893')).to.equal(false);
+    expect(isValidAddresseeNo('12a4567892')).to.equal(false);
+  });
+  it('validates 全国地方公共団体コード check digits', () => {
+    expect(isValidMunicipalityCode('131016')).to.equal(true); // 千代田区
+    expect(isValidMunicipalityCode('432041')).to.equal(true); // 荒尾市
+    expect(isValidMunicipalityCode('131017')).to.equal(false);
+    expect(isValidMunicipalityCode('13101')).to.equal(false);
+  });
+  it('computes My Number and 法人番号 check digits', () => {
+    // A well-known valid sample My Number: 123456789018
+    expect(myNumberCheckDigit('12345678901')).to.equal(8);
+    // 国税庁's sample 法人番号 7000012050002 (内閣官房 … base 000012050002)
+    expect(corporateNumberCheckDigit('000012050002')).to.equal(7);
+  });
+});
+
+describe('domain: register dates', () => {
+  it('accepts non-calendar dates the standard demands and legacy YYYYMMDD', () => {
+    expect(parseRegisterDate('1999-02-29')).to.equal('1999-02-29');
+    expect(parseRegisterDate('19990229')).to.equal('1999-02-29');
+    expect(isCalendarDate('1999-02-29')).to.equal(false);
+    expect(isCalendarDate('2000-02-29')).to.equal(true);
+    expect(parseRegisterDate('')).to.equal(null);
+  });
+  it('rejects malformed dates and impossible months', () => {
+    expect(() => parseRegisterDate('1999/02/01')).to.throw('形式');
+    expect(() => parseRegisterDate('1999-13-01')).to.throw('範囲');
+    expect(() => parseRegisterDate('1999-02-32')).to.throw('範囲');
+    expect(parseRegisterMonth('2026-04')).to.equal('2026-04');
+    expect(() => parseRegisterMonth('2026-13')).to.throw();
+  });
+  it('computes ages on text dates, including 2/29 and non-calendar births', () => {
+    expect(ageOn('2000-02-29', '2026-02-28')).to.equal(25);
+    expect(ageOn('2000-02-29', '2026-03-01')).to.equal(26);
+    expect(ageOn('1999-02-29', '2026-11-01')).to.equal(27);
+    expect(ageOn('1951-11-01', '2026-11-01')).to.equal(75);
+    expect(ageOn('1951-11-02', '2026-11-01')).to.equal(74);
+  });
+  it('finds the end of the school year in which a child reaches 18', () => {
+    expect(endOfSchoolYearReaching('2008-04-01', 18)).to.equal('2026-03-31');
+    expect(endOfSchoolYearReaching('2008-04-02', 18)).to.equal('2027-03-31');
+    expect(endOfSchoolYearReaching('2009-01-15', 18)).to.equal('2027-03-31');
+    expect(dateReaching('1961-11-02', 65)).to.equal('2026-11-01');
+  });
+  it('formats 和暦 with 元年 and era boundaries', () => {
+    expect(formatWareki('2019-05-01')).to.equal('令和元年5月1日');
+    expect(formatWareki('2019-04-30')).to.equal('平成31年4月30日');
+    expect(formatWareki('1989-01-07')).to.equal('昭和64年1月7日');
+    expect(formatWareki('1989-01-08')).to.equal('平成元年1月8日');
+    expect(formatWareki('1999-02-29')).to.equal('平成11年2月29日');
+    expect(formatWareki('1912-07-30')).to.equal('大正元年7月30日');
+  });
+});
+
+describe('domain: text and search keys', () => {
+  it('counts code points, not UTF-16 units', () => {
+    expect(codePointLength('𠮷田')).to.equal(2);
+    expect('𠮷田'.length).to.equal(3);
+    expect(codePointLength('渡邉\u{E0101}')).to.equal(3);
+  });
+  it('folds kana width, script and small kana for the kana key', () => {
+    expect(kanaKey('ｻｲﾄｳ')).to.equal(kanaKey('さいとう'));
+    expect(kanaKey('サイトウ')).to.equal('さいとう');
+    expect(kanaKey('キョウコ')).to.equal(kanaKey('キヨウコ'));
+    expect(kanaKey('ヤマダ　タロウ')).to.equal('やまだたろう');
+  });
+  it('drops IVS selectors and widths in the name key but keeps the character', () => {
+    expect(nameKey('渡邉\u{E0101}　浩二')).to.equal('渡邉浩二');
+    expect(nameKey('ＮＧＵＹＥＮ van an')).to.equal('NGUYENVANAN');
+    expect(nameKey('髙橋')).to.equal('髙橋');
+  });
+  it('folds variant kanji only in the fallback key', () => {
+    expect(foldVariants('髙橋')).to.equal('高橋');
+    expect(foldVariants('山﨑')).to.equal('山崎');
+    expect(foldVariants('渡邉')).to.equal(foldVariants('渡邊'));
+    expect(foldVariants('𠮷田')).to.equal('吉田');
+  });
+  it('builds address keys that meet across notations', () => {
+    expect(addressKey('緑ヶ丘二丁目3番地の4')).to.equal(addressKey('緑ケ丘2-3-4'));
+    expect(addressKey('本町一丁目１番２号')).to.equal(addressKey('本町1-1-2'));
+    expect(addressKey('大字上田100番地')).to.equal(addressKey('上田100'));
+  });
+  it('joins relationship chains with の', () => {
+    expect(relationshipLabel(['20', '12'])).to.equal('子の妻');
+    expect(relationshipLabel(['20', '20', '20', '20'])).to.equal('子の子の子の子');
+    expect(() => relationshipLabel(['77'])).to.throw('77');
+  });
+});
