@@ -1,0 +1,108 @@
+import { expect } from 'chai';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { cliPath, configDir, repoRoot, tempDir } from '../helpers/paths.js';
+
+interface Started {
+  child: ChildProcess;
+  url: string;
+  output: () => string;
+}
+
+/** Starts the CLI and waits for the line that says the server is up. */
+function startCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Started> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cliPath, ...args], { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 90_000);
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      const m = /起動しました: (http:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, url: m[1]!, output: () => out });
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited with ${code}:\n${out}`));
+    });
+  });
+}
+
+function stop(s: Started): Promise<number | null> {
+  return new Promise((resolve) => {
+    s.child.removeAllListeners('exit');
+    s.child.on('exit', (code) => resolve(code));
+    s.child.kill('SIGTERM');
+  });
+}
+
+describe('madoguchi CLI', function () {
+  this.timeout(120_000);
+  const t = tempDir();
+  after(() => t.remove());
+
+  it('`npx madoguchi --help` works from the repository root and lists the commands', () => {
+    const r = spawnSync('npx', ['madoguchi', '--help'], { cwd: repoRoot, encoding: 'utf8' });
+    expect(r.status, r.stderr).to.equal(0);
+    for (const cmd of ['serve', 'demo', 'generate', 'ingest', '--data-dir', '--config', '--port']) expect(r.stdout).to.contain(cmd);
+  });
+
+  it('demo on an empty data dir generates, loads, creates staff and serves; SIGTERM stops it cleanly', async () => {
+    const dataDir = path.join(t.dir, 'demo');
+    const s = await startCli(['demo', '--people', '300', '--port', '0', '--data-dir', dataDir]);
+    const health = (await (await fetch(`${s.url}healthz`)).json()) as { status: string; residents: number };
+    expect(health).to.include({ status: 'ok', residents: 300 });
+    expect(s.output()).to.contain('デモの町');
+    const logins = readFileSync(path.join(dataDir, 'demo-logins.txt'), 'utf8').trim().split('\n');
+    expect(logins).to.have.length(4);
+    expect(statSync(path.join(dataDir, 'demo-logins.txt')).mode & 0o777).to.equal(0o600);
+    expect(s.output()).to.contain(logins[0]!.trim());
+    expect(await stop(s)).to.equal(0);
+    const log = readdirSync(path.join(dataDir, 'logs')).find((f) => f.endsWith('.log'))!;
+    expect(readFileSync(path.join(dataDir, 'logs', log), 'utf8')).to.contain('madoguchi stopped');
+
+    // A second run on the same data dir only starts the server.
+    const again = await startCli(['demo', '--port', '0', '--data-dir', dataDir]);
+    expect(again.output()).to.not.contain('デモの町');
+    const h2 = (await (await fetch(`${again.url}healthz`)).json()) as { residents: number };
+    expect(h2.residents).to.equal(300);
+    expect(await stop(again)).to.equal(0);
+  });
+
+  it('takes the data dir, config dir and port from MADOGUCHI_* variables', async () => {
+    const dataDir = path.join(t.dir, 'env');
+    const s = await startCli(['serve'], { MADOGUCHI_DATA_DIR: dataDir, MADOGUCHI_CONFIG_DIR: configDir, MADOGUCHI_PORT: '0' });
+    expect((await fetch(`${s.url}healthz`)).status).to.equal(200);
+    expect(readdirSync(dataDir)).to.include('madoguchi.sqlite');
+    expect(await stop(s)).to.equal(0);
+  });
+
+  it('exits non-zero with the file, line and path of a configuration error', () => {
+    const bad = path.join(t.dir, 'badconfig');
+    mkdirSync(bad, { recursive: true });
+    writeFileSync(path.join(bad, 'municipality.yaml'), readFileSync(path.join(configDir, 'municipality.yaml'), 'utf8').replace('code: "439991"', 'code: "43999"'));
+    const r = spawnSync(process.execPath, [cliPath, 'serve', '--config', bad, '--data-dir', path.join(t.dir, 'x'), '--port', '0'], { encoding: 'utf8' });
+    expect(r.status).to.equal(1);
+    expect(r.stderr).to.match(/municipality\.yaml:\d+:\d+: municipality\.code: /);
+  });
+
+  it('generate and ingest from the command line, with an unknown option refused', () => {
+    const out = path.join(t.dir, 'gen');
+    const g = spawnSync(process.execPath, [cliPath, 'generate', '--people', '200', '--out', out, '--encoding', 'cp932', '--seed', 'cli', '--as-of', '2026-11-01', '--json'], { cwd: repoRoot, encoding: 'utf8' });
+    expect(g.status, g.stderr).to.equal(0);
+    const summary = JSON.parse(g.stdout.trim().split('\n').pop()!) as { people: number; peakRssMb: number };
+    expect(summary.people).to.equal(200);
+    expect(summary.peakRssMb).to.be.greaterThan(10);
+    const i = spawnSync(process.execPath, [cliPath, 'ingest', out, '--data-dir', path.join(t.dir, 'gen-data')], { cwd: repoRoot, encoding: 'utf8' });
+    expect(i.status, i.stderr).to.equal(0);
+    expect(i.stdout).to.match(/001o005@1\.0\t20[0-9] 件\tcp932\t外字未対応 0/);
+    const bad = spawnSync(process.execPath, [cliPath, 'generate', '--people', '50', '--out', out], { encoding: 'utf8' });
+    expect(bad.status).to.not.equal(0);
+    expect(bad.stderr).to.contain('100〜1000000');
+  });
+});

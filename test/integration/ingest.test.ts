@@ -1,0 +1,131 @@
+import { expect } from 'chai';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Knex } from 'knex';
+import { migrateLatest } from '../../server/src/db/connect.js';
+import { GaijiMap } from '../../server/src/linkage/forward/gaiji.js';
+import { ingestFullFiles, planIngest } from '../../server/src/linkage/forward/ingest.js';
+import { LayoutRegistry } from '../../server/src/linkage/forward/layouts.js';
+import { LinkageFileError } from '../../server/src/linkage/forward/reader.js';
+import { readCsv } from '../helpers/csv.js';
+import { databaseTargets, dropAll } from '../helpers/db.js';
+import { configDir, tempDir } from '../helpers/paths.js';
+import { makeTown, specFile } from '../helpers/town.js';
+import type { GenerateSummary } from '../../server/src/demo/generator.js';
+
+const registry = LayoutRegistry.load(configDir);
+
+for (const target of databaseTargets) {
+  describe(`loading linkage files on ${target.name}`, function () {
+    this.timeout(120_000);
+    const t = tempDir();
+    let knex: Knex;
+    let town: GenerateSummary;
+    let gaiji: GaijiMap;
+    const townDir = path.join(t.dir, 'town');
+
+    before(async function () {
+      if (target.unavailable) {
+        console.log(`      (skipped: ${target.unavailable})`);
+        this.skip(); // opt-in: SQL Server tests run only where MSSQL_URL points at a server
+      }
+      knex = target.open(t.dir);
+      if (target.name === 'mssql') await dropAll(knex);
+      await migrateLatest(knex);
+      town = await makeTown(townDir, 1500, 'cp932', 'ingest');
+      gaiji = GaijiMap.load(path.join(townDir, 'gaiji-map.csv'));
+    });
+    after(async () => {
+      await knex?.destroy();
+      t.remove();
+    });
+
+    it('loads a folder of CP932 full files in one go and records each run', async () => {
+      const planned = planIngest(townDir, registry);
+      expect(planned.map((p) => p.specId)).to.include.members(['001o005', '024o007', 'ext-address-master']);
+      const reports = await ingestFullFiles(knex, registry, planned, { gaiji });
+      const residents = reports.find((r) => r.specId === '001o005')!;
+      expect(residents.encoding).to.equal('cp932');
+      expect(residents.unmappedGaiji).to.equal(0);
+      const current = (await knex('residents').where({ resident_status: '1' }).count({ n: '*' }).first()) as { n: number };
+      expect(Number(current.n)).to.equal(1500);
+      const runs = (await knex('linkage_runs').where({ result: 'applied' })) as { spec_id: string; file_sha256: string; rows_applied: number }[];
+      expect(runs).to.have.length(planned.length);
+      expect(runs.every((r) => /^[0-9a-f]{64}$/.test(r.file_sha256))).to.equal(true);
+      const nhi = (await knex('entitlements').where({ kind: 'nationalHealthInsurance' }).count({ n: '*' }).first()) as { n: number };
+      expect(Number(nhi.n)).to.equal(readCsv(specFile(town, '024o007'), 'cp932').length);
+    });
+
+    it('round-trips MJ, IVS and plane-16 names exactly through load and read', async () => {
+      const source = readCsv(specFile(town, '001o005'), 'cp932', gaiji);
+      const hard = source.filter((r) => /[髙﨑𠮷𡈽]|[\u{E0100}-\u{E01EF}]|[\u{100000}-\u{10FFFD}]/u.test(r['氏名']!));
+      expect(hard.length).to.be.greaterThan(3);
+      expect(hard.some((r) => r['氏名']!.includes('\u{10DE92}'))).to.equal(true);
+      expect(hard.some((r) => r['氏名']!.includes('邉\u{E0101}'))).to.equal(true);
+      const rows = (await knex('residents').whereIn('addressee_no', hard.map((r) => r['宛名番号']!)).select('addressee_no', 'name', 'name_key', 'name_variant_key')) as { addressee_no: string; name: string; name_key: string; name_variant_key: string }[];
+      const byNo = new Map(rows.map((r) => [r.addressee_no, r]));
+      for (const r of hard) expect(byNo.get(r['宛名番号']!)!.name).to.equal(r['氏名']);
+      const watanabe = rows.find((r) => r.name.includes('邉\u{E0101}'))!;
+      expect(watanabe.name_key).to.not.contain('\u{E0101}');
+      expect(watanabe.name_variant_key.startsWith('渡辺')).to.equal(true);
+    });
+
+    it('rejects a broken file with file, line and column, keeping the previous data', async () => {
+      const before = (await knex('support_measures').count({ n: '*' }).first()) as { n: number };
+      const dir = path.join(t.dir, 'broken', '001o013');
+      mkdirSync(dir, { recursive: true });
+      const good = readFileSync(specFile(town, '001o013'));
+      const text = new TextDecoder('shift_jis').decode(good).split('\r\n');
+      text[2] = text[2]!.replace(/,([12]),/, ',7,'); // 支援措置区分 7 does not exist
+      const file = path.join(dir, '001o013_439991_20261102020000.csv');
+      writeFileSync(file, text.join('\r\n'), 'utf8');
+      let err: unknown;
+      try {
+        await ingestFullFiles(knex, registry, planIngest(dir, registry));
+      } catch (e) {
+        err = e;
+      }
+      expect(err).to.be.instanceOf(LinkageFileError);
+      const issue = (err as LinkageFileError).issues[0]!;
+      expect(issue).to.include({ line: 3, column: '支援措置区分', value: '7' });
+      expect((err as LinkageFileError).message).to.contain('001o013_439991_20261102020000.csv:3 [支援措置区分]');
+      const after = (await knex('support_measures').count({ n: '*' }).first()) as { n: number };
+      expect(Number(after.n)).to.equal(Number(before.n));
+      const failed = (await knex('linkage_runs').where({ result: 'failed' }).orderBy('id', 'desc').first()) as { spec_id: string; message: string };
+      expect(failed.spec_id).to.equal('001o013');
+      expect(failed.message).to.contain('支援措置区分');
+    });
+
+    it('masks personal values in error reports and rejects unknown headers', async () => {
+      const dir = path.join(t.dir, 'broken2', '001o005');
+      mkdirSync(dir, { recursive: true });
+      const lines = new TextDecoder('shift_jis').decode(readFileSync(specFile(town, '001o005'))).split('\r\n');
+      const cells = lines[1]!.split(',');
+      const original = cells[4]!;
+      cells[4] = 'あ'.repeat(101); // 氏名 over 100 characters
+      lines[1] = cells.join(',');
+      writeFileSync(path.join(dir, 'a.csv'), lines.slice(0, 3).join('\r\n'));
+      let err: LinkageFileError | undefined;
+      try {
+        await ingestFullFiles(knex, registry, [{ specId: '001o005', file: path.join(dir, 'a.csv') }]);
+      } catch (e) {
+        err = e as LinkageFileError;
+      }
+      expect(err!.issues[0]).to.include({ line: 2, column: '氏名' });
+      expect(err!.issues[0]!.reason).to.contain('桁数超過');
+      expect(err!.issues[0]!.value).to.equal(`あ${'*'.repeat(8)}`);
+      expect(err!.message).to.not.contain('あああ');
+      const residents = (await knex('residents').where({ name: original }).count({ n: '*' }).first()) as { n: number };
+      expect(Number(residents.n)).to.be.greaterThan(0);
+
+      writeFileSync(path.join(dir, 'b.csv'), `宛名番号,謎の項目\r\n1,2\r\n`);
+      try {
+        await ingestFullFiles(knex, registry, [{ specId: '001o005', file: path.join(dir, 'b.csv') }]);
+      } catch (e) {
+        err = e as LinkageFileError;
+      }
+      expect(err!.issues[0]!.line).to.equal(1);
+      expect(err!.issues[0]!.reason).to.contain('謎の項目');
+    });
+  });
+}
