@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
@@ -8,8 +8,10 @@ import { migrateLatest, openDatabase } from './db/connect.js';
 import { todayInJapan } from './domain/dates.js';
 import { generateTown, MAX_PEOPLE, MIN_PEOPLE } from './demo/generator.js';
 import { createDemoStaff, DEMO_LOGINS_FILE } from './demo/demoStaff.js';
-import { GaijiMap } from './linkage/forward/gaiji.js';
-import { ingestFullFiles, planIngest, type IngestProgress } from './linkage/forward/ingest.js';
+import { applyFiles, type FileResult } from './linkage/forward/apply.js';
+import { planIngest } from './linkage/forward/ingest.js';
+import { writeReports } from './linkage/forward/report.js';
+import { applyOptionsFrom, configuredGaijiMap, loadGaijiMap } from './linkage/forward/settings.js';
 import { LayoutRegistry } from './linkage/forward/layouts.js';
 import { LinkageFileError } from './linkage/forward/reader.js';
 import { startServer, type RunningServer } from './main.js';
@@ -55,38 +57,49 @@ function onSignalsClose(server: RunningServer): void {
   process.once('SIGINT', () => stop('SIGINT'));
 }
 
-async function runIngest(o: CommonOptions, target: string, encoding: 'auto' | 'utf8' | 'cp932', gaijiFile?: string): Promise<number> {
+async function runIngest(o: CommonOptions, target: string, encoding: 'auto' | 'utf8' | 'cp932' | undefined, gaijiFile?: string): Promise<FileResult[]> {
   const config = loadAppConfig(o.config);
   const registry = LayoutRegistry.load(o.config);
-  const configured = config.linkage.gaijiMap ? path.resolve(o.config, config.linkage.gaijiMap) : undefined;
-  const alongside = existsSync(target) && !target.endsWith('.csv') ? path.join(target, 'gaiji-map.csv') : undefined;
+  const configured = configuredGaijiMap(config, o.config);
+  const alongside = existsSync(target) && statSync(target).isDirectory() ? path.join(target, 'gaiji-map.csv') : undefined;
   const mapFile = gaijiFile ?? (configured && existsSync(configured) ? configured : alongside && existsSync(alongside) ? alongside : undefined);
-  const gaiji = mapFile ? GaijiMap.load(mapFile) : new GaijiMap();
+  const gaiji = loadGaijiMap(mapFile);
   const planned = planIngest(target, registry);
   const knex = openDatabase(config.database, o.dataDir);
   try {
     await migrateLatest(knex);
     const bar = progressBar('取込');
     let currentFile = '';
-    const onProgress = (p: IngestProgress) => {
-      if (p.file !== currentFile) {
-        if (currentFile) bar.stop();
-        currentFile = p.file;
-        bar.start(Math.max(1, Math.round(p.totalBytes / 1024)), 0, { unit: `KB ${p.specId}` });
-      }
-      bar.update(Math.round(p.bytes / 1024));
-    };
-    const reports = await ingestFullFiles(knex, registry, planned, { gaiji, onProgress });
+    const options = { ...applyOptionsFrom(config, gaiji), ...(encoding ? { encoding } : {}) };
+    const results = await applyFiles(knex, registry, planned, {
+      ...options,
+      onProgress: (p) => {
+        if (p.file !== currentFile) {
+          if (currentFile) bar.stop();
+          currentFile = p.file;
+          bar.start(Math.max(1, Math.round(p.totalBytes / 1024)), 0, { unit: `KB ${p.specId}` });
+        }
+        bar.update(Math.round(p.bytes / 1024));
+      },
+    });
     if (currentFile) bar.stop();
-    for (const r of reports) {
-      console.log(`${r.specId}@${r.edition}\t${r.rowsApplied.toLocaleString('ja-JP')} 件\t${r.encoding}\t外字未対応 ${r.unmappedGaiji}\t${path.basename(r.file)}`);
+    const reportDir = path.join(o.dataDir, config.linkage.dropDir, 'reports');
+    for (const r of results) {
+      console.log(`${r.specId}${r.edition ? `@${r.edition}` : ''}\t${OUTCOME[r.outcome]}\t${r.rowsApplied.toLocaleString('ja-JP')} 件\t${r.encoding ?? '-'}\t不正 ${r.rowsRejected}\t外字未対応 ${r.unmappedGaiji}\t${path.basename(r.file)}`);
+      if (r.issues.length) {
+        const report = writeReports(path.join(reportDir, r.specId), r, path.basename(r.file));
+        for (const i of r.issues.slice(0, 5)) console.log(`  ${i.line} 行目${i.column ? ` [${i.column}]` : ''}: ${i.reason}${i.value !== undefined ? ` (値: ${i.value})` : ''}`);
+        console.log(`  報告書: ${report}`);
+      }
     }
     if (mapFile) console.log(`同定マップ: ${mapFile} (${gaiji.size} 文字)`);
-    return reports.reduce((s, r) => s + r.rowsApplied, 0);
+    return results;
   } finally {
     await knex.destroy();
   }
 }
+
+const OUTCOME: Record<string, string> = { applied: '取込済', skipped: '同一内容のため処理なし', quarantined: '隔離 (取込せず)', failed: '失敗' };
 
 export function buildCli(): Command {
   const program = new Command('madoguchi')
@@ -126,7 +139,7 @@ export function buildCli(): Command {
           people: opts.people, outDir: out, encoding: 'cp932', seed: opts.seed, asOf: todayInJapan(), diff: true,
           municipality: config.municipality, layouts: LayoutRegistry.load(o.config),
         });
-        await runIngest(o, out, 'auto');
+        await runIngest(o, out, undefined);
         const knex = openDatabase(config.database, o.dataDir);
         try {
           await createDemoStaff(knex, o.dataDir);
@@ -178,12 +191,17 @@ export function buildCli(): Command {
     .command('ingest')
     .description('load linkage files (a folder of spec-id folders, one spec folder, or one file) into the cache')
     .argument('<path>', 'folder or file to load')
-    .addOption(new Option('--encoding <enc>', 'file encoding').choices(['auto', 'utf8', 'cp932']).default('auto'))
+    .addOption(new Option('--encoding <enc>', 'file encoding (default: from config)').choices(['auto', 'utf8', 'cp932']))
     .option('--gaiji-map <file>', '同定マップ CSV for legacy 外字 (default: config, then PATH/gaiji-map.csv)')
-    .action(async (target: string, opts: { encoding: 'auto' | 'utf8' | 'cp932'; gaijiMap?: string }, cmd: Command) => {
+    .action(async (target: string, opts: { encoding?: 'auto' | 'utf8' | 'cp932'; gaijiMap?: string }, cmd: Command) => {
       const o = common(cmd);
-      const total = await runIngest(o, path.resolve(target), opts.encoding, opts.gaijiMap && path.resolve(opts.gaijiMap));
-      console.log(`取込完了: ${total.toLocaleString('ja-JP')} 件`);
+      const results = await runIngest(o, path.resolve(target), opts.encoding, opts.gaijiMap && path.resolve(opts.gaijiMap));
+      const bad = results.filter((r) => r.outcome === 'quarantined' || r.outcome === 'failed');
+      const total = results.reduce((s, r) => s + r.rowsApplied, 0);
+      if (bad.length) {
+        console.error(`取り込めなかったファイルがあります (${bad.length} 件)。一括取込のため、ほかのファイルも取り込んでいません。`);
+        process.exitCode = 3;
+      } else console.log(`取込完了: ${total.toLocaleString('ja-JP')} 件`);
     });
 
   program

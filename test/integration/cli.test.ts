@@ -100,7 +100,7 @@ describe('madoguchi CLI', function () {
     expect(summary.peakRssMb).to.be.greaterThan(10);
     const i = spawnSync(process.execPath, [cliPath, 'ingest', out, '--data-dir', path.join(t.dir, 'gen-data')], { cwd: repoRoot, encoding: 'utf8' });
     expect(i.status, i.stderr).to.equal(0);
-    expect(i.stdout).to.match(/001o005@1\.0\t20[0-9] 件\tcp932\t外字未対応 0/);
+    expect(i.stdout).to.match(/001o005@1\.0\t取込済\t20[0-9] 件\tcp932\t不正 0\t外字未対応 0/);
     const bad = spawnSync(process.execPath, [cliPath, 'generate', '--people', '50', '--out', out], { encoding: 'utf8' });
     expect(bad.status).to.not.equal(0);
     expect(bad.stderr).to.contain('100〜1000000');

@@ -4,9 +4,9 @@ import path from 'node:path';
 import type { Knex } from 'knex';
 import { migrateLatest } from '../../server/src/db/connect.js';
 import { GaijiMap } from '../../server/src/linkage/forward/gaiji.js';
-import { ingestFullFiles, planIngest } from '../../server/src/linkage/forward/ingest.js';
+import { applyFiles } from '../../server/src/linkage/forward/apply.js';
+import { planIngest } from '../../server/src/linkage/forward/ingest.js';
 import { LayoutRegistry } from '../../server/src/linkage/forward/layouts.js';
-import { LinkageFileError } from '../../server/src/linkage/forward/reader.js';
 import { readCsv } from '../helpers/csv.js';
 import { databaseTargets, dropAll } from '../helpers/db.js';
 import { configDir, tempDir } from '../helpers/paths.js';
@@ -43,7 +43,8 @@ for (const target of databaseTargets) {
     it('loads a folder of CP932 full files in one go and records each run', async () => {
       const planned = planIngest(townDir, registry);
       expect(planned.map((p) => p.specId)).to.include.members(['001o005', '024o007', 'ext-address-master']);
-      const reports = await ingestFullFiles(knex, registry, planned, { gaiji });
+      const reports = await applyFiles(knex, registry, planned, { gaiji });
+      expect(reports.every((r) => r.outcome === 'applied')).to.equal(true);
       const residents = reports.find((r) => r.specId === '001o005')!;
       expect(residents.encoding).to.equal('cp932');
       expect(residents.unmappedGaiji).to.equal(0);
@@ -70,7 +71,7 @@ for (const target of databaseTargets) {
       expect(watanabe.name_variant_key.startsWith('渡辺')).to.equal(true);
     });
 
-    it('rejects a broken file with file, line and column, keeping the previous data', async () => {
+    it('quarantines a broken file with file, line and column, keeping the previous data', async () => {
       const before = (await knex('support_measures').count({ n: '*' }).first()) as { n: number };
       const dir = path.join(t.dir, 'broken', '001o013');
       mkdirSync(dir, { recursive: true });
@@ -79,21 +80,16 @@ for (const target of databaseTargets) {
       text[2] = text[2]!.replace(/,([12]),/, ',7,'); // 支援措置区分 7 does not exist
       const file = path.join(dir, '001o013_439991_20261102020000.csv');
       writeFileSync(file, text.join('\r\n'), 'utf8');
-      let err: unknown;
-      try {
-        await ingestFullFiles(knex, registry, planIngest(dir, registry));
-      } catch (e) {
-        err = e;
-      }
-      expect(err).to.be.instanceOf(LinkageFileError);
-      const issue = (err as LinkageFileError).issues[0]!;
-      expect(issue).to.include({ line: 3, column: '支援措置区分', value: '7' });
-      expect((err as LinkageFileError).message).to.contain('001o013_439991_20261102020000.csv:3 [支援措置区分]');
+      const [r] = await applyFiles(knex, registry, planIngest(dir, registry));
+      expect(r!.outcome).to.equal('quarantined');
+      expect(r!.issues[0]).to.include({ line: 3, column: '支援措置区分', value: '7' });
       const after = (await knex('support_measures').count({ n: '*' }).first()) as { n: number };
       expect(Number(after.n)).to.equal(Number(before.n));
-      const failed = (await knex('linkage_runs').where({ result: 'failed' }).orderBy('id', 'desc').first()) as { spec_id: string; message: string };
-      expect(failed.spec_id).to.equal('001o013');
-      expect(failed.message).to.contain('支援措置区分');
+      const run = (await knex('linkage_runs').where({ id: r!.runId }).first()) as { spec_id: string; result: string; rows_rejected: number };
+      expect(run).to.include({ spec_id: '001o013', result: 'quarantined', rows_rejected: 1 });
+      const issues = (await knex('linkage_run_issues').where({ run_id: r!.runId })) as { line: number; column_name: string; reason: string }[];
+      expect(issues).to.have.length(1);
+      expect(issues[0]).to.include({ line: 3, column_name: '支援措置区分' });
     });
 
     it('masks personal values in error reports and rejects unknown headers', async () => {
@@ -105,27 +101,19 @@ for (const target of databaseTargets) {
       cells[4] = 'あ'.repeat(101); // 氏名 over 100 characters
       lines[1] = cells.join(',');
       writeFileSync(path.join(dir, 'a.csv'), lines.slice(0, 3).join('\r\n'));
-      let err: LinkageFileError | undefined;
-      try {
-        await ingestFullFiles(knex, registry, [{ specId: '001o005', file: path.join(dir, 'a.csv') }]);
-      } catch (e) {
-        err = e as LinkageFileError;
-      }
-      expect(err!.issues[0]).to.include({ line: 2, column: '氏名' });
-      expect(err!.issues[0]!.reason).to.contain('桁数超過');
-      expect(err!.issues[0]!.value).to.equal(`あ${'*'.repeat(8)}`);
-      expect(err!.message).to.not.contain('あああ');
+      const [r] = await applyFiles(knex, registry, [{ specId: '001o005', file: path.join(dir, 'a.csv') }]);
+      expect(r!.outcome).to.equal('quarantined');
+      expect(r!.issues[0]).to.include({ line: 2, column: '氏名' });
+      expect(r!.issues[0]!.reason).to.contain('桁数超過');
+      expect(r!.issues[0]!.value).to.equal(`あ${'*'.repeat(8)}`);
       const residents = (await knex('residents').where({ name: original }).count({ n: '*' }).first()) as { n: number };
       expect(Number(residents.n)).to.be.greaterThan(0);
 
       writeFileSync(path.join(dir, 'b.csv'), `宛名番号,謎の項目\r\n1,2\r\n`);
-      try {
-        await ingestFullFiles(knex, registry, [{ specId: '001o005', file: path.join(dir, 'b.csv') }]);
-      } catch (e) {
-        err = e as LinkageFileError;
-      }
-      expect(err!.issues[0]!.line).to.equal(1);
-      expect(err!.issues[0]!.reason).to.contain('謎の項目');
+      const [h] = await applyFiles(knex, registry, [{ specId: '001o005', file: path.join(dir, 'b.csv') }]);
+      expect(h!.outcome).to.equal('quarantined');
+      expect(h!.issues[0]!.line).to.equal(1);
+      expect(h!.issues[0]!.reason).to.contain('謎の項目');
     });
   });
 }

@@ -38,13 +38,36 @@ export interface DatabaseSettings {
   mssql?: MssqlSettings;
 }
 
+export type Sidecar = 'none' | 'done' | 'md5';
+
+export interface SpecSettings {
+  /** The daily file should have arrived by this time (HH:MM, Japan time); a warning otherwise. */
+  expectedBy?: string;
+  encoding?: 'auto' | 'utf8' | 'cp932';
+  sidecar?: Sidecar;
+}
+
+export interface LinkageSettings {
+  dropDir: string;
+  gaijiMap?: string;
+  encoding: 'auto' | 'utf8' | 'cp932';
+  /** What CP932's 〜 − ‖ ¢ £ ¬ become: `jis` (U+301C …, as in UTF-8 standard files) or `microsoft` (U+FF5E …). */
+  cp932Mapping: 'jis' | 'microsoft';
+  /** A file with more bad rows than either limit is quarantined; below both, bad rows are skipped. */
+  rejectThreshold: { maxRows: number; maxRatio: number };
+  watch: { usePolling: boolean; pollIntervalMs: number; stableMs: number };
+  sidecar: Sidecar;
+  archiveDays: number;
+  specs: Record<string, SpecSettings>;
+}
+
 export interface AppConfig {
   municipality: { name: string; nameKana: string; code: string; prefecture: string; county?: string };
   addresseeNo: { checkDigitRemainderOne: number };
   counters: Counter[];
   openingHours: OpeningHours;
   database: DatabaseSettings;
-  linkage: { dropDir: string; gaijiMap?: string };
+  linkage: LinkageSettings;
   logging: { level: 'error' | 'warn' | 'info' | 'debug'; retainDays: number };
 }
 
@@ -155,6 +178,42 @@ export const appConfigSchema = {
       properties: {
         dropDir: { type: 'string', minLength: 1, default: 'linkage' },
         gaijiMap: { type: 'string', minLength: 1 },
+        encoding: { type: 'string', enum: ['auto', 'utf8', 'cp932'], default: 'auto' },
+        cp932Mapping: { type: 'string', enum: ['jis', 'microsoft'], default: 'jis' },
+        rejectThreshold: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            maxRows: { type: 'integer', minimum: 0, default: 10 },
+            maxRatio: { type: 'number', minimum: 0, maximum: 1, default: 0.001 },
+          },
+        },
+        watch: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            usePolling: { type: 'boolean', default: false },
+            pollIntervalMs: { type: 'integer', minimum: 100, default: 2000 },
+            stableMs: { type: 'integer', minimum: 100, default: 2000 },
+          },
+        },
+        sidecar: { type: 'string', enum: ['none', 'done', 'md5'], default: 'none' },
+        archiveDays: { type: 'integer', minimum: 1, default: 30 },
+        specs: {
+          type: 'object',
+          default: {},
+          additionalProperties: {
+            type: 'object',
+            additionalProperties: false,
+            properties: {
+              expectedBy: time,
+              encoding: { type: 'string', enum: ['auto', 'utf8', 'cp932'] },
+              sidecar: { type: 'string', enum: ['none', 'done', 'md5'] },
+            },
+          },
+        },
       },
     },
     logging: {

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import * as m001 from './m001_initial.js';
+import * as m002 from './m002_linkage.js';
 
 /**
  * Migrations are additive only and return one schema-builder chain, so that the same code
@@ -11,7 +12,10 @@ export interface Migration {
   down(knex: Knex): Knex.SchemaBuilder;
 }
 
-export const migrations: readonly Migration[] = [{ name: '001_initial', ...m001 }];
+export const migrations: readonly Migration[] = [
+  { name: '001_initial', ...m001 },
+  { name: '002_linkage', up: m002.up, down: m002.down },
+];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {
   getMigrations: async () => [...migrations],

@@ -56,6 +56,27 @@ export interface OpenedFile {
 export interface ReadOptions {
   encoding?: EncodingSetting;
   gaiji?: GaijiMap;
+  /** See `cp932ToJis`; default `jis`. */
+  cp932Mapping?: 'jis' | 'microsoft';
+}
+
+/**
+ * CP932 decoders give Microsoft's code points for six JIS characters (0x8160 → U+FF5E FULLWIDTH
+ * TILDE, not U+301C WAVE DASH …). Standard UTF-8 files and the MJ character set use the JIS
+ * ones, so with `jis` a legacy file stores the same characters as a UTF-8 file would.
+ */
+const CP932_TO_JIS: Record<string, string> = {
+  '\uFF5E': '\u301C', // 〜 WAVE DASH
+  '\uFF0D': '\u2212', // − MINUS SIGN
+  '\u2225': '\u2016', // ‖ DOUBLE VERTICAL LINE
+  '\uFFE0': '\u00A2', // ¢
+  '\uFFE1': '\u00A3', // £
+  '\uFFE2': '\u00AC', // ¬
+};
+const CP932_TO_JIS_RE = /[\uFF5E\uFF0D\u2225\uFFE0\uFFE1\uFFE2]/g;
+
+export function cp932ToJis(text: string): string {
+  return text.replace(CP932_TO_JIS_RE, (c) => CP932_TO_JIS[c]!);
 }
 
 /** Masks personal data in a report: keeps the shape (length) but not the content. */
@@ -143,6 +164,8 @@ export async function openLinkageFile(file: string, specId: string, registry: La
   const differential = headers.includes(layout.processingKindHeader);
   const kindIndex = headers.indexOf(layout.processingKindHeader);
   const keySet = new Set(layout.keys);
+  const legacy = gaiji.size > 0 || encoding.encoding === 'cp932';
+  const jis = encoding.encoding === 'cp932' && (opts.cp932Mapping ?? 'jis') === 'jis';
   const plan = layout.columns
     .map((col) => ({ col, index: headers.indexOf(col.header), isKey: keySet.has(col.header) }))
     .filter((p) => p.index >= 0);
@@ -170,8 +193,8 @@ export async function openLinkageFile(file: string, specId: string, registry: La
       const values: Record<string, unknown> = { ...layout.fixed };
       for (const p of plan) {
         let text = record[p.index]!;
-        if (gaiji.size || encoding.encoding === 'cp932') {
-          const g = gaiji.apply(text);
+        if (legacy) {
+          const g = gaiji.apply(jis ? cp932ToJis(text) : text);
           text = g.text;
           unmappedGaiji += g.unmapped;
         }

@@ -1,0 +1,274 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, statSync } from 'node:fs';
+import path from 'node:path';
+import type { Knex } from 'knex';
+import { dialectOf } from '../../db/dialects/index.js';
+import type { EncodingSetting } from './decode.js';
+import { GaijiMap } from './gaiji.js';
+import { derivedKeyColumns, derivedKeys } from './keys.js';
+import type { Layout, LayoutRegistry } from './layouts.js';
+import { LinkageFileError, openLinkageFile, type OpenedFile, type ParsedRow, type RowIssue } from './reader.js';
+
+export interface PlannedFile {
+  specId: string;
+  file: string;
+}
+
+export interface ApplyProgress {
+  specId: string;
+  file: string;
+  rows: number;
+  bytes: number;
+  totalBytes: number;
+}
+
+export interface ApplyOptions {
+  encoding?: EncodingSetting | ((specId: string) => EncodingSetting);
+  gaiji?: GaijiMap;
+  cp932Mapping?: 'jis' | 'microsoft';
+  /** More bad rows than either limit quarantines the file; defaults 10 rows / 0.1 %. */
+  threshold?: { maxRows: number; maxRatio: number };
+  onProgress?: (p: ApplyProgress) => void;
+  /** Checked between batches: an aborted load rolls back and leaves the file to be done again. */
+  signal?: AbortSignal;
+  /** Name to record for the file (the original name when the file sits in a processing folder). */
+  displayName?: (file: string) => string;
+}
+
+export type Outcome = 'applied' | 'skipped' | 'quarantined' | 'failed';
+
+export interface FileResult {
+  specId: string;
+  file: string;
+  sha256: string;
+  outcome: Outcome;
+  runId: number;
+  edition: string | null;
+  kind: 'full' | 'diff' | null;
+  encoding: string | null;
+  rowsRead: number;
+  rowsApplied: number;
+  rowsRejected: number;
+  unmappedGaiji: number;
+  /** The problems found (at most MAX_ISSUES). */
+  issues: RowIssue[];
+  message: string;
+}
+
+export const MAX_ISSUES = 1000;
+const BATCH_ROWS = 5000;
+
+/** Thrown inside the transaction to roll a file back and quarantine it. */
+class QuarantineSignal extends Error {
+  constructor(readonly result: FileResult) {
+    super(result.message);
+  }
+}
+
+export async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+function insertedId(row: unknown): number {
+  return typeof row === 'object' && row !== null ? Number((row as { id: number }).id) : Number(row);
+}
+
+async function nextBatch(rows: AsyncGenerator<ParsedRow>, size: number): Promise<ParsedRow[]> {
+  const out: ParsedRow[] = [];
+  while (out.length < size) {
+    const n = await rows.next();
+    if (n.done) break;
+    out.push(n.value);
+  }
+  return out;
+}
+
+function emptyResult(p: PlannedFile, sha256: string, outcome: Outcome, message: string): FileResult {
+  return { specId: p.specId, file: p.file, sha256, outcome, runId: 0, edition: null, kind: null, encoding: null, rowsRead: 0, rowsApplied: 0, rowsRejected: 0, unmappedGaiji: 0, issues: [], message };
+}
+
+function overThreshold(rejected: number, read: number, t: { maxRows: number; maxRatio: number }): boolean {
+  return rejected > t.maxRows || (read > 0 && rejected / read > t.maxRatio);
+}
+
+async function recordIssues(db: Knex, runId: number, issues: RowIssue[]): Promise<void> {
+  const rows = issues.slice(0, MAX_ISSUES).map((i) => ({ run_id: runId, line: i.line, column_name: i.column ?? null, value: i.value?.slice(0, 100) ?? null, reason: i.reason.slice(0, 300) }));
+  const dialect = dialectOf(db);
+  const columns = ['run_id', 'line', 'column_name', 'value', 'reason'];
+  if (rows.length) await db.transaction((trx) => dialect.bulkInsert(trx, 'linkage_run_issues', columns, rows.map((r) => columns.map((c) => (r as Record<string, unknown>)[c]))));
+}
+
+/** Applies one opened file inside the transaction; returns its result or throws QuarantineSignal. */
+async function applyOne(trx: Knex.Transaction, opened: OpenedFile, p: PlannedFile, sha256: string, name: string, opts: ApplyOptions): Promise<FileResult> {
+  const { layout } = opened;
+  const dialect = dialectOf(trx);
+  const threshold = opts.threshold ?? { maxRows: 10, maxRatio: 0.001 };
+  const kind = opened.differential ? 'diff' : 'full';
+  const totalBytes = statSync(p.file).size;
+  const [runRow] = await trx('linkage_runs')
+    .insert({ spec_id: layout.specId, edition: layout.edition, file_name: name, file_sha256: sha256, kind, encoding: opened.encoding.encoding, started_at: new Date(), result: 'running' })
+    .returning('id');
+  const runId = insertedId(runRow);
+  const fileColumns = layout.columns.filter((c) => c.column && opened.headers.includes(c.header)).map((c) => c.column!);
+  const columns = [...Object.keys(layout.fixed), ...fileColumns, ...derivedKeyColumns(layout.table), 'unmapped_gaiji', 'linkage_run_id'];
+  const derive = derivedKeys[layout.table];
+  const keyColumns = layout.columns.filter((c) => layout.keys.includes(c.header)).map((c) => c.column!);
+  const keyLabel = layout.keys.join('+');
+  const toRow = (r: ParsedRow): Record<string, unknown> => {
+    const row = derive ? { ...r.values, ...derive(r.values) } : { ...r.values };
+    row.unmapped_gaiji = r.unmappedGaiji;
+    row.linkage_run_id = runId;
+    return row;
+  };
+  const issues: RowIssue[] = [];
+  let rowsRead = 0;
+  let rowsApplied = 0;
+  let rowsRejected = 0;
+  let unmappedGaiji = 0;
+  const reject = (r: ParsedRow, more: RowIssue[]) => {
+    rowsRejected++;
+    for (const i of more) if (issues.length < MAX_ISSUES) issues.push(i);
+  };
+
+  if (kind === 'full') await trx(layout.table).where(layout.fixed).del();
+  const seenKeys = new Set<string>();
+  for (;;) {
+    if (opts.signal?.aborted) throw new Error('取込を中断しました (停止要求)');
+    const batch = await nextBatch(opened.rows, BATCH_ROWS);
+    if (!batch.length) break;
+    const inserts: unknown[][] = [];
+    for (const r of batch) {
+      rowsRead++;
+      if (r.issues.length) {
+        reject(r, r.issues);
+        continue;
+      }
+      const keyValue = keyColumns.map((c) => String(r.values[c] ?? '')).join('\u0000');
+      if (seenKeys.has(keyValue)) {
+        reject(r, [{ line: r.line, column: keyLabel, reason: `キーが重複しています (${keyLabel})` }]);
+        continue;
+      }
+      seenKeys.add(keyValue);
+      unmappedGaiji += r.unmappedGaiji;
+      if (kind === 'full') {
+        const row = toRow(r);
+        inserts.push(columns.map((c) => row[c] ?? null));
+        rowsApplied++;
+        continue;
+      }
+      const where = { ...layout.fixed, ...Object.fromEntries(keyColumns.map((c) => [c, r.values[c] ?? ''])) };
+      const problem = await applyDiffRow(trx, layout, r, where, toRow(r), columns);
+      if (problem) reject(r, [{ line: r.line, column: layout.processingKindHeader, value: r.processingKind ?? '', reason: problem }]);
+      else rowsApplied++;
+    }
+    if (inserts.length) await dialect.bulkInsert(trx, layout.table, columns, inserts);
+    opts.onProgress?.({ specId: p.specId, file: p.file, rows: rowsRead, bytes: opened.bytesRead(), totalBytes });
+    // Past the row limit the file will be quarantined whatever follows: stop reading it.
+    if (rowsRejected > threshold.maxRows) break;
+  }
+  const result: FileResult = {
+    specId: layout.specId, file: p.file, sha256, outcome: 'applied', runId, edition: layout.edition, kind, encoding: opened.encoding.encoding,
+    rowsRead, rowsApplied, rowsRejected, unmappedGaiji, issues, message: opened.encoding.reason,
+  };
+  if (overThreshold(rowsRejected, rowsRead, threshold)) {
+    throw new QuarantineSignal({ ...result, outcome: 'quarantined', rowsApplied: 0, message: `不正な行が ${rowsRejected} 行あり、しきい値 (${threshold.maxRows} 行または ${(threshold.maxRatio * 100).toFixed(2)}%) を超えたため隔離しました` });
+  }
+  await trx('linkage_runs').where({ id: runId }).update({
+    finished_at: new Date(), rows_read: rowsRead, rows_applied: rowsApplied, rows_rejected: rowsRejected, unmapped_gaiji: unmappedGaiji,
+    result: 'applied', message: rowsRejected ? `${opened.encoding.reason}。不正な ${rowsRejected} 行を除いて取り込みました` : opened.encoding.reason,
+  });
+  return result;
+}
+
+/** One row of a differential file: 1 追加, 2 更新, 3 削除 by key. Returns a problem or null. */
+async function applyDiffRow(trx: Knex.Transaction, layout: Layout, r: ParsedRow, where: Record<string, unknown>, row: Record<string, unknown>, columns: string[]): Promise<string | null> {
+  const values = Object.fromEntries(columns.map((c) => [c, row[c] ?? null]));
+  switch (r.processingKind) {
+    case '1': {
+      const exists = await trx(layout.table).where(where).first(trx.raw('1 as x'));
+      if (exists) return '追加しようとした行は既にあります (処理区分 1)';
+      await trx(layout.table).insert(values);
+      return null;
+    }
+    case '2': {
+      const n = await trx(layout.table).where(where).update(values);
+      return Number(n) === 0 ? '更新する行がありません (処理区分 2)' : null;
+    }
+    case '3': {
+      const n = await trx(layout.table).where(where).del();
+      return Number(n) === 0 ? '削除する行がありません (処理区分 3)' : null;
+    }
+    default:
+      return '処理区分が不正です';
+  }
+}
+
+/**
+ * Applies linkage files in ONE transaction: a full file replaces its data set (its table, scoped
+ * by the layout's fixed columns), a differential file adds, updates and deletes by key. Readers
+ * see the old data or the new, never a mix (SQLite WAL snapshot; SQL Server READ COMMITTED).
+ *
+ * - A file whose content (SHA-256) was already applied for its spec is skipped, so re-dropping
+ *   is a no-op and a crash after commit but before the file is moved is harmless.
+ * - Bad rows up to the threshold are skipped and reported; above it — or on a file-level error
+ *   (header, encoding, broken quoting) — the whole batch rolls back and the file is quarantined.
+ * - Every outcome is recorded as a linkage run with its problems (personal values masked).
+ */
+export async function applyFiles(knex: Knex, registry: LayoutRegistry, planned: PlannedFile[], opts: ApplyOptions = {}): Promise<FileResult[]> {
+  const results: FileResult[] = [];
+  const todo: { p: PlannedFile; sha256: string }[] = [];
+  const name = (f: string) => opts.displayName?.(f) ?? path.basename(f);
+  for (const p of planned) {
+    const sha256 = await sha256File(p.file);
+    const earlier = (await knex('linkage_runs').where({ spec_id: p.specId, file_sha256: sha256, result: 'applied' }).orderBy('id', 'desc').first('id')) as { id: number } | undefined;
+    if (earlier) {
+      const message = `同じ内容のファイルは取込済みです (取込番号 ${earlier.id})`;
+      const [row] = await knex('linkage_runs')
+        .insert({ spec_id: p.specId, file_name: name(p.file), file_sha256: sha256, kind: '-', started_at: new Date(), finished_at: new Date(), result: 'skipped', message })
+        .returning('id');
+      results.push({ ...emptyResult(p, sha256, 'skipped', message), runId: insertedId(row) });
+    } else todo.push({ p, sha256 });
+  }
+  if (!todo.length) return results;
+
+  const applied: FileResult[] = [];
+  let current: { p: PlannedFile; sha256: string } | undefined;
+  try {
+    await knex.transaction(async (trx) => {
+      for (const t of todo) {
+        current = t;
+        const encoding = typeof opts.encoding === 'function' ? opts.encoding(t.p.specId) : (opts.encoding ?? 'auto');
+        const readOpts = { encoding, gaiji: opts.gaiji ?? new GaijiMap(), ...(opts.cp932Mapping ? { cp932Mapping: opts.cp932Mapping } : {}) };
+        const opened = await openLinkageFile(t.p.file, t.p.specId, registry, readOpts).catch((e: unknown) => {
+          if (e instanceof LinkageFileError) throw new QuarantineSignal({ ...emptyResult(t.p, t.sha256, 'quarantined', 'ファイル全体のエラーのため隔離しました'), issues: e.issues });
+          throw e;
+        });
+        applied.push(await applyOne(trx, opened, t.p, t.sha256, name(t.p.file), opts));
+      }
+    });
+  } catch (e) {
+    // Nothing of the batch was committed: record why, outside the rolled-back transaction.
+    const bad = e instanceof QuarantineSignal ? e.result : undefined;
+    for (const t of todo) {
+      const own = bad && t === current ? bad : undefined;
+      const outcome: Outcome = own ? 'quarantined' : 'failed';
+      const message = own ? own.message : bad ? '同時に取り込んだ別のファイルが隔離されたため、取り消しました' : `取込に失敗しました: ${(e as Error).message}`;
+      const [row] = await knex('linkage_runs')
+        .insert({
+          spec_id: t.p.specId, edition: own?.edition ?? null, file_name: name(t.p.file), file_sha256: t.sha256, kind: own?.kind ?? '-', encoding: own?.encoding ?? null,
+          started_at: new Date(), finished_at: new Date(), rows_read: own?.rowsRead ?? 0, rows_applied: 0, rows_rejected: own?.rowsRejected ?? 0,
+          unmapped_gaiji: own?.unmappedGaiji ?? 0, result: outcome, message: message.slice(0, 4000),
+        })
+        .returning('id');
+      const runId = insertedId(row);
+      if (own) await recordIssues(knex, runId, own.issues);
+      results.push(own ? { ...own, runId } : { ...emptyResult(t.p, t.sha256, outcome, message), runId });
+    }
+    if (!bad) throw e;
+    return results;
+  }
+  for (const r of applied) await recordIssues(knex, r.runId, r.issues);
+  return [...results, ...applied];
+}
