@@ -3,7 +3,12 @@ import type { AddressInfo } from 'node:net';
 import type { Knex } from 'knex';
 import { loadAppConfig, type AppConfig } from './config/appConfig.js';
 import { migrateLatest, openDatabase } from './db/connect.js';
+import path from 'node:path';
 import { createApp } from './http/app.js';
+import { LayoutRegistry } from './linkage/forward/layouts.js';
+import { applyOptionsFrom, checkSpecsHaveLayouts, configuredGaijiMap, loadGaijiMap } from './linkage/forward/settings.js';
+import { startWatchdog } from './linkage/forward/watchdog.js';
+import { DropFolderWatcher } from './linkage/forward/watcher.js';
 import { closeLogger, createLogger, type Logger } from './ops/logger.js';
 import { version } from './version.js';
 
@@ -14,6 +19,8 @@ export interface ServerOptions {
   host: string;
   /** Time allowed for in-flight requests when stopping. */
   stopBudgetMs?: number;
+  /** Watch the linkage drop folders and run the missing-file watchdog (default true). */
+  watch?: boolean;
 }
 
 export interface RunningServer {
@@ -22,6 +29,7 @@ export interface RunningServer {
   config: AppConfig;
   knex: Knex;
   logger: Logger;
+  watcher: DropFolderWatcher;
   close(): Promise<void>;
 }
 
@@ -29,9 +37,19 @@ export interface RunningServer {
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const config = loadAppConfig(opts.configDir);
   const logger = createLogger({ dataDir: opts.dataDir, level: config.logging.level, retainDays: config.logging.retainDays });
+  const registry = LayoutRegistry.load(opts.configDir);
+  checkSpecsHaveLayouts(config, registry, opts.configDir);
+  const gaiji = loadGaijiMap(configuredGaijiMap(config, opts.configDir));
   const knex = openDatabase(config.database, opts.dataDir);
   await migrateLatest(knex);
-  const { app } = createApp({ knex, config, logger, version });
+  const watcher = new DropFolderWatcher({
+    knex, registry, settings: config.linkage, root: path.resolve(opts.dataDir, config.linkage.dropDir),
+    applyOptions: applyOptionsFrom(config, gaiji), logger,
+  });
+  const watching = opts.watch !== false;
+  if (watching) await watcher.start();
+  const watchdog = watching ? startWatchdog(knex, config.linkage, logger) : undefined;
+  const { app } = createApp({ knex, config, logger, version, linkage: { knex, registry, settings: config.linkage, loads: () => watcher.currentLoads() } });
   const server = http.createServer(app.callback());
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve, reject) => {
@@ -50,11 +68,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const budget = setTimeout(() => server.closeAllConnections(), opts.stopBudgetMs ?? 10_000);
+      watchdog?.stop();
+      await watcher.stop();
       await stopped;
       clearTimeout(budget);
       await knex.destroy();
       logger.info('madoguchi stopped');
       await closeLogger(logger);
     })());
-  return { url, port, config, knex, logger, close };
+  return { url, port, config, knex, logger, watcher, close };
 }

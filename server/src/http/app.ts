@@ -6,12 +6,14 @@ import type { AppConfig } from '../config/appConfig.js';
 import type { Logger } from '../ops/logger.js';
 import { checkHealth } from './routes/health.js';
 import { homePage } from './routes/home.js';
+import { linkagePage, linkageStatus, listRuns, runPage, runWithIssues, type LinkageView } from './routes/linkage.js';
 
 export interface AppDeps {
   knex: Knex;
   config: AppConfig;
   logger: Logger;
   version: string;
+  linkage: LinkageView;
 }
 
 /** Whether a route is public or needs a permission; every route is listed with one. */
@@ -72,6 +74,47 @@ export function createApp(deps: AppDeps): { app: Koa; routes: RouteInfo[] } {
     const health = await checkHealth(deps.knex, deps.version);
     ctx.type = 'html';
     ctx.body = await homePage(deps.knex, deps.config, health.residents);
+  });
+
+  const runId = (raw: string | undefined): number => {
+    const id = Number(raw);
+    if (!Number.isInteger(id) || id < 1) throw Object.assign(new Error('取込番号は正の整数で指定してください'), { status: 400, expose: true });
+    return id;
+  };
+  const linkageRead: RouteAccess = { permission: 'linkage.read' };
+
+  declare('GET', '/linkage', linkageRead);
+  router.get('/linkage', async (ctx) => {
+    ctx.type = 'html';
+    ctx.body = await linkagePage(deps.linkage);
+  });
+
+  declare('GET', '/linkage/runs/:id', linkageRead);
+  router.get('/linkage/runs/:id', async (ctx) => {
+    const body = await runPage(deps.knex, runId(ctx.params.id));
+    if (!body) ctx.throw(404, '指定された取込はありません');
+    ctx.type = 'html';
+    ctx.body = body;
+  });
+
+  declare('GET', '/api/v1/linkage/status', linkageRead);
+  router.get('/api/v1/linkage/status', async (ctx) => {
+    ctx.body = await linkageStatus(deps.linkage);
+  });
+
+  declare('GET', '/api/v1/linkage/runs', linkageRead);
+  router.get('/api/v1/linkage/runs', async (ctx) => {
+    const limit = ctx.query.limit === undefined ? 50 : Number(ctx.query.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 200) ctx.throw(400, 'limit は 1〜200 の整数で指定してください');
+    const spec = typeof ctx.query.spec === 'string' ? ctx.query.spec : undefined;
+    ctx.body = { runs: await listRuns(deps.knex, { limit, ...(spec ? { specId: spec } : {}) }) };
+  });
+
+  declare('GET', '/api/v1/linkage/runs/:id', linkageRead);
+  router.get('/api/v1/linkage/runs/:id', async (ctx) => {
+    const found = await runWithIssues(deps.knex, runId(ctx.params.id));
+    if (!found) ctx.throw(404, '指定された取込はありません');
+    ctx.body = found;
   });
 
   for (const [path, f] of Object.entries(STATIC_FILES)) {
