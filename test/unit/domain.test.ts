@@ -2,9 +2,7 @@ import { expect } from 'chai';
 import { isValidAddresseeNo, isValidMunicipalityCode, mod11CheckDigit, withCheckDigit } from '../../server/src/domain/addresseeNo.js';
 import { relationshipLabel } from '../../server/src/domain/codes.js';
 import { ageOn, dateReaching, endOfSchoolYearReaching, isCalendarDate, parseRegisterDate, parseRegisterMonth } from '../../server/src/domain/dates.js';
-import { addressKey } from '../../server/src/domain/address.js';
-import { codePointLength, kanaKey, nameKey } from '../../server/src/domain/text.js';
-import { foldVariants } from '../../server/src/domain/variants.js';
+import { codePointLength } from '../../server/src/domain/text.js';
 import { formatWareki } from '../../server/src/domain/wareki.js';
 import { corporateNumberCheckDigit, myNumberCheckDigit } from '../../server/src/demo/generator.js';
 
@@ -80,33 +78,11 @@ describe('domain: register dates', () => {
   });
 });
 
-describe('domain: text and search keys', () => {
+describe('domain: text and variants', () => {
   it('counts code points, not UTF-16 units', () => {
     expect(codePointLength('𠮷田')).to.equal(2);
     expect('𠮷田'.length).to.equal(3);
     expect(codePointLength('渡邉\u{E0101}')).to.equal(3);
-  });
-  it('folds kana width, script and small kana for the kana key', () => {
-    expect(kanaKey('ｻｲﾄｳ')).to.equal(kanaKey('さいとう'));
-    expect(kanaKey('サイトウ')).to.equal('さいとう');
-    expect(kanaKey('キョウコ')).to.equal(kanaKey('キヨウコ'));
-    expect(kanaKey('ヤマダ　タロウ')).to.equal('やまだたろう');
-  });
-  it('drops IVS selectors and widths in the name key but keeps the character', () => {
-    expect(nameKey('渡邉\u{E0101}　浩二')).to.equal('渡邉浩二');
-    expect(nameKey('ＮＧＵＹＥＮ van an')).to.equal('NGUYENVANAN');
-    expect(nameKey('髙橋')).to.equal('髙橋');
-  });
-  it('folds variant kanji only in the fallback key', () => {
-    expect(foldVariants('髙橋')).to.equal('高橋');
-    expect(foldVariants('山﨑')).to.equal('山崎');
-    expect(foldVariants('渡邉')).to.equal(foldVariants('渡邊'));
-    expect(foldVariants('𠮷田')).to.equal('吉田');
-  });
-  it('builds address keys that meet across notations', () => {
-    expect(addressKey('緑ヶ丘二丁目3番地の4')).to.equal(addressKey('緑ケ丘2-3-4'));
-    expect(addressKey('本町一丁目１番２号')).to.equal(addressKey('本町1-1-2'));
-    expect(addressKey('大字上田100番地')).to.equal(addressKey('上田100'));
   });
   it('joins relationship chains with の', () => {
     expect(relationshipLabel(['20', '12'])).to.equal('子の妻');

@@ -132,6 +132,7 @@ async function applyOne(trx: Knex.Transaction, opened: OpenedFile, p: PlannedFil
     for (const i of more) if (issues.length < MAX_ISSUES) issues.push(i);
   };
 
+  let fatal = false;
   if (kind === 'full') await trx(layout.table).where(layout.fixed).del();
   const seenKeys = new Set<string>();
   for (;;) {
@@ -143,6 +144,7 @@ async function applyOne(trx: Knex.Transaction, opened: OpenedFile, p: PlannedFil
       rowsRead++;
       if (r.issues.length) {
         reject(r, r.issues);
+        if (r.issues.some((i) => i.fatal)) fatal = true;
         continue;
       }
       const keyValue = keyColumns.map((c) => String(r.values[c] ?? '')).join('\u0000');
@@ -166,12 +168,13 @@ async function applyOne(trx: Knex.Transaction, opened: OpenedFile, p: PlannedFil
     if (inserts.length) await dialect.bulkInsert(trx, layout.table, columns, inserts);
     opts.onProgress?.({ specId: p.specId, file: p.file, rows: rowsRead, bytes: opened.bytesRead(), totalBytes });
     // Past the row limit the file will be quarantined whatever follows: stop reading it.
-    if (rowsRejected > threshold.maxRows) break;
+    if (fatal || rowsRejected > threshold.maxRows) break;
   }
   const result: FileResult = {
     specId: layout.specId, file: p.file, sha256, outcome: 'applied', runId, edition: layout.edition, kind, encoding: opened.encoding.encoding,
     rowsRead, rowsApplied, rowsRejected, unmappedGaiji, issues, message: opened.encoding.reason,
   };
+  if (fatal) throw new QuarantineSignal({ ...result, outcome: 'quarantined', rowsApplied: 0, message: 'ファイルを最後まで読めないため隔離しました' });
   if (overThreshold(rowsRejected, rowsRead, threshold)) {
     throw new QuarantineSignal({ ...result, outcome: 'quarantined', rowsApplied: 0, message: `不正な行が ${rowsRejected} 行あり、しきい値 (${threshold.maxRows} 行または ${(threshold.maxRatio * 100).toFixed(2)}%) を超えたため隔離しました` });
   }

@@ -18,6 +18,8 @@ export interface RowIssue {
   /** The value as read; masked when the item is personal data. */
   value?: string;
   reason: string;
+  /** The rest of the file cannot be read (broken quoting, bad bytes): the file is quarantined whatever the threshold. */
+  fatal?: boolean;
 }
 
 export class LinkageFileError extends Error {
@@ -177,7 +179,9 @@ export async function openLinkageFile(file: string, specId: string, registry: La
         next = await iterator.next();
       } catch (e) {
         const err = e as Error & { lines?: number };
-        yield { line: err.lines ?? 0, values: {}, processingKind: null, issues: [{ line: err.lines ?? 0, reason: `CSV の形式エラー: ${err.message}` }], unmappedGaiji: 0 };
+        const line = (err.lines ?? 0) || 0;
+        const reason = /UTF-8/.test(err.message) ? err.message : `CSV の形式エラー (引用符の対応などを確認してください): ${err.message}`;
+        yield { line, values: {}, processingKind: null, issues: [{ line, reason, fatal: true }], unmappedGaiji: 0 };
         return;
       }
       if (next.done) return;

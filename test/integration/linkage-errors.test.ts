@@ -1,0 +1,139 @@
+import { expect } from 'chai';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import iconv from 'iconv-lite';
+import type { Knex } from 'knex';
+import { migrateLatest, sqliteKnex } from '../../server/src/db/connect.js';
+import { applyFiles, type FileResult } from '../../server/src/linkage/forward/apply.js';
+import { GaijiMap } from '../../server/src/linkage/forward/gaiji.js';
+import { LayoutRegistry } from '../../server/src/linkage/forward/layouts.js';
+import { configDir, tempDir } from '../helpers/paths.js';
+
+const registry = LayoutRegistry.load(configDir);
+const HEADER = '宛名番号,支援措置区分,支援措置開始年月日,支援措置終了年月日,備考';
+const goodRows = Array.from({ length: 20 }, (_, i) => `${1000000000 + i},1,2026-0${(i % 9) + 1}-01,2027-01-01,`);
+const skip = { maxRows: 10, maxRatio: 1 };
+const strict = { maxRows: 0, maxRatio: 0 };
+
+describe('forward linkage: every error kind, reported exactly', function () {
+  this.timeout(60_000);
+  const t = tempDir();
+  let knex: Knex;
+  let n = 0;
+
+  before(async () => {
+    knex = sqliteKnex(path.join(t.dir, 'db.sqlite'));
+    await migrateLatest(knex);
+  });
+  after(async () => {
+    await knex.destroy();
+    t.remove();
+  });
+
+  /** Writes 001o013 rows (line 1 = header) with one line replaced, and applies the file. */
+  async function applyWith(replace: Record<number, string>, threshold = skip, extra: string[] = [], header = HEADER): Promise<FileResult> {
+    const lines = [header, ...goodRows, ...extra];
+    for (const [line, text] of Object.entries(replace)) lines[Number(line) - 1] = text;
+    const dir = path.join(t.dir, String(++n));
+    mkdirSync(dir);
+    const file = path.join(dir, `001o013_439991_2026110${n % 10}020000.csv`);
+    writeFileSync(file, lines.join('\r\n') + '\r\n');
+    const [r] = await applyFiles(knex, registry, [{ specId: '001o013', file }], { threshold });
+    return r!;
+  }
+
+  const cases: { name: string; line: number; text: string; column?: string; reason: string; value?: string }[] = [
+    { name: 'bad code value', line: 3, text: '1000000001,7,2026-02-01,2027-01-01,', column: '支援措置区分', reason: 'コード表 supportMeasureKind にない値です', value: '7' },
+    { name: 'over-length (in code points, personal value masked)', line: 4, text: `1000000002,1,2026-03-01,2027-01-01,${'𠮷'.repeat(201)}`, column: '備考', reason: '桁数超過 (201 文字 > 200 文字)', value: `𠮷${'*'.repeat(8)}` },
+    { name: 'bad date', line: 5, text: '1000000003,1,2026-13-01,2027-01-01,', column: '支援措置開始年月日', reason: '日付の範囲が不正です', value: '2026-13-01' },
+    { name: 'malformed date', line: 6, text: '1000000004,1,2026/04/01,2027-01-01,', column: '支援措置開始年月日', reason: '日付の形式が不正です', value: '2026/04/01' },
+    { name: 'empty required item', line: 7, text: ',1,2026-05-01,2027-01-01,', column: '宛名番号', reason: '必須項目が空です', value: '' },
+    { name: 'letters in a digits item', line: 8, text: '10000A0006,1,2026-06-01,2027-01-01,', column: '宛名番号', reason: '数字以外の文字があります', value: '10000A0006' },
+    { name: 'wrong column count', line: 9, text: '1000000007,1,2026-07-01', reason: '列数が違います (3 列、ヘッダーは 5 列)' },
+    { name: 'duplicate key', line: 10, text: '1000000000,1,2026-01-01,2027-01-01,', column: '宛名番号+支援措置開始年月日', reason: 'キーが重複しています (宛名番号+支援措置開始年月日)' },
+  ];
+
+  for (const c of cases) {
+    it(`${c.name}: skipped below the threshold with line ${c.line}${c.column ? ` [${c.column}]` : ''}`, async () => {
+      const r = await applyWith({ [c.line]: c.text });
+      expect(r.outcome).to.equal('applied');
+      expect(r.rowsRejected).to.equal(1);
+      expect(r.rowsApplied).to.equal(19);
+      expect(r.issues).to.have.length(1);
+      const i = r.issues[0]!;
+      expect(i.line).to.equal(c.line);
+      expect(i.column).to.equal(c.column);
+      expect(i.reason).to.equal(c.reason);
+      if (c.value !== undefined) expect(i.value).to.equal(c.value);
+      const stored = (await knex('linkage_run_issues').where({ run_id: r.runId })) as { line: number; column_name: string | null; reason: string }[];
+      expect(stored.map((s) => [s.line, s.column_name, s.reason])).to.deep.equal([[c.line, c.column ?? null, c.reason]]);
+    });
+  }
+
+  it('quarantines the same problem under a strict threshold and keeps the previous data', async () => {
+    const good = await applyWith({});
+    expect(good.outcome).to.equal('applied');
+    const before = (await knex('support_measures').select('addressee_no', 'start_date').orderBy('id')) as object[];
+    const r = await applyWith({ 3: '1000000001,7,2026-02-01,2027-01-01,', 4: '1000000099,1,2026-02-01,2027-01-01,' }, strict);
+    expect(r.outcome).to.equal('quarantined');
+    expect(r.message).to.contain('しきい値');
+    expect((await knex('support_measures').select('addressee_no', 'start_date').orderBy('id')) as object[]).to.deep.equal(before);
+    const run = (await knex('linkage_runs').where({ id: r.runId }).first()) as { result: string; rows_applied: number };
+    expect(run).to.include({ result: 'quarantined', rows_applied: 0 });
+  });
+
+  it('accepts non-calendar dates (1999-02-29) as the standard demands', async () => {
+    const r = await applyWith({ 2: '1000000000,1,1999-02-29,2027-01-01,' }, strict);
+    expect(r.outcome).to.equal('applied');
+    const row = (await knex('support_measures').where({ addressee_no: '1000000000' }).first()) as { start_date: string };
+    expect(row.start_date).to.equal('1999-02-29');
+  });
+
+  it('quarantines broken quoting whatever the threshold, naming the line', async () => {
+    const r = await applyWith({ 6: '1000000004,1,2026-04-01,2027-01-01,"unterminated' }, skip);
+    expect(r.outcome).to.equal('quarantined');
+    expect(r.issues[0]!.reason).to.contain('CSV の形式エラー');
+    expect(r.issues[0]!.line).to.be.at.least(6);
+    expect(r.issues[0]!.fatal).to.equal(true);
+  });
+
+  it('quarantines an unknown header and a file of another spec', async () => {
+    const r = await applyWith({}, skip, [], `${HEADER},謎の項目`);
+    expect(r.outcome).to.equal('quarantined');
+    expect(r.issues[0]).to.include({ line: 1 });
+    expect(r.issues[0]!.reason).to.contain('未知の項目 謎の項目');
+  });
+
+  it('quarantines bytes that are not valid UTF-8 in a file that started as UTF-8', async () => {
+    const dir = path.join(t.dir, 'enc');
+    mkdirSync(dir);
+    const file = path.join(dir, 'bad.csv');
+    const head = Buffer.from(`\uFEFF${HEADER}\r\n${goodRows.join('\r\n')}\r\n`, 'utf8');
+    writeFileSync(file, Buffer.concat([head, Buffer.from([0x31, 0x2c, 0x82, 0xa0, 0x0d, 0x0a])]));
+    const [r] = await applyFiles(knex, registry, [{ specId: '001o013', file }], { threshold: skip });
+    expect(r!.outcome).to.equal('quarantined');
+    expect(r!.issues[0]!.reason).to.contain('UTF-8');
+  });
+
+  it('flags unmapped 外字 per row, counts them, and maps CP932 〜 to the JIS wave dash', async () => {
+    const dir = path.join(t.dir, 'gaiji', '001o013');
+    mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, 'g.csv');
+    const body = Buffer.concat([
+      iconv.encode(`${HEADER}\r\n1000000001,1,2026-01-01,2027-01-01,`, 'cp932'),
+      Buffer.from([0xf0, 0x40, 0xf0, 0x41]), // F040 mapped, F041 not
+      iconv.encode('\r\n1000000002,1,2026-01-01,2027-01-01,朝〜夕\r\n'.replace('〜', '～'), 'cp932'),
+    ]);
+    writeFileSync(file, body);
+    const map = new GaijiMap([{ sjis: 0xf040, text: '𠮷' }]);
+    const [r] = await applyFiles(knex, registry, [{ specId: '001o013', file }], { gaiji: map, threshold: skip });
+    expect(r!.outcome).to.equal('applied');
+    expect(r!.encoding).to.equal('cp932');
+    expect(r!.unmappedGaiji).to.equal(1);
+    const rows = (await knex('support_measures').orderBy('addressee_no').select('addressee_no', 'note', 'unmapped_gaiji')) as { note: string; unmapped_gaiji: number }[];
+    expect(rows[0]).to.deep.include({ note: `𠮷${String.fromCodePoint(0xe001)}`, unmapped_gaiji: 1 });
+    expect(rows[1]).to.deep.include({ note: '朝\u301C夕', unmapped_gaiji: 0 });
+    const [m] = await applyFiles(knex, registry, [{ specId: '001o013', file: file }], { gaiji: map, threshold: skip, cp932Mapping: 'microsoft' });
+    expect(m!.outcome).to.equal('skipped'); // same bytes: already applied
+  });
+});
