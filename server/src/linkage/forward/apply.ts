@@ -209,12 +209,24 @@ async function applyDiffRow(trx: Knex.Transaction, layout: Layout, r: ParsedRow,
 }
 
 /**
+ * The same content again is a no-op: a full file equal to the spec's latest applied file (a
+ * resend, or a crash after commit before the file was moved), or a differential file applied
+ * before (applying it twice would add twice). An older full file whose content differs from the
+ * latest is applied: that is a deliberate rollback by the core system.
+ */
+async function alreadyApplied(knex: Knex, specId: string, sha256: string): Promise<{ id: number } | undefined> {
+  const latest = (await knex('linkage_runs').where({ spec_id: specId, result: 'applied' }).orderBy('id', 'desc').first('id', 'file_sha256')) as { id: number; file_sha256: string } | undefined;
+  if (latest?.file_sha256 === sha256) return latest;
+  return (await knex('linkage_runs').where({ spec_id: specId, file_sha256: sha256, result: 'applied', kind: 'diff' }).first('id')) as { id: number } | undefined;
+}
+
+/**
  * Applies linkage files in ONE transaction: a full file replaces its data set (its table, scoped
  * by the layout's fixed columns), a differential file adds, updates and deletes by key. Readers
  * see the old data or the new, never a mix (SQLite WAL snapshot; SQL Server READ COMMITTED).
  *
- * - A file whose content (SHA-256) was already applied for its spec is skipped, so re-dropping
- *   is a no-op and a crash after commit but before the file is moved is harmless.
+ * - A file whose content (SHA-256) was already applied is skipped (see `alreadyApplied`), so
+ *   re-dropping is a no-op and a crash after commit but before the file is moved is harmless.
  * - Bad rows up to the threshold are skipped and reported; above it — or on a file-level error
  *   (header, encoding, broken quoting) — the whole batch rolls back and the file is quarantined.
  * - Every outcome is recorded as a linkage run with its problems (personal values masked).
@@ -225,7 +237,7 @@ export async function applyFiles(knex: Knex, registry: LayoutRegistry, planned: 
   const name = (f: string) => opts.displayName?.(f) ?? path.basename(f);
   for (const p of planned) {
     const sha256 = await sha256File(p.file);
-    const earlier = (await knex('linkage_runs').where({ spec_id: p.specId, file_sha256: sha256, result: 'applied' }).orderBy('id', 'desc').first('id')) as { id: number } | undefined;
+    const earlier = await alreadyApplied(knex, p.specId, sha256);
     if (earlier) {
       const message = `同じ内容のファイルは取込済みです (取込番号 ${earlier.id})`;
       const [row] = await knex('linkage_runs')

@@ -179,6 +179,8 @@ export class DropFolderWatcher {
 
   private async drain(specId: string, q: { pending: Set<string>; running: Promise<void> | null }): Promise<void> {
     try {
+      // Files that arrive together (a night's batch) are then taken in name order, not arrival order.
+      await new Promise((r) => setTimeout(r, Math.min(1000, this.d.settings.watch.stableMs)).unref());
       while (q.pending.size && !this.stopped) {
         // processing/ entries sort before plain names ('p' > digits), and names carry timestamps.
         const recovered = [...q.pending].filter((e) => e.startsWith('processing')).sort();
