@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import iconv from 'iconv-lite';
 import type { Knex } from 'knex';
@@ -135,5 +135,35 @@ describe('forward linkage: every error kind, reported exactly', function () {
     expect(rows[1]).to.deep.include({ note: '朝\u301C夕', unmapped_gaiji: 0 });
     const [m] = await applyFiles(knex, registry, [{ specId: '001o013', file: file }], { gaiji: map, threshold: skip, cp932Mapping: 'microsoft' });
     expect(m!.outcome).to.equal('skipped'); // same bytes: already applied
+  });
+});
+
+describe('forward linkage: a new layout edition from configuration alone', () => {
+  it('applies a file of a new edition once its layout file is added', async () => {
+    const t = tempDir();
+    const knex = sqliteKnex(path.join(t.dir, 'db.sqlite'));
+    try {
+      await migrateLatest(knex);
+      const cfg = path.join(t.dir, 'config');
+      mkdirSync(path.join(cfg, 'layouts'), { recursive: true });
+      const v1 = readFileSync(path.join(configDir, 'layouts', '001o013@1.0.yaml'), 'utf8');
+      writeFileSync(path.join(cfg, 'layouts', '001o013@1.0.yaml'), v1);
+      // 第2版: 備考 renamed 備考欄, and a new item that is read and checked but not stored.
+      const v2 = v1.replace('edition: "1.0"', 'edition: "2.0"').replace('{header: 備考, column: note,', '{header: 備考欄, column: note,') + '  - {header: 支援措置申出区分, type: digits, length: 1}\n';
+      const file = path.join(t.dir, '001o013_v2.csv');
+      writeFileSync(file, '宛名番号,支援措置区分,支援措置開始年月日,支援措置終了年月日,備考欄,支援措置申出区分\r\n1000000001,1,2026-04-01,2027-03-31,第2版,1\r\n');
+      const before = await applyFiles(knex, LayoutRegistry.load(cfg), [{ specId: '001o013', file }]);
+      expect(before[0]!.outcome).to.equal('quarantined');
+      expect(before[0]!.issues[0]!.reason).to.contain('未知の項目 備考欄、支援措置申出区分');
+      writeFileSync(path.join(cfg, 'layouts', '001o013@2.0.yaml'), v2);
+      const [r] = await applyFiles(knex, LayoutRegistry.load(cfg), [{ specId: '001o013', file }]);
+      expect(r!.outcome).to.equal('applied');
+      expect(r!.edition).to.equal('2.0');
+      const row = (await knex('support_measures').first()) as { note: string };
+      expect(row.note).to.equal('第2版');
+    } finally {
+      await knex.destroy();
+      t.remove();
+    }
   });
 });
