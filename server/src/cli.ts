@@ -57,12 +57,13 @@ function onSignalsClose(server: RunningServer): void {
   process.once('SIGINT', () => stop('SIGINT'));
 }
 
-async function runIngest(o: CommonOptions, target: string, encoding: 'auto' | 'utf8' | 'cp932' | undefined, gaijiFile?: string): Promise<FileResult[]> {
+async function runIngest(o: CommonOptions, target: string, encoding: 'auto' | 'utf8' | 'cp932' | undefined, gaijiFile?: string, force = false): Promise<FileResult[]> {
   const config = loadAppConfig(o.config);
   const registry = LayoutRegistry.load(o.config);
   const configured = configuredGaijiMap(config, o.config);
   const alongside = existsSync(target) && statSync(target).isDirectory() ? path.join(target, 'gaiji-map.csv') : undefined;
-  const mapFile = gaijiFile ?? (configured && existsSync(configured) ? configured : alongside && existsSync(alongside) ? alongside : undefined);
+  // The same rule as the server: a configured map must exist; otherwise one shipped with the files.
+  const mapFile = gaijiFile ?? configured ?? (alongside && existsSync(alongside) ? alongside : undefined);
   const gaiji = loadGaijiMap(mapFile);
   const planned = planIngest(target, registry);
   const knex = openDatabase(config.database, o.dataDir);
@@ -70,7 +71,7 @@ async function runIngest(o: CommonOptions, target: string, encoding: 'auto' | 'u
     await migrateLatest(knex);
     const bar = progressBar('取込');
     let currentFile = '';
-    const options = { ...applyOptionsFrom(config, gaiji), ...(encoding ? { encoding } : {}) };
+    const options = { ...applyOptionsFrom(config, gaiji), ...(encoding ? { encoding } : {}), force };
     const results = await applyFiles(knex, registry, planned, {
       ...options,
       onProgress: (p) => {
@@ -193,9 +194,10 @@ export function buildCli(): Command {
     .argument('<path>', 'folder or file to load')
     .addOption(new Option('--encoding <enc>', 'file encoding (default: from config)').choices(['auto', 'utf8', 'cp932']))
     .option('--gaiji-map <file>', '同定マップ CSV for legacy 外字 (default: config, then PATH/gaiji-map.csv)')
-    .action(async (target: string, opts: { encoding?: 'auto' | 'utf8' | 'cp932'; gaijiMap?: string }, cmd: Command) => {
+    .option('--force', 'apply even files whose content was applied before (e.g. after correcting the 同定マップ)', false)
+    .action(async (target: string, opts: { encoding?: 'auto' | 'utf8' | 'cp932'; gaijiMap?: string; force: boolean }, cmd: Command) => {
       const o = common(cmd);
-      const results = await runIngest(o, path.resolve(target), opts.encoding, opts.gaijiMap && path.resolve(opts.gaijiMap));
+      const results = await runIngest(o, path.resolve(target), opts.encoding, opts.gaijiMap && path.resolve(opts.gaijiMap), opts.force);
       const bad = results.filter((r) => r.outcome === 'quarantined' || r.outcome === 'failed');
       const total = results.reduce((s, r) => s + r.rowsApplied, 0);
       if (bad.length) {

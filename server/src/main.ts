@@ -8,7 +8,7 @@ import { createApp } from './http/app.js';
 import { LayoutRegistry } from './linkage/forward/layouts.js';
 import { applyOptionsFrom, checkSpecsHaveLayouts, configuredGaijiMap, loadGaijiMap } from './linkage/forward/settings.js';
 import { startWatchdog } from './linkage/forward/watchdog.js';
-import { DropFolderWatcher } from './linkage/forward/watcher.js';
+import { DropFolderWatcher, pruneArchive } from './linkage/forward/watcher.js';
 import { closeLogger, createLogger, type Logger } from './ops/logger.js';
 import { version } from './version.js';
 
@@ -48,8 +48,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   });
   const watching = opts.watch !== false;
   if (watching) await watcher.start();
-  const watchdog = watching ? startWatchdog(knex, config.linkage, logger) : undefined;
-  const { app } = createApp({ knex, config, logger, version, linkage: { knex, registry, settings: config.linkage, loads: () => watcher.currentLoads() } });
+  const root = path.resolve(opts.dataDir, config.linkage.dropDir);
+  const watchdog = watching ? startWatchdog(knex, config.linkage, logger, { closedDates: config.openingHours.closedDates, root }) : undefined;
+  if (watching) pruneArchive(root, config.linkage.archiveDays);
+  const { app } = createApp({ knex, config, logger, version, linkage: { knex, registry, settings: config.linkage, closedDates: config.openingHours.closedDates, loads: () => watcher.currentLoads() } });
   const server = http.createServer(app.callback());
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve, reject) => {

@@ -167,3 +167,69 @@ describe('forward linkage: a new layout edition from configuration alone', () =>
     }
   });
 });
+
+describe('forward linkage: differential details', () => {
+  const t = tempDir();
+  let knex: Knex;
+  const DIFF_HEADER = '処理区分,宛名番号,世帯番号,住民種別,住民状態,氏名,氏名_フリガナ,性別,続柄コード1,続柄表記,住所_市区町村コード,住所_町字,住所_番地号表記,異動事由';
+  const write = (name: string, lines: string[]) => {
+    const file = path.join(t.dir, name);
+    writeFileSync(file, lines.join('\r\n') + '\r\n');
+    return file;
+  };
+  before(async () => {
+    knex = sqliteKnex(path.join(t.dir, 'db.sqlite'));
+    await migrateLatest(knex);
+  });
+  after(async () => {
+    await knex.destroy();
+    t.remove();
+  });
+
+  it('merges a partial update over the stored row, keeping the search keys whole', async () => {
+    const add = write('add.csv', [DIFF_HEADER, '1,1000000001,5000000001,1,1,髙橋　一郎,タカハシ　イチロウ,1,02,世帯主,439991,本町一丁目,1番1号,01']);
+    const added = (await applyFiles(knex, registry, [{ specId: '001o005', file: add }]))[0]!;
+    expect(added.outcome, JSON.stringify(added.issues)).to.equal('applied');
+    // An update that leaves out the optional フリガナ: the stored one and its key must stay.
+    const upd = write('upd.csv', ['処理区分,宛名番号,世帯番号,住民種別,住民状態,氏名,性別,続柄コード1,続柄表記,住所_市区町村コード,住所_町字,住所_番地号表記,異動事由', '2,1000000001,5000000001,1,1,髙橋　一郎,1,02,世帯主,439991,緑ケ丘二丁目,3番4号,41']);
+    const [r] = await applyFiles(knex, registry, [{ specId: '001o005', file: upd }]);
+    expect(r!.outcome).to.equal('applied');
+    const row = (await knex('residents').where({ addressee_no: '1000000001' }).first()) as Record<string, unknown>;
+    expect(row).to.include({ name: '髙橋　一郎', name_kana: 'タカハシ　イチロウ', name_kana_key: 'たかはしいちろう', town_name: '緑ケ丘二丁目', change_reason_code: '41' });
+    expect(row.name_variant_key).to.equal('高橋一郎');
+    expect(String(row.address_key)).to.contain('緑ケ丘2-3-4');
+  });
+
+  it('applies the same key several times in order (delete, then add again)', async () => {
+    const f = write('twice.csv', [DIFF_HEADER, '3,1000000001,5000000001,1,1,髙橋　一郎,タカハシ　イチロウ,1,02,世帯主,439991,本町一丁目,1番1号,01', '1,1000000001,5000000001,1,1,髙橋　一郎,タカハシ　イチロウ,1,02,世帯主,439991,本町一丁目,2番2号,01']);
+    const [r] = await applyFiles(knex, registry, [{ specId: '001o005', file: f }]);
+    expect(r!.outcome).to.equal('applied');
+    expect(r!.rowsApplied).to.equal(2);
+    const row = (await knex('residents').where({ addressee_no: '1000000001' }).first()) as { block_number: string };
+    expect(row.block_number).to.equal('2番2号');
+  });
+
+  it('rejects rows whose CP932 bytes cannot be read, and --force re-applies identical content', async () => {
+    const file = path.join(t.dir, 'bytes.csv');
+    writeFileSync(file, Buffer.concat([iconv.encode(`${HEADER}\r\n1000000001,1,2026-01-01,2027-01-01,`, 'cp932'), Buffer.from([0x81, 0x20]), iconv.encode('\r\n', 'cp932')]));
+    const [r] = await applyFiles(knex, registry, [{ specId: '001o013', file }], { encoding: 'cp932', threshold: { maxRows: 0, maxRatio: 0 } });
+    expect(r!.outcome).to.equal('quarantined');
+    expect(r!.issues[0]!.reason).to.equal('CP932 として読めないバイトがあります (U+FFFD)');
+    const good = write('good13.csv', [HEADER, '1000000001,1,2026-01-01,2027-01-01,']);
+    expect((await applyFiles(knex, registry, [{ specId: '001o013', file: good }]))[0]!.outcome).to.equal('applied');
+    expect((await applyFiles(knex, registry, [{ specId: '001o013', file: good }]))[0]!.outcome).to.equal('skipped');
+    expect((await applyFiles(knex, registry, [{ specId: '001o013', file: good }], { force: true }))[0]!.outcome).to.equal('applied');
+  });
+
+  it('applies an older full file whose content differs from the latest (a rollback), but never a diff twice', async () => {
+    const v1 = write('v1.csv', [HEADER, '1000000001,1,2026-01-01,2027-01-01,v1']);
+    const v2 = write('v2.csv', [HEADER, '1000000001,1,2026-01-01,2027-01-01,v2']);
+    for (const [f, want] of [[v1, 'applied'], [v2, 'applied'], [v1, 'applied'], [v1, 'skipped']] as const) {
+      expect((await applyFiles(knex, registry, [{ specId: '001o013', file: f }]))[0]!.outcome, path.basename(f)).to.equal(want);
+    }
+    const d = write('d.csv', [`処理区分,${HEADER}`, '1,1000000002,1,2026-01-01,2027-01-01,diff']);
+    expect((await applyFiles(knex, registry, [{ specId: '001o013', file: d }]))[0]!.outcome).to.equal('applied');
+    await applyFiles(knex, registry, [{ specId: '001o013', file: v2 }]);
+    expect((await applyFiles(knex, registry, [{ specId: '001o013', file: d }]))[0]!.outcome).to.equal('skipped');
+  });
+});

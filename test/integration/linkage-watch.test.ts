@@ -9,7 +9,7 @@ import type { FileResult } from '../../server/src/linkage/forward/apply.js';
 import { GaijiMap } from '../../server/src/linkage/forward/gaiji.js';
 import { LayoutRegistry } from '../../server/src/linkage/forward/layouts.js';
 import { checkMissingFiles } from '../../server/src/linkage/forward/watchdog.js';
-import { DropFolderWatcher, linkagePaths } from '../../server/src/linkage/forward/watcher.js';
+import { DropFolderWatcher, linkagePaths, pruneArchive } from '../../server/src/linkage/forward/watcher.js';
 import { createLogger } from '../../server/src/ops/logger.js';
 import { readCsv } from '../helpers/csv.js';
 import { configDir, tempDir } from '../helpers/paths.js';
@@ -183,6 +183,8 @@ describe('forward linkage: drop-folder watcher', function () {
     const q = linkagePaths(root, 'ext-issuance-ban').quarantine;
     await waitFor(() => existsSync(path.join(q, 'ban.csv.report.txt')));
     expect(readFileSync(path.join(q, 'ban.csv.report.txt'), 'utf8')).to.contain('MD5 が一致しません');
+    const md5Run = (await knex('linkage_runs').where({ spec_id: 'ext-issuance-ban', result: 'quarantined' }).first()) as { file_name: string; message: string; report_file: string };
+    expect(md5Run).to.include({ file_name: 'ban.csv', report_file: path.join(q, 'ban.csv.report.txt') });
     writeFileSync(path.join(bdrop, 'ban2.csv'), good);
     writeFileSync(path.join(bdrop, 'ban2.csv.md5'), createHash('md5').update(good).digest('hex'));
     const ok = await waitFor(() => results.find((x) => x.specId === 'ext-issuance-ban'));
@@ -204,19 +206,36 @@ describe('forward linkage: drop-folder watcher', function () {
   });
 
   it('raises a missing-file alert after the deadline and resolves it when the file comes', async () => {
-    const s = settings({ specs: { '001o005': { expectedBy: '06:00' }, '026o001': { expectedBy: '06:00' } } });
-    const early = new Date('2026-11-23T20:00:00Z'); // 05:00 JST on the 24th
-    expect(await checkMissingFiles(knex, s, early)).to.deep.equal([]);
+    const s = settings({ specs: { '001o005': { expectedBy: '06:00', expectedOn: 'businessDays' }, '026o001': { expectedBy: '06:00', expectedOn: 'businessDays' } } });
+    const early = new Date('2026-11-23T20:00:00Z'); // 05:00 JST on Tuesday the 24th
+    expect(await checkMissingFiles(knex, s, { now: early })).to.deep.equal([]);
     const late = new Date('2026-11-23T22:00:00Z'); // 07:00 JST
-    const alerts = await checkMissingFiles(knex, s, late);
+    expect(await checkMissingFiles(knex, s, { now: late, record: false })).to.have.length(2);
+    expect(await count('linkage_alerts')).to.equal(0); // a status view computes, it does not write
+    const alerts = await checkMissingFiles(knex, s, { now: late });
     expect(alerts.map((a) => a.specId).sort()).to.deep.equal(['001o005', '026o001']);
     expect(alerts[0]!.message).to.contain('06:00 までに届いていません');
     expect(await count('linkage_alerts', { alert_date: '2026-11-24' })).to.equal(2);
     await knex('linkage_runs').insert({ spec_id: '026o001', file_name: 'x.csv', kind: 'full', started_at: new Date('2026-11-23T22:30:00Z'), result: 'applied' });
-    const later = await checkMissingFiles(knex, s, new Date('2026-11-23T22:40:00Z'));
+    const later = await checkMissingFiles(knex, s, { now: new Date('2026-11-23T22:40:00Z') });
     expect(later.map((a) => a.specId)).to.deep.equal(['001o005']);
     const resolved = (await knex('linkage_alerts').where({ spec_id: '026o001' }).first()) as { resolved_at: unknown };
     expect(resolved.resolved_at).to.not.equal(null);
+    // Saturday, and a closed date: no business-day file is expected; an every-day spec still is.
+    const saturday = new Date('2026-11-27T22:00:00Z'); // 07:00 JST Sat 28th
+    expect(await checkMissingFiles(knex, s, { now: saturday, record: false })).to.deep.equal([]);
+    expect(await checkMissingFiles(knex, s, { now: late, record: false, closedDates: ['2026-11-24'] })).to.deep.equal([]);
+    const daily = settings({ specs: { '001o005': { expectedBy: '06:00', expectedOn: 'everyDay' } } });
+    expect((await checkMissingFiles(knex, daily, { now: saturday, record: false })).map((a) => a.specId)).to.deep.equal(['001o005']);
+  });
+
+  it('prunes archived files older than archiveDays', () => {
+    const archive = linkagePaths(root, '001o005').archive;
+    const before = readdirSync(archive).length;
+    expect(before).to.be.greaterThan(0);
+    expect(pruneArchive(root, 30)).to.equal(0);
+    expect(pruneArchive(root, 30, new Date(Date.now() + 31 * 86_400_000))).to.be.at.least(before);
+    expect(readdirSync(archive)).to.deep.equal([]);
   });
 });
 

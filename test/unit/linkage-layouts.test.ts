@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../../server/src/config/yamlFile.js';
 import { eudcToSjis, formatCodePoints, GaijiMap, parseCodePoints, sjisToEudc } from '../../server/src/linkage/forward/gaiji.js';
@@ -35,6 +35,11 @@ describe('linkage layouts as data', () => {
       writeFileSync(path.join(t.dir, 'layouts', '001o013@2.0.yaml'), v2.replace('{header: 備考old, column: note,', '{header: 備考,'));
       const r = LayoutRegistry.load(t.dir);
       expect(r.editions('001o013').map((l) => l.edition)).to.deep.equal(['1.0', '2.0']);
+      writeFileSync(path.join(t.dir, 'layouts', '001o013@1.10.yaml'), v1.replace('edition: "1.0"', 'edition: "1.10"'));
+      writeFileSync(path.join(t.dir, 'layouts', '001o013@1.9.yaml'), v1.replace('edition: "1.0"', 'edition: "1.9"'));
+      expect(LayoutRegistry.load(t.dir).editions('001o013').map((l) => l.edition)).to.deep.equal(['1.0', '1.9', '1.10', '2.0']);
+      rmSync(path.join(t.dir, 'layouts', '001o013@1.10.yaml'));
+      rmSync(path.join(t.dir, 'layouts', '001o013@1.9.yaml'));
       const v2Headers = r.editions('001o013')[1]!.columns.map((c) => c.header);
       const picked = r.detect('001o013', v2Headers);
       expect(picked).to.have.property('edition', '2.0');

@@ -43,6 +43,8 @@ export type Sidecar = 'none' | 'done' | 'md5';
 export interface SpecSettings {
   /** The daily file should have arrived by this time (HH:MM, Japan time); a warning otherwise. */
   expectedBy?: string;
+  /** On which days the file is expected: business days (not Sat/Sun or closedDates) or every day. */
+  expectedOn: 'businessDays' | 'everyDay';
   encoding?: 'auto' | 'utf8' | 'cp932';
   sidecar?: Sidecar;
 }
@@ -209,6 +211,7 @@ export const appConfigSchema = {
             additionalProperties: false,
             properties: {
               expectedBy: time,
+              expectedOn: { type: 'string', enum: ['businessDays', 'everyDay'], default: 'businessDays' },
               encoding: { type: 'string', enum: ['auto', 'utf8', 'cp932'] },
               sidecar: { type: 'string', enum: ['none', 'done', 'md5'] },
             },

@@ -19,7 +19,15 @@ export const sqliteDialect: Dialect = {
     const conn = (await trx.client.acquireConnection()) as BetterSqliteConnection;
     const sql = `INSERT INTO ${quote(table)} (${columns.map(quote).join(',')}) VALUES (${columns.map(() => '?').join(',')})`;
     const stmt = conn.prepare(sql);
-    for (const r of rows) stmt.run(r.map((v) => (typeof v === 'boolean' ? (v ? 1 : 0) : v)));
+    for (const r of rows) stmt.run(r.some((v) => typeof v === 'boolean') ? r.map((v) => (typeof v === 'boolean' ? (v ? 1 : 0) : v)) : r);
+  },
+  async withIndexesDeferred(trx, table, load) {
+    // DDL is transactional in SQLite: readers keep the old snapshot, indexes included.
+    const indexes = (await trx.raw(`SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL`, [table])) as { name: string; sql: string }[];
+    for (const i of indexes) await trx.raw(`DROP INDEX ${quote(i.name)}`);
+    const result = await load();
+    for (const i of indexes) await trx.raw(i.sql);
+    return result;
   },
   upsertQuery(knex, table, row, keys) {
     const update = Object.keys(row).filter((k) => !keys.includes(k));

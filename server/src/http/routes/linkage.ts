@@ -10,6 +10,7 @@ export interface LinkageView {
   knex: Knex;
   registry: LayoutRegistry;
   settings: LinkageSettings;
+  closedDates: readonly string[];
   loads: () => LoadProgress[];
 }
 
@@ -77,7 +78,8 @@ export async function runWithIssues(knex: Knex, id: number): Promise<{ run: RunR
 }
 
 export async function linkageStatus(v: LinkageView): Promise<{ specs: SpecStatus[]; loads: LoadProgress[]; alerts: { specId: string; date: string; message: string }[] }> {
-  const alerts = await checkMissingFiles(v.knex, v.settings);
+  // Computed, not recorded: a page view never writes (the scheduled watchdog records alerts).
+  const alerts = await checkMissingFiles(v.knex, v.settings, { record: false, closedDates: v.closedDates });
   const loads = v.loads();
   const specs: SpecStatus[] = [];
   for (const specId of Object.keys(v.settings.specs).sort()) {

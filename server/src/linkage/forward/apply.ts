@@ -33,6 +33,8 @@ export interface ApplyOptions {
   signal?: AbortSignal;
   /** Name to record for the file (the original name when the file sits in a processing folder). */
   displayName?: (file: string) => string;
+  /** Apply even content that was applied before (e.g. after the 同定マップ was corrected). */
+  force?: boolean;
 }
 
 export type Outcome = 'applied' | 'skipped' | 'quarantined' | 'failed';
@@ -116,11 +118,22 @@ async function applyOne(trx: Knex.Transaction, opened: OpenedFile, p: PlannedFil
   const derive = derivedKeys[layout.table];
   const keyColumns = layout.columns.filter((c) => layout.keys.includes(c.header)).map((c) => c.column!);
   const keyLabel = layout.keys.join('+');
+  const derivedSet = new Set(derivedKeyColumns(layout.table));
+  const width = columns.length;
+  // Builds the insert row straight in column order; booleans as 0/1 for every driver.
+  const toArray = (r: ParsedRow): unknown[] => {
+    const keys = derive ? derive(r.values) : undefined;
+    const out = new Array<unknown>(width);
+    for (let i = 0; i < width; i++) {
+      const c = columns[i]!;
+      const v = c === 'unmapped_gaiji' ? r.unmappedGaiji : c === 'linkage_run_id' ? runId : derivedSet.has(c) ? keys![c] : r.values[c];
+      out[i] = v === undefined ? null : typeof v === 'boolean' ? (v ? 1 : 0) : v;
+    }
+    return out;
+  };
   const toRow = (r: ParsedRow): Record<string, unknown> => {
-    const row = derive ? { ...r.values, ...derive(r.values) } : { ...r.values };
-    row.unmapped_gaiji = r.unmappedGaiji;
-    row.linkage_run_id = runId;
-    return row;
+    const arr = toArray(r);
+    return Object.fromEntries(columns.map((c, i) => [c, arr[i]]));
   };
   const issues: RowIssue[] = [];
   let rowsRead = 0;
@@ -135,6 +148,7 @@ async function applyOne(trx: Knex.Transaction, opened: OpenedFile, p: PlannedFil
   let fatal = false;
   if (kind === 'full') await trx(layout.table).where(layout.fixed).del();
   const seenKeys = new Set<string>();
+  const load = async (): Promise<void> => {
   for (;;) {
     if (opts.signal?.aborted) throw new Error('取込を中断しました (停止要求)');
     const batch = await nextBatch(opened.rows, BATCH_ROWS);
@@ -147,21 +161,23 @@ async function applyOne(trx: Knex.Transaction, opened: OpenedFile, p: PlannedFil
         if (r.issues.some((i) => i.fatal)) fatal = true;
         continue;
       }
-      const keyValue = keyColumns.map((c) => String(r.values[c] ?? '')).join('\u0000');
-      if (seenKeys.has(keyValue)) {
-        reject(r, [{ line: r.line, column: keyLabel, reason: `キーが重複しています (${keyLabel})` }]);
-        continue;
+      // A full file holds each key once; a differential file may touch a key several times, in order.
+      if (kind === 'full') {
+        const keyValue = keyColumns.map((c) => String(r.values[c] ?? '')).join('\u0000');
+        if (seenKeys.has(keyValue)) {
+          reject(r, [{ line: r.line, column: keyLabel, reason: `キーが重複しています (${keyLabel})` }]);
+          continue;
+        }
+        seenKeys.add(keyValue);
       }
-      seenKeys.add(keyValue);
       unmappedGaiji += r.unmappedGaiji;
       if (kind === 'full') {
-        const row = toRow(r);
-        inserts.push(columns.map((c) => row[c] ?? null));
+        inserts.push(toArray(r));
         rowsApplied++;
         continue;
       }
       const where = { ...layout.fixed, ...Object.fromEntries(keyColumns.map((c) => [c, r.values[c] ?? ''])) };
-      const problem = await applyDiffRow(trx, layout, r, where, toRow(r), columns);
+      const problem = await applyDiffRow(trx, layout, r, where, fileColumns, derive, (row) => toRow({ ...r, values: row }), columns);
       if (problem) reject(r, [{ line: r.line, column: layout.processingKindHeader, value: r.processingKind ?? '', reason: problem }]);
       else rowsApplied++;
     }
@@ -170,6 +186,9 @@ async function applyOne(trx: Knex.Transaction, opened: OpenedFile, p: PlannedFil
     // Past the row limit the file will be quarantined whatever follows: stop reading it.
     if (fatal || rowsRejected > threshold.maxRows) break;
   }
+  };
+  if (kind === 'full') await dialect.withIndexesDeferred(trx, layout.table, load);
+  else await load();
   const result: FileResult = {
     specId: layout.specId, file: p.file, sha256, outcome: 'applied', runId, edition: layout.edition, kind, encoding: opened.encoding.encoding,
     rowsRead, rowsApplied, rowsRejected, unmappedGaiji, issues, message: opened.encoding.reason,
@@ -185,19 +204,31 @@ async function applyOne(trx: Knex.Transaction, opened: OpenedFile, p: PlannedFil
   return result;
 }
 
-/** One row of a differential file: 1 追加, 2 更新, 3 削除 by key. Returns a problem or null. */
-async function applyDiffRow(trx: Knex.Transaction, layout: Layout, r: ParsedRow, where: Record<string, unknown>, row: Record<string, unknown>, columns: string[]): Promise<string | null> {
-  const values = Object.fromEntries(columns.map((c) => [c, row[c] ?? null]));
+/**
+ * One row of a differential file: 1 追加, 2 更新, 3 削除 by key. An update may carry only some
+ * items: it is merged over the stored row, so the search keys are derived from the whole record.
+ * Returns a problem or null.
+ */
+async function applyDiffRow(
+  trx: Knex.Transaction, layout: Layout, r: ParsedRow, where: Record<string, unknown>, fileColumns: string[],
+  derive: ((row: Record<string, unknown>) => Record<string, unknown>) | undefined, toRow: (values: Record<string, unknown>) => Record<string, unknown>, columns: string[],
+): Promise<string | null> {
   switch (r.processingKind) {
     case '1': {
       const exists = await trx(layout.table).where(where).first(trx.raw('1 as x'));
       if (exists) return '追加しようとした行は既にあります (処理区分 1)';
-      await trx(layout.table).insert(values);
+      await trx(layout.table).insert(toRow(r.values));
       return null;
     }
     case '2': {
-      const n = await trx(layout.table).where(where).update(values);
-      return Number(n) === 0 ? '更新する行がありません (処理区分 2)' : null;
+      const stored = (await trx(layout.table).where(where).first()) as Record<string, unknown> | undefined;
+      if (!stored) return '更新する行がありません (処理区分 2)';
+      const merged: Record<string, unknown> = { ...stored };
+      for (const c of fileColumns) merged[c] = r.values[c];
+      const row = toRow(merged);
+      const changed = derive ? [...fileColumns, ...Object.keys(derive({}))] : fileColumns;
+      await trx(layout.table).where(where).update(Object.fromEntries([...changed, 'unmapped_gaiji', 'linkage_run_id'].filter((c) => columns.includes(c)).map((c) => [c, row[c] ?? null])));
+      return null;
     }
     case '3': {
       const n = await trx(layout.table).where(where).del();
@@ -237,7 +268,7 @@ export async function applyFiles(knex: Knex, registry: LayoutRegistry, planned: 
   const name = (f: string) => opts.displayName?.(f) ?? path.basename(f);
   for (const p of planned) {
     const sha256 = await sha256File(p.file);
-    const earlier = await alreadyApplied(knex, p.specId, sha256);
+    const earlier = opts.force ? undefined : await alreadyApplied(knex, p.specId, sha256);
     if (earlier) {
       const message = `同じ内容のファイルは取込済みです (取込番号 ${earlier.id})`;
       const [row] = await knex('linkage_runs')

@@ -1,5 +1,5 @@
+import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { Transform } from 'node:stream';
 
 export type FileEncoding = 'utf8' | 'cp932';
 export type EncodingSetting = FileEncoding | 'auto';
@@ -49,25 +49,25 @@ export async function detectEncoding(file: string, setting: EncodingSetting = 'a
   }
 }
 
-/** A streaming decoder (bytes → text) for the chosen encoding; strict for UTF-8. */
-export function decoderStream(enc: DetectedEncoding): Transform {
-  const decoder = new TextDecoder(enc.encoding === 'utf8' ? 'utf-8' : 'shift_jis', { fatal: enc.encoding === 'utf8', ignoreBOM: false });
-  return new Transform({
-    readableObjectMode: false,
-    decodeStrings: true,
-    transform(chunk: Buffer, _e, cb) {
-      try {
-        cb(null, decoder.decode(chunk, { stream: true }));
-      } catch {
-        cb(new Error('UTF-8 として不正なバイト列があります'));
-      }
-    },
-    flush(cb) {
-      try {
-        cb(null, decoder.decode());
-      } catch {
-        cb(new Error('UTF-8 として不正なバイト列があります (ファイル末尾)'));
-      }
-    },
-  });
+/**
+ * The file's text in chunks, decoded as detected (strict for UTF-8: invalid bytes are an error).
+ * `onBytes` sees every raw chunk, for the checksum and progress.
+ */
+export async function* decodeFile(file: string, enc: DetectedEncoding, onBytes?: (chunk: Buffer) => void): AsyncGenerator<string> {
+  const decoder = new TextDecoder(enc.encoding === 'utf8' ? 'utf-8' : 'shift_jis', { fatal: enc.encoding === 'utf8' });
+  const fail = () => new Error('UTF-8 として不正なバイト列があります (文字コードの設定を確認してください)');
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
+    onBytes?.(chunk as Buffer);
+    try {
+      yield decoder.decode(chunk as Buffer, { stream: true });
+    } catch {
+      throw fail();
+    }
+  }
+  try {
+    const rest = decoder.decode();
+    if (rest) yield rest;
+  } catch {
+    throw fail();
+  }
 }

@@ -34,14 +34,14 @@ export interface GaijiEntry {
 
 export const GAIJI_MAP_HEADER = ['外字コード', 'Unicode', '文字', 'MJ文字図形名', '備考'] as const;
 
-/** `U+908A U+E0101` → 邉󠄁 */
+/** `U+9089 U+E0101` → 邉󠄁 */
 export function parseCodePoints(s: string): string {
   return s
     .trim()
     .split(/\s+/)
     .map((t) => {
       const m = /^U\+([0-9A-Fa-f]{4,6})$/.exec(t);
-      if (!m) throw new Error(`Unicode の書き方が不正です: ${t} (例: U+908A U+E0101)`);
+      if (!m) throw new Error(`Unicode の書き方が不正です: ${t} (例: U+9089 U+E0101)`);
       return String.fromCodePoint(parseInt(m[1]!, 16));
     })
     .join('');

@@ -109,6 +109,8 @@ export class LayoutRegistry {
       list.push(l);
       this.bySpec.set(l.specId, list);
     }
+    // Editions in natural order: 1.9 before 1.10.
+    for (const list of this.bySpec.values()) list.sort((a, b) => a.edition.localeCompare(b.edition, 'en', { numeric: true }));
   }
 
   static load(configDir: string): LayoutRegistry {

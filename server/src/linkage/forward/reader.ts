@@ -1,12 +1,10 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
-import { parse } from 'csv-parse';
 import { codeTables } from '../../domain/codes.js';
 import { parseRegisterDate, parseRegisterMonth } from '../../domain/dates.js';
 import { codePointLength } from '../../domain/text.js';
-import { decoderStream, detectEncoding, type DetectedEncoding, type EncodingSetting } from './decode.js';
+import { CsvSyntaxError, readCsv, type CsvRecord } from './csv.js';
+import { decodeFile, detectEncoding, type DetectedEncoding, type EncodingSetting } from './decode.js';
 import { GaijiMap } from './gaiji.js';
 import type { Layout, LayoutColumn, LayoutRegistry } from './layouts.js';
 
@@ -81,28 +79,32 @@ export function cp932ToJis(text: string): string {
   return text.replace(CP932_TO_JIS_RE, (c) => CP932_TO_JIS[c]!);
 }
 
-/** Masks personal data in a report: keeps the shape (length) but not the content. */
+/** Masks personal data in a report: the first character, then at most eight `*`. */
 export function maskValue(v: string): string {
   const n = codePointLength(v);
   return n <= 1 ? '*' : `${[...v][0]}${'*'.repeat(Math.min(n - 1, 8))}`;
 }
 
 function convert(col: LayoutColumn, raw: string, line: number, isKey: boolean): { value: unknown; issue?: RowIssue } {
-  const shown = col.personal ? maskValue(raw) : raw;
-  const fail = (reason: string) => ({ value: null, issue: { line, column: col.header, value: shown, reason } });
+  // The masked value is built only when there is a problem to report.
+  const fail = (reason: string) => ({ value: null, issue: { line, column: col.header, value: col.personal ? maskValue(raw) : raw, reason } });
   if (raw === '') {
     if (col.required) return fail('必須項目が空です');
     if (col.type === 'flag') return { value: false };
     return { value: isKey ? '' : null };
   }
-  if (col.length !== undefined && codePointLength(raw) > col.length) return fail(`桁数超過 (${codePointLength(raw)} 文字 > ${col.length} 文字)`);
+  // A string never has more code points than UTF-16 units: count only when it might be too long.
+  if (col.length !== undefined && raw.length > col.length) {
+    const n = codePointLength(raw);
+    if (n > col.length) return fail(`桁数超過 (${n} 文字 > ${col.length} 文字)`);
+  }
   switch (col.type) {
     case 'string':
       return { value: raw };
     case 'digits':
-      return /^[0-9]+$/.test(raw) ? { value: raw } : fail('数字以外の文字があります');
+      return DIGITS.test(raw) ? { value: raw } : fail('数字以外の文字があります');
     case 'integer':
-      return /^-?[0-9]+$/.test(raw) ? { value: Number(raw) } : fail('整数ではありません');
+      return INTEGER.test(raw) ? { value: Number(raw) } : fail('整数ではありません');
     case 'flag':
       return raw === '0' || raw === '1' ? { value: raw === '1' } : fail('フラグは 0 または 1 です');
     case 'code': {
@@ -124,6 +126,9 @@ function convert(col: LayoutColumn, raw: string, line: number, isKey: boolean): 
   }
 }
 
+const DIGITS = /^[0-9]+$/;
+const INTEGER = /^-?[0-9]+$/;
+
 /**
  * Opens a linkage CSV: detects the encoding, reads the header, picks the layout edition from
  * it, and yields typed rows with their problems. Nothing is written here; the caller decides
@@ -132,89 +137,86 @@ function convert(col: LayoutColumn, raw: string, line: number, isKey: boolean): 
 export async function openLinkageFile(file: string, specId: string, registry: LayoutRegistry, opts: ReadOptions = {}): Promise<OpenedFile> {
   const encoding = await detectEncoding(file, opts.encoding ?? 'auto');
   const gaiji = opts.gaiji ?? new GaijiMap();
+  const legacy = gaiji.size > 0 || encoding.encoding === 'cp932';
+  const jis = encoding.encoding === 'cp932' && (opts.cp932Mapping ?? 'jis') === 'jis';
   const hash = createHash('sha256');
   let bytes = 0;
-  const raw = createReadStream(file, { highWaterMark: 1 << 20 });
-  const tap = new PassThrough();
-  raw.on('data', (chunk) => {
-    hash.update(chunk as Buffer);
-    bytes += (chunk as Buffer).length;
+  const chunks = decodeFile(file, encoding, (chunk) => {
+    hash.update(chunk);
+    bytes += chunk.length;
   });
-  raw.on('error', (e) => tap.destroy(e));
-  const parser = parse({ bom: true, skip_empty_lines: true, relax_column_count: true, info: true });
-  const decoded = raw.pipe(decoderStream(encoding));
-  decoded.on('error', (e) => parser.destroy(e));
-  decoded.pipe(parser);
+  // 外字 and the CP932 mapping work on the whole line: replacements never hold , " or line breaks.
+  const mapLine = legacy ? (text: string) => gaiji.apply(jis ? cp932ToJis(text) : text) : undefined;
+  const records = readCsv(chunks, mapLine);
+  const close = () => void records.return(undefined);
 
-  const iterator = parser[Symbol.asyncIterator]() as AsyncIterator<{ record: string[]; info: { lines: number } }>;
-  const first = await iterator.next().catch((e: Error) => {
-    throw new LinkageFileError(file, [{ line: 1, reason: `ヘッダー行を読めません: ${e.message}` }]);
-  });
+  let first: IteratorResult<CsvRecord>;
+  try {
+    first = await records.next();
+  } catch (e) {
+    throw new LinkageFileError(file, [{ line: 1, reason: `ヘッダー行を読めません: ${(e as Error).message}`, fatal: true }]);
+  }
   if (first.done) throw new LinkageFileError(file, [{ line: 1, reason: 'ファイルが空です (ヘッダー行がありません)' }]);
-  const headers = first.value.record.map((h) => h.trim());
+  const headers = first.value.fields.map((h) => h.trim());
   const detected = registry.detect(specId, headers);
   if ('error' in detected) {
-    raw.destroy();
-    throw new LinkageFileError(file, [{ line: 1, reason: detected.error }]);
+    close();
+    throw new LinkageFileError(file, [{ line: first.value.line, reason: detected.error }]);
   }
   const layout = detected;
   const dupHeader = headers.find((h, i) => headers.indexOf(h) !== i);
   if (dupHeader) {
-    raw.destroy();
-    throw new LinkageFileError(file, [{ line: 1, column: dupHeader, reason: 'ヘッダーに同じ項目が 2 回あります' }]);
+    close();
+    throw new LinkageFileError(file, [{ line: first.value.line, column: dupHeader, reason: 'ヘッダーに同じ項目が 2 回あります' }]);
   }
   const differential = headers.includes(layout.processingKindHeader);
   const kindIndex = headers.indexOf(layout.processingKindHeader);
   const keySet = new Set(layout.keys);
-  const legacy = gaiji.size > 0 || encoding.encoding === 'cp932';
-  const jis = encoding.encoding === 'cp932' && (opts.cp932Mapping ?? 'jis') === 'jis';
   const plan = layout.columns
-    .map((col) => ({ col, index: headers.indexOf(col.header), isKey: keySet.has(col.header) }))
+    .map((col) => ({ col, index: headers.indexOf(col.header), isKey: keySet.has(col.header), name: col.column }))
     .filter((p) => p.index >= 0);
+  const fixedEntries = Object.entries(layout.fixed);
 
   async function* rows(): AsyncGenerator<ParsedRow> {
     for (;;) {
-      let next: IteratorResult<{ record: string[]; info: { lines: number } }>;
+      let next: IteratorResult<CsvRecord>;
       try {
-        next = await iterator.next();
+        next = await records.next();
       } catch (e) {
-        const err = e as Error & { lines?: number };
-        const line = (err.lines ?? 0) || 0;
-        const reason = /UTF-8/.test(err.message) ? err.message : `CSV の形式エラー (引用符の対応などを確認してください): ${err.message}`;
+        const line = e instanceof CsvSyntaxError ? e.line : 0;
+        const reason = e instanceof CsvSyntaxError ? `CSV の形式エラー: ${e.message}` : (e as Error).message;
         yield { line, values: {}, processingKind: null, issues: [{ line, reason, fatal: true }], unmappedGaiji: 0 };
         return;
       }
       if (next.done) return;
-      const { record, info } = next.value;
-      const line = info.lines;
-      const issues: RowIssue[] = [];
-      if (record.length !== headers.length) {
-        issues.push({ line, reason: `列数が違います (${record.length} 列、ヘッダーは ${headers.length} 列)` });
-        yield { line, values: {}, processingKind: null, issues, unmappedGaiji: 0 };
+      const { fields, line, unmapped, undecodable } = next.value;
+      if (undecodable) {
+        yield { line, values: {}, processingKind: null, issues: [{ line, reason: `${encoding.encoding === 'cp932' ? 'CP932' : 'UTF-8'} として読めないバイトがあります (U+FFFD)` }], unmappedGaiji: 0 };
         continue;
       }
-      let unmappedGaiji = 0;
-      const values: Record<string, unknown> = { ...layout.fixed };
+      if (fields.length !== headers.length) {
+        yield { line, values: {}, processingKind: null, issues: [{ line, reason: `列数が違います (${fields.length} 列、ヘッダーは ${headers.length} 列)` }], unmappedGaiji: 0 };
+        continue;
+      }
+      let issues: RowIssue[] | undefined;
+      const values: Record<string, unknown> = {};
+      for (const [k, v] of fixedEntries) values[k] = v;
       for (const p of plan) {
-        let text = record[p.index]!;
-        if (legacy) {
-          const g = gaiji.apply(jis ? cp932ToJis(text) : text);
-          text = g.text;
-          unmappedGaiji += g.unmapped;
-        }
-        const { value, issue } = convert(p.col, text, line, p.isKey);
-        if (issue) issues.push(issue);
-        if (p.col.column) values[p.col.column] = value;
+        const { value, issue } = convert(p.col, fields[p.index]!, line, p.isKey);
+        if (issue) (issues ??= []).push(issue);
+        if (p.name) values[p.name] = value;
       }
       let processingKind: string | null = null;
       if (differential) {
-        processingKind = record[kindIndex]!;
-        if (!['1', '2', '3'].includes(processingKind)) issues.push({ line, column: layout.processingKindHeader, value: processingKind, reason: '処理区分は 1 (追加)・2 (更新)・3 (削除) です' });
+        processingKind = fields[kindIndex]!;
+        if (processingKind !== '1' && processingKind !== '2' && processingKind !== '3') (issues ??= []).push({ line, column: layout.processingKindHeader, value: processingKind, reason: '処理区分は 1 (追加)・2 (更新)・3 (削除) です' });
       }
-      yield { line, values, processingKind, issues, unmappedGaiji };
+      yield { line, values, processingKind, issues: issues ?? NO_ISSUES, unmappedGaiji: unmapped };
     }
   }
 
   let digest: string | undefined;
   return { file, layout, encoding, headers, differential, rows: rows(), sha256: () => (digest ??= hash.digest('hex')), bytesRead: () => bytes };
 }
+
+const NO_ISSUES: RowIssue[] = [];

@@ -28,6 +28,7 @@ export interface LoadProgress extends ApplyProgress {
 const TEMPORARY = /\.(tmp|part|filepart|crdownload)$/i;
 const SIDECAR = /\.(done|md5)$/i;
 const RETRY_MS = 60_000;
+const RETRY_MAX_MS = 3_600_000;
 
 /** Folders below the linkage root. */
 export function linkagePaths(root: string, specId: string) {
@@ -70,6 +71,7 @@ export class DropFolderWatcher {
   private readonly queues = new Map<string, { pending: Set<string>; running: Promise<void> | null }>();
   private readonly abort = new AbortController();
   private readonly progress = new Map<string, LoadProgress>();
+  private readonly attempts = new Map<string, number>();
   private stopped = false;
 
   constructor(private readonly d: WatcherDeps) {}
@@ -182,7 +184,7 @@ export class DropFolderWatcher {
       // Files that arrive together (a night's batch) are then taken in name order, not arrival order.
       await new Promise((r) => setTimeout(r, Math.min(1000, this.d.settings.watch.stableMs)).unref());
       while (q.pending.size && !this.stopped) {
-        // processing/ entries sort before plain names ('p' > digits), and names carry timestamps.
+        // Files recovered from processing/ go first; then names in order (they end with a timestamp).
         const recovered = [...q.pending].filter((e) => e.startsWith('processing')).sort();
         const entry = recovered[0] ?? [...q.pending].sort()[0]!;
         q.pending.delete(entry);
@@ -190,10 +192,13 @@ export class DropFolderWatcher {
           await this.processOne(specId, entry);
         } catch (e) {
           if (this.stopped) continue;
-          // The file stays in processing/; try again later (the database may be busy or away).
-          this.d.logger.error('linkage file failed; will retry', { specId, entry, error: e });
-          const retry = path.join('processing', path.basename(entry));
-          setTimeout(() => !this.stopped && this.enqueue(specId, retry), RETRY_MS).unref();
+          // The file stays in processing/; try again later, backing off (the database may be away).
+          const name = path.basename(entry);
+          const attempt = (this.attempts.get(name) ?? 0) + 1;
+          this.attempts.set(name, attempt);
+          const delay = Math.min(RETRY_MAX_MS, RETRY_MS * 2 ** (attempt - 1));
+          this.d.logger.error('linkage file failed; will retry', { specId, entry, attempt, retryInMs: delay, error: e });
+          setTimeout(() => !this.stopped && this.enqueue(specId, path.join('processing', name)), delay).unref();
         }
       }
     } finally {
@@ -216,9 +221,15 @@ export class DropFolderWatcher {
         const expected = readFileSync(md5File, 'utf8').trim().split(/\s+/)[0]!.toLowerCase();
         if (expected !== md5(source)) {
           this.d.logger.warn('linkage file md5 mismatch', { specId, file: name });
+          const message = `MD5 が一致しません (サイドカー ${expected})`;
+          const [row] = await this.d.knex('linkage_runs')
+            .insert({ spec_id: specId, file_name: name, kind: '-', started_at: new Date(), finished_at: new Date(), result: 'quarantined', message })
+            .returning('id');
+          const runId = typeof row === 'object' ? Number((row as { id: number }).id) : Number(row);
           const target = moveInto(p.quarantine, source);
           moveInto(p.quarantine, md5File);
-          writeReports(p.quarantine, { specId, file: target, sha256: '', outcome: 'quarantined', runId: 0, edition: null, kind: null, encoding: null, rowsRead: 0, rowsApplied: 0, rowsRejected: 0, unmappedGaiji: 0, issues: [], message: `MD5 が一致しません (サイドカー ${expected})` }, path.basename(target));
+          const report = writeReports(p.quarantine, { specId, file: target, sha256: '', outcome: 'quarantined', runId, edition: null, kind: null, encoding: null, rowsRead: 0, rowsApplied: 0, rowsRejected: 0, unmappedGaiji: 0, issues: [], message }, path.basename(target));
+          await this.d.knex('linkage_runs').where({ id: runId }).update({ report_file: report });
           return;
         }
       }
@@ -232,6 +243,7 @@ export class DropFolderWatcher {
       onProgress: (pr) => this.progress.set(specId, { ...pr, startedAt }),
     }).finally(() => this.progress.delete(specId));
     if (!result) return;
+    this.attempts.delete(name);
     for (const ext of ['.done', '.md5']) {
       const side = path.join(p.drop, `${name}${ext}`);
       if (existsSync(side)) rmSync(side);
@@ -251,4 +263,22 @@ export class DropFolderWatcher {
     }
     this.d.onResult?.(result);
   }
+}
+
+/** Removes archived linkage files older than `days` (they hold personal data). Returns how many. */
+export function pruneArchive(root: string, days: number, now: Date = new Date()): number {
+  const dir = path.join(root, 'archive');
+  if (!existsSync(dir)) return 0;
+  const cutoff = now.getTime() - days * 86_400_000;
+  let removed = 0;
+  for (const spec of readdirSync(dir)) {
+    for (const name of readdirSync(path.join(dir, spec))) {
+      const file = path.join(dir, spec, name);
+      if (statSync(file).mtimeMs < cutoff) {
+        rmSync(file);
+        removed++;
+      }
+    }
+  }
+  return removed;
 }

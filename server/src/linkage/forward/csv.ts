@@ -1,0 +1,124 @@
+/**
+ * A streaming RFC 4180 reader for linkage files: comma separated, `"` quoting with `""` as an
+ * escaped quote, CRLF or LF, empty lines skipped. Quote-free lines — nearly all of a linkage
+ * file — take a fast path through String#split. Each record carries the line it starts on, and
+ * broken quoting is an error naming its line.
+ */
+export interface CsvRecord {
+  line: number;
+  fields: string[];
+  /** Legacy characters that `mapLine` could not map, in this record. */
+  unmapped: number;
+  /** The record holds U+FFFD: bytes the decoder could not read (CP932 decodes them silently). */
+  undecodable: boolean;
+}
+
+export class CsvSyntaxError extends Error {
+  constructor(
+    readonly line: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'CsvSyntaxError';
+  }
+}
+
+/** Maps a record's raw text before it is split (legacy 外字, CP932 → JIS); may count misses. */
+export type LineMapper = (text: string) => { text: string; unmapped: number };
+
+function parseQuoted(text: string, line: number): string[] {
+  const fields: string[] = [];
+  let i = 0;
+  let atLine = line;
+  for (;;) {
+    if (text.charCodeAt(i) === 34) {
+      let value = '';
+      i++;
+      for (;;) {
+        const q = text.indexOf('"', i);
+        if (q < 0) throw new CsvSyntaxError(line, `${line} 行目から始まる引用符 (") が閉じていません`);
+        value += text.slice(i, q);
+        if (text.charCodeAt(q + 1) === 34) {
+          value += '"';
+          i = q + 2;
+          continue;
+        }
+        for (let k = i; k < q; k++) if (text.charCodeAt(k) === 10) atLine++;
+        i = q + 1;
+        break;
+      }
+      fields.push(value);
+      const next = text.charCodeAt(i);
+      if (i >= text.length) return fields;
+      if (next !== 44) throw new CsvSyntaxError(atLine, `${atLine} 行目: 閉じた引用符の後に区切り (,) がありません`);
+      i++;
+    } else {
+      const comma = text.indexOf(',', i);
+      const end = comma < 0 ? text.length : comma;
+      const value = text.slice(i, end);
+      if (value.includes('"')) throw new CsvSyntaxError(atLine, `${atLine} 行目: 引用符 (") が項目の途中にあります`);
+      fields.push(value);
+      if (comma < 0) return fields;
+      i = comma + 1;
+      if (i === text.length) {
+        fields.push('');
+        return fields;
+      }
+    }
+  }
+}
+
+/** Where the record starting at `start` ends (index of its terminating LF, or -1 if more text is needed). */
+function recordEnd(buf: string, start: number): number {
+  let inQuotes = false;
+  for (let i = start; i < buf.length; i++) {
+    const c = buf.charCodeAt(i);
+    if (c === 34) inQuotes = !inQuotes;
+    else if (c === 10 && !inQuotes) return i;
+  }
+  return -1;
+}
+
+export async function* readCsv(chunks: AsyncIterable<string>, mapLine?: LineMapper): AsyncGenerator<CsvRecord> {
+  let buf = '';
+  let line = 1;
+  let first = true;
+  const emit = (raw: string, at: number): CsvRecord | null => {
+    const text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (text === '') return null;
+    const mapped = mapLine ? mapLine(text) : { text, unmapped: 0 };
+    const fields = mapped.text.indexOf('"') < 0 ? mapped.text.split(',') : parseQuoted(mapped.text, at);
+    return { line: at, fields, unmapped: mapped.unmapped, undecodable: mapped.text.indexOf('\uFFFD') >= 0 };
+  };
+  for await (const chunk of chunks) {
+    buf = buf ? buf + chunk : chunk;
+    if (first && buf.length) {
+      if (buf.charCodeAt(0) === 0xfeff) buf = buf.slice(1);
+      first = false;
+    }
+    let start = 0;
+    for (;;) {
+      const lf = buf.indexOf('\n', start);
+      if (lf < 0) break;
+      let end = lf;
+      const slice = buf.slice(start, lf);
+      if (slice.indexOf('"') >= 0) {
+        end = recordEnd(buf, start);
+        if (end < 0) break; // a quoted field runs past this chunk
+      }
+      const raw = end === lf ? slice : buf.slice(start, end);
+      const at = line;
+      if (end !== lf) for (let k = start; k < end; k++) if (buf.charCodeAt(k) === 10) line++;
+      line++;
+      start = end + 1;
+      const rec = emit(raw, at);
+      if (rec) yield rec;
+    }
+    buf = buf.slice(start);
+  }
+  if (buf.length) {
+    if (buf.indexOf('"') >= 0 && recordEnd(buf + '\n', 0) < 0) throw new CsvSyntaxError(line, `${line} 行目から始まる引用符 (") が閉じていません`);
+    const rec = emit(buf, line);
+    if (rec) yield rec;
+  }
+}
