@@ -1,13 +1,13 @@
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import type { Knex } from 'knex';
 import { migrateLatest, sqliteKnex } from '../../server/src/db/connect.js';
 import { applyFiles } from '../../server/src/linkage/forward/apply.js';
 import { LayoutRegistry } from '../../server/src/linkage/forward/layouts.js';
 import { readCsv } from '../helpers/csv.js';
-import { cliPath, configDir, repoRoot, tempDir } from '../helpers/paths.js';
+import { cliPath, configDir, fastWatchConfig, repoRoot, tempDir } from '../helpers/paths.js';
 import { makeTown, specFile } from '../helpers/town.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -63,9 +63,7 @@ describe('forward linkage: kill -9 during apply', function () {
   }
 
   before(async () => {
-    cpSync(configDir, config, { recursive: true });
-    const yaml = path.join(config, 'municipality.yaml');
-    writeFileSync(yaml, readFileSync(yaml, 'utf8').replace('stableMs: 2000', 'stableMs: 300'));
+    fastWatchConfig(t.dir);
     a = await town('a', 20_000);
     b = await town('b', 24_000);
     knex = sqliteKnex(path.join(dataDir, 'madoguchi.sqlite'));

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { cpSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { cpSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import { startServer, type RunningServer } from '../../server/src/main.js';
-import { configDir, tempDir } from '../helpers/paths.js';
+import { fastWatchConfig, tempDir } from '../helpers/paths.js';
 import { makeTown, specFile } from '../helpers/town.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -14,10 +14,7 @@ describe('linkage status page and API', function () {
   let residentsFile: string;
 
   before(async () => {
-    const config = path.join(t.dir, 'config');
-    cpSync(configDir, config, { recursive: true });
-    const yaml = path.join(config, 'municipality.yaml');
-    writeFileSync(yaml, readFileSync(yaml, 'utf8').replace('stableMs: 2000', 'stableMs: 300'));
+    const config = fastWatchConfig(t.dir);
     const town = await makeTown(path.join(t.dir, 'town'), 30_000, 'utf8', 'http');
     residentsFile = specFile(town, '001o005');
     server = await startServer({ configDir: config, dataDir: path.join(t.dir, 'data'), port: 0, host: '127.0.0.1' });

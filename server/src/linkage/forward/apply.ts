@@ -6,6 +6,7 @@ import { dialectOf } from '../../db/dialects/index.js';
 import type { EncodingSetting } from './decode.js';
 import { GaijiMap } from './gaiji.js';
 import { derivedKeyColumns, derivedKeys } from './keys.js';
+import { KeySet } from './keySet.js';
 import type { Layout, LayoutRegistry } from './layouts.js';
 import { LinkageFileError, openLinkageFile, type OpenedFile, type ParsedRow, type RowIssue } from './reader.js';
 
@@ -147,7 +148,7 @@ async function applyOne(trx: Knex.Transaction, opened: OpenedFile, p: PlannedFil
 
   let fatal = false;
   if (kind === 'full') await trx(layout.table).where(layout.fixed).del();
-  const seenKeys = new Set<string>();
+  const seenKeys = new KeySet();
   const load = async (): Promise<void> => {
   for (;;) {
     if (opts.signal?.aborted) throw new Error('取込を中断しました (停止要求)');
@@ -164,11 +165,10 @@ async function applyOne(trx: Knex.Transaction, opened: OpenedFile, p: PlannedFil
       // A full file holds each key once; a differential file may touch a key several times, in order.
       if (kind === 'full') {
         const keyValue = keyColumns.map((c) => String(r.values[c] ?? '')).join('\u0000');
-        if (seenKeys.has(keyValue)) {
+        if (!seenKeys.add(keyValue)) {
           reject(r, [{ line: r.line, column: keyLabel, reason: `キーが重複しています (${keyLabel})` }]);
           continue;
         }
-        seenKeys.add(keyValue);
       }
       unmappedGaiji += r.unmappedGaiji;
       if (kind === 'full') {
