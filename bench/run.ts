@@ -27,7 +27,7 @@ function run(args: string[]): Promise<Ran> {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
     // The flags the launcher's shebang gives the CLI in production (server/bin/madoguchi.js).
-    const child = spawn(process.execPath, ['--max-old-space-size=256', '--import', path.join(root, 'bench/rss-hook.mjs'), cli, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--max-old-space-size=192', '--import', path.join(root, 'bench/rss-hook.mjs'), cli, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
