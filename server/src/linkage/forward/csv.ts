@@ -71,10 +71,20 @@ function parseQuoted(text: string, line: number): string[] {
 /** Where the record starting at `start` ends (index of its terminating LF, or -1 if more text is needed). */
 function recordEnd(buf: string, start: number): number {
   let inQuotes = false;
+  let fieldStart = true;
   for (let i = start; i < buf.length; i++) {
     const c = buf.charCodeAt(i);
-    if (c === 34) inQuotes = !inQuotes;
-    else if (c === 10 && !inQuotes) return i;
+    if (inQuotes) {
+      if (c !== 34) continue;
+      if (i + 1 >= buf.length) return -1; // `"` then more text, or the end: need more to decide
+      if (buf.charCodeAt(i + 1) === 34) i++;
+      else inQuotes = false;
+      continue;
+    }
+    // Only a quote that opens a field quotes it; a stray one is left for parseQuoted to report.
+    if (c === 34 && fieldStart) inQuotes = true;
+    else if (c === 10) return i;
+    fieldStart = c === 44;
   }
   return -1;
 }
