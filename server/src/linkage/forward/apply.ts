@@ -141,7 +141,7 @@ async function applyOne(trx: Knex.Transaction, opened: OpenedFile, p: PlannedFil
   let rowsApplied = 0;
   let rowsRejected = 0;
   let unmappedGaiji = 0;
-  const reject = (r: ParsedRow, more: RowIssue[]) => {
+  const reject = (more: RowIssue[]) => {
     rowsRejected++;
     for (const i of more) if (issues.length < MAX_ISSUES) issues.push(i);
   };
@@ -150,42 +150,42 @@ async function applyOne(trx: Knex.Transaction, opened: OpenedFile, p: PlannedFil
   if (kind === 'full') await trx(layout.table).where(layout.fixed).del();
   const seenKeys = new KeySet();
   const load = async (): Promise<void> => {
-  for (;;) {
-    if (opts.signal?.aborted) throw new Error('取込を中断しました (停止要求)');
-    const batch = await nextBatch(opened.rows, BATCH_ROWS);
-    if (!batch.length) break;
-    const inserts: unknown[][] = [];
-    for (const r of batch) {
-      rowsRead++;
-      if (r.issues.length) {
-        reject(r, r.issues);
-        if (r.issues.some((i) => i.fatal)) fatal = true;
-        continue;
-      }
-      // A full file holds each key once; a differential file may touch a key several times, in order.
-      if (kind === 'full') {
-        const keyValue = keyColumns.map((c) => String(r.values[c] ?? '')).join('\u0000');
-        if (!seenKeys.add(keyValue)) {
-          reject(r, [{ line: r.line, column: keyLabel, reason: `キーが重複しています (${keyLabel})` }]);
+    for (;;) {
+      if (opts.signal?.aborted) throw new Error('取込を中断しました (停止要求)');
+      const batch = await nextBatch(opened.rows, BATCH_ROWS);
+      if (!batch.length) break;
+      const inserts: unknown[][] = [];
+      for (const r of batch) {
+        rowsRead++;
+        if (r.issues.length) {
+          reject(r.issues);
+          if (r.issues.some((i) => i.fatal)) fatal = true;
           continue;
         }
+        // A full file holds each key once; a differential file may touch a key several times, in order.
+        if (kind === 'full') {
+          const keyValue = keyColumns.map((c) => String(r.values[c] ?? '')).join('\u0000');
+          if (!seenKeys.add(keyValue)) {
+            reject([{ line: r.line, column: keyLabel, reason: `キーが重複しています (${keyLabel})` }]);
+            continue;
+          }
+        }
+        unmappedGaiji += r.unmappedGaiji;
+        if (kind === 'full') {
+          inserts.push(toArray(r));
+          rowsApplied++;
+          continue;
+        }
+        const where = { ...layout.fixed, ...Object.fromEntries(keyColumns.map((c) => [c, r.values[c] ?? ''])) };
+        const problem = await applyDiffRow(trx, layout, r, where, fileColumns, derive, (row) => toRow({ ...r, values: row }), columns);
+        if (problem) reject([{ line: r.line, column: layout.processingKindHeader, value: r.processingKind ?? '', reason: problem }]);
+        else rowsApplied++;
       }
-      unmappedGaiji += r.unmappedGaiji;
-      if (kind === 'full') {
-        inserts.push(toArray(r));
-        rowsApplied++;
-        continue;
-      }
-      const where = { ...layout.fixed, ...Object.fromEntries(keyColumns.map((c) => [c, r.values[c] ?? ''])) };
-      const problem = await applyDiffRow(trx, layout, r, where, fileColumns, derive, (row) => toRow({ ...r, values: row }), columns);
-      if (problem) reject(r, [{ line: r.line, column: layout.processingKindHeader, value: r.processingKind ?? '', reason: problem }]);
-      else rowsApplied++;
+      if (inserts.length) await dialect.bulkInsert(trx, layout.table, columns, inserts);
+      opts.onProgress?.({ specId: p.specId, file: p.file, rows: rowsRead, bytes: opened.bytesRead(), totalBytes });
+      // Past the row limit the file will be quarantined whatever follows: stop reading it.
+      if (fatal || rowsRejected > threshold.maxRows) break;
     }
-    if (inserts.length) await dialect.bulkInsert(trx, layout.table, columns, inserts);
-    opts.onProgress?.({ specId: p.specId, file: p.file, rows: rowsRead, bytes: opened.bytesRead(), totalBytes });
-    // Past the row limit the file will be quarantined whatever follows: stop reading it.
-    if (fatal || rowsRejected > threshold.maxRows) break;
-  }
   };
   if (kind === 'full') await dialect.withIndexesDeferred(trx, layout.table, load);
   else await load();
