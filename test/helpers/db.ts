@@ -27,3 +27,17 @@ export async function dropAll(knex: Knex): Promise<void> {
   const tables = ['staff_group_members', 'staff_group_permissions', 'staff_groups', 'staff', 'linkage_runs', 'address_master', 'arrears', 'issuance_bans', 'corporations', 'non_residents', 'entitlements', 'support_measures', 'resident_history', 'households', 'residents', 'knex_migrations', 'knex_migrations_lock'];
   for (const t of tables) await knex.schema.dropTableIfExists(t);
 }
+
+/**
+ * For a `before` hook: opens the target, or skips the suite with the reason when the target is
+ * not available here (SQL Server without MSSQL_URL). A reused SQL Server database is emptied.
+ */
+export async function openTarget(ctx: Mocha.Context, target: DatabaseTarget, dir: string): Promise<Knex> {
+  if (target.unavailable) {
+    console.log(`      (skipped: ${target.unavailable})`);
+    ctx.skip(); // opt-in: SQL Server tests run only where MSSQL_URL points at a server
+  }
+  const knex = target.open(dir);
+  if (target.name === 'mssql') await dropAll(knex);
+  return knex;
+}

@@ -4,7 +4,7 @@ import type { Knex } from 'knex';
 import { migrateLatest, migrateRollbackAll } from '../../server/src/db/connect.js';
 import { dialectOf } from '../../server/src/db/dialects/index.js';
 import { migrations } from '../../server/src/db/migrations/index.js';
-import { databaseTargets, dropAll } from '../helpers/db.js';
+import { databaseTargets, openTarget } from '../helpers/db.js';
 import { tempDir } from '../helpers/paths.js';
 
 const TABLES = ['residents', 'households', 'resident_history', 'support_measures', 'entitlements', 'non_residents', 'corporations', 'issuance_bans', 'arrears', 'address_master', 'linkage_runs', 'staff', 'staff_groups', 'staff_group_permissions', 'staff_group_members'];
@@ -15,12 +15,7 @@ for (const target of databaseTargets) {
     const t = tempDir();
 
     before(async function () {
-      if (target.unavailable) {
-        console.log(`      (skipped: ${target.unavailable})`);
-        this.skip(); // opt-in: SQL Server tests run only where MSSQL_URL points at a server
-      }
-      knex = target.open(t.dir);
-      if (target.name === 'mssql') await dropAll(knex);
+      knex = await openTarget(this, target, t.dir);
     });
     after(async () => {
       await knex?.destroy();

@@ -8,7 +8,7 @@ import { applyFiles } from '../../server/src/linkage/forward/apply.js';
 import { planIngest } from '../../server/src/linkage/forward/ingest.js';
 import { LayoutRegistry } from '../../server/src/linkage/forward/layouts.js';
 import { readCsv } from '../helpers/csv.js';
-import { databaseTargets, dropAll } from '../helpers/db.js';
+import { databaseTargets, openTarget } from '../helpers/db.js';
 import { configDir, tempDir } from '../helpers/paths.js';
 import { makeTown, specFile } from '../helpers/town.js';
 import type { GenerateSummary } from '../../server/src/demo/generator.js';
@@ -25,12 +25,7 @@ for (const target of databaseTargets) {
     const townDir = path.join(t.dir, 'town');
 
     before(async function () {
-      if (target.unavailable) {
-        console.log(`      (skipped: ${target.unavailable})`);
-        this.skip(); // opt-in: SQL Server tests run only where MSSQL_URL points at a server
-      }
-      knex = target.open(t.dir);
-      if (target.name === 'mssql') await dropAll(knex);
+      knex = await openTarget(this, target, t.dir);
       await migrateLatest(knex);
       town = await makeTown(townDir, 1500, 'cp932', 'ingest');
       gaiji = GaijiMap.load(path.join(townDir, 'gaiji-map.csv'));
