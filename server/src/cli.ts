@@ -1,7 +1,8 @@
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
+import { exportAuditCsv, verifyAudit } from './audit/trail.js';
 import { loadAppConfig } from './config/appConfig.js';
 import { ConfigError } from './config/yamlFile.js';
 import { migrateLatest, openDatabase } from './db/connect.js';
@@ -204,6 +205,50 @@ export function buildCli(): Command {
         console.error(`取り込めなかったファイルがあります (${bad.length} 件)。一括取込のため、ほかのファイルも取り込んでいません。`);
         process.exitCode = 3;
       } else console.log(`取込完了: ${total.toLocaleString('ja-JP')} 件`);
+    });
+
+  const audit = program.command('audit').description('the tamper-evident audit trail');
+  audit
+    .command('verify')
+    .description('recompute the hash chain; exits 1 and names the first broken record')
+    .option('--from <date>', 'first day (YYYY-MM-DD, Japan time)')
+    .option('--to <date>', 'last day (YYYY-MM-DD, Japan time)')
+    .action(async (opts: { from?: string; to?: string }, cmd: Command) => {
+      const o = common(cmd);
+      for (const d of [opts.from, opts.to]) if (d && !/^[0-9]{4}-[0-9]{2}-[0-9]{2}$/.test(d)) throw new InvalidArgumentError('日付は YYYY-MM-DD で指定してください');
+      const config = loadAppConfig(o.config);
+      const knex = openDatabase(config.database, o.dataDir);
+      try {
+        await migrateLatest(knex);
+        const r = await verifyAudit(knex, { ...(opts.from ? { from: opts.from } : {}), ...(opts.to ? { to: opts.to } : {}) });
+        if (r.ok) console.log(`監査ログは正常です (${r.checked.toLocaleString('ja-JP')} 件を検証)`);
+        else {
+          console.error(`監査ログの連鎖が壊れています: 連番 ${r.broken!.seq} — ${r.broken!.reason} (${r.checked} 件目まで正常)`);
+          process.exitCode = 1;
+        }
+      } finally {
+        await knex.destroy();
+      }
+    });
+  audit
+    .command('export')
+    .description('write the audit trail of a period as CSV (UTF-8 with BOM)')
+    .requiredOption('--from <date>', 'first day (YYYY-MM-DD, Japan time)')
+    .requiredOption('--to <date>', 'last day (YYYY-MM-DD, Japan time)')
+    .option('--out <file>', 'output file (default: standard output)')
+    .action(async (opts: { from: string; to: string; out?: string }, cmd: Command) => {
+      const o = common(cmd);
+      for (const d of [opts.from, opts.to]) if (!/^[0-9]{4}-[0-9]{2}-[0-9]{2}$/.test(d)) throw new InvalidArgumentError('日付は YYYY-MM-DD で指定してください');
+      const config = loadAppConfig(o.config);
+      const knex = openDatabase(config.database, o.dataDir);
+      try {
+        await migrateLatest(knex);
+        const csv = await exportAuditCsv(knex, opts);
+        if (opts.out) writeFileSync(opts.out, csv, 'utf8');
+        else process.stdout.write(csv);
+      } finally {
+        await knex.destroy();
+      }
     });
 
   program

@@ -4,6 +4,8 @@ import type { Knex } from 'knex';
 import { loadAppConfig, type AppConfig } from './config/appConfig.js';
 import { migrateLatest, openDatabase } from './db/connect.js';
 import path from 'node:path';
+import cron from 'node-cron';
+import { pruneAudit } from './audit/trail.js';
 import { createApp } from './http/app.js';
 import { LayoutRegistry } from './linkage/forward/layouts.js';
 import { applyOptionsFrom, checkSpecsHaveLayouts, configuredGaijiMap, loadGaijiMap } from './linkage/forward/settings.js';
@@ -51,6 +53,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const root = path.resolve(opts.dataDir, config.linkage.dropDir);
   const watchdog = watching ? startWatchdog(knex, config.linkage, logger, { closedDates: config.openingHours.closedDates, root }) : undefined;
   if (watching) pruneArchive(root, config.linkage.archiveDays);
+  // Audit records past the retention period go each night (at least a year is kept).
+  const auditRetention = watching
+    ? cron.schedule('45 3 * * *', () => void pruneAudit(knex, config.audit.retentionYears).catch((e: unknown) => logger.error('audit prune failed', { error: e })), { timezone: 'Asia/Tokyo', name: 'audit-retention' })
+    : undefined;
   const { app } = createApp({ knex, config, logger, version, linkage: { knex, registry, settings: config.linkage, closedDates: config.openingHours.closedDates, loads: () => watcher.currentLoads() } });
   const server = http.createServer(app.callback());
   server.keepAliveTimeout = 5000;
@@ -71,6 +77,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       server.closeIdleConnections();
       const budget = setTimeout(() => server.closeAllConnections(), opts.stopBudgetMs ?? 10_000);
       watchdog?.stop();
+      void auditRetention?.stop();
       await watcher.stop();
       await stopped;
       clearTimeout(budget);

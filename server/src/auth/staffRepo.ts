@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { defaultGroups } from './permissions.js';
+import { appendAudit, type AuditEntry } from '../audit/trail.js';
 import { hashPassword } from './passwords.js';
 
 export interface NewStaff {
@@ -26,7 +27,8 @@ export async function ensureDefaultGroups(knex: Knex): Promise<Map<string, numbe
   return new Map(rows.map((r) => [r.code, r.id]));
 }
 
-export async function createStaff(knex: Knex, s: NewStaff): Promise<number> {
+/** Creates a member of staff; the creation is audited in the same transaction. */
+export async function createStaff(knex: Knex, s: NewStaff, by: Omit<AuditEntry, 'action' | 'result'> = { staffLogin: 'system' }): Promise<number> {
   const groups = await ensureDefaultGroups(knex);
   const hash = await hashPassword(s.password);
   return knex.transaction(async (trx) => {
@@ -39,6 +41,7 @@ export async function createStaff(knex: Knex, s: NewStaff): Promise<number> {
       if (gid === undefined) throw new Error(`unknown group ${code}`);
       await trx('staff_group_members').insert({ staff_id: id, group_id: gid });
     }
+    await appendAudit(trx, { ...by, action: 'staff.create', targetKind: 'staff', targetIds: [String(id)], result: 'success', detail: { loginId: s.loginId, groups: s.groups } });
     return id;
   });
 }

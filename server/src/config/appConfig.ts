@@ -71,6 +71,7 @@ export interface AppConfig {
   database: DatabaseSettings;
   linkage: LinkageSettings;
   logging: { level: 'error' | 'warn' | 'info' | 'debug'; retainDays: number };
+  audit: { retentionYears: number };
 }
 
 const time = { type: 'string', pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' } as const;
@@ -218,6 +219,12 @@ export const appConfigSchema = {
           },
         },
       },
+    },
+    audit: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: { retentionYears: { type: 'integer', minimum: 1, maximum: 30, default: 5 } },
     },
     logging: {
       type: 'object',
