@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import Koa from 'koa';
-import { Router } from '@koa/router';
+import { Router, type RouterMiddleware } from '@koa/router';
 import type { Knex } from 'knex';
 import type { AppConfig } from '../config/appConfig.js';
 import type { Logger } from '../ops/logger.js';
@@ -29,12 +29,21 @@ const STATIC_FILES: Record<string, { file: URL; type: string }> = {
   '/static/base.css': { file: new URL('../../static/base.css', import.meta.url), type: 'text/css; charset=utf-8' },
 };
 
-export function createApp(deps: AppDeps): { app: Koa; routes: RouteInfo[] } {
+export function createApp(deps: AppDeps): { app: Koa; router: Router; routes: RouteInfo[] } {
   const app = new Koa();
   app.proxy = false;
   const router = new Router();
   const routes: RouteInfo[] = [];
-  const declare = (method: string, path: string, access: RouteAccess) => routes.push({ method, path, access });
+  /**
+   * The one way to add a route: its access is declared with it, and the list of declarations is
+   * what the permission checks and the route-matrix test read. A route added to `router`
+   * directly has no declaration, and test/integration/routes.test.ts fails on it.
+   */
+  const route = (method: 'GET' | 'POST', path: string, access: RouteAccess, handler: RouterMiddleware) => {
+    routes.push({ method, path, access });
+    if (method === 'GET') router.get(path, handler);
+    else router.post(path, handler);
+  };
 
   app.use(async (ctx, next) => {
     try {
@@ -62,15 +71,13 @@ export function createApp(deps: AppDeps): { app: Koa; routes: RouteInfo[] } {
     await next();
   });
 
-  declare('GET', '/healthz', 'public');
-  router.get('/healthz', async (ctx) => {
+  route('GET', '/healthz', 'public', async (ctx) => {
     const health = await checkHealth(deps.knex, deps.version);
     ctx.status = health.status === 'ok' ? 200 : 503;
     ctx.body = health;
   });
 
-  declare('GET', '/', 'public');
-  router.get('/', async (ctx) => {
+  route('GET', '/', 'public', async (ctx) => {
     const health = await checkHealth(deps.knex, deps.version);
     ctx.type = 'html';
     ctx.body = await homePage(deps.knex, deps.config, health.residents);
@@ -83,43 +90,37 @@ export function createApp(deps: AppDeps): { app: Koa; routes: RouteInfo[] } {
   };
   const linkageRead: RouteAccess = { permission: 'linkage.read' };
 
-  declare('GET', '/linkage', linkageRead);
-  router.get('/linkage', async (ctx) => {
+  route('GET', '/linkage', linkageRead, async (ctx) => {
     ctx.type = 'html';
     ctx.body = await linkagePage(deps.linkage);
   });
 
-  declare('GET', '/linkage/runs/:id', linkageRead);
-  router.get('/linkage/runs/:id', async (ctx) => {
+  route('GET', '/linkage/runs/:id', linkageRead, async (ctx) => {
     const body = await runPage(deps.knex, runId(ctx.params.id));
     if (!body) ctx.throw(404, '指定された取込はありません');
     ctx.type = 'html';
     ctx.body = body;
   });
 
-  declare('GET', '/api/v1/linkage/status', linkageRead);
-  router.get('/api/v1/linkage/status', async (ctx) => {
+  route('GET', '/api/v1/linkage/status', linkageRead, async (ctx) => {
     ctx.body = await linkageStatus(deps.linkage);
   });
 
-  declare('GET', '/api/v1/linkage/runs', linkageRead);
-  router.get('/api/v1/linkage/runs', async (ctx) => {
+  route('GET', '/api/v1/linkage/runs', linkageRead, async (ctx) => {
     const limit = ctx.query.limit === undefined ? 50 : Number(ctx.query.limit);
     if (!Number.isInteger(limit) || limit < 1 || limit > 200) ctx.throw(400, 'limit は 1〜200 の整数で指定してください');
     const spec = typeof ctx.query.spec === 'string' ? ctx.query.spec : undefined;
     ctx.body = { runs: await listRuns(deps.knex, { limit, ...(spec ? { specId: spec } : {}) }) };
   });
 
-  declare('GET', '/api/v1/linkage/runs/:id', linkageRead);
-  router.get('/api/v1/linkage/runs/:id', async (ctx) => {
+  route('GET', '/api/v1/linkage/runs/:id', linkageRead, async (ctx) => {
     const found = await runWithIssues(deps.knex, runId(ctx.params.id));
     if (!found) ctx.throw(404, '指定された取込はありません');
     ctx.body = found;
   });
 
   for (const [path, f] of Object.entries(STATIC_FILES)) {
-    declare('GET', path, 'public');
-    router.get(path, async (ctx) => {
+    route('GET', path, 'public', async (ctx) => {
       ctx.type = f.type;
       ctx.set('Cache-Control', 'public, max-age=3600');
       ctx.body = await readFile(f.file);
@@ -128,5 +129,18 @@ export function createApp(deps: AppDeps): { app: Koa; routes: RouteInfo[] } {
 
   app.use(router.routes());
   app.use(router.allowedMethods());
-  return { app, routes };
+  return { app, router, routes };
+}
+
+/** Router layers (method + path) that have no access declaration: must be none. */
+export function undeclaredRoutes(router: Router, routes: readonly RouteInfo[]): string[] {
+  const declared = new Set(routes.map((r) => `${r.method} ${r.path}`));
+  const missing: string[] = [];
+  for (const layer of router.stack) {
+    for (const method of layer.methods) {
+      if (method === 'HEAD') continue;
+      if (!declared.has(`${method} ${layer.path}`)) missing.push(`${method} ${layer.path}`);
+    }
+  }
+  return missing;
 }

@@ -1,0 +1,41 @@
+import { expect } from 'chai';
+import path from 'node:path';
+import { permissions } from '../../server/src/auth/permissions.js';
+import { loadAppConfig } from '../../server/src/config/appConfig.js';
+import { migrateLatest, sqliteKnex } from '../../server/src/db/connect.js';
+import { createApp, undeclaredRoutes } from '../../server/src/http/app.js';
+import { LayoutRegistry } from '../../server/src/linkage/forward/layouts.js';
+import { createLogger } from '../../server/src/ops/logger.js';
+import { configDir, tempDir } from '../helpers/paths.js';
+
+describe('route declarations', () => {
+  it('every route of the router declares its access, and every permission is a known one', async () => {
+    const t = tempDir();
+    const knex = sqliteKnex(path.join(t.dir, 'db.sqlite'));
+    try {
+      await migrateLatest(knex);
+      const config = loadAppConfig(configDir);
+      const { router, routes } = createApp({
+        knex, config, logger: createLogger({ console: false }), version: 'test',
+        linkage: { knex, registry: LayoutRegistry.load(configDir), settings: config.linkage, closedDates: [], loads: () => [] },
+      });
+      expect(routes.length).to.be.greaterThan(5);
+      expect(undeclaredRoutes(router, routes)).to.deep.equal([]);
+      for (const r of routes) {
+        if (r.access === 'public') continue;
+        expect(permissions as readonly string[], `${r.method} ${r.path}`).to.include(r.access.permission);
+      }
+      // Personal-data and status pages are never public; health and the landing page are.
+      const publicPaths = routes.filter((r) => r.access === 'public').map((r) => r.path);
+      expect(publicPaths.filter((p) => !p.startsWith('/static/'))).to.deep.equal(['/healthz', '/']);
+      // The check itself catches a route added behind its back.
+      router.get('/api/v1/sneaky', (ctx) => {
+        ctx.body = 'x';
+      });
+      expect(undeclaredRoutes(router, routes)).to.deep.equal(['GET /api/v1/sneaky']);
+    } finally {
+      await knex.destroy();
+      t.remove();
+    }
+  });
+});
