@@ -72,6 +72,7 @@ export interface AppConfig {
   linkage: LinkageSettings;
   logging: { level: 'error' | 'warn' | 'info' | 'debug'; retainDays: number };
   audit: { retentionYears: number };
+  auth: { idleMinutes: number; lockoutAfter: number };
 }
 
 const time = { type: 'string', pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' } as const;
@@ -218,6 +219,15 @@ export const appConfigSchema = {
             },
           },
         },
+      },
+    },
+    auth: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        idleMinutes: { type: 'integer', minimum: 1, maximum: 480, default: 30 },
+        lockoutAfter: { type: 'integer', minimum: 1, maximum: 20, default: 5 },
       },
     },
     audit: {

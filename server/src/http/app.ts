@@ -1,5 +1,8 @@
 import { readFile } from 'node:fs/promises';
+import { bodyParser } from '@koa/bodyparser';
 import Koa from 'koa';
+import { login, logout, resumeSession, type StaffSession } from '../auth/sessions.js';
+import { loginPage } from './routes/login.js';
 import { Router, type RouterMiddleware } from '@koa/router';
 import type { Knex } from 'knex';
 import type { AppConfig } from '../config/appConfig.js';
@@ -16,8 +19,10 @@ export interface AppDeps {
   linkage: LinkageView;
 }
 
-/** Whether a route is public or needs a permission; every route is listed with one. */
-export type RouteAccess = 'public' | { permission: string };
+/** Who may use a route: anyone, any logged-in member of staff, or one holding a permission. */
+export type RouteAccess = 'public' | 'authenticated' | { permission: string };
+
+export const SESSION_COOKIE = 'madoguchi_session';
 
 export interface RouteInfo {
   method: string;
@@ -41,8 +46,22 @@ export function createApp(deps: AppDeps): { app: Koa; router: Router; routes: Ro
    */
   const route = (method: 'GET' | 'POST', path: string, access: RouteAccess, handler: RouterMiddleware) => {
     routes.push({ method, path, access });
-    if (method === 'GET') router.get(path, handler);
-    else router.post(path, handler);
+    const guarded: RouterMiddleware = async (ctx, next) => {
+      const session = ctx.state.session as StaffSession | undefined;
+      if (access !== 'public') {
+        if (!session) return ctx.throw(401, 'ログインしてください');
+        if (typeof access === 'object' && !session.permissions.has(access.permission)) ctx.throw(403, 'この操作を行う権限がありません');
+      }
+      // State-changing requests of a session carry its CSRF token (form field or header).
+      if (method === 'POST' && session) {
+        const body = (ctx.request as { body?: Record<string, unknown> }).body ?? {};
+        const sent = ctx.get('x-csrf-token') || (typeof body._csrf === 'string' ? body._csrf : '');
+        if (sent !== session.csrfToken) ctx.throw(403, '画面の有効期限が切れました。画面を開き直してからやり直してください (CSRF)');
+      }
+      return handler(ctx, next);
+    };
+    if (method === 'GET') router.get(path, guarded);
+    else router.post(path, guarded);
   };
 
   app.use(async (ctx, next) => {
@@ -58,9 +77,16 @@ export function createApp(deps: AppDeps): { app: Koa; router: Router; routes: Ro
       if (ctx.path.startsWith('/api/') || ctx.path === '/healthz' || ctx.accepts('html', 'json') === 'json') ctx.body = { error: { status, message } };
       else {
         ctx.type = 'html';
-        ctx.body = `<!doctype html><html lang="ja"><meta charset="utf-8"><title>エラー</title><body><h1>${status}</h1><p>${message.replace(/[<>&]/g, '')}</p><p><a href="/">ホームへ</a></p></body></html>`;
+        const back = status === 401 ? '<a href="/login">ログイン画面へ</a>' : '<a href="/">ホームへ</a>';
+        ctx.body = `<!doctype html><html lang="ja"><meta charset="utf-8"><title>エラー</title><body><h1>${status}</h1><p>${message.replace(/[<>&]/g, '')}</p><p>${back}</p></body></html>`;
       }
     }
+  });
+
+  app.use(bodyParser({ enableTypes: ['form', 'json'], formLimit: '64kb', jsonLimit: '1mb' }));
+  app.use(async (ctx, next) => {
+    ctx.state.session = (await resumeSession(deps.knex, ctx.cookies.get(SESSION_COOKIE), deps.config.auth.idleMinutes)) ?? undefined;
+    await next();
   });
 
   app.use(async (ctx, next) => {
@@ -69,6 +95,41 @@ export function createApp(deps: AppDeps): { app: Koa; router: Router; routes: Ro
     ctx.set('Referrer-Policy', 'no-referrer');
     ctx.set('Content-Security-Policy', "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'");
     await next();
+  });
+
+  route('GET', '/login', 'public', async (ctx) => {
+    ctx.type = 'html';
+    ctx.body = loginPage(deps.config, {});
+  });
+
+  route('POST', '/login', 'public', async (ctx) => {
+    const body = (ctx.request as { body?: Record<string, unknown> }).body ?? {};
+    const loginId = typeof body.loginId === 'string' ? body.loginId.trim() : '';
+    const password = typeof body.password === 'string' ? body.password : '';
+    const counterId = typeof body.counterId === 'string' && deps.config.counters.some((c) => c.id === body.counterId) ? body.counterId : null;
+    if (!loginId || !password) {
+      ctx.status = 400;
+      ctx.type = 'html';
+      ctx.body = loginPage(deps.config, { error: 'ログイン ID とパスワードを入力してください', loginId });
+      return;
+    }
+    const r = await login(deps.knex, loginId, password, { clientAddress: ctx.ip, counterId }, deps.config.auth.lockoutAfter);
+    if (!r.ok) {
+      ctx.status = 401;
+      ctx.type = 'html';
+      ctx.body = loginPage(deps.config, { error: r.reason, loginId });
+      return;
+    }
+    ctx.cookies.set(SESSION_COOKIE, r.token, { httpOnly: true, sameSite: 'strict', secure: ctx.secure, path: '/', overwrite: true });
+    ctx.status = 303;
+    ctx.redirect('/');
+  });
+
+  route('POST', '/logout', 'authenticated', async (ctx) => {
+    await logout(deps.knex, ctx.state.session as StaffSession, ctx.ip);
+    ctx.cookies.set(SESSION_COOKIE, '', { httpOnly: true, sameSite: 'strict', secure: ctx.secure, path: '/', expires: new Date(0) });
+    ctx.status = 303;
+    ctx.redirect('/login');
   });
 
   route('GET', '/healthz', 'public', async (ctx) => {
