@@ -8,7 +8,7 @@ set -euo pipefail
 purpose="${1:-test}"
 
 build_pkgs=(python3 make g++)
-server_pkgs=()
+server_pkgs=(openssl)
 test_pkgs=(sqlite3)
 
 case "$purpose" in

@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { exportAuditCsv, verifyAudit } from './audit/trail.js';
 import { loadAppConfig } from './config/appConfig.js';
+import { makeDevCertificate } from './ops/devCert.js';
 import { ConfigError } from './config/yamlFile.js';
 import { migrateLatest, openDatabase } from './db/connect.js';
 import { todayInJapan } from './domain/dates.js';
@@ -205,6 +206,21 @@ export function buildCli(): Command {
         console.error(`取り込めなかったファイルがあります (${bad.length} 件)。一括取込のため、ほかのファイルも取り込んでいません。`);
         process.exitCode = 3;
       } else console.log(`取込完了: ${total.toLocaleString('ja-JP')} 件`);
+    });
+
+  program
+    .command('cert')
+    .description('certificates for HTTPS')
+    .command('dev')
+    .description('make a local CA and a server certificate for trying HTTPS out (production: the internal CA)')
+    .option('--out <dir>', 'output folder (default: <data-dir>/tls)')
+    .option('--hosts <names>', 'host names and addresses for the certificate, comma separated', 'localhost,127.0.0.1')
+    .action((opts: { out?: string; hosts: string }, cmd: Command) => {
+      const o = common(cmd);
+      const dir = path.resolve(opts.out ?? path.join(o.dataDir, 'tls'));
+      const f = makeDevCertificate(dir, opts.hosts.split(',').map((h) => h.trim()).filter(Boolean));
+      console.log(`作成しました:\n  CA 証明書 (ブラウザ・端末に信頼させる): ${f.caCert}\n  サーバー証明書: ${f.cert}\n  秘密鍵: ${f.key}`);
+      console.log(`municipality.yaml に次を設定してください:\nhttp:\n  tls:\n    cert: ${f.cert}\n    key: ${f.key}\n  redirectPort: 80`);
     });
 
   const audit = program.command('audit').description('the tamper-evident audit trail');

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Knex } from 'knex';
 import { loadAppConfig, type AppConfig } from './config/appConfig.js';
@@ -32,6 +34,8 @@ export interface RunningServer {
   knex: Knex;
   logger: Logger;
   watcher: DropFolderWatcher;
+  /** The plain-HTTP redirect listener's port, when TLS and `http.redirectPort` are set. */
+  redirectPort?: number;
   close(): Promise<void>;
 }
 
@@ -58,14 +62,30 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     ? cron.schedule('45 3 * * *', () => void pruneAudit(knex, config.audit.retentionYears).catch((e: unknown) => logger.error('audit prune failed', { error: e })), { timezone: 'Asia/Tokyo', name: 'audit-retention' })
     : undefined;
   const { app } = createApp({ knex, config, logger, version, linkage: { knex, registry, settings: config.linkage, closedDates: config.openingHours.closedDates, loads: () => watcher.currentLoads() } });
-  const server = http.createServer(app.callback());
+  const tls = config.http.tls;
+  const server = tls
+    ? https.createServer({ cert: readFileSync(path.resolve(opts.configDir, tls.cert)), key: readFileSync(path.resolve(opts.configDir, tls.key)) }, app.callback())
+    : http.createServer(app.callback());
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
-  const url = `http://${opts.host === '0.0.0.0' ? 'localhost' : opts.host}:${port}/`;
+  const hostName = opts.host === '0.0.0.0' ? 'localhost' : opts.host;
+  const url = `${tls ? 'https' : 'http'}://${hostName}:${port}/`;
+  // With TLS, plain HTTP only redirects (e.g. port 80 → 443).
+  let redirect: http.Server | undefined;
+  if (tls && config.http.redirectPort !== undefined) {
+    redirect = http.createServer((req, res) => {
+      const host = (req.headers.host ?? hostName).replace(/:\d+$/, '');
+      res.writeHead(301, { Location: `https://${host}:${port}${req.url ?? '/'}` }).end();
+    });
+    await new Promise<void>((resolve, reject) => {
+      redirect!.once('error', reject);
+      redirect!.listen(config.http.redirectPort, opts.host, () => resolve());
+    });
+  }
   logger.info('madoguchi started', { version, url, database: config.database.client });
 
   let closing: Promise<void> | undefined;
@@ -73,6 +93,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     (closing ??= (async () => {
       logger.info('madoguchi stopping');
       // Stop accepting, let in-flight requests finish within the budget, then close the rest.
+      redirect?.close();
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const budget = setTimeout(() => server.closeAllConnections(), opts.stopBudgetMs ?? 10_000);
@@ -85,5 +106,6 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       logger.info('madoguchi stopped');
       await closeLogger(logger);
     })());
-  return { url, port, config, knex, logger, watcher, close };
+  const redirectPort = redirect ? (redirect.address() as AddressInfo).port : undefined;
+  return { url, port, config, knex, logger, watcher, ...(redirectPort !== undefined ? { redirectPort } : {}), close };
 }

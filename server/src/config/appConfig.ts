@@ -73,6 +73,8 @@ export interface AppConfig {
   logging: { level: 'error' | 'warn' | 'info' | 'debug'; retainDays: number };
   audit: { retentionYears: number };
   auth: { idleMinutes: number; lockoutAfter: number };
+  /** HTTPS with the internal CA's certificate; without it, plain HTTP (demo on localhost only). */
+  http: { tls?: { cert: string; key: string }; redirectPort?: number };
 }
 
 const time = { type: 'string', pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' } as const;
@@ -219,6 +221,20 @@ export const appConfigSchema = {
             },
           },
         },
+      },
+    },
+    http: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        tls: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['cert', 'key'],
+          properties: { cert: { type: 'string', minLength: 1 }, key: { type: 'string', minLength: 1 } },
+        },
+        redirectPort: { type: 'integer', minimum: 0, maximum: 65535 },
       },
     },
     auth: {
