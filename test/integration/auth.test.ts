@@ -57,6 +57,10 @@ describe('staff login, sessions, CSRF and the route-permission matrix', function
     const noToken = await fetch(`${server.url}logout`, { method: 'POST', redirect: 'manual', headers: { cookie: s.cookie } });
     expect(noToken.status).to.equal(403);
     expect(await noToken.text()).to.contain('CSRF');
+    // Logging in again (say at another counter) while a session exists is not refused.
+    const again = await fetch(`${server.url}login`, { ...form({ loginId: 'nobody', password: 'x' }), headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: s.cookie } });
+    expect(again.status).to.equal(401);
+    expect(await again.text()).to.contain('ログイン ID またはパスワードが違います');
     const out = await fetch(`${server.url}logout`, { method: 'POST', redirect: 'manual', headers: { cookie: s.cookie, 'x-csrf-token': s.csrf } });
     expect(out.status).to.equal(303);
     const after = await fetch(`${server.url}api/v1/linkage/runs`, { headers: { cookie: s.cookie } });

@@ -52,8 +52,9 @@ export function createApp(deps: AppDeps): { app: Koa; router: Router; routes: Ro
         if (!session) return ctx.throw(401, 'ログインしてください');
         if (typeof access === 'object' && !session.permissions.has(access.permission)) ctx.throw(403, 'この操作を行う権限がありません');
       }
-      // State-changing requests of a session carry its CSRF token (form field or header).
-      if (method === 'POST' && session) {
+      // State-changing requests made on behalf of a session carry its CSRF token (form field or
+      // header). Public forms (the login) act for no session; SameSite=Strict guards them.
+      if (method === 'POST' && session && access !== 'public') {
         const body = (ctx.request as { body?: Record<string, unknown> }).body ?? {};
         const sent = ctx.get('x-csrf-token') || (typeof body._csrf === 'string' ? body._csrf : '');
         if (sent !== session.csrfToken) ctx.throw(403, '画面の有効期限が切れました。画面を開き直してからやり直してください (CSRF)');
