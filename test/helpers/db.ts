@@ -1,6 +1,7 @@
 import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
-import { mssqlKnexConfig, parseMssqlUrl, sqliteKnex } from '../../server/src/db/connect.js';
+import { migrateLatest, mssqlKnexConfig, parseMssqlUrl, sqliteKnex } from '../../server/src/db/connect.js';
+import { tempDir } from './paths.js';
 
 export interface DatabaseTarget {
   name: 'sqlite' | 'mssql';
@@ -40,4 +41,26 @@ export async function openTarget(ctx: Mocha.Context, target: DatabaseTarget, dir
   const knex = target.open(dir);
   if (target.name === 'mssql') await dropAll(knex);
   return knex;
+}
+
+export interface TempDatabase {
+  knex: Knex;
+  dir: string;
+  /** Closes the database and removes its folder. */
+  close(): Promise<void>;
+}
+
+/** A migrated SQLite database in a fresh temporary folder. */
+export async function migratedSqlite(): Promise<TempDatabase> {
+  const t = tempDir();
+  const knex = sqliteKnex(path.join(t.dir, 'madoguchi.sqlite'));
+  await migrateLatest(knex);
+  return {
+    knex,
+    dir: t.dir,
+    close: async () => {
+      await knex.destroy();
+      t.remove();
+    },
+  };
 }

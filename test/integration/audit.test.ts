@@ -1,15 +1,14 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import path from 'node:path';
 import type { Knex } from 'knex';
 import { ANCHOR_ACTION, appendAudit, exportAuditCsv, fromRow, pruneAudit, recordHash, verifyAudit } from '../../server/src/audit/trail.js';
 import { createStaff } from '../../server/src/auth/staffRepo.js';
-import { migrateLatest, sqliteKnex } from '../../server/src/db/connect.js';
-import { cliPath, repoRoot, tempDir } from '../helpers/paths.js';
+import { cliPath, repoRoot } from '../helpers/paths.js';
+import { migratedSqlite, type TempDatabase } from '../helpers/db.js';
 
 describe('audit trail (hash-chained)', function () {
   this.timeout(60_000);
-  const t = tempDir();
+  let db: TempDatabase;
   let knex: Knex;
   const day1 = new Date('2026-11-24T01:00:00Z'); // 10:00 JST Tue
   const day2 = new Date('2026-11-25T01:00:00Z');
@@ -24,13 +23,10 @@ describe('audit trail (hash-chained)', function () {
   }
 
   before(async () => {
-    knex = sqliteKnex(path.join(t.dir, 'madoguchi.sqlite'));
-    await migrateLatest(knex);
+    db = await migratedSqlite();
+    knex = db.knex;
   });
-  after(async () => {
-    await knex.destroy();
-    t.remove();
-  });
+  after(() => db.close());
 
   it('verifies an untouched trail, with a daily anchor at the change of day', async () => {
     await freshTrail();
@@ -123,7 +119,7 @@ describe('audit trail (hash-chained)', function () {
 
   it('`madoguchi audit verify` exits 0 on a sound trail and 1 naming the broken record', async () => {
     await freshTrail();
-    const args = [cliPath, 'audit', 'verify', '--data-dir', t.dir];
+    const args = [cliPath, 'audit', 'verify', '--data-dir', db.dir];
     const good = spawnSync(process.execPath, args, { cwd: repoRoot, encoding: 'utf8' });
     expect(good.status, good.stderr).to.equal(0);
     expect(good.stdout).to.contain('監査ログは正常です (11 件を検証)');

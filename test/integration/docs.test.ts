@@ -1,16 +1,15 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { migrateLatest, sqliteKnex } from '../../server/src/db/connect.js';
-import { repoRoot, tempDir } from '../helpers/paths.js';
+import { repoRoot } from '../helpers/paths.js';
+import { migratedSqlite } from '../helpers/db.js';
 
 /** Keeps docs/data-model.md true: every table and column of the schema is documented. */
 describe('docs/data-model.md', () => {
   it('documents every table and column the migrations create', async () => {
-    const t = tempDir();
-    const knex = sqliteKnex(path.join(t.dir, 'x.sqlite'));
+    const db = await migratedSqlite();
+    const { knex } = db;
     try {
-      await migrateLatest(knex);
       const doc = readFileSync(path.join(repoRoot, 'docs/data-model.md'), 'utf8');
       const sections = new Map(doc.split(/^### /m).slice(1).map((s) => [s.split('\n')[0]!.trim(), s]));
       const tables = ((await knex.raw("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'knex_%'")) as { name: string }[]).map((r) => r.name);
@@ -27,8 +26,7 @@ describe('docs/data-model.md', () => {
       }
       expect(missing, 'undocumented').to.deep.equal([]);
     } finally {
-      await knex.destroy();
-      t.remove();
+      await db.close();
     }
   });
 });

@@ -3,11 +3,11 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import iconv from 'iconv-lite';
 import type { Knex } from 'knex';
-import { migrateLatest, sqliteKnex } from '../../server/src/db/connect.js';
 import { applyFiles, type FileResult } from '../../server/src/linkage/forward/apply.js';
 import { GaijiMap } from '../../server/src/linkage/forward/gaiji.js';
 import { LayoutRegistry } from '../../server/src/linkage/forward/layouts.js';
-import { configDir, tempDir } from '../helpers/paths.js';
+import { configDir } from '../helpers/paths.js';
+import { migratedSqlite, type TempDatabase } from '../helpers/db.js';
 
 const registry = LayoutRegistry.load(configDir);
 const HEADER = '宛名番号,支援措置区分,支援措置開始年月日,支援措置終了年月日,備考';
@@ -17,24 +17,21 @@ const strict = { maxRows: 0, maxRatio: 0 };
 
 describe('forward linkage: every error kind, reported exactly', function () {
   this.timeout(60_000);
-  const t = tempDir();
+  let db: TempDatabase;
   let knex: Knex;
   let n = 0;
 
   before(async () => {
-    knex = sqliteKnex(path.join(t.dir, 'db.sqlite'));
-    await migrateLatest(knex);
+    db = await migratedSqlite();
+    knex = db.knex;
   });
-  after(async () => {
-    await knex.destroy();
-    t.remove();
-  });
+  after(() => db.close());
 
   /** Writes 001o013 rows (line 1 = header) with one line replaced, and applies the file. */
   async function applyWith(replace: Record<number, string>, threshold = skip, extra: string[] = [], header = HEADER): Promise<FileResult> {
     const lines = [header, ...goodRows, ...extra];
     for (const [line, text] of Object.entries(replace)) lines[Number(line) - 1] = text;
-    const dir = path.join(t.dir, String(++n));
+    const dir = path.join(db.dir, String(++n));
     mkdirSync(dir);
     const file = path.join(dir, `001o013_439991_2026110${n % 10}020000.csv`);
     writeFileSync(file, lines.join('\r\n') + '\r\n');
@@ -105,7 +102,7 @@ describe('forward linkage: every error kind, reported exactly', function () {
   });
 
   it('quarantines bytes that are not valid UTF-8 in a file that started as UTF-8', async () => {
-    const dir = path.join(t.dir, 'enc');
+    const dir = path.join(db.dir, 'enc');
     mkdirSync(dir);
     const file = path.join(dir, 'bad.csv');
     const head = Buffer.from(`\uFEFF${HEADER}\r\n${goodRows.join('\r\n')}\r\n`, 'utf8');
@@ -116,7 +113,7 @@ describe('forward linkage: every error kind, reported exactly', function () {
   });
 
   it('flags unmapped 外字 per row, counts them, and maps CP932 〜 to the JIS wave dash', async () => {
-    const dir = path.join(t.dir, 'gaiji', '001o013');
+    const dir = path.join(db.dir, 'gaiji', '001o013');
     mkdirSync(dir, { recursive: true });
     const file = path.join(dir, 'g.csv');
     const body = Buffer.concat([
@@ -140,17 +137,16 @@ describe('forward linkage: every error kind, reported exactly', function () {
 
 describe('forward linkage: a new layout edition from configuration alone', () => {
   it('applies a file of a new edition once its layout file is added', async () => {
-    const t = tempDir();
-    const knex = sqliteKnex(path.join(t.dir, 'db.sqlite'));
+    const db = await migratedSqlite();
+    const { knex } = db;
     try {
-      await migrateLatest(knex);
-      const cfg = path.join(t.dir, 'config');
+      const cfg = path.join(db.dir, 'config');
       mkdirSync(path.join(cfg, 'layouts'), { recursive: true });
       const v1 = readFileSync(path.join(configDir, 'layouts', '001o013@1.0.yaml'), 'utf8');
       writeFileSync(path.join(cfg, 'layouts', '001o013@1.0.yaml'), v1);
       // 第2版: 備考 renamed 備考欄, and a new item that is read and checked but not stored.
       const v2 = v1.replace('edition: "1.0"', 'edition: "2.0"').replace('{header: 備考, column: note,', '{header: 備考欄, column: note,') + '  - {header: 支援措置申出区分, type: digits, length: 1}\n';
-      const file = path.join(t.dir, '001o013_v2.csv');
+      const file = path.join(db.dir, '001o013_v2.csv');
       writeFileSync(file, '宛名番号,支援措置区分,支援措置開始年月日,支援措置終了年月日,備考欄,支援措置申出区分\r\n1000000001,1,2026-04-01,2027-03-31,第2版,1\r\n');
       const before = await applyFiles(knex, LayoutRegistry.load(cfg), [{ specId: '001o013', file }]);
       expect(before[0]!.outcome).to.equal('quarantined');
@@ -162,29 +158,25 @@ describe('forward linkage: a new layout edition from configuration alone', () =>
       const row = (await knex('support_measures').first()) as { note: string };
       expect(row.note).to.equal('第2版');
     } finally {
-      await knex.destroy();
-      t.remove();
+      await db.close();
     }
   });
 });
 
 describe('forward linkage: differential details', () => {
-  const t = tempDir();
+  let db: TempDatabase;
   let knex: Knex;
   const DIFF_HEADER = '処理区分,宛名番号,世帯番号,住民種別,住民状態,氏名,氏名_フリガナ,性別,続柄コード1,続柄表記,住所_市区町村コード,住所_町字,住所_番地号表記,異動事由';
   const write = (name: string, lines: string[]) => {
-    const file = path.join(t.dir, name);
+    const file = path.join(db.dir, name);
     writeFileSync(file, lines.join('\r\n') + '\r\n');
     return file;
   };
   before(async () => {
-    knex = sqliteKnex(path.join(t.dir, 'db.sqlite'));
-    await migrateLatest(knex);
+    db = await migratedSqlite();
+    knex = db.knex;
   });
-  after(async () => {
-    await knex.destroy();
-    t.remove();
-  });
+  after(() => db.close());
 
   it('merges a partial update over the stored row, keeping the search keys whole', async () => {
     const add = write('add.csv', [DIFF_HEADER, '1,1000000001,5000000001,1,1,髙橋　一郎,タカハシ　イチロウ,1,02,世帯主,439991,本町一丁目,1番1号,01']);
@@ -210,7 +202,7 @@ describe('forward linkage: differential details', () => {
   });
 
   it('rejects rows whose CP932 bytes cannot be read, and --force re-applies identical content', async () => {
-    const file = path.join(t.dir, 'bytes.csv');
+    const file = path.join(db.dir, 'bytes.csv');
     writeFileSync(file, Buffer.concat([iconv.encode(`${HEADER}\r\n1000000001,1,2026-01-01,2027-01-01,`, 'cp932'), Buffer.from([0x81, 0x20]), iconv.encode('\r\n', 'cp932')]));
     const [r] = await applyFiles(knex, registry, [{ specId: '001o013', file }], { encoding: 'cp932', threshold: { maxRows: 0, maxRatio: 0 } });
     expect(r!.outcome).to.equal('quarantined');

@@ -1,19 +1,17 @@
 import { expect } from 'chai';
-import path from 'node:path';
 import { permissions } from '../../server/src/auth/permissions.js';
 import { loadAppConfig } from '../../server/src/config/appConfig.js';
-import { migrateLatest, sqliteKnex } from '../../server/src/db/connect.js';
 import { createApp, undeclaredRoutes } from '../../server/src/http/app.js';
 import { LayoutRegistry } from '../../server/src/linkage/forward/layouts.js';
 import { createLogger } from '../../server/src/ops/logger.js';
-import { configDir, tempDir } from '../helpers/paths.js';
+import { configDir } from '../helpers/paths.js';
+import { migratedSqlite } from '../helpers/db.js';
 
 describe('route declarations', () => {
   it('every route of the router declares its access, and every permission is a known one', async () => {
-    const t = tempDir();
-    const knex = sqliteKnex(path.join(t.dir, 'db.sqlite'));
+    const db = await migratedSqlite();
+    const { knex } = db;
     try {
-      await migrateLatest(knex);
       const config = loadAppConfig(configDir);
       const { router, routes } = createApp({
         knex, config, logger: createLogger({ console: false }), version: 'test',
@@ -34,8 +32,7 @@ describe('route declarations', () => {
       });
       expect(undeclaredRoutes(router, routes)).to.deep.equal(['GET /api/v1/sneaky']);
     } finally {
-      await knex.destroy();
-      t.remove();
+      await db.close();
     }
   });
 });

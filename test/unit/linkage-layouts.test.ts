@@ -68,6 +68,18 @@ describe('linkage layouts as data', () => {
       expect(err!.issues[0]!.path).to.equal('columns[1].code');
       expect(err!.issues[0]!.line).to.equal(10);
       expect(err!.issues[0]!.reason).to.contain('noSuchTable');
+      // An entitlements layout must name one of the glossary's kinds.
+      const nhi = readFileSync(path.join(configDir, 'layouts', '024o007@1.0.yaml'), 'utf8').replace('fixed: {kind: nationalHealthInsurance}', 'fixed: {kind: nhi}');
+      writeFileSync(path.join(t.dir, 'layouts', '001o013@1.0.yaml'), readFileSync(path.join(configDir, 'layouts', '001o013@1.0.yaml'), 'utf8'));
+      writeFileSync(path.join(t.dir, 'layouts', '024o007@1.0.yaml'), nhi);
+      let kindErr: ConfigError | undefined;
+      try {
+        LayoutRegistry.load(t.dir);
+      } catch (e) {
+        kindErr = e as ConfigError;
+      }
+      expect(kindErr!.issues.map((i) => i.path)).to.deep.equal(['fixed.kind']);
+      expect(kindErr!.issues[0]!.reason).to.contain('nationalHealthInsurance');
     } finally {
       t.remove();
     }

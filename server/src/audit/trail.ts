@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
+import { dbDate } from '../db/values.js';
 import { todayInJapan } from '../domain/dates.js';
 import { csvField } from '../domain/text.js';
 
@@ -44,14 +45,10 @@ export function recordHash(r: Omit<AuditRecord, 'hash'>): string {
   return createHash('sha256').update(canonical).digest('hex');
 }
 
-function toIso(v: unknown): string {
-  const d = v instanceof Date ? v : new Date(typeof v === 'number' ? v : String(v));
-  return d.toISOString();
-}
 
 export function fromRow(row: Record<string, unknown>): AuditRecord {
   return {
-    seq: Number(row.seq), recordedAt: toIso(row.recorded_at), staffId: row.staff_id === null || row.staff_id === undefined ? null : Number(row.staff_id),
+    seq: Number(row.seq), recordedAt: dbDate(row.recorded_at)!.toISOString(), staffId: row.staff_id === null || row.staff_id === undefined ? null : Number(row.staff_id),
     staffLogin: (row.staff_login as string | null) ?? null, role: (row.role as string | null) ?? null, counterId: (row.counter_id as string | null) ?? null,
     clientAddress: (row.client_address as string | null) ?? null, action: String(row.action), targetKind: (row.target_kind as string | null) ?? null,
     targetIds: row.target_ids ? (JSON.parse(String(row.target_ids)) as string[]) : [], result: String(row.result), detail: (row.detail as string | null) ?? null,
@@ -74,14 +71,10 @@ async function insertRecord(trx: Knex.Transaction, r: AuditRecord): Promise<void
  * printed or sent elsewhere as an outside checkpoint.
  */
 export async function appendAudit(trx: Knex.Transaction, entry: AuditEntry, now: Date = new Date()): Promise<AuditRecord> {
-  let head = (await trx('audit_chain_head').where({ id: 1 }).first()) as { seq: number | string; hash: string; last_day: string | null } | undefined;
-  if (!head) {
-    await trx('audit_chain_head').insert({ id: 1, seq: 0, hash: GENESIS_HASH, last_day: null });
-    head = { seq: 0, hash: GENESIS_HASH, last_day: null };
-  }
-  // Taking the head row for update first serialises concurrent appends.
-  await trx('audit_chain_head').where({ id: 1 }).update({ seq: trx.raw('seq') });
-  head = (await trx('audit_chain_head').where({ id: 1 }).first()) as { seq: number | string; hash: string; last_day: string | null };
+  // Writing the head row first takes its lock, which serialises concurrent appends.
+  const locked = Number(await trx('audit_chain_head').where({ id: 1 }).update({ seq: trx.raw('seq') }));
+  if (!locked) await trx('audit_chain_head').insert({ id: 1, seq: 0, hash: GENESIS_HASH, last_day: null });
+  const head = (await trx('audit_chain_head').where({ id: 1 }).first()) as { seq: number | string; hash: string; last_day: string | null };
   let seq = Number(head.seq);
   let prev = head.hash;
   const today = todayInJapan(now);

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import { appendAudit } from '../audit/trail.js';
+import { dbDate } from '../db/values.js';
 import { todayInJapan } from '../domain/dates.js';
 import { verifyPassword } from './passwords.js';
 
@@ -25,11 +26,6 @@ export interface LoginContext {
 export type LoginResult = { ok: true; token: string; session: StaffSession; lastLoginAt: Date | null } | { ok: false; reason: string };
 
 const tokenId = (token: string): string => createHash('sha256').update(token).digest('hex');
-
-function toDate(v: unknown): Date | null {
-  if (v === null || v === undefined) return null;
-  return v instanceof Date ? v : new Date(typeof v === 'number' ? v : String(v));
-}
 
 /** The failure message never says whether the login id exists. */
 const BAD_CREDENTIALS = 'ログイン ID またはパスワードが違います';
@@ -76,7 +72,7 @@ export async function login(knex: Knex, loginId: string, password: string, c: Lo
     await trx('staff').where({ id }).update({ failed_logins: 0, last_login_at: now });
     await audit('success', { group: group?.code ?? null });
     const session = await sessionFor(trx, tokenId(token));
-    return { ok: true, token, session: session!, lastLoginAt: toDate(staff.last_login_at) };
+    return { ok: true, token, session: session!, lastLoginAt: dbDate(staff.last_login_at) };
   });
 }
 
@@ -97,7 +93,7 @@ export async function resumeSession(knex: Knex, token: string | undefined, idleM
   const id = tokenId(token);
   const row = (await knex('staff_sessions').where({ id }).first('last_seen_at')) as { last_seen_at: unknown } | undefined;
   if (!row) return null;
-  const lastSeen = toDate(row.last_seen_at)!;
+  const lastSeen = dbDate(row.last_seen_at)!;
   if (now.getTime() - lastSeen.getTime() > idleMinutes * 60_000) {
     await knex('staff_sessions').where({ id }).del();
     return null;

@@ -45,8 +45,3 @@ export async function createStaff(knex: Knex, s: NewStaff, by: Omit<AuditEntry, 
     return id;
   });
 }
-
-export async function countStaff(knex: Knex): Promise<number> {
-  const row = (await knex('staff').count({ n: '*' }).first()) as { n: number | string } | undefined;
-  return Number(row?.n ?? 0);
-}

@@ -82,13 +82,6 @@ export const entitlementKinds = [
 ] as const;
 export type EntitlementKind = (typeof entitlementKinds)[number];
 
-export const entitlementKindLabel: Readonly<Record<EntitlementKind, string>> = {
-  nationalHealthInsurance: '国民健康保険',
-  lateElderlyMedical: '後期高齢者医療',
-  longTermCare: '介護保険',
-  nationalPension: '国民年金',
-  childAllowance: '児童手当',
-};
 
 /** [提案] 在留資格等コード: the official table was not available; these codes are ours. */
 export const residenceStatus: CodeTable = {

@@ -9,10 +9,6 @@ export function codePointLength(s: string): number {
   return n;
 }
 
-export function isPrivateUse(cp: number): boolean {
-  return (cp >= 0xe000 && cp <= 0xf8ff) || (cp >= 0xf0000 && cp <= 0xffffd) || (cp >= 0x100000 && cp <= 0x10fffd);
-}
-
 export function isVariationSelector(cp: number): boolean {
   return (cp >= 0xfe00 && cp <= 0xfe0f) || (cp >= 0xe0100 && cp <= 0xe01ef);
 }

@@ -11,9 +11,3 @@ export function dialectOf(knex: Knex): Dialect {
   if (knex.client.config.client === 'mssql') return mssqlDialect;
   throw new Error(`unsupported database client: ${String(knex.client.config.client)}`);
 }
-
-/** Rows of a raw claim/returning query, whichever driver ran it. */
-export function rawRows<T>(result: unknown): T[] {
-  if (Array.isArray(result)) return result as T[];
-  return [];
-}

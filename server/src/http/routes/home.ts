@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { AppConfig } from '../../config/appConfig.js';
-import { formatWareki } from '../../domain/wareki.js';
+import { dbDate } from '../../db/values.js';
+import { jst } from './linkage.js';
 import { html, page } from '../html.js';
 
 interface RunRow {
@@ -12,18 +13,6 @@ interface RunRow {
   started_at: unknown;
 }
 
-function toDate(v: unknown): Date | null {
-  if (v === null || v === undefined) return null;
-  const d = v instanceof Date ? v : new Date(typeof v === 'number' ? v : String(v));
-  return Number.isNaN(d.getTime()) ? null : d;
-}
-
-function jst(v: unknown): string {
-  const d = toDate(v);
-  if (!d) return '';
-  const local = new Date(d.getTime() + 9 * 3600_000).toISOString();
-  return `${formatWareki(local.slice(0, 10))} ${local.slice(11, 16)}`;
-}
 
 const RESULT_LABEL: Record<string, string> = { applied: '取込済', failed: '失敗', running: '取込中', quarantined: '隔離', skipped: '取込済 (重複)' };
 
@@ -41,7 +30,7 @@ export async function homePage(knex: Knex, config: AppConfig, residents: number 
 <h2>前方連携の取込状況</h2>
 ${runs.length
   ? html`<table><thead><tr><th>連携仕様</th><th>ファイル</th><th>件数</th><th>結果</th><th>完了日時</th></tr></thead><tbody>
-${runs.map((r) => html`<tr><td>${r.spec_id}</td><td>${r.file_name}</td><td class="num">${Number(r.rows_applied).toLocaleString('ja-JP')}</td><td class="${r.result === 'failed' ? 'result-failed' : ''}">${RESULT_LABEL[r.result] ?? r.result}</td><td>${jst(r.finished_at ?? r.started_at)}</td></tr>`)}
+${runs.map((r) => html`<tr><td>${r.spec_id}</td><td>${r.file_name}</td><td class="num">${Number(r.rows_applied).toLocaleString('ja-JP')}</td><td class="${r.result === 'failed' ? 'result-failed' : ''}">${RESULT_LABEL[r.result] ?? r.result}</td><td>${jst(dbDate(r.finished_at ?? r.started_at)?.toISOString() ?? null)}</td></tr>`)}
 </tbody></table>`
   : html`<p class="muted">まだ取り込んだ連携ファイルはありません。</p>`}
 <p class="muted">稼働状況 (JSON): <a href="/healthz">/healthz</a></p>`,

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { LinkageSettings } from '../../config/appConfig.js';
+import { dbDate } from '../../db/values.js';
 import { formatWareki } from '../../domain/wareki.js';
 import type { LayoutRegistry } from '../../linkage/forward/layouts.js';
 import { checkMissingFiles } from '../../linkage/forward/watchdog.js';
@@ -44,11 +45,7 @@ export interface SpecStatus {
   state: 'ok' | 'loading' | 'missing' | 'error' | 'none';
 }
 
-function iso(v: unknown): string | null {
-  if (v === null || v === undefined) return null;
-  const d = v instanceof Date ? v : new Date(typeof v === 'number' ? v : String(v));
-  return Number.isNaN(d.getTime()) ? null : d.toISOString();
-}
+const iso = (v: unknown): string | null => dbDate(v)?.toISOString() ?? null;
 
 export function toRunRecord(r: Record<string, unknown>): RunRecord {
   const startedAt = iso(r.started_at);

@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
-import { createReadStream, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import type { Knex } from 'knex';
 import { dialectOf } from '../../db/dialects/index.js';
 import type { EncodingSetting } from './decode.js';
+import { hashFile } from './fileHash.js';
 import { GaijiMap } from './gaiji.js';
 import { derivedKeyColumns, derivedKeys } from './keys.js';
 import { KeySet } from './keySet.js';
@@ -66,12 +66,6 @@ class QuarantineSignal extends Error {
   constructor(readonly result: FileResult) {
     super(result.message);
   }
-}
-
-export async function sha256File(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }
 
 function insertedId(row: unknown): number {
@@ -267,7 +261,7 @@ export async function applyFiles(knex: Knex, registry: LayoutRegistry, planned: 
   const todo: { p: PlannedFile; sha256: string }[] = [];
   const name = (f: string) => opts.displayName?.(f) ?? path.basename(f);
   for (const p of planned) {
-    const sha256 = await sha256File(p.file);
+    const sha256 = await hashFile(p.file);
     const earlier = opts.force ? undefined : await alreadyApplied(knex, p.specId, sha256);
     if (earlier) {
       const message = `同じ内容のファイルは取込済みです (取込番号 ${earlier.id})`;

@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { codeTables } from '../../domain/codes.js';
+import { codeTables, entitlementKinds } from '../../domain/codes.js';
 import { ConfigError, loadYaml, type ConfigIssue } from '../../config/yamlFile.js';
 
 export type ColumnType = 'string' | 'digits' | 'date' | 'month' | 'flag' | 'code' | 'integer';
@@ -91,6 +91,9 @@ export function loadLayoutFile(file: string): Layout {
         issues.push(src.issue(['columns', i, 'code'], `コード表 ${c.code ?? '(未指定)'} がありません。使えるもの: ${Object.keys(codeTables).join(', ')}`));
       }
     });
+    if (l.table === 'entitlements' && !(entitlementKinds as readonly string[]).includes(l.fixed?.kind ?? '')) {
+      issues.push(src.issue(['fixed', 'kind'], `資格の種類は ${entitlementKinds.join(', ')} のいずれかです (${l.fixed?.kind ?? '未指定'})`));
+    }
     l.keys.forEach((k, i) => {
       if (!headers.has(k)) issues.push(src.issue(['keys', i], `キー項目 ${k} が columns にありません`));
     });

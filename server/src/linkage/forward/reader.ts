@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { codeTables } from '../../domain/codes.js';
 import { parseRegisterDate, parseRegisterMonth } from '../../domain/dates.js';
@@ -48,8 +47,7 @@ export interface OpenedFile {
   headers: string[];
   differential: boolean;
   rows: AsyncGenerator<ParsedRow>;
-  /** SHA-256 of the bytes read so far (complete once `rows` is exhausted). */
-  sha256(): string;
+  /** Bytes read so far (progress). */
   bytesRead(): number;
 }
 
@@ -139,10 +137,8 @@ export async function openLinkageFile(file: string, specId: string, registry: La
   const gaiji = opts.gaiji ?? new GaijiMap();
   const legacy = gaiji.size > 0 || encoding.encoding === 'cp932';
   const jis = encoding.encoding === 'cp932' && (opts.cp932Mapping ?? 'jis') === 'jis';
-  const hash = createHash('sha256');
   let bytes = 0;
   const chunks = decodeFile(file, encoding, (chunk) => {
-    hash.update(chunk);
     bytes += chunk.length;
   });
   // 外字 and the CP932 mapping work on the whole line: replacements never hold , " or line breaks.
@@ -215,8 +211,7 @@ export async function openLinkageFile(file: string, specId: string, registry: La
     }
   }
 
-  let digest: string | undefined;
-  return { file, layout, encoding, headers, differential, rows: rows(), sha256: () => (digest ??= hash.digest('hex')), bytesRead: () => bytes };
+  return { file, layout, encoding, headers, differential, rows: rows(), bytesRead: () => bytes };
 }
 
 const NO_ISSUES: RowIssue[] = [];

@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import type { Knex } from 'knex';
 import type { LinkageSettings, Sidecar } from '../../config/appConfig.js';
 import type { Logger } from '../../ops/logger.js';
+import { hashFile } from './fileHash.js';
 import { applyFiles, type ApplyOptions, type ApplyProgress, type FileResult } from './apply.js';
 import type { LayoutRegistry } from './layouts.js';
 import { writeReports } from './report.js';
@@ -39,10 +39,6 @@ export function linkagePaths(root: string, specId: string) {
     quarantine: path.join(root, 'quarantine', specId),
     reports: path.join(root, 'reports', specId),
   };
-}
-
-function md5(file: string): string {
-  return createHash('md5').update(readFileSync(file)).digest('hex');
 }
 
 function moveInto(dir: string, file: string, name = path.basename(file)): string {
@@ -219,7 +215,7 @@ export class DropFolderWatcher {
       const md5File = `${source}.md5`;
       if (existsSync(md5File)) {
         const expected = readFileSync(md5File, 'utf8').trim().split(/\s+/)[0]!.toLowerCase();
-        if (expected !== md5(source)) {
+        if (expected !== (await hashFile(source, 'md5'))) {
           this.d.logger.warn('linkage file md5 mismatch', { specId, file: name });
           const message = `MD5 が一致しません (サイドカー ${expected})`;
           const [row] = await this.d.knex('linkage_runs')
