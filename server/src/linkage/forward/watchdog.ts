@@ -48,7 +48,8 @@ export async function checkMissingFiles(knex: Knex, settings: LinkageSettings, o
   for (const [specId, s] of Object.entries(settings.specs)) {
     if (!s.expectedBy) continue;
     if ((s.expectedOn ?? 'businessDays') === 'businessDays' && !isBusinessDay(today, opts.closedDates)) continue;
-    const arrived = await knex('linkage_runs').where({ spec_id: specId }).whereIn('result', ['applied', 'skipped']).andWhere('started_at', '>=', since).first('id');
+    // "As of now": a run after `now` (only possible when checking a past moment) does not count.
+    const arrived = await knex('linkage_runs').where({ spec_id: specId }).whereIn('result', ['applied', 'skipped']).andWhere('started_at', '>=', since).andWhere('started_at', '<=', now).first('id');
     if (arrived) {
       if (record) await knex('linkage_alerts').where({ spec_id: specId, alert_date: today, kind: 'missingFile' }).whereNull('resolved_at').update({ resolved_at: now });
       continue;
