@@ -1,8 +1,12 @@
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { exportAuditCsv, verifyAudit } from './audit/trail.js';
+import { ensureDefaultGroups } from './auth/staffRepo.js';
+import { listApiClients, registerApiClient, revokeApiClient } from './auth/apiClients.js';
+import { applyStaffImport, formatStaffDiff, japanTimestamp, parseStaffCsv, planStaffImport, writeInitialPasswords } from './auth/staffImport.js';
 import { loadAppConfig } from './config/appConfig.js';
 import { makeDevCertificate } from './ops/devCert.js';
 import { ConfigError } from './config/yamlFile.js';
@@ -267,6 +271,109 @@ export function buildCli(): Command {
       }
     });
 
+  const staff = program.command('staff').description('staff accounts');
+  staff
+    .command('import')
+    .description('bulk personnel update from a CSV (UTF-8 or CP932): shows the difference, then applies all of it or nothing')
+    .argument('<file>', 'CSV file (columns: ログインID, 氏名, 所属, グループ, 有効期間開始, 有効期間終了, 状態, 初期パスワード)')
+    .option('--dry-run', 'show the difference only; change nothing', false)
+    .option('--passwords-out <file>', 'where the initial passwords of added staff go (default: <data-dir>/staff-import-passwords-<YYYYMMDDHHmmss>.txt, mode 0600)')
+    .action(async (file: string, opts: { dryRun: boolean; passwordsOut?: string }, cmd: Command) => {
+      const o = common(cmd);
+      if (!existsSync(file) || !statSync(file).isFile()) throw new InvalidArgumentError(`ファイルがありません: ${file}`);
+      const config = loadAppConfig(o.config);
+      const parsed = parseStaffCsv(readFileSync(file), file);
+      const knex = openDatabase(config.database, o.dataDir);
+      try {
+        await migrateLatest(knex);
+        const plan = await planStaffImport(knex, parsed, { passwordPolicy: config.auth.password });
+        if (plan.errors.length) {
+          for (const e of plan.errors) console.error(`${file}:${e.line}${e.column ? ` 列「${e.column}」` : ''}: ${e.message}`);
+          console.error(`エラーが ${plan.errors.length} 件あるため反映していません (1 件でもエラーがあれば何も変更しません)`);
+          process.exitCode = 2;
+          return;
+        }
+        console.log(`${file} (${parsed.encoding === 'utf8' ? 'UTF-8' : 'CP932 (Shift_JIS)'}, ${parsed.rows.length} 人)`);
+        process.stdout.write(formatStaffDiff(plan));
+        if (opts.dryRun) {
+          console.log('ドライランのため反映していません');
+          return;
+        }
+        const adds = plan.changes.flatMap((c) => (c.kind === 'add' ? [{ loginId: c.loginId, displayName: c.after.displayName, password: c.password }] : []));
+        if (!plan.changes.some((c) => c.kind !== 'unchanged')) {
+          console.log('反映する変更はありません');
+          return;
+        }
+        // The passwords are written before the change commits, so that none can be lost after it.
+        const passwordsFile = adds.length ? path.resolve(opts.passwordsOut ?? path.join(o.dataDir, `staff-import-passwords-${japanTimestamp()}.txt`)) : undefined;
+        if (passwordsFile) writeInitialPasswords(passwordsFile, adds);
+        let by = 'cli';
+        try {
+          by = `cli:${os.userInfo().username}`.slice(0, 64);
+        } catch {
+          // no user name (container without a passwd entry)
+        }
+        try {
+          const r = await applyStaffImport(knex, plan, { staffLogin: by });
+          console.log(`反映しました: 追加 ${r.added.length} 件、変更 ${r.updated} 件、無効化 ${r.disabled} 件`);
+          if (passwordsFile) console.log(`追加した職員の初期パスワード: ${passwordsFile} (所有者のみ読めます。本人に渡したら削除してください。初回ログイン時に変更が必要です)`);
+        } catch (e) {
+          if (passwordsFile) rmSync(passwordsFile, { force: true });
+          throw e;
+        }
+      } finally {
+        await knex.destroy();
+      }
+    });
+
+  const client = program.command('client').description('machine clients (RPA agents) that call the JSON API with a bearer token');
+  const withDb = async <T>(cmd: Command, f: (knex: ReturnType<typeof openDatabase>) => Promise<T>): Promise<T> => {
+    const o = common(cmd);
+    const knex = openDatabase(loadAppConfig(o.config).database, o.dataDir);
+    try {
+      await migrateLatest(knex);
+      await ensureDefaultGroups(knex);
+      return await f(knex);
+    } finally {
+      await knex.destroy();
+    }
+  };
+  const cliActor = () => {
+    try {
+      return { staffLogin: `cli:${os.userInfo().username}`.slice(0, 64) };
+    } catch {
+      return { staffLogin: 'cli' };
+    }
+  };
+  client
+    .command('register')
+    .description('register a client and print its token (shown this once; only its hash is stored)')
+    .argument('<name>', 'client name, e.g. rpa-01')
+    .option('--group <code>', 'the group whose permissions and data scopes the client gets', 'rpaAgent')
+    .action(async (name: string, opts: { group: string }, cmd: Command) => {
+      const token = await withDb(cmd, (knex) => registerApiClient(knex, name, opts.group, cliActor()));
+      console.log(token);
+      console.error(`端末「${name}」を登録しました (グループ ${opts.group})。上のトークンを端末の設定に書いてください。再表示はできません。`);
+    });
+  client
+    .command('revoke')
+    .description('revoke a client: its token is refused from now on')
+    .argument('<name>')
+    .action(async (name: string, _o, cmd: Command) => {
+      const done = await withDb(cmd, (knex) => revokeApiClient(knex, name, cliActor()));
+      if (!done) {
+        console.error(`有効な端末「${name}」はありません`);
+        process.exitCode = 2;
+      } else console.log(`端末「${name}」を失効させました`);
+    });
+  client
+    .command('list')
+    .description('list clients with their last contact')
+    .action(async (_o, cmd: Command) => {
+      const rows = await withDb(cmd, (knex) => listApiClients(knex));
+      for (const c of rows) console.log([c.name, c.groupCode, c.revokedAt ? '失効' : '有効', c.lastSeenAt?.toISOString() ?? '-', c.lastAddress ?? '-'].join('\t'));
+    });
+
   program
     .command('migrate')
     .description('apply pending database migrations')
@@ -276,6 +383,7 @@ export function buildCli(): Command {
       const knex = openDatabase(config.database, o.dataDir);
       try {
         const applied = await migrateLatest(knex);
+        await ensureDefaultGroups(knex);
         console.log(applied.length ? `適用しました: ${applied.join(', ')}` : 'データベースは最新です');
       } finally {
         await knex.destroy();

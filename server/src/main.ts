@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { Knex } from 'knex';
 import { loadAppConfig, type AppConfig } from './config/appConfig.js';
 import { migrateLatest, openDatabase } from './db/connect.js';
+import { ensureDefaultGroups } from './auth/staffRepo.js';
 import path from 'node:path';
 import cron from 'node-cron';
 import { pruneAudit } from './audit/trail.js';
@@ -48,6 +49,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const gaiji = loadGaijiMap(configuredGaijiMap(config, opts.configDir));
   const knex = openDatabase(config.database, opts.dataDir);
   await migrateLatest(knex);
+  // The shipped groups exist from the first start, so that an administrator can assign them.
+  await ensureDefaultGroups(knex);
   const watcher = new DropFolderWatcher({
     knex, registry, settings: config.linkage, root: path.resolve(opts.dataDir, config.linkage.dropDir),
     applyOptions: applyOptionsFrom(config, gaiji), logger,
@@ -61,7 +64,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const auditRetention = watching
     ? cron.schedule('45 3 * * *', () => void pruneAudit(knex, config.audit.retentionYears).catch((e: unknown) => logger.error('audit prune failed', { error: e })), { timezone: 'Asia/Tokyo', name: 'audit-retention' })
     : undefined;
-  const { app } = createApp({ knex, config, logger, version, linkage: { knex, registry, settings: config.linkage, closedDates: config.openingHours.closedDates, loads: () => watcher.currentLoads() } });
+  const { app } = createApp({ knex, config, configDir: opts.configDir, logger, version, linkage: { knex, registry, settings: config.linkage, closedDates: config.openingHours.closedDates, loads: () => watcher.currentLoads() } });
   const tls = config.http.tls;
   const server = tls
     ? https.createServer({ cert: readFileSync(path.resolve(opts.configDir, tls.cert)), key: readFileSync(path.resolve(opts.configDir, tls.key)) }, app.callback())

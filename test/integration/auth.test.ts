@@ -27,7 +27,7 @@ describe('staff login, sessions, CSRF and the route-permission matrix', function
     await server.knex('staff_groups').insert({ code: 'nothing', name: '権限なし' });
     const weak = await loginAs(server.url, server.knex, ['nothing']);
     const { routes } = createApp({
-      knex: server.knex, config: server.config, logger: server.logger, version: 'x',
+      knex: server.knex, config: server.config, configDir, logger: server.logger, version: 'x',
       linkage: { knex: server.knex, registry: LayoutRegistry.load(configDir), settings: server.config.linkage, closedDates: [], loads: () => [] },
     });
     let checked = 0;

@@ -59,7 +59,7 @@ describe('madoguchi CLI', function () {
     expect(health).to.include({ status: 'ok', residents: 300 });
     expect(s.output()).to.contain('デモの町');
     const logins = readFileSync(path.join(dataDir, 'demo-logins.txt'), 'utf8').trim().split('\n');
-    expect(logins).to.have.length(4);
+    expect(logins).to.have.length(5);
     expect(statSync(path.join(dataDir, 'demo-logins.txt')).mode & 0o777).to.equal(0o600);
     expect(s.output()).to.contain(logins[0]!.trim());
     expect(await stop(s)).to.equal(0);
@@ -104,5 +104,21 @@ describe('madoguchi CLI', function () {
     const bad = spawnSync(process.execPath, [cliPath, 'generate', '--people', '50', '--out', out], { encoding: 'utf8' });
     expect(bad.status).to.not.equal(0);
     expect(bad.stderr).to.contain('100〜1000000');
+  });
+
+  it('registers, lists and revokes a machine client; the token is printed once and stored only as a hash', () => {
+    const dataDir = path.join(t.dir, 'clients');
+    const run = (...args: string[]) => spawnSync(process.execPath, [cliPath, 'client', ...args, '--data-dir', dataDir], { cwd: repoRoot, encoding: 'utf8' });
+    const reg = run('register', 'rpa-01', '--group', 'counter');
+    expect(reg.status, reg.stderr).to.equal(0);
+    const token = reg.stdout.trim();
+    expect(token).to.match(/^mdg_[A-Za-z0-9_-]{43}$/);
+    expect(run('register', 'rpa-01').stderr).to.contain('登録済み');
+    expect(run('list').stdout).to.match(/^rpa-01\tcounter\t有効\t/m);
+    expect(run('revoke', 'rpa-01').status).to.equal(0);
+    expect(run('list').stdout).to.match(/^rpa-01\tcounter\t失効\t/m);
+    const again = run('revoke', 'rpa-01');
+    expect(again.status).to.equal(2);
+    expect(readFileSync(path.join(dataDir, 'madoguchi.sqlite')).includes(token)).to.equal(false);
   });
 });

@@ -20,9 +20,14 @@ export async function verifyPassword(password: string, stored: string): Promise<
   return timingSafeEqual(key, expected);
 }
 
-/** A password that is easy to read aloud at a demo: no 0/O or 1/l/I. */
+/**
+ * A generated password that is easy to read aloud: no 0/O or 1/l/I, and always upper case, lower
+ * case and digits. (The alphabet has 55 letters, so `b % 55` is very slightly uneven: accepted.)
+ */
 export function randomPassword(length = 12): string {
   const alphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789';
-  const bytes = randomBytes(length);
-  return Array.from(bytes, (b) => alphabet[b % alphabet.length]).join('');
+  for (;;) {
+    const p = Array.from(randomBytes(length), (b) => alphabet[b % alphabet.length]).join('');
+    if (/[A-Z]/.test(p) && /[a-z]/.test(p) && /[0-9]/.test(p)) return p;
+  }
 }

@@ -1,3 +1,4 @@
+import type { PasswordPolicy } from '../auth/passwordPolicy.js';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isValidMunicipalityCode } from '../domain/addresseeNo.js';
@@ -72,7 +73,7 @@ export interface AppConfig {
   linkage: LinkageSettings;
   logging: { level: 'error' | 'warn' | 'info' | 'debug'; retainDays: number };
   audit: { retentionYears: number };
-  auth: { idleMinutes: number; lockoutAfter: number };
+  auth: { idleMinutes: number; lockoutAfter: number; password: PasswordPolicy };
   /** HTTPS with the internal CA's certificate; without it, plain HTTP (demo on localhost only). */
   http: { tls?: { cert: string; key: string }; redirectPort?: number };
 }
@@ -244,6 +245,17 @@ export const appConfigSchema = {
       properties: {
         idleMinutes: { type: 'integer', minimum: 1, maximum: 480, default: 30 },
         lockoutAfter: { type: 'integer', minimum: 1, maximum: 20, default: 5 },
+        password: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            minLength: { type: 'integer', minimum: 8, maximum: 128, default: 12 },
+            minClasses: { type: 'integer', minimum: 1, maximum: 4, default: 3 },
+            historyCount: { type: 'integer', minimum: 0, maximum: 24, default: 5 },
+            maxAgeDays: { type: 'integer', minimum: 0, maximum: 3650, default: 0 },
+          },
+        },
       },
     },
     audit: {

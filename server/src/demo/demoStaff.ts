@@ -7,7 +7,8 @@ import { createStaff } from '../auth/staffRepo.js';
 export const DEMO_LOGINS_FILE = 'demo-logins.txt';
 
 const DEMO_STAFF = [
-  { loginId: 'madoka', displayName: '窓口 まどか', section: '住民課', groups: ['counter'] },
+  { loginId: 'madoka', displayName: '窓口 まどか', section: '住民課', groups: ['counter', 'certificates'] },
+  { loginId: 'hoken', displayName: '保険 福子', section: '保険福祉課', groups: ['insurance', 'welfare'] },
   { loginId: 'shomei', displayName: '証明 太郎', section: '住民課', groups: ['certificates'] },
   { loginId: 'shien', displayName: '支援 花子', section: '住民課', groups: ['supportMeasures'] },
   { loginId: 'kanri', displayName: '管理 一郎', section: '情報政策課', groups: ['admin'] },

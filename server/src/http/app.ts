@@ -1,19 +1,27 @@
 import { readFile } from 'node:fs/promises';
 import { bodyParser } from '@koa/bodyparser';
 import Koa from 'koa';
-import { login, logout, resumeSession, type StaffSession } from '../auth/sessions.js';
-import { loginPage } from './routes/login.js';
 import { Router, type RouterMiddleware } from '@koa/router';
 import type { Knex } from 'knex';
+import { resumeApiClient } from '../auth/apiClients.js';
+import { actorOf, resumeSession, type StaffSession } from '../auth/sessions.js';
+import type { AuditActor } from '../auth/staffRepo.js';
 import type { AppConfig } from '../config/appConfig.js';
 import type { Logger } from '../ops/logger.js';
+import { page, type PageChrome, type SafeHtml } from './html.js';
+import { registerAdminRoutes } from './routes/admin.js';
+import { registerAuditRoutes } from './routes/auditViewer.js';
 import { checkHealth } from './routes/health.js';
 import { homePage } from './routes/home.js';
-import { linkagePage, linkageStatus, listRuns, runPage, runWithIssues, type LinkageView } from './routes/linkage.js';
+import { registerLinkageRoutes, type LinkageView } from './routes/linkage.js';
+import { registerResidentRoutes } from './routes/residents.js';
+import { registerSessionRoutes } from './routes/session.js';
 
 export interface AppDeps {
   knex: Knex;
   config: AppConfig;
+  /** Where the municipality's configuration lives (templates served from there). */
+  configDir: string;
   logger: Logger;
   version: string;
   linkage: LinkageView;
@@ -30,39 +38,101 @@ export interface RouteInfo {
   access: RouteAccess;
 }
 
+type Ctx = Parameters<RouterMiddleware>[0];
+
+/** What a route module gets: the declaring function and the helpers every handler needs. */
+export interface RouteKit {
+  deps: AppDeps;
+  route(method: 'GET' | 'POST', path: string, access: RouteAccess, handler: RouterMiddleware, options?: { whileMustChangePassword?: boolean }): void;
+  /** Responds with a full page carrying the staff header (name, active role, counter). */
+  render(ctx: Ctx, title: string, body: SafeHtml): void;
+  chrome(ctx: Ctx): PageChrome;
+  session(ctx: Ctx): StaffSession;
+  actor(ctx: Ctx): AuditActor;
+  form(ctx: Ctx): Record<string, unknown>;
+}
+
+/** Thrown for bad input: a 400 with a message for staff. */
+export function badRequest(message: string): Error {
+  return Object.assign(new Error(message), { status: 400, expose: true });
+}
+
 const STATIC_FILES: Record<string, { file: URL; type: string }> = {
   '/static/base.css': { file: new URL('../../static/base.css', import.meta.url), type: 'text/css; charset=utf-8' },
+  '/static/staff-import.js': { file: new URL('../../static/staff-import.js', import.meta.url), type: 'text/javascript; charset=utf-8' },
 };
+
+/** Links in the header, shown only to those who may follow them. */
+const NAV: readonly { href: string; label: string; permission: string }[] = [
+  { href: '/linkage', label: '連携状況', permission: 'linkage.read' },
+  { href: '/admin/staff', label: '職員管理', permission: 'admin.staff' },
+  { href: '/admin/audit', label: '監査ログ', permission: 'audit.read' },
+];
 
 export function createApp(deps: AppDeps): { app: Koa; router: Router; routes: RouteInfo[] } {
   const app = new Koa();
   app.proxy = false;
   const router = new Router();
   const routes: RouteInfo[] = [];
-  /**
-   * The one way to add a route: its access is declared with it, and the list of declarations is
-   * what the permission checks and the route-matrix test read. A route added to `router`
-   * directly has no declaration, and test/integration/routes.test.ts fails on it.
-   */
-  const route = (method: 'GET' | 'POST', path: string, access: RouteAccess, handler: RouterMiddleware) => {
-    routes.push({ method, path, access });
-    const guarded: RouterMiddleware = async (ctx, next) => {
-      const session = ctx.state.session as StaffSession | undefined;
-      if (access !== 'public') {
-        if (!session) return ctx.throw(401, 'ログインしてください');
-        if (typeof access === 'object' && !session.permissions.has(access.permission)) ctx.throw(403, 'この操作を行う権限がありません');
-      }
-      // State-changing requests made on behalf of a session carry its CSRF token (form field or
-      // header). Public forms (the login) act for no session; SameSite=Strict guards them.
-      if (method === 'POST' && session && access !== 'public') {
-        const body = (ctx.request as { body?: Record<string, unknown> }).body ?? {};
-        const sent = ctx.get('x-csrf-token') || (typeof body._csrf === 'string' ? body._csrf : '');
-        if (sent !== session.csrfToken) ctx.throw(403, '画面の有効期限が切れました。画面を開き直してからやり直してください (CSRF)');
-      }
-      return handler(ctx, next);
+
+  const chromeOf = (ctx: Ctx): PageChrome => {
+    const s = ctx.state.session as StaffSession | undefined;
+    if (!s || s.kind !== 'staff') return {};
+    const counter = deps.config.counters.find((c) => c.id === s.counterId);
+    return {
+      staff: {
+        displayName: s.displayName, roleName: s.groupName ?? '役割なし', counterName: counter ? counter.name : '窓口未選択', csrfToken: s.csrfToken ?? '',
+        canSwitch: s.groups.length > 1 || deps.config.counters.length > 1, nav: s.mustChangePassword ? [] : NAV.filter((n) => s.permissions.has(n.permission)),
+      },
     };
-    if (method === 'GET') router.get(path, guarded);
-    else router.post(path, guarded);
+  };
+
+  const kit: RouteKit = {
+    deps,
+    /**
+     * The one way to add a route: its access is declared with it, and the list of declarations is
+     * what the permission checks and the route-matrix test read. A route added to `router`
+     * directly has no declaration, and test/integration/routes.test.ts fails on it.
+     */
+    route(method, path, access, handler, options = {}) {
+      routes.push({ method, path, access });
+      const guarded: RouterMiddleware = async (ctx, next) => {
+        const session = ctx.state.session as StaffSession | undefined;
+        if (access !== 'public') {
+          if (!session) return ctx.throw(401, 'ログインしてください');
+          if (typeof access === 'object' && !session.permissions.has(access.permission)) ctx.throw(403, 'この操作を行う権限がありません');
+          if (session.mustChangePassword && !options.whileMustChangePassword) {
+            if (method === 'GET' && !ctx.path.startsWith('/api/')) return ctx.redirect('/password');
+            ctx.throw(403, 'パスワードを変更してから操作してください');
+          }
+        }
+        // State-changing requests made on behalf of a browser session carry its CSRF token (form
+        // field or header). Public forms (the login) act for no session; SameSite=Strict guards
+        // them. Machine clients send a bearer token and no cookies, so there is nothing to forge.
+        if (method === 'POST' && session?.kind === 'staff' && access !== 'public') {
+          const body = (ctx.request as { body?: Record<string, unknown> }).body ?? {};
+          const sent = ctx.get('x-csrf-token') || (typeof body._csrf === 'string' ? body._csrf : '');
+          if (sent !== session.csrfToken) ctx.throw(403, '画面の有効期限が切れました。画面を開き直してからやり直してください (CSRF)');
+        }
+        return handler(ctx, next);
+      };
+      if (method === 'GET') router.get(path, guarded);
+      else router.post(path, guarded);
+    },
+    chrome: chromeOf,
+    render(ctx, title, body) {
+      ctx.type = 'html';
+      ctx.body = page(title, body, chromeOf(ctx));
+    },
+    session(ctx) {
+      return ctx.state.session as StaffSession;
+    },
+    actor(ctx) {
+      return actorOf(ctx.state.session as StaffSession, ctx.ip);
+    },
+    form(ctx) {
+      return (ctx.request as { body?: Record<string, unknown> }).body ?? {};
+    },
   };
 
   app.use(async (ctx, next) => {
@@ -86,7 +156,16 @@ export function createApp(deps: AppDeps): { app: Koa; router: Router; routes: Ro
 
   app.use(bodyParser({ enableTypes: ['form', 'json'], formLimit: '64kb', jsonLimit: '1mb' }));
   app.use(async (ctx, next) => {
-    ctx.state.session = (await resumeSession(deps.knex, ctx.cookies.get(SESSION_COOKIE), deps.config.auth.idleMinutes)) ?? undefined;
+    const authorization = ctx.get('authorization');
+    if (authorization) {
+      // Bearer tokens are for machines and the JSON API only; a bad one is refused, never ignored.
+      const m = /^Bearer\s+(\S+)$/i.exec(authorization);
+      const client = m && ctx.path.startsWith('/api/') ? await resumeApiClient(deps.knex, m[1]!, ctx.ip) : null;
+      if (!client) ctx.throw(401, '端末の認証トークンが無効です');
+      ctx.state.session = client;
+    } else {
+      ctx.state.session = (await resumeSession(deps.knex, ctx.cookies.get(SESSION_COOKIE), deps.config.auth)) ?? undefined;
+    }
     await next();
   });
 
@@ -94,96 +173,36 @@ export function createApp(deps: AppDeps): { app: Koa; router: Router; routes: Ro
     ctx.set('X-Content-Type-Options', 'nosniff');
     ctx.set('X-Frame-Options', 'DENY');
     ctx.set('Referrer-Policy', 'no-referrer');
-    ctx.set('Content-Security-Policy', "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'");
+    ctx.set('Content-Security-Policy', "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'");
+    // Pages with personal data must not stay in a shared thin client's cache.
+    if (ctx.state.session) ctx.set('Cache-Control', 'no-store');
     if (ctx.secure) ctx.set('Strict-Transport-Security', 'max-age=31536000');
     await next();
   });
 
-  route('GET', '/login', 'public', async (ctx) => {
-    ctx.type = 'html';
-    ctx.body = loginPage(deps.config, {});
-  });
+  registerSessionRoutes(kit);
 
-  route('POST', '/login', 'public', async (ctx) => {
-    const body = (ctx.request as { body?: Record<string, unknown> }).body ?? {};
-    const loginId = typeof body.loginId === 'string' ? body.loginId.trim() : '';
-    const password = typeof body.password === 'string' ? body.password : '';
-    const counterId = typeof body.counterId === 'string' && deps.config.counters.some((c) => c.id === body.counterId) ? body.counterId : null;
-    if (!loginId || !password) {
-      ctx.status = 400;
-      ctx.type = 'html';
-      ctx.body = loginPage(deps.config, { error: 'ログイン ID とパスワードを入力してください', loginId });
-      return;
-    }
-    const r = await login(deps.knex, loginId, password, { clientAddress: ctx.ip, counterId }, deps.config.auth.lockoutAfter);
-    if (!r.ok) {
-      ctx.status = 401;
-      ctx.type = 'html';
-      ctx.body = loginPage(deps.config, { error: r.reason, loginId });
-      return;
-    }
-    ctx.cookies.set(SESSION_COOKIE, r.token, { httpOnly: true, sameSite: 'strict', secure: ctx.secure, path: '/', overwrite: true });
-    ctx.status = 303;
-    ctx.redirect('/');
-  });
-
-  route('POST', '/logout', 'authenticated', async (ctx) => {
-    await logout(deps.knex, ctx.state.session as StaffSession, ctx.ip);
-    ctx.cookies.set(SESSION_COOKIE, '', { httpOnly: true, sameSite: 'strict', secure: ctx.secure, path: '/', expires: new Date(0) });
-    ctx.status = 303;
-    ctx.redirect('/login');
-  });
-
-  route('GET', '/healthz', 'public', async (ctx) => {
+  kit.route('GET', '/healthz', 'public', async (ctx) => {
     const health = await checkHealth(deps.knex, deps.version);
     ctx.status = health.status === 'ok' ? 200 : 503;
     ctx.body = health;
   });
 
-  route('GET', '/', 'public', async (ctx) => {
+  kit.route('GET', '/', 'public', async (ctx) => {
     const health = await checkHealth(deps.knex, deps.version);
+    const session = ctx.state.session as StaffSession | undefined;
+    if (session?.mustChangePassword) return ctx.redirect('/password');
     ctx.type = 'html';
-    ctx.body = await homePage(deps.knex, deps.config, health.residents);
+    ctx.body = await homePage(deps.knex, deps.config, health.residents, session, chromeOf(ctx));
   });
 
-  const runId = (raw: string | undefined): number => {
-    const id = Number(raw);
-    if (!Number.isInteger(id) || id < 1) throw Object.assign(new Error('取込番号は正の整数で指定してください'), { status: 400, expose: true });
-    return id;
-  };
-  const linkageRead: RouteAccess = { permission: 'linkage.read' };
-
-  route('GET', '/linkage', linkageRead, async (ctx) => {
-    ctx.type = 'html';
-    ctx.body = await linkagePage(deps.linkage);
-  });
-
-  route('GET', '/linkage/runs/:id', linkageRead, async (ctx) => {
-    const body = await runPage(deps.knex, runId(ctx.params.id));
-    if (!body) ctx.throw(404, '指定された取込はありません');
-    ctx.type = 'html';
-    ctx.body = body;
-  });
-
-  route('GET', '/api/v1/linkage/status', linkageRead, async (ctx) => {
-    ctx.body = await linkageStatus(deps.linkage);
-  });
-
-  route('GET', '/api/v1/linkage/runs', linkageRead, async (ctx) => {
-    const limit = ctx.query.limit === undefined ? 50 : Number(ctx.query.limit);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 200) ctx.throw(400, 'limit は 1〜200 の整数で指定してください');
-    const spec = typeof ctx.query.spec === 'string' ? ctx.query.spec : undefined;
-    ctx.body = { runs: await listRuns(deps.knex, { limit, ...(spec ? { specId: spec } : {}) }) };
-  });
-
-  route('GET', '/api/v1/linkage/runs/:id', linkageRead, async (ctx) => {
-    const found = await runWithIssues(deps.knex, runId(ctx.params.id));
-    if (!found) ctx.throw(404, '指定された取込はありません');
-    ctx.body = found;
-  });
+  registerLinkageRoutes(kit);
+  registerResidentRoutes(kit);
+  registerAdminRoutes(kit);
+  registerAuditRoutes(kit);
 
   for (const [path, f] of Object.entries(STATIC_FILES)) {
-    route('GET', path, 'public', async (ctx) => {
+    kit.route('GET', path, 'public', async (ctx) => {
       ctx.type = f.type;
       ctx.set('Cache-Control', 'public, max-age=3600');
       ctx.body = await readFile(f.file);

@@ -27,7 +27,20 @@ export function html(strings: TemplateStringsArray, ...values: unknown[]): SafeH
   return new SafeHtml(out);
 }
 
-export function page(title: string, body: SafeHtml): string {
+/** What every page shows about who is logged in: name, active role and counter (001 §6 A-5). */
+export interface PageChrome {
+  staff?: {
+    displayName: string;
+    roleName: string;
+    counterName: string;
+    csrfToken: string;
+    canSwitch: boolean;
+    nav: readonly { href: string; label: string }[];
+  };
+}
+
+export function page(title: string, body: SafeHtml, chrome: PageChrome = {}): string {
+  const s = chrome.staff;
   return html`<!doctype html>
 <html lang="ja">
 <head>
@@ -37,7 +50,14 @@ export function page(title: string, body: SafeHtml): string {
 <link rel="stylesheet" href="/static/base.css">
 </head>
 <body>
-<header class="top"><a href="/" class="brand">まどぐち</a><span class="sub">書かない窓口</span></header>
+<header class="top"><a href="/" class="brand">まどぐち</a><span class="sub">書かない窓口</span>
+${s
+  ? html`<nav class="top-nav">${s.nav.map((n) => html`<a href="${n.href}">${n.label}</a>`)}</nav>
+<span class="whoami" id="whoami"><span class="staff-name">${s.displayName}</span> <span class="active-role" title="現在の役割">${s.roleName}</span> <span class="active-counter" title="窓口">${s.counterName}</span>
+${s.canSwitch ? html`<a href="/role" class="switch">切替</a>` : ''}
+<form method="post" action="/logout" class="inline"><input type="hidden" name="_csrf" value="${s.csrfToken}"><button type="submit">ログアウト</button></form></span>`
+  : ''}
+</header>
 <main>${body}</main>
 </body>
 </html>`.value;

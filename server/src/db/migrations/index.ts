@@ -3,6 +3,7 @@ import * as m001 from './m001_initial.js';
 import * as m002 from './m002_linkage.js';
 import * as m003 from './m003_audit.js';
 import * as m004 from './m004_sessions.js';
+import * as m005 from './m005_staff_security.js';
 
 /**
  * Migrations are additive only and return one schema-builder chain, so that the same code
@@ -19,6 +20,7 @@ export const migrations: readonly Migration[] = [
   { name: '002_linkage', up: m002.up, down: m002.down },
   { name: '003_audit', up: m003.up, down: m003.down },
   { name: '004_sessions', up: m004.up, down: m004.down },
+  { name: '005_staff_security', up: m005.up, down: m005.down },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

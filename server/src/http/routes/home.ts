@@ -2,7 +2,8 @@ import type { Knex } from 'knex';
 import type { AppConfig } from '../../config/appConfig.js';
 import { dbDate } from '../../db/values.js';
 import { jst } from './linkage.js';
-import { html, page } from '../html.js';
+import { html, page, type PageChrome } from '../html.js';
+import type { StaffSession } from '../../auth/sessions.js';
 
 interface RunRow {
   spec_id: string;
@@ -17,12 +18,13 @@ interface RunRow {
 const RESULT_LABEL: Record<string, string> = { applied: '取込済', failed: '失敗', running: '取込中', quarantined: '隔離', skipped: '取込済 (重複)' };
 
 /** The landing page: which town this is, how current the cache is, where to go next. */
-export async function homePage(knex: Knex, config: AppConfig, residents: number | null): Promise<string> {
+export async function homePage(knex: Knex, config: AppConfig, residents: number | null, session: StaffSession | undefined, chrome: PageChrome): Promise<string> {
   const runs = (await knex('linkage_runs').orderBy('id', 'desc').limit(20)) as RunRow[];
   const m = config.municipality;
   return page(
     'ホーム',
     html`<h1>${m.prefecture}${m.county ?? ''}${m.name} 書かない窓口</h1>
+${session ? html`<div class="card"><p>${session.displayName} さん、ようこそ。前回のログイン: ${session.previousLoginAt ? jst(session.previousLoginAt.toISOString()) : 'なし (初めてのログイン)'}</p></div>` : html`<p><a href="/login">ログイン</a>してください。</p>`}
 <div class="card">
   <p>住民記録キャッシュ: <strong>${residents === null ? '—' : residents.toLocaleString('ja-JP')}</strong> 人 (住登者)</p>
   <p class="muted">窓口: ${config.counters.map((c) => c.name).join('・')}</p>
@@ -34,5 +36,6 @@ ${runs.map((r) => html`<tr><td>${r.spec_id}</td><td>${r.file_name}</td><td class
 </tbody></table>`
   : html`<p class="muted">まだ取り込んだ連携ファイルはありません。</p>`}
 <p class="muted">稼働状況 (JSON): <a href="/healthz">/healthz</a></p>`,
+    chrome,
   );
 }

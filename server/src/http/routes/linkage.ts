@@ -5,7 +5,8 @@ import { formatWareki } from '../../domain/wareki.js';
 import type { LayoutRegistry } from '../../linkage/forward/layouts.js';
 import { checkMissingFiles } from '../../linkage/forward/watchdog.js';
 import type { LoadProgress } from '../../linkage/forward/watcher.js';
-import { html, page, type SafeHtml } from '../html.js';
+import { html, page, type PageChrome, type SafeHtml } from '../html.js';
+import { badRequest, type RouteAccess, type RouteKit } from '../app.js';
 
 export interface LinkageView {
   knex: Knex;
@@ -117,7 +118,7 @@ ${runs.map((r) => html`<tr><td class="num"><a href="/linkage/runs/${r.id}">${r.i
 </tbody></table>`;
 }
 
-export async function linkagePage(v: LinkageView): Promise<string> {
+export async function linkagePage(v: LinkageView, chrome: PageChrome): Promise<string> {
   const status = await linkageStatus(v);
   const runs = await listRuns(v.knex, { limit: 50 });
   return page(
@@ -133,10 +134,11 @@ ${status.specs.map((s) => html`<tr><td>${s.specId}</td><td>${s.title}</td><td>${
 <h2>取込の履歴 (新しい順 50 件)</h2>
 ${runs.length ? runRows(runs) : html`<p class="muted">まだ取込はありません。</p>`}
 <p class="muted">JSON: <a href="/api/v1/linkage/status">/api/v1/linkage/status</a> ・ <a href="/api/v1/linkage/runs">/api/v1/linkage/runs</a></p>`,
+    chrome,
   );
 }
 
-export async function runPage(knex: Knex, id: number): Promise<string | null> {
+export async function runPage(knex: Knex, id: number, chrome: PageChrome): Promise<string | null> {
   const found = await runWithIssues(knex, id);
   if (!found) return null;
   const { run: r, issues } = found;
@@ -157,5 +159,44 @@ ${issues.length
   ? html`<table><thead><tr><th>行</th><th>項目</th><th>値 (個人情報は一部伏字)</th><th>理由</th></tr></thead><tbody>${issues.map((i) => html`<tr><td class="num">${i.line}</td><td>${i.column ?? ''}</td><td>${i.value ?? ''}</td><td>${i.reason}</td></tr>`)}</tbody></table>`
   : html`<p class="muted">問題はありません。</p>`}
 <p><a href="/linkage">前方連携の状況へ戻る</a></p>`,
+    chrome,
   );
+}
+
+export function registerLinkageRoutes({ route, deps, chrome }: RouteKit): void {
+  const runId = (raw: string | undefined): number => {
+    const id = Number(raw);
+    if (!Number.isInteger(id) || id < 1) throw badRequest('取込番号は正の整数で指定してください');
+    return id;
+  };
+  const linkageRead: RouteAccess = { permission: 'linkage.read' };
+
+  route('GET', '/linkage', linkageRead, async (ctx) => {
+    ctx.type = 'html';
+    ctx.body = await linkagePage(deps.linkage, chrome(ctx));
+  });
+
+  route('GET', '/linkage/runs/:id', linkageRead, async (ctx) => {
+    const body = await runPage(deps.knex, runId(ctx.params.id), chrome(ctx));
+    if (!body) ctx.throw(404, '指定された取込はありません');
+    ctx.type = 'html';
+    ctx.body = body;
+  });
+
+  route('GET', '/api/v1/linkage/status', linkageRead, async (ctx) => {
+    ctx.body = await linkageStatus(deps.linkage);
+  });
+
+  route('GET', '/api/v1/linkage/runs', linkageRead, async (ctx) => {
+    const limit = ctx.query.limit === undefined ? 50 : Number(ctx.query.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 200) ctx.throw(400, 'limit は 1〜200 の整数で指定してください');
+    const spec = typeof ctx.query.spec === 'string' ? ctx.query.spec : undefined;
+    ctx.body = { runs: await listRuns(deps.knex, { limit, ...(spec ? { specId: spec } : {}) }) };
+  });
+
+  route('GET', '/api/v1/linkage/runs/:id', linkageRead, async (ctx) => {
+    const found = await runWithIssues(deps.knex, runId(ctx.params.id));
+    if (!found) ctx.throw(404, '指定された取込はありません');
+    ctx.body = found;
+  });
 }

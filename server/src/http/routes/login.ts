@@ -13,5 +13,6 @@ ${state.error ? html`<p class="card alert" role="alert">${state.error}</p>` : ''
   <p><label>窓口<br><select name="counterId">${config.counters.map((c) => html`<option value="${c.id}">${c.name} (${c.section})</option>`)}</select></label></p>
   <p><button type="submit">ログイン (Enter)</button></p>
 </form>`,
+    {},
   );
 }

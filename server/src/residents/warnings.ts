@@ -1,0 +1,51 @@
+import type { Knex } from 'knex';
+import { todayInJapan } from '../domain/dates.js';
+import { issuanceBanKind, supportMeasureKind } from '../domain/codes.js';
+
+export interface Warning {
+  kind: 'supportMeasure' | 'issuanceBan' | 'arrears';
+  label: string;
+}
+
+const active = (q: Knex.QueryBuilder, today: string) =>
+  q.where('support_measures.start_date', '<=', today).andWhere((w) => w.whereNull('support_measures.end_date').orWhere('support_measures.end_date', '').orWhere('support_measures.end_date', '>=', today));
+const activeBan = (q: Knex.QueryBuilder, today: string) =>
+  q.where('start_date', '<=', today).andWhere((w) => w.whereNull('end_date').orWhere('end_date', '').orWhere('end_date', '>=', today));
+
+/**
+ * The warnings of each person, 支援措置 first (B-8, D-17). A support measure counts while it runs
+ * (code 1 支援措置 or 2 仮支援措置, start ≤ today ≤ end); code 3 records its end.
+ */
+export async function warningsFor(knex: Knex, addresseeNos: readonly string[], now: Date = new Date()): Promise<Map<string, Warning[]>> {
+  const out = new Map<string, Warning[]>();
+  if (!addresseeNos.length) return out;
+  const today = todayInJapan(now);
+  const add = (no: string, w: Warning) => out.set(no, [...(out.get(no) ?? []), w]);
+  const ids = [...new Set(addresseeNos)];
+  const [measures, bans, arrears] = await Promise.all([
+    active(knex('support_measures').whereIn('addressee_no', ids).whereIn('measure_code', ['1', '2']), today).select('addressee_no', 'measure_code') as Promise<{ addressee_no: string; measure_code: string }[]>,
+    activeBan(knex('issuance_bans').whereIn('addressee_no', ids), today).select('addressee_no', 'ban_kind_code') as Promise<{ addressee_no: string; ban_kind_code: string }[]>,
+    knex('arrears').whereIn('addressee_no', ids).distinct('addressee_no') as Promise<{ addressee_no: string }[]>,
+  ]);
+  for (const m of measures) add(m.addressee_no, { kind: 'supportMeasure', label: supportMeasureKind[m.measure_code] ?? '支援措置' });
+  for (const b of bans) add(b.addressee_no, { kind: 'issuanceBan', label: `発行禁止 (${issuanceBanKind[b.ban_kind_code] ?? b.ban_kind_code})` });
+  for (const a of arrears) add(a.addressee_no, { kind: 'arrears', label: '滞納あり' });
+  return out;
+}
+
+export const isProtected = (warnings: readonly Warning[] | undefined): boolean => (warnings ?? []).some((w) => w.kind === 'supportMeasure');
+
+/** What replaces a protected address for staff without `resident.viewProtectedAddress`. */
+export const MASKED_ADDRESS = '＊＊＊ 支援措置対象のため住所は表示できません ＊＊＊';
+
+/**
+ * Households with a member under a running support measure. Everyone in such a household shares
+ * the protected address, so it is masked for all of them, not only for the person registered.
+ */
+export async function protectedHouseholds(knex: Knex, householdNos: readonly string[], now: Date = new Date()): Promise<Set<string>> {
+  if (!householdNos.length) return new Set();
+  const today = todayInJapan(now);
+  const rows = (await active(knex('support_measures').join('residents', 'residents.addressee_no', 'support_measures.addressee_no').whereIn('residents.household_no', [...new Set(householdNos)]).whereIn('support_measures.measure_code', ['1', '2']), today)
+    .distinct('residents.household_no')) as { household_no: string }[];
+  return new Set(rows.map((r) => r.household_no));
+}
