@@ -17,6 +17,11 @@ export default tseslint.config(
     },
   },
   {
+    // The few lines of script the staff pages load run in the browser (Edge/Chromium), as plain ES5.
+    files: ['server/static/**/*.js'],
+    languageOptions: { globals: { ...globals.browser }, sourceType: 'script' },
+  },
+  {
     files: ['test/**/*.ts'],
     rules: { '@typescript-eslint/no-unused-expressions': 'off' },
   },
