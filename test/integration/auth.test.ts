@@ -33,7 +33,7 @@ describe('staff login, sessions, CSRF and the route-permission matrix', function
     let checked = 0;
     for (const r of routes) {
       if (r.access === 'public') continue;
-      const url = `${server.url}${r.path.slice(1).replace(/:[a-z]+/g, '1')}`;
+      const url = `${server.url}${r.path.slice(1).replace(/:[A-Za-z]+/g, '1')}`;
       const anonymous = await fetch(url, { method: r.method, redirect: 'manual' });
       expect(anonymous.status, `${r.method} ${r.path} without a session`).to.equal(401);
       if (typeof r.access === 'object') {
