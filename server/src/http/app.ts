@@ -136,6 +136,7 @@ export function createApp(deps: AppDeps): { app: Koa; router: Router; routes: Ro
   };
 
   app.use(async (ctx, next) => {
+    const started = process.hrtime.bigint();
     try {
       await next();
       if (ctx.status === 404 && ctx.body === undefined) ctx.throw(404, 'ページが見つかりません');
@@ -151,6 +152,9 @@ export function createApp(deps: AppDeps): { app: Koa; router: Router; routes: Ro
         const back = status === 401 ? '<a href="/login">ログイン画面へ</a>' : '<a href="/">ホームへ</a>';
         ctx.body = `<!doctype html><html lang="ja"><meta charset="utf-8"><title>エラー</title><body><h1>${status}</h1><p>${message.replace(/[<>&]/g, '')}</p><p>${back}</p></body></html>`;
       }
+    } finally {
+      // Server-side time, for the search benchmark and the browser's network panel.
+      ctx.set('Server-Timing', `app;dur=${(Number(process.hrtime.bigint() - started) / 1e6).toFixed(2)}`);
     }
   });
 
