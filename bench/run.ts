@@ -7,6 +7,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchSearch } from './search.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const cli = path.join(root, 'server/bin/madoguchi.js');
@@ -134,6 +135,7 @@ async function benchIngest(args: string[]): Promise<Record<string, unknown>> {
 const benches: Record<string, (args: string[]) => Promise<Record<string, unknown>>> = {
   generate: benchGenerate,
   ingest: benchIngest,
+  search: benchSearch,
 };
 
 const [name, ...rest] = process.argv.slice(2);

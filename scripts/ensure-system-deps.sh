@@ -9,7 +9,10 @@ purpose="${1:-test}"
 
 build_pkgs=(python3 make g++)
 server_pkgs=(openssl)
-test_pkgs=(sqlite3)
+# chromium: the browser tests drive Debian's Chromium (/usr/bin/chromium) through playwright-core,
+# which never downloads a browser of its own. fonts-ipaexfont-gothic: a Japanese font for the
+# screenshots (about 6 MB installed; fonts-noto-cjk would be about 90 MB).
+test_pkgs=(sqlite3 chromium fonts-ipaexfont-gothic)
 
 case "$purpose" in
   build)  wanted=("${build_pkgs[@]}") ;;

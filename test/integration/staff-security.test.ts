@@ -10,7 +10,7 @@ import { loginAs, loginWith } from '../helpers/login.js';
 import { configDir, tempDir } from '../helpers/paths.js';
 
 interface SearchResult {
-  count: number;
+  total: number;
   results: { addresseeNo: string; name: string; address: string; addressMasked: boolean; entitlements: string[]; warnings: { kind: string }[] }[];
 }
 
@@ -125,7 +125,7 @@ describe('staff security: password policy, roles and scopes, machine clients, ad
 
     // 総合窓口 (counter): every entitlement kind, protected addresses masked for the whole household.
     let r = await search('kana=やまだ');
-    expect(r.count).to.equal(2);
+    expect(r.total).to.equal(2);
     for (const p of r.results) {
       expect(p.address).to.equal(MASKED_ADDRESS);
       expect(JSON.stringify(p)).to.not.contain('緑ケ丘');
@@ -179,7 +179,7 @@ describe('staff security: password policy, roles and scopes, machine clients, ad
     const bearer = { authorization: `Bearer ${token}` };
     const ok = await fetch(`${url}api/v1/residents?kana=タカハシ`, { headers: bearer });
     expect(ok.status).to.equal(200);
-    expect(((await ok.json()) as SearchResult).count).to.equal(1);
+    expect(((await ok.json()) as SearchResult).total).to.equal(1);
     expect((await fetch(`${url}linkage`, { headers: bearer })).status).to.equal(401);
     expect((await fetch(`${url}api/v1/residents?kana=タカハシ`, { headers: { authorization: 'Bearer mdg_forged' } })).status).to.equal(401);
     const rec = (await server.knex('audit_trail').where({ action: 'resident.search', staff_login: 'client:rpa-01' }).first()) as Record<string, unknown> | undefined;

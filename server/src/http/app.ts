@@ -12,9 +12,11 @@ import { page, type PageChrome, type SafeHtml } from './html.js';
 import { registerAdminRoutes } from './routes/admin.js';
 import { registerAuditRoutes } from './routes/auditViewer.js';
 import { checkHealth } from './routes/health.js';
-import { homePage } from './routes/home.js';
+import { landingPage, staffHome } from './routes/home.js';
+import { registerCounterRoutes } from './routes/counter.js';
+import { registerAddressApi } from './routes/addresses.js';
 import { registerLinkageRoutes, type LinkageView } from './routes/linkage.js';
-import { registerResidentRoutes } from './routes/residents.js';
+import { registerResidentApi } from './routes/residents.js';
 import { registerSessionRoutes } from './routes/session.js';
 
 export interface AppDeps {
@@ -59,11 +61,13 @@ export function badRequest(message: string): Error {
 
 const STATIC_FILES: Record<string, { file: URL; type: string }> = {
   '/static/base.css': { file: new URL('../../static/base.css', import.meta.url), type: 'text/css; charset=utf-8' },
+  '/static/counter.js': { file: new URL('../../static/counter.js', import.meta.url), type: 'text/javascript; charset=utf-8' },
   '/static/staff-import.js': { file: new URL('../../static/staff-import.js', import.meta.url), type: 'text/javascript; charset=utf-8' },
 };
 
 /** Links in the header, shown only to those who may follow them. */
 const NAV: readonly { href: string; label: string; permission: string }[] = [
+  { href: '/search', label: '住民検索', permission: 'resident.search' },
   { href: '/linkage', label: '連携状況', permission: 'linkage.read' },
   { href: '/admin/staff', label: '職員管理', permission: 'admin.staff' },
   { href: '/admin/audit', label: '監査ログ', permission: 'audit.read' },
@@ -197,11 +201,13 @@ export function createApp(deps: AppDeps): { app: Koa; router: Router; routes: Ro
     const session = ctx.state.session as StaffSession | undefined;
     if (session?.mustChangePassword) return ctx.redirect('/password');
     ctx.type = 'html';
-    ctx.body = await homePage(deps.knex, deps.config, health.residents, session, chromeOf(ctx));
+    ctx.body = session?.kind === 'staff' ? await staffHome(deps.knex, deps.config, deps.linkage, session, chromeOf(ctx)) : landingPage(deps.config, health.residents);
   });
 
   registerLinkageRoutes(kit);
-  registerResidentRoutes(kit);
+  registerResidentApi(kit);
+  registerCounterRoutes(kit);
+  registerAddressApi(kit);
   registerAdminRoutes(kit);
   registerAuditRoutes(kit);
 

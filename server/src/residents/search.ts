@@ -1,51 +1,120 @@
 import type { Knex } from 'knex';
-import { kanaExactKey, kanaFoldKey, kanaPrefixRange, nameExactKey, nameVariantKey } from '../domain/searchKeys.js';
+import { addressKey, kanaExactKey, kanaFoldKey, kanaPrefixRange, nameExactKey, nameVariantKey } from '../domain/searchKeys.js';
+
+/** Who is searched: current residents (default), also former ones, foreign residents only, non-residents, corporations. */
+export const searchTargets = ['residents', 'former', 'foreign', 'nonResidents', 'corporations'] as const;
+export type SearchTarget = (typeof searchTargets)[number];
 
 export interface ResidentQuery {
+  target: SearchTarget;
   name?: string;
   kana?: string;
-  birthDate?: string;
-  limit: number;
+  /** Inclusive range of birth dates (a day, a month or a year as typed). */
+  birth?: { from: string; to: string };
+  address?: string;
+  sex?: '1' | '2';
+  page: number;
+  pageSize: number;
 }
 
 export interface ResidentHit {
   row: Record<string, unknown>;
-  /** How the row matched: exact key, or only after folding variants or kana forms (flagged). */
+  /** How the row matched: exact key, or only after folding variant kanji or kana forms (flagged). */
   match: 'exact' | 'variant' | 'kanaFold';
 }
 
-const COLUMNS = ['addressee_no', 'household_no', 'resident_status', 'resident_kind', 'name', 'name_kana', 'sex', 'birth_date', 'birth_date_unknown', 'relationship_label', 'prefecture', 'city', 'town_name', 'block_number', 'address_suffix'];
+export interface SearchPage {
+  hits: ResidentHit[];
+  /** Matches in all, counted up to COUNT_CAP. */
+  total: number;
+  totalCapped: boolean;
+}
+
+/** Counting stops here: "1,000 件以上" tells staff to narrow the search, and keeps counts cheap. */
+export const COUNT_CAP = 1000;
+
+const RESIDENT_COLUMNS = ['addressee_no', 'household_no', 'resident_status', 'resident_kind', 'name', 'name_kana', 'name_roman', 'alias', 'sex', 'birth_date', 'birth_date_unknown', 'relationship_label', 'prefecture', 'city', 'town_name', 'block_number', 'address_suffix'];
+const NON_RESIDENT_COLUMNS = ['addressee_no', 'name', 'name_kana', 'sex', 'birth_date', 'birth_date_unknown', 'prefecture', 'city', 'town_name', 'block_number', 'address_suffix', 'reason_code'];
+const CORPORATION_COLUMNS = ['addressee_no', 'corporate_number', 'name', 'name_kana', 'representative_name', 'prefecture', 'city', 'town_name', 'block_number', 'address_suffix'];
+
+type Where = (q: Knex.QueryBuilder) => Knex.QueryBuilder;
+
+interface Phase {
+  match: ResidentHit['match'];
+  where: Where;
+  order: string;
+}
 
 /**
- * Resident search on the key columns: exact matches first, then variant-kanji (髙→高) or folded
- * kana (small kana, ゛) matches, which the caller flags. At least one condition is required.
+ * Search on the key columns. Exact matches come first, then rows that match only after folding
+ * variant kanji (髙→高, flagged) or kana forms (small kana, ゛, ー). Each phase walks one index in
+ * key order, so a page costs an index range scan, not a sort of every match.
  */
-export async function searchResidents(knex: Knex, q: ResidentQuery): Promise<ResidentHit[]> {
-  const base = () => {
-    const b = knex('residents').select(COLUMNS);
-    if (q.birthDate) b.where({ birth_date: q.birthDate });
-    return b.orderBy('name_kana_key').orderBy('addressee_no').limit(q.limit);
-  };
-  const hits: ResidentHit[] = [];
-  const seen = new Set<string>();
-  const take = (rows: Record<string, unknown>[], match: ResidentHit['match']) => {
-    for (const row of rows) {
-      const no = String(row.addressee_no);
-      if (seen.has(no) || hits.length >= q.limit) continue;
-      seen.add(no);
-      hits.push({ row, match });
+export async function searchResidents(knex: Knex, q: ResidentQuery): Promise<SearchPage> {
+  const table = q.target === 'nonResidents' ? 'non_residents' : q.target === 'corporations' ? 'corporations' : 'residents';
+  const columns = table === 'residents' ? RESIDENT_COLUMNS : table === 'non_residents' ? NON_RESIDENT_COLUMNS : CORPORATION_COLUMNS;
+  const filters: Where = (b) => {
+    if (table === 'residents') {
+      if (q.target === 'residents') b.where('resident_status', '1');
+      if (q.target === 'foreign') b.where('resident_kind', '2');
     }
+    if (q.birth && table !== 'corporations') b.whereBetween('birth_date', [q.birth.from, q.birth.to]);
+    if (q.sex && table !== 'corporations') b.where('sex', q.sex);
+    if (q.address && table === 'residents') {
+      const [lo, hi] = kanaPrefixRange(addressKey(q.address));
+      b.where('address_key', '>=', lo).andWhere('address_key', '<', hi);
+    }
+    return b;
   };
+
+  const phases: Phase[] = [];
   if (q.name) {
-    take(await base().where({ name_key: nameExactKey(q.name) }), 'exact');
-    take(await base().where({ name_variant_key: nameVariantKey(q.name) }), 'variant');
+    const exact = nameExactKey(q.name);
+    // IS NOT NULL keeps NOT (…) true for rows without an alias (SQL's NULL would drop them).
+    const exactWhere: Where = (b) => (table === 'residents' ? b.where((w) => w.where('name_key', exact).orWhere((a) => a.whereNotNull('alias_key').andWhere('alias_key', exact))) : b.where('name_key', exact));
+    phases.push({ match: 'exact', where: exactWhere, order: 'name_kana_key' });
+    if (table !== 'corporations') {
+      const variant = nameVariantKey(q.name);
+      phases.push({ match: 'variant', where: (b) => b.where('name_variant_key', variant).whereNot((w) => exactWhere(w)), order: 'name_kana_key' });
+    }
+    if (q.kana) {
+      // Name and kana together: the kana narrows the name matches (fold key, so small-kana slips pass).
+      const [lo, hi] = kanaPrefixRange(kanaFoldKey(q.kana));
+      for (const p of phases) {
+        const inner = p.where;
+        p.where = (b) => inner(b).where('name_kana_fold_key', '>=', lo).andWhere('name_kana_fold_key', '<', hi);
+      }
+    }
   } else if (q.kana) {
     const [lo, hi] = kanaPrefixRange(kanaExactKey(q.kana));
-    take(await base().where('name_kana_key', '>=', lo).andWhere('name_kana_key', '<', hi), 'exact');
     const [flo, fhi] = kanaPrefixRange(kanaFoldKey(q.kana));
-    take(await base().where('name_kana_fold_key', '>=', flo).andWhere('name_kana_fold_key', '<', fhi), 'kanaFold');
-  } else if (q.birthDate) {
-    take(await base(), 'exact');
+    const exactWhere: Where = (b) => b.whereNotNull('name_kana_key').andWhere('name_kana_key', '>=', lo).andWhere('name_kana_key', '<', hi);
+    phases.push({ match: 'exact', where: exactWhere, order: 'name_kana_key' });
+    phases.push({ match: 'kanaFold', where: (b) => b.where('name_kana_fold_key', '>=', flo).andWhere('name_kana_fold_key', '<', fhi).whereNot((w) => exactWhere(w)), order: 'name_kana_fold_key' });
+  } else {
+    phases.push({ match: 'exact', where: (b) => b, order: q.address ? 'address_key' : q.birth ? 'birth_date' : 'name_kana_key' });
   }
-  return hits;
+
+  const hits: ResidentHit[] = [];
+  let total = 0;
+  let capped = false;
+  let skip = (q.page - 1) * q.pageSize;
+  for (const phase of phases) {
+    const base = () => filters(phase.where(knex(table)));
+    const counted = (await knex.count({ n: '*' }).from(base().select(knex.raw('1')).limit(COUNT_CAP + 1).as('m')).first()) as { n: number | string };
+    const n = Number(counted.n);
+    total += Math.min(n, COUNT_CAP);
+    if (n > COUNT_CAP) capped = true;
+    const want = q.pageSize - hits.length;
+    if (want > 0 && skip < n) {
+      const rows = (await base().select(columns).orderBy(phase.order).orderBy('addressee_no').limit(want).offset(skip)) as Record<string, unknown>[];
+      for (const row of rows) hits.push({ row, match: phase.match });
+    }
+    skip = Math.max(0, skip - n);
+  }
+  if (total > COUNT_CAP) {
+    total = COUNT_CAP;
+    capped = true;
+  }
+  return { hits, total, totalCapped: capped };
 }

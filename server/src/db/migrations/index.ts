@@ -4,6 +4,7 @@ import * as m002 from './m002_linkage.js';
 import * as m003 from './m003_audit.js';
 import * as m004 from './m004_sessions.js';
 import * as m005 from './m005_staff_security.js';
+import * as m006 from './m006_visits.js';
 
 /**
  * Migrations are additive only and return one schema-builder chain, so that the same code
@@ -21,6 +22,7 @@ export const migrations: readonly Migration[] = [
   { name: '003_audit', up: m003.up, down: m003.down },
   { name: '004_sessions', up: m004.up, down: m004.down },
   { name: '005_staff_security', up: m005.up, down: m005.down },
+  { name: '006_visits', up: m006.up, down: m006.down },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

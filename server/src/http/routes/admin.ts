@@ -63,7 +63,7 @@ export function registerAdminRoutes({ route, deps, render, session, actor, form 
   const admin: RouteAccess = { permission: 'admin.staff' };
   const csrf = (ctx: Parameters<RouteKit['session']>[0]) => session(ctx).csrfToken ?? '';
   const hidden = (token: string) => html`<input type="hidden" name="_csrf" value="${token}">`;
-  const adminNav = html`<p class="muted"><a href="/admin/staff">職員</a> ・ <a href="/admin/groups">グループと権限</a> ・ <a href="/admin/staff/import">一括更新 (CSV)</a> ・ <a href="/admin/clients">接続端末</a></p>`;
+  const adminNav = html`<p class="muted"><a href="/admin/staff">職員</a> ・ <a href="/admin/groups">グループと権限</a> ・ <a href="/admin/staff/import">一括更新 (CSV)</a> ・ <a href="/admin/clients">接続端末</a> ・ <a href="/admin/bulletins">伝達事項</a></p>`;
 
   route('GET', '/admin/staff', admin, async (ctx) => {
     const text = str(ctx.query.q);
@@ -265,6 +265,49 @@ ${groups.map((g) => html`<tr><td><a href="/admin/groups/${g.code}">${g.name}</a>
     await saveGroup(knex, { code, name, description: str(body.description), permissions: perms, scopes }, actor(ctx));
     ctx.status = 303;
     ctx.redirect('/admin/groups');
+  });
+
+  route('GET', '/admin/bulletins', admin, async (ctx) => {
+    const rows = (await knex('bulletins').orderBy('posted_at', 'desc').limit(100)) as { id: number; title: string; body: string; show_until: string | null; posted_at: unknown }[];
+    const token = csrf(ctx);
+    render(ctx, '伝達事項', html`<h1>伝達事項</h1>${adminNav}
+<form method="post" action="/admin/bulletins" class="card">${hidden(token)}
+  <p><label>件名<br><input name="title" required maxlength="100" size="60" autofocus></label></p>
+  <p><label>本文<br><textarea name="body" required maxlength="2000" rows="5" cols="70"></textarea></label></p>
+  <p><label>表示する最終日 (空欄なら削除するまで)<br><input name="showUntil" type="date"></label></p>
+  <p><button type="submit">掲示する</button></p>
+</form>
+<table><thead><tr><th>掲示日時</th><th>件名</th><th>最終日</th><th></th></tr></thead><tbody>
+${rows.map((b) => html`<tr><td>${jst(dbDate(b.posted_at)?.toISOString() ?? null)}</td><td>${b.title}</td><td>${b.show_until ?? ''}</td><td><form method="post" action="/admin/bulletins/${b.id}/delete" class="inline">${hidden(token)}<button type="submit">削除</button></form></td></tr>`)}
+</tbody></table>`);
+  });
+
+  route('POST', '/admin/bulletins', admin, async (ctx) => {
+    const body = form(ctx);
+    const title = str(body.title);
+    const text = typeof body.body === 'string' ? body.body.trim() : '';
+    if (!title || !text) throw badRequest('件名と本文を入力してください');
+    const showUntil = optionalDate(body.showUntil, '表示する最終日');
+    const s = session(ctx);
+    if (s.staffId === null) return ctx.throw(403, '端末からは掲示できません');
+    await knex.transaction(async (trx) => {
+      const [row] = await trx('bulletins').insert({ title: title.slice(0, 100), body: text.slice(0, 2000), show_until: showUntil, posted_by: s.staffId, posted_at: new Date() }).returning('id');
+      const id = typeof row === 'object' ? (row as { id: number }).id : Number(row);
+      await appendAudit(trx, { ...actor(ctx), action: 'bulletin.create', targetKind: 'bulletin', targetIds: [String(id)], result: 'success' });
+    });
+    ctx.status = 303;
+    ctx.redirect('/admin/bulletins');
+  });
+
+  route('POST', '/admin/bulletins/:id/delete', admin, async (ctx) => {
+    const id = Number(ctx.params.id);
+    if (!Number.isInteger(id) || id < 1) throw badRequest('番号が正しくありません');
+    await knex.transaction(async (trx) => {
+      if (!(await trx('bulletins').where({ id }).del())) throw Object.assign(new Error('伝達事項が見つかりません'), { status: 404, expose: true });
+      await appendAudit(trx, { ...actor(ctx), action: 'bulletin.delete', targetKind: 'bulletin', targetIds: [String(id)], result: 'success' });
+    });
+    ctx.status = 303;
+    ctx.redirect('/admin/bulletins');
   });
 
   route('GET', '/admin/clients', admin, async (ctx) => {

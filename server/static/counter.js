@@ -1,0 +1,95 @@
+// Counter screens: keyboard moves (Esc, ↑↓ in results, Alt+N / Alt+H), address type-ahead from
+// the address master, offline postal-code lookup, and the hook a card reader fills the identity
+// form through. Plain ES5: Edge on a thin client, nothing to install, nothing loaded from outside.
+(function () {
+  'use strict';
+  function $(sel, root) { return (root || document).querySelector(sel); }
+  function $all(sel, root) { return Array.prototype.slice.call((root || document).querySelectorAll(sel)); }
+  function getJson(url) {
+    return fetch(url, { credentials: 'same-origin', headers: { accept: 'application/json' } }).then(function (r) { return r.ok ? r.json() : null; });
+  }
+
+  var links = function () { return $all('a.result-link'); };
+  document.addEventListener('keydown', function (e) {
+    var active = document.activeElement;
+    if (e.key === 'Escape') {
+      var first = $('#q-kana');
+      if (first) { first.focus(); first.select(); e.preventDefault(); }
+      return;
+    }
+    if (e.altKey && (e.key === 'n' || e.key === 'N')) {
+      var nv = $('#new-visit');
+      if (nv) { nv.click(); e.preventDefault(); } else { window.location.href = '/'; }
+      return;
+    }
+    if (e.altKey && (e.key === 'h' || e.key === 'H')) { window.location.href = '/'; e.preventDefault(); return; }
+    if (e.key !== 'ArrowDown' && e.key !== 'ArrowUp') return;
+    var list = links();
+    if (!list.length) return;
+    var i = list.indexOf(active);
+    var inForm = active && active.form && active.form.id === 'search-form' && active.tagName !== 'SELECT';
+    if (i < 0 && !(inForm && e.key === 'ArrowDown')) return;
+    var next = i < 0 ? 0 : e.key === 'ArrowDown' ? Math.min(i + 1, list.length - 1) : i - 1;
+    if (next < 0) { $('#q-kana').focus(); } else { list[next].focus(); }
+    e.preventDefault();
+  });
+  // After a search, the first result has the focus: ↓ and Enter pick a person without the mouse.
+  if (links().length && document.activeElement === $('#q-kana') && $('#q-kana').value + $('#q-name').value + $('#q-birth').value + $('#q-address').value !== '') links()[0].focus();
+
+  // 町字 type-ahead: the datalist offers towns while typing, then 番地 of the chosen town.
+  $all('input.address-input').forEach(function (input) {
+    var list = input.getAttribute('list') ? document.getElementById(input.getAttribute('list')) : null;
+    var note = input.parentNode.parentNode.querySelector('.address-match');
+    var timer = null;
+    var towns = [];
+    input.addEventListener('input', function () {
+      clearTimeout(timer);
+      var text = input.value.trim();
+      if (!list || !text) return;
+      timer = setTimeout(function () {
+        var town = null;
+        towns.forEach(function (t) { if (text.indexOf(t.townName) === 0 && (!town || t.townName.length > town.townName.length)) town = t; });
+        var url = town ? '/api/v1/addresses/blocks?town=' + town.townCode + '&q=' + encodeURIComponent(text.slice(town.townName.length)) : '/api/v1/addresses/towns?q=' + encodeURIComponent(text);
+        getJson(url).then(function (res) {
+          if (!res) return;
+          list.innerHTML = '';
+          if (res.towns) towns = res.towns;
+          (res.towns || res.blocks || []).forEach(function (c) {
+            var o = document.createElement('option');
+            o.value = c.blockNumber ? c.townName + c.blockNumber + (c.addressSuffix ? ' ' + c.addressSuffix : '') : c.townName;
+            list.appendChild(o);
+          });
+        });
+      }, 150);
+    });
+    input.addEventListener('change', function () {
+      if (!note || !input.value.trim()) return;
+      getJson('/api/v1/addresses/match?text=' + encodeURIComponent(input.value)).then(function (res) {
+        if (!res) return;
+        note.textContent = res.matches.length ? '住所マスタと一致: ' + res.matches[0].townName + res.matches[0].blockNumber + (res.matches[0].postalCode ? ' (〒' + res.matches[0].postalCode + ')' : '') : '住所マスタに一致する住所はありません (町外の住所は郵便番号から入力できます)';
+      });
+    });
+  });
+
+  // Postal code → prefecture, city and town, from data bundled with the server (no internet).
+  $all('input.postal-input').forEach(function (input) {
+    input.addEventListener('change', function () {
+      var form = input.form;
+      var address = form && form.querySelector('input.address-input');
+      getJson('/api/v1/postal-codes/' + encodeURIComponent(input.value)).then(function (res) {
+        if (!res || !res.areas.length || !address) return;
+        if (!address.value) { address.value = res.areas[0].prefecture + res.areas[0].city + res.areas[0].town; address.focus(); }
+      });
+    });
+  });
+
+  // Extension point for card readers: window.madoguchi.fillIdentity({documentType, name, kana,
+  // birthDate, sex, address}) fills the identity form; staff check and save as usual.
+  window.madoguchi = window.madoguchi || {};
+  window.madoguchi.fillIdentity = function (data) {
+    Object.keys(data || {}).forEach(function (k) {
+      var field = $('[data-identity="' + k + '"]');
+      if (field && data[k] != null) field.value = data[k];
+    });
+  };
+})();
