@@ -11,10 +11,10 @@
  * (and network error) inside the measurement window, `errors` those that were not 2xx.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Client, forEachLimit, formatMix, login, OPERATIONS, parseMix, percentile, runLoad, sortedCopy, type Operation } from './searchLoad.js';
+import { Client, forEachLimit, formatMix, login, OPERATIONS, parseMix, percentile, preconnect, runLoad, sortedCopy, type Operation } from './searchLoad.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const cli = path.join(root, 'server/bin/madoguchi.js');
@@ -215,6 +215,18 @@ function startServer(configDir: string, dataDir: string): Promise<Server> {
   });
 }
 
+const CLOCK_TICKS = 100; // sysconf(_SC_CLK_TCK) on Linux
+
+/** CPU seconds (user + system) used so far by a live process, from /proc (Linux); NaN elsewhere. */
+function cpuSeconds(pid: number): number {
+  try {
+    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return NaN;
+  }
+}
 /** Peak resident set of a live process, from /proc (Linux). */
 function peakRssMb(pid: number): number {
   try {
@@ -254,6 +266,7 @@ export async function benchSearch(args: string[]): Promise<Record<string, unknow
   const warmupSeconds = positiveInt(args, 'warmup', 10, 0);
   const mix = parseMix(option(args, 'mix', 'kana=40,nameBirth=25,address=15,person=20'));
   const configDir = path.resolve(option(args, 'config', path.join(root, 'config')));
+  const traceFile = option(args, 'trace', '');
 
   const prepStarted = process.hrtime.bigint();
   const data = await prepareData(people, configDir);
@@ -296,8 +309,19 @@ export async function benchSearch(args: string[]): Promise<Record<string, unknow
     });
     log(`ログイン ${terminals} 件: ${secondsSince(loginStarted).toFixed(1)} 秒`);
 
+    const connectStarted = process.hrtime.bigint();
+    const connections = await preconnect(client, terminals);
+    log(`接続 ${connections} 本を開きました (${secondsSince(connectStarted).toFixed(1)} 秒)`);
     log(`負荷: ${terminals} 端末、ウォームアップ ${warmupSeconds} 秒 + 計測 ${seconds} 秒、構成 ${formatMix(mix)}、思考時間 0`);
-    const load = await runLoad({ client, cookies, mix, pathFor, warmupSeconds, seconds, serverGone: server.gone });
+    const pid = server.child.pid!;
+    // --trace FILE: one CSV line per answer, for looking at the run afterwards.
+    const trace = traceFile ? openSync(traceFile, 'w') : undefined;
+    if (trace !== undefined) writeSync(trace, 'terminal,op,startMs,endMs,status,serverMs\n');
+    const onReply = trace === undefined ? undefined : (r: { terminal: number; op: Operation; startMs: number; endMs: number; status: number; serverMs: number }) =>
+      writeSync(trace, `${r.terminal},${r.op},${r.startMs.toFixed(2)},${r.endMs.toFixed(2)},${r.status},${r.serverMs}\n`);
+    const load = await runLoad({ client, cookies, mix, pathFor, warmupSeconds, seconds, serverGone: server.gone, cpuSeconds: () => cpuSeconds(pid), ...(onReply ? { onReply } : {}) }).finally(() => {
+      if (trace !== undefined) closeSync(trace);
+    });
     const gone = server.gone();
     if (gone) throw new Error(`負荷の途中で${gone}`);
 
@@ -337,6 +361,7 @@ export async function benchSearch(args: string[]): Promise<Record<string, unknow
     }
     for (const [kind, e] of load.errorKinds) log(`  エラー ${kind}: ${e.count} 件 — 例: ${e.sample}`);
     if (load.warmupErrors) log(`  (ウォームアップ中のエラー ${load.warmupErrors} / ${load.warmupRequests} 件は数えていません)`);
+    for (const [kind, e] of load.warmupErrorKinds) log(`  ウォームアップ中のエラー ${kind}: ${e.count} 件 — 例: ${e.sample}`);
     if (sequentialErrors) log(`  カナ前方一致 (逐次) のエラー ${sequentialErrors} / ${SEQUENTIAL_KANA} 件`);
     if (server.errorLines.length) {
       log(`  サーバーのエラーログ ${server.errorLines.length} 行、最初の数行:`);
@@ -344,6 +369,8 @@ export async function benchSearch(args: string[]): Promise<Record<string, unknow
     }
     const sv = sortedCopy(all.server);
     const requests = all.ok + all.errors;
+    log(`  サーバーの CPU: ${load.serverCpuSeconds.toFixed(1)} 秒 / 計測 ${seconds} 秒 (${((load.serverCpuSeconds / seconds) * 100).toFixed(0)}%)、1 件あたり ${((load.serverCpuSeconds * 1000) / Math.max(1, requests)).toFixed(2)} ms`);
+    log(`  計測終了時に応答待ち ${load.inFlightAtEnd} 件 (最も古いもの ${(load.oldestInFlightMs / 1000).toFixed(1)} 秒)、全体で最長の往復 ${(load.maxClientMs / 1000).toFixed(1)} 秒`);
     return {
       bench: 'search',
       people,

@@ -69,9 +69,29 @@ export class Client {
     });
   }
 
+  /** Open keep-alive connections now in the agent (idle and busy). */
+  connections(): number {
+    const count = (m: NodeJS.ReadOnlyDict<unknown[]>) => Object.values(m).reduce((n, l) => n + (l?.length ?? 0), 0);
+    return count(this.agent.sockets) + count(this.agent.freeSockets);
+  }
+
   close(): void {
     this.agent.destroy();
   }
+}
+
+/**
+ * Opens `n` keep-alive connections at once with a cheap page (GET /login), so that every terminal
+ * has its connection before the load starts, as on a counter floor whose screens are already open.
+ * (A connection opened while the server is saturated waits long for its first answer; see the
+ * report of the search benchmark.)
+ */
+export async function preconnect(client: Client, n: number): Promise<number> {
+  await Promise.all(Array.from({ length: n }, async () => {
+    const r = await client.request('GET', '/login', { accept: 'text/html' });
+    if (r.status !== 200) throw new Error(`GET /login: ${r.status} ${r.body.slice(0, 200)}`);
+  }));
+  return client.connections();
 }
 
 /** POST /login as a browser does; returns the session cookie (`madoguchi_session=…`). */
@@ -115,8 +135,17 @@ export interface LoadResult {
   perOp: Record<Operation, OpStats>;
   /** Errors in the measurement window, by `operation status` (status 0: network error). */
   errorKinds: Map<string, ErrorKind>;
+  /** The same for the warm-up, which is not counted. */
+  warmupErrorKinds: Map<string, ErrorKind>;
   warmupErrors: number;
   warmupRequests: number;
+  /** Requests still unanswered when the window closed, and the age of the oldest then (ms). */
+  inFlightAtEnd: number;
+  oldestInFlightMs: number;
+  /** The longest round trip of any request of the run, warm-up and stragglers included (ms). */
+  maxClientMs: number;
+  /** The server's CPU time over the window (s), when `cpuSeconds` was given. */
+  serverCpuSeconds: number;
 }
 
 export interface LoadOptions {
@@ -129,11 +158,16 @@ export interface LoadOptions {
   seconds: number;
   /** Set when the server is gone: the terminals stop and the run fails. */
   serverGone: () => string | undefined;
+  /** CPU seconds used so far by the server process, read when the window opens and closes. */
+  cpuSeconds?: () => number;
+  /** Called for every answer (or network error), e.g. to write a trace; times from the start of the run (ms). */
+  onReply?: (r: { terminal: number; op: Operation; startMs: number; endMs: number; status: number; serverMs: number }) => void;
 }
 
 /**
  * Closed loop, no think time: each terminal sends its next request as soon as the previous answer
- * has arrived. A request counts when it both started and ended inside the measurement window.
+ * has arrived. A request counts when its answer arrives inside the measurement window, whenever it
+ * was sent: a request that waited through the opening of the window still shows its whole wait.
  */
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const ops = OPERATIONS.filter((op) => o.mix[op] > 0);
@@ -145,8 +179,22 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   };
   const perOp = Object.fromEntries(OPERATIONS.map((op) => [op, { ok: 0, errors: 0, serverMs: [], clientMs: [] } as OpStats])) as Record<Operation, OpStats>;
   const errorKinds = new Map<string, ErrorKind>();
+  const warmupErrorKinds = new Map<string, ErrorKind>();
+  const countError = (kinds: Map<string, ErrorKind>, op: Operation, status: number, message: string) => {
+    const key = `${op} ${status}`;
+    const k = kinds.get(key) ?? { count: 0, sample: message };
+    k.count++;
+    kinds.set(key, k);
+  };
   let warmupErrors = 0;
   let warmupRequests = 0;
+  let maxClientMs = 0;
+  const inFlight = new Map<number, number>(); // request number → when it was sent
+  let sent = 0;
+  let inFlightAtEnd = 0;
+  let oldestInFlightMs = 0;
+  let cpuFrom = NaN;
+  let cpuTo = NaN;
   const t0 = performance.now();
   const measureFrom = t0 + o.warmupSeconds * 1000;
   const measureTo = measureFrom + o.seconds * 1000;
@@ -162,30 +210,46 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     lastDone = done;
     lastAt = now;
   }, 5000);
+  const opening = setTimeout(() => (cpuFrom = o.cpuSeconds?.() ?? NaN), o.warmupSeconds * 1000);
+  const closing = setTimeout(() => {
+    cpuTo = o.cpuSeconds?.() ?? NaN;
+    const now = performance.now();
+    inFlightAtEnd = inFlight.size;
+    for (const t of inFlight.values()) oldestInFlightMs = Math.max(oldestInFlightMs, now - t);
+  }, (o.warmupSeconds + o.seconds) * 1000);
 
-  const terminal = async (cookie: string) => {
+  const terminal = async (cookie: string, index: number) => {
     const headers = { cookie, accept: 'application/json' };
     while (performance.now() < measureTo && !o.serverGone()) {
       const op = pick();
+      const path = o.pathFor(op);
       const started = performance.now();
+      const id = sent++;
+      inFlight.set(id, started);
       let status = 0;
       let serverMs = NaN;
       let clientMs = NaN;
       let message = '';
       try {
-        const r = await o.client.request('GET', o.pathFor(op), headers);
+        const r = await o.client.request('GET', path, headers);
         ({ status, serverMs, clientMs } = r);
-        if (status < 200 || status >= 300) message = r.body.slice(0, 300);
+        if (status < 200 || status >= 300) message = `${decodeURIComponent(path)} → ${r.body.slice(0, 300)}`;
       } catch (e) {
-        message = e instanceof Error ? `${(e as NodeJS.ErrnoException).code ?? e.name}: ${e.message}` : String(e);
+        message = `${decodeURIComponent(path)} → ${e instanceof Error ? `${(e as NodeJS.ErrnoException).code ?? e.name}: ${e.message}` : String(e)}`;
       }
       const ended = performance.now();
+      inFlight.delete(id);
+      o.onReply?.({ terminal: index, op, startMs: started - t0, endMs: ended - t0, status, serverMs });
+      maxClientMs = Math.max(maxClientMs, ended - started);
       const ok = status >= 200 && status < 300;
       done++;
       if (!ok) failed++;
-      if (started < measureFrom) {
+      if (ended < measureFrom) {
         warmupRequests++;
-        if (!ok) warmupErrors++;
+        if (!ok) {
+          warmupErrors++;
+          countError(warmupErrorKinds, op, status, message);
+        }
       } else if (ended <= measureTo) {
         const s = perOp[op];
         if (ok) {
@@ -194,10 +258,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
           if (Number.isFinite(serverMs)) s.serverMs.push(serverMs);
         } else {
           s.errors++;
-          const key = `${op} ${status}`;
-          const k = errorKinds.get(key) ?? { count: 0, sample: message };
-          k.count++;
-          errorKinds.set(key, k);
+          countError(errorKinds, op, status, message);
         }
       }
       // A refused connection would otherwise spin; a real answer (even 4xx) does not wait.
@@ -208,6 +269,8 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     await Promise.all(o.cookies.map(terminal));
   } finally {
     clearInterval(ticker);
+    clearTimeout(opening);
+    clearTimeout(closing);
   }
-  return { seconds: o.seconds, perOp, errorKinds, warmupErrors, warmupRequests };
+  return { seconds: o.seconds, perOp, errorKinds, warmupErrorKinds, warmupErrors, warmupRequests, inFlightAtEnd, oldestInFlightMs, maxClientMs, serverCpuSeconds: cpuTo - cpuFrom };
 }

@@ -34,7 +34,8 @@
     e.preventDefault();
   });
   // After a search, the first result has the focus: ↓ and Enter pick a person without the mouse.
-  if (links().length && document.activeElement === $('#q-kana') && $('#q-kana').value + $('#q-name').value + $('#q-birth').value + $('#q-address').value !== '') links()[0].focus();
+  // (The server leaves out autofocus on the search form when there are results.)
+  if (links().length && $('#search-form')) links()[0].focus();
 
   // 町字 type-ahead: the datalist offers towns while typing, then 番地 of the chosen town.
   $all('input.address-input').forEach(function (input) {

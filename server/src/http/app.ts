@@ -9,6 +9,7 @@ import type { AuditActor } from '../auth/staffRepo.js';
 import type { AppConfig } from '../config/appConfig.js';
 import type { Logger } from '../ops/logger.js';
 import { page, type PageChrome, type SafeHtml } from './html.js';
+import { openApiDocument } from './openapi.js';
 import { registerAdminRoutes } from './routes/admin.js';
 import { registerAuditRoutes } from './routes/auditViewer.js';
 import { checkHealth } from './routes/health.js';
@@ -205,6 +206,9 @@ export function createApp(deps: AppDeps): { app: Koa; router: Router; routes: Ro
   });
 
   registerLinkageRoutes(kit);
+  kit.route('GET', '/api/v1/openapi.json', 'authenticated', async (ctx) => {
+    ctx.body = openApiDocument(deps.version);
+  });
   registerResidentApi(kit);
   registerCounterRoutes(kit);
   registerAddressApi(kit);

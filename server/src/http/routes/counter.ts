@@ -1,5 +1,4 @@
 import type { StaffSession } from '../../auth/sessions.js';
-import { parseRegisterDate } from '../../domain/dates.js';
 import { parseDateInput } from '../../domain/dateInput.js';
 import { formatWareki } from '../../domain/wareki.js';
 import { entitlementKindLabels } from '../../auth/permissions.js';
@@ -32,11 +31,11 @@ function addressCell(p: PresentedResident): SafeHtml {
   return p.addressMasked ? html`<span class="protected">${MASKED_ADDRESS}</span>` : html`${p.address}`;
 }
 
-export function searchForm(query: Record<string, unknown>, visitId: number | null): SafeHtml {
+export function searchForm(query: Record<string, unknown>, visitId: number | null, focusForm = true): SafeHtml {
   const v = (k: string) => str(query[k]);
   return html`<form method="get" action="/search" class="card search-form" id="search-form" role="search">
   ${visitId ? html`<input type="hidden" name="visit" value="${visitId}">` : ''}
-  <label>カナ (前方一致)<br><input name="kana" id="q-kana" value="${v('kana')}" autocomplete="off" autofocus></label>
+  <label>カナ (前方一致)<br><input name="kana" id="q-kana" value="${v('kana')}" autocomplete="off" ${focusForm ? html`autofocus` : ''}></label>
   <label>氏名<br><input name="name" id="q-name" value="${v('name')}" autocomplete="off"></label>
   <label>生年月日 (S50.4.1 / 昭和50年4月1日 / 500401)<br><select name="era" id="q-era" aria-label="元号キー">${ERA_OPTIONS.map(([k, l]) => html`<option value="${k}" ${k === v('era') ? html`selected` : ''}>${l}</option>`)}</select><input name="birthDate" id="q-birth" value="${v('birthDate')}" inputmode="numeric" autocomplete="off" size="12"></label>
   <label>住所<br><input name="address" id="q-address" value="${v('address')}" autocomplete="off"></label>
@@ -93,10 +92,12 @@ export function registerCounterRoutes(kit: RouteKit): void {
     const visit = await visitParam(ctx.query.visit);
     const hasQuery = ['name', 'kana', 'birthDate', 'address'].some((k) => str(ctx.query[k]));
     let results: SafeHtml = html``;
+    let found = false;
     if (hasQuery) {
       try {
         const r = await runSearch(knex, parseSearchParams(ctx.query), session(ctx), actor(ctx));
         results = resultsTable(r, ctx.query, visit?.id ?? null);
+        found = r.results.length > 0;
       } catch (e) {
         const err = e as Error & { status?: number };
         if (err.status !== 400) throw e;
@@ -106,7 +107,7 @@ export function registerCounterRoutes(kit: RouteKit): void {
     }
     render(ctx, '住民検索', html`<h1>住民検索${visit ? html` <small>来庁 ${visit.visitNo}</small>` : ''}</h1>
 ${visit ? html`<p><a href="/visits/${visit.id}">← 来庁記録 ${visit.visitNo} に戻る</a></p>` : ''}
-${searchForm(ctx.query, visit?.id ?? null)}
+${searchForm(ctx.query, visit?.id ?? null, !found)}
 ${SHORTCUTS}
 <div id="search-results">${results}</div>
 <script src="/static/counter.js"></script>`);
@@ -212,7 +213,7 @@ ${open ? html`<details class="card"><summary>住民記録にない人を手入�
   <p class="muted">書類や申告と住民記録が違うときは、下の欄を書類どおりに直してください (住民記録は変わりません)。${first && !v.visitorName ? ' 欄は対象者の住民記録から転記しています。' : ''}</p>
   <p><label>氏名<br><input name="visitorName" id="visitor-name" data-identity="name" value="${v.visitorName ?? (v.visitorRole === 'subject' ? first?.name ?? '' : '')}"></label>
   <label>カナ<br><input name="visitorKana" data-identity="kana" value="${v.visitorKana ?? (v.visitorRole === 'subject' ? first?.nameKana ?? '' : '')}"></label>
-  <label>生年月日<br><input name="visitorBirthDate" data-identity="birthDate" value="${v.visitorBirthDate ?? (v.visitorRole === 'subject' ? first?.birthDate ?? '' : '')}" placeholder="S50.4.1"></label>
+  <label>生年月日<br><input name="visitorBirthDate" data-identity="birthDate" value="${wareki(v.visitorBirthDate ?? (v.visitorRole === 'subject' ? first?.birthDate ?? null : null))}" placeholder="S50.4.1"></label>
   <label>性別<br><select name="visitorSex" data-identity="sex"><option value="">—</option><option value="1" ${v.visitorSex === '1' ? html`selected` : ''}>男</option><option value="2" ${v.visitorSex === '2' ? html`selected` : ''}>女</option></select></label></p>
   <p><label>郵便番号<br><input name="visitorPostal" class="postal-input" inputmode="numeric" size="9" placeholder="860-0001"></label>
   <label>住所<br><input name="visitorAddress" class="address-input" list="town-choices" data-identity="address" size="50" value="${v.visitorAddress ?? (v.visitorRole === 'subject' && first && !first.addressMasked ? first.address : '')}"></label>
@@ -293,11 +294,14 @@ ${SHORTCUTS}
   });
 }
 
+/** A stored date shown as staff type it back (昭和63年3月29日), which the date input accepts. */
+function wareki(date: string | null): string {
+  return date ? formatWareki(date) : '';
+}
+
 function birthOrNull(v: unknown, label: string): string | null {
   const s = str(v);
   if (!s) return null;
-  const exact = parseRegisterDate(s);
-  if (exact) return exact;
   const d = parseDateInput(s);
   if (!d.ok) throw badRequest(`${label}: ${d.message}`);
   if (d.from !== d.to) throw badRequest(`${label}は日まで入力してください`);
