@@ -25,6 +25,7 @@ const AS_OF = '2026-11-01';
 const BENCH_LOGIN = 'bench-search';
 const SAMPLES = 5000;
 const SEQUENTIAL_KANA = 200;
+const PROBES = 20;
 const LOGIN_CONCURRENCY = 8;
 
 function option(args: string[], name: string, fallback: string): string {
@@ -319,6 +320,23 @@ export async function benchSearch(args: string[]): Promise<Record<string, unknow
       if (++loggedIn % 50 === 0 && loggedIn < terminals) log(`  ログイン ${loggedIn}/${terminals}`);
     });
     log(`ログイン ${terminals} 件: ${secondsSince(loginStarted).toFixed(1)} 秒`);
+
+    // A look at what the queries find, before the load: a search that finds nobody would be fast for nothing.
+    const probeHeaders = { cookie: cookies[0]!, accept: 'application/json' };
+    for (const op of OPERATIONS.filter((x) => mix[x] > 0)) {
+      const found: number[] = [];
+      const statuses = new Map<number, number>();
+      for (let i = 0; i < PROBES; i++) {
+        const r = await client.request('GET', pathFor(op), probeHeaders, undefined, true);
+        statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+        if (r.status !== 200) continue;
+        const body = JSON.parse(r.body) as { results?: unknown[]; total?: number; household?: unknown[] };
+        found.push(body.results ? (body.total ?? body.results.length) : (body.household?.length ?? 1));
+      }
+      const what = op === 'person' ? '世帯員' : '該当';
+      const example = decodeURIComponent(pathFor(op));
+      log(`  試行 ${op}: 応答 ${[...statuses].map(([st, n]) => `${st}×${n}`).join(' ')}、${what} 平均 ${(found.reduce((a, b) => a + b, 0) / Math.max(1, found.length)).toFixed(1)} 件 (0 件 ${found.filter((n) => n === 0).length} 回)、例 ${example}`);
+    }
 
     const connectStarted = process.hrtime.bigint();
     const connections = await preconnect(client, terminals);

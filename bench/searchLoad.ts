@@ -28,7 +28,7 @@ export interface Reply {
   /** From `Server-Timing: app;dur=<ms>`; NaN when the header is missing. */
   serverMs: number;
   clientMs: number;
-  /** The body, kept only for non-2xx answers (for the error report). */
+  /** The body, kept only for non-2xx answers (for the error report) or when asked for. */
   body: string;
   headers: http.IncomingHttpHeaders;
 }
@@ -48,14 +48,14 @@ export class Client {
     this.agent = new http.Agent({ keepAlive: true, maxSockets: sockets, maxFreeSockets: sockets });
   }
 
-  request(method: 'GET' | 'POST', path: string, headers: Record<string, string>, body?: string): Promise<Reply> {
+  request(method: 'GET' | 'POST', path: string, headers: Record<string, string>, body?: string, keepBody = false): Promise<Reply> {
     return new Promise((resolve, reject) => {
       const started = performance.now();
       const req = http.request({ host: this.host, port: this.port, method, path, agent: this.agent, headers: body === undefined ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) } }, (res) => {
         const status = res.statusCode ?? 0;
         const timing = SERVER_TIMING.exec(String(res.headers['server-timing'] ?? ''));
         const serverMs = timing ? Number(timing[1]) : NaN;
-        const ok = status >= 200 && status < 400;
+        const ok = status >= 200 && status < 400 && !keepBody;
         const chunks: Buffer[] = [];
         // The body of a good answer is read to the end (its transfer is part of the round trip) but not kept.
         res.on('data', (d: Buffer) => {

@@ -33,7 +33,9 @@ describe('HTTP server', () => {
     const body = await res.text();
     expect(body).to.contain('<html lang="ja">');
     expect(body).to.contain('まどぐち町');
-    expect(body).to.contain('前方連携の取込状況');
+    // Before login: where to log in, and nothing from the linkage runs (file names stay inside).
+    expect(body).to.contain('href="/login"');
+    expect(body).to.not.contain('前方連携の取込状況');
     expect(res.headers.get('x-content-type-options')).to.equal('nosniff');
     expect(res.headers.get('content-security-policy')).to.contain("default-src 'self'");
     const css = await fetch(`${server.url}static/base.css`);
