@@ -1,14 +1,18 @@
 /**
- * `npm run bench -- search [--people N] [--terminals T] [--seconds S] [--warmup W] [--mix …]`
+ * `npm run bench -- search [--people N] [--terminals T] [--seconds S] [--warmup W]
+ *   [--mix kana=40,nameBirth=25,address=15,person=20] [--config DIR] [--trace FILE]`
  *
  * The counter floor at full stretch: T logged-in terminals search a town of N residents through
  * the HTTP API of a real `madoguchi serve` (its own process, production heap cap), each sending
  * its next request as soon as the previous answer arrives. The town (CP932 files) and its loaded
- * cache are kept under tmp/bench-search-<N>/ and reused by later runs with the same N.
+ * cache are kept under tmp/bench-search-<N>/ and reused by later runs with the same N. Every
+ * terminal's keep-alive connection is opened before the load starts.
  *
  * Latency percentiles are the server's own time (`Server-Timing: app;dur=`) of the answers that
- * succeeded; `clientP99Ms` is the round trip seen by the terminals. `requests` counts every answer
- * (and network error) inside the measurement window, `errors` those that were not 2xx.
+ * succeeded; `clientP99Ms` is the round trip seen by the terminals, queueing included. `requests`
+ * counts every answer (and network error) that arrived inside the measurement window, `errors`
+ * those that were not 2xx. After the load, SEQUENTIAL_KANA kana-prefix searches one at a time
+ * give `kanaPrefixP50Ms`/`kanaPrefixP99Ms` (server-side).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
@@ -43,17 +47,17 @@ const log = (s: string) => process.stderr.write(`${s}\n`);
 const round2 = (x: number) => (Number.isFinite(x) ? Number(x.toFixed(2)) : null);
 const secondsSince = (t: bigint) => Number(process.hrtime.bigint() - t) / 1e9;
 
-/** Runs the CLI to completion; its output goes to stderr (progress bars included). */
-function runCli(args: string[]): Promise<number> {
+/** Runs a CLI command to completion; its output goes to stderr (progress bars included). */
+function runCli(configDir: string, command: string, args: string[]): Promise<number> {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
-    const child = spawn(process.execPath, [HEAP, cli, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [HEAP, cli, '--config', configDir, command, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout.on('data', (d: Buffer) => process.stderr.write(d));
     child.stderr.on('data', (d: Buffer) => process.stderr.write(d));
     child.on('error', reject);
     child.on('exit', (code, signal) => {
       if (code === 0) resolve(secondsSince(started));
-      else reject(new Error(`madoguchi ${args[0]} exited with ${code ?? signal}`));
+      else reject(new Error(`madoguchi ${command} exited with ${code ?? signal}`));
     });
   });
 }
@@ -90,7 +94,7 @@ async function prepareData(people: number, configDir: string): Promise<Prepared>
     reused = false;
     for (const p of [town, dataDir, generated, ingested]) rmSync(p, { recursive: true, force: true });
     log(`町を生成しています (${people.toLocaleString('ja-JP')} 人、CP932) → ${town}`);
-    const seconds = await runCli(['--config', configDir, 'generate', '--people', String(people), '--out', town, '--encoding', 'cp932', '--seed', SEED, '--as-of', AS_OF]);
+    const seconds = await runCli(configDir, 'generate', ['--people', String(people), '--out', town, '--encoding', 'cp932', '--seed', SEED, '--as-of', AS_OF]);
     write(generated, seconds);
     gen = { people, seconds };
     log(`生成: ${seconds.toFixed(1)} 秒`);
@@ -102,7 +106,7 @@ async function prepareData(people: number, configDir: string): Promise<Prepared>
     rmSync(dataDir, { recursive: true, force: true });
     rmSync(ingested, { force: true });
     log(`取込しています → ${dataDir}`);
-    const seconds = await runCli(['--config', configDir, 'ingest', town, '--data-dir', dataDir]);
+    const seconds = await runCli(configDir, 'ingest', [town, '--data-dir', dataDir]);
     write(ingested, seconds);
     ing = { people, seconds };
     log(`取込: ${seconds.toFixed(1)} 秒`);

@@ -60,6 +60,7 @@ describe('resident search: variants, kana, widths, eras, targets, masks and audi
     ids.foreign = await resident(k, { name: 'SMITH JOHN', name_kana: 'スミス ジョン', resident_kind: '2', alias: '鈴木 次郎', name_roman: 'SMITH JOHN' });
     ids.midori = await resident(k, { name: '緑 丘子', name_kana: 'ミドリ オカコ', town_name: '緑ケ丘', block_number: '2-3-4', household_no: 'HHP' });
     ids.midoriChild = await resident(k, { name: '緑 小丘', name_kana: 'ミドリ コオカ', town_name: '緑ケ丘', block_number: '2-3-4', household_no: 'HHP', relationship_code1: '02' });
+    ids.neighbour = await resident(k, { name: '隣 同居', name_kana: 'トナリ ドウキョ', town_name: '緑ケ丘', block_number: '2-3-4', household_no: 'HHQ' });
     await k('support_measures').insert({ addressee_no: ids.midori, measure_code: '1', start_date: '2024-01-01' });
     await k('entitlements').insert([{ kind: 'nationalHealthInsurance', addressee_no: ids.saito, insured_no: '77', acquired_date: '2001-04-01' }, { kind: 'longTermCare', addressee_no: ids.saito, acquired_date: '2020-01-01' }]);
     await k('non_residents').insert({ addressee_no: '300000000001', name: '固定 資産', name_kana: 'コテイ シサン', ...derivedKeys.non_residents!({ name: '固定 資産', name_kana: 'コテイ シサン' }) });
@@ -116,7 +117,7 @@ describe('resident search: variants, kana, widths, eras, targets, masks and audi
 
   it('matches normalized addresses, filters by sex, pages, and searches each target', async () => {
     const addr = await api(`address=${encodeURIComponent('緑ヶ丘二丁目3番地の4')}`);
-    expect(addr.results.map((x) => x.addresseeNo).sort()).to.deep.equal([ids.midori, ids.midoriChild].sort());
+    expect(addr.results.map((x) => x.addresseeNo).sort()).to.deep.equal([ids.midori, ids.midoriChild, ids.neighbour].sort());
     expect((await api(`kana=${encodeURIComponent('た')}&sex=1`)).results.every((x) => x.nameKana!.startsWith('タ'))).to.equal(true);
     const p1 = await api('kana=%E3%81%9F&pageSize=1&page=1');
     const p2 = await api('kana=%E3%81%9F&pageSize=1&page=2');
@@ -143,7 +144,12 @@ describe('resident search: variants, kana, widths, eras, targets, masks and audi
 
     const r = await api('kana=%E3%81%BF%E3%81%A9%E3%82%8A');
     expect(r.results.map((x) => [x.address, x.addressMasked])).to.deep.equal([[MASKED_ADDRESS, true], [MASKED_ADDRESS, true]]);
-    for (const path of [`residents/${ids.midoriChild}`, `search?kana=${encodeURIComponent('みどり')}`, `api/v1/residents/${ids.midoriChild}`]) {
+    // Another household registered at the same address shares it: searching them must not reveal it.
+    const neighbour = await api(`kana=${encodeURIComponent('となり')}`);
+    expect(neighbour.results.map((x) => [x.address, x.addressMasked])).to.deep.equal([[MASKED_ADDRESS, true]]);
+    const neighbourPage = await (await getAs(`${server.url}residents/${ids.neighbour}`, clerk)).text();
+    expect(neighbourPage).to.contain('同じ住所に支援措置の対象者がいます');
+    for (const path of [`residents/${ids.midoriChild}`, `residents/${ids.neighbour}`, `search?kana=${encodeURIComponent('みどり')}`, `search?kana=${encodeURIComponent('となり')}`, `api/v1/residents/${ids.midoriChild}`, `api/v1/residents/${ids.neighbour}`]) {
       const body = await (await getAs(`${server.url}${path}`, clerk)).text();
       expect(body, path).to.not.contain('緑ケ丘').and.not.contain('2-3-4');
     }

@@ -33,7 +33,7 @@ export interface SearchPage {
 /** Counting stops here: "1,000 件以上" tells staff to narrow the search, and keeps counts cheap. */
 export const COUNT_CAP = 1000;
 
-const RESIDENT_COLUMNS = ['addressee_no', 'household_no', 'resident_status', 'resident_kind', 'name', 'name_kana', 'name_roman', 'alias', 'sex', 'birth_date', 'birth_date_unknown', 'relationship_label', 'prefecture', 'city', 'town_name', 'block_number', 'address_suffix'];
+const RESIDENT_COLUMNS = ['addressee_no', 'household_no', 'resident_status', 'resident_kind', 'name', 'name_kana', 'name_roman', 'alias', 'sex', 'birth_date', 'birth_date_unknown', 'relationship_label', 'prefecture', 'city', 'town_name', 'block_number', 'address_suffix', 'address_key'];
 const NON_RESIDENT_COLUMNS = ['addressee_no', 'name', 'name_kana', 'sex', 'birth_date', 'birth_date_unknown', 'prefecture', 'city', 'town_name', 'block_number', 'address_suffix', 'reason_code'];
 const CORPORATION_COLUMNS = ['addressee_no', 'corporate_number', 'name', 'name_kana', 'representative_name', 'prefecture', 'city', 'town_name', 'block_number', 'address_suffix'];
 

@@ -7,7 +7,7 @@ import { parseDateInput, type EraKey } from '../domain/dateInput.js';
 import { formatWareki } from '../domain/wareki.js';
 import { entitlementsFor, presentResident, type PresentedEntitlement, type PresentedResident } from './present.js';
 import { searchResidents, searchTargets, type ResidentQuery, type SearchTarget } from './search.js';
-import { protectedHouseholds, warningsFor } from './warnings.js';
+import { protectionFor, warningsFor } from './warnings.js';
 
 const bad = (message: string) => Object.assign(new Error(message), { status: 400, expose: true });
 const text = (v: unknown): string => (typeof v === 'string' ? v.trim() : '');
@@ -74,12 +74,11 @@ export async function runSearch(knex: Knex, parsed: ParsedSearch, viewer: StaffS
   const q = parsed.query;
   const page = await searchResidents(knex, q);
   const nos = page.hits.map((h) => String(h.row.addressee_no));
-  const households = page.hits.map((h) => h.row.household_no).filter((x): x is string => typeof x === 'string');
-  const [warnings, entitlements, guarded] = await Promise.all([warningsFor(knex, nos), entitlementsFor(knex, nos, viewer), protectedHouseholds(knex, households)]);
+  const [warnings, entitlements, guarded] = await Promise.all([warningsFor(knex, nos), entitlementsFor(knex, nos, viewer), protectionFor(knex, page.hits.map((h) => h.row))]);
   const kind: SearchResultItem['kind'] = q.target === 'nonResidents' ? 'nonResident' : q.target === 'corporations' ? 'corporation' : 'resident';
   const results = page.hits.map((h) => {
     const no = String(h.row.addressee_no);
-    const presented = presentResident(h.row, warnings.get(no) ?? [], viewer, guarded.has(String(h.row.household_no)));
+    const presented = presentResident(h.row, warnings.get(no) ?? [], viewer, guarded.covers(h.row));
     return { ...presented, kind, match: h.match, entitlements: (entitlements.get(no) ?? []).map((e) => e.kind) };
   });
   await knex.transaction((trx) =>
@@ -104,6 +103,8 @@ export interface PersonView {
   /** Other households registered at the same address (D-16); masked like any address. */
   sameAddress: PresentedResident[];
   householdProtected: boolean;
+  /** The address is protected (own household or another household at the same address). */
+  addressProtected: boolean;
 }
 
 /**
@@ -122,11 +123,11 @@ export async function viewPerson(knex: Knex, addresseeNo: string, viewer: StaffS
     : [];
   const nos = [...household, ...neighbours].map((r) => String(r.addressee_no));
   const [warnings, entitlements, guarded] = await Promise.all([
-    warningsFor(knex, nos), entitlementsFor(knex, household.map((r) => String(r.addressee_no)), viewer), protectedHouseholds(knex, [String(row.household_no), ...neighbours.map((r) => String(r.household_no))]),
+    warningsFor(knex, nos), entitlementsFor(knex, household.map((r) => String(r.addressee_no)), viewer), protectionFor(knex, [row, ...household, ...neighbours]),
   ]);
-  const householdProtected = guarded.has(String(row.household_no));
+  const householdProtected = guarded.households.has(String(row.household_no));
   // Anyone living at a protected address shares it: neighbours at the same address are masked too.
-  const addressProtected = householdProtected || neighbours.some((r) => guarded.has(String(r.household_no)));
+  const addressProtected = guarded.covers(row) || household.some((r) => guarded.covers(r)) || neighbours.some((r) => guarded.covers(r));
   const history = (await knex('resident_history').where({ addressee_no: addresseeNo }).orderBy('seq', 'desc').limit(50)) as Record<string, unknown>[];
   const canSeeAddress = viewer.permissions.has('resident.viewProtectedAddress');
   const person = presentResident(row, warnings.get(addresseeNo) ?? [], viewer, addressProtected);
@@ -145,5 +146,6 @@ export async function viewPerson(knex: Knex, addresseeNo: string, viewer: StaffS
     })),
     sameAddress: neighbours.map((r) => presentResident(r, warnings.get(String(r.addressee_no)) ?? [], viewer, addressProtected)),
     householdProtected,
+    addressProtected,
   };
 }

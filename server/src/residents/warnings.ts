@@ -38,14 +38,35 @@ export const isProtected = (warnings: readonly Warning[] | undefined): boolean =
 /** What replaces a protected address for staff without `resident.viewProtectedAddress`. */
 export const MASKED_ADDRESS = '＊＊＊ 支援措置対象のため住所は表示できません ＊＊＊';
 
+/** Which households and which addresses are protected by a running support measure. */
+export interface Protection {
+  households: ReadonlySet<string>;
+  addresses: ReadonlySet<string>;
+  /** Whether a row (a resident with household_no and address_key) lives at a protected place. */
+  covers(row: Record<string, unknown>): boolean;
+}
+
 /**
- * Households with a member under a running support measure. Everyone in such a household shares
- * the protected address, so it is masked for all of them, not only for the person registered.
+ * Households with a member under a running support measure, and the addresses they live at.
+ * Everyone in such a household, and everyone registered at the same address (another household
+ * in the same house), shares the protected address, so it is masked for all of them — otherwise
+ * searching a neighbour would reveal where the protected person lives.
  */
-export async function protectedHouseholds(knex: Knex, householdNos: readonly string[], now: Date = new Date()): Promise<Set<string>> {
-  if (!householdNos.length) return new Set();
+export async function protectionFor(knex: Knex, rows: readonly Record<string, unknown>[], now: Date = new Date()): Promise<Protection> {
+  const households = [...new Set(rows.map((r) => r.household_no).filter((x): x is string => typeof x === 'string' && x !== ''))];
+  const addresses = [...new Set(rows.map((r) => r.address_key).filter((x): x is string => typeof x === 'string' && x !== ''))];
+  const empty: Protection = { households: new Set(), addresses: new Set(), covers: () => false };
+  if (!households.length && !addresses.length) return empty;
   const today = todayInJapan(now);
-  const rows = (await active(knex('support_measures').join('residents', 'residents.addressee_no', 'support_measures.addressee_no').whereIn('residents.household_no', [...new Set(householdNos)]).whereIn('support_measures.measure_code', ['1', '2']), today)
-    .distinct('residents.household_no')) as { household_no: string }[];
-  return new Set(rows.map((r) => r.household_no));
+  const found = (await active(
+    knex('support_measures').join('residents', 'residents.addressee_no', 'support_measures.addressee_no').whereIn('support_measures.measure_code', ['1', '2'])
+      .andWhere((w) => {
+        if (households.length) w.whereIn('residents.household_no', households);
+        if (addresses.length) w.orWhereIn('residents.address_key', addresses);
+      }),
+    today,
+  ).distinct('residents.household_no', 'residents.address_key')) as { household_no: string; address_key: string | null }[];
+  const h = new Set(found.map((r) => r.household_no));
+  const a = new Set(found.map((r) => r.address_key).filter((x): x is string => !!x));
+  return { households: h, addresses: a, covers: (row) => h.has(String(row.household_no)) || (typeof row.address_key === 'string' && a.has(row.address_key)) };
 }

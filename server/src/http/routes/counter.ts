@@ -124,9 +124,11 @@ ${SHORTCUTS}
     const p = view.person;
     const inVisit = visit && visit.status !== 'closed';
     const csrf = viewer.csrfToken ?? '';
-    render(ctx, `${p.name}`, html`${p.warnings.length
-  ? html`<div class="card warnings" role="alert" id="warnings">${p.warnings.map((w) => html`<p class="warning warning-${w.kind}">⚠ ${w.label}${w.kind === 'supportMeasure' ? html` — ${p.addressMasked ? '住所は表示・印刷できません。本人確認と請求者を慎重に確認してください。' : '住所を第三者に知らせないでください。'}` : ''}</p>`)}</div>`
-  : view.householdProtected ? html`<div class="card warnings" role="alert" id="warnings"><p class="warning warning-supportMeasure">⚠ 世帯に支援措置の対象者がいます — 住所の取扱いに注意してください。</p></div>` : ''}
+    const ownMeasure = p.warnings.some((w) => w.kind === 'supportMeasure');
+    render(ctx, `${p.name}`, html`${p.warnings.length || view.addressProtected
+  ? html`<div class="card warnings" role="alert" id="warnings">${p.warnings.map((w) => html`<p class="warning warning-${w.kind}">⚠ ${w.label}${w.kind === 'supportMeasure' ? html` — ${p.addressMasked ? '住所は表示・印刷できません。本人確認と請求者を慎重に確認してください。' : '住所を第三者に知らせないでください。'}` : ''}</p>`)}
+${view.addressProtected && !ownMeasure ? html`<p class="warning warning-supportMeasure">⚠ ${view.householdProtected ? '世帯' : '同じ住所'}に支援措置の対象者がいます — ${p.addressMasked ? '住所は表示・印刷できません。' : '住所を第三者に知らせないでください。'}</p>` : ''}</div>`
+  : ''}
 <h1>${p.name} <small>${p.nameKana ?? ''}</small></h1>
 ${visit ? html`<p><a href="/visits/${visit.id}">← 来庁記録 ${visit.visitNo} に戻る</a> ・ <a href="/search?visit=${visit.id}">検索に戻る</a></p>` : html`<p><a href="/search">← 検索に戻る</a></p>`}
 ${inVisit ? html`<form method="post" action="/visits/${visit.id}/subjects" class="inline"><input type="hidden" name="_csrf" value="${csrf}"><input type="hidden" name="addresseeNo" value="${p.addresseeNo}"><button type="submit" id="add-subject" accesskey="a">この人を来庁記録に追加 (Alt+A)</button></form>` : ''}
