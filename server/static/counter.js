@@ -18,10 +18,20 @@
       return;
     }
     if (e.altKey && (e.key === 'n' || e.key === 'N')) {
-      var nv = $('#new-visit');
-      if (nv) { nv.click(); e.preventDefault(); } else { window.location.href = '/'; }
+      // Opens a new visit from any screen: the same POST as the home page's button, with the CSRF token of the header's logout form.
+      var token = $('form[action="/logout"] input[name="_csrf"]');
+      if (!token) return;
+      var f = document.createElement('form');
+      f.method = 'post';
+      f.action = '/visits';
+      f.innerHTML = '<input type="hidden" name="_csrf">';
+      f.firstChild.value = token.value;
+      document.body.appendChild(f);
+      f.submit();
+      e.preventDefault();
       return;
     }
+    if (e.altKey && (e.key === 's' || e.key === 'S') && !$('[accesskey="s"]')) { window.location.href = '/search'; e.preventDefault(); return; }
     if (e.altKey && (e.key === 'h' || e.key === 'H')) { window.location.href = '/'; e.preventDefault(); return; }
     if (e.key !== 'ArrowDown' && e.key !== 'ArrowUp') return;
     var list = links();

@@ -85,6 +85,12 @@ describe('resident search: variants, kana, widths, eras, targets, masks and audi
     expect(exact.results.map((x) => [x.name, x.match])).to.deep.equal([['髙橋 一郎', 'exact']]);
   });
 
+  it('finds by surname alone (prefix of the name), exact spellings before variants', async () => {
+    const r = await api(`name=${encodeURIComponent('高橋')}`);
+    expect(r.results.map((x) => [x.name, x.match])).to.deep.equal([['高橋 二郎', 'exact'], ['髙橋 一郎', 'variant']]);
+    expect((await api(`address=${encodeURIComponent('熊本県窓口郡まどぐち町緑ケ丘2-3-4')}`)).total).to.equal(3);
+  });
+
   it('ranks 渡辺 (exact) before 渡邉 (variant fallback) when searching 辺', async () => {
     const r = await api(`name=${encodeURIComponent('渡辺 太郎')}`);
     expect(r.results.map((x) => [x.name, x.match])).to.deep.equal([['渡辺 太郎', 'exact'], ['渡邉 太郎', 'variant']]);

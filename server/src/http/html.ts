@@ -54,7 +54,7 @@ export function page(title: string, body: SafeHtml, chrome: PageChrome = {}): st
 ${s
   ? html`<nav class="top-nav">${s.nav.map((n) => html`<a href="${n.href}">${n.label}</a>`)}</nav>
 <span class="whoami" id="whoami"><span class="staff-name">${s.displayName}</span> <span class="active-role" title="現在の役割">${s.roleName}</span> <span class="active-counter" title="窓口">${s.counterName}</span>
-${s.canSwitch ? html`<a href="/role" class="switch">切替</a>` : ''}
+${s.canSwitch ? html`<a href="/role" class="switch">切替</a>` : ''} <a href="/password" class="switch">パスワード変更</a>
 <form method="post" action="/logout" class="inline"><input type="hidden" name="_csrf" value="${s.csrfToken}"><button type="submit">ログアウト</button></form></span>`
   : ''}
 </header>

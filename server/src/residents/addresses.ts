@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { addressKey, kanaExactKey, kanaPrefixRange } from '../domain/searchKeys.js';
+import { stripOwnMunicipality } from './service.js';
 
 export interface TownChoice {
   townCode: string;
@@ -52,9 +53,7 @@ function choice(r: Record<string, unknown>): AddressChoice {
  * 「緑ケ丘２－３－４」). The prefecture and city may be typed or left out.
  */
 export async function matchAddress(knex: Knex, typed: string, municipality: { prefecture: string; county?: string | null; name: string }, limit = 10): Promise<AddressChoice[]> {
-  let t = typed.trim().normalize('NFKC');
-  for (const prefix of [municipality.prefecture, municipality.county ?? '', municipality.name]) if (prefix && t.startsWith(prefix)) t = t.slice(prefix.length);
-  const key = addressKey(t);
+  const key = addressKey(stripOwnMunicipality(typed, municipality));
   if (!key) return [];
   const exact = (await knex('address_master').where({ address_key: key }).limit(limit)) as Record<string, unknown>[];
   if (exact.length) return exact.map(choice);

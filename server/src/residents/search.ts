@@ -56,7 +56,7 @@ export async function searchResidents(knex: Knex, q: ResidentQuery): Promise<Sea
   const filters: Where = (b) => {
     if (table === 'residents') {
       if (q.target === 'residents') b.where('resident_status', '1');
-      if (q.target === 'foreign') b.where('resident_kind', '2');
+      if (q.target === 'foreign') b.where({ resident_kind: '2', resident_status: '1' });
     }
     if (q.birth && table !== 'corporations') b.whereBetween('birth_date', [q.birth.from, q.birth.to]);
     if (q.sex && table !== 'corporations') b.where('sex', q.sex);
@@ -69,20 +69,24 @@ export async function searchResidents(knex: Knex, q: ResidentQuery): Promise<Sea
 
   const phases: Phase[] = [];
   if (q.name) {
-    const exact = nameExactKey(q.name);
-    // IS NOT NULL keeps NOT (…) true for rows without an alias (SQL's NULL would drop them).
-    const exactWhere: Where = (b) => (table === 'residents' ? b.where((w) => w.where('name_key', exact).orWhere((a) => a.whereNotNull('alias_key').andWhere('alias_key', exact))) : b.where('name_key', exact));
+    // Prefix on the space-less key: 「山田」 finds 山田 太郎 and 山田 花子; the full name narrows it.
+    const [lo, hi] = kanaPrefixRange(nameExactKey(q.name));
+    const exactWhere: Where = (b) =>
+      table === 'residents'
+        ? b.where((w) => w.where((n) => n.where('name_key', '>=', lo).andWhere('name_key', '<', hi)).orWhere((a) => a.whereNotNull('alias_key').andWhere('alias_key', '>=', lo).andWhere('alias_key', '<', hi)))
+        : b.where('name_key', '>=', lo).andWhere('name_key', '<', hi);
     phases.push({ match: 'exact', where: exactWhere, order: 'name_kana_key' });
     if (table !== 'corporations') {
-      const variant = nameVariantKey(q.name);
-      phases.push({ match: 'variant', where: (b) => b.where('name_variant_key', variant).whereNot((w) => exactWhere(w)), order: 'name_kana_key' });
+      const [vlo, vhi] = kanaPrefixRange(nameVariantKey(q.name));
+      // IS NOT NULL keeps NOT (…) true for rows without an alias (SQL's NULL would drop them).
+      phases.push({ match: 'variant', where: (b) => b.where('name_variant_key', '>=', vlo).andWhere('name_variant_key', '<', vhi).whereNot((w) => exactWhere(w)), order: 'name_kana_key' });
     }
     if (q.kana) {
       // Name and kana together: the kana narrows the name matches (fold key, so small-kana slips pass).
-      const [lo, hi] = kanaPrefixRange(kanaFoldKey(q.kana));
+      const [klo, khi] = kanaPrefixRange(kanaFoldKey(q.kana));
       for (const p of phases) {
         const inner = p.where;
-        p.where = (b) => inner(b).where('name_kana_fold_key', '>=', lo).andWhere('name_kana_fold_key', '<', hi);
+        p.where = (b) => inner(b).where('name_kana_fold_key', '>=', klo).andWhere('name_kana_fold_key', '<', khi);
       }
     }
   } else if (q.kana) {

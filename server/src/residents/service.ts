@@ -18,13 +18,26 @@ export interface ParsedSearch {
   understood: string[];
 }
 
+/** The town's own prefecture, county and name, dropped from the front of a typed address. */
+export interface OwnMunicipality {
+  prefecture: string;
+  county?: string | null;
+  name: string;
+}
+
+export function stripOwnMunicipality(address: string, m: OwnMunicipality | undefined): string {
+  let t = address.normalize('NFKC').trim();
+  if (m) for (const prefix of [m.prefecture, m.county ?? '', m.name]) if (prefix && t.startsWith(prefix)) t = t.slice(prefix.length).trim();
+  return t;
+}
+
 /** Turns what staff typed (query string or form) into a search, with errors in Japanese. */
-export function parseSearchParams(p: Record<string, unknown>): ParsedSearch {
+export function parseSearchParams(p: Record<string, unknown>, municipality?: OwnMunicipality): ParsedSearch {
   const target = (text(p.target) || 'residents') as SearchTarget;
   if (!searchTargets.includes(target)) throw bad('検索対象の指定が正しくありません');
   const name = text(p.name);
   const kana = text(p.kana);
-  const address = text(p.address);
+  const address = stripOwnMunicipality(text(p.address), municipality);
   const birthText = text(p.birthDate);
   const era = text(p.era).toUpperCase();
   if (era && !['M', 'T', 'S', 'H', 'R'].includes(era)) throw bad('元号キーは M・T・S・H・R のいずれかです');

@@ -98,7 +98,7 @@ export async function saveVisitor(knex: Knex, id: number, staffId: number, field
   await knex.transaction(async (trx) => {
     const values: Record<string, unknown> = {};
     for (const [k, col] of Object.entries(COLUMN)) values[col] = fields[k as keyof VisitorFields];
-    if (fields.identityDocument) values.identity_checked_at = now;
+    values.identity_checked_at = fields.identityDocument ? now : null;
     await touch(trx, id, staffId, now, values);
     await appendAudit(trx, { ...actor, action: 'visit.identity', targetKind: 'visit', targetIds: [String(id), ...(fields.visitorAddresseeNo ? [fields.visitorAddresseeNo] : [])], result: 'success', detail: { document: fields.identityDocument, role: fields.visitorRole } }, now);
   });

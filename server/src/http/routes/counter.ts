@@ -20,8 +20,10 @@ const TARGET_LABELS: Record<(typeof searchTargets)[number], string> = { resident
 const MATCH_LABELS: Record<string, string> = { exact: '', variant: '異体字で一致', kanaFold: 'カナの揺れで一致' };
 const ERA_OPTIONS: [string, string][] = [['', '元号キーなし'], ['R', 'R 令和'], ['H', 'H 平成'], ['S', 'S 昭和'], ['T', 'T 大正'], ['M', 'M 明治']];
 
-/** The shortcuts, shown on every counter screen so that nobody has to remember them. */
-const SHORTCUTS = html`<p class="shortcuts muted" aria-label="キー操作">キー操作: <kbd>Esc</kbd> 検索欄へ ・ <kbd>↓</kbd><kbd>↑</kbd> 結果を移動 ・ <kbd>Enter</kbd> 開く・決定 ・ <kbd>Alt</kbd>+<kbd>N</kbd> 新しい来庁 ・ <kbd>Alt</kbd>+<kbd>H</kbd> ホーム</p>`;
+/** The shortcuts that work on this screen, shown so that nobody has to remember them. */
+function shortcuts(opts: { search?: boolean; addSubject?: boolean } = {}): SafeHtml {
+  return html`<p class="shortcuts muted" aria-label="キー操作">キー操作: ${opts.search ? html`<kbd>Esc</kbd> 検索欄へ ・ <kbd>↓</kbd><kbd>↑</kbd> 結果を移動 ・ ` : ''}<kbd>Enter</kbd> 開く・決定 ・ ${opts.addSubject ? html`<kbd>Alt</kbd>+<kbd>A</kbd> 来庁記録に追加 ・ ` : ''}<kbd>Alt</kbd>+<kbd>S</kbd> 住民検索 ・ <kbd>Alt</kbd>+<kbd>N</kbd> 新しい来庁 ・ <kbd>Alt</kbd>+<kbd>H</kbd> ホーム</p>`;
+}
 
 function warningBadges(p: PresentedResident): SafeHtml {
   return html`${p.warnings.map((w) => html`<span class="badge badge-${w.kind}">${w.label}</span>`)}`;
@@ -63,7 +65,7 @@ ${r.results.map((p) => {
   return html`<tr class="result-row${p.warnings.some((w) => w.kind === 'supportMeasure') ? ' row-protected' : ''}"><td>${href ? html`<a href="${href}" class="result-link">${p.addresseeNo}</a>` : p.addresseeNo}</td><td class="name">${p.name}${p.match !== 'exact' ? html` <span class="badge badge-fallback">${MATCH_LABELS[p.match]}</span>` : ''}</td><td>${p.nameKana ?? ''}</td><td>${p.birthDateWareki}</td><td>${p.sex}</td><td>${addressCell(p)}</td><td>${p.status}</td><td>${warningBadges(p)}</td></tr>`;
 })}
 </tbody></table>
-<p class="pager">${r.page > 1 ? html`<a href="${pageLink(r.page - 1)}" accesskey="p">← 前の ${r.pageSize} 件</a> ` : ''}${from + r.results.length - 1 < r.total ? html`<a href="${pageLink(r.page + 1)}" accesskey="n">次の ${r.pageSize} 件 →</a>` : ''}</p>`
+<p class="pager">${r.page > 1 ? html`<a href="${pageLink(r.page - 1)}">← 前の ${r.pageSize} 件</a> ` : ''}${from + r.results.length - 1 < r.total ? html`<a href="${pageLink(r.page + 1)}">次の ${r.pageSize} 件 →</a>` : ''}</p>`
   : html`<p class="card muted">該当する人はいません。カナの一部や生年月日だけでも検索できます。住民記録にない人は来庁画面で手入力できます。</p>`}`;
 }
 
@@ -95,7 +97,7 @@ export function registerCounterRoutes(kit: RouteKit): void {
     let found = false;
     if (hasQuery) {
       try {
-        const r = await runSearch(knex, parseSearchParams(ctx.query), session(ctx), actor(ctx));
+        const r = await runSearch(knex, parseSearchParams(ctx.query, deps.config.municipality), session(ctx), actor(ctx));
         results = resultsTable(r, ctx.query, visit?.id ?? null);
         found = r.results.length > 0;
       } catch (e) {
@@ -108,7 +110,7 @@ export function registerCounterRoutes(kit: RouteKit): void {
     render(ctx, '住民検索', html`<h1>住民検索${visit ? html` <small>来庁 ${visit.visitNo}</small>` : ''}</h1>
 ${visit ? html`<p><a href="/visits/${visit.id}">← 来庁記録 ${visit.visitNo} に戻る</a></p>` : ''}
 ${searchForm(ctx.query, visit?.id ?? null, !found)}
-${SHORTCUTS}
+${shortcuts({ search: true })}
 <div id="search-results">${results}</div>
 <script src="/static/counter.js"></script>`);
   });
@@ -142,13 +144,13 @@ ${p.nameRoman || p.alias ? html`<tr><th>ローマ字氏名</th><td>${p.nameRoman
 </table>
 <h2>世帯 (${view.household.length} 人)</h2>
 <table id="household"><thead><tr><th>続柄</th><th>氏名</th><th>カナ</th><th>生年月日</th><th>性別</th><th>資格 (${viewer.groupName ?? ''}の表示範囲)</th><th>警告</th></tr></thead><tbody>
-${view.household.map((m) => html`<tr${m.addresseeNo === p.addresseeNo ? html` class="self"` : ''}><td>${m.relationship ?? ''}</td><td><a href="/residents/${m.addresseeNo}${visit ? `?visit=${visit.id}` : ''}">${m.name}</a></td><td>${m.nameKana ?? ''}</td><td>${m.birthDateWareki}</td><td>${m.sex}</td><td>${m.entitlements.map((e) => entitlementKindLabels[e.kind as keyof typeof entitlementKindLabels] ?? e.kind).join('・')}</td><td>${warningBadges(m)}</td></tr>`)}
+${view.household.map((m) => html`<tr${m.addresseeNo === p.addresseeNo ? html` class="self"` : ''}><td>${m.relationship ?? ''}</td><td><a href="/residents/${m.addresseeNo}${visit ? `?visit=${visit.id}` : ''}">${m.name}</a></td><td>${m.nameKana ?? ''}</td><td>${m.birthDateWareki}</td><td>${m.sex}</td><td>${[...new Set(m.entitlements.map((e) => entitlementKindLabels[e.kind as keyof typeof entitlementKindLabels] ?? e.kind))].join('・')}</td><td>${warningBadges(m)}</td></tr>`)}
 </tbody></table>
 <h2>資格</h2>
 ${viewer.scopes.size === 0
   ? html`<p class="muted">現在の役割 (${viewer.groupName ?? '役割なし'}) では資格を表示しません。</p>`
   : view.entitlements.length
-    ? html`<table id="entitlements"><thead><tr><th>種類</th><th>記号番号</th><th>取得日</th><th>喪失日</th></tr></thead><tbody>${view.entitlements.map((e) => html`<tr><td>${e.label}</td><td>${e.insuredNo ?? ''}</td><td>${e.acquiredDate ? formatWareki(e.acquiredDate) : ''}</td><td>${e.lostDate ? formatWareki(e.lostDate) : ''}</td></tr>`)}</tbody></table>`
+    ? html`<table id="entitlements"><thead><tr><th>種類</th><th>記号番号</th><th>取得日</th><th>喪失日</th></tr></thead><tbody>${view.entitlements.map((e) => html`<tr><td>${e.label}</td><td>${e.insuredNo ?? ''}</td><td>${warekiDayOrMonth(e.acquiredDate)}</td><td>${warekiDayOrMonth(e.lostDate)}</td></tr>`)}</tbody></table>`
     : html`<p class="muted">表示範囲の資格はありません。</p>`}
 <h2>異動の履歴</h2>
 ${view.history.length
@@ -158,7 +160,7 @@ ${view.history.length
 ${view.sameAddress.length
   ? html`<table id="same-address"><tbody>${view.sameAddress.map((m) => html`<tr><td><a href="/residents/${m.addresseeNo}${visit ? `?visit=${visit.id}` : ''}">${m.name}</a></td><td>${m.nameKana ?? ''}</td><td>${m.birthDateWareki}</td><td>${warningBadges(m)}</td></tr>`)}</tbody></table>`
   : html`<p class="muted">ありません。</p>`}
-${SHORTCUTS}
+${shortcuts({ addSubject: Boolean(inVisit) })}
 <script src="/static/counter.js"></script>`);
   });
 
@@ -203,7 +205,7 @@ ${v.subjects.length
 ${open ? html`<details class="card"><summary>住民記録にない人を手入力する</summary>
 <form method="post" action="/visits/${v.id}/subjects">${hidden}
   <label>氏名<br><input name="manualName" required></label> <label>カナ<br><input name="manualKana"></label>
-  <label>生年月日<br><input name="manualBirthDate" placeholder="S50.4.1"></label> <label>住所<br><input name="manualAddress" size="40" class="address-input"></label>
+  <label>生年月日<br><input name="manualBirthDate" placeholder="S50.4.1"></label> <label>住所<br><input name="manualAddress" size="40" class="address-input" list="manual-town-choices"></label><datalist id="manual-town-choices"></datalist> <span class="address-match muted" aria-live="polite"></span>
   <button type="submit">追加</button>
 </form></details>` : ''}
 <h2>本人確認</h2>
@@ -227,7 +229,7 @@ ${open ? html`<details class="card"><summary>住民記録にない人を手入�
   <label>委任状・代理権の書類<br><input name="proxyDocument" value="${v.proxyDocument ?? ''}"></label></fieldset>
   ${open ? html`<p><button type="submit" id="save-identity">保存 (Enter)</button> <span class="muted">カード読取装置からの入力もこの欄に入ります。</span></p>` : ''}
 </form>
-${SHORTCUTS}
+${shortcuts()}
 <script src="/static/counter.js"></script>`);
   });
 
@@ -294,6 +296,13 @@ ${SHORTCUTS}
     await changeVisitStatus(knex, id, staffOf(s), change, s.counterId, actor(ctx));
     ctx.body = await getVisit(knex, id);
   });
+}
+
+/** 和暦 for a day or, for month-precision items (児童手当 支給開始月), a month: 平成26年7月. */
+function warekiDayOrMonth(date: string | null): string {
+  if (!date) return '';
+  if (/^[0-9]{4}-[0-9]{2}$/.test(date)) return formatWareki(`${date}-01`).replace(/1日$/, '');
+  return formatWareki(date);
 }
 
 /** A stored date shown as staff type it back (昭和63年3月29日), which the date input accepts. */

@@ -11,7 +11,7 @@ export function registerResidentApi({ route, deps, session, actor }: RouteKit): 
   const knex = deps.knex;
 
   route('GET', '/api/v1/residents', { permission: 'resident.search' }, async (ctx) => {
-    ctx.body = await runSearch(knex, parseSearchParams(ctx.query), session(ctx), actor(ctx));
+    ctx.body = await runSearch(knex, parseSearchParams(ctx.query, deps.config.municipality), session(ctx), actor(ctx));
   });
 
   route('GET', '/api/v1/residents/:addresseeNo', { permission: 'resident.search' }, async (ctx) => {

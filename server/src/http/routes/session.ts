@@ -90,7 +90,7 @@ ${problems.length ? html`<ul class="card alert" role="alert">${problems.map((p) 
 <p class="muted">選んだ役割の権限と表示範囲で操作します。あとから画面上部の「切替」で変えられます。</p>
 <form method="post" action="/role" class="card">
   <input type="hidden" name="_csrf" value="${s.csrfToken ?? ''}">
-  <fieldset><legend>役割 (数字キーで選択)</legend>
+  <fieldset><legend>役割 (↑↓ または Alt+数字で選択)</legend>
   ${s.groups.map((g, i) => html`<p><label class="check"><input type="radio" name="groupCode" value="${g.code}" accesskey="${i + 1}" ${g.code === s.groupCode || (!s.groupCode && i === 0) ? html`checked autofocus` : ''}> ${i + 1}. ${g.name}</label></p>`)}
   ${s.groups.length === 0 ? html`<p class="alert">所属するグループがありません。管理者に連絡してください。</p>` : ''}
   </fieldset>
