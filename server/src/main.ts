@@ -69,7 +69,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const server = tls
     ? https.createServer({ cert: readFileSync(path.resolve(opts.configDir, tls.cert)), key: readFileSync(path.resolve(opts.configDir, tls.key)) }, app.callback())
     : http.createServer(app.callback());
-  server.keepAliveTimeout = 5000;
+  // Counter terminals keep one connection open all day; a busy moment must not drop them.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 70_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => resolve());

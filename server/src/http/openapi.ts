@@ -133,7 +133,7 @@ export function openApiDocument(version: string): object {
           summary: '住民を検索する',
           description: [
             '氏名・カナ・生年月日・住所のいずれか (1 つ以上) と、性別・検索対象で住民を検索します。',
-            '完全一致で見つからないときは異体字・カナの揺れでも探し、その結果には `match` で印を付けます。件数は 1,000 件で数えるのをやめ、`totalCapped` が true になります (条件を追加して絞り込んでください)。',
+            '完全一致で見つからないときは異体字・カナの揺れでも探し、その結果には `match` で印を付けます。件数は 200 件で数えるのをやめ、`totalCapped` が true になります (条件を追加して絞り込んでください)。',
             `支援措置の対象者の住所は、権限 \`resident.viewProtectedAddress\` がなければ「${MASKED_ADDRESS}」に置き換わります。検索結果に表示した人は監査ログに記録されます。`,
           ].join('\n\n'),
           parameters: [
@@ -465,7 +465,7 @@ export function openApiDocument(version: string): object {
             target: { type: 'string', enum: [...searchTargets] },
             page: { type: 'integer', minimum: 1 },
             pageSize: { type: 'integer', minimum: 1, maximum: 200 },
-            total: { type: 'integer', minimum: 0, description: '該当件数 (1,000 件で数えるのをやめます)' },
+            total: { type: 'integer', minimum: 0, description: '該当件数 (200 件で数えるのをやめます)' },
             totalCapped: { type: 'boolean', description: 'true なら該当は total 件以上' },
             elapsedMs: { type: 'number', description: 'サーバーでの検索時間 (ミリ秒)' },
             understood: arrayOf({ type: 'string' }, { description: '入力をどう解釈したか', examples: [['生年月日 昭和50年4月1日']] }),
