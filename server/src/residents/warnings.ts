@@ -58,14 +58,13 @@ export async function protectionFor(knex: Knex, rows: readonly Record<string, un
   const empty: Protection = { households: new Set(), addresses: new Set(), covers: () => false };
   if (!households.length && !addresses.length) return empty;
   const today = todayInJapan(now);
-  const found = (await active(
-    knex('support_measures').join('residents', 'residents.addressee_no', 'support_measures.addressee_no').whereIn('support_measures.measure_code', ['1', '2'])
-      .andWhere((w) => {
-        if (households.length) w.whereIn('residents.household_no', households);
-        if (addresses.length) w.orWhereIn('residents.address_key', addresses);
-      }),
-    today,
-  ).distinct('residents.household_no', 'residents.address_key')) as { household_no: string; address_key: string | null }[];
+  // Two lookups, each on its own index (household_no, address_key): an OR across both would scan.
+  const lookup = (column: 'household_no' | 'address_key', values: string[]) =>
+    values.length
+      ? (active(knex('residents').join('support_measures', 'support_measures.addressee_no', 'residents.addressee_no').whereIn(`residents.${column}`, values).whereIn('support_measures.measure_code', ['1', '2']), today)
+        .distinct('residents.household_no', 'residents.address_key') as Promise<{ household_no: string; address_key: string | null }[]>)
+      : Promise.resolve([]);
+  const found = [...(await lookup('household_no', households)), ...(await lookup('address_key', addresses))];
   const h = new Set(found.map((r) => r.household_no));
   const a = new Set(found.map((r) => r.address_key).filter((x): x is string => !!x));
   return { households: h, addresses: a, covers: (row) => h.has(String(row.household_no)) || (typeof row.address_key === 'string' && a.has(row.address_key)) };
