@@ -5,6 +5,7 @@ import * as m003 from './m003_audit.js';
 import * as m004 from './m004_sessions.js';
 import * as m005 from './m005_staff_security.js';
 import * as m006 from './m006_visits.js';
+import * as m007 from './m007_notices.js';
 
 /**
  * Migrations are additive only and return one schema-builder chain, so that the same code
@@ -23,6 +24,7 @@ export const migrations: readonly Migration[] = [
   { name: '004_sessions', up: m004.up, down: m004.down },
   { name: '005_staff_security', up: m005.up, down: m005.down },
   { name: '006_visits', up: m006.up, down: m006.down },
+  { name: '007_notices', up: m007.up, down: m007.down },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {
