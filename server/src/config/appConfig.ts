@@ -1,4 +1,6 @@
 import type { PasswordPolicy } from '../auth/passwordPolicy.js';
+import { defaultDeadlineDays } from '../domain/noticeValidation.js';
+import { noticeTypes, type NoticeType } from '../domain/procedureTypes.js';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isValidMunicipalityCode } from '../domain/addresseeNo.js';
@@ -73,6 +75,8 @@ export interface AppConfig {
   linkage: LinkageSettings;
   logging: { level: 'error' | 'warn' | 'info' | 'debug'; retainDays: number };
   audit: { retentionYears: number };
+  /** Deadlines of notices in days from the effective date (late notices warn). */
+  notices: { deadlineDays: Partial<Record<NoticeType, number>> };
   auth: { idleMinutes: number; lockoutAfter: number; password: PasswordPolicy };
   /** HTTPS with the internal CA's certificate; without it, plain HTTP (demo on localhost only). */
   http: { tls?: { cert: string; key: string }; redirectPort?: number };
@@ -263,6 +267,19 @@ export const appConfigSchema = {
       additionalProperties: false,
       default: {},
       properties: { retentionYears: { type: 'integer', minimum: 1, maximum: 30, default: 5 } },
+    },
+    notices: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        deadlineDays: {
+          type: 'object',
+          default: { ...defaultDeadlineDays },
+          propertyNames: { enum: [...noticeTypes] },
+          additionalProperties: { type: 'integer', minimum: 1, maximum: 365 },
+        },
+      },
     },
     logging: {
       type: 'object',
