@@ -15,6 +15,9 @@ import { registerAuditRoutes } from './routes/auditViewer.js';
 import { checkHealth } from './routes/health.js';
 import { landingPage, staffHome } from './routes/home.js';
 import { registerCounterRoutes } from './routes/counter.js';
+import { registerNoticeRoutes, type ProcedureSource } from './routes/notices.js';
+import { registerProcedureAdmin } from './routes/procedureAdmin.js';
+import { ProcedureStore } from '../procedures/config.js';
 import { registerAddressApi } from './routes/addresses.js';
 import { registerLinkageRoutes, type LinkageView } from './routes/linkage.js';
 import { registerResidentApi } from './routes/residents.js';
@@ -25,6 +28,8 @@ export interface AppDeps {
   config: AppConfig;
   /** Where the municipality's configuration lives (templates served from there). */
   configDir: string;
+  /** The procedure catalog; by default read from `configDir/procedures` and reloaded when edited. */
+  procedures?: ProcedureStore;
   logger: Logger;
   version: string;
   linkage: LinkageView;
@@ -210,7 +215,17 @@ export function createApp(deps: AppDeps): { app: Koa; router: Router; routes: Ro
     ctx.body = openApiDocument(deps.version);
   });
   registerResidentApi(kit);
-  registerCounterRoutes(kit);
+  const store = deps.procedures ?? new ProcedureStore(deps.configDir, deps.config.counters, { minCheckIntervalMs: 2000 });
+  const procedures: ProcedureSource = {
+    definitions: (on) => {
+      store.reloadIfChanged();
+      return store.current().validOn(on);
+    },
+    byId: (id) => store.current().byId(id),
+  };
+  registerCounterRoutes(kit, procedures);
+  registerNoticeRoutes(kit, procedures);
+  registerProcedureAdmin(kit, store);
   registerAddressApi(kit);
   registerAdminRoutes(kit);
   registerAuditRoutes(kit);

@@ -11,6 +11,7 @@ import { addSubject, changeVisitStatus, getVisit, openVisit, saveVisitor, status
 import { html, type SafeHtml } from '../html.js';
 import { badRequest, type RouteAccess, type RouteKit } from '../app.js';
 import { jst } from './linkage.js';
+import { visitWorkSections, type ProcedureSource } from './notices.js';
 import { ADDRESSEE_NO } from './residents.js';
 
 const str = (v: unknown): string => (typeof v === 'string' ? v.trim() : '');
@@ -74,7 +75,7 @@ function personSummary(p: PresentedResident): SafeHtml {
 }
 
 /** The counter screens: home work list, search, person view and visits (B-6..8, C-10..12, D-13..17). */
-export function registerCounterRoutes(kit: RouteKit): void {
+export function registerCounterRoutes(kit: RouteKit, procedures: ProcedureSource): void {
   const { route, deps, render, session, actor, form } = kit;
   const knex = deps.knex;
   const search: RouteAccess = { permission: 'resident.search' };
@@ -229,6 +230,7 @@ ${open ? html`<details class="card"><summary>住民記録にない人を手入�
   <label>委任状・代理権の書類<br><input name="proxyDocument" value="${v.proxyDocument ?? ''}"></label></fieldset>
   ${open ? html`<p><button type="submit" id="save-identity">保存 (Enter)</button> <span class="muted">カード読取装置からの入力もこの欄に入ります。</span></p>` : ''}
 </form>
+${await visitWorkSections(knex, v.id, open, csrf, procedures, deps.config.counters.find((c) => c.id === s.counterId)?.section ?? null, deps.config.counters, s.permissions.has('notice.accept'))}
 ${shortcuts()}
 <script src="/static/counter.js"></script>`);
   });

@@ -1,0 +1,378 @@
+import type { Knex } from 'knex';
+import { appendAudit } from '../../audit/trail.js';
+import { dbDate } from '../../db/values.js';
+import type { StaffSession } from '../../auth/sessions.js';
+import { parseDateInput } from '../../domain/dateInput.js';
+import { todayInJapan } from '../../domain/dates.js';
+import type { FieldError, NoticeData, NoticeMemberInput } from '../../domain/noticeValidation.js';
+import { noticeTypeLabels, noticeTypes, type NoticeType, type ProcedureDefinition, type Question } from '../../domain/procedureTypes.js';
+import { formatWareki } from '../../domain/wareki.js';
+import { acceptNotice, getNotice, moveNotice, NoticeValidationError, noticesOfVisit, noticeStatusLabels, noticeStatuses, saveDraft, workList, type Notice, type NoticeDraft, type NoticeStatus } from '../../notices/notices.js';
+import { addManualProcedure, openQuestions, procedureStatuses, procedureStatusLabels, saveAnswers, updateProcedure, visitAnswers, visitProcedures, writeDerived, type ProcedureStatus } from '../../notices/visitProcedures.js';
+import { getVisit } from '../../visits/visits.js';
+import { html, type SafeHtml } from '../html.js';
+import { badRequest, type RouteAccess, type RouteKit } from '../app.js';
+import { jst } from './linkage.js';
+
+const str = (v: unknown): string => (typeof v === 'string' ? v.trim() : '');
+const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : typeof v === 'string' && v !== '' ? [v] : []);
+
+/** The procedure catalog as the routes need it (the store reloads edited files without a restart). */
+export interface ProcedureSource {
+  definitions(on: string): ProcedureDefinition[];
+  byId(id: string): ProcedureDefinition | undefined;
+}
+
+/** Data fields per notice type: which inputs the form shows (and the validation expects). */
+const FIELDS: Record<NoticeType, (keyof NoticeData)[]> = {
+  moveIn: ['previousAddress', 'newAddress', 'certificateRef', 'targetHouseholdNo'],
+  specialMoveIn: ['previousAddress', 'newAddress', 'certificateRef', 'plannedMoveDate', 'targetHouseholdNo'],
+  moveOut: ['nextAddress'],
+  specialMoveOut: ['nextAddress'],
+  moveAbroad: ['country', 'nextAddress'],
+  relocation: ['previousAddress', 'newAddress'],
+  headChange: [],
+  householdSplit: ['newAddress'],
+  householdMerge: ['targetHouseholdNo'],
+  householdRestructure: ['targetHouseholdNo'],
+  birth: [],
+  death: [],
+  individual: [],
+};
+const FIELD_LABELS: Record<keyof NoticeData, string> = {
+  previousAddress: '従前の住所', newAddress: '新しい住所', nextAddress: '転出先の住所', country: '転出先の国', plannedMoveDate: '転出予定日',
+  certificateRef: '転出証明書 (情報) の番号', targetHouseholdNo: '入る世帯の世帯番号', note: 'メモ',
+};
+
+function dateField(raw: unknown, label: string, errors: FieldError[], field: string): string | null {
+  const s = str(raw);
+  if (!s) return null;
+  const d = parseDateInput(s);
+  if (!d.ok) {
+    errors.push({ field, message: `${label}: ${d.message}` });
+    return null;
+  }
+  if (d.from !== d.to) {
+    errors.push({ field, message: `${label}は日まで入力してください` });
+    return null;
+  }
+  return d.from;
+}
+
+/** Reads the notice form: fields of the type and the member rows (members.N.*). */
+function readForm(b: Record<string, unknown>, type: NoticeType, householdNo: string | null): { draft: NoticeDraft; errors: FieldError[] } {
+  const errors: FieldError[] = [];
+  const data: NoticeData = {};
+  for (const f of FIELDS[type]) {
+    const v = f === 'plannedMoveDate' ? dateField(b[f], FIELD_LABELS[f], errors, f) : str(b[f]);
+    if (v) data[f] = v;
+  }
+  if (str(b.note)) data.note = str(b.note).slice(0, 500);
+  const members: NoticeMemberInput[] = [];
+  const head = str(b.head);
+  const event = str(b.event);
+  for (let i = 0; i < 20; i++) {
+    const name = str(b[`m${i}_name`]);
+    if (!name) continue;
+    members.push({
+      addresseeNo: str(b[`m${i}_addresseeNo`]) || null, name, nameKana: str(b[`m${i}_kana`]) || null,
+      birthDate: dateField(b[`m${i}_birthDate`], '生年月日', errors, `members.${i}.birthDate`), sex: str(b[`m${i}_sex`]) || null,
+      relationship: str(b[`m${i}_relationship`]) || null, moving: list(b.moving).includes(String(i)), head: head === String(i), event: event === String(i),
+    });
+  }
+  return { draft: { type, effectiveDate: dateField(b.effectiveDate, '異動日', errors, 'effectiveDate'), householdNo, data, members }, errors };
+}
+
+/** Members to start a notice with: the households of the visit's subjects (or none for a move-in). */
+async function startingMembers(db: Knex, visitId: number, type: NoticeType): Promise<{ householdNo: string | null; members: NoticeMemberInput[] }> {
+  if (type === 'moveIn' || type === 'specialMoveIn') return { householdNo: null, members: [] };
+  const subjects = (await db('visit_subjects').where({ visit_id: visitId }).whereNotNull('addressee_no').pluck('addressee_no')) as string[];
+  if (!subjects.length) return { householdNo: null, members: [] };
+  const first = (await db('residents').where({ addressee_no: subjects[0] }).first('household_no')) as { household_no: string } | undefined;
+  if (!first) return { householdNo: null, members: [] };
+  const rows = (await db('residents').where({ household_no: first.household_no, resident_status: '1' }).orderBy('relationship_code1').orderBy('birth_date')) as Record<string, unknown>[];
+  return {
+    householdNo: first.household_no,
+    members: rows.map((r) => ({
+      addresseeNo: String(r.addressee_no), name: String(r.name), nameKana: (r.name_kana as string | null) ?? null, birthDate: r.birth_date_unknown ? null : ((r.birth_date as string | null) ?? null),
+      sex: (r.sex as string | null) ?? null, relationship: (r.relationship_label as string | null) ?? null, moving: subjects.includes(String(r.addressee_no)), head: r.relationship_code1 === '02', event: false,
+    })),
+  };
+}
+
+function errorFor(errors: readonly FieldError[], field: string): SafeHtml {
+  const mine = errors.filter((e) => e.field === field || (field === 'members' && e.field.startsWith('members')));
+  return mine.length ? html`<span class="field-error" role="alert">${mine.map((e) => e.message).join('。')}</span>` : html``;
+}
+
+function noticeForm(visitId: number, n: { id: number; type: NoticeType; effectiveDate: string | null; data: NoticeData; members: NoticeMemberInput[]; status: NoticeStatus }, csrf: string, errors: readonly FieldError[], late: string | null): SafeHtml {
+  const rows = [...n.members];
+  const blank = n.type === 'moveIn' || n.type === 'specialMoveIn' || n.type === 'birth' ? 4 : 1;
+  for (let i = 0; i < blank; i++) rows.push({ addresseeNo: null, name: '', nameKana: null, birthDate: null, sex: null, relationship: null, moving: true, head: false, event: false });
+  const editable = n.status === 'draft';
+  const showEvent = n.type === 'birth' || n.type === 'death';
+  return html`<form method="post" action="/visits/${visitId}/notices/${n.id}" class="card notice-form" id="notice-form">
+<input type="hidden" name="_csrf" value="${csrf}">
+${late ? html`<p class="alert" role="alert">⚠ ${late}</p>` : ''}
+<p><label>${n.type === 'birth' ? '出生日' : n.type === 'death' ? '死亡日' : '異動日'}<br><input name="effectiveDate" id="effectiveDate" value="${n.effectiveDate ? formatWareki(n.effectiveDate) : ''}" placeholder="R8.11.20" ${editable ? '' : 'disabled'} autofocus></label> ${errorFor(errors, 'effectiveDate')}</p>
+${FIELDS[n.type].map((f) => html`<p><label>${FIELD_LABELS[f]}<br><input name="${f}" id="${f}" size="${f.endsWith('Address') ? 50 : 20}" value="${f === 'plannedMoveDate' && n.data[f] ? formatWareki(n.data[f]!) : n.data[f] ?? ''}" ${f === 'newAddress' ? html`class="address-input" list="notice-town-choices"` : ''} ${editable ? '' : 'disabled'}></label> ${errorFor(errors, f)}</p>`)}
+<datalist id="notice-town-choices"></datalist>
+<h3>対象者 ${errorFor(errors, 'members')}</h3>
+<table id="notice-members"><thead><tr><th>${n.type === 'moveIn' || n.type === 'specialMoveIn' ? '転入' : '対象'}</th><th>世帯主</th>${showEvent ? html`<th>${n.type === 'birth' ? '生まれた子' : '亡くなった人'}</th>` : ''}<th>氏名</th><th>カナ</th><th>生年月日</th><th>性別</th><th>続柄</th></tr></thead><tbody>
+${rows.map((m, i) => html`<tr>
+<td><input type="checkbox" name="moving" value="${i}" aria-label="対象" ${m.moving ? html`checked` : ''} ${editable ? '' : 'disabled'}></td>
+<td><input type="radio" name="head" value="${i}" aria-label="世帯主" ${m.head ? html`checked` : ''} ${editable ? '' : 'disabled'}></td>
+${showEvent ? html`<td><input type="radio" name="event" value="${i}" ${m.event ? html`checked` : ''} ${editable ? '' : 'disabled'}></td>` : ''}
+<td><input type="hidden" name="m${i}_addresseeNo" value="${m.addresseeNo ?? ''}"><input name="m${i}_name" value="${m.name}" size="14" ${m.addresseeNo || !editable ? html`readonly` : ''}></td>
+<td><input name="m${i}_kana" value="${m.nameKana ?? ''}" size="14" ${m.addresseeNo || !editable ? html`readonly` : ''}></td>
+<td><input name="m${i}_birthDate" value="${m.birthDate ? formatWareki(m.birthDate) : ''}" size="14" placeholder="S50.4.1" ${m.addresseeNo || !editable ? html`readonly` : ''}> ${errorFor(errors, `members.${i}.birthDate`)}</td>
+<td><select name="m${i}_sex" ${editable ? '' : 'disabled'}><option value="">—</option><option value="1" ${m.sex === '1' ? html`selected` : ''}>男</option><option value="2" ${m.sex === '2' ? html`selected` : ''}>女</option></select></td>
+<td><input name="m${i}_relationship" value="${m.relationship ?? ''}" size="6" ${editable ? '' : 'disabled'}></td></tr>`)}
+</tbody></table>
+<p><label>メモ<br><input name="note" size="60" value="${n.data.note ?? ''}" ${editable ? '' : 'disabled'}></label></p>
+${editable ? html`<p><button type="submit" name="action" value="save" id="save-notice">一時保存</button> <button type="submit" name="action" value="accept" id="accept-notice">受け付ける (Enter)</button></p>` : ''}
+</form>`;
+}
+
+/** Notices, the derived procedure list with questions, memos, and the review work list. */
+export function registerNoticeRoutes(kit: RouteKit, procedures: ProcedureSource): void {
+  const { route, deps, render, session, actor, form } = kit;
+  const db = deps.knex;
+  const accept: RouteAccess = { permission: 'notice.accept' };
+  const counterOf = (id: string | null) => deps.config.counters.find((c) => c.id === id);
+  const staffId = (s: StaffSession): number => {
+    if (s.staffId === null) throw Object.assign(new Error('端末からは届出を扱えません'), { status: 403, expose: true });
+    return s.staffId;
+  };
+  const ids = (raw: { id?: string; nid?: string }) => {
+    const v = Number(raw.id);
+    const n = raw.nid === undefined ? 0 : Number(raw.nid);
+    if (!Number.isInteger(v) || v < 1 || !Number.isInteger(n) || n < 0) throw badRequest('番号が正しくありません');
+    return { visitId: v, noticeId: n };
+  };
+
+  route('POST', '/visits/:id/notices', accept, async (ctx) => {
+    const { visitId } = ids(ctx.params);
+    const type = str(form(ctx).type) as NoticeType;
+    if (!noticeTypes.includes(type)) throw badRequest('届出の種類を選んでください');
+    const start = await startingMembers(db, visitId, type);
+    const id = await saveDraft(db, visitId, null, { type, effectiveDate: null, householdNo: start.householdNo, data: {}, members: start.members }, staffId(session(ctx)), actor(ctx));
+    ctx.status = 303;
+    ctx.redirect(`/visits/${visitId}/notices/${id}`);
+  });
+
+  const showNotice = async (ctx: Parameters<RouteKit['render']>[0], n: Notice, errors: FieldError[]) => {
+    const s = session(ctx);
+    render(ctx, noticeTypeLabels[n.type], html`<h1>${noticeTypeLabels[n.type]} <span class="status">${noticeStatusLabels[n.status]}</span></h1>
+<p><a href="/visits/${n.visitId}">← 来庁記録に戻る</a> ・ 届出日 ${formatWareki(n.reportedDate)}${n.acceptedAt ? ` ・ 受付 ${jst(n.acceptedAt.toISOString())}` : ''}${n.reviewedAt ? ` ・ 審査 ${jst(n.reviewedAt.toISOString())}` : ''}</p>
+${errors.length ? html`<div class="card alert" role="alert" id="notice-errors"><p>入力を確認してください (${errors.length} 件)</p></div>` : ''}
+${noticeForm(n.visitId, n, s.csrfToken ?? '', errors, n.lateWarning)}
+<script src="/static/counter.js"></script>`);
+  };
+
+  route('GET', '/visits/:id/notices/:nid', accept, async (ctx) => {
+    const { visitId, noticeId } = ids(ctx.params);
+    const n = await getNotice(db, noticeId);
+    if (!n || n.visitId !== visitId) return ctx.throw(404, '指定された届出はありません');
+    await showNotice(ctx, n, []);
+  });
+
+  route('POST', '/visits/:id/notices/:nid', accept, async (ctx) => {
+    const { visitId, noticeId } = ids(ctx.params);
+    const n = await getNotice(db, noticeId);
+    if (!n || n.visitId !== visitId) return ctx.throw(404, '指定された届出はありません');
+    const body = form(ctx);
+    const { draft, errors } = readForm(body, n.type, n.householdNo);
+    const sid = staffId(session(ctx));
+    await saveDraft(db, visitId, noticeId, draft, sid, actor(ctx));
+    const saved = (await getNotice(db, noticeId))!;
+    if (errors.length) {
+      ctx.status = 400;
+      return showNotice(ctx, saved, errors);
+    }
+    if (str(body.action) !== 'accept') {
+      ctx.status = 303;
+      return ctx.redirect(`/visits/${visitId}/notices/${noticeId}`);
+    }
+    try {
+      const on = todayInJapan();
+      await acceptNotice(db, noticeId, sid, deps.config.notices.deadlineDays, actor(ctx), async (trx, accepted) => {
+        await writeDerived(trx, visitId, accepted, procedures.definitions(on), on, sid);
+      });
+    } catch (e) {
+      if (!(e instanceof NoticeValidationError)) throw e;
+      ctx.status = 400;
+      return showNotice(ctx, saved, e.errors);
+    }
+    ctx.status = 303;
+    ctx.redirect(`/visits/${visitId}#procedures`);
+  });
+
+  route('POST', '/visits/:id/answers', accept, async (ctx) => {
+    const { visitId } = ids(ctx.params);
+    const on = todayInJapan();
+    const notices = await noticesOfVisit(db, visitId);
+    const questions = await openQuestions(db, visitId, notices, procedures.definitions(on), on);
+    const body = form(ctx);
+    const answers = Object.fromEntries(questions.map((q) => [q.id, str(body[`q.${q.id}`])]));
+    await saveAnswers(db, visitId, answers, questions, procedures.definitions(on), on, staffId(session(ctx)), actor(ctx), notices.filter((n) => n.status !== 'draft' && n.status !== 'cancelled'));
+    ctx.status = 303;
+    ctx.redirect(`/visits/${visitId}#procedures`);
+  });
+
+  route('POST', '/visits/:id/procedures/:nid', accept, async (ctx) => {
+    const { visitId, noticeId: rowId } = ids(ctx.params);
+    const body = form(ctx);
+    const status = str(body.status);
+    const op = str(body.op);
+    if (status && !procedureStatuses.includes(status as ProcedureStatus)) throw badRequest('状態が正しくありません');
+    await updateProcedure(db, visitId, rowId, { ...(status ? { status: status as ProcedureStatus } : {}), ...(op === 'remove' ? { removed: true, reason: str(body.reason) } : op === 'restore' ? { removed: false, reason: str(body.reason) || '戻す' } : {}) }, staffId(session(ctx)), actor(ctx));
+    ctx.status = 303;
+    ctx.redirect(`/visits/${visitId}#procedures`);
+  });
+
+  route('POST', '/visits/:id/procedures', accept, async (ctx) => {
+    const { visitId } = ids(ctx.params);
+    const body = form(ctx);
+    await addManualProcedure(db, visitId, str(body.procedureId), str(body.reason), procedures.definitions(todayInJapan()), staffId(session(ctx)), actor(ctx));
+    ctx.status = 303;
+    ctx.redirect(`/visits/${visitId}#procedures`);
+  });
+
+  route('POST', '/visits/:id/memos', { permission: 'visit.handle' }, async (ctx) => {
+    const { visitId } = ids(ctx.params);
+    const body = form(ctx);
+    const text = str(body.body);
+    if (!text) throw badRequest('メモを入力してください');
+    const visit = await getVisit(db, visitId);
+    if (!visit) return ctx.throw(404, '指定された来庁記録はありません');
+    const sid = staffId(session(ctx));
+    await db.transaction(async (trx) => {
+      await trx('visit_memos').insert({ visit_id: visitId, body: text.slice(0, 2000), template_id: str(body.templateId) || null, created_by: sid, created_at: new Date() });
+      await trx('visits').where({ id: visitId }).update({ updated_by: sid, updated_at: new Date() });
+      await appendAudit(trx, { ...actor(ctx), action: 'visit.memo', targetKind: 'visit', targetIds: [String(visitId)], result: 'success' });
+    });
+    ctx.status = 303;
+    ctx.redirect(`/visits/${visitId}#memos`);
+  });
+
+  route('GET', '/review', { permission: 'notice.review' }, async (ctx) => {
+    const status = (str(ctx.query.status) || 'accepted') as NoticeStatus;
+    if (!noticeStatuses.includes(status)) throw badRequest('状態が正しくありません');
+    const type = str(ctx.query.type) as NoticeType | '';
+    if (type && !noticeTypes.includes(type)) throw badRequest('届出の種類が正しくありません');
+    const items = await workList(db, { status, ...(type ? { type } : {}) });
+    const s = session(ctx);
+    render(ctx, '届出の審査', html`<h1>届出の審査</h1>
+<form method="get" action="/review" class="card filters">
+<label>状態<br><select name="status">${noticeStatuses.filter((x) => x !== 'draft').map((x) => html`<option value="${x}" ${x === status ? html`selected` : ''}>${noticeStatusLabels[x]}</option>`)}</select></label>
+<label>届出<br><select name="type"><option value="">すべて</option>${noticeTypes.map((t) => html`<option value="${t}" ${t === type ? html`selected` : ''}>${noticeTypeLabels[t]}</option>`)}</select></label>
+<button type="submit">絞り込む</button></form>
+<p>${items.length} 件 (受付の古い順)</p>
+<table id="work-list"><thead><tr><th>来庁</th><th>届出</th><th>異動日</th><th>人数</th><th>受付</th><th>警告</th><th></th></tr></thead><tbody>
+${items.map((i) => html`<tr><td>${i.visitNo}</td><td><a href="/visits/${i.visitId}/notices/${i.id}">${noticeTypeLabels[i.type]}</a></td><td>${i.effectiveDate ? formatWareki(i.effectiveDate) : ''}</td><td class="num">${i.members}</td><td>${i.acceptedAt ? jst(i.acceptedAt.toISOString()) : ''} ${i.acceptedByName ?? ''}</td><td>${i.lateWarning ?? ''}</td>
+<td>${i.status === 'accepted' ? html`<form method="post" action="/notices/${i.id}/move" class="inline"><input type="hidden" name="_csrf" value="${s.csrfToken ?? ''}"><input type="hidden" name="move" value="review"><button type="submit">審査済にする</button></form>` : ''}
+${i.status === 'reviewed' ? html`<form method="post" action="/notices/${i.id}/move" class="inline"><input type="hidden" name="_csrf" value="${s.csrfToken ?? ''}"><input type="hidden" name="move" value="reopen"><input name="reason" placeholder="差し戻す理由" required><button type="submit">差し戻す</button></form>` : ''}</td></tr>`)}
+</tbody></table>`);
+  });
+
+  route('POST', '/notices/:id/move', { permission: 'notice.review' }, async (ctx) => {
+    const id = Number(ctx.params.id);
+    if (!Number.isInteger(id) || id < 1) throw badRequest('番号が正しくありません');
+    const move = str(form(ctx).move);
+    if (move !== 'review' && move !== 'reopen') throw badRequest('操作が正しくありません');
+    const reason = str(form(ctx).reason);
+    if (move === 'reopen' && !reason) throw badRequest('差し戻す理由を入力してください');
+    await moveNotice(db, id, move, staffId(session(ctx)), actor(ctx), { reason });
+    if (ctx.accepts('html', 'json') === 'json') {
+      ctx.body = await getNotice(db, id);
+      return;
+    }
+    ctx.status = 303;
+    ctx.redirect('/review');
+  });
+
+  route('POST', '/visits/:id/notices/:nid/cancel', accept, async (ctx) => {
+    const { visitId, noticeId } = ids(ctx.params);
+    const reason = str(form(ctx).reason);
+    if (!reason) throw badRequest('取り消す理由を入力してください');
+    await moveNotice(db, noticeId, 'cancel', staffId(session(ctx)), actor(ctx), { reason });
+    ctx.status = 303;
+    ctx.redirect(`/visits/${visitId}`);
+  });
+
+  // The JSON side of the same actions.
+  route('GET', '/api/v1/visits/:id/notices', accept, async (ctx) => {
+    ctx.body = { notices: await noticesOfVisit(db, ids(ctx.params).visitId) };
+  });
+  route('GET', '/api/v1/visits/:id/procedures', accept, async (ctx) => {
+    const { visitId } = ids(ctx.params);
+    const on = todayInJapan();
+    const notices = await noticesOfVisit(db, visitId);
+    const rows = await visitProcedures(db, visitId);
+    const counter = session(ctx).counterId;
+    const mySection = counterOf(counter)?.section ?? null;
+    ctx.body = {
+      procedures: rows.map((r) => {
+        const def = procedures.byId(r.procedureId);
+        return { ...r, name: def?.name ?? r.procedureId, section: def?.section ?? null, counter: def?.counter ?? null, here: def ? def.section === mySection : false };
+      }),
+      questions: await openQuestions(db, visitId, notices, procedures.definitions(on), on),
+      answers: await visitAnswers(db, visitId),
+    };
+  });
+}
+
+/** The visit page's sections for notices, procedures, questions and memos. */
+export async function visitWorkSections(db: Knex, visitId: number, open: boolean, csrf: string, procedures: ProcedureSource, mySection: string | null, counters: readonly { id: string; name: string; section: string; number?: number }[], canAccept: boolean): Promise<SafeHtml> {
+  const on = todayInJapan();
+  const notices = await noticesOfVisit(db, visitId);
+  const rows = await visitProcedures(db, visitId);
+  const questions: Question[] = canAccept ? await openQuestions(db, visitId, notices, procedures.definitions(on), on) : [];
+  const answers = await visitAnswers(db, visitId);
+  const memos = (await db('visit_memos').join('staff', 'staff.id', 'visit_memos.created_by').where({ visit_id: visitId }).orderBy('visit_memos.id').select('visit_memos.body', 'visit_memos.created_at', 'staff.display_name')) as { body: string; created_at: unknown; display_name: string }[];
+  const hidden = html`<input type="hidden" name="_csrf" value="${csrf}">`;
+  const counterLabel = (id: string) => {
+    const c = counters.find((x) => x.id === id);
+    return c ? `${c.section} — ${c.name}` : id;
+  };
+  const active = rows.filter((r) => !r.removed);
+  const removed = rows.filter((r) => r.removed);
+  return html`<h2 id="notices">届出</h2>
+${notices.length ? html`<table id="visit-notices"><tbody>${notices.map((n) => html`<tr><td><a href="/visits/${visitId}/notices/${n.id}">${noticeTypeLabels[n.type]}</a></td><td>${noticeStatusLabels[n.status]}</td><td>${n.effectiveDate ? formatWareki(n.effectiveDate) : ''}</td><td>${n.members.filter((m) => m.moving).length} 人</td><td>${n.lateWarning ? html`<span class="alert">⚠ 期限超過</span>` : ''}</td></tr>`)}</tbody></table>` : html`<p class="muted">まだ届出はありません。</p>`}
+${open && canAccept ? html`<form method="post" action="/visits/${visitId}/notices" class="card filters">${hidden}<label>届出の種類<br><select name="type" id="notice-type">${noticeTypes.map((t) => html`<option value="${t}">${noticeTypeLabels[t]}</option>`)}</select></label><button type="submit" id="create-notice">届出を作成</button></form>` : ''}
+<h2 id="procedures">関連する手続き (${active.length} 件)</h2>
+${active.length
+  ? html`<table id="procedure-list"><thead><tr><th>手続き</th><th>場所</th><th>理由</th><th>期限</th><th>状態</th><th></th></tr></thead><tbody>
+${active.map((r) => {
+  const def = procedures.byId(r.procedureId);
+  const here = def ? def.section === mySection : false;
+  return html`<tr class="${here ? 'here' : 'elsewhere'}"><td>${def?.name ?? r.procedureId}${r.source === 'manual' ? html` <span class="badge">手で追加</span>` : ''}</td>
+<td>${here ? html`<strong>この窓口で</strong>` : html`他課 — ${def ? counterLabel(def.counter) : ''}`}</td><td>${r.reasons.join('、')}</td><td>${r.deadline ? formatWareki(r.deadline) : ''}</td>
+<td>${open ? html`<form method="post" action="/visits/${visitId}/procedures/${r.id}" class="inline">${hidden}<select name="status" aria-label="状態">${procedureStatuses.map((st) => html`<option value="${st}" ${st === r.status ? html`selected` : ''}>${procedureStatusLabels[st]}</option>`)}</select><button type="submit">更新</button></form>` : procedureStatusLabels[r.status]}</td>
+<td>${open ? html`<form method="post" action="/visits/${visitId}/procedures/${r.id}" class="inline">${hidden}<input type="hidden" name="op" value="remove"><input name="reason" placeholder="外す理由" size="10" required><button type="submit">外す</button></form>` : ''}</td></tr>`;
+})}</tbody></table>`
+  : html`<p class="muted">届出を受け付けると、ここに関連する手続きが出ます。</p>`}
+${removed.length ? html`<p class="muted">外した手続き: ${removed.map((r) => `${procedures.byId(r.procedureId)?.name ?? r.procedureId} (${r.reason ?? ''})`).join('、')}</p>` : ''}
+${open && questions.length ? html`<form method="post" action="/visits/${visitId}/answers" class="card" id="questions">${hidden}<h3>質問</h3>
+${questions.map((q) => html`<p><label>${q.text}<br>${q.type === 'yesNo'
+  ? html`<select name="q.${q.id}"><option value="">未回答</option><option value="true" ${answers[q.id] === true ? html`selected` : ''}>はい</option><option value="false" ${answers[q.id] === false ? html`selected` : ''}>いいえ</option></select>`
+  : q.type === 'choice' ? html`<select name="q.${q.id}"><option value="">未回答</option>${(q.choices ?? []).map((c) => html`<option value="${c}" ${answers[q.id] === c ? html`selected` : ''}>${c}</option>`)}</select>`
+  : html`<input name="q.${q.id}" value="${typeof answers[q.id] === 'string' ? answers[q.id] : ''}">`}</label>${q.help ? html` <span class="muted">${q.help}</span>` : ''}</p>`)}
+<p><button type="submit" id="save-answers">回答を保存 (手続きを見直す)</button></p></form>` : ''}
+${open && canAccept ? html`<form method="post" action="/visits/${visitId}/procedures" class="card filters">${hidden}<label>手続きを手で追加<br><select name="procedureId">${procedures.definitions(on).map((p) => html`<option value="${p.id}">${p.name}</option>`)}</select></label><label>理由<br><input name="reason" required></label><button type="submit">追加</button></form>` : ''}
+<h2 id="memos">メモ</h2>
+${memos.length ? html`<ul>${memos.map((m) => html`<li><span class="muted">${jst(dbDate(m.created_at)?.toISOString() ?? null)} ${m.display_name}</span> ${m.body}</li>`)}</ul>` : html`<p class="muted">メモはありません。</p>`}
+${open ? html`<form method="post" action="/visits/${visitId}/memos" class="card filters">${hidden}<label>メモ<br><input name="body" size="60" list="memo-templates" required></label><datalist id="memo-templates">${MEMO_TEMPLATES.map((t) => html`<option value="${t}">`)}</datalist><button type="submit">追加</button></form>` : ''}`;
+}
+
+/** Memo templates offered while typing (O-46); free text is always allowed. */
+const MEMO_TEMPLATES = [
+  '本人確認書類の住所が旧住所のため、裏面記載を確認済み',
+  '代理人の委任状を確認済み (原本を受領)',
+  '保険年金課へ案内済み',
+  '子育て支援課へ案内済み',
+  '高齢介護課へ案内済み',
+  '後日、郵送で届出書類を提出予定',
+  '転出証明書の原本を受領',
+];

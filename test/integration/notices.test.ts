@@ -1,0 +1,122 @@
+import { expect } from 'chai';
+import { derivedKeys } from '../../server/src/linkage/forward/keys.js';
+import { startServer, type RunningServer } from '../../server/src/main.js';
+import { getAs, postForm } from '../helpers/http.js';
+import { loginAs, type LoggedIn } from '../helpers/login.js';
+import { configDir, tempDir } from '../helpers/paths.js';
+
+interface ProcedureJson {
+  id: number;
+  procedureId: string;
+  status: string;
+  removed: boolean;
+  source: string;
+  here: boolean;
+  members: string[];
+}
+
+/** Move notices through the screens: draft, errors next to fields, accept, derived procedures, review. */
+describe('notices: drafts, validation, derived procedures, review with four eyes', function () {
+  this.timeout(60_000);
+  const t = tempDir();
+  let server: RunningServer;
+  let clerk: LoggedIn;
+  let visitId: number;
+
+  before(async () => {
+    server = await startServer({ configDir, dataDir: t.dir, port: 0, host: '127.0.0.1', watch: false });
+    const person = (no: string, name: string, kana: string, birth: string, rel: string, code: string) => ({
+      addressee_no: no, household_no: 'H7', resident_kind: '1', resident_status: '1', name, name_kana: kana, sex: '1', birth_date: birth, relationship_code1: code, relationship_label: rel, change_reason_code: '01', town_name: '本町', block_number: '1-1',
+    });
+    for (const r of [person('700000000001', '転居 一郎', 'テンキョ イチロウ', '1970-06-01', '世帯主', '02'), person('700000000002', '転居 花子', 'テンキョ ハナコ', '1972-03-03', '妻', '03'), person('700000000003', '転居 陽太', 'テンキョ ヨウタ', '2018-09-09', '子', '04')]) {
+      await server.knex('residents').insert({ ...r, ...derivedKeys.residents!(r) });
+    }
+    await server.knex('entitlements').insert([{ kind: 'nationalHealthInsurance', addressee_no: '700000000001', child_addressee_no: '', acquired_date: '2000-01-01' }, { kind: 'childAllowance', addressee_no: '700000000001', child_addressee_no: '700000000003', acquired_date: '2018-10-01' }]);
+    clerk = await loginAs(server.url, server.knex, ['counter']);
+    const res = await postForm(`${server.url}visits`, clerk, {});
+    visitId = Number(/\/visits\/(\d+)$/.exec(res.headers.get('location') ?? '')![1]);
+    await postForm(`${server.url}visits/${visitId}/subjects`, clerk, { addresseeNo: '700000000001' });
+  });
+  after(async () => {
+    await server.close();
+    t.remove();
+  });
+
+  it('starts a relocation from the subject household, shows errors next to the fields, and accepts it with the derived procedures', async () => {
+    const created = await postForm(`${server.url}visits/${visitId}/notices`, clerk, { type: 'relocation' });
+    expect(created.status).to.equal(303);
+    const noticeUrl = created.headers.get('location')!;
+    const form = await (await getAs(`${server.url}${noticeUrl.slice(1)}`, clerk)).text();
+    expect(form).to.contain('転居 花子').and.contain('name="m2_name"');
+
+    // Missing new address: the message sits next to the field; the draft is kept.
+    const bad = await postForm(`${server.url}${noticeUrl.slice(1)}`, clerk, { action: 'accept', effectiveDate: 'R8.11.20', 'm0_addresseeNo': '700000000001', 'm0_name': '転居 一郎', 'm1_addresseeNo': '700000000002', 'm1_name': '転居 花子', 'm2_addresseeNo': '700000000003', 'm2_name': '転居 陽太', moving: ['0', '1', '2'], head: '0' });
+    expect(bad.status).to.equal(400);
+    const badHtml = await bad.text();
+    expect(badHtml).to.match(/<input name="newAddress"[^>]*><\/label> <span class="field-error" role="alert">新しい住所を入力してください<\/span>/);
+    expect((await server.knex('notices').first('status', 'effective_date')) as Record<string, unknown>).to.deep.equal({ status: 'draft', effective_date: '2026-11-20' });
+
+    const ok = await postForm(`${server.url}${noticeUrl.slice(1)}`, clerk, { action: 'accept', effectiveDate: '令和8年11月20日', newAddress: '緑ケ丘二丁目3番地4', 'm0_addresseeNo': '700000000001', 'm0_name': '転居 一郎', 'm1_addresseeNo': '700000000002', 'm1_name': '転居 花子', 'm2_addresseeNo': '700000000003', 'm2_name': '転居 陽太', moving: ['0', '1', '2'], head: '0' });
+    if (ok.status !== 303) throw new Error((await ok.text()).replace(/[\s\S]*<main>/, '').slice(0, 1500));
+    expect(ok.status).to.equal(303);
+    const n = (await server.knex('notices').first('status', 'accepted_by')) as { status: string; accepted_by: number };
+    expect(n).to.deep.equal({ status: 'accepted', accepted_by: clerk.staffId });
+    const procs = (await (await getAs(`${server.url}api/v1/visits/${visitId}/procedures`, clerk)).json()) as { procedures: ProcedureJson[] };
+    const derivedIds = procs.procedures.map((p) => p.procedureId);
+    expect(derivedIds, 'a relocation of a household in NHI with child allowance').to.include('nhiAddress');
+    expect(procs.procedures.find((p) => p.procedureId === 'nhiAddress')!.members).to.deep.equal(['700000000001']);
+    expect(procs.procedures.every((p) => p.status === 'pending' && !p.removed)).to.equal(true);
+    const page = await (await getAs(`${server.url}visits/${visitId}`, clerk)).text();
+    expect(page).to.contain('id="procedure-list"');
+
+    // Accepted notices cannot be edited.
+    const late = await postForm(`${server.url}${noticeUrl.slice(1)}`, clerk, { action: 'save', effectiveDate: 'R8.11.21' });
+    expect(late.status).to.equal(409);
+  });
+
+  it('lets staff remove a procedure with a reason, add one by hand, and change statuses', async () => {
+    const { procedures } = (await (await getAs(`${server.url}api/v1/visits/${visitId}/procedures`, clerk)).json()) as { procedures: ProcedureJson[] };
+    const first = procedures[0]!;
+    expect((await postForm(`${server.url}visits/${visitId}/procedures/${first.id}`, clerk, { op: 'remove', reason: '' })).status).to.equal(400);
+    await postForm(`${server.url}visits/${visitId}/procedures/${first.id}`, clerk, { op: 'remove', reason: '本人が後日来庁' });
+    const second = procedures[1];
+    if (second) await postForm(`${server.url}visits/${visitId}/procedures/${second.id}`, clerk, { status: 'referred' });
+    await postForm(`${server.url}visits/${visitId}/procedures`, clerk, { procedureId: procedures[0]!.procedureId, reason: 'やはり今日' });
+    const after = (await (await getAs(`${server.url}api/v1/visits/${visitId}/procedures`, clerk)).json()) as { procedures: ProcedureJson[] };
+    expect(after.procedures.find((p) => p.id === first.id)!.removed).to.equal(false);
+    if (second) expect(after.procedures.find((p) => p.id === second.id)!.status).to.equal('referred');
+    const audited = (await server.knex('audit_trail').whereIn('action', ['visit.procedure', 'visit.procedureAdd']).count({ n: '*' }).first()) as { n: number };
+    expect(Number(audited.n)).to.be.at.least(2);
+  });
+
+  it('reviews with four eyes: not by the one who accepted, only with notice.review; sends back with a reason', async () => {
+    const id = Number(((await server.knex('notices').first('id')) as { id: number }).id);
+    expect((await postForm(`${server.url}notices/${id}/move`, clerk, { move: 'review' })).status).to.equal(403);
+    const both = await loginAs(server.url, server.knex, ['reviewer']);
+    // A reviewer cannot review a notice they accepted themselves.
+    await server.knex('notices').where({ id }).update({ accepted_by: both.staffId });
+    expect((await postForm(`${server.url}notices/${id}/move`, both, { move: 'review' })).status).to.equal(403);
+    await server.knex('notices').where({ id }).update({ accepted_by: clerk.staffId });
+    const list = await (await getAs(`${server.url}review`, both)).text();
+    expect(list).to.contain('転居届');
+    expect((await postForm(`${server.url}notices/${id}/move`, both, { move: 'review' })).status).to.equal(303);
+    const reviewed = (await server.knex('notices').where({ id }).first('status', 'reviewed_by')) as { status: string; reviewed_by: number };
+    expect(reviewed).to.deep.equal({ status: 'reviewed', reviewed_by: both.staffId });
+    expect((await postForm(`${server.url}notices/${id}/move`, both, { move: 'reopen' })).status).to.equal(400);
+    expect((await postForm(`${server.url}notices/${id}/move`, both, { move: 'reopen', reason: '続柄の確認' })).status).to.equal(303);
+    expect(((await server.knex('notices').where({ id }).first('status')) as { status: string }).status).to.equal('accepted');
+    const trail = (await server.knex('audit_trail').where('action', 'like', 'notice.%').orderBy('seq').pluck('action')) as string[];
+    expect(trail).to.include.ordered.members(['notice.create', 'notice.update', 'notice.update', 'notice.accept']);
+    expect(trail.slice(-2)).to.deep.equal(['notice.review', 'notice.reopen']);
+  });
+
+  it('pauses the visit at one counter and resumes it at another, where the open procedures are listed', async () => {
+    await postForm(`${server.url}visits/${visitId}/status`, clerk, { change: 'pause' });
+    const other = await loginAs(server.url, server.knex, ['insurance']);
+    await postForm(`${server.url}role`, other, { groupCode: 'insurance', counterId: 'hoken-5' });
+    await postForm(`${server.url}visits/${visitId}/status`, other, { change: 'resume' });
+    const page = await (await getAs(`${server.url}visits/${visitId}`, other)).text();
+    expect(page).to.contain('対応中').and.contain('id="procedure-list"');
+    expect(page).to.contain('この窓口で');
+  });
+});
