@@ -22,6 +22,7 @@ import { registerAddressApi } from './routes/addresses.js';
 import { registerLinkageRoutes, type LinkageView } from './routes/linkage.js';
 import { registerResidentApi } from './routes/residents.js';
 import { registerSessionRoutes } from './routes/session.js';
+import { registerStatsRoutes } from './routes/stats.js';
 
 export interface AppDeps {
   knex: Knex;
@@ -74,9 +75,12 @@ const STATIC_FILES: Record<string, { file: URL; type: string }> = {
 /** Links in the header, shown only to those who may follow them. */
 const NAV: readonly { href: string; label: string; permission: string }[] = [
   { href: '/search', label: '住民検索', permission: 'resident.search' },
+  { href: '/review', label: '審査', permission: 'notice.review' },
+  { href: '/stats/visits', label: '窓口統計', permission: 'export.csv' },
   { href: '/linkage', label: '連携状況', permission: 'linkage.read' },
   { href: '/admin/staff', label: '職員管理', permission: 'admin.staff' },
   { href: '/admin/audit', label: '監査ログ', permission: 'audit.read' },
+  { href: '/admin/procedures', label: '手続き設定', permission: 'admin.procedures' },
 ];
 
 export function createApp(deps: AppDeps): { app: Koa; router: Router; routes: RouteInfo[] } {
@@ -229,6 +233,7 @@ export function createApp(deps: AppDeps): { app: Koa; router: Router; routes: Ro
   registerAddressApi(kit);
   registerAdminRoutes(kit);
   registerAuditRoutes(kit);
+  registerStatsRoutes(kit);
 
   for (const [path, f] of Object.entries(STATIC_FILES)) {
     kit.route('GET', path, 'public', async (ctx) => {

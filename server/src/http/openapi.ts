@@ -209,6 +209,30 @@ export function openApiDocument(version: string): object {
           },
         }),
       },
+      '/api/v1/visits/{id}/notices': {
+        get: op({
+          tag: '来庁', operationId: 'listVisitNotices', permission: 'notice.accept',
+          summary: '来庁の届出を一覧する',
+          description: '来庁で作成した届出 (転入・転出・転居・世帯の変更・出生・死亡など。世帯ごとに 1 件) を、状態 (draft 下書き・accepted 受付済・reviewed 審査済・entered 入力済・cancelled 取消) と対象者とともに返します。',
+          parameters: [visitIdParam],
+          responses: {
+            '200': { description: '届出の一覧', content: { 'application/json': { schema: { type: 'object', properties: { notices: arrayOf({ type: 'object', additionalProperties: true }) } } } } },
+            ...errors({ 400: ['番号が正しくありません'], 401: UNAUTHENTICATED, 403: FORBIDDEN }),
+          },
+        }),
+      },
+      '/api/v1/visits/{id}/procedures': {
+        get: op({
+          tag: '来庁', operationId: 'listVisitProcedures', permission: 'notice.accept',
+          summary: '関連する手続きと質問を取得する',
+          description: '受け付けた届出から導いた関連手続き (E-20) を、担当課・窓口、この窓口で扱うか (`here`)、理由、期限、状態 (pending 未処理・printed 申請書印刷済・accepted 受付済・referred 他課案内済) とともに返します。あわせて、答えると一覧が変わる質問と、保存済みの回答を返します。',
+          parameters: [visitIdParam],
+          responses: {
+            '200': { description: '関連する手続き・質問・回答', content: { 'application/json': { schema: { type: 'object', properties: { procedures: arrayOf({ type: 'object', additionalProperties: true }), questions: arrayOf({ type: 'object', additionalProperties: true }), answers: { type: 'object', additionalProperties: true } } } } } },
+            ...errors({ 400: ['番号が正しくありません'], 401: UNAUTHENTICATED, 403: FORBIDDEN }),
+          },
+        }),
+      },
       '/api/v1/visits/{id}/visitor': {
         post: op({
           tag: '来庁', operationId: 'saveVisitor', permission: 'visit.handle', write: true,

@@ -11,6 +11,9 @@ import { addSubject, changeVisitStatus, getVisit, openVisit, saveVisitor, status
 import { html, type SafeHtml } from '../html.js';
 import { badRequest, type RouteAccess, type RouteKit } from '../app.js';
 import { jst } from './linkage.js';
+import { appendAudit } from '../../audit/trail.js';
+import { dbDate } from '../../db/values.js';
+import { todayInJapan } from '../../domain/dates.js';
 import { visitWorkSections, type ProcedureSource } from './notices.js';
 import { ADDRESSEE_NO } from './residents.js';
 
@@ -173,6 +176,35 @@ ${shortcuts({ addSubject: Boolean(inVisit) })}
     const v = await openVisit(knex, s.staffId, s.counterId, actor(ctx), channel as 'counter');
     ctx.status = 303;
     ctx.redirect(`/visits/${v.id}`);
+  });
+
+  route('GET', '/visits', visits, async (ctx) => {
+    const from = str(ctx.query.from) || todayInJapan();
+    const to = str(ctx.query.to) || from;
+    if (![from, to].every((d) => /^[0-9]{4}-[0-9]{2}-[0-9]{2}$/.test(d))) throw badRequest('期間は YYYY-MM-DD で指定してください');
+    const status = str(ctx.query.status);
+    if (status && !(status in statusLabels)) throw badRequest('状態が正しくありません');
+    const subject = str(ctx.query.addresseeNo);
+    if (subject && !ADDRESSEE_NO.test(subject)) throw badRequest('宛名番号は数字で指定してください');
+    let q = knex('visits').join('staff', 'staff.id', 'visits.opened_by')
+      .where('visits.opened_at', '>=', new Date(Date.parse(`${from}T00:00:00+09:00`))).andWhere('visits.opened_at', '<', new Date(Date.parse(`${to}T00:00:00+09:00`) + 86_400_000));
+    if (status) q = q.where('visits.status', status);
+    if (subject) q = q.whereIn('visits.id', knex('visit_subjects').where({ addressee_no: subject }).select('visit_id'));
+    const rows = (await q.orderBy('visits.opened_at', 'desc').limit(300).select('visits.id', 'visits.visit_no', 'visits.status', 'visits.channel', 'visits.counter_id', 'visits.opened_at', 'visits.closed_at', 'staff.display_name')) as Record<string, unknown>[];
+    // Looking up someone's visits is a reference to that person.
+    if (subject) await knex.transaction((trx) => appendAudit(trx, { ...actor(ctx), action: 'visit.history', targetKind: 'resident', targetIds: [subject], result: 'success', detail: { from, to, shown: rows.length } }));
+    const channels: Record<string, string> = { counter: '窓口', post: '郵送', exOfficio: '職権' };
+    render(ctx, '来庁の履歴', html`<h1>来庁の履歴</h1>
+<form method="get" action="/visits" class="card filters">
+  <label>期間<br><input name="from" type="date" value="${from}"> 〜 <input name="to" type="date" value="${to}"></label>
+  <label>状態<br><select name="status"><option value="">すべて</option>${Object.entries(statusLabels).map(([k, l]) => html`<option value="${k}" ${k === status ? html`selected` : ''}>${l}</option>`)}</select></label>
+  <label>対象者の宛名番号<br><input name="addresseeNo" value="${subject}" inputmode="numeric"></label>
+  <button type="submit">絞り込む</button>
+</form>
+<p>${rows.length} 件</p>
+<table id="visit-history"><thead><tr><th>来庁番号</th><th>種類</th><th>状態</th><th>窓口</th><th>開始</th><th>完了</th><th>受付</th></tr></thead><tbody>
+${rows.map((r) => html`<tr><td><a href="/visits/${Number(r.id)}">${String(r.visit_no)}</a></td><td>${channels[String(r.channel)] ?? String(r.channel)}</td><td>${statusLabels[r.status as keyof typeof statusLabels]}</td><td>${counterName((r.counter_id as string | null) ?? null)}</td><td>${jst(dbDate(r.opened_at)?.toISOString() ?? null)}</td><td>${jst(dbDate(r.closed_at)?.toISOString() ?? null)}</td><td>${String(r.display_name)}</td></tr>`)}
+</tbody></table>`);
   });
 
   route('GET', '/visits/:id', visits, async (ctx) => {

@@ -42,7 +42,7 @@ export async function staffHome(knex: Knex, config: AppConfig, linkage: LinkageV
   return page('ホーム', html`<h1>ホーム <small>${session.displayName} さん</small></h1>
 <p class="muted">前回のログイン: ${session.previousLoginAt ? jst(session.previousLoginAt.toISOString()) : 'なし (初めてのログイン)'}</p>
 <div class="card actions">
-${session.permissions.has('visit.handle') ? html`<form method="post" action="/visits" class="inline"><input type="hidden" name="_csrf" value="${session.csrfToken ?? ''}"><button type="submit" id="new-visit" accesskey="n" autofocus>新しい来庁を受け付ける (Alt+N)</button></form>` : ''}
+${session.permissions.has('visit.handle') ? html`<form method="post" action="/visits" class="inline"><input type="hidden" name="_csrf" value="${session.csrfToken ?? ''}"><button type="submit" id="new-visit" accesskey="n" autofocus>新しい来庁を受け付ける (Alt+N)</button> <select name="channel" aria-label="受付の種類"><option value="counter">窓口</option><option value="post">郵送</option><option value="exOfficio">職権</option></select></form> <a href="/visits">来庁の履歴</a>` : ''}
 ${session.permissions.has('resident.search') ? html`<a href="/search" accesskey="s" id="go-search">住民検索 (Alt+S)</a>` : ''}
 </div>
 <h2>伝達事項</h2>

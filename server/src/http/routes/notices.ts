@@ -214,7 +214,7 @@ ${noticeForm(n.visitId, n, s.csrfToken ?? '', errors, n.lateWarning)}
     const notices = await noticesOfVisit(db, visitId);
     const questions = await openQuestions(db, visitId, notices, procedures.definitions(on), on);
     const body = form(ctx);
-    const answers = Object.fromEntries(questions.map((q) => [q.id, str(body[`q.${q.id}`])]));
+    const answers = Object.fromEntries(questions.map((q) => [q.id, str(body[`q_${q.id}`])]));
     await saveAnswers(db, visitId, answers, questions, procedures.definitions(on), on, staffId(session(ctx)), actor(ctx), notices.filter((n) => n.status !== 'draft' && n.status !== 'cancelled'));
     ctx.status = 303;
     ctx.redirect(`/visits/${visitId}#procedures`);
@@ -356,9 +356,9 @@ ${active.map((r) => {
 ${removed.length ? html`<p class="muted">外した手続き: ${removed.map((r) => `${procedures.byId(r.procedureId)?.name ?? r.procedureId} (${r.reason ?? ''})`).join('、')}</p>` : ''}
 ${open && questions.length ? html`<form method="post" action="/visits/${visitId}/answers" class="card" id="questions">${hidden}<h3>質問</h3>
 ${questions.map((q) => html`<p><label>${q.text}<br>${q.type === 'yesNo'
-  ? html`<select name="q.${q.id}"><option value="">未回答</option><option value="true" ${answers[q.id] === true ? html`selected` : ''}>はい</option><option value="false" ${answers[q.id] === false ? html`selected` : ''}>いいえ</option></select>`
-  : q.type === 'choice' ? html`<select name="q.${q.id}"><option value="">未回答</option>${(q.choices ?? []).map((c) => html`<option value="${c}" ${answers[q.id] === c ? html`selected` : ''}>${c}</option>`)}</select>`
-  : html`<input name="q.${q.id}" value="${typeof answers[q.id] === 'string' ? answers[q.id] : ''}">`}</label>${q.help ? html` <span class="muted">${q.help}</span>` : ''}</p>`)}
+  ? html`<select name="q_${q.id}"><option value="">未回答</option><option value="true" ${answers[q.id] === true ? html`selected` : ''}>はい</option><option value="false" ${answers[q.id] === false ? html`selected` : ''}>いいえ</option></select>`
+  : q.type === 'choice' ? html`<select name="q_${q.id}"><option value="">未回答</option>${(q.choices ?? []).map((c) => html`<option value="${c}" ${answers[q.id] === c ? html`selected` : ''}>${c}</option>`)}</select>`
+  : html`<input name="q_${q.id}" value="${typeof answers[q.id] === 'string' ? answers[q.id] : ''}">`}</label>${q.help ? html` <span class="muted">${q.help}</span>` : ''}</p>`)}
 <p><button type="submit" id="save-answers">回答を保存 (手続きを見直す)</button></p></form>` : ''}
 ${open && canAccept ? html`<form method="post" action="/visits/${visitId}/procedures" class="card filters">${hidden}<label>手続きを手で追加<br><select name="procedureId">${procedures.definitions(on).map((p) => html`<option value="${p.id}">${p.name}</option>`)}</select></label><label>理由<br><input name="reason" required></label><button type="submit">追加</button></form>` : ''}
 <h2 id="memos">メモ</h2>
