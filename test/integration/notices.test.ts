@@ -98,7 +98,10 @@ describe('notices: drafts, validation, derived procedures, review with four eyes
     expect((await postForm(`${server.url}notices/${id}/move`, both, { move: 'review' })).status).to.equal(403);
     await server.knex('notices').where({ id }).update({ accepted_by: clerk.staffId });
     const list = await (await getAs(`${server.url}review`, both)).text();
-    expect(list).to.contain('転居届');
+    expect(list).to.contain(`href="/review/notices/${id}">転居届`);
+    const view = await getAs(`${server.url}review/notices/${id}`, both);
+    expect(view.status).to.equal(200);
+    expect(await view.text()).to.contain('転居 花子');
     expect((await postForm(`${server.url}notices/${id}/move`, both, { move: 'review' })).status).to.equal(303);
     const reviewed = (await server.knex('notices').where({ id }).first('status', 'reviewed_by')) as { status: string; reviewed_by: number };
     expect(reviewed).to.deep.equal({ status: 'reviewed', reviewed_by: both.staffId });
@@ -108,6 +111,14 @@ describe('notices: drafts, validation, derived procedures, review with four eyes
     const trail = (await server.knex('audit_trail').where('action', 'like', 'notice.%').orderBy('seq').pluck('action')) as string[];
     expect(trail).to.include.ordered.members(['notice.create', 'notice.update', 'notice.update', 'notice.accept']);
     expect(trail.slice(-2)).to.deep.equal(['notice.review', 'notice.reopen']);
+  });
+
+  it('cancels a draft with a reason, and refuses a cancel without one', async () => {
+    const created = await postForm(`${server.url}visits/${visitId}/notices`, clerk, { type: 'headChange' });
+    const nid = Number(/notices\/(\d+)$/.exec(created.headers.get('location')!)![1]);
+    expect((await postForm(`${server.url}visits/${visitId}/notices/${nid}/cancel`, clerk, { reason: '' })).status).to.equal(400);
+    expect((await postForm(`${server.url}visits/${visitId}/notices/${nid}/cancel`, clerk, { reason: '届出人の勘違い' })).status).to.equal(303);
+    expect(((await server.knex('notices').where({ id: nid }).first('status')) as { status: string }).status).to.equal('cancelled');
   });
 
   it('pauses the visit at one counter and resumes it at another, where the open procedures are listed', async () => {

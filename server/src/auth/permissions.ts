@@ -45,7 +45,7 @@ const allKinds = [...entitlementKinds];
 
 /** The groups a new installation starts with; a municipality adds its own in the admin screen. */
 export const defaultGroups: readonly GroupDefinition[] = [
-  { code: 'counter', name: '総合窓口', description: '住民検索・届出受付・申請書印刷。資格はすべて表示', permissions: ['resident.search', 'visit.handle', 'notice.accept', 'notice.review', 'certificate.accept', 'print.form', 'linkage.read'], scopes: allKinds },
+  { code: 'counter', name: '総合窓口', description: '住民検索・届出受付・申請書印刷。資格はすべて表示', permissions: ['resident.search', 'visit.handle', 'notice.accept', 'certificate.accept', 'print.form', 'linkage.read'], scopes: allKinds },
   { code: 'certificates', name: '証明担当', description: '証明書交付請求の受付。資格は表示しない', permissions: ['resident.search', 'visit.handle', 'certificate.accept', 'print.form', 'linkage.read'], scopes: [] },
   { code: 'insurance', name: '保険年金担当', description: '国保・後期高齢・国民年金の手続き', permissions: ['resident.search', 'visit.handle', 'notice.accept', 'print.form', 'linkage.read'], scopes: ['nationalHealthInsurance', 'lateElderlyMedical', 'nationalPension'] },
   { code: 'welfare', name: '福祉担当', description: '介護保険・児童手当の手続き', permissions: ['resident.search', 'visit.handle', 'notice.accept', 'print.form', 'linkage.read'], scopes: ['longTermCare', 'childAllowance'] },

@@ -262,7 +262,7 @@ ${open ? html`<details class="card"><summary>住民記録にない人を手入�
   <label>委任状・代理権の書類<br><input name="proxyDocument" value="${v.proxyDocument ?? ''}"></label></fieldset>
   ${open ? html`<p><button type="submit" id="save-identity">保存 (Enter)</button> <span class="muted">カード読取装置からの入力もこの欄に入ります。</span></p>` : ''}
 </form>
-${await visitWorkSections(knex, v.id, open, csrf, procedures, deps.config.counters.find((c) => c.id === s.counterId)?.section ?? null, deps.config.counters, s.permissions.has('notice.accept'))}
+${await visitWorkSections(knex, v.id, open, csrf, procedures, s.counterId, deps.config.counters.find((c) => c.id === s.counterId)?.section ?? null, deps.config.counters, s.permissions.has('notice.accept'))}
 ${shortcuts()}
 <script src="/static/counter.js"></script>`);
   });

@@ -130,8 +130,9 @@ ${showEvent ? html`<td><input type="radio" name="event" value="${i}" ${m.event ?
 <td><input name="m${i}_relationship" value="${m.relationship ?? ''}" size="6" ${editable ? '' : 'disabled'}></td></tr>`)}
 </tbody></table>
 <p><label>メモ<br><input name="note" size="60" value="${n.data.note ?? ''}" ${editable ? '' : 'disabled'}></label></p>
-${editable ? html`<p><button type="submit" name="action" value="save" id="save-notice">一時保存</button> <button type="submit" name="action" value="accept" id="accept-notice">受け付ける (Enter)</button></p>` : ''}
-</form>`;
+${editable ? html`<p><button type="submit" name="action" value="accept" id="accept-notice">受け付ける (Enter)</button> <button type="submit" name="action" value="save" id="save-notice">一時保存</button></p>` : ''}
+</form>
+${n.status === 'draft' || n.status === 'accepted' ? html`<form method="post" action="/visits/${visitId}/notices/${n.id}/cancel" class="card filters"><input type="hidden" name="_csrf" value="${csrf}"><label>取り消す理由<br><input name="reason" required size="40"></label><button type="submit" id="cancel-notice">この届出を取り消す</button></form>` : ''}`;
 }
 
 /** Notices, the derived procedure list with questions, memos, and the review work list. */
@@ -270,10 +271,19 @@ ${noticeForm(n.visitId, n, s.csrfToken ?? '', errors, n.lateWarning)}
 <button type="submit">絞り込む</button></form>
 <p>${items.length} 件 (受付の古い順)</p>
 <table id="work-list"><thead><tr><th>来庁</th><th>届出</th><th>異動日</th><th>人数</th><th>受付</th><th>警告</th><th></th></tr></thead><tbody>
-${items.map((i) => html`<tr><td>${i.visitNo}</td><td><a href="/visits/${i.visitId}/notices/${i.id}">${noticeTypeLabels[i.type]}</a></td><td>${i.effectiveDate ? formatWareki(i.effectiveDate) : ''}</td><td class="num">${i.members}</td><td>${i.acceptedAt ? jst(i.acceptedAt.toISOString()) : ''} ${i.acceptedByName ?? ''}</td><td>${i.lateWarning ?? ''}</td>
+${items.map((i) => html`<tr><td>${i.visitNo}</td><td><a href="/review/notices/${i.id}">${noticeTypeLabels[i.type]}</a></td><td>${i.effectiveDate ? formatWareki(i.effectiveDate) : ''}</td><td class="num">${i.members}</td><td>${i.acceptedAt ? jst(i.acceptedAt.toISOString()) : ''} ${i.acceptedByName ?? ''}</td><td>${i.lateWarning ?? ''}</td>
 <td>${i.status === 'accepted' ? html`<form method="post" action="/notices/${i.id}/move" class="inline"><input type="hidden" name="_csrf" value="${s.csrfToken ?? ''}"><input type="hidden" name="move" value="review"><button type="submit">審査済にする</button></form>` : ''}
 ${i.status === 'reviewed' ? html`<form method="post" action="/notices/${i.id}/move" class="inline"><input type="hidden" name="_csrf" value="${s.csrfToken ?? ''}"><input type="hidden" name="move" value="reopen"><input name="reason" placeholder="差し戻す理由" required><button type="submit">差し戻す</button></form>` : ''}</td></tr>`)}
 </tbody></table>`);
+  });
+
+  route('GET', '/review/notices/:id', { permission: 'notice.review' }, async (ctx) => {
+    const id = Number(ctx.params.id);
+    if (!Number.isInteger(id) || id < 1) throw badRequest('番号が正しくありません');
+    const n = await getNotice(db, id);
+    if (!n || n.status === 'draft') return ctx.throw(404, '指定された届出はありません');
+    await db.transaction((trx) => appendAudit(trx, { ...actor(ctx), action: 'notice.view', targetKind: 'notice', targetIds: [String(id), ...n.members.flatMap((m) => (m.addresseeNo ? [m.addresseeNo] : []))], result: 'success' }));
+    await showNotice(ctx, n, []);
   });
 
   route('POST', '/notices/:id/move', { permission: 'notice.review' }, async (ctx) => {
@@ -315,7 +325,7 @@ ${i.status === 'reviewed' ? html`<form method="post" action="/notices/${i.id}/mo
     ctx.body = {
       procedures: rows.map((r) => {
         const def = procedures.byId(r.procedureId);
-        return { ...r, name: def?.name ?? r.procedureId, section: def?.section ?? null, counter: def?.counter ?? null, here: def ? def.section === mySection : false };
+        return { ...r, name: def?.name ?? r.procedureId, section: def?.section ?? null, counter: def?.counter ?? null, here: def ? def.counter === counter || def.section === mySection : false };
       }),
       questions: await openQuestions(db, visitId, notices, procedures.definitions(on), on),
       answers: await visitAnswers(db, visitId),
@@ -324,7 +334,7 @@ ${i.status === 'reviewed' ? html`<form method="post" action="/notices/${i.id}/mo
 }
 
 /** The visit page's sections for notices, procedures, questions and memos. */
-export async function visitWorkSections(db: Knex, visitId: number, open: boolean, csrf: string, procedures: ProcedureSource, mySection: string | null, counters: readonly { id: string; name: string; section: string; number?: number }[], canAccept: boolean): Promise<SafeHtml> {
+export async function visitWorkSections(db: Knex, visitId: number, open: boolean, csrf: string, procedures: ProcedureSource, myCounter: string | null, mySection: string | null, counters: readonly { id: string; name: string; section: string; number?: number }[], canAccept: boolean): Promise<SafeHtml> {
   const on = todayInJapan();
   const notices = await noticesOfVisit(db, visitId);
   const rows = await visitProcedures(db, visitId);
@@ -346,7 +356,7 @@ ${active.length
   ? html`<table id="procedure-list"><thead><tr><th>手続き</th><th>場所</th><th>理由</th><th>期限</th><th>状態</th><th></th></tr></thead><tbody>
 ${active.map((r) => {
   const def = procedures.byId(r.procedureId);
-  const here = def ? def.section === mySection : false;
+  const here = def ? def.counter === myCounter || def.section === mySection : false;
   return html`<tr class="${here ? 'here' : 'elsewhere'}"><td>${def?.name ?? r.procedureId}${r.source === 'manual' ? html` <span class="badge">手で追加</span>` : ''}</td>
 <td>${here ? html`<strong>この窓口で</strong>` : html`他課 — ${def ? counterLabel(def.counter) : ''}`}</td><td>${r.reasons.join('、')}</td><td>${r.deadline ? formatWareki(r.deadline) : ''}</td>
 <td>${open ? html`<form method="post" action="/visits/${visitId}/procedures/${r.id}" class="inline">${hidden}<select name="status" aria-label="状態">${procedureStatuses.map((st) => html`<option value="${st}" ${st === r.status ? html`selected` : ''}>${procedureStatusLabels[st]}</option>`)}</select><button type="submit">更新</button></form>` : procedureStatusLabels[r.status]}</td>
