@@ -113,6 +113,23 @@ describe('notices: drafts, validation, derived procedures, review with four eyes
     expect(trail.slice(-2)).to.deep.equal(['notice.review', 'notice.reopen']);
   });
 
+  it('re-derives when an answer changes: a procedure that no longer applies leaves the list, and comes back', async () => {
+    const res = await postForm(`${server.url}visits`, clerk, {});
+    const v = Number(/\/visits\/(\d+)$/.exec(res.headers.get('location') ?? '')![1]);
+    const created = await postForm(`${server.url}visits/${v}/notices`, clerk, { type: 'moveIn' });
+    const url = `${server.url}${created.headers.get('location')!.slice(1)}`;
+    const accepted = await postForm(url, clerk, { action: 'accept', effectiveDate: 'R8.11.30', previousAddress: '東京都千代田区千代田1-1', newAddress: '本町1-1', m0_name: '単身 転入', m0_birthDate: 'H8.5.5', m0_sex: '1', moving: '0', head: '0' });
+    expect(accepted.status).to.equal(303);
+    const ids = async () => ((await (await getAs(`${server.url}api/v1/visits/${v}/procedures`, clerk)).json()) as { procedures: ProcedureJson[] }).procedures.filter((p) => !p.removed).map((p) => p.procedureId);
+    expect(await ids()).to.not.include('nhiEnrol');
+    await postForm(`${server.url}visits/${v}/answers`, clerk, { q_employeeInsurance: 'false' });
+    expect(await ids()).to.include('nhiEnrol');
+    await postForm(`${server.url}visits/${v}/answers`, clerk, { q_employeeInsurance: 'true' });
+    expect(await ids()).to.not.include('nhiEnrol');
+    await postForm(`${server.url}visits/${v}/answers`, clerk, { q_employeeInsurance: 'false' });
+    expect(await ids()).to.include('nhiEnrol');
+  });
+
   it('cancels a draft with a reason, and refuses a cancel without one', async () => {
     const created = await postForm(`${server.url}visits/${visitId}/notices`, clerk, { type: 'headChange' });
     const nid = Number(/notices\/(\d+)$/.exec(created.headers.get('location')!)![1]);

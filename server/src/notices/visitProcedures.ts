@@ -66,10 +66,21 @@ export async function writeDerived(trx: Knex.Transaction, visitId: number, n: No
   const derived = derive([...catalog], input, { on });
   const existing = (await trx('visit_procedures').where({ visit_id: visitId }).select('id', 'procedure_id')) as { id: number; procedure_id: string }[];
   let added = 0;
+  // A rule-derived procedure that no longer applies (an answer changed) leaves the list while
+  // nothing was done with it yet; one already printed or accepted stays for staff to decide.
+  const stale = (await trx('visit_procedures').where({ visit_id: visitId, notice_id: n.id, status: 'pending', removed: false }).whereIn('source', ['rule', 'added']).select('id', 'procedure_id')) as { id: number; procedure_id: string }[];
+  for (const r of stale) {
+    if (!derived.some((d) => d.procedureId === r.procedure_id)) await trx('visit_procedures').where({ id: r.id }).update({ removed: true, reason: '回答などの変更で条件に当てはまらなくなりました', updated_by: staffId, updated_at: now });
+  }
   for (const d of derived) {
     const row = existing.find((e) => e.procedure_id === d.procedureId);
     const values = { members: JSON.stringify(d.members), reasons: JSON.stringify(d.reasons), deadline: d.deadline ?? null, updated_by: staffId, updated_at: now };
-    if (row) await trx('visit_procedures').where({ id: row.id }).update(values);
+    if (row) {
+      const prev = (await trx('visit_procedures').where({ id: row.id }).first('removed', 'reason')) as { removed: unknown; reason: string | null };
+      // Back in the list when it applies again, unless staff removed it by hand.
+      const autoRemoved = Boolean(prev.removed) && prev.reason === '回答などの変更で条件に当てはまらなくなりました';
+      await trx('visit_procedures').where({ id: row.id }).update({ ...values, ...(autoRemoved ? { removed: false, reason: null } : {}) });
+    }
     else {
       await trx('visit_procedures').insert({ ...values, visit_id: visitId, notice_id: n.id, procedure_id: d.procedureId, source: d.source, status: 'pending' });
       added++;

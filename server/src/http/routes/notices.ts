@@ -84,11 +84,13 @@ function readForm(b: Record<string, unknown>, type: NoticeType, householdNo: str
 }
 
 /** Members to start a notice with: the households of the visit's subjects (or none for a move-in). */
-async function startingMembers(db: Knex, visitId: number, type: NoticeType): Promise<{ householdNo: string | null; members: NoticeMemberInput[] }> {
+async function startingMembers(db: Knex, visitId: number, type: NoticeType, chosen: string | null): Promise<{ householdNo: string | null; members: NoticeMemberInput[] }> {
   if (type === 'moveIn' || type === 'specialMoveIn') return { householdNo: null, members: [] };
   const subjects = (await db('visit_subjects').where({ visit_id: visitId }).whereNotNull('addressee_no').pluck('addressee_no')) as string[];
   if (!subjects.length) return { householdNo: null, members: [] };
-  const first = (await db('residents').where({ addressee_no: subjects[0] }).first('household_no')) as { household_no: string } | undefined;
+  // Several households in one visit: the notice is for the household of the subject chosen.
+  const pick = chosen && subjects.includes(chosen) ? chosen : subjects[0];
+  const first = (await db('residents').where({ addressee_no: pick }).first('household_no')) as { household_no: string } | undefined;
   if (!first) return { householdNo: null, members: [] };
   const rows = (await db('residents').where({ household_no: first.household_no, resident_status: '1' }).orderBy('relationship_code1').orderBy('birth_date')) as Record<string, unknown>[];
   return {
@@ -156,7 +158,7 @@ export function registerNoticeRoutes(kit: RouteKit, procedures: ProcedureSource)
     const { visitId } = ids(ctx.params);
     const type = str(form(ctx).type) as NoticeType;
     if (!noticeTypes.includes(type)) throw badRequest('届出の種類を選んでください');
-    const start = await startingMembers(db, visitId, type);
+    const start = await startingMembers(db, visitId, type, str(form(ctx).subject) || null);
     const id = await saveDraft(db, visitId, null, { type, effectiveDate: null, householdNo: start.householdNo, data: {}, members: start.members }, staffId(session(ctx)), actor(ctx));
     ctx.status = 303;
     ctx.redirect(`/visits/${visitId}/notices/${id}`);
@@ -342,6 +344,7 @@ export async function visitWorkSections(db: Knex, visitId: number, open: boolean
   const answers = await visitAnswers(db, visitId);
   const memos = (await db('visit_memos').join('staff', 'staff.id', 'visit_memos.created_by').where({ visit_id: visitId }).orderBy('visit_memos.id').select('visit_memos.body', 'visit_memos.created_at', 'staff.display_name')) as { body: string; created_at: unknown; display_name: string }[];
   const hidden = html`<input type="hidden" name="_csrf" value="${csrf}">`;
+  const subjects = (await db('visit_subjects').join('residents', 'residents.addressee_no', 'visit_subjects.addressee_no').where({ visit_id: visitId }).orderBy('visit_subjects.id').select('visit_subjects.addressee_no as addresseeNo', 'residents.name')) as { addresseeNo: string; name: string }[];
   const counterLabel = (id: string) => {
     const c = counters.find((x) => x.id === id);
     return c ? `${c.section} — ${c.name}` : id;
@@ -350,7 +353,7 @@ export async function visitWorkSections(db: Knex, visitId: number, open: boolean
   const removed = rows.filter((r) => r.removed);
   return html`<h2 id="notices">届出</h2>
 ${notices.length ? html`<table id="visit-notices"><tbody>${notices.map((n) => html`<tr><td><a href="/visits/${visitId}/notices/${n.id}">${noticeTypeLabels[n.type]}</a></td><td>${noticeStatusLabels[n.status]}</td><td>${n.effectiveDate ? formatWareki(n.effectiveDate) : ''}</td><td>${n.members.filter((m) => m.moving).length} 人</td><td>${n.lateWarning ? html`<span class="alert">⚠ 期限超過</span>` : ''}</td></tr>`)}</tbody></table>` : html`<p class="muted">まだ届出はありません。</p>`}
-${open && canAccept ? html`<form method="post" action="/visits/${visitId}/notices" class="card filters">${hidden}<label>届出の種類<br><select name="type" id="notice-type">${noticeTypes.map((t) => html`<option value="${t}">${noticeTypeLabels[t]}</option>`)}</select></label><button type="submit" id="create-notice">届出を作成</button></form>` : ''}
+${open && canAccept ? html`<form method="post" action="/visits/${visitId}/notices" class="card filters">${hidden}<label>届出の種類<br><select name="type" id="notice-type">${noticeTypes.map((t) => html`<option value="${t}">${noticeTypeLabels[t]}</option>`)}</select></label>${subjects.length > 1 ? html`<label>世帯 (対象者)<br><select name="subject" id="notice-subject">${subjects.map((x) => html`<option value="${x.addresseeNo}">${x.addresseeNo} ${x.name}</option>`)}</select></label>` : ''}<button type="submit" id="create-notice">届出を作成</button></form>` : ''}
 <h2 id="procedures">関連する手続き (${active.length} 件)</h2>
 ${active.length
   ? html`<table id="procedure-list"><thead><tr><th>手続き</th><th>場所</th><th>理由</th><th>期限</th><th>状態</th><th></th></tr></thead><tbody>
