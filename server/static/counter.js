@@ -94,6 +94,21 @@
     });
   });
 
+  // File inputs that send their file as-is (CSV of 転出証明書情報) and reload the page with the result.
+  $all('input[data-upload-url]').forEach(function (input) {
+    input.addEventListener('change', function () {
+      var file = input.files && input.files[0];
+      var note = input.parentNode.parentNode.querySelector('.upload-result');
+      if (!file) return;
+      fetch(input.getAttribute('data-upload-url'), { method: 'POST', credentials: 'same-origin', headers: { 'content-type': 'text/csv', 'x-csrf-token': input.getAttribute('data-csrf'), accept: 'application/json' }, body: file })
+        .then(function (r) { return r.json(); })
+        .then(function (res) {
+          if (res.error) { if (note) note.textContent = res.error.message; return; }
+          window.location.reload();
+        });
+    });
+  });
+
   // Extension point for card readers: window.madoguchi.fillIdentity({documentType, name, kana,
   // birthDate, sex, address}) fills the identity form; staff check and save as usual.
   window.madoguchi = window.madoguchi || {};

@@ -130,6 +130,31 @@ describe('notices: drafts, validation, derived procedures, review with four eyes
     expect(await ids()).to.include('nhiEnrol');
   });
 
+  it('fills a 特例転入 from a 転出証明書情報 CSV (CP932, registered characters kept, the My Number never stored)', async () => {
+    const res = await postForm(`${server.url}visits`, clerk, {});
+    const v = Number(/\/visits\/(\d+)$/.exec(res.headers.get('location') ?? '')![1]);
+    const created = await postForm(`${server.url}visits/${v}/notices`, clerk, { type: 'specialMoveIn' });
+    const nid = Number(/notices\/(\d+)$/.exec(created.headers.get('location')!)![1]);
+    const csv = [
+      '住民票コード,個人番号,氏名,氏名_フリガナ,生年月日,性別,世帯主氏名,続柄表記,転出前住所_都道府県,転出前住所_市区郡町村名,転出前住所_町字,転出前住所_番地号表記,転出前住所_方書,転出先住所_町字,転出先住所_番地号表記,転出先住所_方書,転出予定年月日,異動年月日,送信元市区町村コード',
+      '12345678901,123456789018,髙﨑 一郎,タカサキ イチロウ,19800505,1,髙﨑 一郎,世帯主,東京都,千代田区,千代田,1番1号,,緑ケ丘二丁目,3番地4,,20261125,,131016',
+      '12345678902,,髙﨑 花子,タカサキ ハナコ,1982-02-02,2,髙﨑 一郎,妻,東京都,千代田区,千代田,1番1号,,緑ケ丘二丁目,3番地4,,20261125,,131016',
+    ].join('\r\n');
+    const { default: iconv } = await import('iconv-lite');
+    const upload = (body: Buffer) => fetch(`${server.url}visits/${v}/notices/${nid}/transfer-certificate`, { method: 'POST', headers: { cookie: clerk.cookie, 'x-csrf-token': clerk.csrf, 'content-type': 'text/csv', accept: 'application/json' }, body });
+    const ok = await upload(iconv.encode(csv, 'cp932'));
+    expect(ok.status, await ok.clone().text()).to.equal(200);
+    const n = (await (await getAs(`${server.url}api/v1/visits/${v}/notices`, clerk)).json()) as { notices: { data: Record<string, string>; members: { name: string; head: boolean; birthDate: string }[] }[] };
+    const notice = n.notices[0]!;
+    expect(notice.members.map((m) => [m.name, m.head, m.birthDate])).to.deep.equal([['髙﨑 一郎', true, '1980-05-05'], ['髙﨑 花子', false, '1982-02-02']]);
+    expect(notice.data).to.deep.include({ previousAddress: '東京都千代田区千代田1番1号', newAddress: '緑ケ丘二丁目3番地4', plannedMoveDate: '2026-11-25', certificateRef: '131016-12345678901' });
+    expect(JSON.stringify(await server.knex('notices').select())).to.not.contain('123456789018');
+    expect(JSON.stringify(await server.knex('audit_trail').select())).to.not.contain('123456789018');
+    const bad = await upload(Buffer.from(csv.replace(',1,髙﨑 一郎,世帯主', ',3,髙﨑 一郎,世帯主'), 'utf8'));
+    expect(bad.status).to.equal(400);
+    expect(((await bad.json()) as { error: { message: string } }).error.message).to.equal('2 行目 列「性別」: 1 (男) か 2 (女) ではありません');
+  });
+
   it('cancels a draft with a reason, and refuses a cancel without one', async () => {
     const created = await postForm(`${server.url}visits/${visitId}/notices`, clerk, { type: 'headChange' });
     const nid = Number(/notices\/(\d+)$/.exec(created.headers.get('location')!)![1]);

@@ -46,7 +46,7 @@ const allGroups = (knex: Knex) => knex('staff_groups').orderBy('id').select('cod
 
 const MAX_IMPORT_BYTES = 2 * 1024 * 1024;
 
-async function rawBody(ctx: { req: NodeJS.ReadableStream; throw(status: number, msg: string): never }): Promise<Buffer> {
+export async function rawBody(ctx: { req: NodeJS.ReadableStream; throw(status: number, msg: string): never }): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of ctx.req) {
