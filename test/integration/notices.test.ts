@@ -171,5 +171,10 @@ describe('notices: drafts, validation, derived procedures, review with four eyes
     const page = await (await getAs(`${server.url}visits/${visitId}`, other)).text();
     expect(page).to.contain('対応中').and.contain('id="procedure-list"');
     expect(page).to.contain('この窓口で');
+    // The insurance section's work list shows what is left for it.
+    const worklist = await (await getAs(`${server.url}worklist?section=${encodeURIComponent('保険年金課')}`, other)).text();
+    expect(worklist).to.contain('国民健康保険 住所変更');
+    const kosodate = await (await getAs(`${server.url}worklist?section=${encodeURIComponent('子育て支援課')}`, other)).text();
+    expect(kosodate).to.not.contain('国民健康保険');
   });
 });

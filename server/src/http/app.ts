@@ -75,6 +75,7 @@ const STATIC_FILES: Record<string, { file: URL; type: string }> = {
 /** Links in the header, shown only to those who may follow them. */
 const NAV: readonly { href: string; label: string; permission: string }[] = [
   { href: '/search', label: '住民検索', permission: 'resident.search' },
+  { href: '/worklist', label: '課の作業一覧', permission: 'visit.handle' },
   { href: '/review', label: '審査', permission: 'notice.review' },
   { href: '/stats/visits', label: '窓口統計', permission: 'export.csv' },
   { href: '/linkage', label: '連携状況', permission: 'linkage.read' },

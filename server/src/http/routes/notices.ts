@@ -240,6 +240,10 @@ ${noticeForm(n.visitId, n, s.csrfToken ?? '', errors, n.lateWarning)}
   route('POST', '/visits/:id/procedures/:nid', accept, async (ctx) => {
     const { visitId, noticeId: rowId } = ids(ctx.params);
     const body = form(ctx);
+    // Each procedure names the permission needed to handle it (P-49).
+    const row = (await db('visit_procedures').where({ id: rowId, visit_id: visitId }).first('procedure_id')) as { procedure_id: string } | undefined;
+    const def = row ? procedures.byId(row.procedure_id) : undefined;
+    if (def && !session(ctx).permissions.has(def.permission)) ctx.throw(403, `「${def.name}」を扱う権限がありません (${def.permission})`);
     const status = str(body.status);
     const op = str(body.op);
     if (status && !procedureStatuses.includes(status as ProcedureStatus)) throw badRequest('状態が正しくありません');
@@ -271,6 +275,28 @@ ${noticeForm(n.visitId, n, s.csrfToken ?? '', errors, n.lateWarning)}
     });
     ctx.status = 303;
     ctx.redirect(`/visits/${visitId}#memos`);
+  });
+
+  route('GET', '/worklist', { permission: 'visit.handle' }, async (ctx) => {
+    const s = session(ctx);
+    const sections = [...new Set(deps.config.counters.map((c) => c.section))];
+    const section = str(ctx.query.section) || counterOf(s.counterId)?.section || sections[0]!;
+    if (!sections.includes(section)) throw badRequest('課が正しくありません');
+    const statusFilter = str(ctx.query.status) || 'open';
+    const rows = (await db('visit_procedures').join('visits', 'visits.id', 'visit_procedures.visit_id').where('visit_procedures.removed', false)
+      .whereIn('visit_procedures.status', statusFilter === 'open' ? ['pending', 'referred', 'printed'] : [statusFilter])
+      .orderBy('visits.opened_at', 'desc').limit(500)
+      .select('visit_procedures.id', 'visit_procedures.procedure_id', 'visit_procedures.status', 'visit_procedures.deadline', 'visits.id as visit_id', 'visits.visit_no', 'visits.status as visit_status', 'visits.counter_id')) as Record<string, unknown>[];
+    const mine = rows.filter((r) => procedures.byId(String(r.procedure_id))?.section === section);
+    render(ctx, `${section}の手続き`, html`<h1>課ごとの作業一覧 <small>${section}</small></h1>
+<form method="get" action="/worklist" class="card filters">
+<label>課<br><select name="section">${sections.map((x) => html`<option value="${x}" ${x === section ? html`selected` : ''}>${x}</option>`)}</select></label>
+<label>状態<br><select name="status"><option value="open" ${statusFilter === 'open' ? html`selected` : ''}>残っているもの (未処理・印刷済・他課案内済)</option>${procedureStatuses.map((x) => html`<option value="${x}" ${x === statusFilter ? html`selected` : ''}>${procedureStatusLabels[x]}</option>`)}</select></label>
+<button type="submit">絞り込む</button></form>
+<p>${mine.length} 件</p>
+<table id="section-worklist"><thead><tr><th>来庁</th><th>来庁の状態</th><th>手続き</th><th>状態</th><th>期限</th></tr></thead><tbody>
+${mine.map((r) => html`<tr><td><a href="/visits/${Number(r.visit_id)}#procedures">${String(r.visit_no)}</a></td><td>${r.visit_status === 'paused' ? '保留中' : r.visit_status === 'open' ? '対応中' : '完了'}</td><td>${procedures.byId(String(r.procedure_id))?.name ?? String(r.procedure_id)}</td><td>${procedureStatusLabels[r.status as ProcedureStatus]}</td><td>${r.deadline ? formatWareki(String(r.deadline)) : ''}</td></tr>`)}
+</tbody></table>`);
   });
 
   route('GET', '/review', { permission: 'notice.review' }, async (ctx) => {
