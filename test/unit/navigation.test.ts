@@ -519,20 +519,20 @@ describe('navigation: isLate (a warning, never a block)', () => {
   it('14 days from the move date', () => {
     expect(isLate('moveIn', '2026-04-01', '2026-04-15', deadlines)).to.deep.equal({ late: false });
     expect(isLate('moveIn', '2026-04-01', '2026-04-18', deadlines)).to.deep.equal({
-      late: true, message: '届出期限 (異動日から 14 日) を 3 日過ぎています。遅延理由を確認してください',
+      late: true, message: '届出期限 (異動日から 14 日) を 3 日過ぎています。遅れた理由を確認してください',
     });
-    expect(isLate('relocation', '2025-12-25', '2026-01-09', deadlines).message).to.equal('届出期限 (異動日から 14 日) を 1 日過ぎています。遅延理由を確認してください');
+    expect(isLate('relocation', '2025-12-25', '2026-01-09', deadlines).message).to.equal('届出期限 (異動日から 14 日) を 1 日過ぎています。遅れた理由を確認してください');
   });
   it('7 days for a death', () => {
     expect(isLate('death', '2026-04-01', '2026-04-08', deadlines)).to.deep.equal({ late: false });
     expect(isLate('death', '2026-04-01', '2026-04-10', deadlines)).to.deep.equal({
-      late: true, message: '届出期限 (死亡日から 7 日) を 2 日過ぎています。遅延理由を確認してください',
+      late: true, message: '届出期限 (死亡日から 7 日) を 2 日過ぎています。遅れた理由を確認してください',
     });
   });
   it('a 転出 reported before the move, or a type without a deadline, is not late', () => {
     expect(isLate('moveOut', '2026-04-20', '2026-04-10', deadlines)).to.deep.equal({ late: false });
     expect(isLate('individual', '2020-01-01', '2026-04-10', deadlines)).to.deep.equal({ late: false });
-    expect(isLate('moveOut', '2026-03-01', '2026-03-20', deadlines).message).to.equal('届出期限 (転出 (予定) 日から 14 日) を 5 日過ぎています。遅延理由を確認してください');
+    expect(isLate('moveOut', '2026-03-01', '2026-03-20', deadlines).message).to.equal('届出期限 (転出 (予定) 日から 14 日) を 5 日過ぎています。遅れた理由を確認してください');
   });
 });
 

@@ -3,6 +3,7 @@
  * birth dates and entitlements, the household's entitlements) and the answers to questions, the
  * related procedures and why each applies. Pure: no I/O, no clock (the caller gives the dates).
  */
+import { noticeDateLabel } from './noticeDates.js';
 import type { EntitlementKind } from './codes.js';
 import { addDays, ageOn, endOfSchoolYearReaching } from './dates.js';
 import type {
@@ -373,15 +374,6 @@ export function questionsToAsk(procedures: readonly ProcedureDefinition[], input
 // ---------------------------------------------------------------------------------------------
 // Deadlines
 
-const MOVES_OUT: readonly NoticeType[] = ['moveOut', 'specialMoveOut', 'moveAbroad'];
-
-function dateLabel(type: NoticeType): string {
-  if (type === 'birth') return '出生日';
-  if (type === 'death') return '死亡日';
-  if (MOVES_OUT.includes(type)) return '転出 (予定) 日';
-  return '異動日';
-}
-
 function daysBetween(from: string, to: string): number {
   return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000);
 }
@@ -396,5 +388,5 @@ export function isLate(noticeType: NoticeType, effectiveDate: string, reportedDa
   const due = addDays(effectiveDate, days);
   if (reportedDate <= due) return { late: false };
   const over = daysBetween(due, reportedDate);
-  return { late: true, message: `届出期限 (${dateLabel(noticeType)}から ${days} 日) を ${over} 日過ぎています。遅延理由を確認してください` };
+  return { late: true, message: `届出期限 (${noticeDateLabel(noticeType)}から ${days} 日) を ${over} 日過ぎています。遅れた理由を確認してください` };
 }

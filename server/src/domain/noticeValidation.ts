@@ -1,4 +1,6 @@
 import { addDays, isCalendarDate } from './dates.js';
+import { isLate } from './navigation.js';
+import { isMoveOut, noticeDateLabel } from './noticeDates.js';
 import { noticeTypeLabels, type NoticeType } from './procedureTypes.js';
 
 /** A member of a notice as staff entered or picked them. */
@@ -54,16 +56,6 @@ export interface ValidationResult {
   lateWarning: string | null;
 }
 
-const MOVES_OUT: readonly NoticeType[] = ['moveOut', 'specialMoveOut', 'moveAbroad'];
-
-/** The date label of each type, for messages: 異動日, 出生日, 死亡日. */
-function dateLabel(type: NoticeType): string {
-  if (type === 'birth') return '出生日';
-  if (type === 'death') return '死亡日';
-  if (MOVES_OUT.includes(type)) return '転出 (予定) 日';
-  return '異動日';
-}
-
 /**
  * Checks a notice before it is accepted: what each type needs (dates, addresses, the moving
  * members, a head), with messages in Japanese next to the field. Deadlines only warn (a late
@@ -76,9 +68,9 @@ export function validateNotice(n: NoticeInput, deadlineDays: Readonly<Partial<Re
   };
   const label = noticeTypeLabels[n.type];
   const date = n.effectiveDate;
-  if (!date) errors.push({ field: 'effectiveDate', message: `${dateLabel(n.type)}を入力してください` });
-  else if (!isCalendarDate(date)) errors.push({ field: 'effectiveDate', message: `${dateLabel(n.type)}が正しい日付ではありません` });
-  else if (!MOVES_OUT.includes(n.type) && date > n.reportedDate) errors.push({ field: 'effectiveDate', message: `${dateLabel(n.type)}が届出日より後です (${label}は異動の後に届け出ます)` });
+  if (!date) errors.push({ field: 'effectiveDate', message: `${noticeDateLabel(n.type)}を入力してください` });
+  else if (!isCalendarDate(date)) errors.push({ field: 'effectiveDate', message: `${noticeDateLabel(n.type)}が正しい日付ではありません` });
+  else if (!isMoveOut(n.type) && date > n.reportedDate) errors.push({ field: 'effectiveDate', message: `${noticeDateLabel(n.type)}が届出日より後です (${label}は異動の後に届け出ます)` });
 
   const moving = n.members.filter((m) => m.moving);
   if (n.type !== 'individual' && n.members.length === 0) errors.push({ field: 'members', message: '届出の対象者を 1 人以上選んでください' });
@@ -148,14 +140,7 @@ export function validateNotice(n: NoticeInput, deadlineDays: Readonly<Partial<Re
   }
 
   let lateWarning: string | null = null;
-  const days = deadlineDays[n.type];
-  if (date && isCalendarDate(date) && days !== undefined) {
-    const due = addDays(date, days);
-    if (n.reportedDate > due) {
-      const over = Math.round((Date.parse(n.reportedDate) - Date.parse(due)) / 86_400_000);
-      lateWarning = `届出期限 (${dateLabel(n.type)}から ${days} 日) を ${over} 日過ぎています。遅れた理由を確認してください`;
-    }
-  }
+  if (date && isCalendarDate(date)) lateWarning = isLate(n.type, date, n.reportedDate, deadlineDays as Record<string, number>).message ?? null;
   if (n.type === 'specialMoveIn' && n.data.plannedMoveDate && isCalendarDate(n.data.plannedMoveDate) && n.reportedDate > addDays(n.data.plannedMoveDate, 30)) {
     lateWarning = `${lateWarning ? `${lateWarning}。` : ''}転出予定日から 30 日を過ぎているため特例転入はできません。転出証明書による転入届に切り替えてください`;
     errors.push({ field: 'plannedMoveDate', message: '転出予定日から 30 日を過ぎています (特例転入の期限切れ)' });
