@@ -208,11 +208,11 @@ export function createApp(deps: AppDeps): { app: Koa; router: Router; routes: Ro
   });
 
   kit.route('GET', '/', 'public', async (ctx) => {
-    const health = await checkHealth(deps.knex, deps.version);
     const session = ctx.state.session as StaffSession | undefined;
     if (session?.mustChangePassword) return ctx.redirect('/password');
     ctx.type = 'html';
-    ctx.body = session?.kind === 'staff' ? await staffHome(deps.knex, deps.config, deps.linkage, session, chromeOf(ctx)) : landingPage(deps.config, health.residents);
+    // The resident count scans the cache: only the landing page shows it, not every staff home.
+    ctx.body = session?.kind === 'staff' ? await staffHome(deps.knex, deps.config, deps.linkage, session, chromeOf(ctx)) : landingPage(deps.config, (await checkHealth(deps.knex, deps.version)).residents);
   });
 
   registerLinkageRoutes(kit);
