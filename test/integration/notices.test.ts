@@ -141,7 +141,7 @@ describe('notices: drafts, validation, derived procedures, review with four eyes
       '12345678902,,髙﨑 花子,タカサキ ハナコ,1982-02-02,2,髙﨑 一郎,妻,東京都,千代田区,千代田,1番1号,,緑ケ丘二丁目,3番地4,,20261125,,131016',
     ].join('\r\n');
     const { default: iconv } = await import('iconv-lite');
-    const upload = (body: Buffer) => fetch(`${server.url}visits/${v}/notices/${nid}/transfer-certificate`, { method: 'POST', headers: { cookie: clerk.cookie, 'x-csrf-token': clerk.csrf, 'content-type': 'text/csv', accept: 'application/json' }, body });
+    const upload = (body: Buffer) => fetch(`${server.url}visits/${v}/notices/${nid}/move-out-certificate`, { method: 'POST', headers: { cookie: clerk.cookie, 'x-csrf-token': clerk.csrf, 'content-type': 'text/csv', accept: 'application/json' }, body });
     const ok = await upload(iconv.encode(csv, 'cp932'));
     expect(ok.status, await ok.clone().text()).to.equal(200);
     const n = (await (await getAs(`${server.url}api/v1/visits/${v}/notices`, clerk)).json()) as { notices: { data: Record<string, string>; members: { name: string; head: boolean; birthDate: string }[] }[] };

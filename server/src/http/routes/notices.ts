@@ -14,7 +14,7 @@ import { html, type SafeHtml } from '../html.js';
 import { badRequest, type RouteAccess, type RouteKit } from '../app.js';
 import { jst } from './linkage.js';
 import { rawBody } from './admin.js';
-import { parseTransferCertificate } from '../../notices/transferCertificate.js';
+import { parseMoveOutCertificateData } from '../../notices/moveOutCertificate.js';
 
 const str = (v: unknown): string => (typeof v === 'string' ? v.trim() : '');
 const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : typeof v === 'string' && v !== '' ? [v] : []);
@@ -119,7 +119,7 @@ function noticeForm(visitId: number, n: { id: number; type: NoticeType; effectiv
 <input type="hidden" name="_csrf" value="${csrf}">
 ${late ? html`<p class="alert" role="alert">⚠ ${late}</p>` : ''}
 <p><label>${n.type === 'birth' ? '出生日' : n.type === 'death' ? '死亡日' : '異動日'}<br><input name="effectiveDate" id="effectiveDate" value="${n.effectiveDate ? formatWareki(n.effectiveDate) : ''}" placeholder="R8.11.20" ${editable ? '' : 'disabled'} autofocus></label> ${errorFor(errors, 'effectiveDate')}</p>
-${editable && (n.type === 'specialMoveIn' || n.type === 'moveIn') ? html`<p class="card"><label>転出証明書情報 (CSV) を読み込む<br><input type="file" accept=".csv,text/csv" data-upload-url="/visits/${visitId}/notices/${n.id}/transfer-certificate" data-csrf="${csrf}" id="transfer-certificate"></label> <span class="muted upload-result" aria-live="polite">住基ネットで受けた転出証明書情報や、転出証明書の QR コードの内容から、従前の住所・転出予定日・対象者を入れます。</span></p>` : ''}
+${editable && (n.type === 'specialMoveIn' || n.type === 'moveIn') ? html`<p class="card"><label>転出証明書情報 (CSV) を読み込む<br><input type="file" accept=".csv,text/csv" data-upload-url="/visits/${visitId}/notices/${n.id}/move-out-certificate" data-csrf="${csrf}" id="move-out-certificate"></label> <span class="muted upload-result" aria-live="polite">住基ネットで受けた転出証明書情報や、転出証明書の QR コードの内容から、従前の住所・転出予定日・対象者を入れます。</span></p>` : ''}
 ${FIELDS[n.type].map((f) => html`<p><label>${FIELD_LABELS[f]}<br><input name="${f}" id="${f}" size="${f.endsWith('Address') ? 50 : 20}" value="${f === 'plannedMoveDate' && n.data[f] ? formatWareki(n.data[f]!) : n.data[f] ?? ''}" ${f === 'newAddress' ? html`class="address-input" list="notice-town-choices"` : ''} ${editable ? '' : 'disabled'}></label> ${errorFor(errors, f)}</p>`)}
 <datalist id="notice-town-choices"></datalist>
 <h3>対象者 ${errorFor(errors, 'members')}</h3>
@@ -214,13 +214,13 @@ ${noticeForm(n.visitId, n, s.csrfToken ?? '', errors, n.lateWarning)}
     ctx.redirect(`/visits/${visitId}#procedures`);
   });
 
-  route('POST', '/visits/:id/notices/:nid/transfer-certificate', accept, async (ctx) => {
+  route('POST', '/visits/:id/notices/:nid/move-out-certificate', accept, async (ctx) => {
     const { visitId, noticeId } = ids(ctx.params);
     const n = await getNotice(db, noticeId);
     if (!n || n.visitId !== visitId) return ctx.throw(404, '指定された届出はありません');
     if (n.type !== 'specialMoveIn' && n.type !== 'moveIn') throw badRequest('転出証明書情報を読み込めるのは転入届だけです');
     if (n.status !== 'draft') return ctx.throw(409, '受付済の届出は変更できません');
-    const cert = parseTransferCertificate(await rawBody(ctx));
+    const cert = parseMoveOutCertificateData(await rawBody(ctx));
     await saveDraft(db, visitId, noticeId, { type: n.type, effectiveDate: cert.effectiveDate ?? n.effectiveDate, householdNo: n.householdNo, data: { ...n.data, ...cert.data }, members: cert.members }, staffId(session(ctx)), actor(ctx));
     ctx.body = { ok: true, members: cert.members.length };
   });

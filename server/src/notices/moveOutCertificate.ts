@@ -9,7 +9,7 @@ import type { NoticeData, NoticeMemberInput } from '../domain/noticeValidation.j
  * content of a 転出証明書 (住民基本台帳法施行令第23条) and are PROVISIONAL (docs/data-dictionary.md).
  * One row per person; the 個人番号 column, when present, is read past and never kept.
  */
-export const TRANSFER_COLUMNS = [
+export const MOVE_OUT_CERTIFICATE_COLUMNS = [
   '住民票コード', '個人番号', '氏名', '氏名_フリガナ', '生年月日', '性別', '世帯主氏名', '続柄表記',
   '転出前住所_都道府県', '転出前住所_市区郡町村名', '転出前住所_町字', '転出前住所_番地号表記', '転出前住所_方書',
   '転出先住所_町字', '転出先住所_番地号表記', '転出先住所_方書', '転出予定年月日', '異動年月日', '送信元市区町村コード',
@@ -17,13 +17,13 @@ export const TRANSFER_COLUMNS = [
 
 const REQUIRED = ['氏名', '生年月日', '性別', '転出前住所_都道府県', '転出前住所_市区郡町村名', '転出予定年月日', '送信元市区町村コード'] as const;
 
-export interface TransferCertificate {
+export interface MoveOutCertificateData {
   data: NoticeData;
   members: NoticeMemberInput[];
   effectiveDate: string | null;
 }
 
-export class TransferCertificateError extends Error {
+export class MoveOutCertificateError extends Error {
   readonly status = 400;
   readonly expose = true;
 }
@@ -38,33 +38,33 @@ function decode(bytes: Buffer): string {
 }
 
 /** Reads the file; errors name the line and the column in Japanese. */
-export function parseTransferCertificate(bytes: Buffer): TransferCertificate {
+export function parseMoveOutCertificateData(bytes: Buffer): MoveOutCertificateData {
   let rows: string[][];
   try {
     rows = parse(decode(bytes), { relax_column_count: false, skip_empty_lines: true }) as string[][];
   } catch (e) {
-    throw new TransferCertificateError(`転出証明書情報の CSV として読めません: ${(e as Error).message}`);
+    throw new MoveOutCertificateError(`転出証明書情報の CSV として読めません: ${(e as Error).message}`);
   }
   const [header, ...body] = rows;
-  if (!header || !body.length) throw new TransferCertificateError('転出証明書情報に人のデータがありません (1 行目は見出し、2 行目から 1 人 1 行)');
+  if (!header || !body.length) throw new MoveOutCertificateError('転出証明書情報に人のデータがありません (1 行目は見出し、2 行目から 1 人 1 行)');
   const names = header.map((h) => h.trim().normalize('NFKC'));
-  const unknown = names.filter((n) => !(TRANSFER_COLUMNS as readonly string[]).includes(n));
-  if (unknown.length) throw new TransferCertificateError(`1 行目: 知らない列があります: ${unknown.join('、')} (暫定の列名は docs/data-dictionary.md)`);
-  for (const r of REQUIRED) if (!names.includes(r)) throw new TransferCertificateError(`1 行目: 列「${r}」がありません`);
+  const unknown = names.filter((n) => !(MOVE_OUT_CERTIFICATE_COLUMNS as readonly string[]).includes(n));
+  if (unknown.length) throw new MoveOutCertificateError(`1 行目: 知らない列があります: ${unknown.join('、')} (暫定の列名は docs/data-dictionary.md)`);
+  for (const r of REQUIRED) if (!names.includes(r)) throw new MoveOutCertificateError(`1 行目: 列「${r}」がありません`);
   const at = (row: string[], col: string) => (row[names.indexOf(col)] ?? '').trim();
   const dateAt = (row: string[], col: string, line: number): string | null => {
     const raw = at(row, col);
     if (!raw) return null;
     const d = parseRegisterDate(raw);
-    if (!d) throw new TransferCertificateError(`${line} 行目 列「${col}」: 日付として読めません (YYYY-MM-DD または YYYYMMDD)`);
+    if (!d) throw new MoveOutCertificateError(`${line} 行目 列「${col}」: 日付として読めません (YYYY-MM-DD または YYYYMMDD)`);
     return d;
   };
   const members = body.map((row, i): NoticeMemberInput => {
     const line = i + 2;
     const sex = at(row, '性別');
-    if (sex !== '1' && sex !== '2') throw new TransferCertificateError(`${line} 行目 列「性別」: 1 (男) か 2 (女) ではありません`);
+    if (sex !== '1' && sex !== '2') throw new MoveOutCertificateError(`${line} 行目 列「性別」: 1 (男) か 2 (女) ではありません`);
     const name = at(row, '氏名');
-    if (!name) throw new TransferCertificateError(`${line} 行目 列「氏名」: 空です`);
+    if (!name) throw new MoveOutCertificateError(`${line} 行目 列「氏名」: 空です`);
     return {
       addresseeNo: null, name, nameKana: at(row, '氏名_フリガナ') || null, birthDate: dateAt(row, '生年月日', line), sex, relationship: at(row, '続柄表記') || null,
       moving: true, head: name === at(row, '世帯主氏名'), event: false,
