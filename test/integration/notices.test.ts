@@ -1,5 +1,7 @@
 import { expect } from 'chai';
 import { derivedKeys } from '../../server/src/linkage/forward/keys.js';
+import { procedureGuide } from '../../server/src/notices/procedureGuide.js';
+import { loadProcedures } from '../../server/src/procedures/config.js';
 import { startServer, type RunningServer } from '../../server/src/main.js';
 import { getAs, postForm } from '../helpers/http.js';
 import { loginAs, type LoggedIn } from '../helpers/login.js';
@@ -153,6 +155,17 @@ describe('notices: drafts, validation, derived procedures, review with four eyes
     const bad = await upload(Buffer.from(csv.replace(',1,髙﨑 一郎,世帯主', ',3,髙﨑 一郎,世帯主'), 'utf8'));
     expect(bad.status).to.equal(400);
     expect(((await bad.json()) as { error: { message: string } }).error.message).to.equal('2 行目 列「性別」: 1 (男) か 2 (女) ではありません');
+  });
+
+  it('gathers the procedure guide: what, where, what to bring, done or not (done ones last)', async () => {
+    const catalog = loadProcedures(configDir, server.config.counters);
+    const guide = (await procedureGuide(server.knex, visitId, (id) => catalog.byId(id), server.config.counters))!;
+    expect(guide.visitNo).to.match(/^\d{8}-\d{4}$/);
+    const nhi = guide.items.find((i) => i.name === '国民健康保険 住所変更 (転居)')!;
+    expect(nhi).to.deep.include({ section: '保険年金課', counter: '保険年金窓口 5番' });
+    expect(nhi.bring).to.include('資格確認書または保険証 (お持ちの方)');
+    const doneAt = guide.items.findIndex((i) => i.done);
+    if (doneAt >= 0) expect(guide.items.slice(doneAt).every((i) => i.done)).to.equal(true);
   });
 
   it('cancels a draft with a reason, and refuses a cancel without one', async () => {
