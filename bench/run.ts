@@ -7,6 +7,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchPrint } from './print.js';
 import { benchSearch } from './search.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -136,6 +137,7 @@ const benches: Record<string, (args: string[]) => Promise<Record<string, unknown
   generate: benchGenerate,
   ingest: benchIngest,
   search: benchSearch,
+  print: benchPrint,
 };
 
 const [name, ...rest] = process.argv.slice(2);

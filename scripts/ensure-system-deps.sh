@@ -8,11 +8,14 @@ set -euo pipefail
 purpose="${1:-test}"
 
 build_pkgs=(python3 make g++)
-server_pkgs=(openssl)
+# fonts-ipamj-mincho: IPAmj明朝 (MJ kanji, IVS) for names and addresses on printed forms (45 MB
+# installed); fonts-ipaexfont-gothic: the Gothic font for form labels.
+server_pkgs=(openssl fonts-ipamj-mincho fonts-ipaexfont-gothic)
 # chromium: the browser tests drive Debian's Chromium (/usr/bin/chromium) through playwright-core,
 # which never downloads a browser of its own. fonts-ipaexfont-gothic: a Japanese font for the
 # screenshots (about 6 MB installed; fonts-noto-cjk would be about 90 MB).
-test_pkgs=(sqlite3 chromium fonts-ipaexfont-gothic)
+# poppler-utils: pdftotext, pdffonts and pdftoppm read the printed PDFs back in the printing tests.
+test_pkgs=(sqlite3 chromium fonts-ipaexfont-gothic fonts-ipamj-mincho poppler-utils)
 
 case "$purpose" in
   build)  wanted=("${build_pkgs[@]}") ;;
