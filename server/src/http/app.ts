@@ -17,6 +17,7 @@ import { landingPage, staffHome } from './routes/home.js';
 import { registerCounterRoutes } from './routes/counter.js';
 import { registerNoticeRoutes, type ProcedureSource } from './routes/notices.js';
 import { registerPrintRoutes } from './routes/print.js';
+import { registerCertificateRoutes } from './routes/certificates.js';
 import { registerProcedureAdmin } from './routes/procedureAdmin.js';
 import { ProcedureStore } from '../procedures/config.js';
 import { registerAddressApi } from './routes/addresses.js';
@@ -232,6 +233,7 @@ export function createApp(deps: AppDeps): { app: Koa; router: Router; routes: Ro
   registerCounterRoutes(kit, procedures);
   registerNoticeRoutes(kit, procedures);
   registerPrintRoutes(kit, procedures);
+  registerCertificateRoutes(kit);
   registerProcedureAdmin(kit, store);
   registerAddressApi(kit);
   registerAdminRoutes(kit);

@@ -6,6 +6,7 @@ import * as m004 from './m004_sessions.js';
 import * as m005 from './m005_staff_security.js';
 import * as m006 from './m006_visits.js';
 import * as m007 from './m007_notices.js';
+import * as m008 from './m008_certificates.js';
 
 /**
  * Migrations are additive only and return one schema-builder chain, so that the same code
@@ -25,6 +26,7 @@ export const migrations: readonly Migration[] = [
   { name: '005_staff_security', up: m005.up, down: m005.down },
   { name: '006_visits', up: m006.up, down: m006.down },
   { name: '007_notices', up: m007.up, down: m007.down },
+  { name: '008_certificates', up: m008.up, down: m008.down },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

@@ -222,6 +222,7 @@ ${rows.map((r) => html`<tr><td><a href="/visits/${Number(r.id)}">${String(r.visi
 <p class="muted">開始 ${jst(v.openedAt.toISOString())} ・ 受付 ${v.openedByName} ・ 窓口 ${counterName(v.counterId)} ・ 最終更新 ${jst(v.updatedAt.toISOString())}</p>
 <div class="card actions">
   <a href="/search?visit=${v.id}" accesskey="s" id="visit-search">住民を検索 (Alt+S)</a>
+  ${s.permissions.has('certificate.accept') ? html`<a href="/visits/${v.id}/certificates" id="visit-certificates">証明書の請求</a>` : ''}
   ${v.status === 'open' ? html`<form method="post" action="/visits/${v.id}/status" class="inline">${hidden}<input type="hidden" name="change" value="pause"><button type="submit">保留 (他の課へ)</button></form>` : ''}
   ${v.status === 'paused' ? html`<form method="post" action="/visits/${v.id}/status" class="inline">${hidden}<input type="hidden" name="change" value="resume"><button type="submit" id="resume">この窓口で再開</button></form>` : ''}
   ${open ? html`<form method="post" action="/visits/${v.id}/status" class="inline">${hidden}<input type="hidden" name="change" value="close"><button type="submit">完了</button></form>` : ''}
