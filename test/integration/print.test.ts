@@ -76,6 +76,16 @@ describe('printing from a visit: forms with registered characters, masks, the gu
     execFileSync('pdftoppm', ['-png', '-r', '70', '-singlefile', path.join(t.dir, 'guide.pdf'), path.join(repoRoot, 'docs/screenshots/guide')]);
   });
 
+  it('hands out the pamphlets attached to the procedures, from config/pamphlets, audited', async () => {
+    const page = await (await getAs(`${server.url}visits/${visitId}`, clerk)).text();
+    expect(page).to.contain('href="/pamphlets/gomi-guide.pdf"');
+    const text = await pdfText(`${server.url}pamphlets/gomi-guide.pdf`, clerk, 'pamphlet.pdf');
+    expect(text).to.contain('ごみの出し方');
+    expect((await getAs(`${server.url}pamphlets/${encodeURIComponent('../municipality.yaml')}`, clerk)).status).to.be.oneOf([400, 404]);
+    expect((await getAs(`${server.url}pamphlets/nothing.pdf`, clerk)).status).to.equal(404);
+    expect(await server.knex('audit_trail').where({ action: 'print.pamphlet' }).pluck('target_ids')).to.deep.equal(['["gomi-guide.pdf"]']);
+  });
+
   it('refuses with a precise error when a name has a character the font lacks', async () => {
     await server.knex('notice_members').where({ notice_id: noticeId, addressee_no: '800000000002' }).update({ name: '髙﨑 丆' });
     const res = await getAs(`${server.url}visits/${visitId}/notices/${noticeId}/form.pdf`, clerk);

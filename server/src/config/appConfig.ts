@@ -75,6 +75,8 @@ export interface AppConfig {
   linkage: LinkageSettings;
   logging: { level: 'error' | 'warn' | 'info' | 'debug'; retainDays: number };
   audit: { retentionYears: number };
+  /** Fonts for printed forms (IPAmj明朝 for names and addresses, a Gothic for labels). */
+  printing: { fonts: { mincho: string; gothic: string } };
   /** Deadlines of notices in days from the effective date (late notices warn). */
   notices: { deadlineDays: Partial<Record<NoticeType, number>> };
   auth: { idleMinutes: number; lockoutAfter: number; password: PasswordPolicy };
@@ -267,6 +269,22 @@ export const appConfigSchema = {
       additionalProperties: false,
       default: {},
       properties: { retentionYears: { type: 'integer', minimum: 1, maximum: 30, default: 5 } },
+    },
+    printing: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        fonts: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            mincho: { type: 'string', minLength: 1, default: '/usr/share/fonts/truetype/ipamj/ipamjm.ttf' },
+            gothic: { type: 'string', minLength: 1, default: '/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf' },
+          },
+        },
+      },
     },
     notices: {
       type: 'object',

@@ -127,7 +127,7 @@ ${saved.length ? html`<ul>${saved.map((r) => html`<li>${(JSON.parse(r.lines) as 
     const address = row ? [row.prefecture, row.city, row.town_name, row.block_number].map((x) => (typeof x === 'string' ? x : '')).join('') : '';
     const template = loadFormTemplates(deps.configDir).get('shomei-seikyu');
     if (!template) return ctx.throw(500, '様式 shomei-seikyu がありません');
-    const pdf = await renderForms(FontSet.load(), [{
+    const pdf = await renderForms(FontSet.load(deps.config.printing.fonts), [{
       template,
       data: {
         visit: { visitNo: v.visitNo, date: new Date().toISOString().slice(0, 10) },

@@ -404,7 +404,7 @@ ${active.map((r) => {
   return html`<tr class="${here ? 'here' : 'elsewhere'}"><td>${def?.name ?? r.procedureId}${r.source === 'manual' ? html` <span class="badge">手で追加</span>` : ''}</td>
 <td>${here ? html`<strong>この窓口で</strong>` : html`他課 — ${def ? counterLabel(def.counter) : ''}`}</td><td>${r.reasons.join('、')}</td><td>${r.deadline ? formatWareki(r.deadline) : ''}</td>
 <td>${open ? html`<form method="post" action="/visits/${visitId}/procedures/${r.id}" class="inline">${hidden}<select name="status" aria-label="状態">${procedureStatuses.map((st) => html`<option value="${st}" ${st === r.status ? html`selected` : ''}>${procedureStatusLabels[st]}</option>`)}</select><button type="submit">更新</button></form>` : procedureStatusLabels[r.status]}</td>
-<td>${open ? html`<form method="post" action="/visits/${visitId}/procedures/${r.id}" class="inline">${hidden}<input type="hidden" name="op" value="remove"><input name="reason" placeholder="外す理由" size="10" required><button type="submit">外す</button></form>` : ''}</td></tr>`;
+<td>${(def?.pamphlets ?? []).map((f) => html`<a href="/pamphlets/${f}" target="_blank" class="pamphlet">パンフレット</a> `)}${open ? html`<form method="post" action="/visits/${visitId}/procedures/${r.id}" class="inline">${hidden}<input type="hidden" name="op" value="remove"><input name="reason" placeholder="外す理由" size="10" required><button type="submit">外す</button></form>` : ''}</td></tr>`;
 })}</tbody></table>`
   : html`<p class="muted">届出を受け付けると、ここに関連する手続きが出ます。</p>`}
 ${removed.length ? html`<p class="muted">外した手続き: ${removed.map((r) => `${procedures.byId(r.procedureId)?.name ?? r.procedureId} (${r.reason ?? ''})`).join('、')}</p>` : ''}

@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { appendAudit } from '../../audit/trail.js';
 import { getNotice, noticesOfVisit } from '../../notices/notices.js';
 import { procedureGuide } from '../../notices/procedureGuide.js';
@@ -47,7 +49,7 @@ export function registerPrintRoutes({ route, deps, session, actor }: RouteKit, p
     const template = loadFormTemplates(deps.configDir).get('juminidou');
     if (!template) return ctx.throw(500, '様式 juminidou がありません');
     const data = await noticeFormData(db, n, v.visitNo, session(ctx));
-    await send(ctx, `juminidou-${v.visitNo}.pdf`, () => renderForms(FontSet.load(), [{ template, data }]), {
+    await send(ctx, `juminidou-${v.visitNo}.pdf`, () => renderForms(FontSet.load(deps.config.printing.fonts), [{ template, data }]), {
       targetIds: [String(v.id), ...n.members.flatMap((x) => (x.addresseeNo ? [x.addresseeNo] : []))],
       detail: { what: 'noticeForm', template: 'juminidou', notice: n.id, masked: Object.keys(data.masks ?? {}).length > 0 },
     });
@@ -59,16 +61,32 @@ export function registerPrintRoutes({ route, deps, session, actor }: RouteKit, p
     if (!notices.length) throw badRequest('印刷する受付済の届出がありません');
     const template = loadFormTemplates(deps.configDir).get('juminidou')!;
     const forms = await Promise.all(notices.map(async (n) => ({ template, data: await noticeFormData(db, n, v.visitNo, session(ctx)) })));
-    await send(ctx, `bundle-${v.visitNo}.pdf`, () => renderForms(FontSet.load(), forms), {
+    await send(ctx, `bundle-${v.visitNo}.pdf`, () => renderForms(FontSet.load(deps.config.printing.fonts), forms), {
       targetIds: [String(v.id), ...notices.flatMap((n) => n.members.flatMap((x) => (x.addresseeNo ? [x.addresseeNo] : [])))],
       detail: { what: 'bundle', notices: notices.map((n) => n.id), forms: forms.length },
     });
   });
 
+  // Pamphlets (G-28): stored PDF files in config/pamphlets, attached to procedures by file name.
+  route('GET', '/pamphlets/:file', access, async (ctx) => {
+    const file = ctx.params.file ?? '';
+    if (!/^[A-Za-z0-9._-]+\.pdf$/.test(file) || file.startsWith('.')) throw badRequest('パンフレットのファイル名が正しくありません');
+    let pdf: Buffer;
+    try {
+      pdf = await readFile(path.join(deps.configDir, 'pamphlets', file));
+    } catch {
+      return ctx.throw(404, 'パンフレットのファイルがありません (config/pamphlets)');
+    }
+    await db.transaction((trx) => appendAudit(trx, { ...actor(ctx), action: 'print.pamphlet', targetKind: 'pamphlet', targetIds: [file], result: 'success' }));
+    ctx.type = 'application/pdf';
+    ctx.set('Content-Disposition', `inline; filename="${file}"`);
+    ctx.body = pdf;
+  });
+
   route('GET', '/visits/:id/guide.pdf', access, async (ctx) => {
     const v = await visitOf(ctx.params.id);
     const guide = (await procedureGuide(db, v.id, procedures.byId, deps.config.counters))!;
-    await send(ctx, `guide-${v.visitNo}.pdf`, () => renderGuide(FontSet.load(), guide, town), {
+    await send(ctx, `guide-${v.visitNo}.pdf`, () => renderGuide(FontSet.load(deps.config.printing.fonts), guide, town), {
       targetIds: [String(v.id)],
       detail: { what: 'procedureGuide', procedures: guide.items.length },
     });
