@@ -1,4 +1,7 @@
 import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { derivedKeys } from '../../server/src/linkage/forward/keys.js';
 import { procedureGuide } from '../../server/src/notices/procedureGuide.js';
 import { loadProcedures } from '../../server/src/procedures/config.js';
@@ -130,6 +133,15 @@ describe('notices: drafts, validation, derived procedures, review with four eyes
     expect(await ids()).to.not.include('nhiEnrol');
     await postForm(`${server.url}visits/${v}/answers`, clerk, { q_employeeInsurance: 'false' });
     expect(await ids()).to.include('nhiEnrol');
+
+    // The procedure's application form prints filled in, and the procedure becomes 申請書印刷済.
+    const row = (await server.knex('visit_procedures').where({ visit_id: v, procedure_id: 'nhiEnrol' }).first('id')) as { id: number };
+    const pdf = await getAs(`${server.url}visits/${v}/procedures/${row.id}/forms.pdf`, clerk);
+    expect(pdf.headers.get('content-type')).to.equal('application/pdf');
+    const file = path.join(t.dir, 'nhi.pdf');
+    writeFileSync(file, Buffer.from(await pdf.arrayBuffer()));
+    expect(execFileSync('pdftotext', ['-raw', file, '-'], { encoding: 'utf8' })).to.contain('単身 転入');
+    expect(((await server.knex('visit_procedures').where({ id: row.id }).first('status')) as { status: string }).status).to.equal('printed');
   });
 
   it('fills a 特例転入 from a 転出証明書情報 CSV (CP932, registered characters kept, the My Number never stored)', async () => {

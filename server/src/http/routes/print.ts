@@ -3,6 +3,7 @@ import path from 'node:path';
 import { appendAudit } from '../../audit/trail.js';
 import { getNotice, noticesOfVisit } from '../../notices/notices.js';
 import { procedureGuide } from '../../notices/procedureGuide.js';
+import { visitAnswers } from '../../notices/visitProcedures.js';
 import { FontSet } from '../../printing/fonts.js';
 import { FormRenderError, MissingGlyphError, renderForms } from '../../printing/render.js';
 import { loadFormTemplates } from '../../printing/template.js';
@@ -65,6 +66,28 @@ export function registerPrintRoutes({ route, deps, session, actor }: RouteKit, p
       targetIds: [String(v.id), ...notices.flatMap((n) => n.members.flatMap((x) => (x.addresseeNo ? [x.addresseeNo] : [])))],
       detail: { what: 'bundle', notices: notices.map((n) => n.id), forms: forms.length },
     });
+  });
+
+  // The application forms of one procedure (G-26), filled from its notice and the answers; the
+  // procedure becomes 申請書印刷済 unless it was already further along.
+  route('GET', '/visits/:id/procedures/:rid/forms.pdf', access, async (ctx) => {
+    const v = await visitOf(ctx.params.id);
+    const row = (await db('visit_procedures').where({ id: Number(ctx.params.rid), visit_id: v.id }).first('id', 'procedure_id', 'notice_id', 'status')) as { id: number; procedure_id: string; notice_id: number | null; status: string } | undefined;
+    if (!row) return ctx.throw(404, '指定された手続きはこの来庁にありません');
+    const def = procedures.byId(row.procedure_id);
+    if (!def?.forms.length) throw badRequest('この手続きには印刷する様式がありません');
+    const all = loadFormTemplates(deps.configDir);
+    const missing = def.forms.filter((f) => !all.has(f));
+    if (missing.length) return ctx.throw(500, `様式 ${missing.join(', ')} がありません (config/forms)`);
+    const notices = (await noticesOfVisit(db, v.id)).filter((n) => n.status !== 'draft' && n.status !== 'cancelled');
+    const notice = notices.find((n) => n.id === row.notice_id) ?? notices[0];
+    if (!notice) throw badRequest('受付済の届出がないため、様式に入れる内容がありません');
+    const data = { ...(await noticeFormData(db, notice, v.visitNo, session(ctx))), answers: await visitAnswers(db, v.id) };
+    await send(ctx, `${def.id}-${v.visitNo}.pdf`, () => renderForms(FontSet.load(deps.config.printing.fonts), def.forms.map((f) => ({ template: all.get(f)!, data }))), {
+      targetIds: [String(v.id), ...notice.members.flatMap((x) => (x.addresseeNo ? [x.addresseeNo] : []))],
+      detail: { what: 'procedureForms', procedure: def.id, templates: def.forms, masked: Object.keys(data.masks ?? {}).length > 0 },
+    });
+    if (row.status === 'pending') await db('visit_procedures').where({ id: row.id }).update({ status: 'printed', updated_at: new Date(), updated_by: session(ctx).staffId });
   });
 
   // Pamphlets (G-28): stored PDF files in config/pamphlets, attached to procedures by file name.
