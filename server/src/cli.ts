@@ -358,6 +358,17 @@ export function buildCli(): Command {
       console.log(token);
       console.error(`端末「${name}」を登録しました (グループ ${opts.group})。上のトークンを端末の設定に書いてください。再表示はできません。`);
     });
+  program
+    .command('agent')
+    .description('RPA agents')
+    .command('register')
+    .description('register an RPA agent PC (group rpaAgent) and print its token once')
+    .argument('<name>', 'agent name, e.g. rpa-01')
+    .action(async (name: string, _o, cmd: Command) => {
+      const token = await withDb(cmd, (knex) => registerApiClient(knex, name, 'rpaAgent', cliActor()));
+      console.log(token);
+      console.error(`RPA 端末「${name}」を登録しました。上のトークンを端末の設定ファイル (token) に書いてください。失効は madoguchi client revoke ${name}。`);
+    });
   client
     .command('revoke')
     .description('revoke a client: its token is refused from now on')

@@ -18,6 +18,7 @@ import { registerCounterRoutes } from './routes/counter.js';
 import { registerNoticeRoutes, type ProcedureSource } from './routes/notices.js';
 import { registerPrintRoutes } from './routes/print.js';
 import { registerCertificateRoutes } from './routes/certificates.js';
+import { registerRpaRoutes } from './routes/rpa.js';
 import { registerProcedureAdmin } from './routes/procedureAdmin.js';
 import { ProcedureStore } from '../procedures/config.js';
 import { registerAddressApi } from './routes/addresses.js';
@@ -79,6 +80,7 @@ const NAV: readonly { href: string; label: string; permission: string }[] = [
   { href: '/search', label: '住民検索', permission: 'resident.search' },
   { href: '/worklist', label: '課の作業一覧', permission: 'visit.handle' },
   { href: '/review', label: '審査', permission: 'notice.review' },
+  { href: '/rpa/jobs', label: 'RPA', permission: 'rpa.manage' },
   { href: '/stats/visits', label: '窓口統計', permission: 'export.csv' },
   { href: '/linkage', label: '連携状況', permission: 'linkage.read' },
   { href: '/admin/staff', label: '職員管理', permission: 'admin.staff' },
@@ -234,6 +236,7 @@ export function createApp(deps: AppDeps): { app: Koa; router: Router; routes: Ro
   registerNoticeRoutes(kit, procedures);
   registerPrintRoutes(kit, procedures);
   registerCertificateRoutes(kit);
+  registerRpaRoutes(kit);
   registerProcedureAdmin(kit, store);
   registerAddressApi(kit);
   registerAdminRoutes(kit);

@@ -209,6 +209,47 @@ export function openApiDocument(version: string): object {
           },
         }),
       },
+      '/api/v1/agent/claim': {
+        post: op({
+          tag: 'RPA', operationId: 'claimJob', permission: 'rpa.agent', write: true,
+          summary: '次のジョブを借りる (RPA 端末)',
+          description: '審査済で順番の来た次のジョブを 1 件、貸出期限つきで渡します (SQLite は 1 回の UPDATE … RETURNING、SQL Server は UPDLOCK・READPAST で、2 台に同じジョブは渡りません)。ジョブがなければ 204。期限切れの貸出は先に待ちへ戻します。端末の Bearer トークンで呼びます。',
+          responses: {
+            '200': { description: 'ジョブ (id, idempotencyKey, scenario, payload, attempt, leaseExpiresAt)', content: { 'application/json': { schema: { type: 'object', additionalProperties: true } } } },
+            '204': { description: '渡せるジョブはありません' },
+            ...errors({ 401: UNAUTHENTICATED, 403: [...FORBIDDEN, 'RPA 端末のトークンで呼んでください'] }),
+          },
+        }),
+      },
+      '/api/v1/agent/jobs/{id}/heartbeat': {
+        post: op({
+          tag: 'RPA', operationId: 'jobHeartbeat', permission: 'rpa.agent', write: true,
+          summary: '貸出期限を延ばす',
+          description: '入力中のジョブの貸出期限を延ばします。期限が切れて別の端末に渡ったジョブは 409。',
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } }],
+          responses: { '200': { description: '新しい期限 (leaseExpiresAt)' }, ...errors({ 400: ['ジョブ番号が正しくありません'], 401: UNAUTHENTICATED, 403: [...FORBIDDEN, 'RPA 端末のトークンで呼んでください'], 404: ['指定されたジョブはありません'], 409: ['このジョブの貸出はもう有効ではありません (期限切れで別の端末に渡った可能性があります)'] }) },
+        }),
+      },
+      '/api/v1/agent/jobs/{id}/success': {
+        post: op({
+          tag: 'RPA', operationId: 'jobSuccess', permission: 'rpa.agent', write: true,
+          summary: '入力できたことを報告する',
+          description: '基幹系システムの処理番号 (coreRef) を付けて完了を報告します。届出は「入力済」になり、同じ世帯の次のジョブが動き出します。',
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } }],
+          requestBody: formAndJson({ type: 'object', required: ['coreRef'], properties: { coreRef: { type: 'string' } } }, { coreRef: 'R08-000123' }),
+          responses: { '200': { description: '完了' }, ...errors({ 400: ['ジョブ番号が正しくありません'], 401: UNAUTHENTICATED, 403: [...FORBIDDEN, 'RPA 端末のトークンで呼んでください'], 404: ['指定されたジョブはありません'], 409: ['このジョブの貸出はもう有効ではありません (期限切れで別の端末に渡った可能性があります)'] }) },
+        }),
+      },
+      '/api/v1/agent/jobs/{id}/failure': {
+        post: op({
+          tag: 'RPA', operationId: 'jobFailure', permission: 'rpa.agent', write: true,
+          summary: '失敗を報告する',
+          description: 'kind が application (画面が遅い・クリックが効かないなど) なら回数の上限まで間隔を倍にしながら再実行し、business (基幹系がデータを受け付けない) なら職員の対応待ち (needsAttention) にします。',
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } }],
+          requestBody: formAndJson({ type: 'object', required: ['kind'], properties: { kind: { type: 'string', enum: ['business', 'application'] }, message: { type: 'string' } } }, { kind: 'application', message: 'HTTP 500' }),
+          responses: { '200': { description: '次の状態 (queued または needsAttention)' }, ...errors({ 400: ['ジョブ番号が正しくありません'], 401: UNAUTHENTICATED, 403: [...FORBIDDEN, 'RPA 端末のトークンで呼んでください'], 404: ['指定されたジョブはありません'], 409: ['このジョブの貸出はもう有効ではありません (期限切れで別の端末に渡った可能性があります)'] }) },
+        }),
+      },
       '/api/v1/visits/{id}/notices': {
         get: op({
           tag: '来庁', operationId: 'listVisitNotices', permission: 'notice.accept',

@@ -5,6 +5,7 @@ import { dbDate } from '../db/values.js';
 import { todayInJapan } from '../domain/dates.js';
 import { validateNotice, type FieldError, type NoticeData, type NoticeMemberInput } from '../domain/noticeValidation.js';
 import type { NoticeType } from '../domain/procedureTypes.js';
+import { releaseAfterReview } from '../rpa/jobs.js';
 
 /** 下書き → 受付済 → 審査済 → 入力済 (the last set by the RPA agents), or 取消. */
 export const noticeStatuses = ['draft', 'accepted', 'reviewed', 'entered', 'cancelled'] as const;
@@ -151,6 +152,9 @@ export async function moveNotice(db: Knex, id: number, move: keyof typeof REVIEW
     if (move === 'reopen') Object.assign(values, { reviewed_by: null, reviewed_at: null });
     if (move === 'enter') Object.assign(values, { entered_at: now, entered_ref: extra.enteredRef });
     await trx('notices').where({ id }).update(values);
+    // The core system takes only reviewed notices: the review opens the RPA job, a send-back closes it.
+    if (move === 'review' || move === 'reopen') await releaseAfterReview(trx, id, move === 'review', now);
+    if (move === 'cancel') await trx('rpa_jobs').where({ notice_id: id }).whereIn('status', ['queued', 'needsAttention']).update({ status: 'cancelled', finished_at: now, updated_at: now });
     await appendAudit(trx, { ...actor, action: `notice.${move}`, targetKind: 'notice', targetIds: [String(id)], result: 'success', detail: { from: r.status, to: t.to, ...(extra.reason ? { reason: extra.reason.slice(0, 200) } : {}), ...(extra.enteredRef ? { ref: extra.enteredRef } : {}) } }, now);
   });
   return (await getNotice(db, id))!;

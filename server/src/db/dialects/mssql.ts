@@ -32,16 +32,16 @@ export const mssqlDialect: Dialect = {
       `WHEN NOT MATCHED THEN INSERT (${cols.map(q).join(', ')}) VALUES (${cols.map((c) => `s.${q(c)}`).join(', ')});`;
     return knex.raw(sql, cols.map((c) => row[c] as Knex.Value));
   },
-  claimQuery(knex, table, where, orderBy, set) {
+  claimQuery(knex, table, where, orderBy, set, extra) {
     // knex drops skipLocked() on mssql, so the claim is raw: READPAST skips rows another
     // worker holds, UPDLOCK keeps two workers from taking the same one (READ COMMITTED only).
     const setCols = Object.keys(set);
     const whereCols = Object.keys(where);
     const sql =
       `WITH next AS (SELECT TOP (1) * FROM ${q(table)} WITH (UPDLOCK, READPAST, ROWLOCK) ` +
-      `WHERE ${whereCols.map((c) => `${q(c)} = ?`).join(' AND ')} ORDER BY ${orderBy.map(q).join(', ')}) ` +
+      `WHERE ${whereCols.map((c) => `${q(c)} = ?`).join(' AND ')}${extra ? ` AND (${extra.sql})` : ''} ORDER BY ${orderBy.map(q).join(', ')}) ` +
       `UPDATE next SET ${setCols.map((c) => `${q(c)} = ?`).join(', ')} OUTPUT inserted.*;`;
-    return knex.raw(sql, [...whereCols.map((c) => where[c] as Knex.Value), ...setCols.map((c) => set[c] as Knex.Value)]);
+    return knex.raw(sql, [...whereCols.map((c) => where[c] as Knex.Value), ...(extra?.bindings ?? []), ...setCols.map((c) => set[c] as Knex.Value)]);
   },
 };
 

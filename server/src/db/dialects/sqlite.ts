@@ -33,14 +33,14 @@ export const sqliteDialect: Dialect = {
     const update = Object.keys(row).filter((k) => !keys.includes(k));
     return knex(table).insert(row).onConflict([...keys]).merge(update);
   },
-  claimQuery(knex, table, where, orderBy, set) {
+  claimQuery(knex, table, where, orderBy, set, extra) {
     const setCols = Object.keys(set);
     const whereCols = Object.keys(where);
     const sql =
       `UPDATE ${quote(table)} SET ${setCols.map((c) => `${quote(c)} = ?`).join(', ')} ` +
-      `WHERE rowid = (SELECT rowid FROM ${quote(table)} WHERE ${whereCols.map((c) => `${quote(c)} = ?`).join(' AND ')} ` +
+      `WHERE rowid = (SELECT rowid FROM ${quote(table)} WHERE ${whereCols.map((c) => `${quote(c)} = ?`).join(' AND ')}${extra ? ` AND (${extra.sql})` : ''} ` +
       `ORDER BY ${orderBy.map(quote).join(', ')} LIMIT 1) RETURNING *`;
-    return knex.raw(sql, [...setCols.map((c) => set[c] as Knex.Value), ...whereCols.map((c) => where[c] as Knex.Value)]);
+    return knex.raw(sql, [...setCols.map((c) => set[c] as Knex.Value), ...whereCols.map((c) => where[c] as Knex.Value), ...(extra?.bindings ?? [])]);
   },
 };
 
