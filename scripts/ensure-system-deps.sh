@@ -15,7 +15,9 @@ server_pkgs=(openssl fonts-ipamj-mincho fonts-ipaexfont-gothic)
 # which never downloads a browser of its own. fonts-ipaexfont-gothic: a Japanese font for the
 # screenshots (about 6 MB installed; fonts-noto-cjk would be about 90 MB).
 # poppler-utils: pdftotext, pdffonts and pdftoppm read the printed PDFs back in the printing tests.
-test_pkgs=(sqlite3 chromium fonts-ipaexfont-gothic fonts-ipamj-mincho poppler-utils)
+# nut-server, nut-client: the UPS tests run a real upsd with the dummy-ups driver from a temporary
+# config directory (NUT_CONFPATH/NUT_STATEPATH; /etc/nut is never touched; about 23 MB installed).
+test_pkgs=(sqlite3 chromium fonts-ipaexfont-gothic fonts-ipamj-mincho poppler-utils nut-server nut-client)
 
 case "$purpose" in
   build)  wanted=("${build_pkgs[@]}") ;;
