@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 /**
  * A real NUT `upsd` serving one simulated UPS (`dummy`, driver `dummy-ups`) from a temporary
  * directory: nothing under /etc/nut is read or written (NUT_CONFPATH / NUT_STATEPATH /
@@ -27,7 +28,7 @@ const UPSC = '/bin/upsc';
 
 export const ADMIN_USER = 'admin';
 /** Space, quote and backslash: a wrongly quoted PASSWORD line gets ACCESS-DENIED on SET VAR. */
-export const ADMIN_PASSWORD = 'p w"d\\x';
+export const ADMIN_PASSWORD = `p w"d\\${randomBytes(6).toString('hex')}`;
 export const UPS_DESCRIPTION = 'Rack "A" C:\\ups'; // exercises escaped quotes and backslashes
 
 export interface Upsd {
