@@ -5,6 +5,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { exportAuditCsv, verifyAudit } from './audit/trail.js';
 import { ensureDefaultGroups } from './auth/staffRepo.js';
+import { recordUpsEvent, upsEvents, type UpsEvent } from './ops/power.js';
 import { listApiClients, registerApiClient, revokeApiClient } from './auth/apiClients.js';
 import { applyStaffImport, formatStaffDiff, japanTimestamp, parseStaffCsv, planStaffImport, writeInitialPasswords } from './auth/staffImport.js';
 import { loadAppConfig } from './config/appConfig.js';
@@ -51,11 +52,22 @@ function progressBar(label: string): cliProgress.SingleBar {
   );
 }
 
-function onSignalsClose(server: RunningServer): void {
+export const PID_FILE = 'madoguchi.pid';
+
+/**
+ * Stops cleanly on SIGTERM/SIGINT. The pid file lets `madoguchi ups-event LOWBATT|FSD` (run by
+ * upsmon) find the running server and start the graceful stop well inside upsmon's FINALDELAY.
+ */
+function onSignalsClose(server: RunningServer, dataDir: string): void {
+  const pidFile = path.join(dataDir, PID_FILE);
+  writeFileSync(pidFile, `${process.pid}\n`);
   const stop = (signal: string) => {
     process.stderr.write(`\n${signal} を受けたので停止します…\n`);
     server.close().then(
-      () => process.exit(0),
+      () => {
+        rmSync(pidFile, { force: true });
+        process.exit(0);
+      },
       (e: unknown) => {
         console.error(e);
         process.exit(1);
@@ -127,7 +139,7 @@ export function buildCli(): Command {
     .action(async (_o, cmd: Command) => {
       const o = common(cmd);
       const server = await startServer({ configDir: o.config, dataDir: o.dataDir, port: o.port, host: o.host });
-      onSignalsClose(server);
+      onSignalsClose(server, o.dataDir);
       console.log(`まどぐち ${version} を起動しました: ${server.url}`);
     });
 
@@ -158,7 +170,7 @@ export function buildCli(): Command {
         }
       }
       const server = await startServer({ configDir: o.config, dataDir: o.dataDir, port: o.port, host: o.host });
-      onSignalsClose(server);
+      onSignalsClose(server, o.dataDir);
       console.log(`\nまどぐち ${version} (デモ) を起動しました: ${server.url}`);
       const logins = path.join(o.dataDir, DEMO_LOGINS_FILE);
       if (existsSync(logins)) console.log(`\nデモ用の職員アカウント (${logins}):\n${readFileSync(logins, 'utf8')}`);
@@ -438,6 +450,34 @@ export function buildCli(): Command {
       mkdirSync(path.dirname(out), { recursive: true });
       writeFileSync(out, pdf);
       console.log(out);
+    });
+
+  program
+    .command('ups-event')
+    .description('called by upsmon (NOTIFYCMD/upssched): ONBATT shows a banner and pauses RPA leases, ONLINE ends it, LOWBATT/FSD stop the server gracefully')
+    .argument('<event>', 'ONBATT | ONLINE | LOWBATT | FSD')
+    .action(async (event: string, _o, cmd: Command) => {
+      const name = event.toUpperCase();
+      if (!(name in upsEvents)) {
+        console.error(`知らないイベントです: ${event} (ONBATT・ONLINE・LOWBATT・FSD のいずれか)`);
+        process.exitCode = 2;
+        return;
+      }
+      const o = common(cmd);
+      const state = await withDb(cmd, (knex) => recordUpsEvent(knex, name as UpsEvent));
+      console.log(`電源の状態: ${state}`);
+      if (state === 'lowBattery' || state === 'shutdown') {
+        const pidFile = path.join(o.dataDir, PID_FILE);
+        const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').trim()) : NaN;
+        if (Number.isInteger(pid) && pid > 0) {
+          try {
+            process.kill(pid, 'SIGTERM');
+            console.log(`サーバー (pid ${pid}) に停止を指示しました`);
+          } catch {
+            console.log(`サーバー (pid ${pid}) は動いていません`);
+          }
+        } else console.log('動いているサーバーはありません (pid ファイルなし)');
+      }
     });
 
   program

@@ -10,6 +10,7 @@ import type { AppConfig } from '../config/appConfig.js';
 import type { Logger } from '../ops/logger.js';
 import { page, type PageChrome, type SafeHtml } from './html.js';
 import { openApiDocument } from './openapi.js';
+import { powerBanner, powerStatus, type PowerStatus } from '../ops/power.js';
 import { registerAdminRoutes } from './routes/admin.js';
 import { registerAuditRoutes } from './routes/auditViewer.js';
 import { checkHealth } from './routes/health.js';
@@ -99,6 +100,7 @@ export function createApp(deps: AppDeps): { app: Koa; router: Router; routes: Ro
     if (!s || s.kind !== 'staff') return {};
     const counter = deps.config.counters.find((c) => c.id === s.counterId);
     return {
+      banner: ctx.state.power ? powerBanner(ctx.state.power as PowerStatus) : null,
       staff: {
         displayName: s.displayName, roleName: s.groupName ?? '役割なし', counterName: counter ? counter.name : '窓口未選択', csrfToken: s.csrfToken ?? '',
         canSwitch: s.groups.length > 1 || deps.config.counters.length > 1, nav: s.mustChangePassword ? [] : NAV.filter((n) => s.permissions.has(n.permission)),
@@ -188,6 +190,7 @@ export function createApp(deps: AppDeps): { app: Koa; router: Router; routes: Ro
       ctx.state.session = client;
     } else {
       ctx.state.session = (await resumeSession(deps.knex, ctx.cookies.get(SESSION_COOKIE), deps.config.auth)) ?? undefined;
+      if (ctx.state.session) ctx.state.power = await powerStatus(deps.knex);
     }
     await next();
   });

@@ -29,6 +29,8 @@ export function html(strings: TemplateStringsArray, ...values: unknown[]): SafeH
 
 /** What every page shows about who is logged in: name, active role and counter (001 §6 A-5). */
 export interface PageChrome {
+  /** A banner on every staff page (power failure). */
+  banner?: string | null;
   staff?: {
     displayName: string;
     roleName: string;
@@ -58,6 +60,7 @@ ${s.canSwitch ? html`<a href="/role" class="switch">切替</a>` : ''} <a href="/
 <form method="post" action="/logout" class="inline"><input type="hidden" name="_csrf" value="${s.csrfToken}"><button type="submit">ログアウト</button></form></span>`
   : ''}
 </header>
+${chrome.banner ? html`<div class="power-banner" role="alert" id="power-banner">⚠ ${chrome.banner}</div>` : ''}
 <main>${body}</main>
 </body>
 </html>`.value;

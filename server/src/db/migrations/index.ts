@@ -8,6 +8,7 @@ import * as m006 from './m006_visits.js';
 import * as m007 from './m007_notices.js';
 import * as m008 from './m008_certificates.js';
 import * as m009 from './m009_jobs.js';
+import * as m010 from './m010_power.js';
 
 /**
  * Migrations are additive only and return one schema-builder chain, so that the same code
@@ -29,6 +30,7 @@ export const migrations: readonly Migration[] = [
   { name: '007_notices', up: m007.up, down: m007.down },
   { name: '008_certificates', up: m008.up, down: m008.down },
   { name: '009_jobs', up: m009.up, down: m009.down },
+  { name: '010_power', up: m010.up, down: m010.down },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

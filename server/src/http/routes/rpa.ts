@@ -1,4 +1,5 @@
 import { appendAudit } from '../../audit/trail.js';
+import { powerStatus } from '../../ops/power.js';
 import { claimJob, defaultQueueSettings, failJob, heartbeat, jobStatuses, jobStatusLabels, resolveJob, succeedJob, toJob, type JobStatus } from '../../rpa/jobs.js';
 import { noticeTypeLabels, type NoticeType } from '../../domain/procedureTypes.js';
 import { html } from '../html.js';
@@ -24,7 +25,14 @@ export function registerRpaRoutes({ route, deps, render, session, actor, form }:
   };
 
   route('POST', '/api/v1/agent/claim', agentAccess, async (ctx) => {
-    const job = await claimJob(db, agentName(ctx), settings);
+    const name = agentName(ctx);
+    // On battery no new lease starts: an entry cut off by the shutdown would need repair by hand.
+    if ((await powerStatus(db)).state !== 'online') {
+      ctx.set('Retry-After', '60');
+      ctx.status = 204;
+      return;
+    }
+    const job = await claimJob(db, name, settings);
     if (!job) {
       ctx.status = 204;
       return;
