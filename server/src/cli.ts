@@ -5,6 +5,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { exportAuditCsv, verifyAudit } from './audit/trail.js';
 import { ensureDefaultGroups } from './auth/staffRepo.js';
+import { exportNoticesCsv } from './rpa/csvOut.js';
 import { recordUpsEvent, upsEvents, type UpsEvent } from './ops/power.js';
 import { listApiClients, registerApiClient, revokeApiClient } from './auth/apiClients.js';
 import { applyStaffImport, formatStaffDiff, japanTimestamp, parseStaffCsv, planStaffImport, writeInitialPasswords } from './auth/staffImport.js';
@@ -450,6 +451,22 @@ export function buildCli(): Command {
       mkdirSync(path.dirname(out), { recursive: true });
       writeFileSync(out, pdf);
       console.log(out);
+    });
+
+  program
+    .command('notices')
+    .description('accepted notices for the core system')
+    .command('export')
+    .description('write the notices accepted on a day as CSV (tmp + rename) into backwardLinkage.csvDir')
+    .option('--date <YYYY-MM-DD>', 'the Japanese day (default: today)')
+    .addOption(new Option('--encoding <enc>', 'utf8 (BOM) or cp932').choices(['utf8', 'cp932']))
+    .action(async (opts: { date?: string; encoding?: 'utf8' | 'cp932' }, cmd: Command) => {
+      const o = common(cmd);
+      const config = loadAppConfig(o.config);
+      const date = opts.date ?? todayInJapan();
+      if (!/^[0-9]{4}-[0-9]{2}-[0-9]{2}$/.test(date)) throw new InvalidArgumentError('--date は YYYY-MM-DD で指定してください');
+      const r = await withDb(cmd, (knex) => exportNoticesCsv(knex, { date, dir: path.resolve(o.dataDir, config.backwardLinkage.csvDir), encoding: opts.encoding ?? config.backwardLinkage.encoding }, cliActor()));
+      console.log(`${r.file}\t届出 ${r.notices} 件\t${r.rows} 行`);
     });
 
   program

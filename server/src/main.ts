@@ -8,6 +8,8 @@ import { migrateLatest, openDatabase } from './db/connect.js';
 import { ensureDefaultGroups } from './auth/staffRepo.js';
 import path from 'node:path';
 import cron from 'node-cron';
+import { exportNoticesCsv } from './rpa/csvOut.js';
+import { todayInJapan } from './domain/dates.js';
 import { pruneAudit } from './audit/trail.js';
 import { createApp } from './http/app.js';
 import { LayoutRegistry } from './linkage/forward/layouts.js';
@@ -64,6 +66,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const auditRetention = watching
     ? cron.schedule('45 3 * * *', () => void pruneAudit(knex, config.audit.retentionYears).catch((e: unknown) => logger.error('audit prune failed', { error: e })), { timezone: 'Asia/Tokyo', name: 'audit-retention' })
     : undefined;
+  // Accepted notices of the day as CSV for the core system, after counter hours.
+  const csvSchedule = config.backwardLinkage.schedule;
+  const noticeCsv = watching && csvSchedule
+    ? cron.schedule(csvSchedule, () => void exportNoticesCsv(knex, { date: todayInJapan(), dir: path.resolve(opts.dataDir, config.backwardLinkage.csvDir), encoding: config.backwardLinkage.encoding }, { staffLogin: 'system' })
+      .then((r) => logger.info('notice csv written', { file: r.file, rows: r.rows }))
+      .catch((e: unknown) => logger.error('notice csv failed', { error: e })), { timezone: 'Asia/Tokyo', name: 'notice-csv' })
+    : undefined;
   const { app } = createApp({ knex, config, configDir: opts.configDir, logger, version, linkage: { knex, registry, settings: config.linkage, closedDates: config.openingHours.closedDates, loads: () => watcher.currentLoads() } });
   const tls = config.http.tls;
   const server = tls
@@ -104,6 +113,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       const budget = setTimeout(() => server.closeAllConnections(), opts.stopBudgetMs ?? 10_000);
       watchdog?.stop();
       void auditRetention?.stop();
+      void noticeCsv?.stop();
       await watcher.stop();
       await stopped;
       clearTimeout(budget);

@@ -1,4 +1,9 @@
 import { expect } from 'chai';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { todayInJapan } from '../../server/src/domain/dates.js';
+import { exportNoticesCsv, NOTICE_CSV_COLUMNS } from '../../server/src/rpa/csvOut.js';
+import { decodeCsv } from '../../server/src/stats/visitStats.js';
 import { registerApiClient } from '../../server/src/auth/apiClients.js';
 import { mssqlDialect } from '../../server/src/db/dialects/mssql.js';
 import { derivedKeys } from '../../server/src/linkage/forward/keys.js';
@@ -135,6 +140,22 @@ describe('RPA job queue: enqueue on accept, claim after review, leases, retries,
     expect(await claim(1)).to.equal(null);
     await report(0, c.job.id, 'success', { coreRef: 'R08-000777' });
     expect((await claim(1))!.job.id).to.equal(jb!.id);
+  });
+
+  it('writes the day\'s accepted notices as CSV for the core system, atomically, in UTF-8 or CP932, audited', async () => {
+    const dir = path.join(t.dir, 'export');
+    const today = todayInJapan();
+    const r = await exportNoticesCsv(server.knex, { date: today, dir, encoding: 'utf8' }, { staffLogin: 'test' });
+    expect(r.notices).to.be.greaterThan(10);
+    expect(readdirSync(dir)).to.deep.equal([`notices-${today.replaceAll('-', '')}.csv`]);
+    const [header, ...rows] = decodeCsv(readFileSync(r.file), 'utf8');
+    expect(header).to.deep.equal([...NOTICE_CSV_COLUMNS]);
+    expect(rows).to.have.length(r.rows);
+    expect(rows[0]!.slice(2, 9)).to.deep.equal(['転居届', '入力済', '2026-11-28', today, 'HR', '600000000001', '入力 太郎']);
+    const cp = await exportNoticesCsv(server.knex, { date: today, dir, encoding: 'cp932' }, { staffLogin: 'test' });
+    expect(decodeCsv(readFileSync(cp.file), 'cp932')[1]![8]).to.equal('入力 太郎');
+    expect(readdirSync(dir).some((f) => f.endsWith('.tmp'))).to.equal(false);
+    expect(Number(((await server.knex('audit_trail').where({ action: 'notice.exportCsv' }).count({ n: '*' }).first()) as { n: number }).n)).to.equal(2);
   });
 
   it('compiles the SQL Server claim with the extra condition', () => {

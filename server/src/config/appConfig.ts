@@ -75,6 +75,8 @@ export interface AppConfig {
   linkage: LinkageSettings;
   logging: { level: 'error' | 'warn' | 'info' | 'debug'; retainDays: number };
   audit: { retentionYears: number };
+  /** Accepted notices as CSV for the core system (000 §9-2): folder under the data dir, encoding, schedule. */
+  backwardLinkage: { csvDir: string; encoding: 'utf8' | 'cp932'; schedule: string | null };
   /** Fonts for printed forms (IPAmj明朝 for names and addresses, a Gothic for labels). */
   printing: { fonts: { mincho: string; gothic: string } };
   /** Deadlines of notices in days from the effective date (late notices warn). */
@@ -269,6 +271,16 @@ export const appConfigSchema = {
       additionalProperties: false,
       default: {},
       properties: { retentionYears: { type: 'integer', minimum: 1, maximum: 30, default: 5 } },
+    },
+    backwardLinkage: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        csvDir: { type: 'string', minLength: 1, default: 'export/notices' },
+        encoding: { type: 'string', enum: ['utf8', 'cp932'], default: 'utf8' },
+        schedule: { type: ['string', 'null'], default: '30 17 * * 1-5' },
+      },
     },
     printing: {
       type: 'object',
