@@ -14,7 +14,7 @@ import { loginAs, type LoggedIn } from '../helpers/login.js';
 import { configDir, tempDir } from '../helpers/paths.js';
 
 interface Claimed {
-  job: { id: number; scenario: string; payload: { reference: string; members: { name: string }[] }; attempt: number };
+  job: { id: number; reference: string; scenario: string; payload: { reference: string; members: { name: string }[] }; attempt: number };
 }
 
 /** The RPA job queue: created with the notice, opened by the review, leased safely, retried, resolved. */
@@ -68,7 +68,8 @@ describe('RPA job queue: enqueue on accept, claim after review, leases, retries,
     await review(nid);
     const got = (await claim(0))!;
     expect(got.job.scenario).to.equal('relocation');
-    expect(got.job.payload.reference).to.equal(`MDG-${nid}`);
+    expect(got.job.payload.reference).to.equal(`MDG-${nid}-1`);
+    expect(got.job.reference).to.equal(`MDG-${nid}-1`);
     expect(got.job.payload.members.map((m) => m.name)).to.deep.equal(['入力 太郎']);
     expect(await claim(1)).to.equal(null);
     expect((await report(0, got.job.id, 'heartbeat', {})).status).to.equal(200);

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { enqueueCertificateRequest, type QueueSettings, type ScenarioCheck } from '../rpa/jobs.js';
 import { appendAudit } from '../audit/trail.js';
 import type { StaffSession } from '../auth/sessions.js';
 import type { AuditActor } from '../auth/staffRepo.js';
@@ -33,7 +34,7 @@ export async function issuanceRefusals(db: Knex, priced: PricedRequest, relation
   return out;
 }
 
-export async function saveCertificateRequest(db: Knex, visitId: number, priced: PricedRequest, relation: RequesterRelation, memo: string, staffId: number, actor: AuditActor, now = new Date()): Promise<number> {
+export async function saveCertificateRequest(db: Knex, visitId: number, priced: PricedRequest, relation: RequesterRelation, memo: string, staffId: number, actor: AuditActor, rpa?: { settings: QueueSettings; hasScenario: ScenarioCheck }, now = new Date()): Promise<number> {
   return db.transaction(async (trx) => {
     const visit = (await trx('visits').where({ id: visitId }).first('status')) as { status: string } | undefined;
     if (!visit) throw Object.assign(new Error('指定された来庁記録はありません'), { status: 404, expose: true });
@@ -41,6 +42,7 @@ export async function saveCertificateRequest(db: Knex, visitId: number, priced: 
     const [row] = await trx('certificate_requests').insert({ visit_id: visitId, requester_relation: relation, lines: JSON.stringify(priced.lines), total: priced.total, memo: memo.slice(0, 500) || null, created_by: staffId, created_at: now }).returning('id');
     const id = typeof row === 'object' ? (row as { id: number }).id : Number(row);
     await trx('visits').where({ id: visitId }).update({ updated_by: staffId, updated_at: now });
+    if (rpa) await enqueueCertificateRequest(trx, id, priced, rpa.settings, rpa.hasScenario, now);
     await appendAudit(trx, { ...actor, action: 'certificate.accept', targetKind: 'certificateRequest', targetIds: [String(id), ...priced.lines.flatMap((l) => (l.subject.addresseeNo ? [l.subject.addresseeNo] : []))], result: 'success', detail: { visit: visitId, relation, total: priced.total, types: priced.lines.map((l) => l.typeId) } }, now);
     return id;
   });

@@ -20,13 +20,14 @@ const labelList = (labels: Readonly<Record<string, string>>) => Object.entries(l
 const SERVER_ERROR = 'サーバーでエラーが発生しました。しばらくしてからやり直してください。';
 
 /** The error responses of an operation: each status with the messages it answers with (the first is the example). */
-function errors(byStatus: Partial<Record<400 | 401 | 403 | 404 | 409, readonly string[]>>): Record<string, object> {
+function errors(byStatus: Partial<Record<400 | 401 | 403 | 404 | 409 | 413, readonly string[]>>): Record<string, object> {
   const describe: Record<number, string> = {
     400: '入力が正しくありません。message に直し方を日本語で返します。',
     401: 'ログインしていない、セッションの有効期限切れ、または端末の認証トークンが無効です。',
     403: '権限がない、CSRF トークンが一致しない、またはパスワードの変更が必要です。',
     404: '指定されたものが見つかりません。',
     409: '現在の状態ではその操作はできません。',
+    413: '送られたファイルが大きすぎます。',
   };
   const out: Record<string, object> = {};
   for (const [status, messages] of Object.entries(byStatus)) {
@@ -248,6 +249,33 @@ export function openApiDocument(version: string): object {
           parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } }],
           requestBody: formAndJson({ type: 'object', required: ['kind'], properties: { kind: { type: 'string', enum: ['business', 'application'] }, message: { type: 'string' } } }, { kind: 'application', message: 'HTTP 500' }),
           responses: { '200': { description: '次の状態 (queued または needsAttention)' }, ...errors({ 400: ['ジョブ番号が正しくありません'], 401: UNAUTHENTICATED, 403: [...FORBIDDEN, 'RPA 端末のトークンで呼んでください'], 404: ['指定されたジョブはありません'], 409: ['このジョブの貸出はもう有効ではありません (期限切れで別の端末に渡った可能性があります)'] }) },
+        }),
+      },
+      '/api/v1/agent/jobs/{id}/release': {
+        post: op({
+          tag: 'RPA', operationId: 'jobRelease', permission: 'rpa.agent', write: true,
+          summary: '貸出を返す (実行しない)',
+          description: '端末が停止を求められたとき、登録の前であればジョブを待ちに戻します。試行回数は増えません。',
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } }],
+          responses: { '200': { description: '待ちに戻した' }, ...errors({ 400: ['ジョブ番号が正しくありません'], 401: UNAUTHENTICATED, 403: [...FORBIDDEN, 'RPA 端末のトークンで呼んでください'], 404: ['指定されたジョブはありません'], 409: ['このジョブの貸出はもう有効ではありません (期限切れで別の端末に渡った可能性があります)'] }) },
+        }),
+      },
+      '/api/v1/agent/jobs/{id}/evidence': {
+        post: op({
+          tag: 'RPA', operationId: 'jobEvidence', permission: 'rpa.agent', write: true,
+          summary: '証跡 (画面写真・トレース) を送る',
+          description: '本文にファイルそのもの (画面写真は PNG、トレースは Playwright の zip、20 MB まで) を送ります。貸出中の端末だけが送れます。ジョブとともにデータフォルダーの evidence/ に保存し、保存期間 (rpa.evidenceRetentionDays) を過ぎると削除します。',
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } }, { name: 'kind', in: 'query', required: true, schema: { type: 'string', enum: ['screenshot', 'trace'] } }],
+          requestBody: { required: true, content: { 'image/png': { schema: { type: 'string', format: 'binary' } }, 'application/zip': { schema: { type: 'string', format: 'binary' } } } },
+          responses: { '201': { description: '保存した証跡の番号・試行・大きさ' }, ...errors({ 400: ['kind は screenshot か trace です', '画面写真は PNG で送ってください'], 401: UNAUTHENTICATED, 403: [...FORBIDDEN, 'RPA 端末のトークンで呼んでください'], 404: ['指定されたジョブはありません'], 409: ['このジョブの貸出はもう有効ではありません (期限切れで別の端末に渡った可能性があります)'], 413: ['ファイルが大きすぎます (上限 20 MB)'] }) },
+        }),
+      },
+      '/api/v1/agent/scenarios': {
+        get: op({
+          tag: 'RPA', operationId: 'agentScenarios', permission: 'rpa.agent',
+          summary: 'シナリオファイルを取得する',
+          description: 'サーバーの config/scenarios/<rpa.coreSystem>/ にある YAML をそのまま (名前・本文・SHA-256) 返します。端末は起動時と各ジョブの前に取得し、職員が直したシナリオがすぐに使われます。',
+          responses: { '200': { description: '{ coreSystem, files: [{ name, text, sha256 }] }' }, ...errors({ 401: UNAUTHENTICATED, 403: [...FORBIDDEN, 'RPA 端末のトークンで呼んでください'], 404: ['シナリオのフォルダーがありません'] }) },
         }),
       },
       '/api/v1/visits/{id}/notices': {

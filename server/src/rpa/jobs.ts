@@ -1,4 +1,8 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import type { Knex } from 'knex';
+import type { AppConfig } from '../config/appConfig.js';
+import type { PricedRequest } from '../certificates/fees.js';
 import { appendAudit } from '../audit/trail.js';
 import type { AuditActor } from '../auth/staffRepo.js';
 import { dialectOf } from '../db/dialects/index.js';
@@ -17,6 +21,8 @@ export const jobStatusLabels: Readonly<Record<JobStatus, string>> = { queued: '�
 export interface Job {
   id: number;
   idempotencyKey: string;
+  /** What the agent types into the core system's 受付番号; the idempotency probe searches for it. */
+  reference: string | null;
   noticeId: number | null;
   scenario: string;
   householdNo: string | null;
@@ -52,37 +58,119 @@ export function toJob(r: Record<string, unknown>): Job {
   const n = (v: unknown) => (v === null || v === undefined ? null : Number(v));
   const s = (v: unknown) => (v === null || v === undefined ? null : String(v));
   return {
-    id: Number(r.id), idempotencyKey: String(r.idempotency_key), noticeId: n(r.notice_id), scenario: String(r.scenario), householdNo: s(r.household_no),
+    id: Number(r.id), idempotencyKey: String(r.idempotency_key), reference: s(r.reference), noticeId: n(r.notice_id), scenario: String(r.scenario), householdNo: s(r.household_no),
     payload: JSON.parse(String(r.payload)) as Record<string, unknown>, status: r.status as JobStatus, awaitingReview: Boolean(r.awaiting_review), blockedBy: n(r.blocked_by),
     attempts: Number(r.attempts), maxAttempts: Number(r.max_attempts), availableAt: dbDate(r.available_at)!, leasedBy: s(r.leased_by), leaseExpiresAt: dbDate(r.lease_expires_at),
     coreRef: s(r.core_ref), errorKind: s(r.error_kind), errorMessage: s(r.error_message), resolution: s(r.resolution), createdAt: dbDate(r.created_at)!, finishedAt: dbDate(r.finished_at),
   };
 }
 
-/** What the agent types: the notice without anything it does not need (never a My Number). */
-export function noticePayload(n: Notice): Record<string, unknown> {
-  return {
-    reference: `MDG-${n.id}`, type: n.type, effectiveDate: n.effectiveDate, reportedDate: n.reportedDate, householdNo: n.householdNo, data: n.data,
-    members: n.members.map((m) => ({ addresseeNo: m.addresseeNo, name: m.name, nameKana: m.nameKana, birthDate: m.birthDate, sex: m.sex, relationship: m.relationship, moving: m.moving, head: m.head, event: m.event })),
-  };
+/** The queue's settings from `rpa:` in municipality.yaml. */
+export function queueSettingsOf(config: AppConfig): QueueSettings {
+  return { leaseSeconds: config.rpa.leaseSeconds, maxAttempts: config.rpa.maxAttempts, backoffSeconds: config.rpa.backoffSeconds };
+}
+
+/** Whether a notice type or certificate type is configured for RPA: a scenario file exists for it. */
+export type ScenarioCheck = (scenario: string) => boolean;
+
+export function scenarioFolder(configDir: string, coreSystem: string): string {
+  return path.join(configDir, 'scenarios', coreSystem);
+}
+
+export function scenarioCheck(configDir: string, coreSystem: string): ScenarioCheck {
+  const dir = scenarioFolder(configDir, coreSystem);
+  return (scenario) => /^[A-Za-z][A-Za-z0-9]*$/.test(scenario) && existsSync(path.join(dir, `${scenario}.yaml`));
+}
+
+const memberOf = (m: Notice['members'][number]) => ({ addresseeNo: m.addresseeNo, name: m.name, nameKana: m.nameKana, birthDate: m.birthDate, sex: m.sex, relationship: m.relationship, moving: m.moving, head: m.head, event: m.event });
+
+/**
+ * The core-system entries of a notice: one per person it changes (those moving, born or deceased;
+ * every member when none is marked). The core system's screens take one person per entry.
+ */
+export function noticeEntries(n: Notice): Record<string, unknown>[] {
+  const marked = n.members.filter((m) => m.moving || m.event);
+  const subjects = marked.length ? marked : n.members;
+  const head = n.members.find((m) => m.head) ?? null;
+  return subjects.map((m, i) => ({
+    reference: `MDG-${n.id}-${i + 1}`, kind: 'notice', type: n.type, noticeId: n.id, effectiveDate: n.effectiveDate, reportedDate: n.reportedDate, householdNo: n.householdNo,
+    data: n.data, subject: memberOf(m), head: head ? memberOf(head) : null, headName: head?.name ?? m.name, members: n.members.map(memberOf),
+  }));
+}
+
+async function insertJob(trx: Knex.Transaction, values: { key: string; reference: string; scenario: string; householdNo: string | null; payload: Record<string, unknown>; awaitingReview: boolean; blockedBy: number | null; noticeId?: number; certificateRequestId?: number }, settings: QueueSettings, now: Date): Promise<number> {
+  const [row] = await trx('rpa_jobs').insert({
+    idempotency_key: values.key, reference: values.reference, notice_id: values.noticeId ?? null, certificate_request_id: values.certificateRequestId ?? null, scenario: values.scenario, household_no: values.householdNo,
+    payload: JSON.stringify(values.payload), status: 'queued', awaiting_review: values.awaitingReview, blocked_by: values.blockedBy, attempts: 0, max_attempts: settings.maxAttempts, available_at: now, created_at: now, updated_at: now,
+  }).returning('id');
+  return typeof row === 'object' ? (row as { id: number }).id : Number(row);
 }
 
 /**
- * Enqueues the core-system entry of an accepted notice (inside the accepting transaction). Jobs of
- * one household run in order: each waits for the one before it. A job waits for the review too.
+ * Enqueues the core-system entries of an accepted notice (inside the accepting transaction), when
+ * a scenario exists for its type. Jobs of one household run in order: each waits for the one
+ * before it. They wait for the review too.
  */
-export async function enqueueNotice(trx: Knex.Transaction, n: Notice, settings: QueueSettings, now = new Date()): Promise<number | null> {
-  const key = `notice:${n.id}`;
-  const existing = (await trx('rpa_jobs').where({ idempotency_key: key }).first('id')) as { id: number } | undefined;
-  if (existing) return Number(existing.id);
-  const before = n.householdNo
-    ? ((await trx('rpa_jobs').where({ household_no: n.householdNo }).whereNotIn('status', ['succeeded', 'cancelled']).orderBy('id', 'desc').first('id')) as { id: number } | undefined)
-    : undefined;
-  const [row] = await trx('rpa_jobs').insert({
-    idempotency_key: key, notice_id: n.id, scenario: n.type, household_no: n.householdNo, payload: JSON.stringify(noticePayload(n)), status: 'queued', awaiting_review: true,
-    blocked_by: before ? Number(before.id) : null, attempts: 0, max_attempts: settings.maxAttempts, available_at: now, created_at: now, updated_at: now,
-  }).returning('id');
-  return typeof row === 'object' ? (row as { id: number }).id : Number(row);
+export async function enqueueNotice(trx: Knex.Transaction, n: Notice, settings: QueueSettings, hasScenario: ScenarioCheck, now = new Date()): Promise<number[]> {
+  if (!hasScenario(n.type)) return [];
+  const ids: number[] = [];
+  let before = n.householdNo
+    ? ((await trx('rpa_jobs').where({ household_no: n.householdNo }).whereNotIn('status', ['succeeded', 'cancelled']).orderBy('id', 'desc').first('id')) as { id: number } | undefined)?.id ?? null
+    : null;
+  for (const [i, payload] of noticeEntries(n).entries()) {
+    const subject = payload.subject as { addresseeNo: string | null; address?: string | null; registeredHeadName?: string | null };
+    // As registered now, for screens that ask for the current address or head (転出, 世帯の変更, 死亡, 出生).
+    const reg = subject.addresseeNo ? await registered(trx, subject.addresseeNo) : null;
+    subject.address = reg?.address ?? null;
+    subject.registeredHeadName = reg?.headName ?? null;
+    const anyone = n.members.find((m) => m.addresseeNo);
+    payload.householdAddress = subject.address ?? (anyone?.addresseeNo ? (await registered(trx, anyone.addresseeNo))?.address ?? null : null);
+    const key = `notice:${n.id}:${i + 1}`;
+    const existing = (await trx('rpa_jobs').where({ idempotency_key: key }).first('id')) as { id: number } | undefined;
+    if (existing) {
+      ids.push(Number(existing.id));
+      continue;
+    }
+    const id = await insertJob(trx, { key, reference: String(payload.reference), scenario: n.type, householdNo: n.householdNo, payload, awaitingReview: true, blockedBy: before === null ? null : Number(before), noticeId: n.id }, settings, now);
+    ids.push(id);
+    before = id;
+  }
+  return ids;
+}
+
+/** The registered address and household head (relationship code 02 = 世帯主 in the standard layout). */
+async function registered(trx: Knex.Transaction, addresseeNo: string): Promise<{ address: string; headName: string | null } | null> {
+  const r = (await trx('residents').where({ addressee_no: addresseeNo }).first('household_no', 'town_name', 'block_number', 'address_suffix')) as Record<string, unknown> | undefined;
+  if (!r) return null;
+  const head = r.household_no ? ((await trx('residents').where({ household_no: r.household_no, relationship_code1: '02', resident_status: '1' }).first('name')) as { name: string } | undefined) : undefined;
+  return { address: addressText(r), headName: head?.name ?? null };
+}
+
+const addressText = (r: Record<string, unknown>): string => {
+  const str = (v: unknown) => (v === null || v === undefined ? '' : String(v));
+  return `${str(r.town_name)}${str(r.block_number)}${r.address_suffix ? ` ${str(r.address_suffix)}` : ''}`;
+};
+
+/** The resident a certificate is for, as the core system's request screen wants it. */
+async function certificateSubject(trx: Knex.Transaction, addresseeNo: string | undefined, label: string | undefined): Promise<Record<string, unknown>> {
+  const r = addresseeNo ? ((await trx('residents').where({ addressee_no: addresseeNo }).first('addressee_no', 'name', 'name_kana', 'birth_date', 'sex', 'household_no', 'town_name', 'block_number', 'address_suffix')) as Record<string, unknown> | undefined) : undefined;
+  if (!r) return { addresseeNo: addresseeNo ?? null, name: label ?? '', nameKana: null, birthDate: null, sex: null, address: null };
+  return { addresseeNo: String(r.addressee_no), name: String(r.name), nameKana: r.name_kana ?? null, birthDate: r.birth_date ?? null, sex: r.sex ?? null, householdNo: r.household_no ?? null, address: addressText(r) };
+}
+
+/** Enqueues one job per line of an accepted certificate request whose type has a scenario (no review: issued at once). */
+export async function enqueueCertificateRequest(trx: Knex.Transaction, requestId: number, priced: PricedRequest, settings: QueueSettings, hasScenario: ScenarioCheck, now = new Date()): Promise<number[]> {
+  const ids: number[] = [];
+  for (const [i, line] of priced.lines.entries()) {
+    if (!hasScenario(line.typeId)) continue;
+    const key = `certificate:${requestId}:${i + 1}`;
+    if (await trx('rpa_jobs').where({ idempotency_key: key }).first('id')) continue;
+    const reference = `MDC-${requestId}-${i + 1}`;
+    const subject = await certificateSubject(trx, line.subject.addresseeNo, line.subject.label);
+    const payload = { reference, kind: 'certificate', type: line.typeId, requestId, subject, copies: line.copies, items: line.items ?? null, purposeId: line.purposeId, options: line.options, exempt: line.exempt };
+    ids.push(await insertJob(trx, { key, reference, scenario: line.typeId, householdNo: null, payload, awaitingReview: false, blockedBy: null, certificateRequestId: requestId }, settings, now));
+  }
+  return ids;
 }
 
 /** The review opens the job to the agents (the core system takes only reviewed notices). */
@@ -123,14 +211,45 @@ export async function heartbeat(db: Knex, id: number, agent: string, settings: Q
   return until;
 }
 
-/** The entry is in the core system: the job succeeds, the notice becomes 入力済, the next job of the household is unblocked. */
+/** A notice is 入力済 once every entry of it is in the core system (its record numbers, comma-separated). */
+async function markNoticeEntered(trx: Knex.Transaction, noticeId: number, now: Date): Promise<void> {
+  const jobs = (await trx('rpa_jobs').where({ notice_id: noticeId }).orderBy('id').select('status', 'core_ref')) as { status: JobStatus; core_ref: string | null }[];
+  if (jobs.some((j) => j.status !== 'succeeded' && j.status !== 'cancelled')) return;
+  const refs = jobs.filter((j) => j.status === 'succeeded').map((j) => j.core_ref ?? '').join(',');
+  await trx('notices').where({ id: noticeId, status: 'reviewed' }).update({ status: 'entered', entered_at: now, entered_ref: refs.length > 64 ? `${refs.slice(0, 61)}...` : refs, updated_at: now });
+}
+
+/**
+ * The agent gives the lease back without running (it was asked to stop): no attempt is counted.
+ * Only before the saving step; after it the agent finishes and reports.
+ */
+export async function releaseJob(db: Knex, id: number, agent: string, now = new Date()): Promise<void> {
+  await db.transaction(async (trx) => {
+    await leased(trx, id, agent);
+    await trx('rpa_jobs').where({ id }).update({ status: 'queued', leased_by: null, lease_expires_at: null, updated_at: now });
+  });
+}
+
+/** At a server stop every lease goes back to the queue (the agents' probe prevents a double entry). */
+export async function releaseAllLeases(db: Knex, now = new Date()): Promise<number> {
+  return db('rpa_jobs').where({ status: 'leased' }).update({ status: 'queued', leased_by: null, lease_expires_at: null, updated_at: now });
+}
+
+/** Remembers an agent's call: the job page lists agents with their last call and version. */
+export async function touchAgent(db: Knex, name: string, version: string | null, host: string | null, jobId: number | null, now = new Date()): Promise<void> {
+  const values: Record<string, unknown> = { last_seen_at: now, ...(version ? { version: version.slice(0, 32) } : {}), ...(host ? { host: host.slice(0, 128) } : {}), ...(jobId ? { last_job_id: jobId } : {}) };
+  const n = await db('rpa_agents').where({ name }).update(values);
+  if (!n) await db('rpa_agents').insert({ name, created_at: now, ...values }).onConflict('name').merge(values);
+}
+
+/** The entry is in the core system: the job succeeds, the next job of the household is unblocked, the notice becomes 入力済 with its last entry. */
 export async function succeedJob(db: Knex, id: number, agent: string, coreRef: string, actor: AuditActor, now = new Date()): Promise<void> {
   if (!coreRef.trim()) throw fail(400, '基幹系システムの処理番号を指定してください');
   await db.transaction(async (trx) => {
     const r = await leased(trx, id, agent);
     await trx('rpa_jobs').where({ id }).update({ status: 'succeeded', core_ref: coreRef.slice(0, 64), leased_by: null, lease_expires_at: null, finished_at: now, updated_at: now, error_kind: null, error_message: null });
     await trx('rpa_jobs').where({ blocked_by: id }).update({ blocked_by: null, updated_at: now });
-    if (r.notice_id) await trx('notices').where({ id: r.notice_id, status: 'reviewed' }).update({ status: 'entered', entered_at: now, entered_ref: coreRef.slice(0, 64), updated_at: now });
+    if (r.notice_id) await markNoticeEntered(trx, Number(r.notice_id), now);
     await appendAudit(trx, { ...actor, action: 'rpa.succeeded', targetKind: 'rpaJob', targetIds: [String(id), ...(r.notice_id ? [`notice:${String(r.notice_id)}`] : [])], result: 'success', detail: { coreRef, attempt: Number(r.attempts) + 1 } }, now);
   });
 }
@@ -167,7 +286,7 @@ export async function resolveJob(db: Knex, id: number, action: 'retry' | 'doneBy
     if (action === 'cancel') Object.assign(values, { status: 'cancelled', finished_at: now });
     await trx('rpa_jobs').where({ id }).update(values);
     if (action !== 'retry') await trx('rpa_jobs').where({ blocked_by: id }).update({ blocked_by: null, updated_at: now });
-    if (action === 'doneByHand' && r.notice_id) await trx('notices').where({ id: r.notice_id, status: 'reviewed' }).update({ status: 'entered', entered_at: now, entered_ref: 'manual', updated_at: now });
+    if (action === 'doneByHand' && r.notice_id) await markNoticeEntered(trx, Number(r.notice_id), now);
     await appendAudit(trx, { ...actor, action: `rpa.${action}`, targetKind: 'rpaJob', targetIds: [String(id)], result: 'success', detail: { reason: reason.slice(0, 200) } }, now);
   });
 }

@@ -9,6 +9,7 @@ import * as m007 from './m007_notices.js';
 import * as m008 from './m008_certificates.js';
 import * as m009 from './m009_jobs.js';
 import * as m010 from './m010_power.js';
+import * as m011 from './m011_rpa_agents.js';
 
 /**
  * Migrations are additive only and return one schema-builder chain, so that the same code
@@ -31,6 +32,7 @@ export const migrations: readonly Migration[] = [
   { name: '008_certificates', up: m008.up, down: m008.down },
   { name: '009_jobs', up: m009.up, down: m009.down },
   { name: '010_power', up: m010.up, down: m010.down },
+  { name: '011_rpa_agents', up: m011.up, down: m011.down },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

@@ -2,6 +2,7 @@ import { loadCertificateCatalog, type CertificateCatalog, type CertificateType }
 import { CertificateRequestError, priceRequest, type CertificateRequestLine, type OptionValue, type PricedRequest } from '../../certificates/fees.js';
 import { issuanceRefusals, requesterRelations, saveCertificateRequest, type RequesterRelation } from '../../certificates/requests.js';
 import { appendAudit } from '../../audit/trail.js';
+import { queueSettingsOf, scenarioCheck } from '../../rpa/jobs.js';
 import { FontSet } from '../../printing/fonts.js';
 import { renderForms } from '../../printing/render.js';
 import { loadFormTemplates } from '../../printing/template.js';
@@ -110,7 +111,7 @@ ${saved.length ? html`<ul>${saved.map((r) => html`<li>${(JSON.parse(r.lines) as 
     if (str(b.action) !== 'save') return page(ctx, v.id, [], priced);
     const s = session(ctx);
     if (s.staffId === null) return ctx.throw(403, '端末からは受け付けられません');
-    await saveCertificateRequest(db, v.id, priced, relation, str(b.memo), s.staffId, actor(ctx));
+    await saveCertificateRequest(db, v.id, priced, relation, str(b.memo), s.staffId, actor(ctx), { settings: queueSettingsOf(deps.config), hasScenario: scenarioCheck(deps.configDir, deps.config.rpa.coreSystem) });
     ctx.status = 303;
     ctx.redirect(`/visits/${v.id}/certificates`);
   });

@@ -14,7 +14,7 @@ import { html, type SafeHtml } from '../html.js';
 import { badRequest, type RouteAccess, type RouteKit } from '../app.js';
 import { jst } from './linkage.js';
 import { rawBody } from './admin.js';
-import { defaultQueueSettings, enqueueNotice } from '../../rpa/jobs.js';
+import { enqueueNotice, queueSettingsOf, scenarioCheck } from '../../rpa/jobs.js';
 import { parseMoveOutCertificateData } from '../../notices/moveOutCertificate.js';
 
 const str = (v: unknown): string => (typeof v === 'string' ? v.trim() : '');
@@ -205,8 +205,8 @@ ${noticeForm(n.visitId, n, s.csrfToken ?? '', errors, n.lateWarning)}
       const on = todayInJapan();
       await acceptNotice(db, noticeId, sid, deps.config.notices.deadlineDays, actor(ctx), async (trx, accepted) => {
         await writeDerived(trx, visitId, accepted, procedures.definitions(on), on, sid);
-        // One core-system entry per notice, in the same transaction (backward linkage by RPA).
-        if (accepted.type !== 'individual') await enqueueNotice(trx, accepted, defaultQueueSettings);
+        // The core-system entries, in the same transaction (backward linkage by RPA), when a scenario exists.
+        await enqueueNotice(trx, accepted, queueSettingsOf(deps.config), scenarioCheck(deps.configDir, deps.config.rpa.coreSystem));
       });
     } catch (e) {
       if (!(e instanceof NoticeValidationError)) throw e;

@@ -1,0 +1,132 @@
+import http from 'node:http';
+import https from 'node:https';
+import os from 'node:os';
+import { agentVersion } from './version.js';
+
+/** The server could not be reached (network, restart, TLS): the agent waits and tries again. */
+export class ServerAway extends Error {}
+/** The server answered with an error status. */
+export class ServerError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface ClaimedJob {
+  id: number;
+  idempotencyKey: string;
+  reference: string | null;
+  scenario: string;
+  payload: Record<string, unknown>;
+  attempt: number;
+  leaseSeconds: number;
+}
+
+export interface ScenarioFiles {
+  coreSystem: string;
+  files: { name: string; text: string; sha256: string }[];
+}
+
+interface Response {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+/** The agent API over HTTPS with the internal CA (or HTTP on a test bench), bearer token. */
+export class ServerApi {
+  private readonly base: URL;
+  private readonly agent: http.Agent;
+
+  constructor(
+    server: string,
+    private readonly token: string,
+    ca?: string,
+    private readonly timeoutMs = 30_000,
+  ) {
+    this.base = new URL(server.endsWith('/') ? server : `${server}/`);
+    this.agent = this.base.protocol === 'https:' ? new https.Agent({ keepAlive: true, ...(ca ? { ca } : {}) }) : new http.Agent({ keepAlive: true });
+  }
+
+  private request(method: string, path: string, body?: Buffer | string, type = 'application/json'): Promise<Response> {
+    const url = new URL(path, this.base);
+    const mod = url.protocol === 'https:' ? https : http;
+    return new Promise((resolve, reject) => {
+      const req = mod.request(url, {
+        method, agent: this.agent, timeout: this.timeoutMs,
+        headers: {
+          authorization: `Bearer ${this.token}`, 'x-madoguchi-agent-version': agentVersion, 'x-madoguchi-agent-host': os.hostname(), accept: 'application/json',
+          ...(body !== undefined ? { 'content-type': type, 'content-length': Buffer.byteLength(body) } : {}),
+        },
+      }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on('error', (e) => reject(new ServerAway(e.message)));
+      });
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+      req.on('error', (e) => reject(new ServerAway(`サーバーに接続できません: ${e.message}`)));
+      if (body !== undefined) req.write(body);
+      req.end();
+    });
+  }
+
+  private async json<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await this.request(method, path, body === undefined ? undefined : JSON.stringify(body));
+    if (res.status >= 500 || res.status === 0) throw new ServerAway(`サーバーが HTTP ${res.status} を返しました`);
+    if (res.status >= 400) {
+      let message = `HTTP ${res.status}`;
+      try {
+        message = (JSON.parse(res.body.toString('utf8')) as { error?: { message?: string } }).error?.message ?? message;
+      } catch {
+        /* not JSON */
+      }
+      throw new ServerError(res.status, message);
+    }
+    return (res.body.length ? JSON.parse(res.body.toString('utf8')) : {}) as T;
+  }
+
+  /** A job, or null with how long the server asks to wait (seconds) when it has none. */
+  async claim(): Promise<{ job: ClaimedJob | null; retryAfter: number | null }> {
+    const res = await this.request('POST', 'api/v1/agent/claim', '{}');
+    if (res.status === 204) {
+      const ra = Number(res.headers['retry-after']);
+      return { job: null, retryAfter: Number.isFinite(ra) && ra > 0 ? ra : null };
+    }
+    if (res.status >= 500 || res.status === 0) throw new ServerAway(`サーバーが HTTP ${res.status} を返しました`);
+    if (res.status >= 400) throw new ServerError(res.status, res.body.toString('utf8').slice(0, 300));
+    return { job: (JSON.parse(res.body.toString('utf8')) as { job: ClaimedJob }).job, retryAfter: null };
+  }
+
+  heartbeat(id: number): Promise<unknown> {
+    return this.json('POST', `api/v1/agent/jobs/${id}/heartbeat`, {});
+  }
+
+  release(id: number): Promise<unknown> {
+    return this.json('POST', `api/v1/agent/jobs/${id}/release`, {});
+  }
+
+  succeed(id: number, coreRef: string): Promise<unknown> {
+    return this.json('POST', `api/v1/agent/jobs/${id}/success`, { coreRef });
+  }
+
+  fail(id: number, kind: 'business' | 'application', message: string): Promise<{ status: string }> {
+    return this.json('POST', `api/v1/agent/jobs/${id}/failure`, { kind, message });
+  }
+
+  async evidence(id: number, kind: 'screenshot' | 'trace', body: Buffer): Promise<void> {
+    const res = await this.request('POST', `api/v1/agent/jobs/${id}/evidence?kind=${kind}`, body, kind === 'screenshot' ? 'image/png' : 'application/zip');
+    if (res.status !== 201) throw new ServerError(res.status, res.body.toString('utf8').slice(0, 300));
+  }
+
+  scenarios(): Promise<ScenarioFiles> {
+    return this.json('GET', 'api/v1/agent/scenarios');
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}

@@ -1,0 +1,215 @@
+import type { Locator, Page } from 'playwright-core';
+import type { CoreSystem, Scenario, ScenarioSet, Step, Target } from './scenario.js';
+import { renderTemplate, truthy, type Maps } from './template.js';
+
+/** The core system refused the data (a validation message): retrying will not help, staff must look. */
+export class BusinessError extends Error {
+  readonly kind = 'business';
+}
+/** Something technical (slow screen, system error page, lost click, session ended): retried with backoff. */
+export class ApplicationError extends Error {
+  readonly kind = 'application';
+}
+/** The agent was asked to stop before the saving step: the lease goes back unused. */
+export class StopRequested extends Error {}
+/** The server no longer holds the lease for this agent: stop before saving anything. */
+export class LeaseLost extends Error {}
+
+export interface RunHooks {
+  /** Right before the saving step: confirms the lease is still ours (throws LeaseLost). */
+  beforeCommit?(): Promise<void>;
+  /** Asked between steps before the saving step. */
+  stopRequested?(): boolean;
+  /** After each step (every-step screenshots). */
+  afterStep?(step: Step): Promise<void>;
+}
+
+export interface RunResult {
+  coreRef: string;
+  /** The probe found the entry already in the core system: nothing was typed. */
+  alreadyEntered: boolean;
+  steps: number;
+  committed: boolean;
+}
+
+export interface DryRunResult {
+  scenario: string;
+  ok: boolean;
+  checked: number;
+  problem?: string;
+}
+
+export interface RunnerOptions {
+  baseUrl: string;
+  credentials: { user: string; password: string };
+  stepTimeoutMs: number;
+}
+
+const isTimeout = (e: unknown) => e instanceof Error && e.name === 'TimeoutError';
+
+/** Runs scenarios on one browser page (kept between jobs, so the core system's session is reused). */
+export class ScenarioRunner {
+  private readonly system: CoreSystem;
+
+  constructor(
+    readonly page: Page,
+    readonly set: ScenarioSet,
+    private readonly opts: RunnerOptions,
+  ) {
+    this.system = set.system;
+  }
+
+  scenario(name: string): Scenario {
+    const s = this.set.scenarios.get(name);
+    if (!s) throw new BusinessError(`シナリオ ${name}.yaml がありません (config/scenarios/ を確認してください)`);
+    return s;
+  }
+
+  /** Enters one job: probe first (skip when already there), then the steps. */
+  async run(scenario: Scenario, payload: Record<string, unknown>, hooks: RunHooks = {}): Promise<RunResult> {
+    const data = { ...payload, credentials: this.opts.credentials };
+    const found = await this.probe(scenario, data);
+    if (found !== null) return { coreRef: found, alreadyEntered: true, steps: scenario.probe.steps.length, committed: false };
+    const vars: Record<string, string> = {};
+    let committed = false;
+    for (const step of scenario.steps) {
+      if (!committed && hooks.stopRequested?.()) throw new StopRequested('停止の指示を受けたため、登録の前で中断しました');
+      if (step.commit) await hooks.beforeCommit?.();
+      await this.step(step, data, scenario.maps, vars);
+      if (step.commit) committed = true;
+      await hooks.afterStep?.(step);
+    }
+    const coreRef = vars.coreRef ?? '';
+    if (!coreRef) throw new ApplicationError('基幹系の処理番号を取り出せませんでした');
+    return { coreRef, alreadyEntered: false, steps: scenario.probe.steps.length + scenario.steps.length, committed };
+  }
+
+  /** Searches the core system for the job's reference; the record number when it is there. */
+  async probe(scenario: Scenario, data: Record<string, unknown>): Promise<string | null> {
+    for (const step of scenario.probe.steps) await this.step(step, data, scenario.maps, {});
+    if ((await this.page.locator(scenario.probe.found.selector).count()) === 0) return null;
+    const text = (await this.page.locator(scenario.probe.extract.selector).first().textContent({ timeout: this.opts.stepTimeoutMs }))?.trim() ?? '';
+    if (!text) throw new ApplicationError(`確認 (probe) で見つかりましたが、${scenario.probe.extract.ref} から処理番号を読めません`);
+    return text;
+  }
+
+  /**
+   * The smoke run after a core-system upgrade: logs in, runs the probe and every step up to the
+   * saving one with the sample data, checks the saving button is there, and saves nothing.
+   */
+  async dryRun(scenario: Scenario): Promise<DryRunResult> {
+    const sample = { ...this.system.samples[scenario.kind], reference: `CHECK-${Date.now()}`, credentials: this.opts.credentials };
+    let checked = 0;
+    try {
+      for (const step of scenario.probe.steps) {
+        await this.step(step, sample, scenario.maps, {});
+        checked++;
+      }
+      await this.page.locator(scenario.probe.found.selector).count();
+      for (const step of scenario.steps) {
+        if (step.commit) {
+          await this.locate(step.targets[0]!).waitFor({ state: 'visible', timeout: step.timeoutMs ?? this.opts.stepTimeoutMs });
+          checked++;
+          break;
+        }
+        await this.step(step, sample, scenario.maps, {});
+        checked++;
+      }
+      return { scenario: scenario.name, ok: true, checked };
+    } catch (e) {
+      return { scenario: scenario.name, ok: false, checked, problem: e instanceof Error ? e.message : String(e) };
+    }
+  }
+
+  private locate(t: Target): Locator {
+    return this.page.locator(t.selector);
+  }
+
+  private async loginIfAsked(): Promise<boolean> {
+    if ((await this.page.locator(this.system.login.when.selector).count()) === 0) return false;
+    const data = { credentials: this.opts.credentials };
+    for (const step of this.system.login.steps) await this.step(step, data, this.system.maps, {}, false);
+    if (this.system.login.error && (await this.page.locator(this.system.login.error.selector).count()) > 0) {
+      const msg = (await this.page.locator(this.system.login.error.selector).first().textContent())?.trim() ?? '';
+      throw new BusinessError(`基幹系にログインできません: ${msg} (エージェント設定の利用者 ID とパスワードを確認してください)`);
+    }
+    return true;
+  }
+
+  /** The text of the first error sign on the page, classified; null when there is none. */
+  private async errorOnPage(): Promise<BusinessError | ApplicationError | null> {
+    for (const [list, make] of [[this.system.errors.application, (m: string) => new ApplicationError(m)], [this.system.errors.business, (m: string) => new BusinessError(m)]] as const) {
+      for (const t of list) {
+        const loc = this.page.locator(t.selector);
+        if ((await loc.count()) > 0) return make(((await loc.first().innerText().catch(() => '')) || t.ref).replace(/\s+/g, ' ').trim());
+      }
+    }
+    return null;
+  }
+
+  private async explain(e: unknown, step: Step): Promise<Error> {
+    if (e instanceof BusinessError || e instanceof ApplicationError || e instanceof StopRequested || e instanceof LeaseLost) return e;
+    const onPage = await this.errorOnPage().catch(() => null);
+    if (onPage) return onPage;
+    if ((await this.page.locator(this.system.login.when.selector).count().catch(() => 0)) > 0) return new ApplicationError(`${step.label}: 基幹系のセッションが切れてログイン画面に戻りました`);
+    const what = step.targets.map((t) => `${t.ref} (${t.selector})`).join(' または ');
+    if (isTimeout(e)) return new ApplicationError(`${step.label} (${step.action}${what ? ` ${what}` : ''}): 画面に現れませんでした (${step.timeoutMs ?? this.opts.stepTimeoutMs} ms) [${step.where}]`);
+    return new ApplicationError(`${step.label} (${step.action}): ${e instanceof Error ? e.message.split('\n')[0] : String(e)} [${step.where}]`);
+  }
+
+  private async step(step: Step, data: unknown, maps: Maps, vars: Record<string, string>, allowLogin = true): Promise<void> {
+    if (step.when && !truthy(renderTemplate(step.when, data, maps))) return;
+    const timeout = step.timeoutMs ?? this.opts.stepTimeoutMs;
+    const value = () => renderTemplate(step.value ?? [], data, maps);
+    try {
+      switch (step.action) {
+        case 'goto': {
+          const url = new URL(renderTemplate(step.arg ?? [], data, maps), this.opts.baseUrl).toString();
+          const res = await this.page.goto(url, { waitUntil: 'domcontentloaded', timeout });
+          if (allowLogin && (await this.loginIfAsked())) await this.page.goto(url, { waitUntil: 'domcontentloaded', timeout });
+          else if (res && res.status() >= 500) throw (await this.errorOnPage()) ?? new ApplicationError(`${url} が HTTP ${res.status()} を返しました`);
+          break;
+        }
+        case 'fill':
+          await this.locate(step.targets[0]!).fill(value(), { timeout });
+          break;
+        case 'select': {
+          const v = value();
+          await this.locate(step.targets[0]!).selectOption(v, { timeout });
+          break;
+        }
+        case 'check':
+          await this.locate(step.targets[0]!).setChecked(truthy(value()), { timeout });
+          break;
+        case 'click':
+          await this.locate(step.targets[0]!).click({ timeout });
+          break;
+        case 'press':
+          await this.page.keyboard.press(String(step.arg?.[0] ?? ''));
+          break;
+        case 'waitFor': {
+          // Waits for any of the targets or an error sign, whichever comes first.
+          const signs = [...this.system.errors.application, ...this.system.errors.business].map((t) => t.selector);
+          await this.page.locator([...step.targets.map((t) => t.selector), ...signs].join(', ')).first().waitFor({ state: 'attached', timeout });
+          const anyTarget = await Promise.all(step.targets.map((t) => this.page.locator(t.selector).count()));
+          if (!anyTarget.some((n) => n > 0)) throw (await this.errorOnPage()) ?? new ApplicationError(`${step.label}: 想定した画面になりません`);
+          break;
+        }
+        case 'expectText': {
+          const want = renderTemplate(step.text ?? [], data, maps);
+          const got = (await this.locate(step.targets[0]!).first().innerText({ timeout })).trim();
+          if (!got.includes(want)) throw new ApplicationError(`${step.label}: ${step.targets[0]!.ref} に「${want}」がありません (表示: 「${got.slice(0, 80)}」)`);
+          break;
+        }
+        case 'extract': {
+          const got = (await this.locate(step.targets[0]!).first().innerText({ timeout })).trim();
+          if (!got) throw new ApplicationError(`${step.label}: ${step.targets[0]!.ref} が空です`);
+          vars[step.as!] = got;
+          break;
+        }
+      }
+    } catch (e) {
+      throw await this.explain(e, step);
+    }
+  }
+}

@@ -1,0 +1,320 @@
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { ConfigError, loadYaml, type ConfigIssue, type YamlSource } from '@madoguchi/server/config/yamlFile';
+import { parseTemplate, TemplateError, type Maps, type TemplatePart } from './template.js';
+
+/**
+ * Scenarios are data: `config/scenarios/<coreSystem>/_system.yaml` (the core system's common
+ * screens, login, error signs, sample data for the dry run) and one `<scenario>.yaml` per notice
+ * or certificate type (its screens, the idempotency probe and the entry steps). Selectors live only
+ * in the `screens:` maps, so a changed screen is one edit.
+ */
+export const actions = ['goto', 'fill', 'select', 'check', 'click', 'press', 'waitFor', 'expectText', 'extract'] as const;
+export type Action = (typeof actions)[number];
+
+export interface StepSource {
+  name?: string;
+  goto?: string;
+  fill?: string;
+  select?: string;
+  check?: string;
+  click?: string;
+  press?: string;
+  waitFor?: string | string[];
+  expectText?: string;
+  extract?: string;
+  value?: string;
+  key?: string;
+  text?: string;
+  as?: string;
+  commit?: boolean;
+  when?: string;
+  timeout?: number;
+}
+
+type SelectorMap = Record<string, Record<string, string>>;
+
+interface SystemSource {
+  title: string;
+  screens: SelectorMap;
+  maps?: Record<string, Record<string, string>>;
+  login: { when: string; steps: StepSource[]; error?: string };
+  errors: { application: string[]; business: string[] };
+  samples: { notice: Record<string, unknown>; certificate: Record<string, unknown> };
+}
+
+interface ScenarioSource {
+  title: string;
+  kind: 'notice' | 'certificate';
+  screens?: SelectorMap;
+  maps?: Record<string, Record<string, string>>;
+  probe: { steps: StepSource[]; found: string; extract: string };
+  steps: StepSource[];
+}
+
+/** A selector reference resolved: `entry.kana` → `#kana`. */
+export interface Target {
+  ref: string;
+  selector: string;
+}
+
+export interface Step {
+  /** 1-based, as staff count them; `where` names file, line and list for messages. */
+  no: number;
+  where: string;
+  label: string;
+  action: Action;
+  /** goto: the path template; press: the key; others: unused. */
+  arg?: TemplatePart[];
+  targets: Target[];
+  value?: TemplatePart[];
+  text?: TemplatePart[];
+  as?: string;
+  commit: boolean;
+  when?: TemplatePart[];
+  timeoutMs?: number;
+}
+
+export interface Scenario {
+  name: string;
+  file: string;
+  title: string;
+  kind: 'notice' | 'certificate';
+  maps: Maps;
+  probe: { steps: Step[]; found: Target; extract: Target };
+  steps: Step[];
+  /** Every selector of the screens the scenario uses (the dry run checks they exist where it can). */
+  screens: SelectorMap;
+}
+
+export interface CoreSystem {
+  title: string;
+  file: string;
+  screens: SelectorMap;
+  maps: Maps;
+  login: { when: Target; steps: Step[]; error?: Target };
+  errors: { application: Target[]; business: Target[] };
+  samples: { notice: Record<string, unknown>; certificate: Record<string, unknown> };
+}
+
+export interface ScenarioSet {
+  dir: string;
+  system: CoreSystem;
+  scenarios: Map<string, Scenario>;
+}
+
+export const SYSTEM_FILE = '_system.yaml';
+
+const template = { type: 'string', minLength: 1 } as const;
+const selectorMap = { type: 'object', additionalProperties: { type: 'object', additionalProperties: { type: 'string', minLength: 1 } } } as const;
+const maps = { type: 'object', additionalProperties: { type: 'object', additionalProperties: { type: 'string' } } } as const;
+const stepSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    name: { type: 'string' },
+    ...Object.fromEntries(actions.map((a) => [a, a === 'waitFor' ? { anyOf: [template, { type: 'array', minItems: 1, items: template }] } : template])),
+    value: { type: ['string', 'number', 'boolean'] },
+    key: template,
+    text: template,
+    as: { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9]*$' },
+    commit: { type: 'boolean' },
+    when: template,
+    timeout: { type: 'integer', minimum: 100, maximum: 600000 },
+  },
+} as const;
+const steps = { type: 'array', items: stepSchema } as const;
+
+const systemSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['title', 'screens', 'login', 'errors', 'samples'],
+  properties: {
+    title: { type: 'string' },
+    screens: selectorMap,
+    maps,
+    login: { type: 'object', additionalProperties: false, required: ['when', 'steps'], properties: { when: template, steps: { ...steps, minItems: 1 }, error: template } },
+    errors: {
+      type: 'object', additionalProperties: false, required: ['application', 'business'],
+      properties: { application: { type: 'array', items: template }, business: { type: 'array', items: template } },
+    },
+    samples: { type: 'object', additionalProperties: false, required: ['notice', 'certificate'], properties: { notice: { type: 'object' }, certificate: { type: 'object' } } },
+  },
+} as const;
+
+const scenarioSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['title', 'kind', 'probe', 'steps'],
+  properties: {
+    title: { type: 'string' },
+    kind: { type: 'string', enum: ['notice', 'certificate'] },
+    screens: selectorMap,
+    maps,
+    probe: { type: 'object', additionalProperties: false, required: ['steps', 'found', 'extract'], properties: { steps: { ...steps, minItems: 1 }, found: template, extract: template } },
+    steps: { ...steps, minItems: 1 },
+  },
+} as const;
+
+/** Compiles steps with every problem collected as an issue naming file, line, step and reason. */
+class Compiler {
+  readonly issues: ConfigIssue[] = [];
+  constructor(
+    private readonly src: YamlSource,
+    private readonly screens: SelectorMap,
+    private readonly maps: Maps,
+  ) {}
+
+  target(ref: string, at: (string | number)[], what: string): Target {
+    const [screen, name, extra] = ref.split('.');
+    const selector = screen && name && extra === undefined ? this.screens[screen]?.[name] : undefined;
+    if (selector === undefined) {
+      const known = screen && this.screens[screen] ? `画面「${screen}」にあるもの: ${Object.keys(this.screens[screen]).join(', ')}` : `画面: ${Object.keys(this.screens).join(', ')}`;
+      this.issues.push(this.src.issue(at, `${what}「${ref}」が screens にありません (画面名.項目名 で書きます。${known})`));
+    }
+    return { ref, selector: selector ?? '' };
+  }
+
+  template(text: string, at: (string | number)[], what: string): TemplatePart[] {
+    try {
+      const parts = parseTemplate(text);
+      for (const p of parts) {
+        if (typeof p === 'string') continue;
+        for (const f of p.filters) if (f.name === 'map' && !this.maps[f.arg ?? '']) this.issues.push(this.src.issue(at, `${what}: 変換表「${f.arg ?? ''}」が maps にありません`));
+      }
+      return parts;
+    } catch (e) {
+      if (!(e instanceof TemplateError)) throw e;
+      this.issues.push(this.src.issue(at, `${what}: ${e.message}`));
+      return [];
+    }
+  }
+
+  steps(list: readonly StepSource[], at: (string | number)[]): Step[] {
+    return list.map((s, i) => {
+      const here = [...at, i];
+      const no = i + 1;
+      const used = actions.filter((a) => s[a] !== undefined);
+      const label = `手順 ${no}${s.name ? ` 「${s.name}」` : ''}`;
+      const where = `${this.src.file}:${this.src.locate(here).line} ${at.join('.')} ${label}`;
+      if (used.length !== 1) {
+        this.issues.push(this.src.issue(here, `${label}: 操作 (${actions.join('・')}) をちょうど 1 つ書いてください${used.length ? ` (書かれているもの: ${used.join(', ')})` : ''}`));
+        return { no, where, label, action: 'waitFor', targets: [], commit: false };
+      }
+      const action = used[0]!;
+      const step: Step = { no, where, label, action, targets: [], commit: s.commit === true };
+      const raw = s[action]!;
+      const value = s.value === undefined ? undefined : String(s.value);
+      if (action === 'goto') {
+        if (!String(raw).startsWith('/')) this.issues.push(this.src.issue([...here, 'goto'], `${label}: goto には基幹系の中のパス (/ で始まる) を書きます`));
+        step.arg = this.template(String(raw), [...here, 'goto'], label);
+      } else if (action === 'press') {
+        step.arg = [String(raw)];
+        if (s.key !== undefined) this.issues.push(this.src.issue([...here, 'key'], `${label}: press にはキー名 (Enter, Tab, F3 など) を書き、対象の項目は on: ではなく直前の手順で選びます`));
+      } else {
+        const refs = Array.isArray(raw) ? raw : [raw];
+        step.targets = refs.map((r, k) => this.target(r, Array.isArray(raw) ? [...here, action, k] : [...here, action], label));
+      }
+      if (action === 'fill' || action === 'select') {
+        if (value === undefined) this.issues.push(this.src.issue(here, `${label}: ${action} には value が必要です`));
+        else step.value = this.template(value, [...here, 'value'], label);
+      } else if (action === 'check') step.value = this.template(value ?? 'true', [...here, 'value'], label);
+      else if (value !== undefined) this.issues.push(this.src.issue([...here, 'value'], `${label}: value は fill・select・check にだけ書けます`));
+      if (action === 'expectText') {
+        if (s.text === undefined) this.issues.push(this.src.issue(here, `${label}: expectText には text が必要です`));
+        else step.text = this.template(s.text, [...here, 'text'], label);
+      } else if (s.text !== undefined) this.issues.push(this.src.issue([...here, 'text'], `${label}: text は expectText にだけ書けます`));
+      if (action === 'extract') {
+        if (!s.as) this.issues.push(this.src.issue(here, `${label}: extract には as (取り出した値の名前、例: coreRef) が必要です`));
+        else step.as = s.as;
+      } else if (s.as !== undefined) this.issues.push(this.src.issue([...here, 'as'], `${label}: as は extract にだけ書けます`));
+      if (step.commit && action !== 'click' && action !== 'press') this.issues.push(this.src.issue([...here, 'commit'], `${label}: commit は登録のクリック (click か press) にだけ付けます`));
+      if (s.when !== undefined) step.when = this.template(s.when, [...here, 'when'], label);
+      if (s.timeout !== undefined) step.timeoutMs = s.timeout;
+      return step;
+    });
+  }
+}
+
+function loadSystem(file: string): CoreSystem {
+  let comp: Compiler | undefined;
+  let out: CoreSystem | undefined;
+  loadYaml<SystemSource>(file, systemSchema, (v, src) => {
+    comp = new Compiler(src, v.screens, v.maps ?? {});
+    const loginSteps = comp.steps(v.login.steps, ['login', 'steps']);
+    if (loginSteps.some((s) => s.commit)) comp.issues.push(src.issue(['login'], 'ログインの手順に commit は付けられません'));
+    out = {
+      title: v.title, file, screens: v.screens, maps: v.maps ?? {},
+      login: { when: comp.target(v.login.when, ['login', 'when'], 'login.when'), steps: loginSteps, ...(v.login.error ? { error: comp.target(v.login.error, ['login', 'error'], 'login.error') } : {}) },
+      errors: {
+        application: v.errors.application.map((r, i) => comp!.target(r, ['errors', 'application', i], 'errors.application')),
+        business: v.errors.business.map((r, i) => comp!.target(r, ['errors', 'business', i], 'errors.business')),
+      },
+      samples: v.samples,
+    };
+    return comp.issues;
+  });
+  return out!;
+}
+
+function loadScenario(file: string, system: CoreSystem): Scenario {
+  let out: Scenario | undefined;
+  loadYaml<ScenarioSource>(file, scenarioSchema, (v, src) => {
+    // A scenario adds items to a common screen (or a screen of its own); one level deep.
+    const screens: SelectorMap = { ...system.screens };
+    for (const [name, items] of Object.entries(v.screens ?? {})) screens[name] = { ...(system.screens[name] ?? {}), ...items };
+    const scenarioMaps: Maps = { ...system.maps, ...(v.maps ?? {}) };
+    const comp = new Compiler(src, screens, scenarioMaps);
+    const probeSteps = comp.steps(v.probe.steps, ['probe', 'steps']);
+    const stepList = comp.steps(v.steps, ['steps']);
+    const commits = stepList.filter((s) => s.commit);
+    if (commits.length !== 1) comp.issues.push(src.issue(['steps'], `登録する手順 (commit: true) はちょうど 1 つ必要です (いま ${commits.length} つ)`));
+    if (probeSteps.some((s) => s.commit)) comp.issues.push(src.issue(['probe'], '確認 (probe) の手順に commit は付けられません: 確認では何も登録しません'));
+    const commitAt = stepList.findIndex((s) => s.commit);
+    if (commitAt >= 0 && !stepList.slice(commitAt + 1).some((s) => s.action === 'extract' && s.as === 'coreRef')) {
+      comp.issues.push(src.issue(['steps'], '登録の後に、基幹系の処理番号を取り出す手順 (extract … as: coreRef) が必要です'));
+    }
+    out = {
+      name: path.basename(file, '.yaml'), file, title: v.title, kind: v.kind, maps: scenarioMaps, screens,
+      probe: { steps: probeSteps, found: comp.target(v.probe.found, ['probe', 'found'], 'probe.found'), extract: comp.target(v.probe.extract, ['probe', 'extract'], 'probe.extract') },
+      steps: stepList,
+    };
+    return comp.issues;
+  });
+  return out!;
+}
+
+/** Loads and checks a scenario folder; every problem in every file is reported at once. */
+export function loadScenarioSet(dir: string): ScenarioSet {
+  const issues: ConfigIssue[] = [];
+  const collect = <T>(f: () => T): T | undefined => {
+    try {
+      return f();
+    } catch (e) {
+      if (e instanceof ConfigError) issues.push(...e.issues);
+      else throw e;
+      return undefined;
+    }
+  };
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort();
+  } catch (e) {
+    throw new ConfigError([{ file: dir, path: '', line: 0, column: 0, reason: `シナリオのフォルダーを読めません (${(e as Error).message})` }]);
+  }
+  if (!names.includes(SYSTEM_FILE)) throw new ConfigError([{ file: path.join(dir, SYSTEM_FILE), path: '', line: 0, column: 0, reason: '基幹系の共通設定ファイルがありません' }]);
+  const system = collect(() => loadSystem(path.join(dir, SYSTEM_FILE)));
+  const scenarios = new Map<string, Scenario>();
+  for (const name of names.filter((n) => !n.startsWith('_'))) {
+    if (!/^[A-Za-z][A-Za-z0-9]*\.yaml$/.test(name)) {
+      issues.push({ file: path.join(dir, name), path: '', line: 0, column: 0, reason: 'シナリオのファイル名は届出・証明の種類の英名 (例: moveIn.yaml) にします' });
+      continue;
+    }
+    if (!system) continue;
+    const s = collect(() => loadScenario(path.join(dir, name), system));
+    if (s) scenarios.set(s.name, s);
+  }
+  if (issues.length) throw new ConfigError(issues);
+  return { dir, system: system!, scenarios };
+}
+

@@ -1,0 +1,246 @@
+/**
+ * The RPA fault run: a real madoguchi server, the core-system simulator with injected faults, and
+ * agent processes (real Chromium) that are killed at random points — including right after the
+ * core system saved an entry and before the agent could report it — and restarted. Used by the
+ * suite (about 40 jobs) and by `npm run soak -- rpa` (200 and more).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseDocument } from 'yaml';
+import { registerApiClient } from '../../server/src/auth/apiClients.js';
+import { startServer, type RunningServer } from '../../server/src/main.js';
+import { coreSimAccounts, startCoreSim, type CoreSim, type Entry, type FaultPlan } from '../fixtures/core-sim/server.js';
+import { configDir as repoConfig, repoRoot, tempDir } from './paths.js';
+
+export const agentBin = path.join(repoRoot, 'rpa-agent/bin/madoguchi-agent.js');
+
+export interface SoakOptions {
+  jobs: number;
+  agents?: number;
+  /** Probability that an agent is killed right after a save (before its report). */
+  killAfterSave?: number;
+  /** Mean time between random kills at any other point (ms); 0 for none. */
+  killEveryMs?: number;
+  /** Share of jobs with data the core system refuses (they must end needsAttention, not entered). */
+  businessErrorShare?: number;
+  faults?: FaultPlan;
+  seed?: number;
+  leaseSeconds?: number;
+  timeoutMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface SoakResult {
+  jobs: number;
+  succeeded: number;
+  needsAttention: number;
+  /** Jobs that ended succeeded but are not in the core system, plus jobs that never ended. */
+  lost: number;
+  /** References entered more than once. */
+  duplicates: number;
+  /** Succeeded jobs whose reported 処理番号 differs from the core system's. */
+  wrongRef: number;
+  /** needsAttention jobs (refused data) that are nevertheless in the core system. */
+  enteredAnyway: number;
+  agentKills: number;
+  killsAfterSave: number;
+  faultsFired: number;
+  seconds: number;
+}
+
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const surnames = ['髙橋', '渡邉', '𠮷田', '山﨑', '佐藤', '鈴木', '田中', '伊藤', '中村', '小林'];
+const surnameKana = ['タカハシ', 'ワタナベ', 'ヨシダ', 'ヤマザキ', 'サトウ', 'スズキ', 'タナカ', 'イトウ', 'ナカムラ', 'コバヤシ'];
+const given = ['太郎', '花子', '一郎', '美咲', '健太', '陽菜'];
+const givenKana = ['たろう', 'ハナコ', 'ｲﾁﾛｳ', 'ミサキ', 'ケンタ', 'ヒナ'];
+
+/** A moveIn entry as the queue holds it (payload shaped like noticeEntries()). */
+export function soakPayload(i: number, rand: () => number, refused: boolean): Record<string, unknown> {
+  const s = Math.floor(rand() * surnames.length);
+  const g = Math.floor(rand() * given.length);
+  const year = 1950 + Math.floor(rand() * 60);
+  const birth = `${year}-${String(1 + Math.floor(rand() * 12)).padStart(2, '0')}-${String(1 + Math.floor(rand() * 28)).padStart(2, '0')}`;
+  return {
+    reference: `MDG-${9000 + i}-1`, kind: 'notice', type: 'moveIn', noticeId: 9000 + i,
+    // 2026-02-30 is no date: the core system refuses it (a business error for staff).
+    effectiveDate: refused ? '2026-02-30' : '2026-11-20', reportedDate: '2026-11-21', householdNo: null,
+    data: { newAddress: `緑ケ丘二丁目${1 + (i % 30)}番地`, previousAddress: '東京都千代田区千代田1番1号' },
+    subject: { addresseeNo: null, name: `${surnames[s]!} ${given[g]!}`, nameKana: `${surnameKana[s]!} ${givenKana[g]!}`, birthDate: birth, sex: g % 2 ? '2' : '1', relationship: '世帯主', moving: true, head: true, event: false, address: null },
+    headName: `${surnames[s]!} ${given[g]!}`, head: null, members: [],
+  };
+}
+
+/** A copy of the shipped configuration with the queue's timings shortened for a test run. */
+export function soakConfig(dir: string, leaseSeconds: number): string {
+  const out = path.join(dir, 'config');
+  cpSync(repoConfig, out, { recursive: true });
+  const file = path.join(out, 'municipality.yaml');
+  const doc = parseDocument(readFileSync(file, 'utf8'));
+  doc.setIn(['rpa', 'leaseSeconds'], leaseSeconds);
+  doc.setIn(['rpa', 'backoffSeconds'], 1);
+  doc.setIn(['rpa', 'maxAttempts'], 6);
+  writeFileSync(file, doc.toString());
+  return out;
+}
+
+export interface AgentHandle {
+  name: string;
+  coreUser: string;
+  configFile: string;
+  child: ChildProcess | null;
+  output: string;
+}
+
+export function writeAgentConfig(dir: string, name: string, serverUrl: string, token: string, coreUrl: string, coreUser: string, extra: Record<string, unknown> = {}): string {
+  const agentDir = path.join(dir, name);
+  mkdirSync(agentDir, { recursive: true });
+  writeFileSync(path.join(agentDir, 'token.txt'), `${token}\n`, { mode: 0o600 });
+  writeFileSync(path.join(agentDir, 'core-password.txt'), `${coreSimAccounts[coreUser]!.password}\n`, { mode: 0o600 });
+  const cfg = {
+    server: serverUrl, tokenFile: 'token.txt', coreSystem: 'sim',
+    core: { url: coreUrl, user: coreUser, passwordFile: 'core-password.txt' },
+    browser: { executablePath: '/usr/bin/chromium', headless: true }, workDir: 'work', pollSeconds: 0.2, stepTimeoutSeconds: 4,
+    ...extra,
+  };
+  const file = path.join(agentDir, 'agent.yaml');
+  writeFileSync(file, JSON.stringify(cfg, null, 2));
+  return file;
+}
+
+/** Starts an agent in its own process group (so that its Chromium dies with it). */
+export function startAgent(a: AgentHandle, log?: (l: string) => void): void {
+  const child = spawn(process.execPath, [agentBin, 'run', '--config', a.configFile], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  a.child = child;
+  const onData = (d: Buffer) => {
+    a.output = (a.output + d.toString()).slice(-20_000);
+    if (log) for (const line of d.toString().split('\n').filter(Boolean)) log(`[${a.name}] ${line}`);
+  };
+  child.stdout!.on('data', onData);
+  child.stderr!.on('data', onData);
+}
+
+export function killAgent(a: AgentHandle, signal: NodeJS.Signals = 'SIGKILL'): void {
+  const child = a.child;
+  if (!child?.pid || child.exitCode !== null) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    /* already gone */
+  }
+  a.child = null;
+}
+
+export async function runRpaSoak(opts: SoakOptions): Promise<SoakResult> {
+  const started = Date.now();
+  const rand = prng(opts.seed ?? 7);
+  const log = opts.log ?? (() => undefined);
+  const t = tempDir('madoguchi-soak-');
+  const agentCount = opts.agents ?? 2;
+  let server: RunningServer | undefined;
+  let sim: CoreSim | undefined;
+  const agents: AgentHandle[] = [];
+  let kills = 0;
+  let killsAfterSave = 0;
+  const restarts: NodeJS.Timeout[] = [];
+  try {
+    const config = soakConfig(t.dir, opts.leaseSeconds ?? 8);
+    server = await startServer({ configDir: config, dataDir: path.join(t.dir, 'data'), port: 0, host: '127.0.0.1', watch: false });
+    const db = server.knex;
+    const byUser = new Map<string, AgentHandle>();
+    const restartLater = (a: AgentHandle) => {
+      restarts.push(setTimeout(() => {
+        if (!a.child) startAgent(a, log);
+      }, 300 + Math.floor(rand() * 700)));
+    };
+    sim = await startCoreSim({
+      faults: opts.faults ?? { rules: [] }, sessionTimeoutMs: 60 * 60_000,
+      onSave: (e: Entry) => {
+        if (rand() >= (opts.killAfterSave ?? 0)) return;
+        const a = byUser.get(e.user);
+        if (!a?.child) return;
+        // Saved in the core system, not yet reported to madoguchi: the worst moment to die.
+        killAgent(a);
+        kills++;
+        killsAfterSave++;
+        log(`kill ${a.name} after saving ${e.reference}`);
+        restartLater(a);
+      },
+    });
+    const now = new Date(Date.now() - 1000);
+    const refused = new Set<number>();
+    const rows = Array.from({ length: opts.jobs }, (_, i) => {
+      const bad = rand() < (opts.businessErrorShare ?? 0);
+      if (bad) refused.add(i);
+      const payload = soakPayload(i, rand, bad);
+      return { idempotency_key: `soak:${i}`, reference: String(payload.reference), scenario: 'moveIn', payload: JSON.stringify(payload), status: 'queued', awaiting_review: false, attempts: 0, max_attempts: 6, available_at: now, created_at: now, updated_at: now };
+    });
+    for (let i = 0; i < rows.length; i += 100) await db('rpa_jobs').insert(rows.slice(i, i + 100));
+    for (let i = 0; i < agentCount; i++) {
+      const name = `soak-agent-${i + 1}`;
+      const coreUser = i % 2 ? 'rpa02' : 'rpa01';
+      const token = await registerApiClient(db, name, 'rpaAgent', { staffLogin: 'soak' });
+      const a: AgentHandle = { name, coreUser, configFile: writeAgentConfig(t.dir, name, server.url, token, sim.url, coreUser), child: null, output: '' };
+      agents.push(a);
+      byUser.set(coreUser, a);
+      startAgent(a, log);
+    }
+    const deadline = Date.now() + (opts.timeoutMs ?? 600_000);
+    let nextKill = opts.killEveryMs ? Date.now() + opts.killEveryMs * (0.5 + rand()) : Infinity;
+    for (;;) {
+      const open = Number(((await db('rpa_jobs').whereIn('status', ['queued', 'leased']).count({ n: '*' }).first()) as { n: number }).n);
+      if (open === 0) break;
+      if (Date.now() > deadline) {
+        log(`timeout with ${open} jobs open`);
+        break;
+      }
+      if (Date.now() >= nextKill) {
+        const a = agents[Math.floor(rand() * agents.length)]!;
+        if (a.child) {
+          killAgent(a);
+          kills++;
+          log(`kill ${a.name} at a random point`);
+          restartLater(a);
+        }
+        nextKill = Date.now() + opts.killEveryMs! * (0.5 + rand());
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const jobs = (await db('rpa_jobs').where('idempotency_key', 'like', 'soak:%').select('idempotency_key', 'reference', 'status', 'core_ref')) as { idempotency_key: string; reference: string; status: string; core_ref: string | null }[];
+    const entries = new Map<string, Entry[]>();
+    for (const e of sim.entries()) entries.set(e.reference, [...(entries.get(e.reference) ?? []), e]);
+    let lost = 0;
+    let wrongRef = 0;
+    let enteredAnyway = 0;
+    for (const j of jobs) {
+      const got = entries.get(j.reference) ?? [];
+      if (j.status === 'succeeded') {
+        if (got.length === 0) lost++;
+        else if (got[0]!.recordNo !== j.core_ref) wrongRef++;
+      } else if (j.status === 'needsAttention') {
+        if (got.length > 0) enteredAnyway++;
+      } else lost++;
+    }
+    const duplicates = [...entries.values()].filter((l) => l.length > 1).length;
+    return {
+      jobs: jobs.length, succeeded: jobs.filter((j) => j.status === 'succeeded').length, needsAttention: jobs.filter((j) => j.status === 'needsAttention').length,
+      lost, duplicates, wrongRef, enteredAnyway, agentKills: kills, killsAfterSave, faultsFired: sim.faultLog().length, seconds: Math.round((Date.now() - started) / 1000),
+    };
+  } finally {
+    for (const r of restarts) clearTimeout(r);
+    for (const a of agents) killAgent(a);
+    await sim?.close();
+    await server?.close();
+    t.remove();
+  }
+}
