@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchPrint } from './print.js';
+import { benchRpa } from './rpa.js';
 import { benchSearch } from './search.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -138,6 +139,7 @@ const benches: Record<string, (args: string[]) => Promise<Record<string, unknown
   ingest: benchIngest,
   search: benchSearch,
   print: benchPrint,
+  rpa: benchRpa,
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -18,7 +18,8 @@ export async function openBrowser(cfg: AgentConfig['browser'], tracing: boolean)
     args: ['--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-gpu', ...(process.getuid?.() === 0 ? ['--no-sandbox'] : []), ...cfg.args],
   });
   const context = await browser.newContext({ locale: 'ja-JP', timezoneId: 'Asia/Tokyo', viewport: { width: 1280, height: 900 } });
-  if (tracing) await context.tracing.start({ screenshots: true, snapshots: true });
+  // DOM snapshots per action (what the trace viewer needs); the failure screenshot is taken apart.
+  if (tracing) await context.tracing.start({ screenshots: false, snapshots: true });
   const page = await context.newPage();
   // The core system's 「登録してよろしいですか？」: the scenario's click means yes.
   page.on('dialog', (d) => void d.accept().catch(() => undefined));

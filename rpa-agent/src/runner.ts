@@ -139,10 +139,12 @@ export class ScenarioRunner {
   /** The text of the first error sign on the page, classified; null when there is none. */
   private async errorOnPage(): Promise<BusinessError | ApplicationError | null> {
     for (const [list, make] of [[this.system.errors.application, (m: string) => new ApplicationError(m)], [this.system.errors.business, (m: string) => new BusinessError(m)]] as const) {
+      // Every sign of the kind on the page (the summary and each field's message), for staff to read.
+      const texts: string[] = [];
       for (const t of list) {
-        const loc = this.page.locator(t.selector);
-        if ((await loc.count()) > 0) return make(((await loc.first().innerText().catch(() => '')) || t.ref).replace(/\s+/g, ' ').trim());
+        for (const el of (await this.page.locator(t.selector).all()).slice(0, 8)) texts.push(((await el.innerText().catch(() => '')) || t.ref).replace(/\s+/g, ' ').trim());
       }
+      if (texts.length) return make(texts.join(' / '));
     }
     return null;
   }

@@ -11,6 +11,7 @@ import { listApiClients, registerApiClient, revokeApiClient } from './auth/apiCl
 import { applyStaffImport, formatStaffDiff, japanTimestamp, parseStaffCsv, planStaffImport, writeInitialPasswords } from './auth/staffImport.js';
 import { loadAppConfig } from './config/appConfig.js';
 import { makeDevCertificate } from './ops/devCert.js';
+import { addBackupCommands } from './ops/backup/commands.js';
 import { ConfigError } from './config/yamlFile.js';
 import { migrateLatest, openDatabase } from './db/connect.js';
 import { todayInJapan } from './domain/dates.js';
@@ -62,7 +63,11 @@ export const PID_FILE = 'madoguchi.pid';
 function onSignalsClose(server: RunningServer, dataDir: string): void {
   const pidFile = path.join(dataDir, PID_FILE);
   writeFileSync(pidFile, `${process.pid}\n`);
+  let stopping = false;
+  // A second signal (LOWBATT then FSD, or systemd after upsmon) must not cut the stop in half.
   const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
     process.stderr.write(`\n${signal} を受けたので停止します…\n`);
     server.close().then(
       () => {
@@ -75,8 +80,8 @@ function onSignalsClose(server: RunningServer, dataDir: string): void {
       },
     );
   };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
 }
 
 async function runIngest(o: CommonOptions, target: string, encoding: 'auto' | 'utf8' | 'cp932' | undefined, gaijiFile?: string, force = false): Promise<FileResult[]> {
@@ -496,6 +501,9 @@ export function buildCli(): Command {
         } else console.log('動いているサーバーはありません (pid ファイルなし)');
       }
     });
+
+  // backup now|list|verify, restore FILE (server/src/ops/backup/commands.ts)
+  addBackupCommands(program, { common, progressBar });
 
   program
     .command('migrate')

@@ -8,6 +8,7 @@ import { migrateLatest, openDatabase } from './db/connect.js';
 import { ensureDefaultGroups } from './auth/staffRepo.js';
 import path from 'node:path';
 import cron from 'node-cron';
+import { pruneEvidence } from './rpa/evidence.js';
 import { exportNoticesCsv } from './rpa/csvOut.js';
 import { todayInJapan } from './domain/dates.js';
 import { pruneAudit } from './audit/trail.js';
@@ -17,6 +18,9 @@ import { applyOptionsFrom, checkSpecsHaveLayouts, configuredGaijiMap, loadGaijiM
 import { startWatchdog } from './linkage/forward/watchdog.js';
 import { DropFolderWatcher, pruneArchive } from './linkage/forward/watcher.js';
 import { closeLogger, createLogger, type Logger } from './ops/logger.js';
+import { scheduleBackups } from './ops/backup.js';
+import { closeDatabase, drainHttp, returnLeases, runStopSteps } from './ops/gracefulStop.js';
+import { reconcilePowerState } from './ops/upsStatus.js';
 import { version } from './version.js';
 
 export interface ServerOptions {
@@ -24,7 +28,7 @@ export interface ServerOptions {
   dataDir: string;
   port: number;
   host: string;
-  /** Time allowed for in-flight requests when stopping. */
+  /** The graceful stop's budget; default `ups.stopBudgetSeconds` from the configuration. */
   stopBudgetMs?: number;
   /** Watch the linkage drop folders and run the missing-file watchdog (default true). */
   watch?: boolean;
@@ -53,6 +57,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   await migrateLatest(knex);
   // The shipped groups exist from the first start, so that an administrator can assign them.
   await ensureDefaultGroups(knex);
+  // Back from an outage: upsmon sends no ONLINE at boot, so ask upsd (banner off, RPA resumes).
+  const power = await reconcilePowerState(knex, config.ups).catch((e: unknown) => logger.warn('power state not reconciled', { error: e }));
+  if (power) logger.info('power back on mains', power);
   const watcher = new DropFolderWatcher({
     knex, registry, settings: config.linkage, root: path.resolve(opts.dataDir, config.linkage.dropDir),
     applyOptions: applyOptionsFrom(config, gaiji), logger,
@@ -66,6 +73,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const auditRetention = watching
     ? cron.schedule('45 3 * * *', () => void pruneAudit(knex, config.audit.retentionYears).catch((e: unknown) => logger.error('audit prune failed', { error: e })), { timezone: 'Asia/Tokyo', name: 'audit-retention' })
     : undefined;
+  // RPA evidence shows personal data: it goes after its retention, each night.
+  const evidenceRetention = watching
+    ? cron.schedule('50 3 * * *', () => void pruneEvidence(knex, opts.dataDir, config.rpa.evidenceRetentionDays).then((n) => n && logger.info('rpa evidence pruned', { files: n })).catch((e: unknown) => logger.error('evidence prune failed', { error: e })), { timezone: 'Asia/Tokyo', name: 'evidence-retention' })
+    : undefined;
   // Accepted notices of the day as CSV for the core system, after counter hours.
   const csvSchedule = config.backwardLinkage.schedule;
   const noticeCsv = watching && csvSchedule
@@ -73,7 +84,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       .then((r) => logger.info('notice csv written', { file: r.file, rows: r.rows }))
       .catch((e: unknown) => logger.error('notice csv failed', { error: e })), { timezone: 'Asia/Tokyo', name: 'notice-csv' })
     : undefined;
-  const { app } = createApp({ knex, config, configDir: opts.configDir, logger, version, linkage: { knex, registry, settings: config.linkage, closedDates: config.openingHours.closedDates, loads: () => watcher.currentLoads() } });
+  // Nightly verified backup (take → verify → prune), outside counter hours; failures are logged.
+  const backups = watching ? scheduleBackups({ config, configDir: opts.configDir, dataDir: opts.dataDir, logger }) : undefined;
+  const { app } = createApp({ knex, config, configDir: opts.configDir, dataDir: opts.dataDir, logger, version, linkage: { knex, registry, settings: config.linkage, closedDates: config.openingHours.closedDates, loads: () => watcher.currentLoads() } });
   const tls = config.http.tls;
   const server = tls
     ? https.createServer({ cert: readFileSync(path.resolve(opts.configDir, tls.cert)), key: readFileSync(path.resolve(opts.configDir, tls.key)) }, app.callback())
@@ -105,20 +118,26 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
-      logger.info('madoguchi stopping');
-      // Stop accepting, let in-flight requests finish within the budget, then close the rest.
-      redirect?.close();
-      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      const budget = setTimeout(() => server.closeAllConnections(), opts.stopBudgetMs ?? 10_000);
+      const budgetMs = opts.stopBudgetMs ?? config.ups.stopBudgetSeconds * 1000;
+      const started = Date.now();
+      logger.info('madoguchi stopping', { budgetMs });
+      // No new work: timers and the linkage watcher stop while the HTTP requests drain.
       watchdog?.stop();
       void auditRetention?.stop();
+      void evidenceRetention?.stop();
       void noticeCsv?.stop();
-      await watcher.stop();
-      await stopped;
-      clearTimeout(budget);
-      await knex.destroy();
-      logger.info('madoguchi stopped');
+      void backups?.stop();
+      const watcherStopped = watcher.stop();
+      // In-flight requests get the budget less a reserve for the steps after them.
+      const drainMs = budgetMs - Math.min(5000, budgetMs / 4);
+      const steps = await runStopSteps([
+        { name: 'http', run: () => drainHttp(redirect ? [server, redirect] : [server], drainMs) },
+        { name: 'linkageWatcher', run: () => watcherStopped },
+        { name: 'rpaLeases', run: async () => ({ returned: (await returnLeases(knex)).length }) },
+        { name: 'database', run: () => closeDatabase(knex) },
+      ], budgetMs, logger);
+      // The logger goes last so that it records every step (the audit trail is in the database).
+      logger.info('madoguchi stopped', { ms: Date.now() - started, steps });
       await closeLogger(logger);
     })());
   const redirectPort = redirect ? (redirect.address() as AddressInfo).port : undefined;

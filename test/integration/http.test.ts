@@ -24,7 +24,11 @@ describe('HTTP server', () => {
     const res = await fetch(`${server.url}healthz`);
     expect(res.status).to.equal(200);
     expect(res.headers.get('content-type')).to.contain('application/json');
-    expect(await res.json()).to.deep.equal({ status: 'ok', version: serverVersion, residents: 1, database: 'ok' });
+    const body = (await res.json()) as Record<string, unknown>;
+    expect(body).to.include({ status: 'ok', version: serverVersion, residents: 1, database: 'ok' });
+    // A fresh data dir: no linkage file and no backup yet, no upsd on 127.0.0.1:3493 — warnings, not an error.
+    expect(body.warnings).to.include.members(['linkage', 'backup', 'ups']);
+    expect(body.linkage).to.include({ status: 'warn', freshness: 'none' });
   });
 
   it('serves a Japanese landing page with security headers', async () => {

@@ -3,6 +3,7 @@ import { defaultDeadlineDays } from '../domain/noticeValidation.js';
 import { noticeTypes, type NoticeType } from '../domain/procedureTypes.js';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import cron from 'node-cron';
 import { isValidMunicipalityCode } from '../domain/addresseeNo.js';
 import { loadYaml, type ConfigIssue, ConfigError } from './yamlFile.js';
 
@@ -63,7 +64,38 @@ export interface LinkageSettings {
   watch: { usePolling: boolean; pollIntervalMs: number; stableMs: number };
   sidecar: Sidecar;
   archiveDays: number;
+  /** /healthz warns when the newest file taken in is older than this (covers a long weekend). */
+  maxAgeHours: number;
   specs: Record<string, SpecSettings>;
+}
+
+/** The UPS as upsd (NUT) serves it; upsmon owns the shutdown, the server only reads the status. */
+export interface UpsSettings {
+  enabled: boolean;
+  /** The UPS name in upsd's ups.conf. */
+  name: string;
+  host: string;
+  port: number;
+  username?: string;
+  /** Name of the environment variable that holds the upsd password (never the password itself). */
+  passwordEnv?: string;
+  /** The graceful stop's budget; must stay well under upsmon's FINALDELAY and systemd's TimeoutStopSec. */
+  stopBudgetSeconds: number;
+}
+
+/** Nightly verified backups (docs/operations-backup.md). */
+export interface BackupSettings {
+  /** Folder for the backups, relative to the data directory: a second disk or the standby server's share. */
+  target: string;
+  /** node-cron expression in Japan time, outside counter hours; null = no scheduled backups. */
+  schedule: string | null;
+  keepGenerations: number;
+  keepBusinessDays: number;
+  /** The dashboard and /healthz call the newest backup stale after this many hours. */
+  maxAgeHours: number;
+  includeEvidence: boolean;
+  /** SQL Server: `disk` is the folder as SQL Server sees it (default: target); COPY_ONLY by default. */
+  mssql?: { disk?: string; copyOnly: boolean };
 }
 
 export interface AppConfig {
@@ -77,6 +109,8 @@ export interface AppConfig {
   audit: { retentionYears: number };
   /** Accepted notices as CSV for the core system (000 §9-2): folder under the data dir, encoding, schedule. */
   backwardLinkage: { csvDir: string; encoding: 'utf8' | 'cp932'; schedule: string | null };
+  /** Entry into the core system's screens by RPA agents: scenario folder, leases, retries, evidence. */
+  rpa: { coreSystem: string; leaseSeconds: number; maxAttempts: number; backoffSeconds: number; evidenceRetentionDays: number };
   /** Fonts for printed forms (IPAmj明朝 for names and addresses, a Gothic for labels). */
   printing: { fonts: { mincho: string; gothic: string } };
   /** Deadlines of notices in days from the effective date (late notices warn). */
@@ -84,6 +118,8 @@ export interface AppConfig {
   auth: { idleMinutes: number; lockoutAfter: number; password: PasswordPolicy };
   /** HTTPS with the internal CA's certificate; without it, plain HTTP (demo on localhost only). */
   http: { tls?: { cert: string; key: string }; redirectPort?: number };
+  ups: UpsSettings;
+  backup: BackupSettings;
 }
 
 const time = { type: 'string', pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' } as const;
@@ -216,6 +252,7 @@ export const appConfigSchema = {
         },
         sidecar: { type: 'string', enum: ['none', 'done', 'md5'], default: 'none' },
         archiveDays: { type: 'integer', minimum: 1, default: 30 },
+        maxAgeHours: { type: 'integer', minimum: 1, maximum: 744, default: 96 },
         specs: {
           type: 'object',
           default: {},
@@ -230,6 +267,39 @@ export const appConfigSchema = {
             },
           },
         },
+      },
+    },
+    backup: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        target: { type: 'string', minLength: 1, default: 'backups' },
+        schedule: { type: ['string', 'null'], default: '15 22 * * *' },
+        keepGenerations: { type: 'integer', minimum: 1, maximum: 366, default: 7 },
+        keepBusinessDays: { type: 'integer', minimum: 1, maximum: 60, default: 2 },
+        maxAgeHours: { type: 'integer', minimum: 1, maximum: 24 * 14, default: 26 },
+        includeEvidence: { type: 'boolean', default: true },
+        mssql: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: { disk: { type: 'string', minLength: 1 }, copyOnly: { type: 'boolean', default: true } },
+        },
+      },
+    },
+    ups: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        enabled: { type: 'boolean', default: true },
+        name: { type: 'string', pattern: '^[A-Za-z0-9_.-]+$', default: 'ups' },
+        host: { type: 'string', minLength: 1, default: '127.0.0.1' },
+        port: { type: 'integer', minimum: 1, maximum: 65535, default: 3493 },
+        username: { type: 'string', minLength: 1 },
+        passwordEnv: { type: 'string', pattern: '^[A-Z_][A-Z0-9_]*$' },
+        stopBudgetSeconds: { type: 'integer', minimum: 1, maximum: 300, default: 20 },
       },
     },
     http: {
@@ -280,6 +350,18 @@ export const appConfigSchema = {
         csvDir: { type: 'string', minLength: 1, default: 'export/notices' },
         encoding: { type: 'string', enum: ['utf8', 'cp932'], default: 'utf8' },
         schedule: { type: ['string', 'null'], default: '30 17 * * 1-5' },
+      },
+    },
+    rpa: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        coreSystem: { type: 'string', pattern: '^[A-Za-z0-9_-]+$', default: 'sim' },
+        leaseSeconds: { type: 'integer', minimum: 5, maximum: 3600, default: 120 },
+        maxAttempts: { type: 'integer', minimum: 1, maximum: 20, default: 3 },
+        backoffSeconds: { type: 'integer', minimum: 1, maximum: 86400, default: 60 },
+        evidenceRetentionDays: { type: 'integer', minimum: 1, maximum: 3650, default: 30 },
       },
     },
     printing: {
@@ -346,6 +428,8 @@ export function loadAppConfig(configDir: string): AppConfig {
       else if (!m.passwordEnv && !m.passwordFile)
         issues.push(src.issue(['database', 'mssql'], 'パスワードの取得先 (passwordEnv または passwordFile) が必要です。パスワード自体は設定ファイルに書けません'));
     }
+    if (cfg.backup.schedule !== null && !cron.validate(cfg.backup.schedule)) issues.push(src.issue(['backup', 'schedule'], `cron の書き方が正しくありません (${cfg.backup.schedule})。例: '15 22 * * *' (毎日 22:15)`));
+    if (cfg.ups.passwordEnv && !cfg.ups.username) issues.push(src.issue(['ups', 'passwordEnv'], 'ups.passwordEnv を使うときは ups.username も指定してください'));
     return issues;
   });
 }

@@ -13,7 +13,7 @@ import { openApiDocument } from './openapi.js';
 import { powerBanner, powerStatus, type PowerStatus } from '../ops/power.js';
 import { registerAdminRoutes } from './routes/admin.js';
 import { registerAuditRoutes } from './routes/auditViewer.js';
-import { checkHealth } from './routes/health.js';
+import { checkHealth, systemHealth } from './routes/health.js';
 import { landingPage, staffHome } from './routes/home.js';
 import { registerCounterRoutes } from './routes/counter.js';
 import { registerNoticeRoutes, type ProcedureSource } from './routes/notices.js';
@@ -27,12 +27,15 @@ import { registerLinkageRoutes, type LinkageView } from './routes/linkage.js';
 import { registerResidentApi } from './routes/residents.js';
 import { registerSessionRoutes } from './routes/session.js';
 import { registerStatsRoutes } from './routes/stats.js';
+import { registerOperationsRoutes } from './routes/operations.js';
 
 export interface AppDeps {
   knex: Knex;
   config: AppConfig;
   /** Where the municipality's configuration lives (templates served from there). */
   configDir: string;
+  /** The data directory (RPA evidence lives under it); routes that need it refuse without it. */
+  dataDir?: string;
   /** The procedure catalog; by default read from `configDir/procedures` and reloaded when edited. */
   procedures?: ProcedureStore;
   logger: Logger;
@@ -87,6 +90,7 @@ const NAV: readonly { href: string; label: string; permission: string }[] = [
   { href: '/admin/staff', label: '職員管理', permission: 'admin.staff' },
   { href: '/admin/audit', label: '監査ログ', permission: 'audit.read' },
   { href: '/admin/procedures', label: '手続き設定', permission: 'admin.procedures' },
+  { href: '/admin/operations', label: '稼働状況', permission: 'admin.staff' },
 ];
 
 export function createApp(deps: AppDeps): { app: Koa; router: Router; routes: RouteInfo[] } {
@@ -209,7 +213,7 @@ export function createApp(deps: AppDeps): { app: Koa; router: Router; routes: Ro
   registerSessionRoutes(kit);
 
   kit.route('GET', '/healthz', 'public', async (ctx) => {
-    const health = await checkHealth(deps.knex, deps.version);
+    const health = await systemHealth({ knex: deps.knex, version: deps.version, config: deps.config, ...(deps.dataDir !== undefined ? { dataDir: deps.dataDir } : {}) });
     ctx.status = health.status === 'ok' ? 200 : 503;
     ctx.body = health;
   });
@@ -245,6 +249,7 @@ export function createApp(deps: AppDeps): { app: Koa; router: Router; routes: Ro
   registerAdminRoutes(kit);
   registerAuditRoutes(kit);
   registerStatsRoutes(kit);
+  registerOperationsRoutes(kit);
 
   for (const [path, f] of Object.entries(STATIC_FILES)) {
     kit.route('GET', path, 'public', async (ctx) => {

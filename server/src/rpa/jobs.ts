@@ -118,11 +118,15 @@ export async function enqueueNotice(trx: Knex.Transaction, n: Notice, settings: 
     ? ((await trx('rpa_jobs').where({ household_no: n.householdNo }).whereNotIn('status', ['succeeded', 'cancelled']).orderBy('id', 'desc').first('id')) as { id: number } | undefined)?.id ?? null
     : null;
   for (const [i, payload] of noticeEntries(n).entries()) {
-    const subject = payload.subject as { addresseeNo: string | null; address?: string | null; registeredHeadName?: string | null };
-    // As registered now, for screens that ask for the current address or head (転出, 世帯の変更, 死亡, 出生).
+    const subject = payload.subject as { addresseeNo: string | null; nameKana: string | null; birthDate: string | null; sex: string | null; address?: string | null; registeredHeadName?: string | null };
+    // As registered now, for screens that ask for the current address or head (転出, 世帯の変更, 死亡, 出生),
+    // and for what the counter did not retype (kana, birth date, sex of a registered person).
     const reg = subject.addresseeNo ? await registered(trx, subject.addresseeNo) : null;
     subject.address = reg?.address ?? null;
     subject.registeredHeadName = reg?.headName ?? null;
+    subject.nameKana ??= reg?.nameKana ?? null;
+    subject.birthDate ??= reg?.birthDate ?? null;
+    subject.sex ??= reg?.sex ?? null;
     const anyone = n.members.find((m) => m.addresseeNo);
     payload.householdAddress = subject.address ?? (anyone?.addresseeNo ? (await registered(trx, anyone.addresseeNo))?.address ?? null : null);
     const key = `notice:${n.id}:${i + 1}`;
@@ -139,11 +143,12 @@ export async function enqueueNotice(trx: Knex.Transaction, n: Notice, settings: 
 }
 
 /** The registered address and household head (relationship code 02 = 世帯主 in the standard layout). */
-async function registered(trx: Knex.Transaction, addresseeNo: string): Promise<{ address: string; headName: string | null } | null> {
-  const r = (await trx('residents').where({ addressee_no: addresseeNo }).first('household_no', 'town_name', 'block_number', 'address_suffix')) as Record<string, unknown> | undefined;
+async function registered(trx: Knex.Transaction, addresseeNo: string): Promise<{ address: string; headName: string | null; nameKana: string | null; birthDate: string | null; sex: string | null } | null> {
+  const r = (await trx('residents').where({ addressee_no: addresseeNo }).first('household_no', 'name_kana', 'birth_date', 'sex', 'town_name', 'block_number', 'address_suffix')) as Record<string, unknown> | undefined;
   if (!r) return null;
   const head = r.household_no ? ((await trx('residents').where({ household_no: r.household_no, relationship_code1: '02', resident_status: '1' }).first('name')) as { name: string } | undefined) : undefined;
-  return { address: addressText(r), headName: head?.name ?? null };
+  const opt = (v: unknown) => (v === null || v === undefined || v === '' ? null : String(v));
+  return { address: addressText(r), headName: head?.name ?? null, nameKana: opt(r.name_kana), birthDate: opt(r.birth_date), sex: opt(r.sex) };
 }
 
 const addressText = (r: Record<string, unknown>): string => {

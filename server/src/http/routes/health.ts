@@ -1,4 +1,9 @@
 import type { Knex } from 'knex';
+import type { AppConfig } from '../../config/appConfig.js';
+import { dbDate } from '../../db/values.js';
+import { backupFreshness, type BackupFreshness } from '../../ops/backup.js';
+import { powerStatus, type PowerState } from '../../ops/power.js';
+import { readUpsStatus } from '../../ops/upsStatus.js';
 
 export interface Health {
   status: 'ok' | 'error';
@@ -7,6 +12,7 @@ export interface Health {
   database: 'ok' | 'error';
 }
 
+/** The database answers and how many residents the cache holds (the landing page shows it too). */
 export async function checkHealth(knex: Knex, version: string): Promise<Health> {
   try {
     const row = (await knex('residents').where({ resident_status: '1' }).count({ n: '*' }).first()) as { n: number | string } | undefined;
@@ -14,4 +20,82 @@ export async function checkHealth(knex: Knex, version: string): Promise<Health> 
   } catch {
     return { status: 'error', version, residents: null, database: 'error' };
   }
+}
+
+export interface LinkageFreshness {
+  /** stale: the newest file taken in is older than `maxAgeHours`; none: no file yet. */
+  freshness: 'ok' | 'stale' | 'none' | 'unknown';
+  /** When the newest file was taken in (applied, or skipped as identical to the last one). */
+  lastAt: string | null;
+  maxAgeHours: number;
+}
+
+export async function linkageFreshness(knex: Knex, maxAgeHours: number, now = new Date()): Promise<LinkageFreshness> {
+  try {
+    const row = (await knex('linkage_runs').whereIn('result', ['applied', 'skipped']).whereNotNull('finished_at').orderBy('finished_at', 'desc').first('finished_at')) as { finished_at: unknown } | undefined;
+    const last = dbDate(row?.finished_at);
+    if (!last) return { freshness: 'none', lastAt: null, maxAgeHours };
+    return { freshness: now.getTime() - last.getTime() > maxAgeHours * 3600_000 ? 'stale' : 'ok', lastAt: last.toISOString(), maxAgeHours };
+  } catch {
+    return { freshness: 'unknown', lastAt: null, maxAgeHours };
+  }
+}
+
+type LiveUps =
+  | { reachable: true; status: string; label: string; onBattery: boolean; lowBattery: boolean; charge: number | null; runtimeSeconds: number | null; load: number | null }
+  | { reachable: false; code: string; reason: string };
+
+export interface SystemHealth extends Health {
+  /** The parts that need a look (`linkage`, `backup`, `ups`); they never make `status` an error. */
+  warnings: string[];
+  linkage: { status: 'ok' | 'warn' } & LinkageFreshness;
+  backup: { status: 'ok' | 'warn'; freshness: BackupFreshness['status']; lastAt: string | null; lastVerified: boolean | null; count: number } | null;
+  ups: {
+    status: 'ok' | 'warn';
+    /** What upsmon last reported through `madoguchi ups-event` (banner, RPA pause). */
+    power: PowerState | 'unknown';
+    event: string | null;
+    changedAt: string | null;
+    /** upsd's live reading; null when `ups.enabled` is false. */
+    live: LiveUps | null;
+  };
+}
+
+export interface HealthDeps {
+  knex: Knex;
+  version: string;
+  config: AppConfig;
+  /** Without it there is no backup freshness (null). */
+  dataDir?: string;
+}
+
+/**
+ * /healthz. Only an unreachable database is an error (HTTP 503: systemd and the monitoring restart
+ * on it); stale linkage files, old or failed backups and the UPS are warnings. Nothing personal:
+ * no file names, no paths, no names.
+ */
+export async function systemHealth(deps: HealthDeps, now = new Date()): Promise<SystemHealth> {
+  const { knex, config } = deps;
+  const [base, linkage, backup, power, live] = await Promise.all([
+    checkHealth(knex, deps.version),
+    linkageFreshness(knex, config.linkage.maxAgeHours, now),
+    deps.dataDir ? backupFreshness(config, deps.dataDir, now) : Promise.resolve(null),
+    powerStatus(knex).catch(() => null),
+    readUpsStatus(config.ups),
+  ]);
+  const liveUps: LiveUps | null = !live
+    ? null
+    : live.kind === 'ok'
+      ? { reachable: true, status: live.raw, label: live.label, onBattery: live.onBattery, lowBattery: live.lowBattery, charge: live.charge, runtimeSeconds: live.runtimeSeconds, load: live.load }
+      : { reachable: false, code: live.code, reason: live.reason };
+  const upsWarn = !power || power.state !== 'online' || (liveUps !== null && (!liveUps.reachable || liveUps.onBattery || liveUps.lowBattery));
+  const health: SystemHealth = {
+    ...base,
+    warnings: [],
+    linkage: { status: linkage.freshness === 'ok' ? 'ok' : 'warn', ...linkage },
+    backup: backup && { status: backup.status === 'ok' ? 'ok' : 'warn', freshness: backup.status, lastAt: backup.lastAt, lastVerified: backup.lastVerified, count: backup.count },
+    ups: { status: upsWarn ? 'warn' : 'ok', power: power?.state ?? 'unknown', event: power?.event ?? null, changedAt: power?.changedAt?.toISOString() ?? null, live: liveUps },
+  };
+  health.warnings = (['linkage', 'backup', 'ups'] as const).filter((k) => health[k]?.status === 'warn');
+  return health;
 }

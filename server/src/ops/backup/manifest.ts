@@ -1,0 +1,92 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+
+export const MANIFEST = 'manifest.json';
+export const BACKUP_PREFIX = 'madoguchi-';
+/** `madoguchi-YYYYMMDD-HHmmss`, with `-2`, `-3` … when two are taken within one second. */
+export const BACKUP_NAME_RE = /^madoguchi-([0-9]{8})-([0-9]{6})(?:-[0-9]+)?$/;
+
+export interface ManifestFile {
+  /** Relative to the backup folder, with `/` separators. */
+  path: string;
+  size: number;
+  sha256: string;
+}
+
+export interface SqliteDatabaseInfo {
+  client: 'sqlite';
+  /** The database file inside the backup folder. */
+  file: string;
+  pageSize: number;
+  pageCount: number;
+  /** Rows per table in the backup (the snapshot), checked again by verification. */
+  tables: Record<string, number>;
+  /** Restarts of the online backup because other connections wrote meanwhile. */
+  restarts: number;
+}
+
+export interface MssqlDatabaseInfo {
+  client: 'mssql';
+  database: string;
+  /** The .bak file as SQL Server sees it (`TO DISK`). */
+  disk: string;
+  copyOnly: boolean;
+}
+
+export interface BackupManifest {
+  format: 1;
+  app: 'madoguchi';
+  version: string;
+  host: string;
+  createdAt: string;
+  finishedAt: string | null;
+  database: SqliteDatabaseInfo | MssqlDatabaseInfo | null;
+  files: ManifestFile[];
+  /** What the backup holds besides the database, e.g. `config`, `evidence`. */
+  parts: string[];
+  verified: boolean | null;
+  verifiedAt: string | null;
+  problems: string[];
+}
+
+export function readManifest(dir: string): BackupManifest {
+  const m = JSON.parse(readFileSync(path.join(dir, MANIFEST), 'utf8')) as BackupManifest;
+  if (m.app !== 'madoguchi' || !Array.isArray(m.files) || typeof m.createdAt !== 'string') throw new Error('まどぐちのバックアップの manifest.json ではありません');
+  return m;
+}
+
+/** Written under a temporary name and renamed, so that a reader never sees half a manifest. */
+export function writeManifest(dir: string, m: BackupManifest): void {
+  const tmp = path.join(dir, `.${MANIFEST}.tmp`);
+  writeFileSync(tmp, `${JSON.stringify(m, null, 2)}\n`, { mode: 0o600 });
+  renameSync(tmp, path.join(dir, MANIFEST));
+}
+
+export async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(file), hash);
+  return hash.digest('hex');
+}
+
+/** `YYYYMMDD-HHmmss` in Japan time (UTC+9, no daylight saving). */
+export function japanStamp(now: Date): string {
+  const s = new Date(now.getTime() + 9 * 3600_000).toISOString();
+  return `${s.slice(0, 4)}${s.slice(5, 7)}${s.slice(8, 10)}-${s.slice(11, 13)}${s.slice(14, 16)}${s.slice(17, 19)}`;
+}
+
+/** `YYYY-MM-DD HH:mm:ss` in Japan time, for people. */
+export function japanTime(d: Date): string {
+  return new Date(d.getTime() + 9 * 3600_000).toISOString().slice(0, 19).replace('T', ' ');
+}
+
+/** The time encoded in a backup folder's name (used when its manifest cannot be read). */
+export function timeFromName(name: string): Date | null {
+  const m = BACKUP_NAME_RE.exec(name);
+  if (!m) return null;
+  const [d, t] = [m[1]!, m[2]!];
+  const iso = `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 8)}T${t.slice(0, 2)}:${t.slice(2, 4)}:${t.slice(4, 6)}+09:00`;
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? null : date;
+}
