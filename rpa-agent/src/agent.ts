@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '@madoguchi/server/config/yamlFile';
-import { ServerApi, ServerAway, ServerError, type ClaimedJob } from './api.js';
+import { ServerApi, ServerAway, ServerError, type ClaimedJob, type ScenarioFiles } from './api.js';
 import { openBrowser, type BrowserSession } from './browser.js';
 import type { AgentConfig } from './config.js';
 import { ApplicationError, BusinessError, LeaseLost, ScenarioRunner, StopRequested } from './runner.js';
@@ -111,29 +111,44 @@ export class Agent {
     this.api.close();
   }
 
+  private scenarioDirFromServer: string | null = null;
+  private scenarioWritten = false;
+
+  private async writeScenarios(got: ScenarioFiles): Promise<string> {
+    if (this.cfg.coreSystem && got.coreSystem !== this.cfg.coreSystem) throw new BusinessError(`サーバーの基幹系 (${got.coreSystem}) とこの端末の設定 (${this.cfg.coreSystem}) が違います`);
+    const dir = path.join(this.cfg.workDir, 'scenarios', got.coreSystem);
+    mkdirSync(dir, { recursive: true });
+    this.scenarioWritten = false;
+    const names = new Set(got.files.map((f) => f.name));
+    for (const f of got.files) {
+      if (this.scenarioHashes.get(f.name) === f.sha256 && existsSync(path.join(dir, f.name))) continue;
+      writeFileSync(path.join(dir, `${f.name}.tmp`), f.text);
+      renameSync(path.join(dir, `${f.name}.tmp`), path.join(dir, f.name));
+      this.scenarioHashes.set(f.name, f.sha256);
+      this.scenarioWritten = true;
+    }
+    for (const old of readdirSync(dir)) {
+      if (old.endsWith('.yaml') && !names.has(old)) {
+        rmSync(path.join(dir, old), { force: true });
+        this.scenarioHashes.delete(old);
+        this.scenarioWritten = true;
+      }
+    }
+    this.scenarioDirFromServer = dir;
+    return dir;
+  }
+
   /** The scenarios from the server (written under workDir and reloaded when a file changed), or the local folder. */
   async refreshScenarios(): Promise<ScenarioSet> {
     let dir = this.cfg.scenarioDir;
     let changed = this.scenarios === null && this.scenarioError === null;
     if (!dir) {
       const got = await this.api.scenarios();
-      if (this.cfg.coreSystem && got.coreSystem !== this.cfg.coreSystem) throw new BusinessError(`サーバーの基幹系 (${got.coreSystem}) とこの端末の設定 (${this.cfg.coreSystem}) が違います`);
-      dir = path.join(this.cfg.workDir, 'scenarios', got.coreSystem);
-      mkdirSync(dir, { recursive: true });
-      const names = new Set(got.files.map((f) => f.name));
-      for (const f of got.files) {
-        if (this.scenarioHashes.get(f.name) === f.sha256 && existsSync(path.join(dir, f.name))) continue;
-        writeFileSync(path.join(dir, `${f.name}.tmp`), f.text);
-        renameSync(path.join(dir, `${f.name}.tmp`), path.join(dir, f.name));
-        this.scenarioHashes.set(f.name, f.sha256);
-        changed = true;
-      }
-      for (const old of readdirSync(dir)) {
-        if (old.endsWith('.yaml') && !names.has(old)) {
-          rmSync(path.join(dir, old), { force: true });
-          this.scenarioHashes.delete(old);
-          changed = true;
-        }
+      if (!got && this.scenarioDirFromServer) dir = this.scenarioDirFromServer;
+      else {
+        if (!got) throw new ServerAway('シナリオを受け取れませんでした');
+        dir = await this.writeScenarios(got);
+        changed ||= this.scenarioWritten;
       }
     }
     if (changed) {

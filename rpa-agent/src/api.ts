@@ -51,7 +51,7 @@ export class ServerApi {
     this.agent = this.base.protocol === 'https:' ? new https.Agent({ keepAlive: true, ...(ca ? { ca } : {}) }) : new http.Agent({ keepAlive: true });
   }
 
-  private request(method: string, path: string, body?: Buffer | string, type = 'application/json'): Promise<Response> {
+  private request(method: string, path: string, body?: Buffer | string, type = 'application/json', extra: Record<string, string> = {}): Promise<Response> {
     const url = new URL(path, this.base);
     const mod = url.protocol === 'https:' ? https : http;
     return new Promise((resolve, reject) => {
@@ -60,6 +60,7 @@ export class ServerApi {
         headers: {
           authorization: `Bearer ${this.token}`, 'x-madoguchi-agent-version': agentVersion, 'x-madoguchi-agent-host': os.hostname(), accept: 'application/json',
           ...(body !== undefined ? { 'content-type': type, 'content-length': Buffer.byteLength(body) } : {}),
+          ...extra,
         },
       }, (res) => {
         const chunks: Buffer[] = [];
@@ -122,8 +123,16 @@ export class ServerApi {
     if (res.status !== 201) throw new ServerError(res.status, res.body.toString('utf8').slice(0, 300));
   }
 
-  scenarios(): Promise<ScenarioFiles> {
-    return this.json('GET', 'api/v1/agent/scenarios');
+  private scenarioTag: string | null = null;
+
+  /** The scenario files, or null when they have not changed since the last call (ETag). */
+  async scenarios(): Promise<ScenarioFiles | null> {
+    const res = await this.request('GET', 'api/v1/agent/scenarios', undefined, 'application/json', this.scenarioTag ? { 'if-none-match': this.scenarioTag } : {});
+    if (res.status === 304) return null;
+    if (res.status >= 500 || res.status === 0) throw new ServerAway(`サーバーが HTTP ${res.status} を返しました`);
+    if (res.status >= 400) throw new ServerError(res.status, res.body.toString('utf8').slice(0, 300));
+    this.scenarioTag = typeof res.headers.etag === 'string' ? res.headers.etag : null;
+    return JSON.parse(res.body.toString('utf8')) as ScenarioFiles;
   }
 
   close(): void {

@@ -274,8 +274,9 @@ export function openApiDocument(version: string): object {
         get: op({
           tag: 'RPA', operationId: 'agentScenarios', permission: 'rpa.agent',
           summary: 'シナリオファイルを取得する',
-          description: 'サーバーの config/scenarios/<rpa.coreSystem>/ にある YAML をそのまま (名前・本文・SHA-256) 返します。端末は起動時と各ジョブの前に取得し、職員が直したシナリオがすぐに使われます。',
-          responses: { '200': { description: '{ coreSystem, files: [{ name, text, sha256 }] }' }, ...errors({ 401: UNAUTHENTICATED, 403: [...FORBIDDEN, 'RPA 端末のトークンで呼んでください'], 404: ['シナリオのフォルダーがありません'] }) },
+          description: 'サーバーの config/scenarios/<rpa.coreSystem>/ にある YAML をそのまま (名前・本文・SHA-256) 返します。端末は各ジョブの前に If-None-Match 付きで問い合わせ、職員が直したシナリオが次のジョブから使われます。',
+          parameters: [{ name: 'If-None-Match', in: 'header', required: false, schema: { type: 'string' } }],
+          responses: { '200': { description: '{ coreSystem, files: [{ name, text, sha256 }] } と ETag' }, '304': { description: '前回の ETag から変わっていない' }, ...errors({ 401: UNAUTHENTICATED, 403: [...FORBIDDEN, 'RPA 端末のトークンで呼んでください'], 404: ['シナリオのフォルダーがありません'] }) },
         }),
       },
       '/api/v1/visits/{id}/notices': {

@@ -126,6 +126,13 @@ export function registerRpaRoutes({ route, deps, render, session, actor, form }:
       const text = readFileSync(path.join(dir, name), 'utf8');
       return { name, text, sha256: createHash('sha256').update(text).digest('hex') };
     });
+    // Agents ask before every job: an unchanged set answers 304 without the files.
+    const etag = `"${createHash('sha256').update(files.map((f) => `${f.name}:${f.sha256}`).join('\n')).digest('hex').slice(0, 32)}"`;
+    ctx.set('ETag', etag);
+    if (ctx.get('if-none-match') === etag) {
+      ctx.status = 304;
+      return;
+    }
     ctx.body = { coreSystem: deps.config.rpa.coreSystem, files };
   });
 
