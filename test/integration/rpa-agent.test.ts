@@ -158,6 +158,8 @@ describe('RPA agent: scenarios, entry into the core system, evidence, stop and r
     expect((await job(Number(certJob.id))).core_ref).to.equal(shomei.recordNo);
     const page = await (await getAs(`${server.url}rpa/jobs`, reviewer)).text();
     expect(page).to.contain('rpa-pc-01').and.contain('0.1.0').and.contain('稼働中');
+    const health = (await (await fetch(`${server.url}healthz`)).json()) as { rpa: { status: string; agentsSeen: number; agentsKnown: number; queued: number } };
+    expect(health.rpa).to.include({ status: 'ok', agentsSeen: 1, agentsKnown: 1, queued: 0 });
   });
 
   it('sends refused data to staff with a screenshot and a trace, readable only with the right, audited, pruned after retention', async () => {

@@ -46,10 +46,12 @@ type LiveUps =
   | { reachable: false; code: string; reason: string };
 
 export interface SystemHealth extends Health {
-  /** The parts that need a look (`linkage`, `backup`, `ups`); they never make `status` an error. */
+  /** The parts that need a look (`linkage`, `backup`, `ups`, `rpa`); they never make `status` an error. */
   warnings: string[];
   linkage: { status: 'ok' | 'warn' } & LinkageFreshness;
   backup: { status: 'ok' | 'warn'; freshness: BackupFreshness['status']; lastAt: string | null; lastVerified: boolean | null; count: number } | null;
+  /** RPA agents heard from in the last 10 minutes, of those ever registered; the queue's size. */
+  rpa: { status: 'ok' | 'warn'; agentsSeen: number; agentsKnown: number; queued: number; needsAttention: number };
   ups: {
     status: 'ok' | 'warn';
     /** What upsmon last reported through `madoguchi ups-event` (banner, RPA pause). */
@@ -83,6 +85,7 @@ export async function systemHealth(deps: HealthDeps, now = new Date()): Promise<
     powerStatus(knex).catch(() => null),
     readUpsStatus(config.ups),
   ]);
+  const rpa = await rpaHealth(knex, now).catch(() => ({ agentsSeen: 0, agentsKnown: 0, queued: 0, needsAttention: 0 }));
   const liveUps: LiveUps | null = !live
     ? null
     : live.kind === 'ok'
@@ -94,8 +97,23 @@ export async function systemHealth(deps: HealthDeps, now = new Date()): Promise<
     warnings: [],
     linkage: { status: linkage.freshness === 'ok' ? 'ok' : 'warn', ...linkage },
     backup: backup && { status: backup.status === 'ok' ? 'ok' : 'warn', freshness: backup.status, lastAt: backup.lastAt, lastVerified: backup.lastVerified, count: backup.count },
+    // Agents that all went silent while work waits is worth a look; an empty queue needs no agent.
+    rpa: { status: rpa.agentsKnown > 0 && rpa.agentsSeen === 0 && rpa.queued > 0 ? 'warn' : 'ok', ...rpa },
     ups: { status: upsWarn ? 'warn' : 'ok', power: power?.state ?? 'unknown', event: power?.event ?? null, changedAt: power?.changedAt?.toISOString() ?? null, live: liveUps },
   };
-  health.warnings = (['linkage', 'backup', 'ups'] as const).filter((k) => health[k]?.status === 'warn');
+  health.warnings = (['linkage', 'backup', 'rpa', 'ups'] as const).filter((k) => health[k]?.status === 'warn');
   return health;
+}
+
+const AGENT_SEEN_MS = 10 * 60_000;
+
+async function rpaHealth(knex: Knex, now: Date): Promise<{ agentsSeen: number; agentsKnown: number; queued: number; needsAttention: number }> {
+  const n = (r: unknown) => Number((r as { n?: number | string } | undefined)?.n ?? 0);
+  const [known, seen, queued, attention] = await Promise.all([
+    knex('rpa_agents').count({ n: '*' }).first(),
+    knex('rpa_agents').where('last_seen_at', '>=', new Date(now.getTime() - AGENT_SEEN_MS)).count({ n: '*' }).first(),
+    knex('rpa_jobs').where({ status: 'queued', awaiting_review: false }).count({ n: '*' }).first(),
+    knex('rpa_jobs').where({ status: 'needsAttention' }).count({ n: '*' }).first(),
+  ]);
+  return { agentsKnown: n(known), agentsSeen: n(seen), queued: n(queued), needsAttention: n(attention) };
 }
