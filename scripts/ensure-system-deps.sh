@@ -17,7 +17,10 @@ server_pkgs=(openssl fonts-ipamj-mincho fonts-ipaexfont-gothic)
 # poppler-utils: pdftotext, pdffonts and pdftoppm read the printed PDFs back in the printing tests.
 # nut-server, nut-client: the UPS tests run a real upsd with the dummy-ups driver from a temporary
 # config directory (NUT_CONFPATH/NUT_STATEPATH; /etc/nut is never touched; about 23 MB installed).
-test_pkgs=(sqlite3 chromium fonts-ipaexfont-gothic fonts-ipamj-mincho poppler-utils nut-server nut-client)
+# ansible, ansible-lint: the Ansible test lints ansible/ and applies the server roles to a temporary
+# root (ansible 7.7.0 with its collections, ansible-lint 6.13.1; about 340 MB installed with their
+# dependencies). nftables: `nft -c` checks the rendered firewall rules (about 1 MB).
+test_pkgs=(sqlite3 chromium fonts-ipaexfont-gothic fonts-ipamj-mincho poppler-utils nut-server nut-client ansible ansible-lint nftables)
 
 case "$purpose" in
   build)  wanted=("${build_pkgs[@]}") ;;
