@@ -20,7 +20,9 @@ server_pkgs=(openssl fonts-ipamj-mincho fonts-ipaexfont-gothic)
 # ansible, ansible-lint: the Ansible test lints ansible/ and applies the server roles to a temporary
 # root (ansible 7.7.0 with its collections, ansible-lint 6.13.1; about 340 MB installed with their
 # dependencies). nftables: `nft -c` checks the rendered firewall rules (about 1 MB).
-test_pkgs=(sqlite3 chromium fonts-ipaexfont-gothic fonts-ipamj-mincho poppler-utils nut-server nut-client ansible ansible-lint nftables)
+# iproute2, util-linux: the bundle test installs and starts the release inside a network namespace
+# with only lo (unshare -n, ip link, nsenter, setpriv).
+test_pkgs=(sqlite3 chromium fonts-ipaexfont-gothic fonts-ipamj-mincho poppler-utils nut-server nut-client ansible ansible-lint nftables iproute2 util-linux)
 
 case "$purpose" in
   build)  wanted=("${build_pkgs[@]}") ;;

@@ -170,7 +170,7 @@ export class Agent {
   async browserSession(): Promise<BrowserSession> {
     if (this.session && this.session.browser.isConnected() && !this.session.page.isClosed()) return this.session;
     await this.session?.browser.close().catch(() => undefined);
-    this.session = await openBrowser(this.cfg.browser, this.cfg.trace === 'onFailure');
+    this.session = await openBrowser(this.cfg.browser, this.cfg.trace);
     return this.session;
   }
 
@@ -211,7 +211,7 @@ export class Agent {
       });
     }, Math.max(1000, (job.leaseSeconds * 1000) / 3));
     let session: BrowserSession | null = null;
-    const tracing = this.cfg.trace === 'onFailure';
+    const tracing = this.cfg.trace !== 'off';
     const traceFile = path.join(this.cfg.workDir, `trace-${job.id}.zip`);
     try {
       const set = await this.refreshScenarios();

@@ -16,7 +16,8 @@ export interface AgentConfig {
   pollSeconds: number;
   stepTimeoutSeconds: number;
   screenshots: 'onFailure' | 'everyStep';
-  trace: 'onFailure' | 'off';
+  /** onFailure: actions, network and console of a failed job; detailed: also DOM snapshots and screenshots (slower, for investigations). */
+  trace: 'onFailure' | 'detailed' | 'off';
 }
 
 interface AgentConfigSource {
@@ -32,7 +33,7 @@ interface AgentConfigSource {
   pollSeconds: number;
   stepTimeoutSeconds: number;
   screenshots: 'onFailure' | 'everyStep';
-  trace: 'onFailure' | 'off';
+  trace: 'onFailure' | 'detailed' | 'off';
 }
 
 const schema = {
@@ -58,7 +59,7 @@ const schema = {
     pollSeconds: { type: 'number', minimum: 0.05, maximum: 600, default: 5 },
     stepTimeoutSeconds: { type: 'number', minimum: 0.5, maximum: 600, default: 10 },
     screenshots: { type: 'string', enum: ['onFailure', 'everyStep'], default: 'onFailure' },
-    trace: { type: 'string', enum: ['onFailure', 'off'], default: 'onFailure' },
+    trace: { type: 'string', enum: ['onFailure', 'detailed', 'off'], default: 'onFailure' },
   },
 } as const;
 
