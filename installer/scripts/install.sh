@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # install.sh — installs the madoguchi release this script belongs to (the unpacked bundle),
 # with no network: verify, copy to <prefix>/releases/<version>, default config when absent,
-# migrate, switch `current`, start, wait for /healthz. See docs/operations-install.md.
+# migrate, switch `current`, start, wait for /healthz. See docs/operations.md §2.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=lib/common.sh

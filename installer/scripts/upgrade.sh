@@ -134,7 +134,7 @@ EOF
 重大: まどぐち $new への更新に失敗し、$old に戻す処理も完了しませんでした。
   データベースの復元: $([ "$restored" = 1 ] && echo 完了 || echo 失敗) (バックアップ: ${BACKUP_PATH:-なし})
   ログ: $failed_log / $(server_log "$old")
-  すぐに保守業者に連絡してください (docs/operations-install.md「ロールバックに失敗したとき」)。
+  すぐに保守業者に連絡してください (docs/operations.md §2.6「ロールバックにも失敗したとき」)。
 EOF
   exit 4
 }
@@ -163,7 +163,7 @@ cat <<EOF
 
 まどぐち $old → $new の更新が完了しました。
   current    : $new_rel
-  previous   : $old_rel (手動で戻すときの手順は docs/operations-install.md)
+  previous   : $old_rel (手動で戻すときの手順は docs/operations.md §2)
   バックアップ: ${BACKUP_PATH:-なし (更新前はデータベースなし)}
   サーバー   : $state
   残したリリース: $(cd "$PREFIX/releases" && ls -1t | tr '\n' ' ')

@@ -83,7 +83,7 @@ export interface UpsSettings {
   stopBudgetSeconds: number;
 }
 
-/** Nightly verified backups (docs/operations-backup.md). */
+/** Nightly verified backups (docs/operations.md §3). */
 export interface BackupSettings {
   /** Folder for the backups, relative to the data directory: a second disk or the standby server's share. */
   target: string;

@@ -59,7 +59,7 @@ async function withMssql<T>(config: AppConfig, f: (knex: Knex | undefined) => Pr
 
 /** `madoguchi backup now|list|verify` and `madoguchi restore FILE`. */
 export function addBackupCommands(program: Command, { common, progressBar }: CliHelpers): void {
-  const backup = program.command('backup').description('verified backups of the database, the config and the RPA evidence (see docs/operations-backup.md)');
+  const backup = program.command('backup').description('verified backups of the database, the config and the RPA evidence (see docs/operations.md §3)');
   backup
     .command('now')
     .description('take a backup now, verify it, and print its folder')
