@@ -192,6 +192,20 @@ describe('RPA agent: scenarios, entry into the core system, evidence, stop and r
     expect((await getAs(`${server.url}rpa/evidence/${evidence[0]!.id}`, reviewer)).status).to.equal(404);
   });
 
+  it('keeps a screenshot of every step when asked (screenshots: everyStep)', async () => {
+    const token = await registerApiClient(server.knex, 'rpa-pc-steps', 'rpaAgent', { staffLogin: 'test' });
+    const file = writeAgentConfig(t.dir, 'rpa-pc-steps', server.url, token, sim.url, 'rpa02', { screenshots: 'everyStep' });
+    const payload = soakPayload(4, () => 0.2, false);
+    const id = await queued(payload, 'test:steps');
+    const ran = await runAgent('run', '--until-empty', '--config', file);
+    expect(ran.status, ran.stdout + ran.stderr).to.equal(0);
+    expect((await job(id)).status).to.equal('succeeded');
+    const shots = (await server.knex('rpa_evidence').where({ job_id: id, kind: 'screenshot' }).count({ n: '*' }).first()) as { n: number };
+    const steps = (readFileSync(path.join(configDir, 'scenarios/sim/moveIn.yaml'), 'utf8').match(/^ {2}- /gm) ?? []).length;
+    expect(Number(shots.n)).to.equal(steps);
+    expect(await server.knex('rpa_evidence').where({ job_id: id, kind: 'trace' }).count({ n: '*' }).first()).to.deep.equal({ n: 0 });
+  });
+
   it('gives the lease back on SIGTERM before the saving step, and stops with exit code 0', async () => {
     sim.setLatency(700);
     const payload = soakPayload(2, () => 0.3, false);
