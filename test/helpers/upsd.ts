@@ -202,7 +202,10 @@ export async function startUpsd(): Promise<Upsd> {
     for (;;) {
       let all = true;
       for (const [k, v] of Object.entries(want)) {
-        if ((await upsc(k)) !== v) {
+        const got = await upsc(k);
+        // upsd adds FSD to ups.status as soon as a primary upsmon sets it: compare the flags as a set.
+        const same = k === 'ups.status' && got !== null ? v.split(' ').every((flag) => got.split(' ').includes(flag)) : got === v;
+        if (!same) {
           all = false;
           break;
         }
