@@ -114,7 +114,7 @@ export class Agent {
   private scenarioDirFromServer: string | null = null;
   private scenarioWritten = false;
 
-  private async writeScenarios(got: ScenarioFiles): Promise<string> {
+  private writeScenarios(got: ScenarioFiles): string {
     if (this.cfg.coreSystem && got.coreSystem !== this.cfg.coreSystem) throw new BusinessError(`サーバーの基幹系 (${got.coreSystem}) とこの端末の設定 (${this.cfg.coreSystem}) が違います`);
     const dir = path.join(this.cfg.workDir, 'scenarios', got.coreSystem);
     mkdirSync(dir, { recursive: true });
@@ -147,7 +147,7 @@ export class Agent {
       if (!got && this.scenarioDirFromServer) dir = this.scenarioDirFromServer;
       else {
         if (!got) throw new ServerAway('シナリオを受け取れませんでした');
-        dir = await this.writeScenarios(got);
+        dir = this.writeScenarios(got);
         changed ||= this.scenarioWritten;
       }
     }

@@ -105,7 +105,6 @@ export class ScenarioRunner {
         await this.step(step, sample, scenario.maps, {});
         checked++;
       }
-      await this.page.locator(scenario.probe.found.selector).count();
       for (const step of scenario.steps) {
         if (step.commit) {
           await this.locate(step.targets[0]!).waitFor({ state: 'visible', timeout: step.timeoutMs ?? this.opts.stepTimeoutMs });

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { registerApiClient } from '../../server/src/auth/apiClients.js';
 import { startServer, type RunningServer } from '../../server/src/main.js';
-import { coreSimAccounts, startCoreSim, type CoreSim, type Entry, type FaultPlan } from '../fixtures/core-sim/server.js';
+import { coreSimAccounts, mulberry32, startCoreSim, type CoreSim, type Entry, type FaultPlan } from '../fixtures/core-sim/server.js';
 import { configDir as repoConfig, repoRoot, tempDir } from './paths.js';
 
 export const agentBin = path.join(repoRoot, 'rpa-agent/bin/madoguchi-agent.js');
@@ -47,17 +47,6 @@ export interface SoakResult {
   killsAfterSave: number;
   faultsFired: number;
   seconds: number;
-}
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const surnames = ['髙橋', '渡邉', '𠮷田', '山﨑', '佐藤', '鈴木', '田中', '伊藤', '中村', '小林'];
@@ -143,7 +132,7 @@ export function killAgent(a: AgentHandle, signal: NodeJS.Signals = 'SIGKILL'): v
 
 export async function runRpaSoak(opts: SoakOptions): Promise<SoakResult> {
   const started = Date.now();
-  const rand = prng(opts.seed ?? 7);
+  const rand = mulberry32(opts.seed ?? 7);
   const log = opts.log ?? (() => undefined);
   const t = tempDir('madoguchi-soak-');
   const agentCount = opts.agents ?? 2;
