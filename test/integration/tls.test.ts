@@ -1,11 +1,13 @@
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
 import { createStaff } from '../../server/src/auth/staffRepo.js';
+import { registerApiClient } from '../../server/src/auth/apiClients.js';
 import { startServer, type RunningServer } from '../../server/src/main.js';
+import { agentBin, writeAgentConfig } from '../helpers/rpaSoak.js';
 import { cliPath, configDir, repoRoot, tempDir } from '../helpers/paths.js';
 
 interface Reply {
@@ -84,5 +86,32 @@ describe('HTTPS with an internal CA (madoguchi cert dev)', function () {
       refused = e;
     }
     expect(String(refused)).to.match(/self-signed|unable to verify|certificate/i);
+  });
+
+  it('lets an RPA agent call the agent API over HTTPS with the internal CA, and not without it', async () => {
+    const token = await registerApiClient(server.knex, 'rpa-tls', 'rpaAgent', { staffLogin: 'test' });
+    const withCa = writeAgentConfig(t.dir, 'rpa-tls', server.url, token, 'http://127.0.0.1:9/', 'rpa01');
+    writeFileSync(path.join(t.dir, 'rpa-tls', 'ca.pem'), ca);
+    const yaml = JSON.parse(readFileSync(withCa, 'utf8')) as Record<string, unknown>;
+    writeFileSync(withCa, JSON.stringify({ ...yaml, ca: 'ca.pem' }));
+    // The server lives in this process: the agent runs asynchronously (spawnSync would block it).
+    const run = (file: string, ms: number) => new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn(process.execPath, [agentBin, 'run', '--until-empty', '--config', file], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      const timer = setTimeout(() => child.kill('SIGTERM'), ms);
+      child.on('exit', (code) => {
+        clearTimeout(timer);
+        resolve({ code, out });
+      });
+    });
+    const good = await run(withCa, 30_000);
+    expect(good.code, good.out).to.equal(0);
+    expect(good.out).not.to.contain('接続できません');
+    expect(await server.knex('rpa_agents').where({ name: 'rpa-tls' }).first('version')).to.deep.equal({ version: '0.1.0' });
+    writeFileSync(withCa, JSON.stringify(yaml));
+    const bad = await run(withCa, 4000);
+    expect(bad.out).to.match(/サーバーに接続できません.*(self-signed|certificate)/);
   });
 });
