@@ -20,21 +20,14 @@ export interface AgentConfig {
   trace: 'onFailure' | 'detailed' | 'off';
 }
 
-interface AgentConfigSource {
-  server: string;
+/** What the file holds: secrets by reference (a file or an environment variable), read at load. */
+type AgentConfigSource = Omit<AgentConfig, 'token' | 'ca' | 'core'> & {
   token?: string;
   tokenFile?: string;
+  /** A path to the CA's PEM (the loaded config holds its text). */
   ca?: string;
-  coreSystem?: string;
   core: { url: string; user: string; password?: string; passwordFile?: string; passwordEnv?: string };
-  browser: { channel?: string; executablePath?: string; headless: boolean; args: string[] };
-  workDir: string;
-  scenarioDir?: string;
-  pollSeconds: number;
-  stepTimeoutSeconds: number;
-  screenshots: 'onFailure' | 'everyStep';
-  trace: 'onFailure' | 'detailed' | 'off';
-}
+};
 
 const schema = {
   type: 'object',
