@@ -15,7 +15,15 @@ function household(): FormData {
     visit: { visitNo: '20261202-0001', date: '2026-12-02' },
     subject: { name: members[0]!.name, phone: '090-1234-5678', address: '窓口郡まどぐち町緑ケ丘二丁目3番地4', birthDate: '1985-04-01' },
     household: { head: { name: members[0]!.name }, members },
-    notice: { notifiedOn: '2026-12-02', movedOn: '2026-11-28', newAddress: '窓口郡まどぐち町緑ケ丘二丁目3番地4', oldAddress: '東京都千代田区千代田1番1号', kind: 'movein', honseki: '東京都千代田区千代田1番', hittousha: members[0]!.name },
+    notice: {
+      notifiedOn: '2026-12-02',
+      movedOn: '2026-11-28',
+      newAddress: '窓口郡まどぐち町緑ケ丘二丁目3番地4',
+      oldAddress: '東京都千代田区千代田1番1号',
+      kind: 'movein',
+      honseki: '東京都千代田区千代田1番',
+      hittousha: members[0]!.name,
+    },
     answers: {},
   };
 }
@@ -43,5 +51,13 @@ export async function benchPrint(args: string[]): Promise<Record<string, unknown
   }
   times.sort((a, b) => a - b);
   const at = (p: number) => times[Math.min(times.length - 1, Math.ceil((p / 100) * times.length) - 1)]!;
-  return { bench: 'print', forms: forms.length, pages: forms.length * idou.pages.length, runs, medianMs: Number(at(50).toFixed(1)), p95Ms: Number(at(95).toFixed(1)), bytes };
+  return {
+    bench: 'print',
+    forms: forms.length,
+    pages: forms.length * idou.pages.length,
+    runs,
+    medianMs: Number(at(50).toFixed(1)),
+    p95Ms: Number(at(95).toFixed(1)),
+    bytes,
+  };
 }

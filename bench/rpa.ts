@@ -29,12 +29,20 @@ function payloads(n: number): Payload[] {
 }
 
 const letter = (iso: string) => ({ 令和: 'R', 平成: 'H', 昭和: 'S', 大正: 'T', 明治: 'M' })[toWarekiParts(iso)!.era as '令和']!;
-const fullKana = (s: string) => s.normalize('NFKC').replace(/[\u3041-\u3096]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 0x60)).replace(/ /g, '\u3000');
+const fullKana = (s: string) =>
+  s
+    .normalize('NFKC')
+    .replace(/[\u3041-\u3096]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 0x60))
+    .replace(/ /g, '\u3000');
 
 /** What a developer would write by hand for the same steps: fixed selectors, no server, no evidence. */
 async function bareScript(jobs: Payload[], coreUrl: string): Promise<number> {
   const started = Date.now();
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+  });
   const page = await (await browser.newContext({ locale: 'ja-JP' })).newPage();
   await page.goto(new URL('login', coreUrl).toString());
   await page.fill('#user_id', 'rpa01');
@@ -80,27 +88,59 @@ export async function benchRpa(args: string[]): Promise<Record<string, unknown>>
   const t = tempDir('madoguchi-bench-rpa-');
   const bareSim = await startCoreSim({ sessionTimeoutMs: 3_600_000 });
   const agentSim = await startCoreSim({ sessionTimeoutMs: 3_600_000 });
-  const server = await startServer({ configDir: soakConfig(t.dir, 120), dataDir: path.join(t.dir, 'data'), port: 0, host: '127.0.0.1', watch: false });
+  const server = await startServer({
+    configDir: soakConfig(t.dir, 120),
+    dataDir: path.join(t.dir, 'data'),
+    port: 0,
+    host: '127.0.0.1',
+    watch: false,
+  });
   try {
     const bareSeconds = await bareScript(jobs, bareSim.url);
     process.stderr.write(`bare script: ${n} entries in ${bareSeconds.toFixed(1)} s\n`);
     const now = new Date(Date.now() - 1000);
-    await server.knex('rpa_jobs').insert(jobs.map((p, k) => ({ idempotency_key: `bench:${k}`, reference: p.reference, scenario: 'moveIn', payload: JSON.stringify(p), status: 'queued', awaiting_review: false, attempts: 0, max_attempts: 3, available_at: now, created_at: now, updated_at: now })));
+    await server.knex('rpa_jobs').insert(
+      jobs.map((p, k) => ({
+        idempotency_key: `bench:${k}`,
+        reference: p.reference,
+        scenario: 'moveIn',
+        payload: JSON.stringify(p),
+        status: 'queued',
+        awaiting_review: false,
+        attempts: 0,
+        max_attempts: 3,
+        available_at: now,
+        created_at: now,
+        updated_at: now,
+      })),
+    );
     const token = await registerApiClient(server.knex, 'bench-agent', 'rpaAgent', { staffLogin: 'bench' });
     const trace = args.includes('--no-trace') ? 'off' : 'onFailure';
     const cfg = writeAgentConfig(t.dir, 'bench-agent', server.url, token, agentSim.url, 'rpa01', { trace });
     const started = Date.now();
     await new Promise<void>((resolve, reject) => {
-      const child = spawn(process.execPath, [agentBin, 'run', '--until-empty', '--config', cfg], { cwd: repoRoot, stdio: ['ignore', 'ignore', 'inherit'] });
+      const child = spawn(process.execPath, [agentBin, 'run', '--until-empty', '--config', cfg], {
+        cwd: repoRoot,
+        stdio: ['ignore', 'ignore', 'inherit'],
+      });
       child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`agent exited ${code}`))));
     });
     const agentSeconds = (Date.now() - started) / 1000;
     const done = Number(((await server.knex('rpa_jobs').where({ status: 'succeeded' }).count({ n: '*' }).first()) as { n: number }).n);
-    if (done !== n || agentSim.entries().length !== n || bareSim.entries().length !== n) throw new Error(`entries: agent ${agentSim.entries().length}, bare ${bareSim.entries().length}, succeeded ${done} of ${n}`);
+    if (done !== n || agentSim.entries().length !== n || bareSim.entries().length !== n)
+      throw new Error(`entries: agent ${agentSim.entries().length}, bare ${bareSim.entries().length}, succeeded ${done} of ${n}`);
     process.stderr.write(`agent: ${n} entries in ${agentSeconds.toFixed(1)} s\n`);
     const jobsPerHour = Math.round((n / agentSeconds) * 3600);
     const bareScriptJobsPerHour = Math.round((n / bareSeconds) * 3600);
-    return { bench: 'rpa', jobs: n, jobsPerHour, bareScriptJobsPerHour, overheadPct: Math.round((agentSeconds / bareSeconds - 1) * 1000) / 10, agentSeconds: Math.round(agentSeconds * 10) / 10, bareSeconds: Math.round(bareSeconds * 10) / 10 };
+    return {
+      bench: 'rpa',
+      jobs: n,
+      jobsPerHour,
+      bareScriptJobsPerHour,
+      overheadPct: Math.round((agentSeconds / bareSeconds - 1) * 1000) / 10,
+      agentSeconds: Math.round(agentSeconds * 10) / 10,
+      bareSeconds: Math.round(bareSeconds * 10) / 10,
+    };
   } finally {
     await server.close();
     await bareSim.close();

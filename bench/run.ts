@@ -30,7 +30,10 @@ function run(args: string[]): Promise<Ran> {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
     // The flags the launcher's shebang gives the CLI in production (server/bin/madoguchi.js).
-    const child = spawn(process.execPath, ['--max-old-space-size=192', '--import', path.join(root, 'bench/rss-hook.mjs'), cli, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--max-old-space-size=192', '--import', path.join(root, 'bench/rss-hook.mjs'), cli, ...args], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -58,9 +61,28 @@ async function benchGenerate(args: string[]): Promise<Record<string, unknown>> {
   const encoding = option(args, 'encoding', 'cp932');
   const dir = mkdtempSync(path.join(os.tmpdir(), 'madoguchi-bench-'));
   try {
-    const { out } = await run(['generate', '--people', String(people), '--out', dir, '--encoding', encoding, '--seed', 'bench', '--as-of', '2026-11-01', '--json']);
+    const { out } = await run([
+      'generate',
+      '--people',
+      String(people),
+      '--out',
+      dir,
+      '--encoding',
+      encoding,
+      '--seed',
+      'bench',
+      '--as-of',
+      '2026-11-01',
+      '--json',
+    ]);
     const summary = JSON.parse(out.trim().split('\n').pop()!) as { seconds: number; peakRssMb: number; people: number };
-    return { bench: 'generate', people: summary.people, encoding, seconds: Number(summary.seconds.toFixed(2)), peakRssMb: summary.peakRssMb };
+    return {
+      bench: 'generate',
+      people: summary.people,
+      encoding,
+      seconds: Number(summary.seconds.toFixed(2)),
+      peakRssMb: summary.peakRssMb,
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -76,7 +98,20 @@ async function benchIngest(args: string[]): Promise<Record<string, unknown>> {
   const people = Number(option(args, 'people', '1000000'));
   const dir = mkdtempSync(path.join(os.tmpdir(), 'madoguchi-bench-ingest-'));
   try {
-    const gen = (seed: string, enc: string, out: string) => run(['generate', '--people', String(people), '--out', path.join(dir, out), '--encoding', enc, '--seed', seed, '--as-of', '2026-11-01']);
+    const gen = (seed: string, enc: string, out: string) =>
+      run([
+        'generate',
+        '--people',
+        String(people),
+        '--out',
+        path.join(dir, out),
+        '--encoding',
+        enc,
+        '--seed',
+        seed,
+        '--as-of',
+        '2026-11-01',
+      ]);
     await gen('bench', 'cp932', 'cp932');
     await gen('bench', 'utf8', 'utf8');
     await gen('bench-2', 'cp932', 'cp932-next');
@@ -95,20 +130,45 @@ async function benchIngest(args: string[]): Promise<Record<string, unknown>> {
     const sqliteImportSeconds = Number(process.hrtime.bigint() - importStart) / 1e9;
     if (imported.status !== 0) throw new Error(`sqlite3 .import failed: ${imported.stderr}`);
     const counted = spawnSync('sqlite3', [bare, specs.map((_, i) => `SELECT count(*) FROM t${i};`).join('')], { encoding: 'utf8' });
-    const rows = counted.stdout.trim().split('\n').reduce((sum, n) => sum + Number(n), 0);
+    const rows = counted.stdout
+      .trim()
+      .split('\n')
+      .reduce((sum, n) => sum + Number(n), 0);
 
     // Searches during the second load, from this process, on the same database file.
     const { sqliteKnex } = await import('../server/src/db/connect.js');
     const { kanaExactKey, kanaPrefixRange } = await import('../server/src/domain/searchKeys.js');
     const reader = sqliteKnex(path.join(dataDir, 'madoguchi.sqlite'));
-    const prefixes = ['さとう', 'すずき', 'たか', 'たなか', 'いとう', 'わたなべ', 'やま', 'なかむら', 'こばやし', 'か', 'よし', 'まつ', 'い', 'お', 'にし'].map((p) => kanaPrefixRange(kanaExactKey(p)));
+    const prefixes = [
+      'さとう',
+      'すずき',
+      'たか',
+      'たなか',
+      'いとう',
+      'わたなべ',
+      'やま',
+      'なかむら',
+      'こばやし',
+      'か',
+      'よし',
+      'まつ',
+      'い',
+      'お',
+      'にし',
+    ].map((p) => kanaPrefixRange(kanaExactKey(p)));
     const latencies: number[] = [];
     let loading = true;
     const searching = (async () => {
       for (let i = 0; loading; i++) {
         const [lo, hi] = prefixes[i % prefixes.length]!;
         const t0 = process.hrtime.bigint();
-        await reader('residents').where('name_kana_key', '>=', lo).andWhere('name_kana_key', '<', hi).andWhere({ resident_status: '1' }).orderBy('name_kana_key').limit(20).select('addressee_no', 'name', 'name_kana', 'birth_date');
+        await reader('residents')
+          .where('name_kana_key', '>=', lo)
+          .andWhere('name_kana_key', '<', hi)
+          .andWhere({ resident_status: '1' })
+          .orderBy('name_kana_key')
+          .limit(20)
+          .select('addressee_no', 'name', 'name_kana', 'birth_date');
         latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
         await new Promise((r) => setTimeout(r, 2));
       }
@@ -119,7 +179,9 @@ async function benchIngest(args: string[]): Promise<Record<string, unknown>> {
     await reader.destroy();
     latencies.sort((x, y) => x - y);
     return {
-      bench: 'ingest', people, rows,
+      bench: 'ingest',
+      people,
+      rows,
       seconds: Number(first.seconds.toFixed(2)),
       sqliteImportSeconds: Number(sqliteImportSeconds.toFixed(2)),
       ratio: Number((first.seconds / sqliteImportSeconds).toFixed(2)),

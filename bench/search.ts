@@ -18,7 +18,19 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Client, forEachLimit, formatMix, login, OPERATIONS, parseMix, percentile, preconnect, runLoad, sortedCopy, type Operation } from './searchLoad.js';
+import {
+  Client,
+  forEachLimit,
+  formatMix,
+  login,
+  OPERATIONS,
+  parseMix,
+  percentile,
+  preconnect,
+  runLoad,
+  sortedCopy,
+  type Operation,
+} from './searchLoad.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const cli = path.join(root, 'server/bin/madoguchi.js');
@@ -51,7 +63,10 @@ const secondsSince = (t: bigint) => Number(process.hrtime.bigint() - t) / 1e9;
 function runCli(configDir: string, command: string, args: string[]): Promise<number> {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
-    const child = spawn(process.execPath, [HEAP, cli, '--config', configDir, command, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [HEAP, cli, '--config', configDir, command, ...args], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     child.stdout.on('data', (d: Buffer) => process.stderr.write(d));
     child.stderr.on('data', (d: Buffer) => process.stderr.write(d));
     child.on('error', reject);
@@ -85,7 +100,8 @@ async function prepareData(people: number, configDir: string): Promise<Prepared>
       return undefined;
     }
   };
-  const write = (file: string, seconds: number) => writeFileSync(file, JSON.stringify({ people, seed: SEED, asOf: AS_OF, seconds, at: new Date().toISOString() }) + '\n');
+  const write = (file: string, seconds: number) =>
+    writeFileSync(file, JSON.stringify({ people, seed: SEED, asOf: AS_OF, seconds, at: new Date().toISOString() }) + '\n');
 
   let gen = existsSync(town) ? marker(generated) : undefined;
   let reused = true;
@@ -94,7 +110,18 @@ async function prepareData(people: number, configDir: string): Promise<Prepared>
     reused = false;
     for (const p of [town, dataDir, generated, ingested]) rmSync(p, { recursive: true, force: true });
     log(`町を生成しています (${people.toLocaleString('ja-JP')} 人、CP932) → ${town}`);
-    const seconds = await runCli(configDir, 'generate', ['--people', String(people), '--out', town, '--encoding', 'cp932', '--seed', SEED, '--as-of', AS_OF]);
+    const seconds = await runCli(configDir, 'generate', [
+      '--people',
+      String(people),
+      '--out',
+      town,
+      '--encoding',
+      'cp932',
+      '--seed',
+      SEED,
+      '--as-of',
+      AS_OF,
+    ]);
     write(generated, seconds);
     gen = { people, seconds };
     log(`生成: ${seconds.toFixed(1)} 秒`);
@@ -140,23 +167,42 @@ async function prepareStaff(configDir: string, dataDir: string): Promise<{ passw
     const password = randomPassword(16);
     const existing = (await knex('staff').where({ login_id: BENCH_LOGIN }).first('id')) as { id: number } | undefined;
     if (!existing) {
-      await createStaff(knex, { loginId: BENCH_LOGIN, displayName: 'ベンチマーク 職員', section: '住民課', password, groups: ['counter'], mustChangePassword: false }, { staffLogin: 'bench' });
+      await createStaff(
+        knex,
+        {
+          loginId: BENCH_LOGIN,
+          displayName: 'ベンチマーク 職員',
+          section: '住民課',
+          password,
+          groups: ['counter'],
+          mustChangePassword: false,
+        },
+        { staffLogin: 'bench' },
+      );
       log(`職員 ${BENCH_LOGIN} (グループ counter) を作成しました`);
     } else {
       // Its password is not kept anywhere: each run sets a new one and ends the old sessions.
       const hash = await hashPassword(password);
       await knex.transaction(async (trx) => {
-        await trx('staff').where({ id: existing.id }).update({ password_hash: hash, password_changed_at: new Date(), must_change_password: false, failed_logins: 0, locked_at: null, disabled: false });
+        await trx('staff').where({ id: existing.id }).update({
+          password_hash: hash,
+          password_changed_at: new Date(),
+          must_change_password: false,
+          failed_logins: 0,
+          locked_at: null,
+          disabled: false,
+        });
         await trx('staff_sessions').where({ staff_id: existing.id }).del();
       });
       log(`職員 ${BENCH_LOGIN} のパスワードを新しくしました`);
     }
-    const samples = ((await knex('residents')
-      .where({ resident_status: '1' })
-      .orderByRaw('random()')
-      .limit(SAMPLES)
-      .select('addressee_no', 'name', 'name_kana', 'birth_date', 'town_name', 'block_number')) as Sample[])
-      .map((s) => ({ ...s, addressee_no: String(s.addressee_no) }));
+    const samples = (
+      (await knex('residents')
+        .where({ resident_status: '1' })
+        .orderByRaw('random()')
+        .limit(SAMPLES)
+        .select('addressee_no', 'name', 'name_kana', 'birth_date', 'town_name', 'block_number')) as Sample[]
+    ).map((s) => ({ ...s, addressee_no: String(s.addressee_no) }));
     if (!samples.length) throw new Error('住民 (resident_status=1) がいません');
     return { password, counters: config.counters.map((c) => c.id), samples };
   } finally {
@@ -176,7 +222,11 @@ interface Server {
 /** `madoguchi serve` on a free port; the URL comes from its start line, as in the CLI tests. */
 function startServer(configDir: string, dataDir: string): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [HEAP, cli, '--config', configDir, 'serve', '--data-dir', dataDir, '--port', '0', '--host', '127.0.0.1'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [HEAP, cli, '--config', configDir, 'serve', '--data-dir', dataDir, '--port', '0', '--host', '127.0.0.1'],
+      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let out = '';
     let partial = '';
     let goneWhy: string | undefined;
@@ -210,7 +260,9 @@ function startServer(configDir: string, dataDir: string): Promise<Server> {
       });
     });
     const server: Server = {
-      child, url: '', errorLines,
+      child,
+      url: '',
+      errorLines,
       gone: () => goneWhy,
       stop() {
         if (!goneWhy) child.kill('SIGTERM');
@@ -226,7 +278,9 @@ const CLOCK_TICKS = 100; // sysconf(_SC_CLK_TCK) on Linux
 function cpuSeconds(pid: number): number {
   try {
     // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      .replace(/^.*\) /s, '')
+      .split(' ');
     return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
   } catch {
     return NaN;
@@ -267,7 +321,9 @@ function kanaPrefix(s: Sample): string {
 function addressPrefix(s: Sample): string {
   const block = /^[0-9０-９]+/.exec(s.block_number.normalize('NFKC'))?.[0] ?? '';
   if (Math.random() < 0.5) return `${s.town_name}${block ? `${block}番` : ''}`;
-  const town = s.town_name.replace(/([〇一二三四五六七八九十]+)丁目$/, (_m, n: string) => `${n.length === 1 ? KANJI_NUMBERS.indexOf(n) : n === '十' ? 10 : n}-`).replace(/-$/, block ? '-' : '');
+  const town = s.town_name
+    .replace(/([〇一二三四五六七八九十]+)丁目$/, (_m, n: string) => `${n.length === 1 ? KANJI_NUMBERS.indexOf(n) : n === '十' ? 10 : n}-`)
+    .replace(/-$/, block ? '-' : '');
   return `${town}${block}`;
 }
 
@@ -287,8 +343,11 @@ export async function benchSearch(args: string[]): Promise<Record<string, unknow
   // refuses: a clerk could not type them either, so they are left out of the name + birth date searches.
   const withBirth = samples.filter((s) => isCalendarDate(s.birth_date));
   const impossible = samples.filter((s) => s.birth_date && !isCalendarDate(s.birth_date));
-  log(`データ準備: ${secondsSince(prepStarted).toFixed(1)} 秒${data.reused ? ' (キャッシュ再利用)' : ''}、標本 ${samples.length} 人 (生年月日あり ${withBirth.length} 人)`);
-  if (impossible.length) log(`  実在しない生年月日の標本 ${impossible.length} 人 (例: ${impossible[0]!.birth_date}) は氏名＋生年月日の検索に使いません`);
+  log(
+    `データ準備: ${secondsSince(prepStarted).toFixed(1)} 秒${data.reused ? ' (キャッシュ再利用)' : ''}、標本 ${samples.length} 人 (生年月日あり ${withBirth.length} 人)`,
+  );
+  if (impossible.length)
+    log(`  実在しない生年月日の標本 ${impossible.length} 人 (例: ${impossible[0]!.birth_date}) は氏名＋生年月日の検索に使いません`);
 
   const pathFor = (op: Operation): string => {
     switch (op) {
@@ -339,7 +398,9 @@ export async function benchSearch(args: string[]): Promise<Record<string, unknow
       }
       const what = op === 'person' ? '世帯員' : '該当';
       const example = decodeURIComponent(pathFor(op));
-      log(`  試行 ${op}: 応答 ${[...statuses].map(([st, n]) => `${st}×${n}`).join(' ')}、${what} 平均 ${(found.reduce((a, b) => a + b, 0) / Math.max(1, found.length)).toFixed(1)} 件 (0 件 ${found.filter((n) => n === 0).length} 回)、例 ${example}`);
+      log(
+        `  試行 ${op}: 応答 ${[...statuses].map(([st, n]) => `${st}×${n}`).join(' ')}、${what} 平均 ${(found.reduce((a, b) => a + b, 0) / Math.max(1, found.length)).toFixed(1)} 件 (0 件 ${found.filter((n) => n === 0).length} 回)、例 ${example}`,
+      );
     }
 
     const connectStarted = process.hrtime.bigint();
@@ -350,9 +411,22 @@ export async function benchSearch(args: string[]): Promise<Record<string, unknow
     // --trace FILE: one CSV line per answer, for looking at the run afterwards.
     const trace = traceFile ? openSync(traceFile, 'w') : undefined;
     if (trace !== undefined) writeSync(trace, 'terminal,op,startMs,endMs,status,serverMs\n');
-    const onReply = trace === undefined ? undefined : (r: { terminal: number; op: Operation; startMs: number; endMs: number; status: number; serverMs: number }) =>
-      writeSync(trace, `${r.terminal},${r.op},${r.startMs.toFixed(2)},${r.endMs.toFixed(2)},${r.status},${r.serverMs}\n`);
-    const load = await runLoad({ client, cookies, mix, pathFor, warmupSeconds, seconds, serverGone: server.gone, cpuSeconds: () => cpuSeconds(pid), ...(onReply ? { onReply } : {}) }).finally(() => {
+    const onReply =
+      trace === undefined
+        ? undefined
+        : (r: { terminal: number; op: Operation; startMs: number; endMs: number; status: number; serverMs: number }) =>
+            writeSync(trace, `${r.terminal},${r.op},${r.startMs.toFixed(2)},${r.endMs.toFixed(2)},${r.status},${r.serverMs}\n`);
+    const load = await runLoad({
+      client,
+      cookies,
+      mix,
+      pathFor,
+      warmupSeconds,
+      seconds,
+      serverGone: server.gone,
+      cpuSeconds: () => cpuSeconds(pid),
+      ...(onReply ? { onReply } : {}),
+    }).finally(() => {
       if (trace !== undefined) closeSync(trace);
     });
     const gone = server.gone();
@@ -386,7 +460,9 @@ export async function benchSearch(args: string[]): Promise<Record<string, unknow
       if (!s.ok && !s.errors) continue;
       const sv = sortedCopy(s.serverMs);
       const cl = sortedCopy(s.clientMs);
-      log(`  ${op.padEnd(9)} 成功 ${String(s.ok).padStart(8)}  エラー ${String(s.errors).padStart(6)}  サーバー p50 ${percentile(sv, 50).toFixed(2)} / p99 ${percentile(sv, 99).toFixed(2)} / p99.9 ${percentile(sv, 99.9).toFixed(2)} ms  端末 p50 ${percentile(cl, 50).toFixed(2)} / p99 ${percentile(cl, 99).toFixed(2)} ms`);
+      log(
+        `  ${op.padEnd(9)} 成功 ${String(s.ok).padStart(8)}  エラー ${String(s.errors).padStart(6)}  サーバー p50 ${percentile(sv, 50).toFixed(2)} / p99 ${percentile(sv, 99).toFixed(2)} / p99.9 ${percentile(sv, 99.9).toFixed(2)} ms  端末 p50 ${percentile(cl, 50).toFixed(2)} / p99 ${percentile(cl, 99).toFixed(2)} ms`,
+      );
       for (const x of s.serverMs) all.server.push(x);
       for (const x of s.clientMs) all.client.push(x);
       all.ok += s.ok;
@@ -402,8 +478,12 @@ export async function benchSearch(args: string[]): Promise<Record<string, unknow
     }
     const sv = sortedCopy(all.server);
     const requests = all.ok + all.errors;
-    log(`  サーバーの CPU: ${load.serverCpuSeconds.toFixed(1)} 秒 / 計測 ${seconds} 秒 (${((load.serverCpuSeconds / seconds) * 100).toFixed(0)}%)、1 件あたり ${((load.serverCpuSeconds * 1000) / Math.max(1, requests)).toFixed(2)} ms`);
-    log(`  計測終了時に応答待ち ${load.inFlightAtEnd} 件 (最も古いもの ${(load.oldestInFlightMs / 1000).toFixed(1)} 秒)、全体で最長の往復 ${(load.maxClientMs / 1000).toFixed(1)} 秒`);
+    log(
+      `  サーバーの CPU: ${load.serverCpuSeconds.toFixed(1)} 秒 / 計測 ${seconds} 秒 (${((load.serverCpuSeconds / seconds) * 100).toFixed(0)}%)、1 件あたり ${((load.serverCpuSeconds * 1000) / Math.max(1, requests)).toFixed(2)} ms`,
+    );
+    log(
+      `  計測終了時に応答待ち ${load.inFlightAtEnd} 件 (最も古いもの ${(load.oldestInFlightMs / 1000).toFixed(1)} 秒)、全体で最長の往復 ${(load.maxClientMs / 1000).toFixed(1)} 秒`,
+    );
     return {
       bench: 'search',
       people,

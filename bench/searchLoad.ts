@@ -12,16 +12,23 @@ export type Mix = Record<Operation, number>;
 /** `kana=40,nameBirth=25,address=15,person=20`; operations left out get weight 0. */
 export function parseMix(text: string): Mix {
   const mix: Mix = { kana: 0, nameBirth: 0, address: 0, person: 0 };
-  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const m = /^([A-Za-z]+)=([0-9]+(?:\.[0-9]+)?)$/.exec(part);
-    if (!m || !(OPERATIONS as readonly string[]).includes(m[1]!)) throw new Error(`--mix: 「${part}」が読めません (例: kana=40,nameBirth=25,address=15,person=20)`);
+    if (!m || !(OPERATIONS as readonly string[]).includes(m[1]!))
+      throw new Error(`--mix: 「${part}」が読めません (例: kana=40,nameBirth=25,address=15,person=20)`);
     mix[m[1] as Operation] = Number(m[2]);
   }
   if (OPERATIONS.every((o) => mix[o] <= 0)) throw new Error('--mix: 重みがすべて 0 です');
   return mix;
 }
 
-export const formatMix = (mix: Mix): string => OPERATIONS.filter((o) => mix[o] > 0).map((o) => `${o}=${mix[o]}`).join(',');
+export const formatMix = (mix: Mix): string =>
+  OPERATIONS.filter((o) => mix[o] > 0)
+    .map((o) => `${o}=${mix[o]}`)
+    .join(',');
 
 export interface Reply {
   status: number;
@@ -51,19 +58,37 @@ export class Client {
   request(method: 'GET' | 'POST', path: string, headers: Record<string, string>, body?: string, keepBody = false): Promise<Reply> {
     return new Promise((resolve, reject) => {
       const started = performance.now();
-      const req = http.request({ host: this.host, port: this.port, method, path, agent: this.agent, headers: body === undefined ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) } }, (res) => {
-        const status = res.statusCode ?? 0;
-        const timing = SERVER_TIMING.exec(String(res.headers['server-timing'] ?? ''));
-        const serverMs = timing ? Number(timing[1]) : NaN;
-        const ok = status >= 200 && status < 400 && !keepBody;
-        const chunks: Buffer[] = [];
-        // The body of a good answer is read to the end (its transfer is part of the round trip) but not kept.
-        res.on('data', (d: Buffer) => {
-          if (!ok) chunks.push(d);
-        });
-        res.on('end', () => resolve({ status, serverMs, clientMs: performance.now() - started, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));
-        res.on('error', reject);
-      });
+      const req = http.request(
+        {
+          host: this.host,
+          port: this.port,
+          method,
+          path,
+          agent: this.agent,
+          headers: body === undefined ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+        },
+        (res) => {
+          const status = res.statusCode ?? 0;
+          const timing = SERVER_TIMING.exec(String(res.headers['server-timing'] ?? ''));
+          const serverMs = timing ? Number(timing[1]) : NaN;
+          const ok = status >= 200 && status < 400 && !keepBody;
+          const chunks: Buffer[] = [];
+          // The body of a good answer is read to the end (its transfer is part of the round trip) but not kept.
+          res.on('data', (d: Buffer) => {
+            if (!ok) chunks.push(d);
+          });
+          res.on('end', () =>
+            resolve({
+              status,
+              serverMs,
+              clientMs: performance.now() - started,
+              body: Buffer.concat(chunks).toString('utf8'),
+              headers: res.headers,
+            }),
+          );
+          res.on('error', reject);
+        },
+      );
       req.on('error', reject);
       req.end(body);
     });
@@ -87,16 +112,23 @@ export class Client {
  * report of the search benchmark.)
  */
 export async function preconnect(client: Client, n: number): Promise<number> {
-  await Promise.all(Array.from({ length: n }, async () => {
-    const r = await client.request('GET', '/login', { accept: 'text/html' });
-    if (r.status !== 200) throw new Error(`GET /login: ${r.status} ${r.body.slice(0, 200)}`);
-  }));
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      const r = await client.request('GET', '/login', { accept: 'text/html' });
+      if (r.status !== 200) throw new Error(`GET /login: ${r.status} ${r.body.slice(0, 200)}`);
+    }),
+  );
   return client.connections();
 }
 
 /** POST /login as a browser does; returns the session cookie (`madoguchi_session=…`). */
 export async function login(client: Client, loginId: string, password: string, counterId: string): Promise<string> {
-  const r = await client.request('POST', '/login', { 'content-type': 'application/x-www-form-urlencoded' }, new URLSearchParams({ loginId, password, counterId }).toString());
+  const r = await client.request(
+    'POST',
+    '/login',
+    { 'content-type': 'application/x-www-form-urlencoded' },
+    new URLSearchParams({ loginId, password, counterId }).toString(),
+  );
   const cookie = (r.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]!).find((c) => c.startsWith('madoguchi_session='));
   if (r.status !== 303 || !cookie) throw new Error(`ログインに失敗しました: ${r.status} ${r.body.slice(0, 300)}`);
   return cookie;
@@ -177,7 +209,10 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     for (const op of ops) if ((r -= o.mix[op]) < 0) return op;
     return ops[ops.length - 1]!;
   };
-  const perOp = Object.fromEntries(OPERATIONS.map((op) => [op, { ok: 0, errors: 0, serverMs: [], clientMs: [] } as OpStats])) as Record<Operation, OpStats>;
+  const perOp = Object.fromEntries(OPERATIONS.map((op) => [op, { ok: 0, errors: 0, serverMs: [], clientMs: [] } as OpStats])) as Record<
+    Operation,
+    OpStats
+  >;
   const errorKinds = new Map<string, ErrorKind>();
   const warmupErrorKinds = new Map<string, ErrorKind>();
   const countError = (kinds: Map<string, ErrorKind>, op: Operation, status: number, message: string) => {
@@ -206,17 +241,22 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const ticker = setInterval(() => {
     const now = performance.now();
     const phase = now < measureFrom ? 'ウォームアップ' : '計測';
-    process.stderr.write(`負荷 ${((now - t0) / 1000).toFixed(0)}/${o.warmupSeconds + o.seconds} 秒 (${phase}): ${(((done - lastDone) * 1000) / (now - lastAt)).toFixed(0)} 件/秒、累計 ${done} 件、エラー ${failed} 件\n`);
+    process.stderr.write(
+      `負荷 ${((now - t0) / 1000).toFixed(0)}/${o.warmupSeconds + o.seconds} 秒 (${phase}): ${(((done - lastDone) * 1000) / (now - lastAt)).toFixed(0)} 件/秒、累計 ${done} 件、エラー ${failed} 件\n`,
+    );
     lastDone = done;
     lastAt = now;
   }, 5000);
   const opening = setTimeout(() => (cpuFrom = o.cpuSeconds?.() ?? NaN), o.warmupSeconds * 1000);
-  const closing = setTimeout(() => {
-    cpuTo = o.cpuSeconds?.() ?? NaN;
-    const now = performance.now();
-    inFlightAtEnd = inFlight.size;
-    for (const t of inFlight.values()) oldestInFlightMs = Math.max(oldestInFlightMs, now - t);
-  }, (o.warmupSeconds + o.seconds) * 1000);
+  const closing = setTimeout(
+    () => {
+      cpuTo = o.cpuSeconds?.() ?? NaN;
+      const now = performance.now();
+      inFlightAtEnd = inFlight.size;
+      for (const t of inFlight.values()) oldestInFlightMs = Math.max(oldestInFlightMs, now - t);
+    },
+    (o.warmupSeconds + o.seconds) * 1000,
+  );
 
   const terminal = async (cookie: string, index: number) => {
     const headers = { cookie, accept: 'application/json' };
@@ -272,5 +312,16 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     clearTimeout(opening);
     clearTimeout(closing);
   }
-  return { seconds: o.seconds, perOp, errorKinds, warmupErrorKinds, warmupErrors, warmupRequests, inFlightAtEnd, oldestInFlightMs, maxClientMs, serverCpuSeconds: cpuTo - cpuFrom };
+  return {
+    seconds: o.seconds,
+    perOp,
+    errorKinds,
+    warmupErrorKinds,
+    warmupErrors,
+    warmupRequests,
+    inFlightAtEnd,
+    oldestInFlightMs,
+    maxClientMs,
+    serverCpuSeconds: cpuTo - cpuFrom,
+  };
 }

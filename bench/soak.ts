@@ -39,5 +39,20 @@ const r = await runRpaSoak({
   },
 });
 process.stderr.write(`${JSON.stringify(r)}\n`);
-console.log(JSON.stringify({ soak: 'rpa', jobs: r.jobs, succeeded: r.succeeded, needsAttention: r.needsAttention, lost: r.lost, duplicates: r.duplicates, agentKills: r.agentKills, killsAfterSave: r.killsAfterSave, faultsFired: r.faultsFired, wrongRef: r.wrongRef, enteredAnyway: r.enteredAnyway, seconds: r.seconds }));
+console.log(
+  JSON.stringify({
+    soak: 'rpa',
+    jobs: r.jobs,
+    succeeded: r.succeeded,
+    needsAttention: r.needsAttention,
+    lost: r.lost,
+    duplicates: r.duplicates,
+    agentKills: r.agentKills,
+    killsAfterSave: r.killsAfterSave,
+    faultsFired: r.faultsFired,
+    wrongRef: r.wrongRef,
+    enteredAnyway: r.enteredAnyway,
+    seconds: r.seconds,
+  }),
+);
 process.exit(r.lost === 0 && r.duplicates === 0 && r.wrongRef === 0 && r.enteredAnyway === 0 ? 0 : 1);

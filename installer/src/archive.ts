@@ -20,11 +20,31 @@ export interface ArchiveResult {
  * so an unpack as a plain user or as root gives the same tree. Writes `outFile.sha256` in
  * `sha256sum -c` format.
  */
-export async function packArchive(parent: string, top: string, outFile: string, opts: { level?: number; mtime: Date; onBytes?: (n: number) => void }): Promise<ArchiveResult> {
+export async function packArchive(
+  parent: string,
+  top: string,
+  outFile: string,
+  opts: { level?: number; mtime: Date; onBytes?: (n: number) => void },
+): Promise<ArchiveResult> {
   const tmp = `${outFile}.part`;
-  const tar = spawn('tar', ['--sort=name', '--owner=0', '--group=0', '--numeric-owner', `--mtime=@${Math.floor(opts.mtime.getTime() / 1000)}`, '-cf', '-', '-C', parent, top], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const tar = spawn(
+    'tar',
+    [
+      '--sort=name',
+      '--owner=0',
+      '--group=0',
+      '--numeric-owner',
+      `--mtime=@${Math.floor(opts.mtime.getTime() / 1000)}`,
+      '-cf',
+      '-',
+      '-C',
+      parent,
+      top,
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stderr = '';
   tar.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number>((resolve, reject) => {

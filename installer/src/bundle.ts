@@ -1,5 +1,18 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { packArchive, type ArchiveResult } from './archive.js';
@@ -47,10 +60,13 @@ function gitInfo(repoRoot: string): BundleInfo['git'] {
 
 /** The bundle carries this machine's node; one linked against a shared libnode would not start there. */
 function checkNodeBinary(node: string): void {
-  if (process.platform !== 'linux' || process.arch !== 'x64') throw new Error(`バンドルは linux-x64 の Node.js で作成してください (この環境: ${process.platform}-${process.arch})`);
+  if (process.platform !== 'linux' || process.arch !== 'x64')
+    throw new Error(`バンドルは linux-x64 の Node.js で作成してください (この環境: ${process.platform}-${process.arch})`);
   const ldd = spawnSync('ldd', [node], { encoding: 'utf8' });
   if (ldd.status === 0 && /lib(node|uv)\.so/.test(ldd.stdout)) {
-    throw new Error(`${node} は共有ライブラリ版の Node.js です (libnode に依存)。nodejs.org 公式版または NodeSource 版の node で作成してください`);
+    throw new Error(
+      `${node} は共有ライブラリ版の Node.js です (libnode に依存)。nodejs.org 公式版または NodeSource 版の node で作成してください`,
+    );
   }
 }
 
@@ -67,7 +83,10 @@ function workspaceEntries(repoRoot: string, ws: string, out: Entry[]): void {
 }
 
 /** Everything the bundle holds, in the contract's layout under `madoguchi-<version>/`. */
-export function planBundle(repoRoot: string, version: string): { entries: Entry[]; generated: Generated[]; links: { to: string; target: string }[]; packages: BundleInfo['packages'] } {
+export function planBundle(
+  repoRoot: string,
+  version: string,
+): { entries: Entry[]; generated: Generated[]; links: { to: string; target: string }[]; packages: BundleInfo['packages'] } {
   const entries: Entry[] = [];
   const node = realpathSync(process.execPath);
   checkNodeBinary(node);
@@ -107,7 +126,8 @@ function stageEntry(e: Entry, top: string, made: Set<string>): void {
   if (target !== null) {
     // A relative link that stays inside its package is kept; anything else would dangle on the server.
     const resolved = path.resolve(path.dirname(dest), target);
-    if (path.isAbsolute(target) || !resolved.startsWith(`${top}${path.sep}`)) throw new Error(`バンドルの外を指すリンクです: ${e.from} -> ${target}`);
+    if (path.isAbsolute(target) || !resolved.startsWith(`${top}${path.sep}`))
+      throw new Error(`バンドルの外を指すリンクです: ${e.from} -> ${target}`);
     symlinkSync(target, dest);
     return;
   }
@@ -124,8 +144,14 @@ function readlinkSafe(file: string): string | null {
 }
 
 /** Writes the manifest of a staged top directory and packs it with its `.sha256` into `outDir`. */
-export async function finishRelease(top: string, info: BundleInfo, outDir: string, level?: number): Promise<{ archive: ArchiveResult; manifest: Manifest }> {
-  if (path.basename(top) !== topDirName(info.version)) throw new Error(`最上位フォルダー名は ${topDirName(info.version)} でなければなりません: ${top}`);
+export async function finishRelease(
+  top: string,
+  info: BundleInfo,
+  outDir: string,
+  level?: number,
+): Promise<{ archive: ArchiveResult; manifest: Manifest }> {
+  if (path.basename(top) !== topDirName(info.version))
+    throw new Error(`最上位フォルダー名は ${topDirName(info.version)} でなければなりません: ${top}`);
   const total = statTotal(top);
   const hashing = step('SHA-256', total.bytes, total.files);
   const manifest = writeManifest(top, info, (n) => hashing.add(n, 1));
@@ -135,7 +161,9 @@ export async function finishRelease(top: string, info: BundleInfo, outDir: strin
   const packing = step('圧縮', tarBytes, undefined, false);
   mkdirSync(outDir, { recursive: true });
   const archive = await packArchive(path.dirname(top), path.basename(top), path.join(outDir, archiveName(info.version)), {
-    level, mtime: new Date(info.builtAt), onBytes: (n) => packing.add(n),
+    level,
+    mtime: new Date(info.builtAt),
+    onBytes: (n) => packing.add(n),
   });
   packing.stop();
   return { archive, manifest };
@@ -193,7 +221,12 @@ export async function buildBundle(o: BuildOptions): Promise<BuildResult> {
  * directory, rewrites the manifest and packs it. Used to make upgrade candidates for tests and
  * for a vendor's hotfix build from a verified release.
  */
-export async function repackRelease(top: string, version: string, outDir: string, level?: number): Promise<{ archive: ArchiveResult; manifest: Manifest; top: string }> {
+export async function repackRelease(
+  top: string,
+  version: string,
+  outDir: string,
+  level?: number,
+): Promise<{ archive: ArchiveResult; manifest: Manifest; top: string }> {
   const old = readManifest(top);
   const { files: _f, links: _l, fileCount: _c, totalBytes: _t, format: _v, ...info } = old;
   const renamed = path.join(path.dirname(top), topDirName(version));
@@ -204,4 +237,3 @@ export async function repackRelease(top: string, version: string, outDir: string
   const result = await finishRelease(renamed, { ...info, version, builtAt: new Date().toISOString() }, outDir, level);
   return { ...result, top: renamed };
 }
-

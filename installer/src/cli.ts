@@ -12,7 +12,9 @@ async function main(): Promise<void> {
     options: { out: { type: 'string' }, 'gzip-level': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
   });
   if (values.help) {
-    console.log('使い方: npm run bundle [-- --out DIR] [--gzip-level 1-9]\n  オフライン用のリリースアーカイブ (既定 dist-bundle/) を作ります。');
+    console.log(
+      '使い方: npm run bundle [-- --out DIR] [--gzip-level 1-9]\n  オフライン用のリリースアーカイブ (既定 dist-bundle/) を作ります。',
+    );
     return;
   }
   const level = values['gzip-level'] === undefined ? undefined : Number(values['gzip-level']);

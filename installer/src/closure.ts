@@ -85,7 +85,8 @@ export function productionClosure(repoRoot: string, workspaces: string[]): Closu
   };
 
   for (const ws of workspaceDirs) visit(ws, path.relative(root, ws));
-  if (missing.length) throw new Error(`インストールされていない依存パッケージがあります (npm ci を実行してください): ${missing.join(', ')}`);
+  if (missing.length)
+    throw new Error(`インストールされていない依存パッケージがあります (npm ci を実行してください): ${missing.join(', ')}`);
   return {
     packages: [...packages.values()].sort((a, b) => a.dir.localeCompare(b.dir)),
     links: [...links.values()].sort((a, b) => a.path.localeCompare(b.path)),

@@ -38,7 +38,8 @@ export interface Manifest extends BundleInfo {
  * verify.sh reads the file list with sed (no jq on the server), so every path must survive
  * JSON.stringify unchanged: no quote, backslash or control character.
  */
-const shellSafe = (p: string): boolean => ![...p].some((c) => c === '"' || c === '\\' || c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
+const shellSafe = (p: string): boolean =>
+  ![...p].some((c) => c === '"' || c === '\\' || c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
 
 export function hashTree(topDir: string, onFile?: (bytes: number) => void): { files: ManifestFile[]; links: ManifestLink[] } {
   const files: ManifestFile[] = [];
@@ -73,7 +74,14 @@ export function renderManifest(m: Manifest): string {
 
 export function writeManifest(topDir: string, info: BundleInfo, onFile?: (bytes: number) => void): Manifest {
   const { files, links } = hashTree(topDir, onFile);
-  const manifest: Manifest = { format: 1, ...info, fileCount: files.length, totalBytes: files.reduce((s, f) => s + f.size, 0), files, links };
+  const manifest: Manifest = {
+    format: 1,
+    ...info,
+    fileCount: files.length,
+    totalBytes: files.reduce((s, f) => s + f.size, 0),
+    files,
+    links,
+  };
   writeFileSync(path.join(topDir, MANIFEST), renderManifest(manifest));
   return manifest;
 }

@@ -115,7 +115,8 @@ export class Agent {
   private scenarioWritten = false;
 
   private writeScenarios(got: ScenarioFiles): string {
-    if (this.cfg.coreSystem && got.coreSystem !== this.cfg.coreSystem) throw new BusinessError(`サーバーの基幹系 (${got.coreSystem}) とこの端末の設定 (${this.cfg.coreSystem}) が違います`);
+    if (this.cfg.coreSystem && got.coreSystem !== this.cfg.coreSystem)
+      throw new BusinessError(`サーバーの基幹系 (${got.coreSystem}) とこの端末の設定 (${this.cfg.coreSystem}) が違います`);
     const dir = path.join(this.cfg.workDir, 'scenarios', got.coreSystem);
     mkdirSync(dir, { recursive: true });
     this.scenarioWritten = false;
@@ -188,7 +189,10 @@ export class Agent {
           return false;
         }
         if (!(e instanceof ServerAway) || Date.now() > deadline) {
-          this.log('error', `${what} を報告できませんでした (次に預かった端末が基幹系を確認して続けます)`, { job: job.id, error: (e as Error).message });
+          this.log('error', `${what} を報告できませんでした (次に預かった端末が基幹系を確認して続けます)`, {
+            job: job.id,
+            error: (e as Error).message,
+          });
           return false;
         }
         await new Promise((r) => setTimeout(r, wait.next()));
@@ -198,18 +202,23 @@ export class Agent {
 
   private async upload(job: ClaimedJob, kind: 'screenshot' | 'trace', body: Buffer | null): Promise<void> {
     if (!body) return;
-    await this.api.evidence(job.id, kind, body).catch((e: unknown) => this.log('warn', '証跡を送れませんでした', { job: job.id, kind, error: (e as Error).message }));
+    await this.api
+      .evidence(job.id, kind, body)
+      .catch((e: unknown) => this.log('warn', '証跡を送れませんでした', { job: job.id, kind, error: (e as Error).message }));
   }
 
   async runJob(job: ClaimedJob): Promise<void> {
     const started = Date.now();
     this.log('info', 'ジョブを預かりました', { job: job.id, scenario: job.scenario, reference: job.reference, attempt: job.attempt });
     let lost = false;
-    const beat = setInterval(() => {
-      this.api.heartbeat(job.id).catch((e: unknown) => {
-        if (e instanceof ServerError && e.status === 409) lost = true;
-      });
-    }, Math.max(1000, (job.leaseSeconds * 1000) / 3));
+    const beat = setInterval(
+      () => {
+        this.api.heartbeat(job.id).catch((e: unknown) => {
+          if (e instanceof ServerError && e.status === 409) lost = true;
+        });
+      },
+      Math.max(1000, (job.leaseSeconds * 1000) / 3),
+    );
     let session: BrowserSession | null = null;
     const tracing = this.cfg.trace !== 'off';
     const traceFile = path.join(this.cfg.workDir, `trace-${job.id}.zip`);
@@ -217,7 +226,11 @@ export class Agent {
       const set = await this.refreshScenarios();
       session = await this.browserSession();
       if (tracing) await session.context.tracing.startChunk({ title: `job ${job.id}` });
-      const runner = new ScenarioRunner(session.page, set, { baseUrl: this.cfg.core.url, credentials: { user: this.cfg.core.user, password: this.cfg.core.password }, stepTimeoutMs: this.cfg.stepTimeoutSeconds * 1000 });
+      const runner = new ScenarioRunner(session.page, set, {
+        baseUrl: this.cfg.core.url,
+        credentials: { user: this.cfg.core.user, password: this.cfg.core.password },
+        stepTimeoutMs: this.cfg.stepTimeoutSeconds * 1000,
+      });
       const page = session.page;
       const result = await runner.run(runner.scenario(job.scenario), job.payload, {
         stopRequested: () => this.stopping,
@@ -230,12 +243,19 @@ export class Agent {
             throw new ApplicationError('サーバーに貸出を確認できないため、登録せずに中断しました');
           }
         },
-        ...(this.cfg.screenshots === 'everyStep' ? { afterStep: async () => this.upload(job, 'screenshot', await page.screenshot({ fullPage: true }).catch(() => null)) } : {}),
+        ...(this.cfg.screenshots === 'everyStep'
+          ? { afterStep: async () => this.upload(job, 'screenshot', await page.screenshot({ fullPage: true }).catch(() => null)) }
+          : {}),
       });
       if (tracing) await session.context.tracing.stopChunk();
       const ok = await this.report('成功', job, () => this.api.succeed(job.id, result.coreRef));
       this.jobsDone++;
-      this.log('info', result.alreadyEntered ? '基幹系に入力済みでした (二重入力を避けました)' : '入力しました', { job: job.id, coreRef: result.coreRef, reported: ok, ms: Date.now() - started });
+      this.log('info', result.alreadyEntered ? '基幹系に入力済みでした (二重入力を避けました)' : '入力しました', {
+        job: job.id,
+        coreRef: result.coreRef,
+        reported: ok,
+        ms: Date.now() - started,
+      });
     } catch (e) {
       if (e instanceof StopRequested || e instanceof LeaseLost) {
         if (tracing && session) await session.context.tracing.stopChunk().catch(() => undefined);
@@ -248,7 +268,10 @@ export class Agent {
       if (session) {
         await this.upload(job, 'screenshot', await session.page.screenshot({ fullPage: true, timeout: 5000 }).catch(() => null));
         if (tracing) {
-          const saved = await session.context.tracing.stopChunk({ path: traceFile }).then(() => true, () => false);
+          const saved = await session.context.tracing.stopChunk({ path: traceFile }).then(
+            () => true,
+            () => false,
+          );
           if (saved) await this.upload(job, 'trace', readFileSync(traceFile));
           rmSync(traceFile, { force: true });
         }

@@ -48,26 +48,42 @@ export class ServerApi {
     private readonly timeoutMs = 30_000,
   ) {
     this.base = new URL(server.endsWith('/') ? server : `${server}/`);
-    this.agent = this.base.protocol === 'https:' ? new https.Agent({ keepAlive: true, ...(ca ? { ca } : {}) }) : new http.Agent({ keepAlive: true });
+    this.agent =
+      this.base.protocol === 'https:' ? new https.Agent({ keepAlive: true, ...(ca ? { ca } : {}) }) : new http.Agent({ keepAlive: true });
   }
 
-  private request(method: string, path: string, body?: Buffer | string, type = 'application/json', extra: Record<string, string> = {}): Promise<Response> {
+  private request(
+    method: string,
+    path: string,
+    body?: Buffer | string,
+    type = 'application/json',
+    extra: Record<string, string> = {},
+  ): Promise<Response> {
     const url = new URL(path, this.base);
     const mod = url.protocol === 'https:' ? https : http;
     return new Promise((resolve, reject) => {
-      const req = mod.request(url, {
-        method, agent: this.agent, timeout: this.timeoutMs,
-        headers: {
-          authorization: `Bearer ${this.token}`, 'x-madoguchi-agent-version': agentVersion, 'x-madoguchi-agent-host': os.hostname(), accept: 'application/json',
-          ...(body !== undefined ? { 'content-type': type, 'content-length': Buffer.byteLength(body) } : {}),
-          ...extra,
+      const req = mod.request(
+        url,
+        {
+          method,
+          agent: this.agent,
+          timeout: this.timeoutMs,
+          headers: {
+            authorization: `Bearer ${this.token}`,
+            'x-madoguchi-agent-version': agentVersion,
+            'x-madoguchi-agent-host': os.hostname(),
+            accept: 'application/json',
+            ...(body !== undefined ? { 'content-type': type, 'content-length': Buffer.byteLength(body) } : {}),
+            ...extra,
+          },
         },
-      }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-        res.on('error', (e) => reject(new ServerAway(e.message)));
-      });
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+          res.on('error', (e) => reject(new ServerAway(e.message)));
+        },
+      );
       req.on('timeout', () => req.destroy(new Error('timeout')));
       req.on('error', (e) => reject(new ServerAway(`サーバーに接続できません: ${e.message}`)));
       if (body !== undefined) req.write(body);
@@ -119,7 +135,12 @@ export class ServerApi {
   }
 
   async evidence(id: number, kind: 'screenshot' | 'trace', body: Buffer): Promise<void> {
-    const res = await this.request('POST', `api/v1/agent/jobs/${id}/evidence?kind=${kind}`, body, kind === 'screenshot' ? 'image/png' : 'application/zip');
+    const res = await this.request(
+      'POST',
+      `api/v1/agent/jobs/${id}/evidence?kind=${kind}`,
+      body,
+      kind === 'screenshot' ? 'image/png' : 'application/zip',
+    );
     if (res.status !== 201) throw new ServerError(res.status, res.body.toString('utf8').slice(0, 300));
   }
 
@@ -127,7 +148,13 @@ export class ServerApi {
 
   /** The scenario files, or null when they have not changed since the last call (ETag). */
   async scenarios(): Promise<ScenarioFiles | null> {
-    const res = await this.request('GET', 'api/v1/agent/scenarios', undefined, 'application/json', this.scenarioTag ? { 'if-none-match': this.scenarioTag } : {});
+    const res = await this.request(
+      'GET',
+      'api/v1/agent/scenarios',
+      undefined,
+      'application/json',
+      this.scenarioTag ? { 'if-none-match': this.scenarioTag } : {},
+    );
     if (res.status === 304) return null;
     if (res.status >= 500 || res.status === 0) throw new ServerAway(`サーバーが HTTP ${res.status} を返しました`);
     if (res.status >= 400) throw new ServerError(res.status, res.body.toString('utf8').slice(0, 300));

@@ -15,7 +15,15 @@ export async function openBrowser(cfg: AgentConfig['browser'], trace: AgentConfi
   const browser = await chromium.launch({
     headless: cfg.headless,
     ...(cfg.executablePath ? { executablePath: cfg.executablePath } : cfg.channel ? { channel: cfg.channel } : {}),
-    args: ['--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-gpu', ...(process.getuid?.() === 0 ? ['--no-sandbox'] : []), ...cfg.args],
+    args: [
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-gpu',
+      ...(process.getuid?.() === 0 ? ['--no-sandbox'] : []),
+      ...cfg.args,
+    ],
   });
   const context = await browser.newContext({ locale: 'ja-JP', timezoneId: 'Asia/Tokyo', viewport: { width: 1280, height: 900 } });
   // The action log, network and console cost little; DOM snapshots and screencast frames cost about a

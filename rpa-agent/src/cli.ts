@@ -7,7 +7,10 @@ import { loadScenarioSet } from './scenario.js';
 import { agentVersion } from './version.js';
 
 export function buildCli(): Command {
-  const program = new Command('madoguchi-agent').description('madoguchi RPA agent: enters accepted notices into the core system').version(agentVersion).showHelpAfterError();
+  const program = new Command('madoguchi-agent')
+    .description('madoguchi RPA agent: enters accepted notices into the core system')
+    .version(agentVersion)
+    .showHelpAfterError();
 
   program
     .command('run')
@@ -26,7 +29,7 @@ export function buildCli(): Command {
     .command('check-scenarios')
     .description('dry run after a core-system upgrade: log in, run each scenario up to the saving button with sample data, save nothing')
     .requiredOption('--config <file>', 'agent.yaml')
-    .option('--dir <dir>', 'a local scenario folder instead of the server\'s')
+    .option('--dir <dir>', "a local scenario folder instead of the server's")
     .option('--scenario <name...>', 'only these scenarios')
     .action(async (o: { config: string; dir?: string; scenario?: string[] }) => {
       const cfg = loadAgentConfig(o.config);
@@ -35,15 +38,25 @@ export function buildCli(): Command {
       try {
         const set = await agent.refreshScenarios();
         const session = await agent.browserSession();
-        const runner = new ScenarioRunner(session.page, set, { baseUrl: cfg.core.url, credentials: { user: cfg.core.user, password: cfg.core.password }, stepTimeoutMs: Math.min(cfg.stepTimeoutSeconds * 1000, 5000) });
+        const runner = new ScenarioRunner(session.page, set, {
+          baseUrl: cfg.core.url,
+          credentials: { user: cfg.core.user, password: cfg.core.password },
+          stepTimeoutMs: Math.min(cfg.stepTimeoutSeconds * 1000, 5000),
+        });
         const names = o.scenario ?? [...set.scenarios.keys()];
         let failed = 0;
         for (const name of names) {
           const r = await runner.dryRun(runner.scenario(name));
           if (!r.ok) failed++;
-          console.log(`${r.ok ? 'OK' : 'NG'}  ${name.padEnd(22)} ${String(r.checked).padStart(3)} 手順${r.ok ? '' : `  ${r.problem ?? ''}`}`);
+          console.log(
+            `${r.ok ? 'OK' : 'NG'}  ${name.padEnd(22)} ${String(r.checked).padStart(3)} 手順${r.ok ? '' : `  ${r.problem ?? ''}`}`,
+          );
         }
-        console.log(failed ? `\n${failed} 件のシナリオが画面と合いません。docs/manual/rpa.md の「画面が変わったとき」を見て直してください。` : `\nすべてのシナリオ (${names.length} 件) が画面と合っています (登録はしていません)。`);
+        console.log(
+          failed
+            ? `\n${failed} 件のシナリオが画面と合いません。docs/manual/rpa.md の「画面が変わったとき」を見て直してください。`
+            : `\nすべてのシナリオ (${names.length} 件) が画面と合っています (登録はしていません)。`,
+        );
         process.exitCode = failed ? 1 : 0;
       } finally {
         await agent.close();

@@ -40,12 +40,27 @@ const schema = {
     ca: { type: 'string', minLength: 1 },
     coreSystem: { type: 'string', pattern: '^[A-Za-z0-9_-]+$' },
     core: {
-      type: 'object', additionalProperties: false, required: ['url', 'user'],
-      properties: { url: { type: 'string', pattern: '^https?://' }, user: { type: 'string', minLength: 1 }, password: { type: 'string' }, passwordFile: { type: 'string' }, passwordEnv: { type: 'string' } },
+      type: 'object',
+      additionalProperties: false,
+      required: ['url', 'user'],
+      properties: {
+        url: { type: 'string', pattern: '^https?://' },
+        user: { type: 'string', minLength: 1 },
+        password: { type: 'string' },
+        passwordFile: { type: 'string' },
+        passwordEnv: { type: 'string' },
+      },
     },
     browser: {
-      type: 'object', additionalProperties: false, default: {},
-      properties: { channel: { type: 'string', enum: ['msedge', 'chrome', 'chromium'] }, executablePath: { type: 'string' }, headless: { type: 'boolean', default: true }, args: { type: 'array', items: { type: 'string' }, default: [] } },
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        channel: { type: 'string', enum: ['msedge', 'chrome', 'chromium'] },
+        executablePath: { type: 'string' },
+        headless: { type: 'boolean', default: true },
+        args: { type: 'array', items: { type: 'string' }, default: [] },
+      },
     },
     workDir: { type: 'string', default: 'agent-work' },
     scenarioDir: { type: 'string' },
@@ -70,13 +85,25 @@ export function loadAgentConfig(file: string, env: NodeJS.ProcessEnv = process.e
   };
   const token = env.MADOGUCHI_AGENT_TOKEN ?? v.token ?? (v.tokenFile ? readSecret(v.tokenFile, 'tokenFile') : '');
   if (!token) throw problem('tokenFile', 'サーバーの認証トークンがありません (tokenFile か環境変数 MADOGUCHI_AGENT_TOKEN)');
-  const password = v.core.passwordEnv ? env[v.core.passwordEnv] : v.core.passwordFile ? readSecret(v.core.passwordFile, 'core.passwordFile') : v.core.password;
-  if (password === undefined || password === '') throw problem('core', '基幹系のパスワードがありません (core.passwordFile か core.passwordEnv)');
+  const password = v.core.passwordEnv
+    ? env[v.core.passwordEnv]
+    : v.core.passwordFile
+      ? readSecret(v.core.passwordFile, 'core.passwordFile')
+      : v.core.password;
+  if (password === undefined || password === '')
+    throw problem('core', '基幹系のパスワードがありません (core.passwordFile か core.passwordEnv)');
   return {
-    server: v.server, token, ...(v.ca ? { ca: readSecret(v.ca, 'ca') } : {}), ...(v.coreSystem ? { coreSystem: v.coreSystem } : {}),
+    server: v.server,
+    token,
+    ...(v.ca ? { ca: readSecret(v.ca, 'ca') } : {}),
+    ...(v.coreSystem ? { coreSystem: v.coreSystem } : {}),
     core: { url: v.core.url, user: v.core.user, password },
     browser: { ...v.browser, ...(v.browser.executablePath ? { executablePath: at(v.browser.executablePath) } : {}) },
-    workDir: at(v.workDir), ...(v.scenarioDir ? { scenarioDir: at(v.scenarioDir) } : {}),
-    pollSeconds: v.pollSeconds, stepTimeoutSeconds: v.stepTimeoutSeconds, screenshots: v.screenshots, trace: v.trace,
+    workDir: at(v.workDir),
+    ...(v.scenarioDir ? { scenarioDir: at(v.scenarioDir) } : {}),
+    pollSeconds: v.pollSeconds,
+    stepTimeoutSeconds: v.stepTimeoutSeconds,
+    screenshots: v.screenshots,
+    trace: v.trace,
   };
 }

@@ -88,7 +88,8 @@ export class ScenarioRunner {
   async probe(scenario: Scenario, data: Record<string, unknown>): Promise<string | null> {
     for (const step of scenario.probe.steps) await this.step(step, data, scenario.maps, {});
     if ((await this.page.locator(scenario.probe.found.selector).count()) === 0) return null;
-    const text = (await this.page.locator(scenario.probe.extract.selector).first().textContent({ timeout: this.opts.stepTimeoutMs }))?.trim() ?? '';
+    const text =
+      (await this.page.locator(scenario.probe.extract.selector).first().textContent({ timeout: this.opts.stepTimeoutMs }))?.trim() ?? '';
     if (!text) throw new ApplicationError(`確認 (probe) で見つかりましたが、${scenario.probe.extract.ref} から処理番号を読めません`);
     return text;
   }
@@ -137,11 +138,15 @@ export class ScenarioRunner {
 
   /** The text of the first error sign on the page, classified; null when there is none. */
   private async errorOnPage(): Promise<BusinessError | ApplicationError | null> {
-    for (const [list, make] of [[this.system.errors.application, (m: string) => new ApplicationError(m)], [this.system.errors.business, (m: string) => new BusinessError(m)]] as const) {
+    for (const [list, make] of [
+      [this.system.errors.application, (m: string) => new ApplicationError(m)],
+      [this.system.errors.business, (m: string) => new BusinessError(m)],
+    ] as const) {
       // Every sign of the kind on the page (the summary and each field's message), for staff to read.
       const texts: string[] = [];
       for (const t of list) {
-        for (const el of (await this.page.locator(t.selector).all()).slice(0, 8)) texts.push(((await el.innerText().catch(() => '')) || t.ref).replace(/\s+/g, ' ').trim());
+        for (const el of (await this.page.locator(t.selector).all()).slice(0, 8))
+          texts.push(((await el.innerText().catch(() => '')) || t.ref).replace(/\s+/g, ' ').trim());
       }
       if (texts.length) return make(texts.join(' / '));
     }
@@ -152,10 +157,21 @@ export class ScenarioRunner {
     if (e instanceof BusinessError || e instanceof ApplicationError || e instanceof StopRequested || e instanceof LeaseLost) return e;
     const onPage = await this.errorOnPage().catch(() => null);
     if (onPage) return onPage;
-    if ((await this.page.locator(this.system.login.when.selector).count().catch(() => 0)) > 0) return new ApplicationError(`${step.label}: 基幹系のセッションが切れてログイン画面に戻りました`);
+    if (
+      (await this.page
+        .locator(this.system.login.when.selector)
+        .count()
+        .catch(() => 0)) > 0
+    )
+      return new ApplicationError(`${step.label}: 基幹系のセッションが切れてログイン画面に戻りました`);
     const what = step.targets.map((t) => `${t.ref} (${t.selector})`).join(' または ');
-    if (isTimeout(e)) return new ApplicationError(`${step.label} (${step.action}${what ? ` ${what}` : ''}): 画面に現れませんでした (${step.timeoutMs ?? this.opts.stepTimeoutMs} ms) [${step.where}]`);
-    return new ApplicationError(`${step.label} (${step.action}): ${e instanceof Error ? e.message.split('\n')[0] : String(e)} [${step.where}]`);
+    if (isTimeout(e))
+      return new ApplicationError(
+        `${step.label} (${step.action}${what ? ` ${what}` : ''}): 画面に現れませんでした (${step.timeoutMs ?? this.opts.stepTimeoutMs} ms) [${step.where}]`,
+      );
+    return new ApplicationError(
+      `${step.label} (${step.action}): ${e instanceof Error ? e.message.split('\n')[0] : String(e)} [${step.where}]`,
+    );
   }
 
   private async step(step: Step, data: unknown, maps: Maps, vars: Record<string, string>, allowLogin = true): Promise<void> {
@@ -168,7 +184,8 @@ export class ScenarioRunner {
           const url = new URL(renderTemplate(step.arg ?? [], data, maps), this.opts.baseUrl).toString();
           const res = await this.page.goto(url, { waitUntil: 'domcontentloaded', timeout });
           if (allowLogin && (await this.loginIfAsked())) await this.page.goto(url, { waitUntil: 'domcontentloaded', timeout });
-          else if (res && res.status() >= 500) throw (await this.errorOnPage()) ?? new ApplicationError(`${url} が HTTP ${res.status()} を返しました`);
+          else if (res && res.status() >= 500)
+            throw (await this.errorOnPage()) ?? new ApplicationError(`${url} が HTTP ${res.status()} を返しました`);
           break;
         }
         case 'fill':
@@ -191,15 +208,20 @@ export class ScenarioRunner {
         case 'waitFor': {
           // Waits for any of the targets or an error sign, whichever comes first.
           const signs = [...this.system.errors.application, ...this.system.errors.business].map((t) => t.selector);
-          await this.page.locator([...step.targets.map((t) => t.selector), ...signs].join(', ')).first().waitFor({ state: 'attached', timeout });
+          await this.page
+            .locator([...step.targets.map((t) => t.selector), ...signs].join(', '))
+            .first()
+            .waitFor({ state: 'attached', timeout });
           const anyTarget = await Promise.all(step.targets.map((t) => this.page.locator(t.selector).count()));
-          if (!anyTarget.some((n) => n > 0)) throw (await this.errorOnPage()) ?? new ApplicationError(`${step.label}: 想定した画面になりません`);
+          if (!anyTarget.some((n) => n > 0))
+            throw (await this.errorOnPage()) ?? new ApplicationError(`${step.label}: 想定した画面になりません`);
           break;
         }
         case 'expectText': {
           const want = renderTemplate(step.text ?? [], data, maps);
           const got = (await this.locate(step.targets[0]!).first().innerText({ timeout })).trim();
-          if (!got.includes(want)) throw new ApplicationError(`${step.label}: ${step.targets[0]!.ref} に「${want}」がありません (表示: 「${got.slice(0, 80)}」)`);
+          if (!got.includes(want))
+            throw new ApplicationError(`${step.label}: ${step.targets[0]!.ref} に「${want}」がありません (表示: 「${got.slice(0, 80)}」)`);
           break;
         }
         case 'extract': {

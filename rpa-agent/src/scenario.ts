@@ -106,14 +106,19 @@ export interface ScenarioSet {
 export const SYSTEM_FILE = '_system.yaml';
 
 const template = { type: 'string', minLength: 1 } as const;
-const selectorMap = { type: 'object', additionalProperties: { type: 'object', additionalProperties: { type: 'string', minLength: 1 } } } as const;
+const selectorMap = {
+  type: 'object',
+  additionalProperties: { type: 'object', additionalProperties: { type: 'string', minLength: 1 } },
+} as const;
 const maps = { type: 'object', additionalProperties: { type: 'object', additionalProperties: { type: 'string' } } } as const;
 const stepSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
     name: { type: 'string' },
-    ...Object.fromEntries(actions.map((a) => [a, a === 'waitFor' ? { anyOf: [template, { type: 'array', minItems: 1, items: template }] } : template])),
+    ...Object.fromEntries(
+      actions.map((a) => [a, a === 'waitFor' ? { anyOf: [template, { type: 'array', minItems: 1, items: template }] } : template]),
+    ),
     value: { type: ['string', 'number', 'boolean'] },
     key: template,
     text: template,
@@ -133,12 +138,24 @@ const systemSchema = {
     title: { type: 'string' },
     screens: selectorMap,
     maps,
-    login: { type: 'object', additionalProperties: false, required: ['when', 'steps'], properties: { when: template, steps: { ...steps, minItems: 1 }, error: template } },
+    login: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['when', 'steps'],
+      properties: { when: template, steps: { ...steps, minItems: 1 }, error: template },
+    },
     errors: {
-      type: 'object', additionalProperties: false, required: ['application', 'business'],
+      type: 'object',
+      additionalProperties: false,
+      required: ['application', 'business'],
       properties: { application: { type: 'array', items: template }, business: { type: 'array', items: template } },
     },
-    samples: { type: 'object', additionalProperties: false, required: ['notice', 'certificate'], properties: { notice: { type: 'object' }, certificate: { type: 'object' } } },
+    samples: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['notice', 'certificate'],
+      properties: { notice: { type: 'object' }, certificate: { type: 'object' } },
+    },
   },
 } as const;
 
@@ -151,7 +168,12 @@ const scenarioSchema = {
     kind: { type: 'string', enum: ['notice', 'certificate'] },
     screens: selectorMap,
     maps,
-    probe: { type: 'object', additionalProperties: false, required: ['steps', 'found', 'extract'], properties: { steps: { ...steps, minItems: 1 }, found: template, extract: template } },
+    probe: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['steps', 'found', 'extract'],
+      properties: { steps: { ...steps, minItems: 1 }, found: template, extract: template },
+    },
     steps: { ...steps, minItems: 1 },
   },
 } as const;
@@ -169,7 +191,10 @@ class Compiler {
     const [screen, name, extra] = ref.split('.');
     const selector = screen && name && extra === undefined ? this.screens[screen]?.[name] : undefined;
     if (selector === undefined) {
-      const known = screen && this.screens[screen] ? `画面「${screen}」にあるもの: ${Object.keys(this.screens[screen]).join(', ')}` : `画面: ${Object.keys(this.screens).join(', ')}`;
+      const known =
+        screen && this.screens[screen]
+          ? `画面「${screen}」にあるもの: ${Object.keys(this.screens[screen]).join(', ')}`
+          : `画面: ${Object.keys(this.screens).join(', ')}`;
       this.issues.push(this.src.issue(at, `${what}「${ref}」が screens にありません (画面名.項目名 で書きます。${known})`));
     }
     return { ref, selector: selector ?? '' };
@@ -180,7 +205,9 @@ class Compiler {
       const parts = parseTemplate(text);
       for (const p of parts) {
         if (typeof p === 'string') continue;
-        for (const f of p.filters) if (f.name === 'map' && !this.maps[f.arg ?? '']) this.issues.push(this.src.issue(at, `${what}: 変換表「${f.arg ?? ''}」が maps にありません`));
+        for (const f of p.filters)
+          if (f.name === 'map' && !this.maps[f.arg ?? ''])
+            this.issues.push(this.src.issue(at, `${what}: 変換表「${f.arg ?? ''}」が maps にありません`));
       }
       return parts;
     } catch (e) {
@@ -198,7 +225,12 @@ class Compiler {
       const label = `手順 ${no}${s.name ? ` 「${s.name}」` : ''}`;
       const where = `${this.src.file}:${this.src.locate(here).line} ${at.join('.')} ${label}`;
       if (used.length !== 1) {
-        this.issues.push(this.src.issue(here, `${label}: 操作 (${actions.join('・')}) をちょうど 1 つ書いてください${used.length ? ` (書かれているもの: ${used.join(', ')})` : ''}`));
+        this.issues.push(
+          this.src.issue(
+            here,
+            `${label}: 操作 (${actions.join('・')}) をちょうど 1 つ書いてください${used.length ? ` (書かれているもの: ${used.join(', ')})` : ''}`,
+          ),
+        );
         return { no, where, label, action: 'waitFor', targets: [], commit: false };
       }
       const action = used[0]!;
@@ -206,11 +238,18 @@ class Compiler {
       const raw = s[action]!;
       const value = s.value === undefined ? undefined : String(s.value);
       if (action === 'goto') {
-        if (!String(raw).startsWith('/')) this.issues.push(this.src.issue([...here, 'goto'], `${label}: goto には基幹系の中のパス (/ で始まる) を書きます`));
+        if (!String(raw).startsWith('/'))
+          this.issues.push(this.src.issue([...here, 'goto'], `${label}: goto には基幹系の中のパス (/ で始まる) を書きます`));
         step.arg = this.template(String(raw), [...here, 'goto'], label);
       } else if (action === 'press') {
         step.arg = [String(raw)];
-        if (s.key !== undefined) this.issues.push(this.src.issue([...here, 'key'], `${label}: press にはキー名 (Enter, Tab, F3 など) を書き、対象の項目は on: ではなく直前の手順で選びます`));
+        if (s.key !== undefined)
+          this.issues.push(
+            this.src.issue(
+              [...here, 'key'],
+              `${label}: press にはキー名 (Enter, Tab, F3 など) を書き、対象の項目は on: ではなく直前の手順で選びます`,
+            ),
+          );
       } else {
         const refs = Array.isArray(raw) ? raw : [raw];
         step.targets = refs.map((r, k) => this.target(r, Array.isArray(raw) ? [...here, action, k] : [...here, action], label));
@@ -219,7 +258,8 @@ class Compiler {
         if (value === undefined) this.issues.push(this.src.issue(here, `${label}: ${action} には value が必要です`));
         else step.value = this.template(value, [...here, 'value'], label);
       } else if (action === 'check') step.value = this.template(value ?? 'true', [...here, 'value'], label);
-      else if (value !== undefined) this.issues.push(this.src.issue([...here, 'value'], `${label}: value は fill・select・check にだけ書けます`));
+      else if (value !== undefined)
+        this.issues.push(this.src.issue([...here, 'value'], `${label}: value は fill・select・check にだけ書けます`));
       if (action === 'expectText') {
         if (s.text === undefined) this.issues.push(this.src.issue(here, `${label}: expectText には text が必要です`));
         else step.text = this.template(s.text, [...here, 'text'], label);
@@ -228,7 +268,8 @@ class Compiler {
         if (!s.as) this.issues.push(this.src.issue(here, `${label}: extract には as (取り出した値の名前、例: coreRef) が必要です`));
         else step.as = s.as;
       } else if (s.as !== undefined) this.issues.push(this.src.issue([...here, 'as'], `${label}: as は extract にだけ書けます`));
-      if (step.commit && action !== 'click' && action !== 'press') this.issues.push(this.src.issue([...here, 'commit'], `${label}: commit は登録のクリック (click か press) にだけ付けます`));
+      if (step.commit && action !== 'click' && action !== 'press')
+        this.issues.push(this.src.issue([...here, 'commit'], `${label}: commit は登録のクリック (click か press) にだけ付けます`));
       if (s.when !== undefined) step.when = this.template(s.when, [...here, 'when'], label);
       if (s.timeout !== undefined) step.timeoutMs = s.timeout;
       return step;
@@ -244,8 +285,15 @@ function loadSystem(file: string): CoreSystem {
     const loginSteps = comp.steps(v.login.steps, ['login', 'steps']);
     if (loginSteps.some((s) => s.commit)) comp.issues.push(src.issue(['login'], 'ログインの手順に commit は付けられません'));
     out = {
-      title: v.title, file, screens: v.screens, maps: v.maps ?? {},
-      login: { when: comp.target(v.login.when, ['login', 'when'], 'login.when'), steps: loginSteps, ...(v.login.error ? { error: comp.target(v.login.error, ['login', 'error'], 'login.error') } : {}) },
+      title: v.title,
+      file,
+      screens: v.screens,
+      maps: v.maps ?? {},
+      login: {
+        when: comp.target(v.login.when, ['login', 'when'], 'login.when'),
+        steps: loginSteps,
+        ...(v.login.error ? { error: comp.target(v.login.error, ['login', 'error'], 'login.error') } : {}),
+      },
       errors: {
         application: v.errors.application.map((r, i) => comp!.target(r, ['errors', 'application', i], 'errors.application')),
         business: v.errors.business.map((r, i) => comp!.target(r, ['errors', 'business', i], 'errors.business')),
@@ -268,15 +316,26 @@ function loadScenario(file: string, system: CoreSystem): Scenario {
     const probeSteps = comp.steps(v.probe.steps, ['probe', 'steps']);
     const stepList = comp.steps(v.steps, ['steps']);
     const commits = stepList.filter((s) => s.commit);
-    if (commits.length !== 1) comp.issues.push(src.issue(['steps'], `登録する手順 (commit: true) はちょうど 1 つ必要です (いま ${commits.length} つ)`));
-    if (probeSteps.some((s) => s.commit)) comp.issues.push(src.issue(['probe'], '確認 (probe) の手順に commit は付けられません: 確認では何も登録しません'));
+    if (commits.length !== 1)
+      comp.issues.push(src.issue(['steps'], `登録する手順 (commit: true) はちょうど 1 つ必要です (いま ${commits.length} つ)`));
+    if (probeSteps.some((s) => s.commit))
+      comp.issues.push(src.issue(['probe'], '確認 (probe) の手順に commit は付けられません: 確認では何も登録しません'));
     const commitAt = stepList.findIndex((s) => s.commit);
     if (commitAt >= 0 && !stepList.slice(commitAt + 1).some((s) => s.action === 'extract' && s.as === 'coreRef')) {
       comp.issues.push(src.issue(['steps'], '登録の後に、基幹系の処理番号を取り出す手順 (extract … as: coreRef) が必要です'));
     }
     out = {
-      name: path.basename(file, '.yaml'), file, title: v.title, kind: v.kind, maps: scenarioMaps, screens,
-      probe: { steps: probeSteps, found: comp.target(v.probe.found, ['probe', 'found'], 'probe.found'), extract: comp.target(v.probe.extract, ['probe', 'extract'], 'probe.extract') },
+      name: path.basename(file, '.yaml'),
+      file,
+      title: v.title,
+      kind: v.kind,
+      maps: scenarioMaps,
+      screens,
+      probe: {
+        steps: probeSteps,
+        found: comp.target(v.probe.found, ['probe', 'found'], 'probe.found'),
+        extract: comp.target(v.probe.extract, ['probe', 'extract'], 'probe.extract'),
+      },
       steps: stepList,
     };
     return comp.issues;
@@ -298,16 +357,29 @@ export function loadScenarioSet(dir: string): ScenarioSet {
   };
   let names: string[];
   try {
-    names = readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort();
+    names = readdirSync(dir)
+      .filter((f) => f.endsWith('.yaml'))
+      .sort();
   } catch (e) {
-    throw new ConfigError([{ file: dir, path: '', line: 0, column: 0, reason: `シナリオのフォルダーを読めません (${(e as Error).message})` }]);
+    throw new ConfigError([
+      { file: dir, path: '', line: 0, column: 0, reason: `シナリオのフォルダーを読めません (${(e as Error).message})` },
+    ]);
   }
-  if (!names.includes(SYSTEM_FILE)) throw new ConfigError([{ file: path.join(dir, SYSTEM_FILE), path: '', line: 0, column: 0, reason: '基幹系の共通設定ファイルがありません' }]);
+  if (!names.includes(SYSTEM_FILE))
+    throw new ConfigError([
+      { file: path.join(dir, SYSTEM_FILE), path: '', line: 0, column: 0, reason: '基幹系の共通設定ファイルがありません' },
+    ]);
   const system = collect(() => loadSystem(path.join(dir, SYSTEM_FILE)));
   const scenarios = new Map<string, Scenario>();
   for (const name of names.filter((n) => !n.startsWith('_'))) {
     if (!/^[A-Za-z][A-Za-z0-9]*\.yaml$/.test(name)) {
-      issues.push({ file: path.join(dir, name), path: '', line: 0, column: 0, reason: 'シナリオのファイル名は届出・証明の種類の英名 (例: moveIn.yaml) にします' });
+      issues.push({
+        file: path.join(dir, name),
+        path: '',
+        line: 0,
+        column: 0,
+        reason: 'シナリオのファイル名は届出・証明の種類の英名 (例: moveIn.yaml) にします',
+      });
       continue;
     }
     if (!system) continue;
@@ -317,4 +389,3 @@ export function loadScenarioSet(dir: string): ScenarioSet {
   if (issues.length) throw new ConfigError(issues);
   return { dir, system: system!, scenarios };
 }
-

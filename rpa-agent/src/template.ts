@@ -82,7 +82,8 @@ export function parseTemplate(text: string): TemplatePart[] {
     parts.push({ path: head.split('.'), filters: calls });
     last = m.index! + m[0].length;
   }
-  if (text.slice(last).includes('{{') || text.slice(last).includes('}}')) throw new TemplateError(`「{{」と「}}」の対応が取れていません: ${text}`);
+  if (text.slice(last).includes('{{') || text.slice(last).includes('}}'))
+    throw new TemplateError(`「{{」と「}}」の対応が取れていません: ${text}`);
   if (last < text.length) parts.push(text.slice(last));
   return parts;
 }
@@ -99,7 +100,9 @@ function lookup(data: unknown, path: readonly string[]): string {
 }
 
 export function renderTemplate(parts: readonly TemplatePart[], data: unknown, maps: Maps): string {
-  return parts.map((p) => (typeof p === 'string' ? p : p.filters.reduce((v, f) => filters[f.name]!(v, f.arg, maps), lookup(data, p.path)))).join('');
+  return parts
+    .map((p) => (typeof p === 'string' ? p : p.filters.reduce((v, f) => filters[f.name]!(v, f.arg, maps), lookup(data, p.path))))
+    .join('');
 }
 
 /** A `when:` or a checkbox value: empty, `false`, `0` and `no` are false. */

@@ -8,7 +8,14 @@ import { ensureDefaultGroups } from './auth/staffRepo.js';
 import { exportNoticesCsv } from './rpa/csvOut.js';
 import { recordUpsEvent, upsEvents, type UpsEvent } from './ops/power.js';
 import { listApiClients, registerApiClient, revokeApiClient } from './auth/apiClients.js';
-import { applyStaffImport, formatStaffDiff, japanTimestamp, parseStaffCsv, planStaffImport, writeInitialPasswords } from './auth/staffImport.js';
+import {
+  applyStaffImport,
+  formatStaffDiff,
+  japanTimestamp,
+  parseStaffCsv,
+  planStaffImport,
+  writeInitialPasswords,
+} from './auth/staffImport.js';
 import { loadAppConfig } from './config/appConfig.js';
 import { makeDevCertificate } from './ops/devCert.js';
 import { addBackupCommands } from './ops/backup/commands.js';
@@ -36,11 +43,13 @@ interface CommonOptions {
   host: string;
 }
 
-const int = (name: string, min: number, max: number) => (v: string): number => {
-  const n = Number(v.replace(/_/g, ''));
-  if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} は ${min}〜${max} の整数です`);
-  return n;
-};
+const int =
+  (name: string, min: number, max: number) =>
+  (v: string): number => {
+    const n = Number(v.replace(/_/g, ''));
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} は ${min}〜${max} の整数です`);
+    return n;
+  };
 
 function common(cmd: Command): CommonOptions {
   const o = cmd.optsWithGlobals() as CommonOptions;
@@ -49,7 +58,13 @@ function common(cmd: Command): CommonOptions {
 
 function progressBar(label: string): cliProgress.SingleBar {
   return new cliProgress.SingleBar(
-    { format: `${label} [{bar}] {percentage}% {value}/{total} {unit}`, stream: process.stderr, noTTYOutput: true, notTTYSchedule: 5000, hideCursor: true },
+    {
+      format: `${label} [{bar}] {percentage}% {value}/{total} {unit}`,
+      stream: process.stderr,
+      noTTYOutput: true,
+      notTTYSchedule: 5000,
+      hideCursor: true,
+    },
     cliProgress.Presets.shades_classic,
   );
 }
@@ -84,7 +99,13 @@ function onSignalsClose(server: RunningServer, dataDir: string): void {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
-async function runIngest(o: CommonOptions, target: string, encoding: 'auto' | 'utf8' | 'cp932' | undefined, gaijiFile?: string, force = false): Promise<FileResult[]> {
+async function runIngest(
+  o: CommonOptions,
+  target: string,
+  encoding: 'auto' | 'utf8' | 'cp932' | undefined,
+  gaijiFile?: string,
+  force = false,
+): Promise<FileResult[]> {
   const config = loadAppConfig(o.config);
   const registry = LayoutRegistry.load(o.config);
   const configured = configuredGaijiMap(config, o.config);
@@ -113,10 +134,15 @@ async function runIngest(o: CommonOptions, target: string, encoding: 'auto' | 'u
     if (currentFile) bar.stop();
     const reportDir = path.join(o.dataDir, config.linkage.dropDir, 'reports');
     for (const r of results) {
-      console.log(`${r.specId}${r.edition ? `@${r.edition}` : ''}\t${OUTCOME[r.outcome]}\t${r.rowsApplied.toLocaleString('ja-JP')} 件\t${r.encoding ?? '-'}\t不正 ${r.rowsRejected}\t外字未対応 ${r.unmappedGaiji}\t${path.basename(r.file)}`);
+      console.log(
+        `${r.specId}${r.edition ? `@${r.edition}` : ''}\t${OUTCOME[r.outcome]}\t${r.rowsApplied.toLocaleString('ja-JP')} 件\t${r.encoding ?? '-'}\t不正 ${r.rowsRejected}\t外字未対応 ${r.unmappedGaiji}\t${path.basename(r.file)}`,
+      );
       if (r.issues.length) {
         const report = writeReports(path.join(reportDir, r.specId), r, path.basename(r.file));
-        for (const i of r.issues.slice(0, 5)) console.log(`  ${i.line} 行目${i.column ? ` [${i.column}]` : ''}: ${i.reason}${i.value !== undefined ? ` (値: ${i.value})` : ''}`);
+        for (const i of r.issues.slice(0, 5))
+          console.log(
+            `  ${i.line} 行目${i.column ? ` [${i.column}]` : ''}: ${i.reason}${i.value !== undefined ? ` (値: ${i.value})` : ''}`,
+          );
         console.log(`  報告書: ${report}`);
       }
     }
@@ -127,15 +153,27 @@ async function runIngest(o: CommonOptions, target: string, encoding: 'auto' | 'u
   }
 }
 
-const OUTCOME: Record<string, string> = { applied: '取込済', skipped: '同一内容のため処理なし', quarantined: '隔離 (取込せず)', failed: '失敗' };
+const OUTCOME: Record<string, string> = {
+  applied: '取込済',
+  skipped: '同一内容のため処理なし',
+  quarantined: '隔離 (取込せず)',
+  failed: '失敗',
+};
 
 export function buildCli(): Command {
   const program = new Command('madoguchi')
     .description('まどぐち — 書かない窓口 (no-writing counter) for Japanese municipalities')
     .version(version)
-    .addOption(new Option('--data-dir <dir>', 'data directory (database, logs, linkage folders)').env('MADOGUCHI_DATA_DIR').default('./data'))
+    .addOption(
+      new Option('--data-dir <dir>', 'data directory (database, logs, linkage folders)').env('MADOGUCHI_DATA_DIR').default('./data'),
+    )
     .addOption(new Option('--config <dir>', 'configuration directory').env('MADOGUCHI_CONFIG_DIR').default('./config'))
-    .addOption(new Option('--port <n>', 'HTTP port').env('MADOGUCHI_PORT').default(8080).argParser(int('port', 0, 65535)))
+    .addOption(
+      new Option('--port <n>', 'HTTP port')
+        .env('MADOGUCHI_PORT')
+        .default(8080)
+        .argParser(int('port', 0, 65535)),
+    )
     .addOption(new Option('--host <addr>', 'address to listen on').env('MADOGUCHI_HOST').default('127.0.0.1'))
     .showHelpAfterError();
 
@@ -164,8 +202,14 @@ export function buildCli(): Command {
         const out = path.join(o.dataDir, 'demo-town');
         console.log(`デモの町 (${config.municipality.name}, ${opts.people.toLocaleString('ja-JP')} 人) を生成しています…`);
         await generateTown({
-          people: opts.people, outDir: out, encoding: 'cp932', seed: opts.seed, asOf: todayInJapan(), diff: true,
-          municipality: config.municipality, layouts: LayoutRegistry.load(o.config),
+          people: opts.people,
+          outDir: out,
+          encoding: 'cp932',
+          seed: opts.seed,
+          asOf: todayInJapan(),
+          diff: true,
+          municipality: config.municipality,
+          layouts: LayoutRegistry.load(o.config),
         });
         await runIngest(o, out, undefined);
         const knex = openDatabase(config.database, o.dataDir);
@@ -191,29 +235,46 @@ export function buildCli(): Command {
     .addOption(new Option('--encoding <enc>', 'file encoding').choices(['utf8', 'cp932']).default('utf8'))
     .option('--seed <seed>', 'random seed', 'madoguchi')
     .option('--as-of <date>', 'export date (YYYY-MM-DD); default today in Japan')
-    .option('--diff', 'also write the next day\'s differential files', false)
+    .option('--diff', "also write the next day's differential files", false)
     .option('--json', 'print the summary as JSON (with peak memory)', false)
-    .action(async (opts: { out: string; people: number; encoding: 'utf8' | 'cp932'; seed: string; asOf?: string; diff: boolean; json: boolean }, cmd: Command) => {
-      const o = common(cmd);
-      if (opts.asOf && !/^[0-9]{4}-[0-9]{2}-[0-9]{2}$/.test(opts.asOf)) throw new InvalidArgumentError('--as-of は YYYY-MM-DD で指定してください');
-      const config = loadAppConfig(o.config);
-      const bar = progressBar('生成');
-      bar.start(opts.people, 0, { unit: '人' });
-      const started = process.hrtime.bigint();
-      const summary = await generateTown({
-        people: opts.people, outDir: path.resolve(opts.out), encoding: opts.encoding, seed: opts.seed, asOf: opts.asOf ?? todayInJapan(),
-        diff: opts.diff, municipality: config.municipality, layouts: LayoutRegistry.load(o.config), onProgress: (n) => bar.update(n),
-      });
-      bar.stop();
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      if (opts.json) {
-        console.log(JSON.stringify({ ...summary, seconds, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024) }));
-      } else {
-        console.log(`住民 ${summary.people.toLocaleString('ja-JP')} 人 / 世帯 ${summary.households.toLocaleString('ja-JP')} / 消除者 ${summary.formerResidents} / 外国人住民 ${summary.foreignResidents} / 住登外者 ${summary.nonResidents} / 法人 ${summary.corporations}`);
-        console.log(`支援措置 ${summary.supportMeasures} / 発行禁止 ${summary.issuanceBans} / 滞納 ${summary.arrears} / MJ文字の氏名 ${summary.mjNames}`);
-        console.log(`出力: ${path.resolve(opts.out)} (${summary.files.length} ファイル, ${seconds.toFixed(1)} 秒)`);
-      }
-    });
+    .action(
+      async (
+        opts: { out: string; people: number; encoding: 'utf8' | 'cp932'; seed: string; asOf?: string; diff: boolean; json: boolean },
+        cmd: Command,
+      ) => {
+        const o = common(cmd);
+        if (opts.asOf && !/^[0-9]{4}-[0-9]{2}-[0-9]{2}$/.test(opts.asOf))
+          throw new InvalidArgumentError('--as-of は YYYY-MM-DD で指定してください');
+        const config = loadAppConfig(o.config);
+        const bar = progressBar('生成');
+        bar.start(opts.people, 0, { unit: '人' });
+        const started = process.hrtime.bigint();
+        const summary = await generateTown({
+          people: opts.people,
+          outDir: path.resolve(opts.out),
+          encoding: opts.encoding,
+          seed: opts.seed,
+          asOf: opts.asOf ?? todayInJapan(),
+          diff: opts.diff,
+          municipality: config.municipality,
+          layouts: LayoutRegistry.load(o.config),
+          onProgress: (n) => bar.update(n),
+        });
+        bar.stop();
+        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+        if (opts.json) {
+          console.log(JSON.stringify({ ...summary, seconds, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024) }));
+        } else {
+          console.log(
+            `住民 ${summary.people.toLocaleString('ja-JP')} 人 / 世帯 ${summary.households.toLocaleString('ja-JP')} / 消除者 ${summary.formerResidents} / 外国人住民 ${summary.foreignResidents} / 住登外者 ${summary.nonResidents} / 法人 ${summary.corporations}`,
+          );
+          console.log(
+            `支援措置 ${summary.supportMeasures} / 発行禁止 ${summary.issuanceBans} / 滞納 ${summary.arrears} / MJ文字の氏名 ${summary.mjNames}`,
+          );
+          console.log(`出力: ${path.resolve(opts.out)} (${summary.files.length} ファイル, ${seconds.toFixed(1)} 秒)`);
+        }
+      },
+    );
 
   program
     .command('ingest')
@@ -243,7 +304,13 @@ export function buildCli(): Command {
     .action((opts: { out?: string; hosts: string }, cmd: Command) => {
       const o = common(cmd);
       const dir = path.resolve(opts.out ?? path.join(o.dataDir, 'tls'));
-      const f = makeDevCertificate(dir, opts.hosts.split(',').map((h) => h.trim()).filter(Boolean));
+      const f = makeDevCertificate(
+        dir,
+        opts.hosts
+          .split(',')
+          .map((h) => h.trim())
+          .filter(Boolean),
+      );
       console.log(`作成しました:\n  CA 証明書 (ブラウザ・端末に信頼させる): ${f.caCert}\n  サーバー証明書: ${f.cert}\n  秘密鍵: ${f.key}`);
       console.log(`municipality.yaml に次を設定してください:\nhttp:\n  tls:\n    cert: ${f.cert}\n    key: ${f.key}\n  redirectPort: 80`);
     });
@@ -256,7 +323,8 @@ export function buildCli(): Command {
     .option('--to <date>', 'last day (YYYY-MM-DD, Japan time)')
     .action(async (opts: { from?: string; to?: string }, cmd: Command) => {
       const o = common(cmd);
-      for (const d of [opts.from, opts.to]) if (d && !/^[0-9]{4}-[0-9]{2}-[0-9]{2}$/.test(d)) throw new InvalidArgumentError('日付は YYYY-MM-DD で指定してください');
+      for (const d of [opts.from, opts.to])
+        if (d && !/^[0-9]{4}-[0-9]{2}-[0-9]{2}$/.test(d)) throw new InvalidArgumentError('日付は YYYY-MM-DD で指定してください');
       const config = loadAppConfig(o.config);
       const knex = openDatabase(config.database, o.dataDir);
       try {
@@ -279,7 +347,8 @@ export function buildCli(): Command {
     .option('--out <file>', 'output file (default: standard output)')
     .action(async (opts: { from: string; to: string; out?: string }, cmd: Command) => {
       const o = common(cmd);
-      for (const d of [opts.from, opts.to]) if (!/^[0-9]{4}-[0-9]{2}-[0-9]{2}$/.test(d)) throw new InvalidArgumentError('日付は YYYY-MM-DD で指定してください');
+      for (const d of [opts.from, opts.to])
+        if (!/^[0-9]{4}-[0-9]{2}-[0-9]{2}$/.test(d)) throw new InvalidArgumentError('日付は YYYY-MM-DD で指定してください');
       const config = loadAppConfig(o.config);
       const knex = openDatabase(config.database, o.dataDir);
       try {
@@ -298,7 +367,10 @@ export function buildCli(): Command {
     .description('bulk personnel update from a CSV (UTF-8 or CP932): shows the difference, then applies all of it or nothing')
     .argument('<file>', 'CSV file (columns: ログインID, 氏名, 所属, グループ, 有効期間開始, 有効期間終了, 状態, 初期パスワード)')
     .option('--dry-run', 'show the difference only; change nothing', false)
-    .option('--passwords-out <file>', 'where the initial passwords of added staff go (default: <data-dir>/staff-import-passwords-<YYYYMMDDHHmmss>.txt, mode 0600)')
+    .option(
+      '--passwords-out <file>',
+      'where the initial passwords of added staff go (default: <data-dir>/staff-import-passwords-<YYYYMMDDHHmmss>.txt, mode 0600)',
+    )
     .action(async (file: string, opts: { dryRun: boolean; passwordsOut?: string }, cmd: Command) => {
       const o = common(cmd);
       if (!existsSync(file) || !statSync(file).isFile()) throw new InvalidArgumentError(`ファイルがありません: ${file}`);
@@ -320,13 +392,17 @@ export function buildCli(): Command {
           console.log('ドライランのため反映していません');
           return;
         }
-        const adds = plan.changes.flatMap((c) => (c.kind === 'add' ? [{ loginId: c.loginId, displayName: c.after.displayName, password: c.password }] : []));
+        const adds = plan.changes.flatMap((c) =>
+          c.kind === 'add' ? [{ loginId: c.loginId, displayName: c.after.displayName, password: c.password }] : [],
+        );
         if (!plan.changes.some((c) => c.kind !== 'unchanged')) {
           console.log('反映する変更はありません');
           return;
         }
         // The passwords are written before the change commits, so that none can be lost after it.
-        const passwordsFile = adds.length ? path.resolve(opts.passwordsOut ?? path.join(o.dataDir, `staff-import-passwords-${japanTimestamp()}.txt`)) : undefined;
+        const passwordsFile = adds.length
+          ? path.resolve(opts.passwordsOut ?? path.join(o.dataDir, `staff-import-passwords-${japanTimestamp()}.txt`))
+          : undefined;
         if (passwordsFile) writeInitialPasswords(passwordsFile, adds);
         let by = 'cli';
         try {
@@ -337,7 +413,10 @@ export function buildCli(): Command {
         try {
           const r = await applyStaffImport(knex, plan, { staffLogin: by });
           console.log(`反映しました: 追加 ${r.added.length} 件、変更 ${r.updated} 件、無効化 ${r.disabled} 件`);
-          if (passwordsFile) console.log(`追加した職員の初期パスワード: ${passwordsFile} (所有者のみ読めます。本人に渡したら削除してください。初回ログイン時に変更が必要です)`);
+          if (passwordsFile)
+            console.log(
+              `追加した職員の初期パスワード: ${passwordsFile} (所有者のみ読めます。本人に渡したら削除してください。初回ログイン時に変更が必要です)`,
+            );
         } catch (e) {
           if (passwordsFile) rmSync(passwordsFile, { force: true });
           throw e;
@@ -374,7 +453,9 @@ export function buildCli(): Command {
     .action(async (name: string, opts: { group: string }, cmd: Command) => {
       const token = await withDb(cmd, (knex) => registerApiClient(knex, name, opts.group, cliActor()));
       console.log(token);
-      console.error(`端末「${name}」を登録しました (グループ ${opts.group})。上のトークンを端末の設定に書いてください。再表示はできません。`);
+      console.error(
+        `端末「${name}」を登録しました (グループ ${opts.group})。上のトークンを端末の設定に書いてください。再表示はできません。`,
+      );
     });
   program
     .command('agent')
@@ -385,7 +466,9 @@ export function buildCli(): Command {
     .action(async (name: string, _o, cmd: Command) => {
       const token = await withDb(cmd, (knex) => registerApiClient(knex, name, 'rpaAgent', cliActor()));
       console.log(token);
-      console.error(`RPA 端末「${name}」を登録しました。上のトークンを端末の設定ファイル (token) に書いてください。失効は madoguchi client revoke ${name}。`);
+      console.error(
+        `RPA 端末「${name}」を登録しました。上のトークンを端末の設定ファイル (token) に書いてください。失効は madoguchi client revoke ${name}。`,
+      );
     });
   client
     .command('revoke')
@@ -403,7 +486,10 @@ export function buildCli(): Command {
     .description('list clients with their last contact')
     .action(async (_o, cmd: Command) => {
       const rows = await withDb(cmd, (knex) => listApiClients(knex));
-      for (const c of rows) console.log([c.name, c.groupCode, c.revokedAt ? '失効' : '有効', c.lastSeenAt?.toISOString() ?? '-', c.lastAddress ?? '-'].join('\t'));
+      for (const c of rows)
+        console.log(
+          [c.name, c.groupCode, c.revokedAt ? '失効' : '有効', c.lastSeenAt?.toISOString() ?? '-', c.lastAddress ?? '-'].join('\t'),
+        );
     });
 
   const forms = program.command('forms').description('form templates (<config>/forms/*.yaml): check them, preview them with sample data');
@@ -470,13 +556,21 @@ export function buildCli(): Command {
       const config = loadAppConfig(o.config);
       const date = opts.date ?? todayInJapan();
       if (!/^[0-9]{4}-[0-9]{2}-[0-9]{2}$/.test(date)) throw new InvalidArgumentError('--date は YYYY-MM-DD で指定してください');
-      const r = await withDb(cmd, (knex) => exportNoticesCsv(knex, { date, dir: path.resolve(o.dataDir, config.backwardLinkage.csvDir), encoding: opts.encoding ?? config.backwardLinkage.encoding }, cliActor()));
+      const r = await withDb(cmd, (knex) =>
+        exportNoticesCsv(
+          knex,
+          { date, dir: path.resolve(o.dataDir, config.backwardLinkage.csvDir), encoding: opts.encoding ?? config.backwardLinkage.encoding },
+          cliActor(),
+        ),
+      );
       console.log(`${r.file}\t届出 ${r.notices} 件\t${r.rows} 行`);
     });
 
   program
     .command('ups-event')
-    .description('called by upsmon (NOTIFYCMD/upssched): ONBATT shows a banner and pauses RPA leases, ONLINE ends it, LOWBATT/FSD stop the server gracefully')
+    .description(
+      'called by upsmon (NOTIFYCMD/upssched): ONBATT shows a banner and pauses RPA leases, ONLINE ends it, LOWBATT/FSD stop the server gracefully',
+    )
     .argument('<event>', 'ONBATT | ONLINE | LOWBATT | FSD')
     .action(async (event: string, _o, cmd: Command) => {
       const name = event.toUpperCase();
@@ -535,5 +629,3 @@ export async function main(argv: string[]): Promise<void> {
     process.exitCode = e instanceof InvalidArgumentError ? 2 : 1;
   }
 }
-
-

@@ -61,35 +61,83 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const power = await reconcilePowerState(knex, config.ups).catch((e: unknown) => logger.warn('power state not reconciled', { error: e }));
   if (power) logger.info('power back on mains', power);
   const watcher = new DropFolderWatcher({
-    knex, registry, settings: config.linkage, root: path.resolve(opts.dataDir, config.linkage.dropDir),
-    applyOptions: applyOptionsFrom(config, gaiji), logger,
+    knex,
+    registry,
+    settings: config.linkage,
+    root: path.resolve(opts.dataDir, config.linkage.dropDir),
+    applyOptions: applyOptionsFrom(config, gaiji),
+    logger,
   });
   const watching = opts.watch !== false;
   if (watching) await watcher.start();
   const root = path.resolve(opts.dataDir, config.linkage.dropDir);
-  const watchdog = watching ? startWatchdog(knex, config.linkage, logger, { closedDates: config.openingHours.closedDates, root }) : undefined;
+  const watchdog = watching
+    ? startWatchdog(knex, config.linkage, logger, { closedDates: config.openingHours.closedDates, root })
+    : undefined;
   if (watching) pruneArchive(root, config.linkage.archiveDays);
   // Audit records past the retention period go each night (at least a year is kept).
   const auditRetention = watching
-    ? cron.schedule('45 3 * * *', () => void pruneAudit(knex, config.audit.retentionYears).catch((e: unknown) => logger.error('audit prune failed', { error: e })), { timezone: 'Asia/Tokyo', name: 'audit-retention' })
+    ? cron.schedule(
+        '45 3 * * *',
+        () => void pruneAudit(knex, config.audit.retentionYears).catch((e: unknown) => logger.error('audit prune failed', { error: e })),
+        { timezone: 'Asia/Tokyo', name: 'audit-retention' },
+      )
     : undefined;
   // RPA evidence shows personal data: it goes after its retention, each night.
   const evidenceRetention = watching
-    ? cron.schedule('50 3 * * *', () => void pruneEvidence(knex, opts.dataDir, config.rpa.evidenceRetentionDays).then((n) => n && logger.info('rpa evidence pruned', { files: n })).catch((e: unknown) => logger.error('evidence prune failed', { error: e })), { timezone: 'Asia/Tokyo', name: 'evidence-retention' })
+    ? cron.schedule(
+        '50 3 * * *',
+        () =>
+          void pruneEvidence(knex, opts.dataDir, config.rpa.evidenceRetentionDays)
+            .then((n) => n && logger.info('rpa evidence pruned', { files: n }))
+            .catch((e: unknown) => logger.error('evidence prune failed', { error: e })),
+        { timezone: 'Asia/Tokyo', name: 'evidence-retention' },
+      )
     : undefined;
   // Accepted notices of the day as CSV for the core system, after counter hours.
   const csvSchedule = config.backwardLinkage.schedule;
-  const noticeCsv = watching && csvSchedule
-    ? cron.schedule(csvSchedule, () => void exportNoticesCsv(knex, { date: todayInJapan(), dir: path.resolve(opts.dataDir, config.backwardLinkage.csvDir), encoding: config.backwardLinkage.encoding }, { staffLogin: 'system' })
-      .then((r) => logger.info('notice csv written', { file: r.file, rows: r.rows }))
-      .catch((e: unknown) => logger.error('notice csv failed', { error: e })), { timezone: 'Asia/Tokyo', name: 'notice-csv' })
-    : undefined;
+  const noticeCsv =
+    watching && csvSchedule
+      ? cron.schedule(
+          csvSchedule,
+          () =>
+            void exportNoticesCsv(
+              knex,
+              {
+                date: todayInJapan(),
+                dir: path.resolve(opts.dataDir, config.backwardLinkage.csvDir),
+                encoding: config.backwardLinkage.encoding,
+              },
+              { staffLogin: 'system' },
+            )
+              .then((r) => logger.info('notice csv written', { file: r.file, rows: r.rows }))
+              .catch((e: unknown) => logger.error('notice csv failed', { error: e })),
+          { timezone: 'Asia/Tokyo', name: 'notice-csv' },
+        )
+      : undefined;
   // Nightly verified backup (take → verify → prune), outside counter hours; failures are logged.
   const backups = watching ? scheduleBackups({ config, configDir: opts.configDir, dataDir: opts.dataDir, logger }) : undefined;
-  const { app } = createApp({ knex, config, configDir: opts.configDir, dataDir: opts.dataDir, logger, version, linkage: { knex, registry, settings: config.linkage, closedDates: config.openingHours.closedDates, loads: () => watcher.currentLoads() } });
+  const { app } = createApp({
+    knex,
+    config,
+    configDir: opts.configDir,
+    dataDir: opts.dataDir,
+    logger,
+    version,
+    linkage: {
+      knex,
+      registry,
+      settings: config.linkage,
+      closedDates: config.openingHours.closedDates,
+      loads: () => watcher.currentLoads(),
+    },
+  });
   const tls = config.http.tls;
   const server = tls
-    ? https.createServer({ cert: readFileSync(path.resolve(opts.configDir, tls.cert)), key: readFileSync(path.resolve(opts.configDir, tls.key)) }, app.callback())
+    ? https.createServer(
+        { cert: readFileSync(path.resolve(opts.configDir, tls.cert)), key: readFileSync(path.resolve(opts.configDir, tls.key)) },
+        app.callback(),
+      )
     : http.createServer(app.callback());
   // Counter terminals keep one connection open all day; a busy moment must not drop them.
   server.keepAliveTimeout = 65_000;
@@ -130,12 +178,16 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       const watcherStopped = watcher.stop();
       // In-flight requests get the budget less a reserve for the steps after them.
       const drainMs = budgetMs - Math.min(5000, budgetMs / 4);
-      const steps = await runStopSteps([
-        { name: 'http', run: () => drainHttp(redirect ? [server, redirect] : [server], drainMs) },
-        { name: 'linkageWatcher', run: () => watcherStopped },
-        { name: 'rpaLeases', run: async () => ({ returned: (await returnLeases(knex)).length }) },
-        { name: 'database', run: () => closeDatabase(knex) },
-      ], budgetMs, logger);
+      const steps = await runStopSteps(
+        [
+          { name: 'http', run: () => drainHttp(redirect ? [server, redirect] : [server], drainMs) },
+          { name: 'linkageWatcher', run: () => watcherStopped },
+          { name: 'rpaLeases', run: async () => ({ returned: (await returnLeases(knex)).length }) },
+          { name: 'database', run: () => closeDatabase(knex) },
+        ],
+        budgetMs,
+        logger,
+      );
       // The logger goes last so that it records every step (the audit trail is in the database).
       logger.info('madoguchi stopped', { ms: Date.now() - started, steps });
       await closeLogger(logger);

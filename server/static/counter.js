@@ -3,18 +3,30 @@
 // form through. Plain ES5: Edge on a thin client, nothing to install, nothing loaded from outside.
 (function () {
   'use strict';
-  function $(sel, root) { return (root || document).querySelector(sel); }
-  function $all(sel, root) { return Array.prototype.slice.call((root || document).querySelectorAll(sel)); }
+  function $(sel, root) {
+    return (root || document).querySelector(sel);
+  }
+  function $all(sel, root) {
+    return Array.prototype.slice.call((root || document).querySelectorAll(sel));
+  }
   function getJson(url) {
-    return fetch(url, { credentials: 'same-origin', headers: { accept: 'application/json' } }).then(function (r) { return r.ok ? r.json() : null; });
+    return fetch(url, { credentials: 'same-origin', headers: { accept: 'application/json' } }).then(function (r) {
+      return r.ok ? r.json() : null;
+    });
   }
 
-  var links = function () { return $all('a.result-link'); };
+  var links = function () {
+    return $all('a.result-link');
+  };
   document.addEventListener('keydown', function (e) {
     var active = document.activeElement;
     if (e.key === 'Escape') {
       var first = $('#q-kana');
-      if (first) { first.focus(); first.select(); e.preventDefault(); }
+      if (first) {
+        first.focus();
+        first.select();
+        e.preventDefault();
+      }
       return;
     }
     if (e.altKey && (e.key === 'n' || e.key === 'N')) {
@@ -31,8 +43,16 @@
       e.preventDefault();
       return;
     }
-    if (e.altKey && (e.key === 's' || e.key === 'S') && !$('[accesskey="s"]')) { window.location.href = '/search'; e.preventDefault(); return; }
-    if (e.altKey && (e.key === 'h' || e.key === 'H')) { window.location.href = '/'; e.preventDefault(); return; }
+    if (e.altKey && (e.key === 's' || e.key === 'S') && !$('[accesskey="s"]')) {
+      window.location.href = '/search';
+      e.preventDefault();
+      return;
+    }
+    if (e.altKey && (e.key === 'h' || e.key === 'H')) {
+      window.location.href = '/';
+      e.preventDefault();
+      return;
+    }
     if (e.key !== 'ArrowDown' && e.key !== 'ArrowUp') return;
     var list = links();
     if (!list.length) return;
@@ -40,7 +60,11 @@
     var inForm = active && active.form && active.form.id === 'search-form' && active.tagName !== 'SELECT';
     if (i < 0 && !(inForm && e.key === 'ArrowDown')) return;
     var next = i < 0 ? 0 : e.key === 'ArrowDown' ? Math.min(i + 1, list.length - 1) : i - 1;
-    if (next < 0) { $('#q-kana').focus(); } else { list[next].focus(); }
+    if (next < 0) {
+      $('#q-kana').focus();
+    } else {
+      list[next].focus();
+    }
     e.preventDefault();
   });
   // After a search, the first result has the focus: ↓ and Enter pick a person without the mouse.
@@ -59,8 +83,12 @@
       if (!list || !text) return;
       timer = setTimeout(function () {
         var town = null;
-        towns.forEach(function (t) { if (text.indexOf(t.townName) === 0 && (!town || t.townName.length > town.townName.length)) town = t; });
-        var url = town ? '/api/v1/addresses/blocks?town=' + town.townCode + '&q=' + encodeURIComponent(text.slice(town.townName.length)) : '/api/v1/addresses/towns?q=' + encodeURIComponent(text);
+        towns.forEach(function (t) {
+          if (text.indexOf(t.townName) === 0 && (!town || t.townName.length > town.townName.length)) town = t;
+        });
+        var url = town
+          ? '/api/v1/addresses/blocks?town=' + town.townCode + '&q=' + encodeURIComponent(text.slice(town.townName.length))
+          : '/api/v1/addresses/towns?q=' + encodeURIComponent(text);
         getJson(url).then(function (res) {
           if (!res) return;
           list.innerHTML = '';
@@ -77,7 +105,12 @@
       if (!note || !input.value.trim()) return;
       getJson('/api/v1/addresses/match?text=' + encodeURIComponent(input.value)).then(function (res) {
         if (!res) return;
-        note.textContent = res.matches.length ? '住所マスタと一致: ' + res.matches[0].townName + res.matches[0].blockNumber + (res.matches[0].postalCode ? ' (〒' + res.matches[0].postalCode + ')' : '') : '住所マスタに一致する住所はありません (町外の住所は郵便番号から入力できます)';
+        note.textContent = res.matches.length
+          ? '住所マスタと一致: ' +
+            res.matches[0].townName +
+            res.matches[0].blockNumber +
+            (res.matches[0].postalCode ? ' (〒' + res.matches[0].postalCode + ')' : '')
+          : '住所マスタに一致する住所はありません (町外の住所は郵便番号から入力できます)';
       });
     });
   });
@@ -89,7 +122,10 @@
       var address = form && form.querySelector('input.address-input');
       getJson('/api/v1/postal-codes/' + encodeURIComponent(input.value)).then(function (res) {
         if (!res || !res.areas.length || !address) return;
-        if (!address.value) { address.value = res.areas[0].prefecture + res.areas[0].city + res.areas[0].town; address.focus(); }
+        if (!address.value) {
+          address.value = res.areas[0].prefecture + res.areas[0].city + res.areas[0].town;
+          address.focus();
+        }
       });
     });
   });
@@ -100,10 +136,20 @@
       var file = input.files && input.files[0];
       var note = input.parentNode.parentNode.querySelector('.upload-result');
       if (!file) return;
-      fetch(input.getAttribute('data-upload-url'), { method: 'POST', credentials: 'same-origin', headers: { 'content-type': 'text/csv', 'x-csrf-token': input.getAttribute('data-csrf'), accept: 'application/json' }, body: file })
-        .then(function (r) { return r.json(); })
+      fetch(input.getAttribute('data-upload-url'), {
+        method: 'POST',
+        credentials: 'same-origin',
+        headers: { 'content-type': 'text/csv', 'x-csrf-token': input.getAttribute('data-csrf'), accept: 'application/json' },
+        body: file,
+      })
+        .then(function (r) {
+          return r.json();
+        })
         .then(function (res) {
-          if (res.error) { if (note) note.textContent = res.error.message; return; }
+          if (res.error) {
+            if (note) note.textContent = res.error.message;
+            return;
+          }
           window.location.reload();
         });
     });

@@ -15,7 +15,9 @@ export const screenshotDir = path.join(repoRoot, 'docs/screenshots');
  */
 export async function launchBrowser(): Promise<Browser> {
   if (!existsSync(chromiumPath)) {
-    throw new Error(`Chromium が見つかりません (${chromiumPath}): bash scripts/ensure-system-deps.sh test で入れるか、CHROMIUM_PATH を設定してください`);
+    throw new Error(
+      `Chromium が見つかりません (${chromiumPath}): bash scripts/ensure-system-deps.sh test で入れるか、CHROMIUM_PATH を設定してください`,
+    );
   }
   const asRoot = process.getuid?.() === 0;
   return chromium.launch({
@@ -37,7 +39,12 @@ export async function launchBrowser(): Promise<Browser> {
 
 /** A page the size of a counter PC's screen (1366×768), in Japanese. */
 export async function newStaffPage(browser: Browser, baseUrl: string): Promise<Page> {
-  const context = await browser.newContext({ baseURL: baseUrl, viewport: { width: 1366, height: 768 }, locale: 'ja-JP', timezoneId: 'Asia/Tokyo' });
+  const context = await browser.newContext({
+    baseURL: baseUrl,
+    viewport: { width: 1366, height: 768 },
+    locale: 'ja-JP',
+    timezoneId: 'Asia/Tokyo',
+  });
   return context.newPage();
 }
 

@@ -18,14 +18,34 @@ export const databaseTargets: DatabaseTarget[] = [
   { name: 'sqlite', unavailable: null, open: (dir) => sqliteKnex(path.join(dir, 'madoguchi.sqlite')) },
   {
     name: 'mssql',
-    unavailable: process.env.MSSQL_URL ? null : 'MSSQL_URL が未設定のため SQL Server の実機テストは実行しません (例: MSSQL_URL=mssql://sa:pass@host:1433/madoguchi_test?encrypt=false)',
+    unavailable: process.env.MSSQL_URL
+      ? null
+      : 'MSSQL_URL が未設定のため SQL Server の実機テストは実行しません (例: MSSQL_URL=mssql://sa:pass@host:1433/madoguchi_test?encrypt=false)',
     open: () => knexFactory(mssqlKnexConfig(parseMssqlUrl(process.env.MSSQL_URL!))),
   },
 ];
 
 /** Drops every table (SQL Server test database reuse). */
 export async function dropAll(knex: Knex): Promise<void> {
-  const tables = ['staff_group_members', 'staff_group_permissions', 'staff_groups', 'staff', 'linkage_runs', 'address_master', 'arrears', 'issuance_bans', 'corporations', 'non_residents', 'entitlements', 'support_measures', 'resident_history', 'households', 'residents', 'knex_migrations', 'knex_migrations_lock'];
+  const tables = [
+    'staff_group_members',
+    'staff_group_permissions',
+    'staff_groups',
+    'staff',
+    'linkage_runs',
+    'address_master',
+    'arrears',
+    'issuance_bans',
+    'corporations',
+    'non_residents',
+    'entitlements',
+    'support_measures',
+    'resident_history',
+    'households',
+    'residents',
+    'knex_migrations',
+    'knex_migrations_lock',
+  ];
   for (const t of tables) await knex.schema.dropTableIfExists(t);
 }
 

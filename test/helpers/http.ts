@@ -5,7 +5,12 @@ export function postForm(url: string, s: LoggedIn | null, fields: Record<string,
   const body = new URLSearchParams();
   for (const [k, v] of Object.entries(fields)) for (const x of Array.isArray(v) ? v : [v]) body.append(k, x);
   if (s) body.append('_csrf', s.csrf);
-  return fetch(url, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', ...(s ? { cookie: s.cookie } : {}) }, body });
+  return fetch(url, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...(s ? { cookie: s.cookie } : {}) },
+    body,
+  });
 }
 
 export function getAs(url: string, s: LoggedIn, headers: Record<string, string> = {}): Promise<Response> {

@@ -61,12 +61,30 @@ export function soakPayload(i: number, rand: () => number, refused: boolean): Re
   const year = 1950 + Math.floor(rand() * 60);
   const birth = `${year}-${String(1 + Math.floor(rand() * 12)).padStart(2, '0')}-${String(1 + Math.floor(rand() * 28)).padStart(2, '0')}`;
   return {
-    reference: `MDG-${9000 + i}-1`, kind: 'notice', type: 'moveIn', noticeId: 9000 + i,
+    reference: `MDG-${9000 + i}-1`,
+    kind: 'notice',
+    type: 'moveIn',
+    noticeId: 9000 + i,
     // 2026-02-30 is no date: the core system refuses it (a business error for staff).
-    effectiveDate: refused ? '2026-02-30' : '2026-11-20', reportedDate: '2026-11-21', householdNo: null,
+    effectiveDate: refused ? '2026-02-30' : '2026-11-20',
+    reportedDate: '2026-11-21',
+    householdNo: null,
     data: { newAddress: `緑ケ丘二丁目${1 + (i % 30)}番地`, previousAddress: '東京都千代田区千代田1番1号' },
-    subject: { addresseeNo: null, name: `${surnames[s]!} ${given[g]!}`, nameKana: `${surnameKana[s]!} ${givenKana[g]!}`, birthDate: birth, sex: g % 2 ? '2' : '1', relationship: '世帯主', moving: true, head: true, event: false, address: null },
-    headName: `${surnames[s]!} ${given[g]!}`, head: null, members: [],
+    subject: {
+      addresseeNo: null,
+      name: `${surnames[s]!} ${given[g]!}`,
+      nameKana: `${surnameKana[s]!} ${givenKana[g]!}`,
+      birthDate: birth,
+      sex: g % 2 ? '2' : '1',
+      relationship: '世帯主',
+      moving: true,
+      head: true,
+      event: false,
+      address: null,
+    },
+    headName: `${surnames[s]!} ${given[g]!}`,
+    head: null,
+    members: [],
   };
 }
 
@@ -91,15 +109,28 @@ export interface AgentHandle {
   output: string;
 }
 
-export function writeAgentConfig(dir: string, name: string, serverUrl: string, token: string, coreUrl: string, coreUser: string, extra: Record<string, unknown> = {}): string {
+export function writeAgentConfig(
+  dir: string,
+  name: string,
+  serverUrl: string,
+  token: string,
+  coreUrl: string,
+  coreUser: string,
+  extra: Record<string, unknown> = {},
+): string {
   const agentDir = path.join(dir, name);
   mkdirSync(agentDir, { recursive: true });
   writeFileSync(path.join(agentDir, 'token.txt'), `${token}\n`, { mode: 0o600 });
   writeFileSync(path.join(agentDir, 'core-password.txt'), `${coreSimAccounts[coreUser]!.password}\n`, { mode: 0o600 });
   const cfg = {
-    server: serverUrl, tokenFile: 'token.txt', coreSystem: 'sim',
+    server: serverUrl,
+    tokenFile: 'token.txt',
+    coreSystem: 'sim',
     core: { url: coreUrl, user: coreUser, passwordFile: 'core-password.txt' },
-    browser: { executablePath: '/usr/bin/chromium', headless: true }, workDir: 'work', pollSeconds: 0.2, stepTimeoutSeconds: 4,
+    browser: { executablePath: '/usr/bin/chromium', headless: true },
+    workDir: 'work',
+    pollSeconds: 0.2,
+    stepTimeoutSeconds: 4,
     ...extra,
   };
   const file = path.join(agentDir, 'agent.yaml');
@@ -109,7 +140,11 @@ export function writeAgentConfig(dir: string, name: string, serverUrl: string, t
 
 /** Starts an agent in its own process group (so that its Chromium dies with it). */
 export function startAgent(a: AgentHandle, log?: (l: string) => void): void {
-  const child = spawn(process.execPath, [agentBin, 'run', '--config', a.configFile], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(process.execPath, [agentBin, 'run', '--config', a.configFile], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   a.child = child;
   const onData = (d: Buffer) => {
     a.output = (a.output + d.toString()).slice(-20_000);
@@ -148,12 +183,18 @@ export async function runRpaSoak(opts: SoakOptions): Promise<SoakResult> {
     const db = server.knex;
     const byUser = new Map<string, AgentHandle>();
     const restartLater = (a: AgentHandle) => {
-      restarts.push(setTimeout(() => {
-        if (!a.child) startAgent(a, log);
-      }, 300 + Math.floor(rand() * 700)));
+      restarts.push(
+        setTimeout(
+          () => {
+            if (!a.child) startAgent(a, log);
+          },
+          300 + Math.floor(rand() * 700),
+        ),
+      );
     };
     sim = await startCoreSim({
-      faults: opts.faults ?? { rules: [] }, sessionTimeoutMs: 60 * 60_000,
+      faults: opts.faults ?? { rules: [] },
+      sessionTimeoutMs: 60 * 60_000,
       onSave: (e: Entry) => {
         if (rand() >= (opts.killAfterSave ?? 0)) return;
         const a = byUser.get(e.user);
@@ -172,14 +213,32 @@ export async function runRpaSoak(opts: SoakOptions): Promise<SoakResult> {
       const bad = rand() < (opts.businessErrorShare ?? 0);
       if (bad) refused.add(i);
       const payload = soakPayload(i, rand, bad);
-      return { idempotency_key: `soak:${i}`, reference: String(payload.reference), scenario: 'moveIn', payload: JSON.stringify(payload), status: 'queued', awaiting_review: false, attempts: 0, max_attempts: 6, available_at: now, created_at: now, updated_at: now };
+      return {
+        idempotency_key: `soak:${i}`,
+        reference: String(payload.reference),
+        scenario: 'moveIn',
+        payload: JSON.stringify(payload),
+        status: 'queued',
+        awaiting_review: false,
+        attempts: 0,
+        max_attempts: 6,
+        available_at: now,
+        created_at: now,
+        updated_at: now,
+      };
     });
     for (let i = 0; i < rows.length; i += 100) await db('rpa_jobs').insert(rows.slice(i, i + 100));
     for (let i = 0; i < agentCount; i++) {
       const name = `soak-agent-${i + 1}`;
       const coreUser = i % 2 ? 'rpa02' : 'rpa01';
       const token = await registerApiClient(db, name, 'rpaAgent', { staffLogin: 'soak' });
-      const a: AgentHandle = { name, coreUser, configFile: writeAgentConfig(t.dir, name, server.url, token, sim.url, coreUser), child: null, output: '' };
+      const a: AgentHandle = {
+        name,
+        coreUser,
+        configFile: writeAgentConfig(t.dir, name, server.url, token, sim.url, coreUser),
+        child: null,
+        output: '',
+      };
       agents.push(a);
       byUser.set(coreUser, a);
       startAgent(a, log);
@@ -205,7 +264,14 @@ export async function runRpaSoak(opts: SoakOptions): Promise<SoakResult> {
       }
       await new Promise((r) => setTimeout(r, 100));
     }
-    const jobs = (await db('rpa_jobs').where('idempotency_key', 'like', 'soak:%').select('idempotency_key', 'reference', 'status', 'core_ref')) as { idempotency_key: string; reference: string; status: string; core_ref: string | null }[];
+    const jobs = (await db('rpa_jobs')
+      .where('idempotency_key', 'like', 'soak:%')
+      .select('idempotency_key', 'reference', 'status', 'core_ref')) as {
+      idempotency_key: string;
+      reference: string;
+      status: string;
+      core_ref: string | null;
+    }[];
     const entries = new Map<string, Entry[]>();
     for (const e of sim.entries()) entries.set(e.reference, [...(entries.get(e.reference) ?? []), e]);
     let lost = 0;
@@ -222,8 +288,17 @@ export async function runRpaSoak(opts: SoakOptions): Promise<SoakResult> {
     }
     const duplicates = [...entries.values()].filter((l) => l.length > 1).length;
     return {
-      jobs: jobs.length, succeeded: jobs.filter((j) => j.status === 'succeeded').length, needsAttention: jobs.filter((j) => j.status === 'needsAttention').length,
-      lost, duplicates, wrongRef, enteredAnyway, agentKills: kills, killsAfterSave, faultsFired: sim.faultLog().length, seconds: Math.round((Date.now() - started) / 1000),
+      jobs: jobs.length,
+      succeeded: jobs.filter((j) => j.status === 'succeeded').length,
+      needsAttention: jobs.filter((j) => j.status === 'needsAttention').length,
+      lost,
+      duplicates,
+      wrongRef,
+      enteredAnyway,
+      agentKills: kills,
+      killsAfterSave,
+      faultsFired: sim.faultLog().length,
+      seconds: Math.round((Date.now() - started) / 1000),
     };
   } finally {
     for (const r of restarts) clearTimeout(r);

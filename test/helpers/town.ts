@@ -7,9 +7,24 @@ import { configDir } from './paths.js';
 export const AS_OF = '2026-11-01';
 
 /** Writes a demo town with the shipped configuration and layouts. */
-export async function makeTown(outDir: string, people: number, encoding: 'utf8' | 'cp932', seed = 'test', diff = false): Promise<GenerateSummary> {
+export async function makeTown(
+  outDir: string,
+  people: number,
+  encoding: 'utf8' | 'cp932',
+  seed = 'test',
+  diff = false,
+): Promise<GenerateSummary> {
   const config = loadAppConfig(configDir);
-  return generateTown({ people, outDir, encoding, seed, asOf: AS_OF, diff, municipality: config.municipality, layouts: LayoutRegistry.load(configDir) });
+  return generateTown({
+    people,
+    outDir,
+    encoding,
+    seed,
+    asOf: AS_OF,
+    diff,
+    municipality: config.municipality,
+    layouts: LayoutRegistry.load(configDir),
+  });
 }
 
 export function specFile(summary: GenerateSummary, specId: string): string {

@@ -192,9 +192,7 @@ export async function startUpsd(): Promise<Upsd> {
 
   const upsc = (name: string): Promise<string | null> =>
     new Promise((resolve) => {
-      execFile(UPSC, [`${ups}@${host}:${port}`, name], { env, timeout: 3000 }, (err, stdout) =>
-        resolve(err ? null : stdout.trim()),
-      );
+      execFile(UPSC, [`${ups}@${host}:${port}`, name], { env, timeout: 3000 }, (err, stdout) => resolve(err ? null : stdout.trim()));
     });
 
   const waitFor = async (want: Record<string, string>, ms: number): Promise<number> => {
@@ -279,11 +277,18 @@ export async function startUpsd(): Promise<Upsd> {
         { mode: 0o600 },
       );
       const start = logs.length;
-      const mon = launch(UNSHARE, ['-m', 'sh', '-c', `mount -t tmpfs -o mode=0755 tmpfs /run && mkdir -p /run/nut && exec ${UPSMON} -u ${user} -F`], 'upsmon', true);
+      const mon = launch(
+        UNSHARE,
+        ['-m', 'sh', '-c', `mount -t tmpfs -o mode=0755 tmpfs /run && mkdir -p /run/nut && exec ${UPSMON} -u ${user} -F`],
+        'upsmon',
+        true,
+      );
       groups.add(mon);
       // Logged in once upsd counts it (`upsc -c` lists the clients of the UPS).
       for (let i = 0; ; i++) {
-        const clients = await new Promise<string>((resolve) => execFile(UPSC, ['-c', `${ups}@${host}:${port}`], { env, timeout: 3000 }, (_e, out) => resolve(out)));
+        const clients = await new Promise<string>((resolve) =>
+          execFile(UPSC, ['-c', `${ups}@${host}:${port}`], { env, timeout: 3000 }, (_e, out) => resolve(out)),
+        );
         if (clients.trim() !== '') break;
         if (mon.exitCode !== null || i > 100) throw new Error(`upsmon did not log in to upsd\n${logs.slice(start).join('')}`);
         await sleep(100);

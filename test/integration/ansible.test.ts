@@ -54,8 +54,13 @@ function fakeBundle(dir: string, version: string, extraConfig: Record<string, st
   for (const [file, text] of Object.entries(extraConfig)) writeFileSync(path.join(top, 'config', file), text);
   for (const script of ['install.sh', 'upgrade.sh']) writeFileSync(path.join(top, script), '#!/bin/sh\nexit 1\n', { mode: 0o755 });
   // verify.sh [DIR], as in the real bundle: fails when a file does not match its checksum.
-  writeFileSync(path.join(top, 'verify.sh'), '#!/bin/sh\nset -e\ncd "${1:-$(dirname "$0")}"\nsha256sum --quiet --strict -c SHA256SUMS\n', { mode: 0o755 });
-  const sums = spawnSync('sh', ['-c', 'find . -type f ! -name SHA256SUMS -printf "%P\\0" | xargs -0 sha256sum'], { cwd: top, encoding: 'utf8' });
+  writeFileSync(path.join(top, 'verify.sh'), '#!/bin/sh\nset -e\ncd "${1:-$(dirname "$0")}"\nsha256sum --quiet --strict -c SHA256SUMS\n', {
+    mode: 0o755,
+  });
+  const sums = spawnSync('sh', ['-c', 'find . -type f ! -name SHA256SUMS -printf "%P\\0" | xargs -0 sha256sum'], {
+    cwd: top,
+    encoding: 'utf8',
+  });
   writeFileSync(path.join(top, 'SHA256SUMS'), sums.stdout);
   writeFileSync(path.join(top, 'manifest.json'), JSON.stringify({ name: 'madoguchi', version, platform: 'linux-x64' }, null, 2));
   const tarball = path.join(dir, `madoguchi-${version}-linux-x64.tar.gz`);
@@ -125,7 +130,8 @@ describe('Ansible: ansible-lint, syntax check, and the server roles applied to a
 
   before(() => {
     for (const tool of ['ansible-playbook', 'ansible-lint']) {
-      if (spawnSync(tool, ['--version']).status !== 0) throw new Error(`${tool} がありません: bash scripts/ensure-system-deps.sh test を実行してください`);
+      if (spawnSync(tool, ['--version']).status !== 0)
+        throw new Error(`${tool} がありません: bash scripts/ensure-system-deps.sh test を実行してください`);
     }
     // Lint and the syntax check run while the playbook is applied (their results are read last).
     lint = run('ansible-lint', ['--offline', '--nocolor', '--profile', 'production'], env);
@@ -139,7 +145,10 @@ describe('Ansible: ansible-lint, syntax check, and the server roles applied to a
     v1 = path.join(t.dir, 'vars-0.0.1.json');
     writeFileSync(v1, JSON.stringify(vars(fakeBundle(ctl, '0.0.1'))));
     v2 = path.join(t.dir, 'vars-0.0.2.json');
-    writeFileSync(v2, JSON.stringify(vars(fakeBundle(ctl, '0.0.2', { 'fees.yaml': '# 0.0.2 の既定値\n', 'new-in-0.0.2.yaml': 'added: true\n' }))));
+    writeFileSync(
+      v2,
+      JSON.stringify(vars(fakeBundle(ctl, '0.0.2', { 'fees.yaml': '# 0.0.2 の既定値\n', 'new-in-0.0.2.yaml': 'added: true\n' }))),
+    );
   });
   after(() => t.remove());
 
@@ -155,7 +164,9 @@ describe('Ansible: ansible-lint, syntax check, and the server roles applied to a
       expect(readlinkSync(at('opt/madoguchi/current'))).to.equal('releases/0.0.1');
       expect(existsSync(at('opt/madoguchi/releases/0.0.1/manifest.json'))).to.equal(true);
       expect(existsSync(at('opt/madoguchi/previous'))).to.equal(false);
-      expect(readFileSync(at('opt/madoguchi/install.conf'), 'utf8')).to.contain('PORT=443\n').and.contain('STOP_TIMEOUT=45\n');
+      expect(readFileSync(at('opt/madoguchi/install.conf'), 'utf8'))
+        .to.contain('PORT=443\n')
+        .and.contain('STOP_TIMEOUT=45\n');
       expect(readlinkSync(at('var/lib/madoguchi/logs'))).to.equal('/var/log/madoguchi');
       expect(mode(at('var/lib/madoguchi'))).to.equal('750');
       expect(mode(at('var/lib/madoguchi/evidence'))).to.equal('700');
@@ -188,7 +199,17 @@ describe('Ansible: ansible-lint, syntax check, and the server roles applied to a
       expect(unit).to.contain(
         'ExecStart=/opt/madoguchi/current/node/bin/node /opt/madoguchi/current/app/server/bin/madoguchi.js serve --data-dir /var/lib/madoguchi --config /etc/madoguchi\n',
       );
-      for (const line of ['Restart=on-failure', 'RestartSec=5', 'TimeoutStopSec=45', 'KillSignal=SIGTERM', 'User=madoguchi', 'NoNewPrivileges=yes', 'ProtectSystem=strict', 'PrivateTmp=yes', 'AmbientCapabilities=CAP_NET_BIND_SERVICE']) {
+      for (const line of [
+        'Restart=on-failure',
+        'RestartSec=5',
+        'TimeoutStopSec=45',
+        'KillSignal=SIGTERM',
+        'User=madoguchi',
+        'NoNewPrivileges=yes',
+        'ProtectSystem=strict',
+        'PrivateTmp=yes',
+        'AmbientCapabilities=CAP_NET_BIND_SERVICE',
+      ]) {
         expect(unit).to.match(new RegExp(`^${line}$`, 'm'));
       }
       expect(unit).to.match(/^ReadWritePaths=\/var\/lib\/madoguchi \/var\/log\/madoguchi -\/var\/backups\/madoguchi$/m);
@@ -202,7 +223,8 @@ describe('Ansible: ansible-lint, syntax check, and the server roles applied to a
       const monitor = conf.split('\n').find((l) => l.startsWith('MONITOR '))!;
       expect(tokenize(monitor)).to.deep.equal(['MONITOR', 'ups@127.0.0.1:3493', '1', 'upsmon-local', upsmonPassword, 'primary']);
       expect(conf).to.match(/^NOTIFYCMD \/usr\/local\/libexec\/madoguchi\/upsmon-notify$/m);
-      for (const event of ['ONBATT', 'ONLINE', 'LOWBATT', 'FSD']) expect(conf).to.match(new RegExp(`^NOTIFYFLAG ${event} SYSLOG\\+WALL\\+EXEC$`, 'm'));
+      for (const event of ['ONBATT', 'ONLINE', 'LOWBATT', 'FSD'])
+        expect(conf).to.match(new RegExp(`^NOTIFYFLAG ${event} SYSLOG\\+WALL\\+EXEC$`, 'm'));
       expect(Number(/^FINALDELAY (\d+)$/m.exec(conf)![1])).to.be.greaterThan(20);
       expect(conf).to.match(/^SHUTDOWNCMD "\/sbin\/shutdown -h \+0"$/m);
 
@@ -213,10 +235,14 @@ describe('Ansible: ansible-lint, syntax check, and the server roles applied to a
       // Any other notification is ignored without touching madoguchi.
       expect(spawnSync(wrapper, [], { env: { ...process.env, NOTIFYTYPE: 'COMMBAD' } }).status).to.equal(0);
       // nut may run the wrapper as madoguchi for exactly the four events, nothing else.
-      const rule = readFileSync(at('etc/sudoers.d/madoguchi-ups'), 'utf8').split('\n').find((l) => l.startsWith('nut '))!;
+      const rule = readFileSync(at('etc/sudoers.d/madoguchi-ups'), 'utf8')
+        .split('\n')
+        .find((l) => l.startsWith('nut '))!;
       const [who, commands] = rule.split(' NOPASSWD: ');
       expect(who).to.equal('nut ALL=(madoguchi)');
-      expect(commands!.split(', ')).to.deep.equal(['ONBATT', 'ONLINE', 'LOWBATT', 'FSD'].map((e) => `/usr/local/libexec/madoguchi/upsmon-notify --event ${e}`));
+      expect(commands!.split(', ')).to.deep.equal(
+        ['ONBATT', 'ONLINE', 'LOWBATT', 'FSD'].map((e) => `/usr/local/libexec/madoguchi/upsmon-notify --event ${e}`),
+      );
       expect(mode(at('etc/sudoers.d/madoguchi-ups'))).to.equal('440');
       if (spawnSync('visudo', ['--version']).status === 0) {
         const check = spawnSync('visudo', ['-cf', at('etc/sudoers.d/madoguchi-ups')], { encoding: 'utf8' });
@@ -228,7 +254,9 @@ describe('Ansible: ansible-lint, syntax check, and the server roles applied to a
       expect(readFileSync(at('etc/nut/nut.conf'), 'utf8')).to.match(/^MODE=netserver$/m);
       expect(readFileSync(at('etc/nut/ups.conf'), 'utf8')).to.match(/^\[ups\]\n\s+driver = usbhid-ups\n\s+port = auto$/m);
       const upsd = readFileSync(at('etc/nut/upsd.conf'), 'utf8');
-      expect(upsd).to.match(/^LISTEN 127\.0\.0\.1 3493$/m).and.match(/^LISTEN 10\.20\.1\.10 3493$/m);
+      expect(upsd)
+        .to.match(/^LISTEN 127\.0\.0\.1 3493$/m)
+        .and.match(/^LISTEN 10\.20\.1\.10 3493$/m);
       expect(readFileSync(at('etc/nut/upsd.users'), 'utf8')).to.match(/^\[upsmon-local\]\n\s+password = "nut-secret"\n\s+upsmon primary$/m);
       expect(mode(at('etc/nut/upsd.users'))).to.equal('640');
     });
@@ -263,7 +291,13 @@ describe('Ansible: ansible-lint, syntax check, and the server roles applied to a
 
     it("renders the RPA agent's agent.yaml so that the agent's own loader accepts it (headless Edge by default)", () => {
       const cfg = loadAgentConfig(at('agent.yaml'), {});
-      expect(cfg).to.deep.include({ server: 'https://madoguchi.town.example.lg.jp', token: 'mdg_test-token-0123456789', ca: '-----BEGIN TEST CA-----', coreSystem: 'sim', pollSeconds: 2 });
+      expect(cfg).to.deep.include({
+        server: 'https://madoguchi.town.example.lg.jp',
+        token: 'mdg_test-token-0123456789',
+        ca: '-----BEGIN TEST CA-----',
+        coreSystem: 'sim',
+        pollSeconds: 2,
+      });
       expect(cfg.core).to.deep.equal({ url: 'https://kikan.town.example.lg.jp/', user: 'rpa01', password: 'core-secret' });
       expect(cfg.browser).to.include({ channel: 'msedge', headless: true });
       expect(cfg.workDir).to.equal(path.join(agentDir, 'work'));
@@ -271,7 +305,12 @@ describe('Ansible: ansible-lint, syntax check, and the server roles applied to a
 
     it('hardens SSH for the vendor and mounts the standby share as the backup target', () => {
       const sshd = readFileSync(at('etc/ssh/sshd_config.d/50-madoguchi-maintenance.conf'), 'utf8');
-      for (const line of ['PermitRootLogin no', 'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'AllowGroups madoguchi-vendor madoguchi-admin']) {
+      for (const line of [
+        'PermitRootLogin no',
+        'PasswordAuthentication no',
+        'KbdInteractiveAuthentication no',
+        'AllowGroups madoguchi-vendor madoguchi-admin',
+      ]) {
         expect(sshd).to.match(new RegExp(`^${line}$`, 'm'));
       }
       expect(readFileSync(at('etc/fstab'), 'utf8')).to.contain(

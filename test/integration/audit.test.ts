@@ -18,7 +18,23 @@ describe('audit trail (hash-chained)', function () {
     await knex('audit_trail').del();
     await knex('audit_chain_head').del();
     for (let i = 0; i < 10; i++) {
-      await knex.transaction((trx) => appendAudit(trx, { staffId: 1, staffLogin: 'madoka', role: 'counter', counterId: 'shimin-1', clientAddress: '10.0.0.5', action: 'resident.view', targetKind: 'resident', targetIds: [`10000000${i}`], result: 'success' }, i < 5 ? day1 : day2));
+      await knex.transaction((trx) =>
+        appendAudit(
+          trx,
+          {
+            staffId: 1,
+            staffLogin: 'madoka',
+            role: 'counter',
+            counterId: 'shimin-1',
+            clientAddress: '10.0.0.5',
+            action: 'resident.view',
+            targetKind: 'resident',
+            targetIds: [`10000000${i}`],
+            result: 'success',
+          },
+          i < 5 ? day1 : day2,
+        ),
+      );
     }
   }
 
@@ -42,7 +58,9 @@ describe('audit trail (hash-chained)', function () {
 
   it('names the first record after an edit', async () => {
     await freshTrail();
-    await knex('audit_trail').where({ seq: 4 }).update({ target_ids: JSON.stringify(['999999999']) });
+    await knex('audit_trail')
+      .where({ seq: 4 })
+      .update({ target_ids: JSON.stringify(['999999999']) });
     const r = await verifyAudit(knex);
     expect(r.ok).to.equal(false);
     expect(r.broken!.seq).to.equal(4);
@@ -52,11 +70,39 @@ describe('audit trail (hash-chained)', function () {
   it('names the first record after an insertion', async () => {
     await freshTrail();
     // A forged record slipped in after seq 3: later records are renumbered to make room.
-    const rows = ((await knex('audit_trail').where('seq', '>', 3).orderBy('seq', 'desc')) as { seq: number }[]);
-    for (const r of rows) await knex('audit_trail').where({ seq: r.seq }).update({ seq: Number(r.seq) + 1 });
+    const rows = (await knex('audit_trail').where('seq', '>', 3).orderBy('seq', 'desc')) as { seq: number }[];
+    for (const r of rows)
+      await knex('audit_trail')
+        .where({ seq: r.seq })
+        .update({ seq: Number(r.seq) + 1 });
     const prev = fromRow((await knex('audit_trail').where({ seq: 3 }).first()) as Record<string, unknown>);
-    const forged = { seq: 4, recordedAt: day1.toISOString(), staffId: 2, staffLogin: 'x', role: null, counterId: null, clientAddress: null, action: 'resident.view', targetKind: 'resident', targetIds: ['1'], result: 'success', detail: null, prevHash: prev.hash };
-    await knex('audit_trail').insert({ seq: 4, recorded_at: day1, staff_id: 2, staff_login: 'x', action: 'resident.view', target_kind: 'resident', target_ids: '["1"]', result: 'success', prev_hash: prev.hash, hash: recordHash(forged) });
+    const forged = {
+      seq: 4,
+      recordedAt: day1.toISOString(),
+      staffId: 2,
+      staffLogin: 'x',
+      role: null,
+      counterId: null,
+      clientAddress: null,
+      action: 'resident.view',
+      targetKind: 'resident',
+      targetIds: ['1'],
+      result: 'success',
+      detail: null,
+      prevHash: prev.hash,
+    };
+    await knex('audit_trail').insert({
+      seq: 4,
+      recorded_at: day1,
+      staff_id: 2,
+      staff_login: 'x',
+      action: 'resident.view',
+      target_kind: 'resident',
+      target_ids: '["1"]',
+      result: 'success',
+      prev_hash: prev.hash,
+      hash: recordHash(forged),
+    });
     const r = await verifyAudit(knex);
     expect(r.ok).to.equal(false);
     expect(r.broken!.seq).to.equal(5);
@@ -92,7 +138,14 @@ describe('audit trail (hash-chained)', function () {
     expect(failed).to.equal(true);
     expect(await knex('audit_trail').where({ action: 'notice.accept' }).first()).to.equal(undefined);
     expect((await verifyAudit(knex)).ok).to.equal(true);
-    const id = await createStaff(knex, { loginId: 'aud', displayName: '監査 確認', section: '住民課', password: 'Correct-horse-9', groups: ['counter'], mustChangePassword: true });
+    const id = await createStaff(knex, {
+      loginId: 'aud',
+      displayName: '監査 確認',
+      section: '住民課',
+      password: 'Correct-horse-9',
+      groups: ['counter'],
+      mustChangePassword: true,
+    });
     const rec = (await knex('audit_trail').where({ action: 'staff.create' }).first()) as { target_ids: string; detail: string };
     expect(JSON.parse(rec.target_ids)).to.deep.equal([String(id)]);
     expect(rec.detail).to.not.contain('Correct-horse');
@@ -102,10 +155,15 @@ describe('audit trail (hash-chained)', function () {
   it('exports a period as CSV with documented columns, and prunes past the retention', async () => {
     await freshTrail();
     const csv = await exportAuditCsv(knex, { from: '2026-11-24', to: '2026-11-24' });
-    const lines = csv.replace(/^\uFEFF/, '').trim().split('\r\n');
+    const lines = csv
+      .replace(/^\uFEFF/, '')
+      .trim()
+      .split('\r\n');
     expect(lines[0]).to.equal('連番,日時,職員ID,ログインID,ロール,窓口,端末アドレス,操作,対象種別,対象ID,結果,詳細,前ハッシュ,ハッシュ');
     expect(lines).to.have.length(6);
-    expect(lines[1]).to.match(/^1,2026-11-24 10:00:00,1,madoka,counter,shimin-1,10\.0\.0\.5,resident\.view,resident,100000000,success,,0{64},[0-9a-f]{64}$/);
+    expect(lines[1]).to.match(
+      /^1,2026-11-24 10:00:00,1,madoka,counter,shimin-1,10\.0\.0\.5,resident\.view,resident,100000000,success,,0{64},[0-9a-f]{64}$/,
+    );
     let refused: unknown;
     try {
       await pruneAudit(knex, 0);

@@ -7,7 +7,12 @@ import { startServer, type RunningServer } from '../../server/src/main.js';
 import { loginAs } from '../helpers/login.js';
 import { configDir, tempDir } from '../helpers/paths.js';
 
-const form = (fields: Record<string, string>) => ({ method: 'POST', redirect: 'manual' as const, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields) });
+const form = (fields: Record<string, string>) => ({
+  method: 'POST',
+  redirect: 'manual' as const,
+  headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  body: new URLSearchParams(fields),
+});
 
 describe('staff login, sessions, CSRF and the route-permission matrix', function () {
   this.timeout(60_000);
@@ -27,8 +32,18 @@ describe('staff login, sessions, CSRF and the route-permission matrix', function
     await server.knex('staff_groups').insert({ code: 'nothing', name: '権限なし' });
     const weak = await loginAs(server.url, server.knex, ['nothing']);
     const { routes } = createApp({
-      knex: server.knex, config: server.config, configDir, logger: server.logger, version: 'x',
-      linkage: { knex: server.knex, registry: LayoutRegistry.load(configDir), settings: server.config.linkage, closedDates: [], loads: () => [] },
+      knex: server.knex,
+      config: server.config,
+      configDir,
+      logger: server.logger,
+      version: 'x',
+      linkage: {
+        knex: server.knex,
+        registry: LayoutRegistry.load(configDir),
+        settings: server.config.linkage,
+        closedDates: [],
+        loads: () => [],
+      },
     });
     let checked = 0;
     for (const r of routes) {
@@ -37,7 +52,11 @@ describe('staff login, sessions, CSRF and the route-permission matrix', function
       const anonymous = await fetch(url, { method: r.method, redirect: 'manual' });
       expect(anonymous.status, `${r.method} ${r.path} without a session`).to.equal(401);
       if (typeof r.access === 'object') {
-        const denied = await fetch(url, { method: r.method, redirect: 'manual', headers: { cookie: weak.cookie, 'x-csrf-token': weak.csrf } });
+        const denied = await fetch(url, {
+          method: r.method,
+          redirect: 'manual',
+          headers: { cookie: weak.cookie, 'x-csrf-token': weak.csrf },
+        });
         expect(denied.status, `${r.method} ${r.path} without ${r.access.permission}`).to.equal(403);
       }
       checked++;
@@ -58,21 +77,43 @@ describe('staff login, sessions, CSRF and the route-permission matrix', function
     expect(noToken.status).to.equal(403);
     expect(await noToken.text()).to.contain('CSRF');
     // Logging in again (say at another counter) while a session exists is not refused.
-    const again = await fetch(`${server.url}login`, { ...form({ loginId: 'nobody', password: 'x' }), headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: s.cookie } });
+    const again = await fetch(`${server.url}login`, {
+      ...form({ loginId: 'nobody', password: 'x' }),
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: s.cookie },
+    });
     expect(again.status).to.equal(401);
     expect(await again.text()).to.contain('ログイン ID またはパスワードが違います');
-    const out = await fetch(`${server.url}logout`, { method: 'POST', redirect: 'manual', headers: { cookie: s.cookie, 'x-csrf-token': s.csrf } });
+    const out = await fetch(`${server.url}logout`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { cookie: s.cookie, 'x-csrf-token': s.csrf },
+    });
     expect(out.status).to.equal(303);
     const after = await fetch(`${server.url}api/v1/linkage/runs`, { headers: { cookie: s.cookie } });
     expect(after.status).to.equal(401);
-    const actions = (await server.knex('audit_trail').where({ target_ids: JSON.stringify([String(s.staffId)]) }).orderBy('seq').pluck('action')) as string[];
+    const actions = (await server
+      .knex('audit_trail')
+      .where({ target_ids: JSON.stringify([String(s.staffId)]) })
+      .orderBy('seq')
+      .pluck('action')) as string[];
     expect(actions).to.include.members(['staff.create', 'auth.login', 'auth.logout']);
   });
 
   it('locks an account after repeated failures, and refuses disabled or expired accounts', async () => {
     const hash = await hashPassword('Right-password-1');
-    const base = { display_name: 'ロック 確認', section: '住民課', password_hash: hash, must_change_password: false, created_at: new Date() };
-    for (const row of [{ ...base, login_id: 'lockme' }, { ...base, login_id: 'gone', disabled: true }, { ...base, login_id: 'expired', valid_to: '2020-03-31' }]) await server.knex('staff').insert(row);
+    const base = {
+      display_name: 'ロック 確認',
+      section: '住民課',
+      password_hash: hash,
+      must_change_password: false,
+      created_at: new Date(),
+    };
+    for (const row of [
+      { ...base, login_id: 'lockme' },
+      { ...base, login_id: 'gone', disabled: true },
+      { ...base, login_id: 'expired', valid_to: '2020-03-31' },
+    ])
+      await server.knex('staff').insert(row);
     const lockoutAfter = server.config.auth.lockoutAfter;
     for (let i = 1; i <= lockoutAfter; i++) {
       const r = await fetch(`${server.url}login`, form({ loginId: 'lockme', password: 'wrong' }));
@@ -83,7 +124,9 @@ describe('staff login, sessions, CSRF and the route-permission matrix', function
     expect(right.status).to.equal(401);
     expect(await right.text()).to.contain('ロックされています');
     expect(await (await fetch(`${server.url}login`, form({ loginId: 'gone', password: 'Right-password-1' }))).text()).to.contain('無効');
-    expect(await (await fetch(`${server.url}login`, form({ loginId: 'expired', password: 'Right-password-1' }))).text()).to.contain('有効期間外');
+    expect(await (await fetch(`${server.url}login`, form({ loginId: 'expired', password: 'Right-password-1' }))).text()).to.contain(
+      '有効期間外',
+    );
     const failures = (await server.knex('audit_trail').where({ action: 'auth.loginFailure' }).count({ n: '*' }).first()) as { n: number };
     expect(Number(failures.n)).to.be.at.least(lockoutAfter + 3);
     const verify = await verifyAudit(server.knex);
@@ -92,7 +135,10 @@ describe('staff login, sessions, CSRF and the route-permission matrix', function
 
   it('ends a session that has been idle too long', async () => {
     const s = await loginAs(server.url, server.knex, ['counter']);
-    await server.knex('staff_sessions').where({ staff_id: s.staffId }).update({ last_seen_at: new Date(Date.now() - (server.config.auth.idleMinutes + 1) * 60_000) });
+    await server
+      .knex('staff_sessions')
+      .where({ staff_id: s.staffId })
+      .update({ last_seen_at: new Date(Date.now() - (server.config.auth.idleMinutes + 1) * 60_000) });
     const res = await fetch(`${server.url}api/v1/linkage/runs`, { headers: { cookie: s.cookie } });
     expect(res.status).to.equal(401);
     expect(await server.knex('staff_sessions').where({ staff_id: s.staffId }).first()).to.equal(undefined);

@@ -1,10 +1,33 @@
 import { expect } from 'chai';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { loadAppConfig, type AppConfig } from '../../server/src/config/appConfig.js';
-import { backupFreshness, listBackups, pruneBackups, restoreBackup, RestoreError, runScheduledBackup, scheduleBackups, takeBackup, verifyBackup, type BackupManifest } from '../../server/src/ops/backup.js';
+import {
+  backupFreshness,
+  listBackups,
+  pruneBackups,
+  restoreBackup,
+  RestoreError,
+  runScheduledBackup,
+  scheduleBackups,
+  takeBackup,
+  verifyBackup,
+  type BackupManifest,
+} from '../../server/src/ops/backup.js';
 import { createLogger } from '../../server/src/ops/logger.js';
 import { businessDaysBetween, planRetention } from '../../server/src/ops/backup/retention.js';
 import { cliPath, configDir, repoRoot, tempDir } from '../helpers/paths.js';
@@ -48,14 +71,22 @@ describe('backup and restore through the CLI: online backup of a running server,
   let child: ChildProcess;
   let exited: Promise<number | null>;
   let backupDir: string;
-  const cli = (...args: string[]) => spawnSync(process.execPath, [cliPath, ...args, '--data-dir', dataDir], { cwd: repoRoot, encoding: 'utf8' });
+  const cli = (...args: string[]) =>
+    spawnSync(process.execPath, [cliPath, ...args, '--data-dir', dataDir], { cwd: repoRoot, encoding: 'utf8' });
 
   before(async () => {
-    const gen = spawnSync(process.execPath, [cliPath, 'generate', '--people', '100', '--seed', 'backup-test', '--out', path.join(t.dir, 'town')], { cwd: repoRoot, encoding: 'utf8' });
+    const gen = spawnSync(
+      process.execPath,
+      [cliPath, 'generate', '--people', '100', '--seed', 'backup-test', '--out', path.join(t.dir, 'town')],
+      { cwd: repoRoot, encoding: 'utf8' },
+    );
     expect(gen.status, gen.stderr).to.equal(0);
     const ingest = cli('ingest', path.join(t.dir, 'town'));
     expect(ingest.status, ingest.stderr).to.equal(0);
-    child = spawn(process.execPath, [cliPath, 'serve', '--port', '0', '--data-dir', dataDir], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(process.execPath, [cliPath, 'serve', '--port', '0', '--data-dir', dataDir], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
     await new Promise<void>((resolve, reject) => {
       let out = '';
@@ -76,7 +107,7 @@ describe('backup and restore through the CLI: online backup of a running server,
     t.remove();
   });
 
-  it('takes a verified backup of the running server\'s database, lists it and verifies it again', () => {
+  it("takes a verified backup of the running server's database, lists it and verifies it again", () => {
     const r = cli('backup', 'now');
     expect(r.status, r.stderr).to.equal(0);
     backupDir = r.stdout.trim();
@@ -131,7 +162,8 @@ describe('backup and restore through the CLI: online backup of a running server,
     expect(query(live, sample)[0]).to.deep.equal(row);
     const m = manifestOf(backupDir);
     const tables = m.database?.client === 'sqlite' ? m.database.tables : {};
-    for (const [table, n] of Object.entries(tables)) expect(query<{ n: number }>(live, `SELECT count(*) AS n FROM "${table}"`)[0]!.n, table).to.equal(n);
+    for (const [table, n] of Object.entries(tables))
+      expect(query<{ n: number }>(live, `SELECT count(*) AS n FROM "${table}"`)[0]!.n, table).to.equal(n);
     // The restored file opens through the application's own path.
     const migrate = cli('migrate');
     expect(migrate.status, migrate.stderr).to.equal(0);
@@ -170,7 +202,9 @@ describe('a backup taken while another process keeps writing restores consistent
     mkdirSync(dataDir);
     const db = new Database(file);
     db.pragma('journal_mode = WAL');
-    db.exec('CREATE TABLE filler (id INTEGER PRIMARY KEY, body BLOB NOT NULL); CREATE TABLE probe (id INTEGER PRIMARY KEY, batch INTEGER NOT NULL, seq INTEGER NOT NULL, marker TEXT NOT NULL)');
+    db.exec(
+      'CREATE TABLE filler (id INTEGER PRIMARY KEY, body BLOB NOT NULL); CREATE TABLE probe (id INTEGER PRIMARY KEY, batch INTEGER NOT NULL, seq INTEGER NOT NULL, marker TEXT NOT NULL)',
+    );
     const insert = db.prepare('INSERT INTO filler (body) VALUES (?)');
     db.transaction(() => {
       for (let i = 0; i < 3000; i++) insert.run(Buffer.alloc(2000, i % 251));
@@ -182,7 +216,9 @@ describe('a backup taken while another process keeps writing restores consistent
   it('holds whole transactions only, as many as were committed at one moment during the backup', async () => {
     const script = path.join(t.dir, 'writer.cjs');
     writeFileSync(script, WRITER);
-    const writer = spawn(process.execPath, [script, path.join(repoRoot, 'node_modules/better-sqlite3'), file], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const writer = spawn(process.execPath, [script, path.join(repoRoot, 'node_modules/better-sqlite3'), file], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const writerExit = new Promise<number | null>((resolve) => writer.on('exit', (code) => resolve(code)));
     await new Promise<void>((resolve) => writer.stdout!.once('data', () => resolve()));
     const reader = new Database(file, { fileMustExist: true });
@@ -205,7 +241,10 @@ describe('a backup taken while another process keeps writing restores consistent
     const restored = await restoreBackup(result.path, { config, dataDir: restoredDir });
     expect(restored.movedAside).to.deep.equal([]);
     expect(integrity(restored.database)).to.equal('ok');
-    const batches = query<{ batch: number; n: number; markers: number; marker: string }>(restored.database, 'SELECT batch, count(*) AS n, count(DISTINCT marker) AS markers, min(marker) AS marker FROM probe GROUP BY batch ORDER BY batch');
+    const batches = query<{ batch: number; n: number; markers: number; marker: string }>(
+      restored.database,
+      'SELECT batch, count(*) AS n, count(DISTINCT marker) AS markers, min(marker) AS marker FROM probe GROUP BY batch ORDER BY batch',
+    );
     const k = batches.length;
     expect(k).to.be.within(before, after);
     batches.forEach((b, i) => {
@@ -229,7 +268,9 @@ describe('backup verification finds tampering, corruption and broken references;
     writeFileSync(path.join(dataDir, 'evidence', '7', '1-01-screenshot.png'), 'png');
     const db = new Database(file);
     db.pragma('journal_mode = WAL');
-    db.exec('CREATE TABLE parent (id INTEGER PRIMARY KEY, name TEXT); CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER NOT NULL REFERENCES parent(id), body TEXT)');
+    db.exec(
+      'CREATE TABLE parent (id INTEGER PRIMARY KEY, name TEXT); CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER NOT NULL REFERENCES parent(id), body TEXT)',
+    );
     const p = db.prepare('INSERT INTO parent (id, name) VALUES (?, ?)');
     const c = db.prepare('INSERT INTO child (parent_id, body) VALUES (?, ?)');
     db.transaction(() => {
@@ -249,7 +290,13 @@ describe('backup verification finds tampering, corruption and broken references;
     expect(r.manifest.parts).to.deep.equal(['config', 'evidence']);
     expect(r.manifest.files.map((f) => f.path)).to.include('evidence/7/1-01-screenshot.png');
     const fresh = await backupFreshness(config, dataDir);
-    expect(fresh).to.deep.equal({ status: 'ok', lastAt: r.manifest.createdAt, lastVerified: true, target: path.join(dataDir, 'backups'), count: 1 });
+    expect(fresh).to.deep.equal({
+      status: 'ok',
+      lastAt: r.manifest.createdAt,
+      lastVerified: true,
+      target: path.join(dataDir, 'backups'),
+      count: 1,
+    });
     const later = new Date(Date.parse(r.manifest.createdAt) + (config.backup.maxAgeHours + 1) * 3600_000);
     expect((await backupFreshness(config, dataDir, later)).status).to.equal('stale');
   });
@@ -260,7 +307,10 @@ describe('backup verification finds tampering, corruption and broken references;
     const bytes = readFileSync(yaml);
     bytes[0] = bytes[0] === 0x23 ? 0x2f : 0x23;
     writeFileSync(yaml, bytes);
-    const cli = spawnSync(process.execPath, [cliPath, 'backup', 'verify', r.path, '--data-dir', dataDir], { cwd: repoRoot, encoding: 'utf8' });
+    const cli = spawnSync(process.execPath, [cliPath, 'backup', 'verify', r.path, '--data-dir', dataDir], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+    });
     expect(cli.status).to.equal(1);
     expect(cli.stderr).to.contain('SHA-256 が記録と一致しません (改ざんまたは破損): config/municipality.yaml');
     const m = manifestOf(r.path);
@@ -276,11 +326,16 @@ describe('backup verification finds tampering, corruption and broken references;
     const v = await verifyBackup(r.path);
     expect(v.verified).to.equal(false);
     expect(v.problems).to.include('SHA-256 が記録と一致しません (改ざんまたは破損): madoguchi.sqlite');
-    expect(v.problems.some((p) => /^(整合性検査|データベースを開けません|表 .* の件数)/.test(p)), v.problems.join('\n')).to.equal(true);
+    expect(
+      v.problems.some((p) => /^(整合性検査|データベースを開けません|表 .* の件数)/.test(p)),
+      v.problems.join('\n'),
+    ).to.equal(true);
     let refused: unknown;
     await restoreBackup(r.path, { config, dataDir }).catch((e: unknown) => (refused = e));
     expect(refused).to.be.instanceOf(RestoreError);
-    expect((refused as Error).message).to.contain('復元を中止しました').and.contain('madoguchi.sqlite');
+    expect((refused as Error).message)
+      .to.contain('復元を中止しました')
+      .and.contain('madoguchi.sqlite');
     expect(readdirSync(dataDir).filter((n) => n.includes('before-restore'))).to.deep.equal([]);
   });
 
@@ -345,7 +400,9 @@ describe('scheduled backups: failures when the target cannot be written, logging
     } finally {
       await task.destroy();
     }
-    expect(scheduleBackups({ config: { ...base, backup: { ...base.backup, schedule: null } }, configDir, dataDir: t.dir, logger })).to.equal(undefined);
+    expect(
+      scheduleBackups({ config: { ...base, backup: { ...base.backup, schedule: null } }, configDir, dataDir: t.dir, logger }),
+    ).to.equal(undefined);
     logger.close();
   });
 });
@@ -361,8 +418,18 @@ describe('backup retention by generations and business days', () => {
     const name = `madoguchi-202612${String(day).padStart(2, '0')}-221500`;
     mkdirSync(path.join(target, name), { recursive: true });
     const m: BackupManifest = {
-      format: 1, app: 'madoguchi', version: '0.1.0', host: 'test', createdAt: createdAt.toISOString(), finishedAt: createdAt.toISOString(),
-      database: null, files: [], parts: [], verified, verifiedAt: createdAt.toISOString(), problems: verified === false ? ['テスト'] : [],
+      format: 1,
+      app: 'madoguchi',
+      version: '0.1.0',
+      host: 'test',
+      createdAt: createdAt.toISOString(),
+      finishedAt: createdAt.toISOString(),
+      database: null,
+      files: [],
+      parts: [],
+      verified,
+      verifiedAt: createdAt.toISOString(),
+      problems: verified === false ? ['テスト'] : [],
     };
     writeFileSync(path.join(target, name, 'manifest.json'), JSON.stringify(m));
   }
@@ -390,8 +457,13 @@ describe('backup retention by generations and business days', () => {
     expect(r.kept.map((e) => e.name.slice(16, 18))).to.deep.equal(['15', '14', '13', '12', '11']);
     expect(r.removed.map((e) => e.name.slice(16, 18))).to.deep.equal(['10', '09', '08', '07', '06', '05', '04', '03', '02']);
     expect(readdirSync(target).sort()).to.deep.equal([
-      '.madoguchi-20261216-081500.partial', 'madoguchi-20261211-221500', 'madoguchi-20261212-221500', 'madoguchi-20261213-221500',
-      'madoguchi-20261214-221500', 'madoguchi-20261215-221500', 'unrelated',
+      '.madoguchi-20261216-081500.partial',
+      'madoguchi-20261211-221500',
+      'madoguchi-20261212-221500',
+      'madoguchi-20261213-221500',
+      'madoguchi-20261214-221500',
+      'madoguchi-20261215-221500',
+      'unrelated',
     ]);
     expect(existsSync(path.join(target, 'madoguchi-20261210-221500'))).to.equal(false);
   });

@@ -18,7 +18,14 @@ describe('browser smoke: login, role choice and home page in Chromium', function
 
   before(async () => {
     server = await startServer({ configDir, dataDir: t.dir, port: 0, host: '127.0.0.1', watch: false });
-    await createStaff(server.knex, { loginId, displayName: '窓口 花子', section: '住民課', password, groups: ['counter', 'certificates'], mustChangePassword: false });
+    await createStaff(server.knex, {
+      loginId,
+      displayName: '窓口 花子',
+      section: '住民課',
+      password,
+      groups: ['counter', 'certificates'],
+      mustChangePassword: false,
+    });
     browser = await launchBrowser();
     page = await newStaffPage(browser, server.url);
   });
@@ -59,7 +66,11 @@ describe('browser smoke: login, role choice and home page in Chromium', function
     expect((await page.locator('header .staff-name').textContent())?.trim()).to.equal('窓口 花子');
     expect(await page.locator('header .active-counter').textContent()).to.contain('証明窓口 3番');
     await screenshot(page, 'home');
-    const session = (await server.knex('staff_sessions').join('staff', 'staff.id', 'staff_sessions.staff_id').where('staff.login_id', loginId).first('staff_sessions.group_code', 'staff_sessions.counter_id')) as { group_code: string; counter_id: string } | undefined;
+    const session = (await server
+      .knex('staff_sessions')
+      .join('staff', 'staff.id', 'staff_sessions.staff_id')
+      .where('staff.login_id', loginId)
+      .first('staff_sessions.group_code', 'staff_sessions.counter_id')) as { group_code: string; counter_id: string } | undefined;
     expect(session).to.deep.equal({ group_code: 'counter', counter_id: 'shomei-3' });
   });
 });

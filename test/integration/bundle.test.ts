@@ -2,7 +2,21 @@ import { expect } from 'chai';
 import Database from 'better-sqlite3';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { appendFileSync, chmodSync, chownSync, existsSync, lstatSync, readFileSync, mkdirSync, readdirSync, readlinkSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  chmodSync,
+  chownSync,
+  existsSync,
+  lstatSync,
+  readFileSync,
+  mkdirSync,
+  readdirSync,
+  readlinkSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { archiveName, readManifest, repackRelease, topDirName } from '../../installer/src/index.js';
@@ -94,13 +108,28 @@ describe('offline bundle: npm run bundle, verify.sh, install.sh, upgrade.sh with
     expect(m).to.include({ name: 'madoguchi', version, node: process.version, platform: 'linux-x64' });
     expect(m.git.commit).to.equal(run('git', ['-C', repoRoot, 'rev-parse', 'HEAD']).stdout.trim());
     const paths = m.files.map((f) => f.path);
-    for (const p of ['node/bin/node', 'app/package.json', 'app/server/bin/madoguchi.js', 'app/server/dist/cli.js', 'app/server/static/base.css', 'app/node_modules/better-sqlite3/build/Release/better_sqlite3.node', 'config/municipality.yaml', 'install.sh', 'upgrade.sh', 'verify.sh', 'lib/helper.mjs']) {
+    for (const p of [
+      'node/bin/node',
+      'app/package.json',
+      'app/server/bin/madoguchi.js',
+      'app/server/dist/cli.js',
+      'app/server/static/base.css',
+      'app/node_modules/better-sqlite3/build/Release/better_sqlite3.node',
+      'config/municipality.yaml',
+      'install.sh',
+      'upgrade.sh',
+      'verify.sh',
+      'lib/helper.mjs',
+    ]) {
       expect(paths, p).to.include(p);
     }
     expect(m.links).to.deep.include({ path: 'app/node_modules/@madoguchi/server', target: '../../server' });
     // No dev dependencies, tests, type declarations, source maps or native build leftovers.
-    for (const dev of ['mocha', 'chai', 'typescript', 'eslint', 'tsx', '@types/node']) expect(existsSync(path.join(top, 'app/node_modules', dev)), dev).to.equal(false);
-    expect(paths.filter((p) => /\.d\.ts$|\.map$|\.tsbuildinfo$|^app\/(server|rpa-agent)\/src\/|\/obj\.target\/|\.(c|cc|h)$/.test(p))).to.deep.equal([]);
+    for (const dev of ['mocha', 'chai', 'typescript', 'eslint', 'tsx', '@types/node'])
+      expect(existsSync(path.join(top, 'app/node_modules', dev)), dev).to.equal(false);
+    expect(
+      paths.filter((p) => /\.d\.ts$|\.map$|\.tsbuildinfo$|^app\/(server|rpa-agent)\/src\/|\/obj\.target\/|\.(c|cc|h)$/.test(p)),
+    ).to.deep.equal([]);
     expect(existsSync(path.join(top, 'test'))).to.equal(false);
 
     // Every file on disk is listed with its size and SHA-256, and nothing else is on disk.
@@ -157,7 +186,7 @@ describe('offline bundle: npm run bundle, verify.sh, install.sh, upgrade.sh with
     expect(run('bash', [verify]).status).to.equal(0);
   });
 
-  it('installs into a clean directory and answers /healthz inside a network namespace with only lo, as the data directory\'s owner', async () => {
+  it("installs into a clean directory and answers /healthz inside a network namespace with only lo, as the data directory's owner", async () => {
     const root = path.join(tmp.dir, 'offline');
     const [prefix, data, config] = ['opt', 'data', 'etc'].map((d) => path.join(root, d)) as [string, string, string];
     dataDirs.push(data);
@@ -168,15 +197,34 @@ describe('offline bundle: npm run bundle, verify.sh, install.sh, upgrade.sh with
     chmodSync(tmp.dir, 0o755);
     const port = await freePort();
     // `unshare -n`: a new network namespace with no interface but loopback (brought up for the server).
-    const inst = run('unshare', ['-n', 'bash', '-c', 'ip link set lo up && exec bash "$0" "$@"', path.join(top, 'install.sh'), '--prefix', prefix, '--data-dir', data, '--config-dir', config, '--port', String(port)]);
+    const inst = run('unshare', [
+      '-n',
+      'bash',
+      '-c',
+      'ip link set lo up && exec bash "$0" "$@"',
+      path.join(top, 'install.sh'),
+      '--prefix',
+      prefix,
+      '--data-dir',
+      data,
+      '--config-dir',
+      config,
+      '--port',
+      String(port),
+    ]);
     expect(inst.status, `${inst.stdout}\n${inst.stderr}`).to.equal(0);
-    expect(inst.stdout).to.include('検査 OK').and.include(`まどぐち ${version} のインストールが完了しました`).and.include('既定の設定をコピーしました');
+    expect(inst.stdout)
+      .to.include('検査 OK')
+      .and.include(`まどぐち ${version} のインストールが完了しました`)
+      .and.include('既定の設定をコピーしました');
     const pid = serverPid(data);
     pids.add(pid);
 
     expect(readlinkSync(path.join(prefix, 'current'))).to.equal(`releases/${version}`);
     expect(existsSync(path.join(prefix, 'previous'))).to.equal(false);
-    expect(readFileSync(path.join(config, 'municipality.yaml'), 'utf8')).to.equal(readFileSync(path.join(repoRoot, 'config/municipality.yaml'), 'utf8'));
+    expect(readFileSync(path.join(config, 'municipality.yaml'), 'utf8')).to.equal(
+      readFileSync(path.join(repoRoot, 'config/municipality.yaml'), 'utf8'),
+    );
     // It runs on the bundled node, from the installed release.
     const node = path.join(prefix, 'current/node/bin/node');
     expect(readlinkSync(`/proc/${pid}/exe`)).to.equal(realpathSync(node));
@@ -185,7 +233,12 @@ describe('offline bundle: npm run bundle, verify.sh, install.sh, upgrade.sh with
 
     const netns = `--net=/proc/${pid}/ns/net`;
     const links = run('nsenter', [netns, 'ip', '-o', 'link']);
-    expect(links.stdout.trim().split('\n').map((l) => l.split(':')[1]!.trim())).to.deep.equal(['lo']);
+    expect(
+      links.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.split(':')[1]!.trim()),
+    ).to.deep.equal(['lo']);
     const probe = `fetch('http://127.0.0.1:${port}/healthz').then(async (r) => console.log(r.status, await r.text()))`;
     const inside = run('nsenter', [netns, node, '-e', probe]);
     expect(inside.status, inside.stderr).to.equal(0);
@@ -193,16 +246,24 @@ describe('offline bundle: npm run bundle, verify.sh, install.sh, upgrade.sh with
     expect(status).to.equal('200');
     expect(JSON.parse(body.join(' '))).to.include({ status: 'ok', version, database: 'ok' });
     // From the host's namespace the port is closed: the server really lives in the isolated one.
-    const outside = await fetch(`http://127.0.0.1:${port}/healthz`).then(() => 'answered', (e: Error) => (e.cause as NodeJS.ErrnoException | undefined)?.code ?? e.message);
+    const outside = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+      () => 'answered',
+      (e: Error) => (e.cause as NodeJS.ErrnoException | undefined)?.code ?? e.message,
+    );
     expect(outside).to.equal('ECONNREFUSED');
 
     // Every production dependency of the server and the agent loads from the installed app.
     for (const ws of ['server', 'rpa-agent']) {
       const dir = path.join(prefix, 'current/app', ws);
       // A workspace dependency (@madoguchi/server) exports only subpaths: its CLI module pulls in the whole server.
-      const deps = Object.keys((JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> }).dependencies ?? {})
-        .map((d) => (d.startsWith('@madoguchi/') ? `${d}/cli` : d));
-      const load = run(node, ['--input-type=module', '-e', `for (const d of ${JSON.stringify(deps)}) await import(d); console.log('loaded', ${deps.length});`], { cwd: dir });
+      const deps = Object.keys(
+        (JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> }).dependencies ?? {},
+      ).map((d) => (d.startsWith('@madoguchi/') ? `${d}/cli` : d));
+      const load = run(
+        node,
+        ['--input-type=module', '-e', `for (const d of ${JSON.stringify(deps)}) await import(d); console.log('loaded', ${deps.length});`],
+        { cwd: dir },
+      );
       expect(load.status, `${ws}: ${load.stderr}`).to.equal(0);
       expect(load.stdout.trim()).to.equal(`loaded ${deps.length}`);
     }
@@ -212,7 +273,15 @@ describe('offline bundle: npm run bundle, verify.sh, install.sh, upgrade.sh with
     const p = { prefix: '', data: '', config: '', backups: '', port: 0 };
     let bad: string;
     let good: string;
-    const cli = (...args: string[]) => run(path.join(p.prefix, 'current/node/bin/node'), [path.join(p.prefix, 'current/app/server/bin/madoguchi.js'), ...args, '--data-dir', p.data, '--config', p.config]);
+    const cli = (...args: string[]) =>
+      run(path.join(p.prefix, 'current/node/bin/node'), [
+        path.join(p.prefix, 'current/app/server/bin/madoguchi.js'),
+        ...args,
+        '--data-dir',
+        p.data,
+        '--config',
+        p.config,
+      ]);
     const health = async () => {
       const r = await fetch(`http://127.0.0.1:${p.port}/healthz`);
       return { status: r.status, body: (await r.json()) as { status: string; version: string } };
@@ -239,9 +308,27 @@ describe('offline bundle: npm run bundle, verify.sh, install.sh, upgrade.sh with
     before(async function () {
       this.timeout(240_000);
       const root = path.join(tmp.dir, 'upgrade');
-      Object.assign(p, { prefix: path.join(root, 'opt'), data: path.join(root, 'data'), config: path.join(root, 'etc'), backups: path.join(root, 'backups'), port: await freePort() });
+      Object.assign(p, {
+        prefix: path.join(root, 'opt'),
+        data: path.join(root, 'data'),
+        config: path.join(root, 'etc'),
+        backups: path.join(root, 'backups'),
+        port: await freePort(),
+      });
       dataDirs.push(p.data);
-      const inst = run('bash', [path.join(top, 'install.sh'), '--prefix', p.prefix, '--data-dir', p.data, '--config-dir', p.config, '--port', String(p.port), '--backup-dir', p.backups]);
+      const inst = run('bash', [
+        path.join(top, 'install.sh'),
+        '--prefix',
+        p.prefix,
+        '--data-dir',
+        p.data,
+        '--config-dir',
+        p.config,
+        '--port',
+        String(p.port),
+        '--backup-dir',
+        p.backups,
+      ]);
       expect(inst.status, `${inst.stdout}\n${inst.stderr}`).to.equal(0);
       pids.add(serverPid(p.data));
 
@@ -301,7 +388,11 @@ describe('offline bundle: npm run bundle, verify.sh, install.sh, upgrade.sh with
 
       expect(readlinkSync(path.join(p.prefix, 'current'))).to.equal('releases/9.0.2');
       expect(readlinkSync(path.join(p.prefix, 'previous'))).to.equal(`releases/${version}`);
-      expect(readdirSync(path.join(p.prefix, 'releases')).filter((d) => !d.startsWith('.')).sort()).to.deep.equal([version, '9.0.2'].sort());
+      expect(
+        readdirSync(path.join(p.prefix, 'releases'))
+          .filter((d) => !d.startsWith('.'))
+          .sort(),
+      ).to.deep.equal([version, '9.0.2'].sort());
       const h = await health();
       expect(h.status).to.equal(200);
       expect(h.body).to.include({ status: 'ok', version: '9.0.2' });

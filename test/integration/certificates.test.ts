@@ -19,52 +19,106 @@ describe('certificate requests: fees, 発行禁止 and 支援措置 rules, the p
   before(async () => {
     server = await startServer({ configDir, dataDir: t.dir, port: 0, host: '127.0.0.1', watch: false });
     const person = (no: string, household: string, name: string) => ({
-      addressee_no: no, household_no: household, resident_kind: '1', resident_status: '1', name, name_kana: 'ショウメイ', sex: '1', birth_date: '1970-01-01', relationship_code1: '02', change_reason_code: '01', town_name: '本町', block_number: `${no.slice(-1)}-1`,
+      addressee_no: no,
+      household_no: household,
+      resident_kind: '1',
+      resident_status: '1',
+      name,
+      name_kana: 'ショウメイ',
+      sex: '1',
+      birth_date: '1970-01-01',
+      relationship_code1: '02',
+      change_reason_code: '01',
+      town_name: '本町',
+      block_number: `${no.slice(-1)}-1`,
     });
-    for (const r of [person('900000000001', 'C1', '証明 一郎'), person('900000000002', 'C2', '髙﨑 保護'), person('900000000003', 'C3', '禁止 三郎')]) await server.knex('residents').insert({ ...r, ...derivedKeys.residents!(r) });
+    for (const r of [
+      person('900000000001', 'C1', '証明 一郎'),
+      person('900000000002', 'C2', '髙﨑 保護'),
+      person('900000000003', 'C3', '禁止 三郎'),
+    ])
+      await server.knex('residents').insert({ ...r, ...derivedKeys.residents!(r) });
     await server.knex('support_measures').insert({ addressee_no: '900000000002', measure_code: '1', start_date: '2024-01-01' });
     await server.knex('issuance_bans').insert({ addressee_no: '900000000003', ban_kind_code: '1', start_date: '2024-01-01' });
     clerk = await loginAs(server.url, server.knex, ['counter']);
     const res = await postForm(`${server.url}visits`, clerk, {});
     visitId = Number(/\/visits\/(\d+)$/.exec(res.headers.get('location') ?? '')![1]);
-    for (const no of ['900000000001', '900000000002', '900000000003']) await postForm(`${server.url}visits/${visitId}/subjects`, clerk, { addresseeNo: no });
+    for (const no of ['900000000001', '900000000002', '900000000003'])
+      await postForm(`${server.url}visits/${visitId}/subjects`, clerk, { addresseeNo: no });
   });
   after(async () => {
     await server.close();
     t.remove();
   });
 
-  const line = (i: number, type: string, subject: string, extra: Record<string, string> = {}) => Object.fromEntries(Object.entries({ type, subject, copies: '1', purpose: 'self', ...extra }).map(([k, v]) => [`l${i}_${k}`, v]));
+  const line = (i: number, type: string, subject: string, extra: Record<string, string> = {}) =>
+    Object.fromEntries(Object.entries({ type, subject, copies: '1', purpose: 'self', ...extra }).map(([k, v]) => [`l${i}_${k}`, v]));
 
   it('prices several types and persons with exemptions, and explains bad lines in Japanese', async () => {
-    const priced = await postForm(`${server.url}visits/${visitId}/certificates`, clerk, { relation: 'self', action: 'price', ...line(0, 'residentCopy', '900000000001', { copies: '3', scope: 'household' }), ...line(1, 'sealCertificate', '900000000001'), ...line(2, 'residentCopy', '900000000001', { scope: 'members', purpose: 'official' }) });
+    const priced = await postForm(`${server.url}visits/${visitId}/certificates`, clerk, {
+      relation: 'self',
+      action: 'price',
+      ...line(0, 'residentCopy', '900000000001', { copies: '3', scope: 'household' }),
+      ...line(1, 'sealCertificate', '900000000001'),
+      ...line(2, 'residentCopy', '900000000001', { scope: 'members', purpose: 'official' }),
+    });
     const html = await priced.text();
     expect(priced.status).to.equal(200);
     expect(html).to.match(/id="fee-total"><strong>1,200 円<\/strong>/);
     expect(html).to.contain('公用のため手数料免除');
-    const bad = await postForm(`${server.url}visits/${visitId}/certificates`, clerk, { relation: 'self', action: 'price', ...line(0, 'residentCopy', '900000000001', { copies: '0' }) });
+    const bad = await postForm(`${server.url}visits/${visitId}/certificates`, clerk, {
+      relation: 'self',
+      action: 'price',
+      ...line(0, 'residentCopy', '900000000001', { copies: '0' }),
+    });
     expect(bad.status).to.equal(400);
     expect(await bad.text()).to.contain('1 行目');
   });
 
-  it('refuses a third party a protected person\'s certificate (unless the staff holds the right) and anyone but the person under 発行禁止', async () => {
-    const third = await postForm(`${server.url}visits/${visitId}/certificates`, clerk, { relation: 'thirdParty', action: 'save', ...line(0, 'residentCopy', '900000000002', { scope: 'members' }) });
+  it("refuses a third party a protected person's certificate (unless the staff holds the right) and anyone but the person under 発行禁止", async () => {
+    const third = await postForm(`${server.url}visits/${visitId}/certificates`, clerk, {
+      relation: 'thirdParty',
+      action: 'save',
+      ...line(0, 'residentCopy', '900000000002', { scope: 'members' }),
+    });
     expect(third.status).to.equal(403);
     expect(await third.text()).to.contain('支援措置の対象のため、代理人・第三者への交付は支援措置担当の確認が必要です');
-    const banned = await postForm(`${server.url}visits/${visitId}/certificates`, clerk, { relation: 'household', action: 'save', ...line(0, 'sealCertificate', '900000000003') });
+    const banned = await postForm(`${server.url}visits/${visitId}/certificates`, clerk, {
+      relation: 'household',
+      action: 'save',
+      ...line(0, 'sealCertificate', '900000000003'),
+    });
     expect(banned.status).to.equal(403);
     expect(await banned.text()).to.contain('発行禁止の設定があるため、本人以外には交付できません');
     expect(await server.knex('certificate_requests').count({ n: '*' }).first()).to.deep.equal({ n: 0 });
-    const denied = (await server.knex('audit_trail').where({ action: 'certificate.accept', result: 'denied' }).count({ n: '*' }).first()) as { n: number };
+    const denied = (await server
+      .knex('audit_trail')
+      .where({ action: 'certificate.accept', result: 'denied' })
+      .count({ n: '*' })
+      .first()) as { n: number };
     expect(Number(denied.n)).to.equal(2);
     const shien = await loginAs(server.url, server.knex, ['supportMeasures', 'certificates']);
     await postForm(`${server.url}role`, shien, { groupCode: 'supportMeasures' });
     // 支援措置担当 holds the right but not certificate.accept: the route itself refuses.
-    expect((await postForm(`${server.url}visits/${visitId}/certificates`, shien, { relation: 'thirdParty', action: 'save', ...line(0, 'residentCopy', '900000000002', { scope: 'members' }) })).status).to.equal(403);
+    expect(
+      (
+        await postForm(`${server.url}visits/${visitId}/certificates`, shien, {
+          relation: 'thirdParty',
+          action: 'save',
+          ...line(0, 'residentCopy', '900000000002', { scope: 'members' }),
+        })
+      ).status,
+    ).to.equal(403);
   });
 
   it('accepts a request and prints the 証明書交付請求書 with the lines and the total; the protected address is masked', async () => {
-    const saved = await postForm(`${server.url}visits/${visitId}/certificates`, clerk, { relation: 'self', action: 'save', memo: '本人確認済み', ...line(0, 'residentCopy', '900000000002', { copies: '2', scope: 'household' }), ...line(1, 'sealCertificate', '900000000002') });
+    const saved = await postForm(`${server.url}visits/${visitId}/certificates`, clerk, {
+      relation: 'self',
+      action: 'save',
+      memo: '本人確認済み',
+      ...line(0, 'residentCopy', '900000000002', { copies: '2', scope: 'household' }),
+      ...line(1, 'sealCertificate', '900000000002'),
+    });
     expect(saved.status).to.equal(303);
     const r = (await server.knex('certificate_requests').first('id', 'total')) as { id: number; total: number };
     expect(r.total).to.equal(900);

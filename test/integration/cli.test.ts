@@ -13,7 +13,11 @@ interface Started {
 /** Starts the CLI and waits for the line that says the server is up. */
 function startCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Started> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cliPath, ...args], { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [cliPath, ...args], {
+      cwd: repoRoot,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 90_000);
     const onData = (d: Buffer) => {
@@ -85,20 +89,32 @@ describe('madoguchi CLI', function () {
   it('exits non-zero with the file, line and path of a configuration error', () => {
     const bad = path.join(t.dir, 'badconfig');
     mkdirSync(bad, { recursive: true });
-    writeFileSync(path.join(bad, 'municipality.yaml'), readFileSync(path.join(configDir, 'municipality.yaml'), 'utf8').replace('code: "439991"', 'code: "43999"'));
-    const r = spawnSync(process.execPath, [cliPath, 'serve', '--config', bad, '--data-dir', path.join(t.dir, 'x'), '--port', '0'], { encoding: 'utf8' });
+    writeFileSync(
+      path.join(bad, 'municipality.yaml'),
+      readFileSync(path.join(configDir, 'municipality.yaml'), 'utf8').replace('code: "439991"', 'code: "43999"'),
+    );
+    const r = spawnSync(process.execPath, [cliPath, 'serve', '--config', bad, '--data-dir', path.join(t.dir, 'x'), '--port', '0'], {
+      encoding: 'utf8',
+    });
     expect(r.status).to.equal(1);
     expect(r.stderr).to.match(/municipality\.yaml:\d+:\d+: municipality\.code: /);
   });
 
   it('generate and ingest from the command line, with an unknown option refused', () => {
     const out = path.join(t.dir, 'gen');
-    const g = spawnSync(process.execPath, [cliPath, 'generate', '--people', '200', '--out', out, '--encoding', 'cp932', '--seed', 'cli', '--as-of', '2026-11-01', '--json'], { cwd: repoRoot, encoding: 'utf8' });
+    const g = spawnSync(
+      process.execPath,
+      [cliPath, 'generate', '--people', '200', '--out', out, '--encoding', 'cp932', '--seed', 'cli', '--as-of', '2026-11-01', '--json'],
+      { cwd: repoRoot, encoding: 'utf8' },
+    );
     expect(g.status, g.stderr).to.equal(0);
     const summary = JSON.parse(g.stdout.trim().split('\n').pop()!) as { people: number; peakRssMb: number };
     expect(summary.people).to.equal(200);
     expect(summary.peakRssMb).to.be.greaterThan(10);
-    const i = spawnSync(process.execPath, [cliPath, 'ingest', out, '--data-dir', path.join(t.dir, 'gen-data')], { cwd: repoRoot, encoding: 'utf8' });
+    const i = spawnSync(process.execPath, [cliPath, 'ingest', out, '--data-dir', path.join(t.dir, 'gen-data')], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+    });
     expect(i.status, i.stderr).to.equal(0);
     expect(i.stdout).to.match(/001o005@1\.0\t取込済\t20[0-9] 件\tcp932\t不正 0\t外字未対応 0/);
     const bad = spawnSync(process.execPath, [cliPath, 'generate', '--people', '50', '--out', out], { encoding: 'utf8' });
@@ -108,7 +124,8 @@ describe('madoguchi CLI', function () {
 
   it('registers, lists and revokes a machine client; the token is printed once and stored only as a hash', () => {
     const dataDir = path.join(t.dir, 'clients');
-    const run = (...args: string[]) => spawnSync(process.execPath, [cliPath, 'client', ...args, '--data-dir', dataDir], { cwd: repoRoot, encoding: 'utf8' });
+    const run = (...args: string[]) =>
+      spawnSync(process.execPath, [cliPath, 'client', ...args, '--data-dir', dataDir], { cwd: repoRoot, encoding: 'utf8' });
     const reg = run('register', 'rpa-01', '--group', 'counter');
     expect(reg.status, reg.stderr).to.equal(0);
     const token = reg.stdout.trim();

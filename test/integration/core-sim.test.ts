@@ -7,8 +7,16 @@ import { procedures, startCoreSim, type CoreSim } from '../fixtures/core-sim/ser
 /** What an agent types into the 転入 screen; `kana` may be replaced to provoke a validation error. */
 function moveIn(reference: string, kana = 'マドグチ　ハナコ'): Record<string, string> {
   return {
-    ido_ymd: 'R8.11.20', shimei: '窓口 花子', kana, seinen_y: '55', seinen_m: '4', seinen_d: '1',
-    jusho: '東京都千代田区丸の内一丁目1番1号', zen_jusho: '大阪府大阪市北区梅田一丁目2番3号', setainushi: '窓口 花子', uketsuke_no: reference,
+    ido_ymd: 'R8.11.20',
+    shimei: '窓口 花子',
+    kana,
+    seinen_y: '55',
+    seinen_m: '4',
+    seinen_d: '1',
+    jusho: '東京都千代田区丸の内一丁目1番1号',
+    zen_jusho: '大阪府大阪市北区梅田一丁目2番3号',
+    setainushi: '窓口 花子',
+    uketsuke_no: reference,
   };
 }
 
@@ -59,7 +67,20 @@ describe('core-system simulator (test/fixtures/core-sim)', function () {
 
     await page.goto(new URL('menu', sim.url).href);
     const labels = await page.locator('#content a').allTextContents();
-    for (const name of ['住民検索', '転入', '転出', '転居', '世帯分離', '世帯合併', '世帯構成変更', '出生', '死亡', '住民票の写し交付（証明）', '印鑑登録証明書交付（証明）', '所得証明交付（証明）']) {
+    for (const name of [
+      '住民検索',
+      '転入',
+      '転出',
+      '転居',
+      '世帯分離',
+      '世帯合併',
+      '世帯構成変更',
+      '出生',
+      '死亡',
+      '住民票の写し交付（証明）',
+      '印鑑登録証明書交付（証明）',
+      '所得証明交付（証明）',
+    ]) {
       expect(labels, name).to.include(name);
     }
   });
@@ -170,7 +191,11 @@ describe('core-system simulator (test/fixtures/core-sim)', function () {
   it('renders every procedure screen with its inputs, and injects HTTP 500 and session expiry (no browser)', async function () {
     const other = await startCoreSim();
     try {
-      const login = await fetch(new URL('login', other.url), { method: 'POST', redirect: 'manual', body: new URLSearchParams({ user_id: 'rpa02', password: 'rpa-pass' }) });
+      const login = await fetch(new URL('login', other.url), {
+        method: 'POST',
+        redirect: 'manual',
+        body: new URLSearchParams({ user_id: 'rpa02', password: 'rpa-pass' }),
+      });
       expect(login.status).to.equal(302);
       const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]!;
       expect(cookie).to.match(/^JSESSIONID=[0-9a-f]{32}$/);
@@ -180,9 +205,15 @@ describe('core-system simulator (test/fixtures/core-sim)', function () {
         const res = await get(`proc/${proc.id}`);
         const html = await res.text();
         expect(res.status, proc.id).to.equal(200);
-        for (const name of [...proc.fields.flatMap(inputNames), 'btn_confirm']) expect(html, `${proc.id} ${name}`).to.contain(`id="${name}"`);
+        for (const name of [...proc.fields.flatMap(inputNames), 'btn_confirm'])
+          expect(html, `${proc.id} ${name}`).to.contain(`id="${name}"`);
       }
-      other.setFaults({ rules: [{ kind: 'http500', screen: 'search', nth: [2] }, { kind: 'sessionExpiry', screen: 'menu' }] });
+      other.setFaults({
+        rules: [
+          { kind: 'http500', screen: 'search', nth: [2] },
+          { kind: 'sessionExpiry', screen: 'menu' },
+        ],
+      });
       expect((await get('search')).status).to.equal(200);
       const failed = await get('search');
       expect(failed.status).to.equal(500);

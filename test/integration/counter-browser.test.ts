@@ -42,20 +42,42 @@ describe('counter screens in Chromium: visit, 和暦 search, person, household, 
     const townDir = path.join(t.dir, 'town');
     await makeTown(townDir, 400, 'cp932', 'browser');
     const registry = LayoutRegistry.load(configDir);
-    const results = await applyFiles(server.knex, registry, planIngest(townDir, registry), { gaiji: GaijiMap.load(path.join(townDir, 'gaiji-map.csv')) });
+    const results = await applyFiles(server.knex, registry, planIngest(townDir, registry), {
+      gaiji: GaijiMap.load(path.join(townDir, 'gaiji-map.csv')),
+    });
     expect(results.every((r) => r.outcome === 'applied')).to.equal(true);
     const today = new Date().toISOString().slice(0, 10);
-    const measures = server.knex('support_measures').whereIn('measure_code', ['1', '2']).where('start_date', '<=', today).andWhere((w) => w.whereNull('end_date').orWhere('end_date', '>=', today)).select('addressee_no');
+    const measures = server
+      .knex('support_measures')
+      .whereIn('measure_code', ['1', '2'])
+      .where('start_date', '<=', today)
+      .andWhere((w) => w.whereNull('end_date').orWhere('end_date', '>=', today))
+      .select('addressee_no');
     const householdsProtected = server.knex('residents').whereIn('addressee_no', measures).select('household_no');
     // A head of household with others in it, born on a calendar date, outside any protected household.
-    const candidates = (await server.knex('residents').where({ resident_status: '1', relationship_code1: '02', birth_date_unknown: false }).whereNotIn('household_no', householdsProtected)
-      .whereIn('household_no', server.knex('residents').where({ resident_status: '1' }).groupBy('household_no').havingRaw('count(*) >= 3').select('household_no')).whereNot('birth_date', 'like', '%-02-29').orderBy('addressee_no')) as Person[];
+    const candidates = (await server
+      .knex('residents')
+      .where({ resident_status: '1', relationship_code1: '02', birth_date_unknown: false })
+      .whereNotIn('household_no', householdsProtected)
+      .whereIn(
+        'household_no',
+        server.knex('residents').where({ resident_status: '1' }).groupBy('household_no').havingRaw('count(*) >= 3').select('household_no'),
+      )
+      .whereNot('birth_date', 'like', '%-02-29')
+      .orderBy('addressee_no')) as Person[];
     // Plain BMP kanji for the manual's screenshots (the test machine's font lacks 外字 and IVS glyphs).
     subject = candidates.find((p) => /^[\u4E00-\u9FFF\u3005\u3040-\u30FF\s\u3000]+$/u.test(p.name))!;
     guarded = (await server.knex('residents').whereIn('addressee_no', measures).where({ resident_status: '1' }).first()) as Person;
     expect(subject, 'a household head to search for').to.not.equal(undefined);
     expect(guarded, 'a generated support measure').to.not.equal(undefined);
-    await createStaff(server.knex, { loginId: 'madoka', displayName: '窓口 まどか', section: '住民課', password, groups: ['counter', 'certificates'], mustChangePassword: false });
+    await createStaff(server.knex, {
+      loginId: 'madoka',
+      displayName: '窓口 まどか',
+      section: '住民課',
+      password,
+      groups: ['counter', 'certificates'],
+      mustChangePassword: false,
+    });
     browser = await launchBrowser();
     page = await newStaffPage(browser, server.url);
   });
@@ -114,8 +136,13 @@ describe('counter screens in Chromium: visit, 和暦 search, person, household, 
     if (!(await page.locator('#identity-form').count())) throw new Error(await page.content());
     expect(await page.locator('#identity-form').textContent()).to.contain('確認済');
     await screenshot(page, 'visit');
-    const audited = (await server.knex('audit_trail').whereIn('action', ['visit.open', 'resident.search', 'resident.view', 'visit.subjectAdd', 'visit.identity']).pluck('action')) as string[];
-    expect(new Set(audited)).to.deep.equal(new Set(['visit.open', 'resident.search', 'resident.view', 'visit.subjectAdd', 'visit.identity']));
+    const audited = (await server
+      .knex('audit_trail')
+      .whereIn('action', ['visit.open', 'resident.search', 'resident.view', 'visit.subjectAdd', 'visit.identity'])
+      .pluck('action')) as string[];
+    expect(new Set(audited)).to.deep.equal(
+      new Set(['visit.open', 'resident.search', 'resident.view', 'visit.subjectAdd', 'visit.identity']),
+    );
   });
 
   it('shows a protected person with the warning first and the address nowhere in the HTML', async () => {

@@ -7,7 +7,23 @@ import { migrations } from '../../server/src/db/migrations/index.js';
 import { databaseTargets, openTarget } from '../helpers/db.js';
 import { tempDir } from '../helpers/paths.js';
 
-const TABLES = ['residents', 'households', 'resident_history', 'support_measures', 'entitlements', 'non_residents', 'corporations', 'issuance_bans', 'arrears', 'address_master', 'linkage_runs', 'staff', 'staff_groups', 'staff_group_permissions', 'staff_group_members'];
+const TABLES = [
+  'residents',
+  'households',
+  'resident_history',
+  'support_measures',
+  'entitlements',
+  'non_residents',
+  'corporations',
+  'issuance_bans',
+  'arrears',
+  'address_master',
+  'linkage_runs',
+  'staff',
+  'staff_groups',
+  'staff_group_permissions',
+  'staff_group_members',
+];
 
 for (const target of databaseTargets) {
   describe(`database migrations on ${target.name}`, function () {
@@ -36,13 +52,35 @@ for (const target of databaseTargets) {
     it('stores registered names exactly and allows non-calendar and 不詳 dates', async () => {
       const names = ['髙橋　一郎', '山﨑　花子', '𠮷田　太郎', '渡邉\u{E0101}　浩二', '\u{10DE92}野　葵', '葛\u{E0100}西　凛'];
       const rows = names.map((name, i) => ({
-        addressee_no: `10000000${i}`, household_no: '500000001', resident_kind: '1', resident_status: '1', name, sex: '1',
-        relationship_code1: '02', change_reason_code: '01', birth_date: i === 0 ? '1999-02-29' : null, birth_date_unknown: i === 1,
+        addressee_no: `10000000${i}`,
+        household_no: '500000001',
+        resident_kind: '1',
+        resident_status: '1',
+        name,
+        sex: '1',
+        relationship_code1: '02',
+        change_reason_code: '01',
+        birth_date: i === 0 ? '1999-02-29' : null,
+        birth_date_unknown: i === 1,
         birth_date_unknown_text: i === 1 ? '昭和20年頃' : null,
       }));
       const columns = Object.keys(rows[0]!);
-      await knex.transaction((trx) => dialectOf(knex).bulkInsert(trx, 'residents', columns, rows.map((r) => columns.map((c) => (r as Record<string, unknown>)[c]))));
-      const back = (await knex('residents').orderBy('addressee_no').select('name', 'birth_date', 'birth_date_unknown', 'birth_date_unknown_text')) as { name: string; birth_date: string | null; birth_date_unknown: unknown; birth_date_unknown_text: string | null }[];
+      await knex.transaction((trx) =>
+        dialectOf(knex).bulkInsert(
+          trx,
+          'residents',
+          columns,
+          rows.map((r) => columns.map((c) => (r as Record<string, unknown>)[c])),
+        ),
+      );
+      const back = (await knex('residents')
+        .orderBy('addressee_no')
+        .select('name', 'birth_date', 'birth_date_unknown', 'birth_date_unknown_text')) as {
+        name: string;
+        birth_date: string | null;
+        birth_date_unknown: unknown;
+        birth_date_unknown_text: string | null;
+      }[];
       expect(back.map((r) => r.name)).to.deep.equal(names);
       expect(back[0]!.birth_date).to.equal('1999-02-29');
       expect(Boolean(back[1]!.birth_date_unknown)).to.equal(true);

@@ -11,8 +11,17 @@ describe('docs/data-model.md', () => {
     const { knex } = db;
     try {
       const doc = readFileSync(path.join(repoRoot, 'docs/data-model.md'), 'utf8');
-      const sections = new Map(doc.split(/^### /m).slice(1).map((s) => [s.split('\n')[0]!.trim(), s]));
-      const tables = ((await knex.raw("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'knex_%'")) as { name: string }[]).map((r) => r.name);
+      const sections = new Map(
+        doc
+          .split(/^### /m)
+          .slice(1)
+          .map((s) => [s.split('\n')[0]!.trim(), s]),
+      );
+      const tables = (
+        (await knex.raw("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'knex_%'")) as {
+          name: string;
+        }[]
+      ).map((r) => r.name);
       expect(tables.length).to.be.greaterThan(10);
       const missing: string[] = [];
       for (const table of tables) {

@@ -24,12 +24,18 @@ function cli(args: string[]) {
 
 /** Does any field of the template print `bind` (in a table, `row.<x>` of household.members)? */
 function binds(t: FormTemplate, bind: string): boolean {
-  return t.pages.some((p) => p.fields.some((f) => f.bind === bind) || p.tables.some((tb) => tb.source === 'household.members' && tb.fields.some((f) => `household.members.${f.bind}` === bind)));
+  return t.pages.some(
+    (p) =>
+      p.fields.some((f) => f.bind === bind) ||
+      p.tables.some((tb) => tb.source === 'household.members' && tb.fields.some((f) => `household.members.${f.bind}` === bind)),
+  );
 }
 
 /** 1-based line of the first line of `file` containing `needle`. */
 function lineOf(file: string, needle: string): number {
-  const i = readFileSync(file, 'utf8').split('\n').findIndex((l) => l.includes(needle));
+  const i = readFileSync(file, 'utf8')
+    .split('\n')
+    .findIndex((l) => l.includes(needle));
   if (i < 0) throw new Error(`${needle} not in ${file}`);
   return i + 1;
 }
@@ -84,7 +90,10 @@ describe('forms: shipped templates previewed with sample data; madoguchi forms p
       if (binds(template, 'household.members.row.name')) {
         const row = lines.find((l) => l.startsWith('渡邉'));
         expect(row, `${id}:\n${text}`).to.be.a('string');
-        expect([...row!.slice(0, SAMPLE_IVS_NAME.length)].map((c) => c.codePointAt(0)!.toString(16)), id).to.deep.equal(['6e21', '9089', 'e0110', '20', '20bb7', '5b50']);
+        expect(
+          [...row!.slice(0, SAMPLE_IVS_NAME.length)].map((c) => c.codePointAt(0)!.toString(16)),
+          id,
+        ).to.deep.equal(['6e21', '9089', 'e0110', '20', '20bb7', '5b50']);
         expect(text, id).to.include('髙橋 一郎').and.include('髙橋 花子');
         ivsChecked.push(id);
       }
@@ -121,7 +130,10 @@ describe('forms: shipped templates previewed with sample data; madoguchi forms p
     const shots = path.join(repoRoot, 'docs/screenshots');
     mkdirSync(shots, { recursive: true });
     const before = Date.now();
-    for (const [name, file] of [['form-kokuho-kanyu', kokuho.file], ['form-jidouteate', jidou.file]] as const) {
+    for (const [name, file] of [
+      ['form-kokuho-kanyu', kokuho.file],
+      ['form-jidouteate', jidou.file],
+    ] as const) {
       execFileSync('pdftoppm', ['-png', '-r', '80', '-f', '1', '-singlefile', file, path.join(shots, name)]);
       const png = path.join(shots, `${name}.png`);
       expect(statSync(png).mtimeMs).to.be.at.least(before - 1000);
@@ -129,7 +141,7 @@ describe('forms: shipped templates previewed with sample data; madoguchi forms p
     }
   });
 
-  it('`forms preview NAME` writes <data-dir>/preview-NAME.pdf with the template\'s pages; --grid adds the mm grid on every page', () => {
+  it("`forms preview NAME` writes <data-dir>/preview-NAME.pdf with the template's pages; --grid adds the mm grid on every page", () => {
     const dataDir = path.join(t.dir, 'data');
     const plain = cli(['--data-dir', dataDir, 'forms', 'preview', 'juminidou']);
     expect(plain.status, plain.stderr).to.equal(0);
@@ -177,11 +189,19 @@ describe('forms: shipped templates previewed with sample data; madoguchi forms p
     writeFileSync(jidou, readFileSync(jidou, 'utf8').replace('bind: subject.name }', 'bind: subject.nickname }'));
     const kokuho = path.join(config, 'forms/kokuho-kanyu.yaml');
     const narrow = lineOf(kokuho, 'id: headName');
-    writeFileSync(kokuho, readFileSync(kokuho, 'utf8').replace('{ id: headName, x: 40, y: 47, w: 63, h: 8, size: 14,', '{ id: headName, x: 40, y: 47, w: 12, h: 8, size: 14, shrinkToFit: false,'));
+    writeFileSync(
+      kokuho,
+      readFileSync(kokuho, 'utf8').replace(
+        '{ id: headName, x: 40, y: 47, w: 63, h: 8, size: 14,',
+        '{ id: headName, x: 40, y: 47, w: 12, h: 8, size: 14, shrinkToFit: false,',
+      ),
+    );
 
     const r = cli(['--config', config, 'forms', 'check']);
     expect(r.status, r.stdout + r.stderr).to.equal(2);
-    expect(r.stderr).to.match(new RegExp(`jidouteate\\.yaml:${badBind}:\\d+: pages\\[0\\]\\.fields\\[\\d+\\]\\.bind: 不明な bind です \\(subject\\.nickname\\)`));
+    expect(r.stderr).to.match(
+      new RegExp(`jidouteate\\.yaml:${badBind}:\\d+: pages\\[0\\]\\.fields\\[\\d+\\]\\.bind: 不明な bind です \\(subject\\.nickname\\)`),
+    );
     expect(r.stderr).to.include(`kokuho-kanyu.yaml:${narrow}: 様式 kokuho-kanyu の項目 headName: 文字が幅に収まりません`);
     expect(r.stderr).to.include('様式にエラーが 2 件あります');
     // The broken file cannot be previewed either; the others still can.

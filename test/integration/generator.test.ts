@@ -36,7 +36,18 @@ describe('demo town generator', function () {
     expect(utf8.people).to.equal(10_000);
     expect(residents.filter((r) => r['住民状態'] === '1')).to.have.length(10_000);
     const folders = new Set(utf8.files.map((f) => path.basename(path.dirname(f))));
-    expect([...folders]).to.include.members(['001o005', '001o007', '001o009', '001o013', '023o002', '024o007', '025o005', '026o001', '027o003', 'ext-address-master']);
+    expect([...folders]).to.include.members([
+      '001o005',
+      '001o007',
+      '001o009',
+      '001o013',
+      '023o002',
+      '024o007',
+      '025o005',
+      '026o001',
+      '027o003',
+      'ext-address-master',
+    ]);
   });
 
   it('CP932 and UTF-8 outputs of one seed decode to the same names through the 同定マップ', () => {
@@ -81,7 +92,8 @@ describe('demo town generator', function () {
     }
     expect(residents.some((r) => r['続柄表記'] === '子の妻')).to.equal(true);
     expect(residents.some((r) => r['続柄表記'] === '子の子')).to.equal(true);
-    for (const c of readCsv(specFile(utf8, 'ext-corporation'))) expect(corporateNumberCheckDigit(c['法人番号']!.slice(1))).to.equal(Number(c['法人番号']![0]));
+    for (const c of readCsv(specFile(utf8, 'ext-corporation')))
+      expect(corporateNumberCheckDigit(c['法人番号']!.slice(1))).to.equal(Number(c['法人番号']![0]));
   });
 
   it('keeps entitlements consistent with age and household', () => {
@@ -114,7 +126,11 @@ describe('demo town generator', function () {
     expect(readCsv(specFile(utf8, 'ext-issuance-ban')).length).to.be.at.least(1);
     expect(readCsv(specFile(utf8, 'ext-arrears')).length).to.be.at.least(1);
     const names = residents.map((r) => r['氏名']!);
-    for (const ch of ['髙', '﨑', '𠮷', '邉\u{E0101}', '\u{10DE92}']) expect(names.some((n) => n.includes(ch)), ch).to.equal(true);
+    for (const ch of ['髙', '﨑', '𠮷', '邉\u{E0101}', '\u{10DE92}'])
+      expect(
+        names.some((n) => n.includes(ch)),
+        ch,
+      ).to.equal(true);
     const mj = names.filter((n) => /[髙﨑𠮷𡈽齋邊]|[\u{E0100}-\u{E01EF}]|[\u{100000}-\u{10FFFD}]/u.test(n)).length;
     expect(mj / names.length).to.be.within(0.005, 0.03);
     expect(residents.some((r) => r['生年月日'] === '1999-02-29' && !isCalendarDate(r['生年月日']))).to.equal(true);
@@ -130,7 +146,11 @@ describe('demo town generator', function () {
     expect(residents.some((r) => r['住民状態'] === '2' && r['転出先住所_市区郡町村名'] !== '')).to.equal(true);
     expect(residents.some((r) => r['住民状態'] === '3' && r['消除の異動年月日'] !== '')).to.equal(true);
     const history = readCsv(specFile(utf8, '001o009'));
-    for (const reason of ['01', '03', '21', '23', '41']) expect(history.some((h) => h['異動事由'] === reason), reason).to.equal(true);
+    for (const reason of ['01', '03', '21', '23', '41'])
+      expect(
+        history.some((h) => h['異動事由'] === reason),
+        reason,
+      ).to.equal(true);
     expect(readCsv(specFile(utf8, 'ext-nonresident'))).to.have.length(500);
     expect(readCsv(specFile(utf8, 'ext-corporation'))).to.have.length(200);
   });
@@ -151,7 +171,16 @@ describe('demo town generator', function () {
   it('refuses a people count out of range', async () => {
     let err: unknown;
     try {
-      await generateTown({ people: 99, outDir: t.dir, encoding: 'utf8', seed: 'x', asOf: AS_OF, diff: false, municipality: { name: 'x', code: '439991', prefecture: 'x' }, layouts: undefined as never });
+      await generateTown({
+        people: 99,
+        outDir: t.dir,
+        encoding: 'utf8',
+        seed: 'x',
+        asOf: AS_OF,
+        diff: false,
+        municipality: { name: 'x', code: '439991', prefecture: 'x' },
+        layouts: undefined as never,
+      });
     } catch (e) {
       err = e;
     }

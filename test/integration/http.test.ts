@@ -19,8 +19,26 @@ describe('HTTP server', () => {
   });
 
   it('answers /healthz with status, version and the residents count', async () => {
-    await server.knex('residents').insert({ addressee_no: '1', household_no: '1', resident_kind: '1', resident_status: '1', name: '髙橋　一郎', sex: '1', relationship_code1: '02', change_reason_code: '01' });
-    await server.knex('residents').insert({ addressee_no: '2', household_no: '1', resident_kind: '1', resident_status: '2', name: '転出　者', sex: '1', relationship_code1: '20', change_reason_code: '21' });
+    await server.knex('residents').insert({
+      addressee_no: '1',
+      household_no: '1',
+      resident_kind: '1',
+      resident_status: '1',
+      name: '髙橋　一郎',
+      sex: '1',
+      relationship_code1: '02',
+      change_reason_code: '01',
+    });
+    await server.knex('residents').insert({
+      addressee_no: '2',
+      household_no: '1',
+      resident_kind: '1',
+      resident_status: '2',
+      name: '転出　者',
+      sex: '1',
+      relationship_code1: '20',
+      change_reason_code: '21',
+    });
     const res = await fetch(`${server.url}healthz`);
     expect(res.status).to.equal(200);
     expect(res.headers.get('content-type')).to.contain('application/json');

@@ -45,7 +45,11 @@ for (const target of databaseTargets) {
       expect(residents.unmappedGaiji).to.equal(0);
       const current = (await knex('residents').where({ resident_status: '1' }).count({ n: '*' }).first()) as { n: number };
       expect(Number(current.n)).to.equal(1500);
-      const runs = (await knex('linkage_runs').where({ result: 'applied' })) as { spec_id: string; file_sha256: string; rows_applied: number }[];
+      const runs = (await knex('linkage_runs').where({ result: 'applied' })) as {
+        spec_id: string;
+        file_sha256: string;
+        rows_applied: number;
+      }[];
       expect(runs).to.have.length(planned.length);
       expect(runs.every((r) => /^[0-9a-f]{64}$/.test(r.file_sha256))).to.equal(true);
       const nhi = (await knex('entitlements').where({ kind: 'nationalHealthInsurance' }).count({ n: '*' }).first()) as { n: number };
@@ -58,7 +62,17 @@ for (const target of databaseTargets) {
       expect(hard.length).to.be.greaterThan(3);
       expect(hard.some((r) => r['氏名']!.includes('\u{10DE92}'))).to.equal(true);
       expect(hard.some((r) => r['氏名']!.includes('邉\u{E0101}'))).to.equal(true);
-      const rows = (await knex('residents').whereIn('addressee_no', hard.map((r) => r['宛名番号']!)).select('addressee_no', 'name', 'name_key', 'name_variant_key')) as { addressee_no: string; name: string; name_key: string; name_variant_key: string }[];
+      const rows = (await knex('residents')
+        .whereIn(
+          'addressee_no',
+          hard.map((r) => r['宛名番号']!),
+        )
+        .select('addressee_no', 'name', 'name_key', 'name_variant_key')) as {
+        addressee_no: string;
+        name: string;
+        name_key: string;
+        name_variant_key: string;
+      }[];
       const byNo = new Map(rows.map((r) => [r.addressee_no, r]));
       for (const r of hard) expect(byNo.get(r['宛名番号']!)!.name).to.equal(r['氏名']);
       const watanabe = rows.find((r) => r.name.includes('邉\u{E0101}'))!;
@@ -80,9 +94,17 @@ for (const target of databaseTargets) {
       expect(r!.issues[0]).to.include({ line: 3, column: '支援措置区分', value: '7' });
       const after = (await knex('support_measures').count({ n: '*' }).first()) as { n: number };
       expect(Number(after.n)).to.equal(Number(before.n));
-      const run = (await knex('linkage_runs').where({ id: r!.runId }).first()) as { spec_id: string; result: string; rows_rejected: number };
+      const run = (await knex('linkage_runs').where({ id: r!.runId }).first()) as {
+        spec_id: string;
+        result: string;
+        rows_rejected: number;
+      };
       expect(run).to.include({ spec_id: '001o013', result: 'quarantined', rows_rejected: 1 });
-      const issues = (await knex('linkage_run_issues').where({ run_id: r!.runId })) as { line: number; column_name: string; reason: string }[];
+      const issues = (await knex('linkage_run_issues').where({ run_id: r!.runId })) as {
+        line: number;
+        column_name: string;
+        reason: string;
+      }[];
       expect(issues).to.have.length(1);
       expect(issues[0]).to.include({ line: 3, column_name: '支援措置区分' });
     });

@@ -20,7 +20,10 @@ interface TownSet {
 
 function startServe(config: string, dataDir: string): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cliPath, 'serve', '--config', config, '--data-dir', dataDir, '--port', '0'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [cliPath, 'serve', '--config', config, '--data-dir', dataDir, '--port', '0'], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     const onData = (d: Buffer) => {
       out += d.toString();
@@ -49,14 +52,21 @@ describe('forward linkage: kill -9 during apply', function () {
   async function town(name: string, people: number): Promise<TownSet> {
     const s = await makeTown(path.join(t.dir, name), people, 'utf8', name);
     const rows = readCsv(specFile(s, '001o005'));
-    return { file: specFile(s, '001o005'), count: rows.length, sample: new Map(rows.slice(0, 50).map((r) => [r['宛名番号']!, r['氏名']!])) };
+    return {
+      file: specFile(s, '001o005'),
+      count: rows.length,
+      sample: new Map(rows.slice(0, 50).map((r) => [r['宛名番号']!, r['氏名']!])),
+    };
   }
 
   /** Which of the two data sets the cache holds; fails on anything else. */
   async function holds(): Promise<'a' | 'b'> {
     const count = Number(((await knex('residents').count({ n: '*' }).first()) as { n: number }).n);
-    const rows = (await knex('residents').whereIn('addressee_no', [...a.sample.keys()]).select('addressee_no', 'name')) as { addressee_no: string; name: string }[];
-    const matches = (s: TownSet) => count === s.count && rows.every((r) => s.sample.get(r.addressee_no) === r.name) && rows.length === s.sample.size;
+    const rows = (await knex('residents')
+      .whereIn('addressee_no', [...a.sample.keys()])
+      .select('addressee_no', 'name')) as { addressee_no: string; name: string }[];
+    const matches = (s: TownSet) =>
+      count === s.count && rows.every((r) => s.sample.get(r.addressee_no) === r.name) && rows.length === s.sample.size;
     if (matches(a)) return 'a';
     if (matches(b)) return 'b';
     throw new Error(`mixed or partial data: ${count} rows (a ${a.count}, b ${b.count})`);
@@ -132,7 +142,10 @@ describe('forward linkage: kill -9 during apply', function () {
     await reader.destroy();
     expect(r!.outcome).to.equal('applied');
     expect(counts.length).to.be.greaterThan(3);
-    expect(counts.every((c) => c === a.count || c === b.count), `counts seen: ${[...new Set(counts)].join(', ')}`).to.equal(true);
+    expect(
+      counts.every((c) => c === a.count || c === b.count),
+      `counts seen: ${[...new Set(counts)].join(', ')}`,
+    ).to.equal(true);
     expect(await holds()).to.equal(current === 'a' ? 'b' : 'a');
   });
 });

@@ -35,7 +35,9 @@ describe('linkage status page and API', function () {
     let sawLoad: { specId: string; rows: number; bytes: number; totalBytes: number } | undefined;
     let sawPage = '';
     for (let i = 0; i < 400 && !sawLoad; i++) {
-      const status = (await (await get('api/v1/linkage/status')).json()) as { loads: { specId: string; rows: number; bytes: number; totalBytes: number }[] };
+      const status = (await (await get('api/v1/linkage/status')).json()) as {
+        loads: { specId: string; rows: number; bytes: number; totalBytes: number }[];
+      };
       sawLoad = status.loads.find((l) => l.rows > 0);
       if (sawLoad) sawPage = await (await get('linkage')).text();
       else await sleep(20);
@@ -50,7 +52,9 @@ describe('linkage status page and API', function () {
       if (runs.runs[0]?.result === 'applied') break;
       await sleep(50);
     }
-    const { runs } = (await (await get('api/v1/linkage/runs?spec=001o005&limit=5')).json()) as { runs: { id: number; result: string; rowsApplied: number; durationMs: number; fileName: string }[] };
+    const { runs } = (await (await get('api/v1/linkage/runs?spec=001o005&limit=5')).json()) as {
+      runs: { id: number; result: string; rowsApplied: number; durationMs: number; fileName: string }[];
+    };
     expect(runs[0]).to.include({ result: 'applied', fileName: '001o005_439991_20261101020000.csv' });
     expect(runs[0]!.rowsApplied).to.be.greaterThan(30_000);
     expect(runs[0]!.durationMs).to.be.greaterThan(0);
@@ -66,7 +70,9 @@ describe('linkage status page and API', function () {
   });
 
   it('reports each spec state and rejects bad parameters in Japanese', async () => {
-    const status = (await (await get('api/v1/linkage/status')).json()) as { specs: { specId: string; state: string; provisional: boolean; expectedBy: string | null }[] };
+    const status = (await (await get('api/v1/linkage/status')).json()) as {
+      specs: { specId: string; state: string; provisional: boolean; expectedBy: string | null }[];
+    };
     const residents = status.specs.find((s) => s.specId === '001o005')!;
     expect(residents.state).to.equal('ok');
     expect(residents.provisional).to.equal(true);

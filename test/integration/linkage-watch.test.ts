@@ -1,6 +1,17 @@
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeFileSync, writeSync, closeSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+  writeSync,
+  closeSync,
+} from 'node:fs';
 import path from 'node:path';
 import type { Knex } from 'knex';
 import { loadAppConfig, type LinkageSettings } from '../../server/src/config/appConfig.js';
@@ -36,7 +47,15 @@ describe('forward linkage: drop-folder watcher', function () {
 
   async function startWatcher(s = settings()): Promise<DropFolderWatcher> {
     await watcher?.stop();
-    watcher = new DropFolderWatcher({ knex, registry, settings: s, root, applyOptions: { gaiji, threshold: s.rejectThreshold }, logger: createLogger({ console: false }), onResult: (r) => results.push(r) });
+    watcher = new DropFolderWatcher({
+      knex,
+      registry,
+      settings: s,
+      root,
+      applyOptions: { gaiji, threshold: s.rejectThreshold },
+      logger: createLogger({ console: false }),
+      onResult: (r) => results.push(r),
+    });
     await watcher.start();
     return watcher;
   }
@@ -51,7 +70,8 @@ describe('forward linkage: drop-folder watcher', function () {
     }
   }
 
-  const count = async (table: string, where: Record<string, string> = {}) => Number(((await knex(table).where(where).count({ n: '*' }).first()) as { n: number }).n);
+  const count = async (table: string, where: Record<string, string> = {}) =>
+    Number(((await knex(table).where(where).count({ n: '*' }).first()) as { n: number }).n);
 
   before(async () => {
     knex = sqliteKnex(path.join(t.dir, 'db.sqlite'));
@@ -123,7 +143,10 @@ describe('forward linkage: drop-folder watcher', function () {
     expect(r.outcome).to.equal('quarantined');
     const q = linkagePaths(root, '001o013').quarantine;
     expect(readdirSync(q).sort()).to.deep.equal(['bad.csv', 'bad.csv.report.json', 'bad.csv.report.txt']);
-    const json = JSON.parse(readFileSync(path.join(q, 'bad.csv.report.json'), 'utf8')) as { outcome: string; issues: { line: number; column: string; value: string; reason: string }[] };
+    const json = JSON.parse(readFileSync(path.join(q, 'bad.csv.report.json'), 'utf8')) as {
+      outcome: string;
+      issues: { line: number; column: string; value: string; reason: string }[];
+    };
     expect(json.outcome).to.equal('quarantined');
     expect(json.issues[0]).to.deep.include({ line: 2, column: '支援措置区分', value: '9' });
     const text = readFileSync(path.join(q, 'bad.csv.report.txt'), 'utf8');
@@ -156,7 +179,11 @@ describe('forward linkage: drop-folder watcher', function () {
     expect(r.rowsApplied).to.equal(rows.length + 1);
     for (const a of adds) expect(await count('residents', { addressee_no: a['宛名番号']! })).to.equal(1);
     for (const u of updates) {
-      const row = (await knex('residents').where({ addressee_no: u['宛名番号']! }).first()) as { resident_status: string; change_reason_code: string; name_key: string };
+      const row = (await knex('residents').where({ addressee_no: u['宛名番号']! }).first()) as {
+        resident_status: string;
+        change_reason_code: string;
+        name_key: string;
+      };
       expect(row.resident_status).to.equal(u['住民状態']);
       expect(row.change_reason_code).to.equal(u['異動事由']);
     }
@@ -183,7 +210,11 @@ describe('forward linkage: drop-folder watcher', function () {
     const q = linkagePaths(root, 'ext-issuance-ban').quarantine;
     await waitFor(() => existsSync(path.join(q, 'ban.csv.report.txt')));
     expect(readFileSync(path.join(q, 'ban.csv.report.txt'), 'utf8')).to.contain('MD5 が一致しません');
-    const md5Run = (await knex('linkage_runs').where({ spec_id: 'ext-issuance-ban', result: 'quarantined' }).first()) as { file_name: string; message: string; report_file: string };
+    const md5Run = (await knex('linkage_runs').where({ spec_id: 'ext-issuance-ban', result: 'quarantined' }).first()) as {
+      file_name: string;
+      message: string;
+      report_file: string;
+    };
     expect(md5Run).to.include({ file_name: 'ban.csv', report_file: path.join(q, 'ban.csv.report.txt') });
     writeFileSync(path.join(bdrop, 'ban2.csv'), good);
     writeFileSync(path.join(bdrop, 'ban2.csv.md5'), createHash('md5').update(good).digest('hex'));
@@ -206,7 +237,12 @@ describe('forward linkage: drop-folder watcher', function () {
   });
 
   it('raises a missing-file alert after the deadline and resolves it when the file comes', async () => {
-    const s = settings({ specs: { '001o005': { expectedBy: '06:00', expectedOn: 'businessDays' }, '026o001': { expectedBy: '06:00', expectedOn: 'businessDays' } } });
+    const s = settings({
+      specs: {
+        '001o005': { expectedBy: '06:00', expectedOn: 'businessDays' },
+        '026o001': { expectedBy: '06:00', expectedOn: 'businessDays' },
+      },
+    });
     const early = new Date('2026-11-23T20:00:00Z'); // 05:00 JST on Tuesday the 24th
     expect(await checkMissingFiles(knex, s, { now: early })).to.deep.equal([]);
     const late = new Date('2026-11-23T22:00:00Z'); // 07:00 JST
@@ -216,7 +252,13 @@ describe('forward linkage: drop-folder watcher', function () {
     expect(alerts.map((a) => a.specId).sort()).to.deep.equal(['001o005', '026o001']);
     expect(alerts[0]!.message).to.contain('06:00 までに届いていません');
     expect(await count('linkage_alerts', { alert_date: '2026-11-24' })).to.equal(2);
-    await knex('linkage_runs').insert({ spec_id: '026o001', file_name: 'x.csv', kind: 'full', started_at: new Date('2026-11-23T22:30:00Z'), result: 'applied' });
+    await knex('linkage_runs').insert({
+      spec_id: '026o001',
+      file_name: 'x.csv',
+      kind: 'full',
+      started_at: new Date('2026-11-23T22:30:00Z'),
+      result: 'applied',
+    });
     const later = await checkMissingFiles(knex, s, { now: new Date('2026-11-23T22:40:00Z') });
     expect(later.map((a) => a.specId)).to.deep.equal(['001o005']);
     const resolved = (await knex('linkage_alerts').where({ spec_id: '026o001' }).first()) as { resolved_at: unknown };

@@ -38,8 +38,22 @@ describe('move-in of a 4-person household in Chromium, with questions, derived p
 
   before(async () => {
     server = await startServer({ configDir, dataDir: t.dir, port: 0, host: '127.0.0.1', watch: false });
-    await createStaff(server.knex, { loginId: 'sogo', displayName: '総合 窓口', section: '住民課', password, groups: ['counter'], mustChangePassword: false });
-    await createStaff(server.knex, { loginId: 'hoken', displayName: '保険 年金', section: '保険年金課', password, groups: ['insurance'], mustChangePassword: false });
+    await createStaff(server.knex, {
+      loginId: 'sogo',
+      displayName: '総合 窓口',
+      section: '住民課',
+      password,
+      groups: ['counter'],
+      mustChangePassword: false,
+    });
+    await createStaff(server.knex, {
+      loginId: 'hoken',
+      displayName: '保険 年金',
+      section: '保険年金課',
+      password,
+      groups: ['insurance'],
+      mustChangePassword: false,
+    });
     browser = await launchBrowser();
     page = await newStaffPage(browser, server.url);
   });
@@ -87,8 +101,9 @@ describe('move-in of a 4-person household in Chromium, with questions, derived p
     await screenshot(page, 'procedures');
 
     const list = page.locator('#procedure-list tbody tr');
-    const ids = await server.knex('visit_procedures').where({ removed: false }).pluck('procedure_id') as string[];
-    for (const id of ['nhiEnrol', 'pensionAddress', 'childAllowanceClaim', 'childMedical', 'schoolTransfer', 'careQualify']) expect(ids, id).to.include(id);
+    const ids = (await server.knex('visit_procedures').where({ removed: false }).pluck('procedure_id')) as string[];
+    for (const id of ['nhiEnrol', 'pensionAddress', 'childAllowanceClaim', 'childMedical', 'schoolTransfer', 'careQualify'])
+      expect(ids, id).to.include(id);
     expect(ids).to.not.include('lateElderlyEnrol');
     const rows = await list.count();
     expect(rows).to.equal(ids.length);

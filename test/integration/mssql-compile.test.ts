@@ -24,7 +24,9 @@ describe('SQL Server: compiled SQL', () => {
     expect(downSql.filter((s) => /^DROP TABLE/i.test(s)).length).to.equal(36);
     // Later migrations only add: new tables and nullable or defaulted columns.
     expect(upSql.filter((s) => /^ALTER TABLE/i.test(s)).every((s) => /^ALTER TABLE \[\w+\] ADD /i.test(s))).to.equal(true);
-    expect(upSql).to.include("ALTER TABLE [residents] ADD [unmapped_gaiji] int not null CONSTRAINT [residents_unmapped_gaiji_default] DEFAULT '0'");
+    expect(upSql).to.include(
+      "ALTER TABLE [residents] ADD [unmapped_gaiji] int not null CONSTRAINT [residents_unmapped_gaiji_default] DEFAULT '0'",
+    );
   });
 
   it('uses nvarchar for text and datetime2 for times, never SQLite-only syntax', () => {
@@ -43,7 +45,12 @@ describe('SQL Server: compiled SQL', () => {
     const registry = LayoutRegistry.load(configDir);
     for (const id of registry.specIds()) {
       const l = registry.latest(id);
-      const columns = [...Object.keys(l.fixed), ...l.columns.filter((c) => c.column).map((c) => c.column!), ...derivedKeyColumns(l.table), 'linkage_run_id'];
+      const columns = [
+        ...Object.keys(l.fixed),
+        ...l.columns.filter((c) => c.column).map((c) => c.column!),
+        ...derivedKeyColumns(l.table),
+        'linkage_run_id',
+      ];
       const rows = mssqlDialect.batchRows(columns.length);
       expect(rows, id).to.be.at.most(1000);
       const batch = Array.from({ length: rows }, () => Object.fromEntries(columns.map((c) => [c, 'x'])));

@@ -31,12 +31,31 @@ describe('notices: drafts, validation, derived procedures, review with four eyes
   before(async () => {
     server = await startServer({ configDir, dataDir: t.dir, port: 0, host: '127.0.0.1', watch: false });
     const person = (no: string, name: string, kana: string, birth: string, rel: string, code: string) => ({
-      addressee_no: no, household_no: 'H7', resident_kind: '1', resident_status: '1', name, name_kana: kana, sex: '1', birth_date: birth, relationship_code1: code, relationship_label: rel, change_reason_code: '01', town_name: '本町', block_number: '1-1',
+      addressee_no: no,
+      household_no: 'H7',
+      resident_kind: '1',
+      resident_status: '1',
+      name,
+      name_kana: kana,
+      sex: '1',
+      birth_date: birth,
+      relationship_code1: code,
+      relationship_label: rel,
+      change_reason_code: '01',
+      town_name: '本町',
+      block_number: '1-1',
     });
-    for (const r of [person('700000000001', '転居 一郎', 'テンキョ イチロウ', '1970-06-01', '世帯主', '02'), person('700000000002', '転居 花子', 'テンキョ ハナコ', '1972-03-03', '妻', '03'), person('700000000003', '転居 陽太', 'テンキョ ヨウタ', '2018-09-09', '子', '04')]) {
+    for (const r of [
+      person('700000000001', '転居 一郎', 'テンキョ イチロウ', '1970-06-01', '世帯主', '02'),
+      person('700000000002', '転居 花子', 'テンキョ ハナコ', '1972-03-03', '妻', '03'),
+      person('700000000003', '転居 陽太', 'テンキョ ヨウタ', '2018-09-09', '子', '04'),
+    ]) {
       await server.knex('residents').insert({ ...r, ...derivedKeys.residents!(r) });
     }
-    await server.knex('entitlements').insert([{ kind: 'nationalHealthInsurance', addressee_no: '700000000001', child_addressee_no: '', acquired_date: '2000-01-01' }, { kind: 'childAllowance', addressee_no: '700000000001', child_addressee_no: '700000000003', acquired_date: '2018-10-01' }]);
+    await server.knex('entitlements').insert([
+      { kind: 'nationalHealthInsurance', addressee_no: '700000000001', child_addressee_no: '', acquired_date: '2000-01-01' },
+      { kind: 'childAllowance', addressee_no: '700000000001', child_addressee_no: '700000000003', acquired_date: '2018-10-01' },
+    ]);
     clerk = await loginAs(server.url, server.knex, ['counter']);
     const res = await postForm(`${server.url}visits`, clerk, {});
     visitId = Number(/\/visits\/(\d+)$/.exec(res.headers.get('location') ?? '')![1]);
@@ -55,18 +74,48 @@ describe('notices: drafts, validation, derived procedures, review with four eyes
     expect(form).to.contain('転居 花子').and.contain('name="m2_name"');
 
     // Missing new address: the message sits next to the field; the draft is kept.
-    const bad = await postForm(`${server.url}${noticeUrl.slice(1)}`, clerk, { action: 'accept', effectiveDate: 'R8.11.20', 'm0_addresseeNo': '700000000001', 'm0_name': '転居 一郎', 'm1_addresseeNo': '700000000002', 'm1_name': '転居 花子', 'm2_addresseeNo': '700000000003', 'm2_name': '転居 陽太', moving: ['0', '1', '2'], head: '0' });
+    const bad = await postForm(`${server.url}${noticeUrl.slice(1)}`, clerk, {
+      action: 'accept',
+      effectiveDate: 'R8.11.20',
+      m0_addresseeNo: '700000000001',
+      m0_name: '転居 一郎',
+      m1_addresseeNo: '700000000002',
+      m1_name: '転居 花子',
+      m2_addresseeNo: '700000000003',
+      m2_name: '転居 陽太',
+      moving: ['0', '1', '2'],
+      head: '0',
+    });
     expect(bad.status).to.equal(400);
     const badHtml = await bad.text();
-    expect(badHtml).to.match(/<input name="newAddress"[^>]*><\/label> <span class="field-error" role="alert">新しい住所を入力してください<\/span>/);
-    expect((await server.knex('notices').first('status', 'effective_date')) as Record<string, unknown>).to.deep.equal({ status: 'draft', effective_date: '2026-11-20' });
+    expect(badHtml).to.match(
+      /<input name="newAddress"[^>]*><\/label> <span class="field-error" role="alert">新しい住所を入力してください<\/span>/,
+    );
+    expect((await server.knex('notices').first('status', 'effective_date')) as Record<string, unknown>).to.deep.equal({
+      status: 'draft',
+      effective_date: '2026-11-20',
+    });
 
-    const ok = await postForm(`${server.url}${noticeUrl.slice(1)}`, clerk, { action: 'accept', effectiveDate: '令和8年11月20日', newAddress: '緑ケ丘二丁目3番地4', 'm0_addresseeNo': '700000000001', 'm0_name': '転居 一郎', 'm1_addresseeNo': '700000000002', 'm1_name': '転居 花子', 'm2_addresseeNo': '700000000003', 'm2_name': '転居 陽太', moving: ['0', '1', '2'], head: '0' });
+    const ok = await postForm(`${server.url}${noticeUrl.slice(1)}`, clerk, {
+      action: 'accept',
+      effectiveDate: '令和8年11月20日',
+      newAddress: '緑ケ丘二丁目3番地4',
+      m0_addresseeNo: '700000000001',
+      m0_name: '転居 一郎',
+      m1_addresseeNo: '700000000002',
+      m1_name: '転居 花子',
+      m2_addresseeNo: '700000000003',
+      m2_name: '転居 陽太',
+      moving: ['0', '1', '2'],
+      head: '0',
+    });
     if (ok.status !== 303) throw new Error((await ok.text()).replace(/[\s\S]*<main>/, '').slice(0, 1500));
     expect(ok.status).to.equal(303);
     const n = (await server.knex('notices').first('status', 'accepted_by')) as { status: string; accepted_by: number };
     expect(n).to.deep.equal({ status: 'accepted', accepted_by: clerk.staffId });
-    const procs = (await (await getAs(`${server.url}api/v1/visits/${visitId}/procedures`, clerk)).json()) as { procedures: ProcedureJson[] };
+    const procs = (await (await getAs(`${server.url}api/v1/visits/${visitId}/procedures`, clerk)).json()) as {
+      procedures: ProcedureJson[];
+    };
     const derivedIds = procs.procedures.map((p) => p.procedureId);
     expect(derivedIds, 'a relocation of a household in NHI with child allowance').to.include('nhiAddress');
     expect(procs.procedures.find((p) => p.procedureId === 'nhiAddress')!.members).to.deep.equal(['700000000001']);
@@ -80,17 +129,27 @@ describe('notices: drafts, validation, derived procedures, review with four eyes
   });
 
   it('lets staff remove a procedure with a reason, add one by hand, and change statuses', async () => {
-    const { procedures } = (await (await getAs(`${server.url}api/v1/visits/${visitId}/procedures`, clerk)).json()) as { procedures: ProcedureJson[] };
+    const { procedures } = (await (await getAs(`${server.url}api/v1/visits/${visitId}/procedures`, clerk)).json()) as {
+      procedures: ProcedureJson[];
+    };
     const first = procedures[0]!;
-    expect((await postForm(`${server.url}visits/${visitId}/procedures/${first.id}`, clerk, { op: 'remove', reason: '' })).status).to.equal(400);
+    expect((await postForm(`${server.url}visits/${visitId}/procedures/${first.id}`, clerk, { op: 'remove', reason: '' })).status).to.equal(
+      400,
+    );
     await postForm(`${server.url}visits/${visitId}/procedures/${first.id}`, clerk, { op: 'remove', reason: '本人が後日来庁' });
     const second = procedures[1];
     if (second) await postForm(`${server.url}visits/${visitId}/procedures/${second.id}`, clerk, { status: 'referred' });
     await postForm(`${server.url}visits/${visitId}/procedures`, clerk, { procedureId: procedures[0]!.procedureId, reason: 'やはり今日' });
-    const after = (await (await getAs(`${server.url}api/v1/visits/${visitId}/procedures`, clerk)).json()) as { procedures: ProcedureJson[] };
+    const after = (await (await getAs(`${server.url}api/v1/visits/${visitId}/procedures`, clerk)).json()) as {
+      procedures: ProcedureJson[];
+    };
     expect(after.procedures.find((p) => p.id === first.id)!.removed).to.equal(false);
     if (second) expect(after.procedures.find((p) => p.id === second.id)!.status).to.equal('referred');
-    const audited = (await server.knex('audit_trail').whereIn('action', ['visit.procedure', 'visit.procedureAdd']).count({ n: '*' }).first()) as { n: number };
+    const audited = (await server
+      .knex('audit_trail')
+      .whereIn('action', ['visit.procedure', 'visit.procedureAdd'])
+      .count({ n: '*' })
+      .first()) as { n: number };
     expect(Number(audited.n)).to.be.at.least(2);
   });
 
@@ -123,9 +182,22 @@ describe('notices: drafts, validation, derived procedures, review with four eyes
     const v = Number(/\/visits\/(\d+)$/.exec(res.headers.get('location') ?? '')![1]);
     const created = await postForm(`${server.url}visits/${v}/notices`, clerk, { type: 'moveIn' });
     const url = `${server.url}${created.headers.get('location')!.slice(1)}`;
-    const accepted = await postForm(url, clerk, { action: 'accept', effectiveDate: 'R8.11.30', previousAddress: '東京都千代田区千代田1-1', newAddress: '本町1-1', m0_name: '単身 転入', m0_birthDate: 'H8.5.5', m0_sex: '1', moving: '0', head: '0' });
+    const accepted = await postForm(url, clerk, {
+      action: 'accept',
+      effectiveDate: 'R8.11.30',
+      previousAddress: '東京都千代田区千代田1-1',
+      newAddress: '本町1-1',
+      m0_name: '単身 転入',
+      m0_birthDate: 'H8.5.5',
+      m0_sex: '1',
+      moving: '0',
+      head: '0',
+    });
     expect(accepted.status).to.equal(303);
-    const ids = async () => ((await (await getAs(`${server.url}api/v1/visits/${v}/procedures`, clerk)).json()) as { procedures: ProcedureJson[] }).procedures.filter((p) => !p.removed).map((p) => p.procedureId);
+    const ids = async () =>
+      ((await (await getAs(`${server.url}api/v1/visits/${v}/procedures`, clerk)).json()) as { procedures: ProcedureJson[] }).procedures
+        .filter((p) => !p.removed)
+        .map((p) => p.procedureId);
     expect(await ids()).to.not.include('nhiEnrol');
     await postForm(`${server.url}visits/${v}/answers`, clerk, { q_employeeInsurance: 'false' });
     expect(await ids()).to.include('nhiEnrol');
@@ -141,7 +213,9 @@ describe('notices: drafts, validation, derived procedures, review with four eyes
     const file = path.join(t.dir, 'nhi.pdf');
     writeFileSync(file, Buffer.from(await pdf.arrayBuffer()));
     expect(execFileSync('pdftotext', ['-raw', file, '-'], { encoding: 'utf8' })).to.contain('単身 転入');
-    expect(((await server.knex('visit_procedures').where({ id: row.id }).first('status')) as { status: string }).status).to.equal('printed');
+    expect(((await server.knex('visit_procedures').where({ id: row.id }).first('status')) as { status: string }).status).to.equal(
+      'printed',
+    );
   });
 
   it('fills a 特例転入 from a 転出証明書情報 CSV (CP932, registered characters kept, the My Number never stored)', async () => {
@@ -155,18 +229,35 @@ describe('notices: drafts, validation, derived procedures, review with four eyes
       '12345678902,,髙﨑 花子,タカサキ ハナコ,1982-02-02,2,髙﨑 一郎,妻,東京都,千代田区,千代田,1番1号,,緑ケ丘二丁目,3番地4,,20261125,,131016',
     ].join('\r\n');
     const { default: iconv } = await import('iconv-lite');
-    const upload = (body: Buffer) => fetch(`${server.url}visits/${v}/notices/${nid}/move-out-certificate`, { method: 'POST', headers: { cookie: clerk.cookie, 'x-csrf-token': clerk.csrf, 'content-type': 'text/csv', accept: 'application/json' }, body });
+    const upload = (body: Buffer) =>
+      fetch(`${server.url}visits/${v}/notices/${nid}/move-out-certificate`, {
+        method: 'POST',
+        headers: { cookie: clerk.cookie, 'x-csrf-token': clerk.csrf, 'content-type': 'text/csv', accept: 'application/json' },
+        body,
+      });
     const ok = await upload(iconv.encode(csv, 'cp932'));
     expect(ok.status, await ok.clone().text()).to.equal(200);
-    const n = (await (await getAs(`${server.url}api/v1/visits/${v}/notices`, clerk)).json()) as { notices: { data: Record<string, string>; members: { name: string; head: boolean; birthDate: string }[] }[] };
+    const n = (await (await getAs(`${server.url}api/v1/visits/${v}/notices`, clerk)).json()) as {
+      notices: { data: Record<string, string>; members: { name: string; head: boolean; birthDate: string }[] }[];
+    };
     const notice = n.notices[0]!;
-    expect(notice.members.map((m) => [m.name, m.head, m.birthDate])).to.deep.equal([['髙﨑 一郎', true, '1980-05-05'], ['髙﨑 花子', false, '1982-02-02']]);
-    expect(notice.data).to.deep.include({ previousAddress: '東京都千代田区千代田1番1号', newAddress: '緑ケ丘二丁目3番地4', plannedMoveDate: '2026-11-25', certificateRef: '131016-12345678901' });
+    expect(notice.members.map((m) => [m.name, m.head, m.birthDate])).to.deep.equal([
+      ['髙﨑 一郎', true, '1980-05-05'],
+      ['髙﨑 花子', false, '1982-02-02'],
+    ]);
+    expect(notice.data).to.deep.include({
+      previousAddress: '東京都千代田区千代田1番1号',
+      newAddress: '緑ケ丘二丁目3番地4',
+      plannedMoveDate: '2026-11-25',
+      certificateRef: '131016-12345678901',
+    });
     expect(JSON.stringify(await server.knex('notices').select())).to.not.contain('123456789018');
     expect(JSON.stringify(await server.knex('audit_trail').select())).to.not.contain('123456789018');
     const bad = await upload(Buffer.from(csv.replace(',1,髙﨑 一郎,世帯主', ',3,髙﨑 一郎,世帯主'), 'utf8'));
     expect(bad.status).to.equal(400);
-    expect(((await bad.json()) as { error: { message: string } }).error.message).to.equal('2 行目 列「性別」: 1 (男) か 2 (女) ではありません');
+    expect(((await bad.json()) as { error: { message: string } }).error.message).to.equal(
+      '2 行目 列「性別」: 1 (男) か 2 (女) ではありません',
+    );
   });
 
   it('gathers the procedure guide: what, where, what to bring, done or not (done ones last)', async () => {
@@ -184,7 +275,9 @@ describe('notices: drafts, validation, derived procedures, review with four eyes
     const created = await postForm(`${server.url}visits/${visitId}/notices`, clerk, { type: 'headChange' });
     const nid = Number(/notices\/(\d+)$/.exec(created.headers.get('location')!)![1]);
     expect((await postForm(`${server.url}visits/${visitId}/notices/${nid}/cancel`, clerk, { reason: '' })).status).to.equal(400);
-    expect((await postForm(`${server.url}visits/${visitId}/notices/${nid}/cancel`, clerk, { reason: '届出人の勘違い' })).status).to.equal(303);
+    expect((await postForm(`${server.url}visits/${visitId}/notices/${nid}/cancel`, clerk, { reason: '届出人の勘違い' })).status).to.equal(
+      303,
+    );
     expect(((await server.knex('notices').where({ id: nid }).first('status')) as { status: string }).status).to.equal('cancelled');
   });
 

@@ -34,7 +34,9 @@ describe('NUT protocol client against a real upsd with the dummy-ups driver', fu
     expect(quote('a b"c\\d')).to.equal('"a b\\"c\\\\d"');
     expect(tokenize('VAR dummy x "a b\\"c\\\\d"')).to.deep.equal(['VAR', 'dummy', 'x', 'a b"c\\d']);
     expect(tokenize(quote('say "hi" \\o/'))).to.deep.equal(['say "hi" \\o/']);
-    expect(() => quote('two\nlines')).to.throw(NutError).with.property('code', 'BAD-ARGUMENT');
+    expect(() => quote('two\nlines'))
+      .to.throw(NutError)
+      .with.property('code', 'BAD-ARGUMENT');
     expect(parseStatus('FSD OB LB')).to.include({ forcedShutdown: true, onBattery: true, lowBattery: true, online: false });
   });
 

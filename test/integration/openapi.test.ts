@@ -36,7 +36,8 @@ function declaredApi(routes: readonly RouteInfo[]): Map<string, string> {
 function documented(doc: Doc): Map<string, Operation> {
   const out = new Map<string, Operation>();
   for (const [path, item] of Object.entries(doc.paths ?? {})) {
-    for (const [method, operation] of Object.entries(item ?? {})) if (METHODS.includes(method)) out.set(`${method.toUpperCase()} ${path}`, operation as Operation);
+    for (const [method, operation] of Object.entries(item ?? {}))
+      if (METHODS.includes(method)) out.set(`${method.toUpperCase()} ${path}`, operation as Operation);
   }
   return out;
 }
@@ -73,7 +74,7 @@ function unserialisable(value: unknown, at = '$'): string[] {
   if (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
     return Object.entries(value as Record<string, unknown>).flatMap(([k, v]) => unserialisable(v, `${at}.${k}`));
   }
-  return [`${at}: ${typeof value === 'object' ? (value as object).constructor?.name ?? 'object' : typeof value}`];
+  return [`${at}: ${typeof value === 'object' ? ((value as object).constructor?.name ?? 'object') : typeof value}`];
 }
 
 /** `$ref`s that point nowhere in the document. */
@@ -107,7 +108,8 @@ function pathParameterProblems(doc: Doc): string[] {
     const path = k.slice(k.indexOf(' ') + 1);
     const inPath = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!);
     const declared = ((op.parameters ?? []) as { name?: string; in?: string; required?: boolean }[]).filter((p) => p.in === 'path');
-    for (const name of inPath) if (!declared.some((p) => p.name === name && p.required === true)) problems.push(`${k}: {${name}} not a required path parameter`);
+    for (const name of inPath)
+      if (!declared.some((p) => p.name === name && p.required === true)) problems.push(`${k}: {${name}} not a required path parameter`);
     for (const p of declared) if (!inPath.includes(String(p.name))) problems.push(`${k}: path parameter ${String(p.name)} not in the path`);
   }
   return problems;
@@ -125,7 +127,11 @@ describe('OpenAPI document of /api/v1', () => {
     const { knex } = db;
     const config = loadAppConfig(configDir);
     ({ routes } = createApp({
-      knex, config, configDir, logger: createLogger({ console: false }), version: 'test',
+      knex,
+      config,
+      configDir,
+      logger: createLogger({ console: false }),
+      version: 'test',
       linkage: { knex, registry: LayoutRegistry.load(configDir), settings: config.linkage, closedDates: [], loads: () => [] },
     }));
     doc = openApiDocument('test') as Doc;
@@ -152,7 +158,9 @@ describe('OpenAPI document of /api/v1', () => {
   });
 
   it('(d) is OpenAPI 3.1 and plain JSON, with every $ref resolved', () => {
-    expect(doc.openapi).to.be.a('string').and.match(/^3\.1\./);
+    expect(doc.openapi)
+      .to.be.a('string')
+      .and.match(/^3\.1\./);
     expect(unserialisable(doc)).to.deep.equal([]);
     expect(JSON.parse(JSON.stringify(doc))).to.deep.equal(doc);
     expect(unresolvedRefs(doc)).to.deep.equal([]);
@@ -168,12 +176,18 @@ describe('OpenAPI document of /api/v1', () => {
     delete paths(dropped)['/api/v1/visits/{id}']!.get;
     expect(missingFromDocument(dropped, routes)).to.deep.equal(['GET /api/v1/visits/{id}']);
     // (a) a route declared without documentation (the way routes.test.ts adds one behind the back)
-    expect(missingFromDocument(doc, [...routes, { method: 'POST', path: '/api/v1/visits/:id/reopen', access: { permission: 'visit.handle' } }])).to.deep.equal(['POST /api/v1/visits/{id}/reopen']);
+    expect(
+      missingFromDocument(doc, [...routes, { method: 'POST', path: '/api/v1/visits/:id/reopen', access: { permission: 'visit.handle' } }]),
+    ).to.deep.equal(['POST /api/v1/visits/{id}/reopen']);
     // (b) a stale path and a stale method
     const stale = tampered();
-    paths(stale)['/api/v1/residents/{addresseeNo}/history'] = { get: { summary: 'x', 'x-permission': 'resident.search', responses: { '404': {} } } };
+    paths(stale)['/api/v1/residents/{addresseeNo}/history'] = {
+      get: { summary: 'x', 'x-permission': 'resident.search', responses: { '404': {} } },
+    };
     paths(stale)['/api/v1/residents']!.post = { summary: 'x', 'x-permission': 'resident.search', responses: { '400': {} } };
-    expect(staleInDocument(stale, routes).sort()).to.deep.equal([...pending.keys(), 'POST /api/v1/residents', 'GET /api/v1/residents/{addresseeNo}/history'].sort());
+    expect(staleInDocument(stale, routes).sort()).to.deep.equal(
+      [...pending.keys(), 'POST /api/v1/residents', 'GET /api/v1/residents/{addresseeNo}/history'].sort(),
+    );
     // (c) summary, permission and 4xx
     const wrong = tampered();
     paths(wrong)['/api/v1/residents']!.get!.summary = ' ';
@@ -192,7 +206,18 @@ describe('OpenAPI document of /api/v1', () => {
     expect(pathParameterProblems(params)).to.deep.equal(['GET /api/v1/visits/{id}: {id} not a required path parameter']);
     // (d) version, values JSON cannot carry, and dangling $refs
     expect('3.0.3').not.to.match(/^3\.1\./);
-    expect(unserialisable({ a: [1, undefined], b: new Date(0), c: () => 1, d: NaN })).to.deep.equal(['$.a[1]: undefined', '$.b: Date', '$.c: function', '$.d: NaN']);
-    expect(unresolvedRefs({ components: { schemas: { A: {} } }, x: { $ref: '#/components/schemas/A' }, y: [{ $ref: '#/components/schemas/Missing' }] })).to.deep.equal(['#/components/schemas/Missing']);
+    expect(unserialisable({ a: [1, undefined], b: new Date(0), c: () => 1, d: NaN })).to.deep.equal([
+      '$.a[1]: undefined',
+      '$.b: Date',
+      '$.c: function',
+      '$.d: NaN',
+    ]);
+    expect(
+      unresolvedRefs({
+        components: { schemas: { A: {} } },
+        x: { $ref: '#/components/schemas/A' },
+        y: [{ $ref: '#/components/schemas/Missing' }],
+      }),
+    ).to.deep.equal(['#/components/schemas/Missing']);
   });
 });

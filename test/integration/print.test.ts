@@ -20,7 +20,13 @@ describe('printing from a visit: forms with registered characters, masks, the gu
 
   const pdfText = async (url: string, who: LoggedIn, name: string): Promise<string> => {
     const res = await getAs(url, who);
-    expect(res.status, await res.clone().text().catch(() => '')).to.equal(200);
+    expect(
+      res.status,
+      await res
+        .clone()
+        .text()
+        .catch(() => ''),
+    ).to.equal(200);
     expect(res.headers.get('content-type')).to.equal('application/pdf');
     expect(res.headers.get('content-disposition')).to.match(/^inline; /);
     const file = path.join(t.dir, name);
@@ -31,9 +37,24 @@ describe('printing from a visit: forms with registered characters, masks, the gu
   before(async () => {
     server = await startServer({ configDir, dataDir: t.dir, port: 0, host: '127.0.0.1', watch: false });
     const person = (no: string, name: string, kana: string, birth: string, rel: string, code: string) => ({
-      addressee_no: no, household_no: 'HP', resident_kind: '1', resident_status: '1', name, name_kana: kana, sex: '2', birth_date: birth, relationship_code1: code, relationship_label: rel, change_reason_code: '01', town_name: '本町', block_number: '9-9',
+      addressee_no: no,
+      household_no: 'HP',
+      resident_kind: '1',
+      resident_status: '1',
+      name,
+      name_kana: kana,
+      sex: '2',
+      birth_date: birth,
+      relationship_code1: code,
+      relationship_label: rel,
+      change_reason_code: '01',
+      town_name: '本町',
+      block_number: '9-9',
     });
-    for (const r of [person('800000000001', '髙﨑 𠮷子', 'タカサキ ヨシコ', '1980-01-01', '世帯主', '02'), person('800000000002', '髙﨑 邉\u{E0110}', 'タカサキ ワタル', '2015-06-06', '子', '04')]) {
+    for (const r of [
+      person('800000000001', '髙﨑 𠮷子', 'タカサキ ヨシコ', '1980-01-01', '世帯主', '02'),
+      person('800000000002', '髙﨑 邉\u{E0110}', 'タカサキ ワタル', '2015-06-06', '子', '04'),
+    ]) {
       await server.knex('residents').insert({ ...r, ...derivedKeys.residents!(r) });
     }
     await server.knex('support_measures').insert({ addressee_no: '800000000001', measure_code: '1', start_date: '2024-01-01' });
@@ -43,7 +64,18 @@ describe('printing from a visit: forms with registered characters, masks, the gu
     await postForm(`${server.url}visits/${visitId}/subjects`, clerk, { addresseeNo: '800000000001' });
     const created = await postForm(`${server.url}visits/${visitId}/notices`, clerk, { type: 'relocation' });
     noticeId = Number(/notices\/(\d+)$/.exec(created.headers.get('location')!)![1]);
-    const ok = await postForm(`${server.url}visits/${visitId}/notices/${noticeId}`, clerk, { action: 'accept', effectiveDate: 'R8.11.28', previousAddress: '窓口郡まどぐち町本町9-9', newAddress: '窓口郡まどぐち町緑ケ丘二丁目3番地4', m0_addresseeNo: '800000000001', m0_name: '髙﨑 𠮷子', m1_addresseeNo: '800000000002', m1_name: '髙﨑 邉\u{E0110}', moving: ['0', '1'], head: '0' });
+    const ok = await postForm(`${server.url}visits/${visitId}/notices/${noticeId}`, clerk, {
+      action: 'accept',
+      effectiveDate: 'R8.11.28',
+      previousAddress: '窓口郡まどぐち町本町9-9',
+      newAddress: '窓口郡まどぐち町緑ケ丘二丁目3番地4',
+      m0_addresseeNo: '800000000001',
+      m0_name: '髙﨑 𠮷子',
+      m1_addresseeNo: '800000000002',
+      m1_name: '髙﨑 邉\u{E0110}',
+      moving: ['0', '1'],
+      head: '0',
+    });
     expect(ok.status).to.equal(303);
   });
   after(async () => {
@@ -60,7 +92,11 @@ describe('printing from a visit: forms with registered characters, masks, the gu
     const shien = await loginAs(server.url, server.knex, ['supportMeasures']);
     const shown = await pdfText(`${server.url}visits/${visitId}/notices/${noticeId}/form.pdf`, shien, 'shien.pdf');
     expect(shown).to.contain('窓口郡まどぐち町緑ケ丘二丁目3番地4');
-    const audit = (await server.knex('audit_trail').where({ action: 'print.form' }).orderBy('seq').select('staff_login', 'detail', 'target_ids')) as { detail: string; target_ids: string }[];
+    const audit = (await server
+      .knex('audit_trail')
+      .where({ action: 'print.form' })
+      .orderBy('seq')
+      .select('staff_login', 'detail', 'target_ids')) as { detail: string; target_ids: string }[];
     expect(audit.map((a) => JSON.parse(a.detail).masked)).to.deep.equal([true, false]);
     expect(JSON.parse(audit[0]!.target_ids)).to.include('800000000001');
   });
@@ -71,9 +107,18 @@ describe('printing from a visit: forms with registered characters, masks, the gu
     const guideText = await pdfText(`${server.url}visits/${visitId}/guide.pdf`, clerk, 'guide.pdf');
     expect(guideText).to.contain('手続きのご案内');
     expect(guideText).to.match(/来庁番号 \d{8}-\d{4}/);
-    const procs = (await server.knex('visit_procedures').where({ visit_id: visitId, removed: false }).count({ n: '*' }).first()) as { n: number };
+    const procs = (await server.knex('visit_procedures').where({ visit_id: visitId, removed: false }).count({ n: '*' }).first()) as {
+      n: number;
+    };
     expect(guideText).to.contain(`これから行う手続き (${Number(procs.n)} 件)`);
-    execFileSync('pdftoppm', ['-png', '-r', '70', '-singlefile', path.join(t.dir, 'guide.pdf'), path.join(repoRoot, 'docs/screenshots/guide')]);
+    execFileSync('pdftoppm', [
+      '-png',
+      '-r',
+      '70',
+      '-singlefile',
+      path.join(t.dir, 'guide.pdf'),
+      path.join(repoRoot, 'docs/screenshots/guide'),
+    ]);
   });
 
   it('hands out the pamphlets attached to the procedures, from config/pamphlets, audited', async () => {

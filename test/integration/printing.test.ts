@@ -47,7 +47,11 @@ function sample(): FormData {
 }
 
 /** Renders, writes the PDF and gives back its text as `pdftotext -raw` reads it. */
-async function renderToText(dir: string, name: string, forms: { template: FormTemplate; data: FormData }[]): Promise<{ file: string; text: string; bytes: number }> {
+async function renderToText(
+  dir: string,
+  name: string,
+  forms: { template: FormTemplate; data: FormData }[],
+): Promise<{ file: string; text: string; bytes: number }> {
   const pdf = await renderForms(FontSet.load(), forms);
   const file = path.join(dir, `${name}.pdf`);
   writeFileSync(file, pdf);
@@ -105,7 +109,13 @@ describe('printing: form templates rendered with IPAmj明朝, read back from the
     const ivsLine = lines.find((l) => l.startsWith('𠮷田'));
     expect(ivsLine, text).to.be.a('string');
     expect(ivsLine!.startsWith(IVS_NAME)).to.equal(true, `IVS not read back: ${JSON.stringify(ivsLine)}`);
-    expect([...ivsLine!.slice(0, IVS_NAME.length)].map((c) => c.codePointAt(0)!.toString(16))).to.deep.equal(['20bb7', '7530', '20', '9089', 'e0110']);
+    expect([...ivsLine!.slice(0, IVS_NAME.length)].map((c) => c.codePointAt(0)!.toString(16))).to.deep.equal([
+      '20bb7',
+      '7530',
+      '20',
+      '9089',
+      'e0110',
+    ]);
     expect(text).to.include('髙橋 一郎').and.include('髙橋 花子');
     expect(text).to.include('令和 7 4 1 令和 7 3 28'); // 届出日 and 異動日 in parts
     expect(text).to.include('昭和 60年').and.include('平成 元年');
@@ -248,8 +258,12 @@ describe('printing: form templates rendered with IPAmj明朝, read back from the
       err2 = e;
     }
     const msg2 = (err2 as ConfigError).message;
-    expect(msg2).to.match(new RegExp(`broken\\.yaml:6:\\d+: pages\\[0\\]\\.fields\\[0\\]\\.bind: 不明な bind です \\(subject\\.nickname\\)`));
-    expect(msg2).to.match(/broken\.yaml:13:\d+: pages\[0\]\.fields\[2\]\.boxes\.pitch: 枠の合計幅 \(10 × 6 = 60 mm\) が項目の幅 w \(50 mm\) を超えます/);
+    expect(msg2).to.match(
+      new RegExp(`broken\\.yaml:6:\\d+: pages\\[0\\]\\.fields\\[0\\]\\.bind: 不明な bind です \\(subject\\.nickname\\)`),
+    );
+    expect(msg2).to.match(
+      /broken\.yaml:13:\d+: pages\[0\]\.fields\[2\]\.boxes\.pitch: 枠の合計幅 \(10 × 6 = 60 mm\) が項目の幅 w \(50 mm\) を超えます/,
+    );
     expect((err2 as ConfigError).issues).to.have.length(2);
   });
 

@@ -87,7 +87,11 @@ describe('procedure configuration (config/procedures)', () => {
     it('loads without errors: 30–45 procedures from the area files in name order', () => {
       expect(catalog.all.length).to.be.within(30, 45);
       expect(catalog.files.map((f) => path.basename(f))).to.deep.equal([
-        '10-juminhyo.yaml', '20-hoken-nenkin.yaml', '30-kosodate.yaml', '40-kaigo-fukushi.yaml', '50-zeimu-sonota.yaml',
+        '10-juminhyo.yaml',
+        '20-hoken-nenkin.yaml',
+        '30-kosodate.yaml',
+        '40-kaigo-fukushi.yaml',
+        '50-zeimu-sonota.yaml',
       ]);
       expect(new Set(catalog.all.map((p) => p.id)).size).to.equal(catalog.all.length);
       for (let i = 1; i < catalog.all.length; i++) expect(catalog.all[i]!.order).to.be.at.least(catalog.all[i - 1]!.order);
@@ -168,12 +172,16 @@ describe('procedure configuration (config/procedures)', () => {
       const { error, texts } = loadBroken({ '50-zeimu-sonota.yaml': (t) => replaceOnce(t, 'id: wasteGuide', 'id: nhiEnrol') });
       const i = issueAt(error, '50-zeimu-sonota.yaml', /^\[3\]\.id$/);
       expect(i.line).to.equal(lineOf(texts['50-zeimu-sonota.yaml']!, 'id: nhiEnrol'));
-      expect(i.reason).to.contain('重複').and.contain(`20-hoken-nenkin.yaml の ${lineOf(shipped('20-hoken-nenkin.yaml'), 'id: nhiEnrol')} 行目`);
+      expect(i.reason)
+        .to.contain('重複')
+        .and.contain(`20-hoken-nenkin.yaml の ${lineOf(shipped('20-hoken-nenkin.yaml'), 'id: nhiEnrol')} 行目`);
       expect(error.issues).to.have.length(1);
     });
 
     it('adds naming an unknown procedure', () => {
-      const { error, texts } = loadBroken({ '20-hoken-nenkin.yaml': (t) => replaceOnce(t, 'adds: [survivorsPensionGuide]', 'adds: [survivorPensionGuide]') });
+      const { error, texts } = loadBroken({
+        '20-hoken-nenkin.yaml': (t) => replaceOnce(t, 'adds: [survivorsPensionGuide]', 'adds: [survivorPensionGuide]'),
+      });
       const i = issueAt(error, '20-hoken-nenkin.yaml', /\.adds\[0\]$/);
       expect(i.line).to.equal(lineOf(texts['20-hoken-nenkin.yaml']!, 'adds: [survivorPensionGuide]'));
       expect(i.reason).to.contain('survivorPensionGuide').and.match(JAPANESE);
@@ -196,7 +204,12 @@ describe('procedure configuration (config/procedures)', () => {
     it('an unknown counter, permission, entitlement kind and notice type', () => {
       const { error, texts } = loadBroken({
         '30-kosodate.yaml': (t) => replaceOnce(t, 'counter: kosodate-7', 'counter: kosodate-9'),
-        '40-kaigo-fukushi.yaml': (t) => replaceOnce(replaceOnce(t, 'counter: kaigo-8\n', 'counter: kaigo-8\n  permission: notice.acept\n'), 'holds: longTermCare}', 'holds: longtermCare}'),
+        '40-kaigo-fukushi.yaml': (t) =>
+          replaceOnce(
+            replaceOnce(t, 'counter: kaigo-8\n', 'counter: kaigo-8\n  permission: notice.acept\n'),
+            'holds: longTermCare}',
+            'holds: longtermCare}',
+          ),
         '10-juminhyo.yaml': (t) => replaceOnce(t, 'notice: [moveOut]', 'notice: [moveout]'),
       });
       const counter = issueAt(error, '30-kosodate.yaml', /^\[0\]\.counter$/);
@@ -215,14 +228,18 @@ describe('procedure configuration (config/procedures)', () => {
     });
 
     it('a validity period that ends before it starts', () => {
-      const { error, texts } = loadBroken({ '10-juminhyo.yaml': (t) => replaceOnce(t, 'validFrom: "2024-05-27"', 'validFrom: "2024-05-27"\n  validTo: "2024-05-01"') });
+      const { error, texts } = loadBroken({
+        '10-juminhyo.yaml': (t) => replaceOnce(t, 'validFrom: "2024-05-27"', 'validFrom: "2024-05-27"\n  validTo: "2024-05-01"'),
+      });
       const i = issueAt(error, '10-juminhyo.yaml', /\.validTo$/);
       expect(i.line).to.equal(lineOf(texts['10-juminhyo.yaml']!, 'validTo: "2024-05-01"'));
       expect(i.reason).to.contain('有効期間');
     });
 
     it('a choice question without choices', () => {
-      const { error, texts } = loadBroken({ '20-hoken-nenkin.yaml': (t) => replaceOnce(t, '      choices: [第1号, 第2号・第3号のみ, わからない]\n', '') });
+      const { error, texts } = loadBroken({
+        '20-hoken-nenkin.yaml': (t) => replaceOnce(t, '      choices: [第1号, 第2号・第3号のみ, わからない]\n', ''),
+      });
       const text = texts['20-hoken-nenkin.yaml']!;
       const i = issueAt(error, '20-hoken-nenkin.yaml', /\.questions\[0\]\.type$/);
       expect(i.line).to.equal(lineOf(text, 'type: choice', 'id: pensionCategory'));
@@ -241,14 +258,31 @@ describe('procedure configuration (config/procedures)', () => {
         const dir = path.join(t.dir, PROCEDURES_DIR);
         cpSync(shippedDir, dir, { recursive: true });
         // 60- refers to a procedure and a question of 55-, whose schema error keeps it from loading.
-        writeFileSync(path.join(dir, '55-broken.yaml'), [
-          '- id: fluGuide', '  name: 予防接種の案内', '  section: 健康づくり課', '  counter: kaigo-8', '  guidance: 案内します', '  order: 早い',
-          '  questions:', '    - {id: wantsFlu, text: 接種しますか, type: yesNo}',
-        ].join('\n'));
-        writeFileSync(path.join(dir, '60-refs.yaml'), [
-          '- id: fluFollowUp', '  name: 予防接種の予診票', '  section: 健康づくり課', '  counter: kaigo-8', '  guidance: 渡します',
-          '  when: {answer: {wantsFlu: true}}', '  adds: [fluGuide]',
-        ].join('\n'));
+        writeFileSync(
+          path.join(dir, '55-broken.yaml'),
+          [
+            '- id: fluGuide',
+            '  name: 予防接種の案内',
+            '  section: 健康づくり課',
+            '  counter: kaigo-8',
+            '  guidance: 案内します',
+            '  order: 早い',
+            '  questions:',
+            '    - {id: wantsFlu, text: 接種しますか, type: yesNo}',
+          ].join('\n'),
+        );
+        writeFileSync(
+          path.join(dir, '60-refs.yaml'),
+          [
+            '- id: fluFollowUp',
+            '  name: 予防接種の予診票',
+            '  section: 健康づくり課',
+            '  counter: kaigo-8',
+            '  guidance: 渡します',
+            '  when: {answer: {wantsFlu: true}}',
+            '  adds: [fluGuide]',
+          ].join('\n'),
+        );
         let caught: unknown;
         try {
           loadProcedures(t.dir, counters);
@@ -271,18 +305,41 @@ describe('procedure configuration (config/procedures)', () => {
     it('keeps the old and the new definition of a changed procedure and picks by date', () => {
       const dir = path.join(t.dir, PROCEDURES_DIR);
       cpSync(shippedDir, dir, { recursive: true });
-      const base = (id: string, extra: string[]) => [`- id: ${id}`, '  name: 高齢者インフルエンザ予防接種の案内', '  section: 健康づくり課', '  counter: kaigo-8', '  guidance: 案内します', ...extra];
-      writeFileSync(path.join(dir, '60-kenko.yaml'), [
-        ...base('fluGuide', ['  validTo: "2027-03-31"', '  when: {notice: [moveIn], member: {ageFrom: 65, ageBasis: legal}}']),
-        ...base('fluGuide2027', ['  validFrom: "2027-04-01"', '  when: {notice: [moveIn], member: {ageFrom: 60, ageBasis: legal}}', '  deadlineDays: 30']),
-      ].join('\n'));
+      const base = (id: string, extra: string[]) => [
+        `- id: ${id}`,
+        '  name: 高齢者インフルエンザ予防接種の案内',
+        '  section: 健康づくり課',
+        '  counter: kaigo-8',
+        '  guidance: 案内します',
+        ...extra,
+      ];
+      writeFileSync(
+        path.join(dir, '60-kenko.yaml'),
+        [
+          ...base('fluGuide', ['  validTo: "2027-03-31"', '  when: {notice: [moveIn], member: {ageFrom: 65, ageBasis: legal}}']),
+          ...base('fluGuide2027', [
+            '  validFrom: "2027-04-01"',
+            '  when: {notice: [moveIn], member: {ageFrom: 60, ageBasis: legal}}',
+            '  deadlineDays: 30',
+          ]),
+        ].join('\n'),
+      );
       const catalog = loadProcedures(t.dir, counters);
       const ids = (date: string) => catalog.validOn(date).map((p) => p.id);
       expect(ids('2027-03-31')).to.include('fluGuide').and.not.include('fluGuide2027');
       expect(ids('2027-04-01')).to.include('fluGuide2027').and.not.include('fluGuide');
       expect(catalog.byId('fluGuide')!.validTo).to.equal('2027-03-31');
       const fresh = catalog.byId('fluGuide2027')!;
-      expect([fresh.permission, fresh.order, fresh.legal, fresh.bring, fresh.forms, fresh.pamphlets, fresh.questions, fresh.adds]).to.deep.equal(['notice.accept', 100, [], [], [], [], [], []]);
+      expect([
+        fresh.permission,
+        fresh.order,
+        fresh.legal,
+        fresh.bring,
+        fresh.forms,
+        fresh.pamphlets,
+        fresh.questions,
+        fresh.adds,
+      ]).to.deep.equal(['notice.accept', 100, [], [], [], [], [], []]);
       expect(() => catalog.validOn('2027/04/01')).to.throw();
     });
   });
@@ -320,7 +377,9 @@ describe('procedure configuration (config/procedures)', () => {
       expect(edited).to.not.equal(first);
       expect(edited.byId('nhiEnrol')!.name).to.equal('国保 加入 (転入・出生)');
 
-      const broken = text.replace('name: 国民健康保険 加入 (転入・出生)', 'name: 国保 加入 (転入・出生)').replace('counter: hoken-5', 'counter: hoken-55');
+      const broken = text
+        .replace('name: 国民健康保険 加入 (転入・出生)', 'name: 国保 加入 (転入・出生)')
+        .replace('counter: hoken-5', 'counter: hoken-55');
       save('20-hoken-nenkin.yaml', broken);
       expect(store.reloadIfChanged()).to.equal('failed');
       expect(store.current()).to.equal(edited);
@@ -344,7 +403,13 @@ describe('procedure configuration (config/procedures)', () => {
 
     it('notices files added and removed', () => {
       const store = new ProcedureStore(t.dir, counters);
-      const extra = ['- id: fluGuide', '  name: 高齢者インフルエンザ予防接種の案内', '  section: 健康づくり課', '  counter: kaigo-8', '  guidance: 案内します'].join('\n');
+      const extra = [
+        '- id: fluGuide',
+        '  name: 高齢者インフルエンザ予防接種の案内',
+        '  section: 健康づくり課',
+        '  counter: kaigo-8',
+        '  guidance: 案内します',
+      ].join('\n');
       save('60-kenko.yaml', extra);
       expect(store.reloadIfChanged()).to.equal('reloaded');
       expect(store.current().byId('fluGuide')).to.not.equal(undefined);

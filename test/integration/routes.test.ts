@@ -14,7 +14,11 @@ describe('route declarations', () => {
     try {
       const config = loadAppConfig(configDir);
       const { router, routes } = createApp({
-        knex, config, configDir, logger: createLogger({ console: false }), version: 'test',
+        knex,
+        config,
+        configDir,
+        logger: createLogger({ console: false }),
+        version: 'test',
         linkage: { knex, registry: LayoutRegistry.load(configDir), settings: config.linkage, closedDates: [], loads: () => [] },
       });
       expect(routes.length).to.be.greaterThan(5);

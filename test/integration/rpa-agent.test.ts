@@ -44,7 +44,8 @@ function waitForOutput(child: ChildProcess, pattern: RegExp, ms = 60_000): Promi
   });
 }
 
-const exitOf = (child: ChildProcess): Promise<number | null> => new Promise((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.on('exit', (code) => resolve(code))));
+const exitOf = (child: ChildProcess): Promise<number | null> =>
+  new Promise((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.on('exit', (code) => resolve(code))));
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -69,7 +70,22 @@ describe('RPA agent: scenarios, entry into the core system, evidence, stop and r
 
   const queued = async (payload: Record<string, unknown>, key: string): Promise<number> => {
     const now = new Date(Date.now() - 1000);
-    const [row] = await server.knex('rpa_jobs').insert({ idempotency_key: key, reference: String(payload.reference), scenario: String(payload.type), payload: JSON.stringify(payload), status: 'queued', awaiting_review: false, attempts: 0, max_attempts: 3, available_at: now, created_at: now, updated_at: now }).returning('id');
+    const [row] = await server
+      .knex('rpa_jobs')
+      .insert({
+        idempotency_key: key,
+        reference: String(payload.reference),
+        scenario: String(payload.type),
+        payload: JSON.stringify(payload),
+        status: 'queued',
+        awaiting_review: false,
+        attempts: 0,
+        max_attempts: 3,
+        available_at: now,
+        created_at: now,
+        updated_at: now,
+      })
+      .returning('id');
     return typeof row === 'object' ? (row as { id: number }).id : Number(row);
   };
   const job = async (id: number) => (await server.knex('rpa_jobs').where({ id }).first()) as Record<string, unknown>;
@@ -78,7 +94,20 @@ describe('RPA agent: scenarios, entry into the core system, evidence, stop and r
     config = soakConfig(t.dir, 30);
     server = await startServer({ configDir: config, dataDir: path.join(t.dir, 'data'), port: 0, host: '127.0.0.1', watch: false });
     sim = await startCoreSim({ sessionTimeoutMs: 3_600_000 });
-    const r = { addressee_no: '600000000001', household_no: 'HR', resident_kind: '1', resident_status: '1', name: '髙橋 﨑子', name_kana: 'タカハシ サキコ', sex: '2', birth_date: '1989-01-08', relationship_code1: '02', change_reason_code: '01', town_name: '本町', block_number: '1-1' };
+    const r = {
+      addressee_no: '600000000001',
+      household_no: 'HR',
+      resident_kind: '1',
+      resident_status: '1',
+      name: '髙橋 﨑子',
+      name_kana: 'タカハシ サキコ',
+      sex: '2',
+      birth_date: '1989-01-08',
+      relationship_code1: '02',
+      change_reason_code: '01',
+      town_name: '本町',
+      block_number: '1-1',
+    };
     await server.knex('residents').insert({ ...r, ...derivedKeys.residents!(r) });
     clerk = await loginAs(server.url, server.knex, ['counter', 'certificates']);
     reviewer = await loginAs(server.url, server.knex, ['reviewer']);
@@ -119,7 +148,16 @@ describe('RPA agent: scenarios, entry into the core system, evidence, stop and r
     // A core-system upgrade renames the 転入 screen's フリガナ field.
     sim.renameSelector('tennyu', 'kana', 'kana_kanji');
     try {
-      const ng = await runAgent('check-scenarios', '--config', agentConfig, '--scenario', 'moveIn', 'specialMoveIn', 'relocation', 'residentCopy');
+      const ng = await runAgent(
+        'check-scenarios',
+        '--config',
+        agentConfig,
+        '--scenario',
+        'moveIn',
+        'specialMoveIn',
+        'relocation',
+        'residentCopy',
+      );
       expect(ng.status).to.equal(1);
       expect(ng.stdout).to.match(/^NG {2}moveIn .*entry\.kana \(#kana\)/m);
       expect(ng.stdout).to.match(/^NG {2}specialMoveIn /m);
@@ -134,14 +172,48 @@ describe('RPA agent: scenarios, entry into the core system, evidence, stop and r
   it('enters a reviewed notice and a certificate request exactly as the core system wants them, and marks the notice 入力済', async () => {
     const created = await postForm(`${server.url}visits/${visitId}/notices`, clerk, { type: 'relocation' });
     const nid = Number(/notices\/(\d+)$/.exec(created.headers.get('location')!)![1]);
-    const accepted = await postForm(`${server.url}visits/${visitId}/notices/${nid}`, clerk, { action: 'accept', effectiveDate: 'R8.11.28', newAddress: '緑ケ丘二丁目3番地4', m0_addresseeNo: '600000000001', m0_name: '髙橋 﨑子', m0_kana: 'たかはし さきこ', m0_birthDate: 'H1.1.8', m0_sex: '2', m0_relationship: '世帯主', moving: '0', head: '0' });
+    const accepted = await postForm(`${server.url}visits/${visitId}/notices/${nid}`, clerk, {
+      action: 'accept',
+      effectiveDate: 'R8.11.28',
+      newAddress: '緑ケ丘二丁目3番地4',
+      m0_addresseeNo: '600000000001',
+      m0_name: '髙橋 﨑子',
+      m0_kana: 'たかはし さきこ',
+      m0_birthDate: 'H1.1.8',
+      m0_sex: '2',
+      m0_relationship: '世帯主',
+      moving: '0',
+      head: '0',
+    });
     expect(accepted.status).to.equal(303);
     expect((await postForm(`${server.url}notices/${nid}/move`, reviewer, { move: 'review' })).status).to.equal(303);
     const cfg = loadAppConfig(config);
-    const reqId = await saveCertificateRequest(server.knex, visitId, {
-      total: 300,
-      lines: [{ typeId: 'residentCopy', name: '住民票の写し', subject: { addresseeNo: '600000000001' }, copies: 2, unit: '通', purposeId: 'self', unitFee: 150, exempt: false, amount: 300, options: { scope: 'household', showHouseholdHead: true, showDomicile: false } }],
-    }, 'self', '', clerk.staffId, { staffLogin: 'test' }, { settings: queueSettingsOf(cfg), hasScenario: scenarioCheck(config, 'sim') });
+    const reqId = await saveCertificateRequest(
+      server.knex,
+      visitId,
+      {
+        total: 300,
+        lines: [
+          {
+            typeId: 'residentCopy',
+            name: '住民票の写し',
+            subject: { addresseeNo: '600000000001' },
+            copies: 2,
+            unit: '通',
+            purposeId: 'self',
+            unitFee: 150,
+            exempt: false,
+            amount: 300,
+            options: { scope: 'household', showHouseholdHead: true, showDomicile: false },
+          },
+        ],
+      },
+      'self',
+      '',
+      clerk.staffId,
+      { staffLogin: 'test' },
+      { settings: queueSettingsOf(cfg), hasScenario: scenarioCheck(config, 'sim') },
+    );
     const certJob = (await server.knex('rpa_jobs').where({ certificate_request_id: reqId }).first()) as Record<string, unknown>;
     expect(certJob.reference).to.equal(`MDC-${reqId}-1`);
 
@@ -150,15 +222,32 @@ describe('RPA agent: scenarios, entry into the core system, evidence, stop and r
     expect(ran.stdout).not.to.contain('﨑子'); // the log names jobs, never the person
     const tenkyo = sim.entries().find((e) => e.reference === `MDG-${nid}-1`)!;
     expect(tenkyo.procedure).to.equal('tenkyo');
-    expect(tenkyo.fields).to.include({ ido_ymd: 'R8.11.28', shimei: '髙橋 﨑子', kana: 'タカハシ　サキコ', seinen_gengo: 'H', seinen_y: '1', seinen_m: '1', seinen_d: '8', seibetsu: '2', jusho: '緑ケ丘二丁目3番地4', kyu_jusho: '本町1-1', zokugara: '01' });
+    expect(tenkyo.fields).to.include({
+      ido_ymd: 'R8.11.28',
+      shimei: '髙橋 﨑子',
+      kana: 'タカハシ　サキコ',
+      seinen_gengo: 'H',
+      seinen_y: '1',
+      seinen_m: '1',
+      seinen_d: '8',
+      seibetsu: '2',
+      jusho: '緑ケ丘二丁目3番地4',
+      kyu_jusho: '本町1-1',
+      zokugara: '01',
+    });
     const shomei = sim.entries().find((e) => e.reference === `MDC-${reqId}-1`)!;
     expect(shomei.procedure).to.equal('jumin_shomei');
     expect(shomei.fields).to.include({ hani: '1', zokugara_kisai: '1', honseki: '', tsusu: '2', jusho: '本町1-1' });
-    expect(await server.knex('notices').where({ id: nid }).first('status', 'entered_ref')).to.deep.equal({ status: 'entered', entered_ref: tenkyo.recordNo });
+    expect(await server.knex('notices').where({ id: nid }).first('status', 'entered_ref')).to.deep.equal({
+      status: 'entered',
+      entered_ref: tenkyo.recordNo,
+    });
     expect((await job(Number(certJob.id))).core_ref).to.equal(shomei.recordNo);
     const page = await (await getAs(`${server.url}rpa/jobs`, reviewer)).text();
     expect(page).to.contain('rpa-pc-01').and.contain('0.1.0').and.contain('稼働中');
-    const health = (await (await fetch(`${server.url}healthz`)).json()) as { rpa: { status: string; agentsSeen: number; agentsKnown: number; queued: number } };
+    const health = (await (await fetch(`${server.url}healthz`)).json()) as {
+      rpa: { status: string; agentsSeen: number; agentsKnown: number; queued: number };
+    };
     expect(health.rpa).to.include({ status: 'ok', agentsSeen: 1, agentsKnown: 1, queued: 0 });
   });
 
@@ -172,7 +261,12 @@ describe('RPA agent: scenarios, entry into the core system, evidence, stop and r
     expect(j.error_kind).to.equal('business');
     expect(String(j.error_message)).to.contain('入力内容に誤りがあります');
     expect(sim.entries().filter((e) => e.reference === payload.reference)).to.have.length(0);
-    const evidence = (await server.knex('rpa_evidence').where({ job_id: id }).orderBy('id')) as { id: number; kind: string; file: string; bytes: number }[];
+    const evidence = (await server.knex('rpa_evidence').where({ job_id: id }).orderBy('id')) as {
+      id: number;
+      kind: string;
+      file: string;
+      bytes: number;
+    }[];
     expect(evidence.map((e) => e.kind)).to.deep.equal(['screenshot', 'trace']);
     const dataDir = path.join(t.dir, 'data');
     expect(readFileSync(path.join(dataDir, evidence[0]!.file)).subarray(1, 4).toString()).to.equal('PNG');
@@ -182,9 +276,15 @@ describe('RPA agent: scenarios, entry into the core system, evidence, stop and r
     const png = await getAs(`${server.url}rpa/evidence/${evidence[0]!.id}`, reviewer);
     expect(png.status).to.equal(200);
     expect(png.headers.get('content-type')).to.equal('image/png');
-    expect((await getAs(`${server.url}rpa/evidence/${evidence[1]!.id}`, reviewer)).headers.get('content-disposition')).to.contain('trace.zip');
+    expect((await getAs(`${server.url}rpa/evidence/${evidence[1]!.id}`, reviewer)).headers.get('content-disposition')).to.contain(
+      'trace.zip',
+    );
     expect((await getAs(`${server.url}rpa/evidence/${evidence[0]!.id}`, clerk)).status).to.equal(403);
-    const audited = await server.knex('audit_trail').where({ action: 'rpa.evidence.view', staff_id: reviewer.staffId }).count({ n: '*' }).first();
+    const audited = await server
+      .knex('audit_trail')
+      .where({ action: 'rpa.evidence.view', staff_id: reviewer.staffId })
+      .count({ n: '*' })
+      .first();
     expect(Number((audited as { n: number }).n)).to.equal(2);
     expect(await pruneEvidence(server.knex, dataDir, 30)).to.equal(0);
     expect(await pruneEvidence(server.knex, dataDir, 30, new Date(Date.now() + 31 * 86_400_000))).to.be.greaterThanOrEqual(2);
@@ -242,13 +342,27 @@ describe('RPA agent: scenarios, entry into the core system, evidence, stop and r
       second = await startServer({ configDir: cfgDir, dataDir, port, host: '127.0.0.1', watch: false });
       const payload = soakPayload(3, () => 0.7, false);
       const now = new Date(Date.now() - 1000);
-      await second.knex('rpa_jobs').insert({ idempotency_key: 'away:1', reference: String(payload.reference), scenario: 'moveIn', payload: JSON.stringify(payload), status: 'queued', awaiting_review: false, attempts: 0, max_attempts: 3, available_at: now, created_at: now, updated_at: now });
+      await second.knex('rpa_jobs').insert({
+        idempotency_key: 'away:1',
+        reference: String(payload.reference),
+        scenario: 'moveIn',
+        payload: JSON.stringify(payload),
+        status: 'queued',
+        awaiting_review: false,
+        attempts: 0,
+        max_attempts: 3,
+        available_at: now,
+        created_at: now,
+        updated_at: now,
+      });
       const out = await seen;
       expect(out).to.contain('サーバーに再接続しました');
       child.kill('SIGTERM');
       expect(await exitOf(child)).to.equal(0);
       expect(sim.entries().filter((e) => e.reference === payload.reference)).to.have.length(1);
-      expect((await second.knex('rpa_jobs').where({ idempotency_key: 'away:1' }).first('status')) as unknown).to.deep.equal({ status: 'succeeded' });
+      expect((await second.knex('rpa_jobs').where({ idempotency_key: 'away:1' }).first('status')) as unknown).to.deep.equal({
+        status: 'succeeded',
+      });
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
       await second.close();

@@ -34,24 +34,50 @@ describe('RPA job queue: enqueue on accept, claim after review, leases, retries,
     expect(res.status, await res.clone().text()).to.equal(200);
     return (await res.json()) as Claimed;
   };
-  const report = (i: number, id: number, what: string, body: Record<string, unknown>) => fetch(`${server.url}api/v1/agent/jobs/${id}/${what}`, { method: 'POST', headers: agent(i), body: JSON.stringify(body) });
+  const report = (i: number, id: number, what: string, body: Record<string, unknown>) =>
+    fetch(`${server.url}api/v1/agent/jobs/${id}/${what}`, { method: 'POST', headers: agent(i), body: JSON.stringify(body) });
 
   const acceptRelocation = async (): Promise<number> => {
     const created = await postForm(`${server.url}visits/${visitId}/notices`, clerk, { type: 'relocation' });
     const nid = Number(/notices\/(\d+)$/.exec(created.headers.get('location')!)![1]);
-    const ok = await postForm(`${server.url}visits/${visitId}/notices/${nid}`, clerk, { action: 'accept', effectiveDate: 'R8.11.28', newAddress: '緑ケ丘二丁目3番地4', m0_addresseeNo: '600000000001', m0_name: '入力 太郎', moving: '0', head: '0' });
+    const ok = await postForm(`${server.url}visits/${visitId}/notices/${nid}`, clerk, {
+      action: 'accept',
+      effectiveDate: 'R8.11.28',
+      newAddress: '緑ケ丘二丁目3番地4',
+      m0_addresseeNo: '600000000001',
+      m0_name: '入力 太郎',
+      moving: '0',
+      head: '0',
+    });
     expect(ok.status).to.equal(303);
     return nid;
   };
-  const review = async (nid: number) => expect((await postForm(`${server.url}notices/${nid}/move`, reviewer, { move: 'review' })).status).to.equal(303);
+  const review = async (nid: number) =>
+    expect((await postForm(`${server.url}notices/${nid}/move`, reviewer, { move: 'review' })).status).to.equal(303);
 
   before(async () => {
     server = await startServer({ configDir, dataDir: t.dir, port: 0, host: '127.0.0.1', watch: false });
-    const r = { addressee_no: '600000000001', household_no: 'HR', resident_kind: '1', resident_status: '1', name: '入力 太郎', name_kana: 'ニュウリョク タロウ', sex: '1', birth_date: '1980-01-01', relationship_code1: '02', change_reason_code: '01', town_name: '本町', block_number: '1-1' };
+    const r = {
+      addressee_no: '600000000001',
+      household_no: 'HR',
+      resident_kind: '1',
+      resident_status: '1',
+      name: '入力 太郎',
+      name_kana: 'ニュウリョク タロウ',
+      sex: '1',
+      birth_date: '1980-01-01',
+      relationship_code1: '02',
+      change_reason_code: '01',
+      town_name: '本町',
+      block_number: '1-1',
+    };
     await server.knex('residents').insert({ ...r, ...derivedKeys.residents!(r) });
     clerk = await loginAs(server.url, server.knex, ['counter']);
     reviewer = await loginAs(server.url, server.knex, ['reviewer']);
-    tokens = [await registerApiClient(server.knex, 'rpa-01', 'rpaAgent', { staffLogin: 'test' }), await registerApiClient(server.knex, 'rpa-02', 'rpaAgent', { staffLogin: 'test' })];
+    tokens = [
+      await registerApiClient(server.knex, 'rpa-01', 'rpaAgent', { staffLogin: 'test' }),
+      await registerApiClient(server.knex, 'rpa-02', 'rpaAgent', { staffLogin: 'test' }),
+    ];
     const res = await postForm(`${server.url}visits`, clerk, {});
     visitId = Number(/\/visits\/(\d+)$/.exec(res.headers.get('location') ?? '')![1]);
     await postForm(`${server.url}visits/${visitId}/subjects`, clerk, { addresseeNo: '600000000001' });
@@ -63,7 +89,10 @@ describe('RPA job queue: enqueue on accept, claim after review, leases, retries,
 
   it('creates one job per accepted notice, claimable only after review, and marks the notice 入力済 on success', async () => {
     const nid = await acceptRelocation();
-    expect(await server.knex('rpa_jobs').where({ notice_id: nid }).first('status', 'awaiting_review')).to.deep.equal({ status: 'queued', awaiting_review: 1 });
+    expect(await server.knex('rpa_jobs').where({ notice_id: nid }).first('status', 'awaiting_review')).to.deep.equal({
+      status: 'queued',
+      awaiting_review: 1,
+    });
     expect(await claim(0)).to.equal(null);
     await review(nid);
     const got = (await claim(0))!;
@@ -75,9 +104,15 @@ describe('RPA job queue: enqueue on accept, claim after review, leases, retries,
     expect((await report(0, got.job.id, 'heartbeat', {})).status).to.equal(200);
     expect((await report(1, got.job.id, 'success', { coreRef: 'X' })).status).to.equal(409);
     expect((await report(0, got.job.id, 'success', { coreRef: 'R08-000001' })).status).to.equal(200);
-    expect(await server.knex('notices').where({ id: nid }).first('status', 'entered_ref')).to.deep.equal({ status: 'entered', entered_ref: 'R08-000001' });
+    expect(await server.knex('notices').where({ id: nid }).first('status', 'entered_ref')).to.deep.equal({
+      status: 'entered',
+      entered_ref: 'R08-000001',
+    });
     // Staff cannot take this from the agent API (the route wants the agent permission).
-    expect((await fetch(`${server.url}api/v1/agent/claim`, { method: 'POST', headers: { cookie: clerk.cookie, 'x-csrf-token': clerk.csrf } })).status).to.equal(403);
+    expect(
+      (await fetch(`${server.url}api/v1/agent/claim`, { method: 'POST', headers: { cookie: clerk.cookie, 'x-csrf-token': clerk.csrf } }))
+        .status,
+    ).to.equal(403);
   });
 
   it('never gives one job to two agents claiming at once, and re-queues an expired lease', async () => {
@@ -88,17 +123,22 @@ describe('RPA job queue: enqueue on accept, claim after review, leases, retries,
     // Unblock the household chain so that all twelve are ready together.
     await server.knex('rpa_jobs').update({ blocked_by: null });
     const seen: number[] = [];
-    await Promise.all([0, 1].map(async (i) => {
-      for (;;) {
-        const c = await claim(i);
-        if (!c) return;
-        seen.push(c.job.id);
-      }
-    }));
+    await Promise.all(
+      [0, 1].map(async (i) => {
+        for (;;) {
+          const c = await claim(i);
+          if (!c) return;
+          seen.push(c.job.id);
+        }
+      }),
+    );
     expect(seen).to.have.length(12);
     expect(new Set(seen).size).to.equal(12);
     const first = seen[0]!;
-    await server.knex('rpa_jobs').where({ id: first }).update({ lease_expires_at: new Date(Date.now() - 1000) });
+    await server
+      .knex('rpa_jobs')
+      .where({ id: first })
+      .update({ lease_expires_at: new Date(Date.now() - 1000) });
     const again = (await claim(1))!;
     expect(again.job.id).to.equal(first);
     const holder = (await server.knex('rpa_jobs').where({ id: first }).first('leased_by')) as { leased_by: string };
@@ -106,26 +146,48 @@ describe('RPA job queue: enqueue on accept, claim after review, leases, retries,
   });
 
   it('retries application errors with backoff, sends business errors to staff, who retry or record a manual entry', async () => {
-    await server.knex('rpa_jobs').where({ status: 'leased' }).update({ status: 'queued', leased_by: null, available_at: new Date(0) });
+    await server
+      .knex('rpa_jobs')
+      .where({ status: 'leased' })
+      .update({ status: 'queued', leased_by: null, available_at: new Date(0) });
     const c = (await claim(0))!;
     const r1 = (await (await report(0, c.job.id, 'failure', { kind: 'application', message: 'HTTP 500' })).json()) as { status: string };
     expect(r1.status).to.equal('queued');
-    const row = (await server.knex('rpa_jobs').where({ id: c.job.id }).first('attempts', 'available_at')) as { attempts: number; available_at: number };
+    const row = (await server.knex('rpa_jobs').where({ id: c.job.id }).first('attempts', 'available_at')) as {
+      attempts: number;
+      available_at: number;
+    };
     expect(row.attempts).to.equal(1);
     expect(Number(row.available_at)).to.be.greaterThan(Date.now() + 30_000);
-    await server.knex('rpa_jobs').whereNot({ id: c.job.id }).where({ status: 'queued' }).update({ available_at: new Date(Date.now() + 3_600_000) });
+    await server
+      .knex('rpa_jobs')
+      .whereNot({ id: c.job.id })
+      .where({ status: 'queued' })
+      .update({ available_at: new Date(Date.now() + 3_600_000) });
     expect(await claim(0)).to.equal(null);
-    await server.knex('rpa_jobs').where({ id: c.job.id }).update({ available_at: new Date(0) });
+    await server
+      .knex('rpa_jobs')
+      .where({ id: c.job.id })
+      .update({ available_at: new Date(0) });
     const c2 = (await claim(1))!;
     expect(c2.job.id).to.equal(c.job.id);
     expect(c2.job.attempt).to.equal(2);
-    const r2 = (await (await report(1, c2.job.id, 'failure', { kind: 'business', message: '住所が基幹系の住所辞書にありません' })).json()) as { status: string };
+    const r2 = (await (
+      await report(1, c2.job.id, 'failure', { kind: 'business', message: '住所が基幹系の住所辞書にありません' })
+    ).json()) as { status: string };
     expect(r2.status).to.equal('needsAttention');
     const page = await (await fetch(`${server.url}rpa/jobs?status=needsAttention`, { headers: { cookie: reviewer.cookie } })).text();
     expect(page).to.contain('住所が基幹系の住所辞書にありません');
-    expect((await postForm(`${server.url}rpa/jobs/${c.job.id}/resolve`, reviewer, { action: 'doneByHand', reason: '' })).status).to.equal(400);
-    expect((await postForm(`${server.url}rpa/jobs/${c.job.id}/resolve`, reviewer, { action: 'doneByHand', reason: '職員が手入力' })).status).to.equal(303);
-    expect(((await server.knex('rpa_jobs').where({ id: c.job.id }).first('status', 'core_ref')) as Record<string, unknown>)).to.deep.equal({ status: 'succeeded', core_ref: 'manual' });
+    expect((await postForm(`${server.url}rpa/jobs/${c.job.id}/resolve`, reviewer, { action: 'doneByHand', reason: '' })).status).to.equal(
+      400,
+    );
+    expect(
+      (await postForm(`${server.url}rpa/jobs/${c.job.id}/resolve`, reviewer, { action: 'doneByHand', reason: '職員が手入力' })).status,
+    ).to.equal(303);
+    expect((await server.knex('rpa_jobs').where({ id: c.job.id }).first('status', 'core_ref')) as Record<string, unknown>).to.deep.equal({
+      status: 'succeeded',
+      core_ref: 'manual',
+    });
   });
 
   it('keeps one household in order: the second job waits for the first', async () => {
@@ -134,7 +196,10 @@ describe('RPA job queue: enqueue on accept, claim after review, leases, retries,
     const b = await acceptRelocation();
     await review(a);
     await review(b);
-    const [ja, jb] = (await server.knex('rpa_jobs').whereIn('notice_id', [a, b]).orderBy('id').select('id', 'blocked_by')) as { id: number; blocked_by: number | null }[];
+    const [ja, jb] = (await server.knex('rpa_jobs').whereIn('notice_id', [a, b]).orderBy('id').select('id', 'blocked_by')) as {
+      id: number;
+      blocked_by: number | null;
+    }[];
     expect(jb!.blocked_by).to.equal(ja!.id);
     const c = (await claim(0))!;
     expect(c.job.id).to.equal(ja!.id);
@@ -143,7 +208,7 @@ describe('RPA job queue: enqueue on accept, claim after review, leases, retries,
     expect((await claim(1))!.job.id).to.equal(jb!.id);
   });
 
-  it('writes the day\'s accepted notices as CSV for the core system, atomically, in UTF-8 or CP932, audited', async () => {
+  it("writes the day's accepted notices as CSV for the core system, atomically, in UTF-8 or CP932, audited", async () => {
     const dir = path.join(t.dir, 'export');
     const today = todayInJapan();
     const r = await exportNoticesCsv(server.knex, { date: today, dir, encoding: 'utf8' }, { staffLogin: 'test' });
@@ -156,12 +221,23 @@ describe('RPA job queue: enqueue on accept, claim after review, leases, retries,
     const cp = await exportNoticesCsv(server.knex, { date: today, dir, encoding: 'cp932' }, { staffLogin: 'test' });
     expect(decodeCsv(readFileSync(cp.file), 'cp932')[1]![8]).to.equal('入力 太郎');
     expect(readdirSync(dir).some((f) => f.endsWith('.tmp'))).to.equal(false);
-    expect(Number(((await server.knex('audit_trail').where({ action: 'notice.exportCsv' }).count({ n: '*' }).first()) as { n: number }).n)).to.equal(2);
+    expect(
+      Number(((await server.knex('audit_trail').where({ action: 'notice.exportCsv' }).count({ n: '*' }).first()) as { n: number }).n),
+    ).to.equal(2);
   });
 
   it('compiles the SQL Server claim with the extra condition', () => {
     const mssql = knexFactory({ client: 'mssql' });
-    const q = mssqlDialect.claimQuery(mssql, 'rpa_jobs', { status: 'queued', awaiting_review: 0 }, ['available_at', 'id'], { status: 'leased' }, { sql: 'available_at <= ? AND blocked_by IS NULL', bindings: [new Date(0)] }).toSQL();
+    const q = mssqlDialect
+      .claimQuery(
+        mssql,
+        'rpa_jobs',
+        { status: 'queued', awaiting_review: 0 },
+        ['available_at', 'id'],
+        { status: 'leased' },
+        { sql: 'available_at <= ? AND blocked_by IS NULL', bindings: [new Date(0)] },
+      )
+      .toSQL();
     expect(q.sql).to.contain('WITH (UPDLOCK, READPAST, ROWLOCK)');
     expect(q.sql).to.contain('AND (available_at <= ? AND blocked_by IS NULL)');
     expect(q.bindings).to.have.length(4);

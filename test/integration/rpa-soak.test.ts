@@ -11,9 +11,16 @@ describe('RPA fault run: 40 jobs, 2 agents killed and restarted, injected failur
 
   before(async () => {
     r = await runRpaSoak({
-      jobs: 40, agents: 2, seed: 3, killAfterSave: 0.08, killEveryMs: 7000, businessErrorShare: 0.06, leaseSeconds: 6,
+      jobs: 40,
+      agents: 2,
+      seed: 3,
+      killAfterSave: 0.08,
+      killEveryMs: 7000,
+      businessErrorShare: 0.06,
+      leaseSeconds: 6,
       faults: {
-        seed: 3, hangMs: 5000,
+        seed: 3,
+        hangMs: 5000,
         rules: [
           { kind: 'http500', probability: 0.03 },
           { kind: 'lostClick', probability: 0.04 },

@@ -6,7 +6,14 @@ import iconv from 'iconv-lite';
 import type { Knex } from 'knex';
 import { verifyAudit } from '../../server/src/audit/trail.js';
 import { verifyPassword } from '../../server/src/auth/passwords.js';
-import { applyStaffImport, formatStaffDiff, parseStaffCsv, planStaffImport, StaffImportError, type StaffImportPlan } from '../../server/src/auth/staffImport.js';
+import {
+  applyStaffImport,
+  formatStaffDiff,
+  parseStaffCsv,
+  planStaffImport,
+  StaffImportError,
+  type StaffImportPlan,
+} from '../../server/src/auth/staffImport.js';
 import { createStaff, ensureDefaultGroups } from '../../server/src/auth/staffRepo.js';
 import { migrateLatest, sqliteKnex } from '../../server/src/db/connect.js';
 import { migratedSqlite, type TempDatabase } from '../helpers/db.js';
@@ -29,7 +36,9 @@ async function addStaff(knex: Knex, loginId: string, displayName: string, sectio
 /** Everything an import may touch, to compare before and after. */
 async function snapshot(knex: Knex): Promise<unknown> {
   return {
-    staff: await knex('staff').orderBy('id').select('id', 'login_id', 'display_name', 'section', 'valid_from', 'valid_to', 'disabled', 'password_hash'),
+    staff: await knex('staff')
+      .orderBy('id')
+      .select('id', 'login_id', 'display_name', 'section', 'valid_from', 'valid_to', 'disabled', 'password_hash'),
     members: await knex('staff_group_members').orderBy(['staff_id', 'group_id']).select(),
     sessions: await knex('staff_sessions').orderBy('id').select('id', 'staff_id'),
     audit: await knex('audit_trail').orderBy('seq').pluck('hash'),
@@ -37,12 +46,23 @@ async function snapshot(knex: Knex): Promise<unknown> {
 }
 
 async function groupsOf(knex: Knex, loginId: string): Promise<string[]> {
-  return (await knex('staff_group_members').join('staff_groups', 'staff_groups.id', 'staff_group_members.group_id').join('staff', 'staff.id', 'staff_group_members.staff_id')
-    .where('staff.login_id', loginId).orderBy('staff_groups.code').pluck('staff_groups.code')) as string[];
+  return (await knex('staff_group_members')
+    .join('staff_groups', 'staff_groups.id', 'staff_group_members.group_id')
+    .join('staff', 'staff.id', 'staff_group_members.staff_id')
+    .where('staff.login_id', loginId)
+    .orderBy('staff_groups.code')
+    .pluck('staff_groups.code')) as string[];
 }
 
 async function addSession(knex: Knex, staffId: number, id: string): Promise<void> {
-  await knex('staff_sessions').insert({ id: id.padEnd(64, '0'), staff_id: staffId, csrf_token: 'c'.repeat(64), group_code: 'counter', created_at: new Date(), last_seen_at: new Date() });
+  await knex('staff_sessions').insert({
+    id: id.padEnd(64, '0'),
+    staff_id: staffId,
+    csrf_token: 'c'.repeat(64),
+    group_code: 'counter',
+    created_at: new Date(),
+    last_seen_at: new Date(),
+  });
 }
 
 async function planOf(knex: Knex, lines: string[], name = 'jinji.csv'): Promise<StaffImportPlan> {
@@ -80,7 +100,15 @@ describe('staff import from CSV (年度替わりの人事異動)', function () {
     expect(fromCp932.encoding).to.equal('cp932');
     expect(fromCp932.errors).to.deep.equal([]);
     expect(fromCp932.rows.map((r) => r.displayName)).to.deep.equal(names);
-    expect(fromCp932.rows[0]).to.deep.include({ line: 2, loginId: 'takahashi', section: '住民課', groups: ['counter'], validFrom: '2026-04-01', validTo: '2027-03-31', disabled: false });
+    expect(fromCp932.rows[0]).to.deep.include({
+      line: 2,
+      loginId: 'takahashi',
+      section: '住民課',
+      groups: ['counter'],
+      validFrom: '2026-04-01',
+      validTo: '2027-03-31',
+      disabled: false,
+    });
     expect(fromCp932.rows[1]!.section).to.equal('ソフトウェア推進室'); // ソ is 0x83 0x5C: the trail byte is a backslash
     expect(fromCp932.rows[1]!.groups).to.deep.equal(['certificates', 'counter']);
     expect(fromCp932.rows[2]!.groups).to.deep.equal(['admin', 'supportMeasures']);
@@ -151,16 +179,19 @@ describe('staff import from CSV (年度替わりの人事異動)', function () {
     expect(unknownColumn.errors).to.deep.equal([{ line: 1, column: '職員番号', message: unknownColumn.errors[0]!.message }]);
     expect(unknownColumn.errors[0]!.message).to.contain('職員番号');
 
-    const parsed = parseStaffCsv(csv([
-      HEADER,
-      'ok1,一,住民課,counter,,,,',
-      '"ok2","二 ""通称""\r\n改行",住民課,counter,,,,', // a quoted line break: two physical lines
-      'bad date,三,住民課,counter,,,,',
-      'ok3,三,住民課,counter,2026-02-30,,,',
-      'ok4,四,住民課,counter,,,休止,',
-      'ok1,一,住民課,counter,,,,',
-      'ok5,,住民課,counter,2027-04-01,2026-04-01,,',
-    ]), 'x.csv');
+    const parsed = parseStaffCsv(
+      csv([
+        HEADER,
+        'ok1,一,住民課,counter,,,,',
+        '"ok2","二 ""通称""\r\n改行",住民課,counter,,,,', // a quoted line break: two physical lines
+        'bad date,三,住民課,counter,,,,',
+        'ok3,三,住民課,counter,2026-02-30,,,',
+        'ok4,四,住民課,counter,,,休止,',
+        'ok1,一,住民課,counter,,,,',
+        'ok5,,住民課,counter,2027-04-01,2026-04-01,,',
+      ]),
+      'x.csv',
+    );
     const at = (line: number) => parsed.errors.filter((e) => e.line === line).map((e) => e.column);
     expect(at(3)).to.deep.equal(['氏名']); // line break in a name
     expect(at(5)).to.deep.equal(['ログインID']);
@@ -171,11 +202,17 @@ describe('staff import from CSV (年度替わりの人事異動)', function () {
     expect(parsed.rows.map((r) => r.loginId)).to.deep.equal(['ok1']);
 
     const plan = await planOf(knex, [HEADER, 'newbie,,住民課,,,,,']);
-    expect(plan.errors.map((e) => [e.line, e.column])).to.deep.equal([[2, '氏名'], [2, 'グループ']]);
+    expect(plan.errors.map((e) => [e.line, e.column])).to.deep.equal([
+      [2, '氏名'],
+      [2, 'グループ'],
+    ]);
 
     const utf16 = parseStaffCsv(Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(HEADER, 'utf16le')]), 'x.csv');
     expect(utf16.errors[0]!.message).to.contain('UTF-16');
-    const garbled = parseStaffCsv(Buffer.concat([csv([HEADER, 'ok1,一,住民課,counter,,,,'], 'cp932'), Buffer.from([0x6f, 0x6b, 0x32, 0x2c, 0x85, 0x40, 0x0d, 0x0a])]), 'x.csv');
+    const garbled = parseStaffCsv(
+      Buffer.concat([csv([HEADER, 'ok1,一,住民課,counter,,,,'], 'cp932'), Buffer.from([0x6f, 0x6b, 0x32, 0x2c, 0x85, 0x40, 0x0d, 0x0a])]),
+      'x.csv',
+    );
     expect(garbled.errors).to.have.length(1);
     expect(garbled.errors[0]).to.deep.include({ line: 3, column: null });
     expect(garbled.rows).to.deep.equal([]);
@@ -217,14 +254,18 @@ describe('staff import from CSV (年度替わりの人事異動)', function () {
     await addSession(knex, sato, 'a1');
     await addSession(knex, sato, 'a2');
     await addSession(knex, kato, 'b1');
-    const plan = await planOf(knex, [
-      '状態,グループ,ログインID,氏名,所属,有効期間終了,初期パスワード', // any column order
-      ',counter,tanaka,田中 一郎,住民課,,Haru-2026-Kuru',
-      ',certificates;admin,nakamura,中村 六子,情報政策課,2027-03-31,',
-      ',certificates,suzuki,,税務課,,',
-      '無効,,sato,,,,',
-      ',,kato,,,,',
-    ], 'R8-jinji.csv');
+    const plan = await planOf(
+      knex,
+      [
+        '状態,グループ,ログインID,氏名,所属,有効期間終了,初期パスワード', // any column order
+        ',counter,tanaka,田中 一郎,住民課,,Haru-2026-Kuru',
+        ',certificates;admin,nakamura,中村 六子,情報政策課,2027-03-31,',
+        ',certificates,suzuki,,税務課,,',
+        '無効,,sato,,,,',
+        ',,kato,,,,',
+      ],
+      'R8-jinji.csv',
+    );
     expect(plan.errors).to.deep.equal([]);
     const r = await applyStaffImport(knex, plan, BY);
     expect(r.updated).to.equal(1);
@@ -242,16 +283,34 @@ describe('staff import from CSV (年度替わりの人事異動)', function () {
     expect(await verifyPassword(generated, String(nakamura.password_hash))).to.equal(true);
     expect(await groupsOf(knex, 'nakamura')).to.deep.equal(['admin', 'certificates']);
     expect(await groupsOf(knex, 'suzuki')).to.deep.equal(['certificates']);
-    expect((await knex('staff').where({ id: suzuki }).first('section', 'disabled')) as unknown).to.deep.equal({ section: '税務課', disabled: 0 });
+    expect((await knex('staff').where({ id: suzuki }).first('section', 'disabled')) as unknown).to.deep.equal({
+      section: '税務課',
+      disabled: 0,
+    });
     expect(Boolean(((await knex('staff').where({ id: sato }).first('disabled')) as { disabled: unknown }).disabled)).to.equal(true);
     expect(await knex('staff_sessions').where({ staff_id: sato }).pluck('id')).to.deep.equal([]);
     expect(await knex('staff_sessions').where({ staff_id: kato }).pluck('id')).to.have.length(1);
 
-    const audit = (await knex('audit_trail').where({ staff_login: 'cli:test' }).orderBy('seq').select('action', 'target_ids', 'detail')) as { action: string; target_ids: string; detail: string }[];
+    const audit = (await knex('audit_trail')
+      .where({ staff_login: 'cli:test' })
+      .orderBy('seq')
+      .select('action', 'target_ids', 'detail')) as { action: string; target_ids: string; detail: string }[];
     expect(audit.map((a) => a.action)).to.deep.equal(['staff.create', 'staff.create', 'staff.update', 'staff.disable', 'staff.import']);
-    expect(JSON.parse(audit[2]!.detail)).to.deep.include({ loginId: 'suzuki', fields: ['section', 'groups'], groups: ['certificates'], groupsRemoved: ['counter', 'supportMeasures'] });
+    expect(JSON.parse(audit[2]!.detail)).to.deep.include({
+      loginId: 'suzuki',
+      fields: ['section', 'groups'],
+      groups: ['certificates'],
+      groupsRemoved: ['counter', 'supportMeasures'],
+    });
     expect(JSON.parse(audit[3]!.target_ids)).to.deep.equal([String(sato)]);
-    expect(JSON.parse(audit[4]!.detail)).to.deep.equal({ file: 'R8-jinji.csv', added: 2, updated: 1, disabled: 1, unchanged: 1, notInFile: 0 });
+    expect(JSON.parse(audit[4]!.detail)).to.deep.equal({
+      file: 'R8-jinji.csv',
+      added: 2,
+      updated: 1,
+      disabled: 1,
+      unchanged: 1,
+      notInFile: 0,
+    });
     for (const a of audit) for (const p of ['Haru-2026-Kuru', generated]) expect(a.detail).to.not.contain(p);
     expect((await verifyAudit(knex)).ok).to.equal(true);
 
@@ -274,7 +333,11 @@ describe('madoguchi staff import (CLI)', function () {
   const t = tempDir();
   after(() => t.remove());
   const dataDir = path.join(t.dir, 'data');
-  const run = (...args: string[]) => spawnSync(process.execPath, [cliPath, '--data-dir', dataDir, '--config', configDir, 'staff', 'import', ...args], { cwd: repoRoot, encoding: 'utf8' });
+  const run = (...args: string[]) =>
+    spawnSync(process.execPath, [cliPath, '--data-dir', dataDir, '--config', configDir, 'staff', 'import', ...args], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+    });
   const withDb = async <T>(fn: (knex: Knex) => Promise<T>): Promise<T> => {
     const knex = sqliteKnex(path.join(dataDir, 'madoguchi.sqlite'));
     try {
@@ -309,11 +372,16 @@ describe('madoguchi staff import (CLI)', function () {
     expect(applied.stdout).to.contain('+ 追加 tanaka');
     expect(applied.stdout).to.contain('反映しました: 追加 1 件、変更 1 件、無効化 0 件');
     expect(statSync(out).mode & 0o777).to.equal(0o600);
-    const line = readFileSync(out, 'utf8').split('\r\n').find((l) => l.startsWith('tanaka,'))!;
+    const line = readFileSync(out, 'utf8')
+      .split('\r\n')
+      .find((l) => l.startsWith('tanaka,'))!;
     const password = line.split(',')[2]!;
     expect(password).to.have.length.greaterThan(11);
     expect(applied.stdout + applied.stderr).to.not.contain(password);
-    const hash = await withDb(async (knex) => ((await knex('staff').where({ login_id: 'tanaka' }).first('password_hash')) as { password_hash: string }).password_hash);
+    const hash = await withDb(
+      async (knex) =>
+        ((await knex('staff').where({ login_id: 'tanaka' }).first('password_hash')) as { password_hash: string }).password_hash,
+    );
     expect(await verifyPassword(password, hash)).to.equal(true);
     expect(await withDb((knex) => knex('staff').where({ login_id: 'suzuki' }).first('section'))).to.deep.equal({ section: '税務課' });
 
@@ -326,7 +394,10 @@ describe('madoguchi staff import (CLI)', function () {
     expect(files).to.have.length(1);
     expect(statSync(path.join(dataDir, files[0]!)).mode & 0o777).to.equal(0o600);
     expect(readFileSync(path.join(dataDir, files[0]!), 'utf8')).to.contain('nakamura,中村 六子,');
-    const verify = spawnSync(process.execPath, [cliPath, '--data-dir', dataDir, '--config', configDir, 'audit', 'verify'], { cwd: repoRoot, encoding: 'utf8' });
+    const verify = spawnSync(process.execPath, [cliPath, '--data-dir', dataDir, '--config', configDir, 'audit', 'verify'], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+    });
     expect(verify.status, verify.stderr).to.equal(0);
   });
 });

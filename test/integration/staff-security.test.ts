@@ -11,14 +11,33 @@ import { configDir, tempDir } from '../helpers/paths.js';
 
 interface SearchResult {
   total: number;
-  results: { addresseeNo: string; name: string; address: string; addressMasked: boolean; entitlements: string[]; warnings: { kind: string }[] }[];
+  results: {
+    addresseeNo: string;
+    name: string;
+    address: string;
+    addressMasked: boolean;
+    entitlements: string[];
+    warnings: { kind: string }[];
+  }[];
 }
 
 /** Two households: 山田 (a support measure on the mother, so the whole household's address is protected) and 髙橋 (NHI and child allowance). */
 async function seedResidents(knex: Knex): Promise<void> {
   const person = (no: string, household: string, name: string, kana: string, birth: string, rel: string) => ({
-    addressee_no: no, household_no: household, resident_kind: '1', resident_status: '1', name, name_kana: kana, sex: '2', birth_date: birth, relationship_code1: rel, change_reason_code: '01',
-    prefecture: '熊本県', city: '窓口郡まどぐち町', town_name: household === 'H1' ? '緑ケ丘' : '本町', block_number: household === 'H1' ? '2-3-4' : '1-1',
+    addressee_no: no,
+    household_no: household,
+    resident_kind: '1',
+    resident_status: '1',
+    name,
+    name_kana: kana,
+    sex: '2',
+    birth_date: birth,
+    relationship_code1: rel,
+    change_reason_code: '01',
+    prefecture: '熊本県',
+    city: '窓口郡まどぐち町',
+    town_name: household === 'H1' ? '緑ケ丘' : '本町',
+    block_number: household === 'H1' ? '2-3-4' : '1-1',
   });
   const rows = [
     person('100000000001', 'H1', '山田 花子', 'ヤマダ ハナコ', '1990-04-01', '01'),
@@ -50,7 +69,14 @@ describe('staff security: password policy, roles and scopes, machine clients, ad
   });
 
   it('forces a password change at first login, enforces the policy and the history', async () => {
-    await createStaff(server.knex, { loginId: 'newbie', displayName: '新人 職員', section: '住民課', password: 'Initial-pass-01', groups: ['counter'], mustChangePassword: true });
+    await createStaff(server.knex, {
+      loginId: 'newbie',
+      displayName: '新人 職員',
+      section: '住民課',
+      password: 'Initial-pass-01',
+      groups: ['counter'],
+      mustChangePassword: true,
+    });
     const s = await loginWith(url, server.knex, 'newbie', 'Initial-pass-01');
     expect(s.location).to.equal('/password');
     // Nothing else works until the password is changed.
@@ -77,12 +103,27 @@ describe('staff security: password policy, roles and scopes, machine clients, ad
   });
 
   it('refuses an account before its validity starts, and shows the previous login at the next one', async () => {
-    await createStaff(server.knex, { loginId: 'future', displayName: '四月 採用', section: '住民課', password: 'Future-pass-01', groups: ['counter'], mustChangePassword: false, validFrom: '2099-04-01' });
+    await createStaff(server.knex, {
+      loginId: 'future',
+      displayName: '四月 採用',
+      section: '住民課',
+      password: 'Future-pass-01',
+      groups: ['counter'],
+      mustChangePassword: false,
+      validFrom: '2099-04-01',
+    });
     const r = await postForm(`${url}login`, null, { loginId: 'future', password: 'Future-pass-01' });
     expect(r.status).to.equal(401);
     expect(await r.text()).to.contain('有効期間外');
 
-    await createStaff(server.knex, { loginId: 'twice', displayName: '二度 来る', section: '住民課', password: 'Twice-pass-01', groups: ['counter'], mustChangePassword: false });
+    await createStaff(server.knex, {
+      loginId: 'twice',
+      displayName: '二度 来る',
+      section: '住民課',
+      password: 'Twice-pass-01',
+      groups: ['counter'],
+      mustChangePassword: false,
+    });
     const first = await loginWith(url, server.knex, 'twice', 'Twice-pass-01');
     expect(await (await getAs(url, first)).text()).to.contain('前回のログイン: なし');
     const second = await loginWith(url, server.knex, 'twice', 'Twice-pass-01');
@@ -90,9 +131,18 @@ describe('staff security: password policy, roles and scopes, machine clients, ad
   });
 
   it('lets an administrator unlock a locked account and reset a password (forced change after)', async () => {
-    await createStaff(server.knex, { loginId: 'locked', displayName: 'ロック 太郎', section: '住民課', password: 'Locked-pass-01', groups: ['counter'], mustChangePassword: false });
+    await createStaff(server.knex, {
+      loginId: 'locked',
+      displayName: 'ロック 太郎',
+      section: '住民課',
+      password: 'Locked-pass-01',
+      groups: ['counter'],
+      mustChangePassword: false,
+    });
     for (let i = 0; i < server.config.auth.lockoutAfter; i++) await postForm(`${url}login`, null, { loginId: 'locked', password: 'bad' });
-    expect(await (await postForm(`${url}login`, null, { loginId: 'locked', password: 'Locked-pass-01' })).text()).to.contain('ロックされています');
+    expect(await (await postForm(`${url}login`, null, { loginId: 'locked', password: 'Locked-pass-01' })).text()).to.contain(
+      'ロックされています',
+    );
     const id = Number(((await server.knex('staff').where({ login_id: 'locked' }).first('id')) as { id: number }).id);
 
     const clerk = await loginAs(url, server.knex, ['counter']);
@@ -112,13 +162,23 @@ describe('staff security: password policy, roles and scopes, machine clients, ad
     expect((await postForm(`${url}login`, null, { loginId: 'locked', password: 'Locked-pass-01' })).status).to.equal(401);
     const withTemp = await loginWith(url, server.knex, 'locked', temporary);
     expect(withTemp.location).to.equal('/password');
-    const audited = (await server.knex('audit_trail').where({ target_kind: 'staff', target_ids: JSON.stringify([String(id)]) }).pluck('action')) as string[];
+    const audited = (await server
+      .knex('audit_trail')
+      .where({ target_kind: 'staff', target_ids: JSON.stringify([String(id)]) })
+      .pluck('action')) as string[];
     expect(audited).to.include.members(['staff.unlock', 'staff.passwordReset']);
     expect((await verifyAudit(server.knex)).ok).to.equal(true);
   });
 
   it('switching the active role changes what a search returns: data scopes and protected addresses', async () => {
-    await createStaff(server.knex, { loginId: 'multi', displayName: '兼務 職員', section: '住民課', password: 'Multi-pass-001', groups: ['counter', 'certificates', 'supportMeasures'], mustChangePassword: false });
+    await createStaff(server.knex, {
+      loginId: 'multi',
+      displayName: '兼務 職員',
+      section: '住民課',
+      password: 'Multi-pass-001',
+      groups: ['counter', 'certificates', 'supportMeasures'],
+      mustChangePassword: false,
+    });
     const s = await loginWith(url, server.knex, 'multi', 'Multi-pass-001');
     expect(s.location).to.equal('/role');
     const search = async (query: string) => (await (await getAs(`${url}api/v1/residents?${query}`, s)).json()) as SearchResult;
@@ -148,9 +208,17 @@ describe('staff security: password policy, roles and scopes, machine clients, ad
 
     // A group the member of staff does not belong to cannot be switched to.
     expect((await postForm(`${url}role`, s, { groupCode: 'admin' })).status).to.equal(400);
-    const switches = (await server.knex('audit_trail').where({ action: 'auth.switchRole', staff_login: 'multi' }).count({ n: '*' }).first()) as { n: number };
+    const switches = (await server
+      .knex('audit_trail')
+      .where({ action: 'auth.switchRole', staff_login: 'multi' })
+      .count({ n: '*' })
+      .first()) as { n: number };
     expect(Number(switches.n)).to.equal(2);
-    const searches = (await server.knex('audit_trail').where({ action: 'resident.search', staff_login: 'multi' }).orderBy('seq').select('role', 'target_ids')) as { role: string; target_ids: string }[];
+    const searches = (await server
+      .knex('audit_trail')
+      .where({ action: 'resident.search', staff_login: 'multi' })
+      .orderBy('seq')
+      .select('role', 'target_ids')) as { role: string; target_ids: string }[];
     expect(searches.map((x) => x.role)).to.deep.equal(['counter', 'counter', 'certificates', 'supportMeasures']);
     expect(JSON.parse(searches[0]!.target_ids)).to.deep.equal(['100000000001', '100000000002']);
   });
@@ -158,7 +226,11 @@ describe('staff security: password policy, roles and scopes, machine clients, ad
   it('shows a My Number only with the right, and audits each display', async () => {
     await server.knex('residents').where({ addressee_no: '100000000003' }).update({ my_number: '123456789018' });
     const clerk = await loginAs(url, server.knex, ['counter']);
-    const plain = (await (await getAs(`${url}api/v1/residents/100000000003`, clerk)).json()) as { person: Record<string, unknown>; entitlements: unknown[]; household: unknown[] };
+    const plain = (await (await getAs(`${url}api/v1/residents/100000000003`, clerk)).json()) as {
+      person: Record<string, unknown>;
+      entitlements: unknown[];
+      household: unknown[];
+    };
     expect(plain.person).to.not.have.property('myNumber');
     expect(JSON.stringify(plain)).to.not.contain('123456789018');
     expect(plain.entitlements).to.have.length(2);
@@ -182,7 +254,8 @@ describe('staff security: password policy, roles and scopes, machine clients, ad
     expect(((await ok.json()) as SearchResult).total).to.equal(1);
     expect((await fetch(`${url}linkage`, { headers: bearer })).status).to.equal(401);
     expect((await fetch(`${url}api/v1/residents?kana=タカハシ`, { headers: { authorization: 'Bearer mdg_forged' } })).status).to.equal(401);
-    const rec = (await server.knex('audit_trail').where({ action: 'resident.search', staff_login: 'client:rpa-01' }).first()) as Record<string, unknown> | undefined;
+    const rec = (await server.knex('audit_trail').where({ action: 'resident.search', staff_login: 'client:rpa-01' }).first()) as
+      Record<string, unknown> | undefined;
     expect(rec?.role).to.equal('counter');
     const listed = await (await getAs(`${url}admin/clients`, admin)).text();
     expect(listed).to.contain('rpa-01');
@@ -194,7 +267,14 @@ describe('staff security: password policy, roles and scopes, machine clients, ad
 
   it('admin screens: add staff, change a group and its scopes, audit viewer with filters (itself audited)', async () => {
     const admin = await loginAs(url, server.knex, ['admin']);
-    const created = await postForm(`${url}admin/staff/new`, admin, { loginId: 'hired', displayName: '﨑山 𠮷子', section: '税務課', groups: ['welfare'], validFrom: '2026-04-01', validTo: '' });
+    const created = await postForm(`${url}admin/staff/new`, admin, {
+      loginId: 'hired',
+      displayName: '﨑山 𠮷子',
+      section: '税務課',
+      groups: ['welfare'],
+      validFrom: '2026-04-01',
+      validTo: '',
+    });
     expect(created.status).to.equal(200);
     expect(await created.text()).to.contain('﨑山 𠮷子 (hired) の初期パスワード');
     const row = (await server.knex('staff').where({ login_id: 'hired' }).first()) as Record<string, unknown>;
@@ -202,7 +282,12 @@ describe('staff security: password policy, roles and scopes, machine clients, ad
     expect(Boolean(row.must_change_password)).to.equal(true);
     expect((await postForm(`${url}admin/staff/new`, admin, { loginId: 'hired', displayName: 'x' })).status).to.equal(400);
 
-    const save = await postForm(`${url}admin/groups/welfare`, admin, { name: '福祉担当', description: '介護のみ', permissions: ['resident.search', 'print.form'], scopes: ['longTermCare'] });
+    const save = await postForm(`${url}admin/groups/welfare`, admin, {
+      name: '福祉担当',
+      description: '介護のみ',
+      permissions: ['resident.search', 'print.form'],
+      scopes: ['longTermCare'],
+    });
     expect(save.status).to.equal(303);
     const groups = await (await getAs(`${url}admin/groups`, admin)).text();
     expect(groups).to.contain('介護保険');
@@ -212,7 +297,10 @@ describe('staff security: password policy, roles and scopes, machine clients, ad
     const text = await viewer.text();
     expect(text).to.contain('group.update');
     expect(text).to.not.contain('auth.login<');
-    const reads = (await server.knex('audit_trail').where({ action: 'audit.read' }).orderBy('seq', 'desc').first()) as Record<string, unknown>;
+    const reads = (await server.knex('audit_trail').where({ action: 'audit.read' }).orderBy('seq', 'desc').first()) as Record<
+      string,
+      unknown
+    >;
     expect(JSON.parse(String(reads.detail))).to.deep.include({ filters: { action: 'group.' } });
     const verify = await (await getAs(`${url}admin/audit/verify`, admin)).text();
     expect(verify).to.contain('正常');
@@ -220,7 +308,9 @@ describe('staff security: password policy, roles and scopes, machine clients, ad
     expect(csv.headers.get('content-type')).to.contain('text/csv');
     const bytes = Buffer.from(await csv.arrayBuffer());
     expect([...bytes.subarray(0, 3)]).to.deep.equal([0xef, 0xbb, 0xbf]);
-    expect(bytes.toString('utf8', 3).split('\r\n')[0]).to.equal('連番,日時,職員ID,ログインID,ロール,窓口,端末アドレス,操作,対象種別,対象ID,結果,詳細,前ハッシュ,ハッシュ');
+    expect(bytes.toString('utf8', 3).split('\r\n')[0]).to.equal(
+      '連番,日時,職員ID,ログインID,ロール,窓口,端末アドレス,操作,対象種別,対象ID,結果,詳細,前ハッシュ,ハッシュ',
+    );
     const counter = await loginAs(url, server.knex, ['counter']);
     expect((await getAs(`${url}admin/audit`, counter)).status).to.equal(403);
   });
@@ -239,7 +329,11 @@ describe('staff CSV import in the admin screen', function () {
   });
 
   const upload = (s: { cookie: string; csrf: string }, mode: string, csv: string) =>
-    fetch(`${server.url}admin/staff/import?mode=${mode}&name=jinji.csv`, { method: 'POST', headers: { cookie: s.cookie, 'x-csrf-token': s.csrf, 'content-type': 'text/csv', accept: 'application/json' }, body: Buffer.from('\uFEFF' + csv, 'utf8') });
+    fetch(`${server.url}admin/staff/import?mode=${mode}&name=jinji.csv`, {
+      method: 'POST',
+      headers: { cookie: s.cookie, 'x-csrf-token': s.csrf, 'content-type': 'text/csv', accept: 'application/json' },
+      body: Buffer.from('\uFEFF' + csv, 'utf8'),
+    });
 
   it('shows the dry-run diff, refuses a file with a bad line naming it, and applies atomically', async () => {
     const admin = await loginAs(server.url, server.knex, ['admin']);

@@ -37,13 +37,19 @@ describe('HTTPS with an internal CA (madoguchi cert dev)', function () {
 
   before(async () => {
     const tls = path.join(t.dir, 'tls');
-    const made = spawnSync(process.execPath, [cliPath, 'cert', 'dev', '--out', tls, '--hosts', 'localhost,127.0.0.1'], { cwd: repoRoot, encoding: 'utf8' });
+    const made = spawnSync(process.execPath, [cliPath, 'cert', 'dev', '--out', tls, '--hosts', 'localhost,127.0.0.1'], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+    });
     expect(made.status, made.stderr).to.equal(0);
     ca = readFileSync(path.join(tls, 'dev-ca.pem'));
     const config = path.join(t.dir, 'config');
     cpSync(configDir, config, { recursive: true });
     const yaml = path.join(config, 'municipality.yaml');
-    writeFileSync(yaml, `${readFileSync(yaml, 'utf8')}\nhttp:\n  tls:\n    cert: ${path.join(tls, 'server.pem')}\n    key: ${path.join(tls, 'server.key')}\n  redirectPort: 0\n`);
+    writeFileSync(
+      yaml,
+      `${readFileSync(yaml, 'utf8')}\nhttp:\n  tls:\n    cert: ${path.join(tls, 'server.pem')}\n    key: ${path.join(tls, 'server.key')}\n  redirectPort: 0\n`,
+    );
     server = await startServer({ configDir: config, dataDir: path.join(t.dir, 'data'), port: 0, host: '127.0.0.1', watch: false });
   });
   after(async () => {
@@ -68,9 +74,21 @@ describe('HTTPS with an internal CA (madoguchi cert dev)', function () {
     const health = await request(`${server.url}healthz`, { ca });
     expect(health.status).to.equal(200);
     expect(health.headers['strict-transport-security']).to.equal('max-age=31536000');
-    await createStaff(server.knex, { loginId: 'tlsuser', displayName: 'TLS 確認', section: '住民課', password: 'Tls-check-12345', groups: ['counter'], mustChangePassword: false });
+    await createStaff(server.knex, {
+      loginId: 'tlsuser',
+      displayName: 'TLS 確認',
+      section: '住民課',
+      password: 'Tls-check-12345',
+      groups: ['counter'],
+      mustChangePassword: false,
+    });
     const body = new URLSearchParams({ loginId: 'tlsuser', password: 'Tls-check-12345', counterId: 'shimin-1' }).toString();
-    const login = await request(`${server.url}login`, { ca, method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(Buffer.byteLength(body)) }, body });
+    const login = await request(`${server.url}login`, {
+      ca,
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(Buffer.byteLength(body)) },
+      body,
+    });
     expect(login.status).to.equal(303);
     const cookie = String(login.headers['set-cookie']?.[0]);
     expect(cookie).to.match(/httponly/i);
@@ -95,17 +113,21 @@ describe('HTTPS with an internal CA (madoguchi cert dev)', function () {
     const yaml = JSON.parse(readFileSync(withCa, 'utf8')) as Record<string, unknown>;
     writeFileSync(withCa, JSON.stringify({ ...yaml, ca: 'ca.pem' }));
     // The server lives in this process: the agent runs asynchronously (spawnSync would block it).
-    const run = (file: string, ms: number) => new Promise<{ code: number | null; out: string }>((resolve) => {
-      const child = spawn(process.execPath, [agentBin, 'run', '--until-empty', '--config', file], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-      const timer = setTimeout(() => child.kill('SIGTERM'), ms);
-      child.on('exit', (code) => {
-        clearTimeout(timer);
-        resolve({ code, out });
+    const run = (file: string, ms: number) =>
+      new Promise<{ code: number | null; out: string }>((resolve) => {
+        const child = spawn(process.execPath, [agentBin, 'run', '--until-empty', '--config', file], {
+          cwd: repoRoot,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+        const timer = setTimeout(() => child.kill('SIGTERM'), ms);
+        child.on('exit', (code) => {
+          clearTimeout(timer);
+          resolve({ code, out });
+        });
       });
-    });
     const good = await run(withCa, 30_000);
     expect(good.code, good.out).to.equal(0);
     expect(good.out).not.to.contain('接続できません');

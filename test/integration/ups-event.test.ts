@@ -16,10 +16,14 @@ describe('UPS events: on-battery banner, no new RPA leases, graceful stop on FSD
   let url: string;
   let db: Knex;
   let exited: Promise<number | null>;
-  const cli = (...args: string[]) => spawnSync(process.execPath, [cliPath, ...args, '--data-dir', dataDir], { cwd: repoRoot, encoding: 'utf8' });
+  const cli = (...args: string[]) =>
+    spawnSync(process.execPath, [cliPath, ...args, '--data-dir', dataDir], { cwd: repoRoot, encoding: 'utf8' });
 
   before(async () => {
-    child = spawn(process.execPath, [cliPath, 'serve', '--port', '0', '--data-dir', dataDir], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(process.execPath, [cliPath, 'serve', '--port', '0', '--data-dir', dataDir], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
     url = await new Promise<string>((resolve, reject) => {
       let out = '';
@@ -35,7 +39,11 @@ describe('UPS events: on-battery banner, no new RPA leases, graceful stop on FSD
       child.stdout!.on('data', onData);
       child.stderr!.on('data', onData);
     });
-    db = knexFactory({ client: 'better-sqlite3', connection: { filename: path.join(dataDir, 'madoguchi.sqlite') }, useNullAsDefault: true });
+    db = knexFactory({
+      client: 'better-sqlite3',
+      connection: { filename: path.join(dataDir, 'madoguchi.sqlite') },
+      useNullAsDefault: true,
+    });
   });
   after(async () => {
     if (child.exitCode === null) child.kill('SIGKILL');
@@ -44,12 +52,30 @@ describe('UPS events: on-battery banner, no new RPA leases, graceful stop on FSD
   });
 
   it('shows the banner and stops new leases while on battery, resumes when back online', async () => {
-    await createStaff(db, { loginId: 'ups-clerk', displayName: '停電 確認', section: '住民課', password: 'Ups-check-2026', groups: ['counter'], mustChangePassword: false });
+    await createStaff(db, {
+      loginId: 'ups-clerk',
+      displayName: '停電 確認',
+      section: '住民課',
+      password: 'Ups-check-2026',
+      groups: ['counter'],
+      mustChangePassword: false,
+    });
     const s = await loginWith(url, db, 'ups-clerk', 'Ups-check-2026');
     const token = cli('agent', 'register', 'rpa-ups').stdout.trim();
     expect(token).to.match(/^mdg_/);
     const now = new Date(Date.now() - 60_000);
-    await db('rpa_jobs').insert({ idempotency_key: 'test:1', scenario: 'relocation', payload: '{}', status: 'queued', awaiting_review: false, attempts: 0, max_attempts: 3, available_at: now, created_at: now, updated_at: now });
+    await db('rpa_jobs').insert({
+      idempotency_key: 'test:1',
+      scenario: 'relocation',
+      payload: '{}',
+      status: 'queued',
+      awaiting_review: false,
+      attempts: 0,
+      max_attempts: 3,
+      available_at: now,
+      created_at: now,
+      updated_at: now,
+    });
     const claim = () => fetch(`${url}api/v1/agent/claim`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
 
     const onbatt = cli('ups-event', 'ONBATT');

@@ -63,7 +63,17 @@ describe('UPS shutdown: real upsd and upsmon drive madoguchi from mains to a cle
     const draft = await postForm(`${url}${visitPath.slice(1)}/notices`, clerk, { type: 'moveIn' });
     if (draft.status !== 303) throw new Error(`draft: ${draft.status}`);
     const noticePath = draft.headers.get('location')!;
-    const ok = await postForm(`${url}${noticePath.slice(1)}`, clerk, { action: 'accept', effectiveDate: 'R8.11.30', previousAddress: '東京都千代田区千代田1-1', newAddress: `本町${n}-1`, m0_name: `停電 転入${n}`, m0_birthDate: 'H8.5.5', m0_sex: '1', moving: '0', head: '0' });
+    const ok = await postForm(`${url}${noticePath.slice(1)}`, clerk, {
+      action: 'accept',
+      effectiveDate: 'R8.11.30',
+      previousAddress: '東京都千代田区千代田1-1',
+      newAddress: `本町${n}-1`,
+      m0_name: `停電 転入${n}`,
+      m0_birthDate: 'H8.5.5',
+      m0_sex: '1',
+      moving: '0',
+      head: '0',
+    });
     if (ok.status !== 303) throw new Error(`accept: ${ok.status} ${(await ok.text()).slice(0, 300)}`);
     const id = Number(/\/notices\/(\d+)$/.exec(noticePath)![1]);
     accepted.push(id);
@@ -84,7 +94,10 @@ describe('UPS shutdown: real upsd and upsmon drive madoguchi from mains to a cle
   /** `madoguchi serve` as systemd runs it (a child process with a pid file). */
   async function serve(): Promise<void> {
     output = '';
-    child = spawn(process.execPath, [cliPath, 'serve', '--port', '0', '--data-dir', dataDir, '--config', config], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(process.execPath, [cliPath, 'serve', '--port', '0', '--data-dir', dataDir, '--config', config], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
     url = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 60_000);
@@ -106,7 +119,11 @@ describe('UPS shutdown: real upsd and upsmon drive madoguchi from mains to a cle
     cpSync(configDir, config, { recursive: true });
     pointConfigAt(upsd);
     await serve();
-    db = knexFactory({ client: 'better-sqlite3', connection: { filename: path.join(dataDir, 'madoguchi.sqlite') }, useNullAsDefault: true });
+    db = knexFactory({
+      client: 'better-sqlite3',
+      connection: { filename: path.join(dataDir, 'madoguchi.sqlite') },
+      useNullAsDefault: true,
+    });
 
     // upsmon's NOTIFYCMD: exactly what the Ansible role installs, pointed at this data dir.
     const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -117,13 +134,31 @@ describe('UPS shutdown: real upsd and upsmon drive madoguchi from mains to a cle
 
     clerk = await loginAs(url, db, ['counter']);
     admin = await loginAs(url, db, ['admin']);
-    const reg = spawnSync(process.execPath, [cliPath, 'agent', 'register', 'rpa-ups', '--data-dir', dataDir, '--config', config], { cwd: repoRoot, encoding: 'utf8' });
-    token = reg.stdout.trim().split(/\s+/).find((w) => w.startsWith('mdg_')) ?? '';
+    const reg = spawnSync(process.execPath, [cliPath, 'agent', 'register', 'rpa-ups', '--data-dir', dataDir, '--config', config], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+    });
+    token =
+      reg.stdout
+        .trim()
+        .split(/\s+/)
+        .find((w) => w.startsWith('mdg_')) ?? '';
     expect(token, reg.stdout + reg.stderr).to.match(/^mdg_/);
     // Two jobs ready for the agents: one is leased on mains power, the other must wait out the outage.
     const now = new Date(Date.now() - 60_000);
     for (const key of ['ups:held', 'ups:waiting']) {
-      await db('rpa_jobs').insert({ idempotency_key: key, scenario: 'moveIn', payload: '{}', status: 'queued', awaiting_review: false, attempts: 0, max_attempts: 3, available_at: now, created_at: now, updated_at: now });
+      await db('rpa_jobs').insert({
+        idempotency_key: key,
+        scenario: 'moveIn',
+        payload: '{}',
+        status: 'queued',
+        awaiting_review: false,
+        attempts: 0,
+        max_attempts: 3,
+        available_at: now,
+        created_at: now,
+        updated_at: now,
+      });
     }
   });
 
@@ -141,7 +176,10 @@ describe('UPS shutdown: real upsd and upsmon drive madoguchi from mains to a cle
     expect(res.status).to.equal(200);
     heldJob = ((await res.json()) as { job: { id: number } }).job.id;
     expect(((await db('rpa_jobs').where({ id: heldJob }).first('status')) as { status: string }).status).to.equal('leased');
-    const health = (await (await fetch(`${url}healthz`)).json()) as { status: string; ups: { power: string; live: { reachable: boolean; status: string; charge: number } } };
+    const health = (await (await fetch(`${url}healthz`)).json()) as {
+      status: string;
+      ups: { power: string; live: { reachable: boolean; status: string; charge: number } };
+    };
     expect(health.status).to.equal('ok');
     expect(health.ups.power).to.equal('online');
     expect(health.ups.live).to.deep.include({ reachable: true, status: 'OL', charge: 100 });
@@ -160,7 +198,9 @@ describe('UPS shutdown: real upsd and upsmon drive madoguchi from mains to a cle
     const paused = await claim();
     expect(paused.status).to.equal(204);
     expect(paused.headers.get('retry-after')).to.equal('60');
-    expect(((await db('rpa_jobs').where({ idempotency_key: 'ups:waiting' }).first('status')) as { status: string }).status).to.equal('queued');
+    expect(((await db('rpa_jobs').where({ idempotency_key: 'ups:waiting' }).first('status')) as { status: string }).status).to.equal(
+      'queued',
+    );
 
     // The dashboard reads upsd itself (cached for a few seconds).
     const dashboard = await eventually('the dashboard on battery', async () => {
@@ -169,7 +209,9 @@ describe('UPS shutdown: real upsd and upsmon drive madoguchi from mains to a cle
       const body = await res.text();
       return body.includes('バッテリー運転・放電中') && body;
     });
-    expect(dashboard).to.match(/id="ups-charge">64 %/).and.match(/id="ups-runtime">12 分/);
+    expect(dashboard)
+      .to.match(/id="ups-charge">64 %/)
+      .and.match(/id="ups-runtime">12 分/);
     expect(dashboard).to.match(/id="ups-power">停電 \(バッテリー運転\)/);
     expect(dashboard).to.contain('id="power-banner"');
     expect(dashboard).to.match(/data-status="leased">1</);
@@ -177,7 +219,11 @@ describe('UPS shutdown: real upsd and upsmon drive madoguchi from mains to a cle
 
     const res = await fetch(`${url}healthz`);
     expect(res.status, 'on battery is a warning, not a failure').to.equal(200);
-    const health = (await res.json()) as { status: string; warnings: string[]; ups: { status: string; power: string; event: string; live: { status: string; onBattery: boolean } } };
+    const health = (await res.json()) as {
+      status: string;
+      warnings: string[];
+      ups: { status: string; power: string; event: string; live: { status: string; onBattery: boolean } };
+    };
     expect(health.status).to.equal('ok');
     expect(health.warnings).to.include('ups');
     expect(health.ups).to.include({ status: 'warn', power: 'onBattery', event: 'ONBATT' });
@@ -216,7 +262,9 @@ describe('UPS shutdown: real upsd and upsmon drive madoguchi from mains to a cle
     const shutdownAt = await upsmon.waitForShutdown((FINAL_DELAY + 15) * 1000);
     expect(shutdownAt, `SHUTDOWNCMD ran\n${upsmon.logs()}`).to.not.equal(null);
     expect(exitAt, 'the server exited before SHUTDOWNCMD').to.be.below(shutdownAt!);
-    console.log(`      (OB LB → exit ${exitAt - lowAt} ms; SHUTDOWNCMD ${shutdownAt! - lowAt} ms; FINALDELAY ${FINAL_DELAY} s; ${accepted.length} notices confirmed)`);
+    console.log(
+      `      (OB LB → exit ${exitAt - lowAt} ms; SHUTDOWNCMD ${shutdownAt! - lowAt} ms; FINALDELAY ${FINAL_DELAY} s; ${accepted.length} notices confirmed)`,
+    );
 
     expect(existsSync(path.join(dataDir, 'madoguchi.pid')), 'pid file').to.equal(false);
     expect(await powerState()).to.be.oneOf(['lowBattery', 'shutdown']);
@@ -230,7 +278,10 @@ describe('UPS shutdown: real upsd and upsmon drive madoguchi from mains to a cle
 
     expect(accepted.length).to.be.at.least(6);
     const kept = (await db('notices').whereIn('id', accepted).where({ status: 'accepted' }).pluck('id')) as number[];
-    expect(accepted.filter((id) => !kept.map(Number).includes(id)), 'accepted notices missing after the stop').to.deep.equal([]);
+    expect(
+      accepted.filter((id) => !kept.map(Number).includes(id)),
+      'accepted notices missing after the stop',
+    ).to.deep.equal([]);
     expect(await db.raw('PRAGMA integrity_check')).to.deep.equal([{ integrity_check: 'ok' }]);
   });
 

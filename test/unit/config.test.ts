@@ -45,7 +45,9 @@ describe('configuration', () => {
   });
 
   it('reports every schema problem with its path in Japanese', () => {
-    const text = shipped.replace('open: "08:30", close: "19:00"', 'open: "8時", close: "19:00"').replace('client: sqlite', 'client: oracle');
+    const text = shipped
+      .replace('open: "08:30", close: "19:00"', 'open: "8時", close: "19:00"')
+      .replace('client: sqlite', 'client: oracle');
     const e = loadVariant(text);
     const paths = e.issues.map((i) => i.path);
     expect(paths).to.include('openingHours.regular[1].open');
@@ -62,10 +64,9 @@ describe('configuration', () => {
   });
 
   it('refuses a password written into the config and an unknown key', () => {
-    const text = shipped.replace('client: sqlite ', 'client: mssql ').replace(
-      '  # mssql:\n',
-      '  mssql:\n    server: db01\n    database: madoguchi\n    user: app\n    password: hunter2hunter2\n',
-    );
+    const text = shipped
+      .replace('client: sqlite ', 'client: mssql ')
+      .replace('  # mssql:\n', '  mssql:\n    server: db01\n    database: madoguchi\n    user: app\n    password: hunter2hunter2\n');
     const e = loadVariant(text);
     const pw = e.issues.find((i) => i.path === 'database.mssql.password');
     expect(pw, e.message).to.not.equal(undefined);
@@ -73,10 +74,20 @@ describe('configuration', () => {
   });
 
   it('requires a password source for SQL Server and reads it from the environment', () => {
-    const text = shipped.replace('client: sqlite ', 'client: mssql ').replace('  # mssql:\n', '  mssql:\n    server: db01\n    database: madoguchi\n    user: app\n');
+    const text = shipped
+      .replace('client: sqlite ', 'client: mssql ')
+      .replace('  # mssql:\n', '  mssql:\n    server: db01\n    database: madoguchi\n    user: app\n');
     const e = loadVariant(text);
     expect(e.issues.map((i) => i.path)).to.include('database.mssql');
-    const m = { server: 's', port: 1433, database: 'd', user: 'u', passwordEnv: 'MADOGUCHI_TEST_PW', encrypt: true, trustServerCertificate: false };
+    const m = {
+      server: 's',
+      port: 1433,
+      database: 'd',
+      user: 'u',
+      passwordEnv: 'MADOGUCHI_TEST_PW',
+      encrypt: true,
+      trustServerCertificate: false,
+    };
     expect(resolveMssqlPassword(m, { MADOGUCHI_TEST_PW: 'from-env' })).to.equal('from-env');
     expect(() => resolveMssqlPassword(m, {})).to.throw(ConfigError, 'MADOGUCHI_TEST_PW');
   });

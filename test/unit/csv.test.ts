@@ -22,9 +22,33 @@ async function error(text: string, size = 1 << 20): Promise<CsvSyntaxError> {
 
 describe('linkage CSV reader (RFC 4180)', () => {
   const cases: [string, string, string[][], number[]][] = [
-    ['plain CRLF', 'a,b,c\r\n1,2,3\r\n', [['a', 'b', 'c'], ['1', '2', '3']], [1, 2]],
-    ['LF only, no final newline', 'a,b\n1,2', [['a', 'b'], ['1', '2']], [1, 2]],
-    ['empty fields and trailing comma', 'a,,c\r\n,,\r\n', [['a', '', 'c'], ['', '', '']], [1, 2]],
+    [
+      'plain CRLF',
+      'a,b,c\r\n1,2,3\r\n',
+      [
+        ['a', 'b', 'c'],
+        ['1', '2', '3'],
+      ],
+      [1, 2],
+    ],
+    [
+      'LF only, no final newline',
+      'a,b\n1,2',
+      [
+        ['a', 'b'],
+        ['1', '2'],
+      ],
+      [1, 2],
+    ],
+    [
+      'empty fields and trailing comma',
+      'a,,c\r\n,,\r\n',
+      [
+        ['a', '', 'c'],
+        ['', '', ''],
+      ],
+      [1, 2],
+    ],
     ['quoted comma', 'a,"b,c",d\r\n', [['a', 'b,c', 'd']], [1]],
     ['escaped quote', '"say ""hi""",x\r\n', [['say "hi"', 'x']], [1]],
     ['quoted empty and quoted last field', '"",x,""\r\n', [['', 'x', '']], [1]],
@@ -37,8 +61,14 @@ describe('linkage CSV reader (RFC 4180)', () => {
     it(`${name} (whole and in 1-, 2- and 7-character chunks)`, async () => {
       for (const size of [1 << 20, 1, 2, 7]) {
         const records = await read(text, size);
-        expect(records.map((r) => r.fields), `chunk ${size}`).to.deep.equal(fields);
-        expect(records.map((r) => r.line), `chunk ${size}`).to.deep.equal(lines);
+        expect(
+          records.map((r) => r.fields),
+          `chunk ${size}`,
+        ).to.deep.equal(fields);
+        expect(
+          records.map((r) => r.line),
+          `chunk ${size}`,
+        ).to.deep.equal(lines);
       }
     });
   }
@@ -58,7 +88,10 @@ describe('linkage CSV reader (RFC 4180)', () => {
   it('maps each record before splitting and reports what the mapper could not map', async () => {
     const map: LineMapper = (t) => ({ text: t.replace(/\uE000/g, '𠮷'), unmapped: (t.match(/\uE001/g) ?? []).length });
     const records = await read('\uE000田,x\r\n"\uE001",\uE001\r\n', 3, map);
-    expect(records.map((r) => r.fields)).to.deep.equal([['𠮷田', 'x'], ['\uE001', '\uE001']]);
+    expect(records.map((r) => r.fields)).to.deep.equal([
+      ['𠮷田', 'x'],
+      ['\uE001', '\uE001'],
+    ]);
     expect(records.map((r) => r.unmapped)).to.deep.equal([0, 2]);
   });
 

@@ -180,9 +180,7 @@ describe('dateInput: invalid input', () => {
   ]);
   for (const input of ['X50.4.1', 'S', 'S50.4.1.2', 'S5004', 'abc', '昭和', '1975-4-1-1', '12345']) {
     it(`cannot read ${JSON.stringify(input)}`, () => {
-      expect(parseDateInput(input)).to.deep.equal(
-        fail(`「${input}」は日付として読み取れません (例: S50.4.1、昭和50年4月1日、1975-04-01)`),
-      );
+      expect(parseDateInput(input)).to.deep.equal(fail(`「${input}」は日付として読み取れません (例: S50.4.1、昭和50年4月1日、1975-04-01)`));
     });
   }
 });

@@ -1,7 +1,14 @@
 import { expect } from 'chai';
 import { isValidAddresseeNo, isValidMunicipalityCode, mod11CheckDigit, withCheckDigit } from '../../server/src/domain/addresseeNo.js';
 import { relationshipLabel } from '../../server/src/domain/codes.js';
-import { ageOn, dateReaching, endOfSchoolYearReaching, isCalendarDate, parseRegisterDate, parseRegisterMonth } from '../../server/src/domain/dates.js';
+import {
+  ageOn,
+  dateReaching,
+  endOfSchoolYearReaching,
+  isCalendarDate,
+  parseRegisterDate,
+  parseRegisterMonth,
+} from '../../server/src/domain/dates.js';
 import { codePointLength } from '../../server/src/domain/text.js';
 import { formatWareki } from '../../server/src/domain/wareki.js';
 import { corporateNumberCheckDigit, myNumberCheckDigit } from '../../server/src/demo/generator.js';

@@ -1,6 +1,11 @@
 import { expect } from 'chai';
 import { loadCertificateCatalog } from '../../server/src/certificates/catalog.js';
-import { CertificateRequestError, priceRequest, type CertificateRequestLine, type PricedRequest } from '../../server/src/certificates/fees.js';
+import {
+  CertificateRequestError,
+  priceRequest,
+  type CertificateRequestLine,
+  type PricedRequest,
+} from '../../server/src/certificates/fees.js';
 import { configDir } from '../helpers/paths.js';
 
 const catalog = loadCertificateCatalog(configDir);
@@ -37,7 +42,14 @@ describe('certificate fees', () => {
     expect(l).to.include({ typeId: 'residentCopy', name: '住民票の写し', copies: 1, unitFee: 300, exempt: false, amount: 300, unit: '通' });
     expect(l.exemptReason).to.equal(undefined);
     expect(l.subject).to.deep.equal(taro);
-    expect(l.options).to.deep.equal({ scope: 'household', showHouseholdHead: false, showDomicile: false, showMyNumber: false, showResidentCode: false, showPreviousAddress: false });
+    expect(l.options).to.deep.equal({
+      scope: 'household',
+      showHouseholdHead: false,
+      showDomicile: false,
+      showMyNumber: false,
+      showResidentCode: false,
+      showPreviousAddress: false,
+    });
   });
 
   it('3 copies cost 900 yen', () => {
@@ -86,7 +98,10 @@ describe('certificate fees', () => {
   });
 
   it('児童扶養手当 exempts the 所得証明 but not the 納税証明', () => {
-    const r = price(line('incomeTax', { purposeId: 'childSupport', options: { year: 2025 } }), line('taxPayment', { purposeId: 'childSupport', options: { year: 2025 } }));
+    const r = price(
+      line('incomeTax', { purposeId: 'childSupport', options: { year: 2025 } }),
+      line('taxPayment', { purposeId: 'childSupport', options: { year: 2025 } }),
+    );
     expect(r.lines.map((l) => l.amount)).to.deep.equal([0, 300]);
     expect(r.lines[0]!.exemptReason).to.equal('児童扶養手当の申請のため手数料免除');
   });
@@ -124,7 +139,9 @@ describe('certificate fees', () => {
 
     it('a type that needs a year (年度) says so', () => {
       const e = problemsOf(line('incomeTax'));
-      expect(e.problems).to.deep.equal([{ line: 0, field: 'options.year', message: '「所得・課税証明」(山田 太郎) は年度を指定してください' }]);
+      expect(e.problems).to.deep.equal([
+        { line: 0, field: 'options.year', message: '「所得・課税証明」(山田 太郎) は年度を指定してください' },
+      ]);
       expect(problemsOf(line('incomeTax', { options: { year: '令和7' } })).message).to.contain('西暦の年度 (例: 2025)');
     });
 
@@ -132,15 +149,25 @@ describe('certificate fees', () => {
       const r = price(line('residentCopy', { options: { scope: 'members', showMyNumber: true } }));
       expect(r.lines[0]!.options.showMyNumber).to.equal(true);
       const e = problemsOf(line('sealCertificate', { options: { showMyNumber: true } }));
-      expect(e.problems).to.deep.equal([{ line: 0, field: 'options.showMyNumber', message: '「印鑑登録証明書」には個人番号 (マイナンバー) を記載できません' }]);
-      expect(problemsOf(line('kosekiAttachment', { options: { showMyNumber: false } })).problems[0]!.field).to.equal('options.showMyNumber');
+      expect(e.problems).to.deep.equal([
+        { line: 0, field: 'options.showMyNumber', message: '「印鑑登録証明書」には個人番号 (マイナンバー) を記載できません' },
+      ]);
+      expect(problemsOf(line('kosekiAttachment', { options: { showMyNumber: false } })).problems[0]!.field).to.equal(
+        'options.showMyNumber',
+      );
     });
 
     it('a required choice, a wrong choice, an unknown option and a wrong boolean are named', () => {
       expect(problemsOf(line('residentCopy')).message).to.contain('「住民票の写し」(山田 太郎) の「範囲」を選んでください');
-      expect(problemsOf(line('residentCopy', { options: { scope: 'all' } })).message).to.contain('選べるのは household (世帯全員), members (世帯の一部) です');
-      expect(problemsOf(line('residentCopy', { options: { scope: 'members', showSeal: true } })).message).to.contain('「住民票の写し」に項目「showSeal」はありません');
-      expect(problemsOf(line('residentCopy', { options: { scope: 'members', showDomicile: 'yes' } })).message).to.contain('「本籍・筆頭者」は する (true)・しない (false)');
+      expect(problemsOf(line('residentCopy', { options: { scope: 'all' } })).message).to.contain(
+        '選べるのは household (世帯全員), members (世帯の一部) です',
+      );
+      expect(problemsOf(line('residentCopy', { options: { scope: 'members', showSeal: true } })).message).to.contain(
+        '「住民票の写し」に項目「showSeal」はありません',
+      );
+      expect(problemsOf(line('residentCopy', { options: { scope: 'members', showDomicile: 'yes' } })).message).to.contain(
+        '「本籍・筆頭者」は する (true)・しない (false)',
+      );
     });
 
     it('items: required for 資産税証明, refused for a per-copy type', () => {

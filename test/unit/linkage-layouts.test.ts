@@ -9,7 +9,17 @@ import { configDir, tempDir } from '../helpers/paths.js';
 describe('linkage layouts as data', () => {
   it('loads every shipped layout, provisional ones marked', () => {
     const r = LayoutRegistry.load(configDir);
-    expect(r.specIds()).to.include.members(['001o005', '001o007', '001o009', '001o013', '023o002', '024o007', '025o005', '026o001', '027o003']);
+    expect(r.specIds()).to.include.members([
+      '001o005',
+      '001o007',
+      '001o009',
+      '001o013',
+      '023o002',
+      '024o007',
+      '025o005',
+      '026o001',
+      '027o003',
+    ]);
     for (const id of r.specIds()) expect(r.latest(id).provisional, id).to.equal(true);
     expect(r.latest('024o007').fixed).to.deep.equal({ kind: 'nationalHealthInsurance' });
   });
@@ -21,7 +31,10 @@ describe('linkage layouts as data', () => {
     expect('error' in l).to.equal(false);
     const bad = r.detect('001o013', [...headers, '謎の項目']);
     expect(bad).to.have.property('error').that.contains('謎の項目');
-    const missing = r.detect('001o013', headers.filter((h) => h !== '支援措置区分'));
+    const missing = r.detect(
+      '001o013',
+      headers.filter((h) => h !== '支援措置区分'),
+    );
     expect(missing).to.have.property('error').that.contains('支援措置区分');
   });
 
@@ -29,15 +42,22 @@ describe('linkage layouts as data', () => {
     const t = tempDir();
     try {
       mkdirSync(path.join(t.dir, 'layouts'));
-      for (const f of readdirSync(path.join(configDir, 'layouts'))) copyFileSync(path.join(configDir, 'layouts', f), path.join(t.dir, 'layouts', f));
+      for (const f of readdirSync(path.join(configDir, 'layouts')))
+        copyFileSync(path.join(configDir, 'layouts', f), path.join(t.dir, 'layouts', f));
       const v1 = readFileSync(path.join(configDir, 'layouts', '001o013@1.0.yaml'), 'utf8');
-      const v2 = v1.replace('edition: "1.0"', 'edition: "2.0"').replace('  - {header: 備考', '  - {header: 支援措置種別, column: note, type: string, length: 50}\n  - {header: 備考old');
+      const v2 = v1
+        .replace('edition: "1.0"', 'edition: "2.0"')
+        .replace('  - {header: 備考', '  - {header: 支援措置種別, column: note, type: string, length: 50}\n  - {header: 備考old');
       writeFileSync(path.join(t.dir, 'layouts', '001o013@2.0.yaml'), v2.replace('{header: 備考old, column: note,', '{header: 備考,'));
       const r = LayoutRegistry.load(t.dir);
       expect(r.editions('001o013').map((l) => l.edition)).to.deep.equal(['1.0', '2.0']);
       writeFileSync(path.join(t.dir, 'layouts', '001o013@1.10.yaml'), v1.replace('edition: "1.0"', 'edition: "1.10"'));
       writeFileSync(path.join(t.dir, 'layouts', '001o013@1.9.yaml'), v1.replace('edition: "1.0"', 'edition: "1.9"'));
-      expect(LayoutRegistry.load(t.dir).editions('001o013').map((l) => l.edition)).to.deep.equal(['1.0', '1.9', '1.10', '2.0']);
+      expect(
+        LayoutRegistry.load(t.dir)
+          .editions('001o013')
+          .map((l) => l.edition),
+      ).to.deep.equal(['1.0', '1.9', '1.10', '2.0']);
       rmSync(path.join(t.dir, 'layouts', '001o013@1.10.yaml'));
       rmSync(path.join(t.dir, 'layouts', '001o013@1.9.yaml'));
       const v2Headers = r.editions('001o013')[1]!.columns.map((c) => c.header);
@@ -69,8 +89,14 @@ describe('linkage layouts as data', () => {
       expect(err!.issues[0]!.line).to.equal(10);
       expect(err!.issues[0]!.reason).to.contain('noSuchTable');
       // An entitlements layout must name one of the glossary's kinds.
-      const nhi = readFileSync(path.join(configDir, 'layouts', '024o007@1.0.yaml'), 'utf8').replace('fixed: {kind: nationalHealthInsurance}', 'fixed: {kind: nhi}');
-      writeFileSync(path.join(t.dir, 'layouts', '001o013@1.0.yaml'), readFileSync(path.join(configDir, 'layouts', '001o013@1.0.yaml'), 'utf8'));
+      const nhi = readFileSync(path.join(configDir, 'layouts', '024o007@1.0.yaml'), 'utf8').replace(
+        'fixed: {kind: nationalHealthInsurance}',
+        'fixed: {kind: nhi}',
+      );
+      writeFileSync(
+        path.join(t.dir, 'layouts', '001o013@1.0.yaml'),
+        readFileSync(path.join(configDir, 'layouts', '001o013@1.0.yaml'), 'utf8'),
+      );
       writeFileSync(path.join(t.dir, 'layouts', '024o007@1.0.yaml'), nhi);
       let kindErr: ConfigError | undefined;
       try {

@@ -18,13 +18,20 @@ describe('logging', () => {
     const t = tempDir();
     try {
       const logger = createLogger({ dataDir: t.dir, console: false });
-      logger.info('個人番号 123456789018 で検索', { myNumber: '123456789018', nested: { list: ['1234 5678 9018'] }, asNumber: 123456789018 });
+      logger.info('個人番号 123456789018 で検索', {
+        myNumber: '123456789018',
+        nested: { list: ['1234 5678 9018'] },
+        asNumber: 123456789018,
+      });
       logger.error('failed', { error: new Error('bad number 123456789018') });
       await closeLogger(logger);
       const files = readdirSync(path.join(t.dir, 'logs')).filter((f) => f.endsWith('.log'));
       expect(files).to.have.length(1);
       const text = readFileSync(path.join(t.dir, 'logs', files[0]!), 'utf8');
-      const lines = text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      const lines = text
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
       expect(lines).to.have.length(2);
       expect(text).to.not.match(/123456789018|1234 5678 9018/);
       expect(text).to.contain('[個人番号マスク]');

@@ -10,7 +10,9 @@ describe('password policy', () => {
   });
   it('names each broken rule in Japanese', () => {
     expect(passwordProblems('short1A', policy, 'x')[0]).to.equal('パスワードは 12 文字以上にしてください (今は 7 文字)');
-    expect(passwordProblems('alllowercaseletters', policy, 'x')).to.deep.equal(['英大文字・英小文字・数字・記号のうち 3 種類以上を含めてください (今は 1 種類)']);
+    expect(passwordProblems('alllowercaseletters', policy, 'x')).to.deep.equal([
+      '英大文字・英小文字・数字・記号のうち 3 種類以上を含めてください (今は 1 種類)',
+    ]);
     expect(passwordProblems('Tanaka-2026-pass', policy, 'tanaka')).to.deep.equal(['ログイン ID を含むパスワードは使えません']);
     expect(passwordProblems('Ｐａｓｓｗｏｒｄ１２３４ab', policy, 'x').join()).to.contain('全角文字は使えません');
   });

@@ -80,7 +80,9 @@ interface AppConfigLike {
 }
 
 async function loadConfig(configDir: string): Promise<AppConfigLike> {
-  const mod = (await import(pathToFileURL(path.join(releaseDir, 'app/server/dist/config/appConfig.js')).href)) as { loadAppConfig(dir: string): AppConfigLike };
+  const mod = (await import(pathToFileURL(path.join(releaseDir, 'app/server/dist/config/appConfig.js')).href)) as {
+    loadAppConfig(dir: string): AppConfigLike;
+  };
   return mod.loadAppConfig(configDir);
 }
 

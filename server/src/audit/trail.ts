@@ -41,26 +41,59 @@ export const ANCHOR_ACTION = 'audit.dailyAnchor';
 
 /** The fields that are hashed, in a fixed order; any edit to one of them breaks the chain. */
 export function recordHash(r: Omit<AuditRecord, 'hash'>): string {
-  const canonical = JSON.stringify([r.seq, r.recordedAt, r.staffId, r.staffLogin, r.role, r.counterId, r.clientAddress, r.action, r.targetKind, r.targetIds, r.result, r.detail, r.prevHash]);
+  const canonical = JSON.stringify([
+    r.seq,
+    r.recordedAt,
+    r.staffId,
+    r.staffLogin,
+    r.role,
+    r.counterId,
+    r.clientAddress,
+    r.action,
+    r.targetKind,
+    r.targetIds,
+    r.result,
+    r.detail,
+    r.prevHash,
+  ]);
   return createHash('sha256').update(canonical).digest('hex');
 }
 
-
 export function fromRow(row: Record<string, unknown>): AuditRecord {
   return {
-    seq: Number(row.seq), recordedAt: dbDate(row.recorded_at)!.toISOString(), staffId: row.staff_id === null || row.staff_id === undefined ? null : Number(row.staff_id),
-    staffLogin: (row.staff_login as string | null) ?? null, role: (row.role as string | null) ?? null, counterId: (row.counter_id as string | null) ?? null,
-    clientAddress: (row.client_address as string | null) ?? null, action: String(row.action), targetKind: (row.target_kind as string | null) ?? null,
-    targetIds: row.target_ids ? (JSON.parse(String(row.target_ids)) as string[]) : [], result: String(row.result), detail: (row.detail as string | null) ?? null,
-    prevHash: String(row.prev_hash), hash: String(row.hash),
+    seq: Number(row.seq),
+    recordedAt: dbDate(row.recorded_at)!.toISOString(),
+    staffId: row.staff_id === null || row.staff_id === undefined ? null : Number(row.staff_id),
+    staffLogin: (row.staff_login as string | null) ?? null,
+    role: (row.role as string | null) ?? null,
+    counterId: (row.counter_id as string | null) ?? null,
+    clientAddress: (row.client_address as string | null) ?? null,
+    action: String(row.action),
+    targetKind: (row.target_kind as string | null) ?? null,
+    targetIds: row.target_ids ? (JSON.parse(String(row.target_ids)) as string[]) : [],
+    result: String(row.result),
+    detail: (row.detail as string | null) ?? null,
+    prevHash: String(row.prev_hash),
+    hash: String(row.hash),
   };
 }
 
 async function insertRecord(trx: Knex.Transaction, r: AuditRecord): Promise<void> {
   await trx('audit_trail').insert({
-    seq: r.seq, recorded_at: new Date(r.recordedAt), staff_id: r.staffId, staff_login: r.staffLogin, role: r.role, counter_id: r.counterId,
-    client_address: r.clientAddress, action: r.action, target_kind: r.targetKind, target_ids: JSON.stringify(r.targetIds), result: r.result,
-    detail: r.detail, prev_hash: r.prevHash, hash: r.hash,
+    seq: r.seq,
+    recorded_at: new Date(r.recordedAt),
+    staff_id: r.staffId,
+    staff_login: r.staffLogin,
+    role: r.role,
+    counter_id: r.counterId,
+    client_address: r.clientAddress,
+    action: r.action,
+    target_kind: r.targetKind,
+    target_ids: JSON.stringify(r.targetIds),
+    result: r.result,
+    detail: r.detail,
+    prev_hash: r.prevHash,
+    hash: r.hash,
   });
 }
 
@@ -72,7 +105,11 @@ async function insertRecord(trx: Knex.Transaction, r: AuditRecord): Promise<void
  */
 export async function appendAudit(trx: Knex.Transaction, entry: AuditEntry, now: Date = new Date()): Promise<AuditRecord> {
   // Writing the head row first takes its lock, which serialises concurrent appends.
-  const locked = Number(await trx('audit_chain_head').where({ id: 1 }).update({ seq: trx.raw('seq') }));
+  const locked = Number(
+    await trx('audit_chain_head')
+      .where({ id: 1 })
+      .update({ seq: trx.raw('seq') }),
+  );
   if (!locked) await trx('audit_chain_head').insert({ id: 1, seq: 0, hash: GENESIS_HASH, last_day: null });
   const head = (await trx('audit_chain_head').where({ id: 1 }).first()) as { seq: number | string; hash: string; last_day: string | null };
   let seq = Number(head.seq);
@@ -80,9 +117,19 @@ export async function appendAudit(trx: Knex.Transaction, entry: AuditEntry, now:
   const today = todayInJapan(now);
   const append = async (e: AuditEntry, at: Date): Promise<AuditRecord> => {
     const base = {
-      seq: ++seq, recordedAt: at.toISOString(), staffId: e.staffId ?? null, staffLogin: e.staffLogin ?? null, role: e.role ?? null,
-      counterId: e.counterId ?? null, clientAddress: e.clientAddress ?? null, action: e.action, targetKind: e.targetKind ?? null,
-      targetIds: [...(e.targetIds ?? [])], result: e.result, detail: e.detail ? JSON.stringify(e.detail) : null, prevHash: prev,
+      seq: ++seq,
+      recordedAt: at.toISOString(),
+      staffId: e.staffId ?? null,
+      staffLogin: e.staffLogin ?? null,
+      role: e.role ?? null,
+      counterId: e.counterId ?? null,
+      clientAddress: e.clientAddress ?? null,
+      action: e.action,
+      targetKind: e.targetKind ?? null,
+      targetIds: [...(e.targetIds ?? [])],
+      result: e.result,
+      detail: e.detail ? JSON.stringify(e.detail) : null,
+      prevHash: prev,
     };
     const record = { ...base, hash: recordHash(base) };
     await insertRecord(trx, record);
@@ -90,8 +137,15 @@ export async function appendAudit(trx: Knex.Transaction, entry: AuditEntry, now:
     return record;
   };
   if (head.last_day && head.last_day < today) {
-    const count = (await trx('audit_trail').where('recorded_at', '>=', new Date(Date.parse(`${head.last_day}T00:00:00+09:00`))).andWhere('recorded_at', '<', new Date(Date.parse(`${today}T00:00:00+09:00`))).count({ n: '*' }).first()) as { n: number | string };
-    await append({ action: ANCHOR_ACTION, result: 'success', detail: { day: head.last_day, records: Number(count.n), lastHash: prev } }, now);
+    const count = (await trx('audit_trail')
+      .where('recorded_at', '>=', new Date(Date.parse(`${head.last_day}T00:00:00+09:00`)))
+      .andWhere('recorded_at', '<', new Date(Date.parse(`${today}T00:00:00+09:00`)))
+      .count({ n: '*' })
+      .first()) as { n: number | string };
+    await append(
+      { action: ANCHOR_ACTION, result: 'success', detail: { day: head.last_day, records: Number(count.n), lastHash: prev } },
+      now,
+    );
   }
   const record = await append(entry, now);
   await trx('audit_chain_head').where({ id: 1 }).update({ seq, hash: prev, last_day: today });
@@ -134,10 +188,23 @@ export async function verifyAudit(knex: Knex, range: { from?: string; to?: strin
     }
   }
   for (const r of rows) {
-    if (expectedSeq !== undefined && r.seq !== expectedSeq) return { ok: false, checked, broken: { seq: r.seq, reason: r.seq > expectedSeq ? `連番が飛んでいます (${expectedSeq} から ${r.seq - 1} がありません: 削除の疑い)` : `連番が重複・逆行しています (${r.seq})` } };
-    if (expectedPrev !== undefined && r.prevHash !== expectedPrev) return { ok: false, checked, broken: { seq: r.seq, reason: '直前の記録のハッシュと一致しません (挿入・削除・改ざんの疑い)' } };
+    if (expectedSeq !== undefined && r.seq !== expectedSeq)
+      return {
+        ok: false,
+        checked,
+        broken: {
+          seq: r.seq,
+          reason:
+            r.seq > expectedSeq
+              ? `連番が飛んでいます (${expectedSeq} から ${r.seq - 1} がありません: 削除の疑い)`
+              : `連番が重複・逆行しています (${r.seq})`,
+        },
+      };
+    if (expectedPrev !== undefined && r.prevHash !== expectedPrev)
+      return { ok: false, checked, broken: { seq: r.seq, reason: '直前の記録のハッシュと一致しません (挿入・削除・改ざんの疑い)' } };
     const { hash, ...rest } = r;
-    if (recordHash(rest) !== hash) return { ok: false, checked, broken: { seq: r.seq, reason: '記録の内容がハッシュと一致しません (改ざんの疑い)' } };
+    if (recordHash(rest) !== hash)
+      return { ok: false, checked, broken: { seq: r.seq, reason: '記録の内容がハッシュと一致しません (改ざんの疑い)' } };
     expectedPrev = hash;
     expectedSeq = r.seq + 1;
     checked++;
@@ -146,23 +213,67 @@ export async function verifyAudit(knex: Knex, range: { from?: string; to?: strin
     const head = (await knex('audit_chain_head').where({ id: 1 }).first()) as { seq: number | string; hash: string } | undefined;
     const last = rows[rows.length - 1];
     if (head && last && (Number(head.seq) !== last.seq || head.hash !== last.hash)) {
-      return { ok: false, checked, broken: { seq: last.seq + 1, reason: `末尾の記録がありません (最終番号は ${Number(head.seq)} のはず: 削除の疑い)` } };
+      return {
+        ok: false,
+        checked,
+        broken: { seq: last.seq + 1, reason: `末尾の記録がありません (最終番号は ${Number(head.seq)} のはず: 削除の疑い)` },
+      };
     }
   }
   return { ok: true, checked };
 }
 
 /** The export columns (documented in docs/data-dictionary.md). */
-export const AUDIT_EXPORT_COLUMNS = ['連番', '日時', '職員ID', 'ログインID', 'ロール', '窓口', '端末アドレス', '操作', '対象種別', '対象ID', '結果', '詳細', '前ハッシュ', 'ハッシュ'] as const;
+export const AUDIT_EXPORT_COLUMNS = [
+  '連番',
+  '日時',
+  '職員ID',
+  'ログインID',
+  'ロール',
+  '窓口',
+  '端末アドレス',
+  '操作',
+  '対象種別',
+  '対象ID',
+  '結果',
+  '詳細',
+  '前ハッシュ',
+  'ハッシュ',
+] as const;
 
 export async function exportAuditCsv(knex: Knex, range: { from: string; to: string }): Promise<string> {
   const fromAt = new Date(Date.parse(`${range.from}T00:00:00+09:00`));
   const toAt = new Date(Date.parse(`${range.to}T00:00:00+09:00`) + 86_400_000);
-  const rows = ((await knex('audit_trail').where('recorded_at', '>=', fromAt).andWhere('recorded_at', '<', toAt).orderBy('seq')) as Record<string, unknown>[]).map(fromRow);
+  const rows = (
+    (await knex('audit_trail').where('recorded_at', '>=', fromAt).andWhere('recorded_at', '<', toAt).orderBy('seq')) as Record<
+      string,
+      unknown
+    >[]
+  ).map(fromRow);
   const field = (v: unknown) => csvField(v === null || v === undefined ? '' : String(v));
   const jst = (iso: string) => new Date(Date.parse(iso) + 9 * 3600_000).toISOString().replace('T', ' ').slice(0, 19);
   const lines = [AUDIT_EXPORT_COLUMNS.join(',')];
-  for (const r of rows) lines.push([r.seq, jst(r.recordedAt), r.staffId, r.staffLogin, r.role, r.counterId, r.clientAddress, r.action, r.targetKind, r.targetIds.join(' '), r.result, r.detail, r.prevHash, r.hash].map(field).join(','));
+  for (const r of rows)
+    lines.push(
+      [
+        r.seq,
+        jst(r.recordedAt),
+        r.staffId,
+        r.staffLogin,
+        r.role,
+        r.counterId,
+        r.clientAddress,
+        r.action,
+        r.targetKind,
+        r.targetIds.join(' '),
+        r.result,
+        r.detail,
+        r.prevHash,
+        r.hash,
+      ]
+        .map(field)
+        .join(','),
+    );
   return '\uFEFF' + lines.join('\r\n') + '\r\n';
 }
 

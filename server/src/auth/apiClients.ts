@@ -23,16 +23,32 @@ export interface ApiClientRow {
  * Returns the token; only its hash is stored, so it is shown this once.
  */
 export async function registerApiClient(knex: Knex, name: string, groupCode: string, by: AuditActor): Promise<string> {
-  if (!/^[A-Za-z0-9._-]{1,64}$/.test(name)) throw Object.assign(new Error('端末名は半角英数字と . _ - で 64 文字以内にしてください'), { status: 400, expose: true });
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(name))
+    throw Object.assign(new Error('端末名は半角英数字と . _ - で 64 文字以内にしてください'), { status: 400, expose: true });
   const group = await knex('staff_groups').where({ code: groupCode }).first('id');
   if (!group) throw Object.assign(new Error(`グループ「${groupCode}」はありません`), { status: 400, expose: true });
   const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
   await knex.transaction(async (trx) => {
-    const existing = (await trx('api_clients').where({ name }).first('id', 'revoked_at')) as { id: number; revoked_at: unknown } | undefined;
-    if (existing && !existing.revoked_at) throw Object.assign(new Error(`端末「${name}」は登録済みです。先に失効させてください`), { status: 409, expose: true });
+    const existing = (await trx('api_clients').where({ name }).first('id', 'revoked_at')) as
+      { id: number; revoked_at: unknown } | undefined;
+    if (existing && !existing.revoked_at)
+      throw Object.assign(new Error(`端末「${name}」は登録済みです。先に失効させてください`), { status: 409, expose: true });
     if (existing) await trx('api_clients').where({ id: existing.id }).del();
-    await trx('api_clients').insert({ name, token_hash: tokenId(token), group_code: groupCode, created_at: new Date(), created_by: by.staffLogin ?? 'system' });
-    await appendAudit(trx, { ...by, action: 'apiClient.register', targetKind: 'apiClient', targetIds: [name], result: 'success', detail: { group: groupCode } });
+    await trx('api_clients').insert({
+      name,
+      token_hash: tokenId(token),
+      group_code: groupCode,
+      created_at: new Date(),
+      created_by: by.staffLogin ?? 'system',
+    });
+    await appendAudit(trx, {
+      ...by,
+      action: 'apiClient.register',
+      targetKind: 'apiClient',
+      targetIds: [name],
+      result: 'success',
+      detail: { group: groupCode },
+    });
   });
   return token;
 }
@@ -47,19 +63,48 @@ export async function revokeApiClient(knex: Knex, name: string, by: AuditActor):
 
 export async function listApiClients(knex: Knex): Promise<ApiClientRow[]> {
   const rows = (await knex('api_clients').orderBy('name')) as Record<string, unknown>[];
-  return rows.map((r) => ({ id: Number(r.id), name: String(r.name), groupCode: String(r.group_code), createdAt: dbDate(r.created_at)!, revokedAt: dbDate(r.revoked_at), lastSeenAt: dbDate(r.last_seen_at), lastAddress: (r.last_address as string | null) ?? null }));
+  return rows.map((r) => ({
+    id: Number(r.id),
+    name: String(r.name),
+    groupCode: String(r.group_code),
+    createdAt: dbDate(r.created_at)!,
+    revokedAt: dbDate(r.revoked_at),
+    lastSeenAt: dbDate(r.last_seen_at),
+    lastAddress: (r.last_address as string | null) ?? null,
+  }));
 }
 
 /** The principal for a bearer token, or null when unknown or revoked. */
-export async function resumeApiClient(knex: Knex, token: string, clientAddress: string | null, now: Date = new Date()): Promise<StaffSession | null> {
+export async function resumeApiClient(
+  knex: Knex,
+  token: string,
+  clientAddress: string | null,
+  now: Date = new Date(),
+): Promise<StaffSession | null> {
   if (!token.startsWith(TOKEN_PREFIX)) return null;
-  const row = (await knex('api_clients').where({ token_hash: tokenId(token) }).whereNull('revoked_at').first()) as Record<string, unknown> | undefined;
+  const row = (await knex('api_clients')
+    .where({ token_hash: tokenId(token) })
+    .whereNull('revoked_at')
+    .first()) as Record<string, unknown> | undefined;
   if (!row) return null;
   const lastSeen = dbDate(row.last_seen_at)?.getTime() ?? 0;
-  if (now.getTime() - lastSeen > 60_000 || row.last_address !== clientAddress) await knex('api_clients').where({ id: row.id }).update({ last_seen_at: now, last_address: clientAddress });
+  if (now.getTime() - lastSeen > 60_000 || row.last_address !== clientAddress)
+    await knex('api_clients').where({ id: row.id }).update({ last_seen_at: now, last_address: clientAddress });
   const rights = await groupRights(knex, String(row.group_code));
   return {
-    kind: 'client', id: `client:${String(row.id)}`, staffId: null, loginId: `client:${String(row.name)}`, displayName: String(row.name), groupCode: String(row.group_code),
-    groupName: rights.name, counterId: null, csrfToken: null, permissions: rights.permissions, scopes: rights.scopes, groups: [], mustChangePassword: false, previousLoginAt: null,
+    kind: 'client',
+    id: `client:${String(row.id)}`,
+    staffId: null,
+    loginId: `client:${String(row.name)}`,
+    displayName: String(row.name),
+    groupCode: String(row.group_code),
+    groupName: rights.name,
+    counterId: null,
+    csrfToken: null,
+    permissions: rights.permissions,
+    scopes: rights.scopes,
+    groups: [],
+    mustChangePassword: false,
+    previousLoginAt: null,
   };
 }

@@ -24,7 +24,8 @@ export function passwordProblems(password: string, policy: PasswordPolicy, login
   if (length > 128) problems.push('パスワードは 128 文字以下にしてください');
   if (/[^\x21-\x7e]/.test(password)) problems.push('パスワードに使えるのは半角の英数字と記号だけです (空白・全角文字は使えません)');
   const classes = CLASSES.filter((re) => re.test(password)).length;
-  if (classes < policy.minClasses) problems.push(`英大文字・英小文字・数字・記号のうち ${policy.minClasses} 種類以上を含めてください (今は ${classes} 種類)`);
+  if (classes < policy.minClasses)
+    problems.push(`英大文字・英小文字・数字・記号のうち ${policy.minClasses} 種類以上を含めてください (今は ${classes} 種類)`);
   if (loginId && password.toLowerCase().includes(loginId.toLowerCase())) problems.push('ログイン ID を含むパスワードは使えません');
   return problems;
 }

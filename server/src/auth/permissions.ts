@@ -2,8 +2,21 @@ import { entitlementKinds, type EntitlementKind } from '../domain/codes.js';
 
 /** Operation permissions (issue: staff accounts). Groups hold them; routes declare them. */
 export const permissions = [
-  'resident.search', 'resident.viewMyNumber', 'resident.viewProtectedAddress', 'visit.handle', 'notice.accept', 'notice.review', 'certificate.accept',
-  'print.form', 'export.csv', 'admin.staff', 'admin.procedures', 'audit.read', 'linkage.read', 'rpa.agent', 'rpa.manage',
+  'resident.search',
+  'resident.viewMyNumber',
+  'resident.viewProtectedAddress',
+  'visit.handle',
+  'notice.accept',
+  'notice.review',
+  'certificate.accept',
+  'print.form',
+  'export.csv',
+  'admin.staff',
+  'admin.procedures',
+  'audit.read',
+  'linkage.read',
+  'rpa.agent',
+  'rpa.manage',
 ] as const;
 export type Permission = (typeof permissions)[number];
 
@@ -47,12 +60,68 @@ const allKinds = [...entitlementKinds];
 
 /** The groups a new installation starts with; a municipality adds its own in the admin screen. */
 export const defaultGroups: readonly GroupDefinition[] = [
-  { code: 'counter', name: '総合窓口', description: '住民検索・届出受付・申請書印刷。資格はすべて表示', permissions: ['resident.search', 'visit.handle', 'notice.accept', 'certificate.accept', 'print.form', 'linkage.read'], scopes: allKinds },
-  { code: 'certificates', name: '証明担当', description: '証明書交付請求の受付。資格は表示しない', permissions: ['resident.search', 'visit.handle', 'certificate.accept', 'print.form', 'linkage.read'], scopes: [] },
-  { code: 'insurance', name: '保険年金担当', description: '国保・後期高齢・国民年金の手続き', permissions: ['resident.search', 'visit.handle', 'notice.accept', 'print.form', 'linkage.read'], scopes: ['nationalHealthInsurance', 'lateElderlyMedical', 'nationalPension'] },
-  { code: 'welfare', name: '福祉担当', description: '介護保険・児童手当の手続き', permissions: ['resident.search', 'visit.handle', 'notice.accept', 'print.form', 'linkage.read'], scopes: ['longTermCare', 'childAllowance'] },
-  { code: 'reviewer', name: '審査担当', description: '受け付けた届出の審査 (受付者とは別の職員)・RPA ジョブの確認', permissions: ['resident.search', 'notice.review', 'rpa.manage', 'linkage.read'], scopes: [] },
-  { code: 'supportMeasures', name: '支援措置担当', description: '支援措置対象者の住所・個人番号を閲覧できる', permissions: ['resident.search', 'visit.handle', 'resident.viewProtectedAddress', 'resident.viewMyNumber', 'notice.accept', 'print.form', 'linkage.read'], scopes: allKinds },
-  { code: 'admin', name: 'システム管理者', description: '職員・グループ・手続きの管理、監査ログの閲覧', permissions: ['admin.staff', 'admin.procedures', 'audit.read', 'export.csv', 'linkage.read', 'rpa.manage'], scopes: [] },
-  { code: 'rpaAgent', name: 'RPA 端末', description: '基幹系への入力を行う RPA 端末 (トークンで接続)', permissions: ['rpa.agent'], scopes: [] },
+  {
+    code: 'counter',
+    name: '総合窓口',
+    description: '住民検索・届出受付・申請書印刷。資格はすべて表示',
+    permissions: ['resident.search', 'visit.handle', 'notice.accept', 'certificate.accept', 'print.form', 'linkage.read'],
+    scopes: allKinds,
+  },
+  {
+    code: 'certificates',
+    name: '証明担当',
+    description: '証明書交付請求の受付。資格は表示しない',
+    permissions: ['resident.search', 'visit.handle', 'certificate.accept', 'print.form', 'linkage.read'],
+    scopes: [],
+  },
+  {
+    code: 'insurance',
+    name: '保険年金担当',
+    description: '国保・後期高齢・国民年金の手続き',
+    permissions: ['resident.search', 'visit.handle', 'notice.accept', 'print.form', 'linkage.read'],
+    scopes: ['nationalHealthInsurance', 'lateElderlyMedical', 'nationalPension'],
+  },
+  {
+    code: 'welfare',
+    name: '福祉担当',
+    description: '介護保険・児童手当の手続き',
+    permissions: ['resident.search', 'visit.handle', 'notice.accept', 'print.form', 'linkage.read'],
+    scopes: ['longTermCare', 'childAllowance'],
+  },
+  {
+    code: 'reviewer',
+    name: '審査担当',
+    description: '受け付けた届出の審査 (受付者とは別の職員)・RPA ジョブの確認',
+    permissions: ['resident.search', 'notice.review', 'rpa.manage', 'linkage.read'],
+    scopes: [],
+  },
+  {
+    code: 'supportMeasures',
+    name: '支援措置担当',
+    description: '支援措置対象者の住所・個人番号を閲覧できる',
+    permissions: [
+      'resident.search',
+      'visit.handle',
+      'resident.viewProtectedAddress',
+      'resident.viewMyNumber',
+      'notice.accept',
+      'print.form',
+      'linkage.read',
+    ],
+    scopes: allKinds,
+  },
+  {
+    code: 'admin',
+    name: 'システム管理者',
+    description: '職員・グループ・手続きの管理、監査ログの閲覧',
+    permissions: ['admin.staff', 'admin.procedures', 'audit.read', 'export.csv', 'linkage.read', 'rpa.manage'],
+    scopes: [],
+  },
+  {
+    code: 'rpaAgent',
+    name: 'RPA 端末',
+    description: '基幹系への入力を行う RPA 端末 (トークンで接続)',
+    permissions: ['rpa.agent'],
+    scopes: [],
+  },
 ];

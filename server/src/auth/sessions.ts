@@ -72,7 +72,22 @@ export async function login(knex: Knex, loginId: string, password: string, c: Lo
   const passwordOk = staff ? await verifyPassword(password, String(staff.password_hash)) : false;
   return knex.transaction(async (trx) => {
     const audit = (result: 'success' | 'failure', detail: Record<string, unknown>, group: string | null = null) =>
-      appendAudit(trx, { staffId: staff ? Number(staff.id) : null, staffLogin: loginId.slice(0, 64), role: group, clientAddress: c.clientAddress, counterId: c.counterId ?? null, action: result === 'success' ? 'auth.login' : 'auth.loginFailure', targetKind: 'staff', targetIds: staff ? [String(staff.id)] : [], result, detail }, now);
+      appendAudit(
+        trx,
+        {
+          staffId: staff ? Number(staff.id) : null,
+          staffLogin: loginId.slice(0, 64),
+          role: group,
+          clientAddress: c.clientAddress,
+          counterId: c.counterId ?? null,
+          action: result === 'success' ? 'auth.login' : 'auth.loginFailure',
+          targetKind: 'staff',
+          targetIds: staff ? [String(staff.id)] : [],
+          result,
+          detail,
+        },
+        now,
+      );
     if (!staff) {
       await audit('failure', { reason: 'unknownLogin' });
       return { ok: false, reason: BAD_CREDENTIALS };
@@ -93,14 +108,33 @@ export async function login(knex: Knex, loginId: string, password: string, c: Lo
     if (!passwordOk) {
       const failures = Number(staff.failed_logins) + 1;
       const locked = failures >= auth.lockoutAfter;
-      await trx('staff').where({ id }).update({ failed_logins: failures, ...(locked ? { locked_at: now } : {}) });
+      await trx('staff')
+        .where({ id })
+        .update({ failed_logins: failures, ...(locked ? { locked_at: now } : {}) });
       await audit('failure', { reason: 'badPassword', failures, locked });
-      return { ok: false, reason: locked ? 'ログインの失敗が続いたためロックしました。管理者にロック解除を依頼してください' : BAD_CREDENTIALS };
+      return {
+        ok: false,
+        reason: locked ? 'ログインの失敗が続いたためロックしました。管理者にロック解除を依頼してください' : BAD_CREDENTIALS,
+      };
     }
-    const group = (await trx('staff_group_members').join('staff_groups', 'staff_groups.id', 'staff_group_members.group_id').where({ staff_id: id }).orderBy('staff_groups.id').first('staff_groups.code')) as { code: string } | undefined;
+    const group = (await trx('staff_group_members')
+      .join('staff_groups', 'staff_groups.id', 'staff_group_members.group_id')
+      .where({ staff_id: id })
+      .orderBy('staff_groups.id')
+      .first('staff_groups.code')) as { code: string } | undefined;
     const token = randomBytes(32).toString('base64url');
     const csrfToken = randomBytes(32).toString('base64url');
-    await trx('staff_sessions').insert({ id: tokenId(token), staff_id: id, csrf_token: csrfToken, group_code: group?.code ?? null, counter_id: c.counterId ?? null, client_address: c.clientAddress, created_at: now, last_seen_at: now, previous_login_at: staff.last_login_at ?? null });
+    await trx('staff_sessions').insert({
+      id: tokenId(token),
+      staff_id: id,
+      csrf_token: csrfToken,
+      group_code: group?.code ?? null,
+      counter_id: c.counterId ?? null,
+      client_address: c.clientAddress,
+      created_at: now,
+      last_seen_at: now,
+      previous_login_at: staff.last_login_at ?? null,
+    });
     await trx('staff').where({ id }).update({ failed_logins: 0, last_login_at: now });
     await audit('success', {}, group?.code ?? null);
     const session = await sessionFor(trx, tokenId(token), auth.password, now);
@@ -109,12 +143,21 @@ export async function login(knex: Knex, loginId: string, password: string, c: Lo
 }
 
 async function groupsOf(db: Knex, staffId: number): Promise<GroupRef[]> {
-  return (await db('staff_group_members').join('staff_groups', 'staff_groups.id', 'staff_group_members.group_id').where({ staff_id: staffId }).orderBy('staff_groups.id').select('staff_groups.code', 'staff_groups.name')) as GroupRef[];
+  return (await db('staff_group_members')
+    .join('staff_groups', 'staff_groups.id', 'staff_group_members.group_id')
+    .where({ staff_id: staffId })
+    .orderBy('staff_groups.id')
+    .select('staff_groups.code', 'staff_groups.name')) as GroupRef[];
 }
 
 /** Permissions and data scopes of one group. */
-export async function groupRights(db: Knex, groupCode: string | null): Promise<{ name: string | null; permissions: Set<string>; scopes: Set<string> }> {
-  const g = groupCode ? ((await db('staff_groups').where({ code: groupCode }).first('id', 'name')) as { id: number; name: string } | undefined) : undefined;
+export async function groupRights(
+  db: Knex,
+  groupCode: string | null,
+): Promise<{ name: string | null; permissions: Set<string>; scopes: Set<string> }> {
+  const g = groupCode
+    ? ((await db('staff_groups').where({ code: groupCode }).first('id', 'name')) as { id: number; name: string } | undefined)
+    : undefined;
   if (!g) return { name: null, permissions: new Set(), scopes: new Set() };
   const [perms, scopes] = await Promise.all([
     db('staff_group_permissions').where({ group_id: g.id }).pluck('permission') as Promise<string[]>,
@@ -124,8 +167,21 @@ export async function groupRights(db: Knex, groupCode: string | null): Promise<{
 }
 
 async function sessionFor(db: Knex, id: string, policy: PasswordPolicy, now: Date): Promise<StaffSession | null> {
-  const row = (await db('staff_sessions').join('staff', 'staff.id', 'staff_sessions.staff_id').where('staff_sessions.id', id)
-    .first('staff_sessions.staff_id', 'staff_sessions.csrf_token', 'staff_sessions.group_code', 'staff_sessions.counter_id', 'staff_sessions.previous_login_at', 'staff.login_id', 'staff.display_name', 'staff.disabled', 'staff.must_change_password', 'staff.password_changed_at')) as Record<string, unknown> | undefined;
+  const row = (await db('staff_sessions')
+    .join('staff', 'staff.id', 'staff_sessions.staff_id')
+    .where('staff_sessions.id', id)
+    .first(
+      'staff_sessions.staff_id',
+      'staff_sessions.csrf_token',
+      'staff_sessions.group_code',
+      'staff_sessions.counter_id',
+      'staff_sessions.previous_login_at',
+      'staff.login_id',
+      'staff.display_name',
+      'staff.disabled',
+      'staff.must_change_password',
+      'staff.password_changed_at',
+    )) as Record<string, unknown> | undefined;
   if (!row || row.disabled) return null;
   const staffId = Number(row.staff_id);
   const groups = await groupsOf(db, staffId);
@@ -133,15 +189,30 @@ async function sessionFor(db: Knex, id: string, policy: PasswordPolicy, now: Dat
   const groupCode = groups.some((g) => g.code === row.group_code) ? String(row.group_code) : null;
   const rights = await groupRights(db, groupCode);
   return {
-    kind: 'staff', id, staffId, loginId: String(row.login_id), displayName: String(row.display_name), groupCode, groupName: rights.name,
-    counterId: (row.counter_id as string | null) ?? null, csrfToken: String(row.csrf_token), permissions: rights.permissions, scopes: rights.scopes, groups,
+    kind: 'staff',
+    id,
+    staffId,
+    loginId: String(row.login_id),
+    displayName: String(row.display_name),
+    groupCode,
+    groupName: rights.name,
+    counterId: (row.counter_id as string | null) ?? null,
+    csrfToken: String(row.csrf_token),
+    permissions: rights.permissions,
+    scopes: rights.scopes,
+    groups,
     mustChangePassword: Boolean(row.must_change_password) || passwordExpired(dbDate(row.password_changed_at), policy, now),
     previousLoginAt: dbDate(row.previous_login_at),
   };
 }
 
 /** The session for a cookie token, or null when unknown, idle too long, or the account is disabled. */
-export async function resumeSession(knex: Knex, token: string | undefined, auth: Pick<AuthSettings, 'idleMinutes' | 'password'>, now: Date = new Date()): Promise<StaffSession | null> {
+export async function resumeSession(
+  knex: Knex,
+  token: string | undefined,
+  auth: Pick<AuthSettings, 'idleMinutes' | 'password'>,
+  now: Date = new Date(),
+): Promise<StaffSession | null> {
   if (!token) return null;
   const id = tokenId(token);
   const row = (await knex('staff_sessions').where({ id }).first('last_seen_at')) as { last_seen_at: unknown } | undefined;
@@ -160,11 +231,24 @@ export async function resumeSession(knex: Knex, token: string | undefined, auth:
  * Switches the active group (role) and counter of a session (001 §6 A-5). Only groups the member
  * of staff belongs to; the switch is audited because it changes what they may see.
  */
-export async function switchRole(knex: Knex, session: StaffSession, groupCode: string, counterId: string | null, clientAddress: string | null): Promise<boolean> {
+export async function switchRole(
+  knex: Knex,
+  session: StaffSession,
+  groupCode: string,
+  counterId: string | null,
+  clientAddress: string | null,
+): Promise<boolean> {
   if (session.kind !== 'staff' || !session.groups.some((g) => g.code === groupCode)) return false;
   await knex.transaction(async (trx) => {
     await trx('staff_sessions').where({ id: session.id }).update({ group_code: groupCode, counter_id: counterId });
-    await appendAudit(trx, { ...actorOf(session, clientAddress), action: 'auth.switchRole', targetKind: 'staff', targetIds: [String(session.staffId)], result: 'success', detail: { from: session.groupCode, to: groupCode, counterFrom: session.counterId, counterTo: counterId } });
+    await appendAudit(trx, {
+      ...actorOf(session, clientAddress),
+      action: 'auth.switchRole',
+      targetKind: 'staff',
+      targetIds: [String(session.staffId)],
+      result: 'success',
+      detail: { from: session.groupCode, to: groupCode, counterFrom: session.counterId, counterTo: counterId },
+    });
   });
   return true;
 }
@@ -172,6 +256,12 @@ export async function switchRole(knex: Knex, session: StaffSession, groupCode: s
 export async function logout(knex: Knex, session: StaffSession, clientAddress: string | null): Promise<void> {
   await knex.transaction(async (trx) => {
     await trx('staff_sessions').where({ id: session.id }).del();
-    await appendAudit(trx, { ...actorOf(session, clientAddress), action: 'auth.logout', targetKind: 'staff', targetIds: [String(session.staffId)], result: 'success' });
+    await appendAudit(trx, {
+      ...actorOf(session, clientAddress),
+      action: 'auth.logout',
+      targetKind: 'staff',
+      targetIds: [String(session.staffId)],
+      result: 'success',
+    });
   });
 }

@@ -74,12 +74,25 @@ export interface StaffFields {
 export type StaffField = keyof StaffFields;
 
 export const STAFF_FIELD_LABELS: Readonly<Record<StaffField, string>> = {
-  displayName: '氏名', section: '所属', groups: 'グループ', validFrom: '有効期間開始', validTo: '有効期間終了', disabled: '状態',
+  displayName: '氏名',
+  section: '所属',
+  groups: 'グループ',
+  validFrom: '有効期間開始',
+  validTo: '有効期間終了',
+  disabled: '状態',
 };
 
 export type StaffChange =
   | { kind: 'add'; line: number; loginId: string; after: StaffFields; password: string; passwordFrom: 'file' | 'generated' }
-  | { kind: 'update' | 'disable'; line: number; loginId: string; staffId: number; before: StaffFields; after: StaffFields; fields: StaffField[] }
+  | {
+      kind: 'update' | 'disable';
+      line: number;
+      loginId: string;
+      staffId: number;
+      before: StaffFields;
+      after: StaffFields;
+      fields: StaffField[];
+    }
   | { kind: 'unchanged'; line: number; loginId: string; staffId: number };
 
 export interface StaffImportPlan {
@@ -103,7 +116,10 @@ export interface PlanOptions {
 
 /** Refusal to apply: errors in the plan, or the database changed after planning. */
 export class StaffImportError extends Error {
-  constructor(message: string, readonly errors: ImportError[] = []) {
+  constructor(
+    message: string,
+    readonly errors: ImportError[] = [],
+  ) {
     super(message);
     this.name = 'StaffImportError';
   }
@@ -121,7 +137,11 @@ const MAX_TEXT = 100;
 /** UTF-8 by BOM or by strict validity, else CP932 (Excel's "CSV (コンマ区切り)"). */
 function decode(bytes: Buffer): { text: string; encoding: 'utf8' | 'cp932'; error?: string; line?: number } {
   if (bytes.length >= 2 && ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff))) {
-    return { text: '', encoding: 'utf8', error: 'UTF-16 のファイルは読めません。Excel では「CSV UTF-8 (コンマ区切り)」か「CSV (コンマ区切り)」で保存してください' };
+    return {
+      text: '',
+      encoding: 'utf8',
+      error: 'UTF-16 のファイルは読めません。Excel では「CSV UTF-8 (コンマ区切り)」か「CSV (コンマ区切り)」で保存してください',
+    };
   }
   if (bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
     try {
@@ -137,7 +157,12 @@ function decode(bytes: Buffer): { text: string; encoding: 'utf8' | 'cp932'; erro
     const bad = text.indexOf('\uFFFD');
     if (bad >= 0) {
       const line = text.slice(0, bad).split(/\r\n|\r|\n/).length;
-      return { text: '', encoding: 'cp932', line, error: `UTF-8 としても CP932 (Shift_JIS) としても読めない文字があります。Excel で「CSV UTF-8 (コンマ区切り)」か「CSV (コンマ区切り)」で保存し直してください` };
+      return {
+        text: '',
+        encoding: 'cp932',
+        line,
+        error: `UTF-8 としても CP932 (Shift_JIS) としても読めない文字があります。Excel で「CSV UTF-8 (コンマ区切り)」か「CSV (コンマ区切り)」で保存し直してください`,
+      };
     }
     return { text, encoding: 'cp932' };
   }
@@ -145,7 +170,9 @@ function decode(bytes: Buffer): { text: string; encoding: 'utf8' | 'cp932'; erro
 
 /** Header names compare without spaces and width differences (「ログイン ID」「ログインＩＤ」). */
 const headerKey = (s: string): string => s.normalize('NFKC').replace(/\s+/g, '');
-const HEADER_LOOKUP = new Map<string, ColumnKey>((Object.entries(STAFF_CSV_COLUMNS) as [ColumnKey, string][]).map(([k, v]) => [headerKey(v), k]));
+const HEADER_LOOKUP = new Map<string, ColumnKey>(
+  (Object.entries(STAFF_CSV_COLUMNS) as [ColumnKey, string][]).map(([k, v]) => [headerKey(v), k]),
+);
 
 function parseDate(raw: string): string | undefined {
   const m = DATE_RE.exec(raw.normalize('NFKC'));
@@ -169,7 +196,10 @@ export function parseStaffCsv(bytes: Buffer, fileName: string): ParsedStaffCsv {
   const text = decoded.text.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n');
   let records: { record: string[]; info: { lines: number } }[];
   try {
-    records = parse(text, { info: true, relax_column_count: true, skip_empty_lines: true, record_delimiter: '\n' }) as unknown as { record: string[]; info: { lines: number } }[];
+    records = parse(text, { info: true, relax_column_count: true, skip_empty_lines: true, record_delimiter: '\n' }) as unknown as {
+      record: string[];
+      info: { lines: number };
+    }[];
   } catch (e) {
     const line = typeof (e as { lines?: unknown }).lines === 'number' ? (e as { lines: number }).lines : 1;
     result.errors.push({ line, column: null, message: `CSV の形式が不正です (引用符 " の閉じ忘れなど): ${(e as Error).message}` });
@@ -195,7 +225,9 @@ export function parseStaffCsv(bytes: Buffer, fileName: string): ParsedStaffCsv {
     }
     const key = HEADER_LOOKUP.get(headerKey(name));
     if (!key) {
-      const hint = name.includes('\t') ? ' (タブ区切りのようです。コンマ区切りの CSV で保存してください)' : ` (使える列: ${Object.values(STAFF_CSV_COLUMNS).join('、')})`;
+      const hint = name.includes('\t')
+        ? ' (タブ区切りのようです。コンマ区切りの CSV で保存してください)'
+        : ` (使える列: ${Object.values(STAFF_CSV_COLUMNS).join('、')})`;
       result.errors.push({ line: header.line, column: name, message: `列「${name}」は知らない列です${hint}` });
     } else if (seen.has(key)) {
       result.errors.push({ line: header.line, column: name, message: `列「${STAFF_CSV_COLUMNS[key]}」が 2 回あります (${i + 1} 列目)` });
@@ -203,7 +235,11 @@ export function parseStaffCsv(bytes: Buffer, fileName: string): ParsedStaffCsv {
     columns.push(key ?? null);
   }
   if (!seen.has('loginId') && !result.errors.length) {
-    result.errors.push({ line: header.line, column: STAFF_CSV_COLUMNS.loginId, message: `見出し行に「${STAFF_CSV_COLUMNS.loginId}」の列がありません` });
+    result.errors.push({
+      line: header.line,
+      column: STAFF_CSV_COLUMNS.loginId,
+      message: `見出し行に「${STAFF_CSV_COLUMNS.loginId}」の列がありません`,
+    });
   }
   if (result.errors.length) return result;
 
@@ -249,7 +285,8 @@ export function parseStaffCsv(bytes: Buffer, fileName: string): ParsedStaffCsv {
         else err(key, `${STAFF_CSV_COLUMNS[key]}「${v}」は日付として読めません (YYYY-MM-DD または YYYY/MM/DD)`);
       }
     }
-    if (row.validFrom && row.validTo && row.validFrom > row.validTo) err('validFrom', `有効期間開始 (${row.validFrom}) が有効期間終了 (${row.validTo}) より後です`);
+    if (row.validFrom && row.validTo && row.validFrom > row.validTo)
+      err('validFrom', `有効期間開始 (${row.validFrom}) が有効期間終了 (${row.validTo}) より後です`);
     if (cell.status) {
       if (cell.status === '有効') row.disabled = false;
       else if (cell.status === '無効') row.disabled = true;
@@ -272,8 +309,13 @@ interface DbStaff {
 }
 
 async function loadStaff(db: Knex | Knex.Transaction): Promise<Map<string, DbStaff>> {
-  const rows = (await db('staff').select('id', 'login_id', 'display_name', 'section', 'valid_from', 'valid_to', 'disabled')) as Record<string, unknown>[];
-  const members = (await db('staff_group_members').join('staff_groups', 'staff_groups.id', 'staff_group_members.group_id').select('staff_group_members.staff_id', 'staff_groups.code')) as { staff_id: number; code: string }[];
+  const rows = (await db('staff').select('id', 'login_id', 'display_name', 'section', 'valid_from', 'valid_to', 'disabled')) as Record<
+    string,
+    unknown
+  >[];
+  const members = (await db('staff_group_members')
+    .join('staff_groups', 'staff_groups.id', 'staff_group_members.group_id')
+    .select('staff_group_members.staff_id', 'staff_groups.code')) as { staff_id: number; code: string }[];
   const groupsOf = new Map<number, string[]>();
   for (const m of members) {
     const id = Number(m.staff_id);
@@ -283,10 +325,15 @@ async function loadStaff(db: Knex | Knex.Transaction): Promise<Map<string, DbSta
   for (const r of rows) {
     const id = Number(r.id);
     out.set(String(r.login_id), {
-      id, loginId: String(r.login_id),
+      id,
+      loginId: String(r.login_id),
       fields: {
-        displayName: String(r.display_name), section: (r.section as string | null) ?? null, groups: (groupsOf.get(id) ?? []).sort(),
-        validFrom: (r.valid_from as string | null) ?? null, validTo: (r.valid_to as string | null) ?? null, disabled: Boolean(r.disabled),
+        displayName: String(r.display_name),
+        section: (r.section as string | null) ?? null,
+        groups: (groupsOf.get(id) ?? []).sort(),
+        validFrom: (r.valid_from as string | null) ?? null,
+        validTo: (r.valid_to as string | null) ?? null,
+        disabled: Boolean(r.disabled),
       },
     });
   }
@@ -307,11 +354,21 @@ function generatedPassword(loginId: string, policy: PasswordPolicy): string {
  * Compares the rows with the database, without changing it. Takes either a parse result (its
  * errors and file name are carried into the plan) or bare rows.
  */
-export async function planStaffImport(knex: Knex, input: StaffCsvRow[] | ParsedStaffCsv, options: PlanOptions = {}): Promise<StaffImportPlan> {
+export async function planStaffImport(
+  knex: Knex,
+  input: StaffCsvRow[] | ParsedStaffCsv,
+  options: PlanOptions = {},
+): Promise<StaffImportPlan> {
   const parsed = Array.isArray(input) ? undefined : input;
   const rows = Array.isArray(input) ? input : input.rows;
   const policy = options.passwordPolicy ?? defaultPasswordPolicy;
-  const plan: StaffImportPlan = { fileName: parsed?.fileName ?? options.fileName ?? null, changes: [], errors: [...(parsed?.errors ?? [])], warnings: [], notInFile: 0 };
+  const plan: StaffImportPlan = {
+    fileName: parsed?.fileName ?? options.fileName ?? null,
+    changes: [],
+    errors: [...(parsed?.errors ?? [])],
+    warnings: [],
+    notInFile: 0,
+  };
   const existing = await loadStaff(knex);
   const byLower = new Map([...existing.values()].map((s) => [s.loginId.toLowerCase(), s]));
   // The default groups count as known: they are created on first use, as createStaff does.
@@ -322,13 +379,18 @@ export async function planStaffImport(knex: Knex, input: StaffCsvRow[] | ParsedS
 
   for (const row of rows) {
     const errors: ImportError[] = [];
-    const err = (key: ColumnKey | null, message: string) => errors.push({ line: row.line, column: key ? STAFF_CSV_COLUMNS[key] : null, message });
+    const err = (key: ColumnKey | null, message: string) =>
+      errors.push({ line: row.line, column: key ? STAFF_CSV_COLUMNS[key] : null, message });
     if (seenInRows.has(row.loginId.toLowerCase())) err('loginId', `ログインID「${row.loginId}」がファイル内で重複しています`);
     seenInRows.add(row.loginId.toLowerCase());
     for (const code of row.groups ?? []) if (!groupCodes.has(code)) err('groups', `グループ「${code}」はありません (登録済み: ${known})`);
     const current = existing.get(row.loginId);
     const caseOnly = current ? undefined : byLower.get(row.loginId.toLowerCase());
-    if (caseOnly) err('loginId', `ログインID「${row.loginId}」は既存の「${caseOnly.loginId}」と大文字・小文字だけが違います (同じ ID として扱えないため、既存の表記に合わせてください)`);
+    if (caseOnly)
+      err(
+        'loginId',
+        `ログインID「${row.loginId}」は既存の「${caseOnly.loginId}」と大文字・小文字だけが違います (同じ ID として扱えないため、既存の表記に合わせてください)`,
+      );
 
     if (!current) {
       if (!row.displayName) err('displayName', '新しい職員には氏名が必要です');
@@ -342,9 +404,19 @@ export async function planStaffImport(knex: Knex, input: StaffCsvRow[] | ParsedS
         continue;
       }
       plan.changes.push({
-        kind: 'add', line: row.line, loginId: row.loginId,
-        after: { displayName: row.displayName!, section: row.section ?? null, groups: [...row.groups!], validFrom: row.validFrom ?? null, validTo: row.validTo ?? null, disabled: row.disabled ?? false },
-        password: row.initialPassword ?? generatedPassword(row.loginId, policy), passwordFrom: row.initialPassword !== undefined ? 'file' : 'generated',
+        kind: 'add',
+        line: row.line,
+        loginId: row.loginId,
+        after: {
+          displayName: row.displayName!,
+          section: row.section ?? null,
+          groups: [...row.groups!],
+          validFrom: row.validFrom ?? null,
+          validTo: row.validTo ?? null,
+          disabled: row.disabled ?? false,
+        },
+        password: row.initialPassword ?? generatedPassword(row.loginId, policy),
+        passwordFrom: row.initialPassword !== undefined ? 'file' : 'generated',
       });
       continue;
     }
@@ -360,18 +432,34 @@ export async function planStaffImport(knex: Knex, input: StaffCsvRow[] | ParsedS
       disabled: row.disabled ?? before.disabled,
     };
     if (after.validFrom && after.validTo && after.validFrom > after.validTo) {
-      err(row.validFrom !== undefined ? 'validFrom' : 'validTo', `有効期間開始 (${after.validFrom}) が有効期間終了 (${after.validTo}) より後になります`);
+      err(
+        row.validFrom !== undefined ? 'validFrom' : 'validTo',
+        `有効期間開始 (${after.validFrom}) が有効期間終了 (${after.validTo}) より後になります`,
+      );
     }
     if (errors.length) {
       plan.errors.push(...errors);
       continue;
     }
     if (row.initialPassword !== undefined) {
-      plan.warnings.push({ line: row.line, column: STAFF_CSV_COLUMNS.initialPassword, message: `${row.loginId} は登録済みのため初期パスワードは使いません (パスワードのリセットは職員管理画面で)` });
+      plan.warnings.push({
+        line: row.line,
+        column: STAFF_CSV_COLUMNS.initialPassword,
+        message: `${row.loginId} は登録済みのため初期パスワードは使いません (パスワードのリセットは職員管理画面で)`,
+      });
     }
     const fields = FIELD_ORDER.filter((f) => !sameFieldValue(before, after, f));
     if (!fields.length) plan.changes.push({ kind: 'unchanged', line: row.line, loginId: row.loginId, staffId: current.id });
-    else plan.changes.push({ kind: !before.disabled && after.disabled ? 'disable' : 'update', line: row.line, loginId: row.loginId, staffId: current.id, before, after, fields });
+    else
+      plan.changes.push({
+        kind: !before.disabled && after.disabled ? 'disable' : 'update',
+        line: row.line,
+        loginId: row.loginId,
+        staffId: current.id,
+        before,
+        after,
+        fields,
+      });
   }
   plan.notInFile = [...existing.values()].filter((s) => !mentioned.has(s.id)).length;
   plan.errors.sort((a, b) => a.line - b.line);
@@ -409,8 +497,14 @@ export function formatStaffDiff(plan: StaffImportPlan): string {
       if (a.disabled) s += '; 状態: 無効';
       lines.push(s);
     } else if (c.kind === 'update' || c.kind === 'disable') {
-      const parts = c.fields.filter((f) => c.kind === 'update' || f !== 'disabled').map((f) => `${STAFF_FIELD_LABELS[f]}: ${show(f, c.before)} → ${show(f, c.after)}`);
-      lines.push(c.kind === 'disable' ? `- 無効化 ${c.loginId} ${c.before.displayName}${parts.length ? `; ${parts.join('; ')}` : ''}` : `~ 変更 ${c.loginId} ${parts.join('; ')}`);
+      const parts = c.fields
+        .filter((f) => c.kind === 'update' || f !== 'disabled')
+        .map((f) => `${STAFF_FIELD_LABELS[f]}: ${show(f, c.before)} → ${show(f, c.after)}`);
+      lines.push(
+        c.kind === 'disable'
+          ? `- 無効化 ${c.loginId} ${c.before.displayName}${parts.length ? `; ${parts.join('; ')}` : ''}`
+          : `~ 変更 ${c.loginId} ${parts.join('; ')}`,
+      );
     }
   }
   for (const w of plan.warnings) lines.push(`! 注意 ${w.line} 行目${w.column ? ` 列「${w.column}」` : ''}: ${w.message}`);
@@ -439,7 +533,8 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
   return out;
 }
 
-const canLogIn = (f: StaffFields, today: string): boolean => !f.disabled && !(f.validFrom && today < f.validFrom) && !(f.validTo && today > f.validTo);
+const canLogIn = (f: StaffFields, today: string): boolean =>
+  !f.disabled && !(f.validFrom && today < f.validFrom) && !(f.validTo && today > f.validTo);
 
 const STALE = (loginId: string) => `職員「${loginId}」の登録内容がドライランの後で変わりました。もう一度ドライランからやり直してください`;
 
@@ -449,13 +544,21 @@ const STALE = (loginId: string) => `職員「${loginId}」の登録内容がド�
  * Sessions of accounts that can no longer log in (disabled, or outside the new validity period)
  * end. Refuses a plan with errors, and a plan that the database no longer matches.
  */
-export async function applyStaffImport(knex: Knex, plan: StaffImportPlan, by: Omit<AuditEntry, 'action' | 'result'>): Promise<{ added: { loginId: string; password: string }[]; updated: number; disabled: number }> {
+export async function applyStaffImport(
+  knex: Knex,
+  plan: StaffImportPlan,
+  by: Omit<AuditEntry, 'action' | 'result'>,
+): Promise<{ added: { loginId: string; password: string }[]; updated: number; disabled: number }> {
   if (plan.errors.length) throw new StaffImportError(`ファイルにエラーが ${plan.errors.length} 件あるため反映しません`, plan.errors);
   const adds = plan.changes.filter((c): c is Extract<StaffChange, { kind: 'add' }> => c.kind === 'add');
-  const edits = plan.changes.filter((c): c is Extract<StaffChange, { kind: 'update' | 'disable' }> => c.kind === 'update' || c.kind === 'disable');
+  const edits = plan.changes.filter(
+    (c): c is Extract<StaffChange, { kind: 'update' | 'disable' }> => c.kind === 'update' || c.kind === 'disable',
+  );
   // scrypt is slow and memory-hard: two at a time, and never while holding the write lock.
   const hashes = await mapLimit(adds, 2, (c) => hashPassword(c.password));
-  const needed = new Set(plan.changes.flatMap((c) => (c.kind === 'add' || c.kind === 'update' || c.kind === 'disable' ? c.after.groups : [])));
+  const needed = new Set(
+    plan.changes.flatMap((c) => (c.kind === 'add' || c.kind === 'update' || c.kind === 'disable' ? c.after.groups : [])),
+  );
   const present = new Set((await knex('staff_groups').pluck('code')) as string[]);
   if (defaultGroups.some((g) => needed.has(g.code) && !present.has(g.code))) await ensureDefaultGroups(knex);
   const now = new Date();
@@ -467,31 +570,53 @@ export async function applyStaffImport(knex: Knex, plan: StaffImportPlan, by: Om
     const groupId = new Map(groupRows.map((g) => [g.code, Number(g.id)]));
     const idOf = (code: string): number => {
       const id = groupId.get(code);
-      if (id === undefined) throw new StaffImportError(`グループ「${code}」がドライランの後で削除されました。もう一度ドライランからやり直してください`);
+      if (id === undefined)
+        throw new StaffImportError(`グループ「${code}」がドライランの後で削除されました。もう一度ドライランからやり直してください`);
       return id;
     };
 
     for (const [i, c] of adds.entries()) {
       const clash = (await trx('staff').whereRaw('lower(login_id) = ?', [c.loginId.toLowerCase()]).first('id')) as unknown;
-      if (clash) throw new StaffImportError(`ログインID「${c.loginId}」はドライランの後で登録されました。もう一度ドライランからやり直してください`);
+      if (clash)
+        throw new StaffImportError(`ログインID「${c.loginId}」はドライランの後で登録されました。もう一度ドライランからやり直してください`);
       const a = c.after;
       const [row] = await trx('staff')
         .insert({
-          login_id: c.loginId, display_name: a.displayName, section: a.section, password_hash: hashes[i], password_changed_at: now, must_change_password: true,
-          valid_from: a.validFrom, valid_to: a.validTo, disabled: a.disabled, created_at: now,
+          login_id: c.loginId,
+          display_name: a.displayName,
+          section: a.section,
+          password_hash: hashes[i],
+          password_changed_at: now,
+          must_change_password: true,
+          valid_from: a.validFrom,
+          valid_to: a.validTo,
+          disabled: a.disabled,
+          created_at: now,
         })
         .returning('id');
       const id = insertedId(row);
       for (const code of a.groups) await trx('staff_group_members').insert({ staff_id: id, group_id: idOf(code) });
       await trx('staff_password_history').insert({ staff_id: id, password_hash: hashes[i], changed_at: now });
-      await appendAudit(trx, { ...by, action: 'staff.create', targetKind: 'staff', targetIds: [String(id)], result: 'success', detail: { loginId: c.loginId, groups: a.groups, ...(a.disabled ? { disabled: true } : {}), source: 'import' } }, now);
+      await appendAudit(
+        trx,
+        {
+          ...by,
+          action: 'staff.create',
+          targetKind: 'staff',
+          targetIds: [String(id)],
+          result: 'success',
+          detail: { loginId: c.loginId, groups: a.groups, ...(a.disabled ? { disabled: true } : {}), source: 'import' },
+        },
+        now,
+      );
       touched.push(String(id));
     }
 
     const current = await loadStaff(trx);
     for (const c of edits) {
       const db = current.get(c.loginId);
-      if (!db || db.id !== c.staffId || FIELD_ORDER.some((f) => !sameFieldValue(db.fields, c.before, f))) throw new StaffImportError(STALE(c.loginId));
+      if (!db || db.id !== c.staffId || FIELD_ORDER.some((f) => !sameFieldValue(db.fields, c.before, f)))
+        throw new StaffImportError(STALE(c.loginId));
       const a = c.after;
       const columns: Record<string, unknown> = {};
       if (c.fields.includes('displayName')) columns.display_name = a.displayName;
@@ -513,18 +638,48 @@ export async function applyStaffImport(knex: Knex, plan: StaffImportPlan, by: Om
         detail.groupsRemoved = c.before.groups.filter((g) => !a.groups.includes(g));
       }
       if (endSessions) detail.sessionsEnded = true;
-      await appendAudit(trx, { ...by, action: c.kind === 'disable' ? 'staff.disable' : 'staff.update', targetKind: 'staff', targetIds: [String(c.staffId)], result: 'success', detail }, now);
+      await appendAudit(
+        trx,
+        {
+          ...by,
+          action: c.kind === 'disable' ? 'staff.disable' : 'staff.update',
+          targetKind: 'staff',
+          targetIds: [String(c.staffId)],
+          result: 'success',
+          detail,
+        },
+        now,
+      );
       touched.push(String(c.staffId));
     }
 
     const n = countChanges(plan);
-    await appendAudit(trx, {
-      ...by, action: 'staff.import', targetKind: 'staff', targetIds: touched, result: 'success',
-      detail: { file: plan.fileName ? path.basename(plan.fileName).slice(0, 200) : null, added: n.add, updated: n.update, disabled: n.disable, unchanged: n.unchanged, notInFile: plan.notInFile },
-    }, now);
+    await appendAudit(
+      trx,
+      {
+        ...by,
+        action: 'staff.import',
+        targetKind: 'staff',
+        targetIds: touched,
+        result: 'success',
+        detail: {
+          file: plan.fileName ? path.basename(plan.fileName).slice(0, 200) : null,
+          added: n.add,
+          updated: n.update,
+          disabled: n.disable,
+          unchanged: n.unchanged,
+          notInFile: plan.notInFile,
+        },
+      },
+      now,
+    );
   });
 
-  return { added: adds.map((c) => ({ loginId: c.loginId, password: c.password })), updated: edits.filter((c) => c.kind === 'update').length, disabled: edits.filter((c) => c.kind === 'disable').length };
+  return {
+    added: adds.map((c) => ({ loginId: c.loginId, password: c.password })),
+    updated: edits.filter((c) => c.kind === 'update').length,
+    disabled: edits.filter((c) => c.kind === 'disable').length,
+  };
 }
 
 /**
@@ -537,7 +692,8 @@ export function writeInitialPasswords(file: string, entries: readonly { loginId:
   try {
     fd = openSync(file, 'wx', 0o600);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new StaffImportError(`初期パスワードのファイル ${file} は既にあります (上書きしません)`);
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST')
+      throw new StaffImportError(`初期パスワードのファイル ${file} は既にあります (上書きしません)`);
     throw e;
   }
   try {

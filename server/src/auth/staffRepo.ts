@@ -47,7 +47,17 @@ export async function createStaff(knex: Knex, s: NewStaff, by: AuditActor = { st
   return knex.transaction(async (trx) => {
     const now = new Date();
     const [row] = await trx('staff')
-      .insert({ login_id: s.loginId, display_name: s.displayName, section: s.section, password_hash: hash, password_changed_at: now, must_change_password: s.mustChangePassword, valid_from: s.validFrom ?? null, valid_to: s.validTo ?? null, created_at: now })
+      .insert({
+        login_id: s.loginId,
+        display_name: s.displayName,
+        section: s.section,
+        password_hash: hash,
+        password_changed_at: now,
+        must_change_password: s.mustChangePassword,
+        valid_from: s.validFrom ?? null,
+        valid_to: s.validTo ?? null,
+        created_at: now,
+      })
       .returning('id');
     const id = insertedId(row);
     for (const code of s.groups) {
@@ -56,7 +66,14 @@ export async function createStaff(knex: Knex, s: NewStaff, by: AuditActor = { st
       await trx('staff_group_members').insert({ staff_id: id, group_id: gid });
     }
     await trx('staff_password_history').insert({ staff_id: id, password_hash: hash, changed_at: now });
-    await appendAudit(trx, { ...by, action: 'staff.create', targetKind: 'staff', targetIds: [String(id)], result: 'success', detail: { loginId: s.loginId, groups: s.groups } });
+    await appendAudit(trx, {
+      ...by,
+      action: 'staff.create',
+      targetKind: 'staff',
+      targetIds: [String(id)],
+      result: 'success',
+      detail: { loginId: s.loginId, groups: s.groups },
+    });
     return id;
   });
 }
@@ -67,21 +84,44 @@ export type ChangePasswordResult = { ok: true } | { ok: false; problems: string[
  * A member of staff changes their own password: the current one must be right, the new one must
  * satisfy the policy and differ from the last `historyCount` passwords. Clears the forced change.
  */
-export async function changePassword(knex: Knex, staffId: number, current: string, next: string, policy: PasswordPolicy, by: AuditActor): Promise<ChangePasswordResult> {
-  const staff = (await knex('staff').where({ id: staffId }).first('login_id', 'password_hash')) as { login_id: string; password_hash: string } | undefined;
+export async function changePassword(
+  knex: Knex,
+  staffId: number,
+  current: string,
+  next: string,
+  policy: PasswordPolicy,
+  by: AuditActor,
+): Promise<ChangePasswordResult> {
+  const staff = (await knex('staff').where({ id: staffId }).first('login_id', 'password_hash')) as
+    { login_id: string; password_hash: string } | undefined;
   if (!staff) return { ok: false, problems: ['職員が見つかりません'] };
   const fail = async (problems: string[], reason: string): Promise<ChangePasswordResult> => {
-    await knex.transaction((trx) => appendAudit(trx, { ...by, action: 'staff.passwordChange', targetKind: 'staff', targetIds: [String(staffId)], result: 'failure', detail: { reason } }));
+    await knex.transaction((trx) =>
+      appendAudit(trx, {
+        ...by,
+        action: 'staff.passwordChange',
+        targetKind: 'staff',
+        targetIds: [String(staffId)],
+        result: 'failure',
+        detail: { reason },
+      }),
+    );
     return { ok: false, problems };
   };
   if (!(await verifyPassword(current, staff.password_hash))) return fail(['現在のパスワードが違います'], 'badCurrent');
   const problems = passwordProblems(next, policy, staff.login_id);
   if (problems.length) return fail(problems, 'policy');
-  const history = policy.historyCount > 0
-    ? ((await knex('staff_password_history').where({ staff_id: staffId }).orderBy('changed_at', 'desc').limit(policy.historyCount).pluck('password_hash')) as string[])
-    : [];
+  const history =
+    policy.historyCount > 0
+      ? ((await knex('staff_password_history')
+          .where({ staff_id: staffId })
+          .orderBy('changed_at', 'desc')
+          .limit(policy.historyCount)
+          .pluck('password_hash')) as string[])
+      : [];
   for (const old of [staff.password_hash, ...history]) {
-    if (await verifyPassword(next, old)) return fail([`直近 ${Math.max(1, policy.historyCount)} 回に使ったパスワードは使えません`], 'reused');
+    if (await verifyPassword(next, old))
+      return fail([`直近 ${Math.max(1, policy.historyCount)} 回に使ったパスワードは使えません`], 'reused');
   }
   const hash = await hashPassword(next);
   await knex.transaction(async (trx) => {
@@ -101,7 +141,9 @@ export async function resetPassword(knex: Knex, staffId: number, by: AuditActor)
   const temporary = randomPassword(14);
   const hash = await hashPassword(temporary);
   await knex.transaction(async (trx) => {
-    const n = await trx('staff').where({ id: staffId }).update({ password_hash: hash, password_changed_at: new Date(), must_change_password: true, failed_logins: 0, locked_at: null });
+    const n = await trx('staff')
+      .where({ id: staffId })
+      .update({ password_hash: hash, password_changed_at: new Date(), must_change_password: true, failed_logins: 0, locked_at: null });
     if (!n) throw Object.assign(new Error('職員が見つかりません'), { status: 404, expose: true });
     await trx('staff_sessions').where({ staff_id: staffId }).del();
     await appendAudit(trx, { ...by, action: 'staff.passwordReset', targetKind: 'staff', targetIds: [String(staffId)], result: 'success' });
@@ -131,15 +173,25 @@ export interface StaffUpdate {
 export async function updateStaff(knex: Knex, staffId: number, u: StaffUpdate, by: AuditActor): Promise<void> {
   const ids = await groupIds(knex);
   for (const g of u.groups) if (!ids.has(g)) throw Object.assign(new Error(`グループ「${g}」はありません`), { status: 400, expose: true });
-  if (u.validFrom && u.validTo && u.validFrom > u.validTo) throw Object.assign(new Error('有効期間の開始が終了より後になっています'), { status: 400, expose: true });
+  if (u.validFrom && u.validTo && u.validFrom > u.validTo)
+    throw Object.assign(new Error('有効期間の開始が終了より後になっています'), { status: 400, expose: true });
   await knex.transaction(async (trx) => {
     const before = (await trx('staff').where({ id: staffId }).first()) as Record<string, unknown> | undefined;
     if (!before) throw Object.assign(new Error('職員が見つかりません'), { status: 404, expose: true });
-    await trx('staff').where({ id: staffId }).update({ display_name: u.displayName, section: u.section, valid_from: u.validFrom, valid_to: u.validTo, disabled: u.disabled });
+    await trx('staff')
+      .where({ id: staffId })
+      .update({ display_name: u.displayName, section: u.section, valid_from: u.validFrom, valid_to: u.validTo, disabled: u.disabled });
     await trx('staff_group_members').where({ staff_id: staffId }).del();
     for (const g of u.groups) await trx('staff_group_members').insert({ staff_id: staffId, group_id: ids.get(g)! });
     if (u.disabled) await trx('staff_sessions').where({ staff_id: staffId }).del();
-    await appendAudit(trx, { ...by, action: 'staff.update', targetKind: 'staff', targetIds: [String(staffId)], result: 'success', detail: { groups: u.groups, disabled: u.disabled, validFrom: u.validFrom, validTo: u.validTo } });
+    await appendAudit(trx, {
+      ...by,
+      action: 'staff.update',
+      targetKind: 'staff',
+      targetIds: [String(staffId)],
+      result: 'success',
+      detail: { groups: u.groups, disabled: u.disabled, validFrom: u.validFrom, validTo: u.validTo },
+    });
   });
 }
 
@@ -167,7 +219,14 @@ export async function saveGroup(knex: Knex, g: GroupUpdate, by: AuditActor): Pro
     for (const p of g.permissions) await trx('staff_group_permissions').insert({ group_id: id, permission: p });
     await trx('staff_group_scopes').where({ group_id: id }).del();
     for (const k of g.scopes) await trx('staff_group_scopes').insert({ group_id: id, entitlement_kind: k });
-    await appendAudit(trx, { ...by, action: existing ? 'group.update' : 'group.create', targetKind: 'group', targetIds: [g.code], result: 'success', detail: { permissions: g.permissions, scopes: g.scopes } });
+    await appendAudit(trx, {
+      ...by,
+      action: existing ? 'group.update' : 'group.create',
+      targetKind: 'group',
+      targetIds: [g.code],
+      result: 'success',
+      detail: { permissions: g.permissions, scopes: g.scopes },
+    });
     return id;
   });
 }

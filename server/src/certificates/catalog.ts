@@ -137,7 +137,11 @@ const enumHints: Record<string, readonly string[]> = { unit: certificateUnits, t
 
 /** Plainer Japanese than ajv-i18n's generic wording, by the key the issue is about. */
 function explain(issue: ConfigIssue): ConfigIssue {
-  const last = issue.path.replace(/\[[0-9]+\]$/, '').split('.').pop() ?? '';
+  const last =
+    issue.path
+      .replace(/\[[0-9]+\]$/, '')
+      .split('.')
+      .pop() ?? '';
   let reason = issue.reason;
   if (last === 'fee' && reason === '必須の項目がありません') {
     reason = '手数料 (fee) がありません。1 通あたりの円を書いてください (無料は 0)';
@@ -183,20 +187,24 @@ function checkFees(value: FeesFile, src: YamlSource): ConfigIssue[] {
 
     const seenExempt = new Set<string>();
     c.exemptPurposes.forEach((p, pi) => {
-      if (!purposeLine.has(p)) at([...segs, 'exemptPurposes', pi], `免除の目的「${p}」は purposes にありません。使えるのは ${purposeIds.join(', ')} です`);
+      if (!purposeLine.has(p))
+        at([...segs, 'exemptPurposes', pi], `免除の目的「${p}」は purposes にありません。使えるのは ${purposeIds.join(', ')} です`);
       else if (seenExempt.has(p)) at([...segs, 'exemptPurposes', pi], `免除の目的「${p}」が 2 回書かれています`);
       seenExempt.add(p);
     });
-    if (c.fee === 0 && c.exemptPurposes.length > 0) at([...segs, 'exemptPurposes'], `「${c.name}」は手数料が 0 円なので、免除の目的 (exemptPurposes) は書けません。[] にしてください`);
+    if (c.fee === 0 && c.exemptPurposes.length > 0)
+      at([...segs, 'exemptPurposes'], `「${c.name}」は手数料が 0 円なので、免除の目的 (exemptPurposes) は書けません。[] にしてください`);
 
     const optionLine = new Map<string, number>();
     c.options.forEach((o, oi) => {
       const os: Segments = [...segs, 'options', oi];
       const firstOpt = optionLine.get(o.id);
-      if (firstOpt !== undefined) at([...os, 'id'], `「${c.name}」の項目 ID「${o.id}」が重複しています (${firstOpt} 行目でも使われています)`);
+      if (firstOpt !== undefined)
+        at([...os, 'id'], `「${c.name}」の項目 ID「${o.id}」が重複しています (${firstOpt} 行目でも使われています)`);
       else optionLine.set(o.id, line([...os, 'id']));
       if (o.type === 'choice') {
-        if (!o.choices || o.choices.length === 0) at([...os, 'type'], `項目「${o.label}」は選択式 (choice) ですが、choices (選択肢) がありません`);
+        if (!o.choices || o.choices.length === 0)
+          at([...os, 'type'], `項目「${o.label}」は選択式 (choice) ですが、choices (選択肢) がありません`);
         const values = (o.choices ?? []).map((ch) => ch.value);
         values.forEach((v, vi) => {
           if (values.indexOf(v) !== vi) at([...os, 'choices', vi, 'value'], `選択肢「${v}」が 2 回あります`);
@@ -207,10 +215,13 @@ function checkFees(value: FeesFile, src: YamlSource): ConfigIssue[] {
         at([...os, 'choices'], `choices は選択式 (type: choice) の項目にだけ書けます (この項目は ${o.type})`);
       }
       if (o.type === 'boolean') {
-        if (o.default !== undefined && typeof o.default !== 'boolean') at([...os, 'default'], `項目「${o.label}」の default は true か false で書いてください`);
-        if (o.required) at([...os, 'required'], 'required は choice と year の項目にだけ書けます (する・しないの項目は default で決めます)');
+        if (o.default !== undefined && typeof o.default !== 'boolean')
+          at([...os, 'default'], `項目「${o.label}」の default は true か false で書いてください`);
+        if (o.required)
+          at([...os, 'required'], 'required は choice と year の項目にだけ書けます (する・しないの項目は default で決めます)');
       }
-      if (o.type === 'year' && o.default !== undefined) at([...os, 'default'], `年度の項目「${o.label}」には default を書けません (請求ごとに年度を指定します)`);
+      if (o.type === 'year' && o.default !== undefined)
+        at([...os, 'default'], `年度の項目「${o.label}」には default を書けません (請求ごとに年度を指定します)`);
       if (o.type !== 'year' && o.id === 'year') at([...os, 'type'], '項目 ID「year」は年度 (type: year) の項目にだけ使えます');
     });
   });

@@ -92,7 +92,10 @@ function checkOption(o: CertificateOption, v: OptionValue, type: CertificateType
   } else if (o.type === 'choice') {
     const choices = o.choices ?? [];
     if (typeof v !== 'string' || !choices.some((c) => c.value === v))
-      problem(field, `「${type.name}」の「${o.label}」に「${String(v)}」は選べません。選べるのは ${choices.map((c) => `${c.value} (${c.label})`).join(', ')} です`);
+      problem(
+        field,
+        `「${type.name}」の「${o.label}」に「${String(v)}」は選べません。選べるのは ${choices.map((c) => `${c.value} (${c.label})`).join(', ')} です`,
+      );
   } else if (!isCount(v) || v < MIN_YEAR || v > MAX_YEAR) {
     problem(field, `「${type.name}」の「${o.label}」は西暦の年度 (例: 2025) で指定してください (${String(v)} は使えません)`);
   }
@@ -113,28 +116,43 @@ export function priceRequest(catalog: CertificateCatalog, request: CertificateRe
     const before = problems.length;
     const problem = (field: string, message: string) => problems.push({ line: index, field, message });
 
-    if (!req.subject || (!req.subject.addresseeNo && !req.subject.label)) problem('subject', '対象者 (宛名番号または氏名) を指定してください');
+    if (!req.subject || (!req.subject.addresseeNo && !req.subject.label))
+      problem('subject', '対象者 (宛名番号または氏名) を指定してください');
     const type = catalog.typeById.get(req.typeId);
     if (!type) {
-      problem('typeId', `証明書の種類「${req.typeId}」はありません。使えるのは ${catalog.certificates.map((c) => `${c.id} (${c.name})`).join(', ')} です`);
+      problem(
+        'typeId',
+        `証明書の種類「${req.typeId}」はありません。使えるのは ${catalog.certificates.map((c) => `${c.id} (${c.name})`).join(', ')} です`,
+      );
       return;
     }
     const who = req.subject ? subjectText(req.subject) : '対象者不明';
 
     if (!isCount(req.copies) || req.copies < 1 || req.copies > catalog.maxCopies)
-      problem('copies', `「${type.name}」(${who}) の通数は 1 から ${catalog.maxCopies} までの整数で指定してください (${String(req.copies)} は使えません)`);
+      problem(
+        'copies',
+        `「${type.name}」(${who}) の通数は 1 から ${catalog.maxCopies} までの整数で指定してください (${String(req.copies)} は使えません)`,
+      );
 
     const perItem = chargedPerItem(type);
     if (perItem) {
-      if (req.items === undefined) problem('items', `「${type.name}」(${who}) は ${type.unit}数 (items) を指定してください (1 ${type.unit}ごとに ${type.fee} 円)`);
+      if (req.items === undefined)
+        problem('items', `「${type.name}」(${who}) は ${type.unit}数 (items) を指定してください (1 ${type.unit}ごとに ${type.fee} 円)`);
       else if (!isCount(req.items) || req.items < 1 || req.items > MAX_ITEMS)
-        problem('items', `「${type.name}」(${who}) の${type.unit}数は 1 から ${MAX_ITEMS} までの整数で指定してください (${String(req.items)} は使えません)`);
+        problem(
+          'items',
+          `「${type.name}」(${who}) の${type.unit}数は 1 から ${MAX_ITEMS} までの整数で指定してください (${String(req.items)} は使えません)`,
+        );
     } else if (req.items !== undefined) {
       problem('items', `「${type.name}」は通数で数える証明書なので、件数 (items) は指定できません`);
     }
 
     const purpose = catalog.purposeById.get(req.purposeId);
-    if (!purpose) problem('purposeId', `請求の目的「${req.purposeId}」はありません。使えるのは ${catalog.purposes.map((p) => `${p.id} (${p.label})`).join(', ')} です`);
+    if (!purpose)
+      problem(
+        'purposeId',
+        `請求の目的「${req.purposeId}」はありません。使えるのは ${catalog.purposes.map((p) => `${p.id} (${p.label})`).join(', ')} です`,
+      );
 
     const given = req.options ?? {};
     const options: Record<string, OptionValue> = {};
@@ -144,7 +162,10 @@ export function priceRequest(catalog: CertificateCatalog, request: CertificateRe
         if (key === 'showMyNumber') problem('options.showMyNumber', `「${type.name}」には個人番号 (マイナンバー) を記載できません`);
         else {
           const allowed = type.options.map((x) => `${x.id} (${x.label})`);
-          problem(`options.${key}`, `「${type.name}」に項目「${key}」はありません。${allowed.length ? `指定できるのは ${allowed.join(', ')} です` : 'この証明書に選べる項目はありません'}`);
+          problem(
+            `options.${key}`,
+            `「${type.name}」に項目「${key}」はありません。${allowed.length ? `指定できるのは ${allowed.join(', ')} です` : 'この証明書に選べる項目はありません'}`,
+          );
         }
         continue;
       }
@@ -154,7 +175,13 @@ export function priceRequest(catalog: CertificateCatalog, request: CertificateRe
     for (const o of type.options) {
       if (given[o.id] !== undefined) continue;
       if (o.default !== undefined) options[o.id] = o.default;
-      else if (o.required) problem(`options.${o.id}`, o.type === 'year' ? `「${type.name}」(${who}) は${o.label}を指定してください` : `「${type.name}」(${who}) の「${o.label}」を選んでください`);
+      else if (o.required)
+        problem(
+          `options.${o.id}`,
+          o.type === 'year'
+            ? `「${type.name}」(${who}) は${o.label}を指定してください`
+            : `「${type.name}」(${who}) の「${o.label}」を選んでください`,
+        );
       else if (o.type === 'boolean') options[o.id] = false;
     }
 

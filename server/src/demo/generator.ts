@@ -7,8 +7,19 @@ import { formatWareki } from '../domain/wareki.js';
 import { GaijiMap } from '../linkage/forward/gaiji.js';
 import type { LayoutRegistry } from '../linkage/forward/layouts.js';
 import {
-  aliasSurnames, corporationForms, corporationStems, eraOf, femaleGiven, foreignOrigins, maleGiven, mjSurnames,
-  otherMunicipalities, residenceStatuses, surnames, type ForeignOrigin, type Reading,
+  aliasSurnames,
+  corporationForms,
+  corporationStems,
+  eraOf,
+  femaleGiven,
+  foreignOrigins,
+  maleGiven,
+  mjSurnames,
+  otherMunicipalities,
+  residenceStatuses,
+  surnames,
+  type ForeignOrigin,
+  type Reading,
 } from './names.js';
 import { Random, WeightedPicker } from './random.js';
 import { TownAddresses, type AddressSlot } from './town.js';
@@ -78,8 +89,20 @@ interface Household {
 }
 
 const SPEC_WRITERS = [
-  '001o005', '001o007', '001o009', '001o013', '023o002', '024o007', '025o005', '026o001', '027o003',
-  'ext-nonresident', 'ext-corporation', 'ext-issuance-ban', 'ext-arrears', 'ext-address-master',
+  '001o005',
+  '001o007',
+  '001o009',
+  '001o013',
+  '023o002',
+  '024o007',
+  '025o005',
+  '026o001',
+  '027o003',
+  'ext-nonresident',
+  'ext-corporation',
+  'ext-issuance-ban',
+  'ext-arrears',
+  'ext-address-master',
 ] as const;
 type SpecId = (typeof SPEC_WRITERS)[number];
 const DIFF_SPECS = ['001o005', '001o009', '024o007'] as const;
@@ -128,7 +151,11 @@ class TownGenerator {
   private readonly statusPicker = new WeightedPicker(residenceStatuses);
   private readonly givenPickers = {
     '1': { old: new WeightedPicker(maleGiven.old), mid: new WeightedPicker(maleGiven.mid), young: new WeightedPicker(maleGiven.young) },
-    '2': { old: new WeightedPicker(femaleGiven.old), mid: new WeightedPicker(femaleGiven.mid), young: new WeightedPicker(femaleGiven.young) },
+    '2': {
+      old: new WeightedPicker(femaleGiven.old),
+      mid: new WeightedPicker(femaleGiven.mid),
+      young: new WeightedPicker(femaleGiven.young),
+    },
   };
   private personSeq = 0;
   private householdSeq = 0;
@@ -145,8 +172,18 @@ class TownGenerator {
     this.cityName = `${o.municipality.county ?? ''}${o.municipality.name}`;
     this.stamp = `${o.asOf.replace(/-/g, '')}020000`;
     this.s = {
-      people: 0, households: 0, formerResidents: 0, foreignResidents: 0, nonResidents: 0, corporations: 0,
-      supportMeasures: 0, issuanceBans: 0, arrears: 0, mjNames: 0, diffRows: 0, files: [],
+      people: 0,
+      households: 0,
+      formerResidents: 0,
+      foreignResidents: 0,
+      nonResidents: 0,
+      corporations: 0,
+      supportMeasures: 0,
+      issuanceBans: 0,
+      arrears: 0,
+      mjNames: 0,
+      diffRows: 0,
+      files: [],
       entitlements: { nationalHealthInsurance: 0, lateElderlyMedical: 0, longTermCare: 0, nationalPension: 0, childAllowance: 0 },
     };
   }
@@ -180,7 +217,11 @@ class TownGenerator {
     }
     mkdirSync(o.outDir, { recursive: true });
     const mapFile = path.join(o.outDir, 'gaiji-map.csv');
-    writeFileSync(mapFile, new GaijiMap(legacyGaiji.map((g) => ({ sjis: g.sjis, text: g.text, mjName: g.mjName, note: g.note }))).toCsv(), 'utf8');
+    writeFileSync(
+      mapFile,
+      new GaijiMap(legacyGaiji.map((g) => ({ sjis: g.sjis, text: g.text, mjName: g.mjName, note: g.note }))).toCsv(),
+      'utf8',
+    );
     this.s.files.push(mapFile);
     o.onProgress?.(this.s.people);
     return this.s;
@@ -278,7 +319,13 @@ class TownGenerator {
     await this.entitlements(hh);
     if (forcedSupport) await this.supportMeasures(hh);
     if (forcedBan) {
-      await this.w('ext-issuance-ban').write({ addressee_no: head.addresseeNo, ban_kind_code: '1', reason: '本人からの交付制限申出', start_date: addDays(this.o.asOf, -rng.int(30, 700)), end_date: null });
+      await this.w('ext-issuance-ban').write({
+        addressee_no: head.addresseeNo,
+        ban_kind_code: '1',
+        reason: '本人からの交付制限申出',
+        start_date: addDays(this.o.asOf, -rng.int(30, 700)),
+        end_date: null,
+      });
       this.s.issuanceBans++;
     }
     if (rng.chance(0.02)) await this.arrears(head);
@@ -356,7 +403,9 @@ class TownGenerator {
         add(sex, age, ['02']);
         const younger = rng.chance(0.5);
         const sib: Sex = rng.chance(0.5) ? '1' : '2';
-        add(sib, Math.max(18, age + (younger ? -rng.int(1, 8) : rng.int(1, 8))), [sib === '1' ? (younger ? '74' : '71') : younger ? '84' : '81']);
+        add(sib, Math.max(18, age + (younger ? -rng.int(1, 8) : rng.int(1, 8))), [
+          sib === '1' ? (younger ? '74' : '71') : younger ? '84' : '81',
+        ]);
         if (rng.chance(0.3)) add(rng.chance(0.5) ? '1' : '2', rng.int(20, 80), [rng.chance(0.5) ? '99' : '96']);
       }
     }
@@ -410,7 +459,12 @@ class TownGenerator {
         values.from_country_name = hh.origin!.nationalityName;
       } else {
         const from = this.elsewhere();
-        Object.assign(values, { from_prefecture: from.prefecture, from_city: from.city, from_town_name: from.town, from_block_number: from.block });
+        Object.assign(values, {
+          from_prefecture: from.prefecture,
+          from_city: from.city,
+          from_town_name: from.town,
+          from_block_number: from.block,
+        });
       }
     }
     if (Number(birthDate.slice(0, 4)) < 1950 && rng.chance(0.01)) {
@@ -471,11 +525,24 @@ class TownGenerator {
     let seq = 1;
     const row = (date: string, reason: string, before: string | null, after: string | null): Promise<void> =>
       this.w('001o009').write({
-        addressee_no: p.addresseeNo, seq: seq++, change_date: date, change_date_unknown: false, reported_date: date,
-        change_reason_code: reason, household_no: hh.no, name: v.name, name_kana: v.name_kana,
-        relationship_label: v.relationship_label, address_before: before, address_after: after,
+        addressee_no: p.addresseeNo,
+        seq: seq++,
+        change_date: date,
+        change_date_unknown: false,
+        reported_date: date,
+        change_reason_code: reason,
+        household_no: hh.no,
+        name: v.name,
+        name_kana: v.name_kana,
+        relationship_label: v.relationship_label,
+        address_before: before,
+        address_after: after,
       });
-    const fromText = v.from_country_name ? String(v.from_country_name) : v.from_prefecture ? `${String(v.from_prefecture)}${String(v.from_city)}${String(v.from_town_name)}${String(v.from_block_number)}` : null;
+    const fromText = v.from_country_name
+      ? String(v.from_country_name)
+      : v.from_prefecture
+        ? `${String(v.from_prefecture)}${String(v.from_city)}${String(v.from_town_name)}${String(v.from_block_number)}`
+        : null;
     const reason = String(v.change_reason_code);
     const mid = addDays(p.residentSince, -rng.int(400, 3000));
     if (rng.chance(0.12) && reason !== '03' && mid > dateReaching(p.birthDate, 18)) {
@@ -486,7 +553,8 @@ class TownGenerator {
       v.change_date = p.residentSince;
       v.resident_since = mid;
     } else await row(p.residentSince, reason, fromText, here);
-    if (p.rel[0] === '02' && hh.members.length > 1 && rng.chance(0.05)) await row(addDays(this.o.asOf, -rng.int(30, 2000)), '53', here, here);
+    if (p.rel[0] === '02' && hh.members.length > 1 && rng.chance(0.05))
+      await row(addDays(this.o.asOf, -rng.int(30, 2000)), '53', here, here);
     if (rng.chance(0.003)) await row(addDays(this.o.asOf, -rng.int(10, 900)), rng.pick(['42', '44', '59']), here, here);
   }
 
@@ -512,9 +580,18 @@ class TownGenerator {
     }
     await this.w('001o005').write(p.values);
     await this.w('001o009').write({
-      addressee_no: p.addresseeNo, seq: 1, change_date: removed, change_date_unknown: false, reported_date: removed,
-      change_reason_code: died ? '23' : '21', household_no: hh.no, name: p.values.name, name_kana: p.values.name_kana,
-      relationship_label: p.values.relationship_label, address_before: this.addressText(hh), address_after: null,
+      addressee_no: p.addresseeNo,
+      seq: 1,
+      change_date: removed,
+      change_date_unknown: false,
+      reported_date: removed,
+      change_reason_code: died ? '23' : '21',
+      household_no: hh.no,
+      name: p.values.name,
+      name_kana: p.values.name_kana,
+      relationship_label: p.values.relationship_label,
+      address_before: this.addressText(hh),
+      address_after: null,
     });
     this.s.formerResidents++;
   }
@@ -527,8 +604,11 @@ class TownGenerator {
     for (const p of hh.members) {
       if (nhiHousehold && p.age < 75) {
         await this.w('024o007').write({
-          addressee_no: p.addresseeNo, insurer_no: o.municipality.code, insured_no: `${pad(rng.int(1, 99), 2)}-${pad(rng.int(0, 999999), 6)}`,
-          qualification_code: p === head ? '1' : '3', acquired_date: since(p, addDays(o.asOf, -rng.int(30, 6000))),
+          addressee_no: p.addresseeNo,
+          insurer_no: o.municipality.code,
+          insured_no: `${pad(rng.int(1, 99), 2)}-${pad(rng.int(0, 999999), 6)}`,
+          qualification_code: p === head ? '1' : '3',
+          acquired_date: since(p, addDays(o.asOf, -rng.int(30, 6000))),
           acquired_reason_code: p.residentSince === p.birthDate ? '04' : rng.pick(['01', '02']),
         });
         p.nhi = true;
@@ -536,8 +616,11 @@ class TownGenerator {
       }
       if (p.age >= 75) {
         await this.w('025o005').write({
-          addressee_no: p.addresseeNo, insured_no: pad(rng.int(10000000, 99999999), 8), qualification_code: '1',
-          acquired_reason_code: '001', acquired_date: since(p, dateReaching(p.birthDate, 75)),
+          addressee_no: p.addresseeNo,
+          insured_no: pad(rng.int(10000000, 99999999), 8),
+          qualification_code: '1',
+          acquired_reason_code: '001',
+          acquired_date: since(p, dateReaching(p.birthDate, 75)),
         });
         this.s.entitlements.lateElderlyMedical!++;
       }
@@ -547,7 +630,9 @@ class TownGenerator {
         const certified = certifiedYoung || rng.chance(share);
         const from = addDays(o.asOf, -rng.int(10, 300));
         await this.w('023o002').write({
-          addressee_no: p.addresseeNo, insurer_no: o.municipality.code, insured_no: pad(rng.int(0, 9_999_999_999), 10),
+          addressee_no: p.addresseeNo,
+          insurer_no: o.municipality.code,
+          insured_no: pad(rng.int(0, 9_999_999_999), 10),
           qualification_code: p.age >= 65 ? '1' : '2',
           acquired_date: p.age >= 65 ? since(p, dateReaching(p.birthDate, 65)) : from,
           care_level_code: certified ? rng.pick(['12', '13', '21', '22', '23', '24', '25']) : null,
@@ -560,8 +645,12 @@ class TownGenerator {
         const category = nhiHousehold ? '1' : p.rel[p.rel.length - 1] === '12' && rng.chance(0.6) ? '3' : null;
         if (category) {
           await this.w('026o001').write({
-            addressee_no: p.addresseeNo, insured_no: pad(rng.int(1000, 9999), 4) + pad(rng.int(0, 999999), 6), qualification_code: category,
-            種別変更年月日: null, acquired_date: since(p, dateReaching(p.birthDate, 20)), acquired_reason_code: '01',
+            addressee_no: p.addresseeNo,
+            insured_no: pad(rng.int(1000, 9999), 4) + pad(rng.int(0, 999999), 6),
+            qualification_code: category,
+            種別変更年月日: null,
+            acquired_date: since(p, dateReaching(p.birthDate, 20)),
+            acquired_reason_code: '01',
           });
           this.s.entitlements.nationalPension!++;
         }
@@ -572,11 +661,15 @@ class TownGenerator {
     for (const child of hh.members) {
       const isChild = child.rel.length === 1 ? child.rel[0] === '20' : child.rel.join(',') === '20,20';
       if (!isChild || o.asOf > endOfSchoolYearReaching(child.birthDate, 18)) continue;
-      const recipient = child.rel.length === 1 ? head : hh.members.find((m) => m.rel.length === 1 && m.rel[0] === '20' && m.sex === '1') ?? head;
+      const recipient =
+        child.rel.length === 1 ? head : (hh.members.find((m) => m.rel.length === 1 && m.rel[0] === '20' && m.sex === '1') ?? head);
       const start = addDays(child.residentSince, 32).slice(0, 7);
       await this.w('027o003').write({
-        addressee_no: recipient.addresseeNo, child_addressee_no: child.addresseeNo, acquired_date: start,
-        lost_date: endOfSchoolYearReaching(child.birthDate, 18).slice(0, 7), acquired_reason_code: child.residentSince === child.birthDate ? '01' : '02',
+        addressee_no: recipient.addresseeNo,
+        child_addressee_no: child.addresseeNo,
+        acquired_date: start,
+        lost_date: endOfSchoolYearReaching(child.birthDate, 18).slice(0, 7),
+        acquired_reason_code: child.residentSince === child.birthDate ? '01' : '02',
       });
       this.s.entitlements.childAllowance!++;
     }
@@ -588,7 +681,11 @@ class TownGenerator {
     const provisional = rng.chance(0.2);
     for (const p of hh.members) {
       await this.w('001o013').write({
-        addressee_no: p.addresseeNo, measure_code: provisional ? '2' : '1', start_date: start, end_date: addDays(start, 364), note: null,
+        addressee_no: p.addresseeNo,
+        measure_code: provisional ? '2' : '1',
+        start_date: start,
+        end_date: addDays(start, 364),
+        note: null,
       });
       this.s.supportMeasures++;
     }
@@ -598,8 +695,11 @@ class TownGenerator {
     const { rng, o } = this;
     const fy = Number(o.asOf.slice(0, 4)) - rng.int(1, 3);
     await this.w('ext-arrears').write({
-      addressee_no: p.addresseeNo, tax_kind_code: rng.pick(['01', '02', '03', '04']), fiscal_year: fy,
-      amount_yen: rng.int(3, 400) * 100, since_date: `${fy + 1}-01-31`,
+      addressee_no: p.addresseeNo,
+      tax_kind_code: rng.pick(['01', '02', '03', '04']),
+      fiscal_year: fy,
+      amount_yen: rng.int(3, 400) * 100,
+      since_date: `${fy + 1}-01-31`,
     });
     this.s.arrears++;
   }
@@ -612,10 +712,21 @@ class TownGenerator {
     const given = this.given(sex, birth);
     const [prefecture, city, code, town] = rng.pick(otherMunicipalities);
     await this.w('ext-nonresident').write({
-      addressee_no: this.nextAddresseeNo(), name: `${surname[0]}　${given[0]}`, name_kana: `${surname[1]}　${given[1]}`, sex,
-      birth_date: birth, birth_date_unknown: false, municipality_code: code, prefecture, city, town_name: `${town}${rng.int(1, 5)}丁目`,
-      block_number: `${rng.int(1, 30)}番${rng.int(1, 20)}号`, postal_code: null, reason_code: rng.chance(0.8) ? '1' : '2',
-      registered_date: addDays(this.o.asOf, -rng.int(100, 8000)), status: '1',
+      addressee_no: this.nextAddresseeNo(),
+      name: `${surname[0]}　${given[0]}`,
+      name_kana: `${surname[1]}　${given[1]}`,
+      sex,
+      birth_date: birth,
+      birth_date_unknown: false,
+      municipality_code: code,
+      prefecture,
+      city,
+      town_name: `${town}${rng.int(1, 5)}丁目`,
+      block_number: `${rng.int(1, 30)}番${rng.int(1, 20)}号`,
+      postal_code: null,
+      reason_code: rng.chance(0.8) ? '1' : '2',
+      registered_date: addDays(this.o.asOf, -rng.int(100, 8000)),
+      status: '1',
     });
     this.s.nonResidents++;
   }
@@ -629,11 +740,20 @@ class TownGenerator {
     const { slot } = this.addresses.pick(rng);
     const rep = this.surnamePicker.pick(rng);
     await this.w('ext-corporation').write({
-      addressee_no: this.nextAddresseeNo(), corporate_number: `${corporateNumberCheckDigit(base)}${base}`,
-      name: prefix ? `${form}${stem}` : `${stem}${form}`, name_kana: prefix ? `${formKana}${stemKana}` : `${stemKana}${formKana}`,
-      representative_name: `${rep[0]}　${this.given('1', '1965-01-01')[0]}`, municipality_code: o.municipality.code,
-      prefecture: o.municipality.prefecture, city: this.cityName, town_name: slot.town.name, block_number: slot.block,
-      address_suffix: null, postal_code: slot.town.postal, established_date: addDays(o.asOf, -rng.int(200, 20000)), closed_date: null,
+      addressee_no: this.nextAddresseeNo(),
+      corporate_number: `${corporateNumberCheckDigit(base)}${base}`,
+      name: prefix ? `${form}${stem}` : `${stem}${form}`,
+      name_kana: prefix ? `${formKana}${stemKana}` : `${stemKana}${formKana}`,
+      representative_name: `${rep[0]}　${this.given('1', '1965-01-01')[0]}`,
+      municipality_code: o.municipality.code,
+      prefecture: o.municipality.prefecture,
+      city: this.cityName,
+      town_name: slot.town.name,
+      block_number: slot.block,
+      address_suffix: null,
+      postal_code: slot.town.postal,
+      established_date: addDays(o.asOf, -rng.int(200, 20000)),
+      closed_date: null,
     });
     this.s.corporations++;
   }
@@ -643,9 +763,17 @@ class TownGenerator {
     for (let i = 0; i < this.addresses.totalSlots; i++) {
       const { town, block, building } = this.addresses.slot(i);
       const base = {
-        municipality_code: this.o.municipality.code, town_code: town.code, town_kind: town.kind, oaza_name: town.oaza,
-        chome: town.chome, koaza_name: town.koaza || null, town_name: town.name, town_kana: town.kana, block_number: block,
-        postal_code: town.postal, residential_addressing: town.residential,
+        municipality_code: this.o.municipality.code,
+        town_code: town.code,
+        town_kind: town.kind,
+        oaza_name: town.oaza,
+        chome: town.chome,
+        koaza_name: town.koaza || null,
+        town_name: town.name,
+        town_kana: town.kana,
+        block_number: block,
+        postal_code: town.postal,
+        residential_addressing: town.residential,
       };
       await w.write({ ...base, address_suffix: null });
       if (building) await w.write({ ...base, address_suffix: building });
@@ -663,22 +791,52 @@ class TownGenerator {
     const drawn = rng.pick(['moveOut', 'death', 'relocation', 'birth'] as const);
     const event = drawn === 'birth' && hh.origin ? 'relocation' : drawn;
     const hist = (person: RowValues, reason: string, seq: number, before: string | null, after: string | null) =>
-      historyW.write({
-        addressee_no: person.addressee_no, seq, change_date: day, change_date_unknown: false, reported_date: day, change_reason_code: reason,
-        household_no: hh.no, name: person.name, name_kana: person.name_kana, relationship_label: person.relationship_label,
-        address_before: before, address_after: after,
-      }, '1');
+      historyW.write(
+        {
+          addressee_no: person.addressee_no,
+          seq,
+          change_date: day,
+          change_date_unknown: false,
+          reported_date: day,
+          change_reason_code: reason,
+          household_no: hh.no,
+          name: person.name,
+          name_kana: person.name_kana,
+          relationship_label: person.relationship_label,
+          address_before: before,
+          address_after: after,
+        },
+        '1',
+      );
     if (event === 'birth') {
       const baby = { ...hh.members[0]!.values };
       const sex: Sex = rng.chance(0.5) ? '1' : '2';
       const given = this.givenPickers[sex].young.pick(rng);
       Object.assign(baby, {
-        name: `${hh.surname[0]}　${given[0]}`, name_kana: `${hh.surname[1]}　${given[1]}`,
-        addressee_no: withCheckDigit(`9${pad(++this.diffSeq, 8)}`), sex, sex_label: sex === '1' ? '男' : '女', birth_date: day,
-        birth_date_unknown: false, birth_date_unknown_text: null, relationship_code1: '20', relationship_code2: null, relationship_label: '子',
-        resident_since: day, change_date: day, change_reported_date: day, change_reason_code: '03', my_number: null,
-        from_prefecture: null, from_city: null, from_town_name: null, from_block_number: null, from_country_code: null, from_country_name: null,
-        former_surname: null, former_surname_kana: null,
+        name: `${hh.surname[0]}　${given[0]}`,
+        name_kana: `${hh.surname[1]}　${given[1]}`,
+        addressee_no: withCheckDigit(`9${pad(++this.diffSeq, 8)}`),
+        sex,
+        sex_label: sex === '1' ? '男' : '女',
+        birth_date: day,
+        birth_date_unknown: false,
+        birth_date_unknown_text: null,
+        relationship_code1: '20',
+        relationship_code2: null,
+        relationship_label: '子',
+        resident_since: day,
+        change_date: day,
+        change_reported_date: day,
+        change_reason_code: '03',
+        my_number: null,
+        from_prefecture: null,
+        from_city: null,
+        from_town_name: null,
+        from_block_number: null,
+        from_country_code: null,
+        from_country_name: null,
+        former_surname: null,
+        former_surname_kana: null,
       });
       await residents.write(baby, '1');
       await hist(baby, '03', 1, null, this.addressText(hh));
@@ -686,16 +844,53 @@ class TownGenerator {
       const changed: RowValues = { ...p.values, change_date: day, change_reported_date: day };
       if (event === 'moveOut' || event === 'death') {
         const to = this.elsewhere(rng);
-        Object.assign(changed, event === 'death'
-          ? { resident_status: '3', change_reason_code: '23', removal_date: day, removal_reported_date: day }
-          : { resident_status: '2', change_reason_code: '21', removal_date: day, removal_reported_date: day, to_prefecture: to.prefecture, to_city: to.city, to_town_name: to.town, to_block_number: to.block });
-        if (p.nhi) await nhi.write({ addressee_no: p.addresseeNo, insurer_no: this.o.municipality.code, insured_no: null, qualification_code: '3', acquired_date: p.residentSince, lost_date: day, lost_reason_code: event === 'death' ? '44' : '41' }, '2');
+        Object.assign(
+          changed,
+          event === 'death'
+            ? { resident_status: '3', change_reason_code: '23', removal_date: day, removal_reported_date: day }
+            : {
+                resident_status: '2',
+                change_reason_code: '21',
+                removal_date: day,
+                removal_reported_date: day,
+                to_prefecture: to.prefecture,
+                to_city: to.city,
+                to_town_name: to.town,
+                to_block_number: to.block,
+              },
+        );
+        if (p.nhi)
+          await nhi.write(
+            {
+              addressee_no: p.addresseeNo,
+              insurer_no: this.o.municipality.code,
+              insured_no: null,
+              qualification_code: '3',
+              acquired_date: p.residentSince,
+              lost_date: day,
+              lost_reason_code: event === 'death' ? '44' : '41',
+            },
+            '2',
+          );
       } else {
         const { slot, suffix } = this.addresses.pick(rng);
-        Object.assign(changed, { change_reason_code: '41', town_code: slot.town.code, town_name: slot.town.name, block_number: slot.block, address_suffix: suffix || null, postal_code: slot.town.postal });
+        Object.assign(changed, {
+          change_reason_code: '41',
+          town_code: slot.town.code,
+          town_name: slot.town.name,
+          block_number: slot.block,
+          address_suffix: suffix || null,
+          postal_code: slot.town.postal,
+        });
       }
       await residents.write(changed, '2');
-      await hist(changed, String(changed.change_reason_code), 90, this.addressText(hh), event === 'relocation' ? `${String(changed.town_name)}${String(changed.block_number)}` : null);
+      await hist(
+        changed,
+        String(changed.change_reason_code),
+        90,
+        this.addressText(hh),
+        event === 'relocation' ? `${String(changed.town_name)}${String(changed.block_number)}` : null,
+      );
     }
     this.s.diffRows++;
   }

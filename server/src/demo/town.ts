@@ -37,15 +37,90 @@ export const towns: readonly Town[] = [
   ...chomeTowns('0002', '緑ケ丘', 'ミドリガオカ', 4, '8691102', 8),
   ...chomeTowns('0003', '駅前', 'エキマエ', 2, '8691103', 7),
   ...chomeTowns('0004', '桜台', 'サクラダイ', 3, '8691104', 6),
-  { code: '0010000', kind: '1', oaza: '大字上田', chome: null, koaza: '', name: '大字上田', kana: 'オオアザカミダ', postal: '8691111', residential: false, weight: 6 },
-  { code: '0011000', kind: '1', oaza: '大字下田', chome: null, koaza: '', name: '大字下田', kana: 'オオアザシモダ', postal: '8691112', residential: false, weight: 5 },
-  { code: '0012000', kind: '1', oaza: '大字中原', chome: null, koaza: '', name: '大字中原', kana: 'オオアザナカハラ', postal: '8691113', residential: false, weight: 5 },
-  { code: '0013001', kind: '3', oaza: '大字平川', chome: null, koaza: '字東原', name: '大字平川字東原', kana: 'オオアザヒラカワアザヒガシバル', postal: '8691114', residential: false, weight: 3 },
-  { code: '0013002', kind: '3', oaza: '大字平川', chome: null, koaza: '字西原', name: '大字平川字西原', kana: 'オオアザヒラカワアザニシバル', postal: '8691114', residential: false, weight: 3 },
-  { code: '0014000', kind: '1', oaza: '大字山口', chome: null, koaza: '', name: '大字山口', kana: 'オオアザヤマグチ', postal: '8691115', residential: false, weight: 4 },
+  {
+    code: '0010000',
+    kind: '1',
+    oaza: '大字上田',
+    chome: null,
+    koaza: '',
+    name: '大字上田',
+    kana: 'オオアザカミダ',
+    postal: '8691111',
+    residential: false,
+    weight: 6,
+  },
+  {
+    code: '0011000',
+    kind: '1',
+    oaza: '大字下田',
+    chome: null,
+    koaza: '',
+    name: '大字下田',
+    kana: 'オオアザシモダ',
+    postal: '8691112',
+    residential: false,
+    weight: 5,
+  },
+  {
+    code: '0012000',
+    kind: '1',
+    oaza: '大字中原',
+    chome: null,
+    koaza: '',
+    name: '大字中原',
+    kana: 'オオアザナカハラ',
+    postal: '8691113',
+    residential: false,
+    weight: 5,
+  },
+  {
+    code: '0013001',
+    kind: '3',
+    oaza: '大字平川',
+    chome: null,
+    koaza: '字東原',
+    name: '大字平川字東原',
+    kana: 'オオアザヒラカワアザヒガシバル',
+    postal: '8691114',
+    residential: false,
+    weight: 3,
+  },
+  {
+    code: '0013002',
+    kind: '3',
+    oaza: '大字平川',
+    chome: null,
+    koaza: '字西原',
+    name: '大字平川字西原',
+    kana: 'オオアザヒラカワアザニシバル',
+    postal: '8691114',
+    residential: false,
+    weight: 3,
+  },
+  {
+    code: '0014000',
+    kind: '1',
+    oaza: '大字山口',
+    chome: null,
+    koaza: '',
+    name: '大字山口',
+    kana: 'オオアザヤマグチ',
+    postal: '8691115',
+    residential: false,
+    weight: 4,
+  },
 ];
 
-const BUILDINGS = ['コーポさくら', 'メゾンみどり', 'ハイツ本町', 'グランドール駅前', 'サンライズ桜台', 'パークサイド緑ケ丘', 'レジデンス上田', 'ヴィラ中原'];
+const BUILDINGS = [
+  'コーポさくら',
+  'メゾンみどり',
+  'ハイツ本町',
+  'グランドール駅前',
+  'サンライズ桜台',
+  'パークサイド緑ケ丘',
+  'レジデンス上田',
+  'ヴィラ中原',
+];
 
 export interface AddressSlot {
   town: Town;
@@ -77,9 +152,7 @@ export class TownAddresses {
     while (this.starts[ti]! > index) ti--;
     const town = towns[ti]!;
     const j = index - this.starts[ti]!;
-    const block = town.residential
-      ? `${Math.floor(j / 15) + 1}番${(j % 15) + 1}号`
-      : `${100 + j * 3}番地${j % 4 === 1 ? (j % 7) + 1 : ''}`;
+    const block = town.residential ? `${Math.floor(j / 15) + 1}番${(j % 15) + 1}号` : `${100 + j * 3}番地${j % 4 === 1 ? (j % 7) + 1 : ''}`;
     const building = j % 9 === 4 ? BUILDINGS[(j + ti) % BUILDINGS.length]! : null;
     return { town, block, building };
   }

@@ -78,7 +78,10 @@ export function todayInJapan(now: Date = new Date()): string {
 export function endOfSchoolYearReaching(birthDate: string, age: number): string {
   const m = /^([0-9]{4})-([0-9]{2})-([0-9]{2})$/.exec(birthDate);
   if (!m) throw new Error(`not a date: ${birthDate}`);
-  const reached = addDays(`${Number(m[1]) + age}-${m[2]}-${m[3] === '29' && m[2] === '02' ? '28' : m[3]}`, m[3] === '29' && m[2] === '02' ? 0 : -1);
+  const reached = addDays(
+    `${Number(m[1]) + age}-${m[2]}-${m[3] === '29' && m[2] === '02' ? '28' : m[3]}`,
+    m[3] === '29' && m[2] === '02' ? 0 : -1,
+  );
   const y = Number(reached.slice(0, 4));
   const month = Number(reached.slice(5, 7));
   return `${month <= 3 ? y : y + 1}-03-31`;

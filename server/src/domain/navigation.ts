@@ -7,7 +7,15 @@ import { noticeDateLabel } from './noticeDates.js';
 import type { EntitlementKind } from './codes.js';
 import { addDays, ageOn, endOfSchoolYearReaching } from './dates.js';
 import type {
-  Condition, DerivedProcedure, MemberCondition, NavigationInput, NoticeMember, NoticeType, ProcedureDefinition, Question, SchoolStage,
+  Condition,
+  DerivedProcedure,
+  MemberCondition,
+  NavigationInput,
+  NoticeMember,
+  NoticeType,
+  ProcedureDefinition,
+  Question,
+  SchoolStage,
 } from './procedureTypes.js';
 import { schoolStage, schoolStageLabels } from './schoolAge.js';
 
@@ -31,14 +39,28 @@ export interface LateCheck {
 
 /** Short names of the notice types, as reasons (`転入`). */
 export const noticeShortLabels: Readonly<Record<NoticeType, string>> = {
-  moveIn: '転入', specialMoveIn: '特例転入', moveOut: '転出', specialMoveOut: '特例転出', moveAbroad: '国外転出',
-  relocation: '転居', headChange: '世帯主変更', householdSplit: '世帯分離', householdMerge: '世帯合併',
-  householdRestructure: '世帯構成変更', birth: '出生', death: '死亡', individual: '異動なし',
+  moveIn: '転入',
+  specialMoveIn: '特例転入',
+  moveOut: '転出',
+  specialMoveOut: '特例転出',
+  moveAbroad: '国外転出',
+  relocation: '転居',
+  headChange: '世帯主変更',
+  householdSplit: '世帯分離',
+  householdMerge: '世帯合併',
+  householdRestructure: '世帯構成変更',
+  birth: '出生',
+  death: '死亡',
+  individual: '異動なし',
 };
 
 const heldTexts: Readonly<Record<EntitlementKind, { holds: string; notHolds: string; household: string }>> = {
   nationalHealthInsurance: { holds: '国民健康保険に加入中', notHolds: '国民健康保険に未加入', household: '世帯に国民健康保険の加入者あり' },
-  lateElderlyMedical: { holds: '後期高齢者医療に加入中', notHolds: '後期高齢者医療に未加入', household: '世帯に後期高齢者医療の加入者あり' },
+  lateElderlyMedical: {
+    holds: '後期高齢者医療に加入中',
+    notHolds: '後期高齢者医療に未加入',
+    household: '世帯に後期高齢者医療の加入者あり',
+  },
   longTermCare: { holds: '介護保険の被保険者', notHolds: '介護保険の被保険者でない', household: '世帯に介護保険の被保険者あり' },
   nationalPension: { holds: '国民年金に加入中', notHolds: '国民年金に未加入', household: '世帯に国民年金の加入者あり' },
   childAllowance: { holds: '児童手当を受給中', notHolds: '児童手当を受給していない', household: '世帯に児童手当の受給者あり' },
@@ -71,7 +93,8 @@ function memberMatches(m: NoticeMember, c: MemberCondition, effectiveDate: strin
     if (birth === null || !FULL_DATE_RE.test(birth)) return false;
     if (c.ageFrom !== undefined && ageOf(birth, effectiveDate, c.ageBasis) < c.ageFrom) return false;
     if (c.ageUnder !== undefined && ageOf(birth, effectiveDate, c.ageBasis) >= c.ageUnder) return false;
-    if (c.untilEndOfSchoolYearOfAge !== undefined && effectiveDate > endOfSchoolYearReaching(birth, c.untilEndOfSchoolYearOfAge)) return false;
+    if (c.untilEndOfSchoolYearOfAge !== undefined && effectiveDate > endOfSchoolYearReaching(birth, c.untilEndOfSchoolYearOfAge))
+      return false;
     if (c.schoolStage !== undefined && !c.schoolStage.includes(schoolStage(birth, effectiveDate))) return false;
   }
   return true;
@@ -233,7 +256,12 @@ function validById(procedures: readonly ProcedureDefinition[], on: string): Map<
 function allQuestions(defs: Iterable<ProcedureDefinition>): Question[] {
   const out: Question[] = [];
   const seen = new Set<string>();
-  for (const d of defs) for (const q of d.questions) if (!seen.has(q.id)) { seen.add(q.id); out.push(q); }
+  for (const d of defs)
+    for (const q of d.questions)
+      if (!seen.has(q.id)) {
+        seen.add(q.id);
+        out.push(q);
+      }
   return out;
 }
 
@@ -293,7 +321,10 @@ export function derive(procedures: readonly ProcedureDefinition[], input: Naviga
 }
 
 /** Question ids and the values a condition compares them with. */
-function answerClauses(cond: Condition | undefined, out = new Map<string, Set<boolean | string | undefined>>()): Map<string, Set<boolean | string | undefined>> {
+function answerClauses(
+  cond: Condition | undefined,
+  out = new Map<string, Set<boolean | string | undefined>>(),
+): Map<string, Set<boolean | string | undefined>> {
   if (!cond) return out;
   if (cond.answer) {
     for (const [id, v] of Object.entries(cond.answer)) {
@@ -317,7 +348,10 @@ function reachableByAnswers(when: Condition, clauses: Map<string, Set<boolean | 
   const options = ids.map((id) => {
     const vals = new Set(clauses.get(id));
     vals.add(undefined);
-    if ([...vals].some((v) => typeof v === 'boolean')) { vals.add(true); vals.add(false); }
+    if ([...vals].some((v) => typeof v === 'boolean')) {
+      vals.add(true);
+      vals.add(false);
+    }
     return [...vals];
   });
   const total = options.reduce((n, o) => n * o.length, 1);
@@ -382,11 +416,19 @@ function daysBetween(from: string, to: string): number {
  * Whether a notice is reported after its deadline (`deadlines[type]` days from the effective date,
  * as `validateNotice` counts them). A warning for staff to ask the reason, never a block.
  */
-export function isLate(noticeType: NoticeType, effectiveDate: string, reportedDate: string, deadlines: Readonly<Record<string, number>>): LateCheck {
+export function isLate(
+  noticeType: NoticeType,
+  effectiveDate: string,
+  reportedDate: string,
+  deadlines: Readonly<Record<string, number>>,
+): LateCheck {
   const days = deadlines[noticeType];
   if (days === undefined || !FULL_DATE_RE.test(effectiveDate) || !FULL_DATE_RE.test(reportedDate)) return { late: false };
   const due = addDays(effectiveDate, days);
   if (reportedDate <= due) return { late: false };
   const over = daysBetween(due, reportedDate);
-  return { late: true, message: `届出期限 (${noticeDateLabel(noticeType)}から ${days} 日) を ${over} 日過ぎています。遅れた理由を確認してください` };
+  return {
+    late: true,
+    message: `届出期限 (${noticeDateLabel(noticeType)}から ${days} 日) を ${over} 日過ぎています。遅れた理由を確認してください`,
+  };
 }

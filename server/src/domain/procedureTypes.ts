@@ -6,15 +6,36 @@ import type { EntitlementKind } from './codes.js';
 
 /** Move notices and household changes (E-18, 19), plus `individual` for procedures without a move (E-21). */
 export const noticeTypes = [
-  'moveIn', 'specialMoveIn', 'moveOut', 'specialMoveOut', 'moveAbroad', 'relocation',
-  'headChange', 'householdSplit', 'householdMerge', 'householdRestructure', 'birth', 'death', 'individual',
+  'moveIn',
+  'specialMoveIn',
+  'moveOut',
+  'specialMoveOut',
+  'moveAbroad',
+  'relocation',
+  'headChange',
+  'householdSplit',
+  'householdMerge',
+  'householdRestructure',
+  'birth',
+  'death',
+  'individual',
 ] as const;
 export type NoticeType = (typeof noticeTypes)[number];
 
 export const noticeTypeLabels: Readonly<Record<NoticeType, string>> = {
-  moveIn: '転入届', specialMoveIn: '転入届 (特例転入)', moveOut: '転出届', specialMoveOut: '転出届 (特例転出)', moveAbroad: '国外転出届',
-  relocation: '転居届', headChange: '世帯主変更届', householdSplit: '世帯分離届', householdMerge: '世帯合併届', householdRestructure: '世帯構成変更届',
-  birth: '出生届', death: '死亡届', individual: '手続きのみ (異動なし)',
+  moveIn: '転入届',
+  specialMoveIn: '転入届 (特例転入)',
+  moveOut: '転出届',
+  specialMoveOut: '転出届 (特例転出)',
+  moveAbroad: '国外転出届',
+  relocation: '転居届',
+  headChange: '世帯主変更届',
+  householdSplit: '世帯分離届',
+  householdMerge: '世帯合併届',
+  householdRestructure: '世帯構成変更届',
+  birth: '出生届',
+  death: '死亡届',
+  individual: '手続きのみ (異動なし)',
 };
 
 /** School stage on a date, by the Japanese school year (April 2 – April 1 cohorts). */

@@ -42,5 +42,9 @@ export function schoolStage(birthDate: string, on: string): SchoolStage {
 }
 
 export const schoolStageLabels: Readonly<Record<SchoolStage, string>> = {
-  preschool: '未就学児', elementary: '小学生', juniorHigh: '中学生', highSchoolAge: '高校生年代', adult: '高校卒業以上',
+  preschool: '未就学児',
+  elementary: '小学生',
+  juniorHigh: '中学生',
+  highSchoolAge: '高校生年代',
+  adult: '高校卒業以上',
 };

@@ -24,7 +24,10 @@ const WA_ROW_V: Record<string, string> = { ヷ: 'ゔぁ', ヸ: 'ゔぃ', ヹ: '�
  */
 export function kanaExactKey(s: string): string {
   // Spacing ゛゜ would become ' ' + combining mark under NFKC; make them combining so they join.
-  const nfkc = s.replace(/\u309B/g, '\u3099').replace(/\u309C/g, '\u309A').normalize('NFKC');
+  const nfkc = s
+    .replace(/\u309B/g, '\u3099')
+    .replace(/\u309C/g, '\u309A')
+    .normalize('NFKC');
   let out = '';
   for (const ch of nfkc.replace(SPACES_AND_DOTS, '')) {
     const cp = ch.codePointAt(0)!;
@@ -36,7 +39,18 @@ export function kanaExactKey(s: string): string {
 
 const V_SOUNDS: Record<string, string> = { '': 'ぶ', ぁ: 'ば', ぃ: 'び', ぇ: 'べ', ぉ: 'ぼ', ゃ: 'びゃ', ゅ: 'びゅ', ょ: 'びょ' };
 const SMALL_TO_LARGE: Record<string, string> = {
-  ぁ: 'あ', ぃ: 'い', ぅ: 'う', ぇ: 'え', ぉ: 'お', っ: 'つ', ゃ: 'や', ゅ: 'ゆ', ょ: 'よ', ゎ: 'わ', ゕ: 'か', ゖ: 'け',
+  ぁ: 'あ',
+  ぃ: 'い',
+  ぅ: 'う',
+  ぇ: 'え',
+  ぉ: 'お',
+  っ: 'つ',
+  ゃ: 'や',
+  ゅ: 'ゆ',
+  ょ: 'よ',
+  ゎ: 'わ',
+  ゕ: 'か',
+  ゖ: 'け',
 };
 const SIMPLE_FOLDS: Record<string, string> = { ぢ: 'じ', づ: 'ず', を: 'お', ゐ: 'い', ゑ: 'え', ー: '' };
 
@@ -52,7 +66,10 @@ export function kanaFoldKey(s: string): string {
   let k = kanaExactKey(s).replace(/ゔ([ぁぃぇぉゃゅょ]?)/g, (_m, small: string) => V_SOUNDS[small]!);
   k = k.replace(/[ぢづをゐゑー]/g, (c) => SIMPLE_FOLDS[c]!);
   k = k.replace(/[ぁぃぅぇぉっゃゅょゎゕゖ]/g, (c) => SMALL_TO_LARGE[c]!);
-  return k.normalize('NFD').replace(/[\u3099\u309A]/g, '').normalize('NFC');
+  return k
+    .normalize('NFD')
+    .replace(/[\u3099\u309A]/g, '')
+    .normalize('NFC');
 }
 
 /**

@@ -59,7 +59,13 @@ type Ctx = Parameters<RouterMiddleware>[0];
 /** What a route module gets: the declaring function and the helpers every handler needs. */
 export interface RouteKit {
   deps: AppDeps;
-  route(method: 'GET' | 'POST', path: string, access: RouteAccess, handler: RouterMiddleware, options?: { whileMustChangePassword?: boolean }): void;
+  route(
+    method: 'GET' | 'POST',
+    path: string,
+    access: RouteAccess,
+    handler: RouterMiddleware,
+    options?: { whileMustChangePassword?: boolean },
+  ): void;
   /** Responds with a full page carrying the staff header (name, active role, counter). */
   render(ctx: Ctx, title: string, body: SafeHtml): void;
   chrome(ctx: Ctx): PageChrome;
@@ -106,8 +112,12 @@ export function createApp(deps: AppDeps): { app: Koa; router: Router; routes: Ro
     return {
       banner: ctx.state.power ? powerBanner(ctx.state.power as PowerStatus) : null,
       staff: {
-        displayName: s.displayName, roleName: s.groupName ?? '役割なし', counterName: counter ? counter.name : '窓口未選択', csrfToken: s.csrfToken ?? '',
-        canSwitch: s.groups.length > 1 || deps.config.counters.length > 1, nav: s.mustChangePassword ? [] : NAV.filter((n) => s.permissions.has(n.permission)),
+        displayName: s.displayName,
+        roleName: s.groupName ?? '役割なし',
+        counterName: counter ? counter.name : '窓口未選択',
+        csrfToken: s.csrfToken ?? '',
+        canSwitch: s.groups.length > 1 || deps.config.counters.length > 1,
+        nav: s.mustChangePassword ? [] : NAV.filter((n) => s.permissions.has(n.permission)),
       },
     };
   };
@@ -168,10 +178,12 @@ export function createApp(deps: AppDeps): { app: Koa; router: Router; routes: Ro
     } catch (e) {
       const err = e as Error & { status?: number; expose?: boolean };
       const status = err.status && err.status >= 400 && err.status < 600 ? err.status : 500;
-      const message = status < 500 && err.expose !== false ? err.message : 'サーバーでエラーが発生しました。しばらくしてからやり直してください。';
+      const message =
+        status < 500 && err.expose !== false ? err.message : 'サーバーでエラーが発生しました。しばらくしてからやり直してください。';
       if (status >= 500) deps.logger.error('request failed', { method: ctx.method, path: ctx.path, error: err });
       ctx.status = status;
-      if (ctx.path.startsWith('/api/') || ctx.path === '/healthz' || ctx.accepts('html', 'json') === 'json') ctx.body = { error: { status, message } };
+      if (ctx.path.startsWith('/api/') || ctx.path === '/healthz' || ctx.accepts('html', 'json') === 'json')
+        ctx.body = { error: { status, message } };
       else {
         ctx.type = 'html';
         const back = status === 401 ? '<a href="/login">ログイン画面へ</a>' : '<a href="/">ホームへ</a>';
@@ -213,7 +225,12 @@ export function createApp(deps: AppDeps): { app: Koa; router: Router; routes: Ro
   registerSessionRoutes(kit);
 
   kit.route('GET', '/healthz', 'public', async (ctx) => {
-    const health = await systemHealth({ knex: deps.knex, version: deps.version, config: deps.config, ...(deps.dataDir !== undefined ? { dataDir: deps.dataDir } : {}) });
+    const health = await systemHealth({
+      knex: deps.knex,
+      version: deps.version,
+      config: deps.config,
+      ...(deps.dataDir !== undefined ? { dataDir: deps.dataDir } : {}),
+    });
     ctx.status = health.status === 'ok' ? 200 : 503;
     ctx.body = health;
   });
@@ -223,7 +240,10 @@ export function createApp(deps: AppDeps): { app: Koa; router: Router; routes: Ro
     if (session?.mustChangePassword) return ctx.redirect('/password');
     ctx.type = 'html';
     // The resident count scans the cache: only the landing page shows it, not every staff home.
-    ctx.body = session?.kind === 'staff' ? await staffHome(deps.knex, deps.config, deps.linkage, session, chromeOf(ctx)) : landingPage(deps.config, (await checkHealth(deps.knex, deps.version)).residents);
+    ctx.body =
+      session?.kind === 'staff'
+        ? await staffHome(deps.knex, deps.config, deps.linkage, session, chromeOf(ctx))
+        : landingPage(deps.config, (await checkHealth(deps.knex, deps.version)).residents);
   });
 
   registerLinkageRoutes(kit);

@@ -53,12 +53,14 @@ export function page(title: string, body: SafeHtml, chrome: PageChrome = {}): st
 </head>
 <body>
 <header class="top"><a href="/" class="brand">まどぐち</a><span class="sub">書かない窓口</span>
-${s
-  ? html`<nav class="top-nav">${s.nav.map((n) => html`<a href="${n.href}">${n.label}</a>`)}</nav>
+${
+  s
+    ? html`<nav class="top-nav">${s.nav.map((n) => html`<a href="${n.href}">${n.label}</a>`)}</nav>
 <span class="whoami" id="whoami"><span class="staff-name">${s.displayName}</span> <span class="active-role" title="現在の役割">${s.roleName}</span> <span class="active-counter" title="窓口">${s.counterName}</span>
 ${s.canSwitch ? html`<a href="/role" class="switch">切替</a>` : ''} <a href="/password" class="switch">パスワード変更</a>
 <form method="post" action="/logout" class="inline"><input type="hidden" name="_csrf" value="${s.csrfToken}"><button type="submit">ログアウト</button></form></span>`
-  : ''}
+    : ''
+}
 </header>
 ${chrome.banner ? html`<div class="power-banner" role="alert" id="power-banner">⚠ ${chrome.banner}</div>` : ''}
 <main>${body}</main>

@@ -10,12 +10,36 @@ import type { NoticeData, NoticeMemberInput } from '../domain/noticeValidation.j
  * One row per person; the 個人番号 column, when present, is read past and never kept.
  */
 export const MOVE_OUT_CERTIFICATE_COLUMNS = [
-  '住民票コード', '個人番号', '氏名', '氏名_フリガナ', '生年月日', '性別', '世帯主氏名', '続柄表記',
-  '転出前住所_都道府県', '転出前住所_市区郡町村名', '転出前住所_町字', '転出前住所_番地号表記', '転出前住所_方書',
-  '転出先住所_町字', '転出先住所_番地号表記', '転出先住所_方書', '転出予定年月日', '異動年月日', '送信元市区町村コード',
+  '住民票コード',
+  '個人番号',
+  '氏名',
+  '氏名_フリガナ',
+  '生年月日',
+  '性別',
+  '世帯主氏名',
+  '続柄表記',
+  '転出前住所_都道府県',
+  '転出前住所_市区郡町村名',
+  '転出前住所_町字',
+  '転出前住所_番地号表記',
+  '転出前住所_方書',
+  '転出先住所_町字',
+  '転出先住所_番地号表記',
+  '転出先住所_方書',
+  '転出予定年月日',
+  '異動年月日',
+  '送信元市区町村コード',
 ] as const;
 
-const REQUIRED = ['氏名', '生年月日', '性別', '転出前住所_都道府県', '転出前住所_市区郡町村名', '転出予定年月日', '送信元市区町村コード'] as const;
+const REQUIRED = [
+  '氏名',
+  '生年月日',
+  '性別',
+  '転出前住所_都道府県',
+  '転出前住所_市区郡町村名',
+  '転出予定年月日',
+  '送信元市区町村コード',
+] as const;
 
 export interface MoveOutCertificateData {
   data: NoticeData;
@@ -46,10 +70,12 @@ export function parseMoveOutCertificateData(bytes: Buffer): MoveOutCertificateDa
     throw new MoveOutCertificateError(`転出証明書情報の CSV として読めません: ${(e as Error).message}`);
   }
   const [header, ...body] = rows;
-  if (!header || !body.length) throw new MoveOutCertificateError('転出証明書情報に人のデータがありません (1 行目は見出し、2 行目から 1 人 1 行)');
+  if (!header || !body.length)
+    throw new MoveOutCertificateError('転出証明書情報に人のデータがありません (1 行目は見出し、2 行目から 1 人 1 行)');
   const names = header.map((h) => h.trim().normalize('NFKC'));
   const unknown = names.filter((n) => !(MOVE_OUT_CERTIFICATE_COLUMNS as readonly string[]).includes(n));
-  if (unknown.length) throw new MoveOutCertificateError(`1 行目: 知らない列があります: ${unknown.join('、')} (暫定の列名は docs/data-dictionary.md)`);
+  if (unknown.length)
+    throw new MoveOutCertificateError(`1 行目: 知らない列があります: ${unknown.join('、')} (暫定の列名は docs/data-dictionary.md)`);
   for (const r of REQUIRED) if (!names.includes(r)) throw new MoveOutCertificateError(`1 行目: 列「${r}」がありません`);
   const at = (row: string[], col: string) => (row[names.indexOf(col)] ?? '').trim();
   const dateAt = (row: string[], col: string, line: number): string | null => {
@@ -66,17 +92,34 @@ export function parseMoveOutCertificateData(bytes: Buffer): MoveOutCertificateDa
     const name = at(row, '氏名');
     if (!name) throw new MoveOutCertificateError(`${line} 行目 列「氏名」: 空です`);
     return {
-      addresseeNo: null, name, nameKana: at(row, '氏名_フリガナ') || null, birthDate: dateAt(row, '生年月日', line), sex, relationship: at(row, '続柄表記') || null,
-      moving: true, head: name === at(row, '世帯主氏名'), event: false,
+      addresseeNo: null,
+      name,
+      nameKana: at(row, '氏名_フリガナ') || null,
+      birthDate: dateAt(row, '生年月日', line),
+      sex,
+      relationship: at(row, '続柄表記') || null,
+      moving: true,
+      head: name === at(row, '世帯主氏名'),
+      event: false,
     };
   });
   const first = body[0]!;
-  const previous = ['転出前住所_都道府県', '転出前住所_市区郡町村名', '転出前住所_町字', '転出前住所_番地号表記'].map((c) => at(first, c)).join('') + (at(first, '転出前住所_方書') ? ` ${at(first, '転出前住所_方書')}` : '');
-  const next = at(first, '転出先住所_町字') + at(first, '転出先住所_番地号表記') + (at(first, '転出先住所_方書') ? ` ${at(first, '転出先住所_方書')}` : '');
+  const previous =
+    ['転出前住所_都道府県', '転出前住所_市区郡町村名', '転出前住所_町字', '転出前住所_番地号表記'].map((c) => at(first, c)).join('') +
+    (at(first, '転出前住所_方書') ? ` ${at(first, '転出前住所_方書')}` : '');
+  const next =
+    at(first, '転出先住所_町字') +
+    at(first, '転出先住所_番地号表記') +
+    (at(first, '転出先住所_方書') ? ` ${at(first, '転出先住所_方書')}` : '');
   const planned = dateAt(first, '転出予定年月日', 2);
   const ref = `${at(first, '送信元市区町村コード')}-${at(first, '住民票コード') || 'x'}`;
   return {
-    data: { previousAddress: previous, ...(next ? { newAddress: next } : {}), ...(planned ? { plannedMoveDate: planned } : {}), certificateRef: ref },
+    data: {
+      previousAddress: previous,
+      ...(next ? { newAddress: next } : {}),
+      ...(planned ? { plannedMoveDate: planned } : {}),
+      certificateRef: ref,
+    },
     members,
     effectiveDate: dateAt(first, '異動年月日', 2),
   };

@@ -26,7 +26,12 @@ export interface ProcedureGuide {
  * list with what it is, where (section and counter number), what to bring, and whether it is done.
  * Rendering is the printing module's job; this only gathers, in list order, done ones last.
  */
-export async function procedureGuide(db: Knex, visitId: number, byId: (id: string) => ProcedureDefinition | undefined, counters: readonly { id: string; name: string; section: string }[]): Promise<ProcedureGuide | null> {
+export async function procedureGuide(
+  db: Knex,
+  visitId: number,
+  byId: (id: string) => ProcedureDefinition | undefined,
+  counters: readonly { id: string; name: string; section: string }[],
+): Promise<ProcedureGuide | null> {
   const visit = await getVisit(db, visitId);
   if (!visit) return null;
   const rows = (await visitProcedures(db, visitId)).filter((r) => !r.removed);
@@ -34,8 +39,14 @@ export async function procedureGuide(db: Knex, visitId: number, byId: (id: strin
     const def = byId(r.procedureId);
     const counter = counters.find((c) => c.id === def?.counter);
     return {
-      name: def?.name ?? r.procedureId, section: def?.section ?? '', counter: counter ? counter.name : def?.counter ?? '', done: r.status === 'accepted',
-      status: procedureStatusLabels[r.status], guidance: def?.guidance ?? '', bring: def?.bring ?? [], deadline: r.deadline,
+      name: def?.name ?? r.procedureId,
+      section: def?.section ?? '',
+      counter: counter ? counter.name : (def?.counter ?? ''),
+      done: r.status === 'accepted',
+      status: procedureStatusLabels[r.status],
+      guidance: def?.guidance ?? '',
+      bring: def?.bring ?? [],
+      deadline: r.deadline,
     };
   });
   items.sort((a, b) => Number(a.done) - Number(b.done));

@@ -10,7 +10,12 @@ import type { Notice } from './notices.js';
 /** 未処理 / 申請書印刷済 / 受付済 / 他課案内済 (E-22). */
 export const procedureStatuses = ['pending', 'printed', 'accepted', 'referred'] as const;
 export type ProcedureStatus = (typeof procedureStatuses)[number];
-export const procedureStatusLabels: Readonly<Record<ProcedureStatus, string>> = { pending: '未処理', printed: '申請書印刷済', accepted: '受付済', referred: '他課案内済' };
+export const procedureStatusLabels: Readonly<Record<ProcedureStatus, string>> = {
+  pending: '未処理',
+  printed: '申請書印刷済',
+  accepted: '受付済',
+  referred: '他課案内済',
+};
 
 export interface VisitProcedure {
   id: number;
@@ -31,9 +36,17 @@ const fail = (status: number, message: string) => Object.assign(new Error(messag
 export async function visitProcedures(db: Knex, visitId: number): Promise<VisitProcedure[]> {
   const rows = (await db('visit_procedures').where({ visit_id: visitId }).orderBy('id')) as Record<string, unknown>[];
   return rows.map((r) => ({
-    id: Number(r.id), noticeId: r.notice_id === null || r.notice_id === undefined ? null : Number(r.notice_id), procedureId: String(r.procedure_id), members: JSON.parse(String(r.members)) as string[],
-    reasons: JSON.parse(String(r.reasons)) as string[], source: r.source as VisitProcedure['source'], status: r.status as ProcedureStatus, deadline: (r.deadline as string | null) ?? null,
-    removed: Boolean(r.removed), reason: (r.reason as string | null) ?? null, updatedAt: dbDate(r.updated_at)!,
+    id: Number(r.id),
+    noticeId: r.notice_id === null || r.notice_id === undefined ? null : Number(r.notice_id),
+    procedureId: String(r.procedure_id),
+    members: JSON.parse(String(r.members)) as string[],
+    reasons: JSON.parse(String(r.reasons)) as string[],
+    source: r.source as VisitProcedure['source'],
+    status: r.status as ProcedureStatus,
+    deadline: (r.deadline as string | null) ?? null,
+    removed: Boolean(r.removed),
+    reason: (r.reason as string | null) ?? null,
+    updatedAt: dbDate(r.updated_at)!,
   }));
 }
 
@@ -45,13 +58,25 @@ export async function visitAnswers(db: Knex, visitId: number): Promise<Record<st
 /** What the engine needs about a notice: members with ages and entitlements, and the household's. */
 export async function navigationInput(db: Knex, n: Notice, answers: Record<string, boolean | string>): Promise<NavigationInput> {
   const nos = n.members.flatMap((m) => (m.addresseeNo ? [m.addresseeNo] : []));
-  const householdNos = n.householdNo ? ((await db('residents').where({ household_no: n.householdNo, resident_status: '1' }).pluck('addressee_no')) as string[]) : [];
-  const ents = (await db('entitlements').whereIn('addressee_no', [...new Set([...nos, ...householdNos])]).whereNull('lost_date').select('addressee_no', 'kind')) as { addressee_no: string; kind: EntitlementKind }[];
+  const householdNos = n.householdNo
+    ? ((await db('residents').where({ household_no: n.householdNo, resident_status: '1' }).pluck('addressee_no')) as string[])
+    : [];
+  const ents = (await db('entitlements')
+    .whereIn('addressee_no', [...new Set([...nos, ...householdNos])])
+    .whereNull('lost_date')
+    .select('addressee_no', 'kind')) as { addressee_no: string; kind: EntitlementKind }[];
   const holds = (no: string | null) => [...new Set(ents.filter((e) => e.addressee_no === no).map((e) => e.kind))];
   return {
     noticeType: n.type,
     effectiveDate: n.effectiveDate ?? n.reportedDate,
-    members: n.members.map((m, i) => ({ key: m.addresseeNo ?? `new-${i + 1}`, birthDate: m.birthDate, moving: m.moving, head: m.head, event: m.event, holds: holds(m.addresseeNo) })),
+    members: n.members.map((m, i) => ({
+      key: m.addresseeNo ?? `new-${i + 1}`,
+      birthDate: m.birthDate,
+      moving: m.moving,
+      head: m.head,
+      event: m.event,
+      holds: holds(m.addresseeNo),
+    })),
     householdHolds: [...new Set(ents.map((e) => e.kind))],
     answers,
   };
@@ -61,28 +86,62 @@ export async function navigationInput(db: Knex, n: Notice, answers: Record<strin
  * Writes the derived procedure list of an accepted notice (E-20). Procedures already on the
  * visit keep their status; ones staff removed by hand stay removed; manual ones stay.
  */
-export async function writeDerived(trx: Knex.Transaction, visitId: number, n: Notice, catalog: readonly ProcedureDefinition[], on: string, staffId: number, now = new Date()): Promise<number> {
+export async function writeDerived(
+  trx: Knex.Transaction,
+  visitId: number,
+  n: Notice,
+  catalog: readonly ProcedureDefinition[],
+  on: string,
+  staffId: number,
+  now = new Date(),
+): Promise<number> {
   const input = await navigationInput(trx, n, await visitAnswers(trx, visitId));
   const derived = derive([...catalog], input, { on });
-  const existing = (await trx('visit_procedures').where({ visit_id: visitId }).select('id', 'procedure_id')) as { id: number; procedure_id: string }[];
+  const existing = (await trx('visit_procedures').where({ visit_id: visitId }).select('id', 'procedure_id')) as {
+    id: number;
+    procedure_id: string;
+  }[];
   let added = 0;
   // A rule-derived procedure that no longer applies (an answer changed) leaves the list while
   // nothing was done with it yet; one already printed or accepted stays for staff to decide.
-  const stale = (await trx('visit_procedures').where({ visit_id: visitId, notice_id: n.id, status: 'pending', removed: false }).whereIn('source', ['rule', 'added']).select('id', 'procedure_id')) as { id: number; procedure_id: string }[];
+  const stale = (await trx('visit_procedures')
+    .where({ visit_id: visitId, notice_id: n.id, status: 'pending', removed: false })
+    .whereIn('source', ['rule', 'added'])
+    .select('id', 'procedure_id')) as { id: number; procedure_id: string }[];
   for (const r of stale) {
-    if (!derived.some((d) => d.procedureId === r.procedure_id)) await trx('visit_procedures').where({ id: r.id }).update({ removed: true, reason: '回答などの変更で条件に当てはまらなくなりました', updated_by: staffId, updated_at: now });
+    if (!derived.some((d) => d.procedureId === r.procedure_id))
+      await trx('visit_procedures')
+        .where({ id: r.id })
+        .update({ removed: true, reason: '回答などの変更で条件に当てはまらなくなりました', updated_by: staffId, updated_at: now });
   }
   for (const d of derived) {
     const row = existing.find((e) => e.procedure_id === d.procedureId);
-    const values = { members: JSON.stringify(d.members), reasons: JSON.stringify(d.reasons), deadline: d.deadline ?? null, updated_by: staffId, updated_at: now };
+    const values = {
+      members: JSON.stringify(d.members),
+      reasons: JSON.stringify(d.reasons),
+      deadline: d.deadline ?? null,
+      updated_by: staffId,
+      updated_at: now,
+    };
     if (row) {
-      const prev = (await trx('visit_procedures').where({ id: row.id }).first('removed', 'reason')) as { removed: unknown; reason: string | null };
+      const prev = (await trx('visit_procedures').where({ id: row.id }).first('removed', 'reason')) as {
+        removed: unknown;
+        reason: string | null;
+      };
       // Back in the list when it applies again, unless staff removed it by hand.
       const autoRemoved = Boolean(prev.removed) && prev.reason === '回答などの変更で条件に当てはまらなくなりました';
-      await trx('visit_procedures').where({ id: row.id }).update({ ...values, ...(autoRemoved ? { removed: false, reason: null } : {}) });
-    }
-    else {
-      await trx('visit_procedures').insert({ ...values, visit_id: visitId, notice_id: n.id, procedure_id: d.procedureId, source: d.source, status: 'pending' });
+      await trx('visit_procedures')
+        .where({ id: row.id })
+        .update({ ...values, ...(autoRemoved ? { removed: false, reason: null } : {}) });
+    } else {
+      await trx('visit_procedures').insert({
+        ...values,
+        visit_id: visitId,
+        notice_id: n.id,
+        procedure_id: d.procedureId,
+        source: d.source,
+        status: 'pending',
+      });
       added++;
     }
   }
@@ -90,7 +149,13 @@ export async function writeDerived(trx: Knex.Transaction, visitId: number, n: No
 }
 
 /** The questions to ask now (F-24): of the listed procedures, and those whose answer could add one. */
-export async function openQuestions(db: Knex, visitId: number, notices: readonly Notice[], catalog: readonly ProcedureDefinition[], on: string): Promise<Question[]> {
+export async function openQuestions(
+  db: Knex,
+  visitId: number,
+  notices: readonly Notice[],
+  catalog: readonly ProcedureDefinition[],
+  on: string,
+): Promise<Question[]> {
   const answers = await visitAnswers(db, visitId);
   const seen = new Set<string>();
   const out: Question[] = [];
@@ -105,7 +170,18 @@ export async function openQuestions(db: Knex, visitId: number, notices: readonly
 }
 
 /** Stores answers and re-derives the list of every accepted notice of the visit, in one transaction. */
-export async function saveAnswers(db: Knex, visitId: number, answers: Record<string, string>, questions: readonly Question[], catalog: readonly ProcedureDefinition[], on: string, staffId: number, actor: AuditActor, accepted: readonly Notice[], now = new Date()): Promise<void> {
+export async function saveAnswers(
+  db: Knex,
+  visitId: number,
+  answers: Record<string, string>,
+  questions: readonly Question[],
+  catalog: readonly ProcedureDefinition[],
+  on: string,
+  staffId: number,
+  actor: AuditActor,
+  accepted: readonly Notice[],
+  now = new Date(),
+): Promise<void> {
   await db.transaction(async (trx) => {
     for (const q of questions) {
       const raw = answers[q.id];
@@ -113,15 +189,40 @@ export async function saveAnswers(db: Knex, visitId: number, answers: Record<str
       if (q.type === 'yesNo' && raw !== 'true' && raw !== 'false') throw fail(400, `「${q.text}」は はい か いいえ で答えてください`);
       if (q.type === 'choice' && !(q.choices ?? []).includes(raw)) throw fail(400, `「${q.text}」の選択肢にない答えです`);
       await trx('visit_answers').where({ visit_id: visitId, question_id: q.id }).del();
-      await trx('visit_answers').insert({ visit_id: visitId, question_id: q.id, value: raw.slice(0, 200), answered_by: staffId, answered_at: now });
+      await trx('visit_answers').insert({
+        visit_id: visitId,
+        question_id: q.id,
+        value: raw.slice(0, 200),
+        answered_by: staffId,
+        answered_at: now,
+      });
     }
     for (const n of accepted) await writeDerived(trx, visitId, n, catalog, on, staffId, now);
-    await appendAudit(trx, { ...actor, action: 'visit.answers', targetKind: 'visit', targetIds: [String(visitId)], result: 'success', detail: { questions: Object.keys(answers).filter((k) => answers[k] !== '') } }, now);
+    await appendAudit(
+      trx,
+      {
+        ...actor,
+        action: 'visit.answers',
+        targetKind: 'visit',
+        targetIds: [String(visitId)],
+        result: 'success',
+        detail: { questions: Object.keys(answers).filter((k) => answers[k] !== '') },
+      },
+      now,
+    );
   });
 }
 
 /** Changes a procedure's status, or removes / restores it with a reason (by hand, E-20). */
-export async function updateProcedure(db: Knex, visitId: number, rowId: number, change: { status?: ProcedureStatus; removed?: boolean; reason?: string }, staffId: number, actor: AuditActor, now = new Date()): Promise<void> {
+export async function updateProcedure(
+  db: Knex,
+  visitId: number,
+  rowId: number,
+  change: { status?: ProcedureStatus; removed?: boolean; reason?: string },
+  staffId: number,
+  actor: AuditActor,
+  now = new Date(),
+): Promise<void> {
   if (change.removed !== undefined && !change.reason?.trim()) throw fail(400, '手続きを外す・戻す理由を入力してください');
   await db.transaction(async (trx) => {
     const values: Record<string, unknown> = { updated_by: staffId, updated_at: now };
@@ -129,18 +230,65 @@ export async function updateProcedure(db: Knex, visitId: number, rowId: number, 
     if (change.removed !== undefined) Object.assign(values, { removed: change.removed, reason: change.reason!.trim().slice(0, 200) });
     const n = await trx('visit_procedures').where({ id: rowId, visit_id: visitId }).update(values);
     if (!n) throw fail(404, '指定された手続きはこの来庁にありません');
-    await appendAudit(trx, { ...actor, action: 'visit.procedure', targetKind: 'visit', targetIds: [String(visitId)], result: 'success', detail: { row: rowId, ...change } }, now);
+    await appendAudit(
+      trx,
+      {
+        ...actor,
+        action: 'visit.procedure',
+        targetKind: 'visit',
+        targetIds: [String(visitId)],
+        result: 'success',
+        detail: { row: rowId, ...change },
+      },
+      now,
+    );
   });
 }
 
 /** Adds a procedure by hand with a reason (one the rules did not derive). */
-export async function addManualProcedure(db: Knex, visitId: number, procedureId: string, reason: string, catalog: readonly ProcedureDefinition[], staffId: number, actor: AuditActor, now = new Date()): Promise<void> {
+export async function addManualProcedure(
+  db: Knex,
+  visitId: number,
+  procedureId: string,
+  reason: string,
+  catalog: readonly ProcedureDefinition[],
+  staffId: number,
+  actor: AuditActor,
+  now = new Date(),
+): Promise<void> {
   if (!catalog.some((p) => p.id === procedureId)) throw fail(400, '手続きの種類が正しくありません');
   if (!reason.trim()) throw fail(400, '手続きを追加する理由を入力してください');
   await db.transaction(async (trx) => {
-    const existing = (await trx('visit_procedures').where({ visit_id: visitId, procedure_id: procedureId }).first('id')) as { id: number } | undefined;
-    if (existing) await trx('visit_procedures').where({ id: existing.id }).update({ removed: false, reason: reason.trim().slice(0, 200), updated_by: staffId, updated_at: now });
-    else await trx('visit_procedures').insert({ visit_id: visitId, notice_id: null, procedure_id: procedureId, members: '[]', reasons: JSON.stringify([`手で追加: ${reason.trim().slice(0, 100)}`]), source: 'manual', status: 'pending', reason: reason.trim().slice(0, 200), updated_by: staffId, updated_at: now });
-    await appendAudit(trx, { ...actor, action: 'visit.procedureAdd', targetKind: 'visit', targetIds: [String(visitId)], result: 'success', detail: { procedure: procedureId } }, now);
+    const existing = (await trx('visit_procedures').where({ visit_id: visitId, procedure_id: procedureId }).first('id')) as
+      { id: number } | undefined;
+    if (existing)
+      await trx('visit_procedures')
+        .where({ id: existing.id })
+        .update({ removed: false, reason: reason.trim().slice(0, 200), updated_by: staffId, updated_at: now });
+    else
+      await trx('visit_procedures').insert({
+        visit_id: visitId,
+        notice_id: null,
+        procedure_id: procedureId,
+        members: '[]',
+        reasons: JSON.stringify([`手で追加: ${reason.trim().slice(0, 100)}`]),
+        source: 'manual',
+        status: 'pending',
+        reason: reason.trim().slice(0, 200),
+        updated_by: staffId,
+        updated_at: now,
+      });
+    await appendAudit(
+      trx,
+      {
+        ...actor,
+        action: 'visit.procedureAdd',
+        targetKind: 'visit',
+        targetIds: [String(visitId)],
+        result: 'success',
+        detail: { procedure: procedureId },
+      },
+      now,
+    );
   });
 }

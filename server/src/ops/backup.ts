@@ -10,8 +10,17 @@ import { version } from '../version.js';
 import type { Logger } from './logger.js';
 import { copyTree, listFiles } from './backup/files.js';
 import {
-  BACKUP_NAME_RE, MANIFEST, japanStamp, readManifest, sha256File, timeFromName, writeManifest,
-  type BackupManifest, type ManifestFile, type MssqlDatabaseInfo, type SqliteDatabaseInfo,
+  BACKUP_NAME_RE,
+  MANIFEST,
+  japanStamp,
+  readManifest,
+  sha256File,
+  timeFromName,
+  writeManifest,
+  type BackupManifest,
+  type ManifestFile,
+  type MssqlDatabaseInfo,
+  type SqliteDatabaseInfo,
 } from './backup/manifest.js';
 import { mssqlDiskPath, mssqlRestoreStatement, openMssqlForBackup, runMssqlBackup, runMssqlVerify } from './backup/mssql.js';
 import { planRetention, type RetentionSettings } from './backup/retention.js';
@@ -86,8 +95,18 @@ export async function takeBackup(opts: TakeBackupOptions): Promise<BackupResult>
   const partial = path.join(target, `.${name}.partial`);
   const final = path.join(target, name);
   const manifest: BackupManifest = {
-    format: 1, app: 'madoguchi', version, host: os.hostname(), createdAt: now.toISOString(), finishedAt: null,
-    database: null, files: [], parts: [], verified: null, verifiedAt: null, problems: [],
+    format: 1,
+    app: 'madoguchi',
+    version,
+    host: os.hostname(),
+    createdAt: now.toISOString(),
+    finishedAt: null,
+    database: null,
+    files: [],
+    parts: [],
+    verified: null,
+    verifiedAt: null,
+    problems: [],
   };
   const mssql = opts.config.database.client === 'mssql' ? opts.config.database.mssql : undefined;
   const knex = mssql ? (opts.knex ?? openMssqlForBackup(mssql)) : undefined;
@@ -158,8 +177,14 @@ function recordFailure(final: string, manifest: BackupManifest, e: unknown): boo
   try {
     mkdirSync(final, { mode: 0o700 });
     writeManifest(final, {
-      ...manifest, database: null, files: [], parts: [], finishedAt: new Date().toISOString(),
-      verified: false, verifiedAt: new Date().toISOString(), problems: [`バックアップを作成できませんでした: ${message(e)}`],
+      ...manifest,
+      database: null,
+      files: [],
+      parts: [],
+      finishedAt: new Date().toISOString(),
+      verified: false,
+      verifiedAt: new Date().toISOString(),
+      problems: [`バックアップを作成できませんでした: ${message(e)}`],
     });
     return true;
   } catch {
@@ -239,11 +264,13 @@ export async function verifyBackup(dir: string, opts: VerifyOptions = {}): Promi
 }
 
 async function checkFile(dir: string, f: ManifestFile): Promise<string[]> {
-  if (typeof f.path !== 'string' || f.path.split('/').some((p) => p === '..' || p === '') || path.isAbsolute(f.path)) return [`manifest のファイル名が不正です: ${String(f.path)}`];
+  if (typeof f.path !== 'string' || f.path.split('/').some((p) => p === '..' || p === '') || path.isAbsolute(f.path))
+    return [`manifest のファイル名が不正です: ${String(f.path)}`];
   const abs = path.join(dir, ...f.path.split('/'));
   if (!existsSync(abs)) return [`ファイルがありません: ${f.path}`];
   const size = statSync(abs).size;
-  if (size !== f.size) return [`ファイルの大きさが記録と違います (改ざんまたは破損): ${f.path} (記録 ${f.size} バイト、実際 ${size} バイト)`];
+  if (size !== f.size)
+    return [`ファイルの大きさが記録と違います (改ざんまたは破損): ${f.path} (記録 ${f.size} バイト、実際 ${size} バイト)`];
   if ((await sha256File(abs)) !== f.sha256) return [`SHA-256 が記録と一致しません (改ざんまたは破損): ${f.path}`];
   return [];
 }
@@ -292,13 +319,28 @@ export function listBackups(target: string): BackupEntry[] {
     try {
       const m = readManifest(dir);
       entries.push({
-        name: d.name, path: dir, createdAt: new Date(m.createdAt), bytes: m.files.reduce((s, f) => s + f.size, 0),
-        verified: m.verified, verifiedAt: m.verifiedAt, problems: m.problems ?? [], manifest: m,
+        name: d.name,
+        path: dir,
+        createdAt: new Date(m.createdAt),
+        bytes: m.files.reduce((s, f) => s + f.size, 0),
+        verified: m.verified,
+        verifiedAt: m.verifiedAt,
+        problems: m.problems ?? [],
+        manifest: m,
       });
     } catch (e) {
       const createdAt = timeFromName(d.name);
       if (!createdAt) continue;
-      entries.push({ name: d.name, path: dir, createdAt, bytes: 0, verified: false, verifiedAt: null, problems: [`manifest.json を読めません: ${message(e)}`], manifest: null });
+      entries.push({
+        name: d.name,
+        path: dir,
+        createdAt,
+        bytes: 0,
+        verified: false,
+        verifiedAt: null,
+        problems: [`manifest.json を読めません: ${message(e)}`],
+        manifest: null,
+      });
     }
   }
   return entries.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || b.name.localeCompare(a.name));
@@ -311,7 +353,11 @@ const STALE_PARTIAL_MS = 24 * 3600_000;
  * Retention: keeps the newest `keepGenerations` verified backups, every backup younger than
  * `keepBusinessDays` business days, and never the newest verified one (see planRetention).
  */
-export function pruneBackups(target: string, settings: RetentionSettings, now: Date = new Date()): { kept: BackupEntry[]; removed: BackupEntry[] } {
+export function pruneBackups(
+  target: string,
+  settings: RetentionSettings,
+  now: Date = new Date(),
+): { kept: BackupEntry[]; removed: BackupEntry[] } {
   const plan = planRetention(listBackups(target), settings, now);
   for (const e of plan.remove) {
     rmSync(e.path, { recursive: true, force: true });
@@ -330,7 +376,11 @@ export function pruneBackups(target: string, settings: RetentionSettings, now: D
 }
 
 export function retentionSettings(config: AppConfig): RetentionSettings {
-  return { keepGenerations: config.backup.keepGenerations, keepBusinessDays: config.backup.keepBusinessDays, closedDates: config.openingHours.closedDates };
+  return {
+    keepGenerations: config.backup.keepGenerations,
+    keepBusinessDays: config.backup.keepBusinessDays,
+    closedDates: config.openingHours.closedDates,
+  };
 }
 
 /** The pid in `<data-dir>/madoguchi.pid` when that process is alive and is madoguchi, else null. */
@@ -382,13 +432,17 @@ function locate(source: string): { dir: string; manifest: BackupManifest } | { f
   const abs = path.resolve(source);
   if (!existsSync(abs)) throw new RestoreError(`バックアップがありません: ${abs}`);
   if (statSync(abs).isDirectory()) {
-    if (!existsSync(path.join(abs, MANIFEST))) throw new RestoreError(`manifest.json のないフォルダーです。バックアップのフォルダー (madoguchi-YYYYMMDD-HHmmss) を指定してください: ${abs}`);
+    if (!existsSync(path.join(abs, MANIFEST)))
+      throw new RestoreError(
+        `manifest.json のないフォルダーです。バックアップのフォルダー (madoguchi-YYYYMMDD-HHmmss) を指定してください: ${abs}`,
+      );
     return { dir: abs, manifest: readManifest(abs) };
   }
   const dir = path.dirname(abs);
   if (existsSync(path.join(dir, MANIFEST))) {
     const manifest = readManifest(dir);
-    if (path.basename(abs) === MANIFEST || (manifest.database?.client === 'sqlite' && manifest.database.file === path.basename(abs))) return { dir, manifest };
+    if (path.basename(abs) === MANIFEST || (manifest.database?.client === 'sqlite' && manifest.database.file === path.basename(abs)))
+      return { dir, manifest };
   }
   return { file: abs };
 }
@@ -404,14 +458,18 @@ export async function restoreBackup(source: string, opts: RestoreOptions): Promi
   const { config, dataDir } = opts;
   const pid = runningServerPid(dataDir);
   if (pid !== null) {
-    throw new RestoreError(`サーバーが動いているため復元できません (pid ${pid}、${path.join(dataDir, PID_FILE)})。先にサーバーを停止してください (systemctl stop madoguchi)。`);
+    throw new RestoreError(
+      `サーバーが動いているため復元できません (pid ${pid}、${path.join(dataDir, PID_FILE)})。先にサーバーを停止してください (systemctl stop madoguchi)。`,
+    );
   }
   const where = locate(source);
   if (config.database.client === 'mssql') {
     const m = 'manifest' in where ? where.manifest.database : null;
     const disk = m?.client === 'mssql' ? m.disk : '<バックアップファイル>';
     const statement = mssqlRestoreStatement(knexFactory({ client: 'mssql' }), config.database.mssql!.database, disk);
-    throw new RestoreError(`SQL Server のデータベースは SQL Server で復元します。サーバーを停止してから、SQL Server Management Studio または sqlcmd で次を実行してください:\n  ${asTsql(statement)}`);
+    throw new RestoreError(
+      `SQL Server のデータベースは SQL Server で復元します。サーバーを停止してから、SQL Server Management Studio または sqlcmd で次を実行してください:\n  ${asTsql(statement)}`,
+    );
   }
   let checked: RestoreResult['checked'];
   let tables: Record<string, number> | null;
@@ -419,13 +477,19 @@ export async function restoreBackup(source: string, opts: RestoreOptions): Promi
   if ('manifest' in where) {
     if (where.manifest.database?.client !== 'sqlite') throw new RestoreError('このバックアップには SQLite のデータベースがありません');
     const v = await verifyBackup(where.dir, { record: false, ...(opts.tmpDir ? { tmpDir: opts.tmpDir } : {}) });
-    if (!v.verified) throw new RestoreError(`バックアップの検証で異常が見つかったため復元を中止しました (何も変更していません):\n${v.problems.map((p) => `  - ${p}`).join('\n')}`);
+    if (!v.verified)
+      throw new RestoreError(
+        `バックアップの検証で異常が見つかったため復元を中止しました (何も変更していません):\n${v.problems.map((p) => `  - ${p}`).join('\n')}`,
+      );
     checked = 'manifest';
     tables = where.manifest.database.tables;
     dbFile = path.join(where.dir, where.manifest.database.file);
   } else {
     const problems = await checkDatabaseCopy(where.file, null, opts.tmpDir);
-    if (problems.length) throw new RestoreError(`データベースの検査で異常が見つかったため復元を中止しました (何も変更していません):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    if (problems.length)
+      throw new RestoreError(
+        `データベースの検査で異常が見つかったため復元を中止しました (何も変更していません):\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+      );
     checked = 'integrity';
     tables = null;
     dbFile = where.file;
@@ -439,7 +503,9 @@ export async function restoreBackup(source: string, opts: RestoreOptions): Promi
     const expected = where.manifest.files.find((f) => f.path === path.basename(dbFile))!;
     if ((await sha256File(incoming)) !== expected.sha256) {
       rmSync(incoming, { force: true });
-      throw new RestoreError(`コピーしたデータベースの SHA-256 が記録と一致しません (${live} は変更していません)。ディスクを確認してください`);
+      throw new RestoreError(
+        `コピーしたデータベースの SHA-256 が記録と一致しません (${live} は変更していません)。ディスクを確認してください`,
+      );
     }
   }
   // Named so that the set opens as a database as it is: `<aside>` with `<aside>-wal` and `<aside>-shm`.
@@ -465,7 +531,15 @@ export async function restoreBackup(source: string, opts: RestoreOptions): Promi
       evidenceRestored++;
     }
   }
-  return { from: 'manifest' in where ? where.dir : where.file, database: live, movedAside, evidenceRestored, checked, tables, backupVersion: 'manifest' in where ? where.manifest.version : null };
+  return {
+    from: 'manifest' in where ? where.dir : where.file,
+    database: live,
+    movedAside,
+    evidenceRestored,
+    checked,
+    tables,
+    backupVersion: 'manifest' in where ? where.manifest.version : null,
+  };
 }
 
 /** T-SQL as an operator would type it: the bound path as an N'…' literal. */
@@ -497,11 +571,13 @@ export async function backupFreshness(config: AppConfig, dataDir: string, now: D
     const newest = entries[0];
     const count = entries.filter((e) => e.verified === true).length;
     const note = readFailureNote(dataDir);
-    if (note && (!newest || note.at > newest.createdAt)) return { status: 'failed', lastAt: note.at.toISOString(), lastVerified: false, target, count };
+    if (note && (!newest || note.at > newest.createdAt))
+      return { status: 'failed', lastAt: note.at.toISOString(), lastVerified: false, target, count };
     if (!newest) return { status: 'none', lastAt: null, lastVerified: null, target, count: 0 };
     const lastGood = entries.find((e) => e.verified === true);
     const maxAgeMs = (config.backup?.maxAgeHours ?? 26) * 3600_000;
-    const status = newest.verified === false ? 'failed' : !lastGood || now.getTime() - lastGood.createdAt.getTime() > maxAgeMs ? 'stale' : 'ok';
+    const status =
+      newest.verified === false ? 'failed' : !lastGood || now.getTime() - lastGood.createdAt.getTime() > maxAgeMs ? 'stale' : 'ok';
     return { status, lastAt: newest.createdAt.toISOString(), lastVerified: newest.verified, target, count };
   } catch {
     return { status: 'failed', lastAt: null, lastVerified: null, target, count: 0 };

@@ -60,8 +60,22 @@ export async function returnLeases(knex: Knex, now = new Date()): Promise<number
   return knex.transaction(async (trx) => {
     const ids = ((await trx('rpa_jobs').where({ status: 'leased' }).orderBy('id').pluck('id')) as unknown[]).map(Number);
     if (!ids.length) return ids;
-    await trx('rpa_jobs').whereIn('id', ids).where({ status: 'leased' }).update({ status: 'queued', leased_by: null, lease_expires_at: null, updated_at: now });
-    await appendAudit(trx, { staffLogin: 'system', action: 'rpa.leaseReturned', targetKind: 'rpaJob', targetIds: ids.map(String), result: 'success', detail: { reason: 'serverStop' } }, now);
+    await trx('rpa_jobs')
+      .whereIn('id', ids)
+      .where({ status: 'leased' })
+      .update({ status: 'queued', leased_by: null, lease_expires_at: null, updated_at: now });
+    await appendAudit(
+      trx,
+      {
+        staffLogin: 'system',
+        action: 'rpa.leaseReturned',
+        targetKind: 'rpaJob',
+        targetIds: ids.map(String),
+        result: 'success',
+        detail: { reason: 'serverStop' },
+      },
+      now,
+    );
     return ids;
   });
 }
@@ -87,14 +101,22 @@ export interface StopStep {
  * Runs the steps in order, each bounded by what is left of the budget (at least `minStepMs`): a step
  * that hangs is logged and left behind so that the process can still exit before the power goes.
  */
-export async function runStopSteps(steps: readonly StopStep[], budgetMs: number, logger: Logger, minStepMs = 1000): Promise<{ name: string; ms: number; ok: boolean }[]> {
+export async function runStopSteps(
+  steps: readonly StopStep[],
+  budgetMs: number,
+  logger: Logger,
+  minStepMs = 1000,
+): Promise<{ name: string; ms: number; ok: boolean }[]> {
   const started = Date.now();
   const results: { name: string; ms: number; ok: boolean }[] = [];
   for (const step of steps) {
     const t0 = Date.now();
     type Outcome = { ok: true; detail: Record<string, unknown> | void } | { ok: false; error: unknown };
     const outcome = await within(
-      step.run().then((detail): Outcome => ({ ok: true, detail }), (error: unknown): Outcome => ({ ok: false, error })),
+      step.run().then(
+        (detail): Outcome => ({ ok: true, detail }),
+        (error: unknown): Outcome => ({ ok: false, error }),
+      ),
       Math.max(minStepMs, budgetMs - (Date.now() - started)),
     );
     const ms = Date.now() - t0;

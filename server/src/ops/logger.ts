@@ -20,7 +20,8 @@ function maskDeep(value: unknown, depth = 0): unknown {
     return s.length === 12 ? maskMyNumbers(s) : value;
   }
   if (depth > 6 || value === null || typeof value !== 'object') return value;
-  if (value instanceof Error) return { name: value.name, message: maskMyNumbers(value.message), stack: value.stack && maskMyNumbers(value.stack) };
+  if (value instanceof Error)
+    return { name: value.name, message: maskMyNumbers(value.message), stack: value.stack && maskMyNumbers(value.stack) };
   if (Array.isArray(value)) return value.map((v) => maskDeep(v, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) out[k] = maskDeep(v, depth + 1);

@@ -48,13 +48,7 @@ export type NutServerErrorCode =
   | 'INVALID-VALUE';
 
 /** Failures detected by this client rather than reported by upsd. */
-export type NutClientErrorCode =
-  | 'TIMEOUT'
-  | 'CONNECT-FAILED'
-  | 'CONNECTION-CLOSED'
-  | 'CLIENT-CLOSED'
-  | 'PROTOCOL-ERROR'
-  | 'BAD-ARGUMENT';
+export type NutClientErrorCode = 'TIMEOUT' | 'CONNECT-FAILED' | 'CONNECTION-CLOSED' | 'CLIENT-CLOSED' | 'PROTOCOL-ERROR' | 'BAD-ARGUMENT';
 
 export class NutError extends Error {
   override readonly name = 'NutError';
@@ -394,12 +388,7 @@ export class NutClient {
       if (p) {
         this.settle(
           p,
-          new NutError(
-            'CONNECTION-CLOSED',
-            'client',
-            p.label,
-            `upsd closed the connection: ${lastError?.message ?? 'end of stream'}`,
-          ),
+          new NutError('CONNECTION-CLOSED', 'client', p.label, `upsd closed the connection: ${lastError?.message ?? 'end of stream'}`),
         );
       }
       this.pump(); // reconnect for whatever is still queued

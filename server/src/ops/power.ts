@@ -29,14 +29,18 @@ export async function powerStatus(db: Knex, now = Date.now()): Promise<PowerStat
   const hit = cache.get(db);
   if (hit && now - hit.at < 1000) return hit.status;
   const row = (await db('power_state').where({ id: 1 }).first()) as { state: PowerState; event: string; changed_at: unknown } | undefined;
-  const status: PowerStatus = row ? { state: row.state, event: row.event, changedAt: dbDate(row.changed_at) } : { state: 'online', event: 'ONLINE', changedAt: null };
+  const status: PowerStatus = row
+    ? { state: row.state, event: row.event, changedAt: dbDate(row.changed_at) }
+    : { state: 'online', event: 'ONLINE', changedAt: null };
   cache.set(db, { at: now, status });
   return status;
 }
 
 /** The banner every staff page shows while the power is not normal. */
 export function powerBanner(s: PowerStatus): string | null {
-  if (s.state === 'onBattery') return '停電のためバッテリーで運転しています。入力中の作業を保存してください。RPA の新しい入力は止めています。';
-  if (s.state === 'lowBattery' || s.state === 'shutdown') return 'バッテリー残量が少ないため、まもなくサーバーを停止します。作業を保存してください。';
+  if (s.state === 'onBattery')
+    return '停電のためバッテリーで運転しています。入力中の作業を保存してください。RPA の新しい入力は止めています。';
+  if (s.state === 'lowBattery' || s.state === 'shutdown')
+    return 'バッテリー残量が少ないため、まもなくサーバーを停止します。作業を保存してください。';
   return null;
 }

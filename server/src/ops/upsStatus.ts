@@ -86,15 +86,28 @@ async function read(settings: UpsSettings, timeoutMs: number, env: NodeJS.Proces
   let client: NutClient | undefined;
   try {
     client = await NutClient.connect({
-      host: settings.host, port: settings.port, timeoutMs,
-      ...(settings.username !== undefined ? { username: settings.username } : {}), ...(password !== undefined ? { password } : {}),
+      host: settings.host,
+      port: settings.port,
+      timeoutMs,
+      ...(settings.username !== undefined ? { username: settings.username } : {}),
+      ...(password !== undefined ? { password } : {}),
     });
     // One LIST VAR instead of five GET VARs: a UPS without e.g. input.voltage is not an error.
     const vars = await client.listVars(ups);
     const status = parseStatus(vars['ups.status'] ?? '');
     return {
-      kind: 'ok', ups, raw: status.raw, flags: status.flags, label: flagsLabel(status.flags), onBattery: status.onBattery, lowBattery: status.lowBattery,
-      charge: num(vars['battery.charge']), runtimeSeconds: num(vars['battery.runtime']), load: num(vars['ups.load']), inputVoltage: num(vars['input.voltage']), readAt: new Date(),
+      kind: 'ok',
+      ups,
+      raw: status.raw,
+      flags: status.flags,
+      label: flagsLabel(status.flags),
+      onBattery: status.onBattery,
+      lowBattery: status.lowBattery,
+      charge: num(vars['battery.charge']),
+      runtimeSeconds: num(vars['battery.runtime']),
+      load: num(vars['ups.load']),
+      inputVoltage: num(vars['input.voltage']),
+      readAt: new Date(),
     };
   } catch (err) {
     if (err instanceof NutError) return unreachable(err.code, REASONS[err.code] ?? `upsd がエラーを返しました (${err.code})`);
@@ -141,7 +154,11 @@ export function runtimeMinutes(seconds: number | null): number | null {
  * `lowBattery`/`shutdown` (banner, RPA paused) although the power is back. When upsd reports the
  * UPS on mains without a pending shutdown, the state goes back to online. Unreachable: unchanged.
  */
-export async function reconcilePowerState(knex: Knex, settings: UpsSettings, opts: ReadOptions = {}): Promise<{ from: PowerState; to: PowerState } | null> {
+export async function reconcilePowerState(
+  knex: Knex,
+  settings: UpsSettings,
+  opts: ReadOptions = {},
+): Promise<{ from: PowerState; to: PowerState } | null> {
   const live = await readUpsStatus(settings, { ...opts, cacheMs: 0 });
   if (!live || live.kind !== 'ok' || !live.flags.includes('OL') || live.onBattery || live.flags.includes('FSD')) return null;
   const row = (await knex('power_state').where({ id: 1 }).first('state')) as { state: PowerState } | undefined;

@@ -29,7 +29,8 @@ export interface MissingGlyph {
 // src/CmapProcessor.js). `_cmapProcessor.uvs` is the parsed cmap format 14 subtable.
 interface UvsSelector {
   varSelector: number;
-  defaultUVS?: { startUnicodeValue: number; additionalCount: number }[] | { toArray(): { startUnicodeValue: number; additionalCount: number }[] };
+  defaultUVS?:
+    { startUnicodeValue: number; additionalCount: number }[] | { toArray(): { startUnicodeValue: number; additionalCount: number }[] };
   nonDefaultUVS?: { unicodeValue: number; glyphID: number }[] | { toArray(): { unicodeValue: number; glyphID: number }[] };
 }
 /** The fontkit font object; pdfkit (≥ 0.18) accepts it as a font source, which keeps it parsed. */

@@ -37,7 +37,15 @@ function members(): PersonData[] {
 export function sampleData(): FormData {
   return {
     visit: { visitNo: 'A-012', date: '2025-04-07' },
-    subject: { name: SAMPLE_SUBJECT_NAME, kana: 'タカハシ サキコ', birthDate: '1985-04-01', sex: '2', relationship: '世帯主', address: ADDRESS, phone: '090-1234-5678' },
+    subject: {
+      name: SAMPLE_SUBJECT_NAME,
+      kana: 'タカハシ サキコ',
+      birthDate: '1985-04-01',
+      sex: '2',
+      relationship: '世帯主',
+      address: ADDRESS,
+      phone: '090-1234-5678',
+    },
     household: { head: { name: SAMPLE_SUBJECT_NAME, kana: 'タカハシ サキコ' }, address: ADDRESS, members: members() },
     notice: {
       kind: 'movein',
@@ -106,20 +114,28 @@ function drawGrid(doc: PDFKit.PDFDocument): void {
   doc.save();
   for (let x = 0; x <= wMm; x += 5) {
     doc.lineWidth(x % 10 === 0 ? 0.35 : 0.15).strokeColor(x % 10 === 0 ? GRID_LINE_10 : GRID_LINE);
-    doc.moveTo(x * PT_PER_MM, 0).lineTo(x * PT_PER_MM, hPt).stroke();
+    doc
+      .moveTo(x * PT_PER_MM, 0)
+      .lineTo(x * PT_PER_MM, hPt)
+      .stroke();
   }
   for (let y = 0; y <= hMm; y += 5) {
     doc.lineWidth(y % 10 === 0 ? 0.35 : 0.15).strokeColor(y % 10 === 0 ? GRID_LINE_10 : GRID_LINE);
-    doc.moveTo(0, y * PT_PER_MM).lineTo(wPt, y * PT_PER_MM).stroke();
+    doc
+      .moveTo(0, y * PT_PER_MM)
+      .lineTo(wPt, y * PT_PER_MM)
+      .stroke();
   }
   doc.font('gothic').fontSize(4.5).fillColor(GRID_TEXT);
   // x values along the top edge and every 50 mm down the page; y values along the left edge and
   // every 50 mm across, so a number is never far from the place being measured.
   for (let row = 0; row < hMm; row += 50) {
-    for (let x = 10; x < wMm; x += 10) doc.text(String(x), x * PT_PER_MM + 0.8, row * PT_PER_MM + 0.8, { lineBreak: false, baseline: 'top' });
+    for (let x = 10; x < wMm; x += 10)
+      doc.text(String(x), x * PT_PER_MM + 0.8, row * PT_PER_MM + 0.8, { lineBreak: false, baseline: 'top' });
   }
   for (let col = 0; col < wMm; col += 50) {
-    for (let y = 10; y < hMm; y += 10) doc.text(String(y), col * PT_PER_MM + 0.8, y * PT_PER_MM + 0.8, { lineBreak: false, baseline: 'top' });
+    for (let y = 10; y < hMm; y += 10)
+      doc.text(String(y), col * PT_PER_MM + 0.8, y * PT_PER_MM + 0.8, { lineBreak: false, baseline: 'top' });
   }
   doc.fontSize(6).text(GRID_MARKER, 12 * PT_PER_MM, hPt - 6 * PT_PER_MM, { lineBreak: false, baseline: 'top' });
   doc.restore();
@@ -143,7 +159,12 @@ interface DocProto {
  * renderForms draw asynchronously, the page count check below fails loudly instead of printing a
  * preview without its grid.
  */
-export async function renderPreview(fonts: FontSet, template: FormTemplate, options: { grid: boolean }, data: FormData = sampleData()): Promise<Buffer> {
+export async function renderPreview(
+  fonts: FontSet,
+  template: FormTemplate,
+  options: { grid: boolean },
+  data: FormData = sampleData(),
+): Promise<Buffer> {
   const info = { title: `${template.title} (プレビュー)` };
   if (!options.grid) return renderForms(fonts, [{ template, data }], info);
   const proto = PDFDocument.prototype as unknown as DocProto;
@@ -169,7 +190,8 @@ export async function renderPreview(fonts: FontSet, template: FormTemplate, opti
     proto.image = image;
   }
   const pdf = await pending;
-  if (gridPages !== template.pages.length) throw new Error(`方眼を描けませんでした (${template.pages.length} ページ中 ${gridPages} ページ)`);
+  if (gridPages !== template.pages.length)
+    throw new Error(`方眼を描けませんでした (${template.pages.length} ページ中 ${gridPages} ページ)`);
   return pdf;
 }
 
@@ -256,7 +278,9 @@ export async function checkForms(configDir: string, fonts?: FontSet): Promise<Fo
 }
 
 function idLine(file: string): number {
-  const i = readFileSync(file, 'utf8').split('\n').findIndex((l) => /^id:/.test(l));
+  const i = readFileSync(file, 'utf8')
+    .split('\n')
+    .findIndex((l) => /^id:/.test(l));
   return i + 1;
 }
 

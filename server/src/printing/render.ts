@@ -72,7 +72,11 @@ export class MissingGlyphError extends FormRenderError {
     readonly fontName: string,
     readonly text: string,
   ) {
-    super(`様式 ${template} の項目 ${field}: 文字「${char}」(${codePoint}) がフォント ${fontName} にありません (値: ${text})。外字の登録か、字形の置き換えが必要です`, template, field);
+    super(
+      `様式 ${template} の項目 ${field}: 文字「${char}」(${codePoint}) がフォント ${fontName} にありません (値: ${text})。外字の登録か、字形の置き換えが必要です`,
+      template,
+      field,
+    );
     this.name = 'MissingGlyphError';
   }
 }
@@ -123,7 +127,12 @@ function valueText(f: FormField, v: unknown, template: string, name: string): st
     const s = String(v);
     if (f.wareki === 'full') return formatWareki(s);
     const p = toWarekiParts(s);
-    if (!p) throw new FormRenderError(`様式 ${template} の項目 ${name}: 「${s}」を和暦にできません (YYYY-MM-DD で渡してください)`, template, name);
+    if (!p)
+      throw new FormRenderError(
+        `様式 ${template} の項目 ${name}: 「${s}」を和暦にできません (YYYY-MM-DD で渡してください)`,
+        template,
+        name,
+      );
     if (f.wareki === 'era') return p.era;
     if (f.wareki === 'year') return p.year === 1 ? '元' : String(p.year);
     return String(f.wareki === 'month' ? p.month : p.day);
@@ -133,7 +142,14 @@ function valueText(f: FormField, v: unknown, template: string, name: string): st
   return String(v);
 }
 
-function resolveField(t: FormTemplate, data: FormData, f: FormField, name: string, dy: number, row?: { table: FormTable; index: number; item: unknown }): Resolved {
+function resolveField(
+  t: FormTemplate,
+  data: FormData,
+  f: FormField,
+  name: string,
+  dy: number,
+  row?: { table: FormTable; index: number; item: unknown },
+): Resolved {
   let key: string;
   let v: unknown;
   if (f.bind.startsWith('static:')) {
@@ -158,10 +174,15 @@ function resolve(t: FormTemplate, data: FormData): ResolvedPage[] {
     for (const table of p.tables) {
       const items = (table.source === 'household.members' ? data.household?.members : data.certificate?.lines) ?? [];
       if (items.length > table.rows) {
-        throw new FormRenderError(`様式 ${t.id} の表 ${table.id}: ${items.length} 件ありますが、欄は ${table.rows} 行です (続きの用紙が必要です)`, t.id, table.id);
+        throw new FormRenderError(
+          `様式 ${t.id} の表 ${table.id}: ${items.length} 件ありますが、欄は ${table.rows} 行です (続きの用紙が必要です)`,
+          t.id,
+          table.id,
+        );
       }
       items.forEach((item, index) => {
-        for (const f of table.fields) fields.push(resolveField(t, data, f, `${table.id}[${index}].${f.id}`, index * table.rowPitch, { table, index, item }));
+        for (const f of table.fields)
+          fields.push(resolveField(t, data, f, `${table.id}[${index}].${f.id}`, index * table.rowPitch, { table, index, item }));
       });
     }
     const background = p.background ?? (pi === 0 ? t.background : undefined);
@@ -187,10 +208,15 @@ type Doc = PDFKit.PDFDocument;
 function fitSize(f: FormField, perPt: number, widthPt: number, heightPt: number, t: FormTemplate, name: string, what: string): number {
   let size = Math.min(f.size, heightPt);
   if (perPt * size <= widthPt + 1e-6) return size;
-  if (!f.shrinkToFit) throw new FormRenderError(`様式 ${t.id} の項目 ${name}: ${what}が幅に収まりません (shrinkToFit が false)`, t.id, name);
+  if (!f.shrinkToFit)
+    throw new FormRenderError(`様式 ${t.id} の項目 ${name}: ${what}が幅に収まりません (shrinkToFit が false)`, t.id, name);
   size = Math.floor((widthPt / perPt) * 10) / 10;
   if (size < f.minSize) {
-    throw new FormRenderError(`様式 ${t.id} の項目 ${name}: ${what}が ${f.minSize} pt まで小さくしても収まりません (${size.toFixed(1)} pt が必要)`, t.id, name);
+    throw new FormRenderError(
+      `様式 ${t.id} の項目 ${name}: ${what}が ${f.minSize} pt まで小さくしても収まりません (${size.toFixed(1)} pt が必要)`,
+      t.id,
+      name,
+    );
   }
   return size;
 }
@@ -207,7 +233,11 @@ function drawField(doc: Doc, t: FormTemplate, r: Resolved): void {
     const chars = splitChars(r.text);
     const { count, pitch } = f.boxes;
     if (chars.length > count) {
-      throw new FormRenderError(`様式 ${t.id} の項目 ${r.name}: ${chars.length} 文字ありますが、枠は ${count} 個です (${r.text})`, t.id, r.name);
+      throw new FormRenderError(
+        `様式 ${t.id} の項目 ${r.name}: ${chars.length} 文字ありますが、枠は ${count} 個です (${r.text})`,
+        t.id,
+        r.name,
+      );
     }
     doc.fontSize(1);
     const widest = Math.max(...chars.map((c) => doc.widthOfString(c)));
@@ -231,7 +261,11 @@ function drawField(doc: Doc, t: FormTemplate, r: Resolved): void {
     doc.fontSize(size);
     const top = f.align === 'right' ? y + h - chars.length * size : f.align === 'center' ? y + (h - chars.length * size) / 2 : y;
     chars.forEach((c, i) => {
-      doc.text(c, x + (w - doc.widthOfString(c, { features: ['vert'] })) / 2, top + (i + 0.5) * size, { lineBreak: false, baseline: 'middle', features: ['vert'] });
+      doc.text(c, x + (w - doc.widthOfString(c, { features: ['vert'] })) / 2, top + (i + 0.5) * size, {
+        lineBreak: false,
+        baseline: 'middle',
+        features: ['vert'],
+      });
     });
     return;
   }
@@ -254,7 +288,10 @@ function drawPage(doc: Doc, t: FormTemplate, pi: number, page: ResolvedPage): vo
   for (const r of p.rects) doc.lineWidth(r.width).rect(pt(r.x), pt(r.y), pt(r.w), pt(r.h)).stroke();
   for (const l of p.lines) doc.lineWidth(l.width).moveTo(pt(l.x1), pt(l.y1)).lineTo(pt(l.x2), pt(l.y2)).stroke();
   // Character boxes that the background does not have.
-  const boxed = [...p.fields.map((f) => ({ f, dy: 0 })), ...p.tables.flatMap((tb) => Array.from({ length: tb.rows }, (_, i) => tb.fields.map((f) => ({ f, dy: i * tb.rowPitch }))).flat())];
+  const boxed = [
+    ...p.fields.map((f) => ({ f, dy: 0 })),
+    ...p.tables.flatMap((tb) => Array.from({ length: tb.rows }, (_, i) => tb.fields.map((f) => ({ f, dy: i * tb.rowPitch }))).flat()),
+  ];
   for (const { f, dy } of boxed) {
     if (!f.boxes?.outline) continue;
     doc.lineWidth(0.3);
@@ -264,7 +301,9 @@ function drawPage(doc: Doc, t: FormTemplate, pi: number, page: ResolvedPage): vo
   for (const l of p.labels) {
     doc.fontSize(l.size);
     if (l.vertical) {
-      splitChars(l.text).forEach((c, i) => doc.text(c, pt(l.x), pt(l.y) + i * l.size, { lineBreak: false, baseline: 'top', features: ['vert'] }));
+      splitChars(l.text).forEach((c, i) =>
+        doc.text(c, pt(l.x), pt(l.y) + i * l.size, { lineBreak: false, baseline: 'top', features: ['vert'] }),
+      );
       continue;
     }
     const tw = doc.widthOfString(l.text);

@@ -186,7 +186,13 @@ const pageSchema = {
         type: 'object',
         additionalProperties: false,
         required: ['x', 'y', 'w', 'h'],
-        properties: { x: mm, y: mm, w: positiveMm, h: positiveMm, width: { type: 'number', exclusiveMinimum: 0, maximum: 10, default: 0.5 } },
+        properties: {
+          x: mm,
+          y: mm,
+          w: positiveMm,
+          h: positiveMm,
+          width: { type: 'number', exclusiveMinimum: 0, maximum: 10, default: 0.5 },
+        },
       },
     },
     fields: { type: 'array', default: [], items: fieldSchema },
@@ -252,7 +258,9 @@ export function bindProblem(bind: string, rowSource?: FormTable['source']): stri
   if (bind.startsWith('row.')) {
     if (!rowSource) return `row.* は表 (tables) の中の項目でだけ使えます (${bind})`;
     const f = bind.slice(4);
-    return rowFields[rowSource].includes(f) ? null : `表 ${rowSource} の行に ${f} という項目はありません (使えるもの: ${rowFields[rowSource].join(', ')})`;
+    return rowFields[rowSource].includes(f)
+      ? null
+      : `表 ${rowSource} の行に ${f} という項目はありません (使えるもの: ${rowFields[rowSource].join(', ')})`;
   }
   if (bindPatterns.some((p) => p.test(bind))) return null;
   return (
@@ -266,22 +274,42 @@ function pageMm(t: FormTemplate): [number, number] {
   return t.page.orientation === 'landscape' ? [h, w] : [w, h];
 }
 
-function checkField(f: FormField, at: (string | number)[], src: YamlSource, t: FormTemplate, rowSource: FormTable['source'] | undefined, rowsBelow: number): ConfigIssue[] {
+function checkField(
+  f: FormField,
+  at: (string | number)[],
+  src: YamlSource,
+  t: FormTemplate,
+  rowSource: FormTable['source'] | undefined,
+  rowsBelow: number,
+): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const problem = bindProblem(f.bind, rowSource);
   if (problem) issues.push(src.issue([...at, 'bind'], problem));
   const [pw, ph] = pageMm(t);
   if (f.x + f.w > pw + 1e-6) issues.push(src.issue([...at, 'w'], `項目が用紙の右端 (${pw} mm) をはみ出します (x + w = ${f.x + f.w} mm)`));
-  if (f.y + f.h + rowsBelow > ph + 1e-6) issues.push(src.issue([...at, 'h'], `項目が用紙の下端 (${ph} mm) をはみ出します (y + h${rowsBelow ? ' + 表の残りの行' : ''} = ${f.y + f.h + rowsBelow} mm)`));
+  if (f.y + f.h + rowsBelow > ph + 1e-6)
+    issues.push(
+      src.issue(
+        [...at, 'h'],
+        `項目が用紙の下端 (${ph} mm) をはみ出します (y + h${rowsBelow ? ' + 表の残りの行' : ''} = ${f.y + f.h + rowsBelow} mm)`,
+      ),
+    );
   if (f.minSize > f.size) issues.push(src.issue([...at, 'minSize'], `minSize (${f.minSize}) が size (${f.size}) より大きくなっています`));
   if (f.boxes) {
     if (f.vertical) issues.push(src.issue([...at, 'vertical'], 'boxes と vertical は同時に使えません'));
     if (f.checkmark) issues.push(src.issue([...at, 'checkmark'], 'boxes と checkmark は同時に使えません'));
     const span = f.boxes.pitch * f.boxes.count;
-    if (span > f.w + 1e-6) issues.push(src.issue([...at, 'boxes', 'pitch'], `枠の合計幅 (${f.boxes.count} × ${f.boxes.pitch} = ${span} mm) が項目の幅 w (${f.w} mm) を超えます`));
+    if (span > f.w + 1e-6)
+      issues.push(
+        src.issue(
+          [...at, 'boxes', 'pitch'],
+          `枠の合計幅 (${f.boxes.count} × ${f.boxes.pitch} = ${span} mm) が項目の幅 w (${f.w} mm) を超えます`,
+        ),
+      );
   }
   if (f.vertical && f.checkmark) issues.push(src.issue([...at, 'vertical'], 'vertical と checkmark は同時に使えません'));
-  if ((f.mark !== undefined || f.when !== undefined) && !f.checkmark) issues.push(src.issue([...at, f.mark !== undefined ? 'mark' : 'when'], 'mark と when は checkmark: true の項目でだけ使えます'));
+  if ((f.mark !== undefined || f.when !== undefined) && !f.checkmark)
+    issues.push(src.issue([...at, f.mark !== undefined ? 'mark' : 'when'], 'mark と when は checkmark: true の項目でだけ使えます'));
   if (f.wareki && f.checkmark) issues.push(src.issue([...at, 'wareki'], 'wareki と checkmark は同時に使えません'));
   if (f.bind.startsWith('static:') && f.masked) issues.push(src.issue([...at, 'masked'], '固定の文字 (static:) は伏せられません'));
   return issues;
@@ -291,7 +319,8 @@ function semantic(t: FormTemplate, src: YamlSource): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const dir = path.dirname(src.file);
   const bg = (p: string | undefined, at: (string | number)[]) => {
-    if (p !== undefined && !existsSync(path.resolve(dir, p))) issues.push(src.issue(at, `背景画像が見つかりません (${path.resolve(dir, p)})`));
+    if (p !== undefined && !existsSync(path.resolve(dir, p)))
+      issues.push(src.issue(at, `背景画像が見つかりません (${path.resolve(dir, p)})`));
   };
   bg(t.background, ['background']);
   const ids = new Map<string, string>();
@@ -318,10 +347,12 @@ function semantic(t: FormTemplate, src: YamlSource): ConfigIssue[] {
       if (l.x > pw || l.y > ph) issues.push(src.issue(['pages', pi, 'labels', li], `見出しが用紙 (${pw} × ${ph} mm) の外にあります`));
     });
     p.rects.forEach((r, ri) => {
-      if (r.x + r.w > pw + 1e-6 || r.y + r.h > ph + 1e-6) issues.push(src.issue(['pages', pi, 'rects', ri], `枠が用紙 (${pw} × ${ph} mm) をはみ出します`));
+      if (r.x + r.w > pw + 1e-6 || r.y + r.h > ph + 1e-6)
+        issues.push(src.issue(['pages', pi, 'rects', ri], `枠が用紙 (${pw} × ${ph} mm) をはみ出します`));
     });
     p.lines.forEach((l, li) => {
-      if (Math.max(l.x1, l.x2) > pw + 1e-6 || Math.max(l.y1, l.y2) > ph + 1e-6) issues.push(src.issue(['pages', pi, 'lines', li], `線が用紙 (${pw} × ${ph} mm) をはみ出します`));
+      if (Math.max(l.x1, l.x2) > pw + 1e-6 || Math.max(l.y1, l.y2) > ph + 1e-6)
+        issues.push(src.issue(['pages', pi, 'lines', li], `線が用紙 (${pw} × ${ph} mm) をはみ出します`));
     });
   });
   return issues;
@@ -346,7 +377,9 @@ export function loadFormTemplates(configDir: string): Map<string, FormTemplate> 
   const out = new Map<string, FormTemplate>();
   if (!existsSync(dir)) return out;
   const issues: ConfigIssue[] = [];
-  for (const name of readdirSync(dir).filter((n) => /\.ya?ml$/.test(n)).sort()) {
+  for (const name of readdirSync(dir)
+    .filter((n) => /\.ya?ml$/.test(n))
+    .sort()) {
     const file = path.join(dir, name);
     try {
       const t = loadFormTemplate(file);

@@ -12,8 +12,16 @@ import { MissingGlyphError, type FormData } from './render.js';
 
 /** The 異動の種別 check boxes of the 住民異動届 template. */
 const KIND: Partial<Record<NoticeType, string>> = {
-  moveIn: 'movein', specialMoveIn: 'movein', moveOut: 'moveout', specialMoveOut: 'moveout', moveAbroad: 'moveout', relocation: 'within',
-  headChange: 'household', householdSplit: 'household', householdMerge: 'household', householdRestructure: 'household',
+  moveIn: 'movein',
+  specialMoveIn: 'movein',
+  moveOut: 'moveout',
+  specialMoveOut: 'moveout',
+  moveAbroad: 'moveout',
+  relocation: 'within',
+  headChange: 'household',
+  householdSplit: 'household',
+  householdMerge: 'household',
+  householdRestructure: 'household',
 };
 
 /**
@@ -22,7 +30,12 @@ const KIND: Partial<Record<NoticeType, string>> = {
  */
 export async function noticeFormData(db: Knex, n: Notice, visitNo: string, viewer: StaffSession): Promise<FormData> {
   const nos = n.members.flatMap((m) => (m.addresseeNo ? [m.addresseeNo] : []));
-  const rows = nos.length ? ((await db('residents').whereIn('addressee_no', nos).select('addressee_no', 'household_no', 'address_key')) as Record<string, unknown>[]) : [];
+  const rows = nos.length
+    ? ((await db('residents').whereIn('addressee_no', nos).select('addressee_no', 'household_no', 'address_key')) as Record<
+        string,
+        unknown
+      >[])
+    : [];
   const protection = await protectionFor(db, rows);
   const masked = rows.some((r) => protection.covers(r)) && !viewer.permissions.has('resident.viewProtectedAddress');
   const head = n.members.find((m) => m.head) ?? n.members[0];
@@ -30,10 +43,26 @@ export async function noticeFormData(db: Knex, n: Notice, visitNo: string, viewe
   const masks: Record<string, string> = masked ? { 'notice.newAddress': MASKED_ADDRESS, 'notice.oldAddress': MASKED_ADDRESS } : {};
   return {
     visit: { visitNo, date: n.reportedDate },
-    subject: { name: head?.name ?? '', ...(head?.nameKana ? { kana: head.nameKana } : {}), ...(head?.birthDate ? { birthDate: head.birthDate } : {}) },
-    household: { head: { name: head?.name ?? '' }, members: moving.map((m) => ({ name: m.name, kana: m.nameKana ?? '', birthDate: m.birthDate ?? '', sex: m.sex ?? '', relationship: m.relationship ?? '' })) },
+    subject: {
+      name: head?.name ?? '',
+      ...(head?.nameKana ? { kana: head.nameKana } : {}),
+      ...(head?.birthDate ? { birthDate: head.birthDate } : {}),
+    },
+    household: {
+      head: { name: head?.name ?? '' },
+      members: moving.map((m) => ({
+        name: m.name,
+        kana: m.nameKana ?? '',
+        birthDate: m.birthDate ?? '',
+        sex: m.sex ?? '',
+        relationship: m.relationship ?? '',
+      })),
+    },
     notice: {
-      notifiedOn: n.reportedDate, movedOn: n.effectiveDate ?? '', newAddress: n.data.newAddress ?? n.data.nextAddress ?? '', oldAddress: n.data.previousAddress ?? '',
+      notifiedOn: n.reportedDate,
+      movedOn: n.effectiveDate ?? '',
+      newAddress: n.data.newAddress ?? n.data.nextAddress ?? '',
+      oldAddress: n.data.previousAddress ?? '',
       kind: KIND[n.type] ?? '',
     },
     answers: {},
@@ -46,9 +75,17 @@ export async function noticeFormData(db: Knex, n: Notice, visitNo: string, viewe
  * text rather than from a fixed template. Every character is checked against the font first.
  */
 export async function renderGuide(fonts: FontSet, guide: ProcedureGuide, town: string): Promise<Buffer> {
-  const texts: [string, string][] = [['title', `${town} 手続きのご案内`], ['visitNo', guide.visitNo]];
+  const texts: [string, string][] = [
+    ['title', `${town} 手続きのご案内`],
+    ['visitNo', guide.visitNo],
+  ];
   for (const [i, it] of guide.items.entries()) {
-    texts.push([`items[${i}].name`, it.name], [`items[${i}].where`, `${it.section} ${it.counter}`], [`items[${i}].guidance`, it.guidance], [`items[${i}].bring`, it.bring.join('、')]);
+    texts.push(
+      [`items[${i}].name`, it.name],
+      [`items[${i}].where`, `${it.section} ${it.counter}`],
+      [`items[${i}].guidance`, it.guidance],
+      [`items[${i}].bring`, it.bring.join('、')],
+    );
   }
   for (const [field, text] of texts) {
     // Titles and names are set in Gothic, the rest in Mincho: check each against the fonts it uses.
@@ -58,21 +95,38 @@ export async function renderGuide(fonts: FontSet, guide: ProcedureGuide, town: s
     }
   }
   // font: null keeps pdfkit from adding Helvetica; the parsed fonts are passed as they are (warm).
-  const doc = new PDFDocument({ size: 'A4', margin: 50, font: null as unknown as string, info: { Title: `手続きのご案内 ${guide.visitNo}` } });
+  const doc = new PDFDocument({
+    size: 'A4',
+    margin: 50,
+    font: null as unknown as string,
+    info: { Title: `手続きのご案内 ${guide.visitNo}` },
+  });
   doc.registerFont('mincho', fonts.font('mincho') as unknown as Buffer);
   doc.registerFont('gothic', fonts.font('gothic') as unknown as Buffer);
   const chunks: Buffer[] = [];
   doc.on('data', (c: Buffer) => chunks.push(c));
   const done = new Promise<Buffer>((resolve) => doc.on('end', () => resolve(Buffer.concat(chunks))));
   doc.font('gothic').fontSize(18).text(`${town} 手続きのご案内`);
-  doc.font('gothic').fontSize(10).text(`来庁番号 ${guide.visitNo} ・ ${formatWareki(todayInJapan(guide.openedAt))}`);
+  doc
+    .font('gothic')
+    .fontSize(10)
+    .text(`来庁番号 ${guide.visitNo} ・ ${formatWareki(todayInJapan(guide.openedAt))}`);
   doc.moveDown();
   const left = guide.items.filter((i) => !i.done);
-  doc.font('gothic').fontSize(13).text(left.length ? `これから行う手続き (${left.length} 件)` : 'すべての手続きが終わりました');
+  doc
+    .font('gothic')
+    .fontSize(13)
+    .text(left.length ? `これから行う手続き (${left.length} 件)` : 'すべての手続きが終わりました');
   for (const it of guide.items) {
     doc.moveDown(0.6);
-    doc.font('gothic').fontSize(12).text(`${it.done ? '済' : '□'} ${it.name}`);
-    doc.font('mincho').fontSize(10).text(`場所: ${it.section} ${it.counter}${it.deadline ? ` ・ 期限: ${formatWareki(it.deadline)}` : ''} ・ ${it.status}`);
+    doc
+      .font('gothic')
+      .fontSize(12)
+      .text(`${it.done ? '済' : '□'} ${it.name}`);
+    doc
+      .font('mincho')
+      .fontSize(10)
+      .text(`場所: ${it.section} ${it.counter}${it.deadline ? ` ・ 期限: ${formatWareki(it.deadline)}` : ''} ・ ${it.status}`);
     if (it.bring.length) doc.text(`持ち物: ${it.bring.join('、')}`);
     if (it.guidance) doc.fillColor('#333333').text(it.guidance).fillColor('black');
   }

@@ -133,8 +133,15 @@ export interface ProcedureCatalog {
 }
 
 /** A catalog over definitions already checked (also handy for tests of the navigation engine). */
-export function catalogOf(definitions: readonly ProcedureDefinition[], files: readonly string[] = [], loadedAt = new Date()): ProcedureCatalog {
-  const all = definitions.map((d, i) => ({ d, i })).sort((a, b) => a.d.order - b.d.order || a.i - b.i).map((x) => x.d);
+export function catalogOf(
+  definitions: readonly ProcedureDefinition[],
+  files: readonly string[] = [],
+  loadedAt = new Date(),
+): ProcedureCatalog {
+  const all = definitions
+    .map((d, i) => ({ d, i }))
+    .sort((a, b) => a.d.order - b.d.order || a.i - b.i)
+    .map((x) => x.d);
   const index = new Map(all.map((d) => [d.id, d]));
   return {
     all,
@@ -168,16 +175,20 @@ type Segments = (string | number)[];
 const enumHints: Record<string, readonly string[]> = { type: questionTypes, ageBasis: ageBases, schoolStage: schoolStages };
 
 const typeNames: Record<string, string> = {
-  'integerでなければいけない': '整数 (例: 65) でなければいけません。"…" で囲まないでください',
-  'booleanでなければいけない': 'true か false でなければいけません',
-  'arrayでなければいけない': 'リスト ([a, b] または「- 」の並び) でなければいけません',
-  'objectでなければいけない': '「キー: 値」の組でなければいけません',
+  integerでなければいけない: '整数 (例: 65) でなければいけません。"…" で囲まないでください',
+  booleanでなければいけない: 'true か false でなければいけません',
+  arrayでなければいけない: 'リスト ([a, b] または「- 」の並び) でなければいけません',
+  objectでなければいけない: '「キー: 値」の組でなければいけません',
   'boolean,string,objectでなければいけない': 'true / false、答えの文字列、または {answered: true / false} でなければいけません',
 };
 
 /** Replaces the generic ajv-i18n wording where a plainer one helps the municipality's staff. */
 function explain(issue: ConfigIssue): ConfigIssue {
-  const last = issue.path.replace(/\[[0-9]+\]$/, '').split('.').pop() ?? '';
+  const last =
+    issue.path
+      .replace(/\[[0-9]+\]$/, '')
+      .split('.')
+      .pop() ?? '';
   let reason = issue.reason;
   if (issue.path === '' && /array/.test(reason)) reason = 'ファイルの中身は手続きのリスト (「- id: …」の並び) でなければいけません';
   else if (reason.includes('のパターンと一致しなければいけない')) {
@@ -220,9 +231,12 @@ export function loadProcedures(configDir: string, counters: readonly { id: strin
   try {
     files = procedureFiles(configDir);
   } catch (e) {
-    throw new ConfigError([{ file: dir, path: '', line: 0, column: 0, reason: `手続きの設定フォルダを読めません (${(e as Error).message})` }]);
+    throw new ConfigError([
+      { file: dir, path: '', line: 0, column: 0, reason: `手続きの設定フォルダを読めません (${(e as Error).message})` },
+    ]);
   }
-  if (files.length === 0) throw new ConfigError([{ file: dir, path: '', line: 0, column: 0, reason: '手続きの設定ファイル (*.yaml) が 1 つもありません' }]);
+  if (files.length === 0)
+    throw new ConfigError([{ file: dir, path: '', line: 0, column: 0, reason: '手続きの設定ファイル (*.yaml) が 1 つもありません' }]);
 
   const issues: ConfigIssue[] = [];
   const loaded: Loaded[] = [];
@@ -253,7 +267,8 @@ export function loadProcedures(configDir: string, counters: readonly { id: strin
   for (const { file, src, procedures } of loaded) {
     const at = (segs: Segments, reason: string) => issues.push(src.issue(segs, reason));
     const checkEntitlement = (segs: Segments, kind: string) => {
-      if (!(entitlementKinds as readonly string[]).includes(kind)) at(segs, `資格の種類「${kind}」はありません。使えるのは ${list(entitlementKinds)} です`);
+      if (!(entitlementKinds as readonly string[]).includes(kind))
+        at(segs, `資格の種類「${kind}」はありません。使えるのは ${list(entitlementKinds)} です`);
     };
     const checkMember = (m: MemberCondition, segs: Segments) => {
       if (Object.keys(m).length === 0) at(segs, 'member の条件が空です。条件を書くか、member を消してください');
@@ -261,7 +276,8 @@ export function loadProcedures(configDir: string, counters: readonly { id: strin
         at(segs, '年齢の条件には ageBasis (birthday: 誕生日に加齢 / legal: 誕生日の前日に加齢) が必要です');
       if (m.ageFrom !== undefined && m.ageUnder !== undefined && m.ageFrom >= m.ageUnder)
         at([...segs, 'ageUnder'], `ageUnder (${m.ageUnder}) が ageFrom (${m.ageFrom}) 以下なので、この条件に当てはまる人はいません`);
-      if (m.ageBasis && m.ageFrom === undefined && m.ageUnder === undefined) at([...segs, 'ageBasis'], 'ageBasis は ageFrom か ageUnder と一緒に書いてください');
+      if (m.ageBasis && m.ageFrom === undefined && m.ageUnder === undefined)
+        at([...segs, 'ageBasis'], 'ageBasis は ageFrom か ageUnder と一緒に書いてください');
       if (m.holds !== undefined) checkEntitlement([...segs, 'holds'], m.holds);
       if (m.notHolds !== undefined) checkEntitlement([...segs, 'notHolds'], m.notHolds);
       if (m.schoolStage && m.schoolStage.length === 0) at([...segs, 'schoolStage'], 'schoolStage が空です');
@@ -278,7 +294,8 @@ export function loadProcedures(configDir: string, counters: readonly { id: strin
       if (c.notice) {
         if (c.notice.length === 0) at([...segs, 'notice'], 'notice の中に届出の種類がありません');
         c.notice.forEach((n, i) => {
-          if (!(noticeTypes as readonly string[]).includes(n)) at([...segs, 'notice', i], `届出の種類「${n}」はありません。使えるのは ${list(noticeTypes)} です`);
+          if (!(noticeTypes as readonly string[]).includes(n))
+            at([...segs, 'notice', i], `届出の種類「${n}」はありません。使えるのは ${list(noticeTypes)} です`);
         });
       }
       if (c.member) checkMember(c.member, [...segs, 'member']);
@@ -292,11 +309,14 @@ export function loadProcedures(configDir: string, counters: readonly { id: strin
 
     procedures.forEach((p, i) => {
       const first = procedureAt.get(p.id);
-      if (first) at([i, 'id'], `手続き ID「${p.id}」が重複しています (${path.basename(first.file)} の ${first.line} 行目でも使われています)`);
+      if (first)
+        at([i, 'id'], `手続き ID「${p.id}」が重複しています (${path.basename(first.file)} の ${first.line} 行目でも使われています)`);
       else procedureAt.set(p.id, { file, line: src.locate([i, 'id']).line });
 
-      if (!counterIds.has(p.counter)) at([i, 'counter'], `窓口「${p.counter}」は municipality.yaml の counters にありません。使えるのは ${list([...counterIds])} です`);
-      if (!(permissions as readonly string[]).includes(p.permission)) at([i, 'permission'], `権限「${p.permission}」はありません。使えるのは ${list(permissions)} です`);
+      if (!counterIds.has(p.counter))
+        at([i, 'counter'], `窓口「${p.counter}」は municipality.yaml の counters にありません。使えるのは ${list([...counterIds])} です`);
+      if (!(permissions as readonly string[]).includes(p.permission))
+        at([i, 'permission'], `権限「${p.permission}」はありません。使えるのは ${list(permissions)} です`);
       for (const key of ['validFrom', 'validTo'] as const) {
         const d = p[key];
         if (d !== undefined && !isCalendarDate(d)) at([i, key], `${d} は存在しない日付です`);
@@ -307,10 +327,16 @@ export function loadProcedures(configDir: string, counters: readonly { id: strin
       p.questions.forEach((q, qi) => {
         const segs: Segments = [i, 'questions', qi];
         const seen = questionAt.get(q.id);
-        if (seen) at([...segs, 'id'], `質問 ID「${q.id}」が重複しています (${path.basename(seen.file)} の ${seen.line} 行目でも使われています)。ほかの手続きからは answer で参照できます`);
+        if (seen)
+          at(
+            [...segs, 'id'],
+            `質問 ID「${q.id}」が重複しています (${path.basename(seen.file)} の ${seen.line} 行目でも使われています)。ほかの手続きからは answer で参照できます`,
+          );
         else questionAt.set(q.id, { question: q, file, line: src.locate([...segs, 'id']).line });
-        if (q.type === 'choice' && (!q.choices || q.choices.length === 0)) at([...segs, 'type'], `質問「${q.id}」は選択式 (choice) ですが、choices (選択肢) がありません`);
-        if (q.type !== 'choice' && q.choices) at([...segs, 'choices'], `choices は選択式 (type: choice) の質問にだけ書けます (この質問は ${q.type})`);
+        if (q.type === 'choice' && (!q.choices || q.choices.length === 0))
+          at([...segs, 'type'], `質問「${q.id}」は選択式 (choice) ですが、choices (選択肢) がありません`);
+        if (q.type !== 'choice' && q.choices)
+          at([...segs, 'choices'], `choices は選択式 (type: choice) の質問にだけ書けます (この質問は ${q.type})`);
         if (q.choices && new Set(q.choices).size !== q.choices.length) at([...segs, 'choices'], '同じ選択肢が 2 回あります');
         if (q.askWhen) checkCondition(q.askWhen, [...segs, 'askWhen']);
       });
@@ -323,12 +349,14 @@ export function loadProcedures(configDir: string, counters: readonly { id: strin
   }
 
   for (const r of addsRefs) {
-    if (!procedureAt.has(r.id) && !brokenProcedureIds.has(r.id)) issues.push(r.src.issue(r.segs, `adds の手続き ID「${r.id}」はどのファイルにもありません`));
+    if (!procedureAt.has(r.id) && !brokenProcedureIds.has(r.id))
+      issues.push(r.src.issue(r.segs, `adds の手続き ID「${r.id}」はどのファイルにもありません`));
   }
   for (const r of answerRefs) {
     const def = questionAt.get(r.question)?.question;
     if (!def) {
-      if (!brokenQuestionIds.has(r.question)) issues.push(r.src.issue(r.segs, `質問 ID「${r.question}」はどの手続きの questions にもありません`));
+      if (!brokenQuestionIds.has(r.question))
+        issues.push(r.src.issue(r.segs, `質問 ID「${r.question}」はどの手続きの questions にもありません`));
       continue;
     }
     if (def.type === 'choice' && !def.choices?.length) continue; // reported at the question
@@ -338,17 +366,27 @@ export function loadProcedures(configDir: string, counters: readonly { id: strin
 
   if (issues.length) {
     const rank = (i: ConfigIssue) => files.indexOf(i.file);
-    throw new ConfigError(issues.map((i, n) => ({ i, n })).sort((a, b) => rank(a.i) - rank(b.i) || a.i.line - b.i.line || a.i.column - b.i.column || a.n - b.n).map((x) => x.i));
+    throw new ConfigError(
+      issues
+        .map((i, n) => ({ i, n }))
+        .sort((a, b) => rank(a.i) - rank(b.i) || a.i.line - b.i.line || a.i.column - b.i.column || a.n - b.n)
+        .map((x) => x.i),
+    );
   }
-  return catalogOf(loaded.flatMap((l) => l.procedures), files);
+  return catalogOf(
+    loaded.flatMap((l) => l.procedures),
+    files,
+  );
 }
 
 /** Why an answer in a condition cannot match the question, or null. */
 function answerMismatch(q: Question, value: boolean | string | { answered: boolean }): string | null {
   if (typeof value === 'object') return null;
-  if (q.type === 'yesNo') return typeof value === 'boolean' ? null : `質問「${q.id}」ははい・いいえ (yesNo) の質問です。true か false で書いてください`;
+  if (q.type === 'yesNo')
+    return typeof value === 'boolean' ? null : `質問「${q.id}」ははい・いいえ (yesNo) の質問です。true か false で書いてください`;
   if (typeof value === 'boolean') return `質問「${q.id}」は ${q.type} の質問です。true / false ではなく答えの文字列で書いてください`;
-  if (q.type === 'choice' && !(q.choices ?? []).includes(value)) return `「${value}」は質問「${q.id}」の選択肢にありません。選択肢: ${list(q.choices ?? [])}`;
+  if (q.type === 'choice' && !(q.choices ?? []).includes(value))
+    return `「${value}」は質問「${q.id}」の選択肢にありません。選択肢: ${list(q.choices ?? [])}`;
   return null;
 }
 
@@ -361,7 +399,9 @@ function harvestIds(file: string, procedureIds: Set<string>, questionIds: Set<st
       if (!p || typeof p !== 'object') continue;
       const { id, questions } = p as { id?: unknown; questions?: unknown };
       if (typeof id === 'string') procedureIds.add(id);
-      if (Array.isArray(questions)) for (const q of questions as unknown[]) if (q && typeof q === 'object' && typeof (q as { id?: unknown }).id === 'string') questionIds.add((q as { id: string }).id);
+      if (Array.isArray(questions))
+        for (const q of questions as unknown[])
+          if (q && typeof q === 'object' && typeof (q as { id?: unknown }).id === 'string') questionIds.add((q as { id: string }).id);
     }
   } catch {
     // Unreadable or unparsable: the file's own issues say so.

@@ -26,12 +26,21 @@ const likePrefix = (s: string) => `${s.replace(/[\\%_]/g, '')}%`; // LIKE wildca
 export async function townsStartingWith(knex: Knex, typed: string, limit = 20): Promise<TownChoice[]> {
   const q = typed.trim().normalize('NFKC');
   const kana = kanaExactKey(q);
-  const rows = (await knex('address_master').distinct('town_code', 'town_name', 'town_kana', 'postal_code').where((w) => {
-    w.where('town_name', 'like', likePrefix(q));
-    // Katakana readings in the master; what staff type may be hiragana or half-width.
-    if (kana) w.orWhere('town_kana', 'like', likePrefix(toKatakana(kana)));
-  }).orderBy('town_code').limit(limit)) as Record<string, unknown>[];
-  return rows.map((r) => ({ townCode: String(r.town_code), townName: String(r.town_name), townKana: (r.town_kana as string | null) ?? null, postalCode: (r.postal_code as string | null) ?? null }));
+  const rows = (await knex('address_master')
+    .distinct('town_code', 'town_name', 'town_kana', 'postal_code')
+    .where((w) => {
+      w.where('town_name', 'like', likePrefix(q));
+      // Katakana readings in the master; what staff type may be hiragana or half-width.
+      if (kana) w.orWhere('town_kana', 'like', likePrefix(toKatakana(kana)));
+    })
+    .orderBy('town_code')
+    .limit(limit)) as Record<string, unknown>[];
+  return rows.map((r) => ({
+    townCode: String(r.town_code),
+    townName: String(r.town_name),
+    townKana: (r.town_kana as string | null) ?? null,
+    postalCode: (r.postal_code as string | null) ?? null,
+  }));
 }
 
 function toKatakana(hiragana: string): string {
@@ -40,23 +49,44 @@ function toKatakana(hiragana: string): string {
 
 /** 番地 (and 方書) of one 町字 starting with what was typed. */
 export async function blocksOf(knex: Knex, townCode: string, typed: string, limit = 30): Promise<AddressChoice[]> {
-  const rows = (await knex('address_master').where({ town_code: townCode }).andWhere('block_number', 'like', likePrefix(typed.trim().normalize('NFKC'))).orderBy('id').limit(limit)) as Record<string, unknown>[];
+  const rows = (await knex('address_master')
+    .where({ town_code: townCode })
+    .andWhere('block_number', 'like', likePrefix(typed.trim().normalize('NFKC')))
+    .orderBy('id')
+    .limit(limit)) as Record<string, unknown>[];
   return rows.map(choice);
 }
 
 function choice(r: Record<string, unknown>): AddressChoice {
-  return { townCode: String(r.town_code), townName: String(r.town_name), blockNumber: String(r.block_number), addressSuffix: String(r.address_suffix ?? ''), postalCode: (r.postal_code as string | null) ?? null };
+  return {
+    townCode: String(r.town_code),
+    townName: String(r.town_name),
+    blockNumber: String(r.block_number),
+    addressSuffix: String(r.address_suffix ?? ''),
+    postalCode: (r.postal_code as string | null) ?? null,
+  };
 }
 
 /**
  * Free input matched against the master after normalization (「緑ヶ丘二丁目3番地の4」 =
  * 「緑ケ丘２－３－４」). The prefecture and city may be typed or left out.
  */
-export async function matchAddress(knex: Knex, typed: string, municipality: { prefecture: string; county?: string | null; name: string }, limit = 10): Promise<AddressChoice[]> {
+export async function matchAddress(
+  knex: Knex,
+  typed: string,
+  municipality: { prefecture: string; county?: string | null; name: string },
+  limit = 10,
+): Promise<AddressChoice[]> {
   const key = addressKey(stripOwnMunicipality(typed, municipality));
   if (!key) return [];
   const exact = (await knex('address_master').where({ address_key: key }).limit(limit)) as Record<string, unknown>[];
   if (exact.length) return exact.map(choice);
   const [lo, hi] = kanaPrefixRange(key);
-  return ((await knex('address_master').where('address_key', '>=', lo).andWhere('address_key', '<', hi).orderBy('address_key').limit(limit)) as Record<string, unknown>[]).map(choice);
+  return (
+    (await knex('address_master')
+      .where('address_key', '>=', lo)
+      .andWhere('address_key', '<', hi)
+      .orderBy('address_key')
+      .limit(limit)) as Record<string, unknown>[]
+  ).map(choice);
 }

@@ -22,7 +22,11 @@ const SHAPE = new RegExp(`^〒?\\s*(\\d{3})\\s*[${HYPHENS}]?\\s*(\\d{4})$`);
  * null when it is not one.
  */
 export function normalizePostalCode(input: string): string | null {
-  const m = SHAPE.exec(String(input ?? '').normalize('NFKC').trim());
+  const m = SHAPE.exec(
+    String(input ?? '')
+      .normalize('NFKC')
+      .trim(),
+  );
   return m ? `${m[1]}${m[2]}` : null;
 }
 

@@ -36,9 +36,52 @@ export interface SearchPage {
  */
 export const COUNT_CAP = 200;
 
-const RESIDENT_COLUMNS = ['addressee_no', 'household_no', 'resident_status', 'resident_kind', 'name', 'name_kana', 'name_roman', 'alias', 'sex', 'birth_date', 'birth_date_unknown', 'relationship_label', 'prefecture', 'city', 'town_name', 'block_number', 'address_suffix', 'address_key'];
-const NON_RESIDENT_COLUMNS = ['addressee_no', 'name', 'name_kana', 'sex', 'birth_date', 'birth_date_unknown', 'prefecture', 'city', 'town_name', 'block_number', 'address_suffix', 'reason_code'];
-const CORPORATION_COLUMNS = ['addressee_no', 'corporate_number', 'name', 'name_kana', 'representative_name', 'prefecture', 'city', 'town_name', 'block_number', 'address_suffix'];
+const RESIDENT_COLUMNS = [
+  'addressee_no',
+  'household_no',
+  'resident_status',
+  'resident_kind',
+  'name',
+  'name_kana',
+  'name_roman',
+  'alias',
+  'sex',
+  'birth_date',
+  'birth_date_unknown',
+  'relationship_label',
+  'prefecture',
+  'city',
+  'town_name',
+  'block_number',
+  'address_suffix',
+  'address_key',
+];
+const NON_RESIDENT_COLUMNS = [
+  'addressee_no',
+  'name',
+  'name_kana',
+  'sex',
+  'birth_date',
+  'birth_date_unknown',
+  'prefecture',
+  'city',
+  'town_name',
+  'block_number',
+  'address_suffix',
+  'reason_code',
+];
+const CORPORATION_COLUMNS = [
+  'addressee_no',
+  'corporate_number',
+  'name',
+  'name_kana',
+  'representative_name',
+  'prefecture',
+  'city',
+  'town_name',
+  'block_number',
+  'address_suffix',
+];
 
 type Where = (q: Knex.QueryBuilder) => Knex.QueryBuilder;
 
@@ -76,13 +119,25 @@ export async function searchResidents(knex: Knex, q: ResidentQuery): Promise<Sea
     const [lo, hi] = kanaPrefixRange(nameExactKey(q.name));
     const exactWhere: Where = (b) =>
       table === 'residents'
-        ? b.where((w) => w.where((n) => n.where('name_key', '>=', lo).andWhere('name_key', '<', hi)).orWhere((a) => a.whereNotNull('alias_key').andWhere('alias_key', '>=', lo).andWhere('alias_key', '<', hi)))
+        ? b.where((w) =>
+            w
+              .where((n) => n.where('name_key', '>=', lo).andWhere('name_key', '<', hi))
+              .orWhere((a) => a.whereNotNull('alias_key').andWhere('alias_key', '>=', lo).andWhere('alias_key', '<', hi)),
+          )
         : b.where('name_key', '>=', lo).andWhere('name_key', '<', hi);
     phases.push({ match: 'exact', where: exactWhere, order: 'name_kana_key' });
     if (table !== 'corporations') {
       const [vlo, vhi] = kanaPrefixRange(nameVariantKey(q.name));
       // IS NOT NULL keeps NOT (…) true for rows without an alias (SQL's NULL would drop them).
-      phases.push({ match: 'variant', where: (b) => b.where('name_variant_key', '>=', vlo).andWhere('name_variant_key', '<', vhi).whereNot((w) => exactWhere(w)), order: 'name_kana_key' });
+      phases.push({
+        match: 'variant',
+        where: (b) =>
+          b
+            .where('name_variant_key', '>=', vlo)
+            .andWhere('name_variant_key', '<', vhi)
+            .whereNot((w) => exactWhere(w)),
+        order: 'name_kana_key',
+      });
     }
     if (q.kana) {
       // Name and kana together: the kana narrows the name matches (fold key, so small-kana slips pass).
@@ -97,7 +152,15 @@ export async function searchResidents(knex: Knex, q: ResidentQuery): Promise<Sea
     const [flo, fhi] = kanaPrefixRange(kanaFoldKey(q.kana));
     const exactWhere: Where = (b) => b.whereNotNull('name_kana_key').andWhere('name_kana_key', '>=', lo).andWhere('name_kana_key', '<', hi);
     phases.push({ match: 'exact', where: exactWhere, order: 'name_kana_key' });
-    phases.push({ match: 'kanaFold', where: (b) => b.where('name_kana_fold_key', '>=', flo).andWhere('name_kana_fold_key', '<', fhi).whereNot((w) => exactWhere(w)), order: 'name_kana_fold_key' });
+    phases.push({
+      match: 'kanaFold',
+      where: (b) =>
+        b
+          .where('name_kana_fold_key', '>=', flo)
+          .andWhere('name_kana_fold_key', '<', fhi)
+          .whereNot((w) => exactWhere(w)),
+      order: 'name_kana_fold_key',
+    });
   } else {
     phases.push({ match: 'exact', where: (b) => b, order: q.address ? 'address_key' : q.birth ? 'birth_date' : 'name_kana_key' });
   }
@@ -116,7 +179,15 @@ export async function searchResidents(knex: Knex, q: ResidentQuery): Promise<Sea
     if (capped) {
       n = Number.POSITIVE_INFINITY;
     } else {
-      const counted = (await knex.count({ n: '*' }).from(base().select(knex.raw('1')).limit(COUNT_CAP + 1 - total).as('m')).first()) as { n: number | string };
+      const counted = (await knex
+        .count({ n: '*' })
+        .from(
+          base()
+            .select(knex.raw('1'))
+            .limit(COUNT_CAP + 1 - total)
+            .as('m'),
+        )
+        .first()) as { n: number | string };
       n = Number(counted.n);
       total += n;
       if (total > COUNT_CAP) capped = true;
@@ -124,7 +195,10 @@ export async function searchResidents(knex: Knex, q: ResidentQuery): Promise<Sea
     if (want > 0 && skip < n) {
       // Ties broken by id (SQLite's rowid): the key's index is already in (key, rowid) order, so a
       // page is read straight off the index instead of sorting every match.
-      const rows = (await base().select(columns).orderBy(phase.order).orderBy(`${table}.id`).limit(want).offset(skip)) as Record<string, unknown>[];
+      const rows = (await base().select(columns).orderBy(phase.order).orderBy(`${table}.id`).limit(want).offset(skip)) as Record<
+        string,
+        unknown
+      >[];
       for (const row of rows) hits.push({ row, match: phase.match });
       skip = 0;
     } else if (Number.isFinite(n)) {

@@ -52,13 +52,23 @@ export function parseSearchParams(p: Record<string, unknown>, municipality?: Own
   const sex = text(p.sex);
   if (sex && sex !== '1' && sex !== '2') throw bad('性別は 1 (男) か 2 (女) で指定してください');
   if (!name && !kana && !birth && !address) throw bad('氏名・カナ・生年月日・住所のいずれかを入力してください');
-  if (address && (target === 'nonResidents' || target === 'corporations')) throw bad('住所での検索は住民 (住登者・消除者・外国人) だけが対象です');
+  if (address && (target === 'nonResidents' || target === 'corporations'))
+    throw bad('住所での検索は住民 (住登者・消除者・外国人) だけが対象です');
   const page = p.page === undefined || p.page === '' ? 1 : Number(p.page);
   if (!Number.isInteger(page) || page < 1 || page > 1000) throw bad('page は 1 以上の整数で指定してください');
   const pageSize = p.pageSize === undefined || p.pageSize === '' ? 20 : Number(p.pageSize);
   if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 200) throw bad('pageSize は 1〜200 の整数で指定してください');
   return {
-    query: { target, ...(name ? { name } : {}), ...(kana ? { kana } : {}), ...(birth ? { birth } : {}), ...(address ? { address } : {}), ...(sex ? { sex: sex as '1' | '2' } : {}), page, pageSize },
+    query: {
+      target,
+      ...(name ? { name } : {}),
+      ...(kana ? { kana } : {}),
+      ...(birth ? { birth } : {}),
+      ...(address ? { address } : {}),
+      ...(sex ? { sex: sex as '1' | '2' } : {}),
+      page,
+      pageSize,
+    },
     understood,
   };
 }
@@ -87,17 +97,48 @@ export async function runSearch(knex: Knex, parsed: ParsedSearch, viewer: StaffS
   const q = parsed.query;
   const page = await searchResidents(knex, q);
   const nos = page.hits.map((h) => String(h.row.addressee_no));
-  const [warnings, entitlements, guarded] = await Promise.all([warningsFor(knex, nos), entitlementsFor(knex, nos, viewer), protectionFor(knex, page.hits.map((h) => h.row))]);
-  const kind: SearchResultItem['kind'] = q.target === 'nonResidents' ? 'nonResident' : q.target === 'corporations' ? 'corporation' : 'resident';
+  const [warnings, entitlements, guarded] = await Promise.all([
+    warningsFor(knex, nos),
+    entitlementsFor(knex, nos, viewer),
+    protectionFor(
+      knex,
+      page.hits.map((h) => h.row),
+    ),
+  ]);
+  const kind: SearchResultItem['kind'] =
+    q.target === 'nonResidents' ? 'nonResident' : q.target === 'corporations' ? 'corporation' : 'resident';
   const results = page.hits.map((h) => {
     const no = String(h.row.addressee_no);
     const presented = presentResident(h.row, warnings.get(no) ?? [], viewer, guarded.covers(h.row));
     return { ...presented, kind, match: h.match, entitlements: (entitlements.get(no) ?? []).map((e) => e.kind) };
   });
   await knex.transaction((trx) =>
-    appendAudit(trx, { ...actor, action: 'resident.search', targetKind: kind, targetIds: nos, result: 'success', detail: { target: q.target, conditions: ['name', 'kana', 'birth', 'address', 'sex'].filter((k) => q[k as keyof ResidentQuery] !== undefined), page: q.page, hits: page.total, shown: nos.length, masked: results.filter((r) => r.addressMasked).length } }),
+    appendAudit(trx, {
+      ...actor,
+      action: 'resident.search',
+      targetKind: kind,
+      targetIds: nos,
+      result: 'success',
+      detail: {
+        target: q.target,
+        conditions: ['name', 'kana', 'birth', 'address', 'sex'].filter((k) => q[k as keyof ResidentQuery] !== undefined),
+        page: q.page,
+        hits: page.total,
+        shown: nos.length,
+        masked: results.filter((r) => r.addressMasked).length,
+      },
+    }),
   );
-  return { target: q.target, page: q.page, pageSize: q.pageSize, total: page.total, totalCapped: page.totalCapped, elapsedMs: Number(process.hrtime.bigint() - started) / 1e6, understood: parsed.understood, results };
+  return {
+    target: q.target,
+    page: q.page,
+    pageSize: q.pageSize,
+    total: page.total,
+    totalCapped: page.totalCapped,
+    elapsedMs: Number(process.hrtime.bigint() - started) / 1e6,
+    understood: parsed.understood,
+    results,
+  };
 }
 
 export interface HistoryEntry {
@@ -125,37 +166,86 @@ export interface PersonView {
  * same address. Audited as one reference (subject + everyone shown); showing the My Number is a
  * second record.
  */
-export async function viewPerson(knex: Knex, addresseeNo: string, viewer: StaffSession, actor: AuditActor, opts: { myNumber?: boolean; visitId?: number } = {}): Promise<PersonView | null> {
+export async function viewPerson(
+  knex: Knex,
+  addresseeNo: string,
+  viewer: StaffSession,
+  actor: AuditActor,
+  opts: { myNumber?: boolean; visitId?: number } = {},
+): Promise<PersonView | null> {
   const row = (await knex('residents').where({ addressee_no: addresseeNo }).first()) as Record<string, unknown> | undefined;
   if (!row) return null;
-  if (opts.myNumber && !viewer.permissions.has('resident.viewMyNumber')) throw Object.assign(new Error('個人番号を表示する権限がありません'), { status: 403, expose: true });
-  const household = (await knex('residents').where({ household_no: row.household_no, resident_status: '1' }).orderBy('relationship_code1').orderBy('birth_date')) as Record<string, unknown>[];
+  if (opts.myNumber && !viewer.permissions.has('resident.viewMyNumber'))
+    throw Object.assign(new Error('個人番号を表示する権限がありません'), { status: 403, expose: true });
+  const household = (await knex('residents')
+    .where({ household_no: row.household_no, resident_status: '1' })
+    .orderBy('relationship_code1')
+    .orderBy('birth_date')) as Record<string, unknown>[];
   if (!household.some((r) => r.addressee_no === addresseeNo)) household.unshift(row);
   const neighbours = row.address_key
-    ? ((await knex('residents').where({ address_key: row.address_key, resident_status: '1' }).whereNot({ household_no: row.household_no }).orderBy('household_no').limit(30)) as Record<string, unknown>[])
+    ? ((await knex('residents')
+        .where({ address_key: row.address_key, resident_status: '1' })
+        .whereNot({ household_no: row.household_no })
+        .orderBy('household_no')
+        .limit(30)) as Record<string, unknown>[])
     : [];
   const nos = [...household, ...neighbours].map((r) => String(r.addressee_no));
   const [warnings, entitlements, guarded] = await Promise.all([
-    warningsFor(knex, nos), entitlementsFor(knex, household.map((r) => String(r.addressee_no)), viewer), protectionFor(knex, [row, ...household, ...neighbours]),
+    warningsFor(knex, nos),
+    entitlementsFor(
+      knex,
+      household.map((r) => String(r.addressee_no)),
+      viewer,
+    ),
+    protectionFor(knex, [row, ...household, ...neighbours]),
   ]);
   const householdProtected = guarded.households.has(String(row.household_no));
   // Anyone living at a protected address shares it: neighbours at the same address are masked too.
   const addressProtected = guarded.covers(row) || household.some((r) => guarded.covers(r)) || neighbours.some((r) => guarded.covers(r));
-  const history = (await knex('resident_history').where({ addressee_no: addresseeNo }).orderBy('seq', 'desc').limit(50)) as Record<string, unknown>[];
+  const history = (await knex('resident_history').where({ addressee_no: addresseeNo }).orderBy('seq', 'desc').limit(50)) as Record<
+    string,
+    unknown
+  >[];
   const canSeeAddress = viewer.permissions.has('resident.viewProtectedAddress');
   const person = presentResident(row, warnings.get(addresseeNo) ?? [], viewer, addressProtected);
   await knex.transaction(async (trx) => {
-    await appendAudit(trx, { ...actor, action: 'resident.view', targetKind: 'resident', targetIds: nos, result: 'success', detail: { subject: addresseeNo, addressMasked: person.addressMasked, ...(opts.visitId ? { visit: opts.visitId } : {}) } });
-    if (opts.myNumber) await appendAudit(trx, { ...actor, action: 'resident.viewMyNumber', targetKind: 'resident', targetIds: [addresseeNo], result: 'success', ...(opts.visitId ? { detail: { visit: opts.visitId } } : {}) });
+    await appendAudit(trx, {
+      ...actor,
+      action: 'resident.view',
+      targetKind: 'resident',
+      targetIds: nos,
+      result: 'success',
+      detail: { subject: addresseeNo, addressMasked: person.addressMasked, ...(opts.visitId ? { visit: opts.visitId } : {}) },
+    });
+    if (opts.myNumber)
+      await appendAudit(trx, {
+        ...actor,
+        action: 'resident.viewMyNumber',
+        targetKind: 'resident',
+        targetIds: [addresseeNo],
+        result: 'success',
+        ...(opts.visitId ? { detail: { visit: opts.visitId } } : {}),
+      });
   });
   const masked = (s: unknown) => (addressProtected && !canSeeAddress ? null : typeof s === 'string' && s ? s : null);
   return {
-    person: { ...person, nameRoman: (row.name_roman as string | null) ?? null, alias: (row.alias as string | null) ?? null, ...(opts.myNumber ? { myNumber: (row.my_number as string | null) ?? null } : {}) },
-    household: household.map((r) => ({ ...presentResident(r, warnings.get(String(r.addressee_no)) ?? [], viewer, addressProtected), entitlements: entitlements.get(String(r.addressee_no)) ?? [] })),
+    person: {
+      ...person,
+      nameRoman: (row.name_roman as string | null) ?? null,
+      alias: (row.alias as string | null) ?? null,
+      ...(opts.myNumber ? { myNumber: (row.my_number as string | null) ?? null } : {}),
+    },
+    household: household.map((r) => ({
+      ...presentResident(r, warnings.get(String(r.addressee_no)) ?? [], viewer, addressProtected),
+      entitlements: entitlements.get(String(r.addressee_no)) ?? [],
+    })),
     entitlements: entitlements.get(addresseeNo) ?? [],
     history: history.map((h) => ({
-      changeDate: (h.change_date as string | null) ?? null, changeDateWareki: h.change_date ? formatWareki(String(h.change_date)) : '', reason: changeReason[String(h.change_reason_code)] ?? String(h.change_reason_code),
-      addressBefore: masked(h.address_before), addressAfter: masked(h.address_after),
+      changeDate: (h.change_date as string | null) ?? null,
+      changeDateWareki: h.change_date ? formatWareki(String(h.change_date)) : '',
+      reason: changeReason[String(h.change_reason_code)] ?? String(h.change_reason_code),
+      addressBefore: masked(h.address_before),
+      addressAfter: masked(h.address_after),
     })),
     sameAddress: neighbours.map((r) => presentResident(r, warnings.get(String(r.addressee_no)) ?? [], viewer, addressProtected)),
     householdProtected,

@@ -8,7 +8,11 @@ export interface Warning {
 }
 
 const active = (q: Knex.QueryBuilder, today: string) =>
-  q.where('support_measures.start_date', '<=', today).andWhere((w) => w.whereNull('support_measures.end_date').orWhere('support_measures.end_date', '').orWhere('support_measures.end_date', '>=', today));
+  q
+    .where('support_measures.start_date', '<=', today)
+    .andWhere((w) =>
+      w.whereNull('support_measures.end_date').orWhere('support_measures.end_date', '').orWhere('support_measures.end_date', '>=', today),
+    );
 const activeBan = (q: Knex.QueryBuilder, today: string) =>
   q.where('start_date', '<=', today).andWhere((w) => w.whereNull('end_date').orWhere('end_date', '').orWhere('end_date', '>=', today));
 
@@ -23,12 +27,18 @@ export async function warningsFor(knex: Knex, addresseeNos: readonly string[], n
   const add = (no: string, w: Warning) => out.set(no, [...(out.get(no) ?? []), w]);
   const ids = [...new Set(addresseeNos)];
   const [measures, bans, arrears] = await Promise.all([
-    active(knex('support_measures').whereIn('addressee_no', ids).whereIn('measure_code', ['1', '2']), today).select('addressee_no', 'measure_code') as Promise<{ addressee_no: string; measure_code: string }[]>,
-    activeBan(knex('issuance_bans').whereIn('addressee_no', ids), today).select('addressee_no', 'ban_kind_code') as Promise<{ addressee_no: string; ban_kind_code: string }[]>,
+    active(knex('support_measures').whereIn('addressee_no', ids).whereIn('measure_code', ['1', '2']), today).select(
+      'addressee_no',
+      'measure_code',
+    ) as Promise<{ addressee_no: string; measure_code: string }[]>,
+    activeBan(knex('issuance_bans').whereIn('addressee_no', ids), today).select('addressee_no', 'ban_kind_code') as Promise<
+      { addressee_no: string; ban_kind_code: string }[]
+    >,
     knex('arrears').whereIn('addressee_no', ids).distinct('addressee_no') as Promise<{ addressee_no: string }[]>,
   ]);
   for (const m of measures) add(m.addressee_no, { kind: 'supportMeasure', label: supportMeasureKind[m.measure_code] ?? '支援措置' });
-  for (const b of bans) add(b.addressee_no, { kind: 'issuanceBan', label: `発行禁止 (${issuanceBanKind[b.ban_kind_code] ?? b.ban_kind_code})` });
+  for (const b of bans)
+    add(b.addressee_no, { kind: 'issuanceBan', label: `発行禁止 (${issuanceBanKind[b.ban_kind_code] ?? b.ban_kind_code})` });
   for (const a of arrears) add(a.addressee_no, { kind: 'arrears', label: '滞納あり' });
   return out;
 }
@@ -61,11 +71,20 @@ export async function protectionFor(knex: Knex, rows: readonly Record<string, un
   // Two lookups, each on its own index (household_no, address_key): an OR across both would scan.
   const lookup = (column: 'household_no' | 'address_key', values: string[]) =>
     values.length
-      ? (active(knex('residents').join('support_measures', 'support_measures.addressee_no', 'residents.addressee_no').whereIn(`residents.${column}`, values).whereIn('support_measures.measure_code', ['1', '2']), today)
-        .distinct('residents.household_no', 'residents.address_key') as Promise<{ household_no: string; address_key: string | null }[]>)
+      ? (active(
+          knex('residents')
+            .join('support_measures', 'support_measures.addressee_no', 'residents.addressee_no')
+            .whereIn(`residents.${column}`, values)
+            .whereIn('support_measures.measure_code', ['1', '2']),
+          today,
+        ).distinct('residents.household_no', 'residents.address_key') as Promise<{ household_no: string; address_key: string | null }[]>)
       : Promise.resolve([]);
   const found = [...(await lookup('household_no', households)), ...(await lookup('address_key', addresses))];
   const h = new Set(found.map((r) => r.household_no));
   const a = new Set(found.map((r) => r.address_key).filter((x): x is string => !!x));
-  return { households: h, addresses: a, covers: (row) => h.has(String(row.household_no)) || (typeof row.address_key === 'string' && a.has(row.address_key)) };
+  return {
+    households: h,
+    addresses: a,
+    covers: (row) => h.has(String(row.household_no)) || (typeof row.address_key === 'string' && a.has(row.address_key)),
+  };
 }

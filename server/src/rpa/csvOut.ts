@@ -11,8 +11,29 @@ import { encodeCsv, type CsvEncoding } from '../stats/visitStats.js';
 
 /** The columns of the notice CSV for the core system (docs/data-dictionary.md). One row per member. */
 export const NOTICE_CSV_COLUMNS = [
-  '届出番号', '受付番号', '届出の種類', '状態', '異動日', '届出日', '世帯番号', '宛名番号', '氏名', 'フリガナ', '生年月日', '性別', '続柄', '異動する', '世帯主',
-  '従前の住所', '新しい住所', '転出先', '転出先の国', '受付日時', '審査日時', '入力済日時', '基幹系処理番号',
+  '届出番号',
+  '受付番号',
+  '届出の種類',
+  '状態',
+  '異動日',
+  '届出日',
+  '世帯番号',
+  '宛名番号',
+  '氏名',
+  'フリガナ',
+  '生年月日',
+  '性別',
+  '続柄',
+  '異動する',
+  '世帯主',
+  '従前の住所',
+  '新しい住所',
+  '転出先',
+  '転出先の国',
+  '受付日時',
+  '審査日時',
+  '入力済日時',
+  '基幹系処理番号',
 ] as const;
 
 const jstTime = (d: Date | null) => (d ? new Date(d.getTime() + 9 * 3600_000).toISOString().replace('T', ' ').slice(0, 19) : '');
@@ -22,10 +43,18 @@ const jstTime = (d: Date | null) => (d ? new Date(d.getTime() + 9 * 3600_000).to
  * `.tmp` file renamed into place, so the core system never reads half a file. Audited as an
  * export of personal data.
  */
-export async function exportNoticesCsv(db: Knex, opts: { date: string; dir: string; encoding: CsvEncoding }, actor: AuditActor): Promise<{ file: string; notices: number; rows: number }> {
+export async function exportNoticesCsv(
+  db: Knex,
+  opts: { date: string; dir: string; encoding: CsvEncoding },
+  actor: AuditActor,
+): Promise<{ file: string; notices: number; rows: number }> {
   const from = new Date(Date.parse(`${opts.date}T00:00:00+09:00`));
   const to = new Date(from.getTime() + 86_400_000);
-  const notices = (await db('notices').whereIn('status', ['accepted', 'reviewed', 'entered']).where('accepted_at', '>=', from).andWhere('accepted_at', '<', to).orderBy('id')) as Record<string, unknown>[];
+  const notices = (await db('notices')
+    .whereIn('status', ['accepted', 'reviewed', 'entered'])
+    .where('accepted_at', '>=', from)
+    .andWhere('accepted_at', '<', to)
+    .orderBy('id')) as Record<string, unknown>[];
   const ids = notices.map((n) => Number(n.id));
   const members = ids.length ? ((await db('notice_members').whereIn('notice_id', ids).orderBy('id')) as Record<string, unknown>[]) : [];
   const s = (v: unknown) => (v === null || v === undefined ? '' : String(v));
@@ -34,9 +63,29 @@ export async function exportNoticesCsv(db: Knex, opts: { date: string; dir: stri
     const data = JSON.parse(String(n.data)) as NoticeData;
     for (const m of members.filter((x) => Number(x.notice_id) === Number(n.id))) {
       rows.push([
-        s(n.id), `MDG-${s(n.id)}`, noticeTypeLabels[n.notice_type as NoticeType] ?? s(n.notice_type), noticeStatusLabels[n.status as NoticeStatus] ?? s(n.status), s(n.effective_date), s(n.reported_date), s(n.household_no),
-        s(m.addressee_no), s(m.name), s(m.name_kana), s(m.birth_date), m.sex === '1' ? '男' : m.sex === '2' ? '女' : '', s(m.relationship), m.moving ? '1' : '0', m.head ? '1' : '0',
-        s(data.previousAddress), s(data.newAddress), s(data.nextAddress), s(data.country), jstTime(dbDate(n.accepted_at)), jstTime(dbDate(n.reviewed_at)), jstTime(dbDate(n.entered_at)), s(n.entered_ref),
+        s(n.id),
+        `MDG-${s(n.id)}`,
+        noticeTypeLabels[n.notice_type as NoticeType] ?? s(n.notice_type),
+        noticeStatusLabels[n.status as NoticeStatus] ?? s(n.status),
+        s(n.effective_date),
+        s(n.reported_date),
+        s(n.household_no),
+        s(m.addressee_no),
+        s(m.name),
+        s(m.name_kana),
+        s(m.birth_date),
+        m.sex === '1' ? '男' : m.sex === '2' ? '女' : '',
+        s(m.relationship),
+        m.moving ? '1' : '0',
+        m.head ? '1' : '0',
+        s(data.previousAddress),
+        s(data.newAddress),
+        s(data.nextAddress),
+        s(data.country),
+        jstTime(dbDate(n.accepted_at)),
+        jstTime(dbDate(n.reviewed_at)),
+        jstTime(dbDate(n.entered_at)),
+        s(n.entered_ref),
       ]);
     }
   }
@@ -51,6 +100,15 @@ export async function exportNoticesCsv(db: Knex, opts: { date: string; dir: stri
     rmSync(tmp, { force: true });
     throw e;
   }
-  await db.transaction((trx) => appendAudit(trx, { ...actor, action: 'notice.exportCsv', targetKind: 'notice', targetIds: ids.map(String), result: 'success', detail: { date: opts.date, file: path.basename(file), rows: rows.length, encoding: opts.encoding } }));
+  await db.transaction((trx) =>
+    appendAudit(trx, {
+      ...actor,
+      action: 'notice.exportCsv',
+      targetKind: 'notice',
+      targetIds: ids.map(String),
+      result: 'success',
+      detail: { date: opts.date, file: path.basename(file), rows: rows.length, encoding: opts.encoding },
+    }),
+  );
   return { file, notices: notices.length, rows: rows.length };
 }

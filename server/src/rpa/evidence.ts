@@ -30,18 +30,37 @@ const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 const ZIP = Buffer.from([0x50, 0x4b, 0x03, 0x04]);
 
 function toEvidence(r: Record<string, unknown>): Evidence {
-  return { id: Number(r.id), jobId: Number(r.job_id), attempt: Number(r.attempt), kind: r.kind as EvidenceKind, file: String(r.file), bytes: Number(r.bytes), createdAt: dbDate(r.created_at)! };
+  return {
+    id: Number(r.id),
+    jobId: Number(r.job_id),
+    attempt: Number(r.attempt),
+    kind: r.kind as EvidenceKind,
+    file: String(r.file),
+    bytes: Number(r.bytes),
+    createdAt: dbDate(r.created_at)!,
+  };
 }
 
 /** Stores one file from the agent holding the job's lease (written under a temporary name, then renamed). */
-export async function storeEvidence(db: Knex, dataDir: string, jobId: number, agent: string, kind: EvidenceKind, body: Buffer, now = new Date()): Promise<Evidence> {
+export async function storeEvidence(
+  db: Knex,
+  dataDir: string,
+  jobId: number,
+  agent: string,
+  kind: EvidenceKind,
+  body: Buffer,
+  now = new Date(),
+): Promise<Evidence> {
   if (body.length === 0) throw fail(400, 'ファイルが空です');
   if (body.length > MAX_EVIDENCE_BYTES) throw fail(413, `ファイルが大きすぎます (上限 ${MAX_EVIDENCE_BYTES / 1024 / 1024} MB)`);
   const magic = kind === 'screenshot' ? PNG : ZIP;
-  if (!body.subarray(0, magic.length).equals(magic)) throw fail(400, kind === 'screenshot' ? '画面写真は PNG で送ってください' : 'トレースは Playwright の zip で送ってください');
-  const job = (await db('rpa_jobs').where({ id: jobId }).first('status', 'leased_by', 'attempts')) as { status: string; leased_by: string | null; attempts: number } | undefined;
+  if (!body.subarray(0, magic.length).equals(magic))
+    throw fail(400, kind === 'screenshot' ? '画面写真は PNG で送ってください' : 'トレースは Playwright の zip で送ってください');
+  const job = (await db('rpa_jobs').where({ id: jobId }).first('status', 'leased_by', 'attempts')) as
+    { status: string; leased_by: string | null; attempts: number } | undefined;
   if (!job) throw fail(404, '指定されたジョブはありません');
-  if (job.status !== 'leased' || job.leased_by !== agent) throw fail(409, 'このジョブの貸出はもう有効ではありません (期限切れで別の端末に渡った可能性があります)');
+  if (job.status !== 'leased' || job.leased_by !== agent)
+    throw fail(409, 'このジョブの貸出はもう有効ではありません (期限切れで別の端末に渡った可能性があります)');
   const attempt = Number(job.attempts) + 1;
   const dir = path.join(EVIDENCE_DIR, String(jobId));
   mkdirSync(path.join(dataDir, dir), { recursive: true });
@@ -50,7 +69,9 @@ export async function storeEvidence(db: Knex, dataDir: string, jobId: number, ag
   const abs = path.join(dataDir, file);
   writeFileSync(`${abs}.tmp`, body, { mode: 0o600 });
   renameSync(`${abs}.tmp`, abs);
-  const [row] = await db('rpa_evidence').insert({ job_id: jobId, attempt, kind, file: file.split(path.sep).join('/'), bytes: body.length, created_at: now }).returning('id');
+  const [row] = await db('rpa_evidence')
+    .insert({ job_id: jobId, attempt, kind, file: file.split(path.sep).join('/'), bytes: body.length, created_at: now })
+    .returning('id');
   const id = typeof row === 'object' ? (row as { id: number }).id : Number(row);
   return { id, jobId, attempt, kind, file, bytes: body.length, createdAt: now };
 }
@@ -71,9 +92,19 @@ export async function readEvidence(db: Knex, dataDir: string, id: number): Promi
 /** Deletes evidence older than the retention (files first, then rows); returns how many went. */
 export async function pruneEvidence(db: Knex, dataDir: string, retentionDays: number, now = new Date()): Promise<number> {
   const before = new Date(now.getTime() - retentionDays * 86_400_000);
-  const old = ((await db('rpa_evidence').where('created_at', '<', before).select('id', 'file', 'job_id')) as { id: number; file: string; job_id: number }[]);
+  const old = (await db('rpa_evidence').where('created_at', '<', before).select('id', 'file', 'job_id')) as {
+    id: number;
+    file: string;
+    job_id: number;
+  }[];
   for (const e of old) rmSync(path.join(dataDir, e.file), { force: true });
-  for (let i = 0; i < old.length; i += 500) await db('rpa_evidence').whereIn('id', old.slice(i, i + 500).map((e) => e.id)).delete();
+  for (let i = 0; i < old.length; i += 500)
+    await db('rpa_evidence')
+      .whereIn(
+        'id',
+        old.slice(i, i + 500).map((e) => e.id),
+      )
+      .delete();
   for (const jobId of new Set(old.map((e) => e.job_id))) {
     const dir = path.join(dataDir, EVIDENCE_DIR, String(jobId));
     try {

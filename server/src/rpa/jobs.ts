@@ -16,7 +16,13 @@ import type { Notice } from '../notices/notices.js';
  */
 export const jobStatuses = ['queued', 'leased', 'succeeded', 'needsAttention', 'cancelled'] as const;
 export type JobStatus = (typeof jobStatuses)[number];
-export const jobStatusLabels: Readonly<Record<JobStatus, string>> = { queued: '待ち', leased: '入力中', succeeded: '完了', needsAttention: '要対応', cancelled: '取消' };
+export const jobStatusLabels: Readonly<Record<JobStatus, string>> = {
+  queued: '待ち',
+  leased: '入力中',
+  succeeded: '完了',
+  needsAttention: '要対応',
+  cancelled: '取消',
+};
 
 export interface Job {
   id: number;
@@ -58,10 +64,27 @@ export function toJob(r: Record<string, unknown>): Job {
   const n = (v: unknown) => (v === null || v === undefined ? null : Number(v));
   const s = (v: unknown) => (v === null || v === undefined ? null : String(v));
   return {
-    id: Number(r.id), idempotencyKey: String(r.idempotency_key), reference: s(r.reference), noticeId: n(r.notice_id), scenario: String(r.scenario), householdNo: s(r.household_no),
-    payload: JSON.parse(String(r.payload)) as Record<string, unknown>, status: r.status as JobStatus, awaitingReview: Boolean(r.awaiting_review), blockedBy: n(r.blocked_by),
-    attempts: Number(r.attempts), maxAttempts: Number(r.max_attempts), availableAt: dbDate(r.available_at)!, leasedBy: s(r.leased_by), leaseExpiresAt: dbDate(r.lease_expires_at),
-    coreRef: s(r.core_ref), errorKind: s(r.error_kind), errorMessage: s(r.error_message), resolution: s(r.resolution), createdAt: dbDate(r.created_at)!, finishedAt: dbDate(r.finished_at),
+    id: Number(r.id),
+    idempotencyKey: String(r.idempotency_key),
+    reference: s(r.reference),
+    noticeId: n(r.notice_id),
+    scenario: String(r.scenario),
+    householdNo: s(r.household_no),
+    payload: JSON.parse(String(r.payload)) as Record<string, unknown>,
+    status: r.status as JobStatus,
+    awaitingReview: Boolean(r.awaiting_review),
+    blockedBy: n(r.blocked_by),
+    attempts: Number(r.attempts),
+    maxAttempts: Number(r.max_attempts),
+    availableAt: dbDate(r.available_at)!,
+    leasedBy: s(r.leased_by),
+    leaseExpiresAt: dbDate(r.lease_expires_at),
+    coreRef: s(r.core_ref),
+    errorKind: s(r.error_kind),
+    errorMessage: s(r.error_message),
+    resolution: s(r.resolution),
+    createdAt: dbDate(r.created_at)!,
+    finishedAt: dbDate(r.finished_at),
   };
 }
 
@@ -82,7 +105,17 @@ export function scenarioCheck(configDir: string, coreSystem: string): ScenarioCh
   return (scenario) => /^[A-Za-z][A-Za-z0-9]*$/.test(scenario) && existsSync(path.join(dir, `${scenario}.yaml`));
 }
 
-const memberOf = (m: Notice['members'][number]) => ({ addresseeNo: m.addresseeNo, name: m.name, nameKana: m.nameKana, birthDate: m.birthDate, sex: m.sex, relationship: m.relationship, moving: m.moving, head: m.head, event: m.event });
+const memberOf = (m: Notice['members'][number]) => ({
+  addresseeNo: m.addresseeNo,
+  name: m.name,
+  nameKana: m.nameKana,
+  birthDate: m.birthDate,
+  sex: m.sex,
+  relationship: m.relationship,
+  moving: m.moving,
+  head: m.head,
+  event: m.event,
+});
 
 /**
  * The core-system entries of a notice: one per person it changes (those moving, born or deceased;
@@ -93,16 +126,56 @@ export function noticeEntries(n: Notice): Record<string, unknown>[] {
   const subjects = marked.length ? marked : n.members;
   const head = n.members.find((m) => m.head) ?? null;
   return subjects.map((m, i) => ({
-    reference: `MDG-${n.id}-${i + 1}`, kind: 'notice', type: n.type, noticeId: n.id, effectiveDate: n.effectiveDate, reportedDate: n.reportedDate, householdNo: n.householdNo,
-    data: n.data, subject: memberOf(m), head: head ? memberOf(head) : null, headName: head?.name ?? m.name, members: n.members.map(memberOf),
+    reference: `MDG-${n.id}-${i + 1}`,
+    kind: 'notice',
+    type: n.type,
+    noticeId: n.id,
+    effectiveDate: n.effectiveDate,
+    reportedDate: n.reportedDate,
+    householdNo: n.householdNo,
+    data: n.data,
+    subject: memberOf(m),
+    head: head ? memberOf(head) : null,
+    headName: head?.name ?? m.name,
+    members: n.members.map(memberOf),
   }));
 }
 
-async function insertJob(trx: Knex.Transaction, values: { key: string; reference: string; scenario: string; householdNo: string | null; payload: Record<string, unknown>; awaitingReview: boolean; blockedBy: number | null; noticeId?: number; certificateRequestId?: number }, settings: QueueSettings, now: Date): Promise<number> {
-  const [row] = await trx('rpa_jobs').insert({
-    idempotency_key: values.key, reference: values.reference, notice_id: values.noticeId ?? null, certificate_request_id: values.certificateRequestId ?? null, scenario: values.scenario, household_no: values.householdNo,
-    payload: JSON.stringify(values.payload), status: 'queued', awaiting_review: values.awaitingReview, blocked_by: values.blockedBy, attempts: 0, max_attempts: settings.maxAttempts, available_at: now, created_at: now, updated_at: now,
-  }).returning('id');
+async function insertJob(
+  trx: Knex.Transaction,
+  values: {
+    key: string;
+    reference: string;
+    scenario: string;
+    householdNo: string | null;
+    payload: Record<string, unknown>;
+    awaitingReview: boolean;
+    blockedBy: number | null;
+    noticeId?: number;
+    certificateRequestId?: number;
+  },
+  settings: QueueSettings,
+  now: Date,
+): Promise<number> {
+  const [row] = await trx('rpa_jobs')
+    .insert({
+      idempotency_key: values.key,
+      reference: values.reference,
+      notice_id: values.noticeId ?? null,
+      certificate_request_id: values.certificateRequestId ?? null,
+      scenario: values.scenario,
+      household_no: values.householdNo,
+      payload: JSON.stringify(values.payload),
+      status: 'queued',
+      awaiting_review: values.awaitingReview,
+      blocked_by: values.blockedBy,
+      attempts: 0,
+      max_attempts: settings.maxAttempts,
+      available_at: now,
+      created_at: now,
+      updated_at: now,
+    })
+    .returning('id');
   return typeof row === 'object' ? (row as { id: number }).id : Number(row);
 }
 
@@ -111,14 +184,33 @@ async function insertJob(trx: Knex.Transaction, values: { key: string; reference
  * a scenario exists for its type. Jobs of one household run in order: each waits for the one
  * before it. They wait for the review too.
  */
-export async function enqueueNotice(trx: Knex.Transaction, n: Notice, settings: QueueSettings, hasScenario: ScenarioCheck, now = new Date()): Promise<number[]> {
+export async function enqueueNotice(
+  trx: Knex.Transaction,
+  n: Notice,
+  settings: QueueSettings,
+  hasScenario: ScenarioCheck,
+  now = new Date(),
+): Promise<number[]> {
   if (!hasScenario(n.type)) return [];
   const ids: number[] = [];
   let before = n.householdNo
-    ? ((await trx('rpa_jobs').where({ household_no: n.householdNo }).whereNotIn('status', ['succeeded', 'cancelled']).orderBy('id', 'desc').first('id')) as { id: number } | undefined)?.id ?? null
+    ? ((
+        (await trx('rpa_jobs')
+          .where({ household_no: n.householdNo })
+          .whereNotIn('status', ['succeeded', 'cancelled'])
+          .orderBy('id', 'desc')
+          .first('id')) as { id: number } | undefined
+      )?.id ?? null)
     : null;
   for (const [i, payload] of noticeEntries(n).entries()) {
-    const subject = payload.subject as { addresseeNo: string | null; nameKana: string | null; birthDate: string | null; sex: string | null; address?: string | null; registeredHeadName?: string | null };
+    const subject = payload.subject as {
+      addresseeNo: string | null;
+      nameKana: string | null;
+      birthDate: string | null;
+      sex: string | null;
+      address?: string | null;
+      registeredHeadName?: string | null;
+    };
     // As registered now, for screens that ask for the current address or head (転出, 世帯の変更, 死亡, 出生),
     // and for what the counter did not retype (kana, birth date, sex of a registered person).
     const reg = subject.addresseeNo ? await registered(trx, subject.addresseeNo) : null;
@@ -128,14 +220,29 @@ export async function enqueueNotice(trx: Knex.Transaction, n: Notice, settings: 
     subject.birthDate ??= reg?.birthDate ?? null;
     subject.sex ??= reg?.sex ?? null;
     const anyone = n.members.find((m) => m.addresseeNo);
-    payload.householdAddress = subject.address ?? (anyone?.addresseeNo ? (await registered(trx, anyone.addresseeNo))?.address ?? null : null);
+    payload.householdAddress =
+      subject.address ?? (anyone?.addresseeNo ? ((await registered(trx, anyone.addresseeNo))?.address ?? null) : null);
     const key = `notice:${n.id}:${i + 1}`;
     const existing = (await trx('rpa_jobs').where({ idempotency_key: key }).first('id')) as { id: number } | undefined;
     if (existing) {
       ids.push(Number(existing.id));
       continue;
     }
-    const id = await insertJob(trx, { key, reference: String(payload.reference), scenario: n.type, householdNo: n.householdNo, payload, awaitingReview: true, blockedBy: before === null ? null : Number(before), noticeId: n.id }, settings, now);
+    const id = await insertJob(
+      trx,
+      {
+        key,
+        reference: String(payload.reference),
+        scenario: n.type,
+        householdNo: n.householdNo,
+        payload,
+        awaitingReview: true,
+        blockedBy: before === null ? null : Number(before),
+        noticeId: n.id,
+      },
+      settings,
+      now,
+    );
     ids.push(id);
     before = id;
   }
@@ -143,12 +250,27 @@ export async function enqueueNotice(trx: Knex.Transaction, n: Notice, settings: 
 }
 
 /** The registered address and household head (relationship code 02 = 世帯主 in the standard layout). */
-async function registered(trx: Knex.Transaction, addresseeNo: string): Promise<{ address: string; headName: string | null; nameKana: string | null; birthDate: string | null; sex: string | null } | null> {
-  const r = (await trx('residents').where({ addressee_no: addresseeNo }).first('household_no', 'name_kana', 'birth_date', 'sex', 'town_name', 'block_number', 'address_suffix')) as Record<string, unknown> | undefined;
+async function registered(
+  trx: Knex.Transaction,
+  addresseeNo: string,
+): Promise<{ address: string; headName: string | null; nameKana: string | null; birthDate: string | null; sex: string | null } | null> {
+  const r = (await trx('residents')
+    .where({ addressee_no: addresseeNo })
+    .first('household_no', 'name_kana', 'birth_date', 'sex', 'town_name', 'block_number', 'address_suffix')) as
+    Record<string, unknown> | undefined;
   if (!r) return null;
-  const head = r.household_no ? ((await trx('residents').where({ household_no: r.household_no, relationship_code1: '02', resident_status: '1' }).first('name')) as { name: string } | undefined) : undefined;
+  const head = r.household_no
+    ? ((await trx('residents').where({ household_no: r.household_no, relationship_code1: '02', resident_status: '1' }).first('name')) as
+        { name: string } | undefined)
+    : undefined;
   const opt = (v: unknown) => (v === null || v === undefined || v === '' ? null : String(v));
-  return { address: addressText(r), headName: head?.name ?? null, nameKana: opt(r.name_kana), birthDate: opt(r.birth_date), sex: opt(r.sex) };
+  return {
+    address: addressText(r),
+    headName: head?.name ?? null,
+    nameKana: opt(r.name_kana),
+    birthDate: opt(r.birth_date),
+    sex: opt(r.sex),
+  };
 }
 
 const addressText = (r: Record<string, unknown>): string => {
@@ -157,14 +279,38 @@ const addressText = (r: Record<string, unknown>): string => {
 };
 
 /** The resident a certificate is for, as the core system's request screen wants it. */
-async function certificateSubject(trx: Knex.Transaction, addresseeNo: string | undefined, label: string | undefined): Promise<Record<string, unknown>> {
-  const r = addresseeNo ? ((await trx('residents').where({ addressee_no: addresseeNo }).first('addressee_no', 'name', 'name_kana', 'birth_date', 'sex', 'household_no', 'town_name', 'block_number', 'address_suffix')) as Record<string, unknown> | undefined) : undefined;
+async function certificateSubject(
+  trx: Knex.Transaction,
+  addresseeNo: string | undefined,
+  label: string | undefined,
+): Promise<Record<string, unknown>> {
+  const r = addresseeNo
+    ? ((await trx('residents')
+        .where({ addressee_no: addresseeNo })
+        .first('addressee_no', 'name', 'name_kana', 'birth_date', 'sex', 'household_no', 'town_name', 'block_number', 'address_suffix')) as
+        Record<string, unknown> | undefined)
+    : undefined;
   if (!r) return { addresseeNo: addresseeNo ?? null, name: label ?? '', nameKana: null, birthDate: null, sex: null, address: null };
-  return { addresseeNo: String(r.addressee_no), name: String(r.name), nameKana: r.name_kana ?? null, birthDate: r.birth_date ?? null, sex: r.sex ?? null, householdNo: r.household_no ?? null, address: addressText(r) };
+  return {
+    addresseeNo: String(r.addressee_no),
+    name: String(r.name),
+    nameKana: r.name_kana ?? null,
+    birthDate: r.birth_date ?? null,
+    sex: r.sex ?? null,
+    householdNo: r.household_no ?? null,
+    address: addressText(r),
+  };
 }
 
 /** Enqueues one job per line of an accepted certificate request whose type has a scenario (no review: issued at once). */
-export async function enqueueCertificateRequest(trx: Knex.Transaction, requestId: number, priced: PricedRequest, settings: QueueSettings, hasScenario: ScenarioCheck, now = new Date()): Promise<number[]> {
+export async function enqueueCertificateRequest(
+  trx: Knex.Transaction,
+  requestId: number,
+  priced: PricedRequest,
+  settings: QueueSettings,
+  hasScenario: ScenarioCheck,
+  now = new Date(),
+): Promise<number[]> {
   const ids: number[] = [];
   for (const [i, line] of priced.lines.entries()) {
     if (!hasScenario(line.typeId)) continue;
@@ -172,8 +318,35 @@ export async function enqueueCertificateRequest(trx: Knex.Transaction, requestId
     if (await trx('rpa_jobs').where({ idempotency_key: key }).first('id')) continue;
     const reference = `MDC-${requestId}-${i + 1}`;
     const subject = await certificateSubject(trx, line.subject.addresseeNo, line.subject.label);
-    const payload = { reference, kind: 'certificate', type: line.typeId, requestId, subject, copies: line.copies, items: line.items ?? null, purposeId: line.purposeId, options: line.options, exempt: line.exempt };
-    ids.push(await insertJob(trx, { key, reference, scenario: line.typeId, householdNo: null, payload, awaitingReview: false, blockedBy: null, certificateRequestId: requestId }, settings, now));
+    const payload = {
+      reference,
+      kind: 'certificate',
+      type: line.typeId,
+      requestId,
+      subject,
+      copies: line.copies,
+      items: line.items ?? null,
+      purposeId: line.purposeId,
+      options: line.options,
+      exempt: line.exempt,
+    };
+    ids.push(
+      await insertJob(
+        trx,
+        {
+          key,
+          reference,
+          scenario: line.typeId,
+          householdNo: null,
+          payload,
+          awaitingReview: false,
+          blockedBy: null,
+          certificateRequestId: requestId,
+        },
+        settings,
+        now,
+      ),
+    );
   }
   return ids;
 }
@@ -185,7 +358,10 @@ export async function releaseAfterReview(trx: Knex.Transaction, noticeId: number
 
 /** Leases that ran out (an agent died or lost the network) go back to the queue. */
 export async function requeueExpired(db: Knex, now = new Date()): Promise<number> {
-  return db('rpa_jobs').where({ status: 'leased' }).andWhere('lease_expires_at', '<', now).update({ status: 'queued', leased_by: null, lease_expires_at: null, updated_at: now });
+  return db('rpa_jobs')
+    .where({ status: 'leased' })
+    .andWhere('lease_expires_at', '<', now)
+    .update({ status: 'queued', leased_by: null, lease_expires_at: null, updated_at: now });
 }
 
 /**
@@ -194,7 +370,20 @@ export async function requeueExpired(db: Knex, now = new Date()): Promise<number
  */
 export async function claimJob(db: Knex, agent: string, settings: QueueSettings, now = new Date()): Promise<Job | null> {
   await requeueExpired(db, now);
-  const q = dialectOf(db).claimQuery(db, 'rpa_jobs', { status: 'queued', awaiting_review: false }, ['available_at', 'id'], { status: 'leased', leased_by: agent, lease_expires_at: new Date(now.getTime() + settings.leaseSeconds * 1000), last_heartbeat_at: now, updated_at: now }, { sql: 'available_at <= ? AND blocked_by IS NULL', bindings: [now] });
+  const q = dialectOf(db).claimQuery(
+    db,
+    'rpa_jobs',
+    { status: 'queued', awaiting_review: false },
+    ['available_at', 'id'],
+    {
+      status: 'leased',
+      leased_by: agent,
+      lease_expires_at: new Date(now.getTime() + settings.leaseSeconds * 1000),
+      last_heartbeat_at: now,
+      updated_at: now,
+    },
+    { sql: 'available_at <= ? AND blocked_by IS NULL', bindings: [now] },
+  );
   const res = (await q) as unknown;
   const rows = (Array.isArray(res) ? res : ((res as { rows?: unknown[] }).rows ?? [])) as Record<string, unknown>[];
   return rows[0] ? toJob(rows[0]) : null;
@@ -203,7 +392,8 @@ export async function claimJob(db: Knex, agent: string, settings: QueueSettings,
 async function leased(trx: Knex.Transaction, id: number, agent: string): Promise<Record<string, unknown>> {
   const r = (await trx('rpa_jobs').where({ id }).first()) as Record<string, unknown> | undefined;
   if (!r) throw fail(404, '指定されたジョブはありません');
-  if (r.status !== 'leased' || r.leased_by !== agent) throw fail(409, 'このジョブの貸出はもう有効ではありません (期限切れで別の端末に渡った可能性があります)');
+  if (r.status !== 'leased' || r.leased_by !== agent)
+    throw fail(409, 'このジョブの貸出はもう有効ではありません (期限切れで別の端末に渡った可能性があります)');
   return r;
 }
 
@@ -218,10 +408,18 @@ export async function heartbeat(db: Knex, id: number, agent: string, settings: Q
 
 /** A notice is 入力済 once every entry of it is in the core system (its record numbers, comma-separated). */
 async function markNoticeEntered(trx: Knex.Transaction, noticeId: number, now: Date): Promise<void> {
-  const jobs = (await trx('rpa_jobs').where({ notice_id: noticeId }).orderBy('id').select('status', 'core_ref')) as { status: JobStatus; core_ref: string | null }[];
+  const jobs = (await trx('rpa_jobs').where({ notice_id: noticeId }).orderBy('id').select('status', 'core_ref')) as {
+    status: JobStatus;
+    core_ref: string | null;
+  }[];
   if (jobs.some((j) => j.status !== 'succeeded' && j.status !== 'cancelled')) return;
-  const refs = jobs.filter((j) => j.status === 'succeeded').map((j) => j.core_ref ?? '').join(',');
-  await trx('notices').where({ id: noticeId, status: 'reviewed' }).update({ status: 'entered', entered_at: now, entered_ref: refs.length > 64 ? `${refs.slice(0, 61)}...` : refs, updated_at: now });
+  const refs = jobs
+    .filter((j) => j.status === 'succeeded')
+    .map((j) => j.core_ref ?? '')
+    .join(',');
+  await trx('notices')
+    .where({ id: noticeId, status: 'reviewed' })
+    .update({ status: 'entered', entered_at: now, entered_ref: refs.length > 64 ? `${refs.slice(0, 61)}...` : refs, updated_at: now });
 }
 
 /**
@@ -241,10 +439,26 @@ export async function releaseAllLeases(db: Knex, now = new Date()): Promise<numb
 }
 
 /** Remembers an agent's call: the job page lists agents with their last call and version. */
-export async function touchAgent(db: Knex, name: string, version: string | null, host: string | null, jobId: number | null, now = new Date()): Promise<void> {
-  const values: Record<string, unknown> = { last_seen_at: now, ...(version ? { version: version.slice(0, 32) } : {}), ...(host ? { host: host.slice(0, 128) } : {}), ...(jobId ? { last_job_id: jobId } : {}) };
+export async function touchAgent(
+  db: Knex,
+  name: string,
+  version: string | null,
+  host: string | null,
+  jobId: number | null,
+  now = new Date(),
+): Promise<void> {
+  const values: Record<string, unknown> = {
+    last_seen_at: now,
+    ...(version ? { version: version.slice(0, 32) } : {}),
+    ...(host ? { host: host.slice(0, 128) } : {}),
+    ...(jobId ? { last_job_id: jobId } : {}),
+  };
   const n = await db('rpa_agents').where({ name }).update(values);
-  if (!n) await db('rpa_agents').insert({ name, created_at: now, ...values }).onConflict('name').merge(values);
+  if (!n)
+    await db('rpa_agents')
+      .insert({ name, created_at: now, ...values })
+      .onConflict('name')
+      .merge(values);
 }
 
 /** The entry is in the core system: the job succeeds, the next job of the household is unblocked, the notice becomes 入力済 with its last entry. */
@@ -252,10 +466,32 @@ export async function succeedJob(db: Knex, id: number, agent: string, coreRef: s
   if (!coreRef.trim()) throw fail(400, '基幹系システムの処理番号を指定してください');
   await db.transaction(async (trx) => {
     const r = await leased(trx, id, agent);
-    await trx('rpa_jobs').where({ id }).update({ status: 'succeeded', core_ref: coreRef.slice(0, 64), leased_by: null, lease_expires_at: null, finished_at: now, updated_at: now, error_kind: null, error_message: null });
+    await trx('rpa_jobs')
+      .where({ id })
+      .update({
+        status: 'succeeded',
+        core_ref: coreRef.slice(0, 64),
+        leased_by: null,
+        lease_expires_at: null,
+        finished_at: now,
+        updated_at: now,
+        error_kind: null,
+        error_message: null,
+      });
     await trx('rpa_jobs').where({ blocked_by: id }).update({ blocked_by: null, updated_at: now });
     if (r.notice_id) await markNoticeEntered(trx, Number(r.notice_id), now);
-    await appendAudit(trx, { ...actor, action: 'rpa.succeeded', targetKind: 'rpaJob', targetIds: [String(id), ...(r.notice_id ? [`notice:${String(r.notice_id)}`] : [])], result: 'success', detail: { coreRef, attempt: Number(r.attempts) + 1 } }, now);
+    await appendAudit(
+      trx,
+      {
+        ...actor,
+        action: 'rpa.succeeded',
+        targetKind: 'rpaJob',
+        targetIds: [String(id), ...(r.notice_id ? [`notice:${String(r.notice_id)}`] : [])],
+        result: 'success',
+        detail: { coreRef, attempt: Number(r.attempts) + 1 },
+      },
+      now,
+    );
   });
 }
 
@@ -264,34 +500,89 @@ export async function succeedJob(db: Knex, id: number, agent: string, coreRef: s
  * backoff until the attempts are spent; a business error (the core system refused the data) goes
  * to staff at once.
  */
-export async function failJob(db: Knex, id: number, agent: string, kind: 'business' | 'application', message: string, settings: QueueSettings, actor: AuditActor, now = new Date()): Promise<JobStatus> {
+export async function failJob(
+  db: Knex,
+  id: number,
+  agent: string,
+  kind: 'business' | 'application',
+  message: string,
+  settings: QueueSettings,
+  actor: AuditActor,
+  now = new Date(),
+): Promise<JobStatus> {
   return db.transaction(async (trx) => {
     const r = await leased(trx, id, agent);
     const attempts = Number(r.attempts) + 1;
     const retry = kind === 'application' && attempts < Number(r.max_attempts);
     const status: JobStatus = retry ? 'queued' : 'needsAttention';
     const delay = settings.backoffSeconds * 2 ** (attempts - 1) * 1000;
-    await trx('rpa_jobs').where({ id }).update({ status, attempts, leased_by: null, lease_expires_at: null, error_kind: kind, error_message: message.slice(0, 1000), available_at: retry ? new Date(now.getTime() + delay) : r.available_at, updated_at: now });
-    await appendAudit(trx, { ...actor, action: 'rpa.failed', targetKind: 'rpaJob', targetIds: [String(id)], result: 'failure', detail: { kind, attempt: attempts, next: status } }, now);
+    await trx('rpa_jobs')
+      .where({ id })
+      .update({
+        status,
+        attempts,
+        leased_by: null,
+        lease_expires_at: null,
+        error_kind: kind,
+        error_message: message.slice(0, 1000),
+        available_at: retry ? new Date(now.getTime() + delay) : r.available_at,
+        updated_at: now,
+      });
+    await appendAudit(
+      trx,
+      {
+        ...actor,
+        action: 'rpa.failed',
+        targetKind: 'rpaJob',
+        targetIds: [String(id)],
+        result: 'failure',
+        detail: { kind, attempt: attempts, next: status },
+      },
+      now,
+    );
     return status;
   });
 }
 
 /** Staff act on a job that needs attention: try again, or record that it was entered by hand. */
-export async function resolveJob(db: Knex, id: number, action: 'retry' | 'doneByHand' | 'cancel', reason: string, actor: AuditActor, now = new Date()): Promise<void> {
+export async function resolveJob(
+  db: Knex,
+  id: number,
+  action: 'retry' | 'doneByHand' | 'cancel',
+  reason: string,
+  actor: AuditActor,
+  now = new Date(),
+): Promise<void> {
   if (!reason.trim()) throw fail(400, '理由を入力してください');
   await db.transaction(async (trx) => {
     const r = (await trx('rpa_jobs').where({ id }).first()) as Record<string, unknown> | undefined;
     if (!r) throw fail(404, '指定されたジョブはありません');
-    const allowed: Record<typeof action, JobStatus[]> = { retry: ['needsAttention'], doneByHand: ['needsAttention', 'queued'], cancel: ['needsAttention', 'queued'] };
-    if (!allowed[action].includes(r.status as JobStatus)) throw fail(409, `このジョブは「${jobStatusLabels[r.status as JobStatus]}」のため、その操作はできません`);
+    const allowed: Record<typeof action, JobStatus[]> = {
+      retry: ['needsAttention'],
+      doneByHand: ['needsAttention', 'queued'],
+      cancel: ['needsAttention', 'queued'],
+    };
+    if (!allowed[action].includes(r.status as JobStatus))
+      throw fail(409, `このジョブは「${jobStatusLabels[r.status as JobStatus]}」のため、その操作はできません`);
     const values: Record<string, unknown> = { resolution: reason.slice(0, 400), updated_at: now };
-    if (action === 'retry') Object.assign(values, { status: 'queued', attempts: 0, available_at: now, error_kind: null, error_message: null });
+    if (action === 'retry')
+      Object.assign(values, { status: 'queued', attempts: 0, available_at: now, error_kind: null, error_message: null });
     if (action === 'doneByHand') Object.assign(values, { status: 'succeeded', core_ref: 'manual', finished_at: now });
     if (action === 'cancel') Object.assign(values, { status: 'cancelled', finished_at: now });
     await trx('rpa_jobs').where({ id }).update(values);
     if (action !== 'retry') await trx('rpa_jobs').where({ blocked_by: id }).update({ blocked_by: null, updated_at: now });
     if (action === 'doneByHand' && r.notice_id) await markNoticeEntered(trx, Number(r.notice_id), now);
-    await appendAudit(trx, { ...actor, action: `rpa.${action}`, targetKind: 'rpaJob', targetIds: [String(id)], result: 'success', detail: { reason: reason.slice(0, 200) } }, now);
+    await appendAudit(
+      trx,
+      {
+        ...actor,
+        action: `rpa.${action}`,
+        targetKind: 'rpaJob',
+        targetIds: [String(id)],
+        result: 'success',
+        detail: { reason: reason.slice(0, 200) },
+      },
+      now,
+    );
   });
 }

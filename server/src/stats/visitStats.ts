@@ -54,7 +54,22 @@ export interface VisitRow {
 export const channelLabels: Readonly<Record<string, string>> = { counter: '窓口', post: '郵送', exOfficio: '職権' };
 
 /** The visit export's columns, in order (docs/data-dictionary.md#来庁記録-統計用). */
-export const VISIT_CSV_COLUMNS = ['来庁番号', '受付の種類', '開始日時', '終了日時', '所要分', '状態', '窓口ID', '窓口名', '受付職員', '対象者数', '届出', '手続き数', '手続き', '他課案内数'] as const;
+export const VISIT_CSV_COLUMNS = [
+  '来庁番号',
+  '受付の種類',
+  '開始日時',
+  '終了日時',
+  '所要分',
+  '状態',
+  '窓口ID',
+  '窓口名',
+  '受付職員',
+  '対象者数',
+  '届出',
+  '手続き数',
+  '手続き',
+  '他課案内数',
+] as const;
 
 /** The longest period a page or export covers (two years and a day, for a year-on-year quarter). */
 export const MAX_RANGE_DAYS = 731;
@@ -80,11 +95,30 @@ export async function visitRows(knex: Knex, range: DateRange, counters: readonly
   const inRange = () => knex('visits').where('visits.opened_at', '>=', fromAt).andWhere('visits.opened_at', '<', toAt);
   const ids = inRange().select('visits.id');
   const [visits, subjects, notices, procedures] = await Promise.all([
-    inRange().join('staff', 'staff.id', 'visits.opened_by').orderBy([{ column: 'visits.opened_at' }, { column: 'visits.id' }])
-      .select('visits.id', 'visits.visit_no', 'visits.channel', 'visits.status', 'visits.counter_id', 'visits.opened_at', 'visits.closed_at', 'staff.login_id') as Promise<Record<string, unknown>[]>,
-    knex('visit_subjects').whereIn('visit_id', ids).groupBy('visit_id').select('visit_id').count({ n: '*' }) as Promise<{ visit_id: number | string; n: number | string }[]>,
-    knex('notices').whereIn('visit_id', ids).orderBy([{ column: 'visit_id' }, { column: 'id' }]).select('visit_id', 'notice_type') as Promise<{ visit_id: number | string; notice_type: string }[]>,
-    knex('visit_procedures').whereIn('visit_id', ids).where('removed', false).orderBy([{ column: 'visit_id' }, { column: 'id' }])
+    inRange()
+      .join('staff', 'staff.id', 'visits.opened_by')
+      .orderBy([{ column: 'visits.opened_at' }, { column: 'visits.id' }])
+      .select(
+        'visits.id',
+        'visits.visit_no',
+        'visits.channel',
+        'visits.status',
+        'visits.counter_id',
+        'visits.opened_at',
+        'visits.closed_at',
+        'staff.login_id',
+      ) as Promise<Record<string, unknown>[]>,
+    knex('visit_subjects').whereIn('visit_id', ids).groupBy('visit_id').select('visit_id').count({ n: '*' }) as Promise<
+      { visit_id: number | string; n: number | string }[]
+    >,
+    knex('notices')
+      .whereIn('visit_id', ids)
+      .orderBy([{ column: 'visit_id' }, { column: 'id' }])
+      .select('visit_id', 'notice_type') as Promise<{ visit_id: number | string; notice_type: string }[]>,
+    knex('visit_procedures')
+      .whereIn('visit_id', ids)
+      .where('removed', false)
+      .orderBy([{ column: 'visit_id' }, { column: 'id' }])
       .select('visit_id', 'procedure_id', 'status') as Promise<{ visit_id: number | string; procedure_id: string; status: string }[]>,
   ]);
   const subjectCount = new Map(subjects.map((s) => [Number(s.visit_id), Number(s.n)]));
@@ -108,10 +142,20 @@ export async function visitRows(knex: Knex, range: DateRange, counters: readonly
     const counterId = v.counter_id === null || v.counter_id === undefined || v.counter_id === '' ? null : String(v.counter_id);
     const procs = proceduresOf.get(id) ?? [];
     return {
-      visitNo: String(v.visit_no), channel: String(v.channel), openedAt: jstTime(openedAt), closedAt: closedAt ? jstTime(closedAt) : null,
-      minutes: v.status === 'closed' ? durationMinutes(openedAt, closedAt) : null, status: String(v.status), counterId,
-      counterName: counterId ? (names.get(counterId) ?? null) : null, staffLogin: String(v.login_id), subjects: subjectCount.get(id) ?? 0,
-      noticeTypes: noticesOf.get(id) ?? [], procedures: procs.length, procedureIds: procs.map((p) => p.id), referred: procs.filter((p) => p.status === 'referred').length,
+      visitNo: String(v.visit_no),
+      channel: String(v.channel),
+      openedAt: jstTime(openedAt),
+      closedAt: closedAt ? jstTime(closedAt) : null,
+      minutes: v.status === 'closed' ? durationMinutes(openedAt, closedAt) : null,
+      status: String(v.status),
+      counterId,
+      counterName: counterId ? (names.get(counterId) ?? null) : null,
+      staffLogin: String(v.login_id),
+      subjects: subjectCount.get(id) ?? 0,
+      noticeTypes: noticesOf.get(id) ?? [],
+      procedures: procs.length,
+      procedureIds: procs.map((p) => p.id),
+      referred: procs.filter((p) => p.status === 'referred').length,
     };
   });
 }
@@ -123,15 +167,29 @@ export async function visitRows(knex: Knex, range: DateRange, counters: readonly
  * reader keeps them) only at Microsoft's code points: they are written as those bytes (the same
  * characters on screen in Excel), not refused.
  */
-const JIS_TO_CP932: Record<string, string> = { '\u301C': '\uFF5E', '\u2212': '\uFF0D', '\u2016': '\u2225', '\u00A2': '\uFFE0', '\u00A3': '\uFFE1', '\u00AC': '\uFFE2' };
+const JIS_TO_CP932: Record<string, string> = {
+  '\u301C': '\uFF5E',
+  '\u2212': '\uFF0D',
+  '\u2016': '\u2225',
+  '\u00A2': '\uFFE0',
+  '\u00A3': '\uFFE1',
+  '\u00AC': '\uFFE2',
+};
 const JIS_TO_CP932_RE = /[\u301C\u2212\u2016\u00A2\u00A3\u00AC]/g;
 
 /** A value CP932 cannot represent: names the row and column, for the member of staff to fix. */
 export class CsvEncodingError extends Error {
   readonly status = 422;
   readonly expose = true;
-  constructor(readonly row: number, readonly column: string, readonly character: string, rowLabel: string) {
-    super(`CP932 (Shift_JIS) で表せない文字があります: ${row} 件目${rowLabel ? ` (${rowLabel})` : ''} の列「${column}」の「${character}」(U+${character.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')})。UTF-8 で出力するか、設定の文字を見直してください`);
+  constructor(
+    readonly row: number,
+    readonly column: string,
+    readonly character: string,
+    rowLabel: string,
+  ) {
+    super(
+      `CP932 (Shift_JIS) で表せない文字があります: ${row} 件目${rowLabel ? ` (${rowLabel})` : ''} の列「${column}」の「${character}」(U+${character.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')})。UTF-8 で出力するか、設定の文字を見直してください`,
+    );
     this.name = 'CsvEncodingError';
   }
 }
@@ -149,7 +207,12 @@ function unencodable(text: string): string | null {
  * A CSV file: header and rows, CRLF after every line, RFC 4180 quoting; UTF-8 with a BOM, or
  * CP932 refusing (never replacing with '?') a character it cannot encode.
  */
-export function encodeCsv(header: readonly string[], rows: readonly (readonly string[])[], encoding: CsvEncoding, rowLabel: (i: number) => string = () => ''): Buffer {
+export function encodeCsv(
+  header: readonly string[],
+  rows: readonly (readonly string[])[],
+  encoding: CsvEncoding,
+  rowLabel: (i: number) => string = () => '',
+): Buffer {
   const prepare = encoding === 'cp932' ? (s: string) => s.replace(JIS_TO_CP932_RE, (c) => JIS_TO_CP932[c]!) : (s: string) => s;
   const text = [header, ...rows].map((r) => r.map((v) => csvField(prepare(v))).join(',')).join('\r\n') + '\r\n';
   if (encoding === 'utf8') return Buffer.from('\uFEFF' + text, 'utf8');
@@ -180,8 +243,20 @@ const reverse = (m: Readonly<Record<string, string>>): Map<string, string> => ne
 /** The visit export: one line per visit, columns `VISIT_CSV_COLUMNS`. */
 export function visitCsv(rows: readonly VisitRow[], encoding: CsvEncoding): Buffer {
   const lines = rows.map((r) => [
-    r.visitNo, channelLabels[r.channel] ?? r.channel, r.openedAt, r.closedAt ?? '', num(r.minutes), statusLabels[r.status as VisitStatus] ?? r.status,
-    r.counterId ?? '', r.counterName ?? '', r.staffLogin, String(r.subjects), list(r.noticeTypes.map(noticeLabel)), String(r.procedures), list(r.procedureIds), String(r.referred),
+    r.visitNo,
+    channelLabels[r.channel] ?? r.channel,
+    r.openedAt,
+    r.closedAt ?? '',
+    num(r.minutes),
+    statusLabels[r.status as VisitStatus] ?? r.status,
+    r.counterId ?? '',
+    r.counterName ?? '',
+    r.staffLogin,
+    String(r.subjects),
+    list(r.noticeTypes.map(noticeLabel)),
+    String(r.procedures),
+    list(r.procedureIds),
+    String(r.referred),
   ]);
   return encodeCsv(VISIT_CSV_COLUMNS, lines, encoding, (i) => `来庁番号 ${rows[i]!.visitNo}`);
 }
@@ -189,16 +264,28 @@ export function visitCsv(rows: readonly VisitRow[], encoding: CsvEncoding): Buff
 /** Reads a visit export back (round-trip checks, and for those who load it into other tools). */
 export function parseVisitCsv(buf: Buffer, encoding: CsvEncoding): VisitRow[] {
   const [header, ...records] = decodeCsv(buf, encoding);
-  if (!header || header.join(',') !== VISIT_CSV_COLUMNS.join(',')) throw new Error(`来庁記録の CSV の見出しが違います: ${header?.join(',') ?? '(空)'}`);
+  if (!header || header.join(',') !== VISIT_CSV_COLUMNS.join(','))
+    throw new Error(`来庁記録の CSV の見出しが違います: ${header?.join(',') ?? '(空)'}`);
   const channels = reverse(channelLabels);
   const statuses = reverse(statusLabels);
   const notices = reverse(noticeTypeLabels);
   const orNull = (s: string): string | null => (s === '' ? null : s);
   const split = (s: string): string[] => (s === '' ? [] : s.split(','));
   return records.map((f) => ({
-    visitNo: f[0]!, channel: channels.get(f[1]!) ?? f[1]!, openedAt: f[2]!, closedAt: orNull(f[3]!), minutes: f[4] === '' ? null : Number(f[4]),
-    status: statuses.get(f[5]!) ?? f[5]!, counterId: orNull(f[6]!), counterName: orNull(f[7]!), staffLogin: f[8]!, subjects: Number(f[9]),
-    noticeTypes: split(f[10]!).map((l) => notices.get(l) ?? l), procedures: Number(f[11]), procedureIds: split(f[12]!), referred: Number(f[13]),
+    visitNo: f[0]!,
+    channel: channels.get(f[1]!) ?? f[1]!,
+    openedAt: f[2]!,
+    closedAt: orNull(f[3]!),
+    minutes: f[4] === '' ? null : Number(f[4]),
+    status: statuses.get(f[5]!) ?? f[5]!,
+    counterId: orNull(f[6]!),
+    counterName: orNull(f[7]!),
+    staffLogin: f[8]!,
+    subjects: Number(f[9]),
+    noticeTypes: split(f[10]!).map((l) => notices.get(l) ?? l),
+    procedures: Number(f[11]),
+    procedureIds: split(f[12]!),
+    referred: Number(f[13]),
   }));
 }
 
@@ -245,7 +332,12 @@ export function fiscalQuarterOf(date: string): FiscalQuarter {
   const w = toWarekiParts(`${fiscalYear}-04-01`);
   const tail = `第${quarter}四半期 (${QUARTER_MONTHS[quarter - 1]})`;
   return {
-    key: `${fiscalYear}-Q${quarter}`, fiscalYear, quarter, start, end: addDays(nextStart, -1), label: `${fiscalYear}年度 第${quarter}四半期`,
+    key: `${fiscalYear}-Q${quarter}`,
+    fiscalYear,
+    quarter,
+    start,
+    end: addDays(nextStart, -1),
+    label: `${fiscalYear}年度 第${quarter}四半期`,
     warekiLabel: w ? `${w.era}${w.year === 1 ? '元' : w.year}年度 ${tail}` : `${fiscalYear}年度 ${tail}`,
   };
 }
@@ -295,11 +387,18 @@ export const NO_COUNTER_NAME = '窓口未設定';
 export const UNKNOWN_COUNTER_SUFFIX = ' (設定にない窓口)';
 
 function stats(rows: readonly VisitRow[]): DurationStats {
-  const times = rows.map((r) => r.minutes).filter((m): m is number => m !== null).sort((a, b) => a - b);
+  const times = rows
+    .map((r) => r.minutes)
+    .filter((m): m is number => m !== null)
+    .sort((a, b) => a - b);
   const procedures = rows.reduce((n, r) => n + r.procedures, 0);
   return {
-    visits: rows.length, closed: times.length, medianMinutes: nearestRank(times, 50), p90Minutes: nearestRank(times, 90),
-    procedures, proceduresPerVisit: rows.length ? procedures / rows.length : null,
+    visits: rows.length,
+    closed: times.length,
+    medianMinutes: nearestRank(times, 50),
+    p90Minutes: nearestRank(times, 90),
+    procedures,
+    proceduresPerVisit: rows.length ? procedures / rows.length : null,
   };
 }
 
@@ -307,8 +406,10 @@ function stats(rows: readonly VisitRow[]): DurationStats {
 export function summarizeCounterTime(rows: readonly VisitRow[], range: DateRange, counters: readonly Counter[]): CounterTimeReport {
   const atCounter = rows.filter((r) => r.channel === 'counter');
   const order = new Map(counters.map((c, i) => [c.id, i]));
-  const nameOf = (id: string | null): string => (id === null ? NO_COUNTER_NAME : (counters.find((c) => c.id === id)?.name ?? `${id}${UNKNOWN_COUNTER_SUFFIX}`));
-  const rank = (id: string | null): [number, string] => (id === null ? [2, ''] : order.has(id) ? [0, String(order.get(id)!).padStart(6, '0')] : [1, id]);
+  const nameOf = (id: string | null): string =>
+    id === null ? NO_COUNTER_NAME : (counters.find((c) => c.id === id)?.name ?? `${id}${UNKNOWN_COUNTER_SUFFIX}`);
+  const rank = (id: string | null): [number, string] =>
+    id === null ? [2, ''] : order.has(id) ? [0, String(order.get(id)!).padStart(6, '0')] : [1, id];
   const byCounter = (a: string | null, b: string | null): number => {
     const [x, y] = [rank(a), rank(b)];
     return x[0] - y[0] || (x[1] < y[1] ? -1 : x[1] > y[1] ? 1 : 0);
@@ -340,8 +441,12 @@ export function summarizeCounterTime(rows: readonly VisitRow[], range: DateRange
     quarters.push({ quarter: q, from, to, partial: from !== q.start || to !== q.end, ...stats(rs) });
   }
   return {
-    from: range.from, to: range.to, days, counters: ids.map((id) => ({ counterId: id, counterName: nameOf(id), ...stats(perCounter.get(id) ?? []) })),
-    quarters, overall: stats(atCounter),
+    from: range.from,
+    to: range.to,
+    days,
+    counters: ids.map((id) => ({ counterId: id, counterName: nameOf(id), ...stats(perCounter.get(id) ?? []) })),
+    quarters,
+    overall: stats(atCounter),
   };
 }
 
@@ -351,14 +456,34 @@ export async function counterTimeReport(knex: Knex, range: DateRange, counters: 
 }
 
 /** The report export's columns (docs/data-dictionary.md#窓口所要時間の集計). */
-export const COUNTER_TIME_CSV_COLUMNS = ['区分', '四半期', '期間開始', '期間終了', '窓口ID', '窓口名', '来庁数', '完了数', '所要分中央値', '所要分90パーセンタイル', '手続き数', '来庁あたり手続き数'] as const;
+export const COUNTER_TIME_CSV_COLUMNS = [
+  '区分',
+  '四半期',
+  '期間開始',
+  '期間終了',
+  '窓口ID',
+  '窓口名',
+  '来庁数',
+  '完了数',
+  '所要分中央値',
+  '所要分90パーセンタイル',
+  '手続き数',
+  '来庁あたり手続き数',
+] as const;
 
 /** Rounds a mean for files and screens (two decimals). */
 export const roundMean = (n: number | null): number | null => (n === null ? null : Math.round(n * 100) / 100);
 
 /** The report as lines: 日別, then 窓口別 (whole period), then 四半期別, then 全体. */
 export function counterTimeLines(report: CounterTimeReport): string[][] {
-  const values = (s: DurationStats): string[] => [String(s.visits), String(s.closed), num(s.medianMinutes), num(s.p90Minutes), String(s.procedures), num(roundMean(s.proceduresPerVisit))];
+  const values = (s: DurationStats): string[] => [
+    String(s.visits),
+    String(s.closed),
+    num(s.medianMinutes),
+    num(s.p90Minutes),
+    String(s.procedures),
+    num(roundMean(s.proceduresPerVisit)),
+  ];
   const quarterOf = (date: string): string => fiscalQuarterOf(date).label;
   return [
     ...report.days.map((d) => ['日別', quarterOf(d.date), d.date, d.date, d.counterId ?? '', d.counterName, ...values(d)]),

@@ -30,7 +30,10 @@ export const mssqlDialect: Dialect = {
       `ON ${keys.map((k) => `t.${q(k)} = s.${q(k)}`).join(' AND ')} ` +
       (update.length ? `WHEN MATCHED THEN UPDATE SET ${update.map((c) => `t.${q(c)} = s.${q(c)}`).join(', ')} ` : '') +
       `WHEN NOT MATCHED THEN INSERT (${cols.map(q).join(', ')}) VALUES (${cols.map((c) => `s.${q(c)}`).join(', ')});`;
-    return knex.raw(sql, cols.map((c) => row[c] as Knex.Value));
+    return knex.raw(
+      sql,
+      cols.map((c) => row[c] as Knex.Value),
+    );
   },
   claimQuery(knex, table, where, orderBy, set, extra) {
     // knex drops skipLocked() on mssql, so the claim is raw: READPAST skips rows another
@@ -41,7 +44,11 @@ export const mssqlDialect: Dialect = {
       `WITH next AS (SELECT TOP (1) * FROM ${q(table)} WITH (UPDLOCK, READPAST, ROWLOCK) ` +
       `WHERE ${whereCols.map((c) => `${q(c)} = ?`).join(' AND ')}${extra ? ` AND (${extra.sql})` : ''} ORDER BY ${orderBy.map(q).join(', ')}) ` +
       `UPDATE next SET ${setCols.map((c) => `${q(c)} = ?`).join(', ')} OUTPUT inserted.*;`;
-    return knex.raw(sql, [...whereCols.map((c) => where[c] as Knex.Value), ...(extra?.bindings ?? []), ...setCols.map((c) => set[c] as Knex.Value)]);
+    return knex.raw(sql, [
+      ...whereCols.map((c) => where[c] as Knex.Value),
+      ...(extra?.bindings ?? []),
+      ...setCols.map((c) => set[c] as Knex.Value),
+    ]);
   },
 };
 

@@ -23,7 +23,9 @@ export const sqliteDialect: Dialect = {
   },
   async withIndexesDeferred(trx, table, load) {
     // DDL is transactional in SQLite: readers keep the old snapshot, indexes included.
-    const indexes = (await trx.raw(`SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL`, [table])) as { name: string; sql: string }[];
+    const indexes = (await trx.raw(`SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL`, [
+      table,
+    ])) as { name: string; sql: string }[];
     for (const i of indexes) await trx.raw(`DROP INDEX ${quote(i.name)}`);
     const result = await load();
     for (const i of indexes) await trx.raw(i.sql);
@@ -31,7 +33,10 @@ export const sqliteDialect: Dialect = {
   },
   upsertQuery(knex, table, row, keys) {
     const update = Object.keys(row).filter((k) => !keys.includes(k));
-    return knex(table).insert(row).onConflict([...keys]).merge(update);
+    return knex(table)
+      .insert(row)
+      .onConflict([...keys])
+      .merge(update);
   },
   claimQuery(knex, table, where, orderBy, set, extra) {
     const setCols = Object.keys(set);
@@ -40,7 +45,11 @@ export const sqliteDialect: Dialect = {
       `UPDATE ${quote(table)} SET ${setCols.map((c) => `${quote(c)} = ?`).join(', ')} ` +
       `WHERE rowid = (SELECT rowid FROM ${quote(table)} WHERE ${whereCols.map((c) => `${quote(c)} = ?`).join(' AND ')}${extra ? ` AND (${extra.sql})` : ''} ` +
       `ORDER BY ${orderBy.map(quote).join(', ')} LIMIT 1) RETURNING *`;
-    return knex.raw(sql, [...setCols.map((c) => set[c] as Knex.Value), ...whereCols.map((c) => where[c] as Knex.Value), ...(extra?.bindings ?? [])]);
+    return knex.raw(sql, [
+      ...setCols.map((c) => set[c] as Knex.Value),
+      ...whereCols.map((c) => where[c] as Knex.Value),
+      ...(extra?.bindings ?? []),
+    ]);
   },
 };
 

@@ -23,5 +23,12 @@ export interface Dialect {
    * Atomically takes the first row matching `where` (ordered by `orderBy`) and sets `set` on it;
    * returns the updated row or undefined. Safe when several workers claim at once.
    */
-  claimQuery(knex: Knex, table: string, where: Row, orderBy: readonly string[], set: Row, extra?: { sql: string; bindings: Knex.Value[] }): Knex.Raw;
+  claimQuery(
+    knex: Knex,
+    table: string,
+    where: Row,
+    orderBy: readonly string[],
+    set: Row,
+    extra?: { sql: string; bindings: Knex.Value[] },
+  ): Knex.Raw;
 }

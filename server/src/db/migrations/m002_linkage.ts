@@ -3,8 +3,16 @@ import { registeredText } from './columns.js';
 
 /** Tables that hold linkage data; each row counts the legacy 外字 it kept unmapped. */
 export const LINKAGE_TABLES = [
-  'residents', 'households', 'resident_history', 'support_measures', 'entitlements', 'non_residents',
-  'corporations', 'issuance_bans', 'arrears', 'address_master',
+  'residents',
+  'households',
+  'resident_history',
+  'support_measures',
+  'entitlements',
+  'non_residents',
+  'corporations',
+  'issuance_bans',
+  'arrears',
+  'address_master',
 ] as const;
 
 /**

@@ -81,5 +81,10 @@ export function up(knex: Knex): Knex.SchemaBuilder {
 }
 
 export function down(knex: Knex): Knex.SchemaBuilder {
-  return knex.schema.dropTable('visit_memos').dropTable('visit_procedures').dropTable('visit_answers').dropTable('notice_members').dropTable('notices');
+  return knex.schema
+    .dropTable('visit_memos')
+    .dropTable('visit_procedures')
+    .dropTable('visit_answers')
+    .dropTable('notice_members')
+    .dropTable('notices');
 }

@@ -7,7 +7,16 @@ import { parseSearchParams, runSearch, viewPerson, type SearchResponse } from '.
 import { searchTargets } from '../../residents/search.js';
 import type { PresentedResident } from '../../residents/present.js';
 import { identityDocuments, visitorRoles } from '../../visits/identity.js';
-import { addSubject, changeVisitStatus, getVisit, openVisit, saveVisitor, statusLabels, type Visit, type VisitorFields } from '../../visits/visits.js';
+import {
+  addSubject,
+  changeVisitStatus,
+  getVisit,
+  openVisit,
+  saveVisitor,
+  statusLabels,
+  type Visit,
+  type VisitorFields,
+} from '../../visits/visits.js';
 import { html, type SafeHtml } from '../html.js';
 import { badRequest, type RouteAccess, type RouteKit } from '../app.js';
 import { jst } from './linkage.js';
@@ -20,9 +29,22 @@ import { ADDRESSEE_NO } from './residents.js';
 const str = (v: unknown): string => (typeof v === 'string' ? v.trim() : '');
 const orNull = (v: unknown): string | null => str(v) || null;
 
-const TARGET_LABELS: Record<(typeof searchTargets)[number], string> = { residents: '住登者', former: '住登者と消除者', foreign: '外国人住民', nonResidents: '住登外者', corporations: '法人' };
+const TARGET_LABELS: Record<(typeof searchTargets)[number], string> = {
+  residents: '住登者',
+  former: '住登者と消除者',
+  foreign: '外国人住民',
+  nonResidents: '住登外者',
+  corporations: '法人',
+};
 const MATCH_LABELS: Record<string, string> = { exact: '', variant: '異体字で一致', kanaFold: 'カナの揺れで一致' };
-const ERA_OPTIONS: [string, string][] = [['', '元号キーなし'], ['R', 'R 令和'], ['H', 'H 平成'], ['S', 'S 昭和'], ['T', 'T 大正'], ['M', 'M 明治']];
+const ERA_OPTIONS: [string, string][] = [
+  ['', '元号キーなし'],
+  ['R', 'R 令和'],
+  ['H', 'H 平成'],
+  ['S', 'S 昭和'],
+  ['T', 'T 大正'],
+  ['M', 'M 明治'],
+];
 
 /** The shortcuts that work on this screen, shown so that nobody has to remember them. */
 function shortcuts(opts: { search?: boolean; addSubject?: boolean } = {}): SafeHtml {
@@ -62,15 +84,18 @@ function resultsTable(r: SearchResponse, query: Record<string, unknown>, visitId
   return html`<p class="search-summary" id="search-summary"><strong>${r.totalCapped ? `${r.total.toLocaleString('ja-JP')} 件以上` : `${r.total.toLocaleString('ja-JP')} 件`}</strong>${r.results.length ? ` (${from}〜${from + r.results.length - 1} 件目)` : ''} ・ 検索時間 ${r.elapsedMs.toFixed(1)} ms
 ${r.understood.length ? html` ・ <span class="understood">${r.understood.join('、')} として検索</span>` : ''}
 ${r.totalCapped ? html` ・ <span class="alert">条件を追加して絞り込んでください</span>` : ''}</p>
-${r.results.length
-  ? html`<table class="results" id="results"><thead><tr><th>宛名番号</th><th>氏名</th><th>カナ</th><th>生年月日</th><th>性別</th><th>住所</th><th>状態</th><th>警告</th></tr></thead><tbody>
+${
+  r.results.length
+    ? html`<table class="results" id="results"><thead><tr><th>宛名番号</th><th>氏名</th><th>カナ</th><th>生年月日</th><th>性別</th><th>住所</th><th>状態</th><th>警告</th></tr></thead><tbody>
 ${r.results.map((p) => {
-  const href = r.target === 'nonResidents' || r.target === 'corporations' ? null : `/residents/${p.addresseeNo}${visitId ? `?visit=${visitId}` : ''}`;
+  const href =
+    r.target === 'nonResidents' || r.target === 'corporations' ? null : `/residents/${p.addresseeNo}${visitId ? `?visit=${visitId}` : ''}`;
   return html`<tr class="result-row${p.warnings.some((w) => w.kind === 'supportMeasure') ? ' row-protected' : ''}"><td>${href ? html`<a href="${href}" class="result-link">${p.addresseeNo}</a>` : p.addresseeNo}</td><td class="name">${p.name}${p.match !== 'exact' ? html` <span class="badge badge-fallback">${MATCH_LABELS[p.match]}</span>` : ''}</td><td>${p.nameKana ?? ''}</td><td>${p.birthDateWareki}</td><td>${p.sex}</td><td>${addressCell(p)}</td><td>${p.status}</td><td>${warningBadges(p)}</td></tr>`;
 })}
 </tbody></table>
 <p class="pager">${r.page > 1 ? html`<a href="${pageLink(r.page - 1)}">← 前の ${r.pageSize} 件</a> ` : ''}${from + r.results.length - 1 < r.total ? html`<a href="${pageLink(r.page + 1)}">次の ${r.pageSize} 件 →</a>` : ''}</p>`
-  : html`<p class="card muted">該当する人はいません。カナの一部や生年月日だけでも検索できます。住民記録にない人は来庁画面で手入力できます。</p>`}`;
+    : html`<p class="card muted">該当する人はいません。カナの一部や生年月日だけでも検索できます。住民記録にない人は来庁画面で手入力できます。</p>`
+}`;
 }
 
 function personSummary(p: PresentedResident): SafeHtml {
@@ -111,12 +136,16 @@ export function registerCounterRoutes(kit: RouteKit, procedures: ProcedureSource
         results = html`<p class="card alert" role="alert" id="search-error">${err.message}</p>`;
       }
     }
-    render(ctx, '住民検索', html`<h1>住民検索${visit ? html` <small>来庁 ${visit.visitNo}</small>` : ''}</h1>
+    render(
+      ctx,
+      '住民検索',
+      html`<h1>住民検索${visit ? html` <small>来庁 ${visit.visitNo}</small>` : ''}</h1>
 ${visit ? html`<p><a href="/visits/${visit.id}">← 来庁記録 ${visit.visitNo} に戻る</a></p>` : ''}
 ${searchForm(ctx.query, visit?.id ?? null, !found)}
 ${shortcuts({ search: true })}
 <div id="search-results">${results}</div>
-<script src="/static/counter.js"></script>`);
+<script src="/static/counter.js"></script>`,
+    );
   });
 
   route('GET', '/residents/:addresseeNo', search, async (ctx) => {
@@ -131,10 +160,15 @@ ${shortcuts({ search: true })}
     const inVisit = visit && visit.status !== 'closed';
     const csrf = viewer.csrfToken ?? '';
     const ownMeasure = p.warnings.some((w) => w.kind === 'supportMeasure');
-    render(ctx, `${p.name}`, html`${p.warnings.length || view.addressProtected
-  ? html`<div class="card warnings" role="alert" id="warnings">${p.warnings.map((w) => html`<p class="warning warning-${w.kind}">⚠ ${w.label}${w.kind === 'supportMeasure' ? html` — ${p.addressMasked ? '住所は表示・印刷できません。本人確認と請求者を慎重に確認してください。' : '住所を第三者に知らせないでください。'}` : ''}</p>`)}
+    render(
+      ctx,
+      `${p.name}`,
+      html`${
+        p.warnings.length || view.addressProtected
+          ? html`<div class="card warnings" role="alert" id="warnings">${p.warnings.map((w) => html`<p class="warning warning-${w.kind}">⚠ ${w.label}${w.kind === 'supportMeasure' ? html` — ${p.addressMasked ? '住所は表示・印刷できません。本人確認と請求者を慎重に確認してください。' : '住所を第三者に知らせないでください。'}` : ''}</p>`)}
 ${view.addressProtected && !ownMeasure ? html`<p class="warning warning-supportMeasure">⚠ ${view.householdProtected ? '世帯' : '同じ住所'}に支援措置の対象者がいます — ${p.addressMasked ? '住所は表示・印刷できません。' : '住所を第三者に知らせないでください。'}</p>` : ''}</div>`
-  : ''}
+          : ''
+      }
 <h1>${p.name} <small>${p.nameKana ?? ''}</small></h1>
 ${visit ? html`<p><a href="/visits/${visit.id}">← 来庁記録 ${visit.visitNo} に戻る</a> ・ <a href="/search?visit=${visit.id}">検索に戻る</a></p>` : html`<p><a href="/search">← 検索に戻る</a></p>`}
 ${inVisit ? html`<form method="post" action="/visits/${visit.id}/subjects" class="inline"><input type="hidden" name="_csrf" value="${csrf}"><input type="hidden" name="addresseeNo" value="${p.addresseeNo}"><button type="submit" id="add-subject" accesskey="a">この人を来庁記録に追加 (Alt+A)</button></form>` : ''}
@@ -151,21 +185,28 @@ ${p.nameRoman || p.alias ? html`<tr><th>ローマ字氏名</th><td>${p.nameRoman
 ${view.household.map((m) => html`<tr${m.addresseeNo === p.addresseeNo ? html` class="self"` : ''}><td>${m.relationship ?? ''}</td><td><a href="/residents/${m.addresseeNo}${visit ? `?visit=${visit.id}` : ''}">${m.name}</a></td><td>${m.nameKana ?? ''}</td><td>${m.birthDateWareki}</td><td>${m.sex}</td><td>${[...new Set(m.entitlements.map((e) => entitlementKindLabels[e.kind as keyof typeof entitlementKindLabels] ?? e.kind))].join('・')}</td><td>${warningBadges(m)}</td></tr>`)}
 </tbody></table>
 <h2>資格</h2>
-${viewer.scopes.size === 0
-  ? html`<p class="muted">現在の役割 (${viewer.groupName ?? '役割なし'}) では資格を表示しません。</p>`
-  : view.entitlements.length
-    ? html`<table id="entitlements"><thead><tr><th>種類</th><th>記号番号</th><th>取得日</th><th>喪失日</th></tr></thead><tbody>${view.entitlements.map((e) => html`<tr><td>${e.label}</td><td>${e.insuredNo ?? ''}</td><td>${warekiDayOrMonth(e.acquiredDate)}</td><td>${warekiDayOrMonth(e.lostDate)}</td></tr>`)}</tbody></table>`
-    : html`<p class="muted">表示範囲の資格はありません。</p>`}
+${
+  viewer.scopes.size === 0
+    ? html`<p class="muted">現在の役割 (${viewer.groupName ?? '役割なし'}) では資格を表示しません。</p>`
+    : view.entitlements.length
+      ? html`<table id="entitlements"><thead><tr><th>種類</th><th>記号番号</th><th>取得日</th><th>喪失日</th></tr></thead><tbody>${view.entitlements.map((e) => html`<tr><td>${e.label}</td><td>${e.insuredNo ?? ''}</td><td>${warekiDayOrMonth(e.acquiredDate)}</td><td>${warekiDayOrMonth(e.lostDate)}</td></tr>`)}</tbody></table>`
+      : html`<p class="muted">表示範囲の資格はありません。</p>`
+}
 <h2>異動の履歴</h2>
-${view.history.length
-  ? html`<table id="history"><thead><tr><th>異動日</th><th>事由</th><th>異動前の住所</th><th>異動後の住所</th></tr></thead><tbody>${view.history.map((h) => html`<tr><td>${h.changeDateWareki}</td><td>${h.reason}</td><td>${h.addressBefore ?? (p.addressMasked ? MASKED_ADDRESS : '')}</td><td>${h.addressAfter ?? (p.addressMasked ? MASKED_ADDRESS : '')}</td></tr>`)}</tbody></table>`
-  : html`<p class="muted">履歴はありません。</p>`}
+${
+  view.history.length
+    ? html`<table id="history"><thead><tr><th>異動日</th><th>事由</th><th>異動前の住所</th><th>異動後の住所</th></tr></thead><tbody>${view.history.map((h) => html`<tr><td>${h.changeDateWareki}</td><td>${h.reason}</td><td>${h.addressBefore ?? (p.addressMasked ? MASKED_ADDRESS : '')}</td><td>${h.addressAfter ?? (p.addressMasked ? MASKED_ADDRESS : '')}</td></tr>`)}</tbody></table>`
+    : html`<p class="muted">履歴はありません。</p>`
+}
 <h2>同じ住所の他の世帯</h2>
-${view.sameAddress.length
-  ? html`<table id="same-address"><tbody>${view.sameAddress.map((m) => html`<tr><td><a href="/residents/${m.addresseeNo}${visit ? `?visit=${visit.id}` : ''}">${m.name}</a></td><td>${m.nameKana ?? ''}</td><td>${m.birthDateWareki}</td><td>${warningBadges(m)}</td></tr>`)}</tbody></table>`
-  : html`<p class="muted">ありません。</p>`}
+${
+  view.sameAddress.length
+    ? html`<table id="same-address"><tbody>${view.sameAddress.map((m) => html`<tr><td><a href="/residents/${m.addresseeNo}${visit ? `?visit=${visit.id}` : ''}">${m.name}</a></td><td>${m.nameKana ?? ''}</td><td>${m.birthDateWareki}</td><td>${warningBadges(m)}</td></tr>`)}</tbody></table>`
+    : html`<p class="muted">ありません。</p>`
+}
 ${shortcuts({ addSubject: Boolean(inVisit) })}
-<script src="/static/counter.js"></script>`);
+<script src="/static/counter.js"></script>`,
+    );
   });
 
   route('POST', '/visits', visits, async (ctx) => {
@@ -186,15 +227,42 @@ ${shortcuts({ addSubject: Boolean(inVisit) })}
     if (status && !(status in statusLabels)) throw badRequest('状態が正しくありません');
     const subject = str(ctx.query.addresseeNo);
     if (subject && !ADDRESSEE_NO.test(subject)) throw badRequest('宛名番号は数字で指定してください');
-    let q = knex('visits').join('staff', 'staff.id', 'visits.opened_by')
-      .where('visits.opened_at', '>=', new Date(Date.parse(`${from}T00:00:00+09:00`))).andWhere('visits.opened_at', '<', new Date(Date.parse(`${to}T00:00:00+09:00`) + 86_400_000));
+    let q = knex('visits')
+      .join('staff', 'staff.id', 'visits.opened_by')
+      .where('visits.opened_at', '>=', new Date(Date.parse(`${from}T00:00:00+09:00`)))
+      .andWhere('visits.opened_at', '<', new Date(Date.parse(`${to}T00:00:00+09:00`) + 86_400_000));
     if (status) q = q.where('visits.status', status);
     if (subject) q = q.whereIn('visits.id', knex('visit_subjects').where({ addressee_no: subject }).select('visit_id'));
-    const rows = (await q.orderBy('visits.opened_at', 'desc').limit(300).select('visits.id', 'visits.visit_no', 'visits.status', 'visits.channel', 'visits.counter_id', 'visits.opened_at', 'visits.closed_at', 'staff.display_name')) as Record<string, unknown>[];
+    const rows = (await q
+      .orderBy('visits.opened_at', 'desc')
+      .limit(300)
+      .select(
+        'visits.id',
+        'visits.visit_no',
+        'visits.status',
+        'visits.channel',
+        'visits.counter_id',
+        'visits.opened_at',
+        'visits.closed_at',
+        'staff.display_name',
+      )) as Record<string, unknown>[];
     // Looking up someone's visits is a reference to that person.
-    if (subject) await knex.transaction((trx) => appendAudit(trx, { ...actor(ctx), action: 'visit.history', targetKind: 'resident', targetIds: [subject], result: 'success', detail: { from, to, shown: rows.length } }));
+    if (subject)
+      await knex.transaction((trx) =>
+        appendAudit(trx, {
+          ...actor(ctx),
+          action: 'visit.history',
+          targetKind: 'resident',
+          targetIds: [subject],
+          result: 'success',
+          detail: { from, to, shown: rows.length },
+        }),
+      );
     const channels: Record<string, string> = { counter: '窓口', post: '郵送', exOfficio: '職権' };
-    render(ctx, '来庁の履歴', html`<h1>来庁の履歴</h1>
+    render(
+      ctx,
+      '来庁の履歴',
+      html`<h1>来庁の履歴</h1>
 <form method="get" action="/visits" class="card filters">
   <label>期間<br><input name="from" type="date" value="${from}"> 〜 <input name="to" type="date" value="${to}"></label>
   <label>状態<br><select name="status"><option value="">すべて</option>${Object.entries(statusLabels).map(([k, l]) => html`<option value="${k}" ${k === status ? html`selected` : ''}>${l}</option>`)}</select></label>
@@ -204,7 +272,8 @@ ${shortcuts({ addSubject: Boolean(inVisit) })}
 <p>${rows.length} 件</p>
 <table id="visit-history"><thead><tr><th>来庁番号</th><th>種類</th><th>状態</th><th>窓口</th><th>開始</th><th>完了</th><th>受付</th></tr></thead><tbody>
 ${rows.map((r) => html`<tr><td><a href="/visits/${Number(r.id)}">${String(r.visit_no)}</a></td><td>${channels[String(r.channel)] ?? String(r.channel)}</td><td>${statusLabels[r.status as keyof typeof statusLabels]}</td><td>${counterName((r.counter_id as string | null) ?? null)}</td><td>${jst(dbDate(r.opened_at)?.toISOString() ?? null)}</td><td>${jst(dbDate(r.closed_at)?.toISOString() ?? null)}</td><td>${String(r.display_name)}</td></tr>`)}
-</tbody></table>`);
+</tbody></table>`,
+    );
   });
 
   route('GET', '/visits/:id', visits, async (ctx) => {
@@ -212,13 +281,23 @@ ${rows.map((r) => html`<tr><td><a href="/visits/${Number(r.id)}">${String(r.visi
     const s = session(ctx);
     const viewer = session(ctx);
     // The subjects are personal data: what they show is masked and audited like a search result.
-    const subjects = await Promise.all(visit.subjects.filter((x) => x.addresseeNo).map(async (x) => ({ no: x.addresseeNo!, view: await viewPerson(knex, x.addresseeNo!, viewer, actor(ctx), { visitId: visit.id }) })));
+    const subjects = await Promise.all(
+      visit.subjects
+        .filter((x) => x.addresseeNo)
+        .map(async (x) => ({
+          no: x.addresseeNo!,
+          view: await viewPerson(knex, x.addresseeNo!, viewer, actor(ctx), { visitId: visit.id }),
+        })),
+    );
     const open = visit.status !== 'closed';
     const csrf = s.csrfToken ?? '';
     const hidden = html`<input type="hidden" name="_csrf" value="${csrf}">`;
     const v = visit;
     const first = subjects[0]?.view?.person;
-    render(ctx, `来庁 ${v.visitNo}`, html`<h1>来庁 ${v.visitNo} <span class="status status-${v.status}" id="visit-status">${statusLabels[v.status]}</span></h1>
+    render(
+      ctx,
+      `来庁 ${v.visitNo}`,
+      html`<h1>来庁 ${v.visitNo} <span class="status status-${v.status}" id="visit-status">${statusLabels[v.status]}</span></h1>
 <p class="muted">開始 ${jst(v.openedAt.toISOString())} ・ 受付 ${v.openedByName} ・ 窓口 ${counterName(v.counterId)} ・ 最終更新 ${jst(v.updatedAt.toISOString())}</p>
 <div class="card actions">
   <a href="/search?visit=${v.id}" accesskey="s" id="visit-search">住民を検索 (Alt+S)</a>
@@ -228,20 +307,26 @@ ${rows.map((r) => html`<tr><td><a href="/visits/${Number(r.id)}">${String(r.visi
   ${open ? html`<form method="post" action="/visits/${v.id}/status" class="inline">${hidden}<input type="hidden" name="change" value="close"><button type="submit">完了</button></form>` : ''}
 </div>
 <h2>来庁の対象者</h2>
-${v.subjects.length
-  ? html`<table id="subjects"><tbody>${v.subjects.map((x) => {
-      const sv = subjects.find((y) => y.no === x.addresseeNo)?.view;
-      return sv
-        ? html`<tr><td><a href="/residents/${sv.person.addresseeNo}?visit=${v.id}">${sv.person.addresseeNo}</a></td><td>${personSummary(sv.person)}</td><td>${addressCell(sv.person)}</td><td>${warningBadges(sv.person)}</td></tr>`
-        : html`<tr><td>手入力</td><td>${x.manualName ?? ''} (${x.manualKana ?? ''}) ${x.manualBirthDate ? formatWareki(x.manualBirthDate) : ''}</td><td>${x.manualAddress ?? ''}</td><td><span class="badge">住民記録なし</span></td></tr>`;
-    })}</tbody></table>`
-  : html`<p class="muted">まだいません。「住民を検索」から選ぶか、住民記録にない人は下で手入力します。</p>`}
-${open ? html`<details class="card"><summary>住民記録にない人を手入力する</summary>
+${
+  v.subjects.length
+    ? html`<table id="subjects"><tbody>${v.subjects.map((x) => {
+        const sv = subjects.find((y) => y.no === x.addresseeNo)?.view;
+        return sv
+          ? html`<tr><td><a href="/residents/${sv.person.addresseeNo}?visit=${v.id}">${sv.person.addresseeNo}</a></td><td>${personSummary(sv.person)}</td><td>${addressCell(sv.person)}</td><td>${warningBadges(sv.person)}</td></tr>`
+          : html`<tr><td>手入力</td><td>${x.manualName ?? ''} (${x.manualKana ?? ''}) ${x.manualBirthDate ? formatWareki(x.manualBirthDate) : ''}</td><td>${x.manualAddress ?? ''}</td><td><span class="badge">住民記録なし</span></td></tr>`;
+      })}</tbody></table>`
+    : html`<p class="muted">まだいません。「住民を検索」から選ぶか、住民記録にない人は下で手入力します。</p>`
+}
+${
+  open
+    ? html`<details class="card"><summary>住民記録にない人を手入力する</summary>
 <form method="post" action="/visits/${v.id}/subjects">${hidden}
   <label>氏名<br><input name="manualName" required></label> <label>カナ<br><input name="manualKana"></label>
   <label>生年月日<br><input name="manualBirthDate" placeholder="S50.4.1"></label> <label>住所<br><input name="manualAddress" size="40" class="address-input" list="manual-town-choices"></label><datalist id="manual-town-choices"></datalist> <span class="address-match muted" aria-live="polite"></span>
   <button type="submit">追加</button>
-</form></details>` : ''}
+</form></details>`
+    : ''
+}
 <h2>本人確認</h2>
 <form method="post" action="/visits/${v.id}/visitor" class="card identity" id="identity-form">${hidden}
   <fieldset><legend>来庁者</legend>${Object.entries(visitorRoles).map(([k, l], i) => html`<label class="check"><input type="radio" name="visitorRole" value="${k}" ${k === v.visitorRole ? html`checked` : ''} accesskey="${i + 1}"> ${l}</label>`)}</fieldset>
@@ -249,9 +334,9 @@ ${open ? html`<details class="card"><summary>住民記録にない人を手入�
   <label>書類のメモ<br><input name="identityDocumentNote" value="${v.identityDocumentNote ?? ''}"></label>
   ${v.identityCheckedAt ? html`<span class="state-ok">確認済 ${jst(v.identityCheckedAt.toISOString())}</span>` : ''}</p>
   <p class="muted">書類や申告と住民記録が違うときは、下の欄を書類どおりに直してください (住民記録は変わりません)。${first && !v.visitorName ? ' 欄は対象者の住民記録から転記しています。' : ''}</p>
-  <p><label>氏名<br><input name="visitorName" id="visitor-name" data-identity="name" value="${v.visitorName ?? (v.visitorRole === 'subject' ? first?.name ?? '' : '')}"></label>
-  <label>カナ<br><input name="visitorKana" data-identity="kana" value="${v.visitorKana ?? (v.visitorRole === 'subject' ? first?.nameKana ?? '' : '')}"></label>
-  <label>生年月日<br><input name="visitorBirthDate" data-identity="birthDate" value="${wareki(v.visitorBirthDate ?? (v.visitorRole === 'subject' ? first?.birthDate ?? null : null))}" placeholder="S50.4.1"></label>
+  <p><label>氏名<br><input name="visitorName" id="visitor-name" data-identity="name" value="${v.visitorName ?? (v.visitorRole === 'subject' ? (first?.name ?? '') : '')}"></label>
+  <label>カナ<br><input name="visitorKana" data-identity="kana" value="${v.visitorKana ?? (v.visitorRole === 'subject' ? (first?.nameKana ?? '') : '')}"></label>
+  <label>生年月日<br><input name="visitorBirthDate" data-identity="birthDate" value="${wareki(v.visitorBirthDate ?? (v.visitorRole === 'subject' ? (first?.birthDate ?? null) : null))}" placeholder="S50.4.1"></label>
   <label>性別<br><select name="visitorSex" data-identity="sex"><option value="">—</option><option value="1" ${v.visitorSex === '1' ? html`selected` : ''}>男</option><option value="2" ${v.visitorSex === '2' ? html`selected` : ''}>女</option></select></label></p>
   <p><label>郵便番号<br><input name="visitorPostal" class="postal-input" inputmode="numeric" size="9" placeholder="860-0001"></label>
   <label>住所<br><input name="visitorAddress" class="address-input" list="town-choices" data-identity="address" size="50" value="${v.visitorAddress ?? (v.visitorRole === 'subject' && first && !first.addressMasked ? first.address : '')}"></label>
@@ -265,7 +350,8 @@ ${open ? html`<details class="card"><summary>住民記録にない人を手入�
 </form>
 ${await visitWorkSections(knex, v.id, open, csrf, procedures, s.counterId, deps.config.counters.find((c) => c.id === s.counterId)?.section ?? null, deps.config.counters, s.permissions.has('notice.accept'))}
 ${shortcuts()}
-<script src="/static/counter.js"></script>`);
+<script src="/static/counter.js"></script>`,
+    );
   });
 
   const visitId = (raw: string | undefined): number => {
@@ -366,10 +452,19 @@ function visitorFields(b: Record<string, unknown>): VisitorFields {
   const proxy = role === 'proxy';
   if (proxy && !str(b.proxyRelationship)) throw badRequest('代理人の場合は本人との関係を入力してください');
   return {
-    visitorRole: role as VisitorFields['visitorRole'], identityDocument: doc, identityDocumentNote: orNull(b.identityDocumentNote), visitorAddresseeNo: addresseeNo,
-    visitorName: orNull(b.visitorName), visitorKana: orNull(b.visitorKana), visitorBirthDate: birthOrNull(b.visitorBirthDate, '来庁者の生年月日'), visitorSex: sex,
-    visitorAddress: orNull(b.visitorAddress), visitorPhone: orNull(b.visitorPhone), proxyRelationship: proxy ? orNull(b.proxyRelationship) : null,
-    proxyPowerOfAttorney: proxy && Boolean(b.proxyPowerOfAttorney), proxyDocument: proxy ? orNull(b.proxyDocument) : null,
+    visitorRole: role as VisitorFields['visitorRole'],
+    identityDocument: doc,
+    identityDocumentNote: orNull(b.identityDocumentNote),
+    visitorAddresseeNo: addresseeNo,
+    visitorName: orNull(b.visitorName),
+    visitorKana: orNull(b.visitorKana),
+    visitorBirthDate: birthOrNull(b.visitorBirthDate, '来庁者の生年月日'),
+    visitorSex: sex,
+    visitorAddress: orNull(b.visitorAddress),
+    visitorPhone: orNull(b.visitorPhone),
+    proxyRelationship: proxy ? orNull(b.proxyRelationship) : null,
+    proxyPowerOfAttorney: proxy && Boolean(b.proxyPowerOfAttorney),
+    proxyDocument: proxy ? orNull(b.proxyDocument) : null,
   };
 }
 
@@ -381,6 +476,10 @@ function subjectFields(b: Record<string, unknown>): Parameters<typeof addSubject
   }
   const name = str(b.manualName);
   if (!name) throw badRequest('手入力する人の氏名を入力してください');
-  return { manualName: name, manualKana: orNull(b.manualKana), manualBirthDate: birthOrNull(b.manualBirthDate, '生年月日'), manualAddress: orNull(b.manualAddress) };
+  return {
+    manualName: name,
+    manualKana: orNull(b.manualKana),
+    manualBirthDate: birthOrNull(b.manualBirthDate, '生年月日'),
+    manualAddress: orNull(b.manualAddress),
+  };
 }
-

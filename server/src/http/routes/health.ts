@@ -32,7 +32,11 @@ export interface LinkageFreshness {
 
 export async function linkageFreshness(knex: Knex, maxAgeHours: number, now = new Date()): Promise<LinkageFreshness> {
   try {
-    const row = (await knex('linkage_runs').whereIn('result', ['applied', 'skipped']).whereNotNull('finished_at').orderBy('finished_at', 'desc').first('finished_at')) as { finished_at: unknown } | undefined;
+    const row = (await knex('linkage_runs')
+      .whereIn('result', ['applied', 'skipped'])
+      .whereNotNull('finished_at')
+      .orderBy('finished_at', 'desc')
+      .first('finished_at')) as { finished_at: unknown } | undefined;
     const last = dbDate(row?.finished_at);
     if (!last) return { freshness: 'none', lastAt: null, maxAgeHours };
     return { freshness: now.getTime() - last.getTime() > maxAgeHours * 3600_000 ? 'stale' : 'ok', lastAt: last.toISOString(), maxAgeHours };
@@ -42,14 +46,29 @@ export async function linkageFreshness(knex: Knex, maxAgeHours: number, now = ne
 }
 
 type LiveUps =
-  | { reachable: true; status: string; label: string; onBattery: boolean; lowBattery: boolean; charge: number | null; runtimeSeconds: number | null; load: number | null }
+  | {
+      reachable: true;
+      status: string;
+      label: string;
+      onBattery: boolean;
+      lowBattery: boolean;
+      charge: number | null;
+      runtimeSeconds: number | null;
+      load: number | null;
+    }
   | { reachable: false; code: string; reason: string };
 
 export interface SystemHealth extends Health {
   /** The parts that need a look (`linkage`, `backup`, `ups`, `rpa`); they never make `status` an error. */
   warnings: string[];
   linkage: { status: 'ok' | 'warn' } & LinkageFreshness;
-  backup: { status: 'ok' | 'warn'; freshness: BackupFreshness['status']; lastAt: string | null; lastVerified: boolean | null; count: number } | null;
+  backup: {
+    status: 'ok' | 'warn';
+    freshness: BackupFreshness['status'];
+    lastAt: string | null;
+    lastVerified: boolean | null;
+    count: number;
+  } | null;
   /** RPA agents heard from in the last 10 minutes, of those ever registered; the queue's size. */
   rpa: { status: 'ok' | 'warn'; agentsSeen: number; agentsKnown: number; queued: number; needsAttention: number };
   ups: {
@@ -89,17 +108,39 @@ export async function systemHealth(deps: HealthDeps, now = new Date()): Promise<
   const liveUps: LiveUps | null = !live
     ? null
     : live.kind === 'ok'
-      ? { reachable: true, status: live.raw, label: live.label, onBattery: live.onBattery, lowBattery: live.lowBattery, charge: live.charge, runtimeSeconds: live.runtimeSeconds, load: live.load }
+      ? {
+          reachable: true,
+          status: live.raw,
+          label: live.label,
+          onBattery: live.onBattery,
+          lowBattery: live.lowBattery,
+          charge: live.charge,
+          runtimeSeconds: live.runtimeSeconds,
+          load: live.load,
+        }
       : { reachable: false, code: live.code, reason: live.reason };
-  const upsWarn = !power || power.state !== 'online' || (liveUps !== null && (!liveUps.reachable || liveUps.onBattery || liveUps.lowBattery));
+  const upsWarn =
+    !power || power.state !== 'online' || (liveUps !== null && (!liveUps.reachable || liveUps.onBattery || liveUps.lowBattery));
   const health: SystemHealth = {
     ...base,
     warnings: [],
     linkage: { status: linkage.freshness === 'ok' ? 'ok' : 'warn', ...linkage },
-    backup: backup && { status: backup.status === 'ok' ? 'ok' : 'warn', freshness: backup.status, lastAt: backup.lastAt, lastVerified: backup.lastVerified, count: backup.count },
+    backup: backup && {
+      status: backup.status === 'ok' ? 'ok' : 'warn',
+      freshness: backup.status,
+      lastAt: backup.lastAt,
+      lastVerified: backup.lastVerified,
+      count: backup.count,
+    },
     // Agents that all went silent while work waits is worth a look; an empty queue needs no agent.
     rpa: { status: rpa.agentsKnown > 0 && rpa.agentsSeen === 0 && rpa.queued > 0 ? 'warn' : 'ok', ...rpa },
-    ups: { status: upsWarn ? 'warn' : 'ok', power: power?.state ?? 'unknown', event: power?.event ?? null, changedAt: power?.changedAt?.toISOString() ?? null, live: liveUps },
+    ups: {
+      status: upsWarn ? 'warn' : 'ok',
+      power: power?.state ?? 'unknown',
+      event: power?.event ?? null,
+      changedAt: power?.changedAt?.toISOString() ?? null,
+      live: liveUps,
+    },
   };
   health.warnings = (['linkage', 'backup', 'rpa', 'ups'] as const).filter((k) => health[k]?.status === 'warn');
   return health;
@@ -107,11 +148,17 @@ export async function systemHealth(deps: HealthDeps, now = new Date()): Promise<
 
 const AGENT_SEEN_MS = 10 * 60_000;
 
-async function rpaHealth(knex: Knex, now: Date): Promise<{ agentsSeen: number; agentsKnown: number; queued: number; needsAttention: number }> {
+async function rpaHealth(
+  knex: Knex,
+  now: Date,
+): Promise<{ agentsSeen: number; agentsKnown: number; queued: number; needsAttention: number }> {
   const n = (r: unknown) => Number((r as { n?: number | string } | undefined)?.n ?? 0);
   const [known, seen, queued, attention] = await Promise.all([
     knex('rpa_agents').count({ n: '*' }).first(),
-    knex('rpa_agents').where('last_seen_at', '>=', new Date(now.getTime() - AGENT_SEEN_MS)).count({ n: '*' }).first(),
+    knex('rpa_agents')
+      .where('last_seen_at', '>=', new Date(now.getTime() - AGENT_SEEN_MS))
+      .count({ n: '*' })
+      .first(),
     knex('rpa_jobs').where({ status: 'queued', awaiting_review: false }).count({ n: '*' }).first(),
     knex('rpa_jobs').where({ status: 'needsAttention' }).count({ n: '*' }).first(),
   ]);

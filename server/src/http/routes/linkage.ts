@@ -52,38 +52,63 @@ export function toRunRecord(r: Record<string, unknown>): RunRecord {
   const startedAt = iso(r.started_at);
   const finishedAt = iso(r.finished_at);
   return {
-    id: Number(r.id), specId: String(r.spec_id), edition: (r.edition as string | null) ?? null, fileName: String(r.file_name),
-    sha256: (r.file_sha256 as string | null) ?? null, kind: String(r.kind), encoding: (r.encoding as string | null) ?? null,
-    startedAt, finishedAt, durationMs: startedAt && finishedAt ? Date.parse(finishedAt) - Date.parse(startedAt) : null,
-    rowsRead: Number(r.rows_read), rowsApplied: Number(r.rows_applied), rowsRejected: Number(r.rows_rejected),
-    unmappedGaiji: Number(r.unmapped_gaiji), result: String(r.result), message: (r.message as string | null) ?? null,
+    id: Number(r.id),
+    specId: String(r.spec_id),
+    edition: (r.edition as string | null) ?? null,
+    fileName: String(r.file_name),
+    sha256: (r.file_sha256 as string | null) ?? null,
+    kind: String(r.kind),
+    encoding: (r.encoding as string | null) ?? null,
+    startedAt,
+    finishedAt,
+    durationMs: startedAt && finishedAt ? Date.parse(finishedAt) - Date.parse(startedAt) : null,
+    rowsRead: Number(r.rows_read),
+    rowsApplied: Number(r.rows_applied),
+    rowsRejected: Number(r.rows_rejected),
+    unmappedGaiji: Number(r.unmapped_gaiji),
+    result: String(r.result),
+    message: (r.message as string | null) ?? null,
   };
 }
 
 export async function listRuns(knex: Knex, opts: { specId?: string; limit?: number } = {}): Promise<RunRecord[]> {
-  let q = knex('linkage_runs').orderBy('id', 'desc').limit(Math.min(Math.max(opts.limit ?? 50, 1), 200));
+  let q = knex('linkage_runs')
+    .orderBy('id', 'desc')
+    .limit(Math.min(Math.max(opts.limit ?? 50, 1), 200));
   if (opts.specId) q = q.where({ spec_id: opts.specId });
   return ((await q) as Record<string, unknown>[]).map(toRunRecord);
 }
 
-export async function runWithIssues(knex: Knex, id: number): Promise<{ run: RunRecord; issues: { line: number; column: string | null; value: string | null; reason: string }[] } | null> {
+export async function runWithIssues(
+  knex: Knex,
+  id: number,
+): Promise<{ run: RunRecord; issues: { line: number; column: string | null; value: string | null; reason: string }[] } | null> {
   const row = (await knex('linkage_runs').where({ id }).first()) as Record<string, unknown> | undefined;
   if (!row) return null;
-  const issues = ((await knex('linkage_run_issues').where({ run_id: id }).orderBy('id').limit(1000)) as Record<string, unknown>[]).map((i) => ({
-    line: Number(i.line), column: (i.column_name as string | null) ?? null, value: (i.value as string | null) ?? null, reason: String(i.reason),
-  }));
+  const issues = ((await knex('linkage_run_issues').where({ run_id: id }).orderBy('id').limit(1000)) as Record<string, unknown>[]).map(
+    (i) => ({
+      line: Number(i.line),
+      column: (i.column_name as string | null) ?? null,
+      value: (i.value as string | null) ?? null,
+      reason: String(i.reason),
+    }),
+  );
   return { run: toRunRecord(row), issues };
 }
 
-export async function linkageStatus(v: LinkageView): Promise<{ specs: SpecStatus[]; loads: LoadProgress[]; alerts: { specId: string; date: string; message: string }[] }> {
+export async function linkageStatus(
+  v: LinkageView,
+): Promise<{ specs: SpecStatus[]; loads: LoadProgress[]; alerts: { specId: string; date: string; message: string }[] }> {
   // Computed, not recorded: a page view never writes (the scheduled watchdog records alerts).
   const alerts = await checkMissingFiles(v.knex, v.settings, { record: false, closedDates: v.closedDates });
   const loads = v.loads();
   const specs: SpecStatus[] = [];
   for (const specId of Object.keys(v.settings.specs).sort()) {
     const layout = v.registry.latest(specId);
-    const last = (await v.knex('linkage_runs').where({ spec_id: specId }).orderBy('id', 'desc').first()) as Record<string, unknown> | undefined;
-    const applied = (await v.knex('linkage_runs').where({ spec_id: specId, result: 'applied' }).orderBy('id', 'desc').first()) as Record<string, unknown> | undefined;
+    const last = (await v.knex('linkage_runs').where({ spec_id: specId }).orderBy('id', 'desc').first()) as
+      Record<string, unknown> | undefined;
+    const applied = (await v.knex('linkage_runs').where({ spec_id: specId, result: 'applied' }).orderBy('id', 'desc').first()) as
+      Record<string, unknown> | undefined;
     const lastRun = last ? toRunRecord(last) : null;
     const state: SpecStatus['state'] = loads.some((l) => l.specId === specId)
       ? 'loading'
@@ -94,7 +119,16 @@ export async function linkageStatus(v: LinkageView): Promise<{ specs: SpecStatus
           : applied
             ? 'ok'
             : 'none';
-    specs.push({ specId, title: layout.title, edition: layout.edition, provisional: layout.provisional, expectedBy: v.settings.specs[specId]?.expectedBy ?? null, lastApplied: applied ? toRunRecord(applied) : null, lastRun, state });
+    specs.push({
+      specId,
+      title: layout.title,
+      edition: layout.edition,
+      provisional: layout.provisional,
+      expectedBy: v.settings.specs[specId]?.expectedBy ?? null,
+      lastApplied: applied ? toRunRecord(applied) : null,
+      lastRun,
+      state,
+    });
   }
   return { specs, loads, alerts: alerts.map((a) => ({ specId: a.specId, date: a.date, message: a.message })) };
 }
@@ -105,8 +139,20 @@ export function jst(isoTime: string | null): string {
   return `${formatWareki(local.slice(0, 10))} ${local.slice(11, 16)}`;
 }
 
-const RESULT_LABEL: Record<string, string> = { applied: '取込済', skipped: '処理なし (取込済と同一)', quarantined: '隔離', failed: '失敗', running: '取込中' };
-const STATE_LABEL: Record<SpecStatus['state'], string> = { ok: '正常', loading: '取込中', missing: '未着 (期限超過)', error: 'エラー', none: '未取込' };
+const RESULT_LABEL: Record<string, string> = {
+  applied: '取込済',
+  skipped: '処理なし (取込済と同一)',
+  quarantined: '隔離',
+  failed: '失敗',
+  running: '取込中',
+};
+const STATE_LABEL: Record<SpecStatus['state'], string> = {
+  ok: '正常',
+  loading: '取込中',
+  missing: '未着 (期限超過)',
+  error: 'エラー',
+  none: '未取込',
+};
 
 function seconds(ms: number | null): string {
   return ms === null ? '' : `${(ms / 1000).toFixed(1)} 秒`;
@@ -155,9 +201,11 @@ export async function runPage(knex: Knex, id: number, chrome: PageChrome): Promi
 <tr><th>開始・終了</th><td>${jst(r.startedAt)} 〜 ${jst(r.finishedAt)} (${seconds(r.durationMs)})</td></tr>
 </table>
 <h2>問題の一覧 (${issues.length} 件)</h2>
-${issues.length
-  ? html`<table><thead><tr><th>行</th><th>項目</th><th>値 (個人情報は一部伏字)</th><th>理由</th></tr></thead><tbody>${issues.map((i) => html`<tr><td class="num">${i.line}</td><td>${i.column ?? ''}</td><td>${i.value ?? ''}</td><td>${i.reason}</td></tr>`)}</tbody></table>`
-  : html`<p class="muted">問題はありません。</p>`}
+${
+  issues.length
+    ? html`<table><thead><tr><th>行</th><th>項目</th><th>値 (個人情報は一部伏字)</th><th>理由</th></tr></thead><tbody>${issues.map((i) => html`<tr><td class="num">${i.line}</td><td>${i.column ?? ''}</td><td>${i.value ?? ''}</td><td>${i.reason}</td></tr>`)}</tbody></table>`
+    : html`<p class="muted">問題はありません。</p>`
+}
 <p><a href="/linkage">前方連携の状況へ戻る</a></p>`,
     chrome,
   );

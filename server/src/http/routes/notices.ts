@@ -7,8 +7,32 @@ import { todayInJapan } from '../../domain/dates.js';
 import type { FieldError, NoticeData, NoticeMemberInput } from '../../domain/noticeValidation.js';
 import { noticeTypeLabels, noticeTypes, type NoticeType, type ProcedureDefinition, type Question } from '../../domain/procedureTypes.js';
 import { formatWareki } from '../../domain/wareki.js';
-import { acceptNotice, getNotice, moveNotice, NoticeValidationError, noticesOfVisit, noticeStatusLabels, noticeStatuses, saveDraft, workList, type Notice, type NoticeDraft, type NoticeStatus } from '../../notices/notices.js';
-import { addManualProcedure, openQuestions, procedureStatuses, procedureStatusLabels, saveAnswers, updateProcedure, visitAnswers, visitProcedures, writeDerived, type ProcedureStatus } from '../../notices/visitProcedures.js';
+import {
+  acceptNotice,
+  getNotice,
+  moveNotice,
+  NoticeValidationError,
+  noticesOfVisit,
+  noticeStatusLabels,
+  noticeStatuses,
+  saveDraft,
+  workList,
+  type Notice,
+  type NoticeDraft,
+  type NoticeStatus,
+} from '../../notices/notices.js';
+import {
+  addManualProcedure,
+  openQuestions,
+  procedureStatuses,
+  procedureStatusLabels,
+  saveAnswers,
+  updateProcedure,
+  visitAnswers,
+  visitProcedures,
+  writeDerived,
+  type ProcedureStatus,
+} from '../../notices/visitProcedures.js';
 import { getVisit } from '../../visits/visits.js';
 import { html, type SafeHtml } from '../html.js';
 import { badRequest, type RouteAccess, type RouteKit } from '../app.js';
@@ -43,8 +67,14 @@ const FIELDS: Record<NoticeType, (keyof NoticeData)[]> = {
   individual: [],
 };
 const FIELD_LABELS: Record<keyof NoticeData, string> = {
-  previousAddress: '従前の住所', newAddress: '新しい住所', nextAddress: '転出先の住所', country: '転出先の国', plannedMoveDate: '転出予定日',
-  certificateRef: '転出証明書 (情報) の番号', targetHouseholdNo: '入る世帯の世帯番号', note: 'メモ',
+  previousAddress: '従前の住所',
+  newAddress: '新しい住所',
+  nextAddress: '転出先の住所',
+  country: '転出先の国',
+  plannedMoveDate: '転出予定日',
+  certificateRef: '転出証明書 (情報) の番号',
+  targetHouseholdNo: '入る世帯の世帯番号',
+  note: 'メモ',
 };
 
 function dateField(raw: unknown, label: string, errors: FieldError[], field: string): string | null {
@@ -78,16 +108,30 @@ function readForm(b: Record<string, unknown>, type: NoticeType, householdNo: str
     const name = str(b[`m${i}_name`]);
     if (!name) continue;
     members.push({
-      addresseeNo: str(b[`m${i}_addresseeNo`]) || null, name, nameKana: str(b[`m${i}_kana`]) || null,
-      birthDate: dateField(b[`m${i}_birthDate`], '生年月日', errors, `members.${i}.birthDate`), sex: str(b[`m${i}_sex`]) || null,
-      relationship: str(b[`m${i}_relationship`]) || null, moving: list(b.moving).includes(String(i)), head: head === String(i), event: event === String(i),
+      addresseeNo: str(b[`m${i}_addresseeNo`]) || null,
+      name,
+      nameKana: str(b[`m${i}_kana`]) || null,
+      birthDate: dateField(b[`m${i}_birthDate`], '生年月日', errors, `members.${i}.birthDate`),
+      sex: str(b[`m${i}_sex`]) || null,
+      relationship: str(b[`m${i}_relationship`]) || null,
+      moving: list(b.moving).includes(String(i)),
+      head: head === String(i),
+      event: event === String(i),
     });
   }
-  return { draft: { type, effectiveDate: dateField(b.effectiveDate, '異動日', errors, 'effectiveDate'), householdNo, data, members }, errors };
+  return {
+    draft: { type, effectiveDate: dateField(b.effectiveDate, '異動日', errors, 'effectiveDate'), householdNo, data, members },
+    errors,
+  };
 }
 
 /** Members to start a notice with: the households of the visit's subjects (or none for a move-in). */
-async function startingMembers(db: Knex, visitId: number, type: NoticeType, chosen: string | null): Promise<{ householdNo: string | null; members: NoticeMemberInput[] }> {
+async function startingMembers(
+  db: Knex,
+  visitId: number,
+  type: NoticeType,
+  chosen: string | null,
+): Promise<{ householdNo: string | null; members: NoticeMemberInput[] }> {
   if (type === 'moveIn' || type === 'specialMoveIn') return { householdNo: null, members: [] };
   const subjects = (await db('visit_subjects').where({ visit_id: visitId }).whereNotNull('addressee_no').pluck('addressee_no')) as string[];
   if (!subjects.length) return { householdNo: null, members: [] };
@@ -95,12 +139,22 @@ async function startingMembers(db: Knex, visitId: number, type: NoticeType, chos
   const pick = chosen && subjects.includes(chosen) ? chosen : subjects[0];
   const first = (await db('residents').where({ addressee_no: pick }).first('household_no')) as { household_no: string } | undefined;
   if (!first) return { householdNo: null, members: [] };
-  const rows = (await db('residents').where({ household_no: first.household_no, resident_status: '1' }).orderBy('relationship_code1').orderBy('birth_date')) as Record<string, unknown>[];
+  const rows = (await db('residents')
+    .where({ household_no: first.household_no, resident_status: '1' })
+    .orderBy('relationship_code1')
+    .orderBy('birth_date')) as Record<string, unknown>[];
   return {
     householdNo: first.household_no,
     members: rows.map((r) => ({
-      addresseeNo: String(r.addressee_no), name: String(r.name), nameKana: (r.name_kana as string | null) ?? null, birthDate: r.birth_date_unknown ? null : ((r.birth_date as string | null) ?? null),
-      sex: (r.sex as string | null) ?? null, relationship: (r.relationship_label as string | null) ?? null, moving: subjects.includes(String(r.addressee_no)), head: r.relationship_code1 === '02', event: false,
+      addresseeNo: String(r.addressee_no),
+      name: String(r.name),
+      nameKana: (r.name_kana as string | null) ?? null,
+      birthDate: r.birth_date_unknown ? null : ((r.birth_date as string | null) ?? null),
+      sex: (r.sex as string | null) ?? null,
+      relationship: (r.relationship_label as string | null) ?? null,
+      moving: subjects.includes(String(r.addressee_no)),
+      head: r.relationship_code1 === '02',
+      event: false,
     })),
   };
 }
@@ -110,10 +164,27 @@ function errorFor(errors: readonly FieldError[], field: string): SafeHtml {
   return mine.length ? html`<span class="field-error" role="alert">${mine.map((e) => e.message).join('。')}</span>` : html``;
 }
 
-function noticeForm(visitId: number, n: { id: number; type: NoticeType; effectiveDate: string | null; data: NoticeData; members: NoticeMemberInput[]; status: NoticeStatus }, csrf: string, errors: readonly FieldError[], late: string | null): SafeHtml {
+function noticeForm(
+  visitId: number,
+  n: { id: number; type: NoticeType; effectiveDate: string | null; data: NoticeData; members: NoticeMemberInput[]; status: NoticeStatus },
+  csrf: string,
+  errors: readonly FieldError[],
+  late: string | null,
+): SafeHtml {
   const rows = [...n.members];
   const blank = n.type === 'moveIn' || n.type === 'specialMoveIn' || n.type === 'birth' ? 4 : 1;
-  for (let i = 0; i < blank; i++) rows.push({ addresseeNo: null, name: '', nameKana: null, birthDate: null, sex: null, relationship: null, moving: true, head: false, event: false });
+  for (let i = 0; i < blank; i++)
+    rows.push({
+      addresseeNo: null,
+      name: '',
+      nameKana: null,
+      birthDate: null,
+      sex: null,
+      relationship: null,
+      moving: true,
+      head: false,
+      event: false,
+    });
   const editable = n.status === 'draft';
   const showEvent = n.type === 'birth' || n.type === 'death';
   return html`<form method="post" action="/visits/${visitId}/notices/${n.id}" class="card notice-form" id="notice-form">
@@ -121,11 +192,12 @@ function noticeForm(visitId: number, n: { id: number; type: NoticeType; effectiv
 ${late ? html`<p class="alert" role="alert">⚠ ${late}</p>` : ''}
 <p><label>${n.type === 'birth' ? '出生日' : n.type === 'death' ? '死亡日' : '異動日'}<br><input name="effectiveDate" id="effectiveDate" value="${n.effectiveDate ? formatWareki(n.effectiveDate) : ''}" placeholder="R8.11.20" ${editable ? '' : 'disabled'} autofocus></label> ${errorFor(errors, 'effectiveDate')}</p>
 ${editable && (n.type === 'specialMoveIn' || n.type === 'moveIn') ? html`<p class="card"><label>転出証明書情報 (CSV) を読み込む<br><input type="file" accept=".csv,text/csv" data-upload-url="/visits/${visitId}/notices/${n.id}/move-out-certificate" data-csrf="${csrf}" id="move-out-certificate"></label> <span class="muted upload-result" aria-live="polite">住基ネットで受けた転出証明書情報や、転出証明書の QR コードの内容から、従前の住所・転出予定日・対象者を入れます。</span></p>` : ''}
-${FIELDS[n.type].map((f) => html`<p><label>${FIELD_LABELS[f]}<br><input name="${f}" id="${f}" size="${f.endsWith('Address') ? 50 : 20}" value="${f === 'plannedMoveDate' && n.data[f] ? formatWareki(n.data[f]!) : n.data[f] ?? ''}" ${f === 'newAddress' ? html`class="address-input" list="notice-town-choices"` : ''} ${editable ? '' : 'disabled'}></label> ${errorFor(errors, f)}</p>`)}
+${FIELDS[n.type].map((f) => html`<p><label>${FIELD_LABELS[f]}<br><input name="${f}" id="${f}" size="${f.endsWith('Address') ? 50 : 20}" value="${f === 'plannedMoveDate' && n.data[f] ? formatWareki(n.data[f]!) : (n.data[f] ?? '')}" ${f === 'newAddress' ? html`class="address-input" list="notice-town-choices"` : ''} ${editable ? '' : 'disabled'}></label> ${errorFor(errors, f)}</p>`)}
 <datalist id="notice-town-choices"></datalist>
 <h3>対象者 ${errorFor(errors, 'members')}</h3>
 <table id="notice-members"><thead><tr><th>${n.type === 'moveIn' || n.type === 'specialMoveIn' ? '転入' : '対象'}</th><th>世帯主</th>${showEvent ? html`<th>${n.type === 'birth' ? '生まれた子' : '亡くなった人'}</th>` : ''}<th>氏名</th><th>カナ</th><th>生年月日</th><th>性別</th><th>続柄</th></tr></thead><tbody>
-${rows.map((m, i) => html`<tr>
+${rows.map(
+  (m, i) => html`<tr>
 <td><input type="checkbox" name="moving" value="${i}" aria-label="対象" ${m.moving ? html`checked` : ''} ${editable ? '' : 'disabled'}></td>
 <td><input type="radio" name="head" value="${i}" aria-label="世帯主" ${m.head ? html`checked` : ''} ${editable ? '' : 'disabled'}></td>
 ${showEvent ? html`<td><input type="radio" name="event" value="${i}" ${m.event ? html`checked` : ''} ${editable ? '' : 'disabled'}></td>` : ''}
@@ -133,7 +205,8 @@ ${showEvent ? html`<td><input type="radio" name="event" value="${i}" ${m.event ?
 <td><input name="m${i}_kana" value="${m.nameKana ?? ''}" size="14" ${m.addresseeNo || !editable ? html`readonly` : ''}></td>
 <td><input name="m${i}_birthDate" value="${m.birthDate ? formatWareki(m.birthDate) : ''}" size="14" placeholder="S50.4.1" ${m.addresseeNo || !editable ? html`readonly` : ''}> ${errorFor(errors, `members.${i}.birthDate`)}</td>
 <td><select name="m${i}_sex" ${editable ? '' : 'disabled'}><option value="">—</option><option value="1" ${m.sex === '1' ? html`selected` : ''}>男</option><option value="2" ${m.sex === '2' ? html`selected` : ''}>女</option></select></td>
-<td><input name="m${i}_relationship" value="${m.relationship ?? ''}" size="6" ${editable ? '' : 'disabled'}></td></tr>`)}
+<td><input name="m${i}_relationship" value="${m.relationship ?? ''}" size="6" ${editable ? '' : 'disabled'}></td></tr>`,
+)}
 </tbody></table>
 <p><label>メモ<br><input name="note" size="60" value="${n.data.note ?? ''}" ${editable ? '' : 'disabled'}></label></p>
 ${editable ? html`<p><button type="submit" name="action" value="accept" id="accept-notice">受け付ける (Enter)</button> <button type="submit" name="action" value="save" id="save-notice">一時保存</button></p>` : ''}
@@ -163,18 +236,29 @@ export function registerNoticeRoutes(kit: RouteKit, procedures: ProcedureSource)
     const type = str(form(ctx).type) as NoticeType;
     if (!noticeTypes.includes(type)) throw badRequest('届出の種類を選んでください');
     const start = await startingMembers(db, visitId, type, str(form(ctx).subject) || null);
-    const id = await saveDraft(db, visitId, null, { type, effectiveDate: null, householdNo: start.householdNo, data: {}, members: start.members }, staffId(session(ctx)), actor(ctx));
+    const id = await saveDraft(
+      db,
+      visitId,
+      null,
+      { type, effectiveDate: null, householdNo: start.householdNo, data: {}, members: start.members },
+      staffId(session(ctx)),
+      actor(ctx),
+    );
     ctx.status = 303;
     ctx.redirect(`/visits/${visitId}/notices/${id}`);
   });
 
   const showNotice = async (ctx: Parameters<RouteKit['render']>[0], n: Notice, errors: FieldError[]) => {
     const s = session(ctx);
-    render(ctx, noticeTypeLabels[n.type], html`<h1>${noticeTypeLabels[n.type]} <span class="status">${noticeStatusLabels[n.status]}</span></h1>
+    render(
+      ctx,
+      noticeTypeLabels[n.type],
+      html`<h1>${noticeTypeLabels[n.type]} <span class="status">${noticeStatusLabels[n.status]}</span></h1>
 <p><a href="/visits/${n.visitId}">← 来庁記録に戻る</a> ・ 届出日 ${formatWareki(n.reportedDate)}${n.acceptedAt ? ` ・ 受付 ${jst(n.acceptedAt.toISOString())}` : ''}${n.reviewedAt ? ` ・ 審査 ${jst(n.reviewedAt.toISOString())}` : ''}</p>
 ${errors.length ? html`<div class="card alert" role="alert" id="notice-errors"><p>入力を確認してください (${errors.length} 件)</p></div>` : ''}
 ${noticeForm(n.visitId, n, s.csrfToken ?? '', errors, n.lateWarning)}
-<script src="/static/counter.js"></script>`);
+<script src="/static/counter.js"></script>`,
+    );
   };
 
   route('GET', '/visits/:id/notices/:nid', accept, async (ctx) => {
@@ -224,7 +308,20 @@ ${noticeForm(n.visitId, n, s.csrfToken ?? '', errors, n.lateWarning)}
     if (n.type !== 'specialMoveIn' && n.type !== 'moveIn') throw badRequest('転出証明書情報を読み込めるのは転入届だけです');
     if (n.status !== 'draft') return ctx.throw(409, '受付済の届出は変更できません');
     const cert = parseMoveOutCertificateData(await rawBody(ctx));
-    await saveDraft(db, visitId, noticeId, { type: n.type, effectiveDate: cert.effectiveDate ?? n.effectiveDate, householdNo: n.householdNo, data: { ...n.data, ...cert.data }, members: cert.members }, staffId(session(ctx)), actor(ctx));
+    await saveDraft(
+      db,
+      visitId,
+      noticeId,
+      {
+        type: n.type,
+        effectiveDate: cert.effectiveDate ?? n.effectiveDate,
+        householdNo: n.householdNo,
+        data: { ...n.data, ...cert.data },
+        members: cert.members,
+      },
+      staffId(session(ctx)),
+      actor(ctx),
+    );
     ctx.body = { ok: true, members: cert.members.length };
   });
 
@@ -235,7 +332,17 @@ ${noticeForm(n.visitId, n, s.csrfToken ?? '', errors, n.lateWarning)}
     const questions = await openQuestions(db, visitId, notices, procedures.definitions(on), on);
     const body = form(ctx);
     const answers = Object.fromEntries(questions.map((q) => [q.id, str(body[`q_${q.id}`])]));
-    await saveAnswers(db, visitId, answers, questions, procedures.definitions(on), on, staffId(session(ctx)), actor(ctx), notices.filter((n) => n.status !== 'draft' && n.status !== 'cancelled'));
+    await saveAnswers(
+      db,
+      visitId,
+      answers,
+      questions,
+      procedures.definitions(on),
+      on,
+      staffId(session(ctx)),
+      actor(ctx),
+      notices.filter((n) => n.status !== 'draft' && n.status !== 'cancelled'),
+    );
     ctx.status = 303;
     ctx.redirect(`/visits/${visitId}#procedures`);
   });
@@ -244,13 +351,28 @@ ${noticeForm(n.visitId, n, s.csrfToken ?? '', errors, n.lateWarning)}
     const { visitId, noticeId: rowId } = ids(ctx.params);
     const body = form(ctx);
     // Each procedure names the permission needed to handle it (P-49).
-    const row = (await db('visit_procedures').where({ id: rowId, visit_id: visitId }).first('procedure_id')) as { procedure_id: string } | undefined;
+    const row = (await db('visit_procedures').where({ id: rowId, visit_id: visitId }).first('procedure_id')) as
+      { procedure_id: string } | undefined;
     const def = row ? procedures.byId(row.procedure_id) : undefined;
     if (def && !session(ctx).permissions.has(def.permission)) ctx.throw(403, `「${def.name}」を扱う権限がありません (${def.permission})`);
     const status = str(body.status);
     const op = str(body.op);
     if (status && !procedureStatuses.includes(status as ProcedureStatus)) throw badRequest('状態が正しくありません');
-    await updateProcedure(db, visitId, rowId, { ...(status ? { status: status as ProcedureStatus } : {}), ...(op === 'remove' ? { removed: true, reason: str(body.reason) } : op === 'restore' ? { removed: false, reason: str(body.reason) || '戻す' } : {}) }, staffId(session(ctx)), actor(ctx));
+    await updateProcedure(
+      db,
+      visitId,
+      rowId,
+      {
+        ...(status ? { status: status as ProcedureStatus } : {}),
+        ...(op === 'remove'
+          ? { removed: true, reason: str(body.reason) }
+          : op === 'restore'
+            ? { removed: false, reason: str(body.reason) || '戻す' }
+            : {}),
+      },
+      staffId(session(ctx)),
+      actor(ctx),
+    );
     ctx.status = 303;
     ctx.redirect(`/visits/${visitId}#procedures`);
   });
@@ -258,7 +380,15 @@ ${noticeForm(n.visitId, n, s.csrfToken ?? '', errors, n.lateWarning)}
   route('POST', '/visits/:id/procedures', accept, async (ctx) => {
     const { visitId } = ids(ctx.params);
     const body = form(ctx);
-    await addManualProcedure(db, visitId, str(body.procedureId), str(body.reason), procedures.definitions(todayInJapan()), staffId(session(ctx)), actor(ctx));
+    await addManualProcedure(
+      db,
+      visitId,
+      str(body.procedureId),
+      str(body.reason),
+      procedures.definitions(todayInJapan()),
+      staffId(session(ctx)),
+      actor(ctx),
+    );
     ctx.status = 303;
     ctx.redirect(`/visits/${visitId}#procedures`);
   });
@@ -272,7 +402,13 @@ ${noticeForm(n.visitId, n, s.csrfToken ?? '', errors, n.lateWarning)}
     if (!visit) return ctx.throw(404, '指定された来庁記録はありません');
     const sid = staffId(session(ctx));
     await db.transaction(async (trx) => {
-      await trx('visit_memos').insert({ visit_id: visitId, body: text.slice(0, 2000), template_id: str(body.templateId) || null, created_by: sid, created_at: new Date() });
+      await trx('visit_memos').insert({
+        visit_id: visitId,
+        body: text.slice(0, 2000),
+        template_id: str(body.templateId) || null,
+        created_by: sid,
+        created_at: new Date(),
+      });
       await trx('visits').where({ id: visitId }).update({ updated_by: sid, updated_at: new Date() });
       await appendAudit(trx, { ...actor(ctx), action: 'visit.memo', targetKind: 'visit', targetIds: [String(visitId)], result: 'success' });
     });
@@ -286,12 +422,27 @@ ${noticeForm(n.visitId, n, s.csrfToken ?? '', errors, n.lateWarning)}
     const section = str(ctx.query.section) || counterOf(s.counterId)?.section || sections[0]!;
     if (!sections.includes(section)) throw badRequest('課が正しくありません');
     const statusFilter = str(ctx.query.status) || 'open';
-    const rows = (await db('visit_procedures').join('visits', 'visits.id', 'visit_procedures.visit_id').where('visit_procedures.removed', false)
+    const rows = (await db('visit_procedures')
+      .join('visits', 'visits.id', 'visit_procedures.visit_id')
+      .where('visit_procedures.removed', false)
       .whereIn('visit_procedures.status', statusFilter === 'open' ? ['pending', 'referred', 'printed'] : [statusFilter])
-      .orderBy('visits.opened_at', 'desc').limit(500)
-      .select('visit_procedures.id', 'visit_procedures.procedure_id', 'visit_procedures.status', 'visit_procedures.deadline', 'visits.id as visit_id', 'visits.visit_no', 'visits.status as visit_status', 'visits.counter_id')) as Record<string, unknown>[];
+      .orderBy('visits.opened_at', 'desc')
+      .limit(500)
+      .select(
+        'visit_procedures.id',
+        'visit_procedures.procedure_id',
+        'visit_procedures.status',
+        'visit_procedures.deadline',
+        'visits.id as visit_id',
+        'visits.visit_no',
+        'visits.status as visit_status',
+        'visits.counter_id',
+      )) as Record<string, unknown>[];
     const mine = rows.filter((r) => procedures.byId(String(r.procedure_id))?.section === section);
-    render(ctx, `${section}の手続き`, html`<h1>課ごとの作業一覧 <small>${section}</small></h1>
+    render(
+      ctx,
+      `${section}の手続き`,
+      html`<h1>課ごとの作業一覧 <small>${section}</small></h1>
 <form method="get" action="/worklist" class="card filters">
 <label>課<br><select name="section">${sections.map((x) => html`<option value="${x}" ${x === section ? html`selected` : ''}>${x}</option>`)}</select></label>
 <label>状態<br><select name="status"><option value="open" ${statusFilter === 'open' ? html`selected` : ''}>残っているもの (未処理・印刷済・他課案内済)</option>${procedureStatuses.map((x) => html`<option value="${x}" ${x === statusFilter ? html`selected` : ''}>${procedureStatusLabels[x]}</option>`)}</select></label>
@@ -299,7 +450,8 @@ ${noticeForm(n.visitId, n, s.csrfToken ?? '', errors, n.lateWarning)}
 <p>${mine.length} 件</p>
 <table id="section-worklist"><thead><tr><th>来庁</th><th>来庁の状態</th><th>手続き</th><th>状態</th><th>期限</th></tr></thead><tbody>
 ${mine.map((r) => html`<tr><td><a href="/visits/${Number(r.visit_id)}#procedures">${String(r.visit_no)}</a></td><td>${r.visit_status === 'paused' ? '保留中' : r.visit_status === 'open' ? '対応中' : '完了'}</td><td>${procedures.byId(String(r.procedure_id))?.name ?? String(r.procedure_id)}</td><td>${procedureStatusLabels[r.status as ProcedureStatus]}</td><td>${r.deadline ? formatWareki(String(r.deadline)) : ''}</td></tr>`)}
-</tbody></table>`);
+</tbody></table>`,
+    );
   });
 
   route('GET', '/review', { permission: 'notice.review' }, async (ctx) => {
@@ -309,17 +461,25 @@ ${mine.map((r) => html`<tr><td><a href="/visits/${Number(r.visit_id)}#procedures
     if (type && !noticeTypes.includes(type)) throw badRequest('届出の種類が正しくありません');
     const items = await workList(db, { status, ...(type ? { type } : {}) });
     const s = session(ctx);
-    render(ctx, '届出の審査', html`<h1>届出の審査</h1>
+    render(
+      ctx,
+      '届出の審査',
+      html`<h1>届出の審査</h1>
 <form method="get" action="/review" class="card filters">
 <label>状態<br><select name="status">${noticeStatuses.filter((x) => x !== 'draft').map((x) => html`<option value="${x}" ${x === status ? html`selected` : ''}>${noticeStatusLabels[x]}</option>`)}</select></label>
 <label>届出<br><select name="type"><option value="">すべて</option>${noticeTypes.map((t) => html`<option value="${t}" ${t === type ? html`selected` : ''}>${noticeTypeLabels[t]}</option>`)}</select></label>
 <button type="submit">絞り込む</button></form>
 <p>${items.length} 件 (受付の古い順)</p>
 <table id="work-list"><thead><tr><th>来庁</th><th>届出</th><th>異動日</th><th>人数</th><th>受付</th><th>警告</th><th></th></tr></thead><tbody>
-${items.map((i) => html`<tr><td>${i.visitNo}</td><td><a href="/review/notices/${i.id}">${noticeTypeLabels[i.type]}</a></td><td>${i.effectiveDate ? formatWareki(i.effectiveDate) : ''}</td><td class="num">${i.members}</td><td>${i.acceptedAt ? jst(i.acceptedAt.toISOString()) : ''} ${i.acceptedByName ?? ''}</td><td>${i.lateWarning ?? ''}</td>
+${items.map(
+  (
+    i,
+  ) => html`<tr><td>${i.visitNo}</td><td><a href="/review/notices/${i.id}">${noticeTypeLabels[i.type]}</a></td><td>${i.effectiveDate ? formatWareki(i.effectiveDate) : ''}</td><td class="num">${i.members}</td><td>${i.acceptedAt ? jst(i.acceptedAt.toISOString()) : ''} ${i.acceptedByName ?? ''}</td><td>${i.lateWarning ?? ''}</td>
 <td>${i.status === 'accepted' ? html`<form method="post" action="/notices/${i.id}/move" class="inline"><input type="hidden" name="_csrf" value="${s.csrfToken ?? ''}"><input type="hidden" name="move" value="review"><button type="submit">審査済にする</button></form>` : ''}
-${i.status === 'reviewed' ? html`<form method="post" action="/notices/${i.id}/move" class="inline"><input type="hidden" name="_csrf" value="${s.csrfToken ?? ''}"><input type="hidden" name="move" value="reopen"><input name="reason" placeholder="差し戻す理由" required><button type="submit">差し戻す</button></form>` : ''}</td></tr>`)}
-</tbody></table>`);
+${i.status === 'reviewed' ? html`<form method="post" action="/notices/${i.id}/move" class="inline"><input type="hidden" name="_csrf" value="${s.csrfToken ?? ''}"><input type="hidden" name="move" value="reopen"><input name="reason" placeholder="差し戻す理由" required><button type="submit">差し戻す</button></form>` : ''}</td></tr>`,
+)}
+</tbody></table>`,
+    );
   });
 
   route('GET', '/review/notices/:id', { permission: 'notice.review' }, async (ctx) => {
@@ -327,7 +487,15 @@ ${i.status === 'reviewed' ? html`<form method="post" action="/notices/${i.id}/mo
     if (!Number.isInteger(id) || id < 1) throw badRequest('番号が正しくありません');
     const n = await getNotice(db, id);
     if (!n || n.status === 'draft') return ctx.throw(404, '指定された届出はありません');
-    await db.transaction((trx) => appendAudit(trx, { ...actor(ctx), action: 'notice.view', targetKind: 'notice', targetIds: [String(id), ...n.members.flatMap((m) => (m.addresseeNo ? [m.addresseeNo] : []))], result: 'success' }));
+    await db.transaction((trx) =>
+      appendAudit(trx, {
+        ...actor(ctx),
+        action: 'notice.view',
+        targetKind: 'notice',
+        targetIds: [String(id), ...n.members.flatMap((m) => (m.addresseeNo ? [m.addresseeNo] : []))],
+        result: 'success',
+      }),
+    );
     await showNotice(ctx, n, []);
   });
 
@@ -370,7 +538,13 @@ ${i.status === 'reviewed' ? html`<form method="post" action="/notices/${i.id}/mo
     ctx.body = {
       procedures: rows.map((r) => {
         const def = procedures.byId(r.procedureId);
-        return { ...r, name: def?.name ?? r.procedureId, section: def?.section ?? null, counter: def?.counter ?? null, here: def ? def.counter === counter || def.section === mySection : false };
+        return {
+          ...r,
+          name: def?.name ?? r.procedureId,
+          section: def?.section ?? null,
+          counter: def?.counter ?? null,
+          here: def ? def.counter === counter || def.section === mySection : false,
+        };
       }),
       questions: await openQuestions(db, visitId, notices, procedures.definitions(on), on),
       answers: await visitAnswers(db, visitId),
@@ -379,15 +553,37 @@ ${i.status === 'reviewed' ? html`<form method="post" action="/notices/${i.id}/mo
 }
 
 /** The visit page's sections for notices, procedures, questions and memos. */
-export async function visitWorkSections(db: Knex, visitId: number, open: boolean, csrf: string, procedures: ProcedureSource, myCounter: string | null, mySection: string | null, counters: readonly { id: string; name: string; section: string; number?: number }[], canAccept: boolean): Promise<SafeHtml> {
+export async function visitWorkSections(
+  db: Knex,
+  visitId: number,
+  open: boolean,
+  csrf: string,
+  procedures: ProcedureSource,
+  myCounter: string | null,
+  mySection: string | null,
+  counters: readonly { id: string; name: string; section: string; number?: number }[],
+  canAccept: boolean,
+): Promise<SafeHtml> {
   const on = todayInJapan();
   const notices = await noticesOfVisit(db, visitId);
   const rows = await visitProcedures(db, visitId);
   const questions: Question[] = canAccept ? await openQuestions(db, visitId, notices, procedures.definitions(on), on) : [];
   const answers = await visitAnswers(db, visitId);
-  const memos = (await db('visit_memos').join('staff', 'staff.id', 'visit_memos.created_by').where({ visit_id: visitId }).orderBy('visit_memos.id').select('visit_memos.body', 'visit_memos.created_at', 'staff.display_name')) as { body: string; created_at: unknown; display_name: string }[];
+  const memos = (await db('visit_memos')
+    .join('staff', 'staff.id', 'visit_memos.created_by')
+    .where({ visit_id: visitId })
+    .orderBy('visit_memos.id')
+    .select('visit_memos.body', 'visit_memos.created_at', 'staff.display_name')) as {
+    body: string;
+    created_at: unknown;
+    display_name: string;
+  }[];
   const hidden = html`<input type="hidden" name="_csrf" value="${csrf}">`;
-  const subjects = (await db('visit_subjects').join('residents', 'residents.addressee_no', 'visit_subjects.addressee_no').where({ visit_id: visitId }).orderBy('visit_subjects.id').select('visit_subjects.addressee_no as addresseeNo', 'residents.name')) as { addresseeNo: string; name: string }[];
+  const subjects = (await db('visit_subjects')
+    .join('residents', 'residents.addressee_no', 'visit_subjects.addressee_no')
+    .where({ visit_id: visitId })
+    .orderBy('visit_subjects.id')
+    .select('visit_subjects.addressee_no as addresseeNo', 'residents.name')) as { addresseeNo: string; name: string }[];
   const counterLabel = (id: string) => {
     const c = counters.find((x) => x.id === id);
     return c ? `${c.section} — ${c.name}` : id;
@@ -395,12 +591,17 @@ export async function visitWorkSections(db: Knex, visitId: number, open: boolean
   const active = rows.filter((r) => !r.removed);
   const removed = rows.filter((r) => r.removed);
   return html`<h2 id="notices">届出</h2>
-${notices.length ? html`<table id="visit-notices"><tbody>${notices.map((n) => html`<tr><td><a href="/visits/${visitId}/notices/${n.id}">${noticeTypeLabels[n.type]}</a></td><td>${noticeStatusLabels[n.status]}</td><td>${n.effectiveDate ? formatWareki(n.effectiveDate) : ''}</td><td>${n.members.filter((m) => m.moving).length} 人</td><td>${n.lateWarning ? html`<span class="alert">⚠ 期限超過</span>` : ''}</td><td>${n.status !== 'draft' && n.status !== 'cancelled' ? html`<a href="/visits/${visitId}/notices/${n.id}/form.pdf" target="_blank" class="print-link">届書を印刷 (PDF)</a>` : ''}</td></tr>`)}</tbody></table>
-<p class="print-links"><a href="/visits/${visitId}/bundle.pdf" target="_blank" id="print-bundle">届書をまとめて印刷</a> ・ <a href="/visits/${visitId}/guide.pdf" target="_blank" id="print-guide">手続きのご案内を印刷</a></p>` : html`<p class="muted">まだ届出はありません。</p>`}
+${
+  notices.length
+    ? html`<table id="visit-notices"><tbody>${notices.map((n) => html`<tr><td><a href="/visits/${visitId}/notices/${n.id}">${noticeTypeLabels[n.type]}</a></td><td>${noticeStatusLabels[n.status]}</td><td>${n.effectiveDate ? formatWareki(n.effectiveDate) : ''}</td><td>${n.members.filter((m) => m.moving).length} 人</td><td>${n.lateWarning ? html`<span class="alert">⚠ 期限超過</span>` : ''}</td><td>${n.status !== 'draft' && n.status !== 'cancelled' ? html`<a href="/visits/${visitId}/notices/${n.id}/form.pdf" target="_blank" class="print-link">届書を印刷 (PDF)</a>` : ''}</td></tr>`)}</tbody></table>
+<p class="print-links"><a href="/visits/${visitId}/bundle.pdf" target="_blank" id="print-bundle">届書をまとめて印刷</a> ・ <a href="/visits/${visitId}/guide.pdf" target="_blank" id="print-guide">手続きのご案内を印刷</a></p>`
+    : html`<p class="muted">まだ届出はありません。</p>`
+}
 ${open && canAccept ? html`<form method="post" action="/visits/${visitId}/notices" class="card filters">${hidden}<label>届出の種類<br><select name="type" id="notice-type">${noticeTypes.map((t) => html`<option value="${t}">${noticeTypeLabels[t]}</option>`)}</select></label>${subjects.length > 1 ? html`<label>世帯 (対象者)<br><select name="subject" id="notice-subject">${subjects.map((x) => html`<option value="${x.addresseeNo}">${x.addresseeNo} ${x.name}</option>`)}</select></label>` : ''}<button type="submit" id="create-notice">届出を作成</button></form>` : ''}
 <h2 id="procedures">関連する手続き (${active.length} 件)</h2>
-${active.length
-  ? html`<table id="procedure-list"><thead><tr><th>手続き</th><th>場所</th><th>理由</th><th>期限</th><th>状態</th><th></th></tr></thead><tbody>
+${
+  active.length
+    ? html`<table id="procedure-list"><thead><tr><th>手続き</th><th>場所</th><th>理由</th><th>期限</th><th>状態</th><th></th></tr></thead><tbody>
 ${active.map((r) => {
   const def = procedures.byId(r.procedureId);
   const here = def ? def.counter === myCounter || def.section === mySection : false;
@@ -409,14 +610,25 @@ ${active.map((r) => {
 <td>${open ? html`<form method="post" action="/visits/${visitId}/procedures/${r.id}" class="inline">${hidden}<select name="status" aria-label="状態">${procedureStatuses.map((st) => html`<option value="${st}" ${st === r.status ? html`selected` : ''}>${procedureStatusLabels[st]}</option>`)}</select><button type="submit">更新</button></form>` : procedureStatusLabels[r.status]}</td>
 <td>${def?.forms.length ? html`<a href="/visits/${visitId}/procedures/${r.id}/forms.pdf" target="_blank" class="procedure-forms">申請書を印刷</a> ` : ''}${(def?.pamphlets ?? []).map((f) => html`<a href="/pamphlets/${f}" target="_blank" class="pamphlet">パンフレット</a> `)}${open ? html`<form method="post" action="/visits/${visitId}/procedures/${r.id}" class="inline">${hidden}<input type="hidden" name="op" value="remove"><input name="reason" placeholder="外す理由" size="10" required><button type="submit">外す</button></form>` : ''}</td></tr>`;
 })}</tbody></table>`
-  : html`<p class="muted">届出を受け付けると、ここに関連する手続きが出ます。</p>`}
+    : html`<p class="muted">届出を受け付けると、ここに関連する手続きが出ます。</p>`
+}
 ${removed.length ? html`<p class="muted">外した手続き: ${removed.map((r) => `${procedures.byId(r.procedureId)?.name ?? r.procedureId} (${r.reason ?? ''})`).join('、')}</p>` : ''}
-${open && questions.length ? html`<form method="post" action="/visits/${visitId}/answers" class="card" id="questions">${hidden}<h3>質問</h3>
-${questions.map((q) => html`<p><label>${q.text}<br>${q.type === 'yesNo'
-  ? html`<select name="q_${q.id}"><option value="">未回答</option><option value="true" ${answers[q.id] === true ? html`selected` : ''}>はい</option><option value="false" ${answers[q.id] === false ? html`selected` : ''}>いいえ</option></select>`
-  : q.type === 'choice' ? html`<select name="q_${q.id}"><option value="">未回答</option>${(q.choices ?? []).map((c) => html`<option value="${c}" ${answers[q.id] === c ? html`selected` : ''}>${c}</option>`)}</select>`
-  : html`<input name="q_${q.id}" value="${typeof answers[q.id] === 'string' ? answers[q.id] : ''}">`}</label>${q.help ? html` <span class="muted">${q.help}</span>` : ''}</p>`)}
-<p><button type="submit" id="save-answers">回答を保存 (手続きを見直す)</button></p></form>` : ''}
+${
+  open && questions.length
+    ? html`<form method="post" action="/visits/${visitId}/answers" class="card" id="questions">${hidden}<h3>質問</h3>
+${questions.map(
+  (q) =>
+    html`<p><label>${q.text}<br>${
+      q.type === 'yesNo'
+        ? html`<select name="q_${q.id}"><option value="">未回答</option><option value="true" ${answers[q.id] === true ? html`selected` : ''}>はい</option><option value="false" ${answers[q.id] === false ? html`selected` : ''}>いいえ</option></select>`
+        : q.type === 'choice'
+          ? html`<select name="q_${q.id}"><option value="">未回答</option>${(q.choices ?? []).map((c) => html`<option value="${c}" ${answers[q.id] === c ? html`selected` : ''}>${c}</option>`)}</select>`
+          : html`<input name="q_${q.id}" value="${typeof answers[q.id] === 'string' ? answers[q.id] : ''}">`
+    }</label>${q.help ? html` <span class="muted">${q.help}</span>` : ''}</p>`,
+)}
+<p><button type="submit" id="save-answers">回答を保存 (手続きを見直す)</button></p></form>`
+    : ''
+}
 ${open && canAccept ? html`<form method="post" action="/visits/${visitId}/procedures" class="card filters">${hidden}<label>手続きを手で追加<br><select name="procedureId">${procedures.definitions(on).map((p) => html`<option value="${p.id}">${p.name}</option>`)}</select></label><label>理由<br><input name="reason" required></label><button type="submit">追加</button></form>` : ''}
 <h2 id="memos">メモ</h2>
 ${memos.length ? html`<ul>${memos.map((m) => html`<li><span class="muted">${jst(dbDate(m.created_at)?.toISOString() ?? null)} ${m.display_name}</span> ${m.body}</li>`)}</ul>` : html`<p class="muted">メモはありません。</p>`}

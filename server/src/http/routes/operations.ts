@@ -7,11 +7,28 @@ import type { RouteKit } from '../app.js';
 import { linkageFreshness } from './health.js';
 import { jst, linkageStatus, type SpecStatus } from './linkage.js';
 
-const POWER_LABEL: Readonly<Record<PowerState, string>> = { online: '商用電源', onBattery: '停電 (バッテリー運転)', lowBattery: 'バッテリー残量低下', shutdown: '停止指示 (FSD)' };
-const BACKUP_LABEL: Readonly<Record<BackupFreshness['status'], string>> = { ok: '正常', stale: '古い (最近の成功がない)', failed: '失敗', none: 'まだありません' };
-const SPEC_LABEL: Readonly<Record<SpecStatus['state'], string>> = { ok: '正常', loading: '取込中', missing: '未着 (期限超過)', error: 'エラー', none: '未取込' };
+const POWER_LABEL: Readonly<Record<PowerState, string>> = {
+  online: '商用電源',
+  onBattery: '停電 (バッテリー運転)',
+  lowBattery: 'バッテリー残量低下',
+  shutdown: '停止指示 (FSD)',
+};
+const BACKUP_LABEL: Readonly<Record<BackupFreshness['status'], string>> = {
+  ok: '正常',
+  stale: '古い (最近の成功がない)',
+  failed: '失敗',
+  none: 'まだありません',
+};
+const SPEC_LABEL: Readonly<Record<SpecStatus['state'], string>> = {
+  ok: '正常',
+  loading: '取込中',
+  missing: '未着 (期限超過)',
+  error: 'エラー',
+  none: '未取込',
+};
 
-const dash = (v: number | string | null, unit = ''): string => (v === null ? '—' : `${typeof v === 'number' ? v.toLocaleString('ja-JP') : v}${unit}`);
+const dash = (v: number | string | null, unit = ''): string =>
+  v === null ? '—' : `${typeof v === 'number' ? v.toLocaleString('ja-JP') : v}${unit}`;
 
 function hoursSince(iso: string | null, now: number): string {
   if (!iso) return '';
@@ -45,7 +62,10 @@ export function registerOperationsRoutes({ route, deps, render }: RouteKit): voi
 <tr><th>負荷</th><td>${dash(live.load, ' %')}</td></tr>
 <tr><th>入力電圧</th><td>${dash(live.inputVoltage, ' V')}</td></tr>`;
 
-    render(ctx, '稼働状況', html`<h1>稼働状況</h1>
+    render(
+      ctx,
+      '稼働状況',
+      html`<h1>稼働状況</h1>
 <p class="muted">${jst(now.toISOString())} 現在 ・ JSON: <a href="/healthz">/healthz</a></p>
 <h2>UPS (無停電電源装置)</h2>
 <table id="ops-ups">
@@ -55,15 +75,17 @@ ${upsRows}
 <tr><th>停止の持ち時間</th><td>${config.ups.stopBudgetSeconds} 秒 <span class="muted">(upsmon の FINALDELAY より短くしてください)</span></td></tr>
 </table>
 <h2>バックアップ</h2>
-${backup
-  ? html`<table id="ops-backup">
+${
+  backup
+    ? html`<table id="ops-backup">
 <tr><th>状態</th><td class="${backup.status === 'ok' ? 'state-ok' : 'state-missing'}">${BACKUP_LABEL[backup.status]}</td></tr>
 <tr><th>最新</th><td>${backup.lastAt ? jst(backup.lastAt) : '—'}</td></tr>
 <tr><th>最新の検証</th><td>${backup.lastVerified === null ? '—' : backup.lastVerified ? '検証済 (復元して整合性を確認)' : '検証に失敗'}</td></tr>
 <tr><th>検証済の世代</th><td>${backup.count}</td></tr>
 <tr><th>保存先</th><td><code>${backup.target}</code></td></tr>
 </table>`
-  : html`<p class="muted">データディレクトリが分からないため表示できません。</p>`}
+    : html`<p class="muted">データディレクトリが分からないため表示できません。</p>`
+}
 <h2>前方連携 (最後に取り込んだファイル)</h2>
 <p id="ops-linkage" class="${fresh.freshness === 'ok' ? 'state-ok' : 'state-missing'}">${fresh.lastAt ? html`最新の取込: ${jst(fresh.lastAt)} (${hoursSince(fresh.lastAt, now.getTime())})` : 'まだ取込はありません'}${fresh.freshness === 'stale' ? html` — ${fresh.maxAgeHours} 時間以上届いていません` : ''}</p>
 <table><thead><tr><th>連携仕様</th><th>内容</th><th>最後に取り込んだファイル</th><th>取込日時</th><th>経過</th><th>状態</th></tr></thead><tbody>
@@ -73,6 +95,7 @@ ${linkage.specs.map((s) => html`<tr><td>${s.specId}</td><td>${s.title}</td><td>$
 <table id="ops-rpa"><thead><tr>${jobStatuses.map((s) => html`<th>${jobStatusLabels[s]}</th>`)}</tr></thead>
 <tbody><tr>${jobStatuses.map((s) => html`<td class="num" data-status="${s}">${counts.get(s) ?? 0}</td>`)}</tr></tbody></table>
 ${power.state !== 'online' ? html`<p class="warning">停電中のため、RPA 端末へ新しいジョブを渡していません。</p>` : ''}
-<p class="muted"><a href="/linkage">前方連携の詳細</a> ・ <a href="/rpa/jobs">RPA ジョブの一覧</a></p>`);
+<p class="muted"><a href="/linkage">前方連携の詳細</a> ・ <a href="/rpa/jobs">RPA ジョブの一覧</a></p>`,
+    );
   });
 }

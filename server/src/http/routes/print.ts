@@ -28,16 +28,37 @@ export function registerPrintRoutes({ route, deps, session, actor }: RouteKit, p
   };
 
   /** Sends a PDF for the browser's viewer (print from there), after auditing what was printed. */
-  const send = async (ctx: Parameters<RouteKit['actor']>[0], name: string, make: () => Promise<Buffer>, audit: { targetIds: string[]; detail: Record<string, unknown> }) => {
+  const send = async (
+    ctx: Parameters<RouteKit['actor']>[0],
+    name: string,
+    make: () => Promise<Buffer>,
+    audit: { targetIds: string[]; detail: Record<string, unknown> },
+  ) => {
     let pdf: Buffer;
     try {
       pdf = await make();
     } catch (e) {
-      if (e instanceof MissingGlyphError) throw Object.assign(new Error(`「${e.char}」(${e.codePoint}) は印刷用のフォントにない文字です (様式 ${e.template} の項目 ${e.field})。外字の登録を情報政策課に依頼してください`), { status: 422, expose: true });
-      if (e instanceof FormRenderError) throw Object.assign(new Error(`${e.message} (様式 ${e.template} の項目 ${e.field})`), { status: 422, expose: true });
+      if (e instanceof MissingGlyphError)
+        throw Object.assign(
+          new Error(
+            `「${e.char}」(${e.codePoint}) は印刷用のフォントにない文字です (様式 ${e.template} の項目 ${e.field})。外字の登録を情報政策課に依頼してください`,
+          ),
+          { status: 422, expose: true },
+        );
+      if (e instanceof FormRenderError)
+        throw Object.assign(new Error(`${e.message} (様式 ${e.template} の項目 ${e.field})`), { status: 422, expose: true });
       throw e;
     }
-    await db.transaction((trx) => appendAudit(trx, { ...actor(ctx), action: 'print.form', targetKind: 'visit', targetIds: audit.targetIds, result: 'success', detail: { ...audit.detail, bytes: pdf.length } }));
+    await db.transaction((trx) =>
+      appendAudit(trx, {
+        ...actor(ctx),
+        action: 'print.form',
+        targetKind: 'visit',
+        targetIds: audit.targetIds,
+        result: 'success',
+        detail: { ...audit.detail, bytes: pdf.length },
+      }),
+    );
     ctx.type = 'application/pdf';
     ctx.set('Content-Disposition', `inline; filename="${name}"`);
     ctx.body = pdf;
@@ -72,7 +93,10 @@ export function registerPrintRoutes({ route, deps, session, actor }: RouteKit, p
   // procedure becomes 申請書印刷済 unless it was already further along.
   route('GET', '/visits/:id/procedures/:rid/forms.pdf', access, async (ctx) => {
     const v = await visitOf(ctx.params.id);
-    const row = (await db('visit_procedures').where({ id: Number(ctx.params.rid), visit_id: v.id }).first('id', 'procedure_id', 'notice_id', 'status')) as { id: number; procedure_id: string; notice_id: number | null; status: string } | undefined;
+    const row = (await db('visit_procedures')
+      .where({ id: Number(ctx.params.rid), visit_id: v.id })
+      .first('id', 'procedure_id', 'notice_id', 'status')) as
+      { id: number; procedure_id: string; notice_id: number | null; status: string } | undefined;
     if (!row) return ctx.throw(404, '指定された手続きはこの来庁にありません');
     const def = procedures.byId(row.procedure_id);
     if (!def?.forms.length) throw badRequest('この手続きには印刷する様式がありません');
@@ -83,11 +107,23 @@ export function registerPrintRoutes({ route, deps, session, actor }: RouteKit, p
     const notice = notices.find((n) => n.id === row.notice_id) ?? notices[0];
     if (!notice) throw badRequest('受付済の届出がないため、様式に入れる内容がありません');
     const data = { ...(await noticeFormData(db, notice, v.visitNo, session(ctx))), answers: await visitAnswers(db, v.id) };
-    await send(ctx, `${def.id}-${v.visitNo}.pdf`, () => renderForms(FontSet.load(deps.config.printing.fonts), def.forms.map((f) => ({ template: all.get(f)!, data }))), {
-      targetIds: [String(v.id), ...notice.members.flatMap((x) => (x.addresseeNo ? [x.addresseeNo] : []))],
-      detail: { what: 'procedureForms', procedure: def.id, templates: def.forms, masked: Object.keys(data.masks ?? {}).length > 0 },
-    });
-    if (row.status === 'pending') await db('visit_procedures').where({ id: row.id }).update({ status: 'printed', updated_at: new Date(), updated_by: session(ctx).staffId });
+    await send(
+      ctx,
+      `${def.id}-${v.visitNo}.pdf`,
+      () =>
+        renderForms(
+          FontSet.load(deps.config.printing.fonts),
+          def.forms.map((f) => ({ template: all.get(f)!, data })),
+        ),
+      {
+        targetIds: [String(v.id), ...notice.members.flatMap((x) => (x.addresseeNo ? [x.addresseeNo] : []))],
+        detail: { what: 'procedureForms', procedure: def.id, templates: def.forms, masked: Object.keys(data.masks ?? {}).length > 0 },
+      },
+    );
+    if (row.status === 'pending')
+      await db('visit_procedures')
+        .where({ id: row.id })
+        .update({ status: 'printed', updated_at: new Date(), updated_by: session(ctx).staffId });
   });
 
   // Pamphlets (G-28): stored PDF files in config/pamphlets, attached to procedures by file name.
@@ -100,7 +136,9 @@ export function registerPrintRoutes({ route, deps, session, actor }: RouteKit, p
     } catch {
       return ctx.throw(404, 'パンフレットのファイルがありません (config/pamphlets)');
     }
-    await db.transaction((trx) => appendAudit(trx, { ...actor(ctx), action: 'print.pamphlet', targetKind: 'pamphlet', targetIds: [file], result: 'success' }));
+    await db.transaction((trx) =>
+      appendAudit(trx, { ...actor(ctx), action: 'print.pamphlet', targetKind: 'pamphlet', targetIds: [file], result: 'success' }),
+    );
     ctx.type = 'application/pdf';
     ctx.set('Content-Disposition', `inline; filename="${file}"`);
     ctx.body = pdf;

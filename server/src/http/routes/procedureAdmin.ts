@@ -27,11 +27,15 @@ export function registerProcedureAdmin({ route, render }: RouteKit, store: Proce
       walk(w);
       return [...found].join('・');
     };
-    render(ctx, '手続きの設定', html`<h1>手続きの設定 (config/procedures)</h1>
+    render(
+      ctx,
+      '手続きの設定',
+      html`<h1>手続きの設定 (config/procedures)</h1>
 ${err ? html`<div class="card alert" role="alert" id="procedure-error"><p>設定ファイルにエラーがあるため、前回読み込めた設定で動いています:</p><ul>${err.issues.map((i) => html`<li>${i.file}${i.line ? `:${i.line}` : ''} ${i.path ?? ''} — ${i.reason}</li>`)}</ul></div>` : html`<p class="card state-ok" id="procedure-ok">設定は正常に読み込まれています (${catalog.all.length} 件、${catalog.loadedAt.toISOString()} に読込)。ファイルを保存すると自動で読み直します。</p>`}
 <table id="procedure-catalog"><thead><tr><th>ID</th><th>手続き</th><th>担当</th><th>届出</th><th>質問</th><th>あわせて</th><th>期限</th><th>有効期間</th></tr></thead><tbody>
 ${catalog.all.map((p) => html`<tr class="${valid.has(p.id) ? '' : 'muted'}"><td><code>${p.id}</code></td><td>${p.name}</td><td>${p.section} (${p.counter})</td><td>${noticesOf(p.when)}</td><td>${p.questions.map((q) => q.text).join(' / ')}</td><td>${p.adds.join(', ')}</td><td>${p.deadlineDays ? `${p.deadlineDays} 日` : ''}</td><td>${p.validFrom ?? ''} 〜 ${p.validTo ?? ''}${valid.has(p.id) ? '' : ' (今日は無効)'}</td></tr>`)}
 </tbody></table>
-<p class="muted">変更のしかたは docs/manual/procedures-admin.md を参照してください。</p>`);
+<p class="muted">変更のしかたは docs/manual/procedures-admin.md を参照してください。</p>`,
+    );
   });
 }

@@ -40,12 +40,18 @@ export function registerSessionRoutes(kit: RouteKit): void {
     ctx.redirect(r.session.mustChangePassword ? '/password' : r.session.groups.length > 1 ? '/role' : '/');
   });
 
-  route('POST', '/logout', 'authenticated', async (ctx) => {
-    await logout(deps.knex, session(ctx), ctx.ip);
-    ctx.cookies.set(SESSION_COOKIE, '', { httpOnly: true, sameSite: 'strict', secure: ctx.secure, path: '/', expires: new Date(0) });
-    ctx.status = 303;
-    ctx.redirect('/login');
-  }, { whileMustChangePassword: true });
+  route(
+    'POST',
+    '/logout',
+    'authenticated',
+    async (ctx) => {
+      await logout(deps.knex, session(ctx), ctx.ip);
+      ctx.cookies.set(SESSION_COOKIE, '', { httpOnly: true, sameSite: 'strict', secure: ctx.secure, path: '/', expires: new Date(0) });
+      ctx.status = 303;
+      ctx.redirect('/login');
+    },
+    { whileMustChangePassword: true },
+  );
 
   const policy = config.auth.password;
   const passwordForm = (csrf: string, forced: boolean, problems: string[] = []) => html`<h1>パスワードの変更</h1>
@@ -60,33 +66,49 @@ ${problems.length ? html`<ul class="card alert" role="alert">${problems.map((p) 
   <p><button type="submit">変更する (Enter)</button></p>
 </form>`;
 
-  route('GET', '/password', 'authenticated', async (ctx) => {
-    const s = session(ctx);
-    if (s.kind !== 'staff') ctx.throw(403, '端末からは使えません');
-    render(ctx, 'パスワードの変更', passwordForm(s.csrfToken ?? '', s.mustChangePassword));
-  }, { whileMustChangePassword: true });
+  route(
+    'GET',
+    '/password',
+    'authenticated',
+    async (ctx) => {
+      const s = session(ctx);
+      if (s.kind !== 'staff') ctx.throw(403, '端末からは使えません');
+      render(ctx, 'パスワードの変更', passwordForm(s.csrfToken ?? '', s.mustChangePassword));
+    },
+    { whileMustChangePassword: true },
+  );
 
-  route('POST', '/password', 'authenticated', async (ctx) => {
-    const s = session(ctx);
-    if (s.kind !== 'staff' || s.staffId === null) return ctx.throw(403, '端末からは使えません');
-    const body = form(ctx);
-    const next = str(body.next);
-    const result = next !== str(body.confirm)
-      ? { ok: false as const, problems: ['新しいパスワードと確認用の入力が一致しません'] }
-      : await changePassword(deps.knex, s.staffId, str(body.current), next, policy, actor(ctx));
-    if (!result.ok) {
-      ctx.status = 400;
-      render(ctx, 'パスワードの変更', passwordForm(s.csrfToken ?? '', s.mustChangePassword, result.problems));
-      return;
-    }
-    ctx.status = 303;
-    ctx.redirect(s.groups.length > 1 ? '/role' : '/');
-  }, { whileMustChangePassword: true });
+  route(
+    'POST',
+    '/password',
+    'authenticated',
+    async (ctx) => {
+      const s = session(ctx);
+      if (s.kind !== 'staff' || s.staffId === null) return ctx.throw(403, '端末からは使えません');
+      const body = form(ctx);
+      const next = str(body.next);
+      const result =
+        next !== str(body.confirm)
+          ? { ok: false as const, problems: ['新しいパスワードと確認用の入力が一致しません'] }
+          : await changePassword(deps.knex, s.staffId, str(body.current), next, policy, actor(ctx));
+      if (!result.ok) {
+        ctx.status = 400;
+        render(ctx, 'パスワードの変更', passwordForm(s.csrfToken ?? '', s.mustChangePassword, result.problems));
+        return;
+      }
+      ctx.status = 303;
+      ctx.redirect(s.groups.length > 1 ? '/role' : '/');
+    },
+    { whileMustChangePassword: true },
+  );
 
   route('GET', '/role', 'authenticated', async (ctx) => {
     const s = session(ctx);
     if (s.kind !== 'staff') ctx.throw(403, '端末からは使えません');
-    render(ctx, '役割と窓口の選択', html`<h1>役割と窓口の選択</h1>
+    render(
+      ctx,
+      '役割と窓口の選択',
+      html`<h1>役割と窓口の選択</h1>
 <p class="muted">選んだ役割の権限と表示範囲で操作します。あとから画面上部の「切替」で変えられます。</p>
 <form method="post" action="/role" class="card">
   <input type="hidden" name="_csrf" value="${s.csrfToken ?? ''}">
@@ -96,14 +118,16 @@ ${problems.length ? html`<ul class="card alert" role="alert">${problems.map((p) 
   </fieldset>
   <p><label>窓口<br><select name="counterId">${config.counters.map((c) => html`<option value="${c.id}" ${c.id === s.counterId ? html`selected` : ''}>${c.name} (${c.section})</option>`)}</select></label></p>
   <p><button type="submit">この役割で始める (Enter)</button></p>
-</form>`);
+</form>`,
+    );
   });
 
   route('POST', '/role', 'authenticated', async (ctx) => {
     const s = session(ctx);
     const body = form(ctx);
     const counterId = config.counters.some((c) => c.id === body.counterId) ? str(body.counterId) : s.counterId;
-    if (!(await switchRole(deps.knex, s, str(body.groupCode), counterId, ctx.ip))) ctx.throw(400, '選んだ役割は使えません (所属していないグループです)');
+    if (!(await switchRole(deps.knex, s, str(body.groupCode), counterId, ctx.ip)))
+      ctx.throw(400, '選んだ役割は使えません (所属していないグループです)');
     if (ctx.accepts('html', 'json') === 'json') {
       ctx.body = { groupCode: str(body.groupCode), counterId };
       return;

@@ -4,8 +4,19 @@ import { appendAudit } from '../../audit/trail.js';
 import { addDays, isCalendarDate, todayInJapan } from '../../domain/dates.js';
 import { formatWareki } from '../../domain/wareki.js';
 import {
-  CsvEncodingError, MAX_RANGE_DAYS, counterTimeCsv, counterTimeLines, counterTimeReport, fiscalQuarterOf, roundMean, summarizeCounterTime, visitCsv, visitRows,
-  type CsvEncoding, type DateRange, type DurationStats,
+  CsvEncodingError,
+  MAX_RANGE_DAYS,
+  counterTimeCsv,
+  counterTimeLines,
+  counterTimeReport,
+  fiscalQuarterOf,
+  roundMean,
+  summarizeCounterTime,
+  visitCsv,
+  visitRows,
+  type CsvEncoding,
+  type DateRange,
+  type DurationStats,
 } from '../../stats/visitStats.js';
 import { html, type SafeHtml } from '../html.js';
 import { badRequest, type RouteAccess, type RouteKit } from '../app.js';
@@ -14,11 +25,13 @@ const str = (v: unknown): string => (typeof v === 'string' ? v.trim() : '');
 
 const dateParam = (v: string, label: string): string | null => {
   if (!v) return null;
-  if (!/^[0-9]{4}-[0-9]{2}-[0-9]{2}$/.test(v) || !isCalendarDate(v)) throw badRequest(`${label}は YYYY-MM-DD の形式の実在する日付で指定してください (例: 2026-04-01)`);
+  if (!/^[0-9]{4}-[0-9]{2}-[0-9]{2}$/.test(v) || !isCalendarDate(v))
+    throw badRequest(`${label}は YYYY-MM-DD の形式の実在する日付で指定してください (例: 2026-04-01)`);
   return v;
 };
 
-const daysBetween = (from: string, to: string): number => Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000) + 1;
+const daysBetween = (from: string, to: string): number =>
+  Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000) + 1;
 
 /** The period from the query; each end missing defaults to the current fiscal quarter's. */
 export function periodFrom(query: ParsedUrlQuery, today = todayInJapan()): DateRange {
@@ -37,7 +50,8 @@ const encodingFrom = (query: ParsedUrlQuery): CsvEncoding => {
 };
 
 const minutes = (n: number | null): string => (n === null ? '—' : n.toLocaleString('ja-JP', { maximumFractionDigits: 1 }));
-const mean = (n: number | null): string => (n === null ? '—' : roundMean(n)!.toLocaleString('ja-JP', { minimumFractionDigits: 2, maximumFractionDigits: 2 }));
+const mean = (n: number | null): string =>
+  n === null ? '—' : roundMean(n)!.toLocaleString('ja-JP', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 const WEEKDAYS = ['日', '月', '火', '水', '木', '金', '土'];
 const dayLabel = (d: string): string => `${formatWareki(d)} (${WEEKDAYS[new Date(`${d}T00:00:00Z`).getUTCDay()]})`;
 const statCells = (s: DurationStats): SafeHtml =>
@@ -81,7 +95,12 @@ ${items.map((it, i) => {
 }
 
 /** Two bars per group (median and 90th percentile), with a legend and a minute axis. */
-function pairedBarChart(id: string, title: string, groups: readonly { label: string; a: number | null; b: number | null }[], names: [string, string]): SafeHtml {
+function pairedBarChart(
+  id: string,
+  title: string,
+  groups: readonly { label: string; a: number | null; b: number | null }[],
+  names: [string, string],
+): SafeHtml {
   const left = 56;
   const top = 36;
   const plotH = 200;
@@ -120,14 +139,26 @@ export function registerStatsRoutes({ route, deps, render, actor }: RouteKit): v
   route('GET', '/stats/visits', exportCsv, async (ctx) => {
     const range = periodFrom(ctx.query);
     const report = summarizeCounterTime(await visitRows(knex, range, counters()), range, counters());
-    await knex.transaction((trx) => appendAudit(trx, { ...actor(ctx), action: 'stats.read', targetKind: 'stats', targetIds: [], result: 'success', detail: { report: 'counterTime', from: range.from, to: range.to } }));
+    await knex.transaction((trx) =>
+      appendAudit(trx, {
+        ...actor(ctx),
+        action: 'stats.read',
+        targetKind: 'stats',
+        targetIds: [],
+        result: 'success',
+        detail: { report: 'counterTime', from: range.from, to: range.to },
+      }),
+    );
     const today = todayInJapan();
     const current = fiscalQuarterOf(today);
     const previous = fiscalQuarterOf(addDays(current.start, -1));
     const fyStart = `${current.fiscalYear}-04-01`;
     const period = (from: string, to: string) => new URLSearchParams({ from, to }).toString();
     const q = period(range.from, range.to);
-    render(ctx, '窓口の来庁・所要時間', html`<h1>窓口の来庁・所要時間</h1>
+    render(
+      ctx,
+      '窓口の来庁・所要時間',
+      html`<h1>窓口の来庁・所要時間</h1>
 <form method="get" action="/stats/visits" class="card filters">
   <label>期間 (日本時間、両端を含む)<br><input name="from" type="date" value="${range.from}" required> 〜 <input name="to" type="date" value="${range.to}" required></label>
   <button type="submit">集計する</button>
@@ -141,7 +172,12 @@ export function registerStatsRoutes({ route, deps, render, actor }: RouteKit): v
 
 <h2>窓口別</h2>
 <figure class="card" id="by-counter">
-${barChart('chart-visits', `窓口別の来庁数 (${formatWareki(range.from)}〜${formatWareki(range.to)})`, report.counters.map((c) => ({ label: c.counterName, value: c.visits })), ' 件')}
+${barChart(
+  'chart-visits',
+  `窓口別の来庁数 (${formatWareki(range.from)}〜${formatWareki(range.to)})`,
+  report.counters.map((c) => ({ label: c.counterName, value: c.visits })),
+  ' 件',
+)}
 <table><caption>窓口別の来庁数と所要時間</caption><thead><tr><th>窓口</th>${STAT_HEADS}</tr></thead><tbody>
 ${report.counters.map((c) => html`<tr><td>${c.counterName}</td>${statCells(c)}</tr>`)}
 <tr class="self"><td>全体</td>${statCells(report.overall)}</tr>
@@ -150,33 +186,67 @@ ${report.counters.map((c) => html`<tr><td>${c.counterName}</td>${statCells(c)}</
 
 <h2>四半期別 (第1四半期 = 4〜6月)</h2>
 <figure class="card" id="by-quarter">
-${pairedBarChart('chart-quarters', '四半期別の所要分 (中央値と 90 パーセンタイル)', report.quarters.map((x) => ({ label: x.quarter.warekiLabel.replace(/ \(.*\)$/, ''), a: x.medianMinutes, b: x.p90Minutes })), ['中央値', '90パーセンタイル'])}
+${pairedBarChart(
+  'chart-quarters',
+  '四半期別の所要分 (中央値と 90 パーセンタイル)',
+  report.quarters.map((x) => ({ label: x.quarter.warekiLabel.replace(/ \(.*\)$/, ''), a: x.medianMinutes, b: x.p90Minutes })),
+  ['中央値', '90パーセンタイル'],
+)}
 <table><caption>四半期別の来庁数と所要時間</caption><thead><tr><th>四半期</th><th>集計した期間</th>${STAT_HEADS}</tr></thead><tbody>
 ${report.quarters.map((x) => html`<tr><td>${x.quarter.warekiLabel}</td><td>${formatWareki(x.from)}〜${formatWareki(x.to)}${x.partial ? html` <span class="muted">(四半期の一部)</span>` : ''}</td>${statCells(x)}</tr>`)}
 </tbody></table>
 </figure>
 
 <h2>窓口・日別</h2>
-${report.days.length
-  ? html`<details${report.days.length <= DAY_ROWS_OPEN ? html` open` : ''}><summary>窓口・日別の表 (${report.days.length.toLocaleString('ja-JP')} 行)</summary>
+${
+  report.days.length
+    ? html`<details${report.days.length <= DAY_ROWS_OPEN ? html` open` : ''}><summary>窓口・日別の表 (${report.days.length.toLocaleString('ja-JP')} 行)</summary>
 <table id="by-day"><thead><tr><th>日付</th><th>窓口</th>${STAT_HEADS}</tr></thead><tbody>
 ${report.days.map((d) => html`<tr><td>${dayLabel(d.date)}</td><td>${d.counterName}</td>${statCells(d)}</tr>`)}
 </tbody></table></details>`
-  : html`<p class="muted">この期間の来庁はありません。</p>`}`);
+    : html`<p class="muted">この期間の来庁はありません。</p>`
+}`,
+    );
   });
 
   /** Records the export (or its failure) and sends the file. */
-  const send = async (ctx: Parameters<RouterMiddleware>[0], report: string, range: DateRange, encoding: CsvEncoding, rows: number, make: () => Buffer, file: string) => {
+  const send = async (
+    ctx: Parameters<RouterMiddleware>[0],
+    report: string,
+    range: DateRange,
+    encoding: CsvEncoding,
+    rows: number,
+    make: () => Buffer,
+    file: string,
+  ) => {
     let body: Buffer;
     try {
       body = make();
     } catch (e) {
       if (e instanceof CsvEncodingError) {
-        await knex.transaction((trx) => appendAudit(trx, { ...actor(ctx), action: 'stats.export', targetKind: 'stats', targetIds: [], result: 'failure', detail: { report, from: range.from, to: range.to, encoding, rows, error: 'unencodable' } }));
+        await knex.transaction((trx) =>
+          appendAudit(trx, {
+            ...actor(ctx),
+            action: 'stats.export',
+            targetKind: 'stats',
+            targetIds: [],
+            result: 'failure',
+            detail: { report, from: range.from, to: range.to, encoding, rows, error: 'unencodable' },
+          }),
+        );
       }
       throw e;
     }
-    await knex.transaction((trx) => appendAudit(trx, { ...actor(ctx), action: 'stats.export', targetKind: 'stats', targetIds: [], result: 'success', detail: { report, from: range.from, to: range.to, encoding, rows } }));
+    await knex.transaction((trx) =>
+      appendAudit(trx, {
+        ...actor(ctx),
+        action: 'stats.export',
+        targetKind: 'stats',
+        targetIds: [],
+        result: 'success',
+        detail: { report, from: range.from, to: range.to, encoding, rows },
+      }),
+    );
     ctx.type = encoding === 'utf8' ? 'text/csv; charset=utf-8' : 'text/csv; charset=Shift_JIS';
     ctx.attachment(file);
     ctx.body = body;
@@ -193,6 +263,14 @@ ${report.days.map((d) => html`<tr><td>${dayLabel(d.date)}</td><td>${d.counterNam
     const range = periodFrom(ctx.query);
     const encoding = encodingFrom(ctx.query);
     const report = await counterTimeReport(knex, range, counters());
-    await send(ctx, 'counterTime', range, encoding, counterTimeLines(report).length, () => counterTimeCsv(report, encoding), `counter-time-${range.from}-${range.to}.csv`);
+    await send(
+      ctx,
+      'counterTime',
+      range,
+      encoding,
+      counterTimeLines(report).length,
+      () => counterTimeCsv(report, encoding),
+      `counter-time-${range.from}-${range.to}.csv`,
+    );
   });
 }

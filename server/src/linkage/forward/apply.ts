@@ -83,7 +83,22 @@ async function nextBatch(rows: AsyncGenerator<ParsedRow>, size: number): Promise
 }
 
 function emptyResult(p: PlannedFile, sha256: string, outcome: Outcome, message: string): FileResult {
-  return { specId: p.specId, file: p.file, sha256, outcome, runId: 0, edition: null, kind: null, encoding: null, rowsRead: 0, rowsApplied: 0, rowsRejected: 0, unmappedGaiji: 0, issues: [], message };
+  return {
+    specId: p.specId,
+    file: p.file,
+    sha256,
+    outcome,
+    runId: 0,
+    edition: null,
+    kind: null,
+    encoding: null,
+    rowsRead: 0,
+    rowsApplied: 0,
+    rowsRejected: 0,
+    unmappedGaiji: 0,
+    issues: [],
+    message,
+  };
 }
 
 function overThreshold(rejected: number, read: number, t: { maxRows: number; maxRatio: number }): boolean {
@@ -91,21 +106,51 @@ function overThreshold(rejected: number, read: number, t: { maxRows: number; max
 }
 
 async function recordIssues(db: Knex, runId: number, issues: RowIssue[]): Promise<void> {
-  const rows = issues.slice(0, MAX_ISSUES).map((i) => ({ run_id: runId, line: i.line, column_name: i.column ?? null, value: i.value?.slice(0, 100) ?? null, reason: i.reason.slice(0, 300) }));
+  const rows = issues.slice(0, MAX_ISSUES).map((i) => ({
+    run_id: runId,
+    line: i.line,
+    column_name: i.column ?? null,
+    value: i.value?.slice(0, 100) ?? null,
+    reason: i.reason.slice(0, 300),
+  }));
   const dialect = dialectOf(db);
   const columns = ['run_id', 'line', 'column_name', 'value', 'reason'];
-  if (rows.length) await db.transaction((trx) => dialect.bulkInsert(trx, 'linkage_run_issues', columns, rows.map((r) => columns.map((c) => (r as Record<string, unknown>)[c]))));
+  if (rows.length)
+    await db.transaction((trx) =>
+      dialect.bulkInsert(
+        trx,
+        'linkage_run_issues',
+        columns,
+        rows.map((r) => columns.map((c) => (r as Record<string, unknown>)[c])),
+      ),
+    );
 }
 
 /** Applies one opened file inside the transaction; returns its result or throws QuarantineSignal. */
-async function applyOne(trx: Knex.Transaction, opened: OpenedFile, p: PlannedFile, sha256: string, name: string, opts: ApplyOptions): Promise<FileResult> {
+async function applyOne(
+  trx: Knex.Transaction,
+  opened: OpenedFile,
+  p: PlannedFile,
+  sha256: string,
+  name: string,
+  opts: ApplyOptions,
+): Promise<FileResult> {
   const { layout } = opened;
   const dialect = dialectOf(trx);
   const threshold = opts.threshold ?? { maxRows: 10, maxRatio: 0.001 };
   const kind = opened.differential ? 'diff' : 'full';
   const totalBytes = statSync(p.file).size;
   const [runRow] = await trx('linkage_runs')
-    .insert({ spec_id: layout.specId, edition: layout.edition, file_name: name, file_sha256: sha256, kind, encoding: opened.encoding.encoding, started_at: new Date(), result: 'running' })
+    .insert({
+      spec_id: layout.specId,
+      edition: layout.edition,
+      file_name: name,
+      file_sha256: sha256,
+      kind,
+      encoding: opened.encoding.encoding,
+      started_at: new Date(),
+      result: 'running',
+    })
     .returning('id');
   const runId = insertedId(runRow);
   const fileColumns = layout.columns.filter((c) => c.column && opened.headers.includes(c.header)).map((c) => c.column!);
@@ -184,17 +229,47 @@ async function applyOne(trx: Knex.Transaction, opened: OpenedFile, p: PlannedFil
   if (kind === 'full') await dialect.withIndexesDeferred(trx, layout.table, load);
   else await load();
   const result: FileResult = {
-    specId: layout.specId, file: p.file, sha256, outcome: 'applied', runId, edition: layout.edition, kind, encoding: opened.encoding.encoding,
-    rowsRead, rowsApplied, rowsRejected, unmappedGaiji, issues, message: opened.encoding.reason,
+    specId: layout.specId,
+    file: p.file,
+    sha256,
+    outcome: 'applied',
+    runId,
+    edition: layout.edition,
+    kind,
+    encoding: opened.encoding.encoding,
+    rowsRead,
+    rowsApplied,
+    rowsRejected,
+    unmappedGaiji,
+    issues,
+    message: opened.encoding.reason,
   };
-  if (fatal) throw new QuarantineSignal({ ...result, outcome: 'quarantined', rowsApplied: 0, message: 'ファイルを最後まで読めないため隔離しました' });
+  if (fatal)
+    throw new QuarantineSignal({
+      ...result,
+      outcome: 'quarantined',
+      rowsApplied: 0,
+      message: 'ファイルを最後まで読めないため隔離しました',
+    });
   if (overThreshold(rowsRejected, rowsRead, threshold)) {
-    throw new QuarantineSignal({ ...result, outcome: 'quarantined', rowsApplied: 0, message: `不正な行が ${rowsRejected} 行あり、しきい値 (${threshold.maxRows} 行または ${(threshold.maxRatio * 100).toFixed(2)}%) を超えたため隔離しました` });
+    throw new QuarantineSignal({
+      ...result,
+      outcome: 'quarantined',
+      rowsApplied: 0,
+      message: `不正な行が ${rowsRejected} 行あり、しきい値 (${threshold.maxRows} 行または ${(threshold.maxRatio * 100).toFixed(2)}%) を超えたため隔離しました`,
+    });
   }
-  await trx('linkage_runs').where({ id: runId }).update({
-    finished_at: new Date(), rows_read: rowsRead, rows_applied: rowsApplied, rows_rejected: rowsRejected, unmapped_gaiji: unmappedGaiji,
-    result: 'applied', message: rowsRejected ? `${opened.encoding.reason}。不正な ${rowsRejected} 行を除いて取り込みました` : opened.encoding.reason,
-  });
+  await trx('linkage_runs')
+    .where({ id: runId })
+    .update({
+      finished_at: new Date(),
+      rows_read: rowsRead,
+      rows_applied: rowsApplied,
+      rows_rejected: rowsRejected,
+      unmapped_gaiji: unmappedGaiji,
+      result: 'applied',
+      message: rowsRejected ? `${opened.encoding.reason}。不正な ${rowsRejected} 行を除いて取り込みました` : opened.encoding.reason,
+    });
   return result;
 }
 
@@ -204,8 +279,14 @@ async function applyOne(trx: Knex.Transaction, opened: OpenedFile, p: PlannedFil
  * Returns a problem or null.
  */
 async function applyDiffRow(
-  trx: Knex.Transaction, layout: Layout, r: ParsedRow, where: Record<string, unknown>, fileColumns: string[],
-  derive: ((row: Record<string, unknown>) => Record<string, unknown>) | undefined, toRow: (values: Record<string, unknown>) => Record<string, unknown>, columns: string[],
+  trx: Knex.Transaction,
+  layout: Layout,
+  r: ParsedRow,
+  where: Record<string, unknown>,
+  fileColumns: string[],
+  derive: ((row: Record<string, unknown>) => Record<string, unknown>) | undefined,
+  toRow: (values: Record<string, unknown>) => Record<string, unknown>,
+  columns: string[],
 ): Promise<string | null> {
   switch (r.processingKind) {
     case '1': {
@@ -221,7 +302,13 @@ async function applyDiffRow(
       for (const c of fileColumns) merged[c] = r.values[c];
       const row = toRow(merged);
       const changed = derive ? [...fileColumns, ...Object.keys(derive({}))] : fileColumns;
-      await trx(layout.table).where(where).update(Object.fromEntries([...changed, 'unmapped_gaiji', 'linkage_run_id'].filter((c) => columns.includes(c)).map((c) => [c, row[c] ?? null])));
+      await trx(layout.table)
+        .where(where)
+        .update(
+          Object.fromEntries(
+            [...changed, 'unmapped_gaiji', 'linkage_run_id'].filter((c) => columns.includes(c)).map((c) => [c, row[c] ?? null]),
+          ),
+        );
       return null;
     }
     case '3': {
@@ -240,9 +327,13 @@ async function applyDiffRow(
  * latest is applied: that is a deliberate rollback by the core system.
  */
 async function alreadyApplied(knex: Knex, specId: string, sha256: string): Promise<{ id: number } | undefined> {
-  const latest = (await knex('linkage_runs').where({ spec_id: specId, result: 'applied' }).orderBy('id', 'desc').first('id', 'file_sha256')) as { id: number; file_sha256: string } | undefined;
+  const latest = (await knex('linkage_runs')
+    .where({ spec_id: specId, result: 'applied' })
+    .orderBy('id', 'desc')
+    .first('id', 'file_sha256')) as { id: number; file_sha256: string } | undefined;
   if (latest?.file_sha256 === sha256) return latest;
-  return (await knex('linkage_runs').where({ spec_id: specId, file_sha256: sha256, result: 'applied', kind: 'diff' }).first('id')) as { id: number } | undefined;
+  return (await knex('linkage_runs').where({ spec_id: specId, file_sha256: sha256, result: 'applied', kind: 'diff' }).first('id')) as
+    { id: number } | undefined;
 }
 
 /**
@@ -256,7 +347,12 @@ async function alreadyApplied(knex: Knex, specId: string, sha256: string): Promi
  *   (header, encoding, broken quoting) — the whole batch rolls back and the file is quarantined.
  * - Every outcome is recorded as a linkage run with its problems (personal values masked).
  */
-export async function applyFiles(knex: Knex, registry: LayoutRegistry, planned: PlannedFile[], opts: ApplyOptions = {}): Promise<FileResult[]> {
+export async function applyFiles(
+  knex: Knex,
+  registry: LayoutRegistry,
+  planned: PlannedFile[],
+  opts: ApplyOptions = {},
+): Promise<FileResult[]> {
   const results: FileResult[] = [];
   const todo: { p: PlannedFile; sha256: string }[] = [];
   const name = (f: string) => opts.displayName?.(f) ?? path.basename(f);
@@ -266,7 +362,16 @@ export async function applyFiles(knex: Knex, registry: LayoutRegistry, planned: 
     if (earlier) {
       const message = `同じ内容のファイルは取込済みです (取込番号 ${earlier.id})`;
       const [row] = await knex('linkage_runs')
-        .insert({ spec_id: p.specId, file_name: name(p.file), file_sha256: sha256, kind: '-', started_at: new Date(), finished_at: new Date(), result: 'skipped', message })
+        .insert({
+          spec_id: p.specId,
+          file_name: name(p.file),
+          file_sha256: sha256,
+          kind: '-',
+          started_at: new Date(),
+          finished_at: new Date(),
+          result: 'skipped',
+          message,
+        })
         .returning('id');
       results.push({ ...emptyResult(p, sha256, 'skipped', message), runId: insertedId(row) });
     } else todo.push({ p, sha256 });
@@ -280,9 +385,17 @@ export async function applyFiles(knex: Knex, registry: LayoutRegistry, planned: 
       for (const t of todo) {
         current = t;
         const encoding = typeof opts.encoding === 'function' ? opts.encoding(t.p.specId) : (opts.encoding ?? 'auto');
-        const readOpts = { encoding, gaiji: opts.gaiji ?? new GaijiMap(), ...(opts.cp932Mapping ? { cp932Mapping: opts.cp932Mapping } : {}) };
+        const readOpts = {
+          encoding,
+          gaiji: opts.gaiji ?? new GaijiMap(),
+          ...(opts.cp932Mapping ? { cp932Mapping: opts.cp932Mapping } : {}),
+        };
         const opened = await openLinkageFile(t.p.file, t.p.specId, registry, readOpts).catch((e: unknown) => {
-          if (e instanceof LinkageFileError) throw new QuarantineSignal({ ...emptyResult(t.p, t.sha256, 'quarantined', 'ファイル全体のエラーのため隔離しました'), issues: e.issues });
+          if (e instanceof LinkageFileError)
+            throw new QuarantineSignal({
+              ...emptyResult(t.p, t.sha256, 'quarantined', 'ファイル全体のエラーのため隔離しました'),
+              issues: e.issues,
+            });
           throw e;
         });
         applied.push(await applyOne(trx, opened, t.p, t.sha256, name(t.p.file), opts));
@@ -294,12 +407,27 @@ export async function applyFiles(knex: Knex, registry: LayoutRegistry, planned: 
     for (const t of todo) {
       const own = bad && t === current ? bad : undefined;
       const outcome: Outcome = own ? 'quarantined' : 'failed';
-      const message = own ? own.message : bad ? '同時に取り込んだ別のファイルが隔離されたため、取り消しました' : `取込に失敗しました: ${(e as Error).message}`;
+      const message = own
+        ? own.message
+        : bad
+          ? '同時に取り込んだ別のファイルが隔離されたため、取り消しました'
+          : `取込に失敗しました: ${(e as Error).message}`;
       const [row] = await knex('linkage_runs')
         .insert({
-          spec_id: t.p.specId, edition: own?.edition ?? null, file_name: name(t.p.file), file_sha256: t.sha256, kind: own?.kind ?? '-', encoding: own?.encoding ?? null,
-          started_at: new Date(), finished_at: new Date(), rows_read: own?.rowsRead ?? 0, rows_applied: 0, rows_rejected: own?.rowsRejected ?? 0,
-          unmapped_gaiji: own?.unmappedGaiji ?? 0, result: outcome, message: message.slice(0, 4000),
+          spec_id: t.p.specId,
+          edition: own?.edition ?? null,
+          file_name: name(t.p.file),
+          file_sha256: t.sha256,
+          kind: own?.kind ?? '-',
+          encoding: own?.encoding ?? null,
+          started_at: new Date(),
+          finished_at: new Date(),
+          rows_read: own?.rowsRead ?? 0,
+          rows_applied: 0,
+          rows_rejected: own?.rowsRejected ?? 0,
+          unmapped_gaiji: own?.unmappedGaiji ?? 0,
+          result: outcome,
+          message: message.slice(0, 4000),
         })
         .returning('id');
       const runId = insertedId(row);

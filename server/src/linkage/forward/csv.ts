@@ -127,7 +127,8 @@ export async function* readCsv(chunks: AsyncIterable<string>, mapLine?: LineMapp
     buf = buf.slice(start);
   }
   if (buf.length) {
-    if (buf.indexOf('"') >= 0 && recordEnd(buf + '\n', 0) < 0) throw new CsvSyntaxError(line, `${line} 行目から始まる引用符 (") が閉じていません`);
+    if (buf.indexOf('"') >= 0 && recordEnd(buf + '\n', 0) < 0)
+      throw new CsvSyntaxError(line, `${line} 行目から始まる引用符 (") が閉じていません`);
     const rec = emit(buf, line);
     if (rec) yield rec;
   }

@@ -12,7 +12,8 @@ export const EUDC_LAST = 0xe757;
 export function sjisToEudc(sjis: number): number {
   const lead = sjis >> 8;
   const trail = sjis & 0xff;
-  if (lead < 0xf0 || lead > 0xf9 || trail < 0x40 || trail > 0xfc || trail === 0x7f) throw new Error(`not a CP932 外字 code: ${sjis.toString(16)}`);
+  if (lead < 0xf0 || lead > 0xf9 || trail < 0x40 || trail > 0xfc || trail === 0x7f)
+    throw new Error(`not a CP932 外字 code: ${sjis.toString(16)}`);
   return EUDC_FIRST + (lead - 0xf0) * 188 + (trail - 0x40 - (trail > 0x7f ? 1 : 0));
 }
 

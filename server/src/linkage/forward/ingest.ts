@@ -37,6 +37,9 @@ export function planIngest(target: string, registry: LayoutRegistry): PlannedFil
     const f = newestCsv(dir);
     if (f) planned.push({ specId: id, file: path.join(dir, f) });
   }
-  if (!planned.length) throw new Error(`読み込む連携ファイルがありません (仕様 ID のフォルダ ${known.join(', ')} のいずれかに CSV を置いてください): ${target}`);
+  if (!planned.length)
+    throw new Error(
+      `読み込む連携ファイルがありません (仕様 ID のフォルダ ${known.join(', ')} のいずれかに CSV を置いてください): ${target}`,
+    );
   return planned;
 }

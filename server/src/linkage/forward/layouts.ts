@@ -81,18 +81,27 @@ export function loadLayoutFile(file: string): Layout {
     const issues: ConfigIssue[] = [];
     const m = LAYOUT_FILE_RE.exec(path.basename(file));
     if (!m || m[1] !== l.specId || m[2] !== l.edition) {
-      issues.push(src.issue([], `ファイル名は <specId>@<edition>.yaml で、中の specId/edition と一致させてください (${l.specId}@${l.edition})`));
+      issues.push(
+        src.issue([], `ファイル名は <specId>@<edition>.yaml で、中の specId/edition と一致させてください (${l.specId}@${l.edition})`),
+      );
     }
     const headers = new Set<string>();
     l.columns.forEach((c, i) => {
       if (headers.has(c.header)) issues.push(src.issue(['columns', i, 'header'], `項目名が重複しています (${c.header})`));
       headers.add(c.header);
       if (c.type === 'code' && (!c.code || !codeTables[c.code])) {
-        issues.push(src.issue(['columns', i, 'code'], `コード表 ${c.code ?? '(未指定)'} がありません。使えるもの: ${Object.keys(codeTables).join(', ')}`));
+        issues.push(
+          src.issue(
+            ['columns', i, 'code'],
+            `コード表 ${c.code ?? '(未指定)'} がありません。使えるもの: ${Object.keys(codeTables).join(', ')}`,
+          ),
+        );
       }
     });
     if (l.table === 'entitlements' && !(entitlementKinds as readonly string[]).includes(l.fixed?.kind ?? '')) {
-      issues.push(src.issue(['fixed', 'kind'], `資格の種類は ${entitlementKinds.join(', ')} のいずれかです (${l.fixed?.kind ?? '未指定'})`));
+      issues.push(
+        src.issue(['fixed', 'kind'], `資格の種類は ${entitlementKinds.join(', ')} のいずれかです (${l.fixed?.kind ?? '未指定'})`),
+      );
     }
     l.keys.forEach((k, i) => {
       if (!headers.has(k)) issues.push(src.issue(['keys', i], `キー項目 ${k} が columns にありません`));
@@ -120,9 +129,13 @@ export class LayoutRegistry {
     const dir = path.join(configDir, 'layouts');
     let names: string[];
     try {
-      names = readdirSync(dir).filter((n) => /\.ya?ml$/.test(n)).sort();
+      names = readdirSync(dir)
+        .filter((n) => /\.ya?ml$/.test(n))
+        .sort();
     } catch (e) {
-      throw new ConfigError([{ file: dir, path: '', line: 0, column: 0, reason: `レイアウトのフォルダを読めません (${(e as Error).message})` }]);
+      throw new ConfigError([
+        { file: dir, path: '', line: 0, column: 0, reason: `レイアウトのフォルダを読めません (${(e as Error).message})` },
+      ]);
     }
     const layouts: Layout[] = [];
     const issues: ConfigIssue[] = [];
@@ -171,7 +184,9 @@ export class LayoutRegistry {
       const unknown = headers.filter((h) => !known.has(h) && h !== l.processingKindHeader);
       const missing = l.columns.filter((c) => c.required && !headers.includes(c.header)).map((c) => c.header);
       if (!unknown.length && !missing.length) return l;
-      reasons.push(`${l.edition}: ${[unknown.length ? `未知の項目 ${unknown.join('、')}` : '', missing.length ? `必須項目なし ${missing.join('、')}` : ''].filter(Boolean).join(' / ')}`);
+      reasons.push(
+        `${l.edition}: ${[unknown.length ? `未知の項目 ${unknown.join('、')}` : '', missing.length ? `必須項目なし ${missing.join('、')}` : ''].filter(Boolean).join(' / ')}`,
+      );
     }
     return { error: `ヘッダーがどの版のレイアウトにも一致しません (${reasons.join('; ')})` };
   }

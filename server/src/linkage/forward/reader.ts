@@ -24,7 +24,12 @@ export class LinkageFileError extends Error {
     readonly file: string,
     readonly issues: RowIssue[],
   ) {
-    const first = issues.slice(0, 5).map((i) => `${path.basename(file)}:${i.line}${i.column ? ` [${i.column}]` : ''} ${i.reason}${i.value !== undefined ? ` (値: ${i.value})` : ''}`);
+    const first = issues
+      .slice(0, 5)
+      .map(
+        (i) =>
+          `${path.basename(file)}:${i.line}${i.column ? ` [${i.column}]` : ''} ${i.reason}${i.value !== undefined ? ` (値: ${i.value})` : ''}`,
+      );
     super(`連携ファイルにエラーがあります: ${file}\n${first.join('\n')}${issues.length > 5 ? `\n…ほか ${issues.length - 5} 件` : ''}`);
     this.name = 'LinkageFileError';
   }
@@ -85,7 +90,10 @@ export function maskValue(v: string): string {
 
 function convert(col: LayoutColumn, raw: string, line: number, isKey: boolean): { value: unknown; issue?: RowIssue } {
   // The masked value is built only when there is a problem to report.
-  const fail = (reason: string) => ({ value: null, issue: { line, column: col.header, value: col.personal ? maskValue(raw) : raw, reason } });
+  const fail = (reason: string) => ({
+    value: null,
+    issue: { line, column: col.header, value: col.personal ? maskValue(raw) : raw, reason },
+  });
   if (raw === '') {
     if (col.required) return fail('必須項目が空です');
     if (col.type === 'flag') return { value: false };
@@ -187,11 +195,23 @@ export async function openLinkageFile(file: string, specId: string, registry: La
       if (next.done) return;
       const { fields, line, unmapped, undecodable } = next.value;
       if (undecodable) {
-        yield { line, values: {}, processingKind: null, issues: [{ line, reason: `${encoding.encoding === 'cp932' ? 'CP932' : 'UTF-8'} として読めないバイトがあります (U+FFFD)` }], unmappedGaiji: 0 };
+        yield {
+          line,
+          values: {},
+          processingKind: null,
+          issues: [{ line, reason: `${encoding.encoding === 'cp932' ? 'CP932' : 'UTF-8'} として読めないバイトがあります (U+FFFD)` }],
+          unmappedGaiji: 0,
+        };
         continue;
       }
       if (fields.length !== headers.length) {
-        yield { line, values: {}, processingKind: null, issues: [{ line, reason: `列数が違います (${fields.length} 列、ヘッダーは ${headers.length} 列)` }], unmappedGaiji: 0 };
+        yield {
+          line,
+          values: {},
+          processingKind: null,
+          issues: [{ line, reason: `列数が違います (${fields.length} 列、ヘッダーは ${headers.length} 列)` }],
+          unmappedGaiji: 0,
+        };
         continue;
       }
       let issues: RowIssue[] | undefined;
@@ -205,7 +225,13 @@ export async function openLinkageFile(file: string, specId: string, registry: La
       let processingKind: string | null = null;
       if (differential) {
         processingKind = fields[kindIndex]!;
-        if (processingKind !== '1' && processingKind !== '2' && processingKind !== '3') (issues ??= []).push({ line, column: layout.processingKindHeader, value: processingKind, reason: '処理区分は 1 (追加)・2 (更新)・3 (削除) です' });
+        if (processingKind !== '1' && processingKind !== '2' && processingKind !== '3')
+          (issues ??= []).push({
+            line,
+            column: layout.processingKindHeader,
+            value: processingKind,
+            reason: '処理区分は 1 (追加)・2 (更新)・3 (削除) です',
+          });
       }
       yield { line, values, processingKind, issues: issues ?? NO_ISSUES, unmappedGaiji: unmapped };
     }

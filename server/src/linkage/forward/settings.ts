@@ -13,7 +13,8 @@ export function configuredGaijiMap(config: AppConfig, configDir: string): string
 
 export function loadGaijiMap(file: string | undefined): GaijiMap {
   if (!file) return new GaijiMap();
-  if (!existsSync(file)) throw new ConfigError([{ file, path: 'linkage.gaijiMap', line: 0, column: 0, reason: '同定マップのファイルがありません' }]);
+  if (!existsSync(file))
+    throw new ConfigError([{ file, path: 'linkage.gaijiMap', line: 0, column: 0, reason: '同定マップのファイルがありません' }]);
   return GaijiMap.load(file);
 }
 
@@ -33,6 +34,14 @@ export function checkSpecsHaveLayouts(config: AppConfig, registry: LayoutRegistr
   const known = new Set(registry.specIds());
   const missing = Object.keys(config.linkage.specs).filter((id) => !known.has(id));
   if (missing.length) {
-    throw new ConfigError(missing.map((id) => ({ file: path.join(configDir, 'municipality.yaml'), path: `linkage.specs.${id}`, line: 0, column: 0, reason: `連携仕様 ${id} のレイアウトが config/layouts にありません` })));
+    throw new ConfigError(
+      missing.map((id) => ({
+        file: path.join(configDir, 'municipality.yaml'),
+        path: `linkage.specs.${id}`,
+        line: 0,
+        column: 0,
+        reason: `連携仕様 ${id} のレイアウトが config/layouts にありません`,
+      })),
+    );
   }
 }

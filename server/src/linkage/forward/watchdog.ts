@@ -49,16 +49,26 @@ export async function checkMissingFiles(knex: Knex, settings: LinkageSettings, o
     if (!s.expectedBy) continue;
     if ((s.expectedOn ?? 'businessDays') === 'businessDays' && !isBusinessDay(today, opts.closedDates)) continue;
     // "As of now": a run after `now` (only possible when checking a past moment) does not count.
-    const arrived = await knex('linkage_runs').where({ spec_id: specId }).whereIn('result', ['applied', 'skipped']).andWhere('started_at', '>=', since).andWhere('started_at', '<=', now).first('id');
+    const arrived = await knex('linkage_runs')
+      .where({ spec_id: specId })
+      .whereIn('result', ['applied', 'skipped'])
+      .andWhere('started_at', '>=', since)
+      .andWhere('started_at', '<=', now)
+      .first('id');
     if (arrived) {
-      if (record) await knex('linkage_alerts').where({ spec_id: specId, alert_date: today, kind: 'missingFile' }).whereNull('resolved_at').update({ resolved_at: now });
+      if (record)
+        await knex('linkage_alerts')
+          .where({ spec_id: specId, alert_date: today, kind: 'missingFile' })
+          .whereNull('resolved_at')
+          .update({ resolved_at: now });
       continue;
     }
     if (japanTime(now) < s.expectedBy) continue;
     const message = `${specId} の本日分の連携ファイルが ${s.expectedBy} までに届いていません`;
     if (record) {
       const exists = await knex('linkage_alerts').where({ spec_id: specId, alert_date: today, kind: 'missingFile' }).first('id');
-      if (!exists) await knex('linkage_alerts').insert({ spec_id: specId, alert_date: today, kind: 'missingFile', message, raised_at: now });
+      if (!exists)
+        await knex('linkage_alerts').insert({ spec_id: specId, alert_date: today, kind: 'missingFile', message, raised_at: now });
     }
     open.push({ specId, date: today, expectedBy: s.expectedBy, message });
   }
@@ -69,25 +79,38 @@ export async function checkMissingFiles(knex: Knex, settings: LinkageSettings, o
  * Runs the check every five minutes (a new alert is logged as a warning once) and prunes the
  * archive of applied files once a night.
  */
-export function startWatchdog(knex: Knex, settings: LinkageSettings, logger: Logger, opts: { closedDates?: readonly string[]; root?: string } = {}): { stop(): void } {
+export function startWatchdog(
+  knex: Knex,
+  settings: LinkageSettings,
+  logger: Logger,
+  opts: { closedDates?: readonly string[]; root?: string } = {},
+): { stop(): void } {
   const warned = new Set<string>();
   const prune = opts.root
-    ? cron.schedule('30 3 * * *', () => {
-        const removed = pruneArchive(opts.root!, settings.archiveDays);
-        if (removed) logger.info('linkage archive pruned', { removed, days: settings.archiveDays });
-      }, { timezone: 'Asia/Tokyo', name: 'linkage-archive-prune' })
+    ? cron.schedule(
+        '30 3 * * *',
+        () => {
+          const removed = pruneArchive(opts.root!, settings.archiveDays);
+          if (removed) logger.info('linkage archive pruned', { removed, days: settings.archiveDays });
+        },
+        { timezone: 'Asia/Tokyo', name: 'linkage-archive-prune' },
+      )
     : undefined;
-  const task = cron.schedule('*/5 * * * *', async () => {
-    try {
-      for (const a of await checkMissingFiles(knex, settings, opts.closedDates ? { closedDates: opts.closedDates } : {})) {
-        const key = `${a.specId}:${a.date}`;
-        if (!warned.has(key)) logger.warn('linkage file missing', { specId: a.specId, date: a.date, expectedBy: a.expectedBy });
-        warned.add(key);
+  const task = cron.schedule(
+    '*/5 * * * *',
+    async () => {
+      try {
+        for (const a of await checkMissingFiles(knex, settings, opts.closedDates ? { closedDates: opts.closedDates } : {})) {
+          const key = `${a.specId}:${a.date}`;
+          if (!warned.has(key)) logger.warn('linkage file missing', { specId: a.specId, date: a.date, expectedBy: a.expectedBy });
+          warned.add(key);
+        }
+      } catch (e) {
+        logger.error('linkage watchdog failed', { error: e });
       }
-    } catch (e) {
-      logger.error('linkage watchdog failed', { error: e });
-    }
-  }, { timezone: 'Asia/Tokyo', noOverlap: true, name: 'linkage-watchdog' });
+    },
+    { timezone: 'Asia/Tokyo', noOverlap: true, name: 'linkage-watchdog' },
+  );
   return {
     stop: () => {
       void task.stop();

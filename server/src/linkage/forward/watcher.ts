@@ -218,13 +218,41 @@ export class DropFolderWatcher {
         if (expected !== (await hashFile(source, 'md5'))) {
           this.d.logger.warn('linkage file md5 mismatch', { specId, file: name });
           const message = `MD5 が一致しません (サイドカー ${expected})`;
-          const [row] = await this.d.knex('linkage_runs')
-            .insert({ spec_id: specId, file_name: name, kind: '-', started_at: new Date(), finished_at: new Date(), result: 'quarantined', message })
+          const [row] = await this.d
+            .knex('linkage_runs')
+            .insert({
+              spec_id: specId,
+              file_name: name,
+              kind: '-',
+              started_at: new Date(),
+              finished_at: new Date(),
+              result: 'quarantined',
+              message,
+            })
             .returning('id');
           const runId = typeof row === 'object' ? Number((row as { id: number }).id) : Number(row);
           const target = moveInto(p.quarantine, source);
           moveInto(p.quarantine, md5File);
-          const report = writeReports(p.quarantine, { specId, file: target, sha256: '', outcome: 'quarantined', runId, edition: null, kind: null, encoding: null, rowsRead: 0, rowsApplied: 0, rowsRejected: 0, unmappedGaiji: 0, issues: [], message }, path.basename(target));
+          const report = writeReports(
+            p.quarantine,
+            {
+              specId,
+              file: target,
+              sha256: '',
+              outcome: 'quarantined',
+              runId,
+              edition: null,
+              kind: null,
+              encoding: null,
+              rowsRead: 0,
+              rowsApplied: 0,
+              rowsRejected: 0,
+              unmappedGaiji: 0,
+              issues: [],
+              message,
+            },
+            path.basename(target),
+          );
           await this.d.knex('linkage_runs').where({ id: runId }).update({ report_file: report });
           return;
         }
@@ -255,7 +283,13 @@ export class DropFolderWatcher {
         const report = writeReports(p.reports, result, name);
         await this.d.knex('linkage_runs').where({ id: result.runId }).update({ report_file: report });
       }
-      this.d.logger.info('linkage file done', { specId, file: name, outcome: result.outcome, rows: result.rowsApplied, runId: result.runId });
+      this.d.logger.info('linkage file done', {
+        specId,
+        file: name,
+        outcome: result.outcome,
+        rows: result.rowsApplied,
+        runId: result.runId,
+      });
     }
     this.d.onResult?.(result);
   }

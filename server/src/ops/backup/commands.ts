@@ -59,7 +59,9 @@ async function withMssql<T>(config: AppConfig, f: (knex: Knex | undefined) => Pr
 
 /** `madoguchi backup now|list|verify` and `madoguchi restore FILE`. */
 export function addBackupCommands(program: Command, { common, progressBar }: CliHelpers): void {
-  const backup = program.command('backup').description('verified backups of the database, the config and the RPA evidence (see docs/operations.md §3)');
+  const backup = program
+    .command('backup')
+    .description('verified backups of the database, the config and the RPA evidence (see docs/operations.md §3)');
   backup
     .command('now')
     .description('take a backup now, verify it, and print its folder')
@@ -69,15 +71,28 @@ export function addBackupCommands(program: Command, { common, progressBar }: Cli
       const config = loadAppConfig(o.config);
       const bars = phaseBars(progressBar);
       const started = Date.now();
-      const r = await takeBackup({ config, configDir: o.config, dataDir: o.dataDir, ...(opts.to ? { target: path.resolve(opts.to) } : {}), onProgress: (p) => bars.update(p) }).finally(() => bars.stop());
+      const r = await takeBackup({
+        config,
+        configDir: o.config,
+        dataDir: o.dataDir,
+        ...(opts.to ? { target: path.resolve(opts.to) } : {}),
+        onProgress: (p) => bars.update(p),
+      }).finally(() => bars.stop());
       const m = r.manifest;
       // Only the folder goes to standard output, for scripts (the upgrade takes a backup first).
       console.log(r.path);
       const db = m.database;
-      const dbText = db?.client === 'sqlite'
-        ? `${Object.keys(db.tables).length} 表・${Object.values(db.tables).reduce((s, n) => s + n, 0).toLocaleString('ja-JP')} 行`
-        : db?.client === 'mssql' ? `SQL Server ${db.disk}` : '-';
-      console.error(`バックアップしました (${verifiedText(m.verified)}): ${formatBytes(r.bytes)}、ファイル ${m.files.length} 個、データベース ${dbText}、${((Date.now() - started) / 1000).toFixed(1)} 秒`);
+      const dbText =
+        db?.client === 'sqlite'
+          ? `${Object.keys(db.tables).length} 表・${Object.values(db.tables)
+              .reduce((s, n) => s + n, 0)
+              .toLocaleString('ja-JP')} 行`
+          : db?.client === 'mssql'
+            ? `SQL Server ${db.disk}`
+            : '-';
+      console.error(
+        `バックアップしました (${verifiedText(m.verified)}): ${formatBytes(r.bytes)}、ファイル ${m.files.length} 個、データベース ${dbText}、${((Date.now() - started) / 1000).toFixed(1)} 秒`,
+      );
       if (!m.verified) {
         for (const p of m.problems) console.error(`  - ${p}`);
         process.exitCode = 1;
@@ -103,7 +118,9 @@ export function addBackupCommands(program: Command, { common, progressBar }: Cli
     });
   backup
     .command('verify')
-    .description('check a backup (default: the newest): SHA-256 of every file, integrity_check and row counts on a copy; exit 1 on a problem')
+    .description(
+      'check a backup (default: the newest): SHA-256 of every file, integrity_check and row counts on a copy; exit 1 on a problem',
+    )
     .argument('[path]', 'backup folder (or its manifest.json)')
     .action(async (p: string | undefined, _o, cmd: Command) => {
       const o = common(cmd);
@@ -120,7 +137,9 @@ export function addBackupCommands(program: Command, { common, progressBar }: Cli
         }
       }
       const bars = phaseBars(progressBar);
-      const v = await withMssql(config, (knex) => verifyBackup(dir, { ...(knex ? { knex } : {}), onProgress: (x) => bars.update(x) })).finally(() => bars.stop());
+      const v = await withMssql(config, (knex) =>
+        verifyBackup(dir, { ...(knex ? { knex } : {}), onProgress: (x) => bars.update(x) }),
+      ).finally(() => bars.stop());
       if (v.verified) console.log(`異常はありません: ${dir}`);
       else {
         console.error(`バックアップに異常があります: ${dir}`);
@@ -139,13 +158,26 @@ export function addBackupCommands(program: Command, { common, progressBar }: Cli
       try {
         const r = await restoreBackup(file, { config, dataDir: o.dataDir });
         console.log(`復元しました: ${r.from}`);
-        console.log(`  検査: ${r.checked === 'manifest' ? 'SHA-256・整合性 (integrity_check)・外部キー・表の件数' : '整合性 (integrity_check)・外部キーのみ (manifest のないファイルのため)'}`);
-        console.log(`  データベース: ${r.database}${r.tables ? ` (${Object.keys(r.tables).length} 表・${Object.values(r.tables).reduce((s, n) => s + n, 0).toLocaleString('ja-JP')} 行)` : ''}`);
+        console.log(
+          `  検査: ${r.checked === 'manifest' ? 'SHA-256・整合性 (integrity_check)・外部キー・表の件数' : '整合性 (integrity_check)・外部キーのみ (manifest のないファイルのため)'}`,
+        );
+        console.log(
+          `  データベース: ${r.database}${
+            r.tables
+              ? ` (${Object.keys(r.tables).length} 表・${Object.values(r.tables)
+                  .reduce((s, n) => s + n, 0)
+                  .toLocaleString('ja-JP')} 行)`
+              : ''
+          }`,
+        );
         if (r.movedAside.length) console.log(`  それまでのデータベースは残してあります: ${r.movedAside.join(', ')}`);
         else console.log('  それまでのデータベースはありませんでした');
         if (r.evidenceRestored) console.log(`  RPA の証跡 ${r.evidenceRestored} 個を戻しました (あったものは上書きしていません)`);
-        if (r.backupVersion && r.backupVersion !== version) console.log(`  注意: バックアップはバージョン ${r.backupVersion}、このサーバーは ${version} です`);
-        console.log('  設定は戻していません (バックアップの config/ と比べてください)。サーバーを起動してください (systemctl start madoguchi)');
+        if (r.backupVersion && r.backupVersion !== version)
+          console.log(`  注意: バックアップはバージョン ${r.backupVersion}、このサーバーは ${version} です`);
+        console.log(
+          '  設定は戻していません (バックアップの config/ と比べてください)。サーバーを起動してください (systemctl start madoguchi)',
+        );
       } catch (e) {
         if (!(e instanceof RestoreError)) throw e;
         console.error(e.message);

@@ -53,7 +53,8 @@ export interface BackupManifest {
 
 export function readManifest(dir: string): BackupManifest {
   const m = JSON.parse(readFileSync(path.join(dir, MANIFEST), 'utf8')) as BackupManifest;
-  if (m.app !== 'madoguchi' || !Array.isArray(m.files) || typeof m.createdAt !== 'string') throw new Error('まどぐちのバックアップの manifest.json ではありません');
+  if (m.app !== 'madoguchi' || !Array.isArray(m.files) || typeof m.createdAt !== 'string')
+    throw new Error('まどぐちのバックアップの manifest.json ではありません');
   return m;
 }
 

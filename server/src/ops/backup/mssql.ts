@@ -40,7 +40,11 @@ export function mssqlDiskPath(dir: string, name: string): string {
  */
 export function openMssqlForBackup(m: MssqlSettings, env: NodeJS.ProcessEnv = process.env): Knex {
   const cfg = mssqlKnexConfig({ ...m, password: resolveMssqlPassword(m, env) });
-  return knexFactory({ ...cfg, connection: { ...(cfg.connection as Knex.MsSqlConnectionConfig), requestTimeout: 0 }, pool: { min: 0, max: 1 } });
+  return knexFactory({
+    ...cfg,
+    connection: { ...(cfg.connection as Knex.MsSqlConnectionConfig), requestTimeout: 0 },
+    pool: { min: 0, max: 1 },
+  });
 }
 
 export async function runMssqlBackup(knex: Knex, database: string, disk: string, opts: { copyOnly: boolean }): Promise<void> {

@@ -41,13 +41,18 @@ export function businessDaysBetween(taken: Date, now: Date, closedDates: readonl
  * always the newest verified one. A backup taken less than 24 hours ago is always within the
  * business-day window (at most one day boundary lies between), so 24 h are kept as well.
  */
-export function planRetention<T extends RetentionCandidate>(entries: readonly T[], settings: RetentionSettings, now: Date): { keep: T[]; remove: T[] } {
+export function planRetention<T extends RetentionCandidate>(
+  entries: readonly T[],
+  settings: RetentionSettings,
+  now: Date,
+): { keep: T[]; remove: T[] } {
   const newestFirst = [...entries].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
   const keep = new Set<T>();
   const verified = newestFirst.filter((e) => e.verified === true);
   for (const e of verified.slice(0, Math.max(1, settings.keepGenerations))) keep.add(e);
   for (const e of newestFirst) {
-    if (e.createdAt.getTime() > now.getTime() || businessDaysBetween(e.createdAt, now, settings.closedDates) < settings.keepBusinessDays) keep.add(e);
+    if (e.createdAt.getTime() > now.getTime() || businessDaysBetween(e.createdAt, now, settings.closedDates) < settings.keepBusinessDays)
+      keep.add(e);
   }
   return { keep: newestFirst.filter((e) => keep.has(e)), remove: newestFirst.filter((e) => !keep.has(e)) };
 }

@@ -44,7 +44,11 @@ export async function onlineBackup(source: string, dest: string, opts: OnlineBac
 const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
 export function tableCounts(db: Database.Database): Record<string, number> {
-  const names = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
+  const names = (
+    db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name").all() as {
+      name: string;
+    }[]
+  ).map((r) => r.name);
   const counts: Record<string, number> = {};
   for (const name of names) counts[name] = Number((db.prepare(`SELECT count(*) AS n FROM ${quote(name)}`).get() as { n: number }).n);
   return counts;
@@ -88,7 +92,9 @@ export function checkDatabase(file: string): DatabaseCheck {
     try {
       const lines = (db.pragma('integrity_check') as { integrity_check: string }[]).map((r) => r.integrity_check);
       if (lines.length !== 1 || lines[0] !== 'ok') {
-        problems.push(`整合性検査 (PRAGMA integrity_check) で異常があります: ${lines.slice(0, 3).join(' / ')}${lines.length > 3 ? ` ほか ${lines.length - 3} 件` : ''}`);
+        problems.push(
+          `整合性検査 (PRAGMA integrity_check) で異常があります: ${lines.slice(0, 3).join(' / ')}${lines.length > 3 ? ` ほか ${lines.length - 3} 件` : ''}`,
+        );
       }
     } catch (e) {
       problems.push(`整合性検査 (PRAGMA integrity_check) ができません: ${message(e)}`);
