@@ -1,0 +1,50 @@
+/**
+ * Every error madoguchi shows to a person or a client: a stable code, the HTTP status it maps to,
+ * and the Japanese message. Services throw `DomainError(code)`; one middleware
+ * (`http/errorHandler.ts`) turns it into a JSON error or the styled error page. Messages with
+ * `{name}` placeholders are filled from the error's params.
+ *
+ * Add a code here rather than writing a message at the throw site: the catalog is what the
+ * OpenAPI document lists and what staff documentation can point to.
+ */
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 429 | 500 | 503;
+
+export interface CatalogEntry {
+  readonly status: ErrorStatus;
+  readonly message: string;
+}
+
+export const errorCatalog = {
+  // Input
+  'input.invalid': { status: 400, message: '{detail}' },
+  'input.badId': { status: 400, message: '番号が正しくありません' },
+  'input.badJson': { status: 400, message: '送られたデータを読めません (JSON の形式が正しくありません)' },
+  'input.badEncoding': { status: 400, message: '送られたデータの文字コードを読めません' },
+  'input.tooLarge': { status: 413, message: '送られたデータが大きすぎます (上限 {limit})' },
+  'input.unsupportedType': { status: 415, message: 'この形式のデータは受け付けません ({type})' },
+  // Authentication and permission
+  'auth.loginRequired': { status: 401, message: 'ログインしてください' },
+  'auth.badToken': { status: 401, message: '端末の認証トークンが無効です' },
+  'auth.forbidden': { status: 403, message: 'この操作を行う権限がありません' },
+  'auth.mustChangePassword': { status: 403, message: 'パスワードを変更してから操作してください' },
+  'auth.csrf': { status: 403, message: '画面の有効期限が切れました。画面を開き直してからやり直してください (CSRF)' },
+  'auth.staffOnly': { status: 403, message: '端末からはこの操作はできません' },
+  'auth.tooManyAttempts': { status: 429, message: 'ログインの試行が多すぎます。しばらくしてからやり直してください' },
+  // Generic
+  'notFound.page': { status: 404, message: 'ページが見つかりません' },
+  'notFound.resource': { status: 404, message: '指定された{what}はありません' },
+  'state.conflict': { status: 409, message: '{detail}' },
+  'state.moveNotAllowed': {
+    status: 409,
+    message: '{what}は「{from}」のため「{to}」にできません。できる操作: {allowed}',
+  },
+  'server.internal': { status: 500, message: 'サーバーでエラーが発生しました。しばらくしてからやり直してください。' },
+  'server.unavailable': { status: 503, message: '{detail}' },
+} as const satisfies Record<string, CatalogEntry>;
+
+export type ErrorCode = keyof typeof errorCatalog;
+
+/** Fills `{name}` placeholders; an unfilled one is dropped rather than shown as a brace. */
+export function formatMessage(template: string, params: Readonly<Record<string, string | number>> = {}): string {
+  return template.replace(/\{([A-Za-z]+)\}/g, (_, k: string) => (params[k] === undefined ? '' : String(params[k])));
+}
