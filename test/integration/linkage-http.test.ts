@@ -80,10 +80,14 @@ describe('linkage status page and API', function () {
     expect(status.specs.find((s) => s.specId === 'ext-arrears')!.state).to.be.oneOf(['none', 'missing']);
     const bad = await get('api/v1/linkage/runs/abc');
     expect(bad.status).to.equal(400);
-    expect(((await bad.json()) as { error: { message: string } }).error.message).to.equal('取込番号は正の整数で指定してください');
+    // The schema names the field in Japanese (its title) and says how to fix it.
+    const badBody = (await bad.json()) as { error: { code: string; message: string; fields: { field: string; message: string }[] } };
+    expect(badBody.error).to.deep.include({ code: 'input.invalid', message: '取込番号: 整数で指定してください' });
+    expect(badBody.error.fields).to.deep.equal([{ field: 'id', message: '取込番号: 整数で指定してください' }]);
     const none = await get('api/v1/linkage/runs/99999');
     expect(none.status).to.equal(404);
     const limit = await get('api/v1/linkage/runs?limit=1000');
     expect(limit.status).to.equal(400);
+    expect(((await limit.json()) as { error: { message: string } }).error.message).to.equal('件数 (limit): 200 以下で指定してください');
   });
 });

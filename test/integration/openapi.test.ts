@@ -1,13 +1,18 @@
 import { expect } from 'chai';
 import { loadAppConfig } from '../../server/src/config/appConfig.js';
 import { createApp, type RouteInfo } from '../../server/src/http/app.js';
+import { Ajv } from 'ajv';
 import { openApiDocument } from '../../server/src/http/openapi.js';
 import { LayoutRegistry } from '../../server/src/linkage/forward/layouts.js';
 import { createLogger } from '../../server/src/ops/logger.js';
 import { configDir } from '../helpers/paths.js';
 import { migratedSqlite, type TempDatabase } from '../helpers/db.js';
 
-/** Keeps the OpenAPI document true: the same /api/v1 operations as the route declarations, with their permissions. */
+/**
+ * The OpenAPI document is generated from the route registry; these checks keep the generator
+ * honest: the same /api/v1 operations as the declarations, with their permissions, closed response
+ * schemas and resolvable references. The checks are tried on tampered copies so each can fail.
+ */
 
 interface Operation {
   summary?: unknown;
@@ -21,8 +26,6 @@ interface Doc {
 }
 
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
-/** Declared in app.ts by the same change that added the document; tolerated as pending until then. */
-const OPENAPI_ROUTE = 'GET /api/v1/openapi.json';
 
 const toOpenApiPath = (path: string): string => path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
 const accessOf = (r: RouteInfo): string => (typeof r.access === 'object' ? r.access.permission : r.access);
@@ -53,12 +56,13 @@ function staleInDocument(doc: Doc, routes: readonly RouteInfo[]): string[] {
 }
 
 /** Summary, permission and 4xx responses of each documented operation that is (or is pending to be) declared. */
-function operationProblems(doc: Doc, routes: readonly RouteInfo[], pending: ReadonlyMap<string, string>): string[] {
-  const declared = new Map([...pending, ...declaredApi(routes)]);
+function operationProblems(doc: Doc, routes: readonly RouteInfo[]): string[] {
+  const declared = declaredApi(routes);
   const problems: string[] = [];
   for (const [k, op] of documented(doc)) {
     const permission = declared.get(k);
     if (permission === undefined) continue; // a stale entry: reported by staleInDocument
+    if (!Object.keys(op.responses ?? {}).some((status) => /^2[0-9]{2}$/.test(status))) problems.push(`${k}: no 2xx response`);
     if (typeof op.summary !== 'string' || !op.summary.trim()) problems.push(`${k}: no summary`);
     if (op['x-permission'] !== permission) problems.push(`${k}: x-permission ${String(op['x-permission'])}, declared ${permission}`);
     if (!Object.keys(op.responses ?? {}).some((status) => /^4[0-9]{2}$/.test(status))) problems.push(`${k}: no 4xx response`);
@@ -115,12 +119,58 @@ function pathParameterProblems(doc: Doc): string[] {
   return problems;
 }
 
-describe('OpenAPI document of /api/v1', () => {
+/**
+ * Places in the JSON response schemas that accept undeclared properties: an object without
+ * `additionalProperties: false` (records use `patternProperties`), or `additionalProperties: true`.
+ */
+function openResponseObjects(doc: Doc): string[] {
+  const components = ((doc as unknown as { components?: { schemas?: Record<string, unknown> } }).components?.schemas ?? {}) as Record<
+    string,
+    unknown
+  >;
+  const out: string[] = [];
+  const seen = new Set<string>();
+  const walk = (v: unknown, at: string): void => {
+    if (Array.isArray(v)) return v.forEach((x, i) => walk(x, `${at}[${i}]`));
+    if (!v || typeof v !== 'object') return;
+    const o = v as Record<string, unknown>;
+    if (typeof o.$ref === 'string') {
+      const name = o.$ref.split('/').pop()!;
+      if (!seen.has(name)) {
+        seen.add(name);
+        walk(components[name], `#${name}`);
+      }
+      return;
+    }
+    if (o.additionalProperties === true) out.push(`${at}: additionalProperties true`);
+    if (o.type === 'object' && o.properties && o.additionalProperties !== false) out.push(`${at}: open object`);
+    for (const [k, x] of Object.entries(o)) if (k !== 'examples' && k !== 'example') walk(x, `${at}.${k}`);
+  };
+  for (const [k, op] of documented(doc)) {
+    for (const [status, r] of Object.entries(op.responses ?? {})) {
+      if (!/^2/.test(status)) continue;
+      const content = (r as { content?: Record<string, { schema?: unknown }> }).content ?? {};
+      if (content['application/json']) walk(content['application/json'].schema, `${k} ${status}`);
+    }
+  }
+  return out;
+}
+
+/** JSON responses (2xx) documented without a schema. */
+function jsonWithoutSchema(doc: Doc): string[] {
+  const out: string[] = [];
+  for (const [k, op] of documented(doc))
+    for (const [status, r] of Object.entries(op.responses ?? {})) {
+      const json = (r as { content?: Record<string, { schema?: unknown }> }).content?.['application/json'];
+      if (/^2/.test(status) && json && !json.schema) out.push(`${k} ${status}`);
+    }
+  return out;
+}
+
+describe('OpenAPI document of /api/v1 (generated from the route registry)', () => {
   let db: TempDatabase;
   let routes: RouteInfo[];
   let doc: Doc;
-  /** The openapi.json route while app.ts does not declare it yet: nothing else may be missing. */
-  let pending: Map<string, string>;
 
   before(async () => {
     db = await migratedSqlite();
@@ -134,37 +184,54 @@ describe('OpenAPI document of /api/v1', () => {
       version: 'test',
       linkage: { knex, registry: LayoutRegistry.load(configDir), settings: config.linkage, closedDates: [], loads: () => [] },
     }));
-    doc = openApiDocument('test') as Doc;
-    pending = declaredApi(routes).has(OPENAPI_ROUTE) ? new Map() : new Map([[OPENAPI_ROUTE, 'authenticated']]);
+    doc = openApiDocument(routes, 'test') as unknown as Doc;
   });
   after(async () => {
     await db?.close();
   });
 
-  it('(a) documents every declared /api/v1 route', () => {
-    expect(declaredApi(routes).size, 'declared /api/v1 routes').to.be.greaterThan(10);
+  it('declares every route with a contract (no route left on the old declaration without schemas)', () => {
+    const legacy = routes.filter((r) => !r.spec).map((r) => `${r.method} ${r.path}`);
+    const legacyApi = legacy.filter((r) => r.includes(' /api/'));
+    expect(legacyApi, 'JSON API routes without a contract').to.deep.equal([]);
+    expect(legacy, 'routes without a contract').to.deep.equal([]);
+  });
+
+  it('(a) documents every declared /api/v1 route, and (b) nothing else', () => {
+    expect(declaredApi(routes).size, 'declared /api/v1 routes').to.be.greaterThan(20);
     expect(missingFromDocument(doc, routes), 'declared but not documented').to.deep.equal([]);
+    expect(
+      staleInDocument(doc, routes).filter((k) => k !== 'GET /healthz'),
+      'documented but not declared',
+    ).to.deep.equal([]);
   });
 
-  it('(b) documents no operation that is not a declared route', () => {
-    // Only GET /api/v1/openapi.json may be documented ahead of its declaration in app.ts.
-    expect(staleInDocument(doc, routes), 'documented but not declared').to.deep.equal([...pending.keys()]);
-  });
-
-  it('(c) gives every operation a summary, its declared permission as x-permission, and a 4xx response', () => {
-    expect(documented(doc).size).to.equal(declaredApi(routes).size + pending.size);
-    expect(operationProblems(doc, routes, pending)).to.deep.equal([]);
+  it('(c) gives every operation a summary, its declared permission as x-permission, a 2xx and a 4xx response', () => {
+    expect(operationProblems(doc, routes)).to.deep.equal([]);
     expect(pathParameterProblems(doc)).to.deep.equal([]);
   });
 
-  it('(d) is OpenAPI 3.1 and plain JSON, with every $ref resolved', () => {
+  it('(d) has a closed response schema for every JSON 2xx response (no additionalProperties: true)', () => {
+    expect(jsonWithoutSchema(doc)).to.deep.equal([]);
+    expect(openResponseObjects(doc)).to.deep.equal([]);
+  });
+
+  it('(e) is OpenAPI 3.1 and plain JSON, with every $ref resolved and every schema compilable', () => {
     expect(doc.openapi)
       .to.be.a('string')
       .and.match(/^3\.1\./);
     expect(unserialisable(doc)).to.deep.equal([]);
     expect(JSON.parse(JSON.stringify(doc))).to.deep.equal(doc);
     expect(unresolvedRefs(doc)).to.deep.equal([]);
-    expect((openApiDocument('9.9.9') as { info: { version: string } }).info.version).to.equal('9.9.9');
+    const ajv = new Ajv({ strict: false });
+    ajv.addSchema({ components: (doc as unknown as { components: unknown }).components }, 'doc');
+    for (const [k, op] of documented(doc))
+      for (const r of Object.values(op.responses ?? {})) {
+        const schema = (r as { content?: Record<string, { schema?: object }> }).content?.['application/json']?.schema;
+        if (schema)
+          expect(() => ajv.compile(JSON.parse(JSON.stringify(schema).replace(/"#\/components/g, '"doc#/components'))), k).not.to.throw();
+      }
+    expect((openApiDocument(routes, '9.9.9') as { info: { version: string } }).info.version).to.equal('9.9.9');
   });
 
   it('the checks catch a document that has drifted from the routes', () => {
@@ -173,39 +240,45 @@ describe('OpenAPI document of /api/v1', () => {
 
     // (a) an operation left out
     const dropped = tampered();
-    delete paths(dropped)['/api/v1/visits/{id}']!.get;
-    expect(missingFromDocument(dropped, routes)).to.deep.equal(['GET /api/v1/visits/{id}']);
-    // (a) a route declared without documentation (the way routes.test.ts adds one behind the back)
+    delete paths(dropped)['/api/v1/linkage/status']!.get;
+    expect(missingFromDocument(dropped, routes)).to.deep.equal(['GET /api/v1/linkage/status']);
     expect(
       missingFromDocument(doc, [...routes, { method: 'POST', path: '/api/v1/visits/:id/reopen', access: { permission: 'visit.handle' } }]),
     ).to.deep.equal(['POST /api/v1/visits/{id}/reopen']);
-    // (b) a stale path and a stale method
+    // (b) a stale path
     const stale = tampered();
     paths(stale)['/api/v1/residents/{addresseeNo}/history'] = {
       get: { summary: 'x', 'x-permission': 'resident.search', responses: { '404': {} } },
     };
-    paths(stale)['/api/v1/residents']!.post = { summary: 'x', 'x-permission': 'resident.search', responses: { '400': {} } };
-    expect(staleInDocument(stale, routes).sort()).to.deep.equal(
-      [...pending.keys(), 'POST /api/v1/residents', 'GET /api/v1/residents/{addresseeNo}/history'].sort(),
-    );
-    // (c) summary, permission and 4xx
-    const wrong = tampered();
-    paths(wrong)['/api/v1/residents']!.get!.summary = ' ';
-    paths(wrong)['/api/v1/linkage/status']!.get!['x-permission'] = 'resident.search';
-    paths(wrong)['/api/v1/addresses/towns']!.get!.responses = { '200': {}, '500': {} };
-    delete paths(wrong)['/api/v1/openapi.json']!.get!['x-permission'];
-    expect(operationProblems(wrong, routes, pending)).to.deep.equal([
-      'GET /api/v1/residents: no summary',
-      'GET /api/v1/addresses/towns: no 4xx response',
-      'GET /api/v1/linkage/status: x-permission resident.search, declared linkage.read',
-      'GET /api/v1/openapi.json: x-permission undefined, declared authenticated',
+    expect(staleInDocument(stale, routes).filter((k) => k !== 'GET /healthz')).to.deep.equal([
+      'GET /api/v1/residents/{addresseeNo}/history',
     ]);
-    // (c) path parameters
+    // (c) summary, permission, 2xx and 4xx
+    const wrong = tampered();
+    paths(wrong)['/api/v1/linkage/runs']!.get!.summary = ' ';
+    paths(wrong)['/api/v1/linkage/status']!.get!['x-permission'] = 'resident.search';
+    paths(wrong)['/api/v1/linkage/runs/{id}']!.get!.responses = { '200': {}, '500': {} };
+    expect(operationProblems(wrong, routes)).to.deep.equal([
+      'GET /api/v1/linkage/status: x-permission resident.search, declared linkage.read',
+      'GET /api/v1/linkage/runs: no summary',
+      'GET /api/v1/linkage/runs/{id}: no 4xx response',
+    ]);
     const params = tampered();
-    paths(params)['/api/v1/visits/{id}']!.get!.parameters = [];
-    expect(pathParameterProblems(params)).to.deep.equal(['GET /api/v1/visits/{id}: {id} not a required path parameter']);
-    // (d) version, values JSON cannot carry, and dangling $refs
-    expect('3.0.3').not.to.match(/^3\.1\./);
+    paths(params)['/api/v1/linkage/runs/{id}']!.get!.parameters = [];
+    expect(pathParameterProblems(params)).to.deep.equal(['GET /api/v1/linkage/runs/{id}: {id} not a required path parameter']);
+    // (d) an open response object and a JSON response without a schema
+    const open = tampered();
+    const ok = (
+      paths(open)['/api/v1/linkage/runs']!.get!.responses as Record<
+        string,
+        { content: Record<string, { schema: Record<string, unknown> }> }
+      >
+    )['200']!;
+    ok.content['application/json']!.schema.additionalProperties = true;
+    (paths(open)['/api/v1/linkage/status']!.get!.responses as Record<string, unknown>)['200'] = { content: { 'application/json': {} } };
+    expect(openResponseObjects(open)).to.include('GET /api/v1/linkage/runs 200: additionalProperties true');
+    expect(jsonWithoutSchema(open)).to.deep.equal(['GET /api/v1/linkage/status 200']);
+    // (e) values JSON cannot carry, and dangling $refs
     expect(unserialisable({ a: [1, undefined], b: new Date(0), c: () => 1, d: NaN })).to.deep.equal([
       '$.a[1]: undefined',
       '$.b: Date',

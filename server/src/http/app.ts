@@ -1,83 +1,38 @@
 import { readFile } from 'node:fs/promises';
 import { bodyParser } from '@koa/bodyparser';
 import Koa from 'koa';
-import { Router, type RouterMiddleware } from '@koa/router';
-import type { Knex } from 'knex';
+import { Router } from '@koa/router';
 import { resumeApiClient } from '../auth/apiClients.js';
-import { actorOf, resumeSession, type StaffSession } from '../auth/sessions.js';
-import type { AuditActor } from '../auth/staffRepo.js';
-import type { AppConfig } from '../config/appConfig.js';
-import type { Logger } from '../ops/logger.js';
-import { page, type PageChrome, type SafeHtml } from './html.js';
-import { openApiDocument } from './openapi.js';
+import { resumeSession, type StaffSession } from '../auth/sessions.js';
+import { DomainError } from '../errors/domainError.js';
+import { checkHealth, systemHealth } from '../ops/health.js';
 import { powerBanner, powerStatus, type PowerStatus } from '../ops/power.js';
+import { ProcedureStore } from '../procedures/config.js';
+import { errorHandler } from './errorHandler.js';
+import type { PageChrome } from './html.js';
+import { createRouteKit, file, htmlOrRedirect, json, type AppDeps, type ProcedureSource, type RouteInfo } from './kit.js';
+import { openApiDocument } from './openapi.js';
+import { registerAddressApi } from './routes/addresses.js';
 import { registerAdminRoutes } from './routes/admin.js';
 import { registerAuditRoutes } from './routes/auditViewer.js';
-import { checkHealth, systemHealth } from './routes/health.js';
-import { landingPage, staffHome } from './routes/home.js';
-import { registerCounterRoutes } from './routes/counter.js';
-import { registerNoticeRoutes, type ProcedureSource } from './routes/notices.js';
-import { registerPrintRoutes } from './routes/print.js';
 import { registerCertificateRoutes } from './routes/certificates.js';
-import { registerRpaRoutes } from './routes/rpa.js';
+import { registerCounterRoutes } from './routes/counter.js';
+import { landingPage, staffHome } from './routes/home.js';
+import { registerLinkageRoutes } from './routes/linkage.js';
+import { registerNoticeRoutes } from './routes/notices.js';
+import { registerOperationsRoutes } from './routes/operations.js';
+import { registerPrintRoutes } from './routes/print.js';
 import { registerProcedureAdmin } from './routes/procedureAdmin.js';
-import { ProcedureStore } from '../procedures/config.js';
-import { registerAddressApi } from './routes/addresses.js';
-import { registerLinkageRoutes, type LinkageView } from './routes/linkage.js';
 import { registerResidentApi } from './routes/residents.js';
+import { registerRpaRoutes } from './routes/rpa.js';
 import { registerSessionRoutes } from './routes/session.js';
 import { registerStatsRoutes } from './routes/stats.js';
-import { registerOperationsRoutes } from './routes/operations.js';
+import { OpenApiDocumentSchema } from './schemas/openapi.js';
+import { SystemHealthSchema } from './schemas/health.js';
+import { SESSION_COOKIE } from './sessionCookie.js';
 
-export interface AppDeps {
-  knex: Knex;
-  config: AppConfig;
-  /** Where the municipality's configuration lives (templates served from there). */
-  configDir: string;
-  /** The data directory (RPA evidence lives under it); routes that need it refuse without it. */
-  dataDir?: string;
-  /** The procedure catalog; by default read from `configDir/procedures` and reloaded when edited. */
-  procedures?: ProcedureStore;
-  logger: Logger;
-  version: string;
-  linkage: LinkageView;
-}
-
-/** Who may use a route: anyone, any logged-in member of staff, or one holding a permission. */
-export type RouteAccess = 'public' | 'authenticated' | { permission: string };
-
-export const SESSION_COOKIE = 'madoguchi_session';
-
-export interface RouteInfo {
-  method: string;
-  path: string;
-  access: RouteAccess;
-}
-
-type Ctx = Parameters<RouterMiddleware>[0];
-
-/** What a route module gets: the declaring function and the helpers every handler needs. */
-export interface RouteKit {
-  deps: AppDeps;
-  route(
-    method: 'GET' | 'POST',
-    path: string,
-    access: RouteAccess,
-    handler: RouterMiddleware,
-    options?: { whileMustChangePassword?: boolean },
-  ): void;
-  /** Responds with a full page carrying the staff header (name, active role, counter). */
-  render(ctx: Ctx, title: string, body: SafeHtml): void;
-  chrome(ctx: Ctx): PageChrome;
-  session(ctx: Ctx): StaffSession;
-  actor(ctx: Ctx): AuditActor;
-  form(ctx: Ctx): Record<string, unknown>;
-}
-
-/** Thrown for bad input: a 400 with a message for staff. */
-export function badRequest(message: string): Error {
-  return Object.assign(new Error(message), { status: 400, expose: true });
-}
+export type { AppDeps, RouteInfo } from './kit.js';
+export { undeclaredRoutes } from './kit.js';
 
 const STATIC_FILES: Record<string, { file: URL; type: string }> = {
   '/static/base.css': { file: new URL('../../static/base.css', import.meta.url), type: 'text/css; charset=utf-8' },
@@ -99,13 +54,17 @@ const NAV: readonly { href: string; label: string; permission: string }[] = [
   { href: '/admin/operations', label: '稼働状況', permission: 'admin.staff' },
 ];
 
+/**
+ * The Koa application: error handling, body parsing, the session or machine token, security
+ * headers, then the routes of every module, each declared through the route kit (kit.ts).
+ */
 export function createApp(deps: AppDeps): { app: Koa; router: Router; routes: RouteInfo[] } {
   const app = new Koa();
   app.proxy = false;
   const router = new Router();
   const routes: RouteInfo[] = [];
 
-  const chromeOf = (ctx: Ctx): PageChrome => {
+  const chromeOf = (ctx: { state: Koa.DefaultState }): PageChrome => {
     const s = ctx.state.session as StaffSession | undefined;
     if (!s || s.kind !== 'staff') return {};
     const counter = deps.config.counters.find((c) => c.id === s.counterId);
@@ -121,80 +80,18 @@ export function createApp(deps: AppDeps): { app: Koa; router: Router; routes: Ro
       },
     };
   };
-
-  const kit: RouteKit = {
-    deps,
-    /**
-     * The one way to add a route: its access is declared with it, and the list of declarations is
-     * what the permission checks and the route-matrix test read. A route added to `router`
-     * directly has no declaration, and test/integration/routes.test.ts fails on it.
-     */
-    route(method, path, access, handler, options = {}) {
-      routes.push({ method, path, access });
-      const guarded: RouterMiddleware = async (ctx, next) => {
-        const session = ctx.state.session as StaffSession | undefined;
-        if (access !== 'public') {
-          if (!session) return ctx.throw(401, 'ログインしてください');
-          if (typeof access === 'object' && !session.permissions.has(access.permission)) ctx.throw(403, 'この操作を行う権限がありません');
-          if (session.mustChangePassword && !options.whileMustChangePassword) {
-            if (method === 'GET' && !ctx.path.startsWith('/api/')) return ctx.redirect('/password');
-            ctx.throw(403, 'パスワードを変更してから操作してください');
-          }
-        }
-        // State-changing requests made on behalf of a browser session carry its CSRF token (form
-        // field or header). Public forms (the login) act for no session; SameSite=Strict guards
-        // them. Machine clients send a bearer token and no cookies, so there is nothing to forge.
-        if (method === 'POST' && session?.kind === 'staff' && access !== 'public') {
-          const body = (ctx.request as { body?: Record<string, unknown> }).body ?? {};
-          const sent = ctx.get('x-csrf-token') || (typeof body._csrf === 'string' ? body._csrf : '');
-          if (sent !== session.csrfToken) ctx.throw(403, '画面の有効期限が切れました。画面を開き直してからやり直してください (CSRF)');
-        }
-        return handler(ctx, next);
-      };
-      if (method === 'GET') router.get(path, guarded);
-      else router.post(path, guarded);
-    },
-    chrome: chromeOf,
-    render(ctx, title, body) {
-      ctx.type = 'html';
-      ctx.body = page(title, body, chromeOf(ctx));
-    },
-    session(ctx) {
-      return ctx.state.session as StaffSession;
-    },
-    actor(ctx) {
-      return actorOf(ctx.state.session as StaffSession, ctx.ip);
-    },
-    form(ctx) {
-      return (ctx.request as { body?: Record<string, unknown> }).body ?? {};
-    },
-  };
+  const kit = createRouteKit(deps, router, routes, chromeOf);
 
   app.use(async (ctx, next) => {
     const started = process.hrtime.bigint();
     try {
       await next();
-      if (ctx.status === 404 && ctx.body === undefined) ctx.throw(404, 'ページが見つかりません');
-    } catch (e) {
-      const err = e as Error & { status?: number; expose?: boolean };
-      const status = err.status && err.status >= 400 && err.status < 600 ? err.status : 500;
-      const message =
-        status < 500 && err.expose !== false ? err.message : 'サーバーでエラーが発生しました。しばらくしてからやり直してください。';
-      if (status >= 500) deps.logger.error('request failed', { method: ctx.method, path: ctx.path, error: err });
-      ctx.status = status;
-      if (ctx.path.startsWith('/api/') || ctx.path === '/healthz' || ctx.accepts('html', 'json') === 'json')
-        ctx.body = { error: { status, message } };
-      else {
-        ctx.type = 'html';
-        const back = status === 401 ? '<a href="/login">ログイン画面へ</a>' : '<a href="/">ホームへ</a>';
-        ctx.body = `<!doctype html><html lang="ja"><meta charset="utf-8"><title>エラー</title><body><h1>${status}</h1><p>${message.replace(/[<>&]/g, '')}</p><p>${back}</p></body></html>`;
-      }
     } finally {
       // Server-side time, for the search benchmark and the browser's network panel.
       ctx.set('Server-Timing', `app;dur=${(Number(process.hrtime.bigint() - started) / 1e6).toFixed(2)}`);
     }
   });
-
+  app.use(errorHandler(deps.logger, chromeOf));
   app.use(bodyParser({ enableTypes: ['form', 'json'], formLimit: '64kb', jsonLimit: '1mb' }));
   app.use(async (ctx, next) => {
     const authorization = ctx.get('authorization');
@@ -202,7 +99,7 @@ export function createApp(deps: AppDeps): { app: Koa; router: Router; routes: Ro
       // Bearer tokens are for machines and the JSON API only; a bad one is refused, never ignored.
       const m = /^Bearer\s+(\S+)$/i.exec(authorization);
       const client = m && ctx.path.startsWith('/api/') ? await resumeApiClient(deps.knex, m[1]!, ctx.ip) : null;
-      if (!client) ctx.throw(401, '端末の認証トークンが無効です');
+      if (!client) throw new DomainError('auth.badToken');
       ctx.state.session = client;
     } else {
       ctx.state.session = (await resumeSession(deps.knex, ctx.cookies.get(SESSION_COOKIE), deps.config.auth)) ?? undefined;
@@ -224,32 +121,55 @@ export function createApp(deps: AppDeps): { app: Koa; router: Router; routes: Ro
 
   registerSessionRoutes(kit);
 
-  kit.route('GET', '/healthz', 'public', async (ctx) => {
-    const health = await systemHealth({
-      knex: deps.knex,
-      version: deps.version,
-      config: deps.config,
-      ...(deps.dataDir !== undefined ? { dataDir: deps.dataDir } : {}),
-    });
-    ctx.status = health.status === 'ok' ? 200 : 503;
-    ctx.body = health;
-  });
+  kit.route(
+    {
+      method: 'GET',
+      path: '/healthz',
+      access: 'public',
+      tag: '稼働状況',
+      summary: '稼働状況 (監視・systemd 用)',
+      description: 'データベースに接続できないときだけ 503 を返します。連携ファイル・バックアップ・RPA・UPS の問題は warnings に入ります。',
+      response: json(SystemHealthSchema, { description: '稼働状況 (503 のときも同じ形)' }),
+    },
+    async (ctx) => {
+      const health = await systemHealth({
+        knex: deps.knex,
+        version: deps.version,
+        config: deps.config,
+        ...(deps.dataDir !== undefined ? { dataDir: deps.dataDir } : {}),
+      });
+      ctx.status = health.status === 'ok' ? 200 : 503;
+      return health;
+    },
+  );
 
-  kit.route('GET', '/', 'public', async (ctx) => {
-    const session = ctx.state.session as StaffSession | undefined;
-    if (session?.mustChangePassword) return ctx.redirect('/password');
-    ctx.type = 'html';
-    // The resident count scans the cache: only the landing page shows it, not every staff home.
-    ctx.body =
-      session?.kind === 'staff'
-        ? await staffHome(deps.knex, deps.config, deps.linkage, session, chromeOf(ctx))
-        : landingPage(deps.config, (await checkHealth(deps.knex, deps.version)).residents);
-  });
+  kit.route(
+    { method: 'GET', path: '/', access: 'public', summary: 'ホーム (職員) またはご案内 (未ログイン)', response: htmlOrRedirect },
+    async (ctx) => {
+      const session = ctx.state.session as StaffSession | undefined;
+      if (session?.mustChangePassword) return ctx.redirect('/password');
+      ctx.type = 'html';
+      // The resident count scans the cache: only the landing page shows it, not every staff home.
+      ctx.body =
+        session?.kind === 'staff'
+          ? await staffHome(deps.knex, deps.config, deps.linkage, session, chromeOf(ctx))
+          : landingPage(deps.config, (await checkHealth(deps.knex, deps.version)).residents);
+    },
+  );
 
   registerLinkageRoutes(kit);
-  kit.route('GET', '/api/v1/openapi.json', 'authenticated', async (ctx) => {
-    ctx.body = openApiDocument(deps.version);
-  });
+  kit.route(
+    {
+      method: 'GET',
+      path: '/api/v1/openapi.json',
+      access: 'authenticated',
+      tag: 'API 仕様',
+      summary: 'この API の OpenAPI 3.1 文書',
+      description: 'ルートの宣言 (権限・入力・応答のスキーマ) から生成します。',
+      response: json(OpenApiDocumentSchema),
+    },
+    async () => openApiDocument(routes, deps.version),
+  );
   registerResidentApi(kit);
   const store = deps.procedures ?? new ProcedureStore(deps.configDir, deps.config.counters, { minCheckIntervalMs: 2000 });
   const procedures: ProcedureSource = {
@@ -272,7 +192,7 @@ export function createApp(deps: AppDeps): { app: Koa; router: Router; routes: Ro
   registerOperationsRoutes(kit);
 
   for (const [path, f] of Object.entries(STATIC_FILES)) {
-    kit.route('GET', path, 'public', async (ctx) => {
+    kit.route({ method: 'GET', path, access: 'public', summary: '画面の CSS・スクリプト', response: file(f.type) }, async (ctx) => {
       ctx.type = f.type;
       ctx.set('Cache-Control', 'public, max-age=3600');
       ctx.body = await readFile(f.file);
@@ -282,17 +202,4 @@ export function createApp(deps: AppDeps): { app: Koa; router: Router; routes: Ro
   app.use(router.routes());
   app.use(router.allowedMethods());
   return { app, router, routes };
-}
-
-/** Router layers (method + path) that have no access declaration: must be none. */
-export function undeclaredRoutes(router: Router, routes: readonly RouteInfo[]): string[] {
-  const declared = new Set(routes.map((r) => `${r.method} ${r.path}`));
-  const missing: string[] = [];
-  for (const layer of router.stack) {
-    for (const method of layer.methods) {
-      if (method === 'HEAD') continue;
-      if (!declared.has(`${method} ${layer.path}`)) missing.push(`${method} ${layer.path}`);
-    }
-  }
-  return missing;
 }

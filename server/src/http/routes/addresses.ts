@@ -1,11 +1,11 @@
 import { blocksOf, matchAddress, townsStartingWith } from '../../residents/addresses.js';
 import { lookupPostalCode, normalizePostalCode } from '../../residents/postalCode.js';
-import { badRequest, type RouteAccess, type RouteKit } from '../app.js';
+import { badRequest, type RouteAccess, type RouteKit } from '../kit.js';
 
 const str = (v: unknown): string => (typeof v === 'string' ? v.trim() : '');
 
 /** Address input assistance (O-45): 町字 → 番地 type-ahead, free-text matching, offline postal codes. */
-export function registerAddressApi({ route, deps }: RouteKit): void {
+export function registerAddressApi({ legacyRoute: route, deps }: RouteKit): void {
   const knex = deps.knex;
   const access: RouteAccess = { permission: 'visit.handle' };
 

@@ -10,8 +10,9 @@ import { appendAudit } from '../../audit/trail.js';
 import { dbDate } from '../../db/values.js';
 import { entitlementKinds } from '../../domain/codes.js';
 import { html, type SafeHtml } from '../html.js';
-import { badRequest, type RouteAccess, type RouteKit } from '../app.js';
-import { jst } from './linkage.js';
+import { badRequest, type RouteAccess, type RouteKit } from '../kit.js';
+import { readRawBody } from '../rawBody.js';
+import { japanWarekiTime as jst } from '../../domain/japanTime.js';
 
 const str = (v: unknown): string => (typeof v === 'string' ? v.trim() : '');
 const list = (v: unknown): string[] =>
@@ -52,19 +53,8 @@ const allGroups = (knex: Knex) =>
 
 const MAX_IMPORT_BYTES = 2 * 1024 * 1024;
 
-export async function rawBody(ctx: { req: NodeJS.ReadableStream; throw(status: number, msg: string): never }): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of ctx.req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_IMPORT_BYTES) ctx.throw(413, 'ファイルが大きすぎます (2 MB まで)');
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
-
 /** Staff, groups (permissions and data scopes), machine clients and the bulk import (admin.staff). */
-export function registerAdminRoutes({ route, deps, render, session, actor, form }: RouteKit): void {
+export function registerAdminRoutes({ legacyRoute: route, deps, render, session, actor, form }: RouteKit): void {
   const knex = deps.knex;
   const admin: RouteAccess = { permission: 'admin.staff' };
   const csrf = (ctx: Parameters<RouteKit['session']>[0]) => session(ctx).csrfToken ?? '';
@@ -199,7 +189,7 @@ ${staff.map((s) => html`<tr><td><a href="/admin/staff/${s.id}">${s.login_id}</a>
   route('POST', '/admin/staff/import', admin, async (ctx) => {
     const mode = ctx.query.mode === 'apply' ? 'apply' : 'dryRun';
     const fileName = str(ctx.query.name) || 'upload.csv';
-    const bytes = await rawBody(ctx);
+    const bytes = await readRawBody(ctx.req, MAX_IMPORT_BYTES);
     if (!bytes.length) throw badRequest('CSV ファイルが空です');
     const parsed = parseStaffCsv(bytes, fileName);
     const plan = await planStaffImport(knex, parsed, { fileName, passwordPolicy: deps.config.auth.password });

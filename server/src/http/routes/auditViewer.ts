@@ -1,7 +1,7 @@
 import { appendAudit, exportAuditCsv, fromRow, verifyAudit } from '../../audit/trail.js';
 import { html } from '../html.js';
-import { badRequest, type RouteAccess, type RouteKit } from '../app.js';
-import { jst } from './linkage.js';
+import { badRequest, type RouteAccess, type RouteKit } from '../kit.js';
+import { japanWarekiTime as jst } from '../../domain/japanTime.js';
 
 const str = (v: unknown): string => (typeof v === 'string' ? v.trim() : '');
 const PAGE_SIZE = 100;
@@ -12,7 +12,7 @@ const isoDate = (v: string, label: string): string => {
 const jstStart = (d: string) => new Date(Date.parse(`${d}T00:00:00+09:00`));
 
 /** The audit viewer with filters; every look at the trail is itself recorded in it. */
-export function registerAuditRoutes({ route, deps, render, actor }: RouteKit): void {
+export function registerAuditRoutes({ legacyRoute: route, deps, render, actor }: RouteKit): void {
   const knex = deps.knex;
   const auditRead: RouteAccess = { permission: 'audit.read' };
 

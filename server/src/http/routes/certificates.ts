@@ -15,7 +15,7 @@ import { loadFormTemplates } from '../../printing/template.js';
 import { MASKED_ADDRESS, protectionFor } from '../../residents/warnings.js';
 import { getVisit } from '../../visits/visits.js';
 import { html, type SafeHtml } from '../html.js';
-import { badRequest, type RouteKit } from '../app.js';
+import { badRequest, type RouteKit } from '../kit.js';
 
 const str = (v: unknown): string => (typeof v === 'string' ? v.trim() : '');
 const LINES = 5;
@@ -61,7 +61,7 @@ function optionInputs(i: number, types: readonly CertificateType[]): SafeHtml {
 }
 
 /** Certificate requests (I-31..35, J-36): lines with fees and exemptions, issuance rules, the printed request. */
-export function registerCertificateRoutes({ route, deps, render, session, actor, form }: RouteKit): void {
+export function registerCertificateRoutes({ legacyRoute: route, deps, render, session, actor, form }: RouteKit): void {
   const db = deps.knex;
 
   const visitOf = async (raw: string | undefined) => {

@@ -18,12 +18,13 @@ import {
   type VisitorFields,
 } from '../../visits/visits.js';
 import { html, type SafeHtml } from '../html.js';
-import { badRequest, type RouteAccess, type RouteKit } from '../app.js';
-import { jst } from './linkage.js';
+import { badRequest, type RouteAccess, type RouteKit } from '../kit.js';
+import { japanWarekiTime as jst } from '../../domain/japanTime.js';
 import { appendAudit } from '../../audit/trail.js';
 import { dbDate } from '../../db/values.js';
 import { todayInJapan } from '../../domain/dates.js';
-import { visitWorkSections, type ProcedureSource } from './notices.js';
+import { visitWorkSections } from './notices.js';
+import type { ProcedureSource } from '../kit.js';
 import { ADDRESSEE_NO } from './residents.js';
 
 const str = (v: unknown): string => (typeof v === 'string' ? v.trim() : '');
@@ -104,7 +105,7 @@ function personSummary(p: PresentedResident): SafeHtml {
 
 /** The counter screens: home work list, search, person view and visits (B-6..8, C-10..12, D-13..17). */
 export function registerCounterRoutes(kit: RouteKit, procedures: ProcedureSource): void {
-  const { route, deps, render, session, actor, form } = kit;
+  const { legacyRoute: route, deps, render, session, actor, form } = kit;
   const knex = deps.knex;
   const search: RouteAccess = { permission: 'resident.search' };
   const visits: RouteAccess = { permission: 'visit.handle' };

@@ -5,7 +5,8 @@ import { dbDate } from '../../db/values.js';
 import { todayInJapan } from '../../domain/dates.js';
 import { listActiveVisits, statusLabels } from '../../visits/visits.js';
 import { html, page, type PageChrome } from '../html.js';
-import { jst, linkageStatus, type LinkageView } from './linkage.js';
+import { japanWarekiTime as jst } from '../../domain/japanTime.js';
+import { linkageStatus, type LinkageView } from '../../linkage/status.js';
 
 const STATE_LABEL: Record<string, string> = { ok: '正常', loading: '取込中', missing: '未着', error: 'エラー', none: '未取込' };
 

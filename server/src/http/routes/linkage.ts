@@ -1,143 +1,12 @@
+import { Type as T } from '@sinclair/typebox';
 import type { Knex } from 'knex';
-import type { LinkageSettings } from '../../config/appConfig.js';
-import { dbDate } from '../../db/values.js';
-import { formatWareki } from '../../domain/wareki.js';
-import type { LayoutRegistry } from '../../linkage/forward/layouts.js';
-import { checkMissingFiles } from '../../linkage/forward/watchdog.js';
-import type { LoadProgress } from '../../linkage/forward/watcher.js';
+import { japanWarekiTime as jst } from '../../domain/japanTime.js';
+import { notFound } from '../../errors/domainError.js';
+import { linkageStatus, listRuns, runWithIssues, type LinkageView, type RunRecord, type SpecStatus } from '../../linkage/status.js';
 import { html, page, type PageChrome, type SafeHtml } from '../html.js';
-import { badRequest, type RouteAccess, type RouteKit } from '../app.js';
-
-export interface LinkageView {
-  knex: Knex;
-  registry: LayoutRegistry;
-  settings: LinkageSettings;
-  closedDates: readonly string[];
-  loads: () => LoadProgress[];
-}
-
-export interface RunRecord {
-  id: number;
-  specId: string;
-  edition: string | null;
-  fileName: string;
-  sha256: string | null;
-  kind: string;
-  encoding: string | null;
-  startedAt: string | null;
-  finishedAt: string | null;
-  durationMs: number | null;
-  rowsRead: number;
-  rowsApplied: number;
-  rowsRejected: number;
-  unmappedGaiji: number;
-  result: string;
-  message: string | null;
-}
-
-export interface SpecStatus {
-  specId: string;
-  title: string;
-  edition: string;
-  provisional: boolean;
-  expectedBy: string | null;
-  lastApplied: RunRecord | null;
-  lastRun: RunRecord | null;
-  state: 'ok' | 'loading' | 'missing' | 'error' | 'none';
-}
-
-const iso = (v: unknown): string | null => dbDate(v)?.toISOString() ?? null;
-
-export function toRunRecord(r: Record<string, unknown>): RunRecord {
-  const startedAt = iso(r.started_at);
-  const finishedAt = iso(r.finished_at);
-  return {
-    id: Number(r.id),
-    specId: String(r.spec_id),
-    edition: (r.edition as string | null) ?? null,
-    fileName: String(r.file_name),
-    sha256: (r.file_sha256 as string | null) ?? null,
-    kind: String(r.kind),
-    encoding: (r.encoding as string | null) ?? null,
-    startedAt,
-    finishedAt,
-    durationMs: startedAt && finishedAt ? Date.parse(finishedAt) - Date.parse(startedAt) : null,
-    rowsRead: Number(r.rows_read),
-    rowsApplied: Number(r.rows_applied),
-    rowsRejected: Number(r.rows_rejected),
-    unmappedGaiji: Number(r.unmapped_gaiji),
-    result: String(r.result),
-    message: (r.message as string | null) ?? null,
-  };
-}
-
-export async function listRuns(knex: Knex, opts: { specId?: string; limit?: number } = {}): Promise<RunRecord[]> {
-  let q = knex('linkage_runs')
-    .orderBy('id', 'desc')
-    .limit(Math.min(Math.max(opts.limit ?? 50, 1), 200));
-  if (opts.specId) q = q.where({ spec_id: opts.specId });
-  return ((await q) as Record<string, unknown>[]).map(toRunRecord);
-}
-
-export async function runWithIssues(
-  knex: Knex,
-  id: number,
-): Promise<{ run: RunRecord; issues: { line: number; column: string | null; value: string | null; reason: string }[] } | null> {
-  const row = (await knex('linkage_runs').where({ id }).first()) as Record<string, unknown> | undefined;
-  if (!row) return null;
-  const issues = ((await knex('linkage_run_issues').where({ run_id: id }).orderBy('id').limit(1000)) as Record<string, unknown>[]).map(
-    (i) => ({
-      line: Number(i.line),
-      column: (i.column_name as string | null) ?? null,
-      value: (i.value as string | null) ?? null,
-      reason: String(i.reason),
-    }),
-  );
-  return { run: toRunRecord(row), issues };
-}
-
-export async function linkageStatus(
-  v: LinkageView,
-): Promise<{ specs: SpecStatus[]; loads: LoadProgress[]; alerts: { specId: string; date: string; message: string }[] }> {
-  // Computed, not recorded: a page view never writes (the scheduled watchdog records alerts).
-  const alerts = await checkMissingFiles(v.knex, v.settings, { record: false, closedDates: v.closedDates });
-  const loads = v.loads();
-  const specs: SpecStatus[] = [];
-  for (const specId of Object.keys(v.settings.specs).sort()) {
-    const layout = v.registry.latest(specId);
-    const last = (await v.knex('linkage_runs').where({ spec_id: specId }).orderBy('id', 'desc').first()) as
-      Record<string, unknown> | undefined;
-    const applied = (await v.knex('linkage_runs').where({ spec_id: specId, result: 'applied' }).orderBy('id', 'desc').first()) as
-      Record<string, unknown> | undefined;
-    const lastRun = last ? toRunRecord(last) : null;
-    const state: SpecStatus['state'] = loads.some((l) => l.specId === specId)
-      ? 'loading'
-      : alerts.some((a) => a.specId === specId)
-        ? 'missing'
-        : lastRun && (lastRun.result === 'quarantined' || lastRun.result === 'failed')
-          ? 'error'
-          : applied
-            ? 'ok'
-            : 'none';
-    specs.push({
-      specId,
-      title: layout.title,
-      edition: layout.edition,
-      provisional: layout.provisional,
-      expectedBy: v.settings.specs[specId]?.expectedBy ?? null,
-      lastApplied: applied ? toRunRecord(applied) : null,
-      lastRun,
-      state,
-    });
-  }
-  return { specs, loads, alerts: alerts.map((a) => ({ specId: a.specId, date: a.date, message: a.message })) };
-}
-
-export function jst(isoTime: string | null): string {
-  if (!isoTime) return '';
-  const local = new Date(Date.parse(isoTime) + 9 * 3600_000).toISOString();
-  return `${formatWareki(local.slice(0, 10))} ${local.slice(11, 16)}`;
-}
+import { htmlPage, json, type RouteAccess, type RouteKit } from '../kit.js';
+import { IdParam } from '../schemas/common.js';
+import { LinkageStatusSchema, RunListSchema, RunWithIssuesSchema } from '../schemas/linkage.js';
 
 const RESULT_LABEL: Record<string, string> = {
   applied: '取込済',
@@ -211,40 +80,80 @@ ${
   );
 }
 
+const TAG = '前方連携';
+const RunId = T.Object({ id: IdParam('取込番号') });
+
 export function registerLinkageRoutes({ route, deps, chrome }: RouteKit): void {
-  const runId = (raw: string | undefined): number => {
-    const id = Number(raw);
-    if (!Number.isInteger(id) || id < 1) throw badRequest('取込番号は正の整数で指定してください');
-    return id;
-  };
   const linkageRead: RouteAccess = { permission: 'linkage.read' };
 
-  route('GET', '/linkage', linkageRead, async (ctx) => {
+  route({ method: 'GET', path: '/linkage', access: linkageRead, summary: '前方連携の状況 (画面)', response: htmlPage }, async (ctx) => {
     ctx.type = 'html';
     ctx.body = await linkagePage(deps.linkage, chrome(ctx));
   });
 
-  route('GET', '/linkage/runs/:id', linkageRead, async (ctx) => {
-    const body = await runPage(deps.knex, runId(ctx.params.id), chrome(ctx));
-    if (!body) ctx.throw(404, '指定された取込はありません');
-    ctx.type = 'html';
-    ctx.body = body;
-  });
+  route(
+    {
+      method: 'GET',
+      path: '/linkage/runs/:id',
+      access: linkageRead,
+      summary: '取込 1 回の記録と問題の一覧 (画面)',
+      params: RunId,
+      response: htmlPage,
+    },
+    async (ctx) => {
+      const body = await runPage(deps.knex, ctx.input.params.id, chrome(ctx));
+      if (!body) throw notFound('取込');
+      ctx.type = 'html';
+      ctx.body = body;
+    },
+  );
 
-  route('GET', '/api/v1/linkage/status', linkageRead, async (ctx) => {
-    ctx.body = await linkageStatus(deps.linkage);
-  });
+  route(
+    {
+      method: 'GET',
+      path: '/api/v1/linkage/status',
+      access: linkageRead,
+      tag: TAG,
+      summary: '連携仕様ごとの取込状況',
+      description: '連携仕様ごとの最終取込と状態、取込中のファイル、到着期限を過ぎても届いていないファイルを返します。',
+      response: json(LinkageStatusSchema),
+    },
+    async () => linkageStatus(deps.linkage),
+  );
 
-  route('GET', '/api/v1/linkage/runs', linkageRead, async (ctx) => {
-    const limit = ctx.query.limit === undefined ? 50 : Number(ctx.query.limit);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 200) ctx.throw(400, 'limit は 1〜200 の整数で指定してください');
-    const spec = typeof ctx.query.spec === 'string' ? ctx.query.spec : undefined;
-    ctx.body = { runs: await listRuns(deps.knex, { limit, ...(spec ? { specId: spec } : {}) }) };
-  });
+  route(
+    {
+      method: 'GET',
+      path: '/api/v1/linkage/runs',
+      access: linkageRead,
+      tag: TAG,
+      summary: '取込の履歴 (新しい順)',
+      query: T.Object({
+        limit: T.Optional(T.Integer({ minimum: 1, maximum: 200, default: 50, title: '件数 (limit)' })),
+        spec: T.Optional(T.String({ maxLength: 64, title: '連携仕様 ID (spec)' })),
+      }),
+      response: json(RunListSchema),
+    },
+    async (ctx) => {
+      const { limit, spec } = ctx.input.query;
+      return { runs: await listRuns(deps.knex, { limit: limit ?? 50, ...(spec ? { specId: spec } : {}) }) };
+    },
+  );
 
-  route('GET', '/api/v1/linkage/runs/:id', linkageRead, async (ctx) => {
-    const found = await runWithIssues(deps.knex, runId(ctx.params.id));
-    if (!found) ctx.throw(404, '指定された取込はありません');
-    ctx.body = found;
-  });
+  route(
+    {
+      method: 'GET',
+      path: '/api/v1/linkage/runs/:id',
+      access: linkageRead,
+      tag: TAG,
+      summary: '取込 1 回の記録と問題の一覧',
+      params: RunId,
+      response: json(RunWithIssuesSchema),
+    },
+    async (ctx) => {
+      const found = await runWithIssues(deps.knex, ctx.input.params.id);
+      if (!found) throw notFound('取込');
+      return found;
+    },
+  );
 }

@@ -35,9 +35,9 @@ import {
 } from '../../notices/visitProcedures.js';
 import { getVisit } from '../../visits/visits.js';
 import { html, type SafeHtml } from '../html.js';
-import { badRequest, type RouteAccess, type RouteKit } from '../app.js';
-import { jst } from './linkage.js';
-import { rawBody } from './admin.js';
+import { badRequest, type ProcedureSource, type RouteAccess, type RouteKit } from '../kit.js';
+import { japanWarekiTime as jst } from '../../domain/japanTime.js';
+import { readRawBody } from '../rawBody.js';
 import { enqueueNotice, queueSettingsOf, scenarioCheck } from '../../rpa/jobs.js';
 import { parseMoveOutCertificateData } from '../../notices/moveOutCertificate.js';
 
@@ -45,10 +45,6 @@ const str = (v: unknown): string => (typeof v === 'string' ? v.trim() : '');
 const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : typeof v === 'string' && v !== '' ? [v] : []);
 
 /** The procedure catalog as the routes need it (the store reloads edited files without a restart). */
-export interface ProcedureSource {
-  definitions(on: string): ProcedureDefinition[];
-  byId(id: string): ProcedureDefinition | undefined;
-}
 
 /** Data fields per notice type: which inputs the form shows (and the validation expects). */
 const FIELDS: Record<NoticeType, (keyof NoticeData)[]> = {
@@ -216,7 +212,7 @@ ${n.status === 'draft' || n.status === 'accepted' ? html`<form method="post" act
 
 /** Notices, the derived procedure list with questions, memos, and the review work list. */
 export function registerNoticeRoutes(kit: RouteKit, procedures: ProcedureSource): void {
-  const { route, deps, render, session, actor, form } = kit;
+  const { legacyRoute: route, deps, render, session, actor, form } = kit;
   const db = deps.knex;
   const accept: RouteAccess = { permission: 'notice.accept' };
   const counterOf = (id: string | null) => deps.config.counters.find((c) => c.id === id);
@@ -307,7 +303,7 @@ ${noticeForm(n.visitId, n, s.csrfToken ?? '', errors, n.lateWarning)}
     if (!n || n.visitId !== visitId) return ctx.throw(404, '指定された届出はありません');
     if (n.type !== 'specialMoveIn' && n.type !== 'moveIn') throw badRequest('転出証明書情報を読み込めるのは転入届だけです');
     if (n.status !== 'draft') return ctx.throw(409, '受付済の届出は変更できません');
-    const cert = parseMoveOutCertificateData(await rawBody(ctx));
+    const cert = parseMoveOutCertificateData(await readRawBody(ctx.req, 2 * 1024 * 1024));
     await saveDraft(
       db,
       visitId,

@@ -3,9 +3,10 @@ import { powerStatus, type PowerState } from '../../ops/power.js';
 import { readUpsStatus, runtimeMinutes } from '../../ops/upsStatus.js';
 import { jobStatuses, jobStatusLabels } from '../../rpa/jobs.js';
 import { html } from '../html.js';
-import type { RouteKit } from '../app.js';
-import { linkageFreshness } from './health.js';
-import { jst, linkageStatus, type SpecStatus } from './linkage.js';
+import type { RouteKit } from '../kit.js';
+import { linkageFreshness } from '../../ops/health.js';
+import { japanWarekiTime as jst } from '../../domain/japanTime.js';
+import { linkageStatus, type SpecStatus } from '../../linkage/status.js';
 
 const POWER_LABEL: Readonly<Record<PowerState, string>> = {
   online: '商用電源',
@@ -37,7 +38,7 @@ function hoursSince(iso: string | null, now: number): string {
 }
 
 /** The operator's dashboard: UPS, backups, linkage files and the RPA queue at a glance. */
-export function registerOperationsRoutes({ route, deps, render }: RouteKit): void {
+export function registerOperationsRoutes({ legacyRoute: route, deps, render }: RouteKit): void {
   const { knex, config } = deps;
 
   route('GET', '/admin/operations', { permission: 'admin.staff' }, async (ctx) => {

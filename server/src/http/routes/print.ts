@@ -9,11 +9,11 @@ import { FormRenderError, MissingGlyphError, renderForms } from '../../printing/
 import { loadFormTemplates } from '../../printing/template.js';
 import { noticeFormData, renderGuide } from '../../printing/visitPrint.js';
 import { getVisit } from '../../visits/visits.js';
-import { badRequest, type RouteAccess, type RouteKit } from '../app.js';
-import type { ProcedureSource } from './notices.js';
+import { badRequest, type RouteAccess, type RouteKit } from '../kit.js';
+import type { ProcedureSource } from '../kit.js';
 
 /** Printing from a visit (G-26, 27, 29; H-30): forms of its notices, a bundle, the procedure guide. */
-export function registerPrintRoutes({ route, deps, session, actor }: RouteKit, procedures: ProcedureSource): void {
+export function registerPrintRoutes({ legacyRoute: route, deps, session, actor }: RouteKit, procedures: ProcedureSource): void {
   const db = deps.knex;
   const access: RouteAccess = { permission: 'print.form' };
   const m = deps.config.municipality;

@@ -2,13 +2,13 @@ import type { ProcedureStore } from '../../procedures/config.js';
 import { noticeTypeLabels } from '../../domain/procedureTypes.js';
 import { todayInJapan } from '../../domain/dates.js';
 import { html } from '../html.js';
-import type { RouteKit } from '../app.js';
+import type { RouteKit } from '../kit.js';
 
 /**
  * Preview of the procedure catalog (P-49): what is loaded now, which definitions are valid today,
  * and the last error of an edit (the server keeps the last good set until the files are fixed).
  */
-export function registerProcedureAdmin({ route, render }: RouteKit, store: ProcedureStore): void {
+export function registerProcedureAdmin({ legacyRoute: route, render }: RouteKit, store: ProcedureStore): void {
   route('GET', '/admin/procedures', { permission: 'admin.procedures' }, async (ctx) => {
     store.reloadIfChanged();
     const catalog = store.current();

@@ -1,5 +1,5 @@
 import { parseSearchParams, runSearch, viewPerson } from '../../residents/service.js';
-import { badRequest, type RouteKit } from '../app.js';
+import { badRequest, type RouteKit } from '../kit.js';
 
 export const ADDRESSEE_NO = /^[0-9]{1,15}$/;
 
@@ -7,7 +7,7 @@ export const ADDRESSEE_NO = /^[0-9]{1,15}$/;
  * The resident JSON API. Every reference of personal data is audited with the ids shown, in the
  * same transaction as the read, so a record exists for every response that left the server.
  */
-export function registerResidentApi({ route, deps, session, actor }: RouteKit): void {
+export function registerResidentApi({ legacyRoute: route, deps, session, actor }: RouteKit): void {
   const knex = deps.knex;
 
   route('GET', '/api/v1/residents', { permission: 'resident.search' }, async (ctx) => {

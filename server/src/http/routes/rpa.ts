@@ -22,8 +22,8 @@ import {
 } from '../../rpa/jobs.js';
 import { noticeTypeLabels, type NoticeType } from '../../domain/procedureTypes.js';
 import { html, type SafeHtml } from '../html.js';
-import { badRequest, type RouteAccess, type RouteKit } from '../app.js';
-import { jst } from './linkage.js';
+import { badRequest, type RouteAccess, type RouteKit } from '../kit.js';
+import { japanWarekiTime as jst } from '../../domain/japanTime.js';
 
 type Ctx = Parameters<RouteKit['session']>[0];
 
@@ -59,7 +59,7 @@ export function scenarioLabel(scenario: string): string {
 }
 
 /** The agents' API (bearer token, `rpa.agent`) and the staff's job pages (`rpa.manage`). */
-export function registerRpaRoutes({ route, deps, render, session, actor, form }: RouteKit): void {
+export function registerRpaRoutes({ legacyRoute: route, deps, render, session, actor, form }: RouteKit): void {
   const db = deps.knex;
   const agentAccess: RouteAccess = { permission: 'rpa.agent' };
   const manage: RouteAccess = { permission: 'rpa.manage' };

@@ -1,14 +1,15 @@
 import { login, logout, switchRole } from '../../auth/sessions.js';
 import { changePassword } from '../../auth/staffRepo.js';
 import { html } from '../html.js';
-import { SESSION_COOKIE, type RouteKit } from '../app.js';
+import type { RouteKit } from '../kit.js';
+import { SESSION_COOKIE } from '../sessionCookie.js';
 import { loginPage } from './login.js';
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 
 /** Login, logout, the forced or voluntary password change, and switching role and counter. */
 export function registerSessionRoutes(kit: RouteKit): void {
-  const { route, deps, render, session, actor, form } = kit;
+  const { legacyRoute: route, deps, render, session, actor, form } = kit;
   const config = deps.config;
 
   route('GET', '/login', 'public', async (ctx) => {

@@ -19,7 +19,7 @@ import {
   type DurationStats,
 } from '../../stats/visitStats.js';
 import { html, type SafeHtml } from '../html.js';
-import { badRequest, type RouteAccess, type RouteKit } from '../app.js';
+import { badRequest, type RouteAccess, type RouteKit } from '../kit.js';
 
 const str = (v: unknown): string => (typeof v === 'string' ? v.trim() : '');
 
@@ -131,7 +131,7 @@ ${groups.map((g, i) => {
  * Visit statistics (N-44): the counter-time report as tables and charts, and the two CSV
  * exports. Looking and exporting are both recorded in the audit trail.
  */
-export function registerStatsRoutes({ route, deps, render, actor }: RouteKit): void {
+export function registerStatsRoutes({ legacyRoute: route, deps, render, actor }: RouteKit): void {
   const knex = deps.knex;
   const exportCsv: RouteAccess = { permission: 'export.csv' };
   const counters = () => deps.config.counters;

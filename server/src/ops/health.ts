@@ -1,9 +1,9 @@
 import type { Knex } from 'knex';
-import type { AppConfig } from '../../config/appConfig.js';
-import { dbDate } from '../../db/values.js';
-import { backupFreshness, type BackupFreshness } from '../../ops/backup.js';
-import { powerStatus, type PowerState } from '../../ops/power.js';
-import { readUpsStatus } from '../../ops/upsStatus.js';
+import type { AppConfig } from '../config/appConfig.js';
+import { dbDate } from '../db/values.js';
+import { backupFreshness, type BackupFreshness } from './backup.js';
+import { powerStatus, type PowerState } from './power.js';
+import { readUpsStatus } from './upsStatus.js';
 
 export interface Health {
   status: 'ok' | 'error';
@@ -60,7 +60,7 @@ type LiveUps =
 
 export interface SystemHealth extends Health {
   /** The parts that need a look (`linkage`, `backup`, `ups`, `rpa`); they never make `status` an error. */
-  warnings: string[];
+  warnings: ('linkage' | 'backup' | 'rpa' | 'ups')[];
   linkage: { status: 'ok' | 'warn' } & LinkageFreshness;
   backup: {
     status: 'ok' | 'warn';

@@ -1,0 +1,73 @@
+import type Koa from 'koa';
+import { errorCatalog, type ErrorCode } from '../errors/catalog.js';
+import { DomainError, type FieldProblem } from '../errors/domainError.js';
+import type { Logger } from '../ops/logger.js';
+import type { PageChrome } from './html.js';
+import { errorPage } from './views/errorPage.js';
+
+/** The JSON shape of every error answer. */
+export interface ErrorBody {
+  error: { status: number; code: string; message: string; fields?: FieldProblem[] };
+}
+
+/** Errors of libraries below us (body parser, Koa's ctx.throw) mapped to catalog codes. */
+function classify(e: unknown): { status: number; code: string; message: string; fields: readonly FieldProblem[]; expose: boolean } {
+  if (e instanceof DomainError) return { status: e.status, code: e.code, message: e.message, fields: e.fields, expose: e.expose };
+  const err = e as Error & { status?: number; statusCode?: number; expose?: boolean; type?: string };
+  const status = err.status ?? err.statusCode;
+  const fromCatalog = (code: ErrorCode) => ({
+    status: errorCatalog[code].status,
+    code,
+    message: errorCatalog[code].message,
+    fields: [],
+    expose: true,
+  });
+  if (err.type === 'entity.parse.failed') return fromCatalog('input.badJson');
+  if (err.type === 'entity.too.large' || status === 413)
+    return { ...fromCatalog('input.tooLarge'), message: '送られたデータが大きすぎます' };
+  if (err.type === 'encoding.unsupported' || err.type === 'charset.unsupported') return fromCatalog('input.badEncoding');
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return { status, code: status === 404 ? 'notFound.page' : 'http', message: err.message, fields: [], expose: err.expose !== false };
+  }
+  return { ...fromCatalog('server.internal'), expose: false };
+}
+
+/**
+ * The one place errors become answers: JSON for the API (and clients that ask for JSON), the
+ * styled error page for browsers. 5xx details go to the log only.
+ */
+export function errorHandler(logger: Logger, chromeOf: (ctx: { state: Koa.DefaultState }) => PageChrome): Koa.Middleware {
+  return async (ctx, next) => {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) throw new DomainError('notFound.page');
+    } catch (e) {
+      const c = classify(e);
+      const status = c.status >= 400 && c.status < 600 ? c.status : 500;
+      const message = status < 500 && c.expose ? c.message : errorCatalog['server.internal'].message;
+      if (status >= 500) logger.error('request failed', { method: ctx.method, path: ctx.path, error: e as Error });
+      ctx.status = status;
+      if (status === 429 && !ctx.response.get('Retry-After')) ctx.set('Retry-After', '60');
+      if (ctx.path.startsWith('/api/') || ctx.path === '/healthz' || ctx.accepts('html', 'json') === 'json') {
+        const body: ErrorBody = { error: { status, code: status >= 500 ? 'server.internal' : c.code, message } };
+        if (c.fields.length && status < 500) body.error.fields = [...c.fields];
+        ctx.body = body;
+      } else {
+        ctx.type = 'html';
+        const referer = ctx.get('referer');
+        let back: string | undefined;
+        try {
+          const u = referer ? new URL(referer) : null;
+          back = u && u.host === ctx.host && u.pathname !== ctx.path ? u.pathname + u.search : undefined;
+        } catch {
+          back = undefined;
+        }
+        ctx.body = errorPage(status, message, {
+          chrome: chromeOf(ctx),
+          ...(back ? { referer: back } : {}),
+          fields: status < 500 ? c.fields : [],
+        });
+      }
+    }
+  };
+}

@@ -1,0 +1,259 @@
+import type { Static, TSchema } from '@sinclair/typebox';
+import type { Router, RouterMiddleware } from '@koa/router';
+import type { Knex } from 'knex';
+import { actorOf, type StaffSession } from '../auth/sessions.js';
+import type { AuditActor } from '../auth/staffRepo.js';
+import type { AppConfig } from '../config/appConfig.js';
+import { DomainError } from '../errors/domainError.js';
+import type { Logger } from '../ops/logger.js';
+import type { ProcedureDefinition } from '../domain/procedureTypes.js';
+import type { ProcedureStore } from '../procedures/config.js';
+import type { LinkageView } from '../linkage/status.js';
+import { page, type PageChrome, type SafeHtml } from './html.js';
+import { inputCheck, responseCheck } from './validation.js';
+
+/**
+ * The route registry: the one way to add a route. A declaration carries its access (public, any
+ * member of staff, or one permission), its input schemas (params, query, body), and what it
+ * answers (JSON with a schema, a page, a redirect, a file). One middleware checks the access, the
+ * CSRF token and the input; the handler gets a typed `ctx.input`. The registry is what the
+ * permission tests, the OpenAPI document (`openapi.ts`) and the contract tests read, so a route
+ * cannot exist without its contract.
+ */
+
+export interface AppDeps {
+  knex: Knex;
+  config: AppConfig;
+  /** Where the municipality's configuration lives (templates served from there). */
+  configDir: string;
+  /** The data directory (RPA evidence lives under it); routes that need it refuse without it. */
+  dataDir?: string;
+  /** The procedure catalog; by default read from `configDir/procedures` and reloaded when edited. */
+  procedures?: ProcedureStore;
+  logger: Logger;
+  version: string;
+  linkage: LinkageView;
+  /**
+   * Check every JSON response against its declared schema: `throw` answers 500 on a mismatch (the
+   * tests), `log` writes a warning. Default: `MADOGUCHI_RESPONSE_CHECK` or off.
+   */
+  responseCheck?: 'throw' | 'log' | 'off';
+}
+
+/** The procedure catalog as the routes need it (the store reloads edited files without a restart). */
+export interface ProcedureSource {
+  definitions(on: string): ProcedureDefinition[];
+  byId(id: string): ProcedureDefinition | undefined;
+}
+
+/** Who may use a route: anyone, any logged-in member of staff, or one holding a permission. */
+export type RouteAccess = 'public' | 'authenticated' | { permission: string };
+
+/** What a route answers. */
+export type RouteResponse =
+  | { kind: 'json'; schema: TSchema; status?: 200 | 201 | 202; description?: string }
+  /** A page; `redirects` when it answers some requests with a redirect instead (POST forms). */
+  | { kind: 'html'; redirects?: boolean }
+  | { kind: 'redirect' }
+  | { kind: 'file'; types: readonly string[]; description?: string }
+  | { kind: 'empty'; status: 204 };
+
+export const json = <S extends TSchema>(schema: S, extra: { status?: 200 | 201 | 202; description?: string } = {}) =>
+  ({ kind: 'json', schema, ...extra }) as const;
+export const htmlPage = { kind: 'html' } as const;
+export const htmlOrRedirect = { kind: 'html', redirects: true } as const;
+export const redirect = { kind: 'redirect' } as const;
+export const file = (...types: string[]) => ({ kind: 'file', types }) as const;
+export const noContent = { kind: 'empty', status: 204 } as const;
+
+export interface RouteSpec<P extends TSchema | undefined, Q extends TSchema | undefined, B extends TSchema | undefined> {
+  method: 'GET' | 'POST';
+  path: string;
+  access: RouteAccess;
+  /** One line in Japanese: what the route does (the OpenAPI summary). */
+  summary: string;
+  description?: string;
+  /** OpenAPI tag (JSON API routes). */
+  tag?: string;
+  params?: P;
+  query?: Q;
+  body?: B;
+  response: RouteResponse;
+  /** Reachable while the staff member still has to change the password (logout, the change itself). */
+  whileMustChangePassword?: boolean;
+  /** Error codes of the catalog this route may answer with, besides the common ones (for the document). */
+  errors?: readonly string[];
+}
+
+type Infer<S> = S extends TSchema ? Static<S> : Record<string, never>;
+export interface RouteInput<P, Q, B> {
+  params: Infer<P>;
+  query: Infer<Q>;
+  body: Infer<B>;
+}
+
+type KoaCtx = Parameters<RouterMiddleware>[0];
+export type RouteContext<P = undefined, Q = undefined, B = undefined> = KoaCtx & { input: RouteInput<P, Q, B> };
+/** Any route's context, for helpers that render pages. */
+export type Ctx = KoaCtx;
+
+type AnySpec = RouteSpec<TSchema | undefined, TSchema | undefined, TSchema | undefined>;
+/** The context a declaration gives its handler: `ctx.input` typed from its schemas. */
+export type ContextOf<S extends AnySpec> = RouteContext<S['params'], S['query'], S['body']>;
+/** What the handler returns: the JSON body (typed by the response schema), or nothing for pages. */
+export type ResultOf<S extends AnySpec> = S['response'] extends { kind: 'json'; schema: infer R extends TSchema } ? Static<R> : unknown;
+
+export interface RouteInfo {
+  method: string;
+  path: string;
+  access: RouteAccess;
+  /** Absent only on routes still declared the old way (see `legacyRoute`). */
+  spec?: AnySpec;
+}
+
+/** What a route module gets: the declaring function and the helpers every handler needs. */
+export interface RouteKit {
+  deps: AppDeps;
+  /**
+   * Declares a route. For JSON routes the handler returns the body (typed by the response schema);
+   * for pages, redirects and files it sets `ctx.body` itself.
+   */
+  route<const S extends AnySpec>(spec: S, handler: (ctx: ContextOf<S>) => Promise<ResultOf<S>>): void;
+  /**
+   * The old declaration (access only, no schemas). Kept while route modules move to `route`;
+   * test/integration/contracts.test.ts lists the routes still using it.
+   */
+  legacyRoute(
+    method: 'GET' | 'POST',
+    path: string,
+    access: RouteAccess,
+    handler: RouterMiddleware,
+    options?: { whileMustChangePassword?: boolean },
+  ): void;
+  /** Responds with a full page carrying the staff header (name, active role, counter). */
+  render(ctx: Ctx, title: string, body: SafeHtml): void;
+  chrome(ctx: Ctx): PageChrome;
+  session(ctx: Ctx): StaffSession;
+  actor(ctx: Ctx): AuditActor;
+  form(ctx: Ctx): Record<string, unknown>;
+}
+
+/** Thrown for bad input: a 400 with a message for staff. */
+export function badRequest(message: string): DomainError {
+  return new DomainError('input.invalid', { detail: message });
+}
+
+const isJsonRequest = (ctx: Ctx) => Boolean(ctx.is('application/json'));
+
+/**
+ * Builds the kit over a router. `routes` collects the declarations; `chromeOf` draws the staff
+ * header of pages.
+ */
+export function createRouteKit(deps: AppDeps, router: Router, routes: RouteInfo[], chromeOf: (ctx: Ctx) => PageChrome): RouteKit {
+  const mode = deps.responseCheck ?? (process.env.MADOGUCHI_RESPONSE_CHECK as AppDeps['responseCheck'] | undefined) ?? 'off';
+
+  /** Access, password-change and CSRF checks, shared by both declaration forms. */
+  const guard = (method: string, access: RouteAccess, whileMustChangePassword: boolean) => (ctx: Ctx) => {
+    const session = ctx.state.session as StaffSession | undefined;
+    if (access !== 'public') {
+      if (!session) throw new DomainError('auth.loginRequired');
+      if (typeof access === 'object' && !session.permissions.has(access.permission)) throw new DomainError('auth.forbidden');
+      if (session.mustChangePassword && !whileMustChangePassword) {
+        if (method === 'GET' && !ctx.path.startsWith('/api/')) return 'redirect-password' as const;
+        throw new DomainError('auth.mustChangePassword');
+      }
+    }
+    // State-changing requests made on behalf of a browser session carry its CSRF token (form
+    // field or header). Public forms (the login) act for no session; SameSite=Strict guards
+    // them. Machine clients send a bearer token and no cookies, so there is nothing to forge.
+    if (method === 'POST' && session?.kind === 'staff' && access !== 'public') {
+      const body = (ctx.request as { body?: Record<string, unknown> }).body ?? {};
+      const sent = ctx.get('x-csrf-token') || (typeof body._csrf === 'string' ? body._csrf : '');
+      if (sent !== session.csrfToken) throw new DomainError('auth.csrf');
+    }
+    return 'ok' as const;
+  };
+
+  const mount = (method: 'GET' | 'POST', path: string, mw: RouterMiddleware) => {
+    if (method === 'GET') router.get(path, mw);
+    else router.post(path, mw);
+  };
+
+  const kit: RouteKit = {
+    deps,
+    route<const S extends AnySpec>(spec: S, handler: (ctx: ContextOf<S>) => Promise<ResultOf<S>>) {
+      routes.push({ method: spec.method, path: spec.path, access: spec.access, spec });
+      const check = guard(spec.method, spec.access, spec.whileMustChangePassword ?? false);
+      const params = spec.params ? inputCheck(spec.params, 'params', false) : null;
+      const query = spec.query ? inputCheck(spec.query, 'query', false) : null;
+      const formBody = spec.body ? inputCheck(spec.body, 'body', false) : null;
+      const jsonBody = spec.body ? inputCheck(spec.body, 'body', true) : null;
+      const response = spec.response.kind === 'json' ? responseCheck(spec.response.schema) : null;
+      mount(spec.method, spec.path, async (ctx) => {
+        if (check(ctx) === 'redirect-password') return ctx.redirect('/password');
+        const raw = (ctx.request as { body?: unknown }).body ?? {};
+        const input = {
+          params: params ? params({ ...ctx.params }) : {},
+          query: query ? query({ ...ctx.query }) : {},
+          body: spec.body ? (isJsonRequest(ctx) ? jsonBody! : formBody!)(structuredClone(raw)) : {},
+        };
+        const c = ctx as ContextOf<S>;
+        c.input = input as ContextOf<S>['input'];
+        const result = await handler(c);
+        if (spec.response.kind !== 'json') return;
+        // A handler may set another status itself (the health check answers 503 with the same body).
+        const status = ctx.status === 404 ? (spec.response.status ?? 200) : ctx.status;
+        ctx.body = result;
+        ctx.status = status;
+        if (response && mode !== 'off') {
+          const problems = response(result);
+          if (problems.length) {
+            deps.logger.warn('response does not match its schema', {
+              method: spec.method,
+              path: spec.path,
+              problems: problems.slice(0, 5),
+            });
+            if (mode === 'throw')
+              throw new Error(`response of ${spec.method} ${spec.path} does not match its schema: ${problems.join('; ')}`);
+          }
+        }
+      });
+    },
+    legacyRoute(method, path, access, handler, options = {}) {
+      routes.push({ method, path, access });
+      const check = guard(method, access, options.whileMustChangePassword ?? false);
+      mount(method, path, async (ctx, next) => {
+        if (check(ctx) === 'redirect-password') return ctx.redirect('/password');
+        return handler(ctx, next);
+      });
+    },
+    chrome: chromeOf,
+    render(ctx, title, body) {
+      ctx.type = 'html';
+      ctx.body = page(title, body, chromeOf(ctx));
+    },
+    session(ctx) {
+      return ctx.state.session as StaffSession;
+    },
+    actor(ctx) {
+      return actorOf(ctx.state.session as StaffSession, ctx.ip);
+    },
+    form(ctx) {
+      return (ctx.request as { body?: Record<string, unknown> }).body ?? {};
+    },
+  };
+  return kit;
+}
+
+/** Router layers (method + path) that have no access declaration: must be none. */
+export function undeclaredRoutes(router: Router, routes: readonly RouteInfo[]): string[] {
+  const declared = new Set(routes.map((r) => `${r.method} ${r.path}`));
+  const missing: string[] = [];
+  for (const layer of router.stack) {
+    for (const method of layer.methods) {
+      if (method === 'HEAD') continue;
+      if (!declared.has(`${method} ${layer.path}`)) missing.push(`${method} ${layer.path}`);
+    }
+  }
+  return missing;
+}

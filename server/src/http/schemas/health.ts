@@ -1,0 +1,61 @@
+import { Type as T } from '@sinclair/typebox';
+import { Component, IsoDateTime, Nullable, Obj } from './common.js';
+
+const OkWarn = T.Union([T.Literal('ok'), T.Literal('warn')]);
+const lit = <V extends string>(...values: V[]) => T.Union(values.map((v) => T.Literal(v)));
+
+/** /healthz: nothing personal (no file names, paths or names). */
+export const SystemHealthSchema = Component(
+  'SystemHealth',
+  {
+    status: lit('ok', 'error'),
+    version: T.String(),
+    residents: Nullable(T.Integer({ minimum: 0 }), { description: '住民記録の人数 (住登者)' }),
+    database: lit('ok', 'error'),
+    warnings: T.Array(lit('linkage', 'backup', 'rpa', 'ups'), { description: '確認が必要な部分 (status を error にはしません)' }),
+    linkage: Obj({
+      status: OkWarn,
+      freshness: lit('ok', 'stale', 'none', 'unknown'),
+      lastAt: Nullable(IsoDateTime()),
+      maxAgeHours: T.Number(),
+    }),
+    backup: Nullable(
+      Obj({
+        status: OkWarn,
+        freshness: lit('ok', 'stale', 'failed', 'none'),
+        lastAt: Nullable(IsoDateTime()),
+        lastVerified: Nullable(T.Boolean()),
+        count: T.Integer({ minimum: 0 }),
+      }),
+    ),
+    rpa: Obj({
+      status: OkWarn,
+      agentsSeen: T.Integer({ minimum: 0 }),
+      agentsKnown: T.Integer({ minimum: 0 }),
+      queued: T.Integer({ minimum: 0 }),
+      needsAttention: T.Integer({ minimum: 0 }),
+    }),
+    ups: Obj({
+      status: OkWarn,
+      power: lit('online', 'onBattery', 'lowBattery', 'shutdown', 'unknown'),
+      event: Nullable(T.String()),
+      changedAt: Nullable(IsoDateTime()),
+      live: Nullable(
+        T.Union([
+          Obj({
+            reachable: T.Literal(true),
+            status: T.String(),
+            label: T.String(),
+            onBattery: T.Boolean(),
+            lowBattery: T.Boolean(),
+            charge: Nullable(T.Number()),
+            runtimeSeconds: Nullable(T.Number()),
+            load: Nullable(T.Number()),
+          }),
+          Obj({ reachable: T.Literal(false), code: T.String(), reason: T.String() }),
+        ]),
+      ),
+    }),
+  },
+  { description: '稼働状況。データベースに接続できないときだけ 503 (status: error)' },
+);
