@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { CsvSyntaxError, readCsv, type CsvRecord, type LineMapper } from '../../server/src/linkage/forward/csv.js';
+import { CsvSyntaxError, readCsv, type CsvRecord, type LineMapper } from '../../server/src/text/csvStream.js';
 
 async function* chunked(text: string, size: number): AsyncGenerator<string> {
   for (let i = 0; i < text.length; i += size) yield text.slice(i, i + size);

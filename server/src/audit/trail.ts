@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import { dbDate } from '../db/values.js';
-import { todayInJapan } from '../domain/dates.js';
-import { csvField } from '../domain/text.js';
+import { japanDateTime, japanDayBounds, startOfJapanDay, todayInJapan } from '../domain/japanTime.js';
+import { csvText } from '../text/index.js';
 
 /** What happened, by whom, to what. Target ids only: never a My Number or a name. */
 export interface AuditEntry {
@@ -138,8 +138,8 @@ export async function appendAudit(trx: Knex.Transaction, entry: AuditEntry, now:
   };
   if (head.last_day && head.last_day < today) {
     const count = (await trx('audit_trail')
-      .where('recorded_at', '>=', new Date(Date.parse(`${head.last_day}T00:00:00+09:00`)))
-      .andWhere('recorded_at', '<', new Date(Date.parse(`${today}T00:00:00+09:00`)))
+      .where('recorded_at', '>=', startOfJapanDay(head.last_day))
+      .andWhere('recorded_at', '<', startOfJapanDay(today))
       .count({ n: '*' })
       .first()) as { n: number | string };
     await append(
@@ -165,8 +165,8 @@ export interface VerifyResult {
  * trusted as the starting point. Names the first broken record.
  */
 export async function verifyAudit(knex: Knex, range: { from?: string; to?: string } = {}): Promise<VerifyResult> {
-  const fromAt = range.from ? new Date(Date.parse(`${range.from}T00:00:00+09:00`)) : undefined;
-  const toAt = range.to ? new Date(Date.parse(`${range.to}T00:00:00+09:00`) + 86_400_000) : undefined;
+  const fromAt = range.from ? startOfJapanDay(range.from) : undefined;
+  const toAt = range.to ? japanDayBounds(range.to).to : undefined;
   let q = knex('audit_trail').orderBy('seq');
   if (fromAt) q = q.where('recorded_at', '>=', fromAt);
   if (toAt) q = q.where('recorded_at', '<', toAt);
@@ -241,40 +241,35 @@ export const AUDIT_EXPORT_COLUMNS = [
   'ハッシュ',
 ] as const;
 
+/** The records of the Japanese days `from`…`to` as CSV text (UTF-8 with BOM for Excel, CRLF). */
 export async function exportAuditCsv(knex: Knex, range: { from: string; to: string }): Promise<string> {
-  const fromAt = new Date(Date.parse(`${range.from}T00:00:00+09:00`));
-  const toAt = new Date(Date.parse(`${range.to}T00:00:00+09:00`) + 86_400_000);
+  const { from: fromAt, to: toAt } = japanDayBounds(range.from, range.to);
   const rows = (
     (await knex('audit_trail').where('recorded_at', '>=', fromAt).andWhere('recorded_at', '<', toAt).orderBy('seq')) as Record<
       string,
       unknown
     >[]
   ).map(fromRow);
-  const field = (v: unknown) => csvField(v === null || v === undefined ? '' : String(v));
-  const jst = (iso: string) => new Date(Date.parse(iso) + 9 * 3600_000).toISOString().replace('T', ' ').slice(0, 19);
-  const lines = [AUDIT_EXPORT_COLUMNS.join(',')];
-  for (const r of rows)
-    lines.push(
-      [
-        r.seq,
-        jst(r.recordedAt),
-        r.staffId,
-        r.staffLogin,
-        r.role,
-        r.counterId,
-        r.clientAddress,
-        r.action,
-        r.targetKind,
-        r.targetIds.join(' '),
-        r.result,
-        r.detail,
-        r.prevHash,
-        r.hash,
-      ]
-        .map(field)
-        .join(','),
-    );
-  return '\uFEFF' + lines.join('\r\n') + '\r\n';
+  const text = (v: unknown) => (v === null || v === undefined ? '' : String(v));
+  const lines = rows.map((r) =>
+    [
+      r.seq,
+      japanDateTime(r.recordedAt),
+      r.staffId,
+      r.staffLogin,
+      r.role,
+      r.counterId,
+      r.clientAddress,
+      r.action,
+      r.targetKind,
+      r.targetIds.join(' '),
+      r.result,
+      r.detail,
+      r.prevHash,
+      r.hash,
+    ].map(text),
+  );
+  return csvText(AUDIT_EXPORT_COLUMNS, lines, { bom: true });
 }
 
 /**

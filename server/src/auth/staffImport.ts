@@ -1,11 +1,12 @@
 import { closeSync, fchmodSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { parse } from 'csv-parse/sync';
-import iconv from 'iconv-lite';
 import type { Knex } from 'knex';
 import { appendAudit, type AuditEntry } from '../audit/trail.js';
-import { isCalendarDate, todayInJapan } from '../domain/dates.js';
-import { codePointLength, csvField } from '../domain/text.js';
+import { insertReturningId } from '../db/values.js';
+import { isCalendarDate } from '../domain/dates.js';
+import { japanStamp, todayInJapan } from '../domain/japanTime.js';
+import { codePointLength } from '../domain/text.js';
+import { csvText, decodeText, parseCsv, TextEncodingError } from '../text/index.js';
 import { hashPassword, randomPassword } from './passwords.js';
 import { defaultPasswordPolicy, passwordProblems, type PasswordPolicy } from './passwordPolicy.js';
 import { defaultGroups } from './permissions.js';
@@ -134,37 +135,21 @@ const MAX_TEXT = 100;
 // ---------------------------------------------------------------------------------------------
 // Parsing
 
-/** UTF-8 by BOM or by strict validity, else CP932 (Excel's "CSV (コンマ区切り)"). */
+const EXCEL_HINT = ' (Excel では「CSV UTF-8 (コンマ区切り)」か「CSV (コンマ区切り)」で保存します)';
+
+/** UTF-8 by BOM or by strict validity, else CP932 (Excel's "CSV (コンマ区切り)"); see text/. */
 function decode(bytes: Buffer): { text: string; encoding: 'utf8' | 'cp932'; error?: string; line?: number } {
-  if (bytes.length >= 2 && ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff))) {
+  try {
+    const { text, encoding } = decodeText(bytes);
+    return { text, encoding: encoding.encoding };
+  } catch (e) {
+    if (!(e instanceof TextEncodingError)) throw e;
     return {
       text: '',
-      encoding: 'utf8',
-      error: 'UTF-16 のファイルは読めません。Excel では「CSV UTF-8 (コンマ区切り)」か「CSV (コンマ区切り)」で保存してください',
+      encoding: e.kind === 'undecodable' ? 'cp932' : 'utf8',
+      ...(e.line !== undefined ? { line: e.line } : {}),
+      error: e.reason + EXCEL_HINT,
     };
-  }
-  if (bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
-    try {
-      return { text: new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes.subarray(3)), encoding: 'utf8' };
-    } catch {
-      return { text: '', encoding: 'utf8', error: 'BOM 付き UTF-8 のファイルですが、UTF-8 として不正なバイト列があります' };
-    }
-  }
-  try {
-    return { text: new TextDecoder('utf-8', { fatal: true }).decode(bytes), encoding: 'utf8' };
-  } catch {
-    const text = iconv.decode(bytes, 'cp932');
-    const bad = text.indexOf('\uFFFD');
-    if (bad >= 0) {
-      const line = text.slice(0, bad).split(/\r\n|\r|\n/).length;
-      return {
-        text: '',
-        encoding: 'cp932',
-        line,
-        error: `UTF-8 としても CP932 (Shift_JIS) としても読めない文字があります。Excel で「CSV UTF-8 (コンマ区切り)」か「CSV (コンマ区切り)」で保存し直してください`,
-      };
-    }
-    return { text, encoding: 'cp932' };
   }
 }
 
@@ -193,10 +178,10 @@ export function parseStaffCsv(bytes: Buffer, fileName: string): ParsedStaffCsv {
     return result;
   }
   // One line-end convention, so that csv-parse's line count is the physical line.
-  const text = decoded.text.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n');
+  const text = decoded.text.replace(/\r\n?/g, '\n');
   let records: { record: string[]; info: { lines: number } }[];
   try {
-    records = parse(text, { info: true, relax_column_count: true, skip_empty_lines: true, record_delimiter: '\n' }) as unknown as {
+    records = parseCsv(text, { info: true, relax_column_count: true, skip_empty_lines: true, record_delimiter: '\n' }) as unknown as {
       record: string[];
       info: { lines: number };
     }[];
@@ -517,8 +502,6 @@ export function formatStaffDiff(plan: StaffImportPlan): string {
 // ---------------------------------------------------------------------------------------------
 // Applying
 
-const insertedId = (row: unknown): number => (typeof row === 'object' && row !== null ? Number((row as { id: number }).id) : Number(row));
-
 /** Runs `fn` over the items, at most `limit` at a time, keeping the order of the results. */
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);
@@ -580,21 +563,18 @@ export async function applyStaffImport(
       if (clash)
         throw new StaffImportError(`ログインID「${c.loginId}」はドライランの後で登録されました。もう一度ドライランからやり直してください`);
       const a = c.after;
-      const [row] = await trx('staff')
-        .insert({
-          login_id: c.loginId,
-          display_name: a.displayName,
-          section: a.section,
-          password_hash: hashes[i],
-          password_changed_at: now,
-          must_change_password: true,
-          valid_from: a.validFrom,
-          valid_to: a.validTo,
-          disabled: a.disabled,
-          created_at: now,
-        })
-        .returning('id');
-      const id = insertedId(row);
+      const id = await insertReturningId(trx, 'staff', {
+        login_id: c.loginId,
+        display_name: a.displayName,
+        section: a.section,
+        password_hash: hashes[i],
+        password_changed_at: now,
+        must_change_password: true,
+        valid_from: a.validFrom,
+        valid_to: a.validTo,
+        disabled: a.disabled,
+        created_at: now,
+      });
       for (const code of a.groups) await trx('staff_group_members').insert({ staff_id: id, group_id: idOf(code) });
       await trx('staff_password_history').insert({ staff_id: id, password_hash: hashes[i], changed_at: now });
       await appendAudit(
@@ -698,8 +678,14 @@ export function writeInitialPasswords(file: string, entries: readonly { loginId:
   }
   try {
     fchmodSync(fd, 0o600);
-    const lines = ['ログインID,氏名,初期パスワード', ...entries.map((e) => [e.loginId, e.displayName, e.password].map(csvField).join(','))];
-    writeSync(fd, '\uFEFF' + lines.join('\r\n') + '\r\n');
+    writeSync(
+      fd,
+      csvText(
+        ['ログインID', '氏名', '初期パスワード'],
+        entries.map((e) => [e.loginId, e.displayName, e.password]),
+        { bom: true },
+      ),
+    );
     fsyncSync(fd);
   } finally {
     closeSync(fd);
@@ -708,5 +694,5 @@ export function writeInitialPasswords(file: string, entries: readonly { loginId:
 
 /** `YYYYMMDDHHmmss` in Japan time, for the default passwords file name. */
 export function japanTimestamp(now: Date = new Date()): string {
-  return new Date(now.getTime() + 9 * 3600_000).toISOString().replace(/[-:T]/g, '').slice(0, 14);
+  return japanStamp(now).replace('-', '');
 }

@@ -66,9 +66,8 @@ export function addDays(date: string, days: number): string {
   return dt.toISOString().slice(0, 10);
 }
 
-export function todayInJapan(now: Date = new Date()): string {
-  return new Date(now.getTime() + 9 * 3600_000).toISOString().slice(0, 10);
-}
+/** Kept for existing callers; Japan time lives in `japanTime.ts`. */
+export { todayInJapan } from './japanTime.js';
 
 /**
  * Last day (March 31) of the school year in which a person reaches `age`. By law one reaches an

@@ -13,7 +13,5 @@ export function isVariationSelector(cp: number): boolean {
   return (cp >= 0xfe00 && cp <= 0xfe0f) || (cp >= 0xe0100 && cp <= 0xe01ef);
 }
 
-/** One RFC 4180 field: quoted when it holds a comma, quote, CR or LF. */
-export function csvField(value: string): string {
-  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
-}
+/** CSV fields are written by the text module (one writer for every CSV). */
+export { csvField } from '../text/csv.js';

@@ -1,7 +1,6 @@
-import iconv from 'iconv-lite';
-import { parse } from 'csv-parse/sync';
 import { parseRegisterDate } from '../domain/dates.js';
 import type { NoticeData, NoticeMemberInput } from '../domain/noticeValidation.js';
+import { decodeText, parseCsv, TextEncodingError } from '../text/index.js';
 
 /**
  * 転出証明書情報 as a CSV file (what the 住基ネット CS or the certificate's QR code gives; 住記
@@ -52,21 +51,13 @@ export class MoveOutCertificateError extends Error {
   readonly expose = true;
 }
 
-function decode(bytes: Buffer): string {
-  if (bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) return bytes.subarray(3).toString('utf8');
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    return iconv.decode(bytes, 'cp932');
-  }
-}
-
-/** Reads the file; errors name the line and the column in Japanese. */
+/** Reads the file (UTF-8 or CP932, see text/); errors name the line and the column in Japanese. */
 export function parseMoveOutCertificateData(bytes: Buffer): MoveOutCertificateData {
   let rows: string[][];
   try {
-    rows = parse(decode(bytes), { relax_column_count: false, skip_empty_lines: true }) as string[][];
+    rows = parseCsv(decodeText(bytes).text, { relax_column_count: false, skip_empty_lines: true });
   } catch (e) {
+    if (e instanceof TextEncodingError) throw new MoveOutCertificateError(`転出証明書情報の文字コードを読めません: ${e.message}`);
     throw new MoveOutCertificateError(`転出証明書情報の CSV として読めません: ${(e as Error).message}`);
   }
   const [header, ...body] = rows;

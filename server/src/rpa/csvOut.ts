@@ -6,8 +6,9 @@ import type { AuditActor } from '../auth/staffRepo.js';
 import { noticeTypeLabels, type NoticeType } from '../domain/procedureTypes.js';
 import type { NoticeData } from '../domain/noticeValidation.js';
 import { dbDate } from '../db/values.js';
+import { japanDateTime, japanDayBounds } from '../domain/japanTime.js';
 import { noticeStatusLabels, type NoticeStatus } from '../notices/notices.js';
-import { encodeCsv, type CsvEncoding } from '../stats/visitStats.js';
+import { encodeCsv, type CsvEncoding } from '../text/index.js';
 
 /** The columns of the notice CSV for the core system (docs/data-dictionary.md). One row per member. */
 export const NOTICE_CSV_COLUMNS = [
@@ -36,7 +37,7 @@ export const NOTICE_CSV_COLUMNS = [
   '基幹系処理番号',
 ] as const;
 
-const jstTime = (d: Date | null) => (d ? new Date(d.getTime() + 9 * 3600_000).toISOString().replace('T', ' ').slice(0, 19) : '');
+const jstTime = (d: Date | null) => (d ? japanDateTime(d) : '');
 
 /**
  * Writes the notices accepted on one Japanese day as CSV into `dir` (000 §9-2), atomically: a
@@ -48,8 +49,7 @@ export async function exportNoticesCsv(
   opts: { date: string; dir: string; encoding: CsvEncoding },
   actor: AuditActor,
 ): Promise<{ file: string; notices: number; rows: number }> {
-  const from = new Date(Date.parse(`${opts.date}T00:00:00+09:00`));
-  const to = new Date(from.getTime() + 86_400_000);
+  const { from, to } = japanDayBounds(opts.date);
   const notices = (await db('notices')
     .whereIn('status', ['accepted', 'reviewed', 'entered'])
     .where('accepted_at', '>=', from)

@@ -6,24 +6,24 @@
  * No personal data leaves through here: no names, addresses, addressee numbers or answers. The
  * columns are documented in docs/data-dictionary.md (来庁記録 (統計用), 窓口所要時間の集計).
  */
-import { parse } from 'csv-parse/sync';
-import iconv from 'iconv-lite';
 import type { Knex } from 'knex';
 import type { Counter } from '../config/appConfig.js';
 import { dbDate } from '../db/values.js';
 import { addDays } from '../domain/dates.js';
 import { noticeTypeLabels } from '../domain/procedureTypes.js';
-import { csvField } from '../domain/text.js';
+import { japanDateTime, japanDayBounds } from '../domain/japanTime.js';
 import { toWarekiParts } from '../domain/wareki.js';
+import { decodeCsv, encodeCsv, type CsvEncoding } from '../text/index.js';
 import { statusLabels, type VisitStatus } from '../visits/visits.js';
+
+// The CSV helpers moved to text/; these names stay for the routes and tests that import them here.
+export { CsvEncodingError, decodeCsv, encodeCsv, type CsvEncoding } from '../text/index.js';
 
 /** A period of Japanese calendar days, both ends included (`YYYY-MM-DD`). */
 export interface DateRange {
   from: string;
   to: string;
 }
-
-export type CsvEncoding = 'utf8' | 'cp932';
 
 /** One visit as the statistics export shows it. Times are Japan time `YYYY-MM-DD HH:MM:SS`. */
 export interface VisitRow {
@@ -74,10 +74,6 @@ export const VISIT_CSV_COLUMNS = [
 /** The longest period a page or export covers (two years and a day, for a year-on-year quarter). */
 export const MAX_RANGE_DAYS = 731;
 
-const DAY_MS = 86_400_000;
-const jstStart = (d: string): Date => new Date(Date.parse(`${d}T00:00:00+09:00`));
-const jstTime = (d: Date): string => new Date(d.getTime() + 9 * 3600_000).toISOString().replace('T', ' ').slice(0, 19);
-
 /** Minutes between two instants to 0.1 min; null when the end is missing or before the start. */
 export function durationMinutes(openedAt: Date, closedAt: Date | null): number | null {
   if (!closedAt) return null;
@@ -90,8 +86,7 @@ export function durationMinutes(openedAt: Date, closedAt: Date | null): number |
  * and procedures. `counters` (the configuration's) gives the counter names.
  */
 export async function visitRows(knex: Knex, range: DateRange, counters: readonly Counter[]): Promise<VisitRow[]> {
-  const fromAt = jstStart(range.from);
-  const toAt = new Date(jstStart(range.to).getTime() + DAY_MS);
+  const { from: fromAt, to: toAt } = japanDayBounds(range.from, range.to);
   const inRange = () => knex('visits').where('visits.opened_at', '>=', fromAt).andWhere('visits.opened_at', '<', toAt);
   const ids = inRange().select('visits.id');
   const [visits, subjects, notices, procedures] = await Promise.all([
@@ -144,8 +139,8 @@ export async function visitRows(knex: Knex, range: DateRange, counters: readonly
     return {
       visitNo: String(v.visit_no),
       channel: String(v.channel),
-      openedAt: jstTime(openedAt),
-      closedAt: closedAt ? jstTime(closedAt) : null,
+      openedAt: japanDateTime(openedAt),
+      closedAt: closedAt ? japanDateTime(closedAt) : null,
       minutes: v.status === 'closed' ? durationMinutes(openedAt, closedAt) : null,
       status: String(v.status),
       counterId,
@@ -161,79 +156,6 @@ export async function visitRows(knex: Knex, range: DateRange, counters: readonly
 }
 
 /* ---------- CSV ---------- */
-
-/**
- * CP932 has the six JIS characters that Japanese text stores (〜 − ‖ ¢ £ ¬, as the linkage
- * reader keeps them) only at Microsoft's code points: they are written as those bytes (the same
- * characters on screen in Excel), not refused.
- */
-const JIS_TO_CP932: Record<string, string> = {
-  '\u301C': '\uFF5E',
-  '\u2212': '\uFF0D',
-  '\u2016': '\u2225',
-  '\u00A2': '\uFFE0',
-  '\u00A3': '\uFFE1',
-  '\u00AC': '\uFFE2',
-};
-const JIS_TO_CP932_RE = /[\u301C\u2212\u2016\u00A2\u00A3\u00AC]/g;
-
-/** A value CP932 cannot represent: names the row and column, for the member of staff to fix. */
-export class CsvEncodingError extends Error {
-  readonly status = 422;
-  readonly expose = true;
-  constructor(
-    readonly row: number,
-    readonly column: string,
-    readonly character: string,
-    rowLabel: string,
-  ) {
-    super(
-      `CP932 (Shift_JIS) で表せない文字があります: ${row} 件目${rowLabel ? ` (${rowLabel})` : ''} の列「${column}」の「${character}」(U+${character.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')})。UTF-8 で出力するか、設定の文字を見直してください`,
-    );
-    this.name = 'CsvEncodingError';
-  }
-}
-
-/** The first character of `text` that CP932 cannot encode (0x3F '?' is never a trail byte in CP932). */
-function unencodable(text: string): string | null {
-  const bytes = iconv.encode(text, 'cp932');
-  let q = 0;
-  for (const b of bytes) if (b === 0x3f) q++;
-  if (q === text.split('?').length - 1) return null;
-  return [...text].find((c) => c !== '?' && iconv.encode(c, 'cp932').includes(0x3f)) ?? null;
-}
-
-/**
- * A CSV file: header and rows, CRLF after every line, RFC 4180 quoting; UTF-8 with a BOM, or
- * CP932 refusing (never replacing with '?') a character it cannot encode.
- */
-export function encodeCsv(
-  header: readonly string[],
-  rows: readonly (readonly string[])[],
-  encoding: CsvEncoding,
-  rowLabel: (i: number) => string = () => '',
-): Buffer {
-  const prepare = encoding === 'cp932' ? (s: string) => s.replace(JIS_TO_CP932_RE, (c) => JIS_TO_CP932[c]!) : (s: string) => s;
-  const text = [header, ...rows].map((r) => r.map((v) => csvField(prepare(v))).join(',')).join('\r\n') + '\r\n';
-  if (encoding === 'utf8') return Buffer.from('\uFEFF' + text, 'utf8');
-  if (unencodable(text) !== null) {
-    for (const [i, r] of rows.entries()) {
-      for (const [j, v] of r.entries()) {
-        const bad = unencodable(prepare(v));
-        if (bad !== null) throw new CsvEncodingError(i + 1, header[j] ?? String(j + 1), bad, rowLabel(i));
-      }
-    }
-    const bad = unencodable(header.join(','))!;
-    throw new CsvEncodingError(0, '見出し', bad, '');
-  }
-  return iconv.encode(text, 'cp932');
-}
-
-/** A CSV file back to its header and rows (BOM and CRLF/LF accepted). */
-export function decodeCsv(buf: Buffer, encoding: CsvEncoding): string[][] {
-  const text = encoding === 'utf8' ? buf.toString('utf8').replace(/^\uFEFF/, '') : iconv.decode(buf, 'cp932');
-  return parse(text) as string[][];
-}
 
 const num = (n: number | null): string => (n === null ? '' : String(n));
 const list = (xs: readonly string[]): string => xs.join(',');

@@ -2,7 +2,8 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import type { Knex } from 'knex';
 import { dialectOf } from '../../db/dialects/index.js';
-import type { EncodingSetting } from './decode.js';
+import { insertReturningId } from '../../db/values.js';
+import type { Cp932Mapping, EncodingSetting } from '../../text/index.js';
 import { hashFile } from './fileHash.js';
 import { GaijiMap } from './gaiji.js';
 import { derivedKeyColumns, derivedKeys } from './keys.js';
@@ -26,7 +27,7 @@ export interface ApplyProgress {
 export interface ApplyOptions {
   encoding?: EncodingSetting | ((specId: string) => EncodingSetting);
   gaiji?: GaijiMap;
-  cp932Mapping?: 'jis' | 'microsoft';
+  cp932Mapping?: Cp932Mapping;
   /** More bad rows than either limit quarantines the file; defaults 10 rows / 0.1 %. */
   threshold?: { maxRows: number; maxRatio: number };
   onProgress?: (p: ApplyProgress) => void;
@@ -66,10 +67,6 @@ class QuarantineSignal extends Error {
   constructor(readonly result: FileResult) {
     super(result.message);
   }
-}
-
-function insertedId(row: unknown): number {
-  return typeof row === 'object' && row !== null ? Number((row as { id: number }).id) : Number(row);
 }
 
 async function nextBatch(rows: AsyncGenerator<ParsedRow>, size: number): Promise<ParsedRow[]> {
@@ -140,19 +137,16 @@ async function applyOne(
   const threshold = opts.threshold ?? { maxRows: 10, maxRatio: 0.001 };
   const kind = opened.differential ? 'diff' : 'full';
   const totalBytes = statSync(p.file).size;
-  const [runRow] = await trx('linkage_runs')
-    .insert({
-      spec_id: layout.specId,
-      edition: layout.edition,
-      file_name: name,
-      file_sha256: sha256,
-      kind,
-      encoding: opened.encoding.encoding,
-      started_at: new Date(),
-      result: 'running',
-    })
-    .returning('id');
-  const runId = insertedId(runRow);
+  const runId = await insertReturningId(trx, 'linkage_runs', {
+    spec_id: layout.specId,
+    edition: layout.edition,
+    file_name: name,
+    file_sha256: sha256,
+    kind,
+    encoding: opened.encoding.encoding,
+    started_at: new Date(),
+    result: 'running',
+  });
   const fileColumns = layout.columns.filter((c) => c.column && opened.headers.includes(c.header)).map((c) => c.column!);
   const columns = [...Object.keys(layout.fixed), ...fileColumns, ...derivedKeyColumns(layout.table), 'unmapped_gaiji', 'linkage_run_id'];
   const derive = derivedKeys[layout.table];
@@ -361,19 +355,17 @@ export async function applyFiles(
     const earlier = opts.force ? undefined : await alreadyApplied(knex, p.specId, sha256);
     if (earlier) {
       const message = `同じ内容のファイルは取込済みです (取込番号 ${earlier.id})`;
-      const [row] = await knex('linkage_runs')
-        .insert({
-          spec_id: p.specId,
-          file_name: name(p.file),
-          file_sha256: sha256,
-          kind: '-',
-          started_at: new Date(),
-          finished_at: new Date(),
-          result: 'skipped',
-          message,
-        })
-        .returning('id');
-      results.push({ ...emptyResult(p, sha256, 'skipped', message), runId: insertedId(row) });
+      const runId = await insertReturningId(knex, 'linkage_runs', {
+        spec_id: p.specId,
+        file_name: name(p.file),
+        file_sha256: sha256,
+        kind: '-',
+        started_at: new Date(),
+        finished_at: new Date(),
+        result: 'skipped',
+        message,
+      });
+      results.push({ ...emptyResult(p, sha256, 'skipped', message), runId });
     } else todo.push({ p, sha256 });
   }
   if (!todo.length) return results;
@@ -412,25 +404,22 @@ export async function applyFiles(
         : bad
           ? '同時に取り込んだ別のファイルが隔離されたため、取り消しました'
           : `取込に失敗しました: ${(e as Error).message}`;
-      const [row] = await knex('linkage_runs')
-        .insert({
-          spec_id: t.p.specId,
-          edition: own?.edition ?? null,
-          file_name: name(t.p.file),
-          file_sha256: t.sha256,
-          kind: own?.kind ?? '-',
-          encoding: own?.encoding ?? null,
-          started_at: new Date(),
-          finished_at: new Date(),
-          rows_read: own?.rowsRead ?? 0,
-          rows_applied: 0,
-          rows_rejected: own?.rowsRejected ?? 0,
-          unmapped_gaiji: own?.unmappedGaiji ?? 0,
-          result: outcome,
-          message: message.slice(0, 4000),
-        })
-        .returning('id');
-      const runId = insertedId(row);
+      const runId = await insertReturningId(knex, 'linkage_runs', {
+        spec_id: t.p.specId,
+        edition: own?.edition ?? null,
+        file_name: name(t.p.file),
+        file_sha256: t.sha256,
+        kind: own?.kind ?? '-',
+        encoding: own?.encoding ?? null,
+        started_at: new Date(),
+        finished_at: new Date(),
+        rows_read: own?.rowsRead ?? 0,
+        rows_applied: 0,
+        rows_rejected: own?.rowsRejected ?? 0,
+        unmapped_gaiji: own?.unmappedGaiji ?? 0,
+        result: outcome,
+        message: message.slice(0, 4000),
+      });
       if (own) await recordIssues(knex, runId, own.issues);
       results.push(own ? { ...own, runId } : { ...emptyResult(t.p, t.sha256, outcome, message), runId });
     }

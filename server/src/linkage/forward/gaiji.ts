@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { parse } from 'csv-parse/sync';
+import { csvText, parseCsvObjects, readTextFile } from '../../text/index.js';
 
 /**
  * Legacy 外字: CP932 user-defined area F040–F9FC, which decoders turn into U+E000–U+E757.
@@ -69,10 +68,18 @@ export class GaijiMap {
     return this.byCodePoint.size;
   }
 
-  /** Reads the 同定マップ CSV (UTF-8, header 外字コード,Unicode,文字,MJ文字図形名,備考). */
+  /**
+   * Reads the 同定マップ CSV (header 外字コード,Unicode,文字,MJ文字図形名,備考). UTF-8 as written;
+   * the text module also reads it after an Excel save as CP932 (only the Unicode column counts).
+   */
   static load(file: string): GaijiMap {
-    const text = readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
-    const records = parse(text, { columns: true, skip_empty_lines: true }) as Record<string, string>[];
+    let text: string;
+    try {
+      text = readTextFile(file).text;
+    } catch (e) {
+      throw new Error(`${file}: ${(e as Error).message}`);
+    }
+    const records = parseCsvObjects(text, { skip_empty_lines: true });
     const entries = records.map((r, i) => {
       const line = i + 2;
       const code = (r['外字コード'] ?? '').trim();
@@ -115,10 +122,9 @@ export class GaijiMap {
   }
 
   toCsv(): string {
-    const rows = [GAIJI_MAP_HEADER.join(',')];
-    for (const e of this.entries) {
-      rows.push([e.sjis.toString(16).toUpperCase(), formatCodePoints(e.text), e.text, e.mjName ?? '', e.note ?? ''].join(','));
-    }
-    return rows.join('\r\n') + '\r\n';
+    return csvText(
+      GAIJI_MAP_HEADER,
+      this.entries.map((e) => [e.sjis.toString(16).toUpperCase(), formatCodePoints(e.text), e.text, e.mjName ?? '', e.note ?? '']),
+    );
   }
 }

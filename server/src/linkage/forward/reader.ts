@@ -2,8 +2,17 @@ import path from 'node:path';
 import { codeTables } from '../../domain/codes.js';
 import { parseRegisterDate, parseRegisterMonth } from '../../domain/dates.js';
 import { codePointLength } from '../../domain/text.js';
-import { CsvSyntaxError, readCsv, type CsvRecord } from './csv.js';
-import { decodeFile, detectEncoding, type DetectedEncoding, type EncodingSetting } from './decode.js';
+import {
+  CsvSyntaxError,
+  detectFileEncoding,
+  readCsv,
+  readTextChunks,
+  TextEncodingError,
+  type Cp932Mapping,
+  type CsvRecord,
+  type DetectedEncoding,
+  type EncodingSetting,
+} from '../../text/index.js';
 import { GaijiMap } from './gaiji.js';
 import type { Layout, LayoutColumn, LayoutRegistry } from './layouts.js';
 
@@ -59,27 +68,8 @@ export interface OpenedFile {
 export interface ReadOptions {
   encoding?: EncodingSetting;
   gaiji?: GaijiMap;
-  /** See `cp932ToJis`; default `jis`. */
-  cp932Mapping?: 'jis' | 'microsoft';
-}
-
-/**
- * CP932 decoders give Microsoft's code points for six JIS characters (0x8160 → U+FF5E FULLWIDTH
- * TILDE, not U+301C WAVE DASH …). Standard UTF-8 files and the MJ character set use the JIS
- * ones, so with `jis` a legacy file stores the same characters as a UTF-8 file would.
- */
-const CP932_TO_JIS: Record<string, string> = {
-  '\uFF5E': '\u301C', // 〜 WAVE DASH
-  '\uFF0D': '\u2212', // − MINUS SIGN
-  '\u2225': '\u2016', // ‖ DOUBLE VERTICAL LINE
-  '\uFFE0': '\u00A2', // ¢
-  '\uFFE1': '\u00A3', // £
-  '\uFFE2': '\u00AC', // ¬
-};
-const CP932_TO_JIS_RE = /[\uFF5E\uFF0D\u2225\uFFE0\uFFE1\uFFE2]/g;
-
-export function cp932ToJis(text: string): string {
-  return text.replace(CP932_TO_JIS_RE, (c) => CP932_TO_JIS[c]!);
+  /** What CP932's 〜 − ‖ ¢ £ ¬ decode to; default the text module's `CP932_MAPPING` (jis). */
+  cp932Mapping?: Cp932Mapping;
 }
 
 /** Masks personal data in a report: the first character, then at most eight `*`. */
@@ -141,16 +131,24 @@ const INTEGER = /^-?[0-9]+$/;
  * what a problem means (the foundation loader rejects the file, the watcher applies thresholds).
  */
 export async function openLinkageFile(file: string, specId: string, registry: LayoutRegistry, opts: ReadOptions = {}): Promise<OpenedFile> {
-  const encoding = await detectEncoding(file, opts.encoding ?? 'auto');
+  let encoding: DetectedEncoding;
+  try {
+    encoding = await detectFileEncoding(file, opts.encoding ?? 'auto');
+  } catch (e) {
+    if (e instanceof TextEncodingError) throw new LinkageFileError(file, [{ line: e.line ?? 1, reason: e.reason, fatal: true }]);
+    throw e;
+  }
   const gaiji = opts.gaiji ?? new GaijiMap();
   const legacy = gaiji.size > 0 || encoding.encoding === 'cp932';
-  const jis = encoding.encoding === 'cp932' && (opts.cp932Mapping ?? 'jis') === 'jis';
   let bytes = 0;
-  const chunks = decodeFile(file, encoding, (chunk) => {
-    bytes += chunk.length;
+  const chunks = readTextChunks(file, encoding, {
+    ...(opts.cp932Mapping ? { mapping: opts.cp932Mapping } : {}),
+    onBytes: (chunk) => {
+      bytes += chunk.length;
+    },
   });
-  // 外字 and the CP932 mapping work on the whole line: replacements never hold , " or line breaks.
-  const mapLine = legacy ? (text: string) => gaiji.apply(jis ? cp932ToJis(text) : text) : undefined;
+  // 外字 work on the whole line: replacements never hold , " or line breaks.
+  const mapLine = legacy ? (text: string) => gaiji.apply(text) : undefined;
   const records = readCsv(chunks, mapLine);
   const close = () => void records.return(undefined);
 

@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { utf8WithBom } from '../../text/index.js';
 import type { FileResult } from './apply.js';
 
 const OUTCOME_LABEL: Record<string, string> = {
@@ -51,6 +52,6 @@ export function writeReports(dir: string, r: FileResult, originalName: string): 
     issues: r.issues,
   };
   writeFileSync(`${base}.report.json`, JSON.stringify(json, null, 2) + '\n', 'utf8');
-  writeFileSync(`${base}.report.txt`, '\uFEFF' + reportText(r, originalName), 'utf8');
+  writeFileSync(`${base}.report.txt`, utf8WithBom(reportText(r, originalName)));
   return `${base}.report.txt`;
 }

@@ -1,7 +1,7 @@
 import cron from 'node-cron';
 import type { Knex } from 'knex';
 import type { LinkageSettings } from '../../config/appConfig.js';
-import { todayInJapan } from '../../domain/dates.js';
+import { JAPAN_TIME_ZONE, japanClock, startOfJapanDay, todayInJapan } from '../../domain/japanTime.js';
 import type { Logger } from '../../ops/logger.js';
 import { pruneArchive } from './watcher.js';
 
@@ -10,15 +10,6 @@ export interface MissingFileAlert {
   date: string;
   expectedBy: string;
   message: string;
-}
-
-/** Start of the given Japanese calendar day, as a UTC instant. */
-function startOfJapanDay(date: string): Date {
-  return new Date(Date.parse(`${date}T00:00:00+09:00`));
-}
-
-function japanTime(now: Date): string {
-  return new Date(now.getTime() + 9 * 3600_000).toISOString().slice(11, 16);
 }
 
 /**
@@ -63,7 +54,7 @@ export async function checkMissingFiles(knex: Knex, settings: LinkageSettings, o
           .update({ resolved_at: now });
       continue;
     }
-    if (japanTime(now) < s.expectedBy) continue;
+    if (japanClock(now) < s.expectedBy) continue;
     const message = `${specId} の本日分の連携ファイルが ${s.expectedBy} までに届いていません`;
     if (record) {
       const exists = await knex('linkage_alerts').where({ spec_id: specId, alert_date: today, kind: 'missingFile' }).first('id');
@@ -93,7 +84,7 @@ export function startWatchdog(
           const removed = pruneArchive(opts.root!, settings.archiveDays);
           if (removed) logger.info('linkage archive pruned', { removed, days: settings.archiveDays });
         },
-        { timezone: 'Asia/Tokyo', name: 'linkage-archive-prune' },
+        { timezone: JAPAN_TIME_ZONE, name: 'linkage-archive-prune' },
       )
     : undefined;
   const task = cron.schedule(
@@ -109,7 +100,7 @@ export function startWatchdog(
         logger.error('linkage watchdog failed', { error: e });
       }
     },
-    { timezone: 'Asia/Tokyo', noOverlap: true, name: 'linkage-watchdog' },
+    { timezone: JAPAN_TIME_ZONE, noOverlap: true, name: 'linkage-watchdog' },
   );
   return {
     stop: () => {

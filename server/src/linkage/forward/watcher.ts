@@ -3,6 +3,7 @@ import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import type { Knex } from 'knex';
 import type { LinkageSettings, Sidecar } from '../../config/appConfig.js';
+import { insertReturningId } from '../../db/values.js';
 import type { Logger } from '../../ops/logger.js';
 import { hashFile } from './fileHash.js';
 import { applyFiles, type ApplyOptions, type ApplyProgress, type FileResult } from './apply.js';
@@ -218,19 +219,15 @@ export class DropFolderWatcher {
         if (expected !== (await hashFile(source, 'md5'))) {
           this.d.logger.warn('linkage file md5 mismatch', { specId, file: name });
           const message = `MD5 が一致しません (サイドカー ${expected})`;
-          const [row] = await this.d
-            .knex('linkage_runs')
-            .insert({
-              spec_id: specId,
-              file_name: name,
-              kind: '-',
-              started_at: new Date(),
-              finished_at: new Date(),
-              result: 'quarantined',
-              message,
-            })
-            .returning('id');
-          const runId = typeof row === 'object' ? Number((row as { id: number }).id) : Number(row);
+          const runId = await insertReturningId(this.d.knex, 'linkage_runs', {
+            spec_id: specId,
+            file_name: name,
+            kind: '-',
+            started_at: new Date(),
+            finished_at: new Date(),
+            result: 'quarantined',
+            message,
+          });
           const target = moveInto(p.quarantine, source);
           moveInto(p.quarantine, md5File);
           const report = writeReports(

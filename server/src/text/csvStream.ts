@@ -1,8 +1,9 @@
 /**
- * A streaming RFC 4180 reader for linkage files: comma separated, `"` quoting with `""` as an
- * escaped quote, CRLF or LF, empty lines skipped. Quote-free lines — nearly all of a linkage
- * file — take a fast path through String#split. Each record carries the line it starts on, and
- * broken quoting is an error naming its line.
+ * A streaming RFC 4180 reader for large files (forward linkage): comma separated, `"` quoting
+ * with `""` as an escaped quote, CRLF or LF, empty lines skipped. Quote-free lines — nearly all
+ * of a linkage file — take a fast path through String#split; that speed on files of hundreds of
+ * megabytes is why this is not csv-parse (used for every other CSV, see `csv.ts`). Each record
+ * carries the line it starts on, and broken quoting is an error naming its line.
  */
 export interface CsvRecord {
   line: number;
