@@ -1,6 +1,7 @@
 import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import { migrateLatest, mssqlKnexConfig, parseMssqlUrl, sqliteKnex } from '../../server/src/db/connect.js';
+import { tableColumns } from '../../server/src/db/tables.generated.js';
 import { tempDir } from './paths.js';
 
 export interface DatabaseTarget {
@@ -25,28 +26,27 @@ export const databaseTargets: DatabaseTarget[] = [
   },
 ];
 
-/** Drops every table (SQL Server test database reuse). */
+/**
+ * Drops every table the migrations create, and knex's own (SQL Server test database reuse). The
+ * list is the generated `tableColumns` (a test keeps it equal to the migrated schema), newest
+ * first; a table still referenced by another is retried after the others have gone.
+ */
 export async function dropAll(knex: Knex): Promise<void> {
-  const tables = [
-    'staff_group_members',
-    'staff_group_permissions',
-    'staff_groups',
-    'staff',
-    'linkage_runs',
-    'address_master',
-    'arrears',
-    'issuance_bans',
-    'corporations',
-    'non_residents',
-    'entitlements',
-    'support_measures',
-    'resident_history',
-    'households',
-    'residents',
-    'knex_migrations',
-    'knex_migrations_lock',
-  ];
-  for (const t of tables) await knex.schema.dropTableIfExists(t);
+  let left: string[] = [...Object.keys(tableColumns).reverse(), 'knex_migrations', 'knex_migrations_lock'];
+  while (left.length) {
+    const failed: string[] = [];
+    let lastError: unknown;
+    for (const t of left) {
+      try {
+        await knex.schema.dropTableIfExists(t);
+      } catch (e) {
+        failed.push(t);
+        lastError = e;
+      }
+    }
+    if (failed.length === left.length) throw lastError;
+    left = failed;
+  }
 }
 
 /**

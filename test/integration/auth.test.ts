@@ -3,9 +3,9 @@ import { verifyAudit } from '../../server/src/audit/trail.js';
 import { hashPassword } from '../../server/src/auth/passwords.js';
 import { createApp } from '../../server/src/http/app.js';
 import { LayoutRegistry } from '../../server/src/linkage/forward/layouts.js';
-import { startServer, type RunningServer } from '../../server/src/main.js';
 import { loginAs } from '../helpers/login.js';
-import { configDir, tempDir } from '../helpers/paths.js';
+import { configDir } from '../helpers/paths.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const form = (fields: Record<string, string>) => ({
   method: 'POST',
@@ -16,15 +16,13 @@ const form = (fields: Record<string, string>) => ({
 
 describe('staff login, sessions, CSRF and the route-permission matrix', function () {
   this.timeout(60_000);
-  const t = tempDir();
-  let server: RunningServer;
+  let server: TestServer;
 
   before(async () => {
-    server = await startServer({ configDir, dataDir: t.dir, port: 0, host: '127.0.0.1', watch: false });
+    server = await startTestServer();
   });
   after(async () => {
     await server.close();
-    t.remove();
   });
 
   it('answers 401 without a session and 403 without the right, on every declared route', async () => {
@@ -35,7 +33,7 @@ describe('staff login, sessions, CSRF and the route-permission matrix', function
       knex: server.knex,
       config: server.config,
       configDir,
-      logger: server.logger,
+      logger: server.running.logger,
       version: 'x',
       linkage: {
         knex: server.knex,

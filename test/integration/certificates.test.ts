@@ -3,21 +3,19 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { derivedKeys } from '../../server/src/linkage/forward/keys.js';
-import { startServer, type RunningServer } from '../../server/src/main.js';
 import { getAs, postForm } from '../helpers/http.js';
 import { loginAs, type LoggedIn } from '../helpers/login.js';
-import { configDir, tempDir } from '../helpers/paths.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
 
 /** Certificate requests at the counter: fees with exemptions, issuance rules, the printed request. */
 describe('certificate requests: fees, 発行禁止 and 支援措置 rules, the printed request with the total', function () {
   this.timeout(60_000);
-  const t = tempDir();
-  let server: RunningServer;
+  let server: TestServer;
   let clerk: LoggedIn;
   let visitId: number;
 
   before(async () => {
-    server = await startServer({ configDir, dataDir: t.dir, port: 0, host: '127.0.0.1', watch: false });
+    server = await startTestServer();
     const person = (no: string, household: string, name: string) => ({
       addressee_no: no,
       household_no: household,
@@ -48,7 +46,6 @@ describe('certificate requests: fees, 発行禁止 and 支援措置 rules, the p
   });
   after(async () => {
     await server.close();
-    t.remove();
   });
 
   const line = (i: number, type: string, subject: string, extra: Record<string, string> = {}) =>
@@ -124,7 +121,7 @@ describe('certificate requests: fees, 発行禁止 and 支援措置 rules, the p
     expect(r.total).to.equal(900);
     const res = await getAs(`${server.url}visits/${visitId}/certificates/${r.id}/request.pdf`, clerk);
     expect(res.headers.get('content-type')).to.equal('application/pdf');
-    const file = path.join(t.dir, 'request.pdf');
+    const file = path.join(server.dir, 'request.pdf');
     writeFileSync(file, Buffer.from(await res.arrayBuffer()));
     const text = execFileSync('pdftotext', ['-raw', file, '-'], { encoding: 'utf8' });
     expect(text).to.contain('髙﨑 保護').and.contain('住民票の写し').and.contain('印鑑登録証明書').and.contain('900');

@@ -1,21 +1,19 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { startServer, type RunningServer } from '../../server/src/main.js';
-import { configDir, repoRoot, tempDir } from '../helpers/paths.js';
+import { repoRoot } from '../helpers/paths.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const serverVersion = (JSON.parse(readFileSync(path.join(repoRoot, 'server/package.json'), 'utf8')) as { version: string }).version;
 
 describe('HTTP server', () => {
-  const t = tempDir();
-  let server: RunningServer;
+  let server: TestServer;
 
   before(async () => {
-    server = await startServer({ configDir, dataDir: t.dir, port: 0, host: '127.0.0.1' });
+    server = await startTestServer({ watch: true });
   });
   after(async () => {
     await server.close();
-    t.remove();
   });
 
   it('answers /healthz with status, version and the residents count', async () => {
@@ -75,8 +73,7 @@ describe('HTTP server', () => {
   });
 
   it('stops gracefully: stops accepting, then closes the database', async () => {
-    const t2 = tempDir();
-    const s = await startServer({ configDir, dataDir: t2.dir, port: 0, host: '127.0.0.1' });
+    const s = await startTestServer({ watch: true });
     const inFlight = fetch(`${s.url}healthz`);
     const res = await inFlight;
     await s.close();
@@ -95,6 +92,5 @@ describe('HTTP server', () => {
       dbClosed = e;
     }
     expect(dbClosed, 'database after close').to.not.equal(undefined);
-    t2.remove();
   });
 });

@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import { cpSync, renameSync } from 'node:fs';
 import path from 'node:path';
-import { startServer, type RunningServer } from '../../server/src/main.js';
 import { loginAs } from '../helpers/login.js';
 import { fastWatchConfig, tempDir } from '../helpers/paths.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
 import { makeTown, specFile } from '../helpers/town.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -11,7 +11,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe('linkage status page and API', function () {
   this.timeout(120_000);
   const t = tempDir();
-  let server: RunningServer;
+  let server: TestServer;
   let residentsFile: string;
   let get: (path: string) => Promise<Response>;
 
@@ -19,7 +19,7 @@ describe('linkage status page and API', function () {
     const config = fastWatchConfig(t.dir);
     const town = await makeTown(path.join(t.dir, 'town'), 30_000, 'utf8', 'http');
     residentsFile = specFile(town, '001o005');
-    server = await startServer({ configDir: config, dataDir: path.join(t.dir, 'data'), port: 0, host: '127.0.0.1' });
+    server = await startTestServer({ configDir: config, watch: true });
     const { cookie } = await loginAs(server.url, server.knex, ['counter']);
     get = (p: string) => fetch(`${server.url}${p}`, { headers: { cookie } });
   });
@@ -29,7 +29,7 @@ describe('linkage status page and API', function () {
   });
 
   it('shows a running load with its progress, then the applied run', async () => {
-    const drop = path.join(t.dir, 'data', 'linkage', '001o005');
+    const drop = path.join(server.dataDir, 'linkage', '001o005');
     cpSync(residentsFile, path.join(drop, 'x.csv.part'));
     renameSync(path.join(drop, 'x.csv.part'), path.join(drop, '001o005_439991_20261101020000.csv'));
     let sawLoad: { specId: string; rows: number; bytes: number; totalBytes: number } | undefined;

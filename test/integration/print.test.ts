@@ -3,17 +3,16 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { derivedKeys } from '../../server/src/linkage/forward/keys.js';
-import { startServer, type RunningServer } from '../../server/src/main.js';
 import { MASKED_ADDRESS } from '../../server/src/residents/warnings.js';
 import { getAs, postForm } from '../helpers/http.js';
 import { loginAs, type LoggedIn } from '../helpers/login.js';
-import { configDir, repoRoot, tempDir } from '../helpers/paths.js';
+import { repoRoot } from '../helpers/paths.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
 
 /** Printing from a visit: the notice form, the bundle and the procedure guide, read back from the PDFs. */
 describe('printing from a visit: forms with registered characters, masks, the guide, audit', function () {
   this.timeout(60_000);
-  const t = tempDir();
-  let server: RunningServer;
+  let server: TestServer;
   let clerk: LoggedIn;
   let visitId: number;
   let noticeId: number;
@@ -29,13 +28,13 @@ describe('printing from a visit: forms with registered characters, masks, the gu
     ).to.equal(200);
     expect(res.headers.get('content-type')).to.equal('application/pdf');
     expect(res.headers.get('content-disposition')).to.match(/^inline; /);
-    const file = path.join(t.dir, name);
+    const file = path.join(server.dir, name);
     writeFileSync(file, Buffer.from(await res.arrayBuffer()));
     return execFileSync('pdftotext', ['-raw', file, '-'], { encoding: 'utf8' });
   };
 
   before(async () => {
-    server = await startServer({ configDir, dataDir: t.dir, port: 0, host: '127.0.0.1', watch: false });
+    server = await startTestServer();
     const person = (no: string, name: string, kana: string, birth: string, rel: string, code: string) => ({
       addressee_no: no,
       household_no: 'HP',
@@ -80,7 +79,6 @@ describe('printing from a visit: forms with registered characters, masks, the gu
   });
   after(async () => {
     await server.close();
-    t.remove();
   });
 
   it('prints the 住民異動届 with the exact registered names (plane 2 and IVS) and the protected address masked', async () => {
@@ -116,7 +114,7 @@ describe('printing from a visit: forms with registered characters, masks, the gu
       '-r',
       '70',
       '-singlefile',
-      path.join(t.dir, 'guide.pdf'),
+      path.join(server.dir, 'guide.pdf'),
       path.join(repoRoot, 'docs/screenshots/guide'),
     ]);
   });

@@ -2,11 +2,10 @@ import { expect } from 'chai';
 import type { Knex } from 'knex';
 import { createStaff } from '../../server/src/auth/staffRepo.js';
 import { derivedKeys } from '../../server/src/linkage/forward/keys.js';
-import { startServer, type RunningServer } from '../../server/src/main.js';
 import { MASKED_ADDRESS } from '../../server/src/residents/warnings.js';
 import { getAs } from '../helpers/http.js';
 import { loginAs, loginWith, type LoggedIn } from '../helpers/login.js';
-import { configDir, tempDir } from '../helpers/paths.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
 
 interface Item {
   addresseeNo: string;
@@ -51,13 +50,12 @@ async function resident(knex: Knex, v: Record<string, unknown>): Promise<string>
 
 describe('resident search: variants, kana, widths, eras, targets, masks and audit', function () {
   this.timeout(60_000);
-  const t = tempDir();
-  let server: RunningServer;
+  let server: TestServer;
   let clerk: LoggedIn;
   const ids: Record<string, string> = {};
 
   before(async () => {
-    server = await startServer({ configDir, dataDir: t.dir, port: 0, host: '127.0.0.1', watch: false });
+    server = await startTestServer();
     const k = server.knex;
     ids.takahashiHigh = await resident(k, { name: '髙橋 一郎', name_kana: 'タカハシ イチロウ' });
     ids.takahashi = await resident(k, { name: '高橋 二郎', name_kana: 'タカハシ ジロウ' });
@@ -118,7 +116,6 @@ describe('resident search: variants, kana, widths, eras, targets, masks and audi
   });
   after(async () => {
     await server.close();
-    t.remove();
   });
 
   const api = async (query: string, who: LoggedIn = clerk): Promise<Search> => {

@@ -3,11 +3,10 @@ import type { Knex } from 'knex';
 import { verifyAudit } from '../../server/src/audit/trail.js';
 import { createStaff } from '../../server/src/auth/staffRepo.js';
 import { derivedKeys } from '../../server/src/linkage/forward/keys.js';
-import { startServer, type RunningServer } from '../../server/src/main.js';
 import { MASKED_ADDRESS } from '../../server/src/residents/warnings.js';
 import { getAs, postForm } from '../helpers/http.js';
 import { loginAs, loginWith } from '../helpers/login.js';
-import { configDir, tempDir } from '../helpers/paths.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
 
 interface SearchResult {
   total: number;
@@ -54,18 +53,16 @@ async function seedResidents(knex: Knex): Promise<void> {
 
 describe('staff security: password policy, roles and scopes, machine clients, admin screens', function () {
   this.timeout(60_000);
-  const t = tempDir();
-  let server: RunningServer;
+  let server: TestServer;
   let url: string;
 
   before(async () => {
-    server = await startServer({ configDir, dataDir: t.dir, port: 0, host: '127.0.0.1', watch: false });
+    server = await startTestServer();
     url = server.url;
     await seedResidents(server.knex);
   });
   after(async () => {
     await server.close();
-    t.remove();
   });
 
   it('forces a password change at first login, enforces the policy and the history', async () => {
@@ -318,14 +315,12 @@ describe('staff security: password policy, roles and scopes, machine clients, ad
 
 describe('staff CSV import in the admin screen', function () {
   this.timeout(60_000);
-  const t = tempDir();
-  let server: RunningServer;
+  let server: TestServer;
   before(async () => {
-    server = await startServer({ configDir, dataDir: t.dir, port: 0, host: '127.0.0.1', watch: false });
+    server = await startTestServer();
   });
   after(async () => {
     await server.close();
-    t.remove();
   });
 
   const upload = (s: { cookie: string; csrf: string }, mode: string, csv: string) =>

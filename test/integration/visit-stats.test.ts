@@ -3,7 +3,6 @@ import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Counter } from '../../server/src/config/appConfig.js';
 import { todayInJapan } from '../../server/src/domain/dates.js';
-import { startServer, type RunningServer } from '../../server/src/main.js';
 import {
   COUNTER_TIME_CSV_COLUMNS,
   CsvEncodingError,
@@ -22,6 +21,7 @@ import {
 import { getAs } from '../helpers/http.js';
 import { loginAs, type LoggedIn } from '../helpers/login.js';
 import { configDir, tempDir } from '../helpers/paths.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const RANGE = { from: '2026-06-29', to: '2026-07-01' };
 const FISCAL_2026 = { from: '2026-04-01', to: '2027-03-31' };
@@ -46,8 +46,7 @@ const none = (visits = 0): DurationStats => ({
 
 describe('visit statistics: counter time by counter, day and fiscal quarter; the statistics CSV', function () {
   this.timeout(60_000);
-  const t = tempDir();
-  let server: RunningServer;
+  let server: TestServer;
   let admin: LoggedIn;
   let clerk: LoggedIn;
   let clerkLogin: string;
@@ -56,7 +55,7 @@ describe('visit statistics: counter time by counter, day and fiscal quarter; the
   let routesRegistered = false;
 
   before(async () => {
-    server = await startServer({ configDir, dataDir: t.dir, port: 0, host: '127.0.0.1', watch: false });
+    server = await startTestServer();
     counters = server.config.counters;
     admin = await loginAs(server.url, server.knex, ['admin']); // holds export.csv
     clerk = await loginAs(server.url, server.knex, ['counter']); // does not
@@ -158,7 +157,6 @@ describe('visit statistics: counter time by counter, day and fiscal quarter; the
   });
   after(async () => {
     await server.close();
-    t.remove();
   });
 
   it('takes percentiles by nearest rank and fiscal quarters from April', () => {
@@ -544,7 +542,7 @@ describe('visit statistics: counter time by counter, day and fiscal quarter; the
         .and.contain(`name="to" type="date" value="${current.end}"`);
       for (const [query, message] of [
         ['from=2026-02-30&to=2026-03-01', '期間の開始は YYYY-MM-DD の形式の実在する日付で指定してください'],
-        ['from=2026-04-01&to=R8.4.30', '期間の終了は YYYY-MM-DD の形式の実在する日付で指定してください'],
+        ['from=2026-04-01&to=R8.4.30', '期間の終了 (YYYY-MM-DD): 形式が正しくありません'],
         ['from=2026-07-01&to=2026-06-30', '期間の開始は終了と同じか、それより前の日付にしてください'],
         ['from=2020-04-01&to=2026-03-31', '期間は 731 日 (2 年) 以内で指定してください'],
       ] as const) {
@@ -556,7 +554,7 @@ describe('visit statistics: counter time by counter, day and fiscal quarter; the
       }
       const bad = await getAs(`${server.url}stats/visits.csv?${q}&encoding=latin1`, admin);
       expect(bad.status).to.equal(400);
-      expect(await bad.text()).to.contain('文字コード (encoding) は utf8 または cp932 を指定してください');
+      expect(await bad.text()).to.contain('文字コード (encoding): 次のいずれかで指定してください: utf8、cp932');
     });
 
     it('exports the visits in both encodings and the report, each export recorded', async () => {
@@ -605,7 +603,7 @@ describe('visit statistics: counter time by counter, day and fiscal quarter; the
       cpSync(configDir, config, { recursive: true });
       const yaml = path.join(config, 'municipality.yaml');
       writeFileSync(yaml, readFileSync(yaml, 'utf8').replace('name: 住民窓口 1番,', 'name: 𠮷田支所 住民窓口,'));
-      const other = await startServer({ configDir: config, dataDir: path.join(t2.dir, 'data'), port: 0, host: '127.0.0.1', watch: false });
+      const other = await startTestServer({ configDir: config });
       try {
         const boss = await loginAs(other.url, other.knex, ['admin']);
         const at = new Date('2026-06-29T10:00:00+09:00');

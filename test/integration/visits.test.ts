@@ -1,10 +1,9 @@
 import { expect } from 'chai';
 import { registerApiClient } from '../../server/src/auth/apiClients.js';
 import { derivedKeys } from '../../server/src/linkage/forward/keys.js';
-import { startServer, type RunningServer } from '../../server/src/main.js';
 import { getAs, postForm } from '../helpers/http.js';
 import { loginAs, type LoggedIn } from '../helpers/login.js';
-import { configDir, tempDir } from '../helpers/paths.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
 
 interface VisitJson {
   id: number;
@@ -27,12 +26,11 @@ const postJson = (url: string, s: LoggedIn, body: Record<string, unknown>) =>
 
 describe('visits, bulletins and address input assistance', function () {
   this.timeout(60_000);
-  const t = tempDir();
-  let server: RunningServer;
+  let server: TestServer;
   let clerk: LoggedIn;
 
   before(async () => {
-    server = await startServer({ configDir, dataDir: t.dir, port: 0, host: '127.0.0.1', watch: false });
+    server = await startTestServer();
     const row = {
       addressee_no: '100000000009',
       household_no: 'H9',
@@ -69,7 +67,6 @@ describe('visits, bulletins and address input assistance', function () {
   });
   after(async () => {
     await server.close();
-    t.remove();
   });
 
   it('opens a visit, records the identity check with 和暦 input and corrections, and adds register and manual subjects', async () => {

@@ -62,15 +62,15 @@ export async function revokeApiClient(knex: Knex, name: string, by: AuditActor):
 }
 
 export async function listApiClients(knex: Knex): Promise<ApiClientRow[]> {
-  const rows = (await knex('api_clients').orderBy('name')) as Record<string, unknown>[];
+  const rows = await knex('api_clients').orderBy('name');
   return rows.map((r) => ({
-    id: Number(r.id),
-    name: String(r.name),
-    groupCode: String(r.group_code),
+    id: r.id,
+    name: r.name,
+    groupCode: r.group_code,
     createdAt: dbDate(r.created_at)!,
     revokedAt: dbDate(r.revoked_at),
     lastSeenAt: dbDate(r.last_seen_at),
-    lastAddress: (r.last_address as string | null) ?? null,
+    lastAddress: r.last_address,
   }));
 }
 
@@ -82,22 +82,22 @@ export async function resumeApiClient(
   now: Date = new Date(),
 ): Promise<StaffSession | null> {
   if (!token.startsWith(TOKEN_PREFIX)) return null;
-  const row = (await knex('api_clients')
+  const row = await knex('api_clients')
     .where({ token_hash: tokenId(token) })
     .whereNull('revoked_at')
-    .first()) as Record<string, unknown> | undefined;
+    .first();
   if (!row) return null;
   const lastSeen = dbDate(row.last_seen_at)?.getTime() ?? 0;
   if (now.getTime() - lastSeen > 60_000 || row.last_address !== clientAddress)
     await knex('api_clients').where({ id: row.id }).update({ last_seen_at: now, last_address: clientAddress });
-  const rights = await groupRights(knex, String(row.group_code));
+  const rights = await groupRights(knex, row.group_code);
   return {
     kind: 'client',
-    id: `client:${String(row.id)}`,
+    id: `client:${row.id}`,
     staffId: null,
-    loginId: `client:${String(row.name)}`,
-    displayName: String(row.name),
-    groupCode: String(row.group_code),
+    loginId: `client:${row.name}`,
+    displayName: row.name,
+    groupCode: row.group_code,
     groupName: rights.name,
     counterId: null,
     csrfToken: null,

@@ -1,8 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import { appendAudit } from '../audit/trail.js';
-import { dbDate } from '../db/values.js';
-import { todayInJapan } from '../domain/dates.js';
+import type { StaffGroupRow, StaffRow, StaffSessionRow } from '../db/tables.generated.js';
+import { dbBool, dbDate } from '../db/values.js';
+import { todayInJapan } from '../domain/japanTime.js';
 import { verifyPassword } from './passwords.js';
 import { passwordExpired, type PasswordPolicy } from './passwordPolicy.js';
 import type { AuditActor } from './staffRepo.js';
@@ -68,14 +69,14 @@ const BAD_CREDENTIALS = 'ログイン ID またはパスワードが違います
 export async function login(knex: Knex, loginId: string, password: string, c: LoginContext, auth: AuthSettings): Promise<LoginResult> {
   const now = c.now ?? new Date();
   const today = todayInJapan(now);
-  const staff = (await knex('staff').where({ login_id: loginId }).first()) as Record<string, unknown> | undefined;
-  const passwordOk = staff ? await verifyPassword(password, String(staff.password_hash)) : false;
+  const staff = await knex('staff').where({ login_id: loginId }).first();
+  const passwordOk = staff ? await verifyPassword(password, staff.password_hash) : false;
   return knex.transaction(async (trx) => {
     const audit = (result: 'success' | 'failure', detail: Record<string, unknown>, group: string | null = null) =>
       appendAudit(
         trx,
         {
-          staffId: staff ? Number(staff.id) : null,
+          staffId: staff?.id ?? null,
           staffLogin: loginId.slice(0, 64),
           role: group,
           clientAddress: c.clientAddress,
@@ -92,12 +93,12 @@ export async function login(knex: Knex, loginId: string, password: string, c: Lo
       await audit('failure', { reason: 'unknownLogin' });
       return { ok: false, reason: BAD_CREDENTIALS };
     }
-    const id = Number(staff.id);
-    if (staff.disabled) {
+    const id = staff.id;
+    if (dbBool(staff.disabled)) {
       await audit('failure', { reason: 'disabled' });
       return { ok: false, reason: 'このアカウントは無効です。管理者に連絡してください' };
     }
-    if ((staff.valid_from && today < String(staff.valid_from)) || (staff.valid_to && today > String(staff.valid_to))) {
+    if ((staff.valid_from && today < staff.valid_from) || (staff.valid_to && today > staff.valid_to)) {
       await audit('failure', { reason: 'outsideValidity' });
       return { ok: false, reason: 'このアカウントの有効期間外です。管理者に連絡してください' };
     }
@@ -106,7 +107,7 @@ export async function login(knex: Knex, loginId: string, password: string, c: Lo
       return { ok: false, reason: 'ログインの失敗が続いたためロックされています。管理者にロック解除を依頼してください' };
     }
     if (!passwordOk) {
-      const failures = Number(staff.failed_logins) + 1;
+      const failures = staff.failed_logins + 1;
       const locked = failures >= auth.lockoutAfter;
       await trx('staff')
         .where({ id })
@@ -117,11 +118,11 @@ export async function login(knex: Knex, loginId: string, password: string, c: Lo
         reason: locked ? 'ログインの失敗が続いたためロックしました。管理者にロック解除を依頼してください' : BAD_CREDENTIALS,
       };
     }
-    const group = (await trx('staff_group_members')
+    const group = await trx('staff_group_members')
       .join('staff_groups', 'staff_groups.id', 'staff_group_members.group_id')
       .where({ staff_id: id })
       .orderBy('staff_groups.id')
-      .first('staff_groups.code')) as { code: string } | undefined;
+      .first<Pick<StaffGroupRow, 'code'> | undefined>('staff_groups.code');
     const token = randomBytes(32).toString('base64url');
     const csrfToken = randomBytes(32).toString('base64url');
     await trx('staff_sessions').insert({
@@ -133,7 +134,7 @@ export async function login(knex: Knex, loginId: string, password: string, c: Lo
       client_address: c.clientAddress,
       created_at: now,
       last_seen_at: now,
-      previous_login_at: staff.last_login_at ?? null,
+      previous_login_at: staff.last_login_at,
     });
     await trx('staff').where({ id }).update({ failed_logins: 0, last_login_at: now });
     await audit('success', {}, group?.code ?? null);
@@ -143,11 +144,11 @@ export async function login(knex: Knex, loginId: string, password: string, c: Lo
 }
 
 async function groupsOf(db: Knex, staffId: number): Promise<GroupRef[]> {
-  return (await db('staff_group_members')
+  return db('staff_group_members')
     .join('staff_groups', 'staff_groups.id', 'staff_group_members.group_id')
     .where({ staff_id: staffId })
     .orderBy('staff_groups.id')
-    .select('staff_groups.code', 'staff_groups.name')) as GroupRef[];
+    .select<GroupRef[]>('staff_groups.code', 'staff_groups.name');
 }
 
 /** Permissions and data scopes of one group. */
@@ -155,22 +156,23 @@ export async function groupRights(
   db: Knex,
   groupCode: string | null,
 ): Promise<{ name: string | null; permissions: Set<string>; scopes: Set<string> }> {
-  const g = groupCode
-    ? ((await db('staff_groups').where({ code: groupCode }).first('id', 'name')) as { id: number; name: string } | undefined)
-    : undefined;
+  const g = groupCode ? await db('staff_groups').where({ code: groupCode }).first('id', 'name') : undefined;
   if (!g) return { name: null, permissions: new Set(), scopes: new Set() };
   const [perms, scopes] = await Promise.all([
-    db('staff_group_permissions').where({ group_id: g.id }).pluck('permission') as Promise<string[]>,
-    db('staff_group_scopes').where({ group_id: g.id }).pluck('entitlement_kind') as Promise<string[]>,
+    db('staff_group_permissions').where({ group_id: g.id }).pluck('permission'),
+    db('staff_group_scopes').where({ group_id: g.id }).pluck('entitlement_kind'),
   ]);
   return { name: g.name, permissions: new Set(perms), scopes: new Set(scopes) };
 }
 
+type SessionJoin = Pick<StaffSessionRow, 'staff_id' | 'csrf_token' | 'group_code' | 'counter_id' | 'previous_login_at'> &
+  Pick<StaffRow, 'login_id' | 'display_name' | 'disabled' | 'must_change_password' | 'password_changed_at'>;
+
 async function sessionFor(db: Knex, id: string, policy: PasswordPolicy, now: Date): Promise<StaffSession | null> {
-  const row = (await db('staff_sessions')
+  const row = await db('staff_sessions')
     .join('staff', 'staff.id', 'staff_sessions.staff_id')
     .where('staff_sessions.id', id)
-    .first(
+    .first<SessionJoin | undefined>(
       'staff_sessions.staff_id',
       'staff_sessions.csrf_token',
       'staff_sessions.group_code',
@@ -181,27 +183,27 @@ async function sessionFor(db: Knex, id: string, policy: PasswordPolicy, now: Dat
       'staff.disabled',
       'staff.must_change_password',
       'staff.password_changed_at',
-    )) as Record<string, unknown> | undefined;
-  if (!row || row.disabled) return null;
-  const staffId = Number(row.staff_id);
+    );
+  if (!row || dbBool(row.disabled)) return null;
+  const staffId = row.staff_id;
   const groups = await groupsOf(db, staffId);
   // A group taken away by an administrator stops counting at once, even in a running session.
-  const groupCode = groups.some((g) => g.code === row.group_code) ? String(row.group_code) : null;
+  const groupCode = groups.find((g) => g.code === row.group_code)?.code ?? null;
   const rights = await groupRights(db, groupCode);
   return {
     kind: 'staff',
     id,
     staffId,
-    loginId: String(row.login_id),
-    displayName: String(row.display_name),
+    loginId: row.login_id,
+    displayName: row.display_name,
     groupCode,
     groupName: rights.name,
-    counterId: (row.counter_id as string | null) ?? null,
-    csrfToken: String(row.csrf_token),
+    counterId: row.counter_id,
+    csrfToken: row.csrf_token,
     permissions: rights.permissions,
     scopes: rights.scopes,
     groups,
-    mustChangePassword: Boolean(row.must_change_password) || passwordExpired(dbDate(row.password_changed_at), policy, now),
+    mustChangePassword: dbBool(row.must_change_password) || passwordExpired(dbDate(row.password_changed_at), policy, now),
     previousLoginAt: dbDate(row.previous_login_at),
   };
 }
@@ -215,7 +217,7 @@ export async function resumeSession(
 ): Promise<StaffSession | null> {
   if (!token) return null;
   const id = tokenId(token);
-  const row = (await knex('staff_sessions').where({ id }).first('last_seen_at')) as { last_seen_at: unknown } | undefined;
+  const row = await knex('staff_sessions').where({ id }).first('last_seen_at');
   if (!row) return null;
   const lastSeen = dbDate(row.last_seen_at)!;
   if (now.getTime() - lastSeen.getTime() > auth.idleMinutes * 60_000) {

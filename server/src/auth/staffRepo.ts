@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { defaultGroups } from './permissions.js';
 import { appendAudit, type AuditEntry } from '../audit/trail.js';
+import { insertReturningId } from '../db/values.js';
 import { hashPassword, randomPassword, verifyPassword } from './passwords.js';
 import { passwordProblems, type PasswordPolicy } from './passwordPolicy.js';
 
@@ -18,16 +19,13 @@ export interface NewStaff {
   validTo?: string | null;
 }
 
-const insertedId = (row: unknown): number => (typeof row === 'object' && row !== null ? (row as { id: number }).id : Number(row));
-
 /** Creates the default groups (with their permissions and data scopes) once; returns group id by code. */
 export async function ensureDefaultGroups(knex: Knex): Promise<Map<string, number>> {
   await knex.transaction(async (trx) => {
     for (const g of defaultGroups) {
       const existing = await trx('staff_groups').where({ code: g.code }).first('id');
       if (existing) continue;
-      const [row] = await trx('staff_groups').insert({ code: g.code, name: g.name, description: g.description }).returning('id');
-      const id = insertedId(row);
+      const id = await insertReturningId(trx, 'staff_groups', { code: g.code, name: g.name, description: g.description });
       for (const p of g.permissions) await trx('staff_group_permissions').insert({ group_id: id, permission: p });
       for (const k of g.scopes) await trx('staff_group_scopes').insert({ group_id: id, entitlement_kind: k });
     }
@@ -36,8 +34,8 @@ export async function ensureDefaultGroups(knex: Knex): Promise<Map<string, numbe
 }
 
 export async function groupIds(knex: Knex): Promise<Map<string, number>> {
-  const rows = (await knex('staff_groups').select('id', 'code')) as { id: number; code: string }[];
-  return new Map(rows.map((r) => [r.code, Number(r.id)]));
+  const rows = await knex('staff_groups').select('id', 'code');
+  return new Map(rows.map((r) => [r.code, r.id]));
 }
 
 /** Creates a member of staff; the creation is audited in the same transaction. */
@@ -46,20 +44,17 @@ export async function createStaff(knex: Knex, s: NewStaff, by: AuditActor = { st
   const hash = await hashPassword(s.password);
   return knex.transaction(async (trx) => {
     const now = new Date();
-    const [row] = await trx('staff')
-      .insert({
-        login_id: s.loginId,
-        display_name: s.displayName,
-        section: s.section,
-        password_hash: hash,
-        password_changed_at: now,
-        must_change_password: s.mustChangePassword,
-        valid_from: s.validFrom ?? null,
-        valid_to: s.validTo ?? null,
-        created_at: now,
-      })
-      .returning('id');
-    const id = insertedId(row);
+    const id = await insertReturningId(trx, 'staff', {
+      login_id: s.loginId,
+      display_name: s.displayName,
+      section: s.section,
+      password_hash: hash,
+      password_changed_at: now,
+      must_change_password: s.mustChangePassword,
+      valid_from: s.validFrom ?? null,
+      valid_to: s.validTo ?? null,
+      created_at: now,
+    });
     for (const code of s.groups) {
       const gid = groups.get(code);
       if (gid === undefined) throw Object.assign(new Error(`グループ「${code}」はありません`), { status: 400, expose: true });
@@ -92,8 +87,7 @@ export async function changePassword(
   policy: PasswordPolicy,
   by: AuditActor,
 ): Promise<ChangePasswordResult> {
-  const staff = (await knex('staff').where({ id: staffId }).first('login_id', 'password_hash')) as
-    { login_id: string; password_hash: string } | undefined;
+  const staff = await knex('staff').where({ id: staffId }).first('login_id', 'password_hash');
   if (!staff) return { ok: false, problems: ['職員が見つかりません'] };
   const fail = async (problems: string[], reason: string): Promise<ChangePasswordResult> => {
     await knex.transaction((trx) =>
@@ -113,11 +107,11 @@ export async function changePassword(
   if (problems.length) return fail(problems, 'policy');
   const history =
     policy.historyCount > 0
-      ? ((await knex('staff_password_history')
+      ? await knex('staff_password_history')
           .where({ staff_id: staffId })
           .orderBy('changed_at', 'desc')
           .limit(policy.historyCount)
-          .pluck('password_hash')) as string[])
+          .pluck('password_hash')
       : [];
   for (const old of [staff.password_hash, ...history]) {
     if (await verifyPassword(next, old))
@@ -176,7 +170,7 @@ export async function updateStaff(knex: Knex, staffId: number, u: StaffUpdate, b
   if (u.validFrom && u.validTo && u.validFrom > u.validTo)
     throw Object.assign(new Error('有効期間の開始が終了より後になっています'), { status: 400, expose: true });
   await knex.transaction(async (trx) => {
-    const before = (await trx('staff').where({ id: staffId }).first()) as Record<string, unknown> | undefined;
+    const before = await trx('staff').where({ id: staffId }).first('id');
     if (!before) throw Object.assign(new Error('職員が見つかりません'), { status: 404, expose: true });
     await trx('staff')
       .where({ id: staffId })
@@ -206,14 +200,13 @@ export interface GroupUpdate {
 /** Creates or changes a group with its permissions and data scopes; audited as a permission change. */
 export async function saveGroup(knex: Knex, g: GroupUpdate, by: AuditActor): Promise<number> {
   return knex.transaction(async (trx) => {
-    const existing = (await trx('staff_groups').where({ code: g.code }).first('id')) as { id: number } | undefined;
+    const existing = await trx('staff_groups').where({ code: g.code }).first('id');
     let id: number;
     if (existing) {
-      id = Number(existing.id);
+      id = existing.id;
       await trx('staff_groups').where({ id }).update({ name: g.name, description: g.description });
     } else {
-      const [row] = await trx('staff_groups').insert({ code: g.code, name: g.name, description: g.description }).returning('id');
-      id = insertedId(row);
+      id = await insertReturningId(trx, 'staff_groups', { code: g.code, name: g.name, description: g.description });
     }
     await trx('staff_group_permissions').where({ group_id: id }).del();
     for (const p of g.permissions) await trx('staff_group_permissions').insert({ group_id: id, permission: p });

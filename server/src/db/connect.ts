@@ -5,6 +5,8 @@ import { createRequire } from 'node:module';
 import type { DatabaseSettings, MssqlSettings } from '../config/appConfig.js';
 import { resolveMssqlPassword } from '../config/appConfig.js';
 import { migrationSource } from './migrations/index.js';
+// The row types of every table, and the `knex/types/tables` augmentation that types `knex('notices')`.
+export type { TableName } from './tables.generated.js';
 
 const require = createRequire(import.meta.url);
 

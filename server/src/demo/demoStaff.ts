@@ -14,18 +14,34 @@ const DEMO_STAFF = [
   { loginId: 'kanri', displayName: '管理 一郎', section: '情報政策課', groups: ['admin'] },
 ] as const;
 
+export type DemoLogin = (typeof DEMO_STAFF)[number]['loginId'];
+
+export interface DemoAccount {
+  loginId: DemoLogin;
+  password: string;
+  displayName: string;
+  section: string;
+  groups: string[];
+}
+
+/** Creates the demo accounts with fresh random passwords (never a password in the source). */
+export async function createDemoAccounts(knex: Knex): Promise<DemoAccount[]> {
+  const out: DemoAccount[] = [];
+  for (const s of DEMO_STAFF) {
+    const account = { ...s, groups: [...s.groups], password: randomPassword() };
+    await createStaff(knex, { ...account, mustChangePassword: false });
+    out.push(account);
+  }
+  return out;
+}
+
 /**
- * Demo accounts with fresh random passwords (never a password in the source), written once to
- * a file readable only by the owner so that later `demo` runs can show them again.
+ * Demo accounts, written once to a file readable only by the owner so that later `demo` runs
+ * can show them again.
  */
 export async function createDemoStaff(knex: Knex, dataDir: string): Promise<string> {
-  const lines: string[] = [];
-  for (const s of DEMO_STAFF) {
-    const password = randomPassword();
-    await createStaff(knex, { ...s, groups: [...s.groups], password, mustChangePassword: false });
-    lines.push(`  ${s.loginId.padEnd(8)} ${password}  ${s.displayName} (${s.section})`);
-  }
-  const text = lines.join('\n') + '\n';
+  const accounts = await createDemoAccounts(knex);
+  const text = accounts.map((a) => `  ${a.loginId.padEnd(8)} ${a.password}  ${a.displayName} (${a.section})`).join('\n') + '\n';
   writeFileSync(path.join(dataDir, DEMO_LOGINS_FILE), text, { mode: 0o600 });
   return text;
 }

@@ -3,7 +3,7 @@ import PDFDocument from 'pdfkit';
 import type { StaffSession } from '../auth/sessions.js';
 import type { NoticeType } from '../domain/procedureTypes.js';
 import { formatWareki } from '../domain/wareki.js';
-import { todayInJapan } from '../domain/dates.js';
+import { todayInJapan } from '../domain/japanTime.js';
 import type { Notice } from '../notices/notices.js';
 import type { ProcedureGuide } from '../notices/procedureGuide.js';
 import { MASKED_ADDRESS, protectionFor } from '../residents/warnings.js';
@@ -30,12 +30,7 @@ const KIND: Partial<Record<NoticeType, string>> = {
  */
 export async function noticeFormData(db: Knex, n: Notice, visitNo: string, viewer: StaffSession): Promise<FormData> {
   const nos = n.members.flatMap((m) => (m.addresseeNo ? [m.addresseeNo] : []));
-  const rows = nos.length
-    ? ((await db('residents').whereIn('addressee_no', nos).select('addressee_no', 'household_no', 'address_key')) as Record<
-        string,
-        unknown
-      >[])
-    : [];
+  const rows = nos.length ? await db('residents').whereIn('addressee_no', nos).select('addressee_no', 'household_no', 'address_key') : [];
   const protection = await protectionFor(db, rows);
   const masked = rows.some((r) => protection.covers(r)) && !viewer.permissions.has('resident.viewProtectedAddress');
   const head = n.members.find((m) => m.head) ?? n.members[0];

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import type { AddressMasterRow } from '../db/tables.generated.js';
 import { addressKey, kanaExactKey, kanaPrefixRange } from '../domain/searchKeys.js';
 import { stripOwnMunicipality } from './service.js';
 
@@ -26,7 +27,7 @@ const likePrefix = (s: string) => `${s.replace(/[\\%_]/g, '')}%`; // LIKE wildca
 export async function townsStartingWith(knex: Knex, typed: string, limit = 20): Promise<TownChoice[]> {
   const q = typed.trim().normalize('NFKC');
   const kana = kanaExactKey(q);
-  const rows = (await knex('address_master')
+  const rows = await knex('address_master')
     .distinct('town_code', 'town_name', 'town_kana', 'postal_code')
     .where((w) => {
       w.where('town_name', 'like', likePrefix(q));
@@ -34,13 +35,8 @@ export async function townsStartingWith(knex: Knex, typed: string, limit = 20): 
       if (kana) w.orWhere('town_kana', 'like', likePrefix(toKatakana(kana)));
     })
     .orderBy('town_code')
-    .limit(limit)) as Record<string, unknown>[];
-  return rows.map((r) => ({
-    townCode: String(r.town_code),
-    townName: String(r.town_name),
-    townKana: (r.town_kana as string | null) ?? null,
-    postalCode: (r.postal_code as string | null) ?? null,
-  }));
+    .limit(limit);
+  return rows.map((r) => ({ townCode: r.town_code, townName: r.town_name, townKana: r.town_kana, postalCode: r.postal_code }));
 }
 
 function toKatakana(hiragana: string): string {
@@ -49,21 +45,21 @@ function toKatakana(hiragana: string): string {
 
 /** 番地 (and 方書) of one 町字 starting with what was typed. */
 export async function blocksOf(knex: Knex, townCode: string, typed: string, limit = 30): Promise<AddressChoice[]> {
-  const rows = (await knex('address_master')
+  const rows = await knex('address_master')
     .where({ town_code: townCode })
     .andWhere('block_number', 'like', likePrefix(typed.trim().normalize('NFKC')))
     .orderBy('id')
-    .limit(limit)) as Record<string, unknown>[];
+    .limit(limit);
   return rows.map(choice);
 }
 
-function choice(r: Record<string, unknown>): AddressChoice {
+function choice(r: AddressMasterRow): AddressChoice {
   return {
-    townCode: String(r.town_code),
-    townName: String(r.town_name),
-    blockNumber: String(r.block_number),
-    addressSuffix: String(r.address_suffix ?? ''),
-    postalCode: (r.postal_code as string | null) ?? null,
+    townCode: r.town_code,
+    townName: r.town_name,
+    blockNumber: r.block_number,
+    addressSuffix: r.address_suffix,
+    postalCode: r.postal_code,
   };
 }
 
@@ -79,14 +75,13 @@ export async function matchAddress(
 ): Promise<AddressChoice[]> {
   const key = addressKey(stripOwnMunicipality(typed, municipality));
   if (!key) return [];
-  const exact = (await knex('address_master').where({ address_key: key }).limit(limit)) as Record<string, unknown>[];
+  const exact = await knex('address_master').where({ address_key: key }).limit(limit);
   if (exact.length) return exact.map(choice);
   const [lo, hi] = kanaPrefixRange(key);
-  return (
-    (await knex('address_master')
-      .where('address_key', '>=', lo)
-      .andWhere('address_key', '<', hi)
-      .orderBy('address_key')
-      .limit(limit)) as Record<string, unknown>[]
-  ).map(choice);
+  const near = await knex('address_master')
+    .where('address_key', '>=', lo)
+    .andWhere('address_key', '<', hi)
+    .orderBy('address_key')
+    .limit(limit);
+  return near.map(choice);
 }

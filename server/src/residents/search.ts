@@ -1,4 +1,7 @@
 import type { Knex } from 'knex';
+import type { ResidentRow } from '../db/tables.generated.js';
+import { countOf } from '../db/values.js';
+import type { PresentableRow } from './present.js';
 import { addressKey, kanaExactKey, kanaFoldKey, kanaPrefixRange, nameExactKey, nameVariantKey } from '../domain/searchKeys.js';
 
 /** Who is searched: current residents (default), also former ones, foreign residents only, non-residents, corporations. */
@@ -17,8 +20,11 @@ export interface ResidentQuery {
   pageSize: number;
 }
 
+/** A search result: the columns selected for the target (`RESIDENT_COLUMNS` …). */
+export type HitRow = PresentableRow & Partial<Pick<ResidentRow, 'address_key'>> & Record<string, unknown>;
+
 export interface ResidentHit {
-  row: Record<string, unknown>;
+  row: HitRow;
   /** How the row matched: exact key, or only after folding variant kanji or kana forms (flagged). */
   match: 'exact' | 'variant' | 'kanaFold';
 }
@@ -179,26 +185,24 @@ export async function searchResidents(knex: Knex, q: ResidentQuery): Promise<Sea
     if (capped) {
       n = Number.POSITIVE_INFINITY;
     } else {
-      const counted = (await knex
-        .count({ n: '*' })
-        .from(
-          base()
-            .select(knex.raw('1'))
-            .limit(COUNT_CAP + 1 - total)
-            .as('m'),
-        )
-        .first()) as { n: number | string };
-      n = Number(counted.n);
+      n = countOf(
+        await knex
+          .count({ n: '*' })
+          .from(
+            base()
+              .select(knex.raw('1'))
+              .limit(COUNT_CAP + 1 - total)
+              .as('m'),
+          )
+          .first(),
+      );
       total += n;
       if (total > COUNT_CAP) capped = true;
     }
     if (want > 0 && skip < n) {
       // Ties broken by id (SQLite's rowid): the key's index is already in (key, rowid) order, so a
       // page is read straight off the index instead of sorting every match.
-      const rows = (await base().select(columns).orderBy(phase.order).orderBy(`${table}.id`).limit(want).offset(skip)) as Record<
-        string,
-        unknown
-      >[];
+      const rows = (await base().select(columns).orderBy(phase.order).orderBy(`${table}.id`).limit(want).offset(skip)) as HitRow[];
       for (const row of rows) hits.push({ row, match: phase.match });
       skip = 0;
     } else if (Number.isFinite(n)) {

@@ -173,39 +173,36 @@ export async function viewPerson(
   actor: AuditActor,
   opts: { myNumber?: boolean; visitId?: number } = {},
 ): Promise<PersonView | null> {
-  const row = (await knex('residents').where({ addressee_no: addresseeNo }).first()) as Record<string, unknown> | undefined;
+  const row = await knex('residents').where({ addressee_no: addresseeNo }).first();
   if (!row) return null;
   if (opts.myNumber && !viewer.permissions.has('resident.viewMyNumber'))
     throw Object.assign(new Error('個人番号を表示する権限がありません'), { status: 403, expose: true });
-  const household = (await knex('residents')
+  const household = await knex('residents')
     .where({ household_no: row.household_no, resident_status: '1' })
     .orderBy('relationship_code1')
-    .orderBy('birth_date')) as Record<string, unknown>[];
+    .orderBy('birth_date');
   if (!household.some((r) => r.addressee_no === addresseeNo)) household.unshift(row);
   const neighbours = row.address_key
-    ? ((await knex('residents')
+    ? await knex('residents')
         .where({ address_key: row.address_key, resident_status: '1' })
         .whereNot({ household_no: row.household_no })
         .orderBy('household_no')
-        .limit(30)) as Record<string, unknown>[])
+        .limit(30)
     : [];
-  const nos = [...household, ...neighbours].map((r) => String(r.addressee_no));
+  const nos = [...household, ...neighbours].map((r) => r.addressee_no);
   const [warnings, entitlements, guarded] = await Promise.all([
     warningsFor(knex, nos),
     entitlementsFor(
       knex,
-      household.map((r) => String(r.addressee_no)),
+      household.map((r) => r.addressee_no),
       viewer,
     ),
     protectionFor(knex, [row, ...household, ...neighbours]),
   ]);
-  const householdProtected = guarded.households.has(String(row.household_no));
+  const householdProtected = guarded.households.has(row.household_no);
   // Anyone living at a protected address shares it: neighbours at the same address are masked too.
   const addressProtected = guarded.covers(row) || household.some((r) => guarded.covers(r)) || neighbours.some((r) => guarded.covers(r));
-  const history = (await knex('resident_history').where({ addressee_no: addresseeNo }).orderBy('seq', 'desc').limit(50)) as Record<
-    string,
-    unknown
-  >[];
+  const history = await knex('resident_history').where({ addressee_no: addresseeNo }).orderBy('seq', 'desc').limit(50);
   const canSeeAddress = viewer.permissions.has('resident.viewProtectedAddress');
   const person = presentResident(row, warnings.get(addresseeNo) ?? [], viewer, addressProtected);
   await knex.transaction(async (trx) => {
@@ -227,27 +224,27 @@ export async function viewPerson(
         ...(opts.visitId ? { detail: { visit: opts.visitId } } : {}),
       });
   });
-  const masked = (s: unknown) => (addressProtected && !canSeeAddress ? null : typeof s === 'string' && s ? s : null);
+  const masked = (s: string | null) => (addressProtected && !canSeeAddress ? null : s || null);
   return {
     person: {
       ...person,
-      nameRoman: (row.name_roman as string | null) ?? null,
-      alias: (row.alias as string | null) ?? null,
-      ...(opts.myNumber ? { myNumber: (row.my_number as string | null) ?? null } : {}),
+      nameRoman: row.name_roman,
+      alias: row.alias,
+      ...(opts.myNumber ? { myNumber: row.my_number } : {}),
     },
     household: household.map((r) => ({
-      ...presentResident(r, warnings.get(String(r.addressee_no)) ?? [], viewer, addressProtected),
-      entitlements: entitlements.get(String(r.addressee_no)) ?? [],
+      ...presentResident(r, warnings.get(r.addressee_no) ?? [], viewer, addressProtected),
+      entitlements: entitlements.get(r.addressee_no) ?? [],
     })),
     entitlements: entitlements.get(addresseeNo) ?? [],
     history: history.map((h) => ({
-      changeDate: (h.change_date as string | null) ?? null,
-      changeDateWareki: h.change_date ? formatWareki(String(h.change_date)) : '',
-      reason: changeReason[String(h.change_reason_code)] ?? String(h.change_reason_code),
+      changeDate: h.change_date,
+      changeDateWareki: h.change_date ? formatWareki(h.change_date) : '',
+      reason: changeReason[h.change_reason_code] ?? h.change_reason_code,
       addressBefore: masked(h.address_before),
       addressAfter: masked(h.address_after),
     })),
-    sameAddress: neighbours.map((r) => presentResident(r, warnings.get(String(r.addressee_no)) ?? [], viewer, addressProtected)),
+    sameAddress: neighbours.map((r) => presentResident(r, warnings.get(r.addressee_no) ?? [], viewer, addressProtected)),
     householdProtected,
     addressProtected,
   };

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
-import { todayInJapan } from '../domain/dates.js';
+import type { IssuanceBanRow, ResidentRow, SupportMeasureRow } from '../db/tables.generated.js';
+import { todayInJapan } from '../domain/japanTime.js';
 import { issuanceBanKind, supportMeasureKind } from '../domain/codes.js';
 
 export interface Warning {
@@ -27,14 +28,14 @@ export async function warningsFor(knex: Knex, addresseeNos: readonly string[], n
   const add = (no: string, w: Warning) => out.set(no, [...(out.get(no) ?? []), w]);
   const ids = [...new Set(addresseeNos)];
   const [measures, bans, arrears] = await Promise.all([
-    active(knex('support_measures').whereIn('addressee_no', ids).whereIn('measure_code', ['1', '2']), today).select(
+    active(knex('support_measures').whereIn('addressee_no', ids).whereIn('measure_code', ['1', '2']), today).select<
+      Pick<SupportMeasureRow, 'addressee_no' | 'measure_code'>[]
+    >('addressee_no', 'measure_code'),
+    activeBan(knex('issuance_bans').whereIn('addressee_no', ids), today).select<Pick<IssuanceBanRow, 'addressee_no' | 'ban_kind_code'>[]>(
       'addressee_no',
-      'measure_code',
-    ) as Promise<{ addressee_no: string; measure_code: string }[]>,
-    activeBan(knex('issuance_bans').whereIn('addressee_no', ids), today).select('addressee_no', 'ban_kind_code') as Promise<
-      { addressee_no: string; ban_kind_code: string }[]
-    >,
-    knex('arrears').whereIn('addressee_no', ids).distinct('addressee_no') as Promise<{ addressee_no: string }[]>,
+      'ban_kind_code',
+    ),
+    knex('arrears').whereIn('addressee_no', ids).distinct('addressee_no'),
   ]);
   for (const m of measures) add(m.addressee_no, { kind: 'supportMeasure', label: supportMeasureKind[m.measure_code] ?? '支援措置' });
   for (const b of bans)
@@ -48,12 +49,18 @@ export const isProtected = (warnings: readonly Warning[] | undefined): boolean =
 /** What replaces a protected address for staff without `resident.viewProtectedAddress`. */
 export const MASKED_ADDRESS = '＊＊＊ 支援措置対象のため住所は表示できません ＊＊＊';
 
+/** A row that may say where someone lives (a resident row, or a search result of another table). */
+export interface PlacedRow {
+  household_no?: unknown;
+  address_key?: unknown;
+}
+
 /** Which households and which addresses are protected by a running support measure. */
 export interface Protection {
   households: ReadonlySet<string>;
   addresses: ReadonlySet<string>;
   /** Whether a row (a resident with household_no and address_key) lives at a protected place. */
-  covers(row: Record<string, unknown>): boolean;
+  covers(row: PlacedRow): boolean;
 }
 
 /**
@@ -62,7 +69,7 @@ export interface Protection {
  * in the same house), shares the protected address, so it is masked for all of them — otherwise
  * searching a neighbour would reveal where the protected person lives.
  */
-export async function protectionFor(knex: Knex, rows: readonly Record<string, unknown>[], now: Date = new Date()): Promise<Protection> {
+export async function protectionFor(knex: Knex, rows: readonly PlacedRow[], now: Date = new Date()): Promise<Protection> {
   const households = [...new Set(rows.map((r) => r.household_no).filter((x): x is string => typeof x === 'string' && x !== ''))];
   const addresses = [...new Set(rows.map((r) => r.address_key).filter((x): x is string => typeof x === 'string' && x !== ''))];
   const empty: Protection = { households: new Set(), addresses: new Set(), covers: () => false };
@@ -71,13 +78,13 @@ export async function protectionFor(knex: Knex, rows: readonly Record<string, un
   // Two lookups, each on its own index (household_no, address_key): an OR across both would scan.
   const lookup = (column: 'household_no' | 'address_key', values: string[]) =>
     values.length
-      ? (active(
+      ? active(
           knex('residents')
             .join('support_measures', 'support_measures.addressee_no', 'residents.addressee_no')
             .whereIn(`residents.${column}`, values)
             .whereIn('support_measures.measure_code', ['1', '2']),
           today,
-        ).distinct('residents.household_no', 'residents.address_key') as Promise<{ household_no: string; address_key: string | null }[]>)
+        ).distinct<Pick<ResidentRow, 'household_no' | 'address_key'>[]>('residents.household_no', 'residents.address_key')
       : Promise.resolve([]);
   const found = [...(await lookup('household_no', households)), ...(await lookup('address_key', addresses))];
   const h = new Set(found.map((r) => r.household_no));

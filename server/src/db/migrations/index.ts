@@ -10,6 +10,7 @@ import * as m008 from './m008_certificates.js';
 import * as m009 from './m009_jobs.js';
 import * as m010 from './m010_power.js';
 import * as m011 from './m011_rpa_agents.js';
+import * as m012 from './m012_notice_core_refs.js';
 
 /**
  * Migrations are additive only and return one schema-builder chain, so that the same code
@@ -33,6 +34,7 @@ export const migrations: readonly Migration[] = [
   { name: '009_jobs', up: m009.up, down: m009.down },
   { name: '010_power', up: m010.up, down: m010.down },
   { name: '011_rpa_agents', up: m011.up, down: m011.down },
+  { name: '012_notice_core_refs', up: m012.up, down: m012.down },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {
