@@ -10,7 +10,7 @@ import path from 'node:path';
 import cron from 'node-cron';
 import { pruneEvidence } from './rpa/evidence.js';
 import { exportNoticesCsv } from './rpa/csvOut.js';
-import { todayInJapan } from './domain/dates.js';
+import { JAPAN_TIME_ZONE, todayInJapan } from './domain/japanTime.js';
 import { pruneAudit } from './audit/trail.js';
 import { createApp } from './http/app.js';
 import { LayoutRegistry } from './linkage/forward/layouts.js';
@@ -80,7 +80,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     ? cron.schedule(
         '45 3 * * *',
         () => void pruneAudit(knex, config.audit.retentionYears).catch((e: unknown) => logger.error('audit prune failed', { error: e })),
-        { timezone: 'Asia/Tokyo', name: 'audit-retention' },
+        { timezone: JAPAN_TIME_ZONE, name: 'audit-retention' },
       )
     : undefined;
   // RPA evidence shows personal data: it goes after its retention, each night.
@@ -91,7 +91,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           void pruneEvidence(knex, opts.dataDir, config.rpa.evidenceRetentionDays)
             .then((n) => n && logger.info('rpa evidence pruned', { files: n }))
             .catch((e: unknown) => logger.error('evidence prune failed', { error: e })),
-        { timezone: 'Asia/Tokyo', name: 'evidence-retention' },
+        { timezone: JAPAN_TIME_ZONE, name: 'evidence-retention' },
       )
     : undefined;
   // Accepted notices of the day as CSV for the core system, after counter hours.
@@ -112,7 +112,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
             )
               .then((r) => logger.info('notice csv written', { file: r.file, rows: r.rows }))
               .catch((e: unknown) => logger.error('notice csv failed', { error: e })),
-          { timezone: 'Asia/Tokyo', name: 'notice-csv' },
+          { timezone: JAPAN_TIME_ZONE, name: 'notice-csv' },
         )
       : undefined;
   // Nightly verified backup (take → verify → prune), outside counter hours; failures are logged.

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import { createStaff } from '../../server/src/auth/staffRepo.js';
@@ -101,5 +101,39 @@ describe('UPS events: on-battery banner, no new RPA leases, graceful stop on FSD
     expect(await exited).to.equal(0);
     expect(existsSync(path.join(dataDir, 'madoguchi.pid'))).to.equal(false);
     expect(((await db('power_state').first('state')) as { state: string }).state).to.equal('shutdown');
+  });
+});
+
+/** A crash leaves the pid file behind; its number may since belong to another program, which LOWBATT/FSD must not stop. */
+describe('UPS events: a stale pid file whose number another program now has is not signalled', function () {
+  this.timeout(60_000);
+  const t = tempDir();
+  const dataDir = path.join(t.dir, 'data');
+  let other: ChildProcess;
+  const cli = (...args: string[]) =>
+    spawnSync(process.execPath, [cliPath, ...args, '--data-dir', dataDir], { cwd: repoRoot, encoding: 'utf8' });
+
+  before(async () => {
+    other = spawn('sleep', ['60'], { stdio: 'ignore' });
+    await new Promise((resolve, reject) => other.once('spawn', resolve).once('error', reject));
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(path.join(dataDir, 'madoguchi.pid'), `${other.pid}\n`);
+  });
+  after(() => {
+    if (other.exitCode === null && other.signalCode === null) other.kill('SIGKILL');
+    t.remove();
+  });
+
+  it('records the power state, refuses to signal, and leaves the other program running', async function () {
+    if (!existsSync('/proc/self/cmdline')) this.skip(); // the program is told apart through /proc
+    for (const event of ['LOWBATT', 'FSD']) {
+      const r = cli('ups-event', event);
+      expect(r.status, r.stderr).to.equal(0);
+      expect(r.stdout).to.not.contain('停止を指示しました');
+      expect(r.stdout).to.contain(`サーバー (pid ${other.pid}) は動いていません`).and.contain('停止の指示は送りません');
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(other.exitCode, 'still running').to.equal(null);
+    expect(other.signalCode, 'not signalled').to.equal(null);
   });
 });

@@ -6,13 +6,13 @@ import type { Knex } from 'knex';
 import knexFactory from 'knex';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { AppConfig } from '../config/appConfig.js';
+import { JAPAN_TIME_ZONE, japanStamp } from '../domain/japanTime.js';
 import { version } from '../version.js';
 import type { Logger } from './logger.js';
 import { copyTree, listFiles } from './backup/files.js';
 import {
   BACKUP_NAME_RE,
   MANIFEST,
-  japanStamp,
   readManifest,
   sha256File,
   timeFromName,
@@ -25,12 +25,11 @@ import {
 import { mssqlDiskPath, mssqlRestoreStatement, openMssqlForBackup, runMssqlBackup, runMssqlVerify } from './backup/mssql.js';
 import { planRetention, type RetentionSettings } from './backup/retention.js';
 import { checkDatabase, describeSnapshot, onlineBackup } from './backup/sqlite.js';
+import { pidFilePath, runningServerPid } from './pidFile.js';
 
 export type { BackupManifest } from './backup/manifest.js';
 export type { RetentionSettings } from './backup/retention.js';
 
-/** The same file as `PID_FILE` in cli.ts: written by `madoguchi serve`, removed on a clean stop. */
-const PID_FILE = 'madoguchi.pid';
 /** The RPA evidence store under the data directory (server/src/rpa/evidence.ts). */
 const EVIDENCE_DIR = 'evidence';
 /**
@@ -383,27 +382,6 @@ export function retentionSettings(config: AppConfig): RetentionSettings {
   };
 }
 
-/** The pid in `<data-dir>/madoguchi.pid` when that process is alive and is madoguchi, else null. */
-export function runningServerPid(dataDir: string): number | null {
-  const pidFile = path.join(dataDir, PID_FILE);
-  if (!existsSync(pidFile)) return null;
-  const pid = Number(readFileSync(pidFile, 'utf8').trim());
-  if (!Number.isInteger(pid) || pid <= 0) return null;
-  try {
-    process.kill(pid, 0);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return null; // no such process: a stale pid file
-  }
-  try {
-    // A pid file left by a crash may name a process that has since reused the number.
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    if (!cmdline.includes('madoguchi')) return null;
-  } catch {
-    // no /proc here: trust the signal check
-  }
-  return pid;
-}
-
 /** Restore refused or aborted; nothing was changed. The message is for the operator. */
 export class RestoreError extends Error {}
 
@@ -459,7 +437,7 @@ export async function restoreBackup(source: string, opts: RestoreOptions): Promi
   const pid = runningServerPid(dataDir);
   if (pid !== null) {
     throw new RestoreError(
-      `サーバーが動いているため復元できません (pid ${pid}、${path.join(dataDir, PID_FILE)})。先にサーバーを停止してください (systemctl stop madoguchi)。`,
+      `サーバーが動いているため復元できません (pid ${pid}、${pidFilePath(dataDir)})。先にサーバーを停止してください (systemctl stop madoguchi)。`,
     );
   }
   const where = locate(source);
@@ -613,5 +591,5 @@ export async function runScheduledBackup(ctx: BackupScheduleContext): Promise<vo
 export function scheduleBackups(ctx: BackupScheduleContext): ScheduledTask | undefined {
   const schedule = ctx.config.backup?.schedule;
   if (!schedule) return undefined;
-  return cron.schedule(schedule, () => runScheduledBackup(ctx), { timezone: 'Asia/Tokyo', name: 'backup', noOverlap: true });
+  return cron.schedule(schedule, () => runScheduledBackup(ctx), { timezone: JAPAN_TIME_ZONE, name: 'backup', noOverlap: true });
 }

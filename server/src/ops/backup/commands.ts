@@ -4,9 +4,9 @@ import type { Command } from 'commander';
 import type cliProgress from 'cli-progress';
 import type { Knex } from 'knex';
 import { loadAppConfig, type AppConfig } from '../../config/appConfig.js';
+import { japanDateTime } from '../../domain/japanTime.js';
 import { version } from '../../version.js';
 import { backupTarget, listBackups, restoreBackup, RestoreError, takeBackup, verifyBackup, type BackupProgress } from '../backup.js';
-import { japanTime } from './manifest.js';
 import { openMssqlForBackup } from './mssql.js';
 
 interface CliHelpers {
@@ -112,7 +112,7 @@ export function addBackupCommands(program: Command, { common, progressBar }: Cli
       }
       console.log(['取得日時 (日本時間)', '大きさ', '検証', 'フォルダー'].join('\t'));
       for (const e of entries) {
-        console.log([japanTime(e.createdAt), formatBytes(e.bytes), verifiedText(e.verified), e.path].join('\t'));
+        console.log([japanDateTime(e.createdAt), formatBytes(e.bytes), verifiedText(e.verified), e.path].join('\t'));
         if (e.verified === false) for (const p of e.problems) console.log(`\t\t\t  - ${p}`);
       }
     });

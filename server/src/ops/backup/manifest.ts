@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { startOfJapanDay } from '../../domain/japanTime.js';
 
 export const MANIFEST = 'manifest.json';
 export const BACKUP_PREFIX = 'madoguchi-';
@@ -71,23 +72,20 @@ export async function sha256File(file: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/** `YYYYMMDD-HHmmss` in Japan time (UTC+9, no daylight saving). */
-export function japanStamp(now: Date): string {
-  const s = new Date(now.getTime() + 9 * 3600_000).toISOString();
-  return `${s.slice(0, 4)}${s.slice(5, 7)}${s.slice(8, 10)}-${s.slice(11, 13)}${s.slice(14, 16)}${s.slice(17, 19)}`;
-}
-
-/** `YYYY-MM-DD HH:mm:ss` in Japan time, for people. */
-export function japanTime(d: Date): string {
-  return new Date(d.getTime() + 9 * 3600_000).toISOString().slice(0, 19).replace('T', ' ');
-}
+/**
+ * Japan time lives in domain/japanTime.ts; these names stay for the callers that import them from
+ * here (`japanTime` is `japanDateTime`: `YYYY-MM-DD HH:mm:ss`).
+ */
+export { japanStamp, japanDateTime as japanTime } from '../../domain/japanTime.js';
 
 /** The time encoded in a backup folder's name (used when its manifest cannot be read). */
 export function timeFromName(name: string): Date | null {
   const m = BACKUP_NAME_RE.exec(name);
   if (!m) return null;
   const [d, t] = [m[1]!, m[2]!];
-  const iso = `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 8)}T${t.slice(0, 2)}:${t.slice(2, 4)}:${t.slice(4, 6)}+09:00`;
-  const date = new Date(iso);
+  const [h, min, s] = [Number(t.slice(0, 2)), Number(t.slice(2, 4)), Number(t.slice(4, 6))];
+  if (h > 23 || min > 59 || s > 59) return null;
+  const day = startOfJapanDay(`${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 8)}`);
+  const date = new Date(day.getTime() + ((h * 60 + min) * 60 + s) * 1000);
   return Number.isNaN(date.getTime()) ? null : date;
 }

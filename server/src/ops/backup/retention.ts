@@ -1,3 +1,5 @@
+import { japanDayNumber } from '../../domain/japanTime.js';
+
 export interface RetentionSettings {
   /** Keep at least this many verified backups, however old. */
   keepGenerations: number;
@@ -14,8 +16,6 @@ export interface RetentionCandidate {
 }
 
 const DAY = 86_400_000;
-/** Days since the epoch on the Japanese calendar (UTC+9, no daylight saving). */
-const japanDay = (d: Date) => Math.floor((d.getTime() + 9 * 3600_000) / DAY);
 
 /**
  * Business days that lie wholly between the day a backup was taken and today (both excluded),
@@ -26,7 +26,7 @@ const japanDay = (d: Date) => Math.floor((d.getTime() + 9 * 3600_000) / DAY);
 export function businessDaysBetween(taken: Date, now: Date, closedDates: readonly string[] = []): number {
   const closed = new Set(closedDates);
   let n = 0;
-  for (let day = japanDay(taken) + 1; day < japanDay(now); day++) {
+  for (let day = japanDayNumber(taken) + 1; day < japanDayNumber(now); day++) {
     const weekday = new Date(day * DAY).getUTCDay();
     if (weekday === 0 || weekday === 6) continue;
     if (closed.has(new Date(day * DAY).toISOString().slice(0, 10))) continue;

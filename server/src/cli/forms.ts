@@ -1,0 +1,63 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { ConfigError } from '../config/yamlFile.js';
+import { FontSet } from '../printing/fonts.js';
+import { checkForms, findTemplate, renderPreview, templateIds, where } from '../printing/preview.js';
+import { FormRenderError } from '../printing/render.js';
+import { common } from './common.js';
+
+/** `madoguchi forms check|preview`. */
+export function addFormsCommands(program: Command): void {
+  const forms = program.command('forms').description('form templates (<config>/forms/*.yaml): check them, preview them with sample data');
+  forms
+    .command('check')
+    .description('validate every template and print it with the sample data; errors as file:line (exit 2)')
+    .action(async (_o, cmd: Command) => {
+      const o = common(cmd);
+      const r = await checkForms(o.config, FontSet.load());
+      for (const t of r.templates) console.log(`${t.id}\t${t.title}\t${t.pages.length} 枚\t${t.file}`);
+      if (r.problems.length) {
+        for (const p of r.problems) console.error(p);
+        console.error(`様式にエラーが ${r.problems.length} 件あります。直してから、もう一度 madoguchi forms check を実行してください`);
+        process.exitCode = 2;
+      } else console.log(`様式 ${r.templates.length} 件: エラーはありません`);
+    });
+  forms
+    .command('preview')
+    .description('print a template with sample data (4-person household) to a PDF; --grid adds a millimetre grid')
+    .argument('<name>', 'template id (the id: line of the YAML file)')
+    .option('--grid', 'draw a millimetre grid under the form (lines every 5 mm, numbers every 10 mm)', false)
+    .option('--out <file>', 'output PDF (default: <data-dir>/preview-NAME.pdf)')
+    .action(async (name: string, opts: { grid: boolean; out?: string }, cmd: Command) => {
+      const o = common(cmd);
+      let template;
+      try {
+        template = findTemplate(o.config, name);
+      } catch (e) {
+        if (!(e instanceof ConfigError)) throw e;
+        console.error(`様式「${name}」のファイルにエラーがあります:\n${e.message}`);
+        process.exitCode = 2;
+        return;
+      }
+      if (!template) {
+        const ids = templateIds(o.config);
+        console.error(`様式「${name}」はありません (${path.join(o.config, 'forms')})。あるもの: ${ids.length ? ids.join(', ') : 'なし'}`);
+        process.exitCode = 2;
+        return;
+      }
+      let pdf: Buffer;
+      try {
+        pdf = await renderPreview(FontSet.load(), template, { grid: opts.grid });
+      } catch (e) {
+        if (!(e instanceof FormRenderError)) throw e;
+        console.error(`${where(template.file, e.field)}: ${e.message}`);
+        process.exitCode = 2;
+        return;
+      }
+      const out = path.resolve(opts.out ?? path.join(o.dataDir, `preview-${name}.pdf`));
+      mkdirSync(path.dirname(out), { recursive: true });
+      writeFileSync(out, pdf);
+      console.log(out);
+    });
+}

@@ -1,0 +1,61 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { ConfigError } from '../config/yamlFile.js';
+import { LinkageFileError } from '../linkage/forward/reader.js';
+import { version } from '../version.js';
+import { addAuditCommands } from './audit.js';
+import { addClientCommands } from './clients.js';
+import { int } from './common.js';
+import { addFormsCommands } from './forms.js';
+import { addLinkageCommands } from './linkage.js';
+import { addNoticesCommands } from './notices.js';
+import { addBackupCommands, addCertCommands, addMigrateCommand, addUpsEventCommand } from './ops.js';
+import { addServeCommands } from './serve.js';
+import { addStaffCommands } from './staff.js';
+
+/**
+ * The `madoguchi` command: global options here, one module per command group. The groups are
+ * added in the order `--help` lists them.
+ */
+export function buildCli(): Command {
+  const program = new Command('madoguchi')
+    .description('まどぐち — 書かない窓口 (no-writing counter) for Japanese municipalities')
+    .version(version)
+    .addOption(
+      new Option('--data-dir <dir>', 'data directory (database, logs, linkage folders)').env('MADOGUCHI_DATA_DIR').default('./data'),
+    )
+    .addOption(new Option('--config <dir>', 'configuration directory').env('MADOGUCHI_CONFIG_DIR').default('./config'))
+    .addOption(
+      new Option('--port <n>', 'HTTP port')
+        .env('MADOGUCHI_PORT')
+        .default(8080)
+        .argParser(int('port', 0, 65535)),
+    )
+    .addOption(new Option('--host <addr>', 'address to listen on').env('MADOGUCHI_HOST').default('127.0.0.1'))
+    .showHelpAfterError();
+
+  addServeCommands(program); // serve, demo
+  addLinkageCommands(program); // generate, ingest
+  addCertCommands(program); // cert dev
+  addAuditCommands(program); // audit verify|export
+  addStaffCommands(program); // staff import
+  addClientCommands(program); // client register|revoke|list, agent register
+  addFormsCommands(program); // forms check|preview
+  addNoticesCommands(program); // notices export
+  addUpsEventCommand(program); // ups-event
+  addBackupCommands(program); // backup now|list|verify, restore
+  addMigrateCommand(program); // migrate
+  return program;
+}
+
+/** Runs the command line; errors become a message on stderr and an exit code (2: bad arguments, 1: other). */
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildCli().parseAsync(argv);
+  } catch (e) {
+    if (e instanceof ConfigError) console.error(`設定ファイルのエラー:\n${e.message}`);
+    else if (e instanceof LinkageFileError) console.error(e.message);
+    else if (e instanceof InvalidArgumentError) console.error(`error: ${e.message}`);
+    else console.error(e instanceof Error ? `エラー: ${e.message}` : e);
+    process.exitCode = e instanceof InvalidArgumentError ? 2 : 1;
+  }
+}

@@ -1,0 +1,144 @@
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { loadAppConfig } from '../config/appConfig.js';
+import { migrateLatest, openDatabase } from '../db/connect.js';
+import { generateTown, MAX_PEOPLE, MIN_PEOPLE } from '../demo/generator.js';
+import { todayInJapan } from '../domain/japanTime.js';
+import { applyFiles, type FileResult } from '../linkage/forward/apply.js';
+import { planIngest } from '../linkage/forward/ingest.js';
+import { LayoutRegistry } from '../linkage/forward/layouts.js';
+import { writeReports } from '../linkage/forward/report.js';
+import { applyOptionsFrom, configuredGaijiMap, loadGaijiMap } from '../linkage/forward/settings.js';
+import { common, DATE_RE, int, progressBar, type CommonOptions } from './common.js';
+
+const OUTCOME: Record<string, string> = {
+  applied: '取込済',
+  skipped: '同一内容のため処理なし',
+  quarantined: '隔離 (取込せず)',
+  failed: '失敗',
+};
+
+/** Loads linkage files into the cache with a progress bar, printing one line per file (also used by `demo`). */
+export async function runIngest(
+  o: CommonOptions,
+  target: string,
+  encoding: 'auto' | 'utf8' | 'cp932' | undefined,
+  gaijiFile?: string,
+  force = false,
+): Promise<FileResult[]> {
+  const config = loadAppConfig(o.config);
+  const registry = LayoutRegistry.load(o.config);
+  const configured = configuredGaijiMap(config, o.config);
+  const alongside = existsSync(target) && statSync(target).isDirectory() ? path.join(target, 'gaiji-map.csv') : undefined;
+  // The same rule as the server: a configured map must exist; otherwise one shipped with the files.
+  const mapFile = gaijiFile ?? configured ?? (alongside && existsSync(alongside) ? alongside : undefined);
+  const gaiji = loadGaijiMap(mapFile);
+  const planned = planIngest(target, registry);
+  const knex = openDatabase(config.database, o.dataDir);
+  try {
+    await migrateLatest(knex);
+    const bar = progressBar('取込');
+    let currentFile = '';
+    const options = { ...applyOptionsFrom(config, gaiji), ...(encoding ? { encoding } : {}), force };
+    const results = await applyFiles(knex, registry, planned, {
+      ...options,
+      onProgress: (p) => {
+        if (p.file !== currentFile) {
+          if (currentFile) bar.stop();
+          currentFile = p.file;
+          bar.start(Math.max(1, Math.round(p.totalBytes / 1024)), 0, { unit: `KB ${p.specId}` });
+        }
+        bar.update(Math.round(p.bytes / 1024));
+      },
+    });
+    if (currentFile) bar.stop();
+    const reportDir = path.join(o.dataDir, config.linkage.dropDir, 'reports');
+    for (const r of results) {
+      console.log(
+        `${r.specId}${r.edition ? `@${r.edition}` : ''}\t${OUTCOME[r.outcome]}\t${r.rowsApplied.toLocaleString('ja-JP')} 件\t${r.encoding ?? '-'}\t不正 ${r.rowsRejected}\t外字未対応 ${r.unmappedGaiji}\t${path.basename(r.file)}`,
+      );
+      if (r.issues.length) {
+        const report = writeReports(path.join(reportDir, r.specId), r, path.basename(r.file));
+        for (const i of r.issues.slice(0, 5))
+          console.log(
+            `  ${i.line} 行目${i.column ? ` [${i.column}]` : ''}: ${i.reason}${i.value !== undefined ? ` (値: ${i.value})` : ''}`,
+          );
+        console.log(`  報告書: ${report}`);
+      }
+    }
+    if (mapFile) console.log(`同定マップ: ${mapFile} (${gaiji.size} 文字)`);
+    return results;
+  } finally {
+    await knex.destroy();
+  }
+}
+
+/** `madoguchi generate` (a demo town as linkage files) and `madoguchi ingest`. */
+export function addLinkageCommands(program: Command): void {
+  program
+    .command('generate')
+    .description('write a deterministic demo town as national-standard linkage CSV files')
+    .requiredOption('--out <dir>', 'output directory')
+    .addOption(new Option('--people <n>', 'number of residents').default(5000).argParser(int('people', MIN_PEOPLE, MAX_PEOPLE)))
+    .addOption(new Option('--encoding <enc>', 'file encoding').choices(['utf8', 'cp932']).default('utf8'))
+    .option('--seed <seed>', 'random seed', 'madoguchi')
+    .option('--as-of <date>', 'export date (YYYY-MM-DD); default today in Japan')
+    .option('--diff', "also write the next day's differential files", false)
+    .option('--json', 'print the summary as JSON (with peak memory)', false)
+    .action(
+      async (
+        opts: { out: string; people: number; encoding: 'utf8' | 'cp932'; seed: string; asOf?: string; diff: boolean; json: boolean },
+        cmd: Command,
+      ) => {
+        const o = common(cmd);
+        if (opts.asOf && !DATE_RE.test(opts.asOf)) throw new InvalidArgumentError('--as-of は YYYY-MM-DD で指定してください');
+        const config = loadAppConfig(o.config);
+        const bar = progressBar('生成');
+        bar.start(opts.people, 0, { unit: '人' });
+        const started = process.hrtime.bigint();
+        const summary = await generateTown({
+          people: opts.people,
+          outDir: path.resolve(opts.out),
+          encoding: opts.encoding,
+          seed: opts.seed,
+          asOf: opts.asOf ?? todayInJapan(),
+          diff: opts.diff,
+          municipality: config.municipality,
+          layouts: LayoutRegistry.load(o.config),
+          onProgress: (n) => bar.update(n),
+        });
+        bar.stop();
+        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+        if (opts.json) {
+          console.log(JSON.stringify({ ...summary, seconds, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024) }));
+        } else {
+          console.log(
+            `住民 ${summary.people.toLocaleString('ja-JP')} 人 / 世帯 ${summary.households.toLocaleString('ja-JP')} / 消除者 ${summary.formerResidents} / 外国人住民 ${summary.foreignResidents} / 住登外者 ${summary.nonResidents} / 法人 ${summary.corporations}`,
+          );
+          console.log(
+            `支援措置 ${summary.supportMeasures} / 発行禁止 ${summary.issuanceBans} / 滞納 ${summary.arrears} / MJ文字の氏名 ${summary.mjNames}`,
+          );
+          console.log(`出力: ${path.resolve(opts.out)} (${summary.files.length} ファイル, ${seconds.toFixed(1)} 秒)`);
+        }
+      },
+    );
+
+  program
+    .command('ingest')
+    .description('load linkage files (a folder of spec-id folders, one spec folder, or one file) into the cache')
+    .argument('<path>', 'folder or file to load')
+    .addOption(new Option('--encoding <enc>', 'file encoding (default: from config)').choices(['auto', 'utf8', 'cp932']))
+    .option('--gaiji-map <file>', '同定マップ CSV for legacy 外字 (default: config, then PATH/gaiji-map.csv)')
+    .option('--force', 'apply even files whose content was applied before (e.g. after correcting the 同定マップ)', false)
+    .action(async (target: string, opts: { encoding?: 'auto' | 'utf8' | 'cp932'; gaijiMap?: string; force: boolean }, cmd: Command) => {
+      const o = common(cmd);
+      const results = await runIngest(o, path.resolve(target), opts.encoding, opts.gaijiMap && path.resolve(opts.gaijiMap), opts.force);
+      const bad = results.filter((r) => r.outcome === 'quarantined' || r.outcome === 'failed');
+      const total = results.reduce((s, r) => s + r.rowsApplied, 0);
+      if (bad.length) {
+        console.error(`取り込めなかったファイルがあります (${bad.length} 件)。一括取込のため、ほかのファイルも取り込んでいません。`);
+        process.exitCode = 3;
+      } else console.log(`取込完了: ${total.toLocaleString('ja-JP')} 件`);
+    });
+}

@@ -1,0 +1,94 @@
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Option, type Command } from 'commander';
+import { loadAppConfig } from '../config/appConfig.js';
+import { openDatabase } from '../db/connect.js';
+import { createDemoStaff, DEMO_LOGINS_FILE } from '../demo/demoStaff.js';
+import { generateTown, MAX_PEOPLE, MIN_PEOPLE } from '../demo/generator.js';
+import { todayInJapan } from '../domain/japanTime.js';
+import { LayoutRegistry } from '../linkage/forward/layouts.js';
+import { startServer, type RunningServer } from '../main.js';
+import { removePidFile, writePidFile } from '../ops/pidFile.js';
+import { version } from '../version.js';
+import { common, int } from './common.js';
+import { runIngest } from './linkage.js';
+
+/**
+ * Stops cleanly on SIGTERM/SIGINT. The pid file lets `madoguchi ups-event LOWBATT|FSD` (run by
+ * upsmon) find the running server and start the graceful stop well inside upsmon's FINALDELAY.
+ */
+function onSignalsClose(server: RunningServer, dataDir: string): void {
+  writePidFile(dataDir);
+  let stopping = false;
+  // A second signal (LOWBATT then FSD, or systemd after upsmon) must not cut the stop in half.
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`\n${signal} を受けたので停止します…\n`);
+    server.close().then(
+      () => {
+        removePidFile(dataDir);
+        process.exit(0);
+      },
+      (e: unknown) => {
+        console.error(e);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/** `madoguchi serve` and `madoguchi demo`. */
+export function addServeCommands(program: Command): void {
+  program
+    .command('serve')
+    .description('start the server (runs pending database migrations first)')
+    .action(async (_o, cmd: Command) => {
+      const o = common(cmd);
+      const server = await startServer({ configDir: o.config, dataDir: o.dataDir, port: o.port, host: o.host });
+      onSignalsClose(server, o.dataDir);
+      console.log(`まどぐち ${version} を起動しました: ${server.url}`);
+    });
+
+  program
+    .command('demo')
+    .description('first run: generate a demo town, load it, create demo staff, then serve; later runs just serve')
+    .addOption(new Option('--people <n>', 'residents in the demo town').default(5000).argParser(int('people', MIN_PEOPLE, MAX_PEOPLE)))
+    .option('--seed <seed>', 'random seed of the demo town', 'madoguchi')
+    .action(async (opts: { people: number; seed: string }, cmd: Command) => {
+      const o = common(cmd);
+      const config = loadAppConfig(o.config);
+      const dbFile = path.resolve(o.dataDir, config.database.sqlite.file);
+      const fresh = config.database.client === 'sqlite' ? !existsSync(dbFile) : false;
+      if (fresh) {
+        mkdirSync(o.dataDir, { recursive: true });
+        const out = path.join(o.dataDir, 'demo-town');
+        console.log(`デモの町 (${config.municipality.name}, ${opts.people.toLocaleString('ja-JP')} 人) を生成しています…`);
+        await generateTown({
+          people: opts.people,
+          outDir: out,
+          encoding: 'cp932',
+          seed: opts.seed,
+          asOf: todayInJapan(),
+          diff: true,
+          municipality: config.municipality,
+          layouts: LayoutRegistry.load(o.config),
+        });
+        await runIngest(o, out, undefined);
+        const knex = openDatabase(config.database, o.dataDir);
+        try {
+          await createDemoStaff(knex, o.dataDir);
+        } finally {
+          await knex.destroy();
+        }
+      }
+      const server = await startServer({ configDir: o.config, dataDir: o.dataDir, port: o.port, host: o.host });
+      onSignalsClose(server, o.dataDir);
+      console.log(`\nまどぐち ${version} (デモ) を起動しました: ${server.url}`);
+      const logins = path.join(o.dataDir, DEMO_LOGINS_FILE);
+      if (existsSync(logins)) console.log(`\nデモ用の職員アカウント (${logins}):\n${readFileSync(logins, 'utf8')}`);
+      console.log('停止するには Ctrl+C を押してください。');
+    });
+}
