@@ -1,7 +1,21 @@
 import http from 'node:http';
 import https from 'node:https';
 import os from 'node:os';
+import type {
+  ClaimResult,
+  EvidenceResult,
+  FailureRequest,
+  FailureResult,
+  HeartbeatResult,
+  ReleaseResult,
+  ScenarioFiles,
+  SuccessRequest,
+  SuccessResult,
+} from '@madoguchi/server/rpa/agentApi';
 import { agentVersion } from './version.js';
+
+/** The agent API's shapes come from the server's contract module, so client and server cannot drift. */
+export type { ClaimedJob, ScenarioFiles } from '@madoguchi/server/rpa/agentApi';
 
 /** The server could not be reached (network, restart, TLS): the agent waits and tries again. */
 export class ServerAway extends Error {}
@@ -13,21 +27,6 @@ export class ServerError extends Error {
   ) {
     super(message);
   }
-}
-
-export interface ClaimedJob {
-  id: number;
-  idempotencyKey: string;
-  reference: string | null;
-  scenario: string;
-  payload: Record<string, unknown>;
-  attempt: number;
-  leaseSeconds: number;
-}
-
-export interface ScenarioFiles {
-  coreSystem: string;
-  files: { name: string; text: string; sha256: string }[];
 }
 
 interface Response {
@@ -107,7 +106,7 @@ export class ServerApi {
   }
 
   /** A job, or null with how long the server asks to wait (seconds) when it has none. */
-  async claim(): Promise<{ job: ClaimedJob | null; retryAfter: number | null }> {
+  async claim(): Promise<{ job: ClaimResult['job'] | null; retryAfter: number | null }> {
     const res = await this.request('POST', 'api/v1/agent/claim', '{}');
     if (res.status === 204) {
       const ra = Number(res.headers['retry-after']);
@@ -115,26 +114,28 @@ export class ServerApi {
     }
     if (res.status >= 500 || res.status === 0) throw new ServerAway(`サーバーが HTTP ${res.status} を返しました`);
     if (res.status >= 400) throw new ServerError(res.status, res.body.toString('utf8').slice(0, 300));
-    return { job: (JSON.parse(res.body.toString('utf8')) as { job: ClaimedJob }).job, retryAfter: null };
+    return { job: (JSON.parse(res.body.toString('utf8')) as ClaimResult).job, retryAfter: null };
   }
 
-  heartbeat(id: number): Promise<unknown> {
+  heartbeat(id: number): Promise<HeartbeatResult> {
     return this.json('POST', `api/v1/agent/jobs/${id}/heartbeat`, {});
   }
 
-  release(id: number): Promise<unknown> {
+  release(id: number): Promise<ReleaseResult> {
     return this.json('POST', `api/v1/agent/jobs/${id}/release`, {});
   }
 
-  succeed(id: number, coreRef: string): Promise<unknown> {
-    return this.json('POST', `api/v1/agent/jobs/${id}/success`, { coreRef });
+  succeed(id: number, coreRef: string): Promise<SuccessResult> {
+    const body: SuccessRequest = { coreRef };
+    return this.json('POST', `api/v1/agent/jobs/${id}/success`, body);
   }
 
-  fail(id: number, kind: 'business' | 'application', message: string): Promise<{ status: string }> {
-    return this.json('POST', `api/v1/agent/jobs/${id}/failure`, { kind, message });
+  fail(id: number, kind: FailureRequest['kind'], message: string): Promise<FailureResult> {
+    const body: FailureRequest = { kind, message };
+    return this.json('POST', `api/v1/agent/jobs/${id}/failure`, body);
   }
 
-  async evidence(id: number, kind: 'screenshot' | 'trace', body: Buffer): Promise<void> {
+  async evidence(id: number, kind: EvidenceResult['kind'], body: Buffer): Promise<void> {
     const res = await this.request(
       'POST',
       `api/v1/agent/jobs/${id}/evidence?kind=${kind}`,

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { registerApiClient } from '../../server/src/auth/apiClients.js';
 import { derivedKeys } from '../../server/src/linkage/forward/keys.js';
 import { saveCertificateRequest } from '../../server/src/certificates/requests.js';
+import { getNotice } from '../../server/src/notices/queries.js';
 import { pruneEvidence } from '../../server/src/rpa/evidence.js';
 import { queueSettingsOf, scenarioCheck } from '../../server/src/rpa/jobs.js';
 import { loadAppConfig } from '../../server/src/config/appConfig.js';
@@ -238,10 +239,8 @@ describe('RPA agent: scenarios, entry into the core system, evidence, stop and r
     const shomei = sim.entries().find((e) => e.reference === `MDC-${reqId}-1`)!;
     expect(shomei.procedure).to.equal('jumin_shomei');
     expect(shomei.fields).to.include({ hani: '1', zokugara_kisai: '1', honseki: '', tsusu: '2', jusho: '本町1-1' });
-    expect(await server.knex('notices').where({ id: nid }).first('status', 'entered_ref')).to.deep.equal({
-      status: 'entered',
-      entered_ref: tenkyo.recordNo,
-    });
+    const entered = (await getNotice(server.knex, nid))!;
+    expect({ status: entered.status, coreRefs: entered.coreRefs }).to.deep.equal({ status: 'entered', coreRefs: [tenkyo.recordNo] });
     expect((await job(Number(certJob.id))).core_ref).to.equal(shomei.recordNo);
     const page = await (await getAs(`${server.url}rpa/jobs`, reviewer)).text();
     expect(page).to.contain('rpa-pc-01').and.contain('0.1.0').and.contain('稼働中');

@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { todayInJapan } from '../../server/src/domain/dates.js';
 import { exportNoticesCsv, NOTICE_CSV_COLUMNS } from '../../server/src/rpa/csvOut.js';
+import { getNotice } from '../../server/src/notices/queries.js';
 import { decodeCsv } from '../../server/src/stats/visitStats.js';
 import { registerApiClient } from '../../server/src/auth/apiClients.js';
 import { mssqlDialect } from '../../server/src/db/dialects/mssql.js';
@@ -104,10 +105,8 @@ describe('RPA job queue: enqueue on accept, claim after review, leases, retries,
     expect((await report(0, got.job.id, 'heartbeat', {})).status).to.equal(200);
     expect((await report(1, got.job.id, 'success', { coreRef: 'X' })).status).to.equal(409);
     expect((await report(0, got.job.id, 'success', { coreRef: 'R08-000001' })).status).to.equal(200);
-    expect(await server.knex('notices').where({ id: nid }).first('status', 'entered_ref')).to.deep.equal({
-      status: 'entered',
-      entered_ref: 'R08-000001',
-    });
+    const entered = (await getNotice(server.knex, nid))!;
+    expect({ status: entered.status, coreRefs: entered.coreRefs }).to.deep.equal({ status: 'entered', coreRefs: ['R08-000001'] });
     // Staff cannot take this from the agent API (the route wants the agent permission).
     expect(
       (await fetch(`${server.url}api/v1/agent/claim`, { method: 'POST', headers: { cookie: clerk.cookie, 'x-csrf-token': clerk.csrf } }))

@@ -38,6 +38,26 @@ export const errorCatalog = {
     status: 409,
     message: '{what}は「{from}」のため「{to}」にできません。できる操作: {allowed}',
   },
+  // Notices, visits and RPA jobs (the aggregates' own rules beyond their move tables)
+  'notice.selfReview': { status: 403, message: '自分で受け付けた届出は審査できません (別の職員が審査します)' },
+  'rpa.leaseLost': { status: 409, message: 'このジョブの貸出はもう有効ではありません (期限切れで別の端末に渡った可能性があります)' },
+  // Administration: staff, groups, machine clients, bulletins (伝達事項)
+  'staff.notFound': { status: 404, message: '職員が見つかりません' },
+  'staff.loginIdTaken': { status: 400, message: 'ログイン ID「{loginId}」はすでに使われています' },
+  'staff.cannotDisableSelf': { status: 400, message: '自分のアカウントは無効にできません' },
+  'staff.importEmpty': { status: 400, message: 'CSV ファイルが空です' },
+  'staff.importRefused': { status: 409, message: '{detail} (何も反映していません。確認からやり直してください)' },
+  'group.notFound': { status: 404, message: 'グループが見つかりません' },
+  'group.unknownPermission': { status: 400, message: '権限「{permission}」はありません' },
+  'group.unknownScope': { status: 400, message: '資格の種類「{kind}」はありません' },
+  'apiClient.notFound': { status: 404, message: '有効な端末が見つかりません' },
+  'bulletin.notFound': { status: 404, message: '伝達事項が見つかりません' },
+  'bulletin.empty': { status: 400, message: '件名と本文を入力してください' },
+  'bulletin.staffOnly': { status: 403, message: '端末からは掲示できません' },
+  // Periods of reports and exports (窓口統計)
+  'period.badDate': { status: 400, message: '{label}は YYYY-MM-DD の形式の実在する日付で指定してください (例: 2026-04-01)' },
+  'period.reversed': { status: 400, message: '期間の開始は終了と同じか、それより前の日付にしてください' },
+  'period.tooLong': { status: 400, message: '期間は {days} 日 (2 年) 以内で指定してください' },
   'server.internal': { status: 500, message: 'サーバーでエラーが発生しました。しばらくしてからやり直してください。' },
   'server.unavailable': { status: 503, message: '{detail}' },
 } as const satisfies Record<string, CatalogEntry>;

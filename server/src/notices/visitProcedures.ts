@@ -1,11 +1,18 @@
 import type { Knex } from 'knex';
 import { appendAudit } from '../audit/trail.js';
 import type { AuditActor } from '../auth/staffRepo.js';
-import { dbDate } from '../db/values.js';
+import { dbBool, dbDate } from '../db/values.js';
+import { invalidInput, moveNotAllowed, notFound } from '../errors/domainError.js';
 import type { EntitlementKind } from '../domain/codes.js';
 import { derive, questionsToAsk } from '../domain/navigation.js';
 import type { NavigationInput, ProcedureDefinition, Question } from '../domain/procedureTypes.js';
-import type { Notice } from './notices.js';
+import type { Notice } from './queries.js';
+
+/*
+ * The visit procedures aggregate (関連手続き: `visit_procedures`, and the answers they are derived
+ * from in `visit_answers`). This module is the only writer of those tables; its exported
+ * functions are the commands (the notice's acceptance calls `writeDerived` in its transaction).
+ */
 
 /** 未処理 / 申請書印刷済 / 受付済 / 他課案内済 (E-22). */
 export const procedureStatuses = ['pending', 'printed', 'accepted', 'referred'] as const;
@@ -16,6 +23,29 @@ export const procedureStatusLabels: Readonly<Record<ProcedureStatus, string>> = 
   accepted: '受付済',
   referred: '他課案内済',
 };
+
+/**
+ * The status moves staff may make (the list's select offers every status: a procedure printed by
+ * mistake goes back to 未処理). Printing a form moves only 未処理 → 申請書印刷済.
+ */
+export const allowedProcedureMoves = {
+  pending: ['printed', 'accepted', 'referred'],
+  printed: ['pending', 'accepted', 'referred'],
+  accepted: ['pending', 'printed', 'referred'],
+  referred: ['pending', 'printed', 'accepted'],
+} as const satisfies Record<ProcedureStatus, readonly ProcedureStatus[]>;
+
+/** Throws 409 naming the allowed statuses when `from` → `to` is not a move (staying put is no move and allowed). */
+export function assertProcedureMove(from: ProcedureStatus, to: ProcedureStatus): void {
+  const allowed: readonly ProcedureStatus[] = allowedProcedureMoves[from];
+  if (from !== to && !allowed.includes(to))
+    throw moveNotAllowed(
+      '手続き',
+      procedureStatusLabels[from],
+      procedureStatusLabels[to],
+      allowed.map((m) => procedureStatusLabels[m]),
+    );
+}
 
 export interface VisitProcedure {
   id: number;
@@ -31,8 +61,6 @@ export interface VisitProcedure {
   updatedAt: Date;
 }
 
-const fail = (status: number, message: string) => Object.assign(new Error(message), { status, expose: true });
-
 export async function visitProcedures(db: Knex, visitId: number): Promise<VisitProcedure[]> {
   const rows = (await db('visit_procedures').where({ visit_id: visitId }).orderBy('id')) as Record<string, unknown>[];
   return rows.map((r) => ({
@@ -44,7 +72,7 @@ export async function visitProcedures(db: Knex, visitId: number): Promise<VisitP
     source: r.source as VisitProcedure['source'],
     status: r.status as ProcedureStatus,
     deadline: (r.deadline as string | null) ?? null,
-    removed: Boolean(r.removed),
+    removed: dbBool(r.removed),
     reason: (r.reason as string | null) ?? null,
     updatedAt: dbDate(r.updated_at)!,
   }));
@@ -129,7 +157,7 @@ export async function writeDerived(
         reason: string | null;
       };
       // Back in the list when it applies again, unless staff removed it by hand.
-      const autoRemoved = Boolean(prev.removed) && prev.reason === '回答などの変更で条件に当てはまらなくなりました';
+      const autoRemoved = dbBool(prev.removed) && prev.reason === '回答などの変更で条件に当てはまらなくなりました';
       await trx('visit_procedures')
         .where({ id: row.id })
         .update({ ...values, ...(autoRemoved ? { removed: false, reason: null } : {}) });
@@ -186,8 +214,8 @@ export async function saveAnswers(
     for (const q of questions) {
       const raw = answers[q.id];
       if (raw === undefined || raw === '') continue;
-      if (q.type === 'yesNo' && raw !== 'true' && raw !== 'false') throw fail(400, `「${q.text}」は はい か いいえ で答えてください`);
-      if (q.type === 'choice' && !(q.choices ?? []).includes(raw)) throw fail(400, `「${q.text}」の選択肢にない答えです`);
+      if (q.type === 'yesNo' && raw !== 'true' && raw !== 'false') throw invalidInput(`「${q.text}」は はい か いいえ で答えてください`);
+      if (q.type === 'choice' && !(q.choices ?? []).includes(raw)) throw invalidInput(`「${q.text}」の選択肢にない答えです`);
       await trx('visit_answers').where({ visit_id: visitId, question_id: q.id }).del();
       await trx('visit_answers').insert({
         visit_id: visitId,
@@ -223,13 +251,16 @@ export async function updateProcedure(
   actor: AuditActor,
   now = new Date(),
 ): Promise<void> {
-  if (change.removed !== undefined && !change.reason?.trim()) throw fail(400, '手続きを外す・戻す理由を入力してください');
+  if (change.removed !== undefined && !change.reason?.trim()) throw invalidInput('手続きを外す・戻す理由を入力してください');
   await db.transaction(async (trx) => {
+    const row = (await trx('visit_procedures').where({ id: rowId, visit_id: visitId }).first('status')) as
+      { status: ProcedureStatus } | undefined;
+    if (!row) throw notFound('手続き');
+    if (change.status) assertProcedureMove(row.status, change.status);
     const values: Record<string, unknown> = { updated_by: staffId, updated_at: now };
     if (change.status) values.status = change.status;
     if (change.removed !== undefined) Object.assign(values, { removed: change.removed, reason: change.reason!.trim().slice(0, 200) });
-    const n = await trx('visit_procedures').where({ id: rowId, visit_id: visitId }).update(values);
-    if (!n) throw fail(404, '指定された手続きはこの来庁にありません');
+    await trx('visit_procedures').where({ id: rowId, visit_id: visitId }).update(values);
     await appendAudit(
       trx,
       {
@@ -256,8 +287,8 @@ export async function addManualProcedure(
   actor: AuditActor,
   now = new Date(),
 ): Promise<void> {
-  if (!catalog.some((p) => p.id === procedureId)) throw fail(400, '手続きの種類が正しくありません');
-  if (!reason.trim()) throw fail(400, '手続きを追加する理由を入力してください');
+  if (!catalog.some((p) => p.id === procedureId)) throw invalidInput('手続きの種類が正しくありません');
+  if (!reason.trim()) throw invalidInput('手続きを追加する理由を入力してください');
   await db.transaction(async (trx) => {
     const existing = (await trx('visit_procedures').where({ visit_id: visitId, procedure_id: procedureId }).first('id')) as
       { id: number } | undefined;
@@ -291,4 +322,20 @@ export async function addManualProcedure(
       now,
     );
   });
+}
+
+/**
+ * A procedure's forms were printed (G-26): 未処理 becomes 申請書印刷済; one already further along
+ * keeps its status. Not audited here: the print itself is (print.form).
+ */
+export async function markProcedurePrinted(
+  db: Knex,
+  visitId: number,
+  rowId: number,
+  staffId: number | null,
+  now = new Date(),
+): Promise<void> {
+  await db('visit_procedures')
+    .where({ id: rowId, visit_id: visitId, status: 'pending' })
+    .update({ status: 'printed', updated_at: now, updated_by: staffId });
 }

@@ -1,7 +1,9 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Knex } from 'knex';
-import { dbDate } from '../db/values.js';
+import { dbDate, insertReturningId } from '../db/values.js';
+import { DomainError, invalidInput } from '../errors/domainError.js';
+import { requireLease } from './jobs.js';
 
 /**
  * Screenshots and Playwright traces of RPA runs, kept with the job under `<data-dir>/evidence/`.
@@ -23,8 +25,6 @@ export interface Evidence {
   bytes: number;
   createdAt: Date;
 }
-
-const fail = (status: number, message: string) => Object.assign(new Error(message), { status, expose: true });
 
 const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 const ZIP = Buffer.from([0x50, 0x4b, 0x03, 0x04]);
@@ -51,17 +51,13 @@ export async function storeEvidence(
   body: Buffer,
   now = new Date(),
 ): Promise<Evidence> {
-  if (body.length === 0) throw fail(400, 'ファイルが空です');
-  if (body.length > MAX_EVIDENCE_BYTES) throw fail(413, `ファイルが大きすぎます (上限 ${MAX_EVIDENCE_BYTES / 1024 / 1024} MB)`);
+  if (body.length === 0) throw invalidInput('ファイルが空です');
+  if (body.length > MAX_EVIDENCE_BYTES) throw new DomainError('input.tooLarge', { limit: `${MAX_EVIDENCE_BYTES / 1024 / 1024} MB` });
   const magic = kind === 'screenshot' ? PNG : ZIP;
   if (!body.subarray(0, magic.length).equals(magic))
-    throw fail(400, kind === 'screenshot' ? '画面写真は PNG で送ってください' : 'トレースは Playwright の zip で送ってください');
-  const job = (await db('rpa_jobs').where({ id: jobId }).first('status', 'leased_by', 'attempts')) as
-    { status: string; leased_by: string | null; attempts: number } | undefined;
-  if (!job) throw fail(404, '指定されたジョブはありません');
-  if (job.status !== 'leased' || job.leased_by !== agent)
-    throw fail(409, 'このジョブの貸出はもう有効ではありません (期限切れで別の端末に渡った可能性があります)');
-  const attempt = Number(job.attempts) + 1;
+    throw invalidInput(kind === 'screenshot' ? '画面写真は PNG で送ってください' : 'トレースは Playwright の zip で送ってください');
+  const job = await requireLease(db, jobId, agent);
+  const attempt = job.attempts + 1;
   const dir = path.join(EVIDENCE_DIR, String(jobId));
   mkdirSync(path.join(dataDir, dir), { recursive: true });
   const seq = readdirSync(path.join(dataDir, dir)).filter((f) => f.startsWith(`${attempt}-`)).length + 1;
@@ -69,10 +65,14 @@ export async function storeEvidence(
   const abs = path.join(dataDir, file);
   writeFileSync(`${abs}.tmp`, body, { mode: 0o600 });
   renameSync(`${abs}.tmp`, abs);
-  const [row] = await db('rpa_evidence')
-    .insert({ job_id: jobId, attempt, kind, file: file.split(path.sep).join('/'), bytes: body.length, created_at: now })
-    .returning('id');
-  const id = typeof row === 'object' ? (row as { id: number }).id : Number(row);
+  const id = await insertReturningId(db, 'rpa_evidence', {
+    job_id: jobId,
+    attempt,
+    kind,
+    file: file.split(path.sep).join('/'),
+    bytes: body.length,
+    created_at: now,
+  });
   return { id, jobId, attempt, kind, file, bytes: body.length, createdAt: now };
 }
 

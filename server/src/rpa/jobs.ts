@@ -6,10 +6,18 @@ import type { PricedRequest } from '../certificates/fees.js';
 import { appendAudit } from '../audit/trail.js';
 import type { AuditActor } from '../auth/staffRepo.js';
 import { dialectOf } from '../db/dialects/index.js';
-import { dbDate } from '../db/values.js';
-import type { Notice } from '../notices/notices.js';
+import { dbBool, dbDate, insertReturningId } from '../db/values.js';
+import { publish, subscribe } from '../domain/events.js';
+import { DomainError, invalidInput, moveNotAllowed, notFound } from '../errors/domainError.js';
+import type { Notice } from '../notices/queries.js';
 
 /**
+ * The RPA job aggregate (`rpa_jobs`, with the agents' last contact in `rpa_agents`; evidence files
+ * are `evidence.ts`). This module is the only writer of those tables, and its exported functions
+ * are the job owner's commands. It reacts to notice events (review, send-back, cancel) through
+ * `domain/events.ts` and publishes `job.succeeded`, on which the notice owner moves the notice to
+ * 入力済; it never writes a notice.
+ *
  * queued → leased → succeeded, or back to queued (application error, retried with backoff; lease
  * expired), or needsAttention (business error, retries spent: staff retry or mark done by hand),
  * or cancelled. The idempotency key makes one notice one job, however often it is enqueued.
@@ -58,7 +66,40 @@ export interface QueueSettings {
 
 export const defaultQueueSettings: QueueSettings = { leaseSeconds: 120, maxAttempts: 3, backoffSeconds: 60 };
 
-const fail = (status: number, message: string) => Object.assign(new Error(message), { status, expose: true });
+export const jobMoves = ['claim', 'heartbeat', 'release', 'expire', 'succeed', 'fail', 'retry', 'doneByHand', 'cancel'] as const;
+export type JobMove = (typeof jobMoves)[number];
+export const jobMoveLabels: Readonly<Record<JobMove, string>> = {
+  claim: '貸出',
+  heartbeat: '貸出の延長',
+  release: '貸出の返却',
+  expire: '貸出の期限切れ',
+  succeed: '完了',
+  fail: '失敗',
+  retry: '再実行',
+  doneByHand: '手入力済',
+  cancel: '取消',
+};
+
+/** The moves allowed from each status: the one table of a job's life. */
+export const allowedJobMoves = {
+  queued: ['claim', 'doneByHand', 'cancel'],
+  leased: ['heartbeat', 'release', 'expire', 'succeed', 'fail'],
+  needsAttention: ['retry', 'doneByHand', 'cancel'],
+  succeeded: [],
+  cancelled: [],
+} as const satisfies Record<JobStatus, readonly JobMove[]>;
+
+/** Throws 409 naming the allowed moves when `move` is not allowed from `from`. */
+export function assertJobMove(from: JobStatus, move: JobMove): void {
+  const allowed: readonly JobMove[] = allowedJobMoves[from];
+  if (!allowed.includes(move))
+    throw moveNotAllowed(
+      'ジョブ',
+      jobStatusLabels[from],
+      jobMoveLabels[move],
+      allowed.map((m) => jobMoveLabels[m]),
+    );
+}
 
 export function toJob(r: Record<string, unknown>): Job {
   const n = (v: unknown) => (v === null || v === undefined ? null : Number(v));
@@ -72,7 +113,7 @@ export function toJob(r: Record<string, unknown>): Job {
     householdNo: s(r.household_no),
     payload: JSON.parse(String(r.payload)) as Record<string, unknown>,
     status: r.status as JobStatus,
-    awaitingReview: Boolean(r.awaiting_review),
+    awaitingReview: dbBool(r.awaiting_review),
     blockedBy: n(r.blocked_by),
     attempts: Number(r.attempts),
     maxAttempts: Number(r.max_attempts),
@@ -157,26 +198,23 @@ async function insertJob(
   settings: QueueSettings,
   now: Date,
 ): Promise<number> {
-  const [row] = await trx('rpa_jobs')
-    .insert({
-      idempotency_key: values.key,
-      reference: values.reference,
-      notice_id: values.noticeId ?? null,
-      certificate_request_id: values.certificateRequestId ?? null,
-      scenario: values.scenario,
-      household_no: values.householdNo,
-      payload: JSON.stringify(values.payload),
-      status: 'queued',
-      awaiting_review: values.awaitingReview,
-      blocked_by: values.blockedBy,
-      attempts: 0,
-      max_attempts: settings.maxAttempts,
-      available_at: now,
-      created_at: now,
-      updated_at: now,
-    })
-    .returning('id');
-  return typeof row === 'object' ? (row as { id: number }).id : Number(row);
+  return insertReturningId(trx, 'rpa_jobs', {
+    idempotency_key: values.key,
+    reference: values.reference,
+    notice_id: values.noticeId ?? null,
+    certificate_request_id: values.certificateRequestId ?? null,
+    scenario: values.scenario,
+    household_no: values.householdNo,
+    payload: JSON.stringify(values.payload),
+    status: 'queued',
+    awaiting_review: values.awaitingReview,
+    blocked_by: values.blockedBy,
+    attempts: 0,
+    max_attempts: settings.maxAttempts,
+    available_at: now,
+    created_at: now,
+    updated_at: now,
+  });
 }
 
 /**
@@ -260,8 +298,9 @@ async function registered(
     Record<string, unknown> | undefined;
   if (!r) return null;
   const head = r.household_no
-    ? ((await trx('residents').where({ household_no: r.household_no, relationship_code1: '02', resident_status: '1' }).first('name')) as
-        { name: string } | undefined)
+    ? ((await trx('residents')
+        .where({ household_no: String(r.household_no), relationship_code1: '02', resident_status: '1' })
+        .first('name')) as { name: string } | undefined)
     : undefined;
   const opt = (v: unknown) => (v === null || v === undefined || v === '' ? null : String(v));
   return {
@@ -351,10 +390,23 @@ export async function enqueueCertificateRequest(
   return ids;
 }
 
-/** The review opens the job to the agents (the core system takes only reviewed notices). */
-export async function releaseAfterReview(trx: Knex.Transaction, noticeId: number, reviewed: boolean, now = new Date()): Promise<void> {
-  await trx('rpa_jobs').where({ notice_id: noticeId, status: 'queued' }).update({ awaiting_review: !reviewed, updated_at: now });
+/** The review opens the notice's waiting jobs to the agents; a send-back makes them wait again. */
+async function holdForReview(trx: Knex.Transaction, noticeId: number, waiting: boolean, now: Date): Promise<void> {
+  await trx('rpa_jobs').where({ notice_id: noticeId, status: 'queued' }).update({ awaiting_review: waiting, updated_at: now });
 }
+
+/** A cancelled notice's entries not yet made are cancelled (queued or waiting for staff; a leased one finishes). */
+async function cancelOpenJobsOfNotice(trx: Knex.Transaction, noticeId: number, now: Date): Promise<void> {
+  await trx('rpa_jobs')
+    .where({ notice_id: noticeId })
+    .whereIn('status', ['queued', 'needsAttention'])
+    .update({ status: 'cancelled', finished_at: now, updated_at: now });
+}
+
+// The job owner's reactions to notice events (in the notice command's transaction).
+subscribe('notice.reviewed', 'rpaJob', (trx, e) => holdForReview(trx, e.noticeId, false, e.at));
+subscribe('notice.reopened', 'rpaJob', (trx, e) => holdForReview(trx, e.noticeId, true, e.at));
+subscribe('notice.cancelled', 'rpaJob', (trx, e) => cancelOpenJobsOfNotice(trx, e.noticeId, e.at));
 
 /** Leases that ran out (an agent died or lost the network) go back to the queue. */
 export async function requeueExpired(db: Knex, now = new Date()): Promise<number> {
@@ -389,37 +441,33 @@ export async function claimJob(db: Knex, agent: string, settings: QueueSettings,
   return rows[0] ? toJob(rows[0]) : null;
 }
 
-async function leased(trx: Knex.Transaction, id: number, agent: string): Promise<Record<string, unknown>> {
+/** The job as leased by `agent`, for one of the agent's moves (409 when its lease is gone). */
+async function leased(trx: Knex.Transaction, id: number, agent: string, move: JobMove): Promise<Record<string, unknown>> {
   const r = (await trx('rpa_jobs').where({ id }).first()) as Record<string, unknown> | undefined;
-  if (!r) throw fail(404, '指定されたジョブはありません');
-  if (r.status !== 'leased' || r.leased_by !== agent)
-    throw fail(409, 'このジョブの貸出はもう有効ではありません (期限切れで別の端末に渡った可能性があります)');
+  if (!r) throw notFound('ジョブ');
+  assertJobMove(r.status as JobStatus, move);
+  if (r.leased_by !== agent) throw new DomainError('rpa.leaseLost');
   return r;
+}
+
+/**
+ * Whether `agent` holds the lease of job `id` now (evidence is accepted only then). Throws 404,
+ * or 409 when the lease is gone.
+ */
+export async function requireLease(db: Knex, id: number, agent: string): Promise<{ attempts: number }> {
+  return db.transaction(async (trx) => {
+    const r = await leased(trx, id, agent, 'heartbeat');
+    return { attempts: Number(r.attempts) };
+  });
 }
 
 export async function heartbeat(db: Knex, id: number, agent: string, settings: QueueSettings, now = new Date()): Promise<Date> {
   const until = new Date(now.getTime() + settings.leaseSeconds * 1000);
   await db.transaction(async (trx) => {
-    await leased(trx, id, agent);
+    await leased(trx, id, agent, 'heartbeat');
     await trx('rpa_jobs').where({ id }).update({ lease_expires_at: until, last_heartbeat_at: now, updated_at: now });
   });
   return until;
-}
-
-/** A notice is 入力済 once every entry of it is in the core system (its record numbers, comma-separated). */
-async function markNoticeEntered(trx: Knex.Transaction, noticeId: number, now: Date): Promise<void> {
-  const jobs = (await trx('rpa_jobs').where({ notice_id: noticeId }).orderBy('id').select('status', 'core_ref')) as {
-    status: JobStatus;
-    core_ref: string | null;
-  }[];
-  if (jobs.some((j) => j.status !== 'succeeded' && j.status !== 'cancelled')) return;
-  const refs = jobs
-    .filter((j) => j.status === 'succeeded')
-    .map((j) => j.core_ref ?? '')
-    .join(',');
-  await trx('notices')
-    .where({ id: noticeId, status: 'reviewed' })
-    .update({ status: 'entered', entered_at: now, entered_ref: refs.length > 64 ? `${refs.slice(0, 61)}...` : refs, updated_at: now });
 }
 
 /**
@@ -428,7 +476,7 @@ async function markNoticeEntered(trx: Knex.Transaction, noticeId: number, now: D
  */
 export async function releaseJob(db: Knex, id: number, agent: string, now = new Date()): Promise<void> {
   await db.transaction(async (trx) => {
-    await leased(trx, id, agent);
+    await leased(trx, id, agent, 'release');
     await trx('rpa_jobs').where({ id }).update({ status: 'queued', leased_by: null, lease_expires_at: null, updated_at: now });
   });
 }
@@ -461,11 +509,18 @@ export async function touchAgent(
       .merge(values);
 }
 
-/** The entry is in the core system: the job succeeds, the next job of the household is unblocked, the notice becomes 入力済 with its last entry. */
+/**
+ * The entry is in the core system: the job succeeds with the core system's number (基幹系処理番号),
+ * the next job of the household is unblocked, and `job.succeeded` lets the notice owner move the
+ * notice to 入力済 with its last entry.
+ */
 export async function succeedJob(db: Knex, id: number, agent: string, coreRef: string, actor: AuditActor, now = new Date()): Promise<void> {
-  if (!coreRef.trim()) throw fail(400, '基幹系システムの処理番号を指定してください');
+  if (!coreRef.trim())
+    throw invalidInput('基幹系システムの処理番号を指定してください', [
+      { field: 'coreRef', message: '基幹系システムの処理番号を指定してください' },
+    ]);
   await db.transaction(async (trx) => {
-    const r = await leased(trx, id, agent);
+    const r = await leased(trx, id, agent, 'succeed');
     await trx('rpa_jobs')
       .where({ id })
       .update({
@@ -479,7 +534,6 @@ export async function succeedJob(db: Knex, id: number, agent: string, coreRef: s
         error_message: null,
       });
     await trx('rpa_jobs').where({ blocked_by: id }).update({ blocked_by: null, updated_at: now });
-    if (r.notice_id) await markNoticeEntered(trx, Number(r.notice_id), now);
     await appendAudit(
       trx,
       {
@@ -492,6 +546,8 @@ export async function succeedJob(db: Knex, id: number, agent: string, coreRef: s
       },
       now,
     );
+    const noticeId = r.notice_id === null || r.notice_id === undefined ? null : Number(r.notice_id);
+    await publish(trx, { type: 'job.succeeded', at: now, actor, jobId: id, noticeId, coreRef: coreRef.slice(0, 64) });
   });
 }
 
@@ -511,7 +567,7 @@ export async function failJob(
   now = new Date(),
 ): Promise<JobStatus> {
   return db.transaction(async (trx) => {
-    const r = await leased(trx, id, agent);
+    const r = await leased(trx, id, agent, 'fail');
     const attempts = Number(r.attempts) + 1;
     const retry = kind === 'application' && attempts < Number(r.max_attempts);
     const status: JobStatus = retry ? 'queued' : 'needsAttention';
@@ -553,17 +609,11 @@ export async function resolveJob(
   actor: AuditActor,
   now = new Date(),
 ): Promise<void> {
-  if (!reason.trim()) throw fail(400, '理由を入力してください');
+  if (!reason.trim()) throw invalidInput('理由を入力してください', [{ field: 'reason', message: '理由を入力してください' }]);
   await db.transaction(async (trx) => {
     const r = (await trx('rpa_jobs').where({ id }).first()) as Record<string, unknown> | undefined;
-    if (!r) throw fail(404, '指定されたジョブはありません');
-    const allowed: Record<typeof action, JobStatus[]> = {
-      retry: ['needsAttention'],
-      doneByHand: ['needsAttention', 'queued'],
-      cancel: ['needsAttention', 'queued'],
-    };
-    if (!allowed[action].includes(r.status as JobStatus))
-      throw fail(409, `このジョブは「${jobStatusLabels[r.status as JobStatus]}」のため、その操作はできません`);
+    if (!r) throw notFound('ジョブ');
+    assertJobMove(r.status as JobStatus, action);
     const values: Record<string, unknown> = { resolution: reason.slice(0, 400), updated_at: now };
     if (action === 'retry')
       Object.assign(values, { status: 'queued', attempts: 0, available_at: now, error_kind: null, error_message: null });
@@ -571,7 +621,6 @@ export async function resolveJob(
     if (action === 'cancel') Object.assign(values, { status: 'cancelled', finished_at: now });
     await trx('rpa_jobs').where({ id }).update(values);
     if (action !== 'retry') await trx('rpa_jobs').where({ blocked_by: id }).update({ blocked_by: null, updated_at: now });
-    if (action === 'doneByHand' && r.notice_id) await markNoticeEntered(trx, Number(r.notice_id), now);
     await appendAudit(
       trx,
       {
@@ -584,5 +633,14 @@ export async function resolveJob(
       },
       now,
     );
+    if (action === 'doneByHand')
+      await publish(trx, {
+        type: 'job.succeeded',
+        at: now,
+        actor,
+        jobId: id,
+        noticeId: r.notice_id === null || r.notice_id === undefined ? null : Number(r.notice_id),
+        coreRef: 'manual',
+      });
   });
 }

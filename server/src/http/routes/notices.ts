@@ -1,21 +1,26 @@
+import { Type as T } from '@sinclair/typebox';
 import type { Knex } from 'knex';
 import { appendAudit } from '../../audit/trail.js';
-import { dbDate } from '../../db/values.js';
+import { acceptNotice as acceptNoticeCommand } from '../../notices/commands/acceptNotice.js';
+import { cancelNotice } from '../../notices/commands/cancelNotice.js';
+import { reviewNotice, sendBackNotice } from '../../notices/commands/reviewNotice.js';
+import { saveDraft as saveDraftCommand } from '../../notices/commands/saveDraft.js';
+import { addMemo } from '../../visits/commands/addMemo.js';
+import { visitMemos } from '../../visits/queries.js';
+import { DomainError, notFound } from '../../errors/domainError.js';
+import { AnyForm, Component, IdParam, IsoDateTime, Nullable, Obj } from '../schemas/common.js';
 import type { StaffSession } from '../../auth/sessions.js';
 import { parseDateInput } from '../../domain/dateInput.js';
 import { todayInJapan } from '../../domain/dates.js';
 import type { FieldError, NoticeData, NoticeMemberInput } from '../../domain/noticeValidation.js';
-import { noticeTypeLabels, noticeTypes, type NoticeType, type ProcedureDefinition, type Question } from '../../domain/procedureTypes.js';
+import { noticeTypeLabels, noticeTypes, type NoticeType, type Question } from '../../domain/procedureTypes.js';
 import { formatWareki } from '../../domain/wareki.js';
 import {
-  acceptNotice,
   getNotice,
-  moveNotice,
   NoticeValidationError,
   noticesOfVisit,
   noticeStatusLabels,
   noticeStatuses,
-  saveDraft,
   workList,
   type Notice,
   type NoticeDraft,
@@ -30,21 +35,95 @@ import {
   updateProcedure,
   visitAnswers,
   visitProcedures,
-  writeDerived,
   type ProcedureStatus,
 } from '../../notices/visitProcedures.js';
-import { getVisit } from '../../visits/visits.js';
 import { html, type SafeHtml } from '../html.js';
-import { badRequest, type ProcedureSource, type RouteAccess, type RouteKit } from '../kit.js';
+import { badRequest, htmlOrRedirect, htmlPage, json, redirect, type ProcedureSource, type RouteAccess, type RouteKit } from '../kit.js';
 import { japanWarekiTime as jst } from '../../domain/japanTime.js';
 import { readRawBody } from '../rawBody.js';
-import { enqueueNotice, queueSettingsOf, scenarioCheck } from '../../rpa/jobs.js';
+import { queueSettingsOf, scenarioCheck } from '../../rpa/jobs.js';
 import { parseMoveOutCertificateData } from '../../notices/moveOutCertificate.js';
 
 const str = (v: unknown): string => (typeof v === 'string' ? v.trim() : '');
 const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : typeof v === 'string' && v !== '' ? [v] : []);
 
 /** The procedure catalog as the routes need it (the store reloads edited files without a restart). */
+
+const VisitP = T.Object({ id: IdParam('来庁番号') });
+const VisitNoticeP = T.Object({ id: IdParam('来庁番号'), nid: IdParam('届出・手続きの番号') });
+const NoticeP = T.Object({ id: IdParam('届出番号') });
+const MoveOutCertificateResult = Obj({ ok: T.Literal(true), members: T.Integer({ minimum: 0 }) });
+const Str = T.String();
+const NoticeMemberSchema = Obj({
+  addresseeNo: Nullable(Str),
+  name: Str,
+  nameKana: Nullable(Str),
+  birthDate: Nullable(Str),
+  sex: Nullable(Str),
+  relationship: Nullable(Str),
+  moving: T.Boolean(),
+  head: T.Boolean(),
+  event: T.Boolean(),
+});
+/** A notice as the JSON API gives it; `coreRefs` are the core system's numbers (基幹系処理番号) of its entries. */
+export const NoticeSchema = Component('Notice', {
+  id: T.Integer(),
+  visitId: T.Integer(),
+  type: T.Union(noticeTypes.map((t) => T.Literal(t))),
+  status: T.Union(noticeStatuses.map((t) => T.Literal(t))),
+  effectiveDate: Nullable(Str),
+  reportedDate: Str,
+  householdNo: Nullable(Str),
+  data: T.Record(T.String(), T.String()),
+  lateWarning: Nullable(Str),
+  members: T.Array(NoticeMemberSchema),
+  createdAt: IsoDateTime(),
+  updatedAt: IsoDateTime(),
+  acceptedAt: Nullable(IsoDateTime()),
+  acceptedBy: Nullable(T.Integer()),
+  reviewedAt: Nullable(IsoDateTime()),
+  reviewedBy: Nullable(T.Integer()),
+  enteredAt: Nullable(IsoDateTime()),
+  coreRefs: T.Array(Str, { description: '基幹系処理番号 (入力した順)' }),
+});
+const NoticeListSchema = Obj({ notices: T.Array(NoticeSchema) });
+const VisitProceduresSchema = Obj({
+  procedures: T.Array(
+    Obj({
+      id: T.Integer(),
+      noticeId: Nullable(T.Integer()),
+      procedureId: Str,
+      members: T.Array(Str),
+      reasons: T.Array(Str),
+      source: T.Union([T.Literal('rule'), T.Literal('added'), T.Literal('manual')]),
+      status: T.Union(procedureStatuses.map((x) => T.Literal(x))),
+      deadline: Nullable(Str),
+      removed: T.Boolean(),
+      reason: Nullable(Str),
+      updatedAt: IsoDateTime(),
+      name: Str,
+      section: Nullable(Str),
+      counter: Nullable(Str),
+      here: T.Boolean(),
+    }),
+  ),
+  questions: T.Array(
+    Obj({ id: Str, text: Str, type: Str, choices: T.Optional(T.Array(Str)), askWhen: T.Optional(T.Unknown()), help: T.Optional(Str) }),
+  ),
+  answers: T.Record(T.String(), T.Union([T.Boolean(), T.String()])),
+});
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+/** A notice as the JSON API presents it (times as ISO 8601). */
+export const noticeJson = (n: Notice) => ({
+  ...n,
+  data: { ...n.data } as Record<string, string>,
+  createdAt: n.createdAt.toISOString(),
+  updatedAt: n.updatedAt.toISOString(),
+  acceptedAt: iso(n.acceptedAt),
+  reviewedAt: iso(n.reviewedAt),
+  enteredAt: iso(n.enteredAt),
+});
 
 /** Data fields per notice type: which inputs the form shows (and the validation expects). */
 const FIELDS: Record<NoticeType, (keyof NoticeData)[]> = {
@@ -212,37 +291,49 @@ ${n.status === 'draft' || n.status === 'accepted' ? html`<form method="post" act
 
 /** Notices, the derived procedure list with questions, memos, and the review work list. */
 export function registerNoticeRoutes(kit: RouteKit, procedures: ProcedureSource): void {
-  const { legacyRoute: route, deps, render, session, actor, form } = kit;
+  const { route, deps, render, session, actor, form } = kit;
   const db = deps.knex;
   const accept: RouteAccess = { permission: 'notice.accept' };
   const counterOf = (id: string | null) => deps.config.counters.find((c) => c.id === id);
   const staffId = (s: StaffSession): number => {
-    if (s.staffId === null) throw Object.assign(new Error('端末からは届出を扱えません'), { status: 403, expose: true });
+    if (s.staffId === null) throw new DomainError('auth.staffOnly');
     return s.staffId;
   };
-  const ids = (raw: { id?: string; nid?: string }) => {
-    const v = Number(raw.id);
-    const n = raw.nid === undefined ? 0 : Number(raw.nid);
-    if (!Number.isInteger(v) || v < 1 || !Number.isInteger(n) || n < 0) throw badRequest('番号が正しくありません');
-    return { visitId: v, noticeId: n };
+  const ids = (p: { id: number; nid?: number }) => ({ visitId: p.id, noticeId: p.nid ?? 0 });
+  /** What accepting a notice needs from the configuration (the procedure catalog and the RPA queue). */
+  const acceptDeps = () => {
+    const on = todayInJapan();
+    return {
+      deadlineDays: deps.config.notices.deadlineDays,
+      procedures: { catalog: procedures.definitions(on), on },
+      rpa: { settings: queueSettingsOf(deps.config), hasScenario: scenarioCheck(deps.configDir, deps.config.rpa.coreSystem) },
+    };
   };
 
-  route('POST', '/visits/:id/notices', accept, async (ctx) => {
-    const { visitId } = ids(ctx.params);
-    const type = str(form(ctx).type) as NoticeType;
-    if (!noticeTypes.includes(type)) throw badRequest('届出の種類を選んでください');
-    const start = await startingMembers(db, visitId, type, str(form(ctx).subject) || null);
-    const id = await saveDraft(
-      db,
-      visitId,
-      null,
-      { type, effectiveDate: null, householdNo: start.householdNo, data: {}, members: start.members },
-      staffId(session(ctx)),
-      actor(ctx),
-    );
-    ctx.status = 303;
-    ctx.redirect(`/visits/${visitId}/notices/${id}`);
-  });
+  route(
+    {
+      method: 'POST',
+      path: '/visits/:id/notices',
+      access: accept,
+      summary: '届出を作成する (下書き)',
+      params: VisitP,
+      body: AnyForm,
+      response: redirect,
+    },
+    async (ctx) => {
+      const { visitId } = ids(ctx.input.params);
+      const type = str(form(ctx).type) as NoticeType;
+      if (!noticeTypes.includes(type)) throw badRequest('届出の種類を選んでください');
+      const start = await startingMembers(db, visitId, type, str(form(ctx).subject) || null);
+      const id = await saveDraftCommand(
+        db,
+        { visitId, noticeId: null, draft: { type, effectiveDate: null, householdNo: start.householdNo, data: {}, members: start.members } },
+        actor(ctx),
+      );
+      ctx.status = 303;
+      ctx.redirect(`/visits/${visitId}/notices/${id}`);
+    },
+  );
 
   const showNotice = async (ctx: Parameters<RouteKit['render']>[0], n: Notice, errors: FieldError[]) => {
     const s = session(ctx);
@@ -257,188 +348,245 @@ ${noticeForm(n.visitId, n, s.csrfToken ?? '', errors, n.lateWarning)}
     );
   };
 
-  route('GET', '/visits/:id/notices/:nid', accept, async (ctx) => {
-    const { visitId, noticeId } = ids(ctx.params);
-    const n = await getNotice(db, noticeId);
-    if (!n || n.visitId !== visitId) return ctx.throw(404, '指定された届出はありません');
-    await showNotice(ctx, n, []);
-  });
+  route(
+    {
+      method: 'GET',
+      path: '/visits/:id/notices/:nid',
+      access: accept,
+      summary: '届出の入力 (画面)',
+      params: VisitNoticeP,
+      response: htmlPage,
+    },
+    async (ctx) => {
+      const { visitId, noticeId } = ids(ctx.input.params);
+      const n = await getNotice(db, noticeId);
+      if (!n || n.visitId !== visitId) throw notFound('届出');
+      await showNotice(ctx, n, []);
+    },
+  );
 
-  route('POST', '/visits/:id/notices/:nid', accept, async (ctx) => {
-    const { visitId, noticeId } = ids(ctx.params);
-    const n = await getNotice(db, noticeId);
-    if (!n || n.visitId !== visitId) return ctx.throw(404, '指定された届出はありません');
-    const body = form(ctx);
-    const { draft, errors } = readForm(body, n.type, n.householdNo);
-    const sid = staffId(session(ctx));
-    await saveDraft(db, visitId, noticeId, draft, sid, actor(ctx));
-    const saved = (await getNotice(db, noticeId))!;
-    if (errors.length) {
-      ctx.status = 400;
-      return showNotice(ctx, saved, errors);
-    }
-    if (str(body.action) !== 'accept') {
+  route(
+    {
+      method: 'POST',
+      path: '/visits/:id/notices/:nid',
+      access: accept,
+      summary: '届出を一時保存する・受け付ける',
+      params: VisitNoticeP,
+      body: AnyForm,
+      response: htmlOrRedirect,
+    },
+    async (ctx) => {
+      const { visitId, noticeId } = ids(ctx.input.params);
+      const n = await getNotice(db, noticeId);
+      if (!n || n.visitId !== visitId) throw notFound('届出');
+      const body = form(ctx);
+      const { draft, errors } = readForm(body, n.type, n.householdNo);
+      await saveDraftCommand(db, { visitId, noticeId, draft }, actor(ctx));
+      const saved = (await getNotice(db, noticeId))!;
+      if (errors.length) {
+        ctx.status = 400;
+        return showNotice(ctx, saved, errors);
+      }
+      if (str(body.action) !== 'accept') {
+        ctx.status = 303;
+        return ctx.redirect(`/visits/${visitId}/notices/${noticeId}`);
+      }
+      try {
+        await acceptNoticeCommand(db, { visitId, noticeId }, actor(ctx), acceptDeps());
+      } catch (e) {
+        if (!(e instanceof NoticeValidationError)) throw e;
+        ctx.status = 400;
+        return showNotice(ctx, saved, e.errors);
+      }
       ctx.status = 303;
-      return ctx.redirect(`/visits/${visitId}/notices/${noticeId}`);
-    }
-    try {
+      ctx.redirect(`/visits/${visitId}#procedures`);
+    },
+  );
+
+  route(
+    {
+      method: 'POST',
+      path: '/visits/:id/notices/:nid/move-out-certificate',
+      access: accept,
+      summary: '転出証明書情報 (CSV) を届出に読み込む',
+      params: VisitNoticeP,
+      response: json(MoveOutCertificateResult),
+    },
+    async (ctx) => {
+      const { visitId, noticeId } = ids(ctx.input.params);
+      const n = await getNotice(db, noticeId);
+      if (!n || n.visitId !== visitId) throw notFound('届出');
+      if (n.type !== 'specialMoveIn' && n.type !== 'moveIn') throw badRequest('転出証明書情報を読み込めるのは転入届だけです');
+      const cert = parseMoveOutCertificateData(await readRawBody(ctx.req, 2 * 1024 * 1024));
+      // saveDraft refuses a notice that is no longer a draft (409 from the notice's move table).
+      await saveDraftCommand(
+        db,
+        {
+          visitId,
+          noticeId,
+          draft: {
+            type: n.type,
+            effectiveDate: cert.effectiveDate ?? n.effectiveDate,
+            householdNo: n.householdNo,
+            data: { ...n.data, ...cert.data },
+            members: cert.members,
+          },
+        },
+        actor(ctx),
+      );
+      return { ok: true as const, members: cert.members.length };
+    },
+  );
+
+  route(
+    {
+      method: 'POST',
+      path: '/visits/:id/answers',
+      access: accept,
+      summary: '質問への回答を保存して手続きを見直す',
+      params: VisitP,
+      body: AnyForm,
+      response: redirect,
+    },
+    async (ctx) => {
+      const { visitId } = ids(ctx.input.params);
       const on = todayInJapan();
-      await acceptNotice(db, noticeId, sid, deps.config.notices.deadlineDays, actor(ctx), async (trx, accepted) => {
-        await writeDerived(trx, visitId, accepted, procedures.definitions(on), on, sid);
-        // The core-system entries, in the same transaction (backward linkage by RPA), when a scenario exists.
-        await enqueueNotice(trx, accepted, queueSettingsOf(deps.config), scenarioCheck(deps.configDir, deps.config.rpa.coreSystem));
-      });
-    } catch (e) {
-      if (!(e instanceof NoticeValidationError)) throw e;
-      ctx.status = 400;
-      return showNotice(ctx, saved, e.errors);
-    }
-    ctx.status = 303;
-    ctx.redirect(`/visits/${visitId}#procedures`);
-  });
+      const notices = await noticesOfVisit(db, visitId);
+      const questions = await openQuestions(db, visitId, notices, procedures.definitions(on), on);
+      const body = form(ctx);
+      const answers = Object.fromEntries(questions.map((q) => [q.id, str(body[`q_${q.id}`])]));
+      await saveAnswers(
+        db,
+        visitId,
+        answers,
+        questions,
+        procedures.definitions(on),
+        on,
+        staffId(session(ctx)),
+        actor(ctx),
+        notices.filter((n) => n.status !== 'draft' && n.status !== 'cancelled'),
+      );
+      ctx.status = 303;
+      ctx.redirect(`/visits/${visitId}#procedures`);
+    },
+  );
 
-  route('POST', '/visits/:id/notices/:nid/move-out-certificate', accept, async (ctx) => {
-    const { visitId, noticeId } = ids(ctx.params);
-    const n = await getNotice(db, noticeId);
-    if (!n || n.visitId !== visitId) return ctx.throw(404, '指定された届出はありません');
-    if (n.type !== 'specialMoveIn' && n.type !== 'moveIn') throw badRequest('転出証明書情報を読み込めるのは転入届だけです');
-    if (n.status !== 'draft') return ctx.throw(409, '受付済の届出は変更できません');
-    const cert = parseMoveOutCertificateData(await readRawBody(ctx.req, 2 * 1024 * 1024));
-    await saveDraft(
-      db,
-      visitId,
-      noticeId,
-      {
-        type: n.type,
-        effectiveDate: cert.effectiveDate ?? n.effectiveDate,
-        householdNo: n.householdNo,
-        data: { ...n.data, ...cert.data },
-        members: cert.members,
-      },
-      staffId(session(ctx)),
-      actor(ctx),
-    );
-    ctx.body = { ok: true, members: cert.members.length };
-  });
+  route(
+    {
+      method: 'POST',
+      path: '/visits/:id/procedures/:nid',
+      access: accept,
+      summary: '関連手続きの状態を変える・外す・戻す',
+      params: VisitNoticeP,
+      body: AnyForm,
+      response: redirect,
+    },
+    async (ctx) => {
+      const { visitId, noticeId: rowId } = ids(ctx.input.params);
+      const body = form(ctx);
+      // Each procedure names the permission needed to handle it (P-49).
+      const row = (await db('visit_procedures').where({ id: rowId, visit_id: visitId }).first('procedure_id')) as
+        { procedure_id: string } | undefined;
+      const def = row ? procedures.byId(row.procedure_id) : undefined;
+      if (def && !session(ctx).permissions.has(def.permission)) ctx.throw(403, `「${def.name}」を扱う権限がありません (${def.permission})`);
+      const status = str(body.status);
+      const op = str(body.op);
+      if (status && !procedureStatuses.includes(status as ProcedureStatus)) throw badRequest('状態が正しくありません');
+      await updateProcedure(
+        db,
+        visitId,
+        rowId,
+        {
+          ...(status ? { status: status as ProcedureStatus } : {}),
+          ...(op === 'remove'
+            ? { removed: true, reason: str(body.reason) }
+            : op === 'restore'
+              ? { removed: false, reason: str(body.reason) || '戻す' }
+              : {}),
+        },
+        staffId(session(ctx)),
+        actor(ctx),
+      );
+      ctx.status = 303;
+      ctx.redirect(`/visits/${visitId}#procedures`);
+    },
+  );
 
-  route('POST', '/visits/:id/answers', accept, async (ctx) => {
-    const { visitId } = ids(ctx.params);
-    const on = todayInJapan();
-    const notices = await noticesOfVisit(db, visitId);
-    const questions = await openQuestions(db, visitId, notices, procedures.definitions(on), on);
-    const body = form(ctx);
-    const answers = Object.fromEntries(questions.map((q) => [q.id, str(body[`q_${q.id}`])]));
-    await saveAnswers(
-      db,
-      visitId,
-      answers,
-      questions,
-      procedures.definitions(on),
-      on,
-      staffId(session(ctx)),
-      actor(ctx),
-      notices.filter((n) => n.status !== 'draft' && n.status !== 'cancelled'),
-    );
-    ctx.status = 303;
-    ctx.redirect(`/visits/${visitId}#procedures`);
-  });
+  route(
+    {
+      method: 'POST',
+      path: '/visits/:id/procedures',
+      access: accept,
+      summary: '関連手続きを手で追加する',
+      params: VisitP,
+      body: AnyForm,
+      response: redirect,
+    },
+    async (ctx) => {
+      const { visitId } = ids(ctx.input.params);
+      const body = form(ctx);
+      await addManualProcedure(
+        db,
+        visitId,
+        str(body.procedureId),
+        str(body.reason),
+        procedures.definitions(todayInJapan()),
+        staffId(session(ctx)),
+        actor(ctx),
+      );
+      ctx.status = 303;
+      ctx.redirect(`/visits/${visitId}#procedures`);
+    },
+  );
 
-  route('POST', '/visits/:id/procedures/:nid', accept, async (ctx) => {
-    const { visitId, noticeId: rowId } = ids(ctx.params);
-    const body = form(ctx);
-    // Each procedure names the permission needed to handle it (P-49).
-    const row = (await db('visit_procedures').where({ id: rowId, visit_id: visitId }).first('procedure_id')) as
-      { procedure_id: string } | undefined;
-    const def = row ? procedures.byId(row.procedure_id) : undefined;
-    if (def && !session(ctx).permissions.has(def.permission)) ctx.throw(403, `「${def.name}」を扱う権限がありません (${def.permission})`);
-    const status = str(body.status);
-    const op = str(body.op);
-    if (status && !procedureStatuses.includes(status as ProcedureStatus)) throw badRequest('状態が正しくありません');
-    await updateProcedure(
-      db,
-      visitId,
-      rowId,
-      {
-        ...(status ? { status: status as ProcedureStatus } : {}),
-        ...(op === 'remove'
-          ? { removed: true, reason: str(body.reason) }
-          : op === 'restore'
-            ? { removed: false, reason: str(body.reason) || '戻す' }
-            : {}),
-      },
-      staffId(session(ctx)),
-      actor(ctx),
-    );
-    ctx.status = 303;
-    ctx.redirect(`/visits/${visitId}#procedures`);
-  });
+  route(
+    {
+      method: 'POST',
+      path: '/visits/:id/memos',
+      access: { permission: 'visit.handle' },
+      summary: '来庁記録にメモを追加する',
+      params: VisitP,
+      body: AnyForm,
+      response: redirect,
+    },
+    async (ctx) => {
+      const { visitId } = ids(ctx.input.params);
+      const body = form(ctx);
+      await addMemo(db, visitId, staffId(session(ctx)), { body: str(body.body), templateId: str(body.templateId) || null }, actor(ctx));
+      ctx.status = 303;
+      ctx.redirect(`/visits/${visitId}#memos`);
+    },
+  );
 
-  route('POST', '/visits/:id/procedures', accept, async (ctx) => {
-    const { visitId } = ids(ctx.params);
-    const body = form(ctx);
-    await addManualProcedure(
-      db,
-      visitId,
-      str(body.procedureId),
-      str(body.reason),
-      procedures.definitions(todayInJapan()),
-      staffId(session(ctx)),
-      actor(ctx),
-    );
-    ctx.status = 303;
-    ctx.redirect(`/visits/${visitId}#procedures`);
-  });
-
-  route('POST', '/visits/:id/memos', { permission: 'visit.handle' }, async (ctx) => {
-    const { visitId } = ids(ctx.params);
-    const body = form(ctx);
-    const text = str(body.body);
-    if (!text) throw badRequest('メモを入力してください');
-    const visit = await getVisit(db, visitId);
-    if (!visit) return ctx.throw(404, '指定された来庁記録はありません');
-    const sid = staffId(session(ctx));
-    await db.transaction(async (trx) => {
-      await trx('visit_memos').insert({
-        visit_id: visitId,
-        body: text.slice(0, 2000),
-        template_id: str(body.templateId) || null,
-        created_by: sid,
-        created_at: new Date(),
-      });
-      await trx('visits').where({ id: visitId }).update({ updated_by: sid, updated_at: new Date() });
-      await appendAudit(trx, { ...actor(ctx), action: 'visit.memo', targetKind: 'visit', targetIds: [String(visitId)], result: 'success' });
-    });
-    ctx.status = 303;
-    ctx.redirect(`/visits/${visitId}#memos`);
-  });
-
-  route('GET', '/worklist', { permission: 'visit.handle' }, async (ctx) => {
-    const s = session(ctx);
-    const sections = [...new Set(deps.config.counters.map((c) => c.section))];
-    const section = str(ctx.query.section) || counterOf(s.counterId)?.section || sections[0]!;
-    if (!sections.includes(section)) throw badRequest('課が正しくありません');
-    const statusFilter = str(ctx.query.status) || 'open';
-    const rows = (await db('visit_procedures')
-      .join('visits', 'visits.id', 'visit_procedures.visit_id')
-      .where('visit_procedures.removed', false)
-      .whereIn('visit_procedures.status', statusFilter === 'open' ? ['pending', 'referred', 'printed'] : [statusFilter])
-      .orderBy('visits.opened_at', 'desc')
-      .limit(500)
-      .select(
-        'visit_procedures.id',
-        'visit_procedures.procedure_id',
-        'visit_procedures.status',
-        'visit_procedures.deadline',
-        'visits.id as visit_id',
-        'visits.visit_no',
-        'visits.status as visit_status',
-        'visits.counter_id',
-      )) as Record<string, unknown>[];
-    const mine = rows.filter((r) => procedures.byId(String(r.procedure_id))?.section === section);
-    render(
-      ctx,
-      `${section}の手続き`,
-      html`<h1>課ごとの作業一覧 <small>${section}</small></h1>
+  route(
+    { method: 'GET', path: '/worklist', access: { permission: 'visit.handle' }, summary: '課ごとの作業一覧 (画面)', response: htmlPage },
+    async (ctx) => {
+      const s = session(ctx);
+      const sections = [...new Set(deps.config.counters.map((c) => c.section))];
+      const section = str(ctx.query.section) || counterOf(s.counterId)?.section || sections[0]!;
+      if (!sections.includes(section)) throw badRequest('課が正しくありません');
+      const statusFilter = str(ctx.query.status) || 'open';
+      const rows = (await db('visit_procedures')
+        .join('visits', 'visits.id', 'visit_procedures.visit_id')
+        .where('visit_procedures.removed', false)
+        .whereIn('visit_procedures.status', statusFilter === 'open' ? ['pending', 'referred', 'printed'] : [statusFilter])
+        .orderBy('visits.opened_at', 'desc')
+        .limit(500)
+        .select(
+          'visit_procedures.id',
+          'visit_procedures.procedure_id',
+          'visit_procedures.status',
+          'visit_procedures.deadline',
+          'visits.id as visit_id',
+          'visits.visit_no',
+          'visits.status as visit_status',
+          'visits.counter_id',
+        )) as Record<string, unknown>[];
+      const mine = rows.filter((r) => procedures.byId(String(r.procedure_id))?.section === section);
+      render(
+        ctx,
+        `${section}の手続き`,
+        html`<h1>課ごとの作業一覧 <small>${section}</small></h1>
 <form method="get" action="/worklist" class="card filters">
 <label>課<br><select name="section">${sections.map((x) => html`<option value="${x}" ${x === section ? html`selected` : ''}>${x}</option>`)}</select></label>
 <label>状態<br><select name="status"><option value="open" ${statusFilter === 'open' ? html`selected` : ''}>残っているもの (未処理・印刷済・他課案内済)</option>${procedureStatuses.map((x) => html`<option value="${x}" ${x === statusFilter ? html`selected` : ''}>${procedureStatusLabels[x]}</option>`)}</select></label>
@@ -447,20 +595,23 @@ ${noticeForm(n.visitId, n, s.csrfToken ?? '', errors, n.lateWarning)}
 <table id="section-worklist"><thead><tr><th>来庁</th><th>来庁の状態</th><th>手続き</th><th>状態</th><th>期限</th></tr></thead><tbody>
 ${mine.map((r) => html`<tr><td><a href="/visits/${Number(r.visit_id)}#procedures">${String(r.visit_no)}</a></td><td>${r.visit_status === 'paused' ? '保留中' : r.visit_status === 'open' ? '対応中' : '完了'}</td><td>${procedures.byId(String(r.procedure_id))?.name ?? String(r.procedure_id)}</td><td>${procedureStatusLabels[r.status as ProcedureStatus]}</td><td>${r.deadline ? formatWareki(String(r.deadline)) : ''}</td></tr>`)}
 </tbody></table>`,
-    );
-  });
+      );
+    },
+  );
 
-  route('GET', '/review', { permission: 'notice.review' }, async (ctx) => {
-    const status = (str(ctx.query.status) || 'accepted') as NoticeStatus;
-    if (!noticeStatuses.includes(status)) throw badRequest('状態が正しくありません');
-    const type = str(ctx.query.type) as NoticeType | '';
-    if (type && !noticeTypes.includes(type)) throw badRequest('届出の種類が正しくありません');
-    const items = await workList(db, { status, ...(type ? { type } : {}) });
-    const s = session(ctx);
-    render(
-      ctx,
-      '届出の審査',
-      html`<h1>届出の審査</h1>
+  route(
+    { method: 'GET', path: '/review', access: { permission: 'notice.review' }, summary: '届出の審査一覧 (画面)', response: htmlPage },
+    async (ctx) => {
+      const status = (str(ctx.query.status) || 'accepted') as NoticeStatus;
+      if (!noticeStatuses.includes(status)) throw badRequest('状態が正しくありません');
+      const type = str(ctx.query.type) as NoticeType | '';
+      if (type && !noticeTypes.includes(type)) throw badRequest('届出の種類が正しくありません');
+      const items = await workList(db, { status, ...(type ? { type } : {}) });
+      const s = session(ctx);
+      render(
+        ctx,
+        '届出の審査',
+        html`<h1>届出の審査</h1>
 <form method="get" action="/review" class="card filters">
 <label>状態<br><select name="status">${noticeStatuses.filter((x) => x !== 'draft').map((x) => html`<option value="${x}" ${x === status ? html`selected` : ''}>${noticeStatusLabels[x]}</option>`)}</select></label>
 <label>届出<br><select name="type"><option value="">すべて</option>${noticeTypes.map((t) => html`<option value="${t}" ${t === type ? html`selected` : ''}>${noticeTypeLabels[t]}</option>`)}</select></label>
@@ -475,77 +626,129 @@ ${items.map(
 ${i.status === 'reviewed' ? html`<form method="post" action="/notices/${i.id}/move" class="inline"><input type="hidden" name="_csrf" value="${s.csrfToken ?? ''}"><input type="hidden" name="move" value="reopen"><input name="reason" placeholder="差し戻す理由" required><button type="submit">差し戻す</button></form>` : ''}</td></tr>`,
 )}
 </tbody></table>`,
-    );
-  });
+      );
+    },
+  );
 
-  route('GET', '/review/notices/:id', { permission: 'notice.review' }, async (ctx) => {
-    const id = Number(ctx.params.id);
-    if (!Number.isInteger(id) || id < 1) throw badRequest('番号が正しくありません');
-    const n = await getNotice(db, id);
-    if (!n || n.status === 'draft') return ctx.throw(404, '指定された届出はありません');
-    await db.transaction((trx) =>
-      appendAudit(trx, {
-        ...actor(ctx),
-        action: 'notice.view',
-        targetKind: 'notice',
-        targetIds: [String(id), ...n.members.flatMap((m) => (m.addresseeNo ? [m.addresseeNo] : []))],
-        result: 'success',
-      }),
-    );
-    await showNotice(ctx, n, []);
-  });
+  route(
+    {
+      method: 'GET',
+      path: '/review/notices/:id',
+      access: { permission: 'notice.review' },
+      summary: '審査する届出 (画面)',
+      params: NoticeP,
+      response: htmlPage,
+    },
+    async (ctx) => {
+      const id = ctx.input.params.id;
+      const n = await getNotice(db, id);
+      if (!n || n.status === 'draft') throw notFound('届出');
+      await db.transaction((trx) =>
+        appendAudit(trx, {
+          ...actor(ctx),
+          action: 'notice.view',
+          targetKind: 'notice',
+          targetIds: [String(id), ...n.members.flatMap((m) => (m.addresseeNo ? [m.addresseeNo] : []))],
+          result: 'success',
+        }),
+      );
+      await showNotice(ctx, n, []);
+    },
+  );
 
-  route('POST', '/notices/:id/move', { permission: 'notice.review' }, async (ctx) => {
-    const id = Number(ctx.params.id);
-    if (!Number.isInteger(id) || id < 1) throw badRequest('番号が正しくありません');
-    const move = str(form(ctx).move);
-    if (move !== 'review' && move !== 'reopen') throw badRequest('操作が正しくありません');
-    const reason = str(form(ctx).reason);
-    if (move === 'reopen' && !reason) throw badRequest('差し戻す理由を入力してください');
-    await moveNotice(db, id, move, staffId(session(ctx)), actor(ctx), { reason });
-    if (ctx.accepts('html', 'json') === 'json') {
-      ctx.body = await getNotice(db, id);
-      return;
-    }
-    ctx.status = 303;
-    ctx.redirect('/review');
-  });
+  route(
+    {
+      method: 'POST',
+      path: '/notices/:id/move',
+      access: { permission: 'notice.review' },
+      summary: '届出を審査済にする・差し戻す',
+      params: NoticeP,
+      body: AnyForm,
+      response: htmlOrRedirect,
+    },
+    async (ctx) => {
+      const id = ctx.input.params.id;
+      const move = str(form(ctx).move);
+      if (move !== 'review' && move !== 'reopen') throw badRequest('操作が正しくありません');
+      const reason = str(form(ctx).reason);
+      if (move === 'reopen' && !reason) throw badRequest('差し戻す理由を入力してください');
+      const n = move === 'review' ? await reviewNotice(db, id, actor(ctx)) : await sendBackNotice(db, id, reason, actor(ctx));
+      if (ctx.accepts('html', 'json') === 'json') {
+        ctx.body = noticeJson(n);
+        return;
+      }
+      ctx.status = 303;
+      ctx.redirect('/review');
+    },
+  );
 
-  route('POST', '/visits/:id/notices/:nid/cancel', accept, async (ctx) => {
-    const { visitId, noticeId } = ids(ctx.params);
-    const reason = str(form(ctx).reason);
-    if (!reason) throw badRequest('取り消す理由を入力してください');
-    await moveNotice(db, noticeId, 'cancel', staffId(session(ctx)), actor(ctx), { reason });
-    ctx.status = 303;
-    ctx.redirect(`/visits/${visitId}`);
-  });
+  route(
+    {
+      method: 'POST',
+      path: '/visits/:id/notices/:nid/cancel',
+      access: accept,
+      summary: '届出を取り消す',
+      params: VisitNoticeP,
+      body: AnyForm,
+      response: redirect,
+    },
+    async (ctx) => {
+      const { visitId, noticeId } = ids(ctx.input.params);
+      const reason = str(form(ctx).reason);
+      if (!reason) throw badRequest('取り消す理由を入力してください');
+      await cancelNotice(db, noticeId, reason, actor(ctx), new Date(), visitId);
+      ctx.status = 303;
+      ctx.redirect(`/visits/${visitId}`);
+    },
+  );
 
   // The JSON side of the same actions.
-  route('GET', '/api/v1/visits/:id/notices', accept, async (ctx) => {
-    ctx.body = { notices: await noticesOfVisit(db, ids(ctx.params).visitId) };
-  });
-  route('GET', '/api/v1/visits/:id/procedures', accept, async (ctx) => {
-    const { visitId } = ids(ctx.params);
-    const on = todayInJapan();
-    const notices = await noticesOfVisit(db, visitId);
-    const rows = await visitProcedures(db, visitId);
-    const counter = session(ctx).counterId;
-    const mySection = counterOf(counter)?.section ?? null;
-    ctx.body = {
-      procedures: rows.map((r) => {
-        const def = procedures.byId(r.procedureId);
-        return {
-          ...r,
-          name: def?.name ?? r.procedureId,
-          section: def?.section ?? null,
-          counter: def?.counter ?? null,
-          here: def ? def.counter === counter || def.section === mySection : false,
-        };
-      }),
-      questions: await openQuestions(db, visitId, notices, procedures.definitions(on), on),
-      answers: await visitAnswers(db, visitId),
-    };
-  });
+  route(
+    {
+      method: 'GET',
+      path: '/api/v1/visits/:id/notices',
+      access: accept,
+      summary: '来庁の届出',
+      params: VisitP,
+      response: json(NoticeListSchema),
+    },
+    async (ctx) => {
+      return { notices: (await noticesOfVisit(db, ids(ctx.input.params).visitId)).map(noticeJson) };
+    },
+  );
+  route(
+    {
+      method: 'GET',
+      path: '/api/v1/visits/:id/procedures',
+      access: accept,
+      summary: '来庁の関連手続き・質問・回答',
+      params: VisitP,
+      response: json(VisitProceduresSchema),
+    },
+    async (ctx) => {
+      const { visitId } = ids(ctx.input.params);
+      const on = todayInJapan();
+      const notices = await noticesOfVisit(db, visitId);
+      const rows = await visitProcedures(db, visitId);
+      const counter = session(ctx).counterId;
+      const mySection = counterOf(counter)?.section ?? null;
+      return {
+        procedures: rows.map((r) => {
+          const def = procedures.byId(r.procedureId);
+          return {
+            ...r,
+            updatedAt: r.updatedAt.toISOString(),
+            name: def?.name ?? r.procedureId,
+            section: def?.section ?? null,
+            counter: def?.counter ?? null,
+            here: def ? def.counter === counter || def.section === mySection : false,
+          };
+        }),
+        questions: await openQuestions(db, visitId, notices, procedures.definitions(on), on),
+        answers: await visitAnswers(db, visitId),
+      };
+    },
+  );
 }
 
 /** The visit page's sections for notices, procedures, questions and memos. */
@@ -565,15 +768,7 @@ export async function visitWorkSections(
   const rows = await visitProcedures(db, visitId);
   const questions: Question[] = canAccept ? await openQuestions(db, visitId, notices, procedures.definitions(on), on) : [];
   const answers = await visitAnswers(db, visitId);
-  const memos = (await db('visit_memos')
-    .join('staff', 'staff.id', 'visit_memos.created_by')
-    .where({ visit_id: visitId })
-    .orderBy('visit_memos.id')
-    .select('visit_memos.body', 'visit_memos.created_at', 'staff.display_name')) as {
-    body: string;
-    created_at: unknown;
-    display_name: string;
-  }[];
+  const memos = await visitMemos(db, visitId);
   const hidden = html`<input type="hidden" name="_csrf" value="${csrf}">`;
   const subjects = (await db('visit_subjects')
     .join('residents', 'residents.addressee_no', 'visit_subjects.addressee_no')
@@ -627,7 +822,7 @@ ${questions.map(
 }
 ${open && canAccept ? html`<form method="post" action="/visits/${visitId}/procedures" class="card filters">${hidden}<label>手続きを手で追加<br><select name="procedureId">${procedures.definitions(on).map((p) => html`<option value="${p.id}">${p.name}</option>`)}</select></label><label>理由<br><input name="reason" required></label><button type="submit">追加</button></form>` : ''}
 <h2 id="memos">メモ</h2>
-${memos.length ? html`<ul>${memos.map((m) => html`<li><span class="muted">${jst(dbDate(m.created_at)?.toISOString() ?? null)} ${m.display_name}</span> ${m.body}</li>`)}</ul>` : html`<p class="muted">メモはありません。</p>`}
+${memos.length ? html`<ul>${memos.map((m) => html`<li><span class="muted">${jst(m.createdAt?.toISOString() ?? null)} ${m.createdByName}</span> ${m.body}</li>`)}</ul>` : html`<p class="muted">メモはありません。</p>`}
 ${open ? html`<form method="post" action="/visits/${visitId}/memos" class="card filters">${hidden}<label>メモ<br><input name="body" size="60" list="memo-templates" required></label><datalist id="memo-templates">${MEMO_TEMPLATES.map((t) => html`<option value="${t}">`)}</datalist><button type="submit">追加</button></form>` : ''}`;
 }
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { appendAudit } from '../../audit/trail.js';
 import { getNotice, noticesOfVisit } from '../../notices/notices.js';
 import { procedureGuide } from '../../notices/procedureGuide.js';
-import { visitAnswers } from '../../notices/visitProcedures.js';
+import { markProcedurePrinted, visitAnswers } from '../../notices/visitProcedures.js';
 import { FontSet } from '../../printing/fonts.js';
 import { FormRenderError, MissingGlyphError, renderForms } from '../../printing/render.js';
 import { loadFormTemplates } from '../../printing/template.js';
@@ -120,10 +120,7 @@ export function registerPrintRoutes({ legacyRoute: route, deps, session, actor }
         detail: { what: 'procedureForms', procedure: def.id, templates: def.forms, masked: Object.keys(data.masks ?? {}).length > 0 },
       },
     );
-    if (row.status === 'pending')
-      await db('visit_procedures')
-        .where({ id: row.id })
-        .update({ status: 'printed', updated_at: new Date(), updated_by: session(ctx).staffId });
+    await markProcedurePrinted(db, v.id, row.id, session(ctx).staffId);
   });
 
   // Pamphlets (G-28): stored PDF files in config/pamphlets, attached to procedures by file name.

@@ -79,7 +79,8 @@ export function registerRpaRoutes({ route, deps, render, session, actor }: Route
       access: agentAccess,
       tag: TAG,
       summary: '次のジョブを借りる',
-      description: '準備のできた次のジョブを貸し出します。ないとき、またはバッテリー運転中は 204 (本文なし、バッテリー運転中は Retry-After) を返します。',
+      description:
+        '準備のできた次のジョブを貸し出します。ないとき、またはバッテリー運転中は 204 (本文なし、バッテリー運転中は Retry-After) を返します。',
       response: json(T.Union([ClaimResponse, T.Null()]), { description: 'ジョブ (204 のときは本文なし)' }),
     },
     async (ctx) => {
@@ -246,13 +247,24 @@ export function registerRpaRoutes({ route, deps, render, session, actor }: Route
     { method: 'GET', path: '/rpa/jobs', access: manage, summary: 'RPA ジョブの一覧と端末 (画面)', query: JobListQuery, response: htmlPage },
     async (ctx) => {
       const { status = '', scenario = '', agent = '' } = ctx.input.query;
-      const list = await jobList(db, { ...(status ? { status: status as JobStatus } : {}), ...(scenario ? { scenario } : {}), ...(agent ? { agent } : {}) });
+      const list = await jobList(db, {
+        ...(status ? { status: status as JobStatus } : {}),
+        ...(scenario ? { scenario } : {}),
+        ...(agent ? { agent } : {}),
+      });
       render(ctx, 'RPA ジョブ', jobListView(list, { status: status as JobStatus | '', scenario, agent }, session(ctx).csrfToken ?? ''));
     },
   );
 
   route(
-    { method: 'GET', path: '/rpa/jobs/:id', access: manage, summary: 'RPA ジョブ 1 件と証跡 (画面)', params: T.Object({ id: IdParam('ジョブ番号') }), response: htmlPage },
+    {
+      method: 'GET',
+      path: '/rpa/jobs/:id',
+      access: manage,
+      summary: 'RPA ジョブ 1 件と証跡 (画面)',
+      params: T.Object({ id: IdParam('ジョブ番号') }),
+      response: htmlPage,
+    },
     async (ctx) => {
       const { job, evidence } = await viewJob(db, ctx.input.params.id, actor(ctx));
       render(ctx, `RPA ジョブ ${job.id}`, jobView(job, evidence, session(ctx).csrfToken ?? ''));
