@@ -1,4 +1,8 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { expect } from 'chai';
+import { exportNoticesCsv } from '../../server/src/rpa/csvOut.js';
 import type { Knex } from 'knex';
 import { createStaff } from '../../server/src/auth/staffRepo.js';
 import type { AuditActor } from '../../server/src/auth/staffRepo.js';
@@ -228,6 +232,16 @@ describe('aggregates: commands, events and the core-system numbers', function ()
     expect(n.enteredAt).to.be.instanceOf(Date);
     expect(n.coreRefs).to.deep.equal(refs);
     expect((await coreRefsOfNotices(knex, [noticeId])).get(noticeId)).to.deep.equal(refs);
+    // The notices CSV for the core system carries all nine numbers too (it was cut at 64 characters).
+    const out = mkdtempSync(path.join(tmpdir(), 'madoguchi-csv-'));
+    try {
+      const written = await exportNoticesCsv(knex, { date: todayInJapan(), dir: out, encoding: 'utf8bom' }, clerk);
+      const text = readFileSync(written.file, 'utf8');
+      for (const ref of refs) expect(text, ref).to.include(ref);
+      expect(text).to.include(refs.join(','));
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
     expect(((await knex('notices').where({ id: noticeId }).first('entered_ref')) as { entered_ref: string | null }).entered_ref).to.equal(
       null,
     );

@@ -5,19 +5,19 @@ import { Router } from '@koa/router';
 import { resumeApiClient } from '../auth/apiClients.js';
 import { resumeSession, type StaffSession } from '../auth/sessions.js';
 import { DomainError } from '../errors/domainError.js';
-import { checkHealth, systemHealth } from '../ops/health.js';
+import { systemHealth } from '../ops/health.js';
 import { powerBanner, powerStatus, type PowerStatus } from '../ops/power.js';
 import { ProcedureStore } from '../procedures/config.js';
 import { errorHandler } from './errorHandler.js';
 import type { PageChrome } from './html.js';
-import { createRouteKit, file, htmlOrRedirect, json, type AppDeps, type ProcedureSource, type RouteInfo } from './kit.js';
+import { createRouteKit, file, json, type AppDeps, type ProcedureSource, type RouteInfo } from './kit.js';
 import { openApiDocument } from './openapi.js';
 import { registerAddressApi } from './routes/addresses.js';
 import { registerAdminRoutes } from './routes/admin.js';
 import { registerAuditRoutes } from './routes/auditViewer.js';
 import { registerCertificateRoutes } from './routes/certificates.js';
 import { registerCounterRoutes } from './routes/counter.js';
-import { landingPage, staffHome } from './routes/home.js';
+import { registerHomeRoutes } from './routes/home.js';
 import { registerLinkageRoutes } from './routes/linkage.js';
 import { registerNoticeRoutes } from './routes/notices.js';
 import { registerOperationsRoutes } from './routes/operations.js';
@@ -143,20 +143,7 @@ export function createApp(deps: AppDeps): { app: Koa; router: Router; routes: Ro
     },
   );
 
-  kit.route(
-    { method: 'GET', path: '/', access: 'public', summary: 'ホーム (職員) またはご案内 (未ログイン)', response: htmlOrRedirect },
-    async (ctx) => {
-      const session = ctx.state.session as StaffSession | undefined;
-      if (session?.mustChangePassword) return ctx.redirect('/password');
-      ctx.type = 'html';
-      // The resident count scans the cache: only the landing page shows it, not every staff home.
-      ctx.body =
-        session?.kind === 'staff'
-          ? await staffHome(deps.knex, deps.config, deps.linkage, session, chromeOf(ctx))
-          : landingPage(deps.config, (await checkHealth(deps.knex, deps.version)).residents);
-    },
-  );
-
+  registerHomeRoutes(kit);
   registerLinkageRoutes(kit);
   kit.route(
     {

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { appendAudit } from '../audit/trail.js';
+import { returnAllLeases } from '../rpa/jobs.js';
 import type { Logger } from './logger.js';
 
 /**
@@ -51,33 +51,9 @@ export async function drainHttp(servers: readonly HttpListener[], drainMs: numbe
   return { forced: true };
 }
 
-/**
- * RPA jobs an agent holds go back to the queue: the agent's next call gets 409, and the job runs
- * again later; the agents' idempotency probe (search the core system for the reference first)
- * prevents a double entry when the cut-off run had already saved.
- */
+/** RPA jobs an agent holds go back to the queue (the job owner does it: rpa/jobs.ts). */
 export async function returnLeases(knex: Knex, now = new Date()): Promise<number[]> {
-  return knex.transaction(async (trx) => {
-    const ids = ((await trx('rpa_jobs').where({ status: 'leased' }).orderBy('id').pluck('id')) as unknown[]).map(Number);
-    if (!ids.length) return ids;
-    await trx('rpa_jobs')
-      .whereIn('id', ids)
-      .where({ status: 'leased' })
-      .update({ status: 'queued', leased_by: null, lease_expires_at: null, updated_at: now });
-    await appendAudit(
-      trx,
-      {
-        staffLogin: 'system',
-        action: 'rpa.leaseReturned',
-        targetKind: 'rpaJob',
-        targetIds: ids.map(String),
-        result: 'success',
-        detail: { reason: 'serverStop' },
-      },
-      now,
-    );
-    return ids;
-  });
+  return returnAllLeases(knex, 'serverStop', now);
 }
 
 /** SQLite: fold the WAL into the database file (a backup or copy after power-off is then whole), then close the pool. */

@@ -8,6 +8,7 @@ import type { NoticeData } from '../domain/noticeValidation.js';
 import { dbDate } from '../db/values.js';
 import { japanDateTime, japanDayBounds } from '../domain/japanTime.js';
 import { noticeStatusLabels, type NoticeStatus } from '../notices/notices.js';
+import { coreRefsOfNotices } from '../notices/queries.js';
 import { encodeCsv, type CsvEncoding } from '../text/index.js';
 
 /** The columns of the notice CSV for the core system (docs/data-dictionary.md). One row per member. */
@@ -56,6 +57,8 @@ export async function exportNoticesCsv(
     .andWhere('accepted_at', '<', to)
     .orderBy('id')) as Record<string, unknown>[];
   const ids = notices.map((n) => Number(n.id));
+  // 基幹系処理番号 come from the notice's jobs (never a copied, cut column).
+  const refs = await coreRefsOfNotices(db, ids);
   const members = ids.length ? ((await db('notice_members').whereIn('notice_id', ids).orderBy('id')) as Record<string, unknown>[]) : [];
   const s = (v: unknown) => (v === null || v === undefined ? '' : String(v));
   const rows: string[][] = [];
@@ -85,7 +88,7 @@ export async function exportNoticesCsv(
         jstTime(dbDate(n.accepted_at)),
         jstTime(dbDate(n.reviewed_at)),
         jstTime(dbDate(n.entered_at)),
-        s(n.entered_ref),
+        (refs.get(Number(n.id)) ?? []).join(','),
       ]);
     }
   }

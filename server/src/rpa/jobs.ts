@@ -482,8 +482,33 @@ export async function releaseJob(db: Knex, id: number, agent: string, now = new 
 }
 
 /** At a server stop every lease goes back to the queue (the agents' probe prevents a double entry). */
-export async function releaseAllLeases(db: Knex, now = new Date()): Promise<number> {
-  return db('rpa_jobs').where({ status: 'leased' }).update({ status: 'queued', leased_by: null, lease_expires_at: null, updated_at: now });
+/**
+ * Every job an agent holds goes back to the queue (the server is stopping): the agent's next call
+ * gets 409, and the job runs again later; the agents' idempotency probe prevents a double entry
+ * when the cut-off run had already saved. Audited as one record with the job ids.
+ */
+export async function returnAllLeases(db: Knex, reason: string, now = new Date()): Promise<number[]> {
+  return db.transaction(async (trx) => {
+    const ids = (await trx('rpa_jobs').where({ status: 'leased' }).orderBy('id').pluck('id')).map(Number);
+    if (!ids.length) return ids;
+    await trx('rpa_jobs')
+      .whereIn('id', ids)
+      .where({ status: 'leased' })
+      .update({ status: 'queued', leased_by: null, lease_expires_at: null, updated_at: now });
+    await appendAudit(
+      trx,
+      {
+        staffLogin: 'system',
+        action: 'rpa.leaseReturned',
+        targetKind: 'rpaJob',
+        targetIds: ids.map(String),
+        result: 'success',
+        detail: { reason },
+      },
+      now,
+    );
+    return ids;
+  });
 }
 
 /** Remembers an agent's call: the job page lists agents with their last call and version. */

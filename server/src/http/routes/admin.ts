@@ -202,7 +202,8 @@ export function registerAdminRoutes({ route, deps, render, session, actor }: Rou
     },
     async (ctx) => {
       const b = ctx.input.body;
-      if (await knex('staff').where({ login_id: b.loginId }).first('id')) throw new DomainError('staff.loginIdTaken', { loginId: b.loginId });
+      if (await knex('staff').where({ login_id: b.loginId }).first('id'))
+        throw new DomainError('staff.loginIdTaken', { loginId: b.loginId });
       const password = randomPassword(14);
       const displayName = b.displayName.trim();
       const id = await createStaff(
@@ -224,9 +225,12 @@ export function registerAdminRoutes({ route, deps, render, session, actor }: Rou
   );
 
   // Declared before /admin/staff/:id, which would otherwise take 'import' for an id.
-  route({ method: 'GET', path: '/admin/staff/import', access: admin, summary: '職員の一括更新 (CSV) の画面', response: htmlPage }, async (ctx) => {
-    show(ctx, staffImportView(csrf(ctx)));
-  });
+  route(
+    { method: 'GET', path: '/admin/staff/import', access: admin, summary: '職員の一括更新 (CSV) の画面', response: htmlPage },
+    async (ctx) => {
+      show(ctx, staffImportView(csrf(ctx)));
+    },
+  );
 
   route(
     {
@@ -458,7 +462,9 @@ export function registerAdminRoutes({ route, deps, render, session, actor }: Rou
     },
     async (ctx) => {
       const b = ctx.input.body;
-      await knex.transaction((trx) => createBulletin(trx, { title: b.title, body: b.body, showUntil: blankToNull(b.showUntil) }, actor(ctx)));
+      await knex.transaction((trx) =>
+        createBulletin(trx, { title: b.title, body: b.body, showUntil: blankToNull(b.showUntil) }, actor(ctx)),
+      );
       seeOther(ctx, '/admin/bulletins');
     },
   );
@@ -480,10 +486,13 @@ export function registerAdminRoutes({ route, deps, render, session, actor }: Rou
     },
   );
 
-  route({ method: 'GET', path: '/admin/clients', access: admin, summary: '接続端末 (RPA 端末など) の一覧と登録', response: htmlPage }, async (ctx) => {
-    const [clients, groups] = await Promise.all([listApiClients(knex), allGroups(knex)]);
-    show(ctx, clientsView(csrf(ctx), clients, groups));
-  });
+  route(
+    { method: 'GET', path: '/admin/clients', access: admin, summary: '接続端末 (RPA 端末など) の一覧と登録', response: htmlPage },
+    async (ctx) => {
+      const [clients, groups] = await Promise.all([listApiClients(knex), allGroups(knex)]);
+      show(ctx, clientsView(csrf(ctx), clients, groups));
+    },
+  );
 
   route(
     {

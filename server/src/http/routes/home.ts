@@ -1,55 +1,27 @@
 import type { Knex } from 'knex';
 import type { StaffSession } from '../../auth/sessions.js';
+import { activeBulletins } from '../../bulletins/bulletins.js';
 import type { AppConfig } from '../../config/appConfig.js';
-import { dbDate } from '../../db/values.js';
-import { todayInJapan } from '../../domain/dates.js';
-import { listActiveVisits, statusLabels } from '../../visits/visits.js';
-import { html, page, type PageChrome } from '../html.js';
-import { japanWarekiTime as jst } from '../../domain/japanTime.js';
 import { linkageStatus, type LinkageView } from '../../linkage/status.js';
+import { checkHealth } from '../../ops/health.js';
+import { listActiveVisits } from '../../visits/visits.js';
+import type { PageChrome } from '../html.js';
+import { htmlOrRedirect, type RouteKit } from '../kit.js';
+import { landingPage, staffHomePage, type StaffHomeData } from '../views/home.js';
 
-const STATE_LABEL: Record<string, string> = { ok: '正常', loading: '取込中', missing: '未着', error: 'エラー', none: '未取込' };
+export { landingPage } from '../views/home.js';
 
-export interface Bulletin {
-  id: number;
-  title: string;
-  body: string;
-  showUntil: string | null;
-  postedAt: Date;
-  postedBy: string;
+/** What the staff home shows: today's bulletins, open and paused visits (with visit.handle), linkage. */
+export async function staffHomeData(knex: Knex, config: AppConfig, linkage: LinkageView, session: StaffSession): Promise<StaffHomeData> {
+  const [bulletins, visits, status] = await Promise.all([
+    activeBulletins(knex),
+    session.permissions.has('visit.handle') ? listActiveVisits(knex) : Promise.resolve([]),
+    linkageStatus(linkage),
+  ]);
+  return { session, config, bulletins, visits, specs: status.specs };
 }
 
-/** Bulletins still to be shown today, newest first. */
-export async function activeBulletins(knex: Knex, now = new Date()): Promise<Bulletin[]> {
-  const today = todayInJapan(now);
-  const rows = (await knex('bulletins')
-    .join('staff', 'staff.id', 'bulletins.posted_by')
-    .where((w) => w.whereNull('show_until').orWhere('show_until', '>=', today))
-    .orderBy('bulletins.posted_at', 'desc')
-    .limit(20)
-    .select('bulletins.*', 'staff.display_name')) as Record<string, unknown>[];
-  return rows.map((r) => ({
-    id: Number(r.id),
-    title: String(r.title),
-    body: String(r.body),
-    showUntil: (r.show_until as string | null) ?? null,
-    postedAt: dbDate(r.posted_at)!,
-    postedBy: String(r.display_name),
-  }));
-}
-
-/** The page before login: which town this is and where to log in. No personal data. */
-export function landingPage(config: AppConfig, residents: number | null): string {
-  const m = config.municipality;
-  return page(
-    'ホーム',
-    html`<h1>${m.prefecture}${m.county ?? ''}${m.name} 書かない窓口</h1>
-<p class="card"><a href="/login" accesskey="l">ログイン</a>してください。</p>
-<p class="muted">住民記録キャッシュ: ${residents === null ? '—' : residents.toLocaleString('ja-JP')} 人 ・ 稼働状況 (JSON): <a href="/healthz">/healthz</a></p>`,
-  );
-}
-
-/** Home after login and counter choice: bulletins, open and paused visits, linkage status. */
+/** Home after login and counter choice, as a full page. */
 export async function staffHome(
   knex: Knex,
   config: AppConfig,
@@ -57,49 +29,22 @@ export async function staffHome(
   session: StaffSession,
   chrome: PageChrome,
 ): Promise<string> {
-  const [bulletins, visits, status] = await Promise.all([
-    activeBulletins(knex),
-    session.permissions.has('visit.handle') ? listActiveVisits(knex) : Promise.resolve([]),
-    linkageStatus(linkage),
-  ]);
-  const counter = (id: string | null) => config.counters.find((c) => c.id === id)?.name ?? id ?? '';
-  const problems = status.specs.filter((s) => s.state === 'missing' || s.state === 'error');
-  return page(
-    'ホーム',
-    html`<h1>ホーム <small>${session.displayName} さん</small></h1>
-<p class="muted">前回のログイン: ${session.previousLoginAt ? jst(session.previousLoginAt.toISOString()) : 'なし (初めてのログイン)'}</p>
-<div class="card actions">
-${session.permissions.has('visit.handle') ? html`<form method="post" action="/visits" class="inline"><input type="hidden" name="_csrf" value="${session.csrfToken ?? ''}"><button type="submit" id="new-visit" accesskey="n" autofocus>新しい来庁を受け付ける (Alt+N)</button> <select name="channel" aria-label="受付の種類"><option value="counter">窓口</option><option value="post">郵送</option><option value="exOfficio">職権</option></select></form> <a href="/visits">来庁の履歴</a>` : ''}
-${session.permissions.has('resident.search') ? html`<a href="/search" accesskey="s" id="go-search">住民検索 (Alt+S)</a>` : ''}
-</div>
-<h2>伝達事項</h2>
-${
-  bulletins.length
-    ? bulletins.map(
-        (b) =>
-          html`<div class="card bulletin"><p><strong>${b.title}</strong> <span class="muted">${jst(b.postedAt.toISOString())} ${b.postedBy}${b.showUntil ? ` ・ ${b.showUntil} まで` : ''}</span></p><p class="pre">${b.body}</p></div>`,
-      )
-    : html`<p class="muted">伝達事項はありません。</p>`
+  return staffHomePage(await staffHomeData(knex, config, linkage, session), chrome);
 }
-${session.permissions.has('admin.staff') ? html`<p><a href="/admin/bulletins">伝達事項を編集する</a></p>` : ''}
-${
-  session.permissions.has('visit.handle')
-    ? html`<h2>対応中・保留中の来庁 (${visits.length} 件)</h2>
-${
-  visits.length
-    ? html`<table id="active-visits"><thead><tr><th>来庁番号</th><th>状態</th><th>窓口</th><th>開始</th><th>受付</th><th>対象者</th></tr></thead><tbody>
-${visits.map((v) => html`<tr class="visit-${v.status}"><td><a href="/visits/${v.id}">${v.visitNo}</a></td><td class="status status-${v.status}">${statusLabels[v.status]}</td><td>${counter(v.counterId)}</td><td>${jst(v.openedAt.toISOString())}</td><td>${v.openedByName}</td><td class="num">${v.subjects}</td></tr>`)}
-</tbody></table>`
-    : html`<p class="muted">ありません。</p>`
-}`
-    : ''
-}
-<h2>前方連携</h2>
-${problems.length ? html`<p class="card alert" role="alert">⚠ ${problems.map((p) => `${p.specId} ${p.title}: ${STATE_LABEL[p.state]}`).join('、')}</p>` : ''}
-<table id="linkage-summary"><thead><tr><th>連携仕様</th><th>内容</th><th>最終取込</th><th>状態</th></tr></thead><tbody>
-${status.specs.map((s) => html`<tr><td>${s.specId}</td><td>${s.title}</td><td>${jst(s.lastApplied?.finishedAt ?? null)}</td><td class="state-${s.state}">${STATE_LABEL[s.state]}</td></tr>`)}
-</tbody></table>
-${session.permissions.has('linkage.read') ? html`<p><a href="/linkage">取込の詳細</a></p>` : ''}`,
-    chrome,
+
+/** GET /: the staff home, or the landing page before login. */
+export function registerHomeRoutes({ route, deps, chrome }: RouteKit): void {
+  route(
+    { method: 'GET', path: '/', access: 'public', summary: 'ホーム (職員) またはご案内 (未ログイン)', response: htmlOrRedirect },
+    async (ctx) => {
+      const session = ctx.state.session as StaffSession | undefined;
+      if (session?.mustChangePassword) return ctx.redirect('/password');
+      ctx.type = 'html';
+      // The resident count scans the cache: only the landing page shows it, not every staff home.
+      ctx.body =
+        session?.kind === 'staff'
+          ? await staffHome(deps.knex, deps.config, deps.linkage, session, chrome(ctx))
+          : landingPage(deps.config, (await checkHealth(deps.knex, deps.version)).residents);
+    },
   );
 }

@@ -1,41 +1,36 @@
-import type { ProcedureStore } from '../../procedures/config.js';
-import { noticeTypeLabels } from '../../domain/procedureTypes.js';
 import { todayInJapan } from '../../domain/dates.js';
-import { html } from '../html.js';
-import type { RouteKit } from '../kit.js';
+import type { ProcedureStore } from '../../procedures/config.js';
+import { htmlPage, type RouteKit } from '../kit.js';
+import { procedureCatalogView, type CatalogPreview } from '../views/procedures.js';
+
+/** The catalog as loaded now (reloaded first if the files changed), with what is valid today. */
+function catalogPreview(store: ProcedureStore, today: string): CatalogPreview {
+  store.reloadIfChanged();
+  const catalog = store.current();
+  return {
+    all: catalog.all,
+    loadedAt: catalog.loadedAt,
+    validToday: new Set(catalog.validOn(today).map((p) => p.id)),
+    error: store.lastError,
+  };
+}
 
 /**
  * Preview of the procedure catalog (P-49): what is loaded now, which definitions are valid today,
  * and the last error of an edit (the server keeps the last good set until the files are fixed).
  */
-export function registerProcedureAdmin({ legacyRoute: route, render }: RouteKit, store: ProcedureStore): void {
-  route('GET', '/admin/procedures', { permission: 'admin.procedures' }, async (ctx) => {
-    store.reloadIfChanged();
-    const catalog = store.current();
-    const today = todayInJapan();
-    const valid = new Set(catalog.validOn(today).map((p) => p.id));
-    const err = store.lastError;
-    const noticesOf = (w: unknown): string => {
-      const found = new Set<string>();
-      const walk = (c: unknown) => {
-        if (!c || typeof c !== 'object') return;
-        const o = c as Record<string, unknown>;
-        if (Array.isArray(o.notice)) for (const t of o.notice) found.add(noticeTypeLabels[t as keyof typeof noticeTypeLabels] ?? String(t));
-        for (const k of ['all', 'any']) if (Array.isArray(o[k])) (o[k] as unknown[]).forEach(walk);
-        if (o.not) walk(o.not);
-      };
-      walk(w);
-      return [...found].join('・');
-    };
-    render(
-      ctx,
-      '手続きの設定',
-      html`<h1>手続きの設定 (config/procedures)</h1>
-${err ? html`<div class="card alert" role="alert" id="procedure-error"><p>設定ファイルにエラーがあるため、前回読み込めた設定で動いています:</p><ul>${err.issues.map((i) => html`<li>${i.file}${i.line ? `:${i.line}` : ''} ${i.path ?? ''} — ${i.reason}</li>`)}</ul></div>` : html`<p class="card state-ok" id="procedure-ok">設定は正常に読み込まれています (${catalog.all.length} 件、${catalog.loadedAt.toISOString()} に読込)。ファイルを保存すると自動で読み直します。</p>`}
-<table id="procedure-catalog"><thead><tr><th>ID</th><th>手続き</th><th>担当</th><th>届出</th><th>質問</th><th>あわせて</th><th>期限</th><th>有効期間</th></tr></thead><tbody>
-${catalog.all.map((p) => html`<tr class="${valid.has(p.id) ? '' : 'muted'}"><td><code>${p.id}</code></td><td>${p.name}</td><td>${p.section} (${p.counter})</td><td>${noticesOf(p.when)}</td><td>${p.questions.map((q) => q.text).join(' / ')}</td><td>${p.adds.join(', ')}</td><td>${p.deadlineDays ? `${p.deadlineDays} 日` : ''}</td><td>${p.validFrom ?? ''} 〜 ${p.validTo ?? ''}${valid.has(p.id) ? '' : ' (今日は無効)'}</td></tr>`)}
-</tbody></table>
-<p class="muted">変更のしかたは docs/manual/procedures-admin.md を参照してください。</p>`,
-    );
-  });
+export function registerProcedureAdmin({ route, render }: RouteKit, store: ProcedureStore): void {
+  route(
+    {
+      method: 'GET',
+      path: '/admin/procedures',
+      access: { permission: 'admin.procedures' },
+      summary: '手続きの設定 (読み込んだ定義・今日有効なもの・設定ファイルのエラー)',
+      response: htmlPage,
+    },
+    async (ctx) => {
+      const v = procedureCatalogView(catalogPreview(store, todayInJapan()));
+      render(ctx, v.title, v.body);
+    },
+  );
 }

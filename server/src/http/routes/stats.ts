@@ -1,8 +1,7 @@
-import type { ParsedUrlQuery } from 'node:querystring';
-import type { RouterMiddleware } from '@koa/router';
-import { appendAudit } from '../../audit/trail.js';
-import { addDays, isCalendarDate, todayInJapan } from '../../domain/dates.js';
-import { formatWareki } from '../../domain/wareki.js';
+import { Type as T, type SchemaOptions } from '@sinclair/typebox';
+import { appendAudit, type AuditEntry } from '../../audit/trail.js';
+import { isCalendarDate, todayInJapan } from '../../domain/dates.js';
+import { DomainError } from '../../errors/domainError.js';
 import {
   CsvEncodingError,
   MAX_RANGE_DAYS,
@@ -10,267 +9,146 @@ import {
   counterTimeLines,
   counterTimeReport,
   fiscalQuarterOf,
-  roundMean,
-  summarizeCounterTime,
   visitCsv,
   visitRows,
   type CsvEncoding,
   type DateRange,
-  type DurationStats,
 } from '../../stats/visitStats.js';
-import { html, type SafeHtml } from '../html.js';
-import { badRequest, type RouteAccess, type RouteKit } from '../kit.js';
-
-const str = (v: unknown): string => (typeof v === 'string' ? v.trim() : '');
-
-const dateParam = (v: string, label: string): string | null => {
-  if (!v) return null;
-  if (!/^[0-9]{4}-[0-9]{2}-[0-9]{2}$/.test(v) || !isCalendarDate(v))
-    throw badRequest(`${label}は YYYY-MM-DD の形式の実在する日付で指定してください (例: 2026-04-01)`);
-  return v;
-};
+import { file, htmlPage, type Ctx, type RouteAccess, type RouteKit } from '../kit.js';
+import { counterTimeView } from '../views/stats.js';
 
 const daysBetween = (from: string, to: string): number =>
   Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000) + 1;
 
-/** The period from the query; each end missing defaults to the current fiscal quarter's. */
-export function periodFrom(query: ParsedUrlQuery, today = todayInJapan()): DateRange {
+const calendarDate = (v: string | undefined, label: string): string | null => {
+  if (!v) return null;
+  if (!isCalendarDate(v)) throw new DomainError('period.badDate', { label });
+  return v;
+};
+
+/**
+ * The period of the query (`from`, `to` already of the form `YYYY-MM-DD` or blank); each end
+ * missing defaults to the current fiscal quarter's. Refuses dates that do not exist, a reversed
+ * period and one longer than two years.
+ */
+export function periodFrom(query: { from?: string | undefined; to?: string | undefined }, today = todayInJapan()): DateRange {
   const q = fiscalQuarterOf(today);
-  const from = dateParam(str(query.from), '期間の開始') ?? q.start;
-  const to = dateParam(str(query.to), '期間の終了') ?? q.end;
-  if (from > to) throw badRequest('期間の開始は終了と同じか、それより前の日付にしてください');
-  if (daysBetween(from, to) > MAX_RANGE_DAYS) throw badRequest(`期間は ${MAX_RANGE_DAYS} 日 (2 年) 以内で指定してください`);
+  const from = calendarDate(query.from, '期間の開始') ?? q.start;
+  const to = calendarDate(query.to, '期間の終了') ?? q.end;
+  if (from > to) throw new DomainError('period.reversed');
+  if (daysBetween(from, to) > MAX_RANGE_DAYS) throw new DomainError('period.tooLong', { days: MAX_RANGE_DAYS });
   return { from, to };
 }
 
-const encodingFrom = (query: ParsedUrlQuery): CsvEncoding => {
-  const e = str(query.encoding) || 'utf8';
-  if (e !== 'utf8' && e !== 'cp932') throw badRequest('文字コード (encoding) は utf8 または cp932 を指定してください');
-  return e;
-};
+/** A date of the period: `YYYY-MM-DD`, or blank for the current quarter's end. */
+const DateOrBlank = (title: string) => T.Optional(T.String({ pattern: '^([0-9]{4}-[0-9]{2}-[0-9]{2})?$', title: `${title} (YYYY-MM-DD)` }));
+const Choice = <V extends string>(values: readonly V[], options: SchemaOptions = {}) =>
+  T.Unsafe<V>({ type: 'string', enum: [...values], ...options });
 
-const minutes = (n: number | null): string => (n === null ? '—' : n.toLocaleString('ja-JP', { maximumFractionDigits: 1 }));
-const mean = (n: number | null): string =>
-  n === null ? '—' : roundMean(n)!.toLocaleString('ja-JP', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
-const WEEKDAYS = ['日', '月', '火', '水', '木', '金', '土'];
-const dayLabel = (d: string): string => `${formatWareki(d)} (${WEEKDAYS[new Date(`${d}T00:00:00Z`).getUTCDay()]})`;
-const statCells = (s: DurationStats): SafeHtml =>
-  html`<td class="num">${s.visits.toLocaleString('ja-JP')}</td><td class="num">${s.closed.toLocaleString('ja-JP')}</td><td class="num">${minutes(s.medianMinutes)}</td><td class="num">${minutes(s.p90Minutes)}</td><td class="num">${mean(s.proceduresPerVisit)}</td>`;
-const STAT_HEADS = html`<th>来庁数</th><th>完了数</th><th>所要分 中央値</th><th>所要分 90パーセンタイル</th><th>来庁あたり手続き数</th>`;
-
-/** Longer day tables start folded (a fiscal year is over a thousand rows). */
-const DAY_ROWS_OPEN = 100;
-
-const INK = '#1b1b1b';
-const MUTED = '#5a5a5a';
-const GRID = '#d0d0d0';
-const BLUE = '#0b5cad';
-const ORANGE = '#a15c00';
-
-/** A round upper bound for an axis (1, 2 or 5 × 10^k). */
-function niceMax(v: number): number {
-  if (v <= 0) return 10;
-  const p = 10 ** Math.floor(Math.log10(v));
-  for (const m of [1, 2, 5, 10]) if (m * p >= v) return m * p;
-  return 10 * p;
-}
-
-/** Horizontal bars, one per item; the data are also in the table beside it. */
-function barChart(id: string, title: string, items: readonly { label: string; value: number }[], unit: string): SafeHtml {
-  const rowH = 28;
-  const labelW = 210;
-  const barW = 380;
-  const width = labelW + barW + 80;
-  const height = items.length * rowH + 20;
-  const max = Math.max(1, ...items.map((i) => i.value));
-  return html`<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-labelledby="${id}-title" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-size="13" font-family="sans-serif">
-<title id="${id}-title">${title}</title>
-${items.map((it, i) => {
-  const y = 10 + i * rowH;
-  const w = Math.round((it.value / max) * barW);
-  return html`<g><title>${it.label}: ${it.value.toLocaleString('ja-JP')}${unit}</title><text x="${labelW - 8}" y="${y + 18}" text-anchor="end" fill="${INK}">${it.label}</text><rect x="${labelW}" y="${y + 5}" width="${w}" height="${rowH - 10}" fill="${BLUE}"></rect><text x="${labelW + w + 6}" y="${y + 18}" fill="${INK}">${it.value.toLocaleString('ja-JP')}${unit}</text></g>`;
-})}
-<line x1="${labelW}" y1="6" x2="${labelW}" y2="${height - 6}" stroke="${MUTED}"></line>
-</svg>`;
-}
-
-/** Two bars per group (median and 90th percentile), with a legend and a minute axis. */
-function pairedBarChart(
-  id: string,
-  title: string,
-  groups: readonly { label: string; a: number | null; b: number | null }[],
-  names: [string, string],
-): SafeHtml {
-  const left = 56;
-  const top = 36;
-  const plotH = 200;
-  const groupW = 130;
-  const width = left + Math.max(1, groups.length) * groupW + 20;
-  const height = top + plotH + 48;
-  const max = niceMax(Math.max(0, ...groups.flatMap((g) => [g.a ?? 0, g.b ?? 0])));
-  const y = (v: number) => top + plotH - Math.round((v / max) * plotH);
-  const ticks = [0, 1, 2, 3, 4, 5].map((i) => (max * i) / 5);
-  const bar = (x: number, v: number | null, fill: string, name: string, group: string): SafeHtml =>
-    v === null
-      ? html`<text x="${x + 20}" y="${top + plotH - 6}" text-anchor="middle" fill="${MUTED}">—<title>${group} ${name}: データなし</title></text>`
-      : html`<g><title>${group} ${name}: ${minutes(v)} 分</title><rect x="${x}" y="${y(v)}" width="40" height="${top + plotH - y(v)}" fill="${fill}"></rect><text x="${x + 20}" y="${y(v) - 4}" text-anchor="middle" fill="${INK}">${minutes(v)}</text></g>`;
-  return html`<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-labelledby="${id}-title" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-size="13" font-family="sans-serif">
-<title id="${id}-title">${title}</title>
-<g><rect x="${left}" y="8" width="14" height="14" fill="${BLUE}"></rect><text x="${left + 20}" y="20" fill="${INK}">${names[0]}</text><rect x="${left + 110}" y="8" width="14" height="14" fill="${ORANGE}"></rect><text x="${left + 130}" y="20" fill="${INK}">${names[1]}</text></g>
-${ticks.map((t) => html`<line x1="${left}" y1="${y(t)}" x2="${width - 10}" y2="${y(t)}" stroke="${GRID}"></line><text x="${left - 6}" y="${y(t) + 4}" text-anchor="end" fill="${MUTED}">${minutes(t)}</text>`)}
-<text x="12" y="${top + plotH / 2}" fill="${MUTED}" transform="rotate(-90 12 ${top + plotH / 2})" text-anchor="middle">分</text>
-${groups.map((g, i) => {
-  const x = left + i * groupW + 20;
-  return html`${bar(x, g.a, BLUE, names[0], g.label)}${bar(x + 46, g.b, ORANGE, names[1], g.label)}<text x="${x + 43}" y="${top + plotH + 18}" text-anchor="middle" fill="${INK}">${g.label.split(' ')[0]}</text><text x="${x + 43}" y="${top + plotH + 36}" text-anchor="middle" fill="${INK}">${g.label.split(' ').slice(1).join(' ')}</text>`;
-})}
-<line x1="${left}" y1="${top + plotH}" x2="${width - 10}" y2="${top + plotH}" stroke="${MUTED}"></line>
-</svg>`;
-}
+const Period = T.Object({ from: DateOrBlank('期間の開始'), to: DateOrBlank('期間の終了') });
+const Export = T.Object({
+  ...Period.properties,
+  encoding: T.Optional(Choice(['utf8', 'cp932'] as const, { title: '文字コード (encoding)', default: 'utf8' })),
+});
+const PERIOD_ERRORS = ['period.badDate', 'period.reversed', 'period.tooLong'] as const;
 
 /**
  * Visit statistics (N-44): the counter-time report as tables and charts, and the two CSV
  * exports. Looking and exporting are both recorded in the audit trail.
  */
-export function registerStatsRoutes({ legacyRoute: route, deps, render, actor }: RouteKit): void {
+export function registerStatsRoutes({ route, deps, render, actor }: RouteKit): void {
   const knex = deps.knex;
   const exportCsv: RouteAccess = { permission: 'export.csv' };
   const counters = () => deps.config.counters;
+  const record = (ctx: Ctx, entry: Pick<AuditEntry, 'action' | 'result' | 'detail'>) =>
+    knex.transaction((trx) => appendAudit(trx, { ...actor(ctx), targetKind: 'stats', targetIds: [], ...entry }));
 
-  route('GET', '/stats/visits', exportCsv, async (ctx) => {
-    const range = periodFrom(ctx.query);
-    const report = summarizeCounterTime(await visitRows(knex, range, counters()), range, counters());
-    await knex.transaction((trx) =>
-      appendAudit(trx, {
-        ...actor(ctx),
-        action: 'stats.read',
-        targetKind: 'stats',
-        targetIds: [],
-        result: 'success',
-        detail: { report: 'counterTime', from: range.from, to: range.to },
-      }),
-    );
-    const today = todayInJapan();
-    const current = fiscalQuarterOf(today);
-    const previous = fiscalQuarterOf(addDays(current.start, -1));
-    const fyStart = `${current.fiscalYear}-04-01`;
-    const period = (from: string, to: string) => new URLSearchParams({ from, to }).toString();
-    const q = period(range.from, range.to);
-    render(
-      ctx,
-      '窓口の来庁・所要時間',
-      html`<h1>窓口の来庁・所要時間</h1>
-<form method="get" action="/stats/visits" class="card filters">
-  <label>期間 (日本時間、両端を含む)<br><input name="from" type="date" value="${range.from}" required> 〜 <input name="to" type="date" value="${range.to}" required></label>
-  <button type="submit">集計する</button>
-  <span><a href="/stats/visits?${period(current.start, current.end)}">今四半期</a> ・ <a href="/stats/visits?${period(previous.start, previous.end)}">前四半期</a> ・ <a href="/stats/visits?${period(fyStart, addDays(`${current.fiscalYear + 1}-04-01`, -1))}">今年度</a></span>
-</form>
-<p>${formatWareki(range.from)}〜${formatWareki(range.to)} に開始した来庁のうち、窓口で受け付けたもの (郵送・職権を除く)。
-所要分は来庁の開始から完了まで (保留中の時間を含む) で、完了した来庁だけで計算します。中央値と 90 パーセンタイルは最近順位法
-(小さい順に並べて ⌈p/100 × 件数⌉ 番目の値。件数が偶数のときの中央値は中央の 2 つのうち小さい方)。窓口は来庁記録の最後の窓口です。</p>
-<p class="card">CSV で出力: 来庁記録 (統計用、個人情報なし) <a href="/stats/visits.csv?${q}&amp;encoding=utf8">UTF-8</a> ・ <a href="/stats/visits.csv?${q}&amp;encoding=cp932">Shift_JIS (CP932)</a>
- / 所要時間の集計 <a href="/stats/counter-time.csv?${q}&amp;encoding=utf8">UTF-8</a> ・ <a href="/stats/counter-time.csv?${q}&amp;encoding=cp932">Shift_JIS (CP932)</a></p>
+  route(
+    {
+      method: 'GET',
+      path: '/stats/visits',
+      access: exportCsv,
+      summary: '窓口の来庁数と所要時間 (窓口別・四半期別・日別、表とグラフ)',
+      query: Period,
+      response: htmlPage,
+      errors: PERIOD_ERRORS,
+    },
+    async (ctx) => {
+      const range = periodFrom(ctx.input.query);
+      const report = await counterTimeReport(knex, range, counters());
+      await record(ctx, { action: 'stats.read', result: 'success', detail: { report: 'counterTime', from: range.from, to: range.to } });
+      const v = counterTimeView(report, todayInJapan());
+      render(ctx, v.title, v.body);
+    },
+  );
 
-<h2>窓口別</h2>
-<figure class="card" id="by-counter">
-${barChart(
-  'chart-visits',
-  `窓口別の来庁数 (${formatWareki(range.from)}〜${formatWareki(range.to)})`,
-  report.counters.map((c) => ({ label: c.counterName, value: c.visits })),
-  ' 件',
-)}
-<table><caption>窓口別の来庁数と所要時間</caption><thead><tr><th>窓口</th>${STAT_HEADS}</tr></thead><tbody>
-${report.counters.map((c) => html`<tr><td>${c.counterName}</td>${statCells(c)}</tr>`)}
-<tr class="self"><td>全体</td>${statCells(report.overall)}</tr>
-</tbody></table>
-</figure>
-
-<h2>四半期別 (第1四半期 = 4〜6月)</h2>
-<figure class="card" id="by-quarter">
-${pairedBarChart(
-  'chart-quarters',
-  '四半期別の所要分 (中央値と 90 パーセンタイル)',
-  report.quarters.map((x) => ({ label: x.quarter.warekiLabel.replace(/ \(.*\)$/, ''), a: x.medianMinutes, b: x.p90Minutes })),
-  ['中央値', '90パーセンタイル'],
-)}
-<table><caption>四半期別の来庁数と所要時間</caption><thead><tr><th>四半期</th><th>集計した期間</th>${STAT_HEADS}</tr></thead><tbody>
-${report.quarters.map((x) => html`<tr><td>${x.quarter.warekiLabel}</td><td>${formatWareki(x.from)}〜${formatWareki(x.to)}${x.partial ? html` <span class="muted">(四半期の一部)</span>` : ''}</td>${statCells(x)}</tr>`)}
-</tbody></table>
-</figure>
-
-<h2>窓口・日別</h2>
-${
-  report.days.length
-    ? html`<details${report.days.length <= DAY_ROWS_OPEN ? html` open` : ''}><summary>窓口・日別の表 (${report.days.length.toLocaleString('ja-JP')} 行)</summary>
-<table id="by-day"><thead><tr><th>日付</th><th>窓口</th>${STAT_HEADS}</tr></thead><tbody>
-${report.days.map((d) => html`<tr><td>${dayLabel(d.date)}</td><td>${d.counterName}</td>${statCells(d)}</tr>`)}
-</tbody></table></details>`
-    : html`<p class="muted">この期間の来庁はありません。</p>`
-}`,
-    );
-  });
-
-  /** Records the export (or its failure) and sends the file. */
+  /** Records the export (or its failure to encode) and sends the file. */
   const send = async (
-    ctx: Parameters<RouterMiddleware>[0],
+    ctx: Ctx,
     report: string,
     range: DateRange,
     encoding: CsvEncoding,
     rows: number,
     make: () => Buffer,
-    file: string,
+    name: string,
   ) => {
+    const detail = { report, from: range.from, to: range.to, encoding, rows };
     let body: Buffer;
     try {
       body = make();
     } catch (e) {
-      if (e instanceof CsvEncodingError) {
-        await knex.transaction((trx) =>
-          appendAudit(trx, {
-            ...actor(ctx),
-            action: 'stats.export',
-            targetKind: 'stats',
-            targetIds: [],
-            result: 'failure',
-            detail: { report, from: range.from, to: range.to, encoding, rows, error: 'unencodable' },
-          }),
-        );
-      }
+      // The 422 of CsvEncodingError names the row and column; the failure is recorded too.
+      if (e instanceof CsvEncodingError)
+        await record(ctx, { action: 'stats.export', result: 'failure', detail: { ...detail, error: 'unencodable' } });
       throw e;
     }
-    await knex.transaction((trx) =>
-      appendAudit(trx, {
-        ...actor(ctx),
-        action: 'stats.export',
-        targetKind: 'stats',
-        targetIds: [],
-        result: 'success',
-        detail: { report, from: range.from, to: range.to, encoding, rows },
-      }),
-    );
+    await record(ctx, { action: 'stats.export', result: 'success', detail });
     ctx.type = encoding === 'utf8' ? 'text/csv; charset=utf-8' : 'text/csv; charset=Shift_JIS';
-    ctx.attachment(file);
+    ctx.attachment(name);
     ctx.body = body;
   };
 
-  route('GET', '/stats/visits.csv', exportCsv, async (ctx) => {
-    const range = periodFrom(ctx.query);
-    const encoding = encodingFrom(ctx.query);
-    const rows = await visitRows(knex, range, counters());
-    await send(ctx, 'visits', range, encoding, rows.length, () => visitCsv(rows, encoding), `visits-${range.from}-${range.to}.csv`);
-  });
+  route(
+    {
+      method: 'GET',
+      path: '/stats/visits.csv',
+      access: exportCsv,
+      summary: '来庁記録の CSV (統計用、個人情報なし)',
+      query: Export,
+      response: file('text/csv'),
+      errors: PERIOD_ERRORS,
+    },
+    async (ctx) => {
+      const range = periodFrom(ctx.input.query);
+      const encoding = ctx.input.query.encoding ?? 'utf8';
+      const rows = await visitRows(knex, range, counters());
+      await send(ctx, 'visits', range, encoding, rows.length, () => visitCsv(rows, encoding), `visits-${range.from}-${range.to}.csv`);
+    },
+  );
 
-  route('GET', '/stats/counter-time.csv', exportCsv, async (ctx) => {
-    const range = periodFrom(ctx.query);
-    const encoding = encodingFrom(ctx.query);
-    const report = await counterTimeReport(knex, range, counters());
-    await send(
-      ctx,
-      'counterTime',
-      range,
-      encoding,
-      counterTimeLines(report).length,
-      () => counterTimeCsv(report, encoding),
-      `counter-time-${range.from}-${range.to}.csv`,
-    );
-  });
+  route(
+    {
+      method: 'GET',
+      path: '/stats/counter-time.csv',
+      access: exportCsv,
+      summary: '窓口所要時間の集計の CSV',
+      query: Export,
+      response: file('text/csv'),
+      errors: PERIOD_ERRORS,
+    },
+    async (ctx) => {
+      const range = periodFrom(ctx.input.query);
+      const encoding = ctx.input.query.encoding ?? 'utf8';
+      const report = await counterTimeReport(knex, range, counters());
+      await send(
+        ctx,
+        'counterTime',
+        range,
+        encoding,
+        counterTimeLines(report).length,
+        () => counterTimeCsv(report, encoding),
+        `counter-time-${range.from}-${range.to}.csv`,
+      );
+    },
+  );
 }
