@@ -19,7 +19,8 @@ export const errorCatalog = {
   'input.invalid': { status: 400, message: '{detail}' },
   'input.badId': { status: 400, message: '番号が正しくありません' },
   'input.badJson': { status: 400, message: '送られたデータを読めません (JSON の形式が正しくありません)' },
-  'input.badEncoding': { status: 400, message: '送られたデータの文字コードを読めません' },
+  'input.unreadable': { status: 400, message: '送られたデータを読めません。画面を開き直してからやり直してください' },
+  'input.badEncoding': { status: 400, message: '送られたデータの圧縮形式または文字コードを読めません' },
   'input.tooLarge': { status: 413, message: '送られたデータが大きすぎます (上限 {limit})' },
   'input.unsupportedType': { status: 415, message: 'この形式のデータは受け付けません ({type})' },
   // Authentication and permission
@@ -41,6 +42,21 @@ export const errorCatalog = {
   // Notices, visits and RPA jobs (the aggregates' own rules beyond their move tables)
   'notice.selfReview': { status: 403, message: '自分で受け付けた届出は審査できません (別の職員が審査します)' },
   'rpa.leaseLost': { status: 409, message: 'このジョブの貸出はもう有効ではありません (期限切れで別の端末に渡った可能性があります)' },
+  // The counter: visits, the person view, certificate requests, printing (来庁・証明・印刷)
+  'visit.staffOnlyOpen': { status: 403, message: '端末からは来庁を開けません' },
+  'visit.staffOnly': { status: 403, message: '端末からは来庁記録を変更できません' },
+  'visit.proxyRelationshipRequired': { status: 400, message: '代理人の場合は本人との関係を入力してください' },
+  'visit.manualNameRequired': { status: 400, message: '手入力する人の氏名を入力してください' },
+  'date.unreadable': { status: 400, message: '{label}: {detail}' },
+  'date.dayRequired': { status: 400, message: '{label}は日まで入力してください' },
+  'resident.notFound': { status: 404, message: '指定された住民は見つかりません' },
+  'certificate.staffOnly': { status: 403, message: '端末からは受け付けられません' },
+  'print.templateMissing': { status: 500, message: '様式 {template} がありません (config/forms)' },
+  'print.noAcceptedNotices': { status: 400, message: '印刷する受付済の届出がありません' },
+  'print.procedureNotInVisit': { status: 404, message: '指定された手続きはこの来庁にありません' },
+  'print.procedureHasNoForms': { status: 400, message: 'この手続きには印刷する様式がありません' },
+  'print.noNoticeForForms': { status: 400, message: '受付済の届出がないため、様式に入れる内容がありません' },
+  'print.pamphletMissing': { status: 404, message: 'パンフレットのファイルがありません (config/pamphlets)' },
   // Administration: staff, groups, machine clients, bulletins (伝達事項)
   'staff.notFound': { status: 404, message: '職員が見つかりません' },
   'staff.loginIdTaken': { status: 400, message: 'ログイン ID「{loginId}」はすでに使われています' },

@@ -10,25 +10,31 @@ export interface ErrorBody {
   error: { status: number; code: string; message: string; fields?: FieldProblem[] };
 }
 
-/** Errors of libraries below us (body parser, Koa's ctx.throw) mapped to catalog codes. */
+/**
+ * Errors of libraries below us (body parser, zlib, Koa) mapped to catalog codes. Their own
+ * messages are English and technical, so they are never shown: the catalog's Japanese is.
+ */
 function classify(e: unknown): { status: number; code: string; message: string; fields: readonly FieldProblem[]; expose: boolean } {
   if (e instanceof DomainError) return { status: e.status, code: e.code, message: e.message, fields: e.fields, expose: e.expose };
-  const err = e as Error & { status?: number; statusCode?: number; expose?: boolean; type?: string };
+  const err = (e ?? {}) as Error & { status?: number; statusCode?: number; expose?: boolean; type?: string; code?: string };
   const status = err.status ?? err.statusCode;
   const fromCatalog = (code: ErrorCode) => ({
     status: errorCatalog[code].status,
     code,
-    message: errorCatalog[code].message,
+    message: errorCatalog[code].message.replace(/ \(上限 \{limit\}\)/, '').replace(/ \(\{type\}\)/, ''),
     fields: [],
     expose: true,
   });
-  if (err.type === 'entity.parse.failed') return fromCatalog('input.badJson');
-  if (err.type === 'entity.too.large' || status === 413)
-    return { ...fromCatalog('input.tooLarge'), message: '送られたデータが大きすぎます' };
-  if (err.type === 'encoding.unsupported' || err.type === 'charset.unsupported') return fromCatalog('input.badEncoding');
-  if (typeof status === 'number' && status >= 400 && status < 500) {
-    return { status, code: status === 404 ? 'notFound.page' : 'http', message: err.message, fields: [], expose: err.expose !== false };
-  }
+  // A body that claims a compression it does not have, or is cut short: zlib's errors.
+  if (typeof err.code === 'string' && err.code.startsWith('Z_')) return fromCatalog('input.badEncoding');
+  if (err.type === 'entity.parse.failed' || err instanceof SyntaxError) return fromCatalog('input.badJson');
+  if (err.type === 'entity.too.large' || status === 413) return fromCatalog('input.tooLarge');
+  if (err.type === 'encoding.unsupported' || err.type === 'charset.unsupported' || status === 415) return fromCatalog('input.badEncoding');
+  if (err.type === 'request.size.invalid' || err.type === 'request.aborted') return fromCatalog('input.badEncoding');
+  if (status === 404) return fromCatalog('notFound.page');
+  if (status === 401) return fromCatalog('auth.loginRequired');
+  if (status === 403) return fromCatalog('auth.forbidden');
+  if (typeof status === 'number' && status >= 400 && status < 500) return { ...fromCatalog('input.unreadable'), status };
   return { ...fromCatalog('server.internal'), expose: false };
 }
 
