@@ -7,6 +7,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchLogin } from './login.js';
 import { benchPrint } from './print.js';
 import { benchRpa } from './rpa.js';
 import { benchSearch } from './search.js';
@@ -202,6 +203,7 @@ const benches: Record<string, (args: string[]) => Promise<Record<string, unknown
   search: benchSearch,
   print: benchPrint,
   rpa: benchRpa,
+  login: benchLogin,
 };
 
 const [name, ...rest] = process.argv.slice(2);

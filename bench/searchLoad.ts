@@ -123,11 +123,16 @@ export async function preconnect(client: Client, n: number): Promise<number> {
 
 /** POST /login as a browser does; returns the session cookie (`madoguchi_session=…`). */
 export async function login(client: Client, loginId: string, password: string, counterId: string): Promise<string> {
+  // The login form carries its own CSRF token: a cookie and the same value in a hidden field.
+  const form = await client.request('GET', '/login', {}, undefined, true);
+  const csrfCookie =
+    (form.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]!).find((c) => c.startsWith('madoguchi_login_csrf=')) ?? '';
+  const token = /name="_csrf" value="([^"]+)"/.exec(form.body)?.[1] ?? '';
   const r = await client.request(
     'POST',
     '/login',
-    { 'content-type': 'application/x-www-form-urlencoded' },
-    new URLSearchParams({ loginId, password, counterId }).toString(),
+    { 'content-type': 'application/x-www-form-urlencoded', cookie: csrfCookie },
+    new URLSearchParams({ loginId, password, counterId, _csrf: token }).toString(),
   );
   const cookie = (r.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]!).find((c) => c.startsWith('madoguchi_session='));
   if (r.status !== 303 || !cookie) throw new Error(`ログインに失敗しました: ${r.status} ${r.body.slice(0, 300)}`);

@@ -5,7 +5,7 @@ import { createStaff } from '../../server/src/auth/staffRepo.js';
 import { derivedKeys } from '../../server/src/linkage/forward/keys.js';
 import { MASKED_ADDRESS } from '../../server/src/residents/warnings.js';
 import { getAs, postForm } from '../helpers/http.js';
-import { loginAs, loginWith } from '../helpers/login.js';
+import { failLogins, loginAs, loginWith, postLogin, renewedSession } from '../helpers/login.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 interface SearchResult {
@@ -90,9 +90,16 @@ describe('staff security: password policy, roles and scopes, machine clients, ad
     expect(await wrong.text()).to.contain('現在のパスワードが違います');
     const ok = await postForm(`${url}password`, s, { current: 'Initial-pass-01', next: 'Second-pass-02', confirm: 'Second-pass-02' });
     expect(ok.status).to.equal(303);
-    expect((await getAs(`${url}api/v1/linkage/runs`, s)).status).to.equal(200);
+    // The change renews the session: the old cookie has ended, the new one works.
+    expect((await getAs(`${url}api/v1/linkage/runs`, s)).status).to.equal(401);
+    const renewed = await renewedSession(ok, server.knex, s);
+    expect((await getAs(`${url}api/v1/linkage/runs`, renewed)).status).to.equal(200);
     // Going back to the first password is refused by the history.
-    const back = await postForm(`${url}password`, s, { current: 'Second-pass-02', next: 'Initial-pass-01', confirm: 'Initial-pass-01' });
+    const back = await postForm(`${url}password`, renewed, {
+      current: 'Second-pass-02',
+      next: 'Initial-pass-01',
+      confirm: 'Initial-pass-01',
+    });
     expect(back.status).to.equal(400);
     const actions = (await server.knex('audit_trail').where({ action: 'staff.passwordChange' }).select('result')) as { result: string }[];
     expect(actions.filter((a) => a.result === 'success')).to.have.length(1);
@@ -109,7 +116,7 @@ describe('staff security: password policy, roles and scopes, machine clients, ad
       mustChangePassword: false,
       validFrom: '2099-04-01',
     });
-    const r = await postForm(`${url}login`, null, { loginId: 'future', password: 'Future-pass-01' });
+    const r = await postLogin(url, { loginId: 'future', password: 'Future-pass-01' });
     expect(r.status).to.equal(401);
     expect(await r.text()).to.contain('有効期間外');
 
@@ -136,10 +143,14 @@ describe('staff security: password policy, roles and scopes, machine clients, ad
       groups: ['counter'],
       mustChangePassword: false,
     });
-    for (let i = 0; i < server.config.auth.lockoutAfter; i++) await postForm(`${url}login`, null, { loginId: 'locked', password: 'bad' });
-    expect(await (await postForm(`${url}login`, null, { loginId: 'locked', password: 'Locked-pass-01' })).text()).to.contain(
-      'ロックされています',
+    const { maxFailures, minAddresses } = server.config.auth.lockout.account;
+    await failLogins(
+      url,
+      'locked',
+      maxFailures,
+      Array.from({ length: minAddresses }, (_, i) => `127.0.4.${i + 1}`),
     );
+    expect(await (await postLogin(url, { loginId: 'locked', password: 'Locked-pass-01' })).text()).to.contain('ロックされています');
     const id = Number(((await server.knex('staff').where({ login_id: 'locked' }).first('id')) as { id: number }).id);
 
     const clerk = await loginAs(url, server.knex, ['counter']);
@@ -156,7 +167,7 @@ describe('staff security: password policy, roles and scopes, machine clients, ad
     expect(temporary).to.have.length(14);
     // The reset ends the running session and the old password.
     expect((await getAs(`${url}api/v1/linkage/runs`, back)).status).to.equal(401);
-    expect((await postForm(`${url}login`, null, { loginId: 'locked', password: 'Locked-pass-01' })).status).to.equal(401);
+    expect((await postLogin(url, { loginId: 'locked', password: 'Locked-pass-01' })).status).to.equal(401);
     const withTemp = await loginWith(url, server.knex, 'locked', temporary);
     expect(withTemp.location).to.equal('/password');
     const audited = (await server

@@ -82,11 +82,19 @@ describe('HTTPS with an internal CA (madoguchi cert dev)', function () {
       groups: ['counter'],
       mustChangePassword: false,
     });
-    const body = new URLSearchParams({ loginId: 'tlsuser', password: 'Tls-check-12345', counterId: 'shimin-1' }).toString();
+    // The login form carries its own CSRF token (a cookie and the same value in a hidden field).
+    const form = await request(`${server.url}login`, { ca });
+    const loginCsrf = String(form.headers['set-cookie']?.find((c) => c.startsWith('madoguchi_login_csrf=')) ?? '').split(';')[0]!;
+    const token = /name="_csrf" value="([^"]+)"/.exec(form.body)?.[1] ?? '';
+    const body = new URLSearchParams({ loginId: 'tlsuser', password: 'Tls-check-12345', counterId: 'shimin-1', _csrf: token }).toString();
     const login = await request(`${server.url}login`, {
       ca,
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(Buffer.byteLength(body)) },
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'content-length': String(Buffer.byteLength(body)),
+        cookie: loginCsrf,
+      },
       body,
     });
     expect(login.status).to.equal(303);

@@ -12,6 +12,18 @@ export async function hashPassword(password: string): Promise<string> {
   return ['scrypt', PARAMS.N, PARAMS.r, PARAMS.p, salt.toString('base64'), key.toString('base64')].join('$');
 }
 
+let dummy: Promise<string> | undefined;
+
+/**
+ * A hash of a random password, made once per process with the same parameters as every stored
+ * hash. A login for an unknown, disabled or expired id is checked against it, so that it costs
+ * the same scrypt as a known id (login ids cannot be told apart by timing). Call it at start-up.
+ */
+export function dummyPasswordHash(): Promise<string> {
+  dummy ??= hashPassword(randomBytes(24).toString('base64'));
+  return dummy;
+}
+
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
   const [alg, n, r, p, salt, hash] = stored.split('$');
   if (alg !== 'scrypt' || !salt || !hash) return false;

@@ -4,6 +4,9 @@ import { appendAudit, type AuditEntry } from '../audit/trail.js';
 import { insertReturningId } from '../db/values.js';
 import { hashPassword, randomPassword, verifyPassword } from './passwords.js';
 import { passwordProblems, type PasswordPolicy } from './passwordPolicy.js';
+import { clearAccountFailures } from './loginThrottle.js';
+import { endStaffSessions, renewSession } from './sessions.js';
+import { todayInJapan } from '../domain/japanTime.js';
 
 /** Who does an administrative change, for its audit record. */
 export type AuditActor = Omit<AuditEntry, 'action' | 'result'>;
@@ -73,11 +76,14 @@ export async function createStaff(knex: Knex, s: NewStaff, by: AuditActor = { st
   });
 }
 
-export type ChangePasswordResult = { ok: true } | { ok: false; problems: string[] };
+/** `token`: the cookie token of the renewed session (when the change was made through one). */
+export type ChangePasswordResult = { ok: true; token: string | null } | { ok: false; problems: string[] };
 
 /**
  * A member of staff changes their own password: the current one must be right, the new one must
  * satisfy the policy and differ from the last `historyCount` passwords. Clears the forced change.
+ * Every other session of theirs ends; `sessionId`, the one they changed it in, is renewed (new
+ * cookie token and CSRF token), so a stolen cookie of before the change is worth nothing.
  */
 export async function changePassword(
   knex: Knex,
@@ -86,6 +92,7 @@ export async function changePassword(
   next: string,
   policy: PasswordPolicy,
   by: AuditActor,
+  sessionId: string | null = null,
 ): Promise<ChangePasswordResult> {
   const staff = await knex('staff').where({ id: staffId }).first('login_id', 'password_hash');
   if (!staff) return { ok: false, problems: ['職員が見つかりません'] };
@@ -118,13 +125,22 @@ export async function changePassword(
       return fail([`直近 ${Math.max(1, policy.historyCount)} 回に使ったパスワードは使えません`], 'reused');
   }
   const hash = await hashPassword(next);
-  await knex.transaction(async (trx) => {
+  return knex.transaction(async (trx) => {
     const now = new Date();
     await trx('staff').where({ id: staffId }).update({ password_hash: hash, password_changed_at: now, must_change_password: false });
     await trx('staff_password_history').insert({ staff_id: staffId, password_hash: hash, changed_at: now });
-    await appendAudit(trx, { ...by, action: 'staff.passwordChange', targetKind: 'staff', targetIds: [String(staffId)], result: 'success' });
+    const sessionsEnded = await endStaffSessions(trx, staffId, sessionId);
+    const token = sessionId ? await renewSession(trx, sessionId, now) : null;
+    await appendAudit(trx, {
+      ...by,
+      action: 'staff.passwordChange',
+      targetKind: 'staff',
+      targetIds: [String(staffId)],
+      result: 'success',
+      detail: { sessionsEnded, sessionRenewed: token !== null },
+    });
+    return { ok: true as const, token };
   });
-  return { ok: true };
 }
 
 /**
@@ -139,10 +155,24 @@ export async function resetPassword(knex: Knex, staffId: number, by: AuditActor)
       .where({ id: staffId })
       .update({ password_hash: hash, password_changed_at: new Date(), must_change_password: true, failed_logins: 0, locked_at: null });
     if (!n) throw Object.assign(new Error('職員が見つかりません'), { status: 404, expose: true });
-    await trx('staff_sessions').where({ staff_id: staffId }).del();
-    await appendAudit(trx, { ...by, action: 'staff.passwordReset', targetKind: 'staff', targetIds: [String(staffId)], result: 'success' });
+    const sessionsEnded = await endStaffSessions(trx, staffId);
+    await clearFailuresOf(trx, staffId);
+    await appendAudit(trx, {
+      ...by,
+      action: 'staff.passwordReset',
+      targetKind: 'staff',
+      targetIds: [String(staffId)],
+      result: 'success',
+      detail: { sessionsEnded },
+    });
   });
   return temporary;
+}
+
+/** The failures of an account stop counting towards its lock (after an unlock or a reset). */
+async function clearFailuresOf(trx: Knex.Transaction, staffId: number): Promise<void> {
+  const row = await trx('staff').where({ id: staffId }).first('login_id');
+  if (row) await clearAccountFailures(trx, row.login_id);
 }
 
 /** Lifts a lockout after too many failed logins. */
@@ -150,6 +180,7 @@ export async function unlockStaff(knex: Knex, staffId: number, by: AuditActor): 
   await knex.transaction(async (trx) => {
     const n = await trx('staff').where({ id: staffId }).update({ failed_logins: 0, locked_at: null });
     if (!n) throw Object.assign(new Error('職員が見つかりません'), { status: 404, expose: true });
+    await clearFailuresOf(trx, staffId);
     await appendAudit(trx, { ...by, action: 'staff.unlock', targetKind: 'staff', targetIds: [String(staffId)], result: 'success' });
   });
 }
@@ -163,7 +194,10 @@ export interface StaffUpdate {
   groups: string[];
 }
 
-/** Changes a member of staff's details and groups; disabling ends their sessions. */
+/**
+ * Changes a member of staff's details and groups; disabling them, or a validity period that no
+ * longer includes today, ends their sessions (as the CSV import does).
+ */
 export async function updateStaff(knex: Knex, staffId: number, u: StaffUpdate, by: AuditActor): Promise<void> {
   const ids = await groupIds(knex);
   for (const g of u.groups) if (!ids.has(g)) throw Object.assign(new Error(`グループ「${g}」はありません`), { status: 400, expose: true });
@@ -177,14 +211,22 @@ export async function updateStaff(knex: Knex, staffId: number, u: StaffUpdate, b
       .update({ display_name: u.displayName, section: u.section, valid_from: u.validFrom, valid_to: u.validTo, disabled: u.disabled });
     await trx('staff_group_members').where({ staff_id: staffId }).del();
     for (const g of u.groups) await trx('staff_group_members').insert({ staff_id: staffId, group_id: ids.get(g)! });
-    if (u.disabled) await trx('staff_sessions').where({ staff_id: staffId }).del();
+    const today = todayInJapan(new Date());
+    const cannotLogIn = u.disabled || (u.validFrom !== null && today < u.validFrom) || (u.validTo !== null && today > u.validTo);
+    const sessionsEnded = cannotLogIn ? await endStaffSessions(trx, staffId) : 0;
     await appendAudit(trx, {
       ...by,
       action: 'staff.update',
       targetKind: 'staff',
       targetIds: [String(staffId)],
       result: 'success',
-      detail: { groups: u.groups, disabled: u.disabled, validFrom: u.validFrom, validTo: u.validTo },
+      detail: {
+        groups: u.groups,
+        disabled: u.disabled,
+        validFrom: u.validFrom,
+        validTo: u.validTo,
+        ...(cannotLogIn ? { sessionsEnded } : {}),
+      },
     });
   });
 }

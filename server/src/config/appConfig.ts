@@ -98,6 +98,28 @@ export interface BackupSettings {
   mssql?: { disk?: string; copyOnly: boolean };
 }
 
+/**
+ * Login throttling (docs/security.md「ログイン」): one client address is slowed first (429 for a
+ * while), and an account is locked only after many failures from several addresses, so that one
+ * address can never lock someone else's account.
+ */
+export interface LockoutSettings {
+  /** Failed logins from one client address within `windowMinutes` before it gets 429 (any login id). */
+  address: { maxFailures: number; windowMinutes: number };
+  /** Failures on one login id within `windowMinutes`, from at least `minAddresses` addresses, lock it. */
+  account: { maxFailures: number; minAddresses: number; windowMinutes: number };
+}
+
+export interface AuthConfig {
+  idleMinutes: number;
+  /** The absolute lifetime of a session, however busy it is. */
+  sessionMaxHours: number;
+  lockout: LockoutSettings;
+  /** Deprecated since the login throttle (`lockout`); accepted in old files and ignored. */
+  lockoutAfter?: number;
+  password: PasswordPolicy;
+}
+
 export interface AppConfig {
   municipality: { name: string; nameKana: string; code: string; prefecture: string; county?: string };
   addresseeNo: { checkDigitRemainderOne: number };
@@ -106,7 +128,8 @@ export interface AppConfig {
   database: DatabaseSettings;
   linkage: LinkageSettings;
   logging: { level: 'error' | 'warn' | 'info' | 'debug'; retainDays: number };
-  audit: { retentionYears: number };
+  /** Audit trail: retention, and the append-only anchor file outside the database (relative to the data directory). */
+  audit: { retentionYears: number; anchorFile: string };
   /** Accepted notices as CSV for the core system (000 §9-2): folder under the data dir, encoding, schedule. */
   backwardLinkage: { csvDir: string; encoding: 'utf8' | 'cp932'; schedule: string | null };
   /** Entry into the core system's screens by RPA agents: scenario folder, leases, retries, evidence. */
@@ -115,7 +138,7 @@ export interface AppConfig {
   printing: { fonts: { mincho: string; gothic: string } };
   /** Deadlines of notices in days from the effective date (late notices warn). */
   notices: { deadlineDays: Partial<Record<NoticeType, number>> };
-  auth: { idleMinutes: number; lockoutAfter: number; password: PasswordPolicy };
+  auth: AuthConfig;
   /** HTTPS with the internal CA's certificate; without it, plain HTTP (demo on localhost only). */
   http: { tls?: { cert: string; key: string }; redirectPort?: number };
   ups: UpsSettings;
@@ -322,7 +345,36 @@ export const appConfigSchema = {
       default: {},
       properties: {
         idleMinutes: { type: 'integer', minimum: 1, maximum: 480, default: 30 },
-        lockoutAfter: { type: 'integer', minimum: 1, maximum: 20, default: 5 },
+        sessionMaxHours: { type: 'integer', minimum: 1, maximum: 24, default: 12 },
+        lockout: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            address: {
+              type: 'object',
+              additionalProperties: false,
+              default: {},
+              properties: {
+                maxFailures: { type: 'integer', minimum: 3, maximum: 100, default: 10 },
+                windowMinutes: { type: 'integer', minimum: 1, maximum: 1440, default: 15 },
+              },
+            },
+            account: {
+              type: 'object',
+              additionalProperties: false,
+              default: {},
+              properties: {
+                maxFailures: { type: 'integer', minimum: 5, maximum: 1000, default: 20 },
+                // At least 2: one address alone can never lock an account.
+                minAddresses: { type: 'integer', minimum: 2, maximum: 100, default: 3 },
+                windowMinutes: { type: 'integer', minimum: 1, maximum: 10080, default: 60 },
+              },
+            },
+          },
+        },
+        // Replaced by `lockout`; still accepted so that an older municipality.yaml loads.
+        lockoutAfter: { type: 'integer', minimum: 1, maximum: 20 },
         password: {
           type: 'object',
           additionalProperties: false,
@@ -340,7 +392,10 @@ export const appConfigSchema = {
       type: 'object',
       additionalProperties: false,
       default: {},
-      properties: { retentionYears: { type: 'integer', minimum: 1, maximum: 30, default: 5 } },
+      properties: {
+        retentionYears: { type: 'integer', minimum: 1, maximum: 30, default: 5 },
+        anchorFile: { type: 'string', minLength: 1, default: 'audit-anchors.log' },
+      },
     },
     backwardLinkage: {
       type: 'object',

@@ -599,6 +599,16 @@ export type RpaAgentRow = {
   created_at: Date | number | string;
 };
 
+/** A row of `login_failures` as the driver returns it. */
+export type LoginFailureRow = {
+  id: number;
+  login_id: string;
+  staff_id: number | null;
+  client_address: string;
+  failed_at: Date | number | string;
+  counts_for_account: number | boolean;
+};
+
 /** Every table of the schema with its columns, in the order the migrations created them. */
 export const tableColumns = {
   residents: [
@@ -989,6 +999,7 @@ export const tableColumns = {
   rpa_evidence: ['id', 'job_id', 'attempt', 'kind', 'file', 'bytes', 'created_at'],
   power_state: ['id', 'state', 'event', 'changed_at'],
   rpa_agents: ['name', 'version', 'host', 'last_seen_at', 'last_job_id', 'created_at'],
+  login_failures: ['id', 'login_id', 'staff_id', 'client_address', 'failed_at', 'counts_for_account'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type TableName = keyof typeof tableColumns;
@@ -1031,6 +1042,7 @@ export interface TableRows {
   rpa_evidence: RpaEvidenceRow;
   power_state: PowerStateRow;
   rpa_agents: RpaAgentRow;
+  login_failures: LoginFailureRow;
 }
 
 /**
@@ -1081,5 +1093,6 @@ declare module 'knex/types/tables.js' {
     rpa_evidence: Knex.CompositeTableType<TableRows['rpa_evidence'], WritableRow<TableRows['rpa_evidence']>>;
     power_state: Knex.CompositeTableType<TableRows['power_state'], WritableRow<TableRows['power_state']>>;
     rpa_agents: Knex.CompositeTableType<TableRows['rpa_agents'], WritableRow<TableRows['rpa_agents']>>;
+    login_failures: Knex.CompositeTableType<TableRows['login_failures'], WritableRow<TableRows['login_failures']>>;
   }
 }

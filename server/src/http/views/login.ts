@@ -5,13 +5,17 @@ import { html, page, type SafeHtml } from '../html.js';
 
 type PasswordPolicy = Config['auth']['password'];
 
-/** The login form: login id, password and the counter the member of staff works at today. */
-export function loginPage(config: AppConfig, state: { error?: string; loginId?: string }): string {
+/**
+ * The login form: login id, password and the counter the member of staff works at today, with the
+ * pre-session CSRF token (its twin is the `madoguchi_login_csrf` cookie).
+ */
+export function loginPage(config: AppConfig, state: { error?: string; loginId?: string; csrf: string }): string {
   return page(
     'ログイン',
     html`<h1>ログイン</h1>
 ${state.error ? html`<p class="card alert" role="alert">${state.error}</p>` : ''}
 <form method="post" action="/login" class="card login">
+  <input type="hidden" name="_csrf" value="${state.csrf}">
   <p><label>ログイン ID<br><input name="loginId" autocomplete="username" required autofocus value="${state.loginId ?? ''}"></label></p>
   <p><label>パスワード<br><input name="password" type="password" autocomplete="current-password" required></label></p>
   <p><label>窓口<br><select name="counterId">${config.counters.map((c) => html`<option value="${c.id}">${c.name} (${c.section})</option>`)}</select></label></p>
