@@ -5,7 +5,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { registerApiClient } from '../../server/src/auth/apiClients.js';
 import { derivedKeys } from '../../server/src/linkage/forward/keys.js';
-import { saveCertificateRequest } from '../../server/src/certificates/requests.js';
+import { acceptCertificateRequest } from '../../server/src/certificates/commands/acceptCertificateRequest.js';
 import { getNotice } from '../../server/src/notices/queries.js';
 import { pruneEvidence } from '../../server/src/rpa/evidence.js';
 import { queueSettingsOf, scenarioCheck } from '../../server/src/rpa/jobs.js';
@@ -189,30 +189,33 @@ describe('RPA agent: scenarios, entry into the core system, evidence, stop and r
     expect(accepted.status).to.equal(303);
     expect((await postForm(`${server.url}notices/${nid}/move`, reviewer, { move: 'review' })).status).to.equal(303);
     const cfg = loadAppConfig(config);
-    const reqId = await saveCertificateRequest(
+    const { requestId: reqId } = await acceptCertificateRequest(
       server.knex,
-      visitId,
       {
-        total: 300,
-        lines: [
-          {
-            typeId: 'residentCopy',
-            name: '住民票の写し',
-            subject: { addresseeNo: '600000000001' },
-            copies: 2,
-            unit: '通',
-            purposeId: 'self',
-            unitFee: 150,
-            exempt: false,
-            amount: 300,
-            options: { scope: 'household', showHouseholdHead: true, showDomicile: false },
-          },
-        ],
+        visitId,
+        priced: {
+          total: 300,
+          lines: [
+            {
+              typeId: 'residentCopy',
+              name: '住民票の写し',
+              subject: { addresseeNo: '600000000001' },
+              copies: 2,
+              unit: '通',
+              purposeId: 'self',
+              unitFee: 150,
+              exempt: false,
+              amount: 300,
+              options: { scope: 'household', showHouseholdHead: true, showDomicile: false },
+            },
+          ],
+        },
+        relation: 'self',
+        memo: '',
+        save: true,
       },
-      'self',
-      '',
-      clerk.staffId,
-      { staffLogin: 'test' },
+      { permissions: new Set<string>() },
+      { staffLogin: 'test', staffId: clerk.staffId },
       { settings: queueSettingsOf(cfg), hasScenario: scenarioCheck(config, 'sim') },
     );
     const certJob = (await server.knex('rpa_jobs').where({ certificate_request_id: reqId }).first()) as Record<string, unknown>;

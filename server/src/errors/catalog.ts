@@ -57,6 +57,13 @@ export const errorCatalog = {
   'print.procedureHasNoForms': { status: 400, message: 'この手続きには印刷する様式がありません' },
   'print.noNoticeForForms': { status: 400, message: '受付済の届出がないため、様式に入れる内容がありません' },
   'print.pamphletMissing': { status: 404, message: 'パンフレットのファイルがありません (config/pamphlets)' },
+  // Answered with 422 by http/views/print.ts (ErrorStatus has no 422 yet): the form's data cannot be printed.
+  'print.missingGlyph': {
+    status: 400,
+    message:
+      '「{char}」({codePoint}) は印刷用のフォントにない文字です (様式 {template} の項目 {field})。外字の登録を情報政策課に依頼してください',
+  },
+  'print.unprintable': { status: 400, message: '{detail} (様式 {template} の項目 {field})' },
   // Administration: staff, groups, machine clients, bulletins (伝達事項)
   'staff.notFound': { status: 404, message: '職員が見つかりません' },
   'staff.loginIdTaken': { status: 400, message: 'ログイン ID「{loginId}」はすでに使われています' },

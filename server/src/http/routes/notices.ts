@@ -38,6 +38,7 @@ import {
   type ProcedureStatus,
 } from '../../notices/visitProcedures.js';
 import { html, type SafeHtml } from '../html.js';
+import { FIELDS, FIELD_LABELS, noticePage } from '../views/notices.js';
 import { badRequest, htmlOrRedirect, htmlPage, json, redirect, type ProcedureSource, type RouteAccess, type RouteKit } from '../kit.js';
 import { japanWarekiTime as jst } from '../../domain/japanTime.js';
 import { readRawBody } from '../rawBody.js';
@@ -125,33 +126,6 @@ export const noticeJson = (n: Notice) => ({
   enteredAt: iso(n.enteredAt),
 });
 
-/** Data fields per notice type: which inputs the form shows (and the validation expects). */
-const FIELDS: Record<NoticeType, (keyof NoticeData)[]> = {
-  moveIn: ['previousAddress', 'newAddress', 'certificateRef', 'targetHouseholdNo'],
-  specialMoveIn: ['previousAddress', 'newAddress', 'certificateRef', 'plannedMoveDate', 'targetHouseholdNo'],
-  moveOut: ['nextAddress'],
-  specialMoveOut: ['nextAddress'],
-  moveAbroad: ['country', 'nextAddress'],
-  relocation: ['previousAddress', 'newAddress'],
-  headChange: [],
-  householdSplit: ['newAddress'],
-  householdMerge: ['targetHouseholdNo'],
-  householdRestructure: ['targetHouseholdNo'],
-  birth: [],
-  death: [],
-  individual: [],
-};
-const FIELD_LABELS: Record<keyof NoticeData, string> = {
-  previousAddress: '従前の住所',
-  newAddress: '新しい住所',
-  nextAddress: '転出先の住所',
-  country: '転出先の国',
-  plannedMoveDate: '転出予定日',
-  certificateRef: '転出証明書 (情報) の番号',
-  targetHouseholdNo: '入る世帯の世帯番号',
-  note: 'メモ',
-};
-
 function dateField(raw: unknown, label: string, errors: FieldError[], field: string): string | null {
   const s = str(raw);
   if (!s) return null;
@@ -234,61 +208,6 @@ async function startingMembers(
   };
 }
 
-function errorFor(errors: readonly FieldError[], field: string): SafeHtml {
-  const mine = errors.filter((e) => e.field === field || (field === 'members' && e.field.startsWith('members')));
-  return mine.length ? html`<span class="field-error" role="alert">${mine.map((e) => e.message).join('。')}</span>` : html``;
-}
-
-function noticeForm(
-  visitId: number,
-  n: { id: number; type: NoticeType; effectiveDate: string | null; data: NoticeData; members: NoticeMemberInput[]; status: NoticeStatus },
-  csrf: string,
-  errors: readonly FieldError[],
-  late: string | null,
-): SafeHtml {
-  const rows = [...n.members];
-  const blank = n.type === 'moveIn' || n.type === 'specialMoveIn' || n.type === 'birth' ? 4 : 1;
-  for (let i = 0; i < blank; i++)
-    rows.push({
-      addresseeNo: null,
-      name: '',
-      nameKana: null,
-      birthDate: null,
-      sex: null,
-      relationship: null,
-      moving: true,
-      head: false,
-      event: false,
-    });
-  const editable = n.status === 'draft';
-  const showEvent = n.type === 'birth' || n.type === 'death';
-  return html`<form method="post" action="/visits/${visitId}/notices/${n.id}" class="card notice-form" id="notice-form">
-<input type="hidden" name="_csrf" value="${csrf}">
-${late ? html`<p class="alert" role="alert">⚠ ${late}</p>` : ''}
-<p><label>${n.type === 'birth' ? '出生日' : n.type === 'death' ? '死亡日' : '異動日'}<br><input name="effectiveDate" id="effectiveDate" value="${n.effectiveDate ? formatWareki(n.effectiveDate) : ''}" placeholder="R8.11.20" ${editable ? '' : 'disabled'} autofocus></label> ${errorFor(errors, 'effectiveDate')}</p>
-${editable && (n.type === 'specialMoveIn' || n.type === 'moveIn') ? html`<p class="card"><label>転出証明書情報 (CSV) を読み込む<br><input type="file" accept=".csv,text/csv" data-upload-url="/visits/${visitId}/notices/${n.id}/move-out-certificate" data-csrf="${csrf}" id="move-out-certificate"></label> <span class="muted upload-result" aria-live="polite">住基ネットで受けた転出証明書情報や、転出証明書の QR コードの内容から、従前の住所・転出予定日・対象者を入れます。</span></p>` : ''}
-${FIELDS[n.type].map((f) => html`<p><label>${FIELD_LABELS[f]}<br><input name="${f}" id="${f}" size="${f.endsWith('Address') ? 50 : 20}" value="${f === 'plannedMoveDate' && n.data[f] ? formatWareki(n.data[f]!) : (n.data[f] ?? '')}" ${f === 'newAddress' ? html`class="address-input" list="notice-town-choices"` : ''} ${editable ? '' : 'disabled'}></label> ${errorFor(errors, f)}</p>`)}
-<datalist id="notice-town-choices"></datalist>
-<h3>対象者 ${errorFor(errors, 'members')}</h3>
-<table id="notice-members"><thead><tr><th>${n.type === 'moveIn' || n.type === 'specialMoveIn' ? '転入' : '対象'}</th><th>世帯主</th>${showEvent ? html`<th>${n.type === 'birth' ? '生まれた子' : '亡くなった人'}</th>` : ''}<th>氏名</th><th>カナ</th><th>生年月日</th><th>性別</th><th>続柄</th></tr></thead><tbody>
-${rows.map(
-  (m, i) => html`<tr>
-<td><input type="checkbox" name="moving" value="${i}" aria-label="対象" ${m.moving ? html`checked` : ''} ${editable ? '' : 'disabled'}></td>
-<td><input type="radio" name="head" value="${i}" aria-label="世帯主" ${m.head ? html`checked` : ''} ${editable ? '' : 'disabled'}></td>
-${showEvent ? html`<td><input type="radio" name="event" value="${i}" ${m.event ? html`checked` : ''} ${editable ? '' : 'disabled'}></td>` : ''}
-<td><input type="hidden" name="m${i}_addresseeNo" value="${m.addresseeNo ?? ''}"><input name="m${i}_name" value="${m.name}" size="14" ${m.addresseeNo || !editable ? html`readonly` : ''}></td>
-<td><input name="m${i}_kana" value="${m.nameKana ?? ''}" size="14" ${m.addresseeNo || !editable ? html`readonly` : ''}></td>
-<td><input name="m${i}_birthDate" value="${m.birthDate ? formatWareki(m.birthDate) : ''}" size="14" placeholder="S50.4.1" ${m.addresseeNo || !editable ? html`readonly` : ''}> ${errorFor(errors, `members.${i}.birthDate`)}</td>
-<td><select name="m${i}_sex" ${editable ? '' : 'disabled'}><option value="">—</option><option value="1" ${m.sex === '1' ? html`selected` : ''}>男</option><option value="2" ${m.sex === '2' ? html`selected` : ''}>女</option></select></td>
-<td><input name="m${i}_relationship" value="${m.relationship ?? ''}" size="6" ${editable ? '' : 'disabled'}></td></tr>`,
-)}
-</tbody></table>
-<p><label>メモ<br><input name="note" size="60" value="${n.data.note ?? ''}" ${editable ? '' : 'disabled'}></label></p>
-${editable ? html`<p><button type="submit" name="action" value="accept" id="accept-notice">受け付ける (Enter)</button> <button type="submit" name="action" value="save" id="save-notice">一時保存</button></p>` : ''}
-</form>
-${n.status === 'draft' || n.status === 'accepted' ? html`<form method="post" action="/visits/${visitId}/notices/${n.id}/cancel" class="card filters"><input type="hidden" name="_csrf" value="${csrf}"><label>取り消す理由<br><input name="reason" required size="40"></label><button type="submit" id="cancel-notice">この届出を取り消す</button></form>` : ''}`;
-}
-
 /** Notices, the derived procedure list with questions, memos, and the review work list. */
 export function registerNoticeRoutes(kit: RouteKit, procedures: ProcedureSource): void {
   const { route, deps, render, session, actor, form } = kit;
@@ -337,15 +256,7 @@ export function registerNoticeRoutes(kit: RouteKit, procedures: ProcedureSource)
 
   const showNotice = async (ctx: Parameters<RouteKit['render']>[0], n: Notice, errors: FieldError[]) => {
     const s = session(ctx);
-    render(
-      ctx,
-      noticeTypeLabels[n.type],
-      html`<h1>${noticeTypeLabels[n.type]} <span class="status">${noticeStatusLabels[n.status]}</span></h1>
-<p><a href="/visits/${n.visitId}">← 来庁記録に戻る</a> ・ 届出日 ${formatWareki(n.reportedDate)}${n.acceptedAt ? ` ・ 受付 ${jst(n.acceptedAt.toISOString())}` : ''}${n.reviewedAt ? ` ・ 審査 ${jst(n.reviewedAt.toISOString())}` : ''}</p>
-${errors.length ? html`<div class="card alert" role="alert" id="notice-errors"><p>入力を確認してください (${errors.length} 件)</p></div>` : ''}
-${noticeForm(n.visitId, n, s.csrfToken ?? '', errors, n.lateWarning)}
-<script src="/static/counter.js"></script>`,
-    );
+    render(ctx, noticeTypeLabels[n.type], noticePage(n, s.csrfToken ?? '', errors));
   };
 
   route(
