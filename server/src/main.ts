@@ -11,7 +11,8 @@ import cron from 'node-cron';
 import { pruneEvidence } from './rpa/evidence.js';
 import { exportNoticesCsv } from './rpa/csvOut.js';
 import { JAPAN_TIME_ZONE, todayInJapan } from './domain/japanTime.js';
-import { pruneAudit } from './audit/trail.js';
+import { anchorFilePath } from './audit/anchorFile.js';
+import { pruneAudit, writeAnchor } from './audit/trail.js';
 import { createApp } from './http/app.js';
 import { LayoutRegistry } from './linkage/forward/layouts.js';
 import { applyOptionsFrom, checkSpecsHaveLayouts, configuredGaijiMap, loadGaijiMap } from './linkage/forward/settings.js';
@@ -75,12 +76,28 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     ? startWatchdog(knex, config.linkage, logger, { closedDates: config.openingHours.closedDates, root })
     : undefined;
   if (watching) pruneArchive(root, config.linkage.archiveDays);
-  // Audit records past the retention period go each night (at least a year is kept).
+  // Audit records past the retention period go each night (at least a year is kept); the cut is
+  // recorded in the chain and the anchor file, so that verification expects the new start.
+  const anchorFile = anchorFilePath(config, opts.dataDir);
   const auditRetention = watching
     ? cron.schedule(
         '45 3 * * *',
-        () => void pruneAudit(knex, config.audit.retentionYears).catch((e: unknown) => logger.error('audit prune failed', { error: e })),
+        () =>
+          void pruneAudit(knex, config.audit.retentionYears, new Date(), { anchorFile, log: logger }).catch((e: unknown) =>
+            logger.error('audit prune failed', { error: e }),
+          ),
         { timezone: JAPAN_TIME_ZONE, name: 'audit-retention' },
+      )
+    : undefined;
+  // The chain head goes outside the database each day: the anchor file and this log (docs/security.md §6.2).
+  const auditAnchor = watching
+    ? cron.schedule(
+        '55 23 * * *',
+        () =>
+          void writeAnchor(knex, { file: anchorFile, kind: 'daily', log: logger }).catch((e: unknown) =>
+            logger.error('audit anchor failed', { error: e }),
+          ),
+        { timezone: JAPAN_TIME_ZONE, name: 'audit-anchor' },
       )
     : undefined;
   // RPA evidence shows personal data: it goes after its retention, each night.
@@ -172,6 +189,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       // No new work: timers and the linkage watcher stop while the HTTP requests drain.
       watchdog?.stop();
       void auditRetention?.stop();
+      void auditAnchor?.stop();
       void evidenceRetention?.stop();
       void noticeCsv?.stop();
       void backups?.stop();

@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import { dbDate } from '../db/values.js';
 import { japanDateTime, japanDayBounds, startOfJapanDay, todayInJapan } from '../domain/japanTime.js';
 import { csvText } from '../text/index.js';
+import { appendAnchorLine, readAnchorFile, type AnchorKind, type AnchorLine } from './anchorFile.js';
 
 /** What happened, by whom, to what. Target ids only: never a My Number or a name. */
 export interface AuditEntry {
@@ -152,75 +153,224 @@ export async function appendAudit(trx: Knex.Transaction, entry: AuditEntry, now:
   return record;
 }
 
+/** Records that name where the chain starts (and, with an anchor file, the line they wrote). */
+export const ANCHOR_RECORD_ACTION = 'audit.anchor';
+export const PRUNE_ACTION = 'audit.prune';
+const START_ACTIONS = [ANCHOR_RECORD_ACTION, PRUNE_ACTION];
+
+interface StartDetail {
+  kind: string;
+  start: number;
+  line: number | null;
+}
+
+function startDetail(r: { action: string; detail: string | null }): StartDetail | null {
+  if (!START_ACTIONS.includes(r.action) || !r.detail) return null;
+  try {
+    const d = JSON.parse(r.detail) as { kind?: unknown; start?: unknown; line?: unknown };
+    if (!Number.isInteger(d.start)) return null;
+    return { kind: String(d.kind), start: Number(d.start), line: Number.isInteger(d.line) ? Number(d.line) : null };
+  } catch {
+    return null;
+  }
+}
+
+/** Where the newest anchor or retention-prune record says the chain starts; null before the first one. */
+async function recordedStart(knex: Knex): Promise<{ seq: number; start: number } | null> {
+  const rows = (await knex('audit_trail')
+    .whereIn('action', START_ACTIONS)
+    .orderBy('seq', 'desc')
+    .limit(20)
+    .select('seq', 'action', 'detail')) as { seq: number | string; action: string; detail: string | null }[];
+  for (const r of rows) {
+    const d = startDetail(r);
+    if (d) return { seq: Number(r.seq), start: d.start };
+  }
+  return null;
+}
+
 export interface VerifyResult {
   ok: boolean;
   checked: number;
-  /** The first record that does not fit the chain, and why. */
+  /** Anchor lines compared with the database (only when an anchor file was given). */
+  anchors?: number;
+  /** The first record that does not fit the chain or its anchors, and why. */
   broken?: { seq: number; reason: string };
 }
 
+export interface VerifyAuditOptions {
+  /** The anchor file (anchorFile.ts) to check the database against; without it, the chain alone. */
+  anchorFile?: string;
+}
+
+const BATCH = 2000;
+
+async function* recordBatches(knex: Knex, fromAt?: Date, toAt?: Date): AsyncGenerator<AuditRecord[]> {
+  let after = -1;
+  for (;;) {
+    let q = knex('audit_trail').where('seq', '>', after).orderBy('seq').limit(BATCH);
+    if (fromAt) q = q.where('recorded_at', '>=', fromAt);
+    if (toAt) q = q.where('recorded_at', '<', toAt);
+    const rows = ((await q) as Record<string, unknown>[]).map(fromRow);
+    if (!rows.length) return;
+    yield rows;
+    after = rows[rows.length - 1]!.seq;
+    if (rows.length < BATCH) return;
+  }
+}
+
+const anchorName = (l: AnchorLine) => `アンカーファイル ${l.line} 行目、${japanDateTime(l.at)}`;
+
 /**
- * Recomputes the chain: each record's hash, its link to the one before, no gap in the
- * sequence, and the head matching the last record. With `from`, the record before it is
- * trusted as the starting point. Names the first broken record.
+ * Recomputes the chain and checks it against its anchors:
+ * - the chain starts at its first sequence: 1, or where the newest retention prune recorded the
+ *   cut (an `audit.prune` / `audit.anchor` record, and the anchor file's newest line);
+ * - each record's hash, its link to the one before, no gap in the sequence, and the head
+ *   matching the last record;
+ * - with an anchor file: the file's own line-hash chain; at every anchored sequence a record
+ *   with the anchored hash; the head not below the newest anchor; and every line that a record
+ *   says it wrote still in the file.
+ * With `from`, the record before it is trusted as the starting point. Names the first broken record.
  */
-export async function verifyAudit(knex: Knex, range: { from?: string; to?: string } = {}): Promise<VerifyResult> {
+export async function verifyAudit(
+  knex: Knex,
+  range: { from?: string; to?: string } = {},
+  opts: VerifyAuditOptions = {},
+): Promise<VerifyResult> {
   const fromAt = range.from ? startOfJapanDay(range.from) : undefined;
   const toAt = range.to ? japanDayBounds(range.to).to : undefined;
-  let q = knex('audit_trail').orderBy('seq');
-  if (fromAt) q = q.where('recorded_at', '>=', fromAt);
-  if (toAt) q = q.where('recorded_at', '<', toAt);
-  const rows = ((await q) as Record<string, unknown>[]).map(fromRow);
+  const withAnchors = opts.anchorFile !== undefined;
   let checked = 0;
+  let anchors = 0;
+  const fail = (seq: number, reason: string): VerifyResult => ({
+    ok: false,
+    checked,
+    ...(withAnchors ? { anchors } : {}),
+    broken: { seq, reason },
+  });
+
+  const read = withAnchors ? readAnchorFile(opts.anchorFile!) : undefined;
+  if (read?.problem) {
+    const p = read.problem;
+    return fail(
+      p.seq ?? 0,
+      `アンカーファイル (${read.file}) の ${p.line} 行目${p.seq !== null ? ` (連番 ${p.seq} のアンカー)` : ''}が正しくありません: ${p.reason}`,
+    );
+  }
+  const lines = read?.lines ?? [];
+  const newest = lines[lines.length - 1];
+
+  let expectedStart: number | undefined;
+  if (!fromAt) {
+    const recorded = await recordedStart(knex);
+    const dbStart = recorded?.start ?? 1;
+    if (newest && newest.start !== dbStart)
+      return fail(
+        recorded?.seq ?? newest.seq,
+        `チェーンの開始位置が監査ログ (連番 ${dbStart} から) とアンカー (${anchorName(newest)}: 連番 ${newest.start} から) で違います (保存期間による削除の記録の改ざんの疑い)`,
+      );
+    expectedStart = newest?.start ?? dbStart;
+  }
+  const anchored = new Map<number, AnchorLine>();
+  for (const l of lines) if (expectedStart === undefined || l.seq >= expectedStart) anchored.set(l.seq, l);
+  /** Records that say they wrote an anchor line. */
+  const lineRefs: { line: number; seq: number }[] = [];
+
   let expectedPrev: string | undefined;
   let expectedSeq: number | undefined;
-  if (!fromAt) {
-    expectedPrev = GENESIS_HASH;
-    expectedSeq = 1;
-    const first = rows[0];
-    // Records before the retention horizon may have been removed: start from the first one kept.
-    if (first && first.seq !== 1) {
-      const earlier = (await knex('audit_trail').where('seq', '<', first.seq).first('seq')) as unknown;
-      if (!earlier) {
-        expectedPrev = first.prevHash;
-        expectedSeq = first.seq;
+  let first: AuditRecord | undefined;
+  let last: AuditRecord | undefined;
+  let sinceAnchor = 0;
+  for await (const batch of recordBatches(knex, fromAt, toAt)) {
+    for (const r of batch) {
+      if (!first) {
+        first = r;
+        sinceAnchor = r.seq;
+        if (expectedStart !== undefined) {
+          if (r.seq > expectedStart)
+            return fail(
+              expectedStart,
+              `先頭の記録がありません: 連番 ${expectedStart}〜${r.seq - 1} が削除されています (チェーンは連番 ${expectedStart} から始まるはず: 先頭の削除の疑い)`,
+            );
+          if (r.seq < expectedStart)
+            return fail(
+              r.seq,
+              `連番 ${r.seq} は保存期間による削除で消えているはずの記録です (チェーンは連番 ${expectedStart} から始まるはず: 削除の記録の改ざんの疑い)`,
+            );
+          expectedSeq = expectedStart;
+          expectedPrev = expectedStart === 1 ? GENESIS_HASH : r.prevHash;
+        }
       }
+      if (expectedSeq !== undefined && r.seq !== expectedSeq)
+        return fail(
+          r.seq,
+          r.seq > expectedSeq
+            ? `連番が飛んでいます (${expectedSeq} から ${r.seq - 1} がありません: 削除の疑い)`
+            : `連番が重複・逆行しています (${r.seq})`,
+        );
+      if (expectedPrev !== undefined && r.prevHash !== expectedPrev)
+        return fail(r.seq, '直前の記録のハッシュと一致しません (挿入・削除・改ざんの疑い)');
+      const { hash, ...rest } = r;
+      if (recordHash(rest) !== hash) return fail(r.seq, '記録の内容がハッシュと一致しません (改ざんの疑い)');
+      const anchor = anchored.get(r.seq);
+      if (anchor) {
+        if (anchor.hash !== hash)
+          return fail(
+            r.seq,
+            `連番 ${r.seq} のハッシュがアンカー (${anchorName(anchor)}) と一致しません: 連番 ${sinceAnchor}〜${r.seq} のどこかが書き換えられ、それ以降のハッシュが計算し直されています (改ざんの疑い)`,
+          );
+        anchored.delete(r.seq);
+        anchors++;
+        sinceAnchor = r.seq + 1;
+      }
+      const d = startDetail(r);
+      if (d?.line != null) lineRefs.push({ line: d.line, seq: r.seq });
+      expectedPrev = hash;
+      expectedSeq = r.seq + 1;
+      last = r;
+      checked++;
     }
   }
-  for (const r of rows) {
-    if (expectedSeq !== undefined && r.seq !== expectedSeq)
-      return {
-        ok: false,
-        checked,
-        broken: {
-          seq: r.seq,
-          reason:
-            r.seq > expectedSeq
-              ? `連番が飛んでいます (${expectedSeq} から ${r.seq - 1} がありません: 削除の疑い)`
-              : `連番が重複・逆行しています (${r.seq})`,
-        },
-      };
-    if (expectedPrev !== undefined && r.prevHash !== expectedPrev)
-      return { ok: false, checked, broken: { seq: r.seq, reason: '直前の記録のハッシュと一致しません (挿入・削除・改ざんの疑い)' } };
-    const { hash, ...rest } = r;
-    if (recordHash(rest) !== hash)
-      return { ok: false, checked, broken: { seq: r.seq, reason: '記録の内容がハッシュと一致しません (改ざんの疑い)' } };
-    expectedPrev = hash;
-    expectedSeq = r.seq + 1;
-    checked++;
-  }
+
   if (!toAt) {
     const head = (await knex('audit_chain_head').where({ id: 1 }).first()) as { seq: number | string; hash: string } | undefined;
-    const last = rows[rows.length - 1];
+    if (!last && head && Number(head.seq) > 0 && !fromAt)
+      return fail(expectedStart ?? 1, `記録が 1 件もありません (最終番号は ${Number(head.seq)} のはず: 全件削除の疑い)`);
+    if (last && !head) return fail(last.seq + 1, 'チェーンの末尾の情報 (audit_chain_head) がありません (末尾の削除の疑い)');
     if (head && last && (Number(head.seq) !== last.seq || head.hash !== last.hash)) {
-      return {
-        ok: false,
-        checked,
-        broken: { seq: last.seq + 1, reason: `末尾の記録がありません (最終番号は ${Number(head.seq)} のはず: 削除の疑い)` },
-      };
+      return fail(last.seq + 1, `末尾の記録がありません (最終番号は ${Number(head.seq)} のはず: 削除の疑い)`);
+    }
+    const lastSeq = last?.seq ?? (head ? Number(head.seq) : 0);
+    if (newest && newest.seq > lastSeq)
+      return fail(
+        lastSeq + 1,
+        `末尾の記録がありません: 連番 ${lastSeq + 1}〜${newest.seq} が削除されています (${anchorName(newest)} には連番 ${newest.seq} までの記録があります: 末尾の削除の疑い)`,
+      );
+  }
+  if (first && last) {
+    for (const [seq, l] of anchored) {
+      if (seq >= first.seq && seq <= last.seq)
+        return fail(seq, `連番 ${seq} の記録がありません (${anchorName(l)} に記録があります: 削除の疑い)`);
     }
   }
-  return { ok: true, checked };
+  if (read) {
+    for (const ref of lineRefs) {
+      const l = lines[ref.line - 1];
+      if (!l)
+        return fail(
+          ref.seq,
+          read.exists
+            ? `アンカーファイル (${read.file}) に ${ref.line} 行目がありません (連番 ${ref.seq} の記録がこの行を書いています: アンカーファイルの切り詰めの疑い)`
+            : `アンカーファイル (${read.file}) がありません (連番 ${ref.seq} の記録がその ${ref.line} 行目を書いています: アンカーファイルの削除の疑い)`,
+        );
+      if (l.seq !== ref.seq)
+        return fail(
+          ref.seq,
+          `アンカーファイル (${read.file}) の ${ref.line} 行目は連番 ${l.seq} のアンカーです (連番 ${ref.seq} の記録がこの行を書いています: アンカーファイルの差し替えの疑い)`,
+        );
+    }
+  }
+  return { ok: true, checked, ...(withAnchors ? { anchors } : {}) };
 }
 
 /** The export columns (documented in docs/data-dictionary.md). */
@@ -272,13 +422,135 @@ export async function exportAuditCsv(knex: Knex, range: { from: string; to: stri
   return csvText(AUDIT_EXPORT_COLUMNS, lines, { bom: true });
 }
 
+/** The logger's `info`, so that this module does not depend on the ops layer. */
+export interface AnchorLog {
+  info(message: string, meta: Record<string, unknown>): unknown;
+}
+
+export interface AnchorWritten {
+  kind: AnchorKind;
+  at: string;
+  /** The chain head: the `audit.anchor` (or `audit.prune`) record this anchor appended. */
+  seq: number;
+  hash: string;
+  /** Where the chain starts. */
+  start: number;
+  /** The line in the anchor file (null when none was given). */
+  line: number | null;
+  file: string | null;
+}
+
+/** Takes the chain's lock (the head row) before the anchor file is read, as appendAudit does. */
+async function lockChain(trx: Knex.Transaction): Promise<void> {
+  await trx('audit_chain_head')
+    .where({ id: 1 })
+    .update({ seq: trx.raw('seq') });
+}
+
 /**
- * Removes records older than the retention period (whole years, at least 1). Verification then
- * starts from the first record kept; the daily anchors of the removed days remain in exports.
+ * Inside the caller's transaction, under the chain's lock: appends the record naming the anchor
+ * line (kind, start, line) and then the line itself, so that a file that cannot be written rolls
+ * the record back.
  */
-export async function pruneAudit(knex: Knex, retentionYears: number, now: Date = new Date()): Promise<number> {
+async function anchorInTransaction(
+  trx: Knex.Transaction,
+  o: { file?: string; kind: AnchorKind; action: string; start: number; extra?: Record<string, unknown>; now: Date },
+): Promise<AnchorWritten> {
+  const read = o.file !== undefined ? readAnchorFile(o.file) : undefined;
+  if (read?.problem)
+    throw new Error(`アンカーファイルの ${read.problem.line} 行目が壊れているため書き足しません (${read.file}): ${read.problem.reason}`);
+  const line = read ? read.lines.length + 1 : null;
+  const record = await appendAudit(
+    trx,
+    { staffLogin: 'system', action: o.action, result: 'success', detail: { kind: o.kind, start: o.start, line, ...o.extra } },
+    o.now,
+  );
+  const written = read
+    ? appendAnchorLine(read, { at: o.now.toISOString(), kind: o.kind, seq: record.seq, hash: record.hash, start: o.start })
+    : null;
+  return {
+    kind: o.kind,
+    at: o.now.toISOString(),
+    seq: record.seq,
+    hash: record.hash,
+    start: o.start,
+    line: written?.line ?? null,
+    file: read?.file ?? null,
+  };
+}
+
+/**
+ * The hash in groups of 8 joined by `:`, as it goes to the log: the logger masks every run of
+ * exactly 12 digits (the shape of a My Number), which about one SHA-256 in 30 contains.
+ */
+export function loggedHash(hash: string): string {
+  return hash.replace(/(.{8})(?=.)/g, '$1:');
+}
+
+function logAnchor(log: AnchorLog | undefined, a: AnchorWritten, extra: Record<string, unknown> = {}): void {
+  log?.info('audit anchor', { kind: a.kind, seq: a.seq, hash: loggedHash(a.hash), start: a.start, line: a.line, file: a.file, ...extra });
+}
+
+/**
+ * Writes the chain head outside the database: appends an `audit.anchor` record, the line naming
+ * it to the anchor file, and a JSON line `audit anchor` (seq, hash) to the system log. Daily (the
+ * server's schedule), at every backup and on `madoguchi audit anchor`.
+ */
+export async function writeAnchor(
+  knex: Knex,
+  o: { file: string; kind: Exclude<AnchorKind, 'prune'>; log?: AnchorLog; now?: Date },
+): Promise<AnchorWritten> {
+  const now = o.now ?? new Date();
+  const a = await knex.transaction(async (trx) => {
+    await lockChain(trx);
+    const newestLine = readAnchorFile(o.file).lines.at(-1);
+    let start = newestLine?.start ?? (await recordedStart(trx))?.start;
+    if (start === undefined) {
+      // The first anchor ever: the chain starts where it starts now (pruned before anchors existed).
+      const first = (await trx('audit_trail').min({ s: 'seq' }).first()) as { s: number | string | null } | undefined;
+      const head = (await trx('audit_chain_head').where({ id: 1 }).first()) as { seq: number | string } | undefined;
+      start = first?.s !== null && first?.s !== undefined ? Number(first.s) : Number(head?.seq ?? 0) + 1;
+    }
+    return anchorInTransaction(trx, { file: o.file, kind: o.kind, action: ANCHOR_RECORD_ACTION, start, now });
+  });
+  logAnchor(o.log, a);
+  return a;
+}
+
+/**
+ * Removes records older than the retention period (whole years, at least 1): every record up to
+ * the newest one recorded before the cutoff, so that the chain stays one unbroken run. The same
+ * transaction appends an `audit.prune` record saying where the chain now starts and, with an
+ * anchor file, its line there, so that verification expects the new start instead of reporting
+ * the removal. The daily anchors of the removed days remain in exports.
+ */
+export async function pruneAudit(
+  knex: Knex,
+  retentionYears: number,
+  now: Date = new Date(),
+  opts: { anchorFile?: string; log?: AnchorLog } = {},
+): Promise<number> {
   if (!Number.isInteger(retentionYears) || retentionYears < 1) throw new Error('監査ログの保存期間は 1 年以上です');
   const cutoff = new Date(now);
   cutoff.setUTCFullYear(cutoff.getUTCFullYear() - retentionYears);
-  return Number(await knex('audit_trail').where('recorded_at', '<', cutoff).del());
+  const done = await knex.transaction(async (trx) => {
+    await lockChain(trx);
+    const cut = (await trx('audit_trail').where('recorded_at', '<', cutoff).max({ s: 'seq' }).first()) as
+      { s: number | string | null } | undefined;
+    if (cut?.s === null || cut?.s === undefined) return null;
+    const cutSeq = Number(cut.s);
+    const removed = Number(await trx('audit_trail').where('seq', '<=', cutSeq).del());
+    const anchor = await anchorInTransaction(trx, {
+      ...(opts.anchorFile !== undefined ? { file: opts.anchorFile } : {}),
+      kind: 'prune',
+      action: PRUNE_ACTION,
+      start: cutSeq + 1,
+      extra: { removed, before: cutoff.toISOString() },
+      now,
+    });
+    return { removed, anchor };
+  });
+  if (!done) return 0;
+  logAnchor(opts.log, done.anchor, { removed: done.removed });
+  return done.removed;
 }

@@ -9,6 +9,7 @@ import type { AppConfig } from '../config/appConfig.js';
 import { JAPAN_TIME_ZONE, japanStamp } from '../domain/japanTime.js';
 import { version } from '../version.js';
 import type { Logger } from './logger.js';
+import { anchorAtBackup } from './backup/auditAnchor.js';
 import { copyTree, listFiles } from './backup/files.js';
 import {
   BACKUP_NAME_RE,
@@ -65,6 +66,8 @@ export interface TakeBackupOptions {
   pagesPerStep?: number;
   /** SQL Server: use this connection instead of opening one from the config. */
   knex?: Knex;
+  /** Where the audit anchor written at the backup is logged (the system log). */
+  logger?: Logger;
 }
 
 export interface BackupResult {
@@ -112,6 +115,9 @@ export async function takeBackup(opts: TakeBackupOptions): Promise<BackupResult>
   try {
     mkdirSync(target, { recursive: true, mode: 0o700 });
     mkdirSync(partial, { mode: 0o700 });
+    // The audit chain's head goes to the anchor file and the log first, so that this backup holds it.
+    const auditAnchor = await anchorAtBackup(opts.config, opts.dataDir, knex, opts.logger);
+    if (auditAnchor) manifest.auditAnchor = auditAnchor;
     if (mssql) {
       const disk = mssqlDiskPath(opts.config.backup?.mssql?.disk ?? target, name);
       const copyOnly = opts.config.backup?.mssql?.copyOnly ?? true;
@@ -573,7 +579,7 @@ export interface BackupScheduleContext {
 export async function runScheduledBackup(ctx: BackupScheduleContext): Promise<void> {
   const { config, logger } = ctx;
   try {
-    const r = await takeBackup({ config, configDir: ctx.configDir, dataDir: ctx.dataDir });
+    const r = await takeBackup({ config, configDir: ctx.configDir, dataDir: ctx.dataDir, logger });
     if (r.manifest.verified) logger.info('backup done', { path: r.path, bytes: r.bytes });
     else logger.error('backup verification failed', { path: r.path, problems: r.manifest.problems });
   } catch (e) {

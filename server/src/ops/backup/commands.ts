@@ -6,6 +6,7 @@ import type { Knex } from 'knex';
 import { loadAppConfig, type AppConfig } from '../../config/appConfig.js';
 import { japanDateTime } from '../../domain/japanTime.js';
 import { version } from '../../version.js';
+import { closeLogger, createLogger } from '../logger.js';
 import { backupTarget, listBackups, restoreBackup, RestoreError, takeBackup, verifyBackup, type BackupProgress } from '../backup.js';
 import { openMssqlForBackup } from './mssql.js';
 
@@ -71,13 +72,24 @@ export function addBackupCommands(program: Command, { common, progressBar }: Cli
       const config = loadAppConfig(o.config);
       const bars = phaseBars(progressBar);
       const started = Date.now();
+      // The audit anchor taken with the backup goes to the server's log files as well.
+      const logger = createLogger({
+        dataDir: o.dataDir,
+        console: false,
+        level: config.logging.level,
+        retainDays: config.logging.retainDays,
+      });
       const r = await takeBackup({
         config,
         configDir: o.config,
         dataDir: o.dataDir,
         ...(opts.to ? { target: path.resolve(opts.to) } : {}),
         onProgress: (p) => bars.update(p),
-      }).finally(() => bars.stop());
+        logger,
+      }).finally(async () => {
+        bars.stop();
+        await closeLogger(logger);
+      });
       const m = r.manifest;
       // Only the folder goes to standard output, for scripts (the upgrade takes a backup first).
       console.log(r.path);

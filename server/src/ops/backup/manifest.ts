@@ -50,6 +50,8 @@ export interface BackupManifest {
   verified: boolean | null;
   verifiedAt: string | null;
   problems: string[];
+  /** The audit chain's head as anchored when the backup was taken (absent: no audit trail in the database). */
+  auditAnchor?: { seq: number; hash: string; start: number; line: number | null; file: string | null } | { error: string };
 }
 
 export function readManifest(dir: string): BackupManifest {
