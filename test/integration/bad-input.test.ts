@@ -57,13 +57,15 @@ describe('bad request bodies', () => {
   });
 
   it('answers deep nesting and wrong JSON types with 400 naming the field', async () => {
-    const deep = await post('api/v1/visits', { 'content-type': 'application/json' }, '['.repeat(5000) + ']'.repeat(5000));
+    const visit = (await (await post('api/v1/visits', { 'content-type': 'application/json' }, '{}')).json()) as { id: number };
+    const path = `api/v1/visits/${visit.id}/visitor`;
+    const deep = await post(path, { 'content-type': 'application/json' }, '['.repeat(5000) + ']'.repeat(5000));
     expect(deep.status).to.equal(400);
-    const typed = await post('api/v1/visits', { 'content-type': 'application/json' }, JSON.stringify({ channel: 42 }));
+    const typed = await post(path, { 'content-type': 'application/json' }, JSON.stringify({ visitorName: 42 }));
     expect(typed.status).to.equal(400);
-    const e = await error(typed);
-    expect(e.code).to.equal('input.invalid');
-    expect(e.message).to.include('channel');
+    const e = (await typed.json()) as { error: { code: string; message: string; fields: { field: string }[] } };
+    expect(e.error.code).to.equal('input.invalid');
+    expect(e.error.fields.map((f) => f.field)).to.include('visitorName');
     expect((await fetch(`${server.url}healthz`)).status).to.equal(200);
   });
 

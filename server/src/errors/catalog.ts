@@ -7,7 +7,7 @@
  * Add a code here rather than writing a message at the throw site: the catalog is what the
  * OpenAPI document lists and what staff documentation can point to.
  */
-export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 429 | 500 | 503;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 500 | 503;
 
 export interface CatalogEntry {
   readonly status: ErrorStatus;
@@ -19,6 +19,8 @@ export const errorCatalog = {
   'input.invalid': { status: 400, message: '{detail}' },
   'input.badId': { status: 400, message: '番号が正しくありません' },
   'input.badJson': { status: 400, message: '送られたデータを読めません (JSON の形式が正しくありません)' },
+  'input.unprocessable': { status: 422, message: '{detail}' },
+  'input.tooDeep': { status: 400, message: '送られたデータの入れ子が深すぎます (上限 {limit} 段)' },
   'input.unreadable': { status: 400, message: '送られたデータを読めません。画面を開き直してからやり直してください' },
   'input.badEncoding': { status: 400, message: '送られたデータの圧縮形式または文字コードを読めません' },
   'input.tooLarge': { status: 413, message: '送られたデータが大きすぎます (上限 {limit})' },
@@ -32,6 +34,7 @@ export const errorCatalog = {
   'auth.staffOnly': { status: 403, message: '端末からはこの操作はできません' },
   'auth.tooManyAttempts': { status: 429, message: 'ログインの試行が多すぎます。しばらくしてからやり直してください' },
   // Generic
+  'notice.procedureForbidden': { status: 403, message: '「{name}」を扱う権限がありません ({permission})' },
   'notFound.page': { status: 404, message: 'ページが見つかりません' },
   'notFound.resource': { status: 404, message: '指定された{what}はありません' },
   'state.conflict': { status: 409, message: '{detail}' },
@@ -57,13 +60,13 @@ export const errorCatalog = {
   'print.procedureHasNoForms': { status: 400, message: 'この手続きには印刷する様式がありません' },
   'print.noNoticeForForms': { status: 400, message: '受付済の届出がないため、様式に入れる内容がありません' },
   'print.pamphletMissing': { status: 404, message: 'パンフレットのファイルがありません (config/pamphlets)' },
-  // Answered with 422 by http/views/print.ts (ErrorStatus has no 422 yet): the form's data cannot be printed.
+  // The form's data cannot be printed as it is (422): what to change, naming the template and the field.
   'print.missingGlyph': {
-    status: 400,
+    status: 422,
     message:
       '「{char}」({codePoint}) は印刷用のフォントにない文字です (様式 {template} の項目 {field})。外字の登録を情報政策課に依頼してください',
   },
-  'print.unprintable': { status: 400, message: '{detail} (様式 {template} の項目 {field})' },
+  'print.unprintable': { status: 422, message: '{detail} (様式 {template} の項目 {field})' },
   // Administration: staff, groups, machine clients, bulletins (伝達事項)
   'staff.notFound': { status: 404, message: '職員が見つかりません' },
   'staff.loginIdTaken': { status: 400, message: 'ログイン ID「{loginId}」はすでに使われています' },

@@ -10,6 +10,9 @@ export interface ErrorBody {
   error: { status: number; code: string; message: string; fields?: FieldProblem[] };
 }
 
+/** Kana or kanji: a message written for people here. */
+const JAPANESE = /[\u3040-\u30ff\u3400-\u9fff]/;
+
 /**
  * Errors of libraries below us (body parser, zlib, Koa) mapped to catalog codes. Their own
  * messages are English and technical, so they are never shown: the catalog's Japanese is.
@@ -34,6 +37,10 @@ function classify(e: unknown): { status: number; code: string; message: string; 
   if (status === 404) return fromCatalog('notFound.page');
   if (status === 401) return fromCatalog('auth.loginRequired');
   if (status === 403) return fromCatalog('auth.forbidden');
+  // Our own typed errors (text/, printing/, notices/ …) carry a status and a Japanese message made
+  // for staff: shown as they are. A library's English text never is.
+  if (typeof status === 'number' && status >= 400 && status < 500 && err.expose !== false && JAPANESE.test(err.message ?? ''))
+    return { status, code: status === 422 ? 'input.unprocessable' : 'input.invalid', message: err.message, fields: [], expose: true };
   if (typeof status === 'number' && status >= 400 && status < 500) return { ...fromCatalog('input.unreadable'), status };
   return { ...fromCatalog('server.internal'), expose: false };
 }

@@ -107,7 +107,7 @@ export interface RouteInfo {
   method: string;
   path: string;
   access: RouteAccess;
-  /** Absent only on routes still declared the old way (see `legacyRoute`). */
+  /** Absent only on declarations made outside the kit (test fixtures); the tests refuse them. */
   spec?: AnySpec;
 }
 
@@ -119,17 +119,6 @@ export interface RouteKit {
    * for pages, redirects and files it sets `ctx.body` itself.
    */
   route<const S extends AnySpec>(spec: S, handler: (ctx: ContextOf<S>) => Promise<ResultOf<S>>): void;
-  /**
-   * The old declaration (access only, no schemas). Kept while route modules move to `route`;
-   * test/integration/contracts.test.ts lists the routes still using it.
-   */
-  legacyRoute(
-    method: 'GET' | 'POST',
-    path: string,
-    access: RouteAccess,
-    handler: RouterMiddleware,
-    options?: { whileMustChangePassword?: boolean },
-  ): void;
   /** Responds with a full page carrying the staff header (name, active role, counter). */
   render(ctx: Ctx, title: string, body: SafeHtml): void;
   chrome(ctx: Ctx): PageChrome;
@@ -144,6 +133,25 @@ export function badRequest(message: string): DomainError {
 }
 
 const isJsonRequest = (ctx: Ctx) => Boolean(ctx.is('application/json'));
+
+/** No form or JSON body of ours is nested deeper than this; deeper input is refused before any recursion. */
+const MAX_BODY_DEPTH = 16;
+
+/**
+ * Refuses a body nested deeper than MAX_BODY_DEPTH (a JSON array of 5,000 brackets used to overflow
+ * the stack in the validator). Walks with an explicit stack, so the check itself cannot overflow.
+ */
+function shallowEnough(body: unknown): unknown {
+  const stack: [unknown, number][] = [[body, 0]];
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth >= MAX_BODY_DEPTH) throw new DomainError('input.tooDeep', { limit: MAX_BODY_DEPTH });
+    for (const child of Object.values(v as Record<string, unknown>))
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+  }
+  return body;
+}
 
 /**
  * Builds the kit over a router. `routes` collects the declarations; `chromeOf` draws the staff
@@ -195,7 +203,7 @@ export function createRouteKit(deps: AppDeps, router: Router, routes: RouteInfo[
         const input = {
           params: params ? params({ ...ctx.params }) : {},
           query: query ? query({ ...ctx.query }) : {},
-          body: spec.body ? (isJsonRequest(ctx) ? jsonBody! : formBody!)(structuredClone(raw)) : {},
+          body: spec.body ? (isJsonRequest(ctx) ? jsonBody! : formBody!)(shallowEnough(raw)) : {},
         };
         const c = ctx as ContextOf<S>;
         c.input = input as ContextOf<S>['input'];
@@ -217,14 +225,6 @@ export function createRouteKit(deps: AppDeps, router: Router, routes: RouteInfo[
               throw new Error(`response of ${spec.method} ${spec.path} does not match its schema: ${problems.join('; ')}`);
           }
         }
-      });
-    },
-    legacyRoute(method, path, access, handler, options = {}) {
-      routes.push({ method, path, access });
-      const check = guard(method, access, options.whileMustChangePassword ?? false);
-      mount(method, path, async (ctx, next) => {
-        if (check(ctx) === 'redirect-password') return ctx.redirect('/password');
-        return handler(ctx, next);
       });
     },
     chrome: chromeOf,

@@ -1,5 +1,6 @@
 import { Type as T } from '@sinclair/typebox';
 import type { Knex } from 'knex';
+import { anchorFilePath } from '../../audit/anchorFile.js';
 import { appendAudit, exportAuditCsv, fromRow, verifyAudit, type AuditEntry } from '../../audit/trail.js';
 import { countOf } from '../../db/values.js';
 import { japanDayBounds, startOfJapanDay } from '../../domain/japanTime.js';
@@ -78,7 +79,8 @@ export function registerAuditRoutes({ route, deps, render, actor }: RouteKit): v
   route(
     { method: 'GET', path: '/admin/audit/verify', access: auditRead, summary: '監査ログの改ざん検証 (ハッシュの連鎖)', response: htmlPage },
     async (ctx) => {
-      const result = await verifyAudit(knex);
+      // With the anchor file when the server knows its data folder: a trimmed chain is caught here too.
+      const result = await verifyAudit(knex, {}, deps.dataDir ? { anchorFile: anchorFilePath(deps.config, deps.dataDir) } : {});
       await record(ctx, {
         action: 'audit.verify',
         result: result.ok ? 'success' : 'failure',

@@ -399,7 +399,8 @@ export function registerNoticeRoutes(kit: RouteKit, procedures: ProcedureSource)
       const row = (await db('visit_procedures').where({ id: rowId, visit_id: visitId }).first('procedure_id')) as
         { procedure_id: string } | undefined;
       const def = row ? procedures.byId(row.procedure_id) : undefined;
-      if (def && !session(ctx).permissions.has(def.permission)) ctx.throw(403, `「${def.name}」を扱う権限がありません (${def.permission})`);
+      if (def && !session(ctx).permissions.has(def.permission))
+        throw new DomainError('notice.procedureForbidden', { name: def.name, permission: def.permission });
       const status = str(body.status);
       const op = str(body.op);
       if (status && !procedureStatuses.includes(status as ProcedureStatus)) throw badRequest('状態が正しくありません');

@@ -1,4 +1,3 @@
-import type { ErrorStatus } from '../../errors/catalog.js';
 import { DomainError } from '../../errors/domainError.js';
 import { FormRenderError, MissingGlyphError } from '../../printing/render.js';
 import type { Ctx } from '../kit.js';
@@ -16,21 +15,13 @@ export function sendPdf(ctx: Ctx, fileName: string, pdf: Buffer): void {
 }
 
 /**
- * The form's data cannot be printed (422). The catalog's `ErrorStatus` has no 422 yet, so the
- * entries say 400 and this lifts the status; once the catalog takes 422 this class can go.
- */
-class UnprintableForm extends DomainError {
-  override readonly status = 422 as ErrorStatus;
-}
-
-/**
  * A form that cannot be printed as asked (a character the font lacks, a value that does not fit):
  * 422 with what to do, naming the template and the field. Other errors are returned unchanged.
  */
 export function printProblem(e: unknown): unknown {
   if (e instanceof MissingGlyphError)
-    return new UnprintableForm('print.missingGlyph', { char: e.char, codePoint: e.codePoint, template: e.template, field: e.field });
+    return new DomainError('print.missingGlyph', { char: e.char, codePoint: e.codePoint, template: e.template, field: e.field });
   if (e instanceof FormRenderError)
-    return new UnprintableForm('print.unprintable', { detail: e.message, template: e.template, field: e.field });
+    return new DomainError('print.unprintable', { detail: e.message, template: e.template, field: e.field });
   return e;
 }
