@@ -13,7 +13,7 @@ import { exportNoticesCsv } from './rpa/csvOut.js';
 import { JAPAN_TIME_ZONE, todayInJapan } from './domain/japanTime.js';
 import { anchorFilePath } from './audit/anchorFile.js';
 import { pruneAudit, writeAnchor } from './audit/trail.js';
-import { createApp } from './http/app.js';
+import { createApp, type RouteInfo } from './http/app.js';
 import { LayoutRegistry } from './linkage/forward/layouts.js';
 import { applyOptionsFrom, checkSpecsHaveLayouts, configuredGaijiMap, loadGaijiMap } from './linkage/forward/settings.js';
 import { startWatchdog } from './linkage/forward/watchdog.js';
@@ -42,6 +42,8 @@ export interface RunningServer {
   knex: Knex;
   logger: Logger;
   watcher: DropFolderWatcher;
+  /** The declared routes with their contracts (for the contract, leak and fuzz tests). */
+  routes: RouteInfo[];
   /** The plain-HTTP redirect listener's port, when TLS and `http.redirectPort` are set. */
   redirectPort?: number;
   close(): Promise<void>;
@@ -134,7 +136,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       : undefined;
   // Nightly verified backup (take → verify → prune), outside counter hours; failures are logged.
   const backups = watching ? scheduleBackups({ config, configDir: opts.configDir, dataDir: opts.dataDir, logger }) : undefined;
-  const { app } = createApp({
+  const { app, routes } = createApp({
     knex,
     config,
     configDir: opts.configDir,
@@ -211,5 +213,5 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       await closeLogger(logger);
     })());
   const redirectPort = redirect ? (redirect.address() as AddressInfo).port : undefined;
-  return { url, port, config, knex, logger, watcher, ...(redirectPort !== undefined ? { redirectPort } : {}), close };
+  return { url, port, config, knex, logger, watcher, routes, ...(redirectPort !== undefined ? { redirectPort } : {}), close };
 }

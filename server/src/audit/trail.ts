@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import { dbDate } from '../db/values.js';
@@ -104,6 +105,19 @@ async function insertRecord(trx: Knex.Transaction, r: AuditRecord): Promise<void
  * preceded by an anchor for the day before (its record count and last hash), which can be
  * printed or sent elsewhere as an outside checkpoint.
  */
+/**
+ * Counts the records appended while a request runs, so the HTTP kit can tell whether a handler that
+ * served personal data audited it itself, and audit it when it did not (http/kit.ts).
+ */
+const auditScope = new AsyncLocalStorage<{ appended: number }>();
+
+/** Runs `fn`, returning what it returned and how many audit records it appended. */
+export async function withAuditCount<T>(fn: () => Promise<T>): Promise<{ value: T; appended: number }> {
+  const store = { appended: 0 };
+  const value = await auditScope.run(store, fn);
+  return { value, appended: store.appended };
+}
+
 export async function appendAudit(trx: Knex.Transaction, entry: AuditEntry, now: Date = new Date()): Promise<AuditRecord> {
   // Writing the head row first takes its lock, which serialises concurrent appends.
   const locked = Number(
@@ -134,6 +148,8 @@ export async function appendAudit(trx: Knex.Transaction, entry: AuditEntry, now:
     };
     const record = { ...base, hash: recordHash(base) };
     await insertRecord(trx, record);
+    const scope = auditScope.getStore();
+    if (scope) scope.appended++;
     prev = record.hash;
     return record;
   };

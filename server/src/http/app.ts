@@ -10,7 +10,8 @@ import { powerBanner, powerStatus, type PowerStatus } from '../ops/power.js';
 import { ProcedureStore } from '../procedures/config.js';
 import { errorHandler } from './errorHandler.js';
 import type { PageChrome } from './html.js';
-import { createRouteKit, file, json, type AppDeps, type ProcedureSource, type RouteInfo } from './kit.js';
+import { personalTargetOf } from './personalData.js';
+import { auditRefusal, createRouteKit, file, json, type AppDeps, type ProcedureSource, type RouteInfo } from './kit.js';
 import { openApiDocument } from './openapi.js';
 import { registerAddressApi } from './routes/addresses.js';
 import { registerAdminRoutes } from './routes/admin.js';
@@ -99,7 +100,12 @@ export function createApp(deps: AppDeps): { app: Koa; router: Router; routes: Ro
       // Bearer tokens are for machines and the JSON API only; a bad one is refused, never ignored.
       const m = /^Bearer\s+(\S+)$/i.exec(authorization);
       const client = m && ctx.path.startsWith('/api/') ? await resumeApiClient(deps.knex, m[1]!, ctx.ip) : null;
-      if (!client) throw new DomainError('auth.badToken');
+      if (!client) {
+        const refused = new DomainError('auth.badToken');
+        const target = personalTargetOf(ctx.path);
+        if (target) await auditRefusal(deps.knex, ctx, target, refused);
+        throw refused;
+      }
       ctx.state.session = client;
     } else {
       ctx.state.session = (await resumeSession(deps.knex, ctx.cookies.get(SESSION_COOKIE), deps.config.auth)) ?? undefined;

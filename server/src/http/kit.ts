@@ -1,6 +1,7 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import type { Router, RouterMiddleware } from '@koa/router';
 import type { Knex } from 'knex';
+import { appendAudit, withAuditCount } from '../audit/trail.js';
 import { actorOf, type StaffSession } from '../auth/sessions.js';
 import type { AuditActor } from '../auth/staffRepo.js';
 import type { AppConfig } from '../config/appConfig.js';
@@ -10,6 +11,7 @@ import type { ProcedureDefinition } from '../domain/procedureTypes.js';
 import type { ProcedureStore } from '../procedures/config.js';
 import type { LinkageView } from '../linkage/status.js';
 import { page, type PageChrome, type SafeHtml } from './html.js';
+import { personalTargetOf, type PersonalTarget } from './personalData.js';
 import { inputCheck, responseCheck } from './validation.js';
 
 /**
@@ -153,6 +155,46 @@ function shallowEnough(body: unknown): unknown {
   return body;
 }
 
+/** What the audit helpers read of a request (a routed or an unrouted Koa context). */
+type AuditableCtx = Pick<KoaCtx, 'method' | 'path' | 'ip' | 'state' | 'status'> & { params?: Record<string, string>; routerPath?: string };
+
+const targetIdsOf = (ctx: AuditableCtx): string[] =>
+  Object.values(ctx.params ?? {})
+    .map(String)
+    .filter((v) => v.length <= 64);
+
+/** The actor of a request for the audit trail: the staff session or machine client, or the address alone. */
+function requestActor(ctx: AuditableCtx): AuditActor {
+  const session = ctx.state.session as StaffSession | undefined;
+  return session ? actorOf(session, ctx.ip) : { staffId: null, staffLogin: null, role: null, counterId: null, clientAddress: ctx.ip };
+}
+
+export async function auditRefusal(knex: Knex, ctx: AuditableCtx, target: PersonalTarget, e: DomainError): Promise<void> {
+  await knex.transaction((trx) =>
+    appendAudit(trx, {
+      ...requestActor(ctx),
+      action: 'access.denied',
+      targetKind: target,
+      targetIds: targetIdsOf(ctx),
+      result: 'denied',
+      detail: { method: ctx.method, route: ctx.routerPath ?? ctx.path, reason: e.code },
+    }),
+  );
+}
+
+async function auditAccess(knex: Knex, ctx: AuditableCtx, target: PersonalTarget): Promise<void> {
+  await knex.transaction((trx) =>
+    appendAudit(trx, {
+      ...requestActor(ctx),
+      action: ctx.method === 'GET' ? `${target}.view` : `${target}.change`,
+      targetKind: target,
+      targetIds: targetIdsOf(ctx),
+      result: 'success',
+      detail: { method: ctx.method, route: ctx.routerPath ?? ctx.path, status: ctx.status },
+    }),
+  );
+}
+
 /**
  * Builds the kit over a router. `routes` collects the declarations; `chromeOf` draws the staff
  * header of pages.
@@ -197,8 +239,10 @@ export function createRouteKit(deps: AppDeps, router: Router, routes: RouteInfo[
       const formBody = spec.body ? inputCheck(spec.body, 'body', false) : null;
       const jsonBody = spec.body ? inputCheck(spec.body, 'body', true) : null;
       const response = spec.response.kind === 'json' ? responseCheck(spec.response.schema) : null;
-      mount(spec.method, spec.path, async (ctx) => {
-        if (check(ctx) === 'redirect-password') return ctx.redirect('/password');
+      const personal = personalTargetOf(spec.path);
+
+      /** Input checks, the handler, and (JSON) the answer with its schema check. */
+      const run = async (ctx: KoaCtx): Promise<void> => {
         const raw = (ctx.request as { body?: unknown }).body ?? {};
         const input = {
           params: params ? params({ ...ctx.params }) : {},
@@ -225,6 +269,23 @@ export function createRouteKit(deps: AppDeps, router: Router, routes: RouteInfo[
               throw new Error(`response of ${spec.method} ${spec.path} does not match its schema: ${problems.join('; ')}`);
           }
         }
+      };
+
+      mount(spec.method, spec.path, async (ctx) => {
+        let checked: 'ok' | 'redirect-password';
+        try {
+          checked = check(ctx);
+        } catch (e) {
+          // Every refusal on a route with personal data is a record: who tried what, and why not.
+          if (personal && e instanceof DomainError) await auditRefusal(deps.knex, ctx, personal, e);
+          throw e;
+        }
+        if (checked === 'redirect-password') return ctx.redirect('/password');
+        if (!personal) return run(ctx);
+        // A handler that served personal data without writing a record of it gets one here, so no
+        // read or change of personal data goes unaudited, whatever a new handler forgets.
+        const { appended } = await withAuditCount(() => run(ctx));
+        if (appended === 0 && ctx.status < 400) await auditAccess(deps.knex, ctx, personal);
       });
     },
     chrome: chromeOf,

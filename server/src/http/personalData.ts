@@ -1,0 +1,41 @@
+/**
+ * Which routes carry personal data, decided by path in one table so that a new route under an
+ * existing area is covered without anyone remembering to mark it. The kit (kit.ts) uses it to
+ * audit every refusal on these routes and every request that its handler did not audit itself.
+ */
+export type PersonalTarget =
+  | 'resident'
+  | 'visit'
+  | 'notice'
+  | 'procedures'
+  | 'certificateRequest'
+  | 'print'
+  | 'rpaJob'
+  | 'staff'
+  | 'audit';
+
+/** Path patterns (`:param` or concrete values) → the kind of personal data behind them. First match wins. */
+const RULES: readonly [RegExp, PersonalTarget | null][] = [
+  // Not personal: the agent's scenario files, linkage status, address master, postal codes, statistics.
+  [/^\/api\/v1\/agent\/scenarios$/, null],
+  [/^\/api\/v1\/(linkage|addresses|postal-codes|openapi)/, null],
+  [/^\/(stats|linkage|static|pamphlets|login|logout|password|role|healthz)(\/|$|\.)/, null],
+  [/^\/api\/v1\/residents(\/|$)/, 'resident'],
+  [/^\/(residents\/|search$)/, 'resident'],
+  [/^(\/api\/v1)?\/visits\/[^/]+\/notices(\/|$)/, 'notice'],
+  [/^(\/api\/v1)?\/visits\/[^/]+\/(procedures|answers)(\/|$)/, 'procedures'],
+  [/^\/visits\/[^/]+\/certificates(\/|$)/, 'certificateRequest'],
+  [/^\/visits\/[^/]+\/[^/]+\.pdf$/, 'print'],
+  [/^(\/api\/v1)?\/visits(\/|$)/, 'visit'],
+  [/^\/(review|worklist)(\/|$)/, 'notice'],
+  [/^\/notices\//, 'notice'],
+  [/^(\/rpa\/|\/api\/v1\/agent\/)/, 'rpaJob'],
+  [/^\/admin\/staff(\/|$)/, 'staff'],
+  [/^\/admin\/audit(\/|$)/, 'audit'],
+];
+
+/** The personal data a route path (its pattern or a concrete request path) serves, or null. */
+export function personalTargetOf(path: string): PersonalTarget | null {
+  for (const [re, target] of RULES) if (re.test(path)) return target;
+  return null;
+}
