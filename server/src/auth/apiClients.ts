@@ -1,3 +1,4 @@
+import { DomainError } from '../errors/domainError.js';
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import { appendAudit } from '../audit/trail.js';
@@ -23,16 +24,14 @@ export interface ApiClientRow {
  * Returns the token; only its hash is stored, so it is shown this once.
  */
 export async function registerApiClient(knex: Knex, name: string, groupCode: string, by: AuditActor): Promise<string> {
-  if (!/^[A-Za-z0-9._-]{1,64}$/.test(name))
-    throw Object.assign(new Error('端末名は半角英数字と . _ - で 64 文字以内にしてください'), { status: 400, expose: true });
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(name)) throw new DomainError('apiClient.badName');
   const group = await knex('staff_groups').where({ code: groupCode }).first('id');
-  if (!group) throw Object.assign(new Error(`グループ「${groupCode}」はありません`), { status: 400, expose: true });
+  if (!group) throw new DomainError('group.unknown', { code: groupCode });
   const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
   await knex.transaction(async (trx) => {
     const existing = (await trx('api_clients').where({ name }).first('id', 'revoked_at')) as
       { id: number; revoked_at: unknown } | undefined;
-    if (existing && !existing.revoked_at)
-      throw Object.assign(new Error(`端末「${name}」は登録済みです。先に失効させてください`), { status: 409, expose: true });
+    if (existing && !existing.revoked_at) throw new DomainError('apiClient.exists', { name });
     if (existing) await trx('api_clients').where({ id: existing.id }).del();
     await trx('api_clients').insert({
       name,

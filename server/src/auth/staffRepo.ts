@@ -1,3 +1,4 @@
+import { DomainError } from '../errors/domainError.js';
 import type { Knex } from 'knex';
 import { defaultGroups } from './permissions.js';
 import { appendAudit, type AuditEntry } from '../audit/trail.js';
@@ -60,7 +61,7 @@ export async function createStaff(knex: Knex, s: NewStaff, by: AuditActor = { st
     });
     for (const code of s.groups) {
       const gid = groups.get(code);
-      if (gid === undefined) throw Object.assign(new Error(`グループ「${code}」はありません`), { status: 400, expose: true });
+      if (gid === undefined) throw new DomainError('group.unknown', { code });
       await trx('staff_group_members').insert({ staff_id: id, group_id: gid });
     }
     await trx('staff_password_history').insert({ staff_id: id, password_hash: hash, changed_at: now });
@@ -154,7 +155,7 @@ export async function resetPassword(knex: Knex, staffId: number, by: AuditActor)
     const n = await trx('staff')
       .where({ id: staffId })
       .update({ password_hash: hash, password_changed_at: new Date(), must_change_password: true, failed_logins: 0, locked_at: null });
-    if (!n) throw Object.assign(new Error('職員が見つかりません'), { status: 404, expose: true });
+    if (!n) throw new DomainError('staff.notFound');
     const sessionsEnded = await endStaffSessions(trx, staffId);
     await clearFailuresOf(trx, staffId);
     await appendAudit(trx, {
@@ -179,7 +180,7 @@ async function clearFailuresOf(trx: Knex.Transaction, staffId: number): Promise<
 export async function unlockStaff(knex: Knex, staffId: number, by: AuditActor): Promise<void> {
   await knex.transaction(async (trx) => {
     const n = await trx('staff').where({ id: staffId }).update({ failed_logins: 0, locked_at: null });
-    if (!n) throw Object.assign(new Error('職員が見つかりません'), { status: 404, expose: true });
+    if (!n) throw new DomainError('staff.notFound');
     await clearFailuresOf(trx, staffId);
     await appendAudit(trx, { ...by, action: 'staff.unlock', targetKind: 'staff', targetIds: [String(staffId)], result: 'success' });
   });
@@ -200,12 +201,11 @@ export interface StaffUpdate {
  */
 export async function updateStaff(knex: Knex, staffId: number, u: StaffUpdate, by: AuditActor): Promise<void> {
   const ids = await groupIds(knex);
-  for (const g of u.groups) if (!ids.has(g)) throw Object.assign(new Error(`グループ「${g}」はありません`), { status: 400, expose: true });
-  if (u.validFrom && u.validTo && u.validFrom > u.validTo)
-    throw Object.assign(new Error('有効期間の開始が終了より後になっています'), { status: 400, expose: true });
+  for (const g of u.groups) if (!ids.has(g)) throw new DomainError('group.unknown', { code: g });
+  if (u.validFrom && u.validTo && u.validFrom > u.validTo) throw new DomainError('staff.validityReversed');
   await knex.transaction(async (trx) => {
     const before = await trx('staff').where({ id: staffId }).first('id');
-    if (!before) throw Object.assign(new Error('職員が見つかりません'), { status: 404, expose: true });
+    if (!before) throw new DomainError('staff.notFound');
     await trx('staff')
       .where({ id: staffId })
       .update({ display_name: u.displayName, section: u.section, valid_from: u.validFrom, valid_to: u.validTo, disabled: u.disabled });

@@ -35,6 +35,10 @@ export const errorCatalog = {
   'auth.tooManyAttempts': { status: 429, message: 'ログインの試行が多すぎます。しばらくしてからやり直してください' },
   // Generic
   'notice.procedureForbidden': { status: 403, message: '「{name}」を扱う権限がありません ({permission})' },
+  'apiClient.badName': { status: 400, message: '端末名は半角英数字と . _ - で 64 文字以内にしてください' },
+  'apiClient.exists': { status: 409, message: '端末「{name}」は登録済みです。先に失効させてください' },
+  'group.unknown': { status: 400, message: 'グループ「{code}」はありません' },
+  'staff.validityReversed': { status: 400, message: '有効期間の開始が終了より後になっています' },
   'notFound.page': { status: 404, message: 'ページが見つかりません' },
   'notFound.resource': { status: 404, message: '指定された{what}はありません' },
   'state.conflict': { status: 409, message: '{detail}' },
@@ -45,6 +49,10 @@ export const errorCatalog = {
   // Notices, visits and RPA jobs (the aggregates' own rules beyond their move tables)
   'notice.selfReview': { status: 403, message: '自分で受け付けた届出は審査できません (別の職員が審査します)' },
   'rpa.leaseLost': { status: 409, message: 'このジョブの貸出はもう有効ではありません (期限切れで別の端末に渡った可能性があります)' },
+  'rpa.protectedJob': {
+    status: 403,
+    message: 'このジョブは支援措置の対象のため、支援措置対象者の住所を扱う権限 (支援措置担当) がないと表示できません',
+  },
   // The counter: visits, the person view, certificate requests, printing (来庁・証明・印刷)
   'visit.staffOnlyOpen': { status: 403, message: '端末からは来庁を開けません' },
   'visit.staffOnly': { status: 403, message: '端末からは来庁記録を変更できません' },
@@ -54,6 +62,18 @@ export const errorCatalog = {
   'date.dayRequired': { status: 400, message: '{label}は日まで入力してください' },
   'resident.notFound': { status: 404, message: '指定された住民は見つかりません' },
   'certificate.staffOnly': { status: 403, message: '端末からは受け付けられません' },
+  // A certificate request's line refused (shown beside the line; the refusal is audited)
+  'certificate.subjectMissing': { status: 400, message: '{line} 行目: 対象者を選んでください (来庁記録に対象者を追加してください)' },
+  'certificate.subjectUnknown': { status: 400, message: '{line} 行目: 宛名番号 {no} の住民・住登外者・法人は登録されていません' },
+  'certificate.subjectNotInVisit': {
+    status: 403,
+    message: '{line} 行目: 対象者はこの来庁の対象者ではありません。来庁記録の「対象者を追加」で加えてから請求してください',
+  },
+  'certificate.issuanceBan': { status: 403, message: '{line} 行目: 対象者に発行禁止の設定があるため、本人以外には交付できません' },
+  'certificate.supportMeasure': {
+    status: 403,
+    message: '{line} 行目: 対象者は支援措置の対象のため、代理人・第三者への交付は支援措置担当の確認が必要です',
+  },
   'print.templateMissing': { status: 500, message: '様式 {template} がありません (config/forms)' },
   'print.noAcceptedNotices': { status: 400, message: '印刷する受付済の届出がありません' },
   'print.procedureNotInVisit': { status: 404, message: '指定された手続きはこの来庁にありません' },
@@ -73,6 +93,10 @@ export const errorCatalog = {
   'staff.cannotDisableSelf': { status: 400, message: '自分のアカウントは無効にできません' },
   'staff.importEmpty': { status: 400, message: 'CSV ファイルが空です' },
   'staff.importRefused': { status: 409, message: '{detail} (何も反映していません。確認からやり直してください)' },
+  'staff.importTooManyRows': {
+    status: 413,
+    message: '職員の一括更新は 1 ファイル {limit} 人までです ({line} 行目で読むのをやめました)。ファイルを分けて送ってください',
+  },
   'group.notFound': { status: 404, message: 'グループが見つかりません' },
   'group.unknownPermission': { status: 400, message: '権限「{permission}」はありません' },
   'group.unknownScope': { status: 400, message: '資格の種類「{kind}」はありません' },
