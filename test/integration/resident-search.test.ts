@@ -137,7 +137,10 @@ describe('resident search: variants, kana, widths, eras, targets, masks and audi
       ['高橋 二郎', 'exact'],
       ['髙橋 一郎', 'variant'],
     ]);
-    expect((await api(`address=${encodeURIComponent('熊本県窓口郡まどぐち町緑ケ丘2-3-4')}`)).total).to.equal(3);
+    // 緑ケ丘2-3-4 is a protected address: only 支援措置担当 finds who lives there (issue 15, no oracle).
+    const shien = await loginAs(server.url, server.knex, ['supportMeasures']);
+    expect((await api(`address=${encodeURIComponent('熊本県窓口郡まどぐち町緑ケ丘2-3-4')}`, shien)).total).to.equal(3);
+    expect((await api(`address=${encodeURIComponent('熊本県窓口郡まどぐち町緑ケ丘2-3-4')}`)).total).to.equal(0);
   });
 
   it('ranks 渡辺 (exact) before 渡邉 (variant fallback) when searching 辺', async () => {
@@ -180,7 +183,10 @@ describe('resident search: variants, kana, widths, eras, targets, masks and audi
   });
 
   it('matches normalized addresses, filters by sex, pages, and searches each target', async () => {
-    const addr = await api(`address=${encodeURIComponent('緑ヶ丘二丁目3番地の4')}`);
+    const addr = await api(
+      `address=${encodeURIComponent('緑ヶ丘二丁目3番地の4')}`,
+      await loginAs(server.url, server.knex, ['supportMeasures']),
+    );
     expect(addr.results.map((x) => x.addresseeNo).sort()).to.deep.equal([ids.midori, ids.midoriChild, ids.neighbour].sort());
     expect((await api(`kana=${encodeURIComponent('た')}&sex=1`)).results.every((x) => x.nameKana!.startsWith('タ'))).to.equal(true);
     const p1 = await api('kana=%E3%81%9F&pageSize=1&page=1');

@@ -48,6 +48,10 @@ export const errorCatalog = {
   },
   // Notices, visits and RPA jobs (the aggregates' own rules beyond their move tables)
   'notice.selfReview': { status: 403, message: '自分で受け付けた届出は審査できません (別の職員が審査します)' },
+  'notice.protectedReview': {
+    status: 403,
+    message: 'この届出は支援措置の対象者・世帯・住所に関わるため、支援措置担当 (権限 resident.viewProtectedAddress) の審査が必要です',
+  },
   'rpa.leaseLost': { status: 409, message: 'このジョブの貸出はもう有効ではありません (期限切れで別の端末に渡った可能性があります)' },
   'rpa.protectedJob': {
     status: 403,

@@ -93,7 +93,21 @@ export function createApp(deps: AppDeps): { app: Koa; router: Router; routes: Ro
     }
   });
   app.use(errorHandler(deps.logger, chromeOf));
-  app.use(bodyParser({ enableTypes: ['form', 'json'], formLimit: '64kb', jsonLimit: '1mb' }));
+  // Bodies are small (the largest form is a notice with its members); the limits keep 50 parsed
+  // bodies at once well inside the 192 MB heap. Over them: 413 (input.tooLarge) before parsing.
+  app.use(
+    bodyParser({
+      enableTypes: ['form', 'json'],
+      formLimit: '64kb',
+      jsonLimit: '256kb',
+      // A body that claims a compression it does not have: zlib's errors start with Z_, Brotli's
+      // with ERR__ (`Content-Encoding: br` on plain JSON was a 500). Both are the sender's fault.
+      onError: (e: Error & { code?: unknown }) => {
+        if (typeof e.code === 'string' && /^(Z_|ERR__|ERR_BROTLI)/.test(e.code)) throw new DomainError('input.badEncoding');
+        throw e;
+      },
+    }),
+  );
   app.use(async (ctx, next) => {
     const authorization = ctx.get('authorization');
     if (authorization) {

@@ -1,17 +1,94 @@
+import type { IncomingMessage } from 'node:http';
 import { DomainError } from '../errors/domainError.js';
+
+/** How long the rest of a refused upload is read and thrown away before the connection is cut. */
+const LINGER_MS = 30_000;
+
+const sizeText = (bytes: number): string =>
+  bytes >= 1024 * 1024 ? `${Math.round((bytes / 1024 / 1024) * 10) / 10} MB` : `${Math.round(bytes / 1024)} KB`;
+
+/** 413 naming the limit (the catalog's `input.tooLarge`). */
+export const tooLarge = (limitBytes: number): DomainError => new DomainError('input.tooLarge', { limit: sizeText(limitBytes) });
+
+type Upload = NodeJS.ReadableStream & Partial<Pick<IncomingMessage, 'headers' | 'socket' | 'complete' | 'readableEnded'>>;
+
+/**
+ * The rest of a refused upload: read and dropped (nothing kept), so that the 413 reaches a client
+ * that is still sending (closing a socket with unread data resets it, and the client would see a
+ * reset instead of the answer); after LINGER_MS the connection is cut (a client that never stops).
+ */
+function discard(req: Upload): void {
+  if (req.complete || req.readableEnded) return;
+  const timer = setTimeout(() => req.socket?.destroy(), LINGER_MS);
+  timer.unref();
+  const done = () => clearTimeout(timer);
+  req.on('data', () => undefined);
+  req.once('end', done);
+  req.once('close', done);
+  req.once('error', done);
+  req.resume();
+}
 
 /**
  * Reads an uploaded file sent as the raw request body (the staff CSV import, the 転出証明書情報
- * file), refusing it with 413 as soon as it passes `limitBytes`, before more is read.
+ * file, RPA evidence), streaming: a declared `Content-Length` over `limitBytes` is refused with
+ * 413 before anything is read, and an undeclared (chunked) body as soon as it passes the limit —
+ * at most `limitBytes` is ever held. A compressed body (`Content-Encoding` other than identity)
+ * is refused with 400 (uploads are sent as they are; nothing here inflates), and a client that
+ * breaks off the upload gets 400, never a 500.
  */
-export async function readRawBody(req: NodeJS.ReadableStream, limitBytes: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    const b = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
-    size += b.length;
-    if (size > limitBytes) throw new DomainError('input.tooLarge', { limit: `${Math.round(limitBytes / 1024 / 1024)} MB` });
-    chunks.push(b);
+export async function readRawBody(req: Upload, limitBytes: number): Promise<Buffer> {
+  const encoding = String(req.headers?.['content-encoding'] ?? 'identity')
+    .trim()
+    .toLowerCase();
+  if (encoding !== 'identity' && encoding !== '') {
+    discard(req);
+    throw new DomainError('input.badEncoding');
   }
-  return Buffer.concat(chunks);
+  const declared = req.headers?.['content-length'];
+  if (declared !== undefined && Number(declared) > limitBytes) {
+    discard(req);
+    throw tooLarge(limitBytes);
+  }
+  if (req.complete || req.readableEnded) return Buffer.alloc(0);
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const cleanup = () => {
+      req.removeListener('data', onData);
+      req.removeListener('end', onEnd);
+      req.removeListener('error', onError);
+      req.removeListener('close', onClose);
+    };
+    const onData = (chunk: Buffer | string) => {
+      const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      size += b.length;
+      if (size > limitBytes) {
+        cleanup();
+        chunks.length = 0;
+        discard(req);
+        reject(tooLarge(limitBytes));
+        return;
+      }
+      chunks.push(b);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(Buffer.concat(chunks, size));
+    };
+    const onError = () => {
+      cleanup();
+      reject(new DomainError('input.unreadable'));
+    };
+    const onClose = () => {
+      // Closed before the end: the client broke off the upload.
+      if (req.complete) return;
+      cleanup();
+      reject(new DomainError('input.unreadable'));
+    };
+    req.on('data', onData);
+    req.once('end', onEnd);
+    req.once('error', onError);
+    req.once('close', onClose);
+  });
 }

@@ -1,6 +1,6 @@
 import { parseRegisterDate } from '../domain/dates.js';
 import type { NoticeData, NoticeMemberInput } from '../domain/noticeValidation.js';
-import { decodeText, parseCsv, TextEncodingError } from '../text/index.js';
+import { csvRecordsOf, CsvSyntaxError, decodeText, TextEncodingError } from '../text/index.js';
 
 /**
  * 転出証明書情報 as a CSV file (what the 住基ネット CS or the certificate's QR code gives; 住記
@@ -51,14 +51,36 @@ export class MoveOutCertificateError extends Error {
   readonly expose = true;
 }
 
-/** Reads the file (UTF-8 or CP932, see text/); errors name the line and the column in Japanese. */
+/** Persons one file may hold (one household moving together); a file with more is refused. */
+export const MAX_MOVE_OUT_PERSONS = 50;
+/** Bytes of one 転出証明書情報 file (the upload is refused with 413 above this; see http/rawBody.ts). */
+export const MAX_MOVE_OUT_CERTIFICATE_BYTES = 256 * 1024;
+/** Longest value of one cell (a name or an address line is far shorter). */
+const MAX_CELL = 200;
+
+/**
+ * Reads the file (UTF-8 or CP932, see text/); errors name the line and the column in Japanese.
+ * Bounded: records are read one at a time and reading stops after MAX_MOVE_OUT_PERSONS persons.
+ */
 export function parseMoveOutCertificateData(bytes: Buffer): MoveOutCertificateData {
-  let rows: string[][];
+  const rows: string[][] = [];
   try {
-    rows = parseCsv(decodeText(bytes).text, { relax_column_count: false, skip_empty_lines: true });
+    const text = decodeText(bytes).text;
+    for (const record of csvRecordsOf(text)) {
+      const cells = record.fields;
+      if (rows.length && cells.length !== rows[0]!.length)
+        throw new MoveOutCertificateError(`${record.line} 行目: 項目の数 (${cells.length}) が見出し (${rows[0]!.length}) と違います`);
+      if (cells.some((c) => c.length > MAX_CELL))
+        throw new MoveOutCertificateError(`${record.line} 行目: ${MAX_CELL} 文字を超える項目があります`);
+      if (rows.length > MAX_MOVE_OUT_PERSONS)
+        throw new MoveOutCertificateError(`転出証明書情報の人数が多すぎます (1 ファイル ${MAX_MOVE_OUT_PERSONS} 人まで)`);
+      rows.push(cells);
+    }
   } catch (e) {
+    if (e instanceof MoveOutCertificateError) throw e;
     if (e instanceof TextEncodingError) throw new MoveOutCertificateError(`転出証明書情報の文字コードを読めません: ${e.message}`);
-    throw new MoveOutCertificateError(`転出証明書情報の CSV として読めません: ${(e as Error).message}`);
+    if (e instanceof CsvSyntaxError) throw new MoveOutCertificateError(`転出証明書情報の CSV として読めません: ${e.message}`);
+    throw e;
   }
   const [header, ...body] = rows;
   if (!header || !body.length)

@@ -109,6 +109,46 @@ export async function noticesOfVisit(db: Knex, visitId: number): Promise<Notice[
   return Promise.all(rows.map(async (r) => toNotice(r, await membersOf(db, Number(r.id)), refs.get(Number(r.id))!)));
 }
 
+/** The register members (宛名番号) of notices, for the protection decision. */
+export async function memberNosOf(db: Knex, noticeIds: readonly number[]): Promise<Map<number, string[]>> {
+  const out = new Map<number, string[]>();
+  for (let i = 0; i < noticeIds.length; i += 500) {
+    const rows = (await db('notice_members')
+      .whereIn('notice_id', noticeIds.slice(i, i + 500))
+      .whereNotNull('addressee_no')
+      .select('notice_id', 'addressee_no')) as { notice_id: number; addressee_no: string }[];
+    for (const r of rows) out.set(Number(r.notice_id), [...(out.get(Number(r.notice_id)) ?? []), String(r.addressee_no)]);
+  }
+  return out;
+}
+
+/** What the protection decision reads of the notices of some visits (the work lists' warnings). */
+export async function noticeSubjectsOfVisits(
+  db: Knex,
+  visitIds: readonly number[],
+): Promise<{ visitId: number; noticeId: number; householdNo: string | null; data: NoticeData; memberNos: string[] }[]> {
+  const out: { visitId: number; noticeId: number; householdNo: string | null; data: NoticeData; memberNos: string[] }[] = [];
+  for (let i = 0; i < visitIds.length; i += 500) {
+    const rows = (await db('notices')
+      .whereIn('visit_id', visitIds.slice(i, i + 500))
+      .whereNot('status', 'cancelled')
+      .select('id', 'visit_id', 'household_no', 'data')) as { id: number; visit_id: number; household_no: string | null; data: string }[];
+    const members = await memberNosOf(
+      db,
+      rows.map((r) => Number(r.id)),
+    );
+    for (const r of rows)
+      out.push({
+        visitId: Number(r.visit_id),
+        noticeId: Number(r.id),
+        householdNo: r.household_no ?? null,
+        data: JSON.parse(String(r.data)) as NoticeData,
+        memberNos: members.get(Number(r.id)) ?? [],
+      });
+  }
+  return out;
+}
+
 export interface WorkItem {
   id: number;
   visitId: number;
@@ -120,6 +160,10 @@ export interface WorkItem {
   acceptedByName: string | null;
   lateWarning: string | null;
   members: number;
+  /** What the protection decision reads (`residents/protection.ts`): never shown as such. */
+  householdNo: string | null;
+  data: NoticeData;
+  memberNos: string[];
 }
 
 /** The review work list, filtered by status, type and period of acceptance. */
@@ -148,9 +192,18 @@ export async function workList(
       'notices.accepted_at',
       'notices.late_warning',
       'staff.display_name',
+      'notices.household_no',
+      'notices.data',
       db('notice_members').count('*').where('notice_members.notice_id', db.ref('notices.id')).as('members'),
     )) as Record<string, unknown>[];
+  const memberNos = await memberNosOf(
+    db,
+    rows.map((r) => Number(r.id)),
+  );
   return rows.map((r) => ({
+    householdNo: (r.household_no as string | null) ?? null,
+    data: JSON.parse(String(r.data)) as NoticeData,
+    memberNos: memberNos.get(Number(r.id)) ?? [],
     id: Number(r.id),
     visitId: Number(r.visit_id),
     visitNo: String(r.visit_no),

@@ -1,12 +1,13 @@
 import type { Knex } from 'knex';
 import PDFDocument from 'pdfkit';
-import type { StaffSession } from '../auth/sessions.js';
 import type { NoticeType } from '../domain/procedureTypes.js';
 import { formatWareki } from '../domain/wareki.js';
 import { todayInJapan } from '../domain/japanTime.js';
 import type { Notice } from '../notices/notices.js';
 import type { ProcedureGuide } from '../notices/procedureGuide.js';
-import { MASKED_ADDRESS, protectionFor } from '../residents/warnings.js';
+import { presentNotice } from '../residents/present.js';
+import { AddressPresenter, presenterFor, type Viewer } from '../residents/protection.js';
+import { MASKED_ADDRESS } from '../residents/warnings.js';
 import type { FontSet } from './fonts.js';
 import { MissingGlyphError, type FormData } from './render.js';
 
@@ -25,17 +26,18 @@ const KIND: Partial<Record<NoticeType, string>> = {
 };
 
 /**
- * The data of a notice for its form, with 支援措置 addresses replaced for a viewer without the right
- * (the same rule as the screens: the whole household and everyone at the same address).
+ * The data of a notice for its form, through the one protection decision: a notice whose subject,
+ * household, target household (転入 into a protected household) or typed address is protected
+ * prints its addresses masked for a viewer without the right. The values themselves are replaced
+ * (the presenter's output), and the masks tell the renderer which fields were masked.
  */
-export async function noticeFormData(db: Knex, n: Notice, visitNo: string, viewer: StaffSession): Promise<FormData> {
-  const nos = n.members.flatMap((m) => (m.addresseeNo ? [m.addresseeNo] : []));
-  const rows = nos.length ? await db('residents').whereIn('addressee_no', nos).select('addressee_no', 'household_no', 'address_key') : [];
-  const protection = await protectionFor(db, rows);
-  const masked = rows.some((r) => protection.covers(r)) && !viewer.permissions.has('resident.viewProtectedAddress');
+export async function noticeFormData(db: Knex, n: Notice, visitNo: string, viewer: Viewer | AddressPresenter): Promise<FormData> {
+  const presenter = viewer instanceof AddressPresenter ? viewer : await presenterFor(db, viewer);
+  const shown = presentNotice(presenter, n);
+  const masked = shown.addressProtected && !presenter.canSee;
+  const masks: Record<string, string> = masked ? { 'notice.newAddress': MASKED_ADDRESS, 'notice.oldAddress': MASKED_ADDRESS } : {};
   const head = n.members.find((m) => m.head) ?? n.members[0];
   const moving = n.members.filter((m) => m.moving);
-  const masks: Record<string, string> = masked ? { 'notice.newAddress': MASKED_ADDRESS, 'notice.oldAddress': MASKED_ADDRESS } : {};
   return {
     visit: { visitNo, date: n.reportedDate },
     subject: {
@@ -56,8 +58,8 @@ export async function noticeFormData(db: Knex, n: Notice, visitNo: string, viewe
     notice: {
       notifiedOn: n.reportedDate,
       movedOn: n.effectiveDate ?? '',
-      newAddress: n.data.newAddress ?? n.data.nextAddress ?? '',
-      oldAddress: n.data.previousAddress ?? '',
+      newAddress: shown.data.newAddress ?? shown.data.nextAddress ?? '',
+      oldAddress: shown.data.previousAddress ?? '',
       kind: KIND[n.type] ?? '',
     },
     answers: {},

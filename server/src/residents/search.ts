@@ -98,11 +98,12 @@ interface Phase {
 }
 
 /**
- * Search on the key columns. Exact matches come first, then rows that match only after folding
+ * Search on the key columns. `narrow` adds a condition on resident rows (the protection decision's
+ * `withoutProtected` for staff without the right), applied before counting and paging. Exact matches come first, then rows that match only after folding
  * variant kanji (髙→高, flagged) or kana forms (small kana, ゛, ー). Each phase walks one index in
  * key order, so a page costs an index range scan, not a sort of every match.
  */
-export async function searchResidents(knex: Knex, q: ResidentQuery): Promise<SearchPage> {
+export async function searchResidents(knex: Knex, q: ResidentQuery, narrow?: Where): Promise<SearchPage> {
   const table = q.target === 'nonResidents' ? 'non_residents' : q.target === 'corporations' ? 'corporations' : 'residents';
   const columns = table === 'residents' ? RESIDENT_COLUMNS : table === 'non_residents' ? NON_RESIDENT_COLUMNS : CORPORATION_COLUMNS;
   const filters: Where = (b) => {
@@ -116,7 +117,8 @@ export async function searchResidents(knex: Knex, q: ResidentQuery): Promise<Sea
       const [lo, hi] = kanaPrefixRange(addressKey(q.address));
       b.where('address_key', '>=', lo).andWhere('address_key', '<', hi);
     }
-    return b;
+    // The caller's extra condition (rows left out for the viewer): applied to the count and the page alike.
+    return narrow && table === 'residents' ? narrow(b) : b;
   };
 
   const phases: Phase[] = [];

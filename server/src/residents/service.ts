@@ -5,9 +5,18 @@ import type { AuditActor } from '../auth/staffRepo.js';
 import { changeReason } from '../domain/codes.js';
 import { parseDateInput, type EraKey } from '../domain/dateInput.js';
 import { formatWareki } from '../domain/wareki.js';
-import { entitlementsFor, presentResident, type PresentedEntitlement, type PresentedResident } from './present.js';
+import { entitlementsFor, presentResident, registeredAddress, type PresentedEntitlement, type PresentedResident } from './present.js';
+import {
+  anyOf,
+  AddressPresenter,
+  canSeeProtected,
+  NOT_PROTECTED,
+  protection,
+  withoutProtected,
+  type PresentedAddress,
+} from './protection.js';
 import { searchResidents, searchTargets, type ResidentQuery, type SearchTarget } from './search.js';
-import { protectionFor, warningsFor } from './warnings.js';
+import { warningsFor } from './warnings.js';
 
 const bad = (message: string) => Object.assign(new Error(message), { status: 400, expose: true });
 const text = (v: unknown): string => (typeof v === 'string' ? v.trim() : '');
@@ -91,29 +100,36 @@ export interface SearchResponse {
   results: SearchResultItem[];
 }
 
-/** Runs a search for a viewer and audits which people were shown, in one go. */
+/**
+ * Runs a search for a viewer and audits which people were shown, in one go. For staff without
+ * `resident.viewProtectedAddress`, an address (町字・番地) search leaves out every protected row in
+ * SQL (the protection decision's `withoutProtected`): the protected people, their households and
+ * everyone at their addresses are neither listed nor counted, and the other rows keep their order,
+ * so the search cannot be used to find where a protected person lives. A name, kana or birth-date
+ * search still finds them, with the warning and the address masked.
+ */
 export async function runSearch(knex: Knex, parsed: ParsedSearch, viewer: StaffSession, actor: AuditActor): Promise<SearchResponse> {
   const started = process.hrtime.bigint();
   const q = parsed.query;
-  const page = await searchResidents(knex, q);
-  const nos = page.hits.map((h) => String(h.row.addressee_no));
-  const [warnings, entitlements, guarded] = await Promise.all([
-    warningsFor(knex, nos),
-    entitlementsFor(knex, nos, viewer),
-    protectionFor(
-      knex,
-      page.hits.map((h) => h.row),
-    ),
+  const hideProtected = q.address !== undefined && !canSeeProtected(viewer);
+  const [page, decide] = await Promise.all([
+    searchResidents(knex, q, hideProtected ? (b) => withoutProtected(b, knex) : undefined),
+    protection(knex),
   ]);
+  const nos = page.hits.map((h) => String(h.row.addressee_no));
+  const [warnings, entitlements] = await Promise.all([warningsFor(knex, nos), entitlementsFor(knex, nos, viewer)]);
   const kind: SearchResultItem['kind'] =
     q.target === 'nonResidents' ? 'nonResident' : q.target === 'corporations' ? 'corporation' : 'resident';
+  const presenter = new AddressPresenter(viewer, decide);
   const results = page.hits.map((h) => {
     const no = String(h.row.addressee_no);
-    const presented = presentResident(h.row, warnings.get(no) ?? [], viewer, guarded.covers(h.row));
+    const d = anyOf(decide.row(h.row), kind === 'resident' ? NOT_PROTECTED : decide.address(registeredAddress(h.row)));
+    presenter.present(registeredAddress(h.row), d, [no]);
+    const presented = presentResident(h.row, warnings.get(no) ?? [], viewer, d.protected);
     return { ...presented, kind, match: h.match, entitlements: (entitlements.get(no) ?? []).map((e) => e.kind) };
   });
-  await knex.transaction((trx) =>
-    appendAudit(trx, {
+  await knex.transaction(async (trx) => {
+    await appendAudit(trx, {
       ...actor,
       action: 'resident.search',
       targetKind: kind,
@@ -126,9 +142,12 @@ export async function runSearch(knex: Knex, parsed: ParsedSearch, viewer: StaffS
         hits: page.total,
         shown: nos.length,
         masked: results.filter((r) => r.addressMasked).length,
+        ...(hideProtected ? { protectedLeftOut: true } : {}),
       },
-    }),
-  );
+    });
+    const unmasked = presenter.auditEntry(actor, kind, { via: 'resident.search' });
+    if (unmasked) await appendAudit(trx, unmasked);
+  });
   return {
     target: q.target,
     page: q.page,
@@ -145,8 +164,9 @@ export interface HistoryEntry {
   changeDate: string | null;
   changeDateWareki: string;
   reason: string;
-  addressBefore: string | null;
-  addressAfter: string | null;
+  /** Presented (the mask text when protected and the viewer lacks the right); null when none. */
+  addressBefore: PresentedAddress | null;
+  addressAfter: PresentedAddress | null;
 }
 
 export interface PersonView {
@@ -154,7 +174,7 @@ export interface PersonView {
   household: (PresentedResident & { entitlements: PresentedEntitlement[] })[];
   entitlements: PresentedEntitlement[];
   history: HistoryEntry[];
-  /** Other households registered at the same address (D-16); masked like any address. */
+  /** Other households registered at the same address (D-16); empty when the address is protected and the viewer lacks the right. */
   sameAddress: PresentedResident[];
   householdProtected: boolean;
   /** The address is protected (own household or another household at the same address). */
@@ -182,29 +202,56 @@ export async function viewPerson(
     .orderBy('relationship_code1')
     .orderBy('birth_date');
   if (!household.some((r) => r.addressee_no === addresseeNo)) household.unshift(row);
-  const neighbours = row.address_key
-    ? await knex('residents')
-        .where({ address_key: row.address_key, resident_status: '1' })
-        .whereNot({ household_no: row.household_no })
-        .orderBy('household_no')
-        .limit(30)
-    : [];
+  const decide = await protection(knex);
+  const canSeeAddress = canSeeProtected(viewer);
+  const own = anyOf(decide.row(row), ...household.map((r) => decide.row(r)));
+  // Anyone living at a protected address shares it (own household or another household there).
+  const addressProtected = own.protected;
+  const householdProtected = decide.household(row.household_no).protected;
+  // No neighbour list for a protected address without the right: who lives there points at it.
+  const neighbours =
+    row.address_key && (!addressProtected || canSeeAddress)
+      ? await knex('residents')
+          .where({ address_key: row.address_key, resident_status: '1' })
+          .whereNot({ household_no: row.household_no })
+          .orderBy('household_no')
+          .limit(30)
+      : [];
   const nos = [...household, ...neighbours].map((r) => r.addressee_no);
-  const [warnings, entitlements, guarded] = await Promise.all([
+  const [warnings, entitlements] = await Promise.all([
     warningsFor(knex, nos),
     entitlementsFor(
       knex,
       household.map((r) => r.addressee_no),
       viewer,
     ),
-    protectionFor(knex, [row, ...household, ...neighbours]),
   ]);
-  const householdProtected = guarded.households.has(row.household_no);
-  // Anyone living at a protected address shares it: neighbours at the same address are masked too.
-  const addressProtected = guarded.covers(row) || household.some((r) => guarded.covers(r)) || neighbours.some((r) => guarded.covers(r));
   const history = await knex('resident_history').where({ addressee_no: addresseeNo }).orderBy('seq', 'desc').limit(50);
-  const canSeeAddress = viewer.permissions.has('resident.viewProtectedAddress');
+  const presenter = new AddressPresenter(viewer, decide);
+  const placed = (r: typeof row) => presenter.present(registeredAddress(r), own, [r.addressee_no]);
   const person = presentResident(row, warnings.get(addresseeNo) ?? [], viewer, addressProtected);
+  placed(row);
+  const householdShown = household.map((r) => {
+    placed(r);
+    return {
+      ...presentResident(r, warnings.get(r.addressee_no) ?? [], viewer, addressProtected),
+      entitlements: entitlements.get(r.addressee_no) ?? [],
+    };
+  });
+  const sameAddress = neighbours.map((r) => {
+    placed(r);
+    return presentResident(r, warnings.get(r.addressee_no) ?? [], viewer, addressProtected);
+  });
+  const historyShown = history.map((h) => {
+    const at = (s: string | null) => (s ? presenter.present(s, anyOf(own, decide.address(s)), [addresseeNo]) : null);
+    return {
+      changeDate: h.change_date,
+      changeDateWareki: h.change_date ? formatWareki(h.change_date) : '',
+      reason: changeReason[h.change_reason_code] ?? h.change_reason_code,
+      addressBefore: at(h.address_before),
+      addressAfter: at(h.address_after),
+    };
+  });
   await knex.transaction(async (trx) => {
     await appendAudit(trx, {
       ...actor,
@@ -214,6 +261,8 @@ export async function viewPerson(
       result: 'success',
       detail: { subject: addresseeNo, addressMasked: person.addressMasked, ...(opts.visitId ? { visit: opts.visitId } : {}) },
     });
+    const unmasked = presenter.auditEntry(actor, 'resident', { subject: addresseeNo, ...(opts.visitId ? { visit: opts.visitId } : {}) });
+    if (unmasked) await appendAudit(trx, unmasked);
     if (opts.myNumber)
       await appendAudit(trx, {
         ...actor,
@@ -224,7 +273,6 @@ export async function viewPerson(
         ...(opts.visitId ? { detail: { visit: opts.visitId } } : {}),
       });
   });
-  const masked = (s: string | null) => (addressProtected && !canSeeAddress ? null : s || null);
   return {
     person: {
       ...person,
@@ -232,19 +280,10 @@ export async function viewPerson(
       alias: row.alias,
       ...(opts.myNumber ? { myNumber: row.my_number } : {}),
     },
-    household: household.map((r) => ({
-      ...presentResident(r, warnings.get(r.addressee_no) ?? [], viewer, addressProtected),
-      entitlements: entitlements.get(r.addressee_no) ?? [],
-    })),
+    household: householdShown,
     entitlements: entitlements.get(addresseeNo) ?? [],
-    history: history.map((h) => ({
-      changeDate: h.change_date,
-      changeDateWareki: h.change_date ? formatWareki(h.change_date) : '',
-      reason: changeReason[h.change_reason_code] ?? h.change_reason_code,
-      addressBefore: masked(h.address_before),
-      addressAfter: masked(h.address_after),
-    })),
-    sameAddress: neighbours.map((r) => presentResident(r, warnings.get(r.addressee_no) ?? [], viewer, addressProtected)),
+    history: historyShown,
+    sameAddress,
     householdProtected,
     addressProtected,
   };

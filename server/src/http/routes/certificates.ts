@@ -9,6 +9,7 @@ import {
   type PricedRequest,
 } from '../../certificates/fees.js';
 import { acceptCertificateRequest, certificateRequestPage, certificateRequestPrint } from '../../certificates/requests.js';
+import { errorCatalog } from '../../errors/catalog.js';
 import { DomainError, notFound } from '../../errors/domainError.js';
 import { FontSet } from '../../printing/fonts.js';
 import { renderForms } from '../../printing/render.js';
@@ -22,11 +23,18 @@ import { printProblem, sendPdf } from '../views/print.js';
 
 const str = (v: unknown): string => (typeof v === 'string' ? v.trim() : '');
 
-/** Reads the request lines of the form (l0_type, l0_subject, …); options only those the type has. */
-function readLines(form: Static<typeof CertificateForm>, catalog: CertificateCatalog): CertificateRequestLine[] {
+/**
+ * Reads the request lines of the form (l0_type, l0_subject, …); options only those the type has.
+ * `formIndex[k]` is the form line (from 0) of the k-th line read (empty lines are skipped).
+ */
+function readLines(
+  form: Static<typeof CertificateForm>,
+  catalog: CertificateCatalog,
+): { lines: CertificateRequestLine[]; formIndex: number[] } {
   // The options of each line are the type's own fields (l0_scope…), beside the declared ones.
   const b = form as Record<string, unknown>;
   const lines: CertificateRequestLine[] = [];
+  const formIndex: number[] = [];
   for (let i = 0; i < CERTIFICATE_FORM_LINES; i++) {
     const typeId = str(b[`l${i}_type`]);
     if (!typeId) continue;
@@ -39,6 +47,7 @@ function readLines(form: Static<typeof CertificateForm>, catalog: CertificateCat
       else if (o.type === 'choice' && str(raw)) options[o.id] = str(raw);
     }
     const items = str(b[`l${i}_items`]);
+    formIndex.push(i);
     lines.push({
       typeId,
       subject: { addresseeNo: str(b[`l${i}_subject`]) || undefined },
@@ -48,7 +57,7 @@ function readLines(form: Static<typeof CertificateForm>, catalog: CertificateCat
       options,
     });
   }
-  return lines;
+  return { lines, formIndex };
 }
 
 /** Certificate requests (I-31..35, J-36): lines with fees and exemptions, issuance rules, the printed request. */
@@ -62,10 +71,16 @@ export function registerCertificateRoutes({ route, deps, render, session, actor 
     return v;
   };
 
-  const show = async (ctx: Ctx, visitId: number, problems: readonly string[], priced: PricedRequest | null) => {
+  const show = async (
+    ctx: Ctx,
+    visitId: number,
+    problems: readonly string[],
+    priced: PricedRequest | null,
+    lineProblems: ReadonlyMap<number, readonly string[]> = new Map(),
+  ) => {
     const { subjects, saved } = await certificateRequestPage(db, visitId);
     const csrf = session(ctx).csrfToken ?? '';
-    render(ctx, '証明書の請求', certificatePage({ visitId, catalog: catalog(), subjects, saved, csrf, problems, priced }));
+    render(ctx, '証明書の請求', certificatePage({ visitId, catalog: catalog(), subjects, saved, csrf, problems, priced, lineProblems }));
   };
 
   route(
@@ -94,15 +109,23 @@ export function registerCertificateRoutes({ route, deps, render, session, actor 
       params: CertificateParams,
       body: CertificateForm,
       response: htmlOrRedirect,
-      errors: ['certificate.staffOnly'],
+      errors: [
+        'certificate.staffOnly',
+        'certificate.subjectMissing',
+        'certificate.subjectUnknown',
+        'certificate.subjectNotInVisit',
+        'certificate.issuanceBan',
+        'certificate.supportMeasure',
+      ],
     },
     async (ctx) => {
       const v = await visitOf(ctx.input.params.id);
       const form = ctx.input.body;
       const cat = catalog();
       let priced: PricedRequest;
+      const read = readLines(form, cat);
       try {
-        priced = priceRequest(cat, { lines: readLines(form, cat) });
+        priced = priceRequest(cat, { lines: read.lines });
       } catch (e) {
         if (!(e instanceof CertificateRequestError)) throw e;
         ctx.status = 400;
@@ -124,13 +147,20 @@ export function registerCertificateRoutes({ route, deps, render, session, actor 
         { settings: queueSettingsOf(deps.config), hasScenario: scenarioCheck(deps.configDir, deps.config.rpa.coreSystem) },
       );
       if (outcome.refusals.length) {
-        // The refusal is recorded by the command: an attempt to obtain a protected person's certificate matters.
-        ctx.status = 403;
+        // The refusal is recorded by the command: an attempt to obtain someone else's or a protected
+        // person's certificate matters. 400 when every line only names no or an unknown subject.
+        ctx.status = Math.max(...outcome.refusals.map((r) => errorCatalog[r.code].status));
+        const beside = new Map<number, string[]>();
+        for (const r of outcome.refusals) {
+          const i = read.formIndex[r.line - 1] ?? r.line - 1;
+          beside.set(i, [...(beside.get(i) ?? []), r.message]);
+        }
         return show(
           ctx,
           v.id,
           outcome.refusals.map((r) => r.message),
           priced,
+          beside,
         );
       }
       if (!save) return show(ctx, v.id, [], priced);

@@ -7,7 +7,10 @@ import { dbDate } from '../../db/values.js';
 import { parseDateInput } from '../../domain/dateInput.js';
 import { todayInJapan } from '../../domain/dates.js';
 import { DomainError, isDomainError, notFound } from '../../errors/domainError.js';
+import { presentVisit, type PresentedVisit } from '../../residents/present.js';
+import { presenterFor } from '../../residents/protection.js';
 import { parseSearchParams, runSearch, viewPerson } from '../../residents/service.js';
+import { MASKED_ADDRESS } from '../../residents/warnings.js';
 import {
   addSubject,
   changeVisitStatus,
@@ -46,8 +49,8 @@ const PersonPageQuery = T.Object({
   myNumber: T.Optional(T.Union([T.Literal('1'), T.Literal('0')], { title: '個人番号を表示 (myNumber)' })),
 });
 
-/** The visit as the JSON API gives it (times as ISO 8601). */
-export function visitJson(v: Visit): Static<typeof VisitSchema> {
+/** The visit as the JSON API gives it (times as ISO 8601), from the presented visit only. */
+export function visitJson(v: PresentedVisit): Static<typeof VisitSchema> {
   return {
     ...v,
     channel: v.channel as Static<typeof VisitSchema>['channel'],
@@ -126,6 +129,13 @@ export function registerCounterRoutes(kit: RouteKit, procedures: ProcedureSource
     const v = await getVisit(knex, id);
     if (!v) throw notFound('来庁記録');
     return v;
+  };
+  /** The visit for the JSON API: presented for the viewer, an unmasked protected read audited. */
+  const visitOut = async (ctx: Parameters<typeof session>[0], id: number): Promise<Static<typeof VisitSchema>> => {
+    const presenter = await presenterFor(knex, session(ctx));
+    const shown = presentVisit(presenter, await visitById(id));
+    await presenter.audit(knex, actor(ctx), 'visit', { visit: id, via: 'visit.api' });
+    return visitJson(shown);
   };
   const fromVisit = async (id: number | undefined): Promise<Visit | null> => (id === undefined ? null : visitById(id));
   const staffOf = (s: StaffSession): number => {
@@ -254,8 +264,12 @@ export function registerCounterRoutes(kit: RouteKit, procedures: ProcedureSource
         section,
         deps.config.counters,
         s.permissions.has('notice.accept'),
+        s.permissions.has('resident.viewProtectedAddress'),
       );
-      render(ctx, `来庁 ${v.visitNo}`, visitPage(v, subjects, s, counterName, work));
+      const presenter = await presenterFor(knex, s);
+      const shown = presentVisit(presenter, v);
+      await presenter.audit(knex, actor(ctx), 'visit', { visit: v.id, via: 'visit.page' });
+      render(ctx, `来庁 ${v.visitNo}`, visitPage(shown, subjects, s, counterName, work));
     },
   );
 
@@ -272,7 +286,7 @@ export function registerCounterRoutes(kit: RouteKit, procedures: ProcedureSource
     },
     async (ctx) => {
       const id = ctx.input.params.id;
-      await saveVisitor(knex, id, staffOf(session(ctx)), visitorFields(ctx.input.body), actor(ctx));
+      await saveVisitor(knex, id, staffOf(session(ctx)), keepMasked(visitorFields(ctx.input.body), await visitById(id)), actor(ctx));
       ctx.status = 303;
       ctx.redirect(`/visits/${id}`);
     },
@@ -333,7 +347,7 @@ export function registerCounterRoutes(kit: RouteKit, procedures: ProcedureSource
     },
     async (ctx) => {
       const s = session(ctx);
-      return visitJson(await openVisit(knex, staffOf(s), s.counterId, actor(ctx)));
+      return visitOut(ctx, (await openVisit(knex, staffOf(s), s.counterId, actor(ctx))).id);
     },
   );
 
@@ -348,7 +362,7 @@ export function registerCounterRoutes(kit: RouteKit, procedures: ProcedureSource
       params: VisitParams,
       response: json(VisitSchema, { description: '来庁記録' }),
     },
-    async (ctx) => visitJson(await visitById(ctx.input.params.id)),
+    async (ctx) => visitOut(ctx, ctx.input.params.id),
   );
 
   route(
@@ -370,8 +384,8 @@ export function registerCounterRoutes(kit: RouteKit, procedures: ProcedureSource
     },
     async (ctx) => {
       const id = ctx.input.params.id;
-      await saveVisitor(knex, id, staffOf(session(ctx)), visitorFields(ctx.input.body), actor(ctx));
-      return visitJson(await visitById(id));
+      await saveVisitor(knex, id, staffOf(session(ctx)), keepMasked(visitorFields(ctx.input.body), await visitById(id)), actor(ctx));
+      return visitOut(ctx, id);
     },
   );
 
@@ -392,7 +406,7 @@ export function registerCounterRoutes(kit: RouteKit, procedures: ProcedureSource
     async (ctx) => {
       const id = ctx.input.params.id;
       await addSubject(knex, id, staffOf(session(ctx)), subjectFields(ctx.input.body), actor(ctx));
-      return visitJson(await visitById(id));
+      return visitOut(ctx, id);
     },
   );
 
@@ -414,7 +428,7 @@ export function registerCounterRoutes(kit: RouteKit, procedures: ProcedureSource
       const id = ctx.input.params.id;
       const s = session(ctx);
       await changeVisitStatus(knex, id, staffOf(s), ctx.input.body.change, s.counterId, actor(ctx));
-      return visitJson(await visitById(id));
+      return visitOut(ctx, id);
     },
   );
 }
@@ -453,6 +467,14 @@ function visitorFields(b: Static<typeof VisitorInputSchema>): VisitorFields {
     proxyPowerOfAttorney: proxy && Boolean(power),
     proxyDocument: proxy ? orNull(b.proxyDocument) : null,
   };
+}
+
+/**
+ * The mask posted back unchanged (the identity form shows it to staff without the right) keeps
+ * the stored address: saving the form never overwrites a protected address with the mask text.
+ */
+function keepMasked(f: VisitorFields, stored: Visit): VisitorFields {
+  return f.visitorAddress === MASKED_ADDRESS ? { ...f, visitorAddress: stored.visitorAddress } : f;
 }
 
 /** A subject from the register (宛名番号) or typed by hand (the name is then required). */

@@ -1,4 +1,4 @@
-import { Type as T } from '@sinclair/typebox';
+import { Type as T, type Static } from '@sinclair/typebox';
 import type { Knex } from 'knex';
 import { appendAudit } from '../../audit/trail.js';
 import { acceptNotice as acceptNoticeCommand } from '../../notices/commands/acceptNotice.js';
@@ -8,7 +8,11 @@ import { saveDraft as saveDraftCommand } from '../../notices/commands/saveDraft.
 import { addMemo } from '../../visits/commands/addMemo.js';
 import { visitMemos } from '../../visits/queries.js';
 import { DomainError, notFound } from '../../errors/domainError.js';
-import { AnyForm, Component, IdParam, IsoDateTime, Nullable, Obj } from '../schemas/common.js';
+import { AnyForm, IdParam, IsoDateTime, Nullable, Obj } from '../schemas/common.js';
+import { NoticeListSchema, NoticeSchema } from '../schemas/notices.js';
+import { NOTICE_ADDRESS_FIELDS, noticeSubjectOf, presentNotice, type PresentedNotice } from '../../residents/present.js';
+import { presenterFor, protection, type AddressPresenter } from '../../residents/protection.js';
+import { MASKED_ADDRESS } from '../../residents/warnings.js';
 import type { StaffSession } from '../../auth/sessions.js';
 import { parseDateInput } from '../../domain/dateInput.js';
 import { todayInJapan } from '../../domain/dates.js';
@@ -21,6 +25,7 @@ import {
   noticesOfVisit,
   noticeStatusLabels,
   noticeStatuses,
+  noticeSubjectsOfVisits,
   workList,
   type Notice,
   type NoticeDraft,
@@ -55,39 +60,6 @@ const VisitNoticeP = T.Object({ id: IdParam('来庁番号'), nid: IdParam('届�
 const NoticeP = T.Object({ id: IdParam('届出番号') });
 const MoveOutCertificateResult = Obj({ ok: T.Literal(true), members: T.Integer({ minimum: 0 }) });
 const Str = T.String();
-const NoticeMemberSchema = Obj({
-  addresseeNo: Nullable(Str),
-  name: Str,
-  nameKana: Nullable(Str),
-  birthDate: Nullable(Str),
-  sex: Nullable(Str),
-  relationship: Nullable(Str),
-  moving: T.Boolean(),
-  head: T.Boolean(),
-  event: T.Boolean(),
-});
-/** A notice as the JSON API gives it; `coreRefs` are the core system's numbers (基幹系処理番号) of its entries. */
-export const NoticeSchema = Component('Notice', {
-  id: T.Integer(),
-  visitId: T.Integer(),
-  type: T.Union(noticeTypes.map((t) => T.Literal(t))),
-  status: T.Union(noticeStatuses.map((t) => T.Literal(t))),
-  effectiveDate: Nullable(Str),
-  reportedDate: Str,
-  householdNo: Nullable(Str),
-  data: T.Record(T.String(), T.String()),
-  lateWarning: Nullable(Str),
-  members: T.Array(NoticeMemberSchema),
-  createdAt: IsoDateTime(),
-  updatedAt: IsoDateTime(),
-  acceptedAt: Nullable(IsoDateTime()),
-  acceptedBy: Nullable(T.Integer()),
-  reviewedAt: Nullable(IsoDateTime()),
-  reviewedBy: Nullable(T.Integer()),
-  enteredAt: Nullable(IsoDateTime()),
-  coreRefs: T.Array(Str, { description: '基幹系処理番号 (入力した順)' }),
-});
-const NoticeListSchema = Obj({ notices: T.Array(NoticeSchema) });
 const VisitProceduresSchema = Obj({
   procedures: T.Array(
     Obj({
@@ -115,10 +87,10 @@ const VisitProceduresSchema = Obj({
 });
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
-/** A notice as the JSON API presents it (times as ISO 8601). */
-export const noticeJson = (n: Notice) => ({
+/** A notice as the JSON API presents it (times as ISO 8601), from the presented notice only. */
+export const noticeJson = (n: PresentedNotice): Static<typeof NoticeSchema> => ({
   ...n,
-  data: { ...n.data } as Record<string, string>,
+  data: { ...n.data },
   createdAt: n.createdAt.toISOString(),
   updatedAt: n.updatedAt.toISOString(),
   acceptedAt: iso(n.acceptedAt),
@@ -254,9 +226,20 @@ export function registerNoticeRoutes(kit: RouteKit, procedures: ProcedureSource)
     },
   );
 
-  const showNotice = async (ctx: Parameters<RouteKit['render']>[0], n: Notice, errors: FieldError[]) => {
+  /** The notice page, from the presented notice; an unmasked protected read is audited. */
+  const showNotice = async (ctx: Parameters<RouteKit['render']>[0], n: Notice, errors: FieldError[], via = 'notice.page') => {
     const s = session(ctx);
-    render(ctx, noticeTypeLabels[n.type], noticePage(n, s.csrfToken ?? '', errors));
+    const presenter = await presenterFor(db, s);
+    const shown = presentNotice(presenter, n);
+    await presenter.audit(db, actor(ctx), 'notice', { notice: n.id, via });
+    render(ctx, noticeTypeLabels[n.type], noticePage(shown, s.csrfToken ?? '', errors, s.permissions.has('resident.viewProtectedAddress')));
+  };
+  /** Notices for the JSON API, presented; one audit record for the unmasked protected reads. */
+  const noticesOut = async (ctx: Parameters<RouteKit['render']>[0], notices: readonly Notice[], via: string) => {
+    const presenter: AddressPresenter = await presenterFor(db, session(ctx));
+    const shown = notices.map((n) => noticeJson(presentNotice(presenter, n)));
+    await presenter.audit(db, actor(ctx), 'notice', { via, notices: notices.map((n) => n.id) });
+    return shown;
   };
 
   route(
@@ -292,6 +275,9 @@ export function registerNoticeRoutes(kit: RouteKit, procedures: ProcedureSource)
       if (!n || n.visitId !== visitId) throw notFound('届出');
       const body = form(ctx);
       const { draft, errors } = readForm(body, n.type, n.householdNo);
+      // The mask posted back unchanged (shown to staff without the right) keeps the stored address.
+      for (const f of NOTICE_ADDRESS_FIELDS) if (draft.data[f] === MASKED_ADDRESS) draft.data[f] = n.data[f] ?? '';
+      for (const f of NOTICE_ADDRESS_FIELDS) if (draft.data[f] === '') delete draft.data[f];
       await saveDraftCommand(db, { visitId, noticeId, draft }, actor(ctx));
       const saved = (await getNotice(db, noticeId))!;
       if (errors.length) {
@@ -495,6 +481,19 @@ export function registerNoticeRoutes(kit: RouteKit, procedures: ProcedureSource)
           'visits.counter_id',
         )) as Record<string, unknown>[];
       const mine = rows.filter((r) => procedures.byId(String(r.procedure_id))?.section === section);
+      const decide = await protection(db);
+      const visitIds = [...new Set(mine.map((r) => Number(r.visit_id)))];
+      const protectedVisits = new Set(
+        (await noticeSubjectsOfVisits(db, visitIds)).filter((n) => decide.notice(n).protected).map((n) => n.visitId),
+      );
+      for (const v of (await db('visit_subjects')
+        .whereIn('visit_id', visitIds)
+        .whereNotNull('addressee_no')
+        .select('visit_id', 'addressee_no')) as {
+        visit_id: number;
+        addressee_no: string;
+      }[])
+        if (decide.person(v.addressee_no).protected) protectedVisits.add(Number(v.visit_id));
       render(
         ctx,
         `${section}の手続き`,
@@ -505,7 +504,7 @@ export function registerNoticeRoutes(kit: RouteKit, procedures: ProcedureSource)
 <button type="submit">絞り込む</button></form>
 <p>${mine.length} 件</p>
 <table id="section-worklist"><thead><tr><th>来庁</th><th>来庁の状態</th><th>手続き</th><th>状態</th><th>期限</th></tr></thead><tbody>
-${mine.map((r) => html`<tr><td><a href="/visits/${Number(r.visit_id)}#procedures">${String(r.visit_no)}</a></td><td>${r.visit_status === 'paused' ? '保留中' : r.visit_status === 'open' ? '対応中' : '完了'}</td><td>${procedures.byId(String(r.procedure_id))?.name ?? String(r.procedure_id)}</td><td>${procedureStatusLabels[r.status as ProcedureStatus]}</td><td>${r.deadline ? formatWareki(String(r.deadline)) : ''}</td></tr>`)}
+${mine.map((r) => html`<tr><td><a href="/visits/${Number(r.visit_id)}#procedures">${String(r.visit_no)}</a>${protectedVisits.has(Number(r.visit_id)) ? html` <span class="badge badge-supportMeasure">⚠ 支援措置</span>` : ''}</td><td>${r.visit_status === 'paused' ? '保留中' : r.visit_status === 'open' ? '対応中' : '完了'}</td><td>${procedures.byId(String(r.procedure_id))?.name ?? String(r.procedure_id)}</td><td>${procedureStatusLabels[r.status as ProcedureStatus]}</td><td>${r.deadline ? formatWareki(String(r.deadline)) : ''}</td></tr>`)}
 </tbody></table>`,
       );
     },
@@ -520,6 +519,9 @@ ${mine.map((r) => html`<tr><td><a href="/visits/${Number(r.visit_id)}#procedures
       if (type && !noticeTypes.includes(type)) throw badRequest('届出の種類が正しくありません');
       const items = await workList(db, { status, ...(type ? { type } : {}) });
       const s = session(ctx);
+      const decide = await protection(db);
+      const routed = new Set(items.filter((i) => decide.notice(i).protected).map((i) => i.id));
+      const canSee = s.permissions.has('resident.viewProtectedAddress');
       render(
         ctx,
         '届出の審査',
@@ -529,13 +531,14 @@ ${mine.map((r) => html`<tr><td><a href="/visits/${Number(r.visit_id)}#procedures
 <label>届出<br><select name="type"><option value="">すべて</option>${noticeTypes.map((t) => html`<option value="${t}" ${t === type ? html`selected` : ''}>${noticeTypeLabels[t]}</option>`)}</select></label>
 <button type="submit">絞り込む</button></form>
 <p>${items.length} 件 (受付の古い順)</p>
+${routed.size ? html`<p class="card warnings" role="alert"><span class="warning warning-supportMeasure">⚠ 支援措置担当の審査が必要な届出が ${routed.size} 件あります${canSee ? '' : ' (この役割では審査できません)'}。</span></p>` : ''}
 <table id="work-list"><thead><tr><th>来庁</th><th>届出</th><th>異動日</th><th>人数</th><th>受付</th><th>警告</th><th></th></tr></thead><tbody>
 ${items.map(
   (
     i,
-  ) => html`<tr><td>${i.visitNo}</td><td><a href="/review/notices/${i.id}">${noticeTypeLabels[i.type]}</a></td><td>${i.effectiveDate ? formatWareki(i.effectiveDate) : ''}</td><td class="num">${i.members}</td><td>${i.acceptedAt ? jst(i.acceptedAt.toISOString()) : ''} ${i.acceptedByName ?? ''}</td><td>${i.lateWarning ?? ''}</td>
-<td>${i.status === 'accepted' ? html`<form method="post" action="/notices/${i.id}/move" class="inline"><input type="hidden" name="_csrf" value="${s.csrfToken ?? ''}"><input type="hidden" name="move" value="review"><button type="submit">審査済にする</button></form>` : ''}
-${i.status === 'reviewed' ? html`<form method="post" action="/notices/${i.id}/move" class="inline"><input type="hidden" name="_csrf" value="${s.csrfToken ?? ''}"><input type="hidden" name="move" value="reopen"><input name="reason" placeholder="差し戻す理由" required><button type="submit">差し戻す</button></form>` : ''}</td></tr>`,
+  ) => html`<tr><td>${i.visitNo}</td><td><a href="/review/notices/${i.id}">${noticeTypeLabels[i.type]}</a></td><td>${i.effectiveDate ? formatWareki(i.effectiveDate) : ''}</td><td class="num">${i.members}</td><td>${i.acceptedAt ? jst(i.acceptedAt.toISOString()) : ''} ${i.acceptedByName ?? ''}</td><td>${routed.has(i.id) ? html`<span class="badge badge-supportMeasure" id="review-protected-${i.id}">⚠ 支援措置担当の審査が必要</span> ` : ''}${i.lateWarning ?? ''}</td>
+<td>${routed.has(i.id) && !canSee ? html`<span class="muted">支援措置担当が審査します</span>` : ''}${(!routed.has(i.id) || canSee) && i.status === 'accepted' ? html`<form method="post" action="/notices/${i.id}/move" class="inline"><input type="hidden" name="_csrf" value="${s.csrfToken ?? ''}"><input type="hidden" name="move" value="review"><button type="submit">審査済にする</button></form>` : ''}
+${(!routed.has(i.id) || canSee) && i.status === 'reviewed' ? html`<form method="post" action="/notices/${i.id}/move" class="inline"><input type="hidden" name="_csrf" value="${s.csrfToken ?? ''}"><input type="hidden" name="move" value="reopen"><input name="reason" placeholder="差し戻す理由" required><button type="submit">差し戻す</button></form>` : ''}</td></tr>`,
 )}
 </tbody></table>`,
       );
@@ -564,7 +567,7 @@ ${i.status === 'reviewed' ? html`<form method="post" action="/notices/${i.id}/mo
           result: 'success',
         }),
       );
-      await showNotice(ctx, n, []);
+      await showNotice(ctx, n, [], 'review.page');
     },
   );
 
@@ -586,7 +589,7 @@ ${i.status === 'reviewed' ? html`<form method="post" action="/notices/${i.id}/mo
       if (move === 'reopen' && !reason) throw badRequest('差し戻す理由を入力してください');
       const n = move === 'review' ? await reviewNotice(db, id, actor(ctx)) : await sendBackNotice(db, id, reason, actor(ctx));
       if (ctx.accepts('html', 'json') === 'json') {
-        ctx.body = noticeJson(n);
+        ctx.body = (await noticesOut(ctx, [n], 'notice.move'))[0];
         return;
       }
       ctx.status = 303;
@@ -625,7 +628,7 @@ ${i.status === 'reviewed' ? html`<form method="post" action="/notices/${i.id}/mo
       response: json(NoticeListSchema),
     },
     async (ctx) => {
-      return { notices: (await noticesOfVisit(db, ids(ctx.input.params).visitId)).map(noticeJson) };
+      return { notices: await noticesOut(ctx, await noticesOfVisit(db, ids(ctx.input.params).visitId), 'notice.api') };
     },
   );
   route(
@@ -674,9 +677,13 @@ export async function visitWorkSections(
   mySection: string | null,
   counters: readonly { id: string; name: string; section: string; number?: number }[],
   canAccept: boolean,
+  canSeeProtected = false,
 ): Promise<SafeHtml> {
   const on = todayInJapan();
   const notices = await noticesOfVisit(db, visitId);
+  const decide = await protection(db);
+  const touching = new Set(notices.filter((n) => decide.notice(noticeSubjectOf(n)).protected).map((n) => n.id));
+  const printable = notices.filter((n) => n.status !== 'draft' && n.status !== 'cancelled');
   const rows = await visitProcedures(db, visitId);
   const questions: Question[] = canAccept ? await openQuestions(db, visitId, notices, procedures.definitions(on), on) : [];
   const answers = await visitAnswers(db, visitId);
@@ -696,7 +703,8 @@ export async function visitWorkSections(
   return html`<h2 id="notices">届出</h2>
 ${
   notices.length
-    ? html`<table id="visit-notices"><tbody>${notices.map((n) => html`<tr><td><a href="/visits/${visitId}/notices/${n.id}">${noticeTypeLabels[n.type]}</a></td><td>${noticeStatusLabels[n.status]}</td><td>${n.effectiveDate ? formatWareki(n.effectiveDate) : ''}</td><td>${n.members.filter((m) => m.moving).length} 人</td><td>${n.lateWarning ? html`<span class="alert">⚠ 期限超過</span>` : ''}</td><td>${n.status !== 'draft' && n.status !== 'cancelled' ? html`<a href="/visits/${visitId}/notices/${n.id}/form.pdf" target="_blank" class="print-link">届書を印刷 (PDF)</a>` : ''}</td></tr>`)}</tbody></table>
+    ? html`<table id="visit-notices"><tbody>${notices.map((n) => html`<tr><td><a href="/visits/${visitId}/notices/${n.id}">${noticeTypeLabels[n.type]}</a></td><td>${noticeStatusLabels[n.status]}</td><td>${n.effectiveDate ? formatWareki(n.effectiveDate) : ''}</td><td>${n.members.filter((m) => m.moving).length} 人</td><td>${n.lateWarning ? html`<span class="alert">⚠ 期限超過</span>` : ''}${touching.has(n.id) ? html` <span class="badge badge-supportMeasure" id="notice-protected-${n.id}">⚠ 支援措置${canSeeProtected ? '' : ' (住所は伏字で印刷)'}</span>` : ''}</td><td>${n.status !== 'draft' && n.status !== 'cancelled' ? html`<a href="/visits/${visitId}/notices/${n.id}/form.pdf" target="_blank" class="print-link">届書を印刷 (PDF)</a>` : ''}</td></tr>`)}</tbody></table>
+${printable.some((n) => touching.has(n.id)) ? html`<p class="card warnings" role="alert" id="print-protected"><span class="warning warning-supportMeasure">⚠ 支援措置 — 支援措置の対象者・世帯・住所に関わる届出があります。${canSeeProtected ? '印刷した届書の住所を第三者に見せないでください。' : '届書の住所は伏字で印刷されます。'}</span></p>` : ''}
 <p class="print-links"><a href="/visits/${visitId}/bundle.pdf" target="_blank" id="print-bundle">届書をまとめて印刷</a> ・ <a href="/visits/${visitId}/guide.pdf" target="_blank" id="print-guide">手続きのご案内を印刷</a></p>`
     : html`<p class="muted">まだ届出はありません。</p>`
 }

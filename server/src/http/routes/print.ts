@@ -10,6 +10,7 @@ import { FontSet } from '../../printing/fonts.js';
 import { renderForms } from '../../printing/render.js';
 import { loadFormTemplates } from '../../printing/template.js';
 import { noticeFormData, renderGuide } from '../../printing/visitPrint.js';
+import { presenterFor } from '../../residents/protection.js';
 import { getVisit } from '../../visits/visits.js';
 import { file, type Ctx, type ProcedureSource, type RouteAccess, type RouteKit } from '../kit.js';
 import { IdParam } from '../schemas/common.js';
@@ -84,11 +85,13 @@ export function registerPrintRoutes({ route, deps, session, actor }: RouteKit, p
       if (!n || n.visitId !== v.id) throw notFound('届出');
       const template = loadFormTemplates(deps.configDir).get('juminidou');
       if (!template) throw new DomainError('print.templateMissing', { template: 'juminidou' });
-      const data = await noticeFormData(db, n, v.visitNo, session(ctx));
+      const presenter = await presenterFor(db, session(ctx));
+      const data = await noticeFormData(db, n, v.visitNo, presenter);
       await send(ctx, `juminidou-${v.visitNo}.pdf`, () => renderForms(fonts(), [{ template, data }]), {
         targetIds: [String(v.id), ...n.members.flatMap((x) => (x.addresseeNo ? [x.addresseeNo] : []))],
         detail: { what: 'noticeForm', template: 'juminidou', notice: n.id, masked: Object.keys(data.masks ?? {}).length > 0 },
       });
+      await presenter.audit(db, actor(ctx), 'notice', { via: 'print.noticeForm', visit: v.id });
     },
   );
 
@@ -108,11 +111,18 @@ export function registerPrintRoutes({ route, deps, session, actor }: RouteKit, p
       if (!notices.length) throw new DomainError('print.noAcceptedNotices');
       const template = loadFormTemplates(deps.configDir).get('juminidou');
       if (!template) throw new DomainError('print.templateMissing', { template: 'juminidou' });
-      const forms = await Promise.all(notices.map(async (n) => ({ template, data: await noticeFormData(db, n, v.visitNo, session(ctx)) })));
+      const presenter = await presenterFor(db, session(ctx));
+      const forms = await Promise.all(notices.map(async (n) => ({ template, data: await noticeFormData(db, n, v.visitNo, presenter) })));
       await send(ctx, `bundle-${v.visitNo}.pdf`, () => renderForms(fonts(), forms), {
         targetIds: [String(v.id), ...notices.flatMap((n) => n.members.flatMap((x) => (x.addresseeNo ? [x.addresseeNo] : [])))],
-        detail: { what: 'bundle', notices: notices.map((n) => n.id), forms: forms.length },
+        detail: {
+          what: 'bundle',
+          notices: notices.map((n) => n.id),
+          forms: forms.length,
+          masked: forms.some((f) => Object.keys(f.data.masks ?? {}).length > 0),
+        },
       });
+      await presenter.audit(db, actor(ctx), 'notice', { via: 'print.bundle', visit: v.id });
     },
   );
 
@@ -142,7 +152,8 @@ export function registerPrintRoutes({ route, deps, session, actor }: RouteKit, p
       const notices = (await noticesOfVisit(db, v.id)).filter((n) => n.status !== 'draft' && n.status !== 'cancelled');
       const notice = notices.find((n) => n.id === row.notice_id) ?? notices[0];
       if (!notice) throw new DomainError('print.noNoticeForForms');
-      const data = { ...(await noticeFormData(db, notice, v.visitNo, session(ctx))), answers: await visitAnswers(db, v.id) };
+      const presenter = await presenterFor(db, session(ctx));
+      const data = { ...(await noticeFormData(db, notice, v.visitNo, presenter)), answers: await visitAnswers(db, v.id) };
       await send(
         ctx,
         `${def.id}-${v.visitNo}.pdf`,
@@ -156,6 +167,7 @@ export function registerPrintRoutes({ route, deps, session, actor }: RouteKit, p
           detail: { what: 'procedureForms', procedure: def.id, templates: def.forms, masked: Object.keys(data.masks ?? {}).length > 0 },
         },
       );
+      await presenter.audit(db, actor(ctx), 'notice', { via: 'print.procedureForms', visit: v.id });
       await markProcedurePrinted(db, v.id, row.id, session(ctx).staffId);
     },
   );

@@ -64,7 +64,12 @@ export function registerRpaRoutes({ route, deps, render, session, actor }: Route
   const callerOf = (ctx: Ctx): AgentCall => {
     const s = session(ctx);
     if (s.kind !== 'client') throw new DomainError('auth.forbidden');
-    return { name: s.displayName, version: ctx.get('x-madoguchi-agent-version') || null, host: ctx.get('x-madoguchi-agent-host') || null };
+    return {
+      name: s.displayName,
+      version: ctx.get('x-madoguchi-agent-version') || null,
+      host: ctx.get('x-madoguchi-agent-host') || null,
+      mayReceiveProtected: s.permissions.has('resident.viewProtectedAddress'),
+    };
   };
   const agentOf = async (ctx: Ctx, jobId: number | null = null): Promise<string> => {
     const a = callerOf(ctx);
@@ -80,7 +85,8 @@ export function registerRpaRoutes({ route, deps, render, session, actor }: Route
       tag: TAG,
       summary: '次のジョブを借りる',
       description:
-        '準備のできた次のジョブを貸し出します。ないとき、またはバッテリー運転中は 204 (本文なし、バッテリー運転中は Retry-After) を返します。',
+        '準備のできた次のジョブを貸し出します。ないとき、またはバッテリー運転中は 204 (本文なし、バッテリー運転中は Retry-After) を返します。' +
+        '支援措置の対象のジョブ (protection.supportMeasure、payload にも同じもの) は、グループに resident.viewProtectedAddress のある端末にだけ渡し、証跡を残さないよう keepEvidence: false を付けます。',
       response: json(T.Union([ClaimResponse, T.Null()]), { description: 'ジョブ (204 のときは本文なし)' }),
     },
     async (ctx) => {
@@ -96,7 +102,9 @@ export function registerRpaRoutes({ route, deps, render, session, actor }: Route
           idempotencyKey: job.idempotencyKey,
           reference: job.reference,
           scenario: job.scenario,
-          payload: job.payload,
+          payload: { ...job.payload, protection: { supportMeasure: job.protected } },
+          protection: { supportMeasure: job.protected },
+          keepEvidence: !job.protected,
           attempt: job.attempts + 1,
           leaseExpiresAt: job.leaseExpiresAt?.toISOString() ?? null,
           leaseSeconds: settings.leaseSeconds,
@@ -260,13 +268,17 @@ export function registerRpaRoutes({ route, deps, render, session, actor }: Route
     {
       method: 'GET',
       path: '/rpa/jobs/:id',
-      access: manage,
+      // Checked by the command: rpa.manage, or resident.viewProtectedAddress for a 支援措置 job.
+      access: 'authenticated',
       summary: 'RPA ジョブ 1 件と証跡 (画面)',
+      description:
+        '権限 rpa.manage が必要です。支援措置の対象のジョブは resident.viewProtectedAddress (支援措置担当) だけが見られます (拒否も監査ログに記録)。',
       params: T.Object({ id: IdParam('ジョブ番号') }),
       response: htmlPage,
+      errors: ['rpa.protectedJob', 'auth.forbidden'],
     },
     async (ctx) => {
-      const { job, evidence } = await viewJob(db, ctx.input.params.id, actor(ctx));
+      const { job, evidence } = await viewJob(db, ctx.input.params.id, session(ctx), actor(ctx));
       render(ctx, `RPA ジョブ ${job.id}`, jobView(job, evidence, session(ctx).csrfToken ?? ''));
     },
   );
@@ -275,13 +287,17 @@ export function registerRpaRoutes({ route, deps, render, session, actor }: Route
     {
       method: 'GET',
       path: '/rpa/evidence/:id',
-      access: manage,
+      // Checked by the command: rpa.manage, or resident.viewProtectedAddress for a 支援措置 job.
+      access: 'authenticated',
       summary: '証跡ファイル (画面写真・トレース)',
+      description:
+        '権限 rpa.manage が必要です。支援措置の対象のジョブの証跡は resident.viewProtectedAddress (支援措置担当) だけが見られます (拒否も監査ログに記録)。',
       params: T.Object({ id: IdParam('証跡番号') }),
       response: file(evidenceKinds.screenshot.type, evidenceKinds.trace.type),
+      errors: ['rpa.protectedJob', 'auth.forbidden'],
     },
     async (ctx) => {
-      const got = await viewEvidence(db, dataDir(), ctx.input.params.id, actor(ctx));
+      const got = await viewEvidence(db, dataDir(), ctx.input.params.id, session(ctx), actor(ctx));
       ctx.type = evidenceKinds[got.evidence.kind].type;
       if (got.evidence.kind === 'trace') ctx.attachment(`job-${got.evidence.jobId}-${got.evidence.attempt}-trace.zip`);
       ctx.body = got.body;

@@ -1,4 +1,5 @@
 import { Type as T, type TObject, type TProperties, type TSchema, type ObjectOptions, type SchemaOptions } from '@sinclair/typebox';
+import type { PresentedAddress } from '../../residents/protection.js';
 
 /**
  * Schema helpers shared by the route declarations. Responses are closed objects
@@ -43,3 +44,12 @@ export const AnyForm = T.Record(T.String(), T.Union([T.String(), T.Array(T.Strin
 
 /** An empty query or body (nothing expected; extra keys are ignored, as browsers may add them). */
 export const Nothing = T.Object({});
+
+/**
+ * An address-bearing response field. Its static type is `PresentedAddress`, which only the one
+ * presenter (`residents/protection.ts` `presentAddress`) makes: a handler that tries to return a
+ * raw address string in such a field does not compile. `x-personal: address` marks it for the
+ * OpenAPI document and the leak checks.
+ */
+export const PresentedAddressField = (options: SchemaOptions = {}) =>
+  T.Unsafe<PresentedAddress>(T.String({ 'x-personal': 'address', ...options }));

@@ -2,7 +2,7 @@ import { Type as T } from '@sinclair/typebox';
 import { entitlementKinds } from '../../domain/codes.js';
 import { searchTargets } from '../../residents/search.js';
 import { MASKED_ADDRESS } from '../../residents/warnings.js';
-import { AddresseeNo, Component, IsoDate, Nullable, Obj } from './common.js';
+import { AddresseeNo, Component, IsoDate, Nullable, Obj, PresentedAddressField } from './common.js';
 
 const lit = <V extends string>(values: readonly V[], options = {}) =>
   T.Union(
@@ -43,9 +43,8 @@ const presentedProperties = {
   birthDateWareki: T.String({ description: '和暦の生年月日。不詳なら「不詳」', examples: ['昭和50年4月1日'] }),
   status: T.String({ description: '住民の状態 (住登者・転出者・死亡者・その他消除者)' }),
   relationship: Nullable(T.String(), { description: '続柄', examples: ['世帯主'] }),
-  address: T.String({
-    description: `住所。支援措置の対象で権限 resident.viewProtectedAddress がなければ「${MASKED_ADDRESS}」`,
-    'x-personal': 'address',
+  address: PresentedAddressField({
+    description: `住所。支援措置の対象 (本人・同じ世帯・同じ住所) で権限 resident.viewProtectedAddress がなければ「${MASKED_ADDRESS}」`,
   }),
   addressMasked: T.Boolean({ description: '住所を伏せたとき true' }),
   warnings: T.Array(WarningSchema),
@@ -107,8 +106,12 @@ const HistoryEntrySchema = Component('HistoryEntry', {
   changeDate: Nullable(IsoDate()),
   changeDateWareki: T.String(),
   reason: T.String({ description: '異動事由', examples: ['転入'] }),
-  addressBefore: Nullable(T.String({ 'x-personal': 'address' }), { description: '支援措置で伏せたときは null' }),
-  addressAfter: Nullable(T.String({ 'x-personal': 'address' }), { description: '支援措置で伏せたときは null' }),
+  addressBefore: Nullable(PresentedAddressField(), {
+    description: `異動前の住所。支援措置で伏せたときは「${MASKED_ADDRESS}」、なければ null`,
+  }),
+  addressAfter: Nullable(PresentedAddressField(), {
+    description: `異動後の住所。支援措置で伏せたときは「${MASKED_ADDRESS}」、なければ null`,
+  }),
 });
 
 export const PersonViewSchema = Component('PersonView', {
@@ -125,7 +128,9 @@ export const PersonViewSchema = Component('PersonView', {
   household: T.Array(Obj({ ...presentedProperties, entitlements: T.Array(EntitlementSchema) }), { description: '世帯員 (本人を含む)' }),
   entitlements: T.Array(EntitlementSchema, { description: '本人の資格' }),
   history: T.Array(HistoryEntrySchema, { description: '異動の履歴 (新しい順)' }),
-  sameAddress: T.Array(PresentedResidentSchema, { description: '同じ住所の他の世帯の人' }),
+  sameAddress: T.Array(PresentedResidentSchema, {
+    description: '同じ住所の他の世帯の人。住所が支援措置で保護され、権限 resident.viewProtectedAddress がなければ空',
+  }),
   householdProtected: T.Boolean({ description: '世帯が支援措置の対象' }),
   addressProtected: T.Boolean({ description: '住所が支援措置で保護されている (本人の世帯、または同じ住所の他の世帯)' }),
 });

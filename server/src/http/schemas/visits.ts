@@ -1,7 +1,8 @@
 import { Type as T, type SchemaOptions } from '@sinclair/typebox';
 import { identityDocuments, visitorRoles } from '../../visits/identity.js';
 import { visitStatuses } from '../../visits/visit.js';
-import { AddresseeNo, Component, CsrfField, IdParam, IsoDate, IsoDateTime, Nullable } from './common.js';
+import { MASKED_ADDRESS } from '../../residents/warnings.js';
+import { AddresseeNo, Component, CsrfField, IdParam, IsoDate, IsoDateTime, Nullable, PresentedAddressField } from './common.js';
 
 /**
  * The visit (来庁) contracts: the JSON API's `Visit` and the inputs the visit screen and the API
@@ -39,7 +40,9 @@ export const VisitSubjectSchema = Component(
     manualName: Nullable(T.String(), { 'x-personal': 'name' }),
     manualKana: Nullable(T.String()),
     manualBirthDate: Nullable(IsoDate()),
-    manualAddress: Nullable(T.String(), { 'x-personal': 'address' }),
+    manualAddress: Nullable(PresentedAddressField(), {
+      description: `手入力の住所。支援措置に触れるときは権限がなければ「${MASKED_ADDRESS}」`,
+    }),
     addedAt: IsoDateTime(),
   },
   { description: '来庁の対象者: 住民記録の人 (addresseeNo) か手入力の人 (manual…)' },
@@ -67,12 +70,15 @@ export const VisitSchema = Component(
     visitorKana: Nullable(T.String()),
     visitorBirthDate: Nullable(IsoDate()),
     visitorSex: Nullable(Enum(['1', '2']), { description: '`1` 男、`2` 女' }),
-    visitorAddress: Nullable(T.String(), { 'x-personal': 'address' }),
+    visitorAddress: Nullable(PresentedAddressField(), {
+      description: `来庁者の住所。来庁が支援措置に触れる (対象者・来庁者・入力した住所) ときは、権限 resident.viewProtectedAddress がなければ「${MASKED_ADDRESS}」`,
+    }),
     visitorPhone: Nullable(T.String()),
     proxyRelationship: Nullable(T.String()),
     proxyPowerOfAttorney: T.Boolean({ description: '委任状あり' }),
     proxyDocument: Nullable(T.String()),
     subjects: T.Array(VisitSubjectSchema),
+    addressProtected: T.Boolean({ description: '来庁が支援措置の対象者・世帯・住所に触れる (支援措置の警告を表示)' }),
   },
   { description: '来庁記録' },
 );

@@ -30,12 +30,16 @@ export interface CertificatePageData {
   csrf: string;
   /** Why the request was not priced or not accepted (line by line). */
   problems: readonly string[];
+  /** A refused line's reasons, by the form's line index (from 0): shown beside the line. */
+  lineProblems?: ReadonlyMap<number, readonly string[]>;
   priced: PricedRequest | null;
 }
 
 /** Certificate requests (I-31..35, J-36): the lines with fees and exemptions, and the requests taken. */
 export function certificatePage(d: CertificatePageData): SafeHtml {
   const { visitId, catalog, subjects, saved, csrf, problems, priced } = d;
+  const beside = (i: number): SafeHtml =>
+    html`${(d.lineProblems?.get(i) ?? []).map((p) => html`<p class="alert" role="alert" id="line-${i}-problem">${p}</p>`)}`;
   return html`<h1>証明書の請求</h1>
 <p><a href="/visits/${visitId}">← 来庁記録に戻る</a></p>
 ${problems.length ? html`<div class="card alert" role="alert" id="certificate-problems">${problems.map((p) => html`<p>${p}</p>`)}</div>` : ''}
@@ -49,7 +53,7 @@ ${
 <p><label>請求する人<br><select name="relation">${Object.entries(requesterRelations).map(([k, l]) => html`<option value="${k}">${l}</option>`)}</select></label></p>
 ${Array.from(
   { length: LINES },
-  (_, i) => html`<fieldset><legend>${i + 1} 行目</legend>
+  (_, i) => html`<fieldset><legend>${i + 1} 行目</legend>${beside(i)}
 <label>種類<br><select name="l${i}_type" ${i === 0 ? html`autofocus` : ''}><option value="">—</option>${catalog.certificates.map((c) => html`<option value="${c.id}">${c.name} (${c.fee} 円/${c.unit})</option>`)}</select></label>
 <label>対象者<br><select name="l${i}_subject">${subjects.map((s) => html`<option value="${s.no}">${s.name}</option>`)}</select></label>
 <label>通数<br><input name="l${i}_copies" value="1" size="3" inputmode="numeric"></label>

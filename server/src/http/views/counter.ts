@@ -2,7 +2,7 @@ import type { StaffSession } from '../../auth/sessions.js';
 import { entitlementKindLabels } from '../../auth/permissions.js';
 import { japanWarekiTime as jst } from '../../domain/japanTime.js';
 import { formatWareki } from '../../domain/wareki.js';
-import type { PresentedResident } from '../../residents/present.js';
+import type { PresentedResident, PresentedVisit } from '../../residents/present.js';
 import { searchTargets } from '../../residents/search.js';
 import type { PersonView, SearchResponse } from '../../residents/service.js';
 import { MASKED_ADDRESS } from '../../residents/warnings.js';
@@ -146,14 +146,16 @@ ${
 <h2>異動の履歴</h2>
 ${
   view.history.length
-    ? html`<table id="history"><thead><tr><th>異動日</th><th>事由</th><th>異動前の住所</th><th>異動後の住所</th></tr></thead><tbody>${view.history.map((h) => html`<tr><td>${h.changeDateWareki}</td><td>${h.reason}</td><td>${h.addressBefore ?? (p.addressMasked ? MASKED_ADDRESS : '')}</td><td>${h.addressAfter ?? (p.addressMasked ? MASKED_ADDRESS : '')}</td></tr>`)}</tbody></table>`
+    ? html`<table id="history"><thead><tr><th>異動日</th><th>事由</th><th>異動前の住所</th><th>異動後の住所</th></tr></thead><tbody>${view.history.map((h) => html`<tr><td>${h.changeDateWareki}</td><td>${h.reason}</td><td>${h.addressBefore ?? ''}</td><td>${h.addressAfter ?? ''}</td></tr>`)}</tbody></table>`
     : html`<p class="muted">履歴はありません。</p>`
 }
 <h2>同じ住所の他の世帯</h2>
 ${
-  view.sameAddress.length
-    ? html`<table id="same-address"><tbody>${view.sameAddress.map((m) => html`<tr><td><a href="/residents/${m.addresseeNo}${visit ? `?visit=${visit.id}` : ''}">${m.name}</a></td><td>${m.nameKana ?? ''}</td><td>${m.birthDateWareki}</td><td>${warningBadges(m)}</td></tr>`)}</tbody></table>`
-    : html`<p class="muted">ありません。</p>`
+  view.addressProtected && p.addressMasked
+    ? html`<p class="muted">支援措置のため表示できません。</p>`
+    : view.sameAddress.length
+      ? html`<table id="same-address"><tbody>${view.sameAddress.map((m) => html`<tr><td><a href="/residents/${m.addresseeNo}${visit ? `?visit=${visit.id}` : ''}">${m.name}</a></td><td>${m.nameKana ?? ''}</td><td>${m.birthDateWareki}</td><td>${warningBadges(m)}</td></tr>`)}</tbody></table>`
+      : html`<p class="muted">ありません。</p>`
 }
 ${shortcuts({ addSubject: Boolean(inVisit) })}
 <script src="/static/counter.js"></script>`;
@@ -201,7 +203,7 @@ export interface ShownSubject {
 
 /** The visit: actions, subjects, the identity check, and the work sections (notices, procedures, memos). */
 export function visitPage(
-  v: Visit,
+  v: PresentedVisit,
   subjects: readonly ShownSubject[],
   s: StaffSession,
   counterName: (id: string | null) => string,
@@ -211,7 +213,9 @@ export function visitPage(
   const csrf = s.csrfToken ?? '';
   const hidden = html`<input type="hidden" name="_csrf" value="${csrf}">`;
   const first = subjects[0]?.view?.person;
-  return html`<h1>来庁 ${v.visitNo} <span class="status status-${v.status}" id="visit-status">${statusLabels[v.status]}</span></h1>
+  const masked = v.addressProtected && !s.permissions.has('resident.viewProtectedAddress');
+  return html`${v.addressProtected ? html`<div class="card warnings" role="alert" id="visit-protected"><p class="warning warning-supportMeasure">⚠ 支援措置 — この来庁は支援措置の対象者・世帯・住所に関わります。${masked ? '住所は表示・印刷できません。本人確認と請求者を慎重に確認してください。' : '住所を第三者に知らせないでください。'}</p></div>` : ''}
+<h1>来庁 ${v.visitNo} <span class="status status-${v.status}" id="visit-status">${statusLabels[v.status]}</span></h1>
 <p class="muted">開始 ${jst(v.openedAt.toISOString())} ・ 受付 ${v.openedByName} ・ 窓口 ${counterName(v.counterId)} ・ 最終更新 ${jst(v.updatedAt.toISOString())}</p>
 <div class="card actions">
   <a href="/search?visit=${v.id}" accesskey="s" id="visit-search">住民を検索 (Alt+S)</a>
@@ -227,7 +231,7 @@ ${
         const sv = subjects.find((y) => y.no === x.addresseeNo)?.view;
         return sv
           ? html`<tr><td><a href="/residents/${sv.person.addresseeNo}?visit=${v.id}">${sv.person.addresseeNo}</a></td><td>${personSummary(sv.person)}</td><td>${addressCell(sv.person)}</td><td>${warningBadges(sv.person)}</td></tr>`
-          : html`<tr><td>手入力</td><td>${x.manualName ?? ''} (${x.manualKana ?? ''}) ${x.manualBirthDate ? formatWareki(x.manualBirthDate) : ''}</td><td>${x.manualAddress ?? ''}</td><td><span class="badge">住民記録なし</span></td></tr>`;
+          : html`<tr><td>手入力</td><td>${x.manualName ?? ''} (${x.manualKana ?? ''}) ${x.manualBirthDate ? formatWareki(x.manualBirthDate) : ''}</td><td>${x.manualAddress === MASKED_ADDRESS ? html`<span class="protected">${MASKED_ADDRESS}</span>` : (x.manualAddress ?? '')}</td><td><span class="badge">住民記録なし</span></td></tr>`;
       })}</tbody></table>`
     : html`<p class="muted">まだいません。「住民を検索」から選ぶか、住民記録にない人は下で手入力します。</p>`
 }

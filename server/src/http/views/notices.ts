@@ -2,7 +2,9 @@ import type { FieldError, NoticeData, NoticeMemberInput } from '../../domain/not
 import { japanWarekiTime as jst } from '../../domain/japanTime.js';
 import { noticeTypeLabels, type NoticeType } from '../../domain/procedureTypes.js';
 import { formatWareki } from '../../domain/wareki.js';
-import { noticeStatusLabels, type Notice, type NoticeStatus } from '../../notices/notices.js';
+import { noticeStatusLabels, type NoticeStatus } from '../../notices/notices.js';
+import type { PresentedNotice, PresentedNoticeData } from '../../residents/present.js';
+import { MASKED_ADDRESS } from '../../residents/warnings.js';
 import { html, type SafeHtml } from '../html.js';
 
 /** The notice form (届出の入力): the fields of its type, the members, and the problems found. */
@@ -41,7 +43,14 @@ function errorFor(errors: readonly FieldError[], field: string): SafeHtml {
 
 function noticeForm(
   visitId: number,
-  n: { id: number; type: NoticeType; effectiveDate: string | null; data: NoticeData; members: NoticeMemberInput[]; status: NoticeStatus },
+  n: {
+    id: number;
+    type: NoticeType;
+    effectiveDate: string | null;
+    data: PresentedNoticeData;
+    members: NoticeMemberInput[];
+    status: NoticeStatus;
+  },
   csrf: string,
   errors: readonly FieldError[],
   late: string | null,
@@ -67,7 +76,11 @@ function noticeForm(
 ${late ? html`<p class="alert" role="alert">⚠ ${late}</p>` : ''}
 <p><label>${n.type === 'birth' ? '出生日' : n.type === 'death' ? '死亡日' : '異動日'}<br><input name="effectiveDate" id="effectiveDate" value="${n.effectiveDate ? formatWareki(n.effectiveDate) : ''}" placeholder="R8.11.20" ${editable ? '' : 'disabled'} autofocus></label> ${errorFor(errors, 'effectiveDate')}</p>
 ${editable && (n.type === 'specialMoveIn' || n.type === 'moveIn') ? html`<p class="card"><label>転出証明書情報 (CSV) を読み込む<br><input type="file" accept=".csv,text/csv" data-upload-url="/visits/${visitId}/notices/${n.id}/move-out-certificate" data-csrf="${csrf}" id="move-out-certificate"></label> <span class="muted upload-result" aria-live="polite">住基ネットで受けた転出証明書情報や、転出証明書の QR コードの内容から、従前の住所・転出予定日・対象者を入れます。</span></p>` : ''}
-${FIELDS[n.type].map((f) => html`<p><label>${FIELD_LABELS[f]}<br><input name="${f}" id="${f}" size="${f.endsWith('Address') ? 50 : 20}" value="${f === 'plannedMoveDate' && n.data[f] ? formatWareki(n.data[f]!) : (n.data[f] ?? '')}" ${f === 'newAddress' ? html`class="address-input" list="notice-town-choices"` : ''} ${editable ? '' : 'disabled'}></label> ${errorFor(errors, f)}</p>`)}
+${FIELDS[n.type].map((f) => {
+  // A masked address stays the mask: read-only, and posted back unchanged it keeps the stored value.
+  const masked = n.data[f] === MASKED_ADDRESS;
+  return html`<p><label>${FIELD_LABELS[f]}<br><input name="${f}" id="${f}" size="${f.endsWith('Address') ? 50 : 20}" value="${f === 'plannedMoveDate' && n.data[f] ? formatWareki(n.data[f]!) : (n.data[f] ?? '')}" ${f === 'newAddress' && !masked ? html`class="address-input" list="notice-town-choices"` : ''} ${masked ? html`readonly class="protected"` : ''} ${editable ? '' : 'disabled'}></label> ${errorFor(errors, f)}</p>`;
+})}
 <datalist id="notice-town-choices"></datalist>
 <h3>対象者 ${errorFor(errors, 'members')}</h3>
 <table id="notice-members"><thead><tr><th>${n.type === 'moveIn' || n.type === 'specialMoveIn' ? '転入' : '対象'}</th><th>世帯主</th>${showEvent ? html`<th>${n.type === 'birth' ? '生まれた子' : '亡くなった人'}</th>` : ''}<th>氏名</th><th>カナ</th><th>生年月日</th><th>性別</th><th>続柄</th></tr></thead><tbody>
@@ -89,9 +102,17 @@ ${editable ? html`<p><button type="submit" name="action" value="accept" id="acce
 ${n.status === 'draft' || n.status === 'accepted' ? html`<form method="post" action="/visits/${visitId}/notices/${n.id}/cancel" class="card filters"><input type="hidden" name="_csrf" value="${csrf}"><label>取り消す理由<br><input name="reason" required size="40"></label><button type="submit" id="cancel-notice">この届出を取り消す</button></form>` : ''}`;
 }
 
+/** The 支援措置 warning of a notice that touches protection (every screen that shows the notice). */
+export function noticeProtectionWarning(n: Pick<PresentedNotice, 'id' | 'addressProtected'>, canSee: boolean): SafeHtml {
+  return n.addressProtected
+    ? html`<p class="warning warning-supportMeasure" id="notice-protected-${n.id}">⚠ 支援措置 — この届出は支援措置の対象者・世帯・住所に関わります。${canSee ? '住所を第三者に知らせないでください。' : '住所は表示・印刷できません (伏字で印刷されます)。'} 支援措置担当の審査が必要です。</p>`
+    : html``;
+}
+
 /** The notice page: where it stands, the problems found, and the form (read-only once accepted). */
-export function noticePage(n: Notice, csrf: string, errors: readonly FieldError[]): SafeHtml {
-  return html`<h1>${noticeTypeLabels[n.type]} <span class="status">${noticeStatusLabels[n.status]}</span></h1>
+export function noticePage(n: PresentedNotice, csrf: string, errors: readonly FieldError[], canSee = false): SafeHtml {
+  return html`${n.addressProtected ? html`<div class="card warnings" role="alert">${noticeProtectionWarning(n, canSee)}</div>` : ''}
+<h1>${noticeTypeLabels[n.type]} <span class="status">${noticeStatusLabels[n.status]}</span></h1>
 <p><a href="/visits/${n.visitId}">← 来庁記録に戻る</a> ・ 届出日 ${formatWareki(n.reportedDate)}${n.acceptedAt ? ` ・ 受付 ${jst(n.acceptedAt.toISOString())}` : ''}${n.reviewedAt ? ` ・ 審査 ${jst(n.reviewedAt.toISOString())}` : ''}</p>
 ${errors.length ? html`<div class="card alert" role="alert" id="notice-errors"><p>入力を確認してください (${errors.length} 件)</p></div>` : ''}
 ${noticeForm(n.visitId, n, csrf, errors, n.lateWarning)}

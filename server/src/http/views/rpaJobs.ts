@@ -1,7 +1,7 @@
 import { japanWarekiTime as jst } from '../../domain/japanTime.js';
 import { noticeTypeLabels, type NoticeType } from '../../domain/procedureTypes.js';
 import type { Evidence } from '../../rpa/evidence.js';
-import { jobStatuses, jobStatusLabels, type Job, type JobStatus } from '../../rpa/jobs.js';
+import { jobStatuses, jobStatusLabels, PROTECTED_JOB_REASON, type Job, type JobStatus } from '../../rpa/jobs.js';
 import type { JobList } from '../../rpa/commands/staffViews.js';
 import { html, type SafeHtml } from '../html.js';
 
@@ -23,6 +23,15 @@ const statusCell = (j: Job): SafeHtml =>
   html`<td class="${j.status === 'needsAttention' ? 'result-failed' : ''}">${jobStatusLabels[j.status]}${j.status === 'queued' && j.awaitingReview ? html` <span class="muted">(審査待ち)</span>` : ''}${j.blockedBy ? html` <span class="muted">(ジョブ ${j.blockedBy} の後)</span>` : ''}</td>`;
 const errorText = (j: Job): string =>
   j.errorKind ? `${j.errorKind === 'business' ? '業務エラー' : 'アプリケーションエラー'}: ${j.errorMessage ?? ''}` : '';
+/**
+ * The list's error cell: a 支援措置 job says why it waits for a dedicated agent or staff, and
+ * never its error text (the core system's message may repeat the typed address).
+ */
+const listErrorText = (j: Job): string =>
+  j.protected
+    ? `${PROTECTED_JOB_REASON}${j.errorKind ? ` (${j.errorKind === 'business' ? '業務エラー' : 'アプリケーションエラー'}。内容は支援措置担当がジョブの画面で確認します)` : ''}`
+    : errorText(j);
+const protectedMark = (j: Job): SafeHtml => (j.protected ? html` <span class="warning protected-job">支援措置</span>` : html``);
 const resolveForm = (j: Job, csrf: string): SafeHtml =>
   j.status === 'needsAttention' || j.status === 'queued'
     ? html`<form method="post" action="/rpa/jobs/${j.id}/resolve" class="inline"><input type="hidden" name="_csrf" value="${csrf}"><select name="action" aria-label="操作">${j.status === 'needsAttention' ? html`<option value="retry">再実行</option>` : ''}<option value="doneByHand">手入力済みにする</option><option value="cancel">取り消す</option></select><input name="reason" placeholder="理由" aria-label="理由" required size="10"><button type="submit">実行</button></form>`
@@ -42,7 +51,7 @@ export function jobListView(
 <label>届出・証明 <select name="scenario"><option value="">すべて</option>${l.scenarios.map((s) => html`<option value="${s}"${s === scenario ? html` selected` : ''}>${scenarioLabel(s)}</option>`)}</select></label>
 <label>端末 <input name="agent" value="${agent}" size="10"></label> <button type="submit">絞り込む</button></form>
 <table id="jobs"><thead><tr><th>番号</th><th>届出・証明</th><th>受付番号</th><th>状態</th><th>試行</th><th>端末</th><th>処理番号</th><th>エラー</th><th>作成</th><th></th></tr></thead><tbody>
-${l.jobs.map((j) => html`<tr><td class="num"><a href="/rpa/jobs/${j.id}">${j.id}</a></td><td>${scenarioLabel(j.scenario)}</td><td>${j.reference ?? ''}</td>${statusCell(j)}<td class="num">${j.attempts}/${j.maxAttempts}</td><td>${j.leasedBy ?? ''}</td><td>${j.coreRef ?? ''}</td><td>${errorText(j)}</td><td>${jst(j.createdAt.toISOString())}</td><td>${resolveForm(j, csrf)}</td></tr>`)}
+${l.jobs.map((j) => html`<tr><td class="num"><a href="/rpa/jobs/${j.id}">${j.id}</a></td><td>${scenarioLabel(j.scenario)}${protectedMark(j)}</td><td>${j.reference ?? ''}</td>${statusCell(j)}<td class="num">${j.attempts}/${j.maxAttempts}</td><td>${j.leasedBy ?? ''}</td><td>${j.coreRef ?? ''}</td><td>${listErrorText(j)}</td><td>${jst(j.createdAt.toISOString())}</td><td>${resolveForm(j, csrf)}</td></tr>`)}
 </tbody></table>
 <h2>RPA 端末</h2>
 <table id="agents"><thead><tr><th>端末名</th><th>ホスト名</th><th>版</th><th>最終通信</th><th>最後のジョブ</th><th>状態</th></tr></thead><tbody>
@@ -53,10 +62,11 @@ ${l.agents.map((a) => {
 </tbody></table>`;
 }
 
-/** One job: its state, the person, the evidence of each attempt. */
+/** One job: its state, the person, the evidence of each attempt (a 支援措置 job is shown only to staff holding the right). */
 export function jobView(j: Job, evidence: readonly Evidence[], csrf: string): SafeHtml {
   const subject = (j.payload.subject ?? {}) as { name?: string };
-  return html`<h1>RPA ジョブ ${j.id}: ${scenarioLabel(j.scenario)}</h1>
+  return html`<h1>RPA ジョブ ${j.id}: ${scenarioLabel(j.scenario)}${protectedMark(j)}</h1>
+${j.protected ? html`<p class="card alert" id="protected-job">${PROTECTED_JOB_REASON}。この画面と証跡は支援措置担当だけが見られます。</p>` : ''}
 <table id="job"><tr><th>状態</th>${statusCell(j)}</tr><tr><th>受付番号</th><td>${j.reference ?? ''}</td></tr><tr><th>対象者</th><td>${subject.name ?? ''}</td></tr>
 <tr><th>届出</th><td>${j.noticeId ? html`<a href="/review/notices/${j.noticeId}">届出 ${j.noticeId}</a>` : '—'}</td></tr><tr><th>試行</th><td>${j.attempts}/${j.maxAttempts}</td></tr>
 <tr><th>処理番号</th><td>${j.coreRef ?? ''}</td></tr><tr><th>エラー</th><td>${errorText(j)}</td></tr><tr><th>対応の理由</th><td>${j.resolution ?? ''}</td></tr>
