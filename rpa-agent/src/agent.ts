@@ -9,7 +9,11 @@ import { loadScenarioSet, type ScenarioSet } from './scenario.js';
 
 export type Log = (level: 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>) => void;
 
-/** One line of JSON per event; never the job's payload (personal data), only ids and references. */
+/**
+ * One line of JSON per event; never the job's payload (personal data), only ids and references.
+ * For a job flagged 支援措置 not even an error text (the core system's message may repeat what was
+ * typed): only its kind.
+ */
 export const jsonLog: Log = (level, msg, extra = {}) => {
   process.stdout.write(`${JSON.stringify({ at: new Date().toISOString(), level, msg, ...extra })}\n`);
 };
@@ -42,6 +46,8 @@ export class Agent {
   private scenarios: ScenarioSet | null = null;
   private scenarioError: string | null = null;
   private scenarioHashes = new Map<string, string>();
+  /** Browser sessions whose tracing was stopped for a job that keeps no evidence (restarted for the next that may). */
+  private untraced = new WeakSet<BrowserSession>();
   readonly api: ServerApi;
   jobsDone = 0;
 
@@ -201,15 +207,47 @@ export class Agent {
   }
 
   private async upload(job: ClaimedJob, kind: 'screenshot' | 'trace', body: Buffer | null): Promise<void> {
-    if (!body) return;
+    // The server says whether the job may keep evidence (not for 支援措置 jobs): then nothing leaves the page.
+    if (!body || !job.keepEvidence) return;
     await this.api
       .evidence(job.id, kind, body)
       .catch((e: unknown) => this.log('warn', '証跡を送れませんでした', { job: job.id, kind, error: (e as Error).message }));
   }
 
+  /**
+   * Starts the job's trace chunk when the job may keep evidence. For one that may not (支援措置), the
+   * context's tracing is stopped altogether (nothing of the job is recorded, not even in memory)
+   * and started again for the next job that may keep evidence. Returns whether a chunk runs.
+   */
+  private async startTrace(session: BrowserSession, job: ClaimedJob): Promise<boolean> {
+    if (this.cfg.trace === 'off') return false;
+    if (!job.keepEvidence) {
+      if (!this.untraced.has(session)) {
+        await session.context.tracing.stop().catch(() => undefined);
+        this.untraced.add(session);
+      }
+      return false;
+    }
+    if (this.untraced.has(session)) {
+      const detailed = this.cfg.trace === 'detailed';
+      await session.context.tracing.start({ screenshots: detailed, snapshots: detailed });
+      this.untraced.delete(session);
+    }
+    await session.context.tracing.startChunk({ title: `job ${job.id}` });
+    return true;
+  }
+
   async runJob(job: ClaimedJob): Promise<void> {
     const started = Date.now();
-    this.log('info', 'ジョブを預かりました', { job: job.id, scenario: job.scenario, reference: job.reference, attempt: job.attempt });
+    // A server that sent no flag is treated as flagging the job: nothing of it in the log.
+    const guarded = job.protection?.supportMeasure !== false || job.keepEvidence !== true;
+    this.log('info', 'ジョブを預かりました', {
+      job: job.id,
+      scenario: job.scenario,
+      reference: job.reference,
+      attempt: job.attempt,
+      ...(guarded ? { protected: true } : {}),
+    });
     let lost = false;
     const beat = setInterval(
       () => {
@@ -220,12 +258,12 @@ export class Agent {
       Math.max(1000, (job.leaseSeconds * 1000) / 3),
     );
     let session: BrowserSession | null = null;
-    const tracing = this.cfg.trace !== 'off';
+    let tracing = false;
     const traceFile = path.join(this.cfg.workDir, `trace-${job.id}.zip`);
     try {
       const set = await this.refreshScenarios();
       session = await this.browserSession();
-      if (tracing) await session.context.tracing.startChunk({ title: `job ${job.id}` });
+      tracing = await this.startTrace(session, job);
       const runner = new ScenarioRunner(session.page, set, {
         baseUrl: this.cfg.core.url,
         credentials: { user: this.cfg.core.user, password: this.cfg.core.password },
@@ -243,7 +281,7 @@ export class Agent {
             throw new ApplicationError('サーバーに貸出を確認できないため、登録せずに中断しました');
           }
         },
-        ...(this.cfg.screenshots === 'everyStep'
+        ...(this.cfg.screenshots === 'everyStep' && job.keepEvidence
           ? { afterStep: async () => this.upload(job, 'screenshot', await page.screenshot({ fullPage: true }).catch(() => null)) }
           : {}),
       });
@@ -265,7 +303,7 @@ export class Agent {
       }
       const kind = e instanceof BusinessError ? 'business' : 'application';
       const message = e instanceof Error ? e.message : String(e);
-      if (session) {
+      if (session && job.keepEvidence) {
         await this.upload(job, 'screenshot', await session.page.screenshot({ fullPage: true, timeout: 5000 }).catch(() => null));
         if (tracing) {
           const saved = await session.context.tracing.stopChunk({ path: traceFile }).then(
@@ -277,7 +315,12 @@ export class Agent {
         }
       }
       await this.report('失敗', job, () => this.api.fail(job.id, kind, message));
-      this.log('warn', '入力できませんでした', { job: job.id, kind, error: message.split('\n')[0] });
+      // The error text goes to the server (staff with the right read it there), never to this log for a 支援措置 job.
+      this.log('warn', '入力できませんでした', {
+        job: job.id,
+        kind,
+        ...(guarded ? { protected: true } : { error: message.split('\n')[0] }),
+      });
     } finally {
       clearInterval(beat);
     }

@@ -5,6 +5,7 @@
  * import, so residents are inserted with the linkage's derived search keys, as an import would.
  */
 import type { Knex } from 'knex';
+import { addSubject } from '../../server/src/visits/commands/addSubject.js';
 import type { StaffSession } from '../../server/src/auth/sessions.js';
 import { createStaff, type AuditActor } from '../../server/src/auth/staffRepo.js';
 import { randomPassword } from '../../server/src/auth/passwords.js';
@@ -181,6 +182,15 @@ export async function makeCertificateRequest(
 ): Promise<number> {
   if (typeof lines === 'string')
     lines = [{ typeId: 'residentCopy', subject: { addresseeNo: lines }, copies: 1, purposeId: 'self', options: { scope: 'household' } }];
+  // A certificate is only for a subject of the visit: add each one first, as the counter does.
+  const subjects = new Set((await knex('visit_subjects').where({ visit_id: visit.id }).pluck('addressee_no')).map(String));
+  for (const l of lines) {
+    const no = l.subject.addresseeNo;
+    if (no && !subjects.has(no)) {
+      await addSubject(knex, visit.id, staff.id, { addresseeNo: no }, staff.actor);
+      subjects.add(no);
+    }
+  }
   const priced = priceRequest(loadCertificateCatalog(configDir), { lines });
   const viewer: Pick<StaffSession, 'permissions'> = { permissions: new Set() };
   const out = await acceptCertificateRequest(

@@ -105,6 +105,8 @@ export const defaultGroups: readonly GroupDefinition[] = [
       'resident.viewProtectedAddress',
       'resident.viewMyNumber',
       'notice.accept',
+      // Notices that touch a protected person are reviewed here, by staff who may see the address.
+      'notice.review',
       'print.form',
       'linkage.read',
     ],

@@ -50,12 +50,25 @@ export async function certificateRequestsOfVisit(db: Knex, visitId: number): Pro
   return rows.map(saved);
 }
 
-/** The visit's subjects from the register: who a request's lines can be for. */
+/**
+ * Who a request's lines can be for: the visit's subjects from the register, and the visitor (a
+ * resident, 住登外者 or corporation). The accepting command checks the same (`subjectRefusals`).
+ */
 export async function requestableSubjects(db: Knex, visitId: number): Promise<{ no: string; name: string }[]> {
-  return (await db('visit_subjects')
+  const subjects = (await db('visit_subjects')
     .join('residents', 'residents.addressee_no', 'visit_subjects.addressee_no')
     .where({ visit_id: visitId })
+    .orderBy('visit_subjects.id')
     .select('visit_subjects.addressee_no as no', 'residents.name')) as { no: string; name: string }[];
+  const visit = (await db('visits').where({ id: visitId }).first('visitor_addressee_no')) as
+    { visitor_addressee_no: string | null } | undefined;
+  const visitor = visit?.visitor_addressee_no ?? null;
+  if (!visitor || subjects.some((x) => x.no === visitor)) return subjects;
+  for (const table of ['residents', 'non_residents', 'corporations']) {
+    const r = (await db(table).where({ addressee_no: visitor }).first('name')) as { name: string } | undefined;
+    if (r) return [...subjects, { no: visitor, name: `${r.name} (来庁者)` }];
+  }
+  return subjects;
 }
 
 /** What the certificate request page shows beside the form. */

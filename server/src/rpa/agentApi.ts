@@ -12,6 +12,17 @@ const DateTime = (description: string) => T.String({ format: 'date-time', descri
 
 export const JobIdParams = T.Object({ id: T.Integer({ minimum: 1, maximum: 2_147_483_647, title: 'ジョブ番号' }) });
 
+/**
+ * The 支援措置 flag of a job (`protection`, also in `payload.protection`): set when a person of the entry is under a
+ * support measure, belongs to a protected household, or the typed address is a protected one.
+ * Such a job goes only to an agent whose group holds `resident.viewProtectedAddress`; a scenario
+ * may map it to the core system's own 支援措置 flag (`{{protection.supportMeasure}}`).
+ */
+export const JobProtectionSchema = Obj(
+  { supportMeasure: T.Boolean({ description: '支援措置の対象 (本人・世帯・入力された住所のいずれか)' }) },
+  { 'x-component': 'AgentJobProtection' },
+);
+
 /** A job handed to an agent: what to enter, and how long the lease lasts without a heartbeat. */
 export const ClaimedJobSchema = Obj(
   {
@@ -19,7 +30,14 @@ export const ClaimedJobSchema = Obj(
     idempotencyKey: T.String({ description: '一つの届出・請求の行に一つ (二重入力の防止)' }),
     reference: T.Union([T.String(), T.Null()], { description: '基幹系の受付番号欄に入れる番号 (冪等性の確認に使う)' }),
     scenario: T.String({ description: 'シナリオ名 (届出の種類または証明書の種類)' }),
-    payload: T.Record(T.String(), T.Unknown(), { description: '入力する内容 (個人情報を含む)' }),
+    payload: T.Record(T.String(), T.Unknown(), {
+      description:
+        '入力する内容 (個人情報を含む)。支援措置の印を protection (下と同じ) にも持つので、シナリオから {{protection.supportMeasure}} で使えます',
+    }),
+    protection: JobProtectionSchema,
+    keepEvidence: T.Boolean({
+      description: '証跡 (画面写真・トレース) を残して送ってよいか。支援措置の対象のジョブでは false (端末は何も残さない)',
+    }),
     attempt: T.Integer({ minimum: 1, description: '何回目の試行か' }),
     leaseExpiresAt: T.Union([DateTime('貸出の期限'), T.Null()]),
     leaseSeconds: T.Integer({ minimum: 1, description: '心拍 (heartbeat) で延ばす貸出の長さ' }),
@@ -59,6 +77,7 @@ export const ScenariosResponse = Obj(
 );
 
 export type ClaimedJob = Static<typeof ClaimedJobSchema>;
+export type JobProtection = Static<typeof JobProtectionSchema>;
 export type ClaimResult = Static<typeof ClaimResponse>;
 export type HeartbeatResult = Static<typeof HeartbeatResponse>;
 export type ReleaseResult = Static<typeof ReleaseResponse>;

@@ -5,11 +5,13 @@ import type { AppConfig } from '../config/appConfig.js';
 import type { PricedRequest } from '../certificates/fees.js';
 import { appendAudit } from '../audit/trail.js';
 import type { AuditActor } from '../auth/staffRepo.js';
-import { dialectOf } from '../db/dialects/index.js';
+import { dialectOf, type JsonFlag } from '../db/dialects/index.js';
 import { dbBool, dbDate, insertReturningId } from '../db/values.js';
 import { publish, subscribe } from '../domain/events.js';
 import { DomainError, invalidInput, moveNotAllowed, notFound } from '../errors/domainError.js';
 import type { Notice } from '../notices/queries.js';
+import { protection as protectionDecision, type Decision } from '../residents/protection.js';
+import type { JobProtection } from './agentApi.js';
 
 /**
  * The RPA job aggregate (`rpa_jobs`, with the agents' last contact in `rpa_agents`; evidence files
@@ -41,6 +43,12 @@ export interface Job {
   scenario: string;
   householdNo: string | null;
   payload: Record<string, unknown>;
+  /**
+   * The payload's 支援措置 flag (`payload.protection.supportMeasure`): only an agent whose group
+   * holds `resident.viewProtectedAddress` claims the job, and only staff holding that right see its
+   * page, error text and evidence. A job queued before the flag existed has none (false).
+   */
+  protected: boolean;
   status: JobStatus;
   awaitingReview: boolean;
   blockedBy: number | null;
@@ -101,9 +109,26 @@ export function assertJobMove(from: JobStatus, move: JobMove): void {
     );
 }
 
+/** Where the flag sits in `rpa_jobs.payload`: the claim query reads it there. */
+export const PROTECTION_FLAG: JsonFlag = { column: 'payload', path: '$.protection.supportMeasure' };
+
+/**
+ * Whether a payload is flagged. Anything but an absent or `false` value counts as flagged, as in
+ * the claim query: a malformed flag keeps the job from ordinary agents rather than handing it out.
+ */
+export function payloadIsProtected(payload: Record<string, unknown>): boolean {
+  const p = payload.protection as { supportMeasure?: unknown } | null | undefined;
+  if (p === undefined || p === null) return false;
+  return typeof p !== 'object' || (p.supportMeasure !== undefined && p.supportMeasure !== null && p.supportMeasure !== false);
+}
+
+/** Why a protected job waits for a dedicated agent (the job list shows it in place of the error). */
+export const PROTECTED_JOB_REASON = '支援措置の対象のため、権限のある端末か支援措置担当が入力してください';
+
 export function toJob(r: Record<string, unknown>): Job {
   const n = (v: unknown) => (v === null || v === undefined ? null : Number(v));
   const s = (v: unknown) => (v === null || v === undefined ? null : String(v));
+  const payload = JSON.parse(String(r.payload)) as Record<string, unknown>;
   return {
     id: Number(r.id),
     idempotencyKey: String(r.idempotency_key),
@@ -111,7 +136,8 @@ export function toJob(r: Record<string, unknown>): Job {
     noticeId: n(r.notice_id),
     scenario: String(r.scenario),
     householdNo: s(r.household_no),
-    payload: JSON.parse(String(r.payload)) as Record<string, unknown>,
+    payload,
+    protected: payloadIsProtected(payload),
     status: r.status as JobStatus,
     awaitingReview: dbBool(r.awaiting_review),
     blockedBy: n(r.blocked_by),
@@ -182,6 +208,9 @@ export function noticeEntries(n: Notice): Record<string, unknown>[] {
   }));
 }
 
+/** The 支援措置 flag of a job, from the one protection decision (`residents/protection.ts`). */
+const flagOf = (d: Decision): JobProtection => ({ supportMeasure: d.protected });
+
 async function insertJob(
   trx: Knex.Transaction,
   values: {
@@ -231,6 +260,15 @@ export async function enqueueNotice(
 ): Promise<number[]> {
   if (!hasScenario(n.type)) return [];
   const ids: number[] = [];
+  // One flag for the whole notice (its members, household, target household, typed addresses):
+  // every entry carries the household and the typed addresses.
+  const protection = flagOf(
+    (await protectionDecision(trx, now)).notice({
+      memberNos: n.members.flatMap((m) => (m.addresseeNo ? [m.addresseeNo] : [])),
+      householdNo: n.householdNo,
+      data: n.data,
+    }),
+  );
   let before = n.householdNo
     ? ((
         (await trx('rpa_jobs')
@@ -260,6 +298,7 @@ export async function enqueueNotice(
     const anyone = n.members.find((m) => m.addresseeNo);
     payload.householdAddress =
       subject.address ?? (anyone?.addresseeNo ? ((await registered(trx, anyone.addresseeNo))?.address ?? null) : null);
+    payload.protection = protection;
     const key = `notice:${n.id}:${i + 1}`;
     const existing = (await trx('rpa_jobs').where({ idempotency_key: key }).first('id')) as { id: number } | undefined;
     if (existing) {
@@ -351,14 +390,18 @@ export async function enqueueCertificateRequest(
   now = new Date(),
 ): Promise<number[]> {
   const ids: number[] = [];
+  const decide = await protectionDecision(trx, now);
   for (const [i, line] of priced.lines.entries()) {
     if (!hasScenario(line.typeId)) continue;
     const key = `certificate:${requestId}:${i + 1}`;
     if (await trx('rpa_jobs').where({ idempotency_key: key }).first('id')) continue;
     const reference = `MDC-${requestId}-${i + 1}`;
     const subject = await certificateSubject(trx, line.subject.addresseeNo, line.subject.label);
+    // The person, their household and anyone at their address (a 住民票 shows the address).
+    const protection = flagOf(decide.person(line.subject.addresseeNo));
     const payload = {
       reference,
+      protection,
       kind: 'certificate',
       type: line.typeId,
       requestId,
@@ -418,9 +461,17 @@ export async function requeueExpired(db: Knex, now = new Date()): Promise<number
 
 /**
  * Gives the next ready job to an agent, or null: one atomic UPDATE … RETURNING (SQLite) or
- * UPDLOCK/READPAST (SQL Server), so two agents never get the same job.
+ * UPDLOCK/READPAST (SQL Server), so two agents never get the same job. An agent whose group lacks
+ * `resident.viewProtectedAddress` (`mayReceiveProtected` false) never gets a job flagged 支援措置:
+ * the query itself skips them, and they wait for a dedicated agent (or staff enter them by hand).
  */
-export async function claimJob(db: Knex, agent: string, settings: QueueSettings, now = new Date()): Promise<Job | null> {
+export async function claimJob(
+  db: Knex,
+  agent: string,
+  settings: QueueSettings,
+  now = new Date(),
+  mayReceiveProtected = false,
+): Promise<Job | null> {
   await requeueExpired(db, now);
   const q = dialectOf(db).claimQuery(
     db,
@@ -435,6 +486,7 @@ export async function claimJob(db: Knex, agent: string, settings: QueueSettings,
       updated_at: now,
     },
     { sql: 'available_at <= ? AND blocked_by IS NULL', bindings: [now] },
+    mayReceiveProtected ? undefined : PROTECTION_FLAG,
   );
   const res = (await q) as unknown;
   const rows = (Array.isArray(res) ? res : ((res as { rows?: unknown[] }).rows ?? [])) as Record<string, unknown>[];

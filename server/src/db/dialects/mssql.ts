@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { Dialect, Row } from './types.js';
+import { checkedJsonPath, type Dialect, type Row } from './types.js';
 
 /** SQL Server rejects a request with more than 2,100 parameters and a VALUES list over 1,000 rows. */
 export const MSSQL_MAX_PARAMETERS = 2100;
@@ -35,14 +35,18 @@ export const mssqlDialect: Dialect = {
       cols.map((c) => row[c] as Knex.Value),
     );
   },
-  claimQuery(knex, table, where, orderBy, set, extra) {
+  claimQuery(knex, table, where, orderBy, set, extra, skipFlagged) {
     // knex drops skipLocked() on mssql, so the claim is raw: READPAST skips rows another
     // worker holds, UPDLOCK keeps two workers from taking the same one (READ COMMITTED only).
     const setCols = Object.keys(set);
     const whereCols = Object.keys(where);
+    // JSON_VALUE (SQL Server 2016+) gives 'true' / 'false' for a JSON boolean, NULL when absent.
+    const flag = skipFlagged
+      ? ` AND ISNULL(JSON_VALUE(${q(skipFlagged.column)}, '${checkedJsonPath(skipFlagged.path)}'), 'false') = 'false'`
+      : '';
     const sql =
       `WITH next AS (SELECT TOP (1) * FROM ${q(table)} WITH (UPDLOCK, READPAST, ROWLOCK) ` +
-      `WHERE ${whereCols.map((c) => `${q(c)} = ?`).join(' AND ')}${extra ? ` AND (${extra.sql})` : ''} ORDER BY ${orderBy.map(q).join(', ')}) ` +
+      `WHERE ${whereCols.map((c) => `${q(c)} = ?`).join(' AND ')}${extra ? ` AND (${extra.sql})` : ''}${flag} ORDER BY ${orderBy.map(q).join(', ')}) ` +
       `UPDATE next SET ${setCols.map((c) => `${q(c)} = ?`).join(', ')} OUTPUT inserted.*;`;
     return knex.raw(sql, [
       ...whereCols.map((c) => where[c] as Knex.Value),

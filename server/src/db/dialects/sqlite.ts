@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { Dialect, Row } from './types.js';
+import { checkedJsonPath, type Dialect, type Row } from './types.js';
 
 interface BetterSqliteConnection {
   prepare(sql: string): { run(...params: unknown[]): unknown };
@@ -38,12 +38,16 @@ export const sqliteDialect: Dialect = {
       .onConflict([...keys])
       .merge(update);
   },
-  claimQuery(knex, table, where, orderBy, set, extra) {
+  claimQuery(knex, table, where, orderBy, set, extra, skipFlagged) {
     const setCols = Object.keys(set);
     const whereCols = Object.keys(where);
+    // json_extract gives 1 for true, 0 for false, NULL when absent.
+    const flag = skipFlagged
+      ? ` AND IFNULL(json_extract(${quote(skipFlagged.column)}, '${checkedJsonPath(skipFlagged.path)}'), 0) = 0`
+      : '';
     const sql =
       `UPDATE ${quote(table)} SET ${setCols.map((c) => `${quote(c)} = ?`).join(', ')} ` +
-      `WHERE rowid = (SELECT rowid FROM ${quote(table)} WHERE ${whereCols.map((c) => `${quote(c)} = ?`).join(' AND ')}${extra ? ` AND (${extra.sql})` : ''} ` +
+      `WHERE rowid = (SELECT rowid FROM ${quote(table)} WHERE ${whereCols.map((c) => `${quote(c)} = ?`).join(' AND ')}${extra ? ` AND (${extra.sql})` : ''}${flag} ` +
       `ORDER BY ${orderBy.map(quote).join(', ')} LIMIT 1) RETURNING *`;
     return knex.raw(sql, [
       ...setCols.map((c) => set[c] as Knex.Value),

@@ -2,6 +2,18 @@ import type { Knex } from 'knex';
 
 export type Row = Record<string, unknown>;
 
+/** A boolean inside a JSON text column: `column` and a JSON path such as `$.protection.supportMeasure`. */
+export interface JsonFlag {
+  column: string;
+  path: string;
+}
+
+/** The path is written into the SQL text (SQL Server 2016 wants a literal), so only plain names pass. */
+export function checkedJsonPath(path: string): string {
+  if (!/^\$(\.[A-Za-z][A-Za-z0-9]*)+$/.test(path)) throw new Error(`unsupported JSON path: ${path}`);
+  return path;
+}
+
 /** What differs between SQLite and SQL Server; everything else is plain knex. */
 export interface Dialect {
   readonly name: 'sqlite' | 'mssql';
@@ -21,7 +33,9 @@ export interface Dialect {
   upsertQuery(knex: Knex, table: string, row: Row, keys: readonly string[]): Knex.QueryBuilder | Knex.Raw;
   /**
    * Atomically takes the first row matching `where` (ordered by `orderBy`) and sets `set` on it;
-   * returns the updated row or undefined. Safe when several workers claim at once.
+   * returns the updated row or undefined. Safe when several workers claim at once. With `skipFlagged`,
+   * rows whose JSON text column holds `true` at the path are never taken (an absent value counts
+   * as false; any other value as flagged).
    */
   claimQuery(
     knex: Knex,
@@ -30,5 +44,6 @@ export interface Dialect {
     orderBy: readonly string[],
     set: Row,
     extra?: { sql: string; bindings: Knex.Value[] },
+    skipFlagged?: JsonFlag,
   ): Knex.Raw;
 }

@@ -12,6 +12,7 @@ import * as m010 from './m010_power.js';
 import * as m011 from './m011_rpa_agents.js';
 import * as m012 from './m012_notice_core_refs.js';
 import * as m013 from './m013_login_throttle.js';
+import * as m014 from './m014_protected_review.js';
 
 /**
  * Migrations are additive only and return one schema-builder chain, so that the same code
@@ -37,6 +38,7 @@ export const migrations: readonly Migration[] = [
   { name: '011_rpa_agents', up: m011.up, down: m011.down },
   { name: '012_notice_core_refs', up: m012.up, down: m012.down },
   { name: '013_login_throttle', up: m013.up, down: m013.down },
+  { name: '014_protected_review', up: m014.up, down: m014.down },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

@@ -3,19 +3,22 @@ import { appendAudit } from '../../audit/trail.js';
 import type { AuditActor } from '../../auth/staffRepo.js';
 import { powerStatus } from '../../ops/power.js';
 import { storeEvidence, type Evidence, type EvidenceKind } from '../evidence.js';
-import { claimJob, touchAgent, type Job, type QueueSettings } from '../jobs.js';
+import { claimJob, payloadIsProtected, touchAgent, type Job, type QueueSettings } from '../jobs.js';
 
 /** The calling agent as it identifies itself (name from its token, version and host from headers). */
 export interface AgentCall {
   name: string;
   version: string | null;
   host: string | null;
+  /** Whether the agent's group holds `resident.viewProtectedAddress` (a dedicated agent for 支援措置 jobs). */
+  mayReceiveProtected: boolean;
 }
 
 /**
  * An agent asks for work: the next ready job is leased to it, unless the server runs on battery
  * (no new lease starts: an entry cut off by the shutdown would need repair by hand). Handing the
- * payload (personal data) to an agent is a reference, so it is audited.
+ * payload (personal data) to an agent is a reference, so it is audited. A job flagged 支援措置 goes
+ * only to an agent whose group holds `resident.viewProtectedAddress`.
  */
 export async function claimForAgent(
   db: Knex,
@@ -26,7 +29,7 @@ export async function claimForAgent(
 ): Promise<{ job: Job | null; onBattery: boolean }> {
   await touchAgent(db, agent.name, agent.version, agent.host, null, now);
   if ((await powerStatus(db)).state !== 'online') return { job: null, onBattery: true };
-  const job = await claimJob(db, agent.name, settings, now);
+  const job = await claimJob(db, agent.name, settings, now, agent.mayReceiveProtected);
   if (!job) return { job: null, onBattery: false };
   await touchAgent(db, agent.name, null, null, job.id, now);
   await db.transaction((trx) =>
@@ -38,7 +41,7 @@ export async function claimForAgent(
         targetKind: 'rpaJob',
         targetIds: [String(job.id)],
         result: 'success',
-        detail: { scenario: job.scenario, attempt: job.attempts + 1 },
+        detail: { scenario: job.scenario, attempt: job.attempts + 1, protected: job.protected },
       },
       now,
     ),
@@ -46,7 +49,11 @@ export async function claimForAgent(
   return { job, onBattery: false };
 }
 
-/** An agent sends a screenshot or trace of the job it holds; stored under the data directory and audited. */
+/**
+ * An agent sends a screenshot or trace of the job it holds; stored under the data directory and
+ * audited. Evidence of a job flagged 支援措置 is kept like any other but shown only to staff holding
+ * `resident.viewProtectedAddress` (the server tells agents not to keep any for such jobs).
+ */
 export async function recordEvidence(
   db: Knex,
   dataDir: string,
@@ -58,6 +65,7 @@ export async function recordEvidence(
   now = new Date(),
 ): Promise<Evidence> {
   const saved = await storeEvidence(db, dataDir, jobId, agent, kind, body, now);
+  const flagged = await jobIsProtected(db, jobId);
   await db.transaction((trx) =>
     appendAudit(
       trx,
@@ -67,10 +75,16 @@ export async function recordEvidence(
         targetKind: 'rpaJob',
         targetIds: [String(jobId)],
         result: 'success',
-        detail: { evidence: saved.id, kind, bytes: saved.bytes },
+        detail: { evidence: saved.id, kind, bytes: saved.bytes, protected: flagged },
       },
       now,
     ),
   );
   return saved;
+}
+
+/** Whether job `id` is flagged 支援措置 (false when it is gone). */
+export async function jobIsProtected(db: Knex, id: number): Promise<boolean> {
+  const r = (await db('rpa_jobs').where({ id }).first('payload')) as { payload: string } | undefined;
+  return r ? payloadIsProtected(JSON.parse(r.payload) as Record<string, unknown>) : false;
 }
