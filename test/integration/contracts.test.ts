@@ -86,6 +86,12 @@ describe('every JSON route answers what its contract says', function () {
     })) as { results: unknown[] };
     expect(found.results.length).to.be.greaterThan(0);
     await call('GET /api/v1/residents/:addresseeNo', `api/v1/residents/${person.addressee_no}`, { as: clerk });
+    // A monthly scheme (児童手当) holds its dates as YYYY-MM: the schema must take them (it did not).
+    const monthly = (await server.knex('entitlements').whereRaw('length(acquired_date) = 7').first('addressee_no')) as
+      { addressee_no: string } | undefined;
+    expect(monthly, 'a monthly entitlement in the town').to.not.equal(undefined);
+    const welfare = await server.login(['welfare']);
+    await call('GET /api/v1/residents/:addresseeNo', `api/v1/residents/${monthly!.addressee_no}`, { as: welfare });
     const towns = (await call(
       'GET /api/v1/addresses/towns',
       `api/v1/addresses/towns?q=${encodeURIComponent(person.town_name.slice(0, 1))}`,

@@ -4,6 +4,9 @@ import { searchTargets } from '../../residents/search.js';
 import { MASKED_ADDRESS } from '../../residents/warnings.js';
 import { AddresseeNo, Component, IsoDate, Nullable, Obj, PresentedAddressField } from './common.js';
 
+/** A date as the register holds it: a day (`1999-02-29` included, as the register may), or a month for monthly schemes. */
+const RegisterDate = T.String({ pattern: '^[0-9]{4}-[0-9]{2}(-[0-9]{2})?$' });
+
 const lit = <V extends string>(values: readonly V[], options = {}) =>
   T.Union(
     values.map((v) => T.Literal(v)),
@@ -27,8 +30,8 @@ export const EntitlementSchema = Component(
     kind: lit(entitlementKinds),
     label: T.String({ examples: ['国民健康保険'] }),
     insuredNo: Nullable(T.String(), { description: '記号番号' }),
-    acquiredDate: Nullable(IsoDate(), { description: '取得日 (西暦 YYYY-MM-DD)' }),
-    lostDate: Nullable(IsoDate(), { description: '喪失日 (西暦 YYYY-MM-DD)' }),
+    acquiredDate: Nullable(RegisterDate, { description: '取得日 (西暦 YYYY-MM-DD。月までの資格 (児童手当など) は YYYY-MM)' }),
+    lostDate: Nullable(RegisterDate, { description: '喪失日 (西暦 YYYY-MM-DD。月までの資格は YYYY-MM)' }),
   },
   { description: '資格 (有効な役割の表示範囲のものだけ)' },
 );
