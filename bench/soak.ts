@@ -1,8 +1,12 @@
 /**
  * `npm run soak -- NAME [options]`: long fault runs. Ends with one JSON line {"soak":"NAME",…}.
- *   rpa  --jobs 200 --agents 2 --seed 7
+ *   rpa    --jobs 200 --agents 2 --seed 7
+ *   leaks  --people 3000 --seed leaks --concurrency 8   (bench/leaks.ts)
+ *   fuzz   --requests 10000 --concurrency 50 --seed 1  (bench/fuzz.ts)
  */
 import { runRpaSoak } from '../test/helpers/rpaSoak.js';
+import { fuzzLine, runFuzz } from './fuzz.js';
+import { leakSoak } from './leaks.js';
 
 function option(args: string[], name: string, fallback: string): string {
   const i = args.indexOf(`--${name}`);
@@ -10,11 +14,35 @@ function option(args: string[], name: string, fallback: string): string {
 }
 
 const [name, ...args] = process.argv.slice(2);
-if (name !== 'rpa') {
+if (name !== 'rpa' && name !== 'leaks' && name !== 'fuzz') {
   console.error('usage: npm run soak -- rpa [--jobs 200] [--agents 2] [--seed 7]');
+  console.error('       npm run soak -- leaks [--people 3000] [--seed leaks] [--concurrency 8]');
+  console.error('       npm run soak -- fuzz [--requests 10000] [--concurrency 50] [--seed 1]');
   process.exit(2);
 }
 const verbose = args.includes('--verbose');
+if (name === 'fuzz') {
+  const r = await runFuzz({
+    requests: Number(option(args, 'requests', '10000')),
+    concurrency: Math.min(50, Number(option(args, 'concurrency', '50'))),
+    seed: Number(option(args, 'seed', '1')),
+    log: (l) => {
+      if (verbose || /^(5xx|CRASH|slow|fuzz error|audit)/.test(l)) process.stderr.write(`${l}\n`);
+    },
+  });
+  process.stderr.write(`${JSON.stringify({ kinds: r.kinds, statuses: r.statuses, routes: r.routes, seconds: r.seconds })}\n`);
+  console.log(fuzzLine(r));
+  process.exit(r.status5xx === 0 && r.crashes === 0 && r.slowOver5s === 0 && r.auditVerify === 'ok' ? 0 : 1);
+}
+if (name === 'leaks') {
+  const { ok } = await leakSoak({
+    people: Number(option(args, 'people', '3000')),
+    seed: option(args, 'seed', 'leaks'),
+    concurrency: Math.min(50, Number(option(args, 'concurrency', '8'))),
+    verbose,
+  });
+  process.exit(ok ? 0 : 1);
+}
 const r = await runRpaSoak({
   jobs: Number(option(args, 'jobs', '200')),
   agents: Number(option(args, 'agents', '2')),

@@ -20,6 +20,9 @@ const NATIVE_SOURCE = /\.(c|cc|cpp|cxx|h|hh|hpp|gyp|gypi|o|a|mk|target\.mk)$/i;
 const PACKAGE_ROOT_DIRS = new Set(['test', 'tests', '__tests__', '.github', 'example', 'examples', 'benchmark', 'benchmarks', '.vscode']);
 
 /** What an installed npm package needs at run time: no nested node_modules, tests, types, maps, C sources. */
+/** What node-gyp leaves in build/ besides Release/ (sources, objects, makefiles). */
+const NODE_GYP_DIRS = new Set(['Debug', 'obj', 'obj.target', 'deps', 'node_gyp_bins', '.deps']);
+
 export const keepInPackage: Keep = (rel, isDir) => {
   const parts = rel.split('/');
   const base = parts[parts.length - 1]!;
@@ -28,8 +31,12 @@ export const keepInPackage: Keep = (rel, isDir) => {
     if (parts.length === 1 && PACKAGE_ROOT_DIRS.has(base)) return false;
     return true;
   }
-  // Native modules: of build/ only the compiled addon is loaded (bindings looks in build/Release).
-  if (parts[0] === 'build') return parts.length === 3 && parts[1] === 'Release' && base.endsWith('.node');
+  // Native modules: of node-gyp's build/ only the compiled addon is loaded (bindings looks in
+  // build/Release). Other packages ship their JavaScript in build/ (TypeBox: build/cjs, build/esm).
+  if (parts[0] === 'build') {
+    if (parts[1] === 'Release') return parts.length === 3 && base.endsWith('.node');
+    if (parts.length === 2 || NODE_GYP_DIRS.has(parts[1]!)) return false;
+  }
   if (NATIVE_SOURCE.test(base)) return false;
   return keepCompiled(rel, false) && (!/\.md$/i.test(base) || LICENSE_LIKE.test(base));
 };

@@ -1,9 +1,11 @@
 import { mkdirSync, readFileSync } from 'node:fs';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import { createRequire } from 'node:module';
 import type { DatabaseSettings, MssqlSettings } from '../config/appConfig.js';
 import { resolveMssqlPassword } from '../config/appConfig.js';
+import { DomainError } from '../errors/domainError.js';
 import { migrationSource } from './migrations/index.js';
 // The row types of every table, and the `knex/types/tables` augmentation that types `knex('notices')`.
 export type { TableName } from './tables.generated.js';
@@ -14,29 +16,73 @@ interface SqlitePragmaConnection {
   pragma(sql: string): unknown;
 }
 
+/** How long a transaction waits for the one before it (then 503: the database is busy, e.g. a long load). */
+const TRANSACTION_WAIT_MS = 30_000;
+
+/**
+ * Runs the transactions of one SQLite database one at a time, in this process.
+ *
+ * better-sqlite3 is synchronous: a second connection that wants the write lock while another
+ * transaction of this same process holds it sleeps in SQLite's busy handler *on the event loop*,
+ * so the holder can never finish, and after busy_timeout the waiter fails with "database is
+ * locked" (measured: a visit page with five subjects, each view auditing in its own transaction,
+ * hung 10–60 s and answered 500). Queued here instead, each waits without blocking anything.
+ * A transaction opened from inside another (same async context) is not queued: it would wait
+ * for itself. Reads outside transactions are unaffected and use the other pooled connections.
+ */
+function queueTransactions(knex: Knex): Knex {
+  const original = knex.transaction.bind(knex) as (...args: unknown[]) => unknown;
+  const inside = new AsyncLocalStorage<true>();
+  let tail: Promise<void> = Promise.resolve();
+  const queued = (...args: unknown[]): unknown => {
+    if (typeof args[0] !== 'function' || inside.getStore()) return original(...args);
+    const before = tail;
+    let release!: () => void;
+    tail = new Promise<void>((r) => (release = r));
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<void>((resolve, reject) => {
+      timer = setTimeout(() => reject(new DomainError('server.busy')), TRANSACTION_WAIT_MS);
+      void before.then(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    return waited
+      .then(() => inside.run(true, () => original(...args) as Promise<unknown>))
+      .finally(() => {
+        // A waiter that gave up still passes the turn on only after the one before it is done.
+        void before.then(release);
+      });
+  };
+  knex.transaction = queued as Knex['transaction'];
+  return knex;
+}
+
 export function sqliteKnex(file: string): Knex {
   mkdirSync(path.dirname(file), { recursive: true });
-  return knexFactory({
-    client: 'better-sqlite3',
-    connection: { filename: file },
-    useNullAsDefault: true,
-    // Several connections so that reads go on while a linkage transaction writes (WAL).
-    pool: {
-      min: 1,
-      max: 4,
-      afterCreate(conn: SqlitePragmaConnection, done: (err: Error | null, conn: unknown) => void) {
-        try {
-          conn.pragma('journal_mode = WAL');
-          conn.pragma('foreign_keys = ON');
-          conn.pragma('busy_timeout = 10000');
-          conn.pragma('synchronous = NORMAL');
-          done(null, conn);
-        } catch (e) {
-          done(e as Error, conn);
-        }
+  return queueTransactions(
+    knexFactory({
+      client: 'better-sqlite3',
+      connection: { filename: file },
+      useNullAsDefault: true,
+      // Several connections so that reads go on while a linkage transaction writes (WAL).
+      pool: {
+        min: 1,
+        max: 4,
+        afterCreate(conn: SqlitePragmaConnection, done: (err: Error | null, conn: unknown) => void) {
+          try {
+            conn.pragma('journal_mode = WAL');
+            conn.pragma('foreign_keys = ON');
+            conn.pragma('busy_timeout = 10000');
+            conn.pragma('synchronous = NORMAL');
+            done(null, conn);
+          } catch (e) {
+            done(e as Error, conn);
+          }
+        },
       },
-    },
-  });
+    }),
+  );
 }
 
 export interface MssqlConnection extends MssqlSettings {

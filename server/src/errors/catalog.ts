@@ -113,6 +113,7 @@ export const errorCatalog = {
   'period.reversed': { status: 400, message: '期間の開始は終了と同じか、それより前の日付にしてください' },
   'period.tooLong': { status: 400, message: '期間は {days} 日 (2 年) 以内で指定してください' },
   'server.internal': { status: 500, message: 'サーバーでエラーが発生しました。しばらくしてからやり直してください。' },
+  'server.busy': { status: 503, message: 'データベースが混み合っています (データの取込中など)。しばらくしてからやり直してください' },
   'server.unavailable': { status: 503, message: '{detail}' },
 } as const satisfies Record<string, CatalogEntry>;
 

@@ -248,11 +248,12 @@ export function registerCounterRoutes(kit: RouteKit, procedures: ProcedureSource
       const v = await visitById(ctx.input.params.id);
       const s = session(ctx);
       // The subjects are personal data: what they show is masked and audited like a search result.
-      const subjects = await Promise.all(
-        v.subjects
-          .filter((x) => x.addresseeNo)
-          .map(async (x) => ({ no: x.addresseeNo!, view: await viewPerson(knex, x.addresseeNo!, s, actor(ctx), { visitId: v.id }) })),
-      );
+      // One after another: each view writes its audit record in a transaction of its own, and
+      // parallel writers on SQLite queue for the one write lock (a visit of 5 subjects timed out).
+      const subjects: { no: string; view: Awaited<ReturnType<typeof viewPerson>> }[] = [];
+      for (const x of v.subjects)
+        if (x.addresseeNo)
+          subjects.push({ no: x.addresseeNo, view: await viewPerson(knex, x.addresseeNo, s, actor(ctx), { visitId: v.id }) });
       const section = deps.config.counters.find((c) => c.id === s.counterId)?.section ?? null;
       const work = await visitWorkSections(
         knex,
