@@ -39,6 +39,7 @@ export const errorCatalog = {
   'apiClient.exists': { status: 409, message: '端末「{name}」は登録済みです。先に失効させてください' },
   'group.unknown': { status: 400, message: 'グループ「{code}」はありません' },
   'staff.validityReversed': { status: 400, message: '有効期間の開始が終了より後になっています' },
+  'resident.myNumberForbidden': { status: 403, message: '個人番号を表示する権限がありません' },
   'notFound.page': { status: 404, message: 'ページが見つかりません' },
   'notFound.resource': { status: 404, message: '指定された{what}はありません' },
   'state.conflict': { status: 409, message: '{detail}' },

@@ -1,3 +1,4 @@
+import { DomainError, invalidInput } from '../errors/domainError.js';
 import type { Knex } from 'knex';
 import { appendAudit } from '../audit/trail.js';
 import type { StaffSession } from '../auth/sessions.js';
@@ -18,7 +19,7 @@ import {
 import { searchResidents, searchTargets, type ResidentQuery, type SearchTarget } from './search.js';
 import { warningsFor } from './warnings.js';
 
-const bad = (message: string) => Object.assign(new Error(message), { status: 400, expose: true });
+const bad = (message: string) => invalidInput(message);
 const text = (v: unknown): string => (typeof v === 'string' ? v.trim() : '');
 
 export interface ParsedSearch {
@@ -195,8 +196,7 @@ export async function viewPerson(
 ): Promise<PersonView | null> {
   const row = await knex('residents').where({ addressee_no: addresseeNo }).first();
   if (!row) return null;
-  if (opts.myNumber && !viewer.permissions.has('resident.viewMyNumber'))
-    throw Object.assign(new Error('個人番号を表示する権限がありません'), { status: 403, expose: true });
+  if (opts.myNumber && !viewer.permissions.has('resident.viewMyNumber')) throw new DomainError('resident.myNumberForbidden');
   const household = await knex('residents')
     .where({ household_no: row.household_no, resident_status: '1' })
     .orderBy('relationship_code1')

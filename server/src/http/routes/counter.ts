@@ -1,3 +1,4 @@
+import { japanDayBounds } from '../../domain/japanTime.js';
 import { Type as T, type Static } from '@sinclair/typebox';
 import type { Knex } from 'knex';
 import { appendAudit } from '../../audit/trail.js';
@@ -73,10 +74,11 @@ async function visitHistory(
   f: { from: string; to: string; status: VisitStatus | null; subject: string | null },
   actor: AuditActor,
 ): Promise<VisitHistoryRow[]> {
+  const days = japanDayBounds(f.from, f.to);
   let q = knex('visits')
     .join('staff', 'staff.id', 'visits.opened_by')
-    .where('visits.opened_at', '>=', new Date(Date.parse(`${f.from}T00:00:00+09:00`)))
-    .andWhere('visits.opened_at', '<', new Date(Date.parse(`${f.to}T00:00:00+09:00`) + 86_400_000));
+    .where('visits.opened_at', '>=', days.from)
+    .andWhere('visits.opened_at', '<', days.to);
   if (f.status) q = q.where('visits.status', f.status);
   if (f.subject) q = q.whereIn('visits.id', knex('visit_subjects').where({ addressee_no: f.subject }).select('visit_id'));
   const rows = (await q
