@@ -54,7 +54,8 @@ function queueTransactions(knex: Knex): Knex {
         void before.then(release);
       });
   };
-  knex.transaction = queued as Knex['transaction'];
+  // knex defines its methods as non-writable (but configurable) properties.
+  Object.defineProperty(knex, 'transaction', { value: queued, configurable: true, writable: true });
   return knex;
 }
 
