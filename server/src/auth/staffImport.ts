@@ -6,7 +6,8 @@ import { insertReturningId } from '../db/values.js';
 import { isCalendarDate } from '../domain/dates.js';
 import { japanStamp, todayInJapan } from '../domain/japanTime.js';
 import { codePointLength } from '../domain/text.js';
-import { csvText, decodeText, parseCsv, TextEncodingError } from '../text/index.js';
+import { DomainError } from '../errors/domainError.js';
+import { csvRecordsOf, CsvSyntaxError, csvText, decodeText, TextEncodingError } from '../text/index.js';
 import { hashPassword, randomPassword } from './passwords.js';
 import { defaultPasswordPolicy, passwordProblems, type PasswordPolicy } from './passwordPolicy.js';
 import { defaultGroups } from './permissions.js';
@@ -46,7 +47,10 @@ export interface ParsedStaffCsv {
   fileName: string;
   encoding: 'utf8' | 'cp932';
   rows: StaffCsvRow[];
+  /** At most MAX_LISTED_ERRORS, then one line saying how many more there are. */
   errors: ImportError[];
+  /** Errors found beyond those listed. */
+  moreErrors?: number;
 }
 
 /** The header names, in the order of the template. */
@@ -100,8 +104,10 @@ export interface StaffImportPlan {
   /** The file the rows came from (for the `staff.import` audit record), when known. */
   fileName: string | null;
   changes: StaffChange[];
-  /** Any error refuses the whole import. */
+  /** Any error refuses the whole import. At most MAX_LISTED_ERRORS, then one line with the count of the others. */
   errors: ImportError[];
+  /** Errors found beyond those listed. */
+  moreErrors?: number;
   /** Things applied differently from what the file may suggest (never block). */
   warnings: ImportError[];
   /** Staff in the database that the file does not mention (left as they are). */
@@ -131,6 +137,55 @@ const DATE_RE = /^([0-9]{4})[-/]([0-9]{1,2})[-/]([0-9]{1,2})$/;
 const GROUP_SEPARATORS = /[;；、,，\s]+/u;
 const CLEAR_TOKENS = new Set(['-', '－', 'ー', '―']);
 const MAX_TEXT = 100;
+
+/**
+ * Data rows one file may hold: a large city's whole staff (about 10,000 with the schools and the
+ * hospital) fits; more is refused (413) before anything is compared. With 2 MB of bytes
+ * (`MAX_STAFF_IMPORT_BYTES`) this bounds the memory of a dry run.
+ */
+export const MAX_STAFF_ROWS = 10_000;
+/** Bytes of one staff CSV: 10,000 rows of about 100 bytes, twice over. */
+export const MAX_STAFF_IMPORT_BYTES = 2 * 1024 * 1024;
+/** Errors listed for the administrator; the others are counted in one line. */
+export const MAX_LISTED_ERRORS = 100;
+const MAX_GROUPS_PER_ROW = 20;
+/** Longest file value quoted back in a message. */
+const MAX_ECHO = 40;
+const clip = (s: string): string => {
+  const head = [...s.slice(0, MAX_ECHO * 2 + 2)];
+  return head.length > MAX_ECHO ? head.slice(0, MAX_ECHO).join('') + '…' : s;
+};
+
+/** Errors, listing the first MAX_LISTED_ERRORS and counting the rest. */
+class ErrorList {
+  private readonly items: ImportError[] = [];
+  private firstUnlisted: number | null = null;
+  count = 0;
+  constructor(already: readonly ImportError[] = [], more = 0) {
+    for (const e of already) this.push(e);
+    this.count += more;
+  }
+  get listed(): number {
+    return this.items.length;
+  }
+  push(e: ImportError): void {
+    this.count++;
+    if (this.items.length < MAX_LISTED_ERRORS) this.items.push(e);
+    else this.firstUnlisted ??= e.line;
+  }
+  /** The listed errors in line order, with one more line for those not listed. */
+  list(): ImportError[] {
+    const out = [...this.items].sort((a, b) => a.line - b.line);
+    const more = this.count - this.items.length;
+    if (more > 0)
+      out.push({
+        line: this.firstUnlisted ?? out[out.length - 1]?.line ?? 1,
+        column: null,
+        message: `ほかにも ${more.toLocaleString('ja-JP')} 件の誤りがあります (最初の ${MAX_LISTED_ERRORS} 件だけを示しています)`,
+      });
+    return out;
+  }
+}
 
 // ---------------------------------------------------------------------------------------------
 // Parsing
@@ -169,6 +224,11 @@ function parseDate(raw: string): string | undefined {
 /**
  * Reads the file: encoding, CSV syntax, header and the format of each cell. Rows with an error
  * are left out of `rows`; every error names its physical line (header = 1) and column.
+ *
+ * Bounded in memory whatever the file holds: records are read one at a time (no per-row parser
+ * objects), at most `MAX_STAFF_ROWS` data rows (more is refused with `staff.importTooManyRows`,
+ * 413), at most `MAX_LISTED_ERRORS` errors listed (then one line with the count of the others),
+ * one error per row for cells without a header, and values echoed in messages are shortened.
  */
 export function parseStaffCsv(bytes: Buffer, fileName: string): ParsedStaffCsv {
   const decoded = decode(bytes);
@@ -177,29 +237,41 @@ export function parseStaffCsv(bytes: Buffer, fileName: string): ParsedStaffCsv {
     result.errors.push({ line: decoded.line ?? 1, column: null, message: decoded.error });
     return result;
   }
-  // One line-end convention, so that csv-parse's line count is the physical line.
-  const text = decoded.text.replace(/\r\n?/g, '\n');
-  let records: { record: string[]; info: { lines: number } }[];
+  const errors = new ErrorList();
+  // One line-end convention (a lone CR is a line end too), so that lines are physical lines.
+  const records = csvRecordsOf(decoded.text.replace(/\r\n?/g, '\n'));
+  let header: { cells: string[]; line: number } | undefined;
+  let columns: (ColumnKey | null)[] = [];
+  let dataRows = 0;
+  const firstLine = new Map<string, number>();
   try {
-    records = parseCsv(text, { info: true, relax_column_count: true, skip_empty_lines: true, record_delimiter: '\n' }) as unknown as {
-      record: string[];
-      info: { lines: number };
-    }[];
+    for (const record of records) {
+      const cells = record.fields;
+      const line = record.line;
+      if (!cells.some((c) => c.trim() !== '')) continue;
+      if (!header) {
+        header = { cells, line };
+        columns = headerColumns(header, errors);
+        if (errors.count) break;
+        continue;
+      }
+      if (++dataRows > MAX_STAFF_ROWS)
+        throw new DomainError('staff.importTooManyRows', { limit: MAX_STAFF_ROWS.toLocaleString('ja-JP'), line });
+      const row = parseRow(cells, line, columns, firstLine, errors);
+      if (row) result.rows.push(row);
+    }
   } catch (e) {
-    const line = typeof (e as { lines?: unknown }).lines === 'number' ? (e as { lines: number }).lines : 1;
-    result.errors.push({ line, column: null, message: `CSV の形式が不正です (引用符 " の閉じ忘れなど): ${(e as Error).message}` });
-    return result;
+    if (!(e instanceof CsvSyntaxError)) throw e;
+    errors.push({ line: e.line, column: null, message: `CSV の形式が不正です: ${e.message}` });
   }
-  const withLines = records
-    .map((r) => ({ cells: r.record, line: r.info.lines - r.record.reduce((n, c) => n + (c.match(/\n/g)?.length ?? 0), 0) }))
-    .filter((r) => r.cells.some((c) => c.trim() !== ''));
-  const header = withLines.shift();
-  if (!header) {
-    result.errors.push({ line: 1, column: null, message: '見出し行がありません (空のファイルです)' });
-    return result;
-  }
+  if (!header && !errors.count) errors.push({ line: 1, column: null, message: '見出し行がありません (空のファイルです)' });
+  result.errors = errors.list();
+  if (errors.count > errors.listed) result.moreErrors = errors.count - errors.listed;
+  return result;
+}
 
-  // Header: known names in any order, each once; ログインID required.
+/** Header: known names in any order, each once; ログインID required. */
+function headerColumns(header: { cells: string[]; line: number }, errors: ErrorList): (ColumnKey | null)[] {
   const columns: (ColumnKey | null)[] = [];
   const seen = new Set<ColumnKey>();
   for (const [i, rawName] of header.cells.entries()) {
@@ -213,75 +285,88 @@ export function parseStaffCsv(bytes: Buffer, fileName: string): ParsedStaffCsv {
       const hint = name.includes('\t')
         ? ' (タブ区切りのようです。コンマ区切りの CSV で保存してください)'
         : ` (使える列: ${Object.values(STAFF_CSV_COLUMNS).join('、')})`;
-      result.errors.push({ line: header.line, column: name, message: `列「${name}」は知らない列です${hint}` });
+      errors.push({ line: header.line, column: clip(name), message: `列「${clip(name)}」は知らない列です${hint}` });
     } else if (seen.has(key)) {
-      result.errors.push({ line: header.line, column: name, message: `列「${STAFF_CSV_COLUMNS[key]}」が 2 回あります (${i + 1} 列目)` });
+      errors.push({ line: header.line, column: name, message: `列「${STAFF_CSV_COLUMNS[key]}」が 2 回あります (${i + 1} 列目)` });
     } else seen.add(key);
     columns.push(key ?? null);
   }
-  if (!seen.has('loginId') && !result.errors.length) {
-    result.errors.push({
+  if (!seen.has('loginId') && !errors.count) {
+    errors.push({
       line: header.line,
       column: STAFF_CSV_COLUMNS.loginId,
       message: `見出し行に「${STAFF_CSV_COLUMNS.loginId}」の列がありません`,
     });
   }
-  if (result.errors.length) return result;
+  return columns;
+}
 
-  const firstLine = new Map<string, number>();
-  for (const { cells, line } of withLines) {
-    const errors: ImportError[] = [];
-    const err = (key: ColumnKey | null, message: string) => errors.push({ line, column: key ? STAFF_CSV_COLUMNS[key] : null, message });
-    const cell: Partial<Record<ColumnKey, string>> = {};
-    for (const [i, value] of cells.entries()) {
-      const key = columns[i];
-      if (key) cell[key] = value.trim();
-      else if (value.trim() !== '') err(null, `見出しのない ${i + 1} 列目に値があります (コンマの入った値は "" で囲んでください)`);
-    }
-    const row: StaffCsvRow = { line, loginId: (cell.loginId ?? '').normalize('NFKC') };
-    if (!row.loginId) err('loginId', 'ログインIDがありません');
-    else if (!LOGIN_ID_RE.test(row.loginId)) err('loginId', `ログインID「${row.loginId}」は使えません (半角英数字と . _ - で 64 文字以内)`);
-    else {
-      const key = row.loginId.toLowerCase();
-      const first = firstLine.get(key);
-      if (first !== undefined) err('loginId', `ログインID「${row.loginId}」は ${first} 行目と重複しています`);
-      else firstLine.set(key, line);
-    }
-    for (const key of ['displayName', 'section'] as const) {
-      const v = cell[key];
-      if (v === undefined || v === '') continue;
-      if (/[\n\t]/.test(v)) err(key, `${STAFF_CSV_COLUMNS[key]}に改行やタブは使えません`);
-      else if (codePointLength(v) > MAX_TEXT) err(key, `${STAFF_CSV_COLUMNS[key]}は ${MAX_TEXT} 文字以内にしてください`);
-      else if (key === 'section' && CLEAR_TOKENS.has(v)) row.section = null;
-      else if (key === 'displayName' && CLEAR_TOKENS.has(v)) err(key, '氏名は消せません');
-      else row[key] = v;
-    }
-    if (cell.groups) {
-      const codes = [...new Set(cell.groups.normalize('NFKC').split(GROUP_SEPARATORS).filter(Boolean))];
-      if (codes.length) row.groups = codes.sort();
-    }
-    for (const key of ['validFrom', 'validTo'] as const) {
-      const v = cell[key];
-      if (v === undefined || v === '') continue;
-      if (CLEAR_TOKENS.has(v)) row[key] = null;
-      else {
-        const date = parseDate(v);
-        if (date) row[key] = date;
-        else err(key, `${STAFF_CSV_COLUMNS[key]}「${v}」は日付として読めません (YYYY-MM-DD または YYYY/MM/DD)`);
-      }
-    }
-    if (row.validFrom && row.validTo && row.validFrom > row.validTo)
-      err('validFrom', `有効期間開始 (${row.validFrom}) が有効期間終了 (${row.validTo}) より後です`);
-    if (cell.status) {
-      if (cell.status === '有効') row.disabled = false;
-      else if (cell.status === '無効') row.disabled = true;
-      else err('status', `状態「${cell.status}」は使えません (「有効」か「無効」、空欄)`);
-    }
-    if (cell.initialPassword) row.initialPassword = cell.initialPassword;
-    if (errors.length) result.errors.push(...errors);
-    else result.rows.push(row);
+/** One data row, or undefined when it has errors (added to `list`). */
+function parseRow(
+  cells: readonly string[],
+  line: number,
+  columns: readonly (ColumnKey | null)[],
+  firstLine: Map<string, number>,
+  list: ErrorList,
+): StaffCsvRow | undefined {
+  let failed = false;
+  const err = (key: ColumnKey | null, message: string) => {
+    failed = true;
+    list.push({ line, column: key ? STAFF_CSV_COLUMNS[key] : null, message });
+  };
+  const cell: Partial<Record<ColumnKey, string>> = {};
+  let stray = -1;
+  for (const [i, value] of cells.entries()) {
+    const key = columns[i];
+    if (key) cell[key] = value.trim();
+    else if (stray < 0 && value.trim() !== '') stray = i;
   }
-  return result;
+  // One error for the row, however many cells lie outside the header.
+  if (stray >= 0) err(null, `見出しのない ${stray + 1} 列目に値があります (コンマの入った値は "" で囲んでください)`);
+  const row: StaffCsvRow = { line, loginId: (cell.loginId ?? '').normalize('NFKC') };
+  if (!row.loginId) err('loginId', 'ログインIDがありません');
+  else if (!LOGIN_ID_RE.test(row.loginId))
+    err('loginId', `ログインID「${clip(row.loginId)}」は使えません (半角英数字と . _ - で 64 文字以内)`);
+  else {
+    const key = row.loginId.toLowerCase();
+    const first = firstLine.get(key);
+    if (first !== undefined) err('loginId', `ログインID「${row.loginId}」は ${first} 行目と重複しています`);
+    else firstLine.set(key, line);
+  }
+  for (const key of ['displayName', 'section'] as const) {
+    const v = cell[key];
+    if (v === undefined || v === '') continue;
+    if (/[\n\t]/.test(v)) err(key, `${STAFF_CSV_COLUMNS[key]}に改行やタブは使えません`);
+    else if (codePointLength(v) > MAX_TEXT) err(key, `${STAFF_CSV_COLUMNS[key]}は ${MAX_TEXT} 文字以内にしてください`);
+    else if (key === 'section' && CLEAR_TOKENS.has(v)) row.section = null;
+    else if (key === 'displayName' && CLEAR_TOKENS.has(v)) err(key, '氏名は消せません');
+    else row[key] = v;
+  }
+  if (cell.groups) {
+    const codes = [...new Set(cell.groups.normalize('NFKC').split(GROUP_SEPARATORS).filter(Boolean))];
+    if (codes.length > MAX_GROUPS_PER_ROW)
+      err('groups', `グループは 1 人 ${MAX_GROUPS_PER_ROW} 個までにしてください (${codes.length} 個あります)`);
+    else if (codes.length) row.groups = codes.sort();
+  }
+  for (const key of ['validFrom', 'validTo'] as const) {
+    const v = cell[key];
+    if (v === undefined || v === '') continue;
+    if (CLEAR_TOKENS.has(v)) row[key] = null;
+    else {
+      const date = parseDate(v);
+      if (date) row[key] = date;
+      else err(key, `${STAFF_CSV_COLUMNS[key]}「${clip(v)}」は日付として読めません (YYYY-MM-DD または YYYY/MM/DD)`);
+    }
+  }
+  if (row.validFrom && row.validTo && row.validFrom > row.validTo)
+    err('validFrom', `有効期間開始 (${row.validFrom}) が有効期間終了 (${row.validTo}) より後です`);
+  if (cell.status) {
+    if (cell.status === '有効') row.disabled = false;
+    else if (cell.status === '無効') row.disabled = true;
+    else err('status', `状態「${clip(cell.status)}」は使えません (「有効」か「無効」、空欄)`);
+  }
+  if (cell.initialPassword) row.initialPassword = cell.initialPassword;
+  return failed ? undefined : row;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -350,7 +435,7 @@ export async function planStaffImport(
   const plan: StaffImportPlan = {
     fileName: parsed?.fileName ?? options.fileName ?? null,
     changes: [],
-    errors: [...(parsed?.errors ?? [])],
+    errors: [],
     warnings: [],
     notInFile: 0,
   };
@@ -359,6 +444,7 @@ export async function planStaffImport(
   // The default groups count as known: they are created on first use, as createStaff does.
   const groupCodes = new Set([...((await knex('staff_groups').pluck('code')) as string[]), ...defaultGroups.map((g) => g.code)]);
   const known = [...groupCodes].sort().join(', ');
+  const errorList = new ErrorList(parsed?.moreErrors ? parsed.errors.slice(0, -1) : (parsed?.errors ?? []), parsed?.moreErrors ?? 0);
   const mentioned = new Set<number>();
   const seenInRows = new Set<string>();
 
@@ -368,7 +454,8 @@ export async function planStaffImport(
       errors.push({ line: row.line, column: key ? STAFF_CSV_COLUMNS[key] : null, message });
     if (seenInRows.has(row.loginId.toLowerCase())) err('loginId', `ログインID「${row.loginId}」がファイル内で重複しています`);
     seenInRows.add(row.loginId.toLowerCase());
-    for (const code of row.groups ?? []) if (!groupCodes.has(code)) err('groups', `グループ「${code}」はありません (登録済み: ${known})`);
+    const unknown = (row.groups ?? []).filter((code) => !groupCodes.has(code));
+    if (unknown.length) err('groups', `${unknown.map((code) => `グループ「${clip(code)}」`).join('、')}はありません (登録済み: ${known})`);
     const current = existing.get(row.loginId);
     const caseOnly = current ? undefined : byLower.get(row.loginId.toLowerCase());
     if (caseOnly)
@@ -385,7 +472,7 @@ export async function planStaffImport(
         if (problems.length) err('initialPassword', `初期パスワードが規則を満たしていません: ${problems.join('。')}`);
       }
       if (errors.length) {
-        plan.errors.push(...errors);
+        for (const e of errors) errorList.push(e);
         continue;
       }
       plan.changes.push({
@@ -423,7 +510,7 @@ export async function planStaffImport(
       );
     }
     if (errors.length) {
-      plan.errors.push(...errors);
+      for (const e of errors) errorList.push(e);
       continue;
     }
     if (row.initialPassword !== undefined) {
@@ -447,7 +534,8 @@ export async function planStaffImport(
       });
   }
   plan.notInFile = [...existing.values()].filter((s) => !mentioned.has(s.id)).length;
-  plan.errors.sort((a, b) => a.line - b.line);
+  plan.errors = errorList.list();
+  if (errorList.count > errorList.listed) plan.moreErrors = errorList.count - errorList.listed;
   return plan;
 }
 
@@ -532,7 +620,11 @@ export async function applyStaffImport(
   plan: StaffImportPlan,
   by: Omit<AuditEntry, 'action' | 'result'>,
 ): Promise<{ added: { loginId: string; password: string }[]; updated: number; disabled: number }> {
-  if (plan.errors.length) throw new StaffImportError(`ファイルにエラーが ${plan.errors.length} 件あるため反映しません`, plan.errors);
+  if (plan.errors.length)
+    throw new StaffImportError(
+      `ファイルにエラーが ${(plan.errors.length + (plan.moreErrors ?? 0) - (plan.moreErrors ? 1 : 0)).toLocaleString('ja-JP')} 件あるため反映しません`,
+      plan.errors,
+    );
   const adds = plan.changes.filter((c): c is Extract<StaffChange, { kind: 'add' }> => c.kind === 'add');
   const edits = plan.changes.filter(
     (c): c is Extract<StaffChange, { kind: 'update' | 'disable' }> => c.kind === 'update' || c.kind === 'disable',

@@ -13,6 +13,7 @@ import type { PageChrome } from './html.js';
 import { personalTargetOf } from './personalData.js';
 import { auditRefusal, createRouteKit, file, json, type AppDeps, type ProcedureSource, type RouteInfo } from './kit.js';
 import { openApiDocument } from './openapi.js';
+import { discardRest } from './rawBody.js';
 import { registerAddressApi } from './routes/addresses.js';
 import { registerAdminRoutes } from './routes/admin.js';
 import { registerAuditRoutes } from './routes/auditViewer.js';
@@ -102,7 +103,9 @@ export function createApp(deps: AppDeps): { app: Koa; router: Router; routes: Ro
       jsonLimit: '256kb',
       // A body that claims a compression it does not have: zlib's errors start with Z_, Brotli's
       // with ERR__ (`Content-Encoding: br` on plain JSON was a 500). Both are the sender's fault.
-      onError: (e: Error & { code?: unknown }) => {
+      // Whatever went wrong, the rest of the body is drained (rawBody.ts) so the connection stays usable.
+      onError: (e: Error & { code?: unknown }, ctx) => {
+        discardRest(ctx.req);
         if (typeof e.code === 'string' && /^(Z_|ERR__|ERR_BROTLI)/.test(e.code)) throw new DomainError('input.badEncoding');
         throw e;
       },

@@ -13,11 +13,13 @@ export const tooLarge = (limitBytes: number): DomainError => new DomainError('in
 type Upload = NodeJS.ReadableStream & Partial<Pick<IncomingMessage, 'headers' | 'socket' | 'complete' | 'readableEnded'>>;
 
 /**
- * The rest of a refused upload: read and dropped (nothing kept), so that the 413 reaches a client
+ * The rest of a refused body: read and dropped (nothing kept), so that the answer reaches a client
  * that is still sending (closing a socket with unread data resets it, and the client would see a
- * reset instead of the answer); after LINGER_MS the connection is cut (a client that never stops).
+ * reset instead of the answer) and the kept-alive connection is clean for the next request (a body
+ * left paused half-read made the next request on that connection hang); after LINGER_MS the
+ * connection is cut (a client that never stops).
  */
-function discard(req: Upload): void {
+export function discardRest(req: Upload): void {
   if (req.complete || req.readableEnded) return;
   const timer = setTimeout(() => req.socket?.destroy(), LINGER_MS);
   timer.unref();
@@ -42,12 +44,12 @@ export async function readRawBody(req: Upload, limitBytes: number): Promise<Buff
     .trim()
     .toLowerCase();
   if (encoding !== 'identity' && encoding !== '') {
-    discard(req);
+    discardRest(req);
     throw new DomainError('input.badEncoding');
   }
   const declared = req.headers?.['content-length'];
   if (declared !== undefined && Number(declared) > limitBytes) {
-    discard(req);
+    discardRest(req);
     throw tooLarge(limitBytes);
   }
   if (req.complete || req.readableEnded) return Buffer.alloc(0);
@@ -66,7 +68,7 @@ export async function readRawBody(req: Upload, limitBytes: number): Promise<Buff
       if (size > limitBytes) {
         cleanup();
         chunks.length = 0;
-        discard(req);
+        discardRest(req);
         reject(tooLarge(limitBytes));
         return;
       }

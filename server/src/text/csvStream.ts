@@ -134,3 +134,39 @@ export async function* readCsv(chunks: AsyncIterable<string>, mapLine?: LineMapp
     if (rec) yield rec;
   }
 }
+
+/**
+ * The same reader over a text already in memory, synchronously and one record at a time (the
+ * staff CSV import, the 転出証明書情報 file): nothing is kept per record beyond the record itself,
+ * so a caller can stop at a row limit without the rest of the text being split. (csv-parse, with
+ * `relax_column_count` and `info`, builds an Error with a copy of its options for every row whose
+ * length differs from the header and keeps it on that row: 500 KB of short rows filled a 192 MB heap.)
+ */
+export function* csvRecordsOf(text: string): Generator<Omit<CsvRecord, 'unmapped'>> {
+  const buf = text.endsWith('\n') ? text : text + '\n';
+  let start = buf.charCodeAt(0) === 0xfeff ? 1 : 0;
+  let line = 1;
+  // The next quote at or after `start`, found once and reused: a search per line would be quadratic.
+  let quote = -1;
+  while (start < buf.length) {
+    const lf = buf.indexOf('\n', start);
+    let end = lf;
+    if (quote !== Infinity && quote < start) {
+      quote = buf.indexOf('"', start);
+      if (quote < 0) quote = Infinity;
+    }
+    const quoted = quote < lf;
+    if (quoted) {
+      end = recordEnd(buf, start);
+      if (end < 0) throw new CsvSyntaxError(line, `${line} 行目から始まる引用符 (") が閉じていません`);
+    }
+    const at = line;
+    if (end !== lf) for (let k = start; k < end; k++) if (buf.charCodeAt(k) === 10) line++;
+    line++;
+    let raw = buf.slice(start, end);
+    start = end + 1;
+    if (raw.endsWith('\r')) raw = raw.slice(0, -1);
+    if (raw === '') continue;
+    yield { line: at, fields: quoted ? parseQuoted(raw, at) : raw.split(','), undecodable: raw.indexOf('\uFFFD') >= 0 };
+  }
+}
