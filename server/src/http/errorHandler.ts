@@ -29,7 +29,8 @@ function classify(e: unknown): { status: number; code: string; message: string; 
     expose: true,
   });
   // A body that claims a compression it does not have, or is cut short: zlib's errors.
-  if (typeof err.code === 'string' && err.code.startsWith('Z_')) return fromCatalog('input.badEncoding');
+  // (zlib's codes start with Z_, Brotli's with ERR__.)
+  if (typeof err.code === 'string' && (err.code.startsWith('Z_') || err.code.startsWith('ERR__'))) return fromCatalog('input.badEncoding');
   if (err.type === 'entity.parse.failed' || err instanceof SyntaxError) return fromCatalog('input.badJson');
   if (err.type === 'entity.too.large' || status === 413) return fromCatalog('input.tooLarge');
   if (err.type === 'encoding.unsupported' || err.type === 'charset.unsupported' || status === 415) return fromCatalog('input.badEncoding');

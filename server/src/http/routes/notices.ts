@@ -48,7 +48,7 @@ import { badRequest, htmlOrRedirect, htmlPage, json, redirect, type ProcedureSou
 import { japanWarekiTime as jst } from '../../domain/japanTime.js';
 import { readRawBody } from '../rawBody.js';
 import { queueSettingsOf, scenarioCheck } from '../../rpa/jobs.js';
-import { parseMoveOutCertificateData } from '../../notices/moveOutCertificate.js';
+import { MAX_MOVE_OUT_CERTIFICATE_BYTES, parseMoveOutCertificateData } from '../../notices/moveOutCertificate.js';
 
 const str = (v: unknown): string => (typeof v === 'string' ? v.trim() : '');
 const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : typeof v === 'string' && v !== '' ? [v] : []);
@@ -314,7 +314,7 @@ export function registerNoticeRoutes(kit: RouteKit, procedures: ProcedureSource)
       const n = await getNotice(db, noticeId);
       if (!n || n.visitId !== visitId) throw notFound('届出');
       if (n.type !== 'specialMoveIn' && n.type !== 'moveIn') throw badRequest('転出証明書情報を読み込めるのは転入届だけです');
-      const cert = parseMoveOutCertificateData(await readRawBody(ctx.req, 2 * 1024 * 1024));
+      const cert = parseMoveOutCertificateData(await readRawBody(ctx.req, MAX_MOVE_OUT_CERTIFICATE_BYTES));
       // saveDraft refuses a notice that is no longer a draft (409 from the notice's move table).
       await saveDraftCommand(
         db,
