@@ -3,16 +3,7 @@
  * existing area is covered without anyone remembering to mark it. The kit (kit.ts) uses it to
  * audit every refusal on these routes and every request that its handler did not audit itself.
  */
-export type PersonalTarget =
-  | 'resident'
-  | 'visit'
-  | 'notice'
-  | 'procedures'
-  | 'certificateRequest'
-  | 'print'
-  | 'rpaJob'
-  | 'staff'
-  | 'audit';
+export type PersonalTarget = 'resident' | 'visit' | 'notice' | 'procedures' | 'certificateRequest' | 'print' | 'rpaJob' | 'staff' | 'audit';
 
 /** Path patterns (`:param` or concrete values) → the kind of personal data behind them. First match wins. */
 const RULES: readonly [RegExp, PersonalTarget | null][] = [
