@@ -105,7 +105,7 @@ export function createApp(deps: AppDeps): { app: Koa; router: Router; routes: Ro
       // with ERR__ (`Content-Encoding: br` on plain JSON was a 500). Both are the sender's fault.
       // Whatever went wrong, the rest of the body is drained (rawBody.ts) so the connection stays usable.
       onError: (e: Error & { code?: unknown }, ctx) => {
-        discardRest(ctx.req);
+        void discardRest(ctx.req);
         if (typeof e.code === 'string' && /^(Z_|ERR__|ERR_BROTLI)/.test(e.code)) throw new DomainError('input.badEncoding');
         throw e;
       },

@@ -3,6 +3,7 @@ import { errorCatalog, type ErrorCode } from '../errors/catalog.js';
 import { DomainError, type FieldProblem } from '../errors/domainError.js';
 import type { Logger } from '../ops/logger.js';
 import type { PageChrome } from './html.js';
+import { discardRest } from './rawBody.js';
 import { errorPage } from './views/errorPage.js';
 
 /** The JSON shape of every error answer. */
@@ -56,6 +57,11 @@ export function errorHandler(logger: Logger, chromeOf: (ctx: { state: Koa.Defaul
       await next();
       if (ctx.status === 404 && ctx.body === undefined) throw new DomainError('notFound.page');
     } catch (e) {
+      // A refused request may still be sending its body (a 50 MB upload refused with 413 at once).
+      // The rest is read and thrown away *before* answering: a client that asked for
+      // `Connection: close` gets its socket closed right after the answer, and closing a socket
+      // with unread data sends a reset that destroys the answer (the client saw EPIPE, not 413).
+      await discardRest(ctx.req);
       const c = classify(e);
       const status = c.status >= 400 && c.status < 600 ? c.status : 500;
       const message = status < 500 && c.expose ? c.message : errorCatalog['server.internal'].message;

@@ -19,16 +19,24 @@ type Upload = NodeJS.ReadableStream & Partial<Pick<IncomingMessage, 'headers' | 
  * left paused half-read made the next request on that connection hang); after LINGER_MS the
  * connection is cut (a client that never stops).
  */
-export function discardRest(req: Upload): void {
-  if (req.complete || req.readableEnded) return;
-  const timer = setTimeout(() => req.socket?.destroy(), LINGER_MS);
-  timer.unref();
-  const done = () => clearTimeout(timer);
-  req.on('data', () => undefined);
-  req.once('end', done);
-  req.once('close', done);
-  req.once('error', done);
-  req.resume();
+export function discardRest(req: Upload): Promise<void> {
+  if (req.complete || req.readableEnded) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      req.socket?.destroy();
+      resolve();
+    }, LINGER_MS);
+    timer.unref();
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    req.on('data', () => undefined);
+    req.once('end', done);
+    req.once('close', done);
+    req.once('error', done);
+    req.resume();
+  });
 }
 
 /**
@@ -44,12 +52,12 @@ export async function readRawBody(req: Upload, limitBytes: number): Promise<Buff
     .trim()
     .toLowerCase();
   if (encoding !== 'identity' && encoding !== '') {
-    discardRest(req);
+    void discardRest(req);
     throw new DomainError('input.badEncoding');
   }
   const declared = req.headers?.['content-length'];
   if (declared !== undefined && Number(declared) > limitBytes) {
-    discardRest(req);
+    void discardRest(req);
     throw tooLarge(limitBytes);
   }
   if (req.complete || req.readableEnded) return Buffer.alloc(0);
@@ -68,7 +76,7 @@ export async function readRawBody(req: Upload, limitBytes: number): Promise<Buff
       if (size > limitBytes) {
         cleanup();
         chunks.length = 0;
-        discardRest(req);
+        void discardRest(req);
         reject(tooLarge(limitBytes));
         return;
       }
