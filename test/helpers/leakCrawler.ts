@@ -14,6 +14,7 @@
  *
  * Used by `npm run soak -- leaks` (bench/leaks.ts) and test/integration/leak-crawler.test.ts.
  */
+import type { ResidentRow } from '../../server/src/db/tables.generated.js';
 import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -152,24 +153,25 @@ const htmlEscape = (s: string) =>
 // ---------------------------------------------------------------------------------------------
 // The town
 
-interface ResidentLite {
-  addressee_no: string;
-  household_no: string;
-  name: string;
-  name_kana: string | null;
-  birth_date: string | null;
-  relationship_code1: string;
-  relationship_label: string | null;
-  prefecture: string | null;
-  city: string | null;
-  town_name: string | null;
-  block_number: string | null;
-  address_suffix: string | null;
-  postal_code: string | null;
-  address_key: string | null;
-  sex: string;
-  town_code: string | null;
-}
+type ResidentLite = Pick<
+  ResidentRow,
+  | 'addressee_no'
+  | 'household_no'
+  | 'name'
+  | 'name_kana'
+  | 'birth_date'
+  | 'relationship_code1'
+  | 'relationship_label'
+  | 'prefecture'
+  | 'city'
+  | 'town_name'
+  | 'block_number'
+  | 'address_suffix'
+  | 'postal_code'
+  | 'address_key'
+  | 'sex'
+  | 'town_code'
+>;
 
 const RESIDENT_COLUMNS = [
   'addressee_no',

@@ -15,6 +15,7 @@ import {
   recordHash,
   verifyAudit,
   writeAnchor,
+  toAuditRow,
   type AuditRecord,
 } from '../../server/src/audit/trail.js';
 import { loadAppConfig } from '../../server/src/config/appConfig.js';
@@ -38,22 +39,7 @@ describe('audit anchors: a trail that cannot be trimmed', function () {
     spawnSync(process.execPath, [cliPath, 'audit', ...args, '--data-dir', db.dir], { cwd: repoRoot, encoding: 'utf8' });
   const records = async (): Promise<AuditRecord[]> =>
     ((await knex('audit_trail').orderBy('seq')) as Record<string, unknown>[]).map(fromRow);
-  const toRow = (r: AuditRecord) => ({
-    seq: r.seq,
-    recorded_at: new Date(r.recordedAt),
-    staff_id: r.staffId,
-    staff_login: r.staffLogin,
-    role: r.role,
-    counter_id: r.counterId,
-    client_address: r.clientAddress,
-    action: r.action,
-    target_kind: r.targetKind,
-    target_ids: JSON.stringify(r.targetIds),
-    result: r.result,
-    detail: r.detail,
-    prev_hash: r.prevHash,
-    hash: r.hash,
-  });
+  const toRow = toAuditRow;
 
   /** `n` more records, chained to the head, written in bulk (as appendAudit would, one a second). */
   async function addRecords(n: number, at: Date = day): Promise<void> {

@@ -80,8 +80,9 @@ export function fromRow(row: Record<string, unknown>): AuditRecord {
   };
 }
 
-async function insertRecord(trx: Knex.Transaction, r: AuditRecord): Promise<void> {
-  await trx('audit_trail').insert({
+/** A record as the `audit_trail` row that holds it (the tests rewrite rows with it to tamper). */
+export function toAuditRow(r: AuditRecord) {
+  return {
     seq: r.seq,
     recorded_at: new Date(r.recordedAt),
     staff_id: r.staffId,
@@ -96,7 +97,11 @@ async function insertRecord(trx: Knex.Transaction, r: AuditRecord): Promise<void
     detail: r.detail,
     prev_hash: r.prevHash,
     hash: r.hash,
-  });
+  };
+}
+
+async function insertRecord(trx: Knex.Transaction, r: AuditRecord): Promise<void> {
+  await trx('audit_trail').insert(toAuditRow(r));
 }
 
 /**
