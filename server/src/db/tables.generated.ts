@@ -278,6 +278,7 @@ export type LinkageRunRow = {
   result: string;
   message: string | null;
   report_file: string | null;
+  file_sequence: string | null;
 };
 
 /** A row of `staff` as the driver returns it. */
@@ -609,6 +610,39 @@ export type LoginFailureRow = {
   counts_for_account: number | boolean;
 };
 
+/** A row of `linkage_holds` as the driver returns it. */
+export type LinkageHoldRow = {
+  id: number;
+  run_id: number;
+  spec_id: string;
+  file_name: string;
+  held_path: string;
+  file_sha256: string;
+  rows_before: number;
+  rows_in_file: number;
+  held_at: Date | number | string;
+  resolution: string | null;
+  resolved_at: Date | number | string | null;
+  resolved_by: number | null;
+  reason: string | null;
+  resolved_run_id: number | null;
+};
+
+/** A row of `protection_endings` as the driver returns it. */
+export type ProtectionEndingRow = {
+  id: number;
+  addressee_no: string;
+  measure_code: string | null;
+  start_date: string | null;
+  end_date: string | null;
+  run_id: number;
+  spec_id: string;
+  file_name: string;
+  detected_at: Date | number | string;
+  acknowledged_at: Date | number | string | null;
+  acknowledged_by: number | null;
+};
+
 /** Every table of the schema with its columns, in the order the migrations created them. */
 export const tableColumns = {
   residents: [
@@ -838,6 +872,7 @@ export const tableColumns = {
     'result',
     'message',
     'report_file',
+    'file_sequence',
   ],
   staff: [
     'id',
@@ -1000,6 +1035,35 @@ export const tableColumns = {
   power_state: ['id', 'state', 'event', 'changed_at'],
   rpa_agents: ['name', 'version', 'host', 'last_seen_at', 'last_job_id', 'created_at'],
   login_failures: ['id', 'login_id', 'staff_id', 'client_address', 'failed_at', 'counts_for_account'],
+  linkage_holds: [
+    'id',
+    'run_id',
+    'spec_id',
+    'file_name',
+    'held_path',
+    'file_sha256',
+    'rows_before',
+    'rows_in_file',
+    'held_at',
+    'resolution',
+    'resolved_at',
+    'resolved_by',
+    'reason',
+    'resolved_run_id',
+  ],
+  protection_endings: [
+    'id',
+    'addressee_no',
+    'measure_code',
+    'start_date',
+    'end_date',
+    'run_id',
+    'spec_id',
+    'file_name',
+    'detected_at',
+    'acknowledged_at',
+    'acknowledged_by',
+  ],
 } as const satisfies Record<string, readonly string[]>;
 
 export type TableName = keyof typeof tableColumns;
@@ -1043,6 +1107,8 @@ export interface TableRows {
   power_state: PowerStateRow;
   rpa_agents: RpaAgentRow;
   login_failures: LoginFailureRow;
+  linkage_holds: LinkageHoldRow;
+  protection_endings: ProtectionEndingRow;
 }
 
 /**
@@ -1094,5 +1160,7 @@ declare module 'knex/types/tables.js' {
     power_state: Knex.CompositeTableType<TableRows['power_state'], WritableRow<TableRows['power_state']>>;
     rpa_agents: Knex.CompositeTableType<TableRows['rpa_agents'], WritableRow<TableRows['rpa_agents']>>;
     login_failures: Knex.CompositeTableType<TableRows['login_failures'], WritableRow<TableRows['login_failures']>>;
+    linkage_holds: Knex.CompositeTableType<TableRows['linkage_holds'], WritableRow<TableRows['linkage_holds']>>;
+    protection_endings: Knex.CompositeTableType<TableRows['protection_endings'], WritableRow<TableRows['protection_endings']>>;
   }
 }

@@ -83,6 +83,20 @@ function activeMeasures(q: Knex.QueryBuilder, today: string, table = 'support_me
     .andWhere((w) => w.whereNull(`${table}.end_date`).orWhere(`${table}.end_date`, '').orWhere(`${table}.end_date`, '>=', today));
 }
 
+/** The running measures' rows (for the linkage's record of ended protections): the same rule as the protected set. */
+export async function activeSupportMeasureRows(
+  knex: Knex | Knex.Transaction,
+  today: string,
+): Promise<{ addresseeNo: string; measureCode: string | null; startDate: string | null; endDate: string | null }[]> {
+  const rows = (await activeMeasures(knex('support_measures'), today).select('addressee_no', 'measure_code', 'start_date', 'end_date')) as {
+    addressee_no: string;
+    measure_code: string | null;
+    start_date: string | null;
+    end_date: string | null;
+  }[];
+  return rows.map((r) => ({ addresseeNo: r.addressee_no, measureCode: r.measure_code, startDate: r.start_date, endDate: r.end_date }));
+}
+
 async function loadProtectedSet(knex: Knex, today: string): Promise<ProtectedSet> {
   const measures = (await activeMeasures(knex('support_measures'), today).distinct('addressee_no').pluck('addressee_no')) as string[];
   const households = new Set<string>();

@@ -13,6 +13,7 @@ import * as m011 from './m011_rpa_agents.js';
 import * as m012 from './m012_notice_core_refs.js';
 import * as m013 from './m013_login_throttle.js';
 import * as m014 from './m014_protected_review.js';
+import * as m015 from './m015_linkage_safety.js';
 
 /**
  * Migrations are additive only and return one schema-builder chain, so that the same code
@@ -39,6 +40,7 @@ export const migrations: readonly Migration[] = [
   { name: '012_notice_core_refs', up: m012.up, down: m012.down },
   { name: '013_login_throttle', up: m013.up, down: m013.down },
   { name: '014_protected_review', up: m014.up, down: m014.down },
+  { name: '015_linkage_safety', up: m015.up, down: m015.down },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

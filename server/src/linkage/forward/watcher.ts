@@ -122,6 +122,18 @@ export class DropFolderWatcher {
     await Promise.allSettled([...this.queues.values()].map((q) => q.running));
   }
 
+  /**
+   * Applies a held full file after an administrator's confirmation (the shrink guard is waived
+   * for this file only). Runs in the serial apply queue; the caller audits the decision.
+   * Throws a DomainError when the hold is unknown or already resolved.
+   */
+  async confirmHold(holdId: number, staffId: number, reason: string): Promise<FileResult> {
+    void holdId;
+    void staffId;
+    void reason;
+    throw new Error('not implemented yet');
+  }
+
   /** Waits until every queue is empty (tests, CLI). */
   async idle(): Promise<void> {
     for (;;) {
