@@ -75,7 +75,8 @@ describe('forward linkage: kill -9 during apply', function () {
   before(async () => {
     fastWatchConfig(t.dir);
     a = await town('a', 20_000);
-    b = await town('b', 24_000);
+    // Within the shrink guard (2 %) both ways, so that b → a is applied rather than held.
+    b = await town('b', 20_200);
     knex = sqliteKnex(path.join(dataDir, 'madoguchi.sqlite'));
     await migrateLatest(knex);
     const [r] = await applyFiles(knex, LayoutRegistry.load(configDir), [{ specId: '001o005', file: a.file }]);

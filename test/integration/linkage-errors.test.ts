@@ -9,7 +9,12 @@ import { LayoutRegistry } from '../../server/src/linkage/forward/layouts.js';
 import { configDir } from '../helpers/paths.js';
 import { migratedSqlite, type TempDatabase } from '../helpers/db.js';
 
-const registry = LayoutRegistry.load(configDir);
+// The error kinds are shown on the 支援措置 layout's columns with `critical` off: the real layout is
+// all or nothing (any bad row quarantines it; see linkage-traps.test.ts), which would hide the thresholds.
+const configured = LayoutRegistry.load(configDir);
+const registry = new LayoutRegistry(
+  configured.specIds().flatMap((id) => configured.editions(id).map((l) => (id === '001o013' ? { ...l, critical: false } : l))),
+);
 const HEADER = '宛名番号,支援措置区分,支援措置開始年月日,支援措置終了年月日,備考';
 const goodRows = Array.from({ length: 20 }, (_, i) => `${1000000000 + i},1,2026-0${(i % 9) + 1}-01,2027-01-01,`);
 const skip = { maxRows: 10, maxRatio: 1 };
@@ -178,6 +183,9 @@ describe('forward linkage: every error kind, reported exactly', function () {
     }[];
     expect(rows[0]).to.deep.include({ note: `𠮷${String.fromCodePoint(0xe001)}`, unmapped_gaiji: 1 });
     expect(rows[1]).to.deep.include({ note: '朝\u301C夕', unmapped_gaiji: 0 });
+    // The unmapped 外字 is reported with its line, item and code point, its value shown as 〓.
+    expect(r!.issues).to.deep.equal([{ line: 2, column: '備考', value: '𠮷*', reason: '同定マップにない外字があります (U+E001)' }]);
+    expect(r!.message).to.contain('同定マップにない外字');
     const [m] = await applyFiles(knex, registry, [{ specId: '001o013', file: file }], {
       gaiji: map,
       threshold: skip,

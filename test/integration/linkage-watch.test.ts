@@ -218,7 +218,7 @@ describe('forward linkage: drop-folder watcher', function () {
     expect(md5Run).to.include({ file_name: 'ban.csv', report_file: path.join(q, 'ban.csv.report.txt') });
     writeFileSync(path.join(bdrop, 'ban2.csv'), good);
     writeFileSync(path.join(bdrop, 'ban2.csv.md5'), createHash('md5').update(good).digest('hex'));
-    const ok = await waitFor(() => results.find((x) => x.specId === 'ext-issuance-ban'));
+    const ok = await waitFor(() => results.find((x) => x.specId === 'ext-issuance-ban' && path.basename(x.file) === 'ban2.csv'));
     expect(ok.outcome).to.equal('applied');
   });
 

@@ -61,6 +61,8 @@ export interface LinkageSettings {
   cp932Mapping: 'jis' | 'microsoft';
   /** A file with more bad rows than either limit is quarantined; below both, bad rows are skipped. */
   rejectThreshold: { maxRows: number; maxRatio: number };
+  /** A full file that drops more than `maxShare` of the rows AND more than `minRows` rows is held for an administrator. */
+  shrinkGuard: { maxShare: number; minRows: number };
   watch: { usePolling: boolean; pollIntervalMs: number; stableMs: number };
   sidecar: Sidecar;
   archiveDays: number;
@@ -122,7 +124,8 @@ export interface AuthConfig {
 
 export interface AppConfig {
   municipality: { name: string; nameKana: string; code: string; prefecture: string; county?: string };
-  addresseeNo: { checkDigitRemainderOne: number };
+  /** `digits`: the core system's fixed width of 宛名番号/世帯番号 (linkage files check it); unset = up to 15. */
+  addresseeNo: { checkDigitRemainderOne: number; digits?: number };
   counters: Counter[];
   openingHours: OpeningHours;
   database: DatabaseSettings;
@@ -170,7 +173,10 @@ export const appConfigSchema = {
       type: 'object',
       additionalProperties: false,
       default: {},
-      properties: { checkDigitRemainderOne: { type: 'integer', minimum: 0, maximum: 9, default: 0 } },
+      properties: {
+        checkDigitRemainderOne: { type: 'integer', minimum: 0, maximum: 9, default: 0 },
+        digits: { type: 'integer', minimum: 1, maximum: 15 },
+      },
     },
     counters: {
       type: 'array',
@@ -261,6 +267,15 @@ export const appConfigSchema = {
           properties: {
             maxRows: { type: 'integer', minimum: 0, default: 10 },
             maxRatio: { type: 'number', minimum: 0, maximum: 1, default: 0.001 },
+          },
+        },
+        shrinkGuard: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            maxShare: { type: 'number', minimum: 0, maximum: 1, default: 0.02 },
+            minRows: { type: 'integer', minimum: 0, default: 10 },
           },
         },
         watch: {

@@ -12,6 +12,8 @@ export interface CsvRecord {
   unmapped: number;
   /** The record holds U+FFFD: bytes the decoder could not read (CP932 decodes them silently). */
   undecodable: boolean;
+  /** The last record of a text that does not end with a line end (a file cut short, or written so). */
+  unterminated?: boolean;
 }
 
 export class CsvSyntaxError extends Error {
@@ -129,9 +131,9 @@ export async function* readCsv(chunks: AsyncIterable<string>, mapLine?: LineMapp
   }
   if (buf.length) {
     if (buf.indexOf('"') >= 0 && recordEnd(buf + '\n', 0) < 0)
-      throw new CsvSyntaxError(line, `${line} 行目から始まる引用符 (") が閉じていません`);
+      throw new CsvSyntaxError(line, `${line} 行目から始まる引用符 (") が閉じないままファイルが終わっています (途中で切れたファイルの可能性があります)`);
     const rec = emit(buf, line);
-    if (rec) yield rec;
+    if (rec) yield { ...rec, unterminated: true };
   }
 }
 

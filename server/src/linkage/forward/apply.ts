@@ -4,11 +4,21 @@ import type { Knex } from 'knex';
 import { dialectOf } from '../../db/dialects/index.js';
 import { insertReturningId } from '../../db/values.js';
 import type { Cp932Mapping, EncodingSetting } from '../../text/index.js';
+import {
+  compareSequence,
+  controlProblemBeforeLoad,
+  countMismatch,
+  fileSequence,
+  readControlFiles,
+  type ControlFiles,
+} from './controlFiles.js';
 import { hashFile } from './fileHash.js';
 import { GaijiMap } from './gaiji.js';
+import { DEFAULT_SHRINK_GUARD, shrinkReason, type ShrinkGuard } from './holds.js';
 import { derivedKeyColumns, derivedKeys } from './keys.js';
 import { KeySet } from './keySet.js';
 import type { Layout, LayoutRegistry } from './layouts.js';
+import { activeMeasuresByPerson, recordEndings, type ActiveMeasure } from './protectionEndings.js';
 import { LinkageFileError, openLinkageFile, type OpenedFile, type ParsedRow, type RowIssue } from './reader.js';
 
 export interface PlannedFile {
@@ -28,6 +38,8 @@ export interface ApplyOptions {
   encoding?: EncodingSetting | ((specId: string) => EncodingSetting);
   gaiji?: GaijiMap;
   cp932Mapping?: Cp932Mapping;
+  /** The core system's fixed width of 宛名番号 (municipality.yaml `addresseeNo.digits`). */
+  addresseeNoDigits?: number;
   /** More bad rows than either limit quarantines the file; defaults 10 rows / 0.1 %. */
   threshold?: { maxRows: number; maxRatio: number };
   onProgress?: (p: ApplyProgress) => void;
@@ -37,9 +49,15 @@ export interface ApplyOptions {
   displayName?: (file: string) => string;
   /** Apply even content that was applied before (e.g. after the 同定マップ was corrected). */
   force?: boolean;
+  /** How far a full file may shrink its data set before it is held (default 2 % and 10 rows). */
+  shrinkGuard?: ShrinkGuard;
+  /** Apply a full file even when it shrinks the data set past the guard (an administrator's confirmation, `--allow-shrink`). */
+  allowShrink?: boolean;
+  /** Where the control files (`.count`, `.md5`, `.done`) of a file are: the path they sit beside (default the file itself). */
+  controlBase?: (file: string) => string;
 }
 
-export type Outcome = 'applied' | 'skipped' | 'quarantined' | 'failed';
+export type Outcome = 'applied' | 'skipped' | 'quarantined' | 'held' | 'failed';
 
 export interface FileResult {
   specId: string;
@@ -57,12 +75,14 @@ export interface FileResult {
   /** The problems found (at most MAX_ISSUES). */
   issues: RowIssue[];
   message: string;
+  /** A held full file: the rows the data set had and the rows the file holds. */
+  shrink?: { rowsBefore: number; rowsInFile: number };
 }
 
 export const MAX_ISSUES = 1000;
 const BATCH_ROWS = 5000;
 
-/** Thrown inside the transaction to roll a file back and quarantine it. */
+/** Thrown inside the transaction to roll a file back and quarantine (or hold) it. */
 class QuarantineSignal extends Error {
   constructor(readonly result: FileResult) {
     super(result.message);
@@ -131,10 +151,12 @@ async function applyOne(
   sha256: string,
   name: string,
   opts: ApplyOptions,
+  control: ControlFiles,
 ): Promise<FileResult> {
   const { layout } = opened;
   const dialect = dialectOf(trx);
-  const threshold = opts.threshold ?? { maxRows: 10, maxRatio: 0.001 };
+  // A critical feed is all or nothing: one rejected row would end a protection or a ban.
+  const threshold = layout.critical ? { maxRows: 0, maxRatio: 0 } : (opts.threshold ?? { maxRows: 10, maxRatio: 0.001 });
   const kind = opened.differential ? 'diff' : 'full';
   const totalBytes = statSync(p.file).size;
   const runId = await insertReturningId(trx, 'linkage_runs', {
@@ -146,6 +168,7 @@ async function applyOne(
     encoding: opened.encoding.encoding,
     started_at: new Date(),
     result: 'running',
+    file_sequence: fileSequence(name),
   });
   const fileColumns = layout.columns.filter((c) => c.column && opened.headers.includes(c.header)).map((c) => c.column!);
   const columns = [...Object.keys(layout.fixed), ...fileColumns, ...derivedKeyColumns(layout.table), 'unmapped_gaiji', 'linkage_run_id'];
@@ -180,6 +203,15 @@ async function applyOne(
   };
 
   let fatal = false;
+  let gaijiRows = 0;
+  const rejectGaiji = (more: RowIssue[]) => {
+    gaijiRows++;
+    for (const i of more) if (issues.length < MAX_ISSUES) issues.push(i);
+  };
+  const rowsBefore = kind === 'full' ? await countRows(trx, layout.table, layout.fixed) : 0;
+  // Who is protected before the load, to list the protections this file ends (支援措置担当 sees them).
+  const protectedBefore: Map<string, ActiveMeasure> | undefined =
+    layout.table === 'support_measures' ? await activeMeasuresByPerson(trx) : undefined;
   if (kind === 'full') await trx(layout.table).where(layout.fixed).del();
   const seenKeys = new KeySet();
   const load = async (): Promise<void> => {
@@ -204,6 +236,7 @@ async function applyOne(
           }
         }
         unmappedGaiji += r.unmappedGaiji;
+        if (r.gaijiIssues) rejectGaiji(r.gaijiIssues);
         if (kind === 'full') {
           inserts.push(toArray(r));
           rowsApplied++;
@@ -217,7 +250,7 @@ async function applyOne(
       if (inserts.length) await dialect.bulkInsert(trx, layout.table, columns, inserts);
       opts.onProgress?.({ specId: p.specId, file: p.file, rows: rowsRead, bytes: opened.bytesRead(), totalBytes });
       // Past the row limit the file will be quarantined whatever follows: stop reading it.
-      if (fatal || rowsRejected > threshold.maxRows) break;
+      if (fatal || rowsRejected + gaijiRows > threshold.maxRows) break;
     }
   };
   if (kind === 'full') await dialect.withIndexesDeferred(trx, layout.table, load);
@@ -236,7 +269,7 @@ async function applyOne(
     rowsRejected,
     unmappedGaiji,
     issues,
-    message: opened.encoding.reason,
+    message: gaijiRows ? `${opened.encoding.reason}。同定マップにない外字を含む行が ${gaijiRows} 行あります` : opened.encoding.reason,
   };
   if (fatal)
     throw new QuarantineSignal({
@@ -245,14 +278,33 @@ async function applyOne(
       rowsApplied: 0,
       message: 'ファイルを最後まで読めないため隔離しました',
     });
-  if (overThreshold(rowsRejected, rowsRead, threshold)) {
+  if (overThreshold(rowsRejected + gaijiRows, rowsRead, threshold)) {
+    const what = gaijiRows
+      ? `不正な行が ${rowsRejected} 行、同定マップにない外字を含む行が ${gaijiRows} 行あり`
+      : `不正な行が ${rowsRejected} 行あり`;
     throw new QuarantineSignal({
       ...result,
       outcome: 'quarantined',
       rowsApplied: 0,
-      message: `不正な行が ${rowsRejected} 行あり、しきい値 (${threshold.maxRows} 行または ${(threshold.maxRatio * 100).toFixed(2)}%) を超えたため隔離しました`,
+      message: layout.critical
+        ? `${what}、重要な連携 (${layout.title}) は 1 行でも問題があればファイル全体を隔離します (保護や禁止が黙って外れないように)`
+        : `${what}、しきい値 (${threshold.maxRows} 行または ${(threshold.maxRatio * 100).toFixed(2)}%) を超えたため隔離しました`,
     });
   }
+  const miscounted = countMismatch(control, rowsRead);
+  if (miscounted) throw new QuarantineSignal({ ...result, outcome: 'quarantined', rowsApplied: 0, message: miscounted });
+  if (kind === 'full' && !opts.allowShrink) {
+    const held = shrinkReason(rowsBefore, rowsApplied, opts.shrinkGuard ?? DEFAULT_SHRINK_GUARD);
+    if (held)
+      throw new QuarantineSignal({
+        ...result,
+        outcome: 'held',
+        rowsApplied: 0,
+        message: held,
+        shrink: { rowsBefore, rowsInFile: rowsApplied },
+      });
+  }
+  if (protectedBefore) await recordEndings(trx, protectedBefore, { runId, specId: layout.specId, fileName: name });
   await trx('linkage_runs')
     .where({ id: runId })
     .update({
@@ -262,9 +314,20 @@ async function applyOne(
       rows_rejected: rowsRejected,
       unmapped_gaiji: unmappedGaiji,
       result: 'applied',
-      message: rowsRejected ? `${opened.encoding.reason}。不正な ${rowsRejected} 行を除いて取り込みました` : opened.encoding.reason,
+      message: [
+        opened.encoding.reason,
+        rowsRejected ? `不正な ${rowsRejected} 行を除いて取り込みました` : '',
+        gaijiRows ? `同定マップにない外字を含む ${gaijiRows} 行は〓で表示され、印刷できません (同定マップに追加して再送してください)` : '',
+      ]
+        .filter(Boolean)
+        .join('。'),
     });
   return result;
+}
+
+async function countRows(trx: Knex.Transaction, table: string, where: Record<string, string>): Promise<number> {
+  const row = (await trx(table).where(where).count({ n: '*' }).first()) as { n: number | string } | undefined;
+  return Number(row?.n ?? 0);
 }
 
 /**
@@ -315,19 +378,47 @@ async function applyDiffRow(
 }
 
 /**
- * The same content again is a no-op: a full file equal to the spec's latest applied file (a
- * resend, or a crash after commit before the file was moved), or a differential file applied
- * before (applying it twice would add twice). An older full file whose content differs from the
- * latest is applied: that is a deliberate rollback by the core system.
+ * Whether a file was applied before, so that applying it again would be wrong:
+ * - a differential file is identified by its NAME: the same name applied before is a no-op (a
+ *   resend, or a crash after commit before the file was moved), while byte-identical content under
+ *   a new name is a new file and is applied (a person deleted, re-added and deleted again produces
+ *   the same bytes twice);
+ * - a full file equal in content to the spec's latest applied file is a no-op; an older full file
+ *   whose content differs from the latest is applied: that is a deliberate rollback by the core system.
  */
-async function alreadyApplied(knex: Knex, specId: string, sha256: string): Promise<{ id: number } | undefined> {
+async function alreadyApplied(knex: Knex, specId: string, sha256: string, name: string): Promise<{ id: number; why: string } | undefined> {
+  const sameName = (await knex('linkage_runs').where({ spec_id: specId, file_name: name, result: 'applied', kind: 'diff' }).first('id')) as
+    { id: number } | undefined;
+  if (sameName) return { id: sameName.id, why: `同じ名前の差分ファイルは取込済みです (取込番号 ${sameName.id})` };
   const latest = (await knex('linkage_runs')
     .where({ spec_id: specId, result: 'applied' })
     .orderBy('id', 'desc')
-    .first('id', 'file_sha256')) as { id: number; file_sha256: string } | undefined;
-  if (latest?.file_sha256 === sha256) return latest;
-  return (await knex('linkage_runs').where({ spec_id: specId, file_sha256: sha256, result: 'applied', kind: 'diff' }).first('id')) as
-    { id: number } | undefined;
+    .first('id', 'file_sha256', 'kind')) as { id: number; file_sha256: string; kind: string } | undefined;
+  if (latest?.file_sha256 === sha256 && latest.kind === 'full')
+    return { id: latest.id, why: `同じ内容のファイルは取込済みです (取込番号 ${latest.id})` };
+  return undefined;
+}
+
+/** A differential file older than the last one applied would undo newer changes: refused. */
+async function olderThanApplied(knex: Knex, specId: string, name: string): Promise<string | null> {
+  const seq = fileSequence(name);
+  if (!seq) return null;
+  const rows = (await knex('linkage_runs')
+    .where({ spec_id: specId, result: 'applied', kind: 'diff' })
+    .whereNotNull('file_sequence')
+    .orderBy('id', 'desc')
+    .limit(50)
+    .select('id', 'file_sequence', 'file_name')) as { id: number; file_sequence: string; file_name: string }[];
+  const newest = rows.reduce<(typeof rows)[number] | undefined>(
+    (best, r) => (!best || compareSequence(r.file_sequence, best.file_sequence) > 0 ? r : best),
+    undefined,
+  );
+  if (!newest || compareSequence(seq, newest.file_sequence) >= 0) return null;
+  return (
+    `通番 (ファイル名の番号) が取込済みの差分ファイルより古いため取り込みません ` +
+    `(このファイル ${seq}、取込済みの最新 ${newest.file_sequence}: ${newest.file_name}、取込番号 ${newest.id})。` +
+    `順番が入れ替わっていないか基幹系で確認してください`
+  );
 }
 
 /**
@@ -352,9 +443,9 @@ export async function applyFiles(
   const name = (f: string) => opts.displayName?.(f) ?? path.basename(f);
   for (const p of planned) {
     const sha256 = await hashFile(p.file);
-    const earlier = opts.force ? undefined : await alreadyApplied(knex, p.specId, sha256);
+    const earlier = opts.force ? undefined : await alreadyApplied(knex, p.specId, sha256, name(p.file));
     if (earlier) {
-      const message = `同じ内容のファイルは取込済みです (取込番号 ${earlier.id})`;
+      const message = earlier.why;
       const runId = await insertReturningId(knex, 'linkage_runs', {
         spec_id: p.specId,
         file_name: name(p.file),
@@ -381,7 +472,20 @@ export async function applyFiles(
           encoding,
           gaiji: opts.gaiji ?? new GaijiMap(),
           ...(opts.cp932Mapping ? { cp932Mapping: opts.cp932Mapping } : {}),
+          ...(opts.addresseeNoDigits !== undefined ? { addresseeNoDigits: opts.addresseeNoDigits } : {}),
         };
+        const quarantine = (message: string, issues: RowIssue[] = []) =>
+          new QuarantineSignal({ ...emptyResult(t.p, t.sha256, 'quarantined', message), issues });
+        // Control files first: a missing mandatory one or a wrong MD5 means the data file is not what was sent.
+        let control: ControlFiles;
+        try {
+          control = readControlFiles(opts.controlBase?.(t.p.file) ?? t.p.file);
+        } catch (e) {
+          throw quarantine((e as Error).message);
+        }
+        const required = registry.editions(t.p.specId).at(-1)?.control ?? 'none';
+        const controlProblem = await controlProblemBeforeLoad(t.p.file, control, required);
+        if (controlProblem) throw quarantine(controlProblem);
         const opened = await openLinkageFile(t.p.file, t.p.specId, registry, readOpts).catch((e: unknown) => {
           if (e instanceof LinkageFileError)
             throw new QuarantineSignal({
@@ -390,7 +494,14 @@ export async function applyFiles(
             });
           throw e;
         });
-        applied.push(await applyOne(trx, opened, t.p, t.sha256, name(t.p.file), opts));
+        if (opened.differential && !opts.force) {
+          const older = await olderThanApplied(trx, t.p.specId, name(t.p.file));
+          if (older) {
+            void opened.rows.return(undefined);
+            throw quarantine(older);
+          }
+        }
+        applied.push(await applyOne(trx, opened, t.p, t.sha256, name(t.p.file), opts, control));
       }
     });
   } catch (e) {
@@ -398,11 +509,11 @@ export async function applyFiles(
     const bad = e instanceof QuarantineSignal ? e.result : undefined;
     for (const t of todo) {
       const own = bad && t === current ? bad : undefined;
-      const outcome: Outcome = own ? 'quarantined' : 'failed';
+      const outcome: Outcome = own ? own.outcome : 'failed';
       const message = own
         ? own.message
         : bad
-          ? '同時に取り込んだ別のファイルが隔離されたため、取り消しました'
+          ? `同時に取り込んだ別のファイルが${bad.outcome === 'held' ? '保留' : '隔離'}されたため、取り消しました`
           : `取込に失敗しました: ${(e as Error).message}`;
       const runId = await insertReturningId(knex, 'linkage_runs', {
         spec_id: t.p.specId,

@@ -13,6 +13,8 @@ export interface LayoutColumn {
   type: ColumnType;
   /** Maximum length in code points. */
   length?: number;
+  /** The standard fixes the length (個人番号 12 digits, 宛名番号 15, 郵便番号 7): a shorter value is a cut value, not a short one. */
+  exactLength?: boolean | 'addresseeNo';
   required?: boolean;
   /** Code table name (domain/codes.ts) for type `code`. */
   code?: string;
@@ -35,9 +37,21 @@ export interface Layout {
   /** Header of the 処理区分 column that marks a differential file. */
   processingKindHeader: string;
   columns: LayoutColumn[];
+  /**
+   * Safety-critical feed (支援措置, 発行禁止): all or nothing — any bad row quarantines the file,
+   * because a rejected row would silently end a protection or a ban.
+   */
+  critical: boolean;
+  /** The last record must end with a line end: a file without one was cut short (default true). */
+  requireFinalLineEnd: boolean;
+  /** A control file the core system always sends with this spec; a data file without it is quarantined. */
+  control: ControlKind;
   /** Where the layout came from, for error messages. */
   file: string;
 }
+
+/** Control files beside a data file `X.csv`: `X.csv.count` (row count), `X.csv.md5`, `X.csv.done`. */
+export type ControlKind = 'none' | 'count' | 'md5' | 'done';
 
 const layoutSchema = {
   type: 'object',
@@ -53,6 +67,9 @@ const layoutSchema = {
     fixed: { type: 'object', default: {}, additionalProperties: { type: 'string' } },
     keys: { type: 'array', minItems: 1, items: { type: 'string' } },
     processingKindHeader: { type: 'string', default: '処理区分' },
+    critical: { type: 'boolean', default: false },
+    requireFinalLineEnd: { type: 'boolean', default: true },
+    control: { type: 'string', enum: ['none', 'count', 'md5', 'done'], default: 'none' },
     columns: {
       type: 'array',
       minItems: 1,
@@ -65,6 +82,7 @@ const layoutSchema = {
           column: { type: 'string', pattern: '^[a-z0-9_]+$' },
           type: { type: 'string', enum: ['string', 'digits', 'date', 'month', 'flag', 'code', 'integer'] },
           length: { type: 'integer', minimum: 1 },
+          exactLength: { anyOf: [{ type: 'boolean' }, { const: 'addresseeNo' }] },
           required: { type: 'boolean' },
           code: { type: 'string' },
           personal: { type: 'boolean' },
@@ -89,6 +107,8 @@ export function loadLayoutFile(file: string): Layout {
     l.columns.forEach((c, i) => {
       if (headers.has(c.header)) issues.push(src.issue(['columns', i, 'header'], `項目名が重複しています (${c.header})`));
       headers.add(c.header);
+      if (c.exactLength && c.length === undefined)
+        issues.push(src.issue(['columns', i, 'exactLength'], `exactLength には length (桁数) が必要です (${c.header})`));
       if (c.type === 'code' && (!c.code || !codeTables[c.code])) {
         issues.push(
           src.issue(

@@ -52,6 +52,36 @@ export interface ParsedRow {
   processingKind: string | null;
   issues: RowIssue[];
   unmappedGaiji: number;
+  /**
+   * 外字 the 同定マップ does not know, one per item with its code point. The row is still stored
+   * (a resident must not vanish over one glyph) but the problem counts against the threshold.
+   */
+  gaijiIssues?: RowIssue[];
+}
+
+/** The CP932 user-defined area as decoded (F040–F9FC → U+E000–U+E757): 外字 left unmapped. */
+const UNMAPPED_GAIJI = /[\uE000-\uE757]/gu;
+
+function gaijiIssuesOf(
+  fields: readonly string[],
+  headers: readonly string[],
+  plan: readonly { col: LayoutColumn; index: number }[],
+  line: number,
+): RowIssue[] {
+  const out: RowIssue[] = [];
+  for (const p of plan) {
+    const v = fields[p.index]!;
+    const found = v.match(UNMAPPED_GAIJI);
+    if (!found) continue;
+    const codes = [...new Set(found)].map((c) => `U+${c.codePointAt(0)!.toString(16).toUpperCase()}`);
+    out.push({
+      line,
+      column: headers[p.index]!,
+      value: p.col.personal ? maskValue(v.replace(UNMAPPED_GAIJI, '〓')) : v.replace(UNMAPPED_GAIJI, '〓'),
+      reason: `同定マップにない外字があります (${codes.join(' ')})`,
+    });
+  }
+  return out;
 }
 
 export interface OpenedFile {
@@ -70,6 +100,8 @@ export interface ReadOptions {
   gaiji?: GaijiMap;
   /** What CP932's 〜 − ‖ ¢ £ ¬ decode to; default the text module's `CP932_MAPPING` (jis). */
   cp932Mapping?: Cp932Mapping;
+  /** The core system's fixed width of 宛名番号 (municipality.yaml `addresseeNo.digits`); unset = up to the layout's length. */
+  addresseeNoDigits?: number;
 }
 
 /** Masks personal data in a report: the first character, then at most eight `*`. */
@@ -78,7 +110,13 @@ export function maskValue(v: string): string {
   return n <= 1 ? '*' : `${[...v][0]}${'*'.repeat(Math.min(n - 1, 8))}`;
 }
 
-function convert(col: LayoutColumn, raw: string, line: number, isKey: boolean): { value: unknown; issue?: RowIssue } {
+function convert(
+  col: LayoutColumn,
+  raw: string,
+  line: number,
+  isKey: boolean,
+  addresseeNoDigits: number | undefined,
+): { value: unknown; issue?: RowIssue } {
   // The masked value is built only when there is a problem to report.
   const fail = (reason: string) => ({
     value: null,
@@ -88,6 +126,12 @@ function convert(col: LayoutColumn, raw: string, line: number, isKey: boolean): 
     if (col.required) return fail('必須項目が空です');
     if (col.type === 'flag') return { value: false };
     return { value: isKey ? '' : null };
+  }
+  // 宛名番号 has the core system's own fixed width (municipality.yaml addresseeNo.digits); other items the standard's.
+  const exact = col.exactLength === 'addresseeNo' ? addresseeNoDigits : col.exactLength ? col.length : undefined;
+  if (exact !== undefined && raw.length !== exact) {
+    const n = codePointLength(raw);
+    if (n !== exact) return fail(`桁数が違います (${n} 桁。${exact} 桁であること)`);
   }
   // A string never has more code points than UTF-16 units: count only when it might be too long.
   if (col.length !== undefined && raw.length > col.length) {
@@ -179,19 +223,44 @@ export async function openLinkageFile(file: string, specId: string, registry: La
     .filter((p) => p.index >= 0);
   const fixedEntries = Object.entries(layout.fixed);
 
+  // One record of lookahead: only the last record can show that the file was cut short.
+  const read = async (): Promise<IteratorResult<CsvRecord> | { error: ParsedRow }> => {
+    try {
+      return await records.next();
+    } catch (e) {
+      const line = e instanceof CsvSyntaxError ? e.line : 0;
+      const reason = e instanceof CsvSyntaxError ? `CSV の形式エラー: ${e.message}` : (e as Error).message;
+      return { error: { line, values: {}, processingKind: null, issues: [{ line, reason, fatal: true }], unmappedGaiji: 0 } };
+    }
+  };
+  const cut = (line: number, reason: string): ParsedRow => ({
+    line,
+    values: {},
+    processingKind: null,
+    issues: [{ line, reason: `ファイルが途中で切れています (${reason})。ファイル全体を送り直してください`, fatal: true }],
+    unmappedGaiji: 0,
+  });
+
   async function* rows(): AsyncGenerator<ParsedRow> {
+    let ahead = await read();
     for (;;) {
-      let next: IteratorResult<CsvRecord>;
-      try {
-        next = await records.next();
-      } catch (e) {
-        const line = e instanceof CsvSyntaxError ? e.line : 0;
-        const reason = e instanceof CsvSyntaxError ? `CSV の形式エラー: ${e.message}` : (e as Error).message;
-        yield { line, values: {}, processingKind: null, issues: [{ line, reason, fatal: true }], unmappedGaiji: 0 };
+      if ('error' in ahead) {
+        yield ahead.error;
         return;
       }
-      if (next.done) return;
-      const { fields, line, unmapped, undecodable } = next.value;
+      if (ahead.done) return;
+      const current = ahead.value;
+      ahead = await read();
+      const last = !('error' in ahead) && ahead.done === true;
+      const { fields, line, unmapped, undecodable } = current;
+      if (last && current.unterminated && layout.requireFinalLineEnd) {
+        yield cut(line, `最後の ${line} 行目に改行がありません`);
+        return;
+      }
+      if (last && fields.length < headers.length) {
+        yield cut(line, `最後の ${line} 行目の項目が足りません: ${fields.length} 列、ヘッダーは ${headers.length} 列`);
+        return;
+      }
       if (undecodable) {
         yield {
           line,
@@ -216,7 +285,7 @@ export async function openLinkageFile(file: string, specId: string, registry: La
       const values: Record<string, unknown> = {};
       for (const [k, v] of fixedEntries) values[k] = v;
       for (const p of plan) {
-        const { value, issue } = convert(p.col, fields[p.index]!, line, p.isKey);
+        const { value, issue } = convert(p.col, fields[p.index]!, line, p.isKey, opts.addresseeNoDigits);
         if (issue) (issues ??= []).push(issue);
         if (p.name) values[p.name] = value;
       }
@@ -231,7 +300,15 @@ export async function openLinkageFile(file: string, specId: string, registry: La
             reason: '処理区分は 1 (追加)・2 (更新)・3 (削除) です',
           });
       }
-      yield { line, values, processingKind, issues: issues ?? NO_ISSUES, unmappedGaiji: unmapped };
+      const gaijiIssues = unmapped ? gaijiIssuesOf(fields, headers, plan, line) : undefined;
+      yield {
+        line,
+        values,
+        processingKind,
+        issues: issues ?? NO_ISSUES,
+        unmappedGaiji: unmapped,
+        ...(gaijiIssues?.length ? { gaijiIssues } : {}),
+      };
     }
   }
 

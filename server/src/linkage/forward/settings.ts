@@ -25,6 +25,8 @@ export function applyOptionsFrom(config: AppConfig, gaiji: GaijiMap): ApplyOptio
     encoding: (specId) => l.specs[specId]?.encoding ?? l.encoding,
     cp932Mapping: l.cp932Mapping,
     threshold: l.rejectThreshold,
+    shrinkGuard: l.shrinkGuard,
+    ...(config.addresseeNo.digits !== undefined ? { addresseeNoDigits: config.addresseeNo.digits } : {}),
     gaiji,
   };
 }

@@ -5,8 +5,9 @@ import type { Knex } from 'knex';
 import type { LinkageSettings, Sidecar } from '../../config/appConfig.js';
 import { insertReturningId } from '../../db/values.js';
 import type { Logger } from '../../ops/logger.js';
-import { hashFile } from './fileHash.js';
+import { DomainError } from '../../errors/domainError.js';
 import { applyFiles, type ApplyOptions, type ApplyProgress, type FileResult } from './apply.js';
+import { findHold, pendingHolds, recordHold, resolveHold } from './holds.js';
 import type { LayoutRegistry } from './layouts.js';
 import { writeReports } from './report.js';
 
@@ -27,7 +28,8 @@ export interface LoadProgress extends ApplyProgress {
 }
 
 const TEMPORARY = /\.(tmp|part|filepart|crdownload)$/i;
-const SIDECAR = /\.(done|md5)$/i;
+const SIDECAR = /\.(done|md5|count)$/i;
+const SIDECAR_EXTENSIONS = ['.done', '.md5', '.count'];
 const RETRY_MS = 60_000;
 const RETRY_MAX_MS = 3_600_000;
 
@@ -38,6 +40,7 @@ export function linkagePaths(root: string, specId: string) {
     processing: path.join(root, specId, 'processing'),
     archive: path.join(root, 'archive', specId),
     quarantine: path.join(root, 'quarantine', specId),
+    held: path.join(root, 'held', specId),
     reports: path.join(root, 'reports', specId),
   };
 }
@@ -70,6 +73,8 @@ export class DropFolderWatcher {
   private readonly progress = new Map<string, LoadProgress>();
   private readonly attempts = new Map<string, number>();
   private stopped = false;
+  /** One file at a time across every spec: concurrent drops never compete for the database. */
+  private applying: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly d: WatcherDeps) {}
 
@@ -128,10 +133,30 @@ export class DropFolderWatcher {
    * Throws a DomainError when the hold is unknown or already resolved.
    */
   async confirmHold(holdId: number, staffId: number, reason: string): Promise<FileResult> {
-    void holdId;
-    void staffId;
-    void reason;
-    throw new Error('not implemented yet');
+    const hold = await findHold(this.d.knex, holdId);
+    if (!hold) throw new DomainError('notFound.resource', { what: `保留中の全件ファイル (番号 ${holdId})` });
+    if (hold.resolution)
+      throw new DomainError('state.conflict', {
+        detail: `このファイルは処理済みです (${hold.resolution === 'confirmed' ? '反映済み' : '次のファイルで置き換え済み'})`,
+      });
+    if (!existsSync(hold.heldPath))
+      throw new DomainError('state.conflict', { detail: `保留したファイルが見つかりません: ${hold.fileName}` });
+    const result = await this.applyClaimed(hold.specId, hold.heldPath, hold.fileName, {
+      allowShrink: true,
+      controlBase: () => hold.heldPath,
+    });
+    if (!result) throw new Error('保留したファイルを反映できませんでした');
+    if (result.outcome === 'applied') {
+      await resolveHold(this.d.knex, holdId, { resolution: 'confirmed', staffId, reason, resolvedRunId: result.runId });
+      // Other holds of the spec are replaced by this file.
+      await this.settle(hold.specId, hold.heldPath, hold.fileName, result);
+      for (const ext of SIDECAR_EXTENSIONS) if (existsSync(`${hold.heldPath}${ext}`)) rmSync(`${hold.heldPath}${ext}`);
+    } else if (result.outcome === 'quarantined') {
+      await resolveHold(this.d.knex, holdId, { resolution: 'superseded', staffId, reason, resolvedRunId: result.runId });
+      await this.settle(hold.specId, hold.heldPath, hold.fileName, result);
+    }
+    this.d.onResult?.(result);
+    return result;
   }
 
   /** Waits until every queue is empty (tests, CLI). */
@@ -175,6 +200,9 @@ export class DropFolderWatcher {
     const mode = this.sidecarMode(specId);
     if (mode === 'done' && !existsSync(`${file}.done`)) return;
     if (mode === 'md5' && !existsSync(`${file}.md5`)) return;
+    // A control file the layout makes mandatory is waited for like a sidecar (it may come second).
+    const control = this.d.registry.editions(specId).at(-1)?.control ?? 'none';
+    if (control !== 'none' && !existsSync(`${file}.${control}`)) return;
     this.enqueue(specId, name);
   }
 
@@ -225,63 +253,73 @@ export class DropFolderWatcher {
     } else {
       const source = path.join(p.drop, name);
       if (!existsSync(source)) return;
-      const md5File = `${source}.md5`;
-      if (existsSync(md5File)) {
-        const expected = readFileSync(md5File, 'utf8').trim().split(/\s+/)[0]!.toLowerCase();
-        if (expected !== (await hashFile(source, 'md5'))) {
-          this.d.logger.warn('linkage file md5 mismatch', { specId, file: name });
-          const message = `MD5 が一致しません (サイドカー ${expected})`;
-          const runId = await insertReturningId(this.d.knex, 'linkage_runs', {
-            spec_id: specId,
-            file_name: name,
-            kind: '-',
-            started_at: new Date(),
-            finished_at: new Date(),
-            result: 'quarantined',
-            message,
-          });
-          const target = moveInto(p.quarantine, source);
-          moveInto(p.quarantine, md5File);
-          const report = writeReports(
-            p.quarantine,
-            {
-              specId,
-              file: target,
-              sha256: '',
-              outcome: 'quarantined',
-              runId,
-              edition: null,
-              kind: null,
-              encoding: null,
-              rowsRead: 0,
-              rowsApplied: 0,
-              rowsRejected: 0,
-              unmappedGaiji: 0,
-              issues: [],
-              message,
-            },
-            path.basename(target),
-          );
-          await this.d.knex('linkage_runs').where({ id: runId }).update({ report_file: report });
-          return;
-        }
-      }
       claimed = moveInto(p.processing, source);
     }
-    const startedAt = new Date().toISOString();
-    const [result] = await applyFiles(this.d.knex, this.d.registry, [{ specId, file: claimed }], {
-      ...this.d.applyOptions,
-      signal: this.abort.signal,
-      displayName: () => name,
-      onProgress: (pr) => this.progress.set(specId, { ...pr, startedAt }),
-    }).finally(() => this.progress.delete(specId));
+    const result = await this.applyClaimed(specId, claimed, name, {});
     if (!result) return;
     this.attempts.delete(name);
-    for (const ext of ['.done', '.md5']) {
+    for (const ext of SIDECAR_EXTENSIONS) {
       const side = path.join(p.drop, `${name}${ext}`);
-      if (existsSync(side)) rmSync(side);
+      // A held file keeps its control files beside it, for the confirmed load (settle moves them).
+      if (existsSync(side) && result.outcome !== 'held') {
+        if (result.outcome === 'quarantined') moveInto(p.quarantine, side);
+        else rmSync(side);
+      }
     }
-    if (result.outcome === 'quarantined') {
+    await this.settle(specId, claimed, name, result);
+    this.d.onResult?.(result);
+  }
+
+  /** Applies one claimed file in the serial apply queue. */
+  private applyClaimed(specId: string, claimed: string, name: string, extra: Partial<ApplyOptions>): Promise<FileResult | undefined> {
+    const p = linkagePaths(this.d.root, specId);
+    const run = this.applying.then(async () => {
+      const startedAt = new Date().toISOString();
+      const [result] = await applyFiles(this.d.knex, this.d.registry, [{ specId, file: claimed }], {
+        ...this.d.applyOptions,
+        signal: this.abort.signal,
+        displayName: () => name,
+        controlBase: () => path.join(p.drop, name),
+        onProgress: (pr) => this.progress.set(specId, { ...pr, startedAt }),
+        ...extra,
+      }).finally(() => this.progress.delete(specId));
+      return result;
+    });
+    this.applying = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Moves a file where its outcome says and writes its report; a full file applied or held replaces older holds. */
+  private async settle(specId: string, claimed: string, name: string, result: FileResult): Promise<void> {
+    const p = linkagePaths(this.d.root, specId);
+    if (result.kind === 'full' && (result.outcome === 'applied' || result.outcome === 'held')) {
+      for (const old of await pendingHolds(this.d.knex, specId)) {
+        if (await resolveHold(this.d.knex, old.id, { resolution: 'superseded', resolvedRunId: result.runId })) {
+          if (existsSync(old.heldPath)) moveInto(p.archive, old.heldPath, old.fileName);
+          for (const ext of SIDECAR_EXTENSIONS) if (existsSync(`${old.heldPath}${ext}`)) rmSync(`${old.heldPath}${ext}`);
+          this.d.logger.info('held linkage file superseded', { specId, file: old.fileName, holdId: old.id, byRun: result.runId });
+        }
+      }
+    }
+    if (result.outcome === 'held') {
+      const target = moveInto(p.held, claimed, name);
+      for (const ext of SIDECAR_EXTENSIONS) {
+        const side = path.join(p.drop, `${name}${ext}`);
+        if (existsSync(side)) renameSync(side, `${target}${ext}`);
+      }
+      const report = writeReports(p.held, result, path.basename(target));
+      await this.d.knex('linkage_runs').where({ id: result.runId }).update({ report_file: report });
+      const holdId = await recordHold(this.d.knex, {
+        runId: result.runId,
+        specId,
+        fileName: name,
+        heldPath: target,
+        sha256: result.sha256,
+        rowsBefore: result.shrink?.rowsBefore ?? 0,
+        rowsInFile: result.shrink?.rowsInFile ?? 0,
+      });
+      this.d.logger.warn('linkage file held (shrink guard)', { specId, file: name, runId: result.runId, holdId, ...result.shrink });
+    } else if (result.outcome === 'quarantined') {
       const target = moveInto(p.quarantine, claimed, name);
       const report = writeReports(p.quarantine, result, path.basename(target));
       await this.d.knex('linkage_runs').where({ id: result.runId }).update({ report_file: report });
@@ -300,7 +338,6 @@ export class DropFolderWatcher {
         runId: result.runId,
       });
     }
-    this.d.onResult?.(result);
   }
 }
 
