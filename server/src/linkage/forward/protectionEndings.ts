@@ -39,9 +39,10 @@ export async function recordEndings(
   const ended = [...before.values()].filter((m) => !after.has(m.addresseeNo));
   const now = new Date();
   for (const m of ended) {
-    const ending = (await trx('support_measures').where({ addressee_no: m.addresseeNo }).orderBy('start_date', 'desc').first('end_date')) as
-      | { end_date: string | null }
-      | undefined;
+    const ending = (await trx('support_measures')
+      .where({ addressee_no: m.addresseeNo })
+      .orderBy('start_date', 'desc')
+      .first('end_date')) as { end_date: string | null } | undefined;
     await trx('protection_endings').insert({
       addressee_no: m.addresseeNo,
       measure_code: m.measureCode,
@@ -98,12 +99,16 @@ export async function listEndings(knex: Knex, opts: { all?: boolean; limit?: num
 }
 
 export async function countUnacknowledgedEndings(knex: Knex): Promise<number> {
-  const row = (await knex('protection_endings').whereNull('acknowledged_at').count({ n: '*' }).first()) as { n: number | string } | undefined;
+  const row = (await knex('protection_endings').whereNull('acknowledged_at').count({ n: '*' }).first()) as
+    { n: number | string } | undefined;
   return Number(row?.n ?? 0);
 }
 
 /** Marks an ending seen; false when it was acknowledged already. */
 export async function acknowledgeEnding(knex: Knex | Knex.Transaction, id: number, staffId: number): Promise<boolean> {
-  const n = await knex('protection_endings').where({ id }).whereNull('acknowledged_at').update({ acknowledged_at: new Date(), acknowledged_by: staffId });
+  const n = await knex('protection_endings')
+    .where({ id })
+    .whereNull('acknowledged_at')
+    .update({ acknowledged_at: new Date(), acknowledged_by: staffId });
   return Number(n) > 0;
 }
