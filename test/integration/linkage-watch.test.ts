@@ -271,6 +271,31 @@ describe('forward linkage: drop-folder watcher', function () {
     expect((await checkMissingFiles(knex, daily, { now: saturday, record: false })).map((a) => a.specId)).to.deep.equal(['001o005']);
   });
 
+  it('applies files dropped at the same moment in several specs one at a time, none failing on a locked database', async () => {
+    await startWatcher();
+    const before = results.length;
+    const specs = ['023o002', '025o005', 'ext-nonresident'];
+    // All three written first, then renamed in the same tick: the watcher sees them together.
+    for (const id of specs) copyFileSync(specFile(town, id), path.join(linkagePaths(root, id).drop, `${id}_together.csv.part`));
+    for (const id of specs)
+      renameSync(
+        path.join(linkagePaths(root, id).drop, `${id}_together.csv.part`),
+        path.join(linkagePaths(root, id).drop, `${id}_together.csv`),
+      );
+    const done = await waitFor(() => {
+      const mine = results.slice(before).filter((x) => specs.includes(x.specId));
+      return mine.length === specs.length && mine;
+    });
+    expect(done.map((r) => [r.specId, r.outcome, r.message.includes('locked')]).sort()).to.deep.equal(
+      specs.map((id) => [id, 'applied', false]).sort(),
+    );
+    const failed = (await knex('linkage_runs').whereIn('spec_id', specs).where({ result: 'failed' }).count({ n: '*' }).first()) as {
+      n: number;
+    };
+    expect(Number(failed.n)).to.equal(0);
+    expect(await count('non_residents')).to.equal(readCsv(specFile(town, 'ext-nonresident'), 'cp932').length);
+  });
+
   it('prunes archived files older than archiveDays', () => {
     const archive = linkagePaths(root, '001o005').archive;
     const before = readdirSync(archive).length;
