@@ -4,7 +4,9 @@ import iconv from 'iconv-lite';
 import { registerApiClient } from '../../server/src/auth/apiClients.js';
 import type { RouteInfo } from '../../server/src/http/app.js';
 import { GaijiMap } from '../../server/src/linkage/forward/gaiji.js';
-import { applyFiles } from '../../server/src/linkage/forward/apply.js';
+import { applyFiles, type FileResult } from '../../server/src/linkage/forward/apply.js';
+import { recordHold, resolveHold } from '../../server/src/linkage/forward/holds.js';
+import { activeMeasuresByPerson, recordEndings } from '../../server/src/linkage/forward/protectionEndings.js';
 import { planIngest } from '../../server/src/linkage/forward/ingest.js';
 import { LayoutRegistry } from '../../server/src/linkage/forward/layouts.js';
 import { responseCheck } from '../../server/src/http/validation.js';
@@ -199,6 +201,49 @@ describe('every JSON route answers what its contract says', function () {
     const declared = jsonRoutes().find((r) => r.path === '/admin/staff/import' && r.method === 'POST')!;
     if (declared.spec!.response.kind === 'json') expect(responseCheck(declared.spec!.response.schema)(body)).to.deep.equal([]);
     called.set('POST /admin/staff/import', 1);
+  });
+
+  it('held full files and 支援措置 ended by a linkage file', async () => {
+    // A held file confirmed: the watcher's own part (applying the file) is its suite's; here the answer.
+    const runId = (await server.knex('linkage_runs').orderBy('id', 'desc').first('id')) as { id: number };
+    const holdId = await recordHold(server.knex, {
+      runId: runId.id,
+      specId: 'ext-arrears',
+      fileName: 'ext-arrears_full.csv',
+      heldPath: path.join(t.dir, 'ext-arrears_full.csv'),
+      sha256: 'c'.repeat(64),
+      rowsBefore: 40,
+      rowsInFile: 0,
+    });
+    const status = (await call('GET /api/v1/linkage/status', 'api/v1/linkage/status', { as: clerk })) as { holds: unknown[] };
+    expect(status.holds).to.have.length(1);
+    const watcher = server.running.watcher;
+    const original = watcher.confirmHold.bind(watcher);
+    watcher.confirmHold = async (id, staffId, reason) => {
+      await resolveHold(server.knex, id, { resolution: 'confirmed', staffId, reason, resolvedRunId: runId.id });
+      return { specId: 'ext-arrears', outcome: 'applied', runId: runId.id, rowsApplied: 0, message: '取り込みました' } as FileResult;
+    };
+    try {
+      await call('POST /api/v1/linkage/holds/:id/confirm', `api/v1/linkage/holds/${holdId}/confirm`, {
+        as: admin,
+        ...json({ reason: '収納課に確認済み' }),
+      });
+    } finally {
+      watcher.confirmHold = original;
+    }
+    // A protected person of the town whose measure a file removed.
+    const shien = await server.login(['supportMeasures']);
+    await server.knex.transaction(async (trx) => {
+      const before = await activeMeasuresByPerson(trx);
+      const [first] = [...before.keys()];
+      expect(first, 'a protected person in the town').to.not.equal(undefined);
+      await trx('support_measures').where({ addressee_no: first! }).delete();
+      await recordEndings(trx, before, { runId: runId.id, specId: '001o013', fileName: '001o013_full.csv' });
+    });
+    const endings = (await call('GET /api/v1/support-measures/endings', 'api/v1/support-measures/endings', { as: shien })) as {
+      endings: unknown[];
+    };
+    expect(endings.endings.length).to.be.greaterThan(0);
   });
 
   it('called every JSON route of the registry', () => {

@@ -29,6 +29,7 @@ import { registerResidentApi } from './routes/residents.js';
 import { registerRpaRoutes } from './routes/rpa.js';
 import { registerSessionRoutes } from './routes/session.js';
 import { registerStatsRoutes } from './routes/stats.js';
+import { registerSupportMeasureRoutes } from './routes/supportMeasures.js';
 import { OpenApiDocumentSchema } from './schemas/openapi.js';
 import { SystemHealthSchema } from './schemas/health.js';
 import { SESSION_COOKIE } from './sessionCookie.js';
@@ -47,6 +48,7 @@ const NAV: readonly { href: string; label: string; permission: string }[] = [
   { href: '/search', label: '住民検索', permission: 'resident.search' },
   { href: '/worklist', label: '課の作業一覧', permission: 'visit.handle' },
   { href: '/review', label: '審査', permission: 'notice.review' },
+  { href: '/support-measures/endings', label: '支援措置の終了', permission: 'resident.viewProtectedAddress' },
   { href: '/rpa/jobs', label: 'RPA', permission: 'rpa.manage' },
   { href: '/stats/visits', label: '窓口統計', permission: 'export.csv' },
   { href: '/linkage', label: '連携状況', permission: 'linkage.read' },
@@ -151,7 +153,8 @@ export function createApp(deps: AppDeps): { app: Koa; router: Router; routes: Ro
       access: 'public',
       tag: '稼働状況',
       summary: '稼働状況 (監視・systemd 用)',
-      description: 'データベースに接続できないときだけ 503 を返します。連携ファイル・バックアップ・RPA・UPS の問題は warnings に入ります。',
+      description:
+        'データベースに接続できないときだけ 503 を返します。連携ファイル (保留中の全件ファイルを含む)・バックアップ・RPA・UPS・未確認の支援措置の終了は warnings に入り、説明は messages に入ります。',
       response: json(SystemHealthSchema, { description: '稼働状況 (503 のときも同じ形)' }),
     },
     async (ctx) => {
@@ -199,6 +202,7 @@ export function createApp(deps: AppDeps): { app: Koa; router: Router; routes: Ro
   registerAdminRoutes(kit);
   registerAuditRoutes(kit);
   registerStatsRoutes(kit);
+  registerSupportMeasureRoutes(kit);
   registerOperationsRoutes(kit);
 
   for (const [path, f] of Object.entries(STATIC_FILES)) {

@@ -12,17 +12,56 @@ export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
 }
 
-function render(v: unknown): string {
+/**
+ * 外字 the 同定マップ does not know arrive as BMP private-use characters (U+E000–U+F8FF: CP932's
+ * EUDC area as decoded, or a code of the core system's own). They mean nothing to a browser, so no
+ * page shows them raw: each becomes 〓 with its code point. The supplementary private-use planes
+ * (15 and 16) are left alone: 行政事務標準文字 adds legitimate characters there.
+ */
+const HAS_BMP_PRIVATE_USE = /[\uE000-\uF8FF]/;
+const BMP_PRIVATE_USE = /[\uE000-\uF8FF]/g;
+export const GETA = '〓';
+
+/** `U+E001`: how staff and the 情報政策課 name an unmapped 外字. */
+export const privateUseLabel = (c: string): string => `U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
+
+/** Where an interpolated value lands: text between tags, or inside a tag (an attribute value). */
+type HtmlContext = 'text' | 'tag' | 'rawText';
+
+/** Elements whose content is text only: markup there would show as written. */
+const RAW_TEXT_ELEMENTS = ['title', 'textarea'] as const;
+
+function contextAfter(before: string): HtmlContext {
+  if (before.lastIndexOf('<') > before.lastIndexOf('>')) return 'tag';
+  for (const el of RAW_TEXT_ELEMENTS) if (before.lastIndexOf(`<${el}`) > before.lastIndexOf(`</${el}`)) return 'rawText';
+  return 'text';
+}
+
+/** Escapes a value for its place; an unmapped 外字 becomes 〓 (with its code point as a tooltip in text). */
+function escapeFor(s: string, before: () => string): string {
+  const escaped = escapeHtml(s);
+  if (!HAS_BMP_PRIVATE_USE.test(escaped)) return escaped;
+  const where = contextAfter(before());
+  return escaped.replace(BMP_PRIVATE_USE, (c) =>
+    where === 'text' ? `<span class="gaiji" title="未対応外字 ${privateUseLabel(c)}">${GETA}</span>` : GETA,
+  );
+}
+
+function render(v: unknown, before: () => string): string {
   if (v === null || v === undefined || v === false) return '';
   if (v instanceof SafeHtml) return v.value;
-  if (Array.isArray(v)) return v.map(render).join('');
-  return escapeHtml(String(v));
+  if (Array.isArray(v)) {
+    let out = '';
+    for (const x of v) out += render(x, () => before() + out);
+    return out;
+  }
+  return escapeFor(String(v), before);
 }
 
 export function html(strings: TemplateStringsArray, ...values: unknown[]): SafeHtml {
   let out = strings[0]!;
   values.forEach((v, i) => {
-    out += render(v) + strings[i + 1]!;
+    out += render(v, () => out) + strings[i + 1]!;
   });
   return new SafeHtml(out);
 }

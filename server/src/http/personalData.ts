@@ -12,6 +12,8 @@ const RULES: readonly [RegExp, PersonalTarget | null][] = [
   [/^\/api\/v1\/(linkage|addresses|postal-codes|openapi)/, null],
   [/^\/(stats|linkage|static|pamphlets|login|logout|password|role|healthz)(\/|$|\.)/, null],
   [/^\/api\/v1\/residents(\/|$)/, 'resident'],
+  // 支援措置 ended by a linkage file: who was protected (names, 宛名番号) is personal data.
+  [/^(\/api\/v1)?\/support-measures(\/|$)/, 'resident'],
   [/^\/(residents\/|search$)/, 'resident'],
   [/^(\/api\/v1)?\/visits\/[^/]+\/notices(\/|$)/, 'notice'],
   [/^(\/api\/v1)?\/visits\/[^/]+\/(procedures|answers)(\/|$)/, 'procedures'],

@@ -1,6 +1,8 @@
 import type { Knex } from 'knex';
 import type { LinkageSettings } from '../config/appConfig.js';
 import { dbDate } from '../db/values.js';
+import type { FileResult } from './forward/apply.js';
+import { pendingHolds, type HoldRecord } from './forward/holds.js';
 import type { LayoutRegistry } from './forward/layouts.js';
 import { checkMissingFiles } from './forward/watchdog.js';
 import type { LoadProgress } from './forward/watcher.js';
@@ -17,10 +19,15 @@ export interface LinkageView {
   settings: LinkageSettings;
   closedDates: readonly string[];
   loads: () => LoadProgress[];
+  /**
+   * Applies a held full file after an administrator's confirmation (the drop-folder watcher's
+   * `confirmHold`). Absent where no watcher runs (a bare app in tests): confirming is refused.
+   */
+  confirmHold?: (holdId: number, staffId: number, reason: string) => Promise<FileResult>;
 }
 
-/** What one run of a file came to (linkage_runs.result). */
-export type RunResult = 'running' | 'applied' | 'skipped' | 'quarantined' | 'failed';
+/** What one run of a file came to (linkage_runs.result); `held`: a full file waiting for a confirmation. */
+export type RunResult = 'running' | 'applied' | 'skipped' | 'quarantined' | 'failed' | 'held';
 
 export interface RunRecord {
   id: number;
@@ -49,7 +56,40 @@ export interface SpecStatus {
   expectedBy: string | null;
   lastApplied: RunRecord | null;
   lastRun: RunRecord | null;
-  state: 'ok' | 'loading' | 'missing' | 'error' | 'none';
+  state: 'ok' | 'loading' | 'missing' | 'held' | 'error' | 'none';
+}
+
+/** A held full file as the screens and the API show it (the path on the server stays out). */
+export interface HeldFile {
+  id: number;
+  runId: number;
+  specId: string;
+  fileName: string;
+  heldAt: string;
+  /** Rows of the data set now (what the register keeps meanwhile). */
+  rowsBefore: number;
+  rowsInFile: number;
+  /** How much smaller the data set would become, in percent (one decimal). */
+  dropPercent: number;
+}
+
+export function toHeldFile(h: HoldRecord): HeldFile {
+  const drop = h.rowsBefore > 0 ? ((h.rowsBefore - h.rowsInFile) / h.rowsBefore) * 100 : 0;
+  return {
+    id: h.id,
+    runId: h.runId,
+    specId: h.specId,
+    fileName: h.fileName,
+    heldAt: h.heldAt,
+    rowsBefore: h.rowsBefore,
+    rowsInFile: h.rowsInFile,
+    dropPercent: Math.round(Math.max(0, drop) * 10) / 10,
+  };
+}
+
+/** The full files waiting for an administrator's decision, oldest first. */
+export async function heldFiles(knex: Knex): Promise<HeldFile[]> {
+  return (await pendingHolds(knex)).map(toHeldFile);
 }
 
 const iso = (v: unknown): string | null => dbDate(v)?.toISOString() ?? null;
@@ -85,6 +125,11 @@ export async function listRuns(knex: Knex, opts: { specId?: string; limit?: numb
   return ((await q) as Record<string, unknown>[]).map(toRunRecord);
 }
 
+export async function findRun(knex: Knex, id: number): Promise<RunRecord | null> {
+  const row = (await knex('linkage_runs').where({ id }).first()) as Record<string, unknown> | undefined;
+  return row ? toRunRecord(row) : null;
+}
+
 export async function runWithIssues(
   knex: Knex,
   id: number,
@@ -102,11 +147,17 @@ export async function runWithIssues(
   return { run: toRunRecord(row), issues };
 }
 
-export async function linkageStatus(
-  v: LinkageView,
-): Promise<{ specs: SpecStatus[]; loads: LoadProgress[]; alerts: { specId: string; date: string; message: string }[] }> {
+export interface LinkageStatus {
+  specs: SpecStatus[];
+  loads: LoadProgress[];
+  alerts: { specId: string; date: string; message: string }[];
+  holds: HeldFile[];
+}
+
+export async function linkageStatus(v: LinkageView): Promise<LinkageStatus> {
   // Computed, not recorded: a page view never writes (the scheduled watchdog records alerts).
   const alerts = await checkMissingFiles(v.knex, v.settings, { record: false, closedDates: v.closedDates });
+  const holds = await heldFiles(v.knex);
   const loads = v.loads();
   const specs: SpecStatus[] = [];
   for (const specId of Object.keys(v.settings.specs).sort()) {
@@ -118,13 +169,15 @@ export async function linkageStatus(
     const lastRun = last ? toRunRecord(last) : null;
     const state: SpecStatus['state'] = loads.some((l) => l.specId === specId)
       ? 'loading'
-      : alerts.some((a) => a.specId === specId)
-        ? 'missing'
-        : lastRun && (lastRun.result === 'quarantined' || lastRun.result === 'failed')
-          ? 'error'
-          : applied
-            ? 'ok'
-            : 'none';
+      : holds.some((h) => h.specId === specId)
+        ? 'held'
+        : alerts.some((a) => a.specId === specId)
+          ? 'missing'
+          : lastRun && (lastRun.result === 'quarantined' || lastRun.result === 'failed')
+            ? 'error'
+            : applied
+              ? 'ok'
+              : 'none';
     specs.push({
       specId,
       title: layout.title,
@@ -136,5 +189,5 @@ export async function linkageStatus(
       state,
     });
   }
-  return { specs, loads, alerts: alerts.map((a) => ({ specId: a.specId, date: a.date, message: a.message })) };
+  return { specs, loads, alerts: alerts.map((a) => ({ specId: a.specId, date: a.date, message: a.message })), holds };
 }

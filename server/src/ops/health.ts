@@ -1,6 +1,8 @@
 import type { Knex } from 'knex';
 import type { AppConfig } from '../config/appConfig.js';
 import { dbDate } from '../db/values.js';
+import { pendingHolds } from '../linkage/forward/holds.js';
+import { countUnacknowledgedEndings } from '../linkage/forward/protectionEndings.js';
 import { backupFreshness, type BackupFreshness } from './backup.js';
 import { powerStatus, type PowerState } from './power.js';
 import { readUpsStatus } from './upsStatus.js';
@@ -58,10 +60,23 @@ type LiveUps =
     }
   | { reachable: false; code: string; reason: string };
 
+/** A full file held because it would shrink its data set: counts only (no file name on /healthz). */
+export interface HealthHold {
+  specId: string;
+  rowsBefore: number;
+  rowsInFile: number;
+}
+
 export interface SystemHealth extends Health {
-  /** The parts that need a look (`linkage`, `backup`, `ups`, `rpa`); they never make `status` an error. */
-  warnings: ('linkage' | 'backup' | 'rpa' | 'ups')[];
-  linkage: { status: 'ok' | 'warn' } & LinkageFreshness;
+  /** The parts that need a look (`linkage`, `backup`, `ups`, `rpa`, `protection`); they never make `status` an error. */
+  warnings: ('linkage' | 'backup' | 'rpa' | 'ups' | 'protection')[];
+  /** What needs a look, one Japanese line each (held full files, unacknowledged ended 支援措置). */
+  messages: string[];
+  /** `warn` when files are stale or a held full file waits for a decision. */
+  linkage: { status: 'ok' | 'warn'; holds: HealthHold[] } & LinkageFreshness;
+  /** 支援措置 ended by a linkage file that 支援措置担当 have not acknowledged yet (a count only). */
+  /** Only whether ended protections wait for 支援措置担当: /healthz is public, so no count. */
+  protection: { status: 'ok' | 'warn' };
   backup: {
     status: 'ok' | 'warn';
     freshness: BackupFreshness['status'];
@@ -92,8 +107,8 @@ export interface HealthDeps {
 
 /**
  * /healthz. Only an unreachable database is an error (HTTP 503: systemd and the monitoring restart
- * on it); stale linkage files, old or failed backups and the UPS are warnings. Nothing personal:
- * no file names, no paths, no names.
+ * on it); stale linkage files, a held full file, old or failed backups, the UPS and unacknowledged
+ * ended 支援措置 are warnings. Nothing personal: no file names, no paths, no names (counts only).
  */
 export async function systemHealth(deps: HealthDeps, now = new Date()): Promise<SystemHealth> {
   const { knex, config } = deps;
@@ -105,6 +120,10 @@ export async function systemHealth(deps: HealthDeps, now = new Date()): Promise<
     readUpsStatus(config.ups),
   ]);
   const rpa = await rpaHealth(knex, now).catch(() => ({ agentsSeen: 0, agentsKnown: 0, queued: 0, needsAttention: 0 }));
+  const holds: HealthHold[] = await pendingHolds(knex)
+    .then((hs) => hs.map((h) => ({ specId: h.specId, rowsBefore: h.rowsBefore, rowsInFile: h.rowsInFile })))
+    .catch(() => []);
+  const endings = await countUnacknowledgedEndings(knex).catch(() => 0);
   const liveUps: LiveUps | null = !live
     ? null
     : live.kind === 'ok'
@@ -124,7 +143,15 @@ export async function systemHealth(deps: HealthDeps, now = new Date()): Promise<
   const health: SystemHealth = {
     ...base,
     warnings: [],
-    linkage: { status: linkage.freshness === 'ok' ? 'ok' : 'warn', ...linkage },
+    messages: [
+      ...holds.map(
+        (h) =>
+          `連携 ${h.specId}: 全件ファイルを保留中 (現在 ${h.rowsBefore.toLocaleString('ja-JP')} 件 → ${h.rowsInFile.toLocaleString('ja-JP')} 件)`,
+      ),
+      ...(endings ? ['未確認の支援措置の終了があります (支援措置担当の画面「支援措置の終了」で確認してください)'] : []),
+    ],
+    linkage: { status: linkage.freshness === 'ok' && !holds.length ? 'ok' : 'warn', holds, ...linkage },
+    protection: { status: endings ? 'warn' : 'ok' },
     backup: backup && {
       status: backup.status === 'ok' ? 'ok' : 'warn',
       freshness: backup.status,
@@ -142,7 +169,7 @@ export async function systemHealth(deps: HealthDeps, now = new Date()): Promise<
       live: liveUps,
     },
   };
-  health.warnings = (['linkage', 'backup', 'rpa', 'ups'] as const).filter((k) => health[k]?.status === 'warn');
+  health.warnings = (['linkage', 'backup', 'rpa', 'ups', 'protection'] as const).filter((k) => health[k]?.status === 'warn');
   return health;
 }
 

@@ -1,6 +1,6 @@
 import PDFDocument from 'pdfkit';
 import { formatWareki, toWarekiParts } from '../domain/wareki.js';
-import { splitChars, type FontRole, type FontSet } from './fonts.js';
+import { codePointLabel, splitChars, type FontRole, type FontSet } from './fonts.js';
 import { pageSizesMm, type FormField, type FormTable, type FormTemplate } from './template.js';
 
 /** A person as forms show them; dates are `YYYY-MM-DD` (西暦), turned into 和暦 by the template. */
@@ -190,8 +190,54 @@ function resolve(t: FormTemplate, data: FormData): ResolvedPage[] {
   });
 }
 
+/** What staff call the value of a binding in messages (the field id when it has no name). */
+const BIND_LABELS: Readonly<Record<string, string>> = {
+  name: '氏名',
+  kana: 'フリガナ',
+  address: '住所',
+  phone: '電話番号',
+  relationship: '続柄',
+  oldAddress: '従前の住所',
+  newAddress: '新住所',
+  honseki: '本籍',
+  hittousha: '筆頭者',
+};
+
+function fieldLabel(r: Resolved): string {
+  const bind = r.field.bind;
+  const last = bind.split('.').pop() ?? '';
+  const base = BIND_LABELS[last] ?? r.name;
+  if (bind.startsWith('household.head.')) return `世帯主の${base}`;
+  if (bind.startsWith('certificate.requester.')) return `請求者の${base}`;
+  const row = /\[(\d+)\]/.exec(r.name);
+  return row ? `${base} (${Number(row[1]) + 1} 行目)` : base;
+}
+
+/** BMP private use (U+E000–U+F8FF): a 外字 the 同定マップ did not map. Planes 15–16 are 行政事務標準文字 and pass. */
+const UNMAPPED_GAIJI = /[\uE000-\uF8FF]/;
+
+/**
+ * A 外字 the 同定マップ did not map reached a form as a BMP private-use character. Whatever glyph a
+ * font has there is not the person's character, so the form is refused whatever the font holds
+ * (never printed with a wrong or blank character), naming the code point and the field in Japanese.
+ */
+export class UnmappedGaijiError extends MissingGlyphError {
+  constructor(char: string, codePoint: string, field: string, label: string, template: string, fontName: string, text: string) {
+    super(char, codePoint, field, template, fontName, text);
+    this.message = `未対応外字 (${codePoint}) があるため印刷できません: ${label}`;
+    this.name = 'UnmappedGaijiError';
+  }
+}
+
+function checkUnmappedGaiji(fonts: FontSet, t: FormTemplate, r: Resolved): void {
+  const m = UNMAPPED_GAIJI.exec(r.text);
+  if (!m) return;
+  throw new UnmappedGaijiError(m[0], codePointLabel(m[0]), r.name, fieldLabel(r), t.id, fonts.fontName(r.field.font), r.text);
+}
+
 /** Every character of every field and label against its font, before anything is drawn. */
 function checkGlyphs(fonts: FontSet, t: FormTemplate, pages: ResolvedPage[]): void {
+  for (const p of pages) for (const r of p.fields) if (r.text) checkUnmappedGaiji(fonts, t, r);
   const check = (text: string, role: FontRole, name: string) => {
     const missing = fonts.missingGlyphs(text, role);
     if (missing.length) throw new MissingGlyphError(missing[0]!.char, missing[0]!.codePoint, name, t.id, fonts.fontName(role), text);

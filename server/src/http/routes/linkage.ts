@@ -1,95 +1,128 @@
 import { Type as T } from '@sinclair/typebox';
-import type { Knex } from 'knex';
-import { japanWarekiTime as jst } from '../../domain/japanTime.js';
-import { notFound } from '../../errors/domainError.js';
-import { linkageStatus, listRuns, runWithIssues, type LinkageView, type RunRecord, type SpecStatus } from '../../linkage/status.js';
-import { html, page, type PageChrome, type SafeHtml } from '../html.js';
-import { htmlPage, json, type RouteAccess, type RouteKit } from '../kit.js';
-import { IdParam } from '../schemas/common.js';
-import { LinkageStatusSchema, RunListSchema, RunWithIssuesSchema } from '../schemas/linkage.js';
+import { appendAudit } from '../../audit/trail.js';
+import { DomainError, conflict, invalidInput, notFound } from '../../errors/domainError.js';
+import { findHold, type HoldRecord } from '../../linkage/forward/holds.js';
+import type { FileResult } from '../../linkage/forward/apply.js';
+import { findRun, linkageStatus, listRuns, runWithIssues } from '../../linkage/status.js';
+import { htmlOrRedirect, htmlPage, json, type Ctx, type RouteAccess, type RouteKit } from '../kit.js';
+import { CsrfField, IdParam } from '../schemas/common.js';
+import { ConfirmHoldBody, HoldConfirmedSchema, LinkageStatusSchema, RunListSchema, RunWithIssuesSchema } from '../schemas/linkage.js';
+import { HOLD_REASON_MAX, linkagePage, runPage, type HoldFormError } from '../views/linkage.js';
 
-const RESULT_LABEL: Record<string, string> = {
-  applied: '取込済',
-  skipped: '処理なし (取込済と同一)',
-  quarantined: '隔離',
-  failed: '失敗',
-  running: '取込中',
-};
-const STATE_LABEL: Record<SpecStatus['state'], string> = {
-  ok: '正常',
-  loading: '取込中',
-  missing: '未着 (期限超過)',
-  error: 'エラー',
-  none: '未取込',
-};
+/** Who may apply a held full file: the system administrators (the permission of the operations screens). */
+export const CONFIRM_HOLD_PERMISSION = 'admin.staff';
 
-function seconds(ms: number | null): string {
-  return ms === null ? '' : `${(ms / 1000).toFixed(1)} 秒`;
-}
-
-function runRows(runs: RunRecord[]): SafeHtml {
-  return html`<table><thead><tr><th>番号</th><th>連携仕様</th><th>ファイル</th><th>種別</th><th>読込</th><th>取込</th><th>不正</th><th>未対応外字</th><th>所要</th><th>結果</th><th>開始</th></tr></thead><tbody>
-${runs.map((r) => html`<tr><td class="num"><a href="/linkage/runs/${r.id}">${r.id}</a></td><td>${r.specId}</td><td>${r.fileName}</td><td>${r.kind === 'diff' ? '差分' : r.kind === 'full' ? '全件' : ''}</td><td class="num">${r.rowsRead.toLocaleString('ja-JP')}</td><td class="num">${r.rowsApplied.toLocaleString('ja-JP')}</td><td class="num">${r.rowsRejected.toLocaleString('ja-JP')}</td><td class="num">${r.unmappedGaiji}</td><td class="num">${seconds(r.durationMs)}</td><td class="result-${r.result}">${RESULT_LABEL[r.result] ?? r.result}</td><td>${jst(r.startedAt)}</td></tr>`)}
-</tbody></table>`;
-}
-
-export async function linkagePage(v: LinkageView, chrome: PageChrome): Promise<string> {
-  const status = await linkageStatus(v);
-  const runs = await listRuns(v.knex, { limit: 50 });
-  return page(
-    '前方連携の状況',
-    html`<h1>前方連携の状況</h1>
-${status.loads.length ? html`<meta http-equiv="refresh" content="5">` : ''}
-${status.alerts.length ? html`<div class="card alert" role="alert">${status.alerts.map((a) => html`<p>⚠ ${a.message}</p>`)}</div>` : ''}
-${status.loads.map((l) => html`<div class="card"><p>取込中: ${l.specId} ${l.file.split('/').pop()} — ${l.rows.toLocaleString('ja-JP')} 行</p><progress max="${l.totalBytes}" value="${l.bytes}">${Math.round((100 * l.bytes) / Math.max(1, l.totalBytes))}%</progress></div>`)}
-<h2>連携仕様ごとの状態</h2>
-<table><thead><tr><th>連携仕様</th><th>内容</th><th>版</th><th>到着期限</th><th>最終取込</th><th>件数</th><th>状態</th></tr></thead><tbody>
-${status.specs.map((s) => html`<tr><td>${s.specId}</td><td>${s.title}</td><td>${s.edition}${s.provisional ? '（暫定）' : ''}</td><td>${s.expectedBy ?? '—'}</td><td>${jst(s.lastApplied?.finishedAt ?? null)}</td><td class="num">${s.lastApplied ? s.lastApplied.rowsApplied.toLocaleString('ja-JP') : ''}</td><td class="state-${s.state}">${STATE_LABEL[s.state]}</td></tr>`)}
-</tbody></table>
-<h2>取込の履歴 (新しい順 50 件)</h2>
-${runs.length ? runRows(runs) : html`<p class="muted">まだ取込はありません。</p>`}
-<p class="muted">JSON: <a href="/api/v1/linkage/status">/api/v1/linkage/status</a> ・ <a href="/api/v1/linkage/runs">/api/v1/linkage/runs</a></p>`,
-    chrome,
-  );
-}
-
-export async function runPage(knex: Knex, id: number, chrome: PageChrome): Promise<string | null> {
-  const found = await runWithIssues(knex, id);
-  if (!found) return null;
-  const { run: r, issues } = found;
-  return page(
-    `取込 ${r.id}`,
-    html`<h1>取込 ${r.id}: ${r.fileName}</h1>
-<table>
-<tr><th>連携仕様</th><td>${r.specId}${r.edition ? ` (版 ${r.edition})` : ''}</td></tr>
-<tr><th>結果</th><td class="result-${r.result}">${RESULT_LABEL[r.result] ?? r.result}</td></tr>
-<tr><th>理由・メモ</th><td>${r.message ?? ''}</td></tr>
-<tr><th>文字コード</th><td>${r.encoding ?? ''}</td></tr>
-<tr><th>件数</th><td>読込 ${r.rowsRead} / 取込 ${r.rowsApplied} / 不正 ${r.rowsRejected} / 未対応外字 ${r.unmappedGaiji}</td></tr>
-<tr><th>SHA-256</th><td><code>${r.sha256 ?? ''}</code></td></tr>
-<tr><th>開始・終了</th><td>${jst(r.startedAt)} 〜 ${jst(r.finishedAt)} (${seconds(r.durationMs)})</td></tr>
-</table>
-<h2>問題の一覧 (${issues.length} 件)</h2>
-${
-  issues.length
-    ? html`<table><thead><tr><th>行</th><th>項目</th><th>値 (個人情報は一部伏字)</th><th>理由</th></tr></thead><tbody>${issues.map((i) => html`<tr><td class="num">${i.line}</td><td>${i.column ?? ''}</td><td>${i.value ?? ''}</td><td>${i.reason}</td></tr>`)}</tbody></table>`
-    : html`<p class="muted">問題はありません。</p>`
-}
-<p><a href="/linkage">前方連携の状況へ戻る</a></p>`,
-    chrome,
-  );
-}
+const REASON_REQUIRED = '反映する理由を入力してください';
 
 const TAG = '前方連携';
 const RunId = T.Object({ id: IdParam('取込番号') });
 
-export function registerLinkageRoutes({ route, deps, chrome }: RouteKit): void {
+export function registerLinkageRoutes({ route, deps, chrome, session, actor }: RouteKit): void {
   const linkageRead: RouteAccess = { permission: 'linkage.read' };
+  const confirmAccess: RouteAccess = { permission: CONFIRM_HOLD_PERMISSION };
+  const knex = deps.knex;
 
-  route({ method: 'GET', path: '/linkage', access: linkageRead, summary: '前方連携の状況 (画面)', response: htmlPage }, async (ctx) => {
+  /** The status page; after a confirmation (`confirmed`: its run) or with a refused form. */
+  const showStatus = async (ctx: Ctx, opts: { confirmed?: number | undefined; formError?: HoldFormError } = {}) => {
+    const s = session(ctx);
+    const [status, runs, confirmed] = await Promise.all([
+      linkageStatus(deps.linkage),
+      listRuns(knex, { limit: 50 }),
+      opts.confirmed ? findRun(knex, opts.confirmed) : Promise.resolve(null),
+    ]);
     ctx.type = 'html';
-    ctx.body = await linkagePage(deps.linkage, chrome(ctx));
-  });
+    ctx.body = linkagePage(
+      {
+        status,
+        runs,
+        canConfirm: s.permissions.has(CONFIRM_HOLD_PERMISSION),
+        csrf: s.csrfToken ?? '',
+        confirmed,
+        formError: opts.formError ?? null,
+      },
+      chrome(ctx),
+    );
+  };
+
+  /**
+   * Applies a held full file for a member of staff, with the reason, and records the decision.
+   * A refusal of the watcher (the hold was resolved meanwhile) is recorded as a failure.
+   */
+  const confirm = async (ctx: Ctx, id: number, reason: string): Promise<{ hold: HoldRecord; result: FileResult }> => {
+    const s = session(ctx);
+    if (s.staffId === null) throw new DomainError('auth.staffOnly');
+    const hold = await findHold(knex, id);
+    if (!hold) throw notFound('保留中の全件ファイル');
+    if (hold.resolution)
+      throw conflict(
+        hold.resolution === 'confirmed'
+          ? 'この全件ファイルはすでに反映しています'
+          : 'この全件ファイルは、後から届いた全件ファイルに置き換えられました (反映していません)',
+      );
+    const apply = deps.linkage.confirmHold;
+    if (!apply) throw conflict('前方連携の取込が動いていないため反映できません');
+    const detail = { specId: hold.specId, rowsBefore: hold.rowsBefore, rowsInFile: hold.rowsInFile };
+    const record = (result: 'success' | 'failure', extra: Record<string, unknown>) =>
+      knex.transaction((trx) =>
+        appendAudit(trx, {
+          ...actor(ctx),
+          action: 'linkage.holdConfirmed',
+          targetKind: 'linkage_hold',
+          targetIds: [String(hold.id)],
+          result,
+          // Counts and ids only: the reason is free text and stays in linkage_holds.
+          detail: { ...detail, ...extra },
+        }),
+      );
+    let result: FileResult;
+    try {
+      result = await apply(hold.id, s.staffId, reason);
+    } catch (e) {
+      if (e instanceof DomainError) await record('failure', { reason: e.code });
+      throw e;
+    }
+    await record('success', { runId: result.runId, outcome: result.outcome });
+    return { hold, result };
+  };
+
+  route(
+    {
+      method: 'GET',
+      path: '/linkage',
+      access: linkageRead,
+      summary: '前方連携の状況 (画面)',
+      query: T.Object({ confirmed: T.Optional(IdParam('反映した取込の番号')) }),
+      response: htmlPage,
+    },
+    async (ctx) => {
+      await showStatus(ctx, { confirmed: ctx.input.query.confirmed });
+    },
+  );
+
+  route(
+    {
+      method: 'POST',
+      path: '/linkage/holds/:id/confirm',
+      access: confirmAccess,
+      summary: '保留中の全件ファイルを理由を付けて反映する (画面)',
+      params: T.Object({ id: IdParam('保留の番号') }),
+      body: T.Object({ _csrf: CsrfField, reason: T.Optional(T.String({ maxLength: HOLD_REASON_MAX, title: '理由' })) }),
+      response: htmlOrRedirect,
+      errors: ['auth.staffOnly', 'state.conflict'],
+    },
+    async (ctx) => {
+      const id = ctx.input.params.id;
+      const reason = (ctx.input.body.reason ?? '').trim();
+      if (!reason) {
+        ctx.status = 400;
+        await showStatus(ctx, { formError: { holdId: id, reason: ctx.input.body.reason ?? '', message: REASON_REQUIRED } });
+        return;
+      }
+      const { result } = await confirm(ctx, id, reason);
+      ctx.status = 303;
+      ctx.redirect(`/linkage?confirmed=${result.runId}#holds`);
+    },
+  );
 
   route(
     {
@@ -101,10 +134,10 @@ export function registerLinkageRoutes({ route, deps, chrome }: RouteKit): void {
       response: htmlPage,
     },
     async (ctx) => {
-      const body = await runPage(deps.knex, ctx.input.params.id, chrome(ctx));
-      if (!body) throw notFound('取込');
+      const found = await runWithIssues(knex, ctx.input.params.id);
+      if (!found) throw notFound('取込');
       ctx.type = 'html';
-      ctx.body = body;
+      ctx.body = runPage(found, chrome(ctx));
     },
   );
 
@@ -115,10 +148,44 @@ export function registerLinkageRoutes({ route, deps, chrome }: RouteKit): void {
       access: linkageRead,
       tag: TAG,
       summary: '連携仕様ごとの取込状況',
-      description: '連携仕様ごとの最終取込と状態、取込中のファイル、到着期限を過ぎても届いていないファイルを返します。',
+      description:
+        '連携仕様ごとの最終取込と状態、取込中のファイル、到着期限を過ぎても届いていないファイル、' +
+        '件数が大きく減るため保留中の全件ファイル (holds) を返します。',
       response: json(LinkageStatusSchema),
     },
     async () => linkageStatus(deps.linkage),
+  );
+
+  route(
+    {
+      method: 'POST',
+      path: '/api/v1/linkage/holds/:id/confirm',
+      access: confirmAccess,
+      tag: TAG,
+      summary: '保留中の全件ファイルを理由を付けて反映する',
+      description:
+        '件数が大きく減るため保留した全件ファイルを、管理者の判断で反映します (保留の判定はこのファイルに限り行いません)。' +
+        '理由は必須です。決定は監査ログに残ります。すでに反映した、または置き換えられた保留は 409 です。',
+      params: T.Object({ id: IdParam('保留の番号') }),
+      body: ConfirmHoldBody,
+      response: json(HoldConfirmedSchema),
+      errors: ['auth.staffOnly', 'state.conflict'],
+    },
+    async (ctx) => {
+      const reason = ctx.input.body.reason.trim();
+      if (!reason) throw invalidInput(REASON_REQUIRED, [{ field: 'reason', message: REASON_REQUIRED }]);
+      const { hold, result } = await confirm(ctx, ctx.input.params.id, reason);
+      return {
+        holdId: hold.id,
+        specId: hold.specId,
+        runId: result.runId,
+        outcome: result.outcome,
+        rowsBefore: hold.rowsBefore,
+        rowsInFile: hold.rowsInFile,
+        rowsApplied: result.rowsApplied,
+        message: result.message,
+      };
+    },
   );
 
   route(
@@ -136,7 +203,7 @@ export function registerLinkageRoutes({ route, deps, chrome }: RouteKit): void {
     },
     async (ctx) => {
       const { limit, spec } = ctx.input.query;
-      return { runs: await listRuns(deps.knex, { limit: limit ?? 50, ...(spec ? { specId: spec } : {}) }) };
+      return { runs: await listRuns(knex, { limit: limit ?? 50, ...(spec ? { specId: spec } : {}) }) };
     },
   );
 
@@ -151,7 +218,7 @@ export function registerLinkageRoutes({ route, deps, chrome }: RouteKit): void {
       response: json(RunWithIssuesSchema),
     },
     async (ctx) => {
-      const found = await runWithIssues(deps.knex, ctx.input.params.id);
+      const found = await runWithIssues(knex, ctx.input.params.id);
       if (!found) throw notFound('取込');
       return found;
     },

@@ -12,9 +12,23 @@ export const SystemHealthSchema = Component(
     version: T.String(),
     residents: Nullable(T.Integer({ minimum: 0 }), { description: '住民記録の人数 (住登者)' }),
     database: lit('ok', 'error'),
-    warnings: T.Array(lit('linkage', 'backup', 'rpa', 'ups'), { description: '確認が必要な部分 (status を error にはしません)' }),
+    warnings: T.Array(lit('linkage', 'backup', 'rpa', 'ups', 'protection'), {
+      description: '確認が必要な部分 (status を error にはしません)',
+    }),
+    messages: T.Array(T.String(), {
+      description: '確認が必要なことの説明 (1 件 1 行): 保留中の全件ファイル、未確認の支援措置の終了',
+      examples: [['連携 001o005: 全件ファイルを保留中 (現在 2,026 件 → 0 件)', '支援措置の終了 1 件が未確認です']],
+    }),
     linkage: Obj({
       status: OkWarn,
+      holds: T.Array(
+        Obj({
+          specId: T.String(),
+          rowsBefore: T.Integer({ minimum: 0, description: '現在の件数' }),
+          rowsInFile: T.Integer({ minimum: 0, description: 'ファイルの件数' }),
+        }),
+        { description: '件数が大きく減るため保留中の全件ファイル (あれば status は warn)' },
+      ),
       freshness: lit('ok', 'stale', 'none', 'unknown'),
       lastAt: Nullable(IsoDateTime()),
       maxAgeHours: T.Number(),
@@ -28,6 +42,11 @@ export const SystemHealthSchema = Component(
         count: T.Integer({ minimum: 0 }),
       }),
     ),
+    protection: Obj({
+      status: T.Union([T.Literal('ok'), T.Literal('warn')], {
+        description: '連携ファイルで終了し、支援措置担当がまだ確認していない支援措置があれば warn (公開の応答なので件数は出さない)',
+      }),
+    }),
     rpa: Obj({
       status: OkWarn,
       agentsSeen: T.Integer({ minimum: 0 }),

@@ -8,7 +8,14 @@ import { html, page, type PageChrome } from '../html.js';
 
 /** The home pages: the landing page before login, and the staff home after it. */
 
-const STATE_LABEL: Record<string, string> = { ok: '正常', loading: '取込中', missing: '未着', error: 'エラー', none: '未取込' };
+const STATE_LABEL: Record<SpecStatus['state'], string> = {
+  ok: '正常',
+  loading: '取込中',
+  missing: '未着',
+  held: '保留',
+  error: 'エラー',
+  none: '未取込',
+};
 
 /** The page before login: which town this is and where to log in. No personal data. */
 export function landingPage(config: AppConfig, residents: number | null): string {
@@ -35,7 +42,7 @@ export interface StaffHomeData {
 export function staffHomePage(d: StaffHomeData, chrome: PageChrome): string {
   const { session, config, bulletins, visits } = d;
   const counter = (id: string | null) => config.counters.find((c) => c.id === id)?.name ?? id ?? '';
-  const problems = d.specs.filter((s) => s.state === 'missing' || s.state === 'error');
+  const problems = d.specs.filter((s) => s.state === 'missing' || s.state === 'held' || s.state === 'error');
   return page(
     'ホーム',
     html`<h1>ホーム <small>${session.displayName} さん</small></h1>

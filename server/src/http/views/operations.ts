@@ -46,6 +46,7 @@ const SPEC_LABEL: Readonly<Record<SpecStatus['state'], string>> = {
   ok: '正常',
   loading: '取込中',
   missing: '未着 (期限超過)',
+  held: '保留 (全件ファイルの確認待ち)',
   error: 'エラー',
   none: '未取込',
 };

@@ -1,5 +1,5 @@
 import { DomainError } from '../../errors/domainError.js';
-import { FormRenderError, MissingGlyphError } from '../../printing/render.js';
+import { FormRenderError, MissingGlyphError, UnmappedGaijiError } from '../../printing/render.js';
 import type { Ctx } from '../kit.js';
 
 /**
@@ -19,6 +19,9 @@ export function sendPdf(ctx: Ctx, fileName: string, pdf: Buffer): void {
  * 422 with what to do, naming the template and the field. Other errors are returned unchanged.
  */
 export function printProblem(e: unknown): unknown {
+  // An unmapped 外字 names its code point in its own words (「未対応外字 (U+E001) があるため印刷できません: 氏名」).
+  if (e instanceof UnmappedGaijiError)
+    return new DomainError('print.unprintable', { detail: e.message, template: e.template, field: e.field });
   if (e instanceof MissingGlyphError)
     return new DomainError('print.missingGlyph', { char: e.char, codePoint: e.codePoint, template: e.template, field: e.field });
   if (e instanceof FormRenderError)
