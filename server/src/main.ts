@@ -16,8 +16,10 @@ import { pruneAudit, writeAnchor } from './audit/trail.js';
 import { createApp, type RouteInfo } from './http/app.js';
 import { LayoutRegistry } from './linkage/forward/layouts.js';
 import { applyOptionsFrom, checkSpecsHaveLayouts, configuredGaijiMap, loadGaijiMap } from './linkage/forward/settings.js';
+import { refreshSearchKeys } from './linkage/forward/rekey.js';
 import { startWatchdog } from './linkage/forward/watchdog.js';
 import { DropFolderWatcher, pruneArchive } from './linkage/forward/watcher.js';
+import { setVariantTable, variantTableFor } from './domain/variants.js';
 import { closeLogger, createLogger, type Logger } from './ops/logger.js';
 import { scheduleBackups } from './ops/backup.js';
 import { closeDatabase, drainHttp, returnLeases, runStopSteps } from './ops/gracefulStop.js';
@@ -56,8 +58,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const registry = LayoutRegistry.load(opts.configDir);
   checkSpecsHaveLayouts(config, registry, opts.configDir);
   const gaiji = loadGaijiMap(configuredGaijiMap(config, opts.configDir));
+  // The 異体字 table of the search keys: the municipality's own, else the shipped one.
+  setVariantTable(variantTableFor(opts.configDir));
   const knex = openDatabase(config.database, opts.dataDir);
   await migrateLatest(knex);
+  // Stored keys made under other key rules or another 異体字 table are recomputed before any search.
+  const rekey = await refreshSearchKeys(knex);
+  if (rekey.rekeyed && rekey.rowsRead) logger.info('search keys recomputed', rekey);
   // The shipped groups exist from the first start, so that an administrator can assign them.
   await ensureDefaultGroups(knex);
   // Back from an outage: upsmon sends no ONLINE at boot, so ask upsd (banner off, RPA resumes).
@@ -149,6 +156,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       settings: config.linkage,
       closedDates: config.openingHours.closedDates,
       loads: () => watcher.currentLoads(),
+      confirmHold: (holdId, staffId, reason) => watcher.confirmHold(holdId, staffId, reason),
     },
   });
   const tls = config.http.tls;

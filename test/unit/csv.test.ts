@@ -76,7 +76,7 @@ describe('linkage CSV reader (RFC 4180)', () => {
   it('names the line of an unclosed quote, a quote inside a field, and text after a closing quote', async () => {
     const unclosed = await error('a\r\nb\r\n"open,x\r\nc\r\n');
     expect(unclosed.line).to.equal(3);
-    expect(unclosed.message).to.contain('引用符 (") が閉じていません');
+    expect(unclosed.message).to.contain('引用符 (") が閉じないままファイルが終わっています');
     const inside = await error('a\r\nab"c,d\r\n', 3);
     expect(inside.line).to.equal(2);
     expect(inside.message).to.contain('項目の途中');

@@ -9,13 +9,16 @@ import { applyFiles, type FileResult } from '../linkage/forward/apply.js';
 import { planIngest } from '../linkage/forward/ingest.js';
 import { LayoutRegistry } from '../linkage/forward/layouts.js';
 import { writeReports } from '../linkage/forward/report.js';
+import { refreshSearchKeys } from '../linkage/forward/rekey.js';
 import { applyOptionsFrom, configuredGaijiMap, loadGaijiMap } from '../linkage/forward/settings.js';
+import { setVariantTable, variantTableFor } from '../domain/variants.js';
 import { common, DATE_RE, int, progressBar, type CommonOptions } from './common.js';
 
 const OUTCOME: Record<string, string> = {
   applied: '取込済',
   skipped: '同一内容のため処理なし',
   quarantined: '隔離 (取込せず)',
+  held: '保留 (件数が大きく減るため取込せず)',
   failed: '失敗',
 };
 
@@ -26,6 +29,7 @@ export async function runIngest(
   encoding: 'auto' | 'utf8' | 'cp932' | undefined,
   gaijiFile?: string,
   force = false,
+  allowShrink = false,
 ): Promise<FileResult[]> {
   const config = loadAppConfig(o.config);
   const registry = LayoutRegistry.load(o.config);
@@ -35,12 +39,21 @@ export async function runIngest(
   const mapFile = gaijiFile ?? configured ?? (alongside && existsSync(alongside) ? alongside : undefined);
   const gaiji = loadGaijiMap(mapFile);
   const planned = planIngest(target, registry);
+  // The same 異体字 table as the server, and stored keys brought up to it before the load adds rows.
+  setVariantTable(variantTableFor(o.config));
   const knex = openDatabase(config.database, o.dataDir);
   try {
     await migrateLatest(knex);
+    const rekey = await refreshSearchKeys(knex);
+    if (rekey.rekeyed && rekey.rowsRead)
+      console.log(
+        `検索キーを作り直しました: ${rekey.rowsRead.toLocaleString('ja-JP')} 件を確認、${Object.values(rekey.changed)
+          .reduce((a, b) => a + b, 0)
+          .toLocaleString('ja-JP')} 件を更新`,
+      );
     const bar = progressBar('取込');
     let currentFile = '';
-    const options = { ...applyOptionsFrom(config, gaiji), ...(encoding ? { encoding } : {}), force };
+    const options = { ...applyOptionsFrom(config, gaiji), ...(encoding ? { encoding } : {}), force, allowShrink };
     const results = await applyFiles(knex, registry, planned, {
       ...options,
       onProgress: (p) => {
@@ -131,14 +144,38 @@ export function addLinkageCommands(program: Command): void {
     .addOption(new Option('--encoding <enc>', 'file encoding (default: from config)').choices(['auto', 'utf8', 'cp932']))
     .option('--gaiji-map <file>', '同定マップ CSV for legacy 外字 (default: config, then PATH/gaiji-map.csv)')
     .option('--force', 'apply even files whose content was applied before (e.g. after correcting the 同定マップ)', false)
-    .action(async (target: string, opts: { encoding?: 'auto' | 'utf8' | 'cp932'; gaijiMap?: string; force: boolean }, cmd: Command) => {
-      const o = common(cmd);
-      const results = await runIngest(o, path.resolve(target), opts.encoding, opts.gaijiMap && path.resolve(opts.gaijiMap), opts.force);
-      const bad = results.filter((r) => r.outcome === 'quarantined' || r.outcome === 'failed');
-      const total = results.reduce((s, r) => s + r.rowsApplied, 0);
-      if (bad.length) {
-        console.error(`取り込めなかったファイルがあります (${bad.length} 件)。一括取込のため、ほかのファイルも取り込んでいません。`);
-        process.exitCode = 3;
-      } else console.log(`取込完了: ${total.toLocaleString('ja-JP')} 件`);
-    });
+    .option('--allow-shrink', 'apply a full file even when it removes more rows than linkage.shrinkGuard allows (after checking it)', false)
+    .action(
+      async (
+        target: string,
+        opts: { encoding?: 'auto' | 'utf8' | 'cp932'; gaijiMap?: string; force: boolean; allowShrink: boolean },
+        cmd: Command,
+      ) => {
+        const o = common(cmd);
+        const results = await runIngest(
+          o,
+          path.resolve(target),
+          opts.encoding,
+          opts.gaijiMap && path.resolve(opts.gaijiMap),
+          opts.force,
+          opts.allowShrink,
+        );
+        const held = results.filter((r) => r.outcome === 'held');
+        const bad = results.filter((r) => r.outcome === 'quarantined' || r.outcome === 'failed');
+        const total = results.reduce((s, r) => s + r.rowsApplied, 0);
+        for (const h of held)
+          console.error(
+            `${h.specId}: ${h.message}\n  ファイルを確認し、正しければ --allow-shrink を付けてもう一度実行してください: ${path.basename(h.file)}`,
+          );
+        if (held.length && !bad.length) {
+          console.error(
+            `件数が大きく減る全件ファイルがあるため取り込みませんでした (${held.length} 件)。一括取込のため、ほかのファイルも取り込んでいません。`,
+          );
+          process.exitCode = 4;
+        } else if (bad.length) {
+          console.error(`取り込めなかったファイルがあります (${bad.length} 件)。一括取込のため、ほかのファイルも取り込んでいません。`);
+          process.exitCode = 3;
+        } else console.log(`取込完了: ${total.toLocaleString('ja-JP')} 件`);
+      },
+    );
 }

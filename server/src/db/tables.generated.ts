@@ -643,6 +643,16 @@ export type ProtectionEndingRow = {
   acknowledged_by: number | null;
 };
 
+/** A row of `search_key_state` as the driver returns it. */
+export type SearchKeyStateRow = {
+  id: number;
+  rules_version: number;
+  variants_sha256: string;
+  variant_pairs: number;
+  rows_rekeyed: number;
+  rekeyed_at: Date | number | string;
+};
+
 /** Every table of the schema with its columns, in the order the migrations created them. */
 export const tableColumns = {
   residents: [
@@ -1064,6 +1074,7 @@ export const tableColumns = {
     'acknowledged_at',
     'acknowledged_by',
   ],
+  search_key_state: ['id', 'rules_version', 'variants_sha256', 'variant_pairs', 'rows_rekeyed', 'rekeyed_at'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type TableName = keyof typeof tableColumns;
@@ -1109,6 +1120,7 @@ export interface TableRows {
   login_failures: LoginFailureRow;
   linkage_holds: LinkageHoldRow;
   protection_endings: ProtectionEndingRow;
+  search_key_state: SearchKeyStateRow;
 }
 
 /**
@@ -1162,5 +1174,6 @@ declare module 'knex/types/tables.js' {
     login_failures: Knex.CompositeTableType<TableRows['login_failures'], WritableRow<TableRows['login_failures']>>;
     linkage_holds: Knex.CompositeTableType<TableRows['linkage_holds'], WritableRow<TableRows['linkage_holds']>>;
     protection_endings: Knex.CompositeTableType<TableRows['protection_endings'], WritableRow<TableRows['protection_endings']>>;
+    search_key_state: Knex.CompositeTableType<TableRows['search_key_state'], WritableRow<TableRows['search_key_state']>>;
   }
 }

@@ -6,7 +6,18 @@
 import { isVariationSelector } from './text.js';
 import { foldVariants } from './variants.js';
 
+/**
+ * The version of the key rules below. Raise it with any change that gives some text a different
+ * key: stored keys are then recomputed at the next start (`linkage/forward/rekey.ts`), or rows
+ * keyed under the old rules would be missed. 2: wave dashes and tildes meet; more dashes in addresses.
+ */
+export const SEARCH_KEY_RULES = 2;
+
 const SPACES_AND_DOTS = /[\s・·]/gu; // after NFKC: U+3000 and NBSP are ' ', ･ is ・
+// After NFKC, ～ (U+FF5E, what Windows IMEs and CP932 give) is '~'; 〜 (U+301C, the JIS form
+// that standard files use) stays. Both, and ∼ U+223C and ⁓ U+2053, become 〜 in every key.
+const TILDES = /[~\u223C\u2053\u301C]/gu;
+const foldTildes = (s: string): string => s.replace(TILDES, '\u301C');
 const KANA_DASH = /(?<=[\p{Script=Hiragana}ー])[‐‑‒–—―−-]/gu;
 
 function stripVariationSelectors(s: string): string {
@@ -20,7 +31,7 @@ const WA_ROW_V: Record<string, string> = { ヷ: 'ゔぁ', ヸ: 'ゔぃ', ヹ: '�
 /**
  * Exact key for フリガナ: NFKC (ｶﾞ → ガ), katakana → hiragana, spaces and middle dots removed.
  * ー is kept; a hyphen or dash right after a kana is read as ー (IME slip: オ－ノ).
- * ヷヸヹヺ have no hiragana form and become ゔぁ ゔぃ ゔぇ ゔぉ, the same sounds as ヴァ….
+ * ヷヸヹヺ have no hiragana form and become ゔぁ ゔぃ ゔぇ ゔぉ, the same sounds as ヴァ…. Tildes → 〜.
  */
 export function kanaExactKey(s: string): string {
   // Spacing ゛゜ would become ' ' + combining mark under NFKC; make them combining so they join.
@@ -29,7 +40,7 @@ export function kanaExactKey(s: string): string {
     .replace(/\u309C/g, '\u309A')
     .normalize('NFKC');
   let out = '';
-  for (const ch of nfkc.replace(SPACES_AND_DOTS, '')) {
+  for (const ch of foldTildes(nfkc).replace(SPACES_AND_DOTS, '')) {
     const cp = ch.codePointAt(0)!;
     if ((cp >= 0x30a1 && cp <= 0x30f6) || cp === 0x30fd || cp === 0x30fe) out += String.fromCodePoint(cp - 0x60);
     else out += WA_ROW_V[ch] ?? ch;
@@ -74,14 +85,13 @@ export function kanaFoldKey(s: string): string {
 
 /**
  * Exact key for a name in kanji or roman letters: variation selectors dropped, NFKC, spaces and
- * middle dots removed, ASCII a–z upper-cased (only ASCII: é stays é). Private-use code points
+ * middle dots removed, tildes (～ ~ ∼ ⁓) → 〜, ASCII a–z upper-cased (only ASCII: é stays é). Private-use code points
  * (外字, 行政事務標準文字 additions) pass through untouched. NFKC leaves the 12 "unified"
  * compatibility ideographs alone (﨑 U+FA11 stays apart from 崎) but maps the others to their
  * unified form (塚 U+FA10 → 塚 U+585A): that merge is NFKC's own and is accepted here.
  */
 export function nameExactKey(s: string): string {
-  return stripVariationSelectors(s)
-    .normalize('NFKC')
+  return foldTildes(stripVariationSelectors(s).normalize('NFKC'))
     .replace(SPACES_AND_DOTS, '')
     .replace(/[a-z]+/g, (m) => m.toUpperCase());
 }
@@ -113,12 +123,15 @@ function kanjiNumber(run: string): string {
 // A whole 漢数字 run is a number only when it is not at the very start (九十九…, 一宮…) and is followed by
 // 丁目, 番地, 番 (not 番町/番丁/番街: 一番町), 号, の/ノ/之 + number, a hyphen, a space or the end.
 const NUMERAL_RUN = new RegExp(`(?<=[^${KNUM}])[${KNUM}]+(?=丁目|番地|番(?![町丁街])|号|[のノ之][0-9${KNUM}]|-|\\s|$)`, 'gu');
-const LONG_DASH_BETWEEN_NUMBERS = new RegExp(`(?<=[0-9${KNUM}])[ー─](?=[0-9${KNUM}])`, 'gu');
+// Dashes that always mean a hyphen in an address (NFKC has already made ﹣ ⁻ ₋ '-' and ﹘ '—').
+const DASHES = /[\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2043\u2E3A\u2E3B\uFE63\uFF0D]/gu;
+// ー (also ｰ after NFKC) and box-drawing lines ─ ━ are dashes only between two numbers (2ー3ー4).
+const LONG_DASH_BETWEEN_NUMBERS = new RegExp(`(?<=[0-9${KNUM}])[ー─━](?=[0-9${KNUM}])`, 'gu');
 const KANA_OR_HAN = '\\p{Script=Han}\\p{Script=Hiragana}\\p{Script=Katakana}';
 
 /**
  * Address key, so that 「緑ヶ丘二丁目3番地の4」 and 「緑ケ丘２－３－４」 meet. Steps, in order:
- * NFKC; dashes → '-' (ー only between numbers); 漢数字 → digits (rule at NUMERAL_RUN); 丁目/番地/番/号
+ * NFKC, tildes → 〜; dashes → '-' (ー ─ ━ only between numbers); 漢数字 → digits (rule at NUMERAL_RUN); 丁目/番地/番/号
  * dropped after the last number of a part (before a space or the end); a space between two
  * numbers → '-' (「2-3-4 101」 = 「2-3-4-101」), other spaces removed; 丁目/番地/番/号/の/ノ/之/-
  * between numbers → '-'; 大字 dropped, 字 between place-name characters dropped (not in 十文字);
@@ -127,8 +140,8 @@ const KANA_OR_HAN = '\\p{Script=Han}\\p{Script=Hiragana}\\p{Script=Katakana}';
  * 「コーポさくら203号室」 (号 is dropped only before a space or the end).
  */
 export function addressKey(s: string): string {
-  let k = stripVariationSelectors(s).normalize('NFKC').trim();
-  k = k.replace(/[‐‑‒–—―−﹣－]/gu, '-').replace(LONG_DASH_BETWEEN_NUMBERS, '-');
+  let k = foldTildes(stripVariationSelectors(s).normalize('NFKC').trim());
+  k = k.replace(DASHES, '-').replace(LONG_DASH_BETWEEN_NUMBERS, '-');
   k = k.replace(NUMERAL_RUN, kanjiNumber);
   k = k.replace(/(?<=[0-9])(?:丁目|番地|番|号)(?=\s|$)/gu, '');
   k = k.replace(/(?<=[0-9])\s+(?=[0-9])/gu, '-').replace(/\s+/gu, '');

@@ -2,8 +2,9 @@ import iconv from 'iconv-lite';
 
 /**
  * Character encodings of the files madoguchi reads and writes: UTF-8 (with or without BOM) and
- * CP932 (Windows Shift_JIS, what Excel and older core systems write). UTF-16 is recognised only
- * to be named in the error: reading it as CP932 would give garbage without a word.
+ * CP932 (Windows Shift_JIS, what Excel and older core systems write). UTF-16, UTF-32, ISO-2022-JP
+ * and EUC-JP are recognised only to be named in the error: reading them as UTF-8 or CP932 would
+ * give garbage, or a misleading CSV or header message, without a word about the encoding.
  *
  * Every decoder and encoder goes through this file, so a character reads and writes the same
  * way in linkage files, uploads and exports.
@@ -23,8 +24,11 @@ export class TextEncodingError extends Error {
   readonly status = 400;
   readonly expose = true;
   constructor(
-    /** `utf16`: a UTF-16 file; `invalidUtf8`: bad bytes under a UTF-8 BOM or setting; `undecodable`: neither UTF-8 nor CP932. */
-    readonly kind: 'utf16' | 'invalidUtf8' | 'undecodable',
+    /**
+     * `utf16`, `utf32`, `iso2022jp`, `eucjp`: a file in that encoding (named in the reason);
+     * `invalidUtf8`: bad bytes under a UTF-8 BOM or setting; `undecodable`: neither UTF-8 nor CP932.
+     */
+    readonly kind: 'utf16' | 'utf32' | 'iso2022jp' | 'eucjp' | 'invalidUtf8' | 'undecodable',
     /** The message without the line, for callers that show the line in a column of their own. */
     readonly reason: string,
     /** The line the bad bytes are on, when known (1-based). */
@@ -116,9 +120,118 @@ export function utf16Kind(sample: Uint8Array): 'UTF-16LE' | 'UTF-16BE' | null {
   return null;
 }
 
+/** An encoding madoguchi does not read but names, so that the sender knows what to change. */
+export type ForeignEncoding = 'UTF-16LE' | 'UTF-16BE' | 'UTF-32LE' | 'UTF-32BE' | 'ISO-2022-JP' | 'EUC-JP';
+
+const FOREIGN_NAMES: Readonly<Record<ForeignEncoding, string>> = {
+  'UTF-16LE': 'UTF-16 (リトルエンディアン)',
+  'UTF-16BE': 'UTF-16 (ビッグエンディアン)',
+  'UTF-32LE': 'UTF-32 (リトルエンディアン)',
+  'UTF-32BE': 'UTF-32 (ビッグエンディアン)',
+  'ISO-2022-JP': 'ISO-2022-JP (JIS コード)',
+  'EUC-JP': 'EUC-JP',
+};
+const FOREIGN_KINDS: Readonly<Record<ForeignEncoding, 'utf16' | 'utf32' | 'iso2022jp' | 'eucjp'>> = {
+  'UTF-16LE': 'utf16',
+  'UTF-16BE': 'utf16',
+  'UTF-32LE': 'utf32',
+  'UTF-32BE': 'utf32',
+  'ISO-2022-JP': 'iso2022jp',
+  'EUC-JP': 'eucjp',
+};
+
+/** The Japanese message naming a file's encoding, with what to do. */
+export function foreignEncodingMessage(kind: ForeignEncoding): string {
+  return `${FOREIGN_NAMES[kind]} のファイルは読めません。UTF-8 か CP932 (Shift_JIS) で保存し直してください`;
+}
+
 /** The Japanese message naming a UTF-16 file. */
 export function utf16Message(kind: 'UTF-16LE' | 'UTF-16BE'): string {
-  return `${kind === 'UTF-16LE' ? 'UTF-16 (リトルエンディアン)' : 'UTF-16 (ビッグエンディアン)'} のファイルは読めません。UTF-8 か CP932 (Shift_JIS) で保存し直してください`;
+  return foreignEncodingMessage(kind);
+}
+
+/**
+ * `UTF-32LE` / `UTF-32BE` by BOM, or by every aligned group of four bytes looking like one code
+ * point (≤ U+10FFFF: the high byte NUL, the next at most 0x10). UTF-16 text fails this within a
+ * few characters (every second one would have to be a control character). Checked before
+ * `utf16Kind`, whose BOM FF FE is the start of UTF-32LE's FF FE 00 00.
+ */
+export function utf32Kind(sample: Uint8Array): 'UTF-32LE' | 'UTF-32BE' | null {
+  const b = sample;
+  if (b.length >= 4 && b[0] === 0xff && b[1] === 0xfe && b[2] === 0 && b[3] === 0) return 'UTF-32LE';
+  if (b.length >= 4 && b[0] === 0 && b[1] === 0 && b[2] === 0xfe && b[3] === 0xff) return 'UTF-32BE';
+  const end = Math.min(b.length, UTF16_SAMPLE) & ~3;
+  if (end < 16) return null;
+  let le = true;
+  let be = true;
+  for (let i = 0; i < end && (le || be); i += 4) {
+    if (b[i + 3] !== 0 || b[i + 2]! > 0x10) le = false;
+    if (b[i] !== 0 || b[i + 1]! > 0x10) be = false;
+  }
+  return le ? 'UTF-32LE' : be ? 'UTF-32BE' : null;
+}
+
+/**
+ * ISO-2022-JP (7-bit, so it passes as UTF-8) by an escape sequence into kanji: ESC $ @ or ESC $ B
+ * (JIS X 0208), ESC $ ( D / O / Q (JIS X 0212, 0213). Text files madoguchi reads never hold ESC,
+ * so one such sequence is enough.
+ */
+export function isIso2022Jp(sample: Uint8Array): boolean {
+  const b = sample;
+  const end = Math.min(b.length, UTF16_SAMPLE);
+  for (let i = 0; i + 2 < end; i++) {
+    if (b[i] !== 0x1b || b[i + 1] !== 0x24) continue;
+    const c = b[i + 2];
+    if (c === 0x40 || c === 0x42 || (c === 0x28 && (b[i + 3] === 0x44 || b[i + 3] === 0x4f || b[i + 3] === 0x51))) return true;
+  }
+  return false;
+}
+
+/**
+ * EUC-JP, for bytes that are not UTF-8: every byte ≥ 0x80 sits in an EUC-JP sequence (two bytes
+ * of A1–FE; 8E + A1–DF; 8F + two of A1–FE), there are at least four of them, and no byte of
+ * 80–A0 stands outside them. CP932 Japanese text always has such bytes (hiragana lead 0x82,
+ * katakana 0x83, punctuation 0x81, most kanji 0x88–0x9F), and EUC-JP never does, so a CP932
+ * file is not mistaken for EUC-JP (one holding only half-width kana in even runs would be: no
+ * linkage file is, as their headers are kanji). Looks at the first 4 KB.
+ */
+export function isEucJp(sample: Uint8Array, partial = false): boolean {
+  const b = sample;
+  const end = Math.min(b.length, UTF16_SAMPLE);
+  // A sequence cut by the end of the sample (or of the part looked at) counts as whole.
+  const cut = partial || end < b.length;
+  const inRange = (i: number, lo: number, hi: number) => (i >= end ? cut : b[i]! >= lo && b[i]! <= hi);
+  let sequences = 0;
+  for (let i = 0; i < end;) {
+    const c = b[i]!;
+    if (c < 0x80) i++;
+    else if (c === 0x8e && inRange(i + 1, 0xa1, 0xdf)) i += 2;
+    else if (c === 0x8f && inRange(i + 1, 0xa1, 0xfe) && inRange(i + 2, 0xa1, 0xfe)) i += 3;
+    else if (c >= 0xa1 && c <= 0xfe && inRange(i + 1, 0xa1, 0xfe)) i += 2;
+    else return false;
+    if (c >= 0x80) sequences++;
+  }
+  return sequences >= 4;
+}
+
+/**
+ * The encoding of a sample that madoguchi does not read, or null. `utf8Valid`: whether the
+ * sample is valid UTF-8 (EUC-JP is looked for only when it is not).
+ */
+export function foreignEncoding(sample: Uint8Array, opts: { utf8Valid?: boolean; partial?: boolean } = {}): ForeignEncoding | null {
+  const utf32 = utf32Kind(sample);
+  if (utf32) return utf32;
+  const utf16 = utf16Kind(sample);
+  if (utf16) return utf16;
+  if (hasUtf8Bom(sample)) return null;
+  if (isIso2022Jp(sample)) return 'ISO-2022-JP';
+  if (opts.utf8Valid === false && isEucJp(sample, opts.partial)) return 'EUC-JP';
+  return null;
+}
+
+/** Throws the `TextEncodingError` naming a foreign encoding. */
+function throwForeign(kind: ForeignEncoding): never {
+  throw new TextEncodingError(FOREIGN_KINDS[kind], foreignEncodingMessage(kind));
 }
 
 /** A possibly cut multi-byte UTF-8 sequence at the end of a partial sample, left off before checking. */
@@ -145,17 +258,18 @@ function isUtf8(bytes: Uint8Array): boolean {
 /**
  * Chooses the encoding of bytes from the setting, a BOM, or strict UTF-8 validity; else CP932.
  * `partial`: `sample` is the start of a longer file (a sequence may be cut at its end).
- * Throws `TextEncodingError` naming UTF-16.
+ * Throws `TextEncodingError` naming UTF-16, UTF-32, ISO-2022-JP or EUC-JP, whatever the setting.
  */
 export function detectEncoding(sample: Uint8Array, opts: { setting?: EncodingSetting; partial?: boolean } = {}): DetectedEncoding {
   const setting = opts.setting ?? 'auto';
-  const utf16 = utf16Kind(sample);
-  if (utf16) throw new TextEncodingError('utf16', utf16Message(utf16));
   const bom = hasUtf8Bom(sample);
+  const utf8Valid = !bom && isUtf8(opts.partial ? trimCutSequence(sample) : sample);
+  const foreign = foreignEncoding(sample, { utf8Valid, partial: opts.partial ?? false });
+  if (foreign) throwForeign(foreign);
   if (setting === 'cp932') return { encoding: 'cp932', bom: false, reason: '設定により CP932' };
   if (bom) return { encoding: 'utf8', bom: true, reason: 'BOM 付き UTF-8' };
   if (setting === 'utf8') return { encoding: 'utf8', bom: false, reason: '設定により UTF-8' };
-  return isUtf8(opts.partial ? trimCutSequence(sample) : sample)
+  return utf8Valid
     ? { encoding: 'utf8', bom: false, reason: 'UTF-8 として正しいバイト列' }
     : { encoding: 'cp932', bom: false, reason: 'UTF-8 として不正なため CP932' };
 }
@@ -209,7 +323,7 @@ export interface DecodedText {
 
 /**
  * A whole file's bytes as text: detected (or set) encoding, BOM dropped, strict. Throws
- * `TextEncodingError` for UTF-16, invalid UTF-8 under a UTF-8 BOM or setting, and bytes that
+ * `TextEncodingError` for UTF-16, UTF-32, ISO-2022-JP, EUC-JP, invalid UTF-8 under a UTF-8 BOM or setting, and bytes that
  * CP932 cannot read either (naming their line).
  */
 export function decodeText(bytes: Uint8Array, opts: { setting?: EncodingSetting; mapping?: Cp932Mapping } = {}): DecodedText {

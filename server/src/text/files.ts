@@ -12,7 +12,7 @@ import {
 
 const SAMPLE_BYTES = 1 << 20;
 
-/** A file's encoding from its first megabyte (see `detectEncoding`); throws `TextEncodingError` for UTF-16. */
+/** A file's encoding from its first megabyte (see `detectEncoding`); throws `TextEncodingError` naming UTF-16, UTF-32, ISO-2022-JP or EUC-JP. */
 export async function detectFileEncoding(file: string, setting: EncodingSetting = 'auto'): Promise<DetectedEncoding> {
   const fh = await open(file, 'r');
   try {

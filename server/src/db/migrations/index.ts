@@ -14,6 +14,7 @@ import * as m012 from './m012_notice_core_refs.js';
 import * as m013 from './m013_login_throttle.js';
 import * as m014 from './m014_protected_review.js';
 import * as m015 from './m015_linkage_safety.js';
+import * as m016 from './m016_search_keys.js';
 
 /**
  * Migrations are additive only and return one schema-builder chain, so that the same code
@@ -41,6 +42,7 @@ export const migrations: readonly Migration[] = [
   { name: '013_login_throttle', up: m013.up, down: m013.down },
   { name: '014_protected_review', up: m014.up, down: m014.down },
   { name: '015_linkage_safety', up: m015.up, down: m015.down },
+  { name: '016_search_keys', up: m016.up, down: m016.down },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {
