@@ -131,7 +131,10 @@ export async function* readCsv(chunks: AsyncIterable<string>, mapLine?: LineMapp
   }
   if (buf.length) {
     if (buf.indexOf('"') >= 0 && recordEnd(buf + '\n', 0) < 0)
-      throw new CsvSyntaxError(line, `${line} 行目から始まる引用符 (") が閉じないままファイルが終わっています (途中で切れたファイルの可能性があります)`);
+      throw new CsvSyntaxError(
+        line,
+        `${line} 行目から始まる引用符 (") が閉じないままファイルが終わっています (途中で切れたファイルの可能性があります)`,
+      );
     const rec = emit(buf, line);
     if (rec) yield { ...rec, unterminated: true };
   }

@@ -1,9 +1,8 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import type { Knex } from 'knex';
 import type { LinkageSettings, Sidecar } from '../../config/appConfig.js';
-import { insertReturningId } from '../../db/values.js';
 import type { Logger } from '../../ops/logger.js';
 import { DomainError } from '../../errors/domainError.js';
 import { applyFiles, type ApplyOptions, type ApplyProgress, type FileResult } from './apply.js';
