@@ -118,6 +118,14 @@ describe('held full files on /linkage, the API and /healthz', function () {
     });
     expect(api.status).to.equal(403);
     expect((await findHold(server.knex, holdId))!.resolution).to.equal(null);
+    // The refused attempt is a record: who tried to apply which held file.
+    const refusal = await lastAudit(server.knex, 'access.denied');
+    expect(refusal).to.deep.include({ result: 'denied', target_ids: JSON.stringify([String(holdId)]) });
+    expect(JSON.parse(refusal!.detail)).to.deep.include({
+      method: 'POST',
+      route: '/api/v1/linkage/holds/:id/confirm',
+      reason: 'auth.forbidden',
+    });
   });
 
   it('returns the holds in GET /api/v1/linkage/status, the spec state held', async () => {

@@ -169,7 +169,7 @@ function requestActor(ctx: AuditableCtx): AuditActor {
   return session ? actorOf(session, ctx.ip) : { staffId: null, staffLogin: null, role: null, counterId: null, clientAddress: ctx.ip };
 }
 
-export async function auditRefusal(knex: Knex, ctx: AuditableCtx, target: PersonalTarget, e: DomainError): Promise<void> {
+export async function auditRefusal(knex: Knex, ctx: AuditableCtx, target: PersonalTarget | null, e: DomainError): Promise<void> {
   await knex.transaction((trx) =>
     appendAudit(trx, {
       ...requestActor(ctx),
@@ -276,8 +276,11 @@ export function createRouteKit(deps: AppDeps, router: Router, routes: RouteInfo[
         try {
           checked = check(ctx);
         } catch (e) {
-          // Every refusal on a route with personal data is a record: who tried what, and why not.
-          if (personal && e instanceof DomainError) await auditRefusal(deps.knex, ctx, personal, e);
+          // Every refusal on a route with personal data is a record: who tried what, and why not. So is a
+          // logged-in user's refused change anywhere (confirming a held linkage file, an admin action);
+          // an anonymous status poll refused with 401 is not, or monitoring would flood the trail.
+          const refusedChange = spec.method !== 'GET' && e instanceof DomainError && e.status === 403;
+          if ((personal || refusedChange) && e instanceof DomainError) await auditRefusal(deps.knex, ctx, personal, e);
           throw e;
         }
         if (checked === 'redirect-password') return ctx.redirect('/password');
