@@ -63,7 +63,7 @@ describe('madoguchi CLI', function () {
     expect(health).to.include({ status: 'ok', residents: 300 });
     expect(s.output()).to.contain('デモの町');
     const logins = readFileSync(path.join(dataDir, 'demo-logins.txt'), 'utf8').trim().split('\n');
-    expect(logins).to.have.length(5);
+    expect(logins).to.have.length(6);
     expect(statSync(path.join(dataDir, 'demo-logins.txt')).mode & 0o777).to.equal(0o600);
     expect(s.output()).to.contain(logins[0]!.trim());
     expect(await stop(s)).to.equal(0);

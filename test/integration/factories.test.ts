@@ -29,6 +29,10 @@ describe('test helpers: the shared test server and the data factories', function
     const kanri = await s.loginDemo('kanri');
     expect((await getAs(`${s.url}admin/staff`, kanri)).status).to.equal(200);
     expect((await getAs(`${s.url}admin/staff`, madoka)).status).to.equal(403);
+    // The demo's reviewer opens the review list (審査) that the counter accounts cannot.
+    const shinsa = await s.loginDemo('shinsa');
+    expect((await getAs(`${s.url}review`, shinsa)).status).to.equal(200);
+    expect((await getAs(`${s.url}review`, madoka)).status).to.equal(403);
   });
 
   it('makes residents, households, protected residents, staff, visits, notices in each state and certificate requests', async () => {

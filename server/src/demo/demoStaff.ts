@@ -11,6 +11,9 @@ const DEMO_STAFF = [
   { loginId: 'hoken', displayName: '保険 福子', section: '保険福祉課', groups: ['insurance', 'welfare'] },
   { loginId: 'shomei', displayName: '証明 太郎', section: '住民課', groups: ['certificates'] },
   { loginId: 'shien', displayName: '支援 花子', section: '住民課', groups: ['supportMeasures'] },
+  // Reviews the notices the counter accepted (another person than the one who accepted): without
+  // this account a stock demo never gets a notice to 審査済, so no notice job reaches an RPA agent.
+  { loginId: 'shinsa', displayName: '審査 次郎', section: '住民課', groups: ['reviewer'] },
   { loginId: 'kanri', displayName: '管理 一郎', section: '情報政策課', groups: ['admin'] },
 ] as const;
 
