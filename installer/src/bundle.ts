@@ -25,7 +25,7 @@ export const PLATFORM = 'linux-x64';
 /** The workspaces that run on the appliance or the agent PCs (not the installer itself). */
 export const RUNTIME_WORKSPACES = ['server', 'rpa-agent'];
 /** Folders a workspace needs at run time besides its package.json `files` (server/static: CSS, JS). */
-const EXTRA_RUNTIME_DIRS = ['static'];
+const EXTRA_RUNTIME_DIRS = ['static', 'data']; // server/data: the 団体コード list read by domain/addressParser.ts
 
 const installerDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 

@@ -43,7 +43,7 @@ export function up(knex: Knex): Knex.SchemaBuilder {
       t.integer('acknowledged_by');
     })
     .alterTable('linkage_runs', (t) => {
-      t.string('file_sequence', 40);
+      t.string('file_sequence', 100);
     });
 }
 

@@ -197,9 +197,15 @@ async function applyOne(
   let rowsApplied = 0;
   let rowsRejected = 0;
   let unmappedGaiji = 0;
-  const reject = (more: RowIssue[]) => {
+  // A rejected row of a protected person would drop them from the cache, and with them the
+  // protection of their household and address: such a file is quarantined whole (fail closed).
+  const protectedNos = layout.table === 'residents' ? await protectedAddresseeNos(trx) : undefined;
+  let protectedRejected: number | null = null;
+  const reject = (more: RowIssue[], r?: ParsedRow) => {
     rowsRejected++;
     for (const i of more) if (issues.length < MAX_ISSUES) issues.push(i);
+    const no = r?.values.addressee_no;
+    if (protectedNos && typeof no === 'string' && protectedNos.has(no) && protectedRejected === null) protectedRejected = r!.line;
   };
 
   let fatal = false;
@@ -208,7 +214,7 @@ async function applyOne(
     gaijiRows++;
     for (const i of more) if (issues.length < MAX_ISSUES) issues.push(i);
   };
-  const rowsBefore = kind === 'full' ? await countRows(trx, layout.table, layout.fixed) : 0;
+  const rowsBefore = await countRows(trx, layout.table, layout.fixed);
   // Who is protected before the load, to list the protections this file ends (支援措置担当 sees them).
   const protectedBefore: Map<string, ActiveMeasure> | undefined =
     layout.table === 'support_measures' ? await activeMeasuresByPerson(trx) : undefined;
@@ -223,7 +229,7 @@ async function applyOne(
       for (const r of batch) {
         rowsRead++;
         if (r.issues.length) {
-          reject(r.issues);
+          reject(r.issues, r);
           if (r.issues.some((i) => i.fatal)) fatal = true;
           continue;
         }
@@ -278,6 +284,13 @@ async function applyOne(
       rowsApplied: 0,
       message: 'ファイルを最後まで読めないため隔離しました',
     });
+  if (protectedRejected !== null)
+    throw new QuarantineSignal({
+      ...result,
+      outcome: 'quarantined',
+      rowsApplied: 0,
+      message: `支援措置の対象者の行 (${protectedRejected} 行目) が不正なため、ファイル全体を隔離しました (その人と世帯・住所の保護が外れないように)`,
+    });
   if (overThreshold(rowsRejected + gaijiRows, rowsRead, threshold)) {
     const what = gaijiRows
       ? `不正な行が ${rowsRejected} 行、同定マップにない外字を含む行が ${gaijiRows} 行あり`
@@ -293,15 +306,17 @@ async function applyOne(
   }
   const miscounted = countMismatch(control, rowsRead);
   if (miscounted) throw new QuarantineSignal({ ...result, outcome: 'quarantined', rowsApplied: 0, message: miscounted });
-  if (kind === 'full' && !opts.allowShrink) {
-    const held = shrinkReason(rowsBefore, rowsApplied, opts.shrinkGuard ?? DEFAULT_SHRINK_GUARD);
+  if (!opts.allowShrink) {
+    // A full file replaces the data set; a differential file may delete: both are held past the guard.
+    const rowsAfter = kind === 'full' ? rowsApplied : await countRows(trx, layout.table, layout.fixed);
+    const held = shrinkReason(rowsBefore, rowsAfter, opts.shrinkGuard ?? DEFAULT_SHRINK_GUARD, kind);
     if (held)
       throw new QuarantineSignal({
         ...result,
         outcome: 'held',
         rowsApplied: 0,
         message: held,
-        shrink: { rowsBefore, rowsInFile: rowsApplied },
+        shrink: { rowsBefore, rowsInFile: rowsAfter },
       });
   }
   if (protectedBefore) await recordEndings(trx, protectedBefore, { runId, specId: layout.specId, fileName: name });
@@ -323,6 +338,10 @@ async function applyOne(
         .join('。'),
     });
   return result;
+}
+
+async function protectedAddresseeNos(trx: Knex.Transaction): Promise<Set<string>> {
+  return new Set((await activeMeasuresByPerson(trx)).keys());
 }
 
 async function countRows(trx: Knex.Transaction, table: string, where: Record<string, string>): Promise<number> {
@@ -404,7 +423,8 @@ async function olderThanApplied(knex: Knex, specId: string, name: string): Promi
   const seq = fileSequence(name);
   if (!seq) return null;
   const rows = (await knex('linkage_runs')
-    .where({ spec_id: specId, result: 'applied', kind: 'diff' })
+    .where({ spec_id: specId, result: 'applied' })
+    .whereIn('kind', ['diff', 'full'])
     .whereNotNull('file_sequence')
     .orderBy('id', 'desc')
     .limit(50)
@@ -415,7 +435,7 @@ async function olderThanApplied(knex: Knex, specId: string, name: string): Promi
   );
   if (!newest || compareSequence(seq, newest.file_sequence) >= 0) return null;
   return (
-    `通番 (ファイル名の番号) が取込済みの差分ファイルより古いため取り込みません ` +
+    `通番 (ファイル名の番号) が取込済みのファイルより古いため取り込みません ` +
     `(このファイル ${seq}、取込済みの最新 ${newest.file_sequence}: ${newest.file_name}、取込番号 ${newest.id})。` +
     `順番が入れ替わっていないか基幹系で確認してください`
   );

@@ -24,9 +24,13 @@ export function readControlFiles(base: string): ControlFiles {
   const countFile = `${base}.count`;
   if (existsSync(countFile)) {
     const text = readFileSync(countFile, 'utf8').replace(/^\uFEFF/, '');
-    const m = /[0-9]+/.exec(text);
-    if (!m) throw new Error(`件数ファイル ${path.basename(countFile)} に件数 (数字) がありません`);
-    out.count = { file: countFile, rows: Number(m[0]) };
+    // The whole content is one count (`1200`, `1,200`, `件数=1200`); anything else is refused, never half-read.
+    const m = /^\s*(?:件数\s*[=:]?\s*)?([0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)\s*(?:件)?\s*$/.exec(text.normalize('NFKC'));
+    if (!m)
+      throw new Error(
+        `件数ファイル ${path.basename(countFile)} の形式が不正です (件数の数字だけを書いてください: ${JSON.stringify(text.slice(0, 40))})`,
+      );
+    out.count = { file: countFile, rows: Number(m[1]!.replace(/,/g, '')) };
   }
   const md5File = `${base}.md5`;
   if (existsSync(md5File)) {
@@ -65,18 +69,29 @@ export function countMismatch(control: ControlFiles, rowsRead: number): string |
   return `件数ファイルの件数 (${control.count.rows.toLocaleString('ja-JP')} 件) とファイルの行数 (${rowsRead.toLocaleString('ja-JP')} 件) が一致しません。ファイルが途中で切れた可能性があります`;
 }
 
-/** The sequence in a file name: its last run of digits (`001o005_439991_20260601020000.csv` → 20260601020000). */
+/**
+ * The sequence in a file name: its runs of digits after the spec id, in order
+ * (`001o005_439991_20261201020000_2.csv` → `439991.20261201020000.2`), compared run by run, so a
+ * per-day counter after a timestamp orders within the day and never outranks the timestamp.
+ */
 export function fileSequence(name: string): string | null {
-  const runs = path
+  const base = path
     .basename(name)
     .replace(/\.csv$/i, '')
-    .match(/[0-9]+/g);
-  return runs ? runs[runs.length - 1]! : null;
+    .replace(/^([0-9]{3}o[0-9]{3}|ext-[a-z0-9-]+)/, '');
+  const runs = base.match(/[0-9]+/g);
+  return runs ? runs.map((r) => r.replace(/^0+(?=[0-9])/, '')).join('.') : null;
 }
 
-/** Numeric comparison of two digit strings of any length. */
+/** Run-by-run numeric comparison of two sequences; a longer one wins when the shorter is its prefix. */
 export function compareSequence(a: string, b: string): number {
-  const x = a.replace(/^0+/, '');
-  const y = b.replace(/^0+/, '');
-  return x.length !== y.length ? x.length - y.length : x < y ? -1 : x > y ? 1 : 0;
+  const x = a.split('.');
+  const y = b.split('.');
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    const p = x[i]!;
+    const q = y[i]!;
+    if (p.length !== q.length) return p.length - q.length;
+    if (p !== q) return p < q ? -1 : 1;
+  }
+  return x.length - y.length;
 }

@@ -19,14 +19,14 @@ export interface ShrinkGuard {
 export const DEFAULT_SHRINK_GUARD: ShrinkGuard = { maxShare: 0.02, minRows: 10 };
 
 /** Why a full file of `rowsInFile` rows must not replace `rowsBefore` rows without a confirmation, or null. */
-export function shrinkReason(rowsBefore: number, rowsInFile: number, guard: ShrinkGuard): string | null {
-  if (rowsInFile >= rowsBefore) return null;
-  const drop = rowsBefore - rowsInFile;
+export function shrinkReason(rowsBefore: number, rowsAfter: number, guard: ShrinkGuard, kind: 'full' | 'diff' = 'full'): string | null {
+  if (rowsAfter >= rowsBefore) return null;
+  const drop = rowsBefore - rowsAfter;
   const share = drop / rowsBefore;
-  if (rowsInFile === 0 || (drop > guard.minRows && share > guard.maxShare))
+  if (rowsAfter === 0 || (drop > guard.minRows && share > guard.maxShare))
     return (
-      `全件ファイルの件数が現在より大きく減るため保留しました (現在 ${rowsBefore.toLocaleString('ja-JP')} 件 → ` +
-      `ファイル ${rowsInFile.toLocaleString('ja-JP')} 件、${(share * 100).toFixed(1)}% 減。` +
+      `${kind === 'full' ? '全件ファイル' : '差分ファイルの削除'}で件数が現在より大きく減るため保留しました (現在 ${rowsBefore.toLocaleString('ja-JP')} 件 → ` +
+      `取込後 ${rowsAfter.toLocaleString('ja-JP')} 件、${(share * 100).toFixed(1)}% 減。` +
       `許容は ${(guard.maxShare * 100).toFixed(1)}% かつ ${guard.minRows} 件まで)`
     );
   return null;

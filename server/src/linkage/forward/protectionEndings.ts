@@ -15,15 +15,23 @@ export interface ActiveMeasure {
   measureCode: string | null;
   startDate: string | null;
   endDate: string | null;
+  /** Until when the person is protected: the latest end date of their active measures, null = open-ended. */
+  until: string | null;
 }
 
-/** The active measures, one per person (the earliest start), inside the load's transaction. */
+/** The active measures, one per person (the earliest start, the latest end), inside the load's transaction. */
 export async function activeMeasuresByPerson(trx: Knex | Knex.Transaction): Promise<Map<string, ActiveMeasure>> {
   const rows = await activeSupportMeasureRows(trx, todayInJapan());
   const out = new Map<string, ActiveMeasure>();
   for (const r of rows) {
+    const end = r.endDate || null;
     const known = out.get(r.addresseeNo);
-    if (!known || (r.startDate ?? '') < (known.startDate ?? '')) out.set(r.addresseeNo, r);
+    if (!known) {
+      out.set(r.addresseeNo, { ...r, until: end });
+      continue;
+    }
+    const until = known.until === null || end === null ? null : end > known.until ? end : known.until;
+    out.set(r.addresseeNo, (r.startDate ?? '') < (known.startDate ?? '') ? { ...r, until } : { ...known, until });
   }
   return out;
 }
@@ -36,9 +44,29 @@ export async function recordEndings(
 ): Promise<number> {
   if (!before.size) return 0;
   const after = await activeMeasuresByPerson(trx);
-  const ended = [...before.values()].filter((m) => !after.has(m.addresseeNo));
+  // Ended now, or given an end (or an earlier end) that will end it later: a protection running out
+  // at midnight is announced today, not discovered after.
+  const shortened = (m: ActiveMeasure): boolean => {
+    const a = after.get(m.addresseeNo);
+    return !!a && a.until !== null && (m.until === null || a.until < m.until);
+  };
+  const ended = [...before.values()].filter((m) => !after.has(m.addresseeNo) || shortened(m));
   const now = new Date();
   for (const m of ended) {
+    const scheduled = after.get(m.addresseeNo)?.until ?? null;
+    if (scheduled) {
+      await trx('protection_endings').insert({
+        addressee_no: m.addresseeNo,
+        measure_code: m.measureCode,
+        start_date: m.startDate,
+        end_date: scheduled,
+        run_id: run.runId,
+        spec_id: run.specId,
+        file_name: run.fileName,
+        detected_at: now,
+      });
+      continue;
+    }
     const ending = (await trx('support_measures')
       .where({ addressee_no: m.addresseeNo })
       .orderBy('start_date', 'desc')

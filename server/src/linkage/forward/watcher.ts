@@ -132,30 +132,48 @@ export class DropFolderWatcher {
    * Throws a DomainError when the hold is unknown or already resolved.
    */
   async confirmHold(holdId: number, staffId: number, reason: string): Promise<FileResult> {
-    const hold = await findHold(this.d.knex, holdId);
-    if (!hold) throw new DomainError('notFound.resource', { what: `保留中の全件ファイル (番号 ${holdId})` });
-    if (hold.resolution)
-      throw new DomainError('state.conflict', {
-        detail: `このファイルは処理済みです (${hold.resolution === 'confirmed' ? '反映済み' : '次のファイルで置き換え済み'})`,
+    // Everything — the checks, the load, the resolution — in the serial apply queue: a newer file or
+    // a second confirmation that arrives meanwhile is seen, never raced.
+    return this.inQueue(async () => {
+      const hold = await findHold(this.d.knex, holdId);
+      if (!hold) throw new DomainError('notFound.resource', { what: `保留中の全件ファイル (番号 ${holdId})` });
+      if (hold.resolution)
+        throw new DomainError('state.conflict', {
+          detail: `このファイルは処理済みです (${hold.resolution === 'confirmed' ? '反映済み' : '次のファイルで置き換え済み'})`,
+        });
+      const newer = (await this.d
+        .knex('linkage_runs')
+        .where({ spec_id: hold.specId, result: 'applied' })
+        .where('id', '>', hold.runId)
+        .orderBy('id', 'desc')
+        .first('id', 'file_name')) as { id: number; file_name: string } | undefined;
+      const stale = newer
+        ? `保留した後に新しいファイル (取込番号 ${newer.id}: ${newer.file_name}) を取り込んだため、この保留ファイルは反映できません (反映すると新しい内容が古い内容で戻ります)。必要なら基幹系から新しい全件ファイルを出してもらってください`
+        : !existsSync(hold.heldPath)
+          ? `保留したファイルが見つかりません: ${hold.fileName}`
+          : null;
+      if (stale) {
+        await resolveHold(this.d.knex, holdId, { resolution: 'superseded', staffId, reason, resolvedRunId: newer?.id ?? null });
+        if (existsSync(hold.heldPath)) moveInto(linkagePaths(this.d.root, hold.specId).archive, hold.heldPath, hold.fileName);
+        for (const ext of SIDECAR_EXTENSIONS) if (existsSync(`${hold.heldPath}${ext}`)) rmSync(`${hold.heldPath}${ext}`);
+        throw new DomainError('state.conflict', { detail: stale });
+      }
+      const result = await this.applyClaimed(hold.specId, hold.heldPath, hold.fileName, {
+        allowShrink: true,
+        controlBase: () => hold.heldPath,
       });
-    if (!existsSync(hold.heldPath))
-      throw new DomainError('state.conflict', { detail: `保留したファイルが見つかりません: ${hold.fileName}` });
-    const result = await this.applyClaimed(hold.specId, hold.heldPath, hold.fileName, {
-      allowShrink: true,
-      controlBase: () => hold.heldPath,
+      if (!result) throw new Error('保留したファイルを反映できませんでした');
+      if (result.outcome === 'applied' || result.outcome === 'skipped') {
+        await resolveHold(this.d.knex, holdId, { resolution: 'confirmed', staffId, reason, resolvedRunId: result.runId });
+        await this.settle(hold.specId, hold.heldPath, hold.fileName, result);
+        for (const ext of SIDECAR_EXTENSIONS) if (existsSync(`${hold.heldPath}${ext}`)) rmSync(`${hold.heldPath}${ext}`);
+      } else if (result.outcome === 'quarantined') {
+        await resolveHold(this.d.knex, holdId, { resolution: 'superseded', staffId, reason, resolvedRunId: result.runId });
+        await this.settle(hold.specId, hold.heldPath, hold.fileName, result);
+      }
+      this.d.onResult?.(result);
+      return result;
     });
-    if (!result) throw new Error('保留したファイルを反映できませんでした');
-    if (result.outcome === 'applied') {
-      await resolveHold(this.d.knex, holdId, { resolution: 'confirmed', staffId, reason, resolvedRunId: result.runId });
-      // Other holds of the spec are replaced by this file.
-      await this.settle(hold.specId, hold.heldPath, hold.fileName, result);
-      for (const ext of SIDECAR_EXTENSIONS) if (existsSync(`${hold.heldPath}${ext}`)) rmSync(`${hold.heldPath}${ext}`);
-    } else if (result.outcome === 'quarantined') {
-      await resolveHold(this.d.knex, holdId, { resolution: 'superseded', staffId, reason, resolvedRunId: result.runId });
-      await this.settle(hold.specId, hold.heldPath, hold.fileName, result);
-    }
-    this.d.onResult?.(result);
-    return result;
   }
 
   /** Waits until every queue is empty (tests, CLI). */
@@ -254,44 +272,52 @@ export class DropFolderWatcher {
       if (!existsSync(source)) return;
       claimed = moveInto(p.processing, source);
     }
-    const result = await this.applyClaimed(specId, claimed, name, {});
+    const result = await this.inQueue(async () => {
+      const r = await this.applyClaimed(specId, claimed, name, {});
+      if (!r) return r;
+      for (const ext of SIDECAR_EXTENSIONS) {
+        const side = path.join(p.drop, `${name}${ext}`);
+        // A held file keeps its control files beside it, for the confirmed load (settle moves them).
+        if (existsSync(side) && r.outcome !== 'held') {
+          if (r.outcome === 'quarantined') moveInto(p.quarantine, side);
+          else rmSync(side);
+        }
+      }
+      await this.settle(specId, claimed, name, r);
+      return r;
+    });
     if (!result) return;
     this.attempts.delete(name);
-    for (const ext of SIDECAR_EXTENSIONS) {
-      const side = path.join(p.drop, `${name}${ext}`);
-      // A held file keeps its control files beside it, for the confirmed load (settle moves them).
-      if (existsSync(side) && result.outcome !== 'held') {
-        if (result.outcome === 'quarantined') moveInto(p.quarantine, side);
-        else rmSync(side);
-      }
-    }
-    await this.settle(specId, claimed, name, result);
     this.d.onResult?.(result);
   }
 
-  /** Applies one claimed file in the serial apply queue. */
-  private applyClaimed(specId: string, claimed: string, name: string, extra: Partial<ApplyOptions>): Promise<FileResult | undefined> {
-    const p = linkagePaths(this.d.root, specId);
-    const run = this.applying.then(async () => {
-      const startedAt = new Date().toISOString();
-      const [result] = await applyFiles(this.d.knex, this.d.registry, [{ specId, file: claimed }], {
-        ...this.d.applyOptions,
-        signal: this.abort.signal,
-        displayName: () => name,
-        controlBase: () => path.join(p.drop, name),
-        onProgress: (pr) => this.progress.set(specId, { ...pr, startedAt }),
-        ...extra,
-      }).finally(() => this.progress.delete(specId));
-      return result;
-    });
+  /** Runs `fn` in the serial apply queue: one file (or one confirmation) at a time across every spec. */
+  private inQueue<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.applying.then(fn);
     this.applying = run.catch(() => undefined);
     return run;
+  }
+
+  /** Applies one claimed file; call it inside `inQueue`. */
+  private async applyClaimed(specId: string, claimed: string, name: string, extra: Partial<ApplyOptions>): Promise<FileResult | undefined> {
+    const p = linkagePaths(this.d.root, specId);
+    const startedAt = new Date().toISOString();
+    const [result] = await applyFiles(this.d.knex, this.d.registry, [{ specId, file: claimed }], {
+      ...this.d.applyOptions,
+      signal: this.abort.signal,
+      displayName: () => name,
+      controlBase: () => path.join(p.drop, name),
+      onProgress: (pr) => this.progress.set(specId, { ...pr, startedAt }),
+      ...extra,
+    }).finally(() => this.progress.delete(specId));
+    return result;
   }
 
   /** Moves a file where its outcome says and writes its report; a full file applied or held replaces older holds. */
   private async settle(specId: string, claimed: string, name: string, result: FileResult): Promise<void> {
     const p = linkagePaths(this.d.root, specId);
-    if (result.kind === 'full' && (result.outcome === 'applied' || result.outcome === 'held')) {
+    // An applied file makes every pending hold of its spec stale; a newly held full file replaces older holds.
+    if (result.outcome === 'applied' || (result.kind === 'full' && result.outcome === 'held')) {
       for (const old of await pendingHolds(this.d.knex, specId)) {
         if (await resolveHold(this.d.knex, old.id, { resolution: 'superseded', resolvedRunId: result.runId })) {
           if (existsSync(old.heldPath)) moveInto(p.archive, old.heldPath, old.fileName);

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { appendAudit } from '../../audit/trail.js';
 import type { AuditActor } from '../../auth/staffRepo.js';
 import { todayInJapan } from '../../domain/japanTime.js';
+import { restoreShownGaiji } from '../../domain/text.js';
 import { requireVisitMove } from '../../visits/visit.js';
 import { insertDraft, staffOf, updateDraft, type DraftValues } from '../notice.js';
 
@@ -19,9 +20,20 @@ export interface SaveDraftInput {
  */
 export async function saveDraft(db: Knex, input: SaveDraftInput, actor: AuditActor, now = new Date()): Promise<number> {
   const staffId = staffOf(actor);
-  const { visitId, noticeId, draft } = input;
+  const { visitId, noticeId } = input;
   return db.transaction(async (trx) => {
     await requireVisitMove(trx, visitId, 'edit');
+    // A registered person's name as the form showed it (〓 for an unmapped 外字) is their registered name.
+    const draft = {
+      ...input.draft,
+      members: await Promise.all(
+        input.draft.members.map(async (m) => {
+          if (!m.addresseeNo) return m;
+          const r = (await trx('residents').where({ addressee_no: m.addresseeNo }).first('name')) as { name: string } | undefined;
+          return { ...m, name: restoreShownGaiji(m.name, r?.name) };
+        }),
+      ),
+    };
     const id =
       noticeId === null
         ? await insertDraft(trx, visitId, draft, todayInJapan(now), staffId, now)
