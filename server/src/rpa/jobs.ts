@@ -12,6 +12,16 @@ import { DomainError, invalidInput, moveNotAllowed, notFound } from '../errors/d
 import type { Notice } from '../notices/queries.js';
 import { protection as protectionDecision, type Decision } from '../residents/protection.js';
 import type { JobProtection } from './agentApi.js';
+import {
+  PAYLOAD_VERSION,
+  payloadDate,
+  personParts,
+  REGISTERED_ADDRESS_COLUMNS,
+  registeredAddress,
+  homeMunicipality,
+  typedAddressParts,
+  type PayloadAddressV2,
+} from './payload.js';
 
 /**
  * The RPA job aggregate (`rpa_jobs`, with the agents' last contact in `rpa_agents`; evidence files
@@ -193,6 +203,7 @@ export function noticeEntries(n: Notice): Record<string, unknown>[] {
   const subjects = marked.length ? marked : n.members;
   const head = n.members.find((m) => m.head) ?? null;
   return subjects.map((m, i) => ({
+    version: PAYLOAD_VERSION,
     reference: `MDG-${n.id}-${i + 1}`,
     kind: 'notice',
     type: n.type,
@@ -278,6 +289,12 @@ export async function enqueueNotice(
           .first('id')) as { id: number } | undefined
       )?.id ?? null)
     : null;
+  const home = await homeMunicipality(trx);
+  const typed = {
+    previous: await typedAddressParts(trx, n.data.previousAddress, home),
+    new: await typedAddressParts(trx, n.data.newAddress, home),
+    next: await typedAddressParts(trx, n.data.nextAddress, home),
+  };
   for (const [i, payload] of noticeEntries(n).entries()) {
     const subject = payload.subject as {
       addresseeNo: string | null;
@@ -299,6 +316,12 @@ export async function enqueueNotice(
     payload.householdAddress =
       subject.address ?? (anyone?.addresseeNo ? ((await registered(trx, anyone.addresseeNo))?.address ?? null) : null);
     payload.protection = protection;
+    // Payload version 2 (rpa/payload.ts): 和暦 parts, code names and addresses split for the screens.
+    type PersonFields = { birthDate: string | null; sex: string | null; relationship: string | null };
+    for (const m of [subject, payload.head, ...(payload.members as unknown[])]) if (m) Object.assign(m, personParts(m as PersonFields));
+    payload.effective = payloadDate(n.effectiveDate);
+    payload.reported = payloadDate(n.reportedDate);
+    payload.addresses = { current: reg?.parts ?? null, ...typed };
     const key = `notice:${n.id}:${i + 1}`;
     const existing = (await trx('rpa_jobs').where({ idempotency_key: key }).first('id')) as { id: number } | undefined;
     if (existing) {
@@ -330,11 +353,17 @@ export async function enqueueNotice(
 async function registered(
   trx: Knex.Transaction,
   addresseeNo: string,
-): Promise<{ address: string; headName: string | null; nameKana: string | null; birthDate: string | null; sex: string | null } | null> {
+): Promise<{
+  address: string;
+  parts: PayloadAddressV2 | null;
+  headName: string | null;
+  nameKana: string | null;
+  birthDate: string | null;
+  sex: string | null;
+} | null> {
   const r = (await trx('residents')
     .where({ addressee_no: addresseeNo })
-    .first('household_no', 'name_kana', 'birth_date', 'sex', 'town_name', 'block_number', 'address_suffix')) as
-    Record<string, unknown> | undefined;
+    .first('household_no', 'name_kana', 'birth_date', 'sex', ...REGISTERED_ADDRESS_COLUMNS)) as Record<string, unknown> | undefined;
   if (!r) return null;
   const head = r.household_no
     ? ((await trx('residents')
@@ -344,6 +373,7 @@ async function registered(
   const opt = (v: unknown) => (v === null || v === undefined || v === '' ? null : String(v));
   return {
     address: addressText(r),
+    parts: await registeredAddress(trx, r),
     headName: head?.name ?? null,
     nameKana: opt(r.name_kana),
     birthDate: opt(r.birth_date),
@@ -365,10 +395,20 @@ async function certificateSubject(
   const r = addresseeNo
     ? ((await trx('residents')
         .where({ addressee_no: addresseeNo })
-        .first('addressee_no', 'name', 'name_kana', 'birth_date', 'sex', 'household_no', 'town_name', 'block_number', 'address_suffix')) as
+        .first('addressee_no', 'name', 'name_kana', 'birth_date', 'sex', 'household_no', ...REGISTERED_ADDRESS_COLUMNS)) as
         Record<string, unknown> | undefined)
     : undefined;
-  if (!r) return { addresseeNo: addresseeNo ?? null, name: label ?? '', nameKana: null, birthDate: null, sex: null, address: null };
+  if (!r)
+    return {
+      addresseeNo: addresseeNo ?? null,
+      name: label ?? '',
+      nameKana: null,
+      birthDate: null,
+      birth: null,
+      sex: null,
+      address: null,
+      addressParts: null,
+    };
   return {
     addresseeNo: String(r.addressee_no),
     name: String(r.name),
@@ -377,6 +417,8 @@ async function certificateSubject(
     sex: r.sex ?? null,
     householdNo: r.household_no ?? null,
     address: addressText(r),
+    birth: payloadDate(r.birth_date ? String(r.birth_date) : null),
+    addressParts: await registeredAddress(trx, r),
   };
 }
 
@@ -400,6 +442,7 @@ export async function enqueueCertificateRequest(
     // The person, their household and anyone at their address (a 住民票 shows the address).
     const protection = flagOf(decide.person(line.subject.addresseeNo));
     const payload = {
+      version: PAYLOAD_VERSION,
       reference,
       protection,
       kind: 'certificate',
