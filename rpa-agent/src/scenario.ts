@@ -1,7 +1,23 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadYaml, type ConfigIssue, type YamlSource } from '@madoguchi/server/config/yamlFile';
+import { payloadPaths } from '@madoguchi/server/rpa/payload';
 import { parseTemplate, TemplateError, type Maps, type TemplatePart } from './template.js';
+
+// The payload's paths from its schema (server/src/rpa/payload.ts): a misspelled path in a scenario
+// fails `validate` instead of typing an empty value into a core-system screen.
+let known: Set<string> | undefined;
+function knownPath(dotted: string[]): boolean {
+  // `credentials.*` come from the agent's own configuration (the login), not from the job.
+  known ??= new Set([...payloadPaths(), 'credentials.*']);
+  const p = dotted
+    .map((k) => (/^[0-9]+$/.test(k) ? '[]' : k))
+    .join('.')
+    .replace(/\.\[\]/g, '[]');
+  if (known.has(p)) return true;
+  // Free-form parts (`data.*`, `options.*`) accept any key below them.
+  return [...known].some((k) => k.endsWith('.*') && p.startsWith(k.slice(0, -1)));
+}
 
 /**
  * Scenarios are data: `config/scenarios/<coreSystem>/_system.yaml` (the core system's common
@@ -205,6 +221,13 @@ class Compiler {
       const parts = parseTemplate(text);
       for (const p of parts) {
         if (typeof p === 'string') continue;
+        if (!knownPath(p.path))
+          this.issues.push(
+            this.src.issue(
+              at,
+              `${what}: ペイロードに「${p.path.join('.')}」という項目はありません (項目の一覧は docs/manual/rpa.md の「ペイロード」)`,
+            ),
+          );
         for (const f of p.filters)
           if (f.name === 'map' && !this.maps[f.arg ?? ''])
             this.issues.push(this.src.issue(at, `${what}: 変換表「${f.arg ?? ''}」が maps にありません`));

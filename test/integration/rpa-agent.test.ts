@@ -131,7 +131,14 @@ describe('RPA agent: scenarios, entry into the core system, evidence, stop and r
     const broken = path.join(t.dir, 'broken');
     cpSync(path.join(configDir, 'scenarios/sim'), broken, { recursive: true });
     const file = path.join(broken, 'moveIn.yaml');
-    writeFileSync(file, readFileSync(file, 'utf8').replace('fill: entry.kana', 'fill: entry.kanaa').replace('| katakana |', '| katakan |'));
+    writeFileSync(
+      file,
+      readFileSync(file, 'utf8')
+        .replace('fill: entry.kana', 'fill: entry.kanaa')
+        .replace('| katakana |', '| katakan |')
+        // A misspelled payload path (the reviewer's case): refused, not typed as an empty value.
+        .replace("'{{ subject.name }}'", "'{{ subject.nmae }}'"),
+    );
     const death = path.join(broken, 'death.yaml');
     writeFileSync(death, readFileSync(death, 'utf8').replace('    commit: true\n', ''));
     const bad = await runAgent('validate', broken);
@@ -139,6 +146,7 @@ describe('RPA agent: scenarios, entry into the core system, evidence, stop and r
     expect(bad.stderr).to.match(/moveIn\.yaml:\d+:\d+: steps\[4\]\.fill: 手順 5「entry\.kanaa」が screens にありません/);
     expect(bad.stderr).to.match(/moveIn\.yaml:\d+:\d+: steps\[4\]\.value: 手順 5: 変換「katakan」はありません/);
     expect(bad.stderr).to.match(/death\.yaml:\d+:\d+: steps: 登録する手順 \(commit: true\) はちょうど 1 つ必要です/);
+    expect(bad.stderr).to.match(/moveIn\.yaml:\d+:\d+: steps\[\d+\]\.value: 手順 \d+: ペイロードに「subject\.nmae」という項目はありません/);
   });
 
   it('check-scenarios walks every scenario up to the saving button, saves nothing, and catches a renamed selector', async () => {

@@ -52,8 +52,10 @@ export const PayloadPerson = T.Object(
     moving: T.Boolean({ description: '異動する人 (転入・転出・転居)' }),
     head: T.Boolean({ description: '世帯主' }),
     event: T.Boolean({ description: '出生・死亡の本人' }),
+    address: T.Optional(NStr('住民記録上の現住所 (全体。届出の対象者 subject のみ)')),
+    registeredHeadName: T.Optional(NStr('住民記録上の世帯主の氏名 (届出の対象者 subject のみ)')),
   },
-  { additionalProperties: true, description: '人' },
+  { additionalProperties: false, description: '人' },
 );
 
 /**
