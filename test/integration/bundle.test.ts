@@ -114,6 +114,7 @@ describe('offline bundle: npm run bundle, verify.sh, install.sh, upgrade.sh with
       'app/server/bin/madoguchi.js',
       'app/server/dist/cli.js',
       'app/server/static/base.css',
+      'app/server/data/local-governments.csv',
       'app/node_modules/better-sqlite3/build/Release/better_sqlite3.node',
       'config/municipality.yaml',
       'install.sh',
