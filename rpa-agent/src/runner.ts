@@ -69,27 +69,77 @@ export class ScenarioRunner {
   async run(scenario: Scenario, payload: Record<string, unknown>, hooks: RunHooks = {}): Promise<RunResult> {
     const data = { ...payload, credentials: this.opts.credentials };
     const found = await this.probe(scenario, data);
-    if (found !== null) return { coreRef: found, alreadyEntered: true, steps: scenario.probe.steps.length, committed: false };
+    if (found !== null)
+      return { coreRef: guardRef(found, payload), alreadyEntered: true, steps: scenario.probe.steps.length, committed: false };
     const vars: Record<string, string> = {};
     let committed = false;
-    for (const step of scenario.steps) {
-      if (!committed && hooks.stopRequested?.()) throw new StopRequested('停止の指示を受けたため、登録の前で中断しました');
-      if (step.commit) await hooks.beforeCommit?.();
-      await this.step(step, data, scenario.maps, vars);
-      if (step.commit) committed = true;
-      await hooks.afterStep?.(step);
+    let saving = false;
+    try {
+      for (const step of scenario.steps) {
+        if (!committed && hooks.stopRequested?.()) throw new StopRequested('停止の指示を受けたため、登録の前で中断しました');
+        if (step.commit) await hooks.beforeCommit?.();
+        saving ||= step.commit;
+        await this.step(step, data, scenario.maps, vars);
+        if (step.commit) committed = true;
+        await hooks.afterStep?.(step);
+      }
+    } catch (e) {
+      // Without a probe, a failure from the saving step on cannot be told from a save: never retry it.
+      if (saving && scenario.idempotency === 'none' && !(e instanceof BusinessError))
+        throw new BusinessError(
+          `登録できたか分かりません (このシナリオには確認の手段がありません: idempotency: none)。基幹系で登録されたか確かめ、登録済みなら「手入力済み」にしてください (${(e as Error).message})`,
+        );
+      throw e;
     }
     const coreRef = vars.coreRef ?? '';
     if (!coreRef) throw new ApplicationError('基幹系の処理番号を取り出せませんでした');
-    return { coreRef, alreadyEntered: false, steps: scenario.probe.steps.length + scenario.steps.length, committed };
+    return {
+      coreRef: guardRef(coreRef, payload),
+      alreadyEntered: false,
+      steps: scenario.probe.steps.length + scenario.steps.length,
+      committed,
+    };
   }
 
-  /** Searches the core system for the job's reference; the record number when it is there. */
+  /**
+   * Looks in the core system for an entry this job already made; its record number when there.
+   * `reference`: found by madoguchi's reference. `search`: every result row is compared with the
+   * job's values (`match`); exactly one matching row is the entry, several stop the job for staff.
+   */
   async probe(scenario: Scenario, data: Record<string, unknown>): Promise<string | null> {
+    if (scenario.idempotency === 'none') return null;
     for (const step of scenario.probe.steps) await this.step(step, data, scenario.maps, {});
-    if ((await this.page.locator(scenario.probe.found.selector).count()) === 0) return null;
-    const text =
-      (await this.page.locator(scenario.probe.extract.selector).first().textContent({ timeout: this.opts.stepTimeoutMs }))?.trim() ?? '';
+    const rows = this.page.locator(scenario.probe.found.selector);
+    const count = await rows.count();
+    if (count === 0) return null;
+    let row: Locator = rows.first();
+    if (scenario.probe.match.length) {
+      const wanted = scenario.probe.match.map((m) => comparable(renderTemplate(m.value, data, scenario.maps)));
+      const hits: Locator[] = [];
+      for (let i = 0; i < count; i++) {
+        const r = rows.nth(i);
+        let all = true;
+        for (const [k, m] of scenario.probe.match.entries()) {
+          const cell = (await r.locator(m.cell.selector).first().textContent({ timeout: this.opts.stepTimeoutMs })) ?? '';
+          if (comparable(cell) !== wanted[k]) {
+            all = false;
+            break;
+          }
+        }
+        if (all) hits.push(r);
+      }
+      if (hits.length === 0) return null;
+      if (hits.length > 1)
+        throw new BusinessError(
+          `確認 (probe) で、このジョブと同じ内容の記録が ${hits.length} 件見つかりました。どれがこのジョブのものか職員が確かめてください`,
+        );
+      row = hits[0]!;
+    }
+    // With `match` the number is read inside the matching row; without, where the scenario points.
+    const at = scenario.probe.match.length
+      ? row.locator(scenario.probe.extract.selector)
+      : this.page.locator(scenario.probe.extract.selector);
+    const text = (await at.first().textContent({ timeout: this.opts.stepTimeoutMs }))?.trim() ?? '';
     if (!text) throw new ApplicationError(`確認 (probe) で見つかりましたが、${scenario.probe.extract.ref} から処理番号を読めません`);
     return text;
   }
@@ -235,4 +285,26 @@ export class ScenarioRunner {
       throw await this.explain(e, step);
     }
   }
+}
+
+/** Text as compared in a probe: NFKC, without spaces (a screen pads and widens as it likes). */
+function comparable(s: string): string {
+  return s.normalize('NFKC').replace(/[\s\u3000]/g, '');
+}
+
+/** A 宛名番号 of the job read as the record number is a scenario mistake: never reported as the number. */
+export function guardRef(ref: string, payload: Record<string, unknown>): string {
+  const nos = new Set<string>();
+  const add = (p: unknown) => {
+    const no = (p as { addresseeNo?: unknown } | null | undefined)?.addresseeNo;
+    if (typeof no === 'string' && no) nos.add(no);
+  };
+  add(payload.subject);
+  add(payload.head);
+  for (const m of (payload.members as unknown[] | undefined) ?? []) add(m);
+  if (nos.has(ref.trim()))
+    throw new BusinessError(
+      `基幹系の処理番号として宛名番号 (${ref.trim()}) を読み取りました。シナリオの extract (処理番号の項目) を確かめてください`,
+    );
+  return ref;
 }

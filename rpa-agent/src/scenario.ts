@@ -64,9 +64,20 @@ interface ScenarioSource {
   kind: 'notice' | 'certificate';
   screens?: SelectorMap;
   maps?: Record<string, Record<string, string>>;
-  probe: { steps: StepSource[]; found: string; extract: string };
+  idempotency?: Idempotency;
+  probe?: { steps: StepSource[]; found: string; extract: string; match?: { cell: string; value: string }[] };
   steps: StepSource[];
 }
+
+/**
+ * How a scenario keeps an entry from being made twice when a run is cut short:
+ * - `reference`: madoguchi's reference is typed into a field of the entry and the probe searches by it;
+ * - `search`: the probe searches by the job's data and compares each result row with it (`match`),
+ *   for core systems with no field for an outside reference;
+ * - `none`: no way to tell; an uncertain save stops the job for staff instead of retrying (at most once
+ *   unattended, never twice).
+ */
+export type Idempotency = 'reference' | 'search' | 'none';
 
 /** A selector reference resolved: `entry.kana` → `#kana`. */
 export interface Target {
@@ -97,7 +108,9 @@ export interface Scenario {
   title: string;
   kind: 'notice' | 'certificate';
   maps: Maps;
-  probe: { steps: Step[]; found: Target; extract: Target };
+  idempotency: Idempotency;
+  /** `steps: []` when the scenario has no probe (idempotency `none`). */
+  probe: { steps: Step[]; found: Target; extract: Target; match: { cell: Target; value: TemplatePart[] }[] };
   steps: Step[];
   /** Every selector of the screens the scenario uses (the dry run checks they exist where it can). */
   screens: SelectorMap;
@@ -178,17 +191,32 @@ const systemSchema = {
 const scenarioSchema = {
   type: 'object',
   additionalProperties: false,
-  required: ['title', 'kind', 'probe', 'steps'],
+  required: ['title', 'kind', 'steps'],
   properties: {
     title: { type: 'string' },
     kind: { type: 'string', enum: ['notice', 'certificate'] },
+    idempotency: { type: 'string', enum: ['reference', 'search', 'none'] },
     screens: selectorMap,
     maps,
     probe: {
       type: 'object',
       additionalProperties: false,
       required: ['steps', 'found', 'extract'],
-      properties: { steps: { ...steps, minItems: 1 }, found: template, extract: template },
+      properties: {
+        steps: { ...steps, minItems: 1 },
+        found: template,
+        extract: template,
+        match: {
+          type: 'array',
+          minItems: 1,
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['cell', 'value'],
+            properties: { cell: template, value: template },
+          },
+        },
+      },
     },
     steps: { ...steps, minItems: 1 },
   },
@@ -336,7 +364,23 @@ function loadScenario(file: string, system: CoreSystem): Scenario {
     for (const [name, items] of Object.entries(v.screens ?? {})) screens[name] = { ...(system.screens[name] ?? {}), ...items };
     const scenarioMaps: Maps = { ...system.maps, ...(v.maps ?? {}) };
     const comp = new Compiler(src, screens, scenarioMaps);
-    const probeSteps = comp.steps(v.probe.steps, ['probe', 'steps']);
+    const idempotency: Idempotency = v.idempotency ?? 'reference';
+    if (idempotency !== 'none' && !v.probe)
+      comp.issues.push(
+        src.issue([], `確認 (probe) がありません (idempotency: ${idempotency})。確かめる手段がなければ idempotency: none と書きます`),
+      );
+    if (idempotency === 'none' && v.probe)
+      comp.issues.push(src.issue(['probe'], 'idempotency: none のシナリオに確認 (probe) は書けません'));
+    if (idempotency === 'search' && v.probe && !v.probe.match)
+      comp.issues.push(src.issue(['probe'], 'idempotency: search には、結果の行とジョブの値を比べる match が必要です'));
+    if (idempotency === 'reference' && v.probe && !JSON.stringify(v.probe.steps).includes('reference'))
+      comp.issues.push(
+        src.issue(
+          ['probe', 'steps'],
+          'idempotency: reference の確認は受付番号 ({{ reference }}) で検索します。参照欄がない基幹系は idempotency: search を使います',
+        ),
+      );
+    const probeSteps = v.probe ? comp.steps(v.probe.steps, ['probe', 'steps']) : [];
     const stepList = comp.steps(v.steps, ['steps']);
     const commits = stepList.filter((s) => s.commit);
     if (commits.length !== 1)
@@ -354,11 +398,18 @@ function loadScenario(file: string, system: CoreSystem): Scenario {
       kind: v.kind,
       maps: scenarioMaps,
       screens,
-      probe: {
-        steps: probeSteps,
-        found: comp.target(v.probe.found, ['probe', 'found'], 'probe.found'),
-        extract: comp.target(v.probe.extract, ['probe', 'extract'], 'probe.extract'),
-      },
+      idempotency,
+      probe: v.probe
+        ? {
+            steps: probeSteps,
+            found: comp.target(v.probe.found, ['probe', 'found'], 'probe.found'),
+            extract: comp.target(v.probe.extract, ['probe', 'extract'], 'probe.extract'),
+            match: (v.probe.match ?? []).map((m, i) => ({
+              cell: comp.target(m.cell, ['probe', 'match', i, 'cell'], 'probe.match.cell'),
+              value: comp.template(m.value, ['probe', 'match', i, 'value'], `確認の比較 ${i + 1}`),
+            })),
+          }
+        : { steps: [], found: { ref: '', selector: '' }, extract: { ref: '', selector: '' }, match: [] },
       steps: stepList,
     };
     return comp.issues;

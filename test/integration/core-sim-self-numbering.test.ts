@@ -734,8 +734,25 @@ describe('core-system simulator, profile selfNumbering (another vendor: own numb
         setainushi: true,
         tsusu: 2,
       });
-      expect(await runner.run(runner.scenario('residentCopy'), certificate)).to.include({ alreadyEntered: true, coreRef: c1.coreRef });
-      expect(agentSim.entries().filter((x) => x.kind === 'juminhyo')).to.have.length(1);
+      // This system cannot tell a second request of the same person from a repeat of the first, so the
+      // scenario has no probe (idempotency: none): a second run is a second issue, never a silent skip…
+      const c2 = await runner.run(runner.scenario('residentCopy'), certificate);
+      expect(c2).to.include({ alreadyEntered: false, committed: true });
+      expect(c2.coreRef).not.to.equal(c1.coreRef);
+      expect(agentSim.entries().filter((x) => x.kind === 'juminhyo')).to.have.length(2);
+      // …and a save whose answer is lost is not retried: the job stops for staff, who look in the system.
+      agentSim.setFaults({ rules: [{ kind: 'errorAfterSave', screen: 'juminhyo', nth: [1] }] });
+      try {
+        const uncertain = await runner.run(runner.scenario('residentCopy'), certificate).then(
+          () => null,
+          (e: unknown) => e as Error,
+        );
+        expect(uncertain).to.be.instanceOf(BusinessError);
+        expect(uncertain!.message).to.contain('登録できたか分かりません');
+        expect(agentSim.entries().filter((x) => x.kind === 'juminhyo')).to.have.length(3);
+      } finally {
+        agentSim.setFaults({ rules: [] });
+      }
     });
 
     it('logs in again when the idle session shows the login screen in place of the page', async function () {
