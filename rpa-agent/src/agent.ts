@@ -86,7 +86,7 @@ export class Agent {
       while (!this.stopping) {
         let claimed: Awaited<ReturnType<ServerApi['claim']>>;
         try {
-          claimed = await this.api.claim();
+          claimed = await this.api.claim(this.cfg.serves);
           if (reportedAway) this.log('info', 'サーバーに再接続しました');
           reportedAway = false;
           away.reset();

@@ -106,8 +106,8 @@ export class ServerApi {
   }
 
   /** A job, or null with how long the server asks to wait (seconds) when it has none. */
-  async claim(): Promise<{ job: ClaimResult['job'] | null; retryAfter: number | null }> {
-    const res = await this.request('POST', 'api/v1/agent/claim', '{}');
+  async claim(scenarios?: readonly string[]): Promise<{ job: ClaimResult['job'] | null; retryAfter: number | null }> {
+    const res = await this.request('POST', 'api/v1/agent/claim', JSON.stringify(scenarios?.length ? { scenarios } : {}));
     if (res.status === 204) {
       const ra = Number(res.headers['retry-after']);
       return { job: null, retryAfter: Number.isFinite(ra) && ra > 0 ? ra : null };

@@ -13,6 +13,8 @@ export interface AgentConfig {
   workDir: string;
   /** A local scenario folder instead of the server's (to try a repair before putting it on the server). */
   scenarioDir?: string;
+  /** The scenarios this PC serves (an agent pool: one PC for certificates, one for move entries); absent = all. */
+  serves?: string[];
   pollSeconds: number;
   stepTimeoutSeconds: number;
   screenshots: 'onFailure' | 'everyStep';
@@ -39,6 +41,7 @@ const schema = {
     tokenFile: { type: 'string', minLength: 1 },
     ca: { type: 'string', minLength: 1 },
     coreSystem: { type: 'string', pattern: '^[A-Za-z0-9_-]+$' },
+    serves: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9]*$' } },
     core: {
       type: 'object',
       additionalProperties: false,
@@ -101,6 +104,7 @@ export function loadAgentConfig(file: string, env: NodeJS.ProcessEnv = process.e
     browser: { ...v.browser, ...(v.browser.executablePath ? { executablePath: at(v.browser.executablePath) } : {}) },
     workDir: at(v.workDir),
     ...(v.scenarioDir ? { scenarioDir: at(v.scenarioDir) } : {}),
+    ...(v.serves ? { serves: v.serves } : {}),
     pollSeconds: v.pollSeconds,
     stepTimeoutSeconds: v.stepTimeoutSeconds,
     screenshots: v.screenshots,

@@ -3,6 +3,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { todayInJapan } from '../../server/src/domain/dates.js';
 import { exportNoticesCsv, NOTICE_CSV_COLUMNS } from '../../server/src/rpa/csvOut.js';
+import { claimForAgent } from '../../server/src/rpa/commands/agentCalls.js';
+import { queueSettingsOf } from '../../server/src/rpa/jobs.js';
 import { getNotice } from '../../server/src/notices/queries.js';
 import { decodeCsv } from '../../server/src/stats/visitStats.js';
 import { registerApiClient } from '../../server/src/auth/apiClients.js';
@@ -112,6 +114,35 @@ describe('RPA job queue: enqueue on accept, claim after review, leases, retries,
       (await fetch(`${server.url}api/v1/agent/claim`, { method: 'POST', headers: { cookie: clerk.cookie, 'x-csrf-token': clerk.csrf } }))
         .status,
     ).to.equal(403);
+  });
+
+  it('gives an agent of a pool only the scenarios it serves, and no job at all outside the service hours', async () => {
+    const nid = await acceptRelocation();
+    await review(nid);
+    await server.knex('rpa_jobs').where({ notice_id: nid }).update({ blocked_by: null });
+    const claimAs = (i: number, body: unknown) =>
+      fetch(`${server.url}api/v1/agent/claim`, { method: 'POST', headers: agent(i), body: JSON.stringify(body) });
+    // A certificate PC does not take the 転居.
+    expect((await claimAs(0, { scenarios: ['residentCopy', 'sealCertificate'] })).status).to.equal(204);
+    expect((await claimAs(0, { scenarios: ['../x'] })).status).to.equal(400);
+    // Outside the core system's hours nothing is leased, and the agent is told when to come back.
+    const closed = { ...queueSettingsOf(server.config), serviceHours: { from: '00:00', to: '00:01', weekdays: [] as number[] } };
+    closed.serviceHours.weekdays = [(new Date(Date.now() + 9 * 3_600_000).getUTCDay() + 3) % 7];
+    const off = await claimForAgent(server.knex, { name: 'rpa-01', version: null, host: null, mayReceiveProtected: false }, closed, {
+      staffId: null,
+      staffLogin: 'rpa-01',
+      role: null,
+      counterId: null,
+      clientAddress: null,
+    });
+    expect(off.job).to.equal(null);
+    expect(off.closedForSeconds).to.be.greaterThan(24 * 3600);
+    // The PC for moves takes it.
+    const res = await claimAs(0, { scenarios: ['relocation', 'moveIn'] });
+    expect(res.status).to.equal(200);
+    const got = (await res.json()) as Claimed;
+    expect(got.job.scenario).to.equal('relocation');
+    expect((await report(0, got.job.id, 'success', { coreRef: 'R08-POOL01' })).status).to.equal(200);
   });
 
   it('never gives one job to two agents claiming at once, and re-queues an expired lease', async () => {

@@ -53,6 +53,13 @@ export interface SpecSettings {
   sidecar?: Sidecar;
 }
 
+/** `HH:MM`–`HH:MM` in Japan time on the given weekdays (0 = Sunday); `to` may be `24:00`. */
+export interface ServiceHours {
+  from: string;
+  to: string;
+  weekdays?: number[];
+}
+
 export interface LinkageSettings {
   dropDir: string;
   gaijiMap?: string;
@@ -136,7 +143,15 @@ export interface AppConfig {
   /** Accepted notices as CSV for the core system (000 §9-2): folder under the data dir, encoding, schedule. */
   backwardLinkage: { csvDir: string; encoding: 'utf8' | 'cp932'; schedule: string | null };
   /** Entry into the core system's screens by RPA agents: scenario folder, leases, retries, evidence. */
-  rpa: { coreSystem: string; leaseSeconds: number; maxAttempts: number; backoffSeconds: number; evidenceRetentionDays: number };
+  rpa: {
+    coreSystem: string;
+    leaseSeconds: number;
+    maxAttempts: number;
+    backoffSeconds: number;
+    evidenceRetentionDays: number;
+    /** When agents may enter into the core system (JST); none = always. Outside, no job is leased (the night batch). */
+    serviceHours?: ServiceHours;
+  };
   /** Fonts for printed forms (IPAmj明朝 for names and addresses, a Gothic for labels). */
   printing: { fonts: { mincho: string; gothic: string } };
   /** Deadlines of notices in days from the effective date (late notices warn). */
@@ -432,6 +447,16 @@ export const appConfigSchema = {
         maxAttempts: { type: 'integer', minimum: 1, maximum: 20, default: 3 },
         backoffSeconds: { type: 'integer', minimum: 1, maximum: 86400, default: 60 },
         evidenceRetentionDays: { type: 'integer', minimum: 1, maximum: 3650, default: 30 },
+        serviceHours: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['from', 'to'],
+          properties: {
+            from: { type: 'string', pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' },
+            to: { type: 'string', pattern: '^([01][0-9]|2[0-4]):[0-5][0-9]$' },
+            weekdays: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'integer', minimum: 0, maximum: 6 } },
+          },
+        },
       },
     },
     printing: {

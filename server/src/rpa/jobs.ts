@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Knex } from 'knex';
-import type { AppConfig } from '../config/appConfig.js';
+import type { AppConfig, ServiceHours } from '../config/appConfig.js';
 import type { PricedRequest } from '../certificates/fees.js';
 import { appendAudit } from '../audit/trail.js';
 import type { AuditActor } from '../auth/staffRepo.js';
@@ -80,6 +80,31 @@ export interface QueueSettings {
   maxAttempts: number;
   /** First retry after this many seconds, doubling each time. */
   backoffSeconds: number;
+  /** When jobs may be leased (JST); absent = always. */
+  serviceHours?: ServiceHours;
+}
+
+/**
+ * Seconds until the core system is open for entries again, or 0 when it is open now. Outside the
+ * service hours (the core system's night batch, its maintenance) no job is leased.
+ */
+export function secondsUntilOpen(hours: ServiceHours | undefined, now: Date): number {
+  if (!hours) return 0;
+  const minutes = (t: string) => Number(t.slice(0, 2)) * 60 + Number(t.slice(3, 5));
+  const from = minutes(hours.from);
+  const to = minutes(hours.to);
+  const days = hours.weekdays ?? [0, 1, 2, 3, 4, 5, 6];
+  // Japan has no daylight saving time: UTC+9 all year.
+  const jst = new Date(now.getTime() + 9 * 3_600_000);
+  const open = (day: number, m: number) => days.includes(day) && (from <= to ? m >= from && m < to : m >= from || m < to);
+  const day0 = jst.getUTCDay();
+  const m0 = jst.getUTCHours() * 60 + jst.getUTCMinutes();
+  if (open(day0, m0)) return 0;
+  for (let step = 1; step <= 8 * 24 * 60; step++) {
+    const m = m0 + step;
+    if (open((day0 + Math.floor(m / 1440)) % 7, m % 1440)) return step * 60 - jst.getUTCSeconds();
+  }
+  return 3600;
 }
 
 export const defaultQueueSettings: QueueSettings = { leaseSeconds: 120, maxAttempts: 3, backoffSeconds: 60 };
@@ -167,7 +192,12 @@ export function toJob(r: Record<string, unknown>): Job {
 
 /** The queue's settings from `rpa:` in municipality.yaml. */
 export function queueSettingsOf(config: AppConfig): QueueSettings {
-  return { leaseSeconds: config.rpa.leaseSeconds, maxAttempts: config.rpa.maxAttempts, backoffSeconds: config.rpa.backoffSeconds };
+  return {
+    leaseSeconds: config.rpa.leaseSeconds,
+    maxAttempts: config.rpa.maxAttempts,
+    backoffSeconds: config.rpa.backoffSeconds,
+    ...(config.rpa.serviceHours ? { serviceHours: config.rpa.serviceHours } : {}),
+  };
 }
 
 /** Whether a notice type or certificate type is configured for RPA: a scenario file exists for it. */
@@ -514,8 +544,12 @@ export async function claimJob(
   settings: QueueSettings,
   now = new Date(),
   mayReceiveProtected = false,
+  /** The scenarios this agent serves (an agent pool: one PC for certificates, one for moves); absent = all. */
+  scenarios?: readonly string[],
 ): Promise<Job | null> {
   await requeueExpired(db, now);
+  const served = scenarios?.length ? scenarios.filter((s) => /^[A-Za-z][A-Za-z0-9]*$/.test(s)) : undefined;
+  if (served && !served.length) return null;
   const q = dialectOf(db).claimQuery(
     db,
     'rpa_jobs',
@@ -528,7 +562,12 @@ export async function claimJob(
       last_heartbeat_at: now,
       updated_at: now,
     },
-    { sql: 'available_at <= ? AND blocked_by IS NULL', bindings: [now] },
+    served
+      ? {
+          sql: `available_at <= ? AND blocked_by IS NULL AND scenario IN (${served.map(() => '?').join(', ')})`,
+          bindings: [now, ...served],
+        }
+      : { sql: 'available_at <= ? AND blocked_by IS NULL', bindings: [now] },
     mayReceiveProtected ? undefined : PROTECTION_FLAG,
   );
   const res = (await q) as unknown;

@@ -44,6 +44,15 @@ const JobListQuery = T.Object({
   scenario: T.Optional(T.String({ maxLength: 64, title: '届出・証明' })),
   agent: T.Optional(T.String({ maxLength: 64, title: '端末' })),
 });
+const ClaimBody = T.Object({
+  scenarios: T.Optional(
+    T.Array(T.String({ pattern: '^[A-Za-z][A-Za-z0-9]*$', maxLength: 64 }), {
+      maxItems: 64,
+      title: 'この端末が受け持つシナリオ',
+      description: '端末の受け持ち (agent.yaml の serves)。ないときはすべて',
+    }),
+  ),
+});
 const ResolveBody = T.Object({
   _csrf: CsrfField,
   action: T.Union([T.Literal('retry'), T.Literal('doneByHand'), T.Literal('cancel')], { title: '操作' }),
@@ -84,15 +93,25 @@ export function registerRpaRoutes({ route, deps, render, session, actor }: Route
       access: agentAccess,
       tag: TAG,
       summary: '次のジョブを借りる',
+      body: ClaimBody,
       description:
-        '準備のできた次のジョブを貸し出します。ないとき、またはバッテリー運転中は 204 (本文なし、バッテリー運転中は Retry-After) を返します。' +
+        '準備のできた次のジョブを貸し出します。ないとき、バッテリー運転中、基幹系の入力時間外 (rpa.serviceHours) は 204 (本文なし。バッテリー運転中と時間外は Retry-After) を返します。' +
+        '本文の scenarios (端末の受け持ち) があれば、そのシナリオのジョブだけを貸し出します。' +
         '支援措置の対象のジョブ (protection.supportMeasure、payload にも同じもの) は、グループに resident.viewProtectedAddress のある端末にだけ渡し、証跡を残さないよう keepEvidence: false を付けます。',
       response: json(T.Union([ClaimResponse, T.Null()]), { description: 'ジョブ (204 のときは本文なし)' }),
     },
     async (ctx) => {
-      const { job, onBattery } = await claimForAgent(db, callerOf(ctx), settings, actor(ctx));
+      const scenarios = ctx.input.body.scenarios;
+      const { job, onBattery, closedForSeconds } = await claimForAgent(
+        db,
+        { ...callerOf(ctx), ...(scenarios ? { scenarios } : {}) },
+        settings,
+        actor(ctx),
+      );
       if (!job) {
         if (onBattery) ctx.set('Retry-After', '60');
+        // Outside the service hours: come back when the core system opens (at most an hour later, to see a config change).
+        else if (closedForSeconds > 0) ctx.set('Retry-After', String(Math.min(3600, closedForSeconds)));
         ctx.status = 204;
         return null;
       }

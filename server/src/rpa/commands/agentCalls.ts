@@ -3,7 +3,7 @@ import { appendAudit } from '../../audit/trail.js';
 import type { AuditActor } from '../../auth/staffRepo.js';
 import { powerStatus } from '../../ops/power.js';
 import { storeEvidence, type Evidence, type EvidenceKind } from '../evidence.js';
-import { claimJob, payloadIsProtected, touchAgent, type Job, type QueueSettings } from '../jobs.js';
+import { claimJob, payloadIsProtected, secondsUntilOpen, touchAgent, type Job, type QueueSettings } from '../jobs.js';
 
 /** The calling agent as it identifies itself (name from its token, version and host from headers). */
 export interface AgentCall {
@@ -12,6 +12,8 @@ export interface AgentCall {
   host: string | null;
   /** Whether the agent's group holds `resident.viewProtectedAddress` (a dedicated agent for 支援措置 jobs). */
   mayReceiveProtected: boolean;
+  /** The scenarios the agent serves (its pool), from its agent.yaml; absent = all. */
+  scenarios?: readonly string[];
 }
 
 /**
@@ -26,11 +28,13 @@ export async function claimForAgent(
   settings: QueueSettings,
   actor: AuditActor,
   now = new Date(),
-): Promise<{ job: Job | null; onBattery: boolean }> {
+): Promise<{ job: Job | null; onBattery: boolean; closedForSeconds: number }> {
   await touchAgent(db, agent.name, agent.version, agent.host, null, now);
-  if ((await powerStatus(db)).state !== 'online') return { job: null, onBattery: true };
-  const job = await claimJob(db, agent.name, settings, now, agent.mayReceiveProtected);
-  if (!job) return { job: null, onBattery: false };
+  if ((await powerStatus(db)).state !== 'online') return { job: null, onBattery: true, closedForSeconds: 0 };
+  const closedForSeconds = secondsUntilOpen(settings.serviceHours, now);
+  if (closedForSeconds > 0) return { job: null, onBattery: false, closedForSeconds };
+  const job = await claimJob(db, agent.name, settings, now, agent.mayReceiveProtected, agent.scenarios);
+  if (!job) return { job: null, onBattery: false, closedForSeconds: 0 };
   await touchAgent(db, agent.name, null, null, job.id, now);
   await db.transaction((trx) =>
     appendAudit(
@@ -46,7 +50,7 @@ export async function claimForAgent(
       now,
     ),
   );
-  return { job, onBattery: false };
+  return { job, onBattery: false, closedForSeconds: 0 };
 }
 
 /**
