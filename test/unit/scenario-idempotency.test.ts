@@ -37,7 +37,7 @@ describe('RPA scenarios: idempotency strategies', () => {
   });
 
   it('refuses a search probe without match rules, a reference probe that does not search by the reference, and a probe under none', () => {
-    edit('moveIn.yaml', (s) => s.replace(/  match:\n(    [^\n]*\n)+/, ''));
+    edit('moveIn.yaml', (s) => s.replace(/ {2}match:\n( {4}[^\n]*\n)+/, ''));
     edit('relocation.yaml', (s) => s.replace(/^idempotency: search$/m, 'idempotency: reference'));
     edit('residentCopy.yaml', (s) => s.replace(/^idempotency: none\n/m, ''));
     const text = problems();
