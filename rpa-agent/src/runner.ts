@@ -1,5 +1,5 @@
 import type { Locator, Page } from 'playwright-core';
-import type { CoreSystem, Scenario, ScenarioSet, Step, Target } from './scenario.js';
+import { expandSteps, LoopError, type CoreSystem, type Scenario, type ScenarioSet, type Step, type Target } from './scenario.js';
 import { renderTemplate, truthy, type Maps } from './template.js';
 
 /** The core system refused the data (a validation message): retrying will not help, staff must look. */
@@ -68,6 +68,8 @@ export class ScenarioRunner {
   /** Enters one job: probe first (skip when already there), then the steps. */
   async run(scenario: Scenario, payload: Record<string, unknown>, hooks: RunHooks = {}): Promise<RunResult> {
     const data = { ...payload, credentials: this.opts.credentials };
+    // The household's rows first: people that do not fit the screen stop the job before anything is typed.
+    const steps = this.expand(scenario, data);
     const found = await this.probe(scenario, data);
     if (found !== null)
       return { coreRef: guardRef(found, payload), alreadyEntered: true, steps: scenario.probe.steps.length, committed: false };
@@ -75,7 +77,7 @@ export class ScenarioRunner {
     let committed = false;
     let saving = false;
     try {
-      for (const step of scenario.steps) {
+      for (const step of steps) {
         if (!committed && hooks.stopRequested?.()) throw new StopRequested('停止の指示を受けたため、登録の前で中断しました');
         if (step.commit) await hooks.beforeCommit?.();
         saving ||= step.commit;
@@ -96,9 +98,18 @@ export class ScenarioRunner {
     return {
       coreRef: guardRef(coreRef, payload),
       alreadyEntered: false,
-      steps: scenario.probe.steps.length + scenario.steps.length,
+      steps: scenario.probe.steps.length + steps.length,
       committed,
     };
+  }
+
+  private expand(scenario: Scenario, data: Record<string, unknown>): Step[] {
+    try {
+      return expandSteps(scenario.steps, data, scenario.maps);
+    } catch (e) {
+      if (e instanceof LoopError) throw new BusinessError(e.message);
+      throw e;
+    }
   }
 
   /**
@@ -156,7 +167,7 @@ export class ScenarioRunner {
         await this.step(step, sample, scenario.maps, {});
         checked++;
       }
-      for (const step of scenario.steps) {
+      for (const step of this.expand(scenario, sample)) {
         if (step.commit) {
           await this.locate(step.targets[0]!).waitFor({ state: 'visible', timeout: step.timeoutMs ?? this.opts.stepTimeoutMs });
           checked++;
@@ -274,6 +285,9 @@ export class ScenarioRunner {
             throw new ApplicationError(`${step.label}: ${step.targets[0]!.ref} に「${want}」がありません (表示: 「${got.slice(0, 80)}」)`);
           break;
         }
+        case 'forEach':
+          // expandSteps replaces every loop before a step runs.
+          throw new Error(`${step.label}: 展開されていない繰り返しです`);
         case 'extract': {
           const got = (await this.locate(step.targets[0]!).first().innerText({ timeout })).trim();
           if (!got) throw new ApplicationError(`${step.label}: ${step.targets[0]!.ref} が空です`);

@@ -2,12 +2,12 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadYaml, type ConfigIssue, type YamlSource } from '@madoguchi/server/config/yamlFile';
 import { payloadPaths } from '@madoguchi/server/rpa/payload';
-import { parseTemplate, TemplateError, type Maps, type TemplatePart } from './template.js';
+import { parseTemplate, renderTemplate, TemplateError, truthy, type Expression, type Maps, type TemplatePart } from './template.js';
 
 // The payload's paths from its schema (server/src/rpa/payload.ts): a misspelled path in a scenario
 // fails `validate` instead of typing an empty value into a core-system screen.
 let known: Set<string> | undefined;
-function knownPath(dotted: string[]): boolean {
+function knownPath(dotted: readonly string[]): boolean {
   // `credentials.*` come from the agent's own configuration (the login), not from the job.
   known ??= new Set([...payloadPaths(), 'credentials.*']);
   const p = dotted
@@ -46,7 +46,16 @@ export interface StepSource {
   commit?: boolean;
   when?: string;
   timeout?: number;
+  /** A loop over the job's people (`per: notice` scenarios): `forEach`, `max`, `addRow`, `steps`. */
+  forEach?: LoopOver;
+  max?: number;
+  addRow?: StepSource[];
+  steps?: StepSource[];
 }
+
+/** What a loop repeats over: the people the notice changes, or every member it names. */
+export const loopOvers = ['movers', 'members'] as const;
+export type LoopOver = (typeof loopOvers)[number];
 
 type SelectorMap = Record<string, Record<string, string>>;
 
@@ -65,6 +74,7 @@ interface ScenarioSource {
   screens?: SelectorMap;
   maps?: Record<string, Record<string, string>>;
   idempotency?: Idempotency;
+  per?: JobGranularity;
   probe?: { steps: StepSource[]; found: string; extract: string; match?: { cell: string; value: string }[] };
   steps: StepSource[];
 }
@@ -79,10 +89,15 @@ interface ScenarioSource {
  */
 export type Idempotency = 'reference' | 'search' | 'none';
 
+/** One job per person the notice changes (`person`, the default) or one per notice (`notice`: the steps loop over `movers`). */
+export type JobGranularity = 'person' | 'notice';
+
 /** A selector reference resolved: `entry.kana` → `#kana`. */
 export interface Target {
   ref: string;
   selector: string;
+  /** A selector with `{{ row }}` or `{{ item.… }}` (inside a loop): made per row by `expandSteps`. */
+  selectorParts?: TemplatePart[];
 }
 
 export interface Step {
@@ -90,7 +105,8 @@ export interface Step {
   no: number;
   where: string;
   label: string;
-  action: Action;
+  /** `forEach`: a loop, replaced by its rows' steps (`expandSteps`) before anything runs. */
+  action: Action | 'forEach';
   /** goto: the path template; press: the key; others: unused. */
   arg?: TemplatePart[];
   targets: Target[];
@@ -100,6 +116,16 @@ export interface Step {
   commit: boolean;
   when?: TemplatePart[];
   timeoutMs?: number;
+  loop?: Loop;
+}
+
+export interface Loop {
+  over: LoopOver;
+  /** The most rows the screen takes; more people stop the job before anything is typed. */
+  max: number;
+  /** Steps before each row after the first (the screen's 「追加」 button). */
+  addRow: Step[];
+  steps: Step[];
 }
 
 export interface Scenario {
@@ -109,6 +135,7 @@ export interface Scenario {
   kind: 'notice' | 'certificate';
   maps: Maps;
   idempotency: Idempotency;
+  per: JobGranularity;
   /** `steps: []` when the scenario has no probe (idempotency `none`). */
   probe: { steps: Step[]; found: Target; extract: Target; match: { cell: Target; value: TemplatePart[] }[] };
   steps: Step[];
@@ -140,24 +167,36 @@ const selectorMap = {
   additionalProperties: { type: 'object', additionalProperties: { type: 'string', minLength: 1 } },
 } as const;
 const maps = { type: 'object', additionalProperties: { type: 'object', additionalProperties: { type: 'string' } } } as const;
-const stepSchema = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    name: { type: 'string' },
-    ...Object.fromEntries(
-      actions.map((a) => [a, a === 'waitFor' ? { anyOf: [template, { type: 'array', minItems: 1, items: template }] } : template]),
-    ),
-    value: { type: ['string', 'number', 'boolean'] },
-    key: template,
-    text: template,
-    as: { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9]*$' },
-    commit: { type: 'boolean' },
-    when: template,
-    timeout: { type: 'integer', minimum: 100, maximum: 600000 },
+const stepProperties = {
+  name: { type: 'string' },
+  ...Object.fromEntries(
+    actions.map((a) => [a, a === 'waitFor' ? { anyOf: [template, { type: 'array', minItems: 1, items: template }] } : template]),
+  ),
+  value: { type: ['string', 'number', 'boolean'] },
+  key: template,
+  text: template,
+  as: { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9]*$' },
+  commit: { type: 'boolean' },
+  when: template,
+  timeout: { type: 'integer', minimum: 100, maximum: 600000 },
+} as const;
+const stepSchema = { type: 'object', additionalProperties: false, properties: stepProperties } as const;
+const steps = { type: 'array', items: stepSchema } as const;
+// The entry steps may hold one level of loop (its own steps are plain steps).
+const entrySteps = {
+  type: 'array',
+  items: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      ...stepProperties,
+      forEach: { type: 'string', enum: loopOvers },
+      max: { type: 'integer', minimum: 1, maximum: 99 },
+      addRow: steps,
+      steps: { ...steps, minItems: 1 },
+    },
   },
 } as const;
-const steps = { type: 'array', items: stepSchema } as const;
 
 const systemSchema = {
   type: 'object',
@@ -196,6 +235,7 @@ const scenarioSchema = {
     title: { type: 'string' },
     kind: { type: 'string', enum: ['notice', 'certificate'] },
     idempotency: { type: 'string', enum: ['reference', 'search', 'none'] },
+    per: { type: 'string', enum: ['person', 'notice'] },
     screens: selectorMap,
     maps,
     probe: {
@@ -218,9 +258,14 @@ const scenarioSchema = {
         },
       },
     },
-    steps: { ...steps, minItems: 1 },
+    steps: { ...entrySteps, minItems: 1 },
   },
 } as const;
+
+/** Inside a loop: what it repeats over (for checking `item.…` paths). */
+interface LoopScope {
+  over: LoopOver;
+}
 
 /** Compiles steps with every problem collected as an issue naming file, line, step and reason. */
 class Compiler {
@@ -231,7 +276,7 @@ class Compiler {
     private readonly maps: Maps,
   ) {}
 
-  target(ref: string, at: (string | number)[], what: string): Target {
+  target(ref: string, at: (string | number)[], what: string, loop?: LoopScope): Target {
     const [screen, name, extra] = ref.split('.');
     const selector = screen && name && extra === undefined ? this.screens[screen]?.[name] : undefined;
     if (selector === undefined) {
@@ -240,15 +285,53 @@ class Compiler {
           ? `画面「${screen}」にあるもの: ${Object.keys(this.screens[screen]).join(', ')}`
           : `画面: ${Object.keys(this.screens).join(', ')}`;
       this.issues.push(this.src.issue(at, `${what}「${ref}」が screens にありません (画面名.項目名 で書きます。${known})`));
+      return { ref, selector: '' };
     }
-    return { ref, selector: selector ?? '' };
+    if (!selector.includes('{{')) return { ref, selector };
+    // A row's selector (`#txtShimei{{ row }}`, `input[value="{{ item.addresseeNo }}"]`): only inside a loop,
+    // only the row number and the row's own values, and no filters (the value goes in as it is).
+    if (!loop) {
+      this.issues.push(
+        this.src.issue(
+          at,
+          `${what}「${ref}」のセレクター ${selector} に {{ }} があります: 行ごとのセレクターは forEach の中でだけ使えます`,
+        ),
+      );
+      return { ref, selector };
+    }
+    const parts = this.template(selector, at, `${what}「${ref}」のセレクター`, loop);
+    for (const p of parts)
+      if (typeof p !== 'string' && ((p.path[0] !== 'row' && p.path[0] !== 'item') || p.filters.length))
+        this.issues.push(
+          this.src.issue(at, `${what}「${ref}」のセレクター: 使えるのは {{ row }} (行番号) と {{ item.項目 }} (その行の人) だけです`),
+        );
+    return { ref, selector, selectorParts: parts };
   }
 
-  template(text: string, at: (string | number)[], what: string): TemplatePart[] {
+  template(text: string, at: (string | number)[], what: string, loop?: LoopScope): TemplatePart[] {
     try {
       const parts = parseTemplate(text);
       for (const p of parts) {
         if (typeof p === 'string') continue;
+        const head = p.path[0];
+        if (head === 'row' || head === 'item') {
+          if (!loop) {
+            this.issues.push(this.src.issue(at, `${what}: 「${p.path.join('.')}」は forEach の中でだけ使えます`));
+            continue;
+          }
+          if (head === 'row') {
+            if (p.path.length !== 1) this.issues.push(this.src.issue(at, `${what}: row は行番号 (1 から) で、項目はありません`));
+            continue;
+          }
+          if (!knownPath([loop.over, '0', ...p.path.slice(1)]))
+            this.issues.push(
+              this.src.issue(
+                at,
+                `${what}: ${loop.over} の人に「${p.path.slice(1).join('.')}」という項目はありません (項目の一覧は docs/manual/rpa.md の「ペイロード」)`,
+              ),
+            );
+          continue;
+        }
         if (!knownPath(p.path))
           this.issues.push(
             this.src.issue(
@@ -268,13 +351,16 @@ class Compiler {
     }
   }
 
-  steps(list: readonly StepSource[], at: (string | number)[]): Step[] {
+  steps(list: readonly StepSource[], at: (string | number)[], loop?: LoopScope): Step[] {
     return list.map((s, i) => {
       const here = [...at, i];
       const no = i + 1;
-      const used = actions.filter((a) => s[a] !== undefined);
       const label = `手順 ${no}${s.name ? ` 「${s.name}」` : ''}`;
       const where = `${this.src.file}:${this.src.locate(here).line} ${at.join('.')} ${label}`;
+      if (s.forEach !== undefined) return this.loopStep(s, here, no, label, where);
+      for (const k of ['max', 'addRow', 'steps'] as const)
+        if (s[k] !== undefined) this.issues.push(this.src.issue([...here, k], `${label}: ${k} は forEach の手順にだけ書けます`));
+      const used = actions.filter((a) => s[a] !== undefined);
       if (used.length !== 1) {
         this.issues.push(
           this.src.issue(
@@ -291,7 +377,7 @@ class Compiler {
       if (action === 'goto') {
         if (!String(raw).startsWith('/'))
           this.issues.push(this.src.issue([...here, 'goto'], `${label}: goto には基幹系の中のパス (/ で始まる) を書きます`));
-        step.arg = this.template(String(raw), [...here, 'goto'], label);
+        step.arg = this.template(String(raw), [...here, 'goto'], label, loop);
       } else if (action === 'press') {
         step.arg = [String(raw)];
         if (s.key !== undefined)
@@ -303,28 +389,68 @@ class Compiler {
           );
       } else {
         const refs = Array.isArray(raw) ? raw : [raw];
-        step.targets = refs.map((r, k) => this.target(r, Array.isArray(raw) ? [...here, action, k] : [...here, action], label));
+        step.targets = refs.map((r, k) => this.target(r, Array.isArray(raw) ? [...here, action, k] : [...here, action], label, loop));
       }
       if (action === 'fill' || action === 'select') {
         if (value === undefined) this.issues.push(this.src.issue(here, `${label}: ${action} には value が必要です`));
-        else step.value = this.template(value, [...here, 'value'], label);
-      } else if (action === 'check') step.value = this.template(value ?? 'true', [...here, 'value'], label);
+        else step.value = this.template(value, [...here, 'value'], label, loop);
+      } else if (action === 'check') step.value = this.template(value ?? 'true', [...here, 'value'], label, loop);
       else if (value !== undefined)
         this.issues.push(this.src.issue([...here, 'value'], `${label}: value は fill・select・check にだけ書けます`));
       if (action === 'expectText') {
         if (s.text === undefined) this.issues.push(this.src.issue(here, `${label}: expectText には text が必要です`));
-        else step.text = this.template(s.text, [...here, 'text'], label);
+        else step.text = this.template(s.text, [...here, 'text'], label, loop);
       } else if (s.text !== undefined) this.issues.push(this.src.issue([...here, 'text'], `${label}: text は expectText にだけ書けます`));
       if (action === 'extract') {
         if (!s.as) this.issues.push(this.src.issue(here, `${label}: extract には as (取り出した値の名前、例: coreRef) が必要です`));
         else step.as = s.as;
+        if (loop) this.issues.push(this.src.issue(here, `${label}: forEach の中では値を取り出せません (extract は繰り返しの後に書きます)`));
       } else if (s.as !== undefined) this.issues.push(this.src.issue([...here, 'as'], `${label}: as は extract にだけ書けます`));
       if (step.commit && action !== 'click' && action !== 'press')
         this.issues.push(this.src.issue([...here, 'commit'], `${label}: commit は登録のクリック (click か press) にだけ付けます`));
-      if (s.when !== undefined) step.when = this.template(s.when, [...here, 'when'], label);
+      if (step.commit && loop)
+        this.issues.push(
+          this.src.issue([...here, 'commit'], `${label}: forEach の中に登録 (commit) は書けません: 世帯で 1 回だけ登録します`),
+        );
+      if (s.when !== undefined) step.when = this.template(s.when, [...here, 'when'], label, loop);
       if (s.timeout !== undefined) step.timeoutMs = s.timeout;
       return step;
     });
+  }
+
+  /** A `forEach` step: its own steps per person, `addRow` before every row after the first. */
+  private loopStep(s: StepSource, here: (string | number)[], no: number, label: string, where: string): Step {
+    const over = s.forEach!;
+    const extra = [...actions, 'value', 'key', 'text', 'as', 'commit', 'timeout'].filter((k) => s[k as keyof StepSource] !== undefined);
+    if (extra.length)
+      this.issues.push(
+        this.src.issue(here, `${label}: forEach の手順には forEach・max・addRow・steps・when・name だけを書きます (${extra.join(', ')})`),
+      );
+    if (s.max === undefined)
+      this.issues.push(
+        this.src.issue(
+          here,
+          `${label}: forEach には max (この画面に入る人数の上限) が必要です。超えたときは何も入力せずに職員の確認に回します`,
+        ),
+      );
+    if (!s.steps?.length) this.issues.push(this.src.issue(here, `${label}: forEach には steps (1 人分の手順) が必要です`));
+    const scope = { over };
+    const step: Step = {
+      no,
+      where,
+      label,
+      action: 'forEach',
+      targets: [],
+      commit: false,
+      loop: {
+        over,
+        max: s.max ?? 1,
+        addRow: this.steps(s.addRow ?? [], [...here, 'addRow'], scope),
+        steps: this.steps(s.steps ?? [], [...here, 'steps'], scope),
+      },
+    };
+    if (s.when !== undefined) step.when = this.template(s.when, [...here, 'when'], label);
+    return step;
   }
 }
 
@@ -382,6 +508,16 @@ function loadScenario(file: string, system: CoreSystem): Scenario {
       );
     const probeSteps = v.probe ? comp.steps(v.probe.steps, ['probe', 'steps']) : [];
     const stepList = comp.steps(v.steps, ['steps']);
+    const per: JobGranularity = v.per ?? 'person';
+    const loopsOverMovers = stepList.some((s) => s.loop?.over === 'movers');
+    if (per === 'notice' && v.kind !== 'notice')
+      comp.issues.push(src.issue(['per'], 'per: notice は届出 (kind: notice) のシナリオにだけ書けます'));
+    // A notice job carries every mover: without a loop over them, all but the first would silently not be entered.
+    if (per === 'notice' && !loopsOverMovers)
+      comp.issues.push(src.issue(['steps'], 'per: notice のシナリオは、異動する人を繰り返す手順 (forEach: movers) が必要です'));
+    // One job per person, each entering every mover, would enter the household once per person.
+    if (per === 'person' && loopsOverMovers)
+      comp.issues.push(src.issue(['per'], 'forEach: movers は per: notice (届出 1 件で 1 ジョブ) のシナリオにだけ書けます'));
     const commits = stepList.filter((s) => s.commit);
     if (commits.length !== 1)
       comp.issues.push(src.issue(['steps'], `登録する手順 (commit: true) はちょうど 1 つ必要です (いま ${commits.length} つ)`));
@@ -399,6 +535,7 @@ function loadScenario(file: string, system: CoreSystem): Scenario {
       maps: scenarioMaps,
       screens,
       idempotency,
+      per,
       probe: v.probe
         ? {
             steps: probeSteps,
@@ -415,6 +552,69 @@ function loadScenario(file: string, system: CoreSystem): Scenario {
     return comp.issues;
   });
   return out!;
+}
+
+/** A loop that cannot be run for this job (too many people, none, a value that cannot go into a selector). */
+export class LoopError extends Error {}
+
+/** A row's selector value: plain characters only, so no job value can change what the selector means. */
+const SELECTOR_VALUE = /^[0-9A-Za-z_.:-]+$/;
+
+/**
+ * The steps of one job: each `forEach` replaced by its rows' steps (`item.…` read as `movers.N.…`,
+ * `{{ row }}` as N + 1, row selectors made), `addRow` before every row after the first. Throws
+ * LoopError before anything runs when the people do not fit the screen.
+ */
+export function expandSteps(steps: readonly Step[], data: Record<string, unknown>, maps: Maps): Step[] {
+  const out: Step[] = [];
+  for (const step of steps) {
+    if (!step.loop) {
+      out.push(step);
+      continue;
+    }
+    const { over, max, addRow, steps: body } = step.loop;
+    const people = data[over];
+    if (!Array.isArray(people) || people.length === 0)
+      throw new LoopError(`${step.label}: ジョブに ${over} の人がいません。入力せずに職員の確認に回します`);
+    if (people.length > max)
+      throw new LoopError(
+        `${step.label}: ${people.length} 人ですが、この画面に入力できるのは ${max} 人までです。入力せずに職員の確認に回します (基幹系で分けて入力してください)`,
+      );
+    if (step.when && !truthy(renderTemplate(step.when, data, maps))) continue;
+    people.forEach((_, i) => {
+      if (i > 0) out.push(...addRow.map((t) => rowStep(t, `${step.label} ${i + 1} 人目の addRow `, over, i, data, maps)));
+      out.push(...body.map((t) => rowStep(t, `${step.label} ${i + 1} 人目の`, over, i, data, maps)));
+    });
+  }
+  return out;
+}
+
+function rowStep(step: Step, rowLabel: string, over: LoopOver, i: number, data: Record<string, unknown>, maps: Maps): Step {
+  const parts = (list: TemplatePart[] | undefined): TemplatePart[] | undefined =>
+    list?.map((p): TemplatePart => {
+      if (typeof p === 'string') return p;
+      if (p.path[0] === 'row') return String(i + 1);
+      if (p.path[0] === 'item') return { ...p, path: [over, String(i), ...p.path.slice(1)] } satisfies Expression;
+      return p;
+    });
+  const targets = step.targets.map((t): Target => {
+    if (!t.selectorParts) return t;
+    const selector = parts(t.selectorParts)!
+      .map((p) => {
+        if (typeof p === 'string') return p;
+        const v = renderTemplate([p], data, maps);
+        if (!SELECTOR_VALUE.test(v))
+          throw new LoopError(
+            `${step.label}: ${i + 1} 人目の ${p.path.slice(2).join('.')} に、セレクター ${t.ref} に入れられない文字があるか空です (英数字と _ . : - だけ)`,
+          );
+        return v;
+      })
+      .join('');
+    return { ref: t.ref, selector };
+  });
+  const out: Step = { ...step, label: `${rowLabel}${step.label}`, targets };
+  for (const k of ['arg', 'value', 'text', 'when'] as const) if (step[k]) out[k] = parts(step[k]);
+  return out;
 }
 
 /** Loads and checks a scenario folder; every problem in every file is reported at once. */

@@ -561,7 +561,7 @@ describe('core-system simulator, profile selfNumbering (another vendor: own numb
       afterMunicipality: '梅田一丁目2番3号',
       suffix: null,
     };
-    /** The jobs of one 転入 notice: one per mover, as the queue makes them (noticeEntries), each with every member. */
+    /** The one job of a 転入 notice (the scenario says per: notice): the first mover as subject, every mover to loop over. */
     const moveInJob = (i: number, list = members) => ({
       reference: `MDG-77-${i + 1}`,
       kind: 'notice',
@@ -575,6 +575,7 @@ describe('core-system simulator, profile selfNumbering (another vendor: own numb
       head: list[0],
       headName: list[0]!.name,
       members: list,
+      movers: list,
       addresses: { current: null, previous: previousAddress, new: newAddress, next: null },
     });
 
@@ -608,7 +609,7 @@ describe('core-system simulator, profile selfNumbering (another vendor: own numb
       expect(agentSim.entries()).to.have.length(0);
     });
 
-    it('moveIn: the first job enters the household as one entry; a crash after saving and the other jobs are found by the data probe', async function () {
+    it('moveIn: one job enters the household as one entry (a row per mover); after a crash on saving the retry finds it by the data probe', async function () {
       const s = runner.scenario('moveIn');
       agentSim.setFaults({ rules: [{ kind: 'errorAfterSave', screen: 'tennyu', nth: [1] }] });
       let failure: unknown;
@@ -624,11 +625,8 @@ describe('core-system simulator, profile selfNumbering (another vendor: own numb
       expect(saved).to.have.length(1);
       const shoriNo = saved[0]!.shoriNo;
 
-      // The retry, and the jobs of the other two movers: nothing typed, the same number reported.
-      for (const i of [0, 1, 2]) {
-        const r = await runner.run(s, moveInJob(i));
-        expect(r, `job ${i + 1}`).to.include({ alreadyEntered: true, coreRef: shoriNo, committed: false });
-      }
+      // The retry: nothing typed, the same number reported.
+      expect(await runner.run(s, moveInJob(0))).to.include({ alreadyEntered: true, coreRef: shoriNo, committed: false });
       expect(agentSim.entries()).to.have.length(1);
       const e = agentSim.entries()[0]!;
       expect(e.persons.map((p) => [p.shimei, p.kana, p.seinen, p.seibetsu, p.zokugara])).to.deep.equal([
@@ -659,7 +657,7 @@ describe('core-system simulator, profile selfNumbering (another vendor: own numb
       expect(e.idoYmd).to.equal('2026-11-30');
     });
 
-    it('moveIn: a household of 10 stops for staff (JRE0120) instead of saving 9', async function () {
+    it('moveIn: a household of 10 stops for staff before anything is typed, instead of saving 9', async function () {
       const ten = Array.from({ length: 10 }, (_, i) =>
         person(
           `十人 ${i + 1}`,
@@ -670,6 +668,8 @@ describe('core-system simulator, profile selfNumbering (another vendor: own numb
         ),
       );
       const before = agentSim.entries().length;
+      await agentPage.goto(`${agentSim.url}/jr/menu`);
+      const at = agentPage.url();
       let failure: unknown;
       try {
         await runner.run(runner.scenario('moveIn'), moveInJob(0, ten));
@@ -677,12 +677,15 @@ describe('core-system simulator, profile selfNumbering (another vendor: own numb
         failure = e;
       }
       expect(failure).to.be.instanceOf(BusinessError);
-      expect((failure as Error).message).to.contain('JRE0120');
+      expect((failure as Error).message).to.match(/10 人ですが、この画面に入力できるのは 9 人までです/);
       expect(agentSim.entries()).to.have.length(before);
+      // Not even the probe ran: the page is where it was.
+      expect(agentPage.url()).to.equal(at);
     });
 
-    it('relocation and residentCopy enter once; run again, the probe finds them', async function () {
+    it('relocation (two movers, one entry) and residentCopy enter once; run again, the probe finds them', async function () {
       const taro = agentSim.residents().find((r) => r.shimei === '𠮷田 太郎')!;
+      const misaki = agentSim.residents().find((r) => r.shimei === '𠮷田 美咲')!;
       const relocation = {
         ...moveInJob(0),
         reference: 'MDG-78-1',
@@ -690,6 +693,10 @@ describe('core-system simulator, profile selfNumbering (another vendor: own numb
         noticeId: 78,
         effectiveDate: '2026-12-03',
         subject: { ...members[0]!, addresseeNo: taro.atenaNo },
+        movers: [
+          { ...members[0]!, addresseeNo: taro.atenaNo },
+          { ...members[1]!, addresseeNo: misaki.atenaNo },
+        ],
         addresses: {
           current: null,
           previous: null,
@@ -701,6 +708,9 @@ describe('core-system simulator, profile selfNumbering (another vendor: own numb
       expect(r1).to.include({ alreadyEntered: false, committed: true });
       const moved = agentSim.entries().find((x) => x.shoriNo === r1.coreRef)!;
       expect(moved).to.include({ kind: 'tenkyo', idoYmd: '2026-12-03' });
+      // Both movers in the one entry; 健太 (not moving) stays.
+      expect(moved.persons.map((p) => p.shimei)).to.deep.equal(['𠮷田 太郎', '𠮷田 美咲']);
+      expect(agentSim.entries().filter((x) => x.kind === 'tenkyo')).to.have.length(1);
       expect(moved.address).to.include({ townCode: '005', chome: '', banchi: '120', go: '' });
       expect(await runner.run(runner.scenario('relocation'), relocation)).to.include({ alreadyEntered: true, coreRef: r1.coreRef });
 

@@ -110,6 +110,39 @@ describe('RPA job payload (version 2)', function () {
     expect(p!.addresses.new!.error).to.contain('住所マスタにありません');
   });
 
+  it('per: notice makes one job for the household (first mover as subject, every mover in movers); per: person one per mover', async () => {
+    const staff = await makeStaff(server.knex, ['counter']);
+    const visit = await makeVisit(server.knex, staff);
+    const household = [
+      {
+        name: '世帯 一郎',
+        nameKana: 'セタイ イチロウ',
+        birthDate: '1980-02-03',
+        relationship: '02',
+        head: true,
+        moving: true,
+        event: false,
+      },
+      { name: '世帯 花子', nameKana: 'セタイ ハナコ', birthDate: '1982-04-05', sex: '2', relationship: '03', moving: true, event: false },
+      { name: '世帯 次郎', nameKana: 'セタイ ジロウ', birthDate: '2010-06-07', relationship: '04', moving: false, event: false },
+    ];
+    const perNotice = Object.assign(() => true, { per: () => 'notice' as const });
+    const one = await makeNotice(server.knex, visit, staff, 'accepted', household);
+    await server.knex.transaction((trx) => enqueueNotice(trx, one, settings, perNotice));
+    const [job, ...more] = await jobsOf(one.id);
+    expect(more).to.deep.equal([]);
+    expect(Value.Check(JobPayloadSchema, job), JSON.stringify([...Value.Errors(JobPayloadSchema, job)][0])).to.equal(true);
+    expect(job!.subject.name).to.equal('世帯 一郎');
+    expect(job!.movers.map((m) => m.name)).to.deep.equal(['世帯 一郎', '世帯 花子']);
+    expect(job!.members.map((m) => m.name)).to.deep.equal(['世帯 一郎', '世帯 花子', '世帯 次郎']);
+    expect(job!.movers[1]!.birth).to.include({ era: '昭和', eraYear: 57 });
+
+    const perPerson = Object.assign(() => true, { per: () => 'person' as const });
+    const two = await makeNotice(server.knex, visit, staff, 'accepted', household);
+    await server.knex.transaction((trx) => enqueueNotice(trx, two, settings, perPerson));
+    expect((await jobsOf(two.id)).map((p) => p.subject.name)).to.deep.equal(['世帯 一郎', '世帯 花子']);
+  });
+
   it('a certificate job carries the registered address split from the register, and the schema accepts it', async () => {
     const r = await makeResident(server.knex, {
       ...HOME,
@@ -150,7 +183,7 @@ describe('RPA job payload (version 2)', function () {
     ])
       expect(paths.has(p), p).to.equal(true);
     expect(paths.has('subject.adresseeNo')).to.equal(false);
-    // Every `{{ path }}` in the shipped scenarios names a path of the schema (members.N → members[]).
+    // Every `{{ path }}` in the shipped scenarios names a path of the schema (members.N → members[], item.x → movers[].x).
     for (const folder of ['sim', 'selfsim']) {
       const dir = path.join(configDir, 'scenarios', folder);
       for (const file of ['moveIn.yaml', 'relocation.yaml', 'residentCopy.yaml']) {
@@ -159,7 +192,9 @@ describe('RPA job payload (version 2)', function () {
           .filter((l) => !/^\s*#/.test(l))
           .join('\n');
         for (const m of text.matchAll(/\{\{\s*([A-Za-z][\w.]*)/g)) {
-          const used = m[1]!.replace(/\.[0-9]+(?=\.|$)/g, '[]');
+          // Inside a forEach: `row` is the row number, `item.…` the mover of the row (the shipped loops are over movers).
+          if (m[1] === 'row') continue;
+          const used = m[1]!.replace(/^item\./, 'movers[].').replace(/\.[0-9]+(?=\.|$)/g, '[]');
           const known = paths.has(used) || [...paths].some((p) => p.endsWith('.*') && used.startsWith(p.slice(0, -1)));
           expect(known, `${folder}/${file}: ${m[1]}`).to.equal(true);
         }

@@ -1,6 +1,7 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Knex } from 'knex';
+import { parse as parseYaml } from 'yaml';
 import type { AppConfig, ServiceHours } from '../config/appConfig.js';
 import type { PricedRequest } from '../certificates/fees.js';
 import { appendAudit } from '../audit/trail.js';
@@ -200,8 +201,18 @@ export function queueSettingsOf(config: AppConfig): QueueSettings {
   };
 }
 
-/** Whether a notice type or certificate type is configured for RPA: a scenario file exists for it. */
-export type ScenarioCheck = (scenario: string) => boolean;
+/**
+ * Whether a notice type or certificate type is configured for RPA (a scenario file exists for it),
+ * and how its jobs are cut: `per: person` (one job per person the notice changes, the default) or
+ * `per: notice` (one job for the notice: the scenario loops over `movers`, so a household's 転入 is
+ * one entry in the core system). The agent's scenario check (rpa-agent/src/scenario.ts) validates
+ * the file; here only `per` is read.
+ */
+export interface ScenarioCheck {
+  (scenario: string): boolean;
+  per?(scenario: string): JobGranularity;
+}
+export type JobGranularity = 'person' | 'notice';
 
 export function scenarioFolder(configDir: string, coreSystem: string): string {
   return path.join(configDir, 'scenarios', coreSystem);
@@ -209,7 +220,17 @@ export function scenarioFolder(configDir: string, coreSystem: string): string {
 
 export function scenarioCheck(configDir: string, coreSystem: string): ScenarioCheck {
   const dir = scenarioFolder(configDir, coreSystem);
-  return (scenario) => /^[A-Za-z][A-Za-z0-9]*$/.test(scenario) && existsSync(path.join(dir, `${scenario}.yaml`));
+  const exists = (scenario: string) => /^[A-Za-z][A-Za-z0-9]*$/.test(scenario) && existsSync(path.join(dir, `${scenario}.yaml`));
+  return Object.assign(exists, {
+    per(scenario: string): JobGranularity {
+      if (!exists(scenario)) return 'person';
+      const per = (parseYaml(readFileSync(path.join(dir, `${scenario}.yaml`), 'utf8')) as { per?: unknown } | null)?.per;
+      // The agent refuses any other value (validate); never guess a granularity it would not run.
+      if (per !== undefined && per !== 'person' && per !== 'notice')
+        throw new Error(`シナリオ ${scenario}.yaml の per は person か notice です (${String(per)})`);
+      return per ?? 'person';
+    },
+  });
 }
 
 const memberOf = (m: Notice['members'][number]) => ({
@@ -246,6 +267,7 @@ export function noticeEntries(n: Notice): Record<string, unknown>[] {
     head: head ? memberOf(head) : null,
     headName: head?.name ?? m.name,
     members: n.members.map(memberOf),
+    movers: subjects.map(memberOf),
   }));
 }
 
@@ -325,7 +347,9 @@ export async function enqueueNotice(
     new: await typedAddressParts(trx, n.data.newAddress, home),
     next: await typedAddressParts(trx, n.data.nextAddress, home),
   };
-  for (const [i, payload] of noticeEntries(n).entries()) {
+  const entries = noticeEntries(n);
+  // `per: notice`: the first entry's payload (its subject the first mover) carries every mover.
+  for (const [i, payload] of (hasScenario.per?.(n.type) === 'notice' ? entries.slice(0, 1) : entries).entries()) {
     const subject = payload.subject as {
       addresseeNo: string | null;
       nameKana: string | null;
@@ -348,7 +372,8 @@ export async function enqueueNotice(
     payload.protection = protection;
     // Payload version 2 (rpa/payload.ts): 和暦 parts, code names and addresses split for the screens.
     type PersonFields = { birthDate: string | null; sex: string | null; relationship: string | null };
-    for (const m of [subject, payload.head, ...(payload.members as unknown[])]) if (m) Object.assign(m, personParts(m as PersonFields));
+    for (const m of [subject, payload.head, ...(payload.members as unknown[]), ...(payload.movers as unknown[])])
+      if (m) Object.assign(m, personParts(m as PersonFields));
     payload.effective = payloadDate(n.effectiveDate);
     payload.reported = payloadDate(n.reportedDate);
     payload.addresses = { current: reg?.parts ?? null, ...typed };

@@ -102,7 +102,10 @@ export const NoticePayload = T.Object(
     subject: PayloadPerson,
     head: T.Union([PayloadPerson, T.Null()], { description: '世帯主' }),
     headName: Str('世帯主の氏名 (世帯主がいなければ本人)'),
-    members: T.Array(PayloadPerson, { description: '届出の世帯員 (届出の順)' }),
+    members: T.Array(PayloadPerson, { description: '届出の世帯員 (届出の順。異動しない世帯員も入る)' }),
+    movers: T.Array(PayloadPerson, {
+      description: '届出で異動する人 (異動・出生・死亡の印のある世帯員。印がなければ全員)。`per: notice` のシナリオが繰り返す',
+    }),
     addresses: T.Object(
       {
         current: T.Union([PayloadAddress, T.Null()], { description: '本人の登録された住所' }),
