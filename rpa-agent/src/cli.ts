@@ -48,13 +48,16 @@ export function buildCli(): Command {
         for (const name of names) {
           const r = await runner.dryRun(runner.scenario(name));
           if (!r.ok) failed++;
+          const label = { screen: '画面が違う', value: '値が変わる', option: '選択肢がない', system: '基幹系のエラー', data: '入力エラー' };
           console.log(
-            `${r.ok ? 'OK' : 'NG'}  ${name.padEnd(22)} ${String(r.checked).padStart(3)} 手順${r.ok ? '' : `  ${r.problem ?? ''}`}`,
+            `${r.ok ? 'OK' : 'NG'}  ${name.padEnd(22)} ${String(r.checked).padStart(3)} 手順${r.attempts > 1 ? ` (${r.attempts} 回目)` : ''}${
+              r.ok ? '' : `  [${label[r.kind ?? 'screen']}] ${r.problem ?? ''}`
+            }`,
           );
         }
         console.log(
           failed
-            ? `\n${failed} 件のシナリオが画面と合いません。docs/manual/rpa.md の「画面が変わったとき」を見て直してください。`
+            ? `\n${failed} 件のシナリオに問題があります。[画面が違う] [値が変わる] [選択肢がない] は docs/manual/rpa.md の「画面が変わったとき」を見てシナリオを、[基幹系のエラー] は基幹系の状態を確かめてください。`
             : `\nすべてのシナリオ (${names.length} 件) が画面と合っています (登録はしていません)。`,
         );
         process.exitCode = failed ? 1 : 0;

@@ -10,6 +10,8 @@ export class BusinessError extends Error {
 export class ApplicationError extends Error {
   readonly kind = 'application';
 }
+/** The core system said it failed (its error sign, an HTTP 5xx): an ApplicationError that is not a changed screen. */
+export class SystemError extends ApplicationError {}
 /** The agent was asked to stop before the saving step: the lease goes back unused. */
 export class StopRequested extends Error {}
 /** The server no longer holds the lease for this agent: stop before saving anything. */
@@ -37,7 +39,24 @@ export interface DryRunResult {
   ok: boolean;
   checked: number;
   problem?: string;
+  /**
+   * What kind of problem: `screen` (an item or screen is not where the scenario says: the screen
+   * changed), `value` (a control kept another value than the one typed), `option` (a select lacks
+   * the option), `system` (the core system's own error, still there after the retries), `data`
+   * (the sample or a business message).
+   */
+  kind?: 'screen' | 'value' | 'option' | 'system' | 'data';
+  /** Runs made: a transient system error is retried before the scenario is called wrong. */
+  attempts: number;
 }
+
+/** A select that lacks the option to choose: the code table (`maps`) or the screen's list is wrong. */
+export class OptionMissing extends BusinessError {}
+/** What a control shows after the dry run typed into it is not what was typed. */
+export class ValueMismatch extends BusinessError {}
+
+/** Runs of a dry run before a system error is reported as such (the core system's errors are often transient). */
+const DRY_RUN_ATTEMPTS = 3;
 
 export interface RunnerOptions {
   baseUrl: string;
@@ -157,29 +176,105 @@ export class ScenarioRunner {
 
   /**
    * The smoke run after a core-system upgrade: logs in, runs the probe and every step up to the
-   * saving one with the sample data, checks the saving button is there, and saves nothing.
+   * saving one with the sample data, and saves nothing. Every filled control is read back (right
+   * after it is filled, and again just before the saving step while it is still on the screen) and
+   * compared with what was typed; a select without the option says so; a system error is retried
+   * (DRY_RUN_ATTEMPTS runs in all) before it is reported, and reported as the system's error, not
+   * as a changed screen.
    */
   async dryRun(scenario: Scenario): Promise<DryRunResult> {
+    let last: DryRunResult = { scenario: scenario.name, ok: false, checked: 0, attempts: 0 };
+    for (let attempt = 1; attempt <= DRY_RUN_ATTEMPTS; attempt++) {
+      last = { ...(await this.dryRunOnce(scenario)), attempts: attempt };
+      if (last.ok || last.kind !== 'system') return last;
+    }
+    return { ...last, problem: `基幹系のエラーが ${DRY_RUN_ATTEMPTS} 回続きました (画面の変更ではありません): ${last.problem ?? ''}` };
+  }
+
+  private async dryRunOnce(scenario: Scenario): Promise<Omit<DryRunResult, 'attempts'>> {
     const sample = { ...this.system.samples[scenario.kind], reference: `CHECK-${Date.now()}`, credentials: this.opts.credentials };
     let checked = 0;
+    // The controls filled, with what was typed and on which page (read back before the saving step if still there).
+    const filled: { step: Step; want: string; url: string }[] = [];
     try {
       for (const step of scenario.probe.steps) {
         await this.step(step, sample, scenario.maps, {});
         checked++;
       }
+      // Before the screen is left (and before the saving step): the focus taken away, so that a script
+      // converting on change has run, then every control filled on this screen read back again.
+      const recheck = async (): Promise<void> => {
+        await this.page.evaluate(() =>
+          (globalThis as unknown as { document: { activeElement: { blur?: () => void } | null } }).document.activeElement?.blur?.(),
+        );
+        const here = this.page.url();
+        for (const f of filled)
+          if (f.url === here && (await this.locate(f.step.targets[0]!).count()) === 1) await this.readBack(f.step, f.want);
+      };
       for (const step of this.expand(scenario, sample)) {
         if (step.commit) {
           await this.locate(step.targets[0]!).waitFor({ state: 'visible', timeout: step.timeoutMs ?? this.opts.stepTimeoutMs });
+          await recheck();
           checked++;
           break;
         }
+        if (step.action === 'goto' || step.action === 'click' || step.action === 'press') await recheck();
         await this.step(step, sample, scenario.maps, {});
+        if ((step.action === 'fill' || step.action === 'select' || step.action === 'check') && !this.skipped(step, sample, scenario)) {
+          const want = renderTemplate(step.value ?? [], sample, scenario.maps);
+          await this.readBack(step, want);
+          filled.push({ step, want, url: this.page.url() });
+        }
         checked++;
       }
       return { scenario: scenario.name, ok: true, checked };
     } catch (e) {
-      return { scenario: scenario.name, ok: false, checked, problem: e instanceof Error ? e.message : String(e) };
+      const problem = e instanceof Error ? e.message : String(e);
+      const kind =
+        e instanceof ValueMismatch
+          ? 'value'
+          : e instanceof OptionMissing
+            ? 'option'
+            : e instanceof SystemError
+              ? 'system'
+              : e instanceof BusinessError
+                ? 'data'
+                : 'screen';
+      return { scenario: scenario.name, ok: false, checked, problem, kind };
     }
+  }
+
+  private skipped(step: Step, data: unknown, scenario: Scenario): boolean {
+    return step.when !== undefined && !truthy(renderTemplate(step.when, data, scenario.maps));
+  }
+
+  /** The control's value now, compared with what the step typed (a maxlength, a script or a converting IME may change it). */
+  private async readBack(step: Step, want: string): Promise<void> {
+    const el = this.locate(step.targets[0]!).first();
+    const ref = step.targets[0]!.ref;
+    if (step.action === 'check') {
+      const got = await el.isChecked();
+      if (got !== truthy(want))
+        throw new ValueMismatch(
+          `${step.label}: ${ref} は ${truthy(want) ? '印を付けた' : '印を外した'}のに、画面では${got ? '付いています' : '付いていません'}`,
+        );
+      return;
+    }
+    if (step.action === 'select') {
+      const chosen = await el.evaluate((e) => {
+        const sel = e as unknown as { selectedIndex: number; options: ArrayLike<{ value: string; label: string }> };
+        const o = sel.options[sel.selectedIndex];
+        return o ? { value: o.value, label: o.label } : null;
+      });
+      if (!chosen || (chosen.value !== want && chosen.label.trim() !== want))
+        throw new ValueMismatch(
+          `${step.label}: ${ref} で「${want}」を選んだのに、画面では「${chosen?.label ?? ''}」(${chosen?.value ?? '未選択'}) です`,
+        );
+      return;
+    }
+    const got = await el.inputValue();
+    if (got !== want)
+      throw new ValueMismatch(`${step.label}: ${ref} に「${want}」を入れたのに、画面の値は「${got}」です (文字数の上限・自動変換)`);
   }
 
   private locate(t: Target): Locator {
@@ -200,7 +295,7 @@ export class ScenarioRunner {
   /** The text of the first error sign on the page, classified; null when there is none. */
   private async errorOnPage(): Promise<BusinessError | ApplicationError | null> {
     for (const [list, make] of [
-      [this.system.errors.application, (m: string) => new ApplicationError(m)],
+      [this.system.errors.application, (m: string) => new SystemError(m)],
       [this.system.errors.business, (m: string) => new BusinessError(m)],
     ] as const) {
       // Every sign of the kind on the page (the summary and each field's message), for staff to read.
@@ -224,7 +319,7 @@ export class ScenarioRunner {
         .count()
         .catch(() => 0)) > 0
     )
-      return new ApplicationError(`${step.label}: 基幹系のセッションが切れてログイン画面に戻りました`);
+      return new SystemError(`${step.label}: 基幹系のセッションが切れてログイン画面に戻りました`);
     const what = step.targets.map((t) => `${t.ref} (${t.selector})`).join(' または ');
     if (isTimeout(e))
       return new ApplicationError(
@@ -246,7 +341,7 @@ export class ScenarioRunner {
           const res = await this.page.goto(url, { waitUntil: 'domcontentloaded', timeout });
           if (allowLogin && (await this.loginIfAsked())) await this.page.goto(url, { waitUntil: 'domcontentloaded', timeout });
           else if (res && res.status() >= 500)
-            throw (await this.errorOnPage()) ?? new ApplicationError(`${url} が HTTP ${res.status()} を返しました`);
+            throw (await this.errorOnPage()) ?? new SystemError(`${url} が HTTP ${res.status()} を返しました`);
           break;
         }
         case 'fill':
@@ -254,7 +349,21 @@ export class ScenarioRunner {
           break;
         case 'select': {
           const v = value();
-          await this.locate(step.targets[0]!).selectOption(v, { timeout });
+          const el = this.locate(step.targets[0]!);
+          try {
+            await el.selectOption(v, { timeout });
+          } catch (e) {
+            // Playwright waits for the option as for anything else: say that the list lacks it, not that the screen changed.
+            const options = isTimeout(e) ? await optionsOf(el) : null;
+            if (options && !options.some((o) => o.value === v || o.label.trim() === v))
+              throw new OptionMissing(
+                `${step.label}: ${step.targets[0]!.ref} の選択肢に「${v}」がありません (選択肢: ${options
+                  .slice(0, 12)
+                  .map((o) => `${o.value}=${o.label.trim()}`)
+                  .join(', ')}${options.length > 12 ? ' …' : ''})。シナリオの maps か基幹系の選択肢を確かめてください`,
+              );
+            throw e;
+          }
           break;
         }
         case 'check':
@@ -299,6 +408,15 @@ export class ScenarioRunner {
       throw await this.explain(e, step);
     }
   }
+}
+
+/** The options of a select, or null when the element is missing or not a select. */
+async function optionsOf(el: Locator): Promise<{ value: string; label: string }[] | null> {
+  if ((await el.count()) !== 1) return null;
+  return el.evaluate((e) => {
+    const options = (e as unknown as { options?: ArrayLike<{ value: string; label: string }> }).options;
+    return options ? Array.from(options, (o) => ({ value: o.value, label: o.label })) : null;
+  });
 }
 
 /** Text as compared in a probe: NFKC, without spaces (a screen pads and widens as it likes). */

@@ -609,6 +609,48 @@ describe('core-system simulator, profile selfNumbering (another vendor: own numb
       expect(agentSim.entries()).to.have.length(0);
     });
 
+    it('check-scenarios tells the truth: a changed value, a missing option and a transient system error, each named as such', async function () {
+      // A screen script that widens what is typed into 番地 (3 → ３): the dry run reads it back.
+      const widening = await newStaffPage(browser, agentSim.url);
+      await widening.addInitScript(`document.addEventListener('change', (e) => {
+        if (e.target.id === 'txtBanchi') e.target.value = e.target.value.replace(/[0-9]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 0xfee0));
+      });`);
+      try {
+        const r = await new ScenarioRunner(widening, set(), {
+          baseUrl: agentSim.url,
+          credentials: { user: 'rpa02', password: 'rpa-pass' },
+          stepTimeoutMs: 5000,
+        }).dryRun(runner.scenario('moveIn'));
+        expect(r).to.include({ ok: false, kind: 'value', attempts: 1 });
+        expect(r.problem).to.match(/entry\.banchi に「3」を入れたのに、画面の値は「３」です/);
+      } finally {
+        await widening.context().close();
+      }
+
+      // A 町字 code the screen's list does not have: "no such option", not "did not appear".
+      const wrongMap = set();
+      const moveIn = wrongMap.scenarios.get('moveIn')!;
+      (moveIn.maps as Record<string, Record<string, string>>).machiaza = { ...moveIn.maps.machiaza, '0002002': '999' };
+      const quick = new ScenarioRunner(agentPage, wrongMap, {
+        baseUrl: agentSim.url,
+        credentials: { user: 'rpa02', password: 'rpa-pass' },
+        stepTimeoutMs: 1500,
+      });
+      const missing = await quick.dryRun(moveIn);
+      expect(missing).to.include({ ok: false, kind: 'option' });
+      expect(missing.problem).to.match(/entry\.town の選択肢に「999」がありません \(選択肢: .*001=/);
+
+      // The system's own error once: retried, and then OK. Three times in a row: reported as the system's error.
+      agentSim.setFaults({ rules: [{ kind: 'http500', screen: 'tennyu', step: 'view', nth: [1] }] });
+      expect(await runner.dryRun(runner.scenario('moveIn'))).to.include({ ok: true, attempts: 2 });
+      agentSim.setFaults({ rules: [{ kind: 'http500', screen: 'tennyu', step: 'view', nth: [1, 2, 3] }] });
+      const down = await runner.dryRun(runner.scenario('moveIn'));
+      agentSim.setFaults({ rules: [] });
+      expect(down).to.include({ ok: false, kind: 'system', attempts: 3 });
+      expect(down.problem).to.match(/^基幹系のエラーが 3 回続きました \(画面の変更ではありません\): .*SYE/);
+      expect(agentSim.entries()).to.have.length(0);
+    });
+
     it('moveIn: one job enters the household as one entry (a row per mover); after a crash on saving the retry finds it by the data probe', async function () {
       const s = runner.scenario('moveIn');
       agentSim.setFaults({ rules: [{ kind: 'errorAfterSave', screen: 'tennyu', nth: [1] }] });
