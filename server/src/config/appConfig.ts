@@ -151,6 +151,8 @@ export interface AppConfig {
     evidenceRetentionDays: number;
     /** When agents may enter into the core system (JST); none = always. Outside, no job is leased (the night batch). */
     serviceHours?: ServiceHours;
+    /** A succeeded job with no 異動履歴 row (001o009) after this many business days is flagged 連携に現れない (rpa/reconcile.ts). */
+    notSeenAfterBusinessDays: number;
   };
   /** Fonts for printed forms (IPAmj明朝 for names and addresses, a Gothic for labels). */
   printing: { fonts: { mincho: string; gothic: string } };
@@ -447,6 +449,7 @@ export const appConfigSchema = {
         maxAttempts: { type: 'integer', minimum: 1, maximum: 20, default: 3 },
         backoffSeconds: { type: 'integer', minimum: 1, maximum: 86400, default: 60 },
         evidenceRetentionDays: { type: 'integer', minimum: 1, maximum: 3650, default: 30 },
+        notSeenAfterBusinessDays: { type: 'integer', minimum: 1, maximum: 30, default: 2 },
         serviceHours: {
           type: 'object',
           additionalProperties: false,

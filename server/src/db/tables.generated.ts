@@ -653,6 +653,17 @@ export type SearchKeyStateRow = {
   rekeyed_at: Date | number | string;
 };
 
+/** A row of `rpa_reconciliations` as the driver returns it. */
+export type RpaReconciliationRow = {
+  job_id: number;
+  state: string;
+  persons: number;
+  history_rows: number;
+  detail: string;
+  flagged_at: Date | number | string | null;
+  checked_at: Date | number | string;
+};
+
 /** Every table of the schema with its columns, in the order the migrations created them. */
 export const tableColumns = {
   residents: [
@@ -1075,6 +1086,7 @@ export const tableColumns = {
     'acknowledged_by',
   ],
   search_key_state: ['id', 'rules_version', 'variants_sha256', 'variant_pairs', 'rows_rekeyed', 'rekeyed_at'],
+  rpa_reconciliations: ['job_id', 'state', 'persons', 'history_rows', 'detail', 'flagged_at', 'checked_at'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type TableName = keyof typeof tableColumns;
@@ -1121,6 +1133,7 @@ export interface TableRows {
   linkage_holds: LinkageHoldRow;
   protection_endings: ProtectionEndingRow;
   search_key_state: SearchKeyStateRow;
+  rpa_reconciliations: RpaReconciliationRow;
 }
 
 /**
@@ -1175,5 +1188,6 @@ declare module 'knex/types/tables.js' {
     linkage_holds: Knex.CompositeTableType<TableRows['linkage_holds'], WritableRow<TableRows['linkage_holds']>>;
     protection_endings: Knex.CompositeTableType<TableRows['protection_endings'], WritableRow<TableRows['protection_endings']>>;
     search_key_state: Knex.CompositeTableType<TableRows['search_key_state'], WritableRow<TableRows['search_key_state']>>;
+    rpa_reconciliations: Knex.CompositeTableType<TableRows['rpa_reconciliations'], WritableRow<TableRows['rpa_reconciliations']>>;
   }
 }

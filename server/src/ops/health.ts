@@ -1,3 +1,4 @@
+import { reconcileCounts } from '../rpa/reconcile.js';
 import type { Knex } from 'knex';
 import type { AppConfig } from '../config/appConfig.js';
 import { dbDate } from '../db/values.js';
@@ -85,7 +86,15 @@ export interface SystemHealth extends Health {
     count: number;
   } | null;
   /** RPA agents heard from in the last 10 minutes, of those ever registered; the queue's size. */
-  rpa: { status: 'ok' | 'warn'; agentsSeen: number; agentsKnown: number; queued: number; needsAttention: number };
+  rpa: {
+    status: 'ok' | 'warn';
+    agentsSeen: number;
+    agentsKnown: number;
+    queued: number;
+    needsAttention: number;
+    /** Jobs the core system's 異動履歴 contradicts (rpa/reconcile.ts); counts only. */
+    reconciliation: { enteredTwice: number; notSeen: number; unreported: number };
+  };
   ups: {
     status: 'ok' | 'warn';
     /** What upsmon last reported through `madoguchi ups-event` (banner, RPA pause). */
@@ -124,6 +133,8 @@ export async function systemHealth(deps: HealthDeps, now = new Date()): Promise<
     .then((hs) => hs.map((h) => ({ specId: h.specId, rowsBefore: h.rowsBefore, rowsInFile: h.rowsInFile })))
     .catch(() => []);
   const endings = await countUnacknowledgedEndings(knex).catch(() => 0);
+  const reconciliation = await reconcileCounts(knex).catch(() => ({ enteredTwice: 0, notSeen: 0, unreported: 0 }));
+  const contradicted = reconciliation.enteredTwice + reconciliation.notSeen + reconciliation.unreported;
   const liveUps: LiveUps | null = !live
     ? null
     : live.kind === 'ok'
@@ -149,6 +160,11 @@ export async function systemHealth(deps: HealthDeps, now = new Date()): Promise<
           `連携 ${h.specId}: 全件ファイルを保留中 (現在 ${h.rowsBefore.toLocaleString('ja-JP')} 件 → ${h.rowsInFile.toLocaleString('ja-JP')} 件)`,
       ),
       ...(endings ? ['未確認の支援措置の終了があります (支援措置担当の画面「支援措置の終了」で確認してください)'] : []),
+      ...(contradicted
+        ? [
+            `RPA の入力が異動履歴と合いません: 二重入力 ${reconciliation.enteredTwice}・連携に現れない ${reconciliation.notSeen}・入力済・未報告 ${reconciliation.unreported} 件 (/rpa/jobs で確認してください)`,
+          ]
+        : []),
     ],
     linkage: { status: linkage.freshness === 'ok' && !holds.length ? 'ok' : 'warn', holds, ...linkage },
     protection: { status: endings ? 'warn' : 'ok' },
@@ -160,7 +176,12 @@ export async function systemHealth(deps: HealthDeps, now = new Date()): Promise<
       count: backup.count,
     },
     // Agents that all went silent while work waits is worth a look; an empty queue needs no agent.
-    rpa: { status: rpa.agentsKnown > 0 && rpa.agentsSeen === 0 && rpa.queued > 0 ? 'warn' : 'ok', ...rpa },
+    // An entry the core system's own history contradicts (twice, missing, unreported) is always worth a look.
+    rpa: {
+      status: (rpa.agentsKnown > 0 && rpa.agentsSeen === 0 && rpa.queued > 0) || contradicted ? 'warn' : 'ok',
+      ...rpa,
+      reconciliation,
+    },
     ups: {
       status: upsWarn ? 'warn' : 'ok',
       power: power?.state ?? 'unknown',

@@ -1,3 +1,4 @@
+import { reconcileFlags } from '../../rpa/reconcile.js';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -279,7 +280,12 @@ export function registerRpaRoutes({ route, deps, render, session, actor }: Route
         ...(scenario ? { scenario } : {}),
         ...(agent ? { agent } : {}),
       });
-      render(ctx, 'RPA ジョブ', jobListView(list, { status: status as JobStatus | '', scenario, agent }, session(ctx).csrfToken ?? ''));
+      const flags = await reconcileFlags(db);
+      render(
+        ctx,
+        'RPA ジョブ',
+        jobListView(list, { status: status as JobStatus | '', scenario, agent }, session(ctx).csrfToken ?? '', Date.now(), flags),
+      );
     },
   );
 

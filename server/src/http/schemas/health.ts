@@ -16,7 +16,7 @@ export const SystemHealthSchema = Component(
       description: '確認が必要な部分 (status を error にはしません)',
     }),
     messages: T.Array(T.String(), {
-      description: '確認が必要なことの説明 (1 件 1 行): 保留中の全件ファイル、未確認の支援措置の終了',
+      description: '確認が必要なことの説明 (1 件 1 行): 保留中の全件ファイル、未確認の支援措置の終了、異動履歴と合わない RPA の入力',
       examples: [['連携 001o005: 全件ファイルを保留中 (現在 2,026 件 → 0 件)', '支援措置の終了 1 件が未確認です']],
     }),
     linkage: Obj({
@@ -53,6 +53,14 @@ export const SystemHealthSchema = Component(
       agentsKnown: T.Integer({ minimum: 0 }),
       queued: T.Integer({ minimum: 0 }),
       needsAttention: T.Integer({ minimum: 0 }),
+      reconciliation: Obj(
+        {
+          enteredTwice: T.Integer({ minimum: 0, description: '異動履歴に 2 行以上ある (二重入力)' }),
+          notSeen: T.Integer({ minimum: 0, description: '完了したのに異動履歴に現れない' }),
+          unreported: T.Integer({ minimum: 0, description: '要対応・取消なのに異動履歴にある (入力済・未報告)' }),
+        },
+        { description: 'RPA の入力と基幹系の異動履歴 (001o009) の照合で要確認のジョブの数' },
+      ),
     }),
     ups: Obj({
       status: OkWarn,

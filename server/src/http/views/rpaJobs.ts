@@ -3,6 +3,7 @@ import { noticeTypeLabels, type NoticeType } from '../../domain/procedureTypes.j
 import type { Evidence } from '../../rpa/evidence.js';
 import { jobStatuses, jobStatusLabels, PROTECTED_JOB_REASON, type Job, type JobStatus } from '../../rpa/jobs.js';
 import type { JobList } from '../../rpa/commands/staffViews.js';
+import { reconcileStateLabels, type ReconcileFlag } from '../../rpa/reconcile.js';
 import { html, type SafeHtml } from '../html.js';
 
 /** An agent not heard from for this long is shown as silent. */
@@ -43,9 +44,11 @@ export function jobListView(
   filter: { status: JobStatus | ''; scenario: string; agent: string },
   csrf: string,
   now = Date.now(),
+  flags: readonly ReconcileFlag[] = [],
 ): SafeHtml {
   const { status, scenario, agent } = filter;
   return html`<h1>RPA ジョブ (基幹系への入力)</h1>
+${reconcileSection(flags)}
 <table id="job-counts"><tr>${jobStatuses.map((s) => html`<th>${jobStatusLabels[s]}</th>`)}</tr><tr>${jobStatuses.map((s) => html`<td class="num"><a href="/rpa/jobs?status=${s}">${l.counts[s]}</a></td>`)}</tr></table>
 <form method="get" action="/rpa/jobs" class="inline" id="job-filter"><label>状態 <select name="status"><option value="">すべて</option>${jobStatuses.map((s) => html`<option value="${s}"${s === status ? html` selected` : ''}>${jobStatusLabels[s]}</option>`)}</select></label>
 <label>届出・証明 <select name="scenario"><option value="">すべて</option>${l.scenarios.map((s) => html`<option value="${s}"${s === scenario ? html` selected` : ''}>${scenarioLabel(s)}</option>`)}</select></label>
@@ -60,6 +63,23 @@ ${l.agents.map((a) => {
   return html`<tr><td>${a.name}</td><td>${a.host ?? ''}</td><td>${a.version ?? ''}</td><td>${jst(a.lastSeenAt.toISOString())}</td><td>${a.lastJobId ? html`<a href="/rpa/jobs/${a.lastJobId}">${a.lastJobId}</a>` : ''}</td><td class="${silent ? 'result-failed' : ''}">${silent ? '応答なし' : '稼働中'}</td></tr>`;
 })}
 </tbody></table>`;
+}
+
+/**
+ * Jobs the core system's 異動履歴 contradicts, first on the page: job, type, numbers and what the
+ * history says (counts, no personal data). Staff check the core system and act on the job.
+ */
+function reconcileSection(flags: readonly ReconcileFlag[]): SafeHtml {
+  if (!flags.length) return html``;
+  return html`<section class="card alert" id="reconciliation"><h2>異動履歴との照合で要確認 (${flags.length} 件)</h2>
+<p>基幹系から届いた異動履歴 (001o009) と、RPA の入力の結果が合いません。基幹系の画面で確かめてください:
+二重入力なら基幹系で 1 件を取り消し、連携に現れないなら入力されたか確かめ、入力済・未報告ならジョブを「手入力済みにする」(処理番号は基幹系で確認) にします。</p>
+<table id="reconcile-flags"><thead><tr><th>ジョブ</th><th>届出</th><th>受付番号</th><th>状態</th><th>処理番号</th><th>照合</th><th>内容</th><th>検出</th></tr></thead><tbody>
+${flags.map(
+  (f) =>
+    html`<tr><td class="num"><a href="/rpa/jobs/${f.jobId}">${f.jobId}</a></td><td>${scenarioLabel(f.scenario)}</td><td>${f.reference}</td><td>${jobStatusLabels[f.status as JobStatus] ?? f.status}</td><td>${f.coreRef ?? ''}</td><td class="result-failed">${reconcileStateLabels[f.state]}</td><td>${f.detail}</td><td>${f.flaggedAt ? jst(f.flaggedAt.toISOString()) : ''}</td></tr>`,
+)}
+</tbody></table></section>`;
 }
 
 /** One job: its state, the person, the evidence of each attempt (a 支援措置 job is shown only to staff holding the right). */
