@@ -1,8 +1,11 @@
 import { expect } from 'chai';
+import { renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { enqueueNotice } from '../../server/src/rpa/jobs.js';
 import { reconcileJobs, reconcileFlags } from '../../server/src/rpa/reconcile.js';
 import { makeNotice, makeResident, makeStaff, makeVisit } from '../helpers/factories.js';
 import { loginAs, type LoggedIn } from '../helpers/login.js';
+import { fastWatchConfig, tempDir } from '../helpers/paths.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const settings = { leaseSeconds: 60, maxAttempts: 3, backoffSeconds: 1 };
@@ -180,5 +183,42 @@ describe('RPA reconciliation with the 異動履歴 (entered twice, not seen, ent
     expect([await stateOf(twice!), await stateOf(notSeen!), await stateOf(unreported!)]).to.deep.equal(['matched', 'matched', 'matched']);
     const after = (await (await fetch(`${server.url}healthz`)).json()) as { rpa: { reconciliation: unknown } };
     expect(after.rpa.reconciliation).to.deep.equal({ enteredTwice: 0, notSeen: 0, unreported: 0 });
+  });
+
+  it('runs after the drop-folder watcher applies a 001o009 file', async () => {
+    const t = tempDir();
+    const watching = await startTestServer({ configDir: fastWatchConfig(t.dir), watch: true });
+    try {
+      const a = await makeResident(watching.knex, { addressee_no: '3000000001' });
+      const staff = await makeStaff(watching.knex, ['counter']);
+      const visit = await makeVisit(watching.knex, staff);
+      const notice = await makeNotice(watching.knex, visit, staff, 'accepted', [
+        { addresseeNo: a.addressee_no, event: false, moving: true },
+      ]);
+      notice.type = 'relocation';
+      notice.effectiveDate = '2026-11-30';
+      const [job] = await watching.knex.transaction((trx) => enqueueNotice(trx, notice, settings, perPerson));
+      await watching
+        .knex('rpa_jobs')
+        .where({ id: job })
+        .update({ status: 'succeeded', core_ref: 'R-1', finished_at: new Date(), awaiting_review: false });
+      const drop = path.join(watching.dataDir, 'linkage', '001o009');
+      const header =
+        '宛名番号,履歴番号,異動年月日,異動年月日_不詳フラグ,異動年月日_不詳表記,異動届出年月日,異動事由,世帯番号,氏名,氏名_フリガナ,続柄表記,異動前住所,異動後住所';
+      const row = (seqNo: number) =>
+        `${a.addressee_no},${seqNo},20261130,0,,20261130,41,,${a.name},${a.name_kana},世帯主,本町1番地,本町2番地`;
+      writeFileSync(path.join(drop, 'h.csv.part'), `${header}\r\n${row(1)}\r\n${row(2)}\r\n`);
+      renameSync(path.join(drop, 'h.csv.part'), path.join(drop, '001o009_439991_20261201020000.csv'));
+      let state: string | undefined;
+      for (let i = 0; i < 300 && !state; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        state = ((await watching.knex('rpa_reconciliations').where({ job_id: job }).first('state')) as { state: string } | undefined)
+          ?.state;
+      }
+      expect(state, 'reconciled after the load').to.equal('enteredTwice');
+    } finally {
+      await watching.close();
+      t.remove();
+    }
   });
 });
