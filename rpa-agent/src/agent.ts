@@ -270,12 +270,14 @@ export class Agent {
         stepTimeoutMs: this.cfg.stepTimeoutSeconds * 1000,
       });
       const page = session.page;
-      const result = await runner.run(runner.scenario(job.scenario), job.payload, {
+      const scenario = runner.scenario(job.scenario);
+      const result = await runner.run(scenario, job.payload, {
         stopRequested: () => this.stopping,
         beforeCommit: async () => {
           if (lost) throw new LeaseLost('貸出が切れました');
           try {
-            await this.api.heartbeat(job.id);
+            // Without a probe, the server must know that a cut-off run from here on may have saved.
+            await this.api.heartbeat(job.id, scenario.idempotency === 'none');
           } catch (e) {
             if (e instanceof ServerError && e.status === 409) throw new LeaseLost('貸出が切れました');
             throw new ApplicationError('サーバーに貸出を確認できないため、登録せずに中断しました');

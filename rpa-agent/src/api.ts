@@ -117,8 +117,9 @@ export class ServerApi {
     return { job: (JSON.parse(res.body.toString('utf8')) as ClaimResult).job, retryAfter: null };
   }
 
-  heartbeat(id: number): Promise<HeartbeatResult> {
-    return this.json('POST', `api/v1/agent/jobs/${id}/heartbeat`, {});
+  /** `unprobedCommit`: the saving step of a scenario without a probe is next (a lost lease then stops the job for staff). */
+  heartbeat(id: number, unprobedCommit = false): Promise<HeartbeatResult> {
+    return this.json('POST', `api/v1/agent/jobs/${id}/heartbeat`, unprobedCommit ? { unprobedCommit: true } : {});
   }
 
   release(id: number): Promise<ReleaseResult> {

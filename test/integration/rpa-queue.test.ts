@@ -4,7 +4,7 @@ import path from 'node:path';
 import { todayInJapan } from '../../server/src/domain/dates.js';
 import { exportNoticesCsv, NOTICE_CSV_COLUMNS } from '../../server/src/rpa/csvOut.js';
 import { claimForAgent } from '../../server/src/rpa/commands/agentCalls.js';
-import { queueSettingsOf } from '../../server/src/rpa/jobs.js';
+import { queueSettingsOf, resolveJob, returnAllLeases } from '../../server/src/rpa/jobs.js';
 import { getNotice } from '../../server/src/notices/queries.js';
 import { decodeCsv } from '../../server/src/stats/visitStats.js';
 import { registerApiClient } from '../../server/src/auth/apiClients.js';
@@ -173,6 +173,42 @@ describe('RPA job queue: enqueue on accept, claim after review, leases, retries,
     expect(again.job.id).to.equal(first);
     const holder = (await server.knex('rpa_jobs').where({ id: first }).first('leased_by')) as { leased_by: string };
     expect(holder.leased_by).to.equal('rpa-02');
+  });
+
+  it('stops for staff, never re-queues, a job whose lease was lost after the saving step of a scenario without a probe', async () => {
+    await server.knex('rpa_jobs').update({ status: 'cancelled' });
+    for (let i = 0; i < 3; i++) await review(await acceptRelocation());
+    await server.knex('rpa_jobs').whereNot({ status: 'cancelled' }).update({ blocked_by: null });
+    const [a, b, c] = [(await claim(0))!, (await claim(0))!, (await claim(1))!];
+    // a: at the unprobed saving step, then the agent dies; b: an ordinary heartbeat, then the agent dies.
+    expect((await report(0, a.job.id, 'heartbeat', { unprobedCommit: true })).status).to.equal(200);
+    expect((await report(0, b.job.id, 'heartbeat', {})).status).to.equal(200);
+    await server
+      .knex('rpa_jobs')
+      .whereIn('id', [a.job.id, b.job.id])
+      .update({ lease_expires_at: new Date(Date.now() - 1000) });
+    expect((await claim(1))!.job.id, 'the ordinary job runs again').to.equal(b.job.id);
+    const stopped = (await server.knex('rpa_jobs').where({ id: a.job.id }).first()) as Record<string, unknown>;
+    expect(stopped).to.include({ status: 'needsAttention', error_kind: 'business', leased_by: null });
+    expect(String(stopped.error_message)).to.contain('自動では再実行しません');
+    // At a server stop, too: c (unprobed) stops for staff, b goes back to the queue.
+    expect((await report(1, c.job.id, 'heartbeat', { unprobedCommit: true })).status).to.equal(200);
+    const returned = await returnAllLeases(server.knex, 'test');
+    expect(returned.sort()).to.deep.equal([b.job.id, c.job.id].sort());
+    const after = (await server.knex('rpa_jobs').whereIn('id', [b.job.id, c.job.id]).orderBy('id').select('id', 'status')) as {
+      id: number;
+      status: string;
+    }[];
+    expect(Object.fromEntries(after.map((r) => [r.id, r.status]))).to.deep.equal({ [b.job.id]: 'queued', [c.job.id]: 'needsAttention' });
+    // Retried by staff, it runs again from the start, with no marker left.
+    await resolveJob(server.knex, a.job.id, 'retry', '基幹系に登録なしを確認', { staffLogin: 'test' });
+    await server.knex('rpa_jobs').whereNot({ id: a.job.id }).whereIn('status', ['queued']).update({ status: 'cancelled' });
+    const again = (await claim(0))!;
+    expect(again.job.id).to.equal(a.job.id);
+    expect(
+      ((await server.knex('rpa_jobs').where({ id: a.job.id }).first('unprobed_commit_at')) as { unprobed_commit_at: unknown })
+        .unprobed_commit_at,
+    ).to.equal(null);
   });
 
   it('retries application errors with backoff, sends business errors to staff, who retry or record a manual entry', async () => {

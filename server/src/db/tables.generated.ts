@@ -569,6 +569,7 @@ export type RpaJobRow = {
   finished_at: Date | number | string | null;
   reference: string | null;
   certificate_request_id: number | null;
+  unprobed_commit_at: Date | number | string | null;
 };
 
 /** A row of `rpa_evidence` as the driver returns it. */
@@ -1051,6 +1052,7 @@ export const tableColumns = {
     'finished_at',
     'reference',
     'certificate_request_id',
+    'unprobed_commit_at',
   ],
   rpa_evidence: ['id', 'job_id', 'attempt', 'kind', 'file', 'bytes', 'created_at'],
   power_state: ['id', 'state', 'event', 'changed_at'],

@@ -551,6 +551,7 @@ subscribe('notice.cancelled', 'rpaJob', (trx, e) => cancelOpenJobsOfNotice(trx, 
 
 /** Leases that ran out (an agent died or lost the network) go back to the queue. */
 export async function requeueExpired(db: Knex, now = new Date()): Promise<number> {
+  await stopUnprobed(db, null, now);
   return db('rpa_jobs')
     .where({ status: 'leased' })
     .andWhere('lease_expires_at', '<', now)
@@ -586,6 +587,7 @@ export async function claimJob(
       lease_expires_at: new Date(now.getTime() + settings.leaseSeconds * 1000),
       last_heartbeat_at: now,
       updated_at: now,
+      unprobed_commit_at: null,
     },
     served
       ? {
@@ -620,13 +622,50 @@ export async function requireLease(db: Knex, id: number, agent: string): Promise
   });
 }
 
-export async function heartbeat(db: Knex, id: number, agent: string, settings: QueueSettings, now = new Date()): Promise<Date> {
+/**
+ * Extends the lease. `unprobedCommit`: the agent is about to press the saving button of a scenario
+ * without a probe (idempotency: none); from then on a lost lease stops the job for staff
+ * (`stopUnprobed`) instead of queueing it again, since a second run could save it twice.
+ */
+export async function heartbeat(
+  db: Knex,
+  id: number,
+  agent: string,
+  settings: QueueSettings,
+  now = new Date(),
+  opts: { unprobedCommit?: boolean } = {},
+): Promise<Date> {
   const until = new Date(now.getTime() + settings.leaseSeconds * 1000);
   await db.transaction(async (trx) => {
     await leased(trx, id, agent, 'heartbeat');
-    await trx('rpa_jobs').where({ id }).update({ lease_expires_at: until, last_heartbeat_at: now, updated_at: now });
+    await trx('rpa_jobs')
+      .where({ id })
+      .update({
+        lease_expires_at: until,
+        last_heartbeat_at: now,
+        updated_at: now,
+        ...(opts.unprobedCommit ? { unprobed_commit_at: now } : {}),
+      });
   });
   return until;
+}
+
+/** What a job says when its run was cut off at a saving step that nothing can check. */
+export const UNPROBED_COMMIT_LOST =
+  '端末が登録の途中で止まりました。このシナリオには登録を確かめる手段がない (idempotency: none) ため、自動では再実行しません。基幹系で登録されたか確かめ、登録済みなら「手入力済みにする」、なければ「再実行」してください';
+
+/** Leased jobs cut off after an unprobed saving step: to staff, never back to the queue. */
+async function stopUnprobed(trx: Knex.Transaction | Knex, ids: readonly number[] | null, now: Date): Promise<number> {
+  const q = trx('rpa_jobs').where({ status: 'leased' }).whereNotNull('unprobed_commit_at');
+  return (ids ? q.whereIn('id', [...ids]) : q.andWhere('lease_expires_at', '<', now)).update({
+    status: 'needsAttention',
+    error_kind: 'business',
+    error_message: UNPROBED_COMMIT_LOST,
+    leased_by: null,
+    lease_expires_at: null,
+    finished_at: now,
+    updated_at: now,
+  });
 }
 
 /**
@@ -650,6 +689,7 @@ export async function returnAllLeases(db: Knex, reason: string, now = new Date()
   return db.transaction(async (trx) => {
     const ids = (await trx('rpa_jobs').where({ status: 'leased' }).orderBy('id').pluck('id')).map(Number);
     if (!ids.length) return ids;
+    await stopUnprobed(trx, ids, now);
     await trx('rpa_jobs')
       .whereIn('id', ids)
       .where({ status: 'leased' })

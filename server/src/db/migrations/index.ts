@@ -16,6 +16,7 @@ import * as m014 from './m014_protected_review.js';
 import * as m015 from './m015_linkage_safety.js';
 import * as m016 from './m016_search_keys.js';
 import * as m017 from './m017_rpa_reconciliation.js';
+import * as m018 from './m018_rpa_unprobed_commit.js';
 
 /**
  * Migrations are additive only and return one schema-builder chain, so that the same code
@@ -45,6 +46,7 @@ export const migrations: readonly Migration[] = [
   { name: '015_linkage_safety', up: m015.up, down: m015.down },
   { name: '016_search_keys', up: m016.up, down: m016.down },
   { name: '017_rpa_reconciliation', up: m017.up, down: m017.down },
+  { name: '018_rpa_unprobed_commit', up: m018.up, down: m018.down },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

@@ -45,6 +45,9 @@ const JobListQuery = T.Object({
   scenario: T.Optional(T.String({ maxLength: 64, title: '届出・証明' })),
   agent: T.Optional(T.String({ maxLength: 64, title: '端末' })),
 });
+const HeartbeatBody = T.Object({
+  unprobedCommit: T.Optional(T.Boolean({ description: '確認のないシナリオの登録の直前 (この後に貸出が切れたら要対応)' })),
+});
 const ClaimBody = T.Object({
   scenarios: T.Optional(
     T.Array(T.String({ pattern: '^[A-Za-z][A-Za-z0-9]*$', maxLength: 64 }), {
@@ -140,13 +143,17 @@ export function registerRpaRoutes({ route, deps, render, session, actor }: Route
       access: agentAccess,
       tag: TAG,
       summary: '貸出を延長する',
+      description:
+        '本文の unprobedCommit: true は、確認 (probe) のないシナリオ (idempotency: none) の登録ボタンを押す直前であることを伝えます。その後に貸出が切れたり返されたりしたジョブは、二重登録を避けるため待ちに戻さず要対応にします。',
       params: JobIdParams,
+      body: HeartbeatBody,
       response: json(HeartbeatResponse),
       errors: ['rpa.leaseLost', 'state.moveNotAllowed'],
     },
     async (ctx) => {
       const id = ctx.input.params.id;
-      return { leaseExpiresAt: (await heartbeat(db, id, await agentOf(ctx, id), settings)).toISOString() };
+      const unprobedCommit = ctx.input.body.unprobedCommit === true;
+      return { leaseExpiresAt: (await heartbeat(db, id, await agentOf(ctx, id), settings, new Date(), { unprobedCommit })).toISOString() };
     },
   );
 
