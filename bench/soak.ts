@@ -1,10 +1,11 @@
 /**
  * `npm run soak -- NAME [options]`: long fault runs. Ends with one JSON line {"soak":"NAME",…}.
- *   rpa    --jobs 200 --agents 2 --seed 7
+ *   rpa    --profile default|selfNumbering --jobs 200 --agents 2 --seed 7
  *   leaks  --people 3000 --seed leaks --concurrency 8   (bench/leaks.ts)
  *   fuzz   --requests 10000 --concurrency 50 --seed 1  (bench/fuzz.ts)
  */
 import { runRpaSoak } from '../test/helpers/rpaSoak.js';
+import { runSelfNumberingSoak } from '../test/helpers/rpaSoakSelf.js';
 import { fuzzLine, runFuzz } from './fuzz.js';
 import { leakSoak } from './leaks.js';
 
@@ -15,7 +16,7 @@ function option(args: string[], name: string, fallback: string): string {
 
 const [name, ...args] = process.argv.slice(2);
 if (name !== 'rpa' && name !== 'leaks' && name !== 'fuzz') {
-  console.error('usage: npm run soak -- rpa [--jobs 200] [--agents 2] [--seed 7]');
+  console.error('usage: npm run soak -- rpa [--profile default|selfNumbering] [--jobs 200] [--agents 2] [--seed 7]');
   console.error('       npm run soak -- leaks [--people 3000] [--seed leaks] [--concurrency 8]');
   console.error('       npm run soak -- fuzz [--requests 10000] [--concurrency 50] [--seed 1]');
   process.exit(2);
@@ -43,15 +44,49 @@ if (name === 'leaks') {
   });
   process.exit(ok ? 0 : 1);
 }
-const r = await runRpaSoak({
+const profile = option(args, 'profile', 'default');
+if (profile !== 'default' && profile !== 'selfNumbering') {
+  console.error('--profile は default か selfNumbering です');
+  process.exit(2);
+}
+const seed = Number(option(args, 'seed', '7'));
+const common = {
   jobs: Number(option(args, 'jobs', '200')),
   agents: Number(option(args, 'agents', '2')),
-  seed: Number(option(args, 'seed', '7')),
+  seed,
   killAfterSave: 0.04,
   killEveryMs: 8000,
+  timeoutMs: 30 * 60_000,
+  log: (l: string) => {
+    if (verbose || /^(kill|timeout|lost|duplicate|wrongRef|field|open)/.test(l)) process.stderr.write(`${l}\n`);
+  },
+};
+if (profile === 'selfNumbering') {
+  // The second vendor: its own numbers, no reference field, households in one entry.
+  const r = await runSelfNumberingSoak({
+    ...common,
+    faults: {
+      seed,
+      hangMs: 6000,
+      rules: [
+        { kind: 'http500', probability: 0.02 },
+        { kind: 'lostClick', probability: 0.03 },
+        { kind: 'errorAfterSave', probability: 0.04 },
+        { kind: 'sessionExpiry', probability: 0.005 },
+      ],
+    },
+  });
+  process.stderr.write(`${JSON.stringify(r)}\n`);
+  console.log(JSON.stringify({ soak: 'rpa', profile, ...r }));
+  const ok =
+    r.lost === 0 && r.duplicates === 0 && r.wrongRef === 0 && r.fieldErrors === 0 && r.householdsSplit === 0 && r.enteredAnyway === 0;
+  process.exit(ok ? 0 : 1);
+}
+const r = await runRpaSoak({
+  ...common,
   businessErrorShare: 0.04,
   faults: {
-    seed: Number(option(args, 'seed', '7')),
+    seed,
     hangMs: 6000,
     rules: [
       { kind: 'http500', probability: 0.02 },
@@ -61,26 +96,25 @@ const r = await runRpaSoak({
       { kind: 'sessionExpiry', probability: 0.005 },
     ],
   },
-  timeoutMs: 30 * 60_000,
-  log: (l) => {
-    if (verbose || l.startsWith('kill') || l.startsWith('timeout')) process.stderr.write(`${l}\n`);
-  },
 });
 process.stderr.write(`${JSON.stringify(r)}\n`);
 console.log(
   JSON.stringify({
     soak: 'rpa',
+    profile,
     jobs: r.jobs,
     succeeded: r.succeeded,
     needsAttention: r.needsAttention,
     lost: r.lost,
     duplicates: r.duplicates,
+    wrongRef: r.wrongRef,
+    fieldErrors: r.fieldErrors,
+    householdsSplit: r.householdsSplit,
     agentKills: r.agentKills,
     killsAfterSave: r.killsAfterSave,
     faultsFired: r.faultsFired,
-    wrongRef: r.wrongRef,
     enteredAnyway: r.enteredAnyway,
     seconds: r.seconds,
   }),
 );
-process.exit(r.lost === 0 && r.duplicates === 0 && r.wrongRef === 0 && r.enteredAnyway === 0 ? 0 : 1);
+process.exit(r.lost === 0 && r.duplicates === 0 && r.wrongRef === 0 && r.fieldErrors === 0 && r.enteredAnyway === 0 ? 0 : 1);

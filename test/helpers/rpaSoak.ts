@@ -43,6 +43,10 @@ export interface SoakResult {
   wrongRef: number;
   /** needsAttention jobs (refused data) that are nevertheless in the core system. */
   enteredAnyway: number;
+  /** Entered fields (氏名, カナ, 生年月日, 性別, 異動日) that differ from the job. */
+  fieldErrors: number;
+  /** Always 0 here: this core system takes one person per entry, and each job is one person. */
+  householdsSplit: number;
   agentKills: number;
   killsAfterSave: number;
   faultsFired: number;
@@ -89,12 +93,13 @@ export function soakPayload(i: number, rand: () => number, refused: boolean): Re
 }
 
 /** A copy of the shipped configuration with the queue's timings shortened for a test run. */
-export function soakConfig(dir: string, leaseSeconds: number): string {
+export function soakConfig(dir: string, leaseSeconds: number, rpa: { coreSystem?: string } = {}): string {
   const out = path.join(dir, 'config');
   cpSync(repoConfig, out, { recursive: true });
   const file = path.join(out, 'municipality.yaml');
   const doc = parseDocument(readFileSync(file, 'utf8'));
   doc.setIn(['rpa', 'leaseSeconds'], leaseSeconds);
+  if (rpa.coreSystem) doc.setIn(['rpa', 'coreSystem'], rpa.coreSystem);
   doc.setIn(['rpa', 'backoffSeconds'], 1);
   doc.setIn(['rpa', 'maxAttempts'], 6);
   writeFileSync(file, doc.toString());
@@ -277,11 +282,32 @@ export async function runRpaSoak(opts: SoakOptions): Promise<SoakResult> {
     let lost = 0;
     let wrongRef = 0;
     let enteredAnyway = 0;
+    let fieldErrors = 0;
+    const payloads = new Map(rows.map((r) => [r.idempotency_key, JSON.parse(r.payload) as ReturnType<typeof soakPayload>]));
+    const katakana = (v: string) => v.normalize('NFKC').replace(/[ぁ-ゖ]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 0x60));
+    const plain = (v: string | undefined) => (v ?? '').normalize('NFKC').replace(/[\s\u3000]/g, '');
     for (const j of jobs) {
       const got = entries.get(j.reference) ?? [];
       if (j.status === 'succeeded') {
         if (got.length === 0) lost++;
         else if (got[0]!.recordNo !== j.core_ref) wrongRef++;
+        if (got[0]) {
+          const p = payloads.get(j.idempotency_key)!;
+          const subject = p.subject as { name: string; nameKana: string; birthDate: string; sex: string };
+          const e = got[0];
+          const checks: [string | undefined, string][] = [
+            [e.fields.shimei, subject.name],
+            [plain(e.fields.kana), plain(katakana(subject.nameKana))],
+            [e.dates.seinen, subject.birthDate],
+            [e.fields.seibetsu, subject.sex],
+            [e.dates.ido_ymd, String(p.effectiveDate)],
+          ];
+          for (const [have, want] of checks)
+            if (have !== want) {
+              fieldErrors++;
+              log(`field ${j.reference}: ${String(have)} ≠ ${want}`);
+            }
+        }
       } else if (j.status === 'needsAttention') {
         if (got.length > 0) enteredAnyway++;
       } else lost++;
@@ -295,6 +321,8 @@ export async function runRpaSoak(opts: SoakOptions): Promise<SoakResult> {
       duplicates,
       wrongRef,
       enteredAnyway,
+      fieldErrors,
+      householdsSplit: 0,
       agentKills: kills,
       killsAfterSave,
       faultsFired: sim.faultLog().length,
