@@ -86,7 +86,7 @@ export class Agent {
       while (!this.stopping) {
         let claimed: Awaited<ReturnType<ServerApi['claim']>>;
         try {
-          claimed = await this.api.claim(this.cfg.serves);
+          claimed = await this.api.claim(this.cfg.serves, this.cfg.coreSystem);
           if (reportedAway) this.log('info', 'サーバーに再接続しました');
           reportedAway = false;
           away.reset();
@@ -150,7 +150,7 @@ export class Agent {
     let dir = this.cfg.scenarioDir;
     let changed = this.scenarios === null && this.scenarioError === null;
     if (!dir) {
-      const got = await this.api.scenarios();
+      const got = await this.api.scenarios(this.cfg.coreSystem);
       if (!got && this.scenarioDirFromServer) dir = this.scenarioDirFromServer;
       else {
         if (!got) throw new ServerAway('シナリオを受け取れませんでした');

@@ -106,8 +106,13 @@ export class ServerApi {
   }
 
   /** A job, or null with how long the server asks to wait (seconds) when it has none. */
-  async claim(scenarios?: readonly string[]): Promise<{ job: ClaimResult['job'] | null; retryAfter: number | null }> {
-    const res = await this.request('POST', 'api/v1/agent/claim', JSON.stringify(scenarios?.length ? { scenarios } : {}));
+  /** The next job of this agent's core system (agent.yaml coreSystem) and pool (serves). */
+  async claim(scenarios?: readonly string[], coreSystem?: string): Promise<{ job: ClaimResult['job'] | null; retryAfter: number | null }> {
+    const res = await this.request(
+      'POST',
+      'api/v1/agent/claim',
+      JSON.stringify({ ...(scenarios?.length ? { scenarios } : {}), ...(coreSystem ? { coreSystem } : {}) }),
+    );
     if (res.status === 204) {
       const ra = Number(res.headers['retry-after']);
       return { job: null, retryAfter: Number.isFinite(ra) && ra > 0 ? ra : null };
@@ -149,10 +154,10 @@ export class ServerApi {
   private scenarioTag: string | null = null;
 
   /** The scenario files, or null when they have not changed since the last call (ETag). */
-  async scenarios(): Promise<ScenarioFiles | null> {
+  async scenarios(coreSystem?: string): Promise<ScenarioFiles | null> {
     const res = await this.request(
       'GET',
-      'api/v1/agent/scenarios',
+      `api/v1/agent/scenarios${coreSystem ? `?coreSystem=${encodeURIComponent(coreSystem)}` : ''}`,
       undefined,
       'application/json',
       this.scenarioTag ? { 'if-none-match': this.scenarioTag } : {},

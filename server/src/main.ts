@@ -20,6 +20,7 @@ import { refreshSearchKeys } from './linkage/forward/rekey.js';
 import { startWatchdog } from './linkage/forward/watchdog.js';
 import { DropFolderWatcher, pruneArchive } from './linkage/forward/watcher.js';
 import { HISTORY_SPEC, reconcileJobs, reconcileSettingsOf } from './rpa/reconcile.js';
+import { checkCoreSystems } from './rpa/jobs.js';
 import { setVariantTable, variantTableFor } from './domain/variants.js';
 import { closeLogger, createLogger, type Logger } from './ops/logger.js';
 import { scheduleBackups } from './ops/backup.js';
@@ -55,6 +56,12 @@ export interface RunningServer {
 /** Composition root: config → database → HTTP. */
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const config = loadAppConfig(opts.configDir);
+  // Where each RPA job is entered must be certain: a scenario in two core systems' folders, or a
+  // configured system without its folder, stops the start (a missing main folder only means no RPA).
+  const systemProblems = checkCoreSystems(opts.configDir, config.rpa).filter(
+    (p) => !p.startsWith(`基幹系 ${config.rpa.coreSystem} のシナリオのフォルダー`),
+  );
+  if (systemProblems.length) throw new Error(`RPA の基幹系の設定に誤りがあります:\n${systemProblems.join('\n')}`);
   const logger = createLogger({ dataDir: opts.dataDir, level: config.logging.level, retainDays: config.logging.retainDays });
   const registry = LayoutRegistry.load(opts.configDir);
   checkSpecsHaveLayouts(config, registry, opts.configDir);

@@ -153,6 +153,12 @@ export interface AppConfig {
     serviceHours?: ServiceHours;
     /** A succeeded job with no 異動履歴 row (001o009) after this many business days is flagged 連携に現れない (rpa/reconcile.ts). */
     notSeenAfterBusinessDays: number;
+    /**
+     * Further core systems (e.g. the 税システム for 所得・課税証明), by the name of their scenario
+     * folder; `coreSystem` is the first. A job goes to the system whose folder has its scenario;
+     * an agent serves the one system named in its agent.yaml.
+     */
+    systems: Record<string, { title: string; serviceHours?: ServiceHours }>;
   };
   /** Fonts for printed forms (IPAmj明朝 for names and addresses, a Gothic for labels). */
   printing: { fonts: { mincho: string; gothic: string } };
@@ -450,6 +456,29 @@ export const appConfigSchema = {
         backoffSeconds: { type: 'integer', minimum: 1, maximum: 86400, default: 60 },
         evidenceRetentionDays: { type: 'integer', minimum: 1, maximum: 3650, default: 30 },
         notSeenAfterBusinessDays: { type: 'integer', minimum: 1, maximum: 30, default: 2 },
+        systems: {
+          type: 'object',
+          default: {},
+          propertyNames: { pattern: '^[A-Za-z0-9_-]+$' },
+          additionalProperties: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['title'],
+            properties: {
+              title: { type: 'string', minLength: 1, maxLength: 40 },
+              serviceHours: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['from', 'to'],
+                properties: {
+                  from: { type: 'string', pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' },
+                  to: { type: 'string', pattern: '^([01][0-9]|2[0-4]):[0-5][0-9]$' },
+                  weekdays: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'integer', minimum: 0, maximum: 6 } },
+                },
+              },
+            },
+          },
+        },
         serviceHours: {
           type: 'object',
           additionalProperties: false,

@@ -570,6 +570,7 @@ export type RpaJobRow = {
   reference: string | null;
   certificate_request_id: number | null;
   unprobed_commit_at: Date | number | string | null;
+  core_system: string | null;
 };
 
 /** A row of `rpa_evidence` as the driver returns it. */
@@ -1053,6 +1054,7 @@ export const tableColumns = {
     'reference',
     'certificate_request_id',
     'unprobed_commit_at',
+    'core_system',
   ],
   rpa_evidence: ['id', 'job_id', 'attempt', 'kind', 'file', 'bytes', 'created_at'],
   power_state: ['id', 'state', 'event', 'changed_at'],

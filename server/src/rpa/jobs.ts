@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Knex } from 'knex';
 import { parse as parseYaml } from 'yaml';
@@ -83,6 +83,17 @@ export interface QueueSettings {
   backoffSeconds: number;
   /** When jobs may be leased (JST); absent = always. */
   serviceHours?: ServiceHours;
+  /** The main core system (`rpa.coreSystem`): agents that name none serve it, and jobs made before systems existed. */
+  coreSystem?: string;
+  /** The other core systems (`rpa.systems`) and their service hours. */
+  systems?: Readonly<Record<string, { serviceHours?: ServiceHours }>>;
+}
+
+/** The service hours of a core system; undefined when the system is not configured at all. */
+export function systemHours(settings: QueueSettings, system: string | undefined): { hours: ServiceHours | undefined } | undefined {
+  if (!system || system === (settings.coreSystem ?? system)) return { hours: settings.serviceHours };
+  const s = settings.systems?.[system];
+  return s ? { hours: s.serviceHours } : undefined;
 }
 
 /**
@@ -198,6 +209,8 @@ export function queueSettingsOf(config: AppConfig): QueueSettings {
     maxAttempts: config.rpa.maxAttempts,
     backoffSeconds: config.rpa.backoffSeconds,
     ...(config.rpa.serviceHours ? { serviceHours: config.rpa.serviceHours } : {}),
+    coreSystem: config.rpa.coreSystem,
+    systems: config.rpa.systems ?? {},
   };
 }
 
@@ -211,6 +224,8 @@ export function queueSettingsOf(config: AppConfig): QueueSettings {
 export interface ScenarioCheck {
   (scenario: string): boolean;
   per?(scenario: string): JobGranularity;
+  /** The core system whose folder has the scenario (`rpa.coreSystem` or one of `rpa.systems`). */
+  system?(scenario: string): string;
 }
 export type JobGranularity = 'person' | 'notice';
 
@@ -218,13 +233,57 @@ export function scenarioFolder(configDir: string, coreSystem: string): string {
   return path.join(configDir, 'scenarios', coreSystem);
 }
 
-export function scenarioCheck(configDir: string, coreSystem: string): ScenarioCheck {
-  const dir = scenarioFolder(configDir, coreSystem);
-  const exists = (scenario: string) => /^[A-Za-z][A-Za-z0-9]*$/.test(scenario) && existsSync(path.join(dir, `${scenario}.yaml`));
+/**
+ * Which core system enters a scenario: the one configured system whose folder has it. A scenario
+ * in two systems' folders is a configuration error (never guess where an entry goes): the server
+ * refuses to start (`checkCoreSystems`), and a job is not made.
+ */
+export function systemOfScenario(
+  configDir: string,
+  rpa: { coreSystem: string; systems?: Record<string, unknown> },
+  scenario: string,
+): string | undefined {
+  if (!/^[A-Za-z][A-Za-z0-9]*$/.test(scenario)) return undefined;
+  const found = [rpa.coreSystem, ...Object.keys(rpa.systems ?? {})].filter((s) =>
+    existsSync(path.join(scenarioFolder(configDir, s), `${scenario}.yaml`)),
+  );
+  if (found.length > 1)
+    throw new Error(
+      `シナリオ ${scenario}.yaml が複数の基幹系のフォルダーにあります (${found.join('・')})。どちらで入力するか 1 つにしてください`,
+    );
+  return found[0];
+}
+
+/** Every configured core system has its folder, and no scenario is in two of them. Problems as sentences. */
+export function checkCoreSystems(configDir: string, rpa: { coreSystem: string; systems?: Record<string, unknown> }): string[] {
+  const problems: string[] = [];
+  const systems = [rpa.coreSystem, ...Object.keys(rpa.systems ?? {})];
+  const seen = new Map<string, string>();
+  for (const s of systems) {
+    const dir = scenarioFolder(configDir, s);
+    if (!existsSync(dir)) {
+      problems.push(`基幹系 ${s} のシナリオのフォルダー (scenarios/${s}) がありません`);
+      continue;
+    }
+    for (const f of readdirSync(dir).filter((n) => n.endsWith('.yaml') && !n.startsWith('_'))) {
+      const other = seen.get(f);
+      if (other) problems.push(`シナリオ ${f} が基幹系 ${other} と ${s} の両方のフォルダーにあります`);
+      else seen.set(f, s);
+    }
+  }
+  return problems;
+}
+
+export function scenarioCheck(configDir: string, rpa: string | { coreSystem: string; systems?: Record<string, unknown> }): ScenarioCheck {
+  const systems = typeof rpa === 'string' ? { coreSystem: rpa } : rpa;
+  const system = (scenario: string) => systemOfScenario(configDir, systems, scenario);
+  const exists = (scenario: string) => system(scenario) !== undefined;
+  const fileOf = (scenario: string) => path.join(scenarioFolder(configDir, system(scenario)!), `${scenario}.yaml`);
   return Object.assign(exists, {
+    system: (scenario: string) => system(scenario) ?? systems.coreSystem,
     per(scenario: string): JobGranularity {
       if (!exists(scenario)) return 'person';
-      const per = (parseYaml(readFileSync(path.join(dir, `${scenario}.yaml`), 'utf8')) as { per?: unknown } | null)?.per;
+      const per = (parseYaml(readFileSync(fileOf(scenario), 'utf8')) as { per?: unknown } | null)?.per;
       // The agent refuses any other value (validate); never guess a granularity it would not run.
       if (per !== undefined && per !== 'person' && per !== 'notice')
         throw new Error(`シナリオ ${scenario}.yaml の per は person か notice です (${String(per)})`);
@@ -286,11 +345,13 @@ async function insertJob(
     blockedBy: number | null;
     noticeId?: number;
     certificateRequestId?: number;
+    coreSystem?: string;
   },
   settings: QueueSettings,
   now: Date,
 ): Promise<number> {
   return insertReturningId(trx, 'rpa_jobs', {
+    core_system: values.coreSystem ?? settings.coreSystem ?? null,
     idempotency_key: values.key,
     reference: values.reference,
     notice_id: values.noticeId ?? null,
@@ -394,6 +455,7 @@ export async function enqueueNotice(
         awaitingReview: true,
         blockedBy: before === null ? null : Number(before),
         noticeId: n.id,
+        ...(hasScenario.system ? { coreSystem: hasScenario.system(n.type) } : {}),
       },
       settings,
       now,
@@ -522,6 +584,7 @@ export async function enqueueCertificateRequest(
           awaitingReview: false,
           blockedBy: null,
           certificateRequestId: requestId,
+          ...(hasScenario.system ? { coreSystem: hasScenario.system(line.typeId) } : {}),
         },
         settings,
         now,
@@ -572,10 +635,19 @@ export async function claimJob(
   mayReceiveProtected = false,
   /** The scenarios this agent serves (an agent pool: one PC for certificates, one for moves); absent = all. */
   scenarios?: readonly string[],
+  /** The core system the agent enters into; absent = the main one (`settings.coreSystem`). */
+  system?: string,
 ): Promise<Job | null> {
   await requeueExpired(db, now);
   const served = scenarios?.length ? scenarios.filter((s) => /^[A-Za-z][A-Za-z0-9]*$/.test(s)) : undefined;
   if (served && !served.length) return null;
+  // Jobs made before systems were configured (no core_system) belong to the main one.
+  const main = !system || !settings.coreSystem || system === settings.coreSystem;
+  const bySystem = settings.coreSystem
+    ? main
+      ? { sql: ' AND (core_system = ? OR core_system IS NULL)', bindings: [settings.coreSystem] }
+      : { sql: ' AND core_system = ?', bindings: [system] }
+    : { sql: '', bindings: [] };
   const q = dialectOf(db).claimQuery(
     db,
     'rpa_jobs',
@@ -591,10 +663,10 @@ export async function claimJob(
     },
     served
       ? {
-          sql: `available_at <= ? AND blocked_by IS NULL AND scenario IN (${served.map(() => '?').join(', ')})`,
-          bindings: [now, ...served],
+          sql: `available_at <= ? AND blocked_by IS NULL AND scenario IN (${served.map(() => '?').join(', ')})${bySystem.sql}`,
+          bindings: [now, ...served, ...bySystem.bindings],
         }
-      : { sql: 'available_at <= ? AND blocked_by IS NULL', bindings: [now] },
+      : { sql: `available_at <= ? AND blocked_by IS NULL${bySystem.sql}`, bindings: [now, ...bySystem.bindings] },
     mayReceiveProtected ? undefined : PROTECTION_FLAG,
   );
   const res = (await q) as unknown;

@@ -144,7 +144,7 @@ export function registerCertificateRoutes({ route, deps, render, session, actor 
         { visitId: v.id, priced, relation: form.relation, memo: str(form.memo), save },
         s,
         actor(ctx),
-        { settings: queueSettingsOf(deps.config), hasScenario: scenarioCheck(deps.configDir, deps.config.rpa.coreSystem) },
+        { settings: queueSettingsOf(deps.config), hasScenario: scenarioCheck(deps.configDir, deps.config.rpa) },
       );
       if (outcome.refusals.length) {
         // The refusal is recorded by the command: an attempt to obtain someone else's or a protected

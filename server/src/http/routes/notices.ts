@@ -197,7 +197,7 @@ export function registerNoticeRoutes(kit: RouteKit, procedures: ProcedureSource)
     return {
       deadlineDays: deps.config.notices.deadlineDays,
       procedures: { catalog: procedures.definitions(on), on },
-      rpa: { settings: queueSettingsOf(deps.config), hasScenario: scenarioCheck(deps.configDir, deps.config.rpa.coreSystem) },
+      rpa: { settings: queueSettingsOf(deps.config), hasScenario: scenarioCheck(deps.configDir, deps.config.rpa) },
     };
   };
 

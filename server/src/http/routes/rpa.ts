@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Type as T } from '@sinclair/typebox';
-import { DomainError, notFound } from '../../errors/domainError.js';
+import { DomainError, invalidInput, notFound } from '../../errors/domainError.js';
 import {
   ClaimResponse,
   EvidenceQuery,
@@ -48,7 +48,14 @@ const JobListQuery = T.Object({
 const HeartbeatBody = T.Object({
   unprobedCommit: T.Optional(T.Boolean({ description: '確認のないシナリオの登録の直前 (この後に貸出が切れたら要対応)' })),
 });
+const CoreSystemName = T.String({
+  pattern: '^[A-Za-z0-9_-]+$',
+  maxLength: 64,
+  title: '基幹系',
+  description: 'agent.yaml の coreSystem (シナリオのフォルダー名)。ないときは rpa.coreSystem',
+});
 const ClaimBody = T.Object({
+  coreSystem: T.Optional(CoreSystemName),
   scenarios: T.Optional(
     T.Array(T.String({ pattern: '^[A-Za-z][A-Za-z0-9]*$', maxLength: 64 }), {
       maxItems: 64,
@@ -105,10 +112,10 @@ export function registerRpaRoutes({ route, deps, render, session, actor }: Route
       response: json(T.Union([ClaimResponse, T.Null()]), { description: 'ジョブ (204 のときは本文なし)' }),
     },
     async (ctx) => {
-      const scenarios = ctx.input.body.scenarios;
+      const { scenarios, coreSystem } = ctx.input.body;
       const { job, onBattery, closedForSeconds } = await claimForAgent(
         db,
-        { ...callerOf(ctx), ...(scenarios ? { scenarios } : {}) },
+        { ...callerOf(ctx), ...(scenarios ? { scenarios } : {}), ...(coreSystem ? { coreSystem } : {}) },
         settings,
         actor(ctx),
       );
@@ -246,19 +253,26 @@ export function registerRpaRoutes({ route, deps, render, session, actor }: Route
       access: agentAccess,
       tag: TAG,
       summary: 'シナリオのファイル一式',
-      description: 'ETag が変わっていなければ (If-None-Match) 304 を本文なしで返します。',
+      description:
+        'coreSystem (agent.yaml の基幹系) のフォルダーのシナリオを返します (ないときは rpa.coreSystem)。ETag が変わっていなければ (If-None-Match) 304 を本文なしで返します。',
+      query: T.Object({ coreSystem: T.Optional(CoreSystemName) }),
       response: json(T.Union([ScenariosResponse, T.Null()]), { description: 'シナリオ (304 のときは本文なし)' }),
     },
     async (ctx) => {
       await agentOf(ctx);
-      const dir = scenarioFolder(deps.configDir, deps.config.rpa.coreSystem);
+      const system = ctx.input.query.coreSystem ?? deps.config.rpa.coreSystem;
+      if (system !== deps.config.rpa.coreSystem && !deps.config.rpa.systems[system])
+        throw invalidInput(`基幹系 ${system} はサーバーの設定 (rpa.coreSystem・rpa.systems) にありません`, [
+          { field: 'coreSystem', message: '設定にない基幹系です' },
+        ]);
+      const dir = scenarioFolder(deps.configDir, system);
       let names: string[] = [];
       try {
         names = readdirSync(dir)
           .filter((f) => f.endsWith('.yaml'))
           .sort();
       } catch {
-        throw notFound(`シナリオのフォルダー (scenarios/${deps.config.rpa.coreSystem}) `);
+        throw notFound(`シナリオのフォルダー (scenarios/${system}) `);
       }
       const files = names.map((name) => {
         const text = readFileSync(path.join(dir, name), 'utf8');
@@ -274,7 +288,7 @@ export function registerRpaRoutes({ route, deps, render, session, actor }: Route
         ctx.status = 304;
         return null;
       }
-      return { coreSystem: deps.config.rpa.coreSystem, files };
+      return { coreSystem: system, files };
     },
   );
 

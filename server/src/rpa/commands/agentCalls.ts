@@ -3,7 +3,8 @@ import { appendAudit } from '../../audit/trail.js';
 import type { AuditActor } from '../../auth/staffRepo.js';
 import { powerStatus } from '../../ops/power.js';
 import { storeEvidence, type Evidence, type EvidenceKind } from '../evidence.js';
-import { claimJob, payloadIsProtected, secondsUntilOpen, touchAgent, type Job, type QueueSettings } from '../jobs.js';
+import { invalidInput } from '../../errors/domainError.js';
+import { claimJob, payloadIsProtected, secondsUntilOpen, systemHours, touchAgent, type Job, type QueueSettings } from '../jobs.js';
 
 /** The calling agent as it identifies itself (name from its token, version and host from headers). */
 export interface AgentCall {
@@ -14,6 +15,8 @@ export interface AgentCall {
   mayReceiveProtected: boolean;
   /** The scenarios the agent serves (its pool), from its agent.yaml; absent = all. */
   scenarios?: readonly string[];
+  /** The core system the agent enters into (agent.yaml coreSystem); absent = the main one. */
+  coreSystem?: string;
 }
 
 /**
@@ -31,9 +34,15 @@ export async function claimForAgent(
 ): Promise<{ job: Job | null; onBattery: boolean; closedForSeconds: number }> {
   await touchAgent(db, agent.name, agent.version, agent.host, null, now);
   if ((await powerStatus(db)).state !== 'online') return { job: null, onBattery: true, closedForSeconds: 0 };
-  const closedForSeconds = secondsUntilOpen(settings.serviceHours, now);
+  // Each core system has its own hours (the 税システム's night batch is not the 住民記録's).
+  const system = systemHours(settings, agent.coreSystem);
+  if (!system)
+    throw invalidInput(`基幹系 ${agent.coreSystem ?? ''} はサーバーの設定 (rpa.coreSystem・rpa.systems) にありません`, [
+      { field: 'coreSystem', message: '設定にない基幹系です' },
+    ]);
+  const closedForSeconds = secondsUntilOpen(system.hours, now);
   if (closedForSeconds > 0) return { job: null, onBattery: false, closedForSeconds };
-  const job = await claimJob(db, agent.name, settings, now, agent.mayReceiveProtected, agent.scenarios);
+  const job = await claimJob(db, agent.name, settings, now, agent.mayReceiveProtected, agent.scenarios, agent.coreSystem);
   if (!job) return { job: null, onBattery: false, closedForSeconds: 0 };
   await touchAgent(db, agent.name, null, null, job.id, now);
   await db.transaction((trx) =>
