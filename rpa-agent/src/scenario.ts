@@ -1,4 +1,5 @@
 import { readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { ConfigError, loadYaml, type ConfigIssue, type YamlSource } from '@madoguchi/server/config/yamlFile';
 import { payloadPaths } from '@madoguchi/server/rpa/payload';
@@ -17,6 +18,24 @@ function knownPath(dotted: readonly string[]): boolean {
   if (known.has(p)) return true;
   // Free-form parts (`data.*`, `options.*`) accept any key below them.
   return [...known].some((k) => k.endsWith('.*') && p.startsWith(k.slice(0, -1)));
+}
+
+/**
+ * Playwright's own selector parser, so that `validate` refuses what the browser would refuse (an
+ * unclosed bracket, `#a, text=登録`). It is internal to playwright-core (its `coreBundle` export):
+ * when a future version moves it, the check is skipped rather than guessed.
+ */
+type SelectorParser = (selector: string) => { parts: { name: string }[] };
+let selectorParser: SelectorParser | null | undefined;
+function parseSelectorOrNull(): SelectorParser | null {
+  if (selectorParser !== undefined) return selectorParser;
+  try {
+    const bundle = createRequire(import.meta.url)('playwright-core/lib/coreBundle') as { iso?: { parseSelector?: SelectorParser } };
+    selectorParser = bundle.iso?.parseSelector ?? null;
+  } catch {
+    selectorParser = null;
+  }
+  return selectorParser;
 }
 
 /**
@@ -276,7 +295,7 @@ class Compiler {
     private readonly maps: Maps,
   ) {}
 
-  target(ref: string, at: (string | number)[], what: string, loop?: LoopScope): Target {
+  target(ref: string, at: (string | number)[], what: string, loop?: LoopScope, joinable = false): Target {
     const [screen, name, extra] = ref.split('.');
     const selector = screen && name && extra === undefined ? this.screens[screen]?.[name] : undefined;
     if (selector === undefined) {
@@ -287,7 +306,10 @@ class Compiler {
       this.issues.push(this.src.issue(at, `${what}「${ref}」が screens にありません (画面名.項目名 で書きます。${known})`));
       return { ref, selector: '' };
     }
-    if (!selector.includes('{{')) return { ref, selector };
+    if (!selector.includes('{{')) {
+      this.selectorSyntax(ref, selector, at, what, joinable);
+      return { ref, selector };
+    }
     // A row's selector (`#txtShimei{{ row }}`, `input[value="{{ item.addresseeNo }}"]`): only inside a loop,
     // only the row number and the row's own values, and no filters (the value goes in as it is).
     if (!loop) {
@@ -305,7 +327,31 @@ class Compiler {
         this.issues.push(
           this.src.issue(at, `${what}「${ref}」のセレクター: 使えるのは {{ row }} (行番号) と {{ item.項目 }} (その行の人) だけです`),
         );
+    // The syntax with the row's values stood in by plain ones.
+    this.selectorSyntax(ref, parts.map((p) => (typeof p === 'string' ? p : 'x1')).join(''), at, what, joinable);
     return { ref, selector, selectorParts: parts };
+  }
+
+  /** Refuses a selector Playwright cannot parse; `joinable` ones (waited for together, error signs) must be plain CSS. */
+  selectorSyntax(ref: string, selector: string, at: (string | number)[], what: string, joinable = false): void {
+    const parse = parseSelectorOrNull();
+    if (!parse) return;
+    let names: string[];
+    try {
+      names = parse(selector).parts.map((p) => p.name);
+    } catch (e) {
+      this.issues.push(
+        this.src.issue(at, `${what}「${ref}」のセレクター ${selector} の書き方が正しくありません (${(e as Error).message.split('\n')[0]})`),
+      );
+      return;
+    }
+    if (joinable && names.some((n) => n !== 'css'))
+      this.issues.push(
+        this.src.issue(
+          at,
+          `${what}「${ref}」のセレクター ${selector}: waitFor で待つ項目とエラーの印は、ほかとまとめて待つため CSS の形 (:has-text()・:text-matches() は可) で書きます (text=・xpath=・>> は不可)`,
+        ),
+      );
   }
 
   template(text: string, at: (string | number)[], what: string, loop?: LoopScope): TemplatePart[] {
@@ -389,7 +435,10 @@ class Compiler {
           );
       } else {
         const refs = Array.isArray(raw) ? raw : [raw];
-        step.targets = refs.map((r, k) => this.target(r, Array.isArray(raw) ? [...here, action, k] : [...here, action], label, loop));
+        // waitFor's targets are waited for together with the error signs, as one selector list.
+        step.targets = refs.map((r, k) =>
+          this.target(r, Array.isArray(raw) ? [...here, action, k] : [...here, action], label, loop, action === 'waitFor'),
+        );
       }
       if (action === 'fill' || action === 'select') {
         if (value === undefined) this.issues.push(this.src.issue(here, `${label}: ${action} には value が必要です`));
@@ -472,8 +521,10 @@ function loadSystem(file: string): CoreSystem {
         ...(v.login.error ? { error: comp.target(v.login.error, ['login', 'error'], 'login.error') } : {}),
       },
       errors: {
-        application: v.errors.application.map((r, i) => comp!.target(r, ['errors', 'application', i], 'errors.application')),
-        business: v.errors.business.map((r, i) => comp!.target(r, ['errors', 'business', i], 'errors.business')),
+        application: v.errors.application.map((r, i) =>
+          comp!.target(r, ['errors', 'application', i], 'errors.application', undefined, true),
+        ),
+        business: v.errors.business.map((r, i) => comp!.target(r, ['errors', 'business', i], 'errors.business', undefined, true)),
       },
       samples: v.samples,
     };

@@ -127,6 +127,18 @@ describe('RPA scenarios: per notice and forEach loops', () => {
     expect(text).to.match(/relocation\.yaml:\d+:\d+: .*forEach の中に登録 \(commit\) は書けません/);
   });
 
+  it('refuses a selector Playwright cannot parse, and text= or xpath= where it is waited for with the error signs', () => {
+    edit('_system.yaml', (t) => t.replace("    confirm: '#btnKakunin'\n", "    confirm: '#btnKakunin['\n"));
+    edit('relocation.yaml', (t) => t.replace("    household: '#tblSetai'\n", '    household: \'xpath=//table[@id="tblSetai"]\'\n'));
+    const text = problems();
+    expect(text).to.match(/moveIn\.yaml:\d+:\d+: .*「entry\.confirm」のセレクター #btnKakunin\[ の書き方が正しくありません/);
+    expect(text).to.match(/relocation\.yaml:\d+:\d+: .*「relocate\.household」のセレクター xpath=.*waitFor で待つ項目とエラーの印は/);
+    edit('_system.yaml', (t) => t.replace('    inputError: \'div.msg:text-matches("^JRE")\'', "    inputError: 'text=JRE'"));
+    expect(problems()).to.match(
+      /_system\.yaml:\d+:\d+: errors\.business.*「common\.inputError」のセレクター text=JRE: waitFor で待つ項目とエラーの印は/,
+    );
+  });
+
   it('tells the queue how to cut the jobs: per notice for the household scenarios, per person otherwise', () => {
     const own = scenarioCheck(root, 'selfsim');
     expect(own('moveIn')).to.equal(true);
