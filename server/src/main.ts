@@ -19,7 +19,7 @@ import { applyOptionsFrom, checkSpecsHaveLayouts, configuredGaijiMap, loadGaijiM
 import { refreshSearchKeys } from './linkage/forward/rekey.js';
 import { startWatchdog } from './linkage/forward/watchdog.js';
 import { DropFolderWatcher, pruneArchive } from './linkage/forward/watcher.js';
-import { HISTORY_SPEC, reconcileJobs, reconcileSettingsOf } from './rpa/reconcile.js';
+import { reconcileJobs, reconcileSettingsOf, WITNESS_SPECS } from './rpa/reconcile.js';
 import { checkCoreSystems } from './rpa/jobs.js';
 import { setVariantTable, variantTableFor } from './domain/variants.js';
 import { closeLogger, createLogger, type Logger } from './ops/logger.js';
@@ -87,9 +87,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     logger,
     // The core system's 異動履歴 is the witness of what the RPA entered: reconcile after each one.
     onResult: (r) => {
-      if (r.specId !== HISTORY_SPEC || r.outcome !== 'applied') return;
+      if (!WITNESS_SPECS.includes(r.specId) || r.outcome !== 'applied') return;
       reconcileJobs(knex, reconcileSettingsOf(config))
-        .then((sum) => logger.info('rpa jobs reconciled with the 異動履歴', { runId: r.runId, ...sum.byState }))
+        .then((sum) => logger.info('rpa jobs reconciled with the core-system linkage', { runId: r.runId, ...sum.byState }))
         .catch((e: unknown) => logger.error('rpa reconciliation failed', { error: e }));
     },
   });

@@ -185,6 +185,59 @@ describe('RPA reconciliation with the 異動履歴 (entered twice, not seen, ent
     expect(after.rpa.reconciliation).to.deep.equal({ enteredTwice: 0, notSeen: 0, unreported: 0 });
   });
 
+  it('reconciles certificate jobs with the 発行履歴 (ext-issuance-log) only when the core system exports one', async () => {
+    const old = new Date(NOW.getTime() - 7 * DAY);
+    const day = '2026-11-30'; // the JST day of `old`
+    const certificateJob = async (n: number, addresseeNo: string, status: string, coreRef: string | null): Promise<number> => {
+      const [row] = (await server
+        .knex('rpa_jobs')
+        .insert({
+          idempotency_key: `certificate:${8800 + n}:1`,
+          reference: `MDC-${8800 + n}-1`,
+          certificate_request_id: 8800 + n,
+          scenario: 'residentCopy',
+          payload: JSON.stringify({ reference: `MDC-${8800 + n}-1`, kind: 'certificate', subject: { addresseeNo } }),
+          status,
+          core_ref: coreRef,
+          awaiting_review: false,
+          attempts: 1,
+          max_attempts: 3,
+          available_at: old,
+          created_at: old,
+          updated_at: old,
+          finished_at: old,
+        })
+        .returning('id')) as { id: number }[];
+      return Number(row!.id);
+    };
+    const p1 = await makeResident(server.knex);
+    const p2 = await makeResident(server.knex);
+    const p3 = await makeResident(server.knex);
+    const issued = await certificateJob(1, p1.addressee_no, 'succeeded', 'H-0001');
+    const missing = await certificateJob(2, p2.addressee_no, 'succeeded', 'H-0002');
+    const uncertain = await certificateJob(3, p3.addressee_no, 'needsAttention', null);
+    // No 発行履歴 at all: the core system does not export one, so nothing is said about certificates.
+    await reconcileJobs(server.knex, { notSeenAfterBusinessDays: 2, closedDates: [] }, NOW);
+    expect([await stateOf(issued), await stateOf(missing), await stateOf(uncertain)]).to.deep.equal([undefined, undefined, undefined]);
+
+    await server.knex('certificate_issuances').insert([
+      { issue_no: 'H-0001', issue_date: day, addressee_no: p1.addressee_no, certificate_kind: '住民票の写し', copies: 1 },
+      { issue_no: 'H-0003', issue_date: day, addressee_no: p3.addressee_no, certificate_kind: '住民票の写し', copies: 1 },
+    ]);
+    await reconcileJobs(server.knex, { notSeenAfterBusinessDays: 2, closedDates: [] }, NOW);
+    expect([await stateOf(issued), await stateOf(missing), await stateOf(uncertain)]).to.deep.equal(['matched', 'notSeen', 'unreported']);
+    const flags = await reconcileFlags(server.knex);
+    expect(flags.find((f) => f.jobId === uncertain)!.detail).to.contain('どのジョブも報告していない発行が 1 件');
+    // Staff confirm the issue and record it by hand: the flag clears.
+    await server.knex('rpa_jobs').where({ id: uncertain }).update({ status: 'succeeded', core_ref: 'H-0003' });
+    await reconcileJobs(server.knex, { notSeenAfterBusinessDays: 2, closedDates: [] }, NOW);
+    expect(await stateOf(uncertain)).to.equal('matched');
+    // The core system stops exporting the log: no stale certificate flag stays behind.
+    await server.knex('certificate_issuances').del();
+    await reconcileJobs(server.knex, { notSeenAfterBusinessDays: 2, closedDates: [] }, NOW);
+    expect([await stateOf(issued), await stateOf(missing), await stateOf(uncertain)]).to.deep.equal([undefined, undefined, undefined]);
+  });
+
   it('runs after the drop-folder watcher applies a 001o009 file', async () => {
     const t = tempDir();
     const watching = await startTestServer({ configDir: fastWatchConfig(t.dir), watch: true });

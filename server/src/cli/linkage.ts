@@ -13,7 +13,7 @@ import { refreshSearchKeys } from '../linkage/forward/rekey.js';
 import { applyOptionsFrom, configuredGaijiMap, loadGaijiMap } from '../linkage/forward/settings.js';
 import { setVariantTable, variantTableFor } from '../domain/variants.js';
 import { common, DATE_RE, int, progressBar, type CommonOptions } from './common.js';
-import { HISTORY_SPEC, reconcileJobs, reconcileSettingsOf } from '../rpa/reconcile.js';
+import { reconcileJobs, reconcileSettingsOf, WITNESS_SPECS } from '../rpa/reconcile.js';
 
 const OUTCOME: Record<string, string> = {
   applied: '取込済',
@@ -67,11 +67,11 @@ export async function runIngest(
       },
     });
     if (currentFile) bar.stop();
-    if (results.some((r) => r.specId === HISTORY_SPEC && r.outcome === 'applied')) {
+    if (results.some((r) => WITNESS_SPECS.includes(r.specId) && r.outcome === 'applied')) {
       const sum = await reconcileJobs(knex, reconcileSettingsOf(config));
       const flagged = sum.byState.enteredTwice + sum.byState.notSeen + sum.byState.unreported;
       console.log(
-        `RPA の入力と異動履歴の照合: ${sum.checked} 件${flagged ? ` — 要確認 ${flagged} 件 (二重入力 ${sum.byState.enteredTwice}・連携に現れない ${sum.byState.notSeen}・入力済・未報告 ${sum.byState.unreported}): /rpa/jobs` : ''}`,
+        `RPA の入力と基幹系の連携 (異動履歴・発行履歴) の照合: ${sum.checked} 件${flagged ? ` — 要確認 ${flagged} 件 (二重入力 ${sum.byState.enteredTwice}・連携に現れない ${sum.byState.notSeen}・入力済・未報告 ${sum.byState.unreported}): /rpa/jobs` : ''}`,
       );
     }
     const reportDir = path.join(o.dataDir, config.linkage.dropDir, 'reports');

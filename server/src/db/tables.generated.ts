@@ -666,6 +666,18 @@ export type RpaReconciliationRow = {
   checked_at: Date | number | string;
 };
 
+/** A row of `certificate_issuances` as the driver returns it. */
+export type CertificateIssuanceRow = {
+  id: number;
+  issue_no: string;
+  issue_date: string;
+  addressee_no: string;
+  certificate_kind: string | null;
+  copies: number | null;
+  linkage_run_id: number | null;
+  unmapped_gaiji: number;
+};
+
 /** Every table of the schema with its columns, in the order the migrations created them. */
 export const tableColumns = {
   residents: [
@@ -1091,6 +1103,7 @@ export const tableColumns = {
   ],
   search_key_state: ['id', 'rules_version', 'variants_sha256', 'variant_pairs', 'rows_rekeyed', 'rekeyed_at'],
   rpa_reconciliations: ['job_id', 'state', 'persons', 'history_rows', 'detail', 'flagged_at', 'checked_at'],
+  certificate_issuances: ['id', 'issue_no', 'issue_date', 'addressee_no', 'certificate_kind', 'copies', 'linkage_run_id', 'unmapped_gaiji'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type TableName = keyof typeof tableColumns;
@@ -1138,6 +1151,7 @@ export interface TableRows {
   protection_endings: ProtectionEndingRow;
   search_key_state: SearchKeyStateRow;
   rpa_reconciliations: RpaReconciliationRow;
+  certificate_issuances: CertificateIssuanceRow;
 }
 
 /**
@@ -1193,5 +1207,6 @@ declare module 'knex/types/tables.js' {
     protection_endings: Knex.CompositeTableType<TableRows['protection_endings'], WritableRow<TableRows['protection_endings']>>;
     search_key_state: Knex.CompositeTableType<TableRows['search_key_state'], WritableRow<TableRows['search_key_state']>>;
     rpa_reconciliations: Knex.CompositeTableType<TableRows['rpa_reconciliations'], WritableRow<TableRows['rpa_reconciliations']>>;
+    certificate_issuances: Knex.CompositeTableType<TableRows['certificate_issuances'], WritableRow<TableRows['certificate_issuances']>>;
   }
 }

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { AppConfig } from '../config/appConfig.js';
 import { dbDate } from '../db/values.js';
+import { todayInJapan } from '../domain/japanTime.js';
 import { kanaExactKey } from '../domain/searchKeys.js';
 import { businessDaysBetween } from '../ops/backup/retention.js';
 
@@ -46,6 +47,10 @@ export const changeReasonsOf: Readonly<Partial<Record<string, readonly string[]>
 
 /** The linkage spec whose rows are the witness (住民記録の異動履歴). */
 export const HISTORY_SPEC = '001o009';
+/** The core system's 証明書の発行履歴, when it exports one: the witness for certificate jobs. */
+export const ISSUANCE_SPEC = 'ext-issuance-log';
+/** Specs after whose load the jobs are reconciled. */
+export const WITNESS_SPECS: readonly string[] = [HISTORY_SPEC, ISSUANCE_SPEC];
 
 export function reconcileSettingsOf(config: AppConfig): ReconcileSettings {
   return { notSeenAfterBusinessDays: config.rpa.notSeenAfterBusinessDays, closedDates: config.openingHours.closedDates };
@@ -131,7 +136,7 @@ export async function reconcileJobs(db: Knex, settings: ReconcileSettings, now =
   };
 
   const byState = Object.fromEntries(reconcileStates.map((s) => [s, 0])) as Record<ReconcileState, number>;
-  const results: { jobId: number; state: ReconcileState; persons: number; rows: number; detail: string }[] = [];
+  const results: Result[] = [];
   for (const j of jobs) {
     const payload = JSON.parse(String(j.payload)) as Record<string, unknown>;
     const date = str(payload.effectiveDate);
@@ -166,6 +171,13 @@ export async function reconcileJobs(db: Knex, settings: ReconcileSettings, now =
     results.push({ jobId: Number(j.id), state, persons: persons.length, rows, detail });
   }
 
+  const certificates = await reconcileCertificates(db, settings, since, now);
+  for (const r of certificates ?? []) {
+    byState[r.state]++;
+    results.push(r);
+  }
+  const checkedJobs = new Set([...jobs.map((j) => Number(j.id)), ...results.map((r) => r.jobId)]);
+
   await db.transaction(async (trx) => {
     const before = new Map(
       (
@@ -178,9 +190,12 @@ export async function reconcileJobs(db: Knex, settings: ReconcileSettings, now =
     );
     // A failed job whose history rows went away (or that succeeded since) has nothing more to say.
     const seen = new Set(results.map((r) => r.jobId));
-    const looked = new Set(jobs.map((j) => Number(j.id)));
-    const gone = [...before.keys()].filter((id) => !seen.has(id) && looked.has(id));
+    const gone = [...before.keys()].filter((id) => !seen.has(id) && checkedJobs.has(id));
     if (gone.length) await trx('rpa_reconciliations').whereIn('job_id', gone).del();
+    // Without a 発行履歴 (no longer exported) nothing can be said of certificates: no stale flags either.
+    if (!certificates) {
+      await trx('rpa_reconciliations').whereIn('job_id', trx('rpa_jobs').whereNotNull('certificate_request_id').select('id')).del();
+    }
     for (const r of results) {
       const flagged = flaggedStates.includes(r.state);
       const old = before.get(r.jobId);
@@ -198,6 +213,68 @@ export async function reconcileJobs(db: Knex, settings: ReconcileSettings, now =
     }
   });
   return { checked: results.length, byState };
+}
+
+type Result = { jobId: number; state: ReconcileState; persons: number; rows: number; detail: string };
+
+/**
+ * Certificate jobs against the 発行履歴 (ext-issuance-log), only when the core system exports one
+ * (the table has rows): a succeeded job's reported number must be there for its person (else not
+ * seen after the business days); a job that stopped for staff or was cancelled while the log has
+ * an issue for its person on that day that no succeeded job reported is entered but not reported.
+ * Two issues for one person on one day are not flagged: a counter may issue by hand as well.
+ */
+async function reconcileCertificates(db: Knex, settings: ReconcileSettings, since: Date, now: Date): Promise<Result[] | null> {
+  if (!(await db('certificate_issuances').first('id'))) return null;
+  const jobs = (await db('rpa_jobs')
+    .whereNotNull('certificate_request_id')
+    .whereIn('status', ['succeeded', 'needsAttention', 'cancelled'])
+    .where('created_at', '>=', since)
+    .select('id', 'status', 'payload', 'core_ref', 'finished_at', 'updated_at', 'created_at')) as Record<string, unknown>[];
+  const subjectOf = (j: Record<string, unknown>) =>
+    str(((JSON.parse(String(j.payload)) as { subject?: { addresseeNo?: unknown } }).subject ?? {}).addresseeNo);
+  const people = [...new Set(jobs.map(subjectOf).filter((x): x is string => !!x))];
+  const log = new Map<string, { issue_no: string; issue_date: string }[]>();
+  for (let i = 0; i < people.length; i += 500)
+    for (const r of (await db('certificate_issuances')
+      .whereIn('addressee_no', people.slice(i, i + 500))
+      .select('issue_no', 'issue_date', 'addressee_no')) as { issue_no: string; issue_date: string; addressee_no: string }[])
+      log.set(r.addressee_no, [...(log.get(r.addressee_no) ?? []), r]);
+  const reported = new Set(jobs.filter((j) => j.status === 'succeeded' && j.core_ref).map((j) => String(j.core_ref).trim()));
+  const out: Result[] = [];
+  for (const j of jobs) {
+    const who = subjectOf(j);
+    if (!who) continue;
+    const rows = log.get(who) ?? [];
+    const day = todayInJapan(dbDate(j.finished_at) ?? dbDate(j.updated_at) ?? now);
+    if (j.status === 'succeeded') {
+      const ref = String(j.core_ref ?? '').trim();
+      const found = ref === 'manual' ? rows.some((r) => r.issue_date === day) : rows.some((r) => r.issue_no === ref);
+      if (found) {
+        out.push({ jobId: Number(j.id), state: 'matched', persons: 1, rows: 1, detail: '発行履歴と一致' });
+        continue;
+      }
+      const waited = businessDaysBetween(dbDate(j.finished_at) ?? now, now, settings.closedDates);
+      out.push({
+        jobId: Number(j.id),
+        state: waited >= settings.notSeenAfterBusinessDays ? 'notSeen' : 'pending',
+        persons: 1,
+        rows: 0,
+        detail: `報告された発行番号が発行履歴にありません (完了から ${waited} 開庁日)`,
+      });
+      continue;
+    }
+    const unexplained = rows.filter((r) => r.issue_date === day && !reported.has(r.issue_no.trim()));
+    if (unexplained.length)
+      out.push({
+        jobId: Number(j.id),
+        state: 'unreported',
+        persons: 1,
+        rows: unexplained.length,
+        detail: `ジョブは${j.status === 'cancelled' ? '取消' : '要対応'}ですが、その日の発行履歴に、どのジョブも報告していない発行が ${unexplained.length} 件あります`,
+      });
+  }
+  return out;
 }
 
 export interface ReconcileFlag {
