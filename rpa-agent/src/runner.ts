@@ -87,6 +87,15 @@ export class ScenarioRunner {
   /** Enters one job: probe first (skip when already there), then the steps. */
   async run(scenario: Scenario, payload: Record<string, unknown>, hooks: RunHooks = {}): Promise<RunResult> {
     const data = { ...payload, credentials: this.opts.credentials };
+    // A job cut per person run by a per-notice scenario would enter the household once per person; the
+    // reverse would leave all but one mover out. The job says how it was cut (payload.per; none = person).
+    if (scenario.kind === 'notice') {
+      const cut = payload.per === 'notice' ? 'notice' : 'person';
+      if (cut !== scenario.per)
+        throw new BusinessError(
+          `このジョブは per: ${cut} で作られましたが、シナリオ ${scenario.name}.yaml は per: ${scenario.per} です。入力すると世帯の二重入力か入力漏れになるため、入力しませんでした。届出を取り消して受け付け直すか、基幹系に手で入力して「手入力済みにする」にしてください`,
+        );
+    }
     // The household's rows first: people that do not fit the screen stop the job before anything is typed.
     const steps = this.expand(scenario, data);
     const found = await this.probe(scenario, data);

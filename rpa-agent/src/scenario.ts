@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { ConfigError, loadYaml, type ConfigIssue, type YamlSource } from '@madoguchi/server/config/yamlFile';
 import { payloadPaths } from '@madoguchi/server/rpa/payload';
-import { parseTemplate, renderTemplate, TemplateError, truthy, type Expression, type Maps, type TemplatePart } from './template.js';
+import { parseTemplate, renderTemplate, TemplateError, type Expression, type Maps, type TemplatePart } from './template.js';
 
 // The payload's paths from its schema (server/src/rpa/payload.ts): a misspelled path in a scenario
 // fails `validate` instead of typing an empty value into a core-system screen.
@@ -470,10 +470,15 @@ class Compiler {
   /** A `forEach` step: its own steps per person, `addRow` before every row after the first. */
   private loopStep(s: StepSource, here: (string | number)[], no: number, label: string, where: string): Step {
     const over = s.forEach!;
-    const extra = [...actions, 'value', 'key', 'text', 'as', 'commit', 'timeout'].filter((k) => s[k as keyof StepSource] !== undefined);
+    const extra = [...actions, 'value', 'key', 'text', 'as', 'commit', 'timeout', 'when'].filter(
+      (k) => s[k as keyof StepSource] !== undefined,
+    );
     if (extra.length)
       this.issues.push(
-        this.src.issue(here, `${label}: forEach の手順には forEach・max・addRow・steps・when・name だけを書きます (${extra.join(', ')})`),
+        this.src.issue(
+          here,
+          `${label}: forEach の手順には forEach・max・addRow・steps・name だけを書きます (${extra.join(', ')})。繰り返しを when で飛ばすと人のいない登録になるため、when は書けません`,
+        ),
       );
     if (s.max === undefined)
       this.issues.push(
@@ -498,7 +503,6 @@ class Compiler {
         steps: this.steps(s.steps ?? [], [...here, 'steps'], scope),
       },
     };
-    if (s.when !== undefined) step.when = this.template(s.when, [...here, 'when'], label);
     return step;
   }
 }
@@ -566,9 +570,11 @@ function loadScenario(file: string, system: CoreSystem): Scenario {
     // A notice job carries every mover: without a loop over them, all but the first would silently not be entered.
     if (per === 'notice' && !loopsOverMovers)
       comp.issues.push(src.issue(['steps'], 'per: notice のシナリオは、異動する人を繰り返す手順 (forEach: movers) が必要です'));
-    // One job per person, each entering every mover, would enter the household once per person.
-    if (per === 'person' && loopsOverMovers)
-      comp.issues.push(src.issue(['per'], 'forEach: movers は per: notice (届出 1 件で 1 ジョブ) のシナリオにだけ書けます'));
+    // One job per person, each entering every mover (or member), would enter the household once per person.
+    if (per === 'person' && stepList.some((s) => s.loop))
+      comp.issues.push(
+        src.issue(['per'], 'forEach (movers・members の繰り返し) は per: notice (届出 1 件で 1 ジョブ) のシナリオにだけ書けます'),
+      );
     const commits = stepList.filter((s) => s.commit);
     if (commits.length !== 1)
       comp.issues.push(src.issue(['steps'], `登録する手順 (commit: true) はちょうど 1 つ必要です (いま ${commits.length} つ)`));
@@ -609,7 +615,7 @@ function loadScenario(file: string, system: CoreSystem): Scenario {
 export class LoopError extends Error {}
 
 /** A row's selector value: plain characters only, so no job value can change what the selector means. */
-const SELECTOR_VALUE = /^[0-9A-Za-z_.:-]+$/;
+const SELECTOR_VALUE = /^[0-9A-Za-z_-]+$/;
 
 /**
  * The steps of one job: each `forEach` replaced by its rows' steps (`item.…` read as `movers.N.…`,
@@ -631,7 +637,6 @@ export function expandSteps(steps: readonly Step[], data: Record<string, unknown
       throw new LoopError(
         `${step.label}: ${people.length} 人ですが、この画面に入力できるのは ${max} 人までです。入力せずに職員の確認に回します (基幹系で分けて入力してください)`,
       );
-    if (step.when && !truthy(renderTemplate(step.when, data, maps))) continue;
     people.forEach((_, i) => {
       if (i > 0) out.push(...addRow.map((t) => rowStep(t, `${step.label} ${i + 1} 人目の addRow `, over, i, data, maps)));
       out.push(...body.map((t) => rowStep(t, `${step.label} ${i + 1} 人目の`, over, i, data, maps)));
@@ -656,7 +661,7 @@ function rowStep(step: Step, rowLabel: string, over: LoopOver, i: number, data: 
         const v = renderTemplate([p], data, maps);
         if (!SELECTOR_VALUE.test(v))
           throw new LoopError(
-            `${step.label}: ${i + 1} 人目の ${p.path.slice(2).join('.')} に、セレクター ${t.ref} に入れられない文字があるか空です (英数字と _ . : - だけ)`,
+            `${step.label}: ${i + 1} 人目の ${p.path.slice(2).join('.')} に、セレクター ${t.ref} に入れられない文字があるか空です (英数字と _ - だけ)`,
           );
         return v;
       })

@@ -78,6 +78,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   // Back from an outage: upsmon sends no ONLINE at boot, so ask upsd (banner off, RPA resumes).
   const power = await reconcilePowerState(knex, config.ups).catch((e: unknown) => logger.warn('power state not reconciled', { error: e }));
   if (power) logger.info('power back on mains', power);
+  let reconciling: Promise<void> = Promise.resolve();
   const watcher = new DropFolderWatcher({
     knex,
     registry,
@@ -88,9 +89,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     // The core system's 異動履歴 is the witness of what the RPA entered: reconcile after each one.
     onResult: (r) => {
       if (!WITNESS_SPECS.includes(r.specId) || r.outcome !== 'applied') return;
-      reconcileJobs(knex, reconcileSettingsOf(config))
-        .then((sum) => logger.info('rpa jobs reconciled with the core-system linkage', { runId: r.runId, ...sum.byState }))
-        .catch((e: unknown) => logger.error('rpa reconciliation failed', { error: e }));
+      // One reconciliation at a time: two files applied back to back must not write the same rows at once.
+      reconciling = reconciling
+        .then(() => reconcileJobs(knex, reconcileSettingsOf(config)))
+        .then((sum) => void logger.info('rpa jobs reconciled with the core-system linkage', { runId: r.runId, ...sum.byState }))
+        .catch((e: unknown) => void logger.error('rpa reconciliation failed', { error: e }));
     },
   });
   const watching = opts.watch !== false;

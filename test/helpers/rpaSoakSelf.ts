@@ -144,7 +144,16 @@ export function plan(jobs: number, rand: () => number, residents: readonly SimRe
   for (let i = 0; i < jobs; i++) {
     const roll = rand();
     const reference = `MDG-${7000 + i}-1`;
-    const common = { version: 2, reference, kind: 'notice', noticeId: 7000 + i, reportedDate: '2026-12-01', householdNo: null, data: {} };
+    const common = {
+      version: 2,
+      reference,
+      kind: 'notice',
+      noticeId: 7000 + i,
+      reportedDate: '2026-12-01',
+      householdNo: null,
+      data: {},
+      per: 'notice',
+    };
     if (roll < 0.2 && copies < singles.length) {
       const r = singles[copies++]!;
       out.push({

@@ -576,6 +576,7 @@ describe('core-system simulator, profile selfNumbering (another vendor: own numb
       headName: list[0]!.name,
       members: list,
       movers: list,
+      per: 'notice',
       addresses: { current: null, previous: previousAddress, new: newAddress, next: null },
     });
 

@@ -137,6 +137,21 @@ describe('RPA job payload (version 2)', function () {
     expect(job!.members.map((m) => m.name)).to.deep.equal(['世帯 一郎', '世帯 花子', '世帯 次郎']);
     expect(job!.movers[1]!.birth).to.include({ era: '昭和', eraYear: 57 });
 
+    // A registered mover the counter did not retype: kana, birth date and sex from the register, for every mover.
+    const r1 = await makeResident(server.knex, { name: '登録 一郎', name_kana: 'トウロク イチロウ', birth_date: '1970-07-07', sex: '1' });
+    const r2 = await makeResident(server.knex, { name: '登録 花子', name_kana: 'トウロク ハナコ', birth_date: '1972-08-08', sex: '2' });
+    const moving = await makeNotice(server.knex, visit, staff, 'accepted', [
+      { addresseeNo: r1.addressee_no, name: r1.name, nameKana: null, birthDate: null, sex: null, moving: true, event: false },
+      { addresseeNo: r2.addressee_no, name: r2.name, nameKana: null, birthDate: null, sex: null, moving: true, event: false },
+    ]);
+    await server.knex.transaction((trx) => enqueueNotice(trx, moving, settings, perNotice));
+    const [filled] = await jobsOf(moving.id);
+    expect(filled!.per).to.equal('notice');
+    expect(filled!.movers.map((m) => [m.nameKana, m.birthDate, m.sex])).to.deep.equal([
+      ['トウロク イチロウ', '1970-07-07', '1'],
+      ['トウロク ハナコ', '1972-08-08', '2'],
+    ]);
+
     const perPerson = Object.assign(() => true, { per: () => 'person' as const });
     const two = await makeNotice(server.knex, visit, staff, 'accepted', household);
     await server.knex.transaction((trx) => enqueueNotice(trx, two, settings, perPerson));

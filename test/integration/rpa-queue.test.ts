@@ -194,7 +194,14 @@ describe('RPA job queue: enqueue on accept, claim after review, leases, retries,
     // At a server stop, too: c (unprobed) stops for staff, b goes back to the queue.
     expect((await report(1, c.job.id, 'heartbeat', { unprobedCommit: true })).status).to.equal(200);
     const returned = await returnAllLeases(server.knex, 'test');
-    expect(returned.sort()).to.deep.equal([b.job.id, c.job.id].sort());
+    expect(returned, 'only b goes back to the queue').to.deep.equal([b.job.id]);
+    const audit = (await server.knex('audit_trail').where({ action: 'rpa.stoppedUncertain' }).orderBy('seq').select('target_ids')) as {
+      target_ids: string;
+    }[];
+    expect(audit.map((a) => a.target_ids)).to.have.length(2);
+    expect(audit.map((a) => a.target_ids).join(' '))
+      .to.contain(String(a.job.id))
+      .and.contain(String(c.job.id));
     const after = (await server.knex('rpa_jobs').whereIn('id', [b.job.id, c.job.id]).orderBy('id').select('id', 'status')) as {
       id: number;
       status: string;

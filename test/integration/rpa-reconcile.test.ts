@@ -185,6 +185,26 @@ describe('RPA reconciliation with the 異動履歴 (entered twice, not seen, ent
     expect(after.rpa.reconciliation).to.deep.equal({ enteredTwice: 0, notSeen: 0, unreported: 0 });
   });
 
+  it('gives one history row to one look-alike only, ignores cancelled jobs, and drops results past the window', async () => {
+    const old = new Date(NOW.getTime() - 7 * DAY);
+    const twin = { name: '山田 花子', nameKana: 'ヤマダ ハナコ', birthDate: '1990-04-01', event: false, moving: true };
+    const [first] = await jobsFor('moveIn', [twin], 'succeeded', old);
+    const [second] = await jobsFor('moveIn', [twin], 'succeeded', old);
+    const r = await makeResident(server.knex, { name: twin.name, name_kana: twin.nameKana, birth_date: twin.birthDate });
+    await history(r.addressee_no, '01', { name: twin.name, name_kana: twin.nameKana });
+    // A notice corrected by cancelling it and accepting it again: the cancelled job is not 入力済・未報告.
+    const c = await makeResident(server.knex);
+    const [cancelled] = await jobsFor('relocation', [{ addresseeNo: c.addressee_no, event: false, moving: true }], 'cancelled', old);
+    const [redone] = await jobsFor('relocation', [{ addresseeNo: c.addressee_no, event: false, moving: true }], 'succeeded', old);
+    await history(c.addressee_no, '41');
+    await reconcileJobs(server.knex, { notSeenAfterBusinessDays: 2, closedDates: [] }, NOW);
+    expect([await stateOf(first!), await stateOf(second!)]).to.deep.equal(['matched', 'notSeen']);
+    expect([await stateOf(cancelled!), await stateOf(redone!)]).to.deep.equal([undefined, 'matched']);
+    // Ten days on, with a five-day window: those jobs are out of it, and so are their results.
+    await reconcileJobs(server.knex, { notSeenAfterBusinessDays: 2, closedDates: [], lookbackDays: 5 }, new Date(NOW.getTime() + 10 * DAY));
+    expect([await stateOf(first!), await stateOf(second!), await stateOf(redone!)]).to.deep.equal([undefined, undefined, undefined]);
+  });
+
   it('reconciles certificate jobs with the 発行履歴 (ext-issuance-log) only when the core system exports one', async () => {
     const old = new Date(NOW.getTime() - 7 * DAY);
     const day = '2026-11-30'; // the JST day of `old`

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { BusinessError, ScenarioRunner } from '../../rpa-agent/src/runner.js';
 import { expandSteps, loadScenarioSet, LoopError, type Step } from '../../rpa-agent/src/scenario.js';
 import { scenarioCheck } from '../../server/src/rpa/jobs.js';
 import { configDir } from '../helpers/paths.js';
@@ -85,7 +86,7 @@ describe('RPA scenarios: per notice and forEach loops', () => {
       'check #tblSetai input[type="checkbox"][value="9000000011"]',
       'check #tblSetai input[type="checkbox"][value="9000000029"]',
     ]);
-    for (const bad of ['90"] , input[value="1', '', null])
+    for (const bad of ['90"] , input[value="1', '', null, '12.x', 'a:hover'])
       expect(() => expandSteps(s.steps, { movers: [person('甲', bad)] }, s.maps), String(bad)).to.throw(
         LoopError,
         /入れられない文字があるか空です/,
@@ -101,7 +102,30 @@ describe('RPA scenarios: per notice and forEach loops', () => {
 
   it('refuses a loop over the movers in a per-person scenario (each person’s job would enter the whole household)', () => {
     edit('moveIn.yaml', (t) => t.replace(/^per: notice\n/m, ''));
-    expect(problems()).to.match(/moveIn\.yaml:\d+:\d+: per: forEach: movers は per: notice/);
+    expect(problems()).to.match(/moveIn\.yaml:\d+:\d+: per: forEach \(movers・members の繰り返し\) は per: notice/);
+  });
+
+  it('refuses when: on a loop (skipping it would save a household with nobody in it)', () => {
+    edit('moveIn.yaml', (t) => t.replace('    max: 9\n', "    max: 9\n    when: '{{ data.note }}'\n"));
+    expect(problems()).to.match(/moveIn\.yaml:\d+:\d+: .*forEach の手順には forEach・max・addRow・steps・name だけを書きます \(when\)/);
+  });
+
+  it('refuses to run a job cut otherwise than the scenario now says (per changed while it waited)', async () => {
+    const s = loadScenarioSet(dir);
+    const runner = new ScenarioRunner({} as never, s, {
+      baseUrl: 'http://127.0.0.1:9/',
+      credentials: { user: 'u', password: 'p' },
+      stepTimeoutMs: 100,
+    });
+    const movers = [person('甲'), person('乙')];
+    for (const per of [undefined, 'person'])
+      await runner.run(s.scenarios.get('moveIn')!, { kind: 'notice', ...(per ? { per } : {}), subject: movers[0], movers }).then(
+        () => expect.fail('ran'),
+        (e: unknown) => {
+          expect(e).to.be.instanceOf(BusinessError);
+          expect((e as Error).message).to.match(/per: person で作られましたが、シナリオ moveIn\.yaml は per: notice です/);
+        },
+      );
   });
 
   it('refuses row values outside a loop, unknown mover items, a commit or extract in a loop, and a loop without max', () => {

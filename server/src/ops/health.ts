@@ -133,8 +133,10 @@ export async function systemHealth(deps: HealthDeps, now = new Date()): Promise<
     .then((hs) => hs.map((h) => ({ specId: h.specId, rowsBefore: h.rowsBefore, rowsInFile: h.rowsInFile })))
     .catch(() => []);
   const endings = await countUnacknowledgedEndings(knex).catch(() => 0);
-  const reconciliation = await reconcileCounts(knex).catch(() => ({ enteredTwice: 0, notSeen: 0, unreported: 0 }));
-  const contradicted = reconciliation.enteredTwice + reconciliation.notSeen + reconciliation.unreported;
+  // Counts that cannot be read are a warning too, never a silent "ok".
+  const counted = await reconcileCounts(knex).catch(() => null);
+  const reconciliation = counted ?? { enteredTwice: 0, notSeen: 0, unreported: 0 };
+  const contradicted = counted ? reconciliation.enteredTwice + reconciliation.notSeen + reconciliation.unreported : 1;
   const liveUps: LiveUps | null = !live
     ? null
     : live.kind === 'ok'
@@ -160,7 +162,8 @@ export async function systemHealth(deps: HealthDeps, now = new Date()): Promise<
           `連携 ${h.specId}: 全件ファイルを保留中 (現在 ${h.rowsBefore.toLocaleString('ja-JP')} 件 → ${h.rowsInFile.toLocaleString('ja-JP')} 件)`,
       ),
       ...(endings ? ['未確認の支援措置の終了があります (支援措置担当の画面「支援措置の終了」で確認してください)'] : []),
-      ...(contradicted
+      ...(!counted ? ['RPA の入力と連携の照合の結果を読めません'] : []),
+      ...(counted && contradicted
         ? [
             `RPA の入力が異動履歴と合いません: 二重入力 ${reconciliation.enteredTwice}・連携に現れない ${reconciliation.notSeen}・入力済・未報告 ${reconciliation.unreported} 件 (/rpa/jobs で確認してください)`,
           ]

@@ -409,8 +409,11 @@ export async function enqueueNotice(
     next: await typedAddressParts(trx, n.data.nextAddress, home),
   };
   const entries = noticeEntries(n);
-  // `per: notice`: the first entry's payload (its subject the first mover) carries every mover.
-  for (const [i, payload] of (hasScenario.per?.(n.type) === 'notice' ? entries.slice(0, 1) : entries).entries()) {
+  // `per: notice`: the first entry's payload (its subject the first mover) carries every mover. The
+  // payload says how it was cut: the agent refuses it if the scenario's `per` has changed since.
+  const per = hasScenario.per?.(n.type) ?? 'person';
+  for (const [i, payload] of (per === 'notice' ? entries.slice(0, 1) : entries).entries()) {
+    payload.per = per;
     const subject = payload.subject as {
       addresseeNo: string | null;
       nameKana: string | null;
@@ -427,6 +430,19 @@ export async function enqueueNotice(
     subject.nameKana ??= reg?.nameKana ?? null;
     subject.birthDate ??= reg?.birthDate ?? null;
     subject.sex ??= reg?.sex ?? null;
+    // The same for every mover a household scenario loops over (what the counter did not retype).
+    for (const m of payload.movers as {
+      addresseeNo: string | null;
+      nameKana: string | null;
+      birthDate: string | null;
+      sex: string | null;
+    }[]) {
+      if (!m.addresseeNo || (m.nameKana && m.birthDate && m.sex)) continue;
+      const mreg = m.addresseeNo === subject.addresseeNo ? reg : await registered(trx, m.addresseeNo);
+      m.nameKana ??= mreg?.nameKana ?? null;
+      m.birthDate ??= mreg?.birthDate ?? null;
+      m.sex ??= mreg?.sex ?? null;
+    }
     const anyone = n.members.find((m) => m.addresseeNo);
     payload.householdAddress =
       subject.address ?? (anyone?.addresseeNo ? ((await registered(trx, anyone.addresseeNo))?.address ?? null) : null);
@@ -710,14 +726,19 @@ export async function heartbeat(
   const until = new Date(now.getTime() + settings.leaseSeconds * 1000);
   await db.transaction(async (trx) => {
     await leased(trx, id, agent, 'heartbeat');
-    await trx('rpa_jobs')
-      .where({ id })
+    // Only while the lease is still this agent's and unexpired, in the same statement: a claim by
+    // another agent between the read and this write (SQL Server reads without a lock) must make
+    // this heartbeat fail, or two agents could both press a saving button nothing can check.
+    const changed = await trx('rpa_jobs')
+      .where({ id, status: 'leased', leased_by: agent })
+      .andWhere('lease_expires_at', '>=', now)
       .update({
         lease_expires_at: until,
         last_heartbeat_at: now,
         updated_at: now,
         ...(opts.unprobedCommit ? { unprobed_commit_at: now } : {}),
       });
+    if (Number(changed) !== 1) throw new DomainError('rpa.leaseLost');
   });
   return until;
 }
@@ -727,17 +748,38 @@ export const UNPROBED_COMMIT_LOST =
   '端末が登録の途中で止まりました。このシナリオには登録を確かめる手段がない (idempotency: none) ため、自動では再実行しません。基幹系で登録されたか確かめ、登録済みなら「手入力済みにする」、なければ「再実行」してください';
 
 /** Leased jobs cut off after an unprobed saving step: to staff, never back to the queue. */
-async function stopUnprobed(trx: Knex.Transaction | Knex, ids: readonly number[] | null, now: Date): Promise<number> {
-  const q = trx('rpa_jobs').where({ status: 'leased' }).whereNotNull('unprobed_commit_at');
-  return (ids ? q.whereIn('id', [...ids]) : q.andWhere('lease_expires_at', '<', now)).update({
-    status: 'needsAttention',
-    error_kind: 'business',
-    error_message: UNPROBED_COMMIT_LOST,
-    leased_by: null,
-    lease_expires_at: null,
-    finished_at: now,
-    updated_at: now,
-  });
+async function stopUnprobed(db: Knex.Transaction | Knex, ids: readonly number[] | null, now: Date): Promise<number[]> {
+  const run = async (trx: Knex.Transaction): Promise<number[]> => {
+    const pick = () => {
+      const q = trx('rpa_jobs').where({ status: 'leased' }).whereNotNull('unprobed_commit_at');
+      return ids ? q.whereIn('id', [...ids]) : q.andWhere('lease_expires_at', '<', now);
+    };
+    const stopped = ((await pick().orderBy('id').pluck('id')) as unknown[]).map(Number);
+    if (!stopped.length) return stopped;
+    await pick().update({
+      status: 'needsAttention',
+      error_kind: 'business',
+      error_message: UNPROBED_COMMIT_LOST,
+      leased_by: null,
+      lease_expires_at: null,
+      finished_at: now,
+      updated_at: now,
+    });
+    await appendAudit(
+      trx,
+      {
+        staffLogin: 'system',
+        action: 'rpa.stoppedUncertain',
+        targetKind: 'rpaJob',
+        targetIds: stopped.map(String),
+        result: 'success',
+        detail: { reason: ids ? 'server stop' : 'lease expired after an unprobed saving step' },
+      },
+      now,
+    );
+    return stopped;
+  };
+  return 'commit' in db && typeof db.commit === 'function' ? run(db as Knex.Transaction) : (db as Knex).transaction(run);
 }
 
 /**
@@ -751,17 +793,21 @@ export async function releaseJob(db: Knex, id: number, agent: string, now = new 
   });
 }
 
-/** At a server stop every lease goes back to the queue (the agents' probe prevents a double entry). */
 /**
  * Every job an agent holds goes back to the queue (the server is stopping): the agent's next call
  * gets 409, and the job runs again later; the agents' idempotency probe prevents a double entry
- * when the cut-off run had already saved. Audited as one record with the job ids.
+ * when the cut-off run had already saved. A job cut off after the saving step of a scenario
+ * without a probe goes to staff instead (`stopUnprobed`). Returns the ids put back in the queue;
+ * audited as one record with them.
  */
 export async function returnAllLeases(db: Knex, reason: string, now = new Date()): Promise<number[]> {
   return db.transaction(async (trx) => {
-    const ids = (await trx('rpa_jobs').where({ status: 'leased' }).orderBy('id').pluck('id')).map(Number);
+    const leasedIds = (await trx('rpa_jobs').where({ status: 'leased' }).orderBy('id').pluck('id')).map(Number);
+    if (!leasedIds.length) return leasedIds;
+    // Those cut off after an unprobed saving step go to staff (audited there), the others back to the queue.
+    const stopped = new Set(await stopUnprobed(trx, leasedIds, now));
+    const ids = leasedIds.filter((id) => !stopped.has(id));
     if (!ids.length) return ids;
-    await stopUnprobed(trx, ids, now);
     await trx('rpa_jobs')
       .whereIn('id', ids)
       .where({ status: 'leased' })

@@ -106,6 +106,10 @@ export const NoticePayload = T.Object(
     movers: T.Array(PayloadPerson, {
       description: '届出で異動する人 (異動・出生・死亡の印のある世帯員。印がなければ全員)。`per: notice` のシナリオが繰り返す',
     }),
+    per: T.Union([T.Literal('person'), T.Literal('notice')], {
+      description:
+        'ジョブの作り方 (`person`: 1 人 1 ジョブ、`notice`: 届出で 1 ジョブ)。シナリオの per と違えば端末は入力せず要対応にする (世帯の二重入力・入力漏れを防ぐ)',
+    }),
     addresses: T.Object(
       {
         current: T.Union([PayloadAddress, T.Null()], { description: '本人の登録された住所' }),

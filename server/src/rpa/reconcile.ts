@@ -14,7 +14,8 @@ import { businessDaysBetween } from '../ops/backup/retention.js';
  * - `matched`: one row per person;
  * - `enteredTwice`: a person has two or more rows (the entry was made twice);
  * - `notSeen`: a succeeded job with a person without a row after `notSeenAfterBusinessDays`;
- * - `unreported`: a job that did not succeed (要対応, 取消) has rows: entered, but madoguchi does not know.
+ * - `unreported`: a job that stopped for staff (要対応) has rows no other job explains: entered, but madoguchi does not know.
+ * Jobs cancelled by staff are not reconciled (a notice is corrected by cancelling it and accepting it again).
  * This module owns `rpa_reconciliations` (one row per job). It reads only the jobs and the cache.
  */
 export const reconcileStates = ['pending', 'matched', 'enteredTwice', 'notSeen', 'unreported'] as const;
@@ -105,8 +106,11 @@ export async function reconcileJobs(db: Knex, settings: ReconcileSettings, now =
   const jobs = (await db('rpa_jobs')
     .whereNotNull('notice_id')
     .whereIn('scenario', Object.keys(changeReasonsOf))
-    .whereIn('status', ['succeeded', 'needsAttention', 'cancelled'])
+    .whereIn('status', ['succeeded', 'needsAttention'])
     .where('created_at', '>=', since)
+    // Succeeded jobs claim their rows first (oldest first); a stopped job then sees only rows nobody explains.
+    .orderByRaw("CASE WHEN status = 'succeeded' THEN 0 ELSE 1 END")
+    .orderBy('id')
     .select('id', 'notice_id', 'scenario', 'status', 'payload', 'finished_at', 'updated_at')) as Record<string, unknown>[];
   // A notice with one job whose payload lists several movers was entered as one (per: notice); else one person per job.
   const perNotice = new Map<number, number>();
@@ -137,15 +141,29 @@ export async function reconcileJobs(db: Knex, settings: ReconcileSettings, now =
 
   const byState = Object.fromEntries(reconcileStates.map((s) => [s, 0])) as Record<ReconcileState, number>;
   const results: Result[] = [];
+  // A history row of a new resident (no 宛名番号 in the job) is given to one person only: two jobs
+  // for look-alikes (same birth date and kana) cannot both be matched by one entry.
+  const claimed = new Set<string>();
+  const rowKey = (h: HistoryRow) => `${h.addressee_no}|${h.seq}`;
   for (const j of jobs) {
     const payload = JSON.parse(String(j.payload)) as Record<string, unknown>;
     const date = str(payload.effectiveDate);
     const reasons = changeReasonsOf[String(j.scenario)];
     if (!date || !reasons) continue;
     const movers = Array.isArray(payload.movers) ? payload.movers : [];
-    const persons = (perNotice.get(Number(j.notice_id)) === 1 && movers.length > 1 ? movers : [payload.subject]).map(personOf);
+    // The job says how it was cut (payload.per); older jobs: one job of a notice with several movers was per notice.
+    const perNoticeJob =
+      payload.per !== undefined ? payload.per === 'notice' : perNotice.get(Number(j.notice_id)) === 1 && movers.length > 1;
+    const persons = (perNoticeJob ? movers : [payload.subject]).map(personOf);
     const history = await historyOn(date, reasons);
-    const counts = persons.map((p) => history.filter((h) => isPersons(h, p)).length);
+    const counts = persons.map((p) => {
+      // A registered person's rows are theirs (every one counts: two are an entry made twice); a new
+      // resident's are the ones no earlier job took. A stopped job sees only rows nobody explains.
+      const succeeded = j.status === 'succeeded';
+      const mine = history.filter((h) => isPersons(h, p) && ((succeeded && p.addresseeNo) || !claimed.has(rowKey(h))));
+      if (succeeded) for (const h of mine) claimed.add(rowKey(h));
+      return mine.length;
+    });
     const rows = counts.reduce((a, b) => a + b, 0);
     let state: ReconcileState;
     let detail: string;
@@ -165,7 +183,7 @@ export async function reconcileJobs(db: Knex, settings: ReconcileSettings, now =
       }
     } else if (rows > 0) {
       state = 'unreported';
-      detail = `ジョブは${j.status === 'cancelled' ? '取消' : '要対応'}ですが、異動履歴に ${rows} 行あります (基幹系に入力済み)`;
+      detail = `ジョブは要対応ですが、異動履歴に ${rows} 行あります (基幹系に入力済み)`;
     } else continue;
     byState[state]++;
     results.push({ jobId: Number(j.id), state, persons: persons.length, rows, detail });
@@ -192,6 +210,11 @@ export async function reconcileJobs(db: Knex, settings: ReconcileSettings, now =
     const seen = new Set(results.map((r) => r.jobId));
     const gone = [...before.keys()].filter((id) => !seen.has(id) && checkedJobs.has(id));
     if (gone.length) await trx('rpa_reconciliations').whereIn('job_id', gone).del();
+    // Jobs cancelled by staff (a notice corrected by cancelling and accepting it again) and jobs past
+    // the window are no longer reconciled: their rows go, so that no flag stays for good.
+    await trx('rpa_reconciliations')
+      .whereIn('job_id', trx('rpa_jobs').where('created_at', '<', since).orWhere({ status: 'cancelled' }).select('id'))
+      .del();
     // Without a 発行履歴 (no longer exported) nothing can be said of certificates: no stale flags either.
     if (!certificates) {
       await trx('rpa_reconciliations').whereIn('job_id', trx('rpa_jobs').whereNotNull('certificate_request_id').select('id')).del();
@@ -220,7 +243,7 @@ type Result = { jobId: number; state: ReconcileState; persons: number; rows: num
 /**
  * Certificate jobs against the 発行履歴 (ext-issuance-log), only when the core system exports one
  * (the table has rows): a succeeded job's reported number must be there for its person (else not
- * seen after the business days); a job that stopped for staff or was cancelled while the log has
+ * seen after the business days); a job that stopped for staff while the log has
  * an issue for its person on that day that no succeeded job reported is entered but not reported.
  * Two issues for one person on one day are not flagged: a counter may issue by hand as well.
  */
@@ -228,7 +251,7 @@ async function reconcileCertificates(db: Knex, settings: ReconcileSettings, sinc
   if (!(await db('certificate_issuances').first('id'))) return null;
   const jobs = (await db('rpa_jobs')
     .whereNotNull('certificate_request_id')
-    .whereIn('status', ['succeeded', 'needsAttention', 'cancelled'])
+    .whereIn('status', ['succeeded', 'needsAttention'])
     .where('created_at', '>=', since)
     .select('id', 'status', 'payload', 'core_ref', 'finished_at', 'updated_at', 'created_at')) as Record<string, unknown>[];
   const subjectOf = (j: Record<string, unknown>) =>
@@ -271,7 +294,7 @@ async function reconcileCertificates(db: Knex, settings: ReconcileSettings, sinc
         state: 'unreported',
         persons: 1,
         rows: unexplained.length,
-        detail: `ジョブは${j.status === 'cancelled' ? '取消' : '要対応'}ですが、その日の発行履歴に、どのジョブも報告していない発行が ${unexplained.length} 件あります`,
+        detail: `ジョブは要対応ですが、その日の発行履歴に、どのジョブも報告していない発行が ${unexplained.length} 件あります`,
       });
   }
   return out;
