@@ -7,6 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { Knex } from 'knex';
 import { parseDocument } from 'yaml';
 import { registerApiClient } from '../../server/src/auth/apiClients.js';
 import { startServer, type RunningServer } from '../../server/src/main.js';
@@ -170,105 +171,148 @@ export function killAgent(a: AgentHandle, signal: NodeJS.Signals = 'SIGKILL'): v
   a.child = null;
 }
 
-export async function runRpaSoak(opts: SoakOptions): Promise<SoakResult> {
-  const started = Date.now();
-  const rand = mulberry32(opts.seed ?? 7);
-  const log = opts.log ?? (() => undefined);
-  const t = tempDir('madoguchi-soak-');
-  const agentCount = opts.agents ?? 2;
-  let server: RunningServer | undefined;
-  let sim: CoreSim | undefined;
-  const agents: AgentHandle[] = [];
-  let kills = 0;
-  let killsAfterSave = 0;
-  const restarts: NodeJS.Timeout[] = [];
-  try {
-    const config = soakConfig(t.dir, opts.leaseSeconds ?? 8);
-    server = await startServer({ configDir: config, dataDir: path.join(t.dir, 'data'), port: 0, host: '127.0.0.1', watch: false });
-    const db = server.knex;
-    const byUser = new Map<string, AgentHandle>();
-    const restartLater = (a: AgentHandle) => {
-      restarts.push(
-        setTimeout(
-          () => {
-            if (!a.child) startAgent(a, log);
-          },
-          300 + Math.floor(rand() * 700),
-        ),
-      );
-    };
-    sim = await startCoreSim({
-      faults: opts.faults ?? { rules: [] },
-      sessionTimeoutMs: 60 * 60_000,
-      onSave: (e: Entry) => {
-        if (rand() >= (opts.killAfterSave ?? 0)) return;
-        const a = byUser.get(e.user);
-        if (!a?.child) return;
-        // Saved in the core system, not yet reported to madoguchi: the worst moment to die.
-        killAgent(a);
-        kills++;
-        killsAfterSave++;
-        log(`kill ${a.name} after saving ${e.reference}`);
-        restartLater(a);
-      },
-    });
-    const now = new Date(Date.now() - 1000);
-    const refused = new Set<number>();
-    const rows = Array.from({ length: opts.jobs }, (_, i) => {
-      const bad = rand() < (opts.businessErrorShare ?? 0);
-      if (bad) refused.add(i);
-      const payload = soakPayload(i, rand, bad);
-      return {
-        idempotency_key: `soak:${i}`,
-        reference: String(payload.reference),
-        scenario: 'moveIn',
-        payload: JSON.stringify(payload),
-        status: 'queued',
-        awaiting_review: false,
-        attempts: 0,
-        max_attempts: 6,
-        available_at: now,
-        created_at: now,
-        updated_at: now,
-      };
-    });
-    for (let i = 0; i < rows.length; i += 100) await db('rpa_jobs').insert(rows.slice(i, i + 100));
-    for (let i = 0; i < agentCount; i++) {
-      const name = `soak-agent-${i + 1}`;
+/** Queues soak jobs as the review would have released them: ready now, in batches of 100 rows. */
+export async function queueSoakJobs(
+  db: Knex,
+  jobs: readonly { key: string; reference: string; scenario: string; payload: Record<string, unknown> }[],
+): Promise<void> {
+  const now = new Date(Date.now() - 1000);
+  const rows = jobs.map((j) => ({
+    idempotency_key: j.key,
+    reference: j.reference,
+    scenario: j.scenario,
+    payload: JSON.stringify(j.payload),
+    status: 'queued',
+    awaiting_review: false,
+    attempts: 0,
+    max_attempts: 6,
+    available_at: now,
+    created_at: now,
+    updated_at: now,
+  }));
+  for (let i = 0; i < rows.length; i += 100) await db('rpa_jobs').insert(rows.slice(i, i + 100));
+}
+
+/**
+ * The agents of a soak run: started in their own process groups, killed at random points and right
+ * after a save (`afterSave`, from the simulator's save hook), restarted a moment later, and driven
+ * until no job is open. Shared by both core-system profiles.
+ */
+export class AgentFleet {
+  readonly agents: AgentHandle[] = [];
+  kills = 0;
+  killsAfterSave = 0;
+  private readonly byUser = new Map<string, AgentHandle>();
+  private readonly restarts: NodeJS.Timeout[] = [];
+
+  constructor(
+    private readonly rand: () => number,
+    private readonly log: (l: string) => void,
+  ) {}
+
+  /** Registers and starts `count` agents (core users rpa01, rpa02, …) against the server and the simulator. */
+  async start(
+    db: Knex,
+    dir: string,
+    prefix: string,
+    serverUrl: string,
+    coreUrl: string,
+    count: number,
+    extra: Record<string, unknown> = {},
+  ) {
+    for (let i = 0; i < count; i++) {
+      const name = `${prefix}-${i + 1}`;
       const coreUser = i % 2 ? 'rpa02' : 'rpa01';
       const token = await registerApiClient(db, name, 'rpaAgent', { staffLogin: 'soak' });
       const a: AgentHandle = {
         name,
         coreUser,
-        configFile: writeAgentConfig(t.dir, name, server.url, token, sim.url, coreUser),
+        configFile: writeAgentConfig(dir, name, serverUrl, token, coreUrl, coreUser, extra),
         child: null,
         output: '',
       };
-      agents.push(a);
-      byUser.set(coreUser, a);
-      startAgent(a, log);
+      this.agents.push(a);
+      this.byUser.set(coreUser, a);
+      startAgent(a, this.log);
     }
-    const deadline = Date.now() + (opts.timeoutMs ?? 600_000);
-    let nextKill = opts.killEveryMs ? Date.now() + opts.killEveryMs * (0.5 + rand()) : Infinity;
+  }
+
+  private kill(a: AgentHandle, why: string): void {
+    killAgent(a);
+    this.kills++;
+    this.log(`kill ${a.name} ${why}`);
+    this.restarts.push(
+      setTimeout(
+        () => {
+          if (!a.child) startAgent(a, this.log);
+        },
+        300 + Math.floor(this.rand() * 700),
+      ),
+    );
+  }
+
+  /** Saved in the core system, not yet reported to madoguchi: the worst moment to die (with this probability). */
+  afterSave(user: string, what: string, probability: number): void {
+    if (this.rand() >= probability) return;
+    const a = this.byUser.get(user);
+    if (!a?.child) return;
+    this.killsAfterSave++;
+    this.kill(a, `after saving ${what}`);
+  }
+
+  /** Waits until no job is queued or leased (or the timeout), killing an agent every `killEveryMs` on average. */
+  async runUntilDone(db: Knex, killEveryMs: number | undefined, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let nextKill = killEveryMs ? Date.now() + killEveryMs * (0.5 + this.rand()) : Infinity;
     for (;;) {
       const open = Number(((await db('rpa_jobs').whereIn('status', ['queued', 'leased']).count({ n: '*' }).first()) as { n: number }).n);
-      if (open === 0) break;
+      if (open === 0) return;
       if (Date.now() > deadline) {
-        log(`timeout with ${open} jobs open`);
-        break;
+        this.log(`timeout with ${open} jobs open`);
+        return;
       }
       if (Date.now() >= nextKill) {
-        const a = agents[Math.floor(rand() * agents.length)]!;
-        if (a.child) {
-          killAgent(a);
-          kills++;
-          log(`kill ${a.name} at a random point`);
-          restartLater(a);
-        }
-        nextKill = Date.now() + opts.killEveryMs! * (0.5 + rand());
+        const a = this.agents[Math.floor(this.rand() * this.agents.length)]!;
+        if (a.child) this.kill(a, 'at a random point');
+        nextKill = Date.now() + killEveryMs! * (0.5 + this.rand());
       }
       await new Promise((r) => setTimeout(r, 100));
     }
+  }
+
+  stop(): void {
+    for (const r of this.restarts) clearTimeout(r);
+    for (const a of this.agents) killAgent(a);
+  }
+}
+
+export async function runRpaSoak(opts: SoakOptions): Promise<SoakResult> {
+  const started = Date.now();
+  const rand = mulberry32(opts.seed ?? 7);
+  const log = opts.log ?? (() => undefined);
+  const t = tempDir('madoguchi-soak-');
+  let server: RunningServer | undefined;
+  let sim: CoreSim | undefined;
+  const fleet = new AgentFleet(rand, log);
+  try {
+    const config = soakConfig(t.dir, opts.leaseSeconds ?? 8);
+    server = await startServer({ configDir: config, dataDir: path.join(t.dir, 'data'), port: 0, host: '127.0.0.1', watch: false });
+    const db = server.knex;
+    sim = await startCoreSim({
+      faults: opts.faults ?? { rules: [] },
+      sessionTimeoutMs: 60 * 60_000,
+      onSave: (e: Entry) => fleet.afterSave(e.user, e.reference, opts.killAfterSave ?? 0),
+    });
+    const refused = new Set<number>();
+    const rows = Array.from({ length: opts.jobs }, (_, i) => {
+      const bad = rand() < (opts.businessErrorShare ?? 0);
+      if (bad) refused.add(i);
+      const payload = soakPayload(i, rand, bad);
+      return { key: `soak:${i}`, reference: String(payload.reference), scenario: 'moveIn', payload };
+    });
+    await queueSoakJobs(db, rows);
+    await fleet.start(db, t.dir, 'soak-agent', server.url, sim.url, opts.agents ?? 2);
+    await fleet.runUntilDone(db, opts.killEveryMs, opts.timeoutMs ?? 600_000);
     const jobs = (await db('rpa_jobs')
       .where('idempotency_key', 'like', 'soak:%')
       .select('idempotency_key', 'reference', 'status', 'core_ref')) as {
@@ -283,7 +327,7 @@ export async function runRpaSoak(opts: SoakOptions): Promise<SoakResult> {
     let wrongRef = 0;
     let enteredAnyway = 0;
     let fieldErrors = 0;
-    const payloads = new Map(rows.map((r) => [r.idempotency_key, JSON.parse(r.payload) as ReturnType<typeof soakPayload>]));
+    const payloads = new Map(rows.map((r) => [r.key, r.payload]));
     const katakana = (v: string) => v.normalize('NFKC').replace(/[ぁ-ゖ]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 0x60));
     const plain = (v: string | undefined) => (v ?? '').normalize('NFKC').replace(/[\s\u3000]/g, '');
     for (const j of jobs) {
@@ -323,14 +367,13 @@ export async function runRpaSoak(opts: SoakOptions): Promise<SoakResult> {
       enteredAnyway,
       fieldErrors,
       householdsSplit: 0,
-      agentKills: kills,
-      killsAfterSave,
+      agentKills: fleet.kills,
+      killsAfterSave: fleet.killsAfterSave,
       faultsFired: sim.faultLog().length,
       seconds: Math.round((Date.now() - started) / 1000),
     };
   } finally {
-    for (const r of restarts) clearTimeout(r);
-    for (const a of agents) killAgent(a);
+    fleet.stop();
     await sim?.close();
     await server?.close();
     t.remove();

@@ -11,12 +11,11 @@
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { registerApiClient } from '../../server/src/auth/apiClients.js';
 import { startServer, type RunningServer } from '../../server/src/main.js';
 import { mulberry32, startCoreSim, type FaultPlan } from '../fixtures/core-sim/server.js';
 import { defaultResidents, type SelfEntry, type SelfNumberingSim, type SimResident } from '../fixtures/core-sim/selfNumbering.js';
 import { configDir as repoConfig, tempDir } from './paths.js';
-import { killAgent, soakConfig, startAgent, writeAgentConfig, type AgentHandle, type SoakOptions } from './rpaSoak.js';
+import { AgentFleet, queueSoakJobs, soakConfig, type SoakOptions } from './rpaSoak.js';
 
 export interface SelfSoakResult {
   jobs: number;
@@ -319,93 +318,26 @@ export async function runSelfNumberingSoak(opts: SoakOptions): Promise<SelfSoakR
   const t = tempDir('madoguchi-soak-self-');
   let server: RunningServer | undefined;
   let sim: SelfNumberingSim | undefined;
-  const agents: AgentHandle[] = [];
-  const restarts: NodeJS.Timeout[] = [];
-  let kills = 0;
-  let killsAfterSave = 0;
+  const fleet = new AgentFleet(rand, log);
   try {
     const config = soakConfig(t.dir, opts.leaseSeconds ?? 8, { coreSystem: 'selfsim' });
     server = await startServer({ configDir: config, dataDir: path.join(t.dir, 'data'), port: 0, host: '127.0.0.1', watch: false });
     const db = server.knex;
-    const byUser = new Map<string, AgentHandle>();
-    const restartLater = (a: AgentHandle) =>
-      restarts.push(
-        setTimeout(
-          () => {
-            if (!a.child) startAgent(a, log);
-          },
-          300 + Math.floor(rand() * 700),
-        ),
-      );
     const residents = seededResidents(Math.ceil(opts.jobs / 2));
     sim = await startCoreSim({
       profile: 'selfNumbering',
       residents,
       faults: opts.faults ?? { rules: [] },
       sessionTimeoutMs: 60 * 60_000,
-      onSave: (e) => {
-        if (rand() >= (opts.killAfterSave ?? 0)) return;
-        const a = byUser.get(e.user);
-        if (!a?.child) return;
-        killAgent(a);
-        kills++;
-        killsAfterSave++;
-        log(`kill ${a.name} after saving ${e.shoriNo}`);
-        restartLater(a);
-      },
+      onSave: (e) => fleet.afterSave(e.user, e.shoriNo, opts.killAfterSave ?? 0),
     });
     const planned = plan(opts.jobs, rand, residents);
-    const now = new Date(Date.now() - 1000);
-    const rows = planned.map((p) => ({
-      idempotency_key: p.key,
-      reference: String(p.payload.reference),
-      scenario: p.kind,
-      payload: JSON.stringify(p.payload),
-      status: 'queued',
-      awaiting_review: false,
-      attempts: 0,
-      max_attempts: 6,
-      available_at: now,
-      created_at: now,
-      updated_at: now,
-    }));
-    for (let i = 0; i < rows.length; i += 100) await db('rpa_jobs').insert(rows.slice(i, i + 100));
-    for (let i = 0; i < (opts.agents ?? 2); i++) {
-      const name = `soak-self-${i + 1}`;
-      const coreUser = i % 2 ? 'rpa02' : 'rpa01';
-      const token = await registerApiClient(db, name, 'rpaAgent', { staffLogin: 'soak' });
-      const a: AgentHandle = {
-        name,
-        coreUser,
-        configFile: writeAgentConfig(t.dir, name, server.url, token, sim.url, coreUser, { coreSystem: 'selfsim' }),
-        child: null,
-        output: '',
-      };
-      agents.push(a);
-      byUser.set(coreUser, a);
-      startAgent(a, log);
-    }
-    const deadline = Date.now() + (opts.timeoutMs ?? 600_000);
-    let nextKill = opts.killEveryMs ? Date.now() + opts.killEveryMs * (0.5 + rand()) : Infinity;
-    for (;;) {
-      const open = Number(((await db('rpa_jobs').whereIn('status', ['queued', 'leased']).count({ n: '*' }).first()) as { n: number }).n);
-      if (open === 0) break;
-      if (Date.now() > deadline) {
-        log(`timeout with ${open} jobs open`);
-        break;
-      }
-      if (Date.now() >= nextKill) {
-        const a = agents[Math.floor(rand() * agents.length)]!;
-        if (a.child) {
-          killAgent(a);
-          kills++;
-          log(`kill ${a.name} at a random point`);
-          restartLater(a);
-        }
-        nextKill = Date.now() + opts.killEveryMs! * (0.5 + rand());
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await queueSoakJobs(
+      db,
+      planned.map((p) => ({ key: p.key, reference: String(p.payload.reference), scenario: p.kind, payload: p.payload })),
+    );
+    await fleet.start(db, t.dir, 'soak-self', server.url, sim.url, opts.agents ?? 2, { coreSystem: 'selfsim' });
+    await fleet.runUntilDone(db, opts.killEveryMs, opts.timeoutMs ?? 600_000);
     const status = new Map(
       (
         (await db('rpa_jobs')
@@ -431,8 +363,8 @@ export async function runSelfNumberingSoak(opts: SoakOptions): Promise<SelfSoakR
       householdsSplit: 0,
       enteredAnyway: 0,
       uncertainToStaff: 0,
-      agentKills: kills,
-      killsAfterSave,
+      agentKills: fleet.kills,
+      killsAfterSave: fleet.killsAfterSave,
       faultsFired: sim.faultLog().length,
       seconds: 0,
     };
@@ -476,8 +408,7 @@ export async function runSelfNumberingSoak(opts: SoakOptions): Promise<SelfSoakR
     r.seconds = Math.round((Date.now() - started) / 1000);
     return r;
   } finally {
-    for (const x of restarts) clearTimeout(x);
-    for (const a of agents) killAgent(a);
+    fleet.stop();
     await sim?.close();
     await server?.close();
     t.remove();

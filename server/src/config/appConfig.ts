@@ -174,6 +174,17 @@ export interface AppConfig {
 const time = { type: 'string', pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' } as const;
 const date = { type: 'string', pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' } as const;
 const weekday = { type: 'string', enum: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] } as const;
+/** When agents may enter into a core system (rpa.serviceHours, and each of rpa.systems). */
+const serviceHoursSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['from', 'to'],
+  properties: {
+    from: time,
+    to: { type: 'string', pattern: '^([01][0-9]|2[0-4]):[0-5][0-9]$' },
+    weekdays: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'integer', minimum: 0, maximum: 6 } },
+  },
+} as const;
 
 export const appConfigSchema = {
   type: 'object',
@@ -466,29 +477,11 @@ export const appConfigSchema = {
             required: ['title'],
             properties: {
               title: { type: 'string', minLength: 1, maxLength: 40 },
-              serviceHours: {
-                type: 'object',
-                additionalProperties: false,
-                required: ['from', 'to'],
-                properties: {
-                  from: { type: 'string', pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' },
-                  to: { type: 'string', pattern: '^([01][0-9]|2[0-4]):[0-5][0-9]$' },
-                  weekdays: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'integer', minimum: 0, maximum: 6 } },
-                },
-              },
+              serviceHours: serviceHoursSchema,
             },
           },
         },
-        serviceHours: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['from', 'to'],
-          properties: {
-            from: { type: 'string', pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' },
-            to: { type: 'string', pattern: '^([01][0-9]|2[0-4]):[0-5][0-9]$' },
-            weekdays: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'integer', minimum: 0, maximum: 6 } },
-          },
-        },
+        serviceHours: serviceHoursSchema,
       },
     },
     printing: {

@@ -136,7 +136,7 @@ export async function systemHealth(deps: HealthDeps, now = new Date()): Promise<
   // Counts that cannot be read are a warning too, never a silent "ok".
   const counted = await reconcileCounts(knex).catch(() => null);
   const reconciliation = counted ?? { enteredTwice: 0, notSeen: 0, unreported: 0 };
-  const contradicted = counted ? reconciliation.enteredTwice + reconciliation.notSeen + reconciliation.unreported : 1;
+  const contradicted = reconciliation.enteredTwice + reconciliation.notSeen + reconciliation.unreported;
   const liveUps: LiveUps | null = !live
     ? null
     : live.kind === 'ok'
@@ -163,7 +163,7 @@ export async function systemHealth(deps: HealthDeps, now = new Date()): Promise<
       ),
       ...(endings ? ['未確認の支援措置の終了があります (支援措置担当の画面「支援措置の終了」で確認してください)'] : []),
       ...(!counted ? ['RPA の入力と連携の照合の結果を読めません'] : []),
-      ...(counted && contradicted
+      ...(contradicted
         ? [
             `RPA の入力が異動履歴と合いません: 二重入力 ${reconciliation.enteredTwice}・連携に現れない ${reconciliation.notSeen}・入力済・未報告 ${reconciliation.unreported} 件 (/rpa/jobs で確認してください)`,
           ]
@@ -181,7 +181,7 @@ export async function systemHealth(deps: HealthDeps, now = new Date()): Promise<
     // Agents that all went silent while work waits is worth a look; an empty queue needs no agent.
     // An entry the core system's own history contradicts (twice, missing, unreported) is always worth a look.
     rpa: {
-      status: (rpa.agentsKnown > 0 && rpa.agentsSeen === 0 && rpa.queued > 0) || contradicted ? 'warn' : 'ok',
+      status: (rpa.agentsKnown > 0 && rpa.agentsSeen === 0 && rpa.queued > 0) || !counted || contradicted ? 'warn' : 'ok',
       ...rpa,
       reconciliation,
     },
