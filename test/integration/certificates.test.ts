@@ -129,4 +129,25 @@ describe('certificate requests: fees, 発行禁止 and 支援措置 rules, the p
     const printed = (await server.knex('audit_trail').where({ action: 'print.form' }).first('detail')) as { detail: string };
     expect(JSON.parse(printed.detail)).to.deep.include({ what: 'certificateRequest', total: 900, masked: true });
   });
+
+  it('prints the visitor of the identity check as 「窓口に来た人」 (name, address, phone, relationship)', async () => {
+    const saved = await postForm(`${server.url}visits/${visitId}/visitor`, clerk, {
+      visitorRole: 'proxy',
+      identityDocument: 'driversLicence',
+      visitorName: '代理 次郎',
+      visitorAddress: '熊本県熊本市中央区手取本町1-1',
+      visitorPhone: '096-000-1111',
+      proxyRelationship: '兄',
+    });
+    expect(saved.status).to.be.oneOf([200, 303]);
+    const r = (await server.knex('certificate_requests').first('id')) as { id: number };
+    const res = await getAs(`${server.url}visits/${visitId}/certificates/${r.id}/request.pdf`, clerk);
+    expect(res.status).to.equal(200);
+    const file = path.join(server.dir, 'request-visitor.pdf');
+    writeFileSync(file, Buffer.from(await res.arrayBuffer()));
+    const text = execFileSync('pdftotext', ['-raw', file, '-'], { encoding: 'utf8' }).replace(/\s/g, '');
+    expect(text).to.contain('代理次郎').and.contain('096-000-1111');
+    // The person is protected: every address of the form is masked, the proxy's too.
+    expect(text).to.not.contain('手取本町').and.not.contain('本町2-1');
+  });
 });

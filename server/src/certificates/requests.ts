@@ -1,7 +1,10 @@
 import type { Knex } from 'knex';
 import type { StaffSession } from '../auth/sessions.js';
 import type { FormData } from '../printing/render.js';
-import { MASKED_ADDRESS, protectionFor } from '../residents/warnings.js';
+import { registeredAddress, type PresentableRow } from '../residents/present.js';
+import { anyOf, presenterFor, type AddressPresenter } from '../residents/protection.js';
+import { MASKED_ADDRESS } from '../residents/warnings.js';
+import type { Visit } from '../visits/visits.js';
 import type { CertificateCatalog } from './catalog.js';
 import { requesterRelations, type RequesterRelation } from './commands/acceptCertificateRequest.js';
 import type { PricedRequest } from './fees.js';
@@ -83,16 +86,20 @@ export interface CertificateRequestPrint {
   subjectNo: string | null;
   masked: boolean;
   data: FormData;
+  /** The presenter the addresses went through: its audit records a protected address printed unmasked. */
+  presenter: AddressPresenter;
 }
 
 /**
  * The printed request of a visit (null when the visit has no such request). The first line's
- * person is the one named on the form; a 支援措置 address is masked unless the viewer may see it.
+ * person is the one named on the form; 「窓口に来た人」 is the visitor of the identity check. Both
+ * addresses go through one protection decision (the person, the visit's subjects and visitor):
+ * masked for a viewer without the right when any of them is protected.
  */
 export async function certificateRequestPrint(
   db: Knex,
   catalog: CertificateCatalog,
-  visit: { id: number; visitNo: string },
+  visit: Visit,
   requestId: number,
   viewer: Pick<StaffSession, 'permissions'>,
   now = new Date(),
@@ -103,17 +110,23 @@ export async function certificateRequestPrint(
   const lines = request.lines;
   const subjectNo = lines[0]?.subject.addresseeNo ?? null;
   const person = subjectNo
-    ? ((await db('residents').where({ addressee_no: subjectNo }).first()) as Record<string, unknown> | undefined)
+    ? ((await db('residents').where({ addressee_no: subjectNo }).first()) as (PresentableRow & Record<string, unknown>) | undefined)
     : undefined;
-  const protection = await protectionFor(db, person ? [person] : []);
-  const masked = person !== undefined && protection.covers(person) && !viewer.permissions.has('resident.viewProtectedAddress');
-  const address = person
-    ? [person.prefecture, person.city, person.town_name, person.block_number].map((x) => (typeof x === 'string' ? x : '')).join('')
-    : '';
+  const presenter = await presenterFor(db, viewer, now);
+  const d = anyOf(person ? presenter.decide.row(person) : presenter.decide.person(null), presenter.decide.visit(visit));
+  const targets = [`certificateRequest:${request.id}`, `visit:${visit.id}`, ...(subjectNo ? [subjectNo] : [])];
+  const masked = d.protected && !presenter.canSee;
+  const address = person ? (presenter.present(registeredAddress(person), d, targets) as string) : '';
+  // The visitor who is the person (or of the household) lives at the person's address; a proxy gave theirs.
+  const requesterAddress =
+    visit.visitorRole === 'proxy'
+      ? (presenter.present(visit.visitorAddress, d, targets) ?? '')
+      : address || (presenter.present(visit.visitorAddress, d, targets) ?? '');
   return {
     request,
     subjectNo,
     masked,
+    presenter,
     data: {
       visit: { visitNo: visit.visitNo, date: now.toISOString().slice(0, 10) },
       subject: {
@@ -124,7 +137,13 @@ export async function certificateRequestPrint(
       certificate: {
         total: request.total,
         purpose: [...new Set(lines.map((l) => catalog.purposeById.get(l.purposeId)?.label ?? l.purposeId))].join('・'),
-        requester: { relationship: requesterRelations[request.relation] },
+        requester: {
+          relationship: requesterRelations[request.relation],
+          ...(visit.visitorName ? { name: visit.visitorName } : {}),
+          ...(visit.visitorKana ? { kana: visit.visitorKana } : {}),
+          ...(visit.visitorName && requesterAddress ? { address: requesterAddress } : {}),
+          ...(visit.visitorPhone ? { phone: visit.visitorPhone } : {}),
+        },
         lines: lines.map((l) => ({
           label: l.name,
           count: l.copies,
@@ -133,7 +152,7 @@ export async function certificateRequestPrint(
           ...(l.exempt ? { note: l.exemptReason ?? '免除' } : {}),
         })),
       },
-      masks: masked ? { 'subject.address': MASKED_ADDRESS } : {},
+      masks: masked ? { 'subject.address': MASKED_ADDRESS, 'certificate.requester.address': MASKED_ADDRESS } : {},
     },
   };
 }

@@ -32,6 +32,9 @@ export interface NoticeData {
   certificateRef?: string;
   /** The household joined (householdMerge, a moveIn into an existing household). */
   targetHouseholdNo?: string;
+  /** 本籍 and 筆頭者 (moveIn of Japanese nationals: printed on the 住民異動届; from the 転出証明書). */
+  honseki?: string;
+  hittousha?: string;
   note?: string;
 }
 

@@ -28,6 +28,9 @@ export const MOVE_OUT_CERTIFICATE_COLUMNS = [
   '転出予定年月日',
   '異動年月日',
   '送信元市区町村コード',
+  // 戸籍の表示 (令第23条): on the certificate of a Japanese national, absent for a foreign resident.
+  '本籍',
+  '筆頭者氏名',
 ] as const;
 
 const REQUIRED = [
@@ -132,6 +135,8 @@ export function parseMoveOutCertificateData(bytes: Buffer): MoveOutCertificateDa
       ...(next ? { newAddress: next } : {}),
       ...(planned ? { plannedMoveDate: planned } : {}),
       certificateRef: ref,
+      ...(at(first, '本籍') ? { honseki: at(first, '本籍') } : {}),
+      ...(at(first, '筆頭者氏名') ? { hittousha: at(first, '筆頭者氏名') } : {}),
     },
     members,
     effectiveDate: dateAt(first, '異動年月日', 2),

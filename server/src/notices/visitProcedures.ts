@@ -7,6 +7,7 @@ import type { EntitlementKind } from '../domain/codes.js';
 import { derive, questionsToAsk } from '../domain/navigation.js';
 import type { NavigationInput, ProcedureDefinition, Question } from '../domain/procedureTypes.js';
 import type { Notice } from './queries.js';
+import type { NoticeMemberInput } from '../domain/noticeValidation.js';
 
 /*
  * The visit procedures aggregate (関連手続き: `visit_procedures`, and the answers they are derived
@@ -83,6 +84,12 @@ export async function visitAnswers(db: Knex, visitId: number): Promise<Record<st
   return Object.fromEntries(rows.map((r) => [r.question_id, r.value === 'true' ? true : r.value === 'false' ? false : r.value]));
 }
 
+/**
+ * The key of a notice's member in the navigation (visit_procedures.members): the 宛名番号, or
+ * `new-N` (N from 1, the member's place in the notice) for a person not yet in the register.
+ */
+export const noticeMemberKey = (m: Pick<NoticeMemberInput, 'addresseeNo'>, i: number): string => m.addresseeNo ?? `new-${i + 1}`;
+
 /** What the engine needs about a notice: members with ages and entitlements, and the household's. */
 export async function navigationInput(db: Knex, n: Notice, answers: Record<string, boolean | string>): Promise<NavigationInput> {
   const nos = n.members.flatMap((m) => (m.addresseeNo ? [m.addresseeNo] : []));
@@ -98,7 +105,7 @@ export async function navigationInput(db: Knex, n: Notice, answers: Record<strin
     noticeType: n.type,
     effectiveDate: n.effectiveDate ?? n.reportedDate,
     members: n.members.map((m, i) => ({
-      key: m.addresseeNo ?? `new-${i + 1}`,
+      key: noticeMemberKey(m, i),
       birthDate: m.birthDate,
       moving: m.moving,
       head: m.head,

@@ -364,7 +364,11 @@ function drawPage(doc: Doc, t: FormTemplate, pi: number, page: ResolvedPage): vo
  * against its font first: a character the font lacks throws MissingGlyphError and nothing is
  * printed. Fonts are embedded as subsets (pdfkit's default).
  */
-export async function renderForms(fonts: FontSet, forms: FormToRender[], info: { title?: string } = {}): Promise<Buffer> {
+export async function renderForms(
+  fonts: FontSet,
+  forms: FormToRender[],
+  info: { title?: string; after?: (doc: PDFKit.PDFDocument) => void } = {},
+): Promise<Buffer> {
   const resolved = forms.map(({ template, data }) => {
     const pages = resolve(template, data);
     checkGlyphs(fonts, template, pages);
@@ -389,6 +393,8 @@ export async function renderForms(fonts: FontSet, forms: FormToRender[], info: {
   });
   try {
     for (const { template, pages } of resolved) pages.forEach((p, pi) => drawPage(doc, template, pi, p));
+    // Pages laid out by the caller (the procedure guide of a visit bundle), in the same document.
+    info.after?.(doc);
   } catch (e) {
     doc.end();
     await done.catch(() => undefined);

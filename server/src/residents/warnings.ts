@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { IssuanceBanRow, ResidentRow, SupportMeasureRow } from '../db/tables.generated.js';
+import type { IssuanceBanRow, SupportMeasureRow } from '../db/tables.generated.js';
 import { todayInJapan } from '../domain/japanTime.js';
 import { issuanceBanKind, supportMeasureKind } from '../domain/codes.js';
 
@@ -48,50 +48,3 @@ export const isProtected = (warnings: readonly Warning[] | undefined): boolean =
 
 /** What replaces a protected address for staff without `resident.viewProtectedAddress`. */
 export const MASKED_ADDRESS = '＊＊＊ 支援措置対象のため住所は表示できません ＊＊＊';
-
-/** A row that may say where someone lives (a resident row, or a search result of another table). */
-export interface PlacedRow {
-  household_no?: unknown;
-  address_key?: unknown;
-}
-
-/** Which households and which addresses are protected by a running support measure. */
-export interface Protection {
-  households: ReadonlySet<string>;
-  addresses: ReadonlySet<string>;
-  /** Whether a row (a resident with household_no and address_key) lives at a protected place. */
-  covers(row: PlacedRow): boolean;
-}
-
-/**
- * Households with a member under a running support measure, and the addresses they live at.
- * Everyone in such a household, and everyone registered at the same address (another household
- * in the same house), shares the protected address, so it is masked for all of them — otherwise
- * searching a neighbour would reveal where the protected person lives.
- */
-export async function protectionFor(knex: Knex, rows: readonly PlacedRow[], now: Date = new Date()): Promise<Protection> {
-  const households = [...new Set(rows.map((r) => r.household_no).filter((x): x is string => typeof x === 'string' && x !== ''))];
-  const addresses = [...new Set(rows.map((r) => r.address_key).filter((x): x is string => typeof x === 'string' && x !== ''))];
-  const empty: Protection = { households: new Set(), addresses: new Set(), covers: () => false };
-  if (!households.length && !addresses.length) return empty;
-  const today = todayInJapan(now);
-  // Two lookups, each on its own index (household_no, address_key): an OR across both would scan.
-  const lookup = (column: 'household_no' | 'address_key', values: string[]) =>
-    values.length
-      ? active(
-          knex('residents')
-            .join('support_measures', 'support_measures.addressee_no', 'residents.addressee_no')
-            .whereIn(`residents.${column}`, values)
-            .whereIn('support_measures.measure_code', ['1', '2']),
-          today,
-        ).distinct<Pick<ResidentRow, 'household_no' | 'address_key'>[]>('residents.household_no', 'residents.address_key')
-      : Promise.resolve([]);
-  const found = [...(await lookup('household_no', households)), ...(await lookup('address_key', addresses))];
-  const h = new Set(found.map((r) => r.household_no));
-  const a = new Set(found.map((r) => r.address_key).filter((x): x is string => !!x));
-  return {
-    households: h,
-    addresses: a,
-    covers: (row) => h.has(String(row.household_no)) || (typeof row.address_key === 'string' && a.has(row.address_key)),
-  };
-}

@@ -202,6 +202,7 @@ export function registerCertificateRoutes({ route, deps, render, session, actor 
           detail: { what: 'certificateRequest', template: 'shomei-seikyu', total: r.total, masked },
         }),
       );
+      await printout.presenter.audit(db, actor(ctx), 'certificateRequest', { via: 'print.certificateRequest', visit: v.id });
       sendPdf(ctx, `certificate-request-${r.id}.pdf`, pdf);
     },
   );

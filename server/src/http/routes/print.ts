@@ -5,13 +5,15 @@ import { appendAudit } from '../../audit/trail.js';
 import { DomainError, notFound } from '../../errors/domainError.js';
 import { getNotice, noticesOfVisit } from '../../notices/notices.js';
 import { procedureGuide } from '../../notices/procedureGuide.js';
-import { markProcedurePrinted, visitAnswers } from '../../notices/visitProcedures.js';
+import type { Notice } from '../../notices/notices.js';
+import { markProcedurePrinted, visitAnswers, visitProcedures, type VisitProcedure } from '../../notices/visitProcedures.js';
 import { FontSet } from '../../printing/fonts.js';
-import { renderForms } from '../../printing/render.js';
-import { loadFormTemplates } from '../../printing/template.js';
-import { noticeFormData, renderGuide } from '../../printing/visitPrint.js';
-import { presenterFor } from '../../residents/protection.js';
-import { getVisit } from '../../visits/visits.js';
+import { formsFor, noticeFormData } from '../../printing/formData.js';
+import { renderForms, type FormToRender } from '../../printing/render.js';
+import { loadFormTemplates, type FormTemplate } from '../../printing/template.js';
+import { checkGuideGlyphs, drawGuide, renderGuide } from '../../printing/visitPrint.js';
+import { presenterFor, type AddressPresenter } from '../../residents/protection.js';
+import { getVisit, type Visit } from '../../visits/visits.js';
 import { file, type Ctx, type ProcedureSource, type RouteAccess, type RouteKit } from '../kit.js';
 import { IdParam } from '../schemas/common.js';
 import { printProblem, sendPdf } from '../views/print.js';
@@ -41,6 +43,33 @@ export function registerPrintRoutes({ route, deps, session, actor }: RouteKit, p
     const v = await getVisit(db, id);
     if (!v) throw notFound('来庁記録');
     return v;
+  };
+
+  const accepted = async (visitId: number) =>
+    (await noticesOfVisit(db, visitId)).filter((n) => n.status !== 'cancelled' && n.status !== 'draft');
+  const memberNos = (ns: readonly Notice[]) => ns.flatMap((n) => n.members.flatMap((x) => (x.addresseeNo ? [x.addresseeNo] : [])));
+  const counterNumber = (id: string) => deps.config.counters.find((c) => c.id === id)?.number ?? Number.MAX_SAFE_INTEGER;
+
+  /** The templates of a procedure's forms, or the error naming the missing ones. */
+  const templatesOf = (all: Map<string, FormTemplate>, forms: readonly string[]): FormTemplate[] => {
+    const missing = forms.filter((f) => !all.has(f));
+    if (missing.length) throw new DomainError('print.templateMissing', { template: missing.join(', ') });
+    return forms.map((f) => all.get(f)!);
+  };
+
+  /** The application forms of one procedure: its notice, only the persons it concerns, the answers. */
+  const procedureForms = async (
+    v: Visit,
+    row: Pick<VisitProcedure, 'noticeId' | 'members'>,
+    templates: FormTemplate[],
+    notices: readonly Notice[],
+    presenter: AddressPresenter,
+    answers: Record<string, unknown>,
+  ): Promise<{ forms: FormToRender[]; notice: Notice }> => {
+    const notice = notices.find((n) => n.id === row.noticeId) ?? notices[0];
+    if (!notice) throw new DomainError('print.noNoticeForForms');
+    const data = await noticeFormData(db, presenter, { visit: v, notice, town: m, answers, memberKeys: row.members });
+    return { forms: templates.flatMap((t) => formsFor(t, data)), notice };
   };
 
   /** Sends a PDF for the browser's viewer (print from there), after auditing what was printed. */
@@ -86,7 +115,13 @@ export function registerPrintRoutes({ route, deps, session, actor }: RouteKit, p
       const template = loadFormTemplates(deps.configDir).get('juminidou');
       if (!template) throw new DomainError('print.templateMissing', { template: 'juminidou' });
       const presenter = await presenterFor(db, session(ctx));
-      const data = await noticeFormData(db, n, v.visitNo, presenter);
+      const data = await noticeFormData(db, presenter, {
+        visit: v,
+        notice: n,
+        town: m,
+        answers: await visitAnswers(db, v.id),
+        memberKeys: null,
+      });
       await send(ctx, `juminidou-${v.visitNo}.pdf`, () => renderForms(fonts(), [{ template, data }]), {
         targetIds: [String(v.id), ...n.members.flatMap((x) => (x.addresseeNo ? [x.addresseeNo] : []))],
         detail: { what: 'noticeForm', template: 'juminidou', notice: n.id, masked: Object.keys(data.masks ?? {}).length > 0 },
@@ -95,34 +130,64 @@ export function registerPrintRoutes({ route, deps, session, actor }: RouteKit, p
     },
   );
 
+  // Everything the visit prints, as one PDF (one print job): each notice's 住民異動届, the forms of
+  // every procedure of the visit in counter order (only the persons each concerns), then the
+  // procedure guide. The procedures whose forms it holds become 申請書印刷済.
   route(
     {
       method: 'GET',
       path: '/visits/:id/bundle.pdf',
       access,
-      summary: '来庁の届書をまとめて印刷する (PDF)',
+      summary: 'この来庁の書類をまとめて印刷する (届書・申請書・手続きのご案内、PDF)',
       params: VisitP,
       response: PDF,
       errors: ['print.noAcceptedNotices', 'print.templateMissing'],
     },
     async (ctx) => {
       const v = await visitOf(ctx.input.params.id);
-      const notices = (await noticesOfVisit(db, v.id)).filter((n) => n.status !== 'cancelled' && n.status !== 'draft');
+      const notices = await accepted(v.id);
       if (!notices.length) throw new DomainError('print.noAcceptedNotices');
-      const template = loadFormTemplates(deps.configDir).get('juminidou');
-      if (!template) throw new DomainError('print.templateMissing', { template: 'juminidou' });
+      const all = loadFormTemplates(deps.configDir);
+      const noticeTemplate = templatesOf(all, ['juminidou'])[0]!;
       const presenter = await presenterFor(db, session(ctx));
-      const forms = await Promise.all(notices.map(async (n) => ({ template, data: await noticeFormData(db, n, v.visitNo, presenter) })));
-      await send(ctx, `bundle-${v.visitNo}.pdf`, () => renderForms(fonts(), forms), {
-        targetIds: [String(v.id), ...notices.flatMap((n) => n.members.flatMap((x) => (x.addresseeNo ? [x.addresseeNo] : [])))],
-        detail: {
-          what: 'bundle',
-          notices: notices.map((n) => n.id),
-          forms: forms.length,
-          masked: forms.some((f) => Object.keys(f.data.masks ?? {}).length > 0),
+      const answers = await visitAnswers(db, v.id);
+      const forms: FormToRender[] = [];
+      for (const n of notices)
+        forms.push({
+          template: noticeTemplate,
+          data: await noticeFormData(db, presenter, { visit: v, notice: n, town: m, answers, memberKeys: null }),
+        });
+      const rows = (await visitProcedures(db, v.id))
+        .filter((r) => !r.removed)
+        .flatMap((r) => {
+          const def = procedures.byId(r.procedureId);
+          return def?.forms.length ? [{ r, def }] : [];
+        })
+        .sort((a, b) => counterNumber(a.def.counter) - counterNumber(b.def.counter) || a.def.order - b.def.order);
+      for (const { r, def } of rows)
+        forms.push(...(await procedureForms(v, r, templatesOf(all, def.forms), notices, presenter, answers)).forms);
+      const guide = (await procedureGuide(db, v.id, procedures.byId, deps.config.counters))!;
+      await send(
+        ctx,
+        `bundle-${v.visitNo}.pdf`,
+        () => {
+          const f = fonts();
+          checkGuideGlyphs(f, guide, town);
+          return renderForms(f, forms, { title: `来庁 ${v.visitNo} の書類`, after: (doc) => drawGuide(doc, guide, town) });
         },
-      });
+        {
+          targetIds: [String(v.id), ...memberNos(notices)],
+          detail: {
+            what: 'bundle',
+            notices: notices.map((n) => n.id),
+            procedures: rows.map(({ def }) => def.id),
+            forms: forms.length,
+            masked: forms.some((f) => Object.keys(f.data.masks ?? {}).length > 0),
+          },
+        },
+      );
       await presenter.audit(db, actor(ctx), 'notice', { via: 'print.bundle', visit: v.id });
+      for (const { r } of rows) await markProcedurePrinted(db, v.id, r.id, session(ctx).staffId);
     },
   );
 
@@ -146,27 +211,27 @@ export function registerPrintRoutes({ route, deps, session, actor }: RouteKit, p
       if (!row) throw new DomainError('print.procedureNotInVisit');
       const def = procedures.byId(row.procedure_id);
       if (!def?.forms.length) throw new DomainError('print.procedureHasNoForms');
-      const all = loadFormTemplates(deps.configDir);
-      const missing = def.forms.filter((f) => !all.has(f));
-      if (missing.length) throw new DomainError('print.templateMissing', { template: missing.join(', ') });
-      const notices = (await noticesOfVisit(db, v.id)).filter((n) => n.status !== 'draft' && n.status !== 'cancelled');
-      const notice = notices.find((n) => n.id === row.notice_id) ?? notices[0];
-      if (!notice) throw new DomainError('print.noNoticeForForms');
+      const templates = templatesOf(loadFormTemplates(deps.configDir), def.forms);
+      const members = (await visitProcedures(db, v.id)).find((r) => r.id === row.id)?.members ?? [];
       const presenter = await presenterFor(db, session(ctx));
-      const data = { ...(await noticeFormData(db, notice, v.visitNo, presenter)), answers: await visitAnswers(db, v.id) };
-      await send(
-        ctx,
-        `${def.id}-${v.visitNo}.pdf`,
-        () =>
-          renderForms(
-            fonts(),
-            def.forms.map((f) => ({ template: all.get(f)!, data })),
-          ),
-        {
-          targetIds: [String(v.id), ...notice.members.flatMap((x) => (x.addresseeNo ? [x.addresseeNo] : []))],
-          detail: { what: 'procedureForms', procedure: def.id, templates: def.forms, masked: Object.keys(data.masks ?? {}).length > 0 },
-        },
+      const { forms, notice } = await procedureForms(
+        v,
+        { noticeId: row.notice_id, members },
+        templates,
+        await accepted(v.id),
+        presenter,
+        await visitAnswers(db, v.id),
       );
+      await send(ctx, `${def.id}-${v.visitNo}.pdf`, () => renderForms(fonts(), forms), {
+        targetIds: [String(v.id), ...memberNos([notice])],
+        detail: {
+          what: 'procedureForms',
+          procedure: def.id,
+          templates: def.forms,
+          copies: forms.length,
+          masked: forms.some((f) => Object.keys(f.data.masks ?? {}).length > 0),
+        },
+      });
       await presenter.audit(db, actor(ctx), 'notice', { via: 'print.procedureForms', visit: v.id });
       await markProcedurePrinted(db, v.id, row.id, session(ctx).staffId);
     },

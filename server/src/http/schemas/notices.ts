@@ -35,6 +35,8 @@ export const NoticeDataSchema = Obj({
   plannedMoveDate: T.Optional(Str),
   certificateRef: T.Optional(Str),
   targetHouseholdNo: T.Optional(Str),
+  honseki: T.Optional(Str),
+  hittousha: T.Optional(Str),
   note: T.Optional(Str),
 });
 

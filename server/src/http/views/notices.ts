@@ -11,8 +11,8 @@ import { html, type SafeHtml } from '../html.js';
 
 /** Data fields per notice type: which inputs the form shows (and the validation expects). */
 export const FIELDS: Record<NoticeType, (keyof NoticeData)[]> = {
-  moveIn: ['previousAddress', 'newAddress', 'certificateRef', 'targetHouseholdNo'],
-  specialMoveIn: ['previousAddress', 'newAddress', 'certificateRef', 'plannedMoveDate', 'targetHouseholdNo'],
+  moveIn: ['previousAddress', 'newAddress', 'certificateRef', 'targetHouseholdNo', 'honseki', 'hittousha'],
+  specialMoveIn: ['previousAddress', 'newAddress', 'certificateRef', 'plannedMoveDate', 'targetHouseholdNo', 'honseki', 'hittousha'],
   moveOut: ['nextAddress'],
   specialMoveOut: ['nextAddress'],
   moveAbroad: ['country', 'nextAddress'],
@@ -33,6 +33,8 @@ export const FIELD_LABELS: Record<keyof NoticeData, string> = {
   plannedMoveDate: '転出予定日',
   certificateRef: '転出証明書 (情報) の番号',
   targetHouseholdNo: '入る世帯の世帯番号',
+  honseki: '本籍 (日本人のみ)',
+  hittousha: '筆頭者',
   note: 'メモ',
 };
 

@@ -1,0 +1,157 @@
+import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { getAs, postForm } from '../helpers/http.js';
+import { loginAs, type LoggedIn } from '../helpers/login.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+
+/**
+ * The forms of a 4-person 転入 as a clerk prints them: every shipped form that the procedures of
+ * the visit use, each read back with pdftotext. A form carries the full address (都道府県・郡・町),
+ * only the persons its procedure concerns, the 届出人 of the identity check; the 住民異動届 the
+ * 本籍, 筆頭者, 電話 and the 転出証明書 number; one bundle holds it all with the guide.
+ */
+describe('forms of a 4-person move-in: complete and person-correct', function () {
+  this.timeout(90_000);
+  let server: TestServer;
+  let clerk: LoggedIn;
+  let visitId: number;
+  let noticeId: number;
+  const FULL = '熊本県窓口郡まどぐち町緑ケ丘二丁目3番地4';
+  const flat = (s: string) => s.replace(/\s/g, '');
+
+  const pdfText = async (url: string, name: string): Promise<string> => {
+    const res = await getAs(url, clerk);
+    expect(res.status, await res.clone().text()).to.equal(200);
+    expect(res.headers.get('content-type')).to.equal('application/pdf');
+    const file = path.join(server.dir, name);
+    writeFileSync(file, Buffer.from(await res.arrayBuffer()));
+    return execFileSync('pdftotext', ['-raw', file, '-'], { encoding: 'utf8' });
+  };
+  const pages = (name: string): number =>
+    Number(/Pages:\s+(\d+)/.exec(execFileSync('pdfinfo', [path.join(server.dir, name)], { encoding: 'utf8' }))![1]);
+  const procedureRow = async (procedureId: string) =>
+    (await server.knex('visit_procedures').where({ visit_id: visitId, procedure_id: procedureId }).first('id', 'status')) as
+      { id: number; status: string } | undefined;
+
+  before(async () => {
+    server = await startTestServer();
+    clerk = await loginAs(server.url, server.knex, ['counter']);
+    const opened = await postForm(`${server.url}visits`, clerk, {});
+    visitId = Number(/\/visits\/(\d+)$/.exec(opened.headers.get('location') ?? '')![1]);
+    // The father came with his driving licence; he gave his phone number.
+    const saved = await postForm(`${server.url}visits/${visitId}/visitor`, clerk, {
+      visitorRole: 'subject',
+      identityDocument: 'driversLicence',
+      visitorName: '転入 太郎',
+      visitorKana: 'テンニュウ タロウ',
+      visitorBirthDate: 'S61.4.1',
+      visitorSex: '1',
+      visitorAddress: '東京都千代田区千代田1-1',
+      visitorPhone: '090-1111-2222',
+    });
+    expect(saved.status).to.be.oneOf([200, 303]);
+    const created = await postForm(`${server.url}visits/${visitId}/notices`, clerk, { type: 'moveIn' });
+    noticeId = Number(/notices\/(\d+)$/.exec(created.headers.get('location')!)![1]);
+    const accepted = await postForm(`${server.url}visits/${visitId}/notices/${noticeId}`, clerk, {
+      action: 'accept',
+      effectiveDate: 'R8.11.28',
+      previousAddress: '東京都千代田区千代田1-1',
+      newAddress: '緑ケ丘二丁目3番地4',
+      certificateRef: '131016-12345678901',
+      honseki: '東京都千代田区千代田1番',
+      hittousha: '転入 太郎',
+      m0_name: '転入 太郎',
+      m0_kana: 'テンニュウ タロウ',
+      m0_birthDate: 'S61.4.1',
+      m0_sex: '1',
+      m0_relationship: '世帯主',
+      m1_name: '転入 花子',
+      m1_kana: 'テンニュウ ハナコ',
+      m1_birthDate: 'S63.7.7',
+      m1_sex: '2',
+      m1_relationship: '妻',
+      m2_name: '転入 一郎',
+      m2_kana: 'テンニュウ イチロウ',
+      m2_birthDate: 'H29.5.5',
+      m2_sex: '1',
+      m2_relationship: '子',
+      m3_name: '転入 ウメ',
+      m3_kana: 'テンニュウ ウメ',
+      m3_birthDate: 'S27.3.3',
+      m3_sex: '2',
+      m3_relationship: '母',
+      moving: ['0', '1', '2', '3'],
+      head: '0',
+    });
+    expect(accepted.status, await accepted.text()).to.equal(303);
+    const answered = await postForm(`${server.url}visits/${visitId}/answers`, clerk, {
+      q_employeeInsurance: 'false',
+      q_wantsSealRegistration: 'true',
+    });
+    expect(answered.status).to.be.oneOf([200, 303]);
+  });
+  after(async () => {
+    await server.close();
+  });
+
+  it('prints the 住民異動届 with the full new address, 本籍, 筆頭者, 電話, the certificate number and the notifier', async () => {
+    const text = flat(await pdfText(`${server.url}visits/${visitId}/notices/${noticeId}/form.pdf`, 'juminidou.pdf'));
+    expect(text).to.contain(FULL);
+    expect(text).to.contain('東京都千代田区千代田1-1');
+    expect(text).to.contain('東京都千代田区千代田1番');
+    expect(text).to.contain('131016-12345678901');
+    expect(text).to.contain('090-1111-2222');
+    expect(text).to.contain('届出人:本人');
+    for (const name of ['転入太郎', '転入花子', '転入一郎', '転入ウメ']) expect(text).to.contain(name);
+  });
+
+  for (const [procedureId, template, present, absent] of [
+    ['nhiEnrol', 'kokuho', ['転入太郎', '転入花子', '転入一郎', '転入ウメ'], []],
+    ['childAllowanceClaim', 'jidouteate', ['転入一郎'], ['転入ウメ', '転入花子']],
+    ['careQualify', 'kaigo', ['転入ウメ'], ['転入一郎', '転入花子']],
+    ['schoolTransfer', 'tennyugaku', ['転入一郎'], ['転入ウメ', '転入花子']],
+  ] as const) {
+    it(`prints the ${template} form with the full address and only the persons the procedure concerns`, async () => {
+      const row = await procedureRow(procedureId);
+      expect(row, procedureId).to.not.equal(undefined);
+      const text = flat(await pdfText(`${server.url}visits/${visitId}/procedures/${row!.id}/forms.pdf`, `${template}.pdf`));
+      expect(text).to.contain(FULL);
+      for (const name of present) expect(text).to.contain(name);
+      for (const name of absent) expect(text, `${name} on ${template}`).to.not.contain(name);
+      expect((await procedureRow(procedureId))!.status).to.equal('printed');
+    });
+  }
+
+  it('prints one 印鑑登録 form per person of 15 and over, each with their own name and the full address', async () => {
+    const row = await procedureRow('sealRegistration');
+    expect(row).to.not.equal(undefined);
+    const text = flat(await pdfText(`${server.url}visits/${visitId}/procedures/${row!.id}/forms.pdf`, 'inkan.pdf'));
+    expect(pages('inkan.pdf')).to.equal(3);
+    expect(text.split(FULL).length - 1).to.be.at.least(3);
+    for (const name of ['転入太郎', '転入花子', '転入ウメ']) expect(text).to.contain(name);
+    expect(text).to.not.contain('転入一郎');
+  });
+
+  it('prints the whole visit as one PDF: the notice, every form in counter order, then the guide', async () => {
+    await server.knex('visit_procedures').where({ visit_id: visitId }).update({ status: 'pending' });
+    const text = flat(await pdfText(`${server.url}visits/${visitId}/bundle.pdf`, 'bundle.pdf'));
+    const order = ['住民異動届', '印鑑登録', '国民健康保険被保険者資格取得届', '児童手当', '介護保険', '手続きのご案内'].map((t) =>
+      text.indexOf(t),
+    );
+    expect(
+      order.every((i) => i >= 0),
+      JSON.stringify(order),
+    ).to.equal(true);
+    expect([...order].sort((a, b) => a - b)).to.deep.equal(order);
+    expect(text).to.contain('転入学');
+    expect(pages('bundle.pdf')).to.be.at.least(9);
+    for (const id of ['nhiEnrol', 'childAllowanceClaim', 'careQualify', 'schoolTransfer', 'sealRegistration'])
+      expect((await procedureRow(id))!.status, id).to.equal('printed');
+    const audit = (await server.knex('audit_trail').where({ action: 'print.form' }).orderBy('seq', 'desc').first('detail')) as {
+      detail: string;
+    };
+    expect(JSON.parse(audit.detail)).to.include({ what: 'bundle' });
+  });
+});
