@@ -1,4 +1,11 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startServer } from '../server/src/main.js';
 import { loadFormTemplates } from '../server/src/printing/template.js';
+import { getAs } from '../test/helpers/http.js';
+import { loginAs } from '../test/helpers/login.js';
+import { acceptedMoveIn } from '../test/helpers/moveInVisit.js';
 import { FontSet } from '../server/src/printing/fonts.js';
 import { renderForms, type FormData } from '../server/src/printing/render.js';
 
@@ -51,6 +58,7 @@ export async function benchPrint(args: string[]): Promise<Record<string, unknown
   }
   times.sort((a, b) => a - b);
   const at = (p: number) => times[Math.min(times.length - 1, Math.ceil((p / 100) * times.length) - 1)]!;
+  const bundle = await benchVisitBundle(Math.max(10, Math.round(runs / 2)));
   return {
     bench: 'print',
     forms: forms.length,
@@ -59,5 +67,44 @@ export async function benchPrint(args: string[]): Promise<Record<string, unknown
     medianMs: Number(at(50).toFixed(1)),
     p95Ms: Number(at(95).toFixed(1)),
     bytes,
+    ...bundle,
   };
+}
+
+/**
+ * 「この来庁の書類をまとめて印刷」 for the 4-person 転入 (test/helpers/moveInVisit.ts), over HTTP
+ * from a real server: the notice, every application form and the guide in one PDF.
+ */
+async function benchVisitBundle(
+  runs: number,
+): Promise<{ visitBundleMedianMs: number; visitBundleBytes: number; visitBundlePages: number }> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'madoguchi-bench-bundle-'));
+  const server = await startServer({ configDir, dataDir, port: 0, host: '127.0.0.1', watch: false });
+  try {
+    const clerk = await loginAs(server.url, server.knex, ['counter']);
+    const { visitId } = await acceptedMoveIn(server.url, server.knex, clerk);
+    const url = `${server.url}visits/${visitId}/bundle.pdf`;
+    let pdf = Buffer.alloc(0);
+    const get = async () => {
+      const res = await getAs(url, clerk);
+      if (res.status !== 200) throw new Error(`bundle.pdf: ${res.status} ${await res.text()}`);
+      pdf = Buffer.from(await res.arrayBuffer());
+    };
+    await get(); // warm-up: fonts and templates load once
+    const times: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const t0 = performance.now();
+      await get();
+      times.push(performance.now() - t0);
+    }
+    times.sort((a, b) => a - b);
+    return {
+      visitBundleMedianMs: Number(times[Math.floor(times.length / 2)]!.toFixed(1)),
+      visitBundleBytes: pdf.length,
+      visitBundlePages: (pdf.toString('latin1').match(/\/Type\s*\/Page[^s]/g) ?? []).length,
+    };
+  } finally {
+    await server.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
 }

@@ -2,8 +2,9 @@ import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { getAs, postForm } from '../helpers/http.js';
+import { getAs } from '../helpers/http.js';
 import { loginAs, type LoggedIn } from '../helpers/login.js';
+import { acceptedMoveIn } from '../helpers/moveInVisit.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 /**
@@ -38,59 +39,7 @@ describe('forms of a 4-person move-in: complete and person-correct', function ()
   before(async () => {
     server = await startTestServer();
     clerk = await loginAs(server.url, server.knex, ['counter']);
-    const opened = await postForm(`${server.url}visits`, clerk, {});
-    visitId = Number(/\/visits\/(\d+)$/.exec(opened.headers.get('location') ?? '')![1]);
-    // The father came with his driving licence; he gave his phone number.
-    const saved = await postForm(`${server.url}visits/${visitId}/visitor`, clerk, {
-      visitorRole: 'subject',
-      identityDocument: 'driversLicence',
-      visitorName: '転入 太郎',
-      visitorKana: 'テンニュウ タロウ',
-      visitorBirthDate: 'S61.4.1',
-      visitorSex: '1',
-      visitorAddress: '東京都千代田区千代田1-1',
-      visitorPhone: '090-1111-2222',
-    });
-    expect(saved.status).to.be.oneOf([200, 303]);
-    const created = await postForm(`${server.url}visits/${visitId}/notices`, clerk, { type: 'moveIn' });
-    noticeId = Number(/notices\/(\d+)$/.exec(created.headers.get('location')!)![1]);
-    const accepted = await postForm(`${server.url}visits/${visitId}/notices/${noticeId}`, clerk, {
-      action: 'accept',
-      effectiveDate: 'R8.11.28',
-      previousAddress: '東京都千代田区千代田1-1',
-      newAddress: '緑ケ丘二丁目3番地4',
-      certificateRef: '131016-12345678901',
-      honseki: '東京都千代田区千代田1番',
-      hittousha: '転入 太郎',
-      m0_name: '転入 太郎',
-      m0_kana: 'テンニュウ タロウ',
-      m0_birthDate: 'S61.4.1',
-      m0_sex: '1',
-      m0_relationship: '世帯主',
-      m1_name: '転入 花子',
-      m1_kana: 'テンニュウ ハナコ',
-      m1_birthDate: 'S63.7.7',
-      m1_sex: '2',
-      m1_relationship: '妻',
-      m2_name: '転入 一郎',
-      m2_kana: 'テンニュウ イチロウ',
-      m2_birthDate: 'H29.5.5',
-      m2_sex: '1',
-      m2_relationship: '子',
-      m3_name: '転入 ウメ',
-      m3_kana: 'テンニュウ ウメ',
-      m3_birthDate: 'S27.3.3',
-      m3_sex: '2',
-      m3_relationship: '母',
-      moving: ['0', '1', '2', '3'],
-      head: '0',
-    });
-    expect(accepted.status, await accepted.text()).to.equal(303);
-    const answered = await postForm(`${server.url}visits/${visitId}/answers`, clerk, {
-      q_employeeInsurance: 'false',
-      q_wantsSealRegistration: 'true',
-    });
-    expect(answered.status).to.be.oneOf([200, 303]);
+    ({ visitId, noticeId } = await acceptedMoveIn(server.url, server.knex, clerk));
   });
   after(async () => {
     await server.close();

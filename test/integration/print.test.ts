@@ -102,6 +102,10 @@ describe('printing from a visit: forms with registered characters, masks, the gu
   it('prints the bundle and the procedure guide (what, where, what to bring), and keeps a picture of the guide', async () => {
     const bundle = await pdfText(`${server.url}visits/${visitId}/bundle.pdf`, clerk, 'bundle.pdf');
     expect(bundle).to.contain('髙﨑 𠮷子');
+    // Every form of the bundle goes through the one decision: no address of the protected household.
+    expect(bundle).to.not.contain('緑ケ丘').and.not.contain('本町9-9');
+    expect(bundle.replace(/\s/g, '')).to.contain(MASKED_ADDRESS.replace(/\s/g, ''));
+    expect(bundle).to.contain('手続きのご案内');
     const guideText = await pdfText(`${server.url}visits/${visitId}/guide.pdf`, clerk, 'guide.pdf');
     expect(guideText).to.contain('手続きのご案内');
     expect(guideText).to.match(/来庁番号 \d{8}-\d{4}/);
