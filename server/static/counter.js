@@ -67,6 +67,34 @@
     }
     e.preventDefault();
   });
+  // Forms marked data-enter-moves (the certificate request, the notice): Enter in a field moves
+  // to the next field like Tab (テンキー entry) instead of submitting; only the buttons submit.
+  $all('form[data-enter-moves]').forEach(function (form) {
+    form.addEventListener('keydown', function (e) {
+      var t = e.target;
+      if (e.key !== 'Enter' || e.isComposing || e.keyCode === 229) return;
+      if (!t || (t.tagName !== 'INPUT' && t.tagName !== 'SELECT') || t.type === 'submit' || t.type === 'button') return;
+      e.preventDefault();
+      var fields = $all('input:not([type=hidden]):not([disabled]), select:not([disabled]), button, summary', form).filter(function (x) {
+        return x.offsetParent !== null;
+      });
+      var next = fields[fields.indexOf(t) + 1];
+      if (next) next.focus();
+    });
+  });
+  // Certificate lines: only the options of the chosen type are shown.
+  $all('fieldset.cert-line').forEach(function (line) {
+    var type = $('select.cert-type', line);
+    if (!type) return;
+    var sync = function () {
+      $all('.cert-option', line).forEach(function (el) {
+        var types = (el.getAttribute('data-types') || '').split(' ');
+        el.hidden = types.indexOf(type.value) < 0;
+      });
+    };
+    type.addEventListener('change', sync);
+    sync();
+  });
   // After a search, the first result has the focus: ↓ and Enter pick a person without the mouse.
   // (The server leaves out autofocus on the search form when there are results.)
   if (links().length && $('#search-form')) links()[0].focus();

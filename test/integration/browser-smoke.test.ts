@@ -2,23 +2,26 @@ import { expect } from 'chai';
 import type { Browser, Page } from 'playwright-core';
 import { randomPassword } from '../../server/src/auth/passwords.js';
 import { createStaff } from '../../server/src/auth/staffRepo.js';
+import { derivedKeys } from '../../server/src/linkage/forward/keys.js';
+import { addSubject, openVisit } from '../../server/src/visits/visits.js';
 import { startServer, type RunningServer } from '../../server/src/main.js';
 import { launchBrowser, loginInBrowser, newStaffPage, screenshot } from '../helpers/browser.js';
 import { configDir, tempDir } from '../helpers/paths.js';
 
 /** The staff screens in a real Chromium: keyboard login, role choice, home page. */
 describe('browser smoke: login, role choice and home page in Chromium', function () {
-  this.timeout(30_000);
+  this.timeout(60_000);
   const t = tempDir();
   let server: RunningServer;
   let browser: Browser;
   let page: Page;
   const loginId = 'browser-smoke';
   const password = randomPassword();
+  let staffId: number;
 
   before(async () => {
     server = await startServer({ configDir, dataDir: t.dir, port: 0, host: '127.0.0.1', watch: false });
-    await createStaff(server.knex, {
+    staffId = await createStaff(server.knex, {
       loginId,
       displayName: '窓口 花子',
       section: '住民課',
@@ -72,5 +75,59 @@ describe('browser smoke: login, role choice and home page in Chromium', function
       .where('staff.login_id', loginId)
       .first('staff_sessions.group_code', 'staff_sessions.counter_id')) as { group_code: string; counter_id: string } | undefined;
     expect(session).to.deep.equal({ group_code: 'counter', counter_id: 'shomei-3' });
+  });
+
+  it("takes a certificate request on one line by keyboard: only the chosen type's options, Enter never submits, pricing keeps the lines, 受け付ける within 10 Tabs", async () => {
+    const person = {
+      addressee_no: '700000000001',
+      household_no: 'HC1',
+      resident_kind: '1',
+      resident_status: '1',
+      name: '証明 花子',
+      name_kana: 'ショウメイ ハナコ',
+      sex: '2',
+      birth_date: '1980-01-01',
+      relationship_code1: '02',
+      relationship_label: '世帯主',
+      change_reason_code: '01',
+      town_name: '本町',
+      block_number: '1-1',
+    };
+    await server.knex('residents').insert({ ...person, ...derivedKeys.residents!(person) });
+    const visit = await openVisit(server.knex, staffId, 'shomei-3', { staffLogin: loginId });
+    await addSubject(server.knex, visit.id, staffId, { addresseeNo: person.addressee_no }, { staffLogin: loginId });
+    await page.goto(`/visits/${visit.id}/certificates`);
+    expect(await page.locator('fieldset.cert-line').count()).to.equal(1);
+    // The type has the focus; no option shows before a type is chosen.
+    expect(await page.locator('select[name="l0_type"]:focus').count()).to.equal(1);
+    expect(await page.locator('.cert-option:visible').count()).to.equal(0);
+    await page.selectOption('select[name="l0_type"]', 'residentCopy');
+    expect(await page.locator('select[name="l0_scope"]').isVisible()).to.equal(true);
+    expect(await page.locator('input[name="l0_year"]').isVisible()).to.equal(false);
+    // Enter in the copies field moves on instead of submitting.
+    await page.fill('input[name="l0_copies"]', '2');
+    await page.focus('input[name="l0_copies"]');
+    await page.keyboard.press('Enter');
+    expect(new URL(page.url()).pathname).to.equal(`/visits/${visit.id}/certificates`);
+    expect(await page.locator('#priced').count()).to.equal(0);
+    // From the type to 受け付ける: at most 10 Tabs.
+    await page.focus('select[name="l0_type"]');
+    let tabs = 0;
+    while (!(await page.locator('#save-certificates:focus').count()) && tabs < 30) {
+      await page.keyboard.press('Tab');
+      tabs++;
+    }
+    expect(tabs, 'Tabs from the type to 受け付ける').to.be.at.most(10);
+    // 行を追加 keeps the first line; 金額を確認 prices and keeps every line as typed.
+    await Promise.all([page.waitForEvent('load'), page.click('#add-line')]);
+    expect(await page.locator('fieldset.cert-line').count()).to.equal(2);
+    expect(await page.locator('select[name="l0_type"]').inputValue()).to.equal('residentCopy');
+    await page.selectOption('select[name="l1_type"]', 'sealCertificate');
+    await Promise.all([page.waitForEvent('load'), page.click('#price')]);
+    expect(await page.locator('#fee-total').textContent()).to.contain('900 円');
+    expect(await page.locator('select[name="l0_type"]').inputValue()).to.equal('residentCopy');
+    expect(await page.locator('input[name="l0_copies"]').inputValue()).to.equal('2');
+    expect(await page.locator('select[name="l1_type"]').inputValue()).to.equal('sealCertificate');
+    await screenshot(page, 'certificates');
   });
 });

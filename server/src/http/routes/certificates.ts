@@ -71,16 +71,26 @@ export function registerCertificateRoutes({ route, deps, render, session, actor 
     return v;
   };
 
+  /** The page; after a POST with the form as posted (every line kept) and `extraLine` for 「行を追加」. */
   const show = async (
     ctx: Ctx,
     visitId: number,
     problems: readonly string[],
     priced: PricedRequest | null,
     lineProblems: ReadonlyMap<number, readonly string[]> = new Map(),
+    values: Record<string, unknown> = {},
+    extraLine = false,
   ) => {
     const { subjects, saved } = await certificateRequestPage(db, visitId);
     const csrf = session(ctx).csrfToken ?? '';
-    render(ctx, '証明書の請求', certificatePage({ visitId, catalog: catalog(), subjects, saved, csrf, problems, priced, lineProblems }));
+    let used = 0;
+    for (let i = 0; i < CERTIFICATE_FORM_LINES; i++) if (str(values[`l${i}_type`])) used = i + 1;
+    const lineCount = Math.max(1, used + (extraLine ? 1 : 0));
+    render(
+      ctx,
+      '証明書の請求',
+      certificatePage({ visitId, catalog: catalog(), subjects, saved, csrf, problems, priced, lineProblems, values, lineCount }),
+    );
   };
 
   route(
@@ -121,6 +131,8 @@ export function registerCertificateRoutes({ route, deps, render, session, actor 
     async (ctx) => {
       const v = await visitOf(ctx.input.params.id);
       const form = ctx.input.body;
+      const values = form as Record<string, unknown>;
+      if (form.action === 'addLine') return show(ctx, v.id, [], null, new Map(), values, true);
       const cat = catalog();
       let priced: PricedRequest;
       const read = readLines(form, cat);
@@ -134,6 +146,8 @@ export function registerCertificateRoutes({ route, deps, render, session, actor 
           v.id,
           e.problems.map((p) => p.message),
           null,
+          new Map(),
+          values,
         );
       }
       const save = form.action === 'save';
@@ -161,9 +175,10 @@ export function registerCertificateRoutes({ route, deps, render, session, actor 
           outcome.refusals.map((r) => r.message),
           priced,
           beside,
+          values,
         );
       }
-      if (!save) return show(ctx, v.id, [], priced);
+      if (!save) return show(ctx, v.id, [], priced, new Map(), values);
       ctx.status = 303;
       ctx.redirect(`/visits/${v.id}/certificates`);
     },

@@ -32,7 +32,12 @@ for (let i = 0; i < CERTIFICATE_FORM_LINES; i++)
 export const CertificateForm = T.Object({
   _csrf: CsrfField,
   relation: Enum(Object.keys(requesterRelations) as RequesterRelation[], { title: '請求する人' }),
-  action: T.Optional(Enum(['price', 'save'], { title: '操作', description: '`price` 金額を確認、`save` 受け付ける' })),
+  action: T.Optional(
+    Enum(['price', 'save', 'addLine'], {
+      title: '操作',
+      description: '`price` 金額を確認、`save` 受け付ける、`addLine` 行を追加 (入力した値はそのまま)',
+    }),
+  ),
   memo: T.Optional(T.String({ maxLength: 500, title: '交付の指示メモ' })),
   ...lineFields,
 });
