@@ -129,6 +129,23 @@
         });
       }, 150);
     });
+    // Enter in the type-ahead takes the first offered 町字 or 番地 that starts with what was typed
+    // (then the 番地 of that 町字 are offered); it never submits the form.
+    input.addEventListener('keydown', function (e) {
+      if (e.key !== 'Enter' || e.isComposing || e.keyCode === 229) return;
+      e.preventDefault();
+      var text = input.value.trim();
+      var options = list ? Array.prototype.slice.call(list.options) : [];
+      var pick = null;
+      options.forEach(function (o) {
+        if (!pick && o.value.indexOf(text) === 0 && o.value !== text) pick = o.value;
+      });
+      if (pick) {
+        input.value = pick;
+        input.dispatchEvent(new Event('input', { bubbles: true }));
+      }
+      input.dispatchEvent(new Event('change', { bubbles: true }));
+    });
     input.addEventListener('change', function () {
       if (!note || !input.value.trim()) return;
       getJson('/api/v1/addresses/match?text=' + encodeURIComponent(input.value)).then(function (res) {

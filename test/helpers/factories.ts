@@ -29,7 +29,11 @@ import { configDir } from './paths.js';
 let seq = 0;
 const next = () => ++seq + (Date.now() % 100_000) * 1000;
 
+/** The demo town of config/municipality.yaml (notices check in-town addresses against it). */
+const TEST_TOWN = { prefecture: '熊本県', county: '窓口郡', name: 'まどぐち町' };
+
 /** The columns a test usually sets; anything else of the table may be given too. */
+
 export type ResidentValues = Partial<Omit<ResidentRow, 'id'>>;
 
 /** A current resident (住民) of the demo town, with the search keys the linkage would derive. */
@@ -163,6 +167,7 @@ export async function makeNotice(
       deadlineDays: {},
       procedures: { catalog: [], on: today },
       rpa: null,
+      town: TEST_TOWN,
     });
   if (status === 'reviewed') await reviewNotice(knex, id, (reviewer ?? (await makeStaff(knex, ['reviewer']))).actor);
   if (status === 'cancelled') await cancelNotice(knex, id, 'テストのため取消', staff.actor);

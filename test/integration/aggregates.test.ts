@@ -157,6 +157,7 @@ describe('aggregates: commands, events and the core-system numbers', function ()
     deadlineDays: {},
     procedures: { catalog: [], on: today },
     rpa: { settings, hasScenario: () => true },
+    town: { prefecture: '熊本県', county: '窓口郡', name: 'まどぐち町' },
   };
 
   const member = (i: number, head = false): NoticeMemberInput => ({

@@ -128,10 +128,15 @@ describe('every JSON route answers what its contract says', function () {
     // A relocation accepted and reviewed: it has procedures and an RPA job.
     const created = await postForm(`${server.url}visits/${visit.id}/notices`, clerk, { type: 'relocation', subject: person.addressee_no });
     const nid = Number(/notices\/(\d+)$/.exec(created.headers.get('location') ?? '')![1]);
+    // A new address of the town's address master (a notice's in-town address must be one).
+    const target = (await server.knex('address_master').orderBy('id', 'desc').first('town_name', 'block_number')) as {
+      town_name: string;
+      block_number: string;
+    };
     const accepted = await postForm(`${server.url}visits/${visit.id}/notices/${nid}`, clerk, {
       action: 'accept',
       effectiveDate: 'R8.11.28',
-      newAddress: '緑ケ丘二丁目3番地4',
+      newAddress: `${target.town_name}${target.block_number}`,
       m0_addresseeNo: person.addressee_no,
       m0_name: person.name,
       moving: '0',

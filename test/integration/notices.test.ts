@@ -52,6 +52,21 @@ describe('notices: drafts, validation, derived procedures, review with four eyes
     ]) {
       await server.knex('residents').insert({ ...r, ...derivedKeys.residents!(r) });
     }
+    // The address master (住所関連マスタ): in-town addresses of notices must be in it.
+    for (const [town, block] of [
+      ['緑ケ丘二丁目', '3番地4'],
+      ['本町', '1-1'],
+    ]) {
+      const row = {
+        municipality_code: '439991',
+        town_code: town === '本町' ? '0001' : '0002',
+        town_name: town,
+        block_number: block,
+        address_suffix: '',
+        residential_addressing: false,
+      };
+      await server.knex('address_master').insert({ ...row, ...derivedKeys.address_master!(row) });
+    }
     await server.knex('entitlements').insert([
       { kind: 'nationalHealthInsurance', addressee_no: '700000000001', child_addressee_no: '', acquired_date: '2000-01-01' },
       { kind: 'childAllowance', addressee_no: '700000000001', child_addressee_no: '700000000003', acquired_date: '2018-10-01' },
@@ -96,10 +111,31 @@ describe('notices: drafts, validation, derived procedures, review with four eyes
       effective_date: '2026-11-20',
     });
 
+    // An address that is not in the master (a reading, a 番地 cut short) is refused beside the field, as typed.
+    for (const typed of ['さくらだい', '緑ケ丘二丁目3番地', '緑ケ丘二丁目3番地45']) {
+      const wrong = await postForm(`${server.url}${noticeUrl.slice(1)}`, clerk, {
+        action: 'accept',
+        effectiveDate: 'R8.11.20',
+        newAddress: typed,
+        m0_addresseeNo: '700000000001',
+        m0_name: '転居 一郎',
+        moving: ['0'],
+        head: '0',
+      });
+      expect(wrong.status, typed).to.equal(400);
+      const text = await wrong.text();
+      expect(text, typed).to.contain(`value="${typed}"`);
+      expect(text, typed).to.match(
+        /<input name="newAddress"[^>]*><\/label> <span class="field-error" role="alert">住所マスタにない住所です/,
+      );
+    }
+    expect(((await server.knex('notices').first('status')) as { status: string }).status).to.equal('draft');
+
     const ok = await postForm(`${server.url}${noticeUrl.slice(1)}`, clerk, {
       action: 'accept',
       effectiveDate: '令和8年11月20日',
-      newAddress: '緑ケ丘二丁目3番地4',
+      // The 方書 after the 番地 is free.
+      newAddress: '緑ケ丘二丁目3番地4 サニーハイツ101',
       m0_addresseeNo: '700000000001',
       m0_name: '転居 一郎',
       m1_addresseeNo: '700000000002',
@@ -176,7 +212,8 @@ describe('notices: drafts, validation, derived procedures, review with four eyes
     const trail = (
       (await server.knex('audit_trail').where('action', 'like', 'notice.%').orderBy('seq').pluck('action')) as string[]
     ).filter((a) => a !== 'notice.view');
-    expect(trail).to.include.ordered.members(['notice.create', 'notice.update', 'notice.update', 'notice.accept']);
+    // Each attempt to accept saves the draft first (one refused for a missing address, three for addresses not in the master).
+    expect(trail).to.include.ordered.members(['notice.create', ...Array<string>(5).fill('notice.update'), 'notice.accept']);
     expect(trail.slice(-2)).to.deep.equal(['notice.review', 'notice.reopen']);
   });
 

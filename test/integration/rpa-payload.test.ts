@@ -1,3 +1,4 @@
+import { derivedKeys } from '../../server/src/linkage/forward/keys.js';
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -21,7 +22,7 @@ describe('RPA job payload (version 2)', function () {
 
   before(async () => {
     server = await startTestServer();
-    await server.knex('address_master').insert([
+    const rows = [
       {
         municipality_code: '439991',
         town_code: '0001001',
@@ -46,7 +47,21 @@ describe('RPA job payload (version 2)', function () {
         postal_code: '8691111',
         residential_addressing: false,
       },
-    ]);
+      // The factory's notices move into 本町1番地: accepting checks the new address against the master.
+      {
+        municipality_code: '439991',
+        town_code: '0002000',
+        town_kind: '1',
+        oaza_name: '本町',
+        chome: null,
+        town_name: '本町',
+        block_number: '1番地',
+        address_suffix: '',
+        postal_code: '8691100',
+        residential_addressing: false,
+      },
+    ];
+    await server.knex('address_master').insert(rows.map((r) => ({ ...r, ...derivedKeys.address_master!(r) })));
   });
   after(async () => server.close());
 

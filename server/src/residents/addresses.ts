@@ -85,3 +85,31 @@ export async function matchAddress(
     .limit(limit);
   return near.map(choice);
 }
+
+/** Notice types whose 新しい住所 is in the town (and so must be in the address master). */
+export const IN_TOWN_NEW_ADDRESS = ['moveIn', 'specialMoveIn', 'relocation', 'householdSplit'] as const;
+
+/**
+ * Why an address typed for this town is not one of its addresses, or null when it is: the 町字
+ * and 番地 must be a row of the address master (住所関連マスタ); a 方書 after them is free
+ * (「緑ケ丘二丁目3番地4 サニーハイツ101」). A 番地 that goes on with a digit (本町1-1 of 本町1-1-10)
+ * is not a match. Without a master (none received yet) nothing can be checked: null, and the
+ * linkage page shows the feed as missing.
+ */
+export async function inTownAddressProblem(
+  knex: Knex,
+  typed: string,
+  municipality: { prefecture: string; county?: string | null; name: string },
+): Promise<string | null> {
+  const key = addressKey(stripOwnMunicipality(typed, municipality));
+  if (!key) return '住所を入力してください';
+  if (!(await knex('address_master').first('address_key'))) return null;
+  const prefixes = Array.from({ length: Math.min(key.length, 120) }, (_, i) => key.slice(0, i + 1));
+  const found = (await knex('address_master').whereIn('address_key', prefixes).distinct().pluck('address_key')) as string[];
+  if (found.some((k) => !/[0-9]/.test(key[k.length] ?? ''))) return null;
+  const near = await matchAddress(knex, typed, municipality, 3);
+  return (
+    '住所マスタにない住所です。町字と番地 (丁目・番・号) を確かめてください' +
+    (near.length ? ` (候補: ${near.map((c) => `${c.townName}${c.blockNumber}`).join('、')})` : '')
+  );
+}

@@ -198,6 +198,7 @@ export function registerNoticeRoutes(kit: RouteKit, procedures: ProcedureSource)
       deadlineDays: deps.config.notices.deadlineDays,
       procedures: { catalog: procedures.definitions(on), on },
       rpa: { settings: queueSettingsOf(deps.config), hasScenario: scenarioCheck(deps.configDir, deps.config.rpa) },
+      town: deps.config.municipality,
     };
   };
 

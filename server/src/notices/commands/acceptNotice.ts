@@ -4,6 +4,7 @@ import type { AuditActor } from '../../auth/staffRepo.js';
 import { validateNotice, type FieldError } from '../../domain/noticeValidation.js';
 import type { NoticeType, ProcedureDefinition } from '../../domain/procedureTypes.js';
 import { DomainError } from '../../errors/domainError.js';
+import { IN_TOWN_NEW_ADDRESS, inTownAddressProblem } from '../../residents/addresses.js';
 import { enqueueNotice, type QueueSettings, type ScenarioCheck } from '../../rpa/jobs.js';
 import { applyNoticeMove, noticeState, staffOf } from '../notice.js';
 import { getNotice, type Notice } from '../queries.js';
@@ -23,6 +24,8 @@ export interface AcceptNoticeDeps {
   procedures: { catalog: readonly ProcedureDefinition[]; on: string };
   /** The RPA queue, when the core-system entries are made by agents (a job per entry, if a scenario exists). */
   rpa: { settings: QueueSettings; hasScenario: ScenarioCheck } | null;
+  /** The town: an in-town 新しい住所 must be in its address master. */
+  town: { prefecture: string; county?: string | null; name: string };
 }
 
 /**
@@ -35,6 +38,7 @@ export async function acceptDraft(
   deadlineDays: AcceptNoticeDeps['deadlineDays'],
   actor: AuditActor,
   now: Date,
+  town: AcceptNoticeDeps['town'],
 ): Promise<Notice> {
   const staffId = staffOf(actor);
   const state = await noticeState(trx, noticeId);
@@ -50,6 +54,12 @@ export async function acceptDraft(
     },
     deadlineDays,
   );
+  // The new address in the town is entered into the core system as typed: it must be a real one.
+  const newAddress = n.data.newAddress;
+  if (newAddress && (IN_TOWN_NEW_ADDRESS as readonly string[]).includes(n.type) && !v.errors.some((e) => e.field === 'newAddress')) {
+    const problem = await inTownAddressProblem(trx, newAddress, town);
+    if (problem) v.errors.push({ field: 'newAddress', message: problem });
+  }
   // A draft that cannot be accepted shows its problems; any other status gets the 409 of the move table.
   if (state.status === 'draft' && v.errors.length) throw new NoticeValidationError(v.errors);
   await applyNoticeMove(trx, state, 'accept', { staffId, lateWarning: v.lateWarning }, now);
@@ -83,7 +93,7 @@ export async function acceptNotice(
   const staffId = staffOf(actor);
   await db.transaction(async (trx) => {
     if ((await noticeState(trx, input.noticeId)).visitId !== input.visitId) throw new DomainError('notFound.resource', { what: '届出' });
-    const accepted = await acceptDraft(trx, input.noticeId, deps.deadlineDays, actor, now);
+    const accepted = await acceptDraft(trx, input.noticeId, deps.deadlineDays, actor, now, deps.town);
     await writeDerived(trx, input.visitId, accepted, deps.procedures.catalog, deps.procedures.on, staffId, now);
     if (deps.rpa) await enqueueNotice(trx, accepted, deps.rpa.settings, deps.rpa.hasScenario, now);
   });
