@@ -82,6 +82,45 @@
       if (next) next.focus();
     });
   });
+  // One-click procedure statuses of the counter panel: sent in the background, the row updated in
+  // place (no reload). The form itself works without script (it posts and comes back).
+  $all('form[data-quick-status]').forEach(function (form) {
+    form.addEventListener('submit', function (e) {
+      e.preventDefault();
+      var row = form.closest('tr');
+      var cell = row && $('.proc-status', row);
+      var button = $('button', form);
+      var label = button ? button.textContent : '';
+      var status = $('input[name="status"]', form).value;
+      $all('button', row).forEach(function (b) {
+        b.disabled = true;
+      });
+      fetch(form.action, {
+        method: 'POST',
+        credentials: 'same-origin',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams(new FormData(form)).toString(),
+      })
+        .then(function (r) {
+          // The route answers 303 (a redirect the script does not follow): the change is saved.
+          if (r.type !== 'opaqueredirect' && !(r.status >= 200 && r.status < 400)) throw new Error(String(r.status));
+          if (cell) cell.textContent = label;
+          $all('form[data-quick-status]', row).forEach(function (f) {
+            $('button', f).disabled = $('input[name="status"]', f).value === status;
+          });
+          $all('#procedure-list form[action="' + form.getAttribute('action') + '"] select[name="status"]').forEach(function (sel) {
+            sel.value = status;
+          });
+        })
+        .catch(function () {
+          if (cell) cell.textContent = '保存できませんでした (画面を読み直してください)';
+          $all('button', row).forEach(function (b) {
+            b.disabled = false;
+          });
+        });
+    });
+  });
   // Certificate lines: only the options of the chosen type are shown.
   $all('fieldset.cert-line').forEach(function (line) {
     var type = $('select.cert-type', line);

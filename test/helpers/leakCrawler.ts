@@ -357,7 +357,7 @@ export async function buildLeakTown(
     .whereNotIn('address_key', knex('residents').whereNotNull('address_key').select('address_key'))
     .where({ address_suffix: '' })
     .orderBy('id')
-    .limit(2)
+    .limit(3)
     .select('town_name', 'town_kana', 'block_number', 'postal_code', 'town_code')) as {
     town_code: string;
     town_name: string;
@@ -365,9 +365,11 @@ export async function buildLeakTown(
     block_number: string;
     postal_code: string | null;
   }[];
-  if (free.length < 2) throw new Error('the address master has no free lots for typed addresses');
+  if (free.length < 3) throw new Error('the address master has no free lots for typed addresses');
+  // The third lot is the neighbour's unprotected new address (in the master: notices check it).
+  const neighbourAddress = free[2]!.town_name + free[2]!.block_number;
   const place = heads.values().next().value!;
-  const typed = free.map((f) => ({
+  const typed = free.slice(0, 2).map((f) => ({
     townBlock: f.town_name + f.block_number,
     address: {
       source: 'typedRelocation' as const,
@@ -513,7 +515,7 @@ export async function buildLeakTown(
   await post(
     counter,
     `visits/${b}/notices/${neighbourNotice}`,
-    { action: 'accept', effectiveDate: effective, newAddress: '本町二丁目99番99号', ...memberFields(n1Household) },
+    { action: 'accept', effectiveDate: effective, newAddress: neighbourAddress, ...memberFields(n1Household) },
     [303],
     '転居 of a neighbour',
   );

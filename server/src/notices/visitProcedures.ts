@@ -346,3 +346,69 @@ export async function markProcedurePrinted(
     .where({ id: rowId, visit_id: visitId, status: 'pending' })
     .update({ status: 'printed', updated_at: now, updated_by: staffId });
 }
+
+/** A procedure of a visit, as far as naming its persons goes. */
+export interface ProcedureRowRef {
+  id: number;
+  visitId: number;
+  noticeId: number | null;
+  members: readonly string[];
+}
+
+/**
+ * The names of the persons each procedure concerns (its navigation keys read back through its
+ * notice: `new-N` is the N-th member of the notice, a 宛名番号 the member or the register's
+ * person), by row id, in the procedure's order. One query per table for any number of rows.
+ */
+export async function personsOfProcedures(db: Knex, rows: readonly ProcedureRowRef[]): Promise<Map<number, string[]>> {
+  const out = new Map<number, string[]>();
+  if (!rows.length) return out;
+  const visitIds = [...new Set(rows.map((r) => r.visitId))];
+  const notices = (await db('notices')
+    .whereIn('visit_id', visitIds)
+    .whereNotIn('status', ['draft', 'cancelled'])
+    .orderBy('id')
+    .select('id', 'visit_id')) as { id: number; visit_id: number }[];
+  const members = notices.length
+    ? ((await db('notice_members')
+        .whereIn(
+          'notice_id',
+          notices.map((n) => n.id),
+        )
+        .orderBy('id')
+        .select('notice_id', 'addressee_no', 'name')) as { notice_id: number; addressee_no: string | null; name: string }[])
+    : [];
+  const byNotice = new Map<number, Map<string, string>>();
+  for (const n of notices) byNotice.set(Number(n.id), new Map());
+  const seen = new Map<number, number>();
+  for (const m of members) {
+    const id = Number(m.notice_id);
+    const i = seen.get(id) ?? 0;
+    seen.set(id, i + 1);
+    byNotice.get(id)!.set(noticeMemberKey({ addresseeNo: m.addressee_no }, i), m.name);
+  }
+  const firstOfVisit = new Map<number, number>();
+  for (const n of notices) if (!firstOfVisit.has(Number(n.visit_id))) firstOfVisit.set(Number(n.visit_id), Number(n.id));
+  const registered = [...new Set(rows.flatMap((r) => r.members.filter((k) => !k.startsWith('new-'))))];
+  const names = new Map(
+    registered.length
+      ? (
+          (await db('residents').whereIn('addressee_no', registered).select('addressee_no', 'name')) as {
+            addressee_no: string;
+            name: string;
+          }[]
+        ).map((r) => [r.addressee_no, r.name] as const)
+      : [],
+  );
+  for (const r of rows) {
+    const notice = byNotice.get(r.noticeId ?? firstOfVisit.get(r.visitId) ?? -1);
+    out.set(
+      r.id,
+      r.members.flatMap((k) => {
+        const name = notice?.get(k) ?? names.get(k);
+        return name ? [name] : [];
+      }),
+    );
+  }
+  return out;
+}

@@ -82,6 +82,8 @@ export interface VisitSummary {
   openedAt: Date;
   openedByName: string;
   subjects: number;
+  /** Who the visit is for: its subjects (register or typed), then the movers of its notices. */
+  persons: string[];
 }
 
 /** Open and paused visits, newest first: the home page's work list. */
@@ -100,6 +102,10 @@ export async function listActiveVisits(knex: Knex, limit = 50): Promise<VisitSum
       'staff.display_name',
       knex('visit_subjects').count('*').where('visit_subjects.visit_id', knex.ref('visits.id')).as('subjects'),
     )) as Record<string, unknown>[];
+  const persons = await personsOfVisits(
+    knex,
+    rows.map((r) => Number(r.id)),
+  );
   return rows.map((r) => ({
     id: Number(r.id),
     visitNo: String(r.visit_no),
@@ -108,7 +114,39 @@ export async function listActiveVisits(knex: Knex, limit = 50): Promise<VisitSum
     openedAt: dbDate(r.opened_at)!,
     openedByName: String(r.display_name),
     subjects: Number(r.subjects),
+    persons: persons.get(Number(r.id)) ?? [],
   }));
+}
+
+/** The names of each visit's persons: subjects first, then the movers of its notices (a 転入 has no subject). */
+async function personsOfVisits(knex: Knex, ids: readonly number[]): Promise<Map<number, string[]>> {
+  const out = new Map<number, string[]>();
+  if (!ids.length) return out;
+  const add = (id: number, name: string | null | undefined) => {
+    if (!name) return;
+    const list = out.get(id) ?? [];
+    if (!list.includes(name)) list.push(name);
+    out.set(id, list);
+  };
+  const subjects = (await knex('visit_subjects')
+    .leftJoin('residents', 'residents.addressee_no', 'visit_subjects.addressee_no')
+    .whereIn('visit_subjects.visit_id', ids)
+    .orderBy('visit_subjects.id')
+    .select('visit_subjects.visit_id', 'residents.name', 'visit_subjects.manual_name')) as {
+    visit_id: number;
+    name: string | null;
+    manual_name: string | null;
+  }[];
+  for (const x of subjects) add(Number(x.visit_id), x.name ?? x.manual_name);
+  const movers = (await knex('notice_members')
+    .join('notices', 'notices.id', 'notice_members.notice_id')
+    .whereIn('notices.visit_id', ids)
+    .whereNot('notices.status', 'cancelled')
+    .where('notice_members.moving', true)
+    .orderBy('notice_members.id')
+    .select('notices.visit_id', 'notice_members.name')) as { visit_id: number; name: string }[];
+  for (const m of movers) add(Number(m.visit_id), m.name);
+  return out;
 }
 
 export interface VisitMemo {

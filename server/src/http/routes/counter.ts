@@ -38,6 +38,7 @@ import {
 } from '../schemas/visits.js';
 import { personPage, searchPage, visitHistoryPage, visitPage, type SearchOutcome, type VisitHistoryRow } from '../views/counter.js';
 import { visitWorkSections } from './notices.js';
+import { noticesOfVisit } from '../../notices/notices.js';
 
 const TAG = '来庁';
 const str = (v: unknown): string => (typeof v === 'string' ? v.trim() : '');
@@ -272,7 +273,24 @@ export function registerCounterRoutes(kit: RouteKit, procedures: ProcedureSource
       const presenter = await presenterFor(knex, s);
       const shown = presentVisit(presenter, v);
       await presenter.audit(knex, actor(ctx), 'visit', { visit: v.id, via: 'visit.page' });
-      render(ctx, `来庁 ${v.visitNo}`, visitPage(shown, subjects, s, counterName, work));
+      // A 転入 has no register subject: the identity form starts from the head typed on the notice.
+      const moveIn = subjects.length
+        ? undefined
+        : (await noticesOfVisit(knex, v.id)).find((n) => (n.type === 'moveIn' || n.type === 'specialMoveIn') && n.status !== 'cancelled');
+      const head = moveIn?.members.find((m) => m.head) ?? moveIn?.members[0];
+      render(
+        ctx,
+        `来庁 ${v.visitNo}`,
+        visitPage(
+          shown,
+          subjects,
+          s,
+          counterName,
+          work.sections,
+          work.panel,
+          head ? { name: head.name, nameKana: head.nameKana, birthDate: head.birthDate, sex: head.sex } : null,
+        ),
+      );
     },
   );
 

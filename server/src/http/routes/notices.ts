@@ -34,6 +34,7 @@ import {
 import {
   addManualProcedure,
   openQuestions,
+  personsOfProcedures,
   procedureStatuses,
   procedureStatusLabels,
   saveAnswers,
@@ -134,12 +135,18 @@ function readForm(b: Record<string, unknown>, type: NoticeType, householdNo: str
       nameKana: str(b[`m${i}_kana`]) || null,
       birthDate: dateField(b[`m${i}_birthDate`], '生年月日', errors, `members.${i}.birthDate`),
       sex: str(b[`m${i}_sex`]) || null,
-      relationship: str(b[`m${i}_relationship`]) || null,
+      // The head's 続柄 is 世帯主 unless typed otherwise (one field fewer for every new household).
+      relationship: str(b[`m${i}_relationship`]) || (head === String(i) ? '世帯主' : null),
       moving: list(b.moving).includes(String(i)),
       head: head === String(i),
       event: event === String(i),
     });
   }
+  // A move-in into an existing household (its 世帯番号 given) has no new head: the form's default
+  // head (the first row) is not kept.
+  if ((type === 'moveIn' || type === 'specialMoveIn') && data.targetHouseholdNo)
+    for (const m of members)
+      if (m.head) Object.assign(m, { head: false, relationship: m.relationship === '世帯主' ? null : m.relationship });
   return {
     draft: { type, effectiveDate: dateField(b.effectiveDate, '異動日', errors, 'effectiveDate'), householdNo, data, members },
     errors,
@@ -352,7 +359,15 @@ export function registerNoticeRoutes(kit: RouteKit, procedures: ProcedureSource)
       const notices = await noticesOfVisit(db, visitId);
       const questions = await openQuestions(db, visitId, notices, procedures.definitions(on), on);
       const body = form(ctx);
-      const answers = Object.fromEntries(questions.map((q) => [q.id, str(body[`q_${q.id}`])]));
+      // Yes/no questions of the checklist: a ticked box is はい, an unticked one いいえ (the form
+      // names them in `checklist`, so a question it did not show stays as it was).
+      const listed = new Set(([] as unknown[]).concat(body.checklist ?? []).map(String));
+      const answers = Object.fromEntries(
+        questions.map((q) => [
+          q.id,
+          q.type === 'yesNo' && listed.has(q.id) ? (str(body[`q_${q.id}`]) === 'true' ? 'true' : 'false') : str(body[`q_${q.id}`]),
+        ]),
+      );
       await saveAnswers(
         db,
         visitId,
@@ -366,6 +381,33 @@ export function registerNoticeRoutes(kit: RouteKit, procedures: ProcedureSource)
       );
       ctx.status = 303;
       ctx.redirect(`/visits/${visitId}#procedures`);
+    },
+  );
+
+  // Before /visits/:id/procedures/:nid: koa-router takes the first route that matches.
+  route(
+    {
+      method: 'POST',
+      path: '/visits/:id/procedures/refer-elsewhere',
+      access: accept,
+      summary: '他の窓口の手続きをまとめて「他課案内済」にする',
+      description: 'この窓口 (職員の窓口と課) 以外の、未処理・申請書印刷済の手続きを他課案内済にします。扱う権限のない手続きは変えません。',
+      params: VisitP,
+      body: AnyForm,
+      response: redirect,
+    },
+    async (ctx) => {
+      const { visitId } = ids(ctx.input.params);
+      const s = session(ctx);
+      const section = counterOf(s.counterId)?.section ?? null;
+      for (const r of await visitProcedures(db, visitId)) {
+        const def = procedures.byId(r.procedureId);
+        if (r.removed || (r.status !== 'pending' && r.status !== 'printed') || isProcedureHere(def, s.counterId, section)) continue;
+        if (def && !s.permissions.has(def.permission)) continue;
+        await updateProcedure(db, visitId, r.id, { status: 'referred' }, staffId(s), actor(ctx));
+      }
+      ctx.status = 303;
+      ctx.redirect(`/visits/${visitId}#counter-panel`);
     },
   );
 
@@ -461,7 +503,10 @@ export function registerNoticeRoutes(kit: RouteKit, procedures: ProcedureSource)
     { method: 'GET', path: '/worklist', access: { permission: 'visit.handle' }, summary: '課ごとの作業一覧 (画面)', response: htmlPage },
     async (ctx) => {
       const s = session(ctx);
-      const sections = [...new Set(deps.config.counters.map((c) => c.section))];
+      // Every section that owns a procedure has a list, whether or not it has a counter of its own.
+      const sections = [
+        ...new Set([...deps.config.counters.map((c) => c.section), ...procedures.definitions(todayInJapan()).map((d) => d.section)]),
+      ];
       const section = str(ctx.query.section) || counterOf(s.counterId)?.section || sections[0]!;
       if (!sections.includes(section)) throw badRequest('課が正しくありません');
       const statusFilter = str(ctx.query.status) || 'open';
@@ -476,12 +521,23 @@ export function registerNoticeRoutes(kit: RouteKit, procedures: ProcedureSource)
           'visit_procedures.procedure_id',
           'visit_procedures.status',
           'visit_procedures.deadline',
+          'visit_procedures.notice_id',
+          'visit_procedures.members',
           'visits.id as visit_id',
           'visits.visit_no',
           'visits.status as visit_status',
           'visits.counter_id',
         )) as Record<string, unknown>[];
       const mine = rows.filter((r) => procedures.byId(String(r.procedure_id))?.section === section);
+      const persons = await personsOfProcedures(
+        db,
+        mine.map((r) => ({
+          id: Number(r.id),
+          visitId: Number(r.visit_id),
+          noticeId: r.notice_id === null || r.notice_id === undefined ? null : Number(r.notice_id),
+          members: JSON.parse(String(r.members)) as string[],
+        })),
+      );
       const decide = await protection(db);
       const visitIds = [...new Set(mine.map((r) => Number(r.visit_id)))];
       const protectedVisits = new Set(
@@ -504,8 +560,8 @@ export function registerNoticeRoutes(kit: RouteKit, procedures: ProcedureSource)
 <label>状態<br><select name="status"><option value="open" ${statusFilter === 'open' ? html`selected` : ''}>残っているもの (未処理・印刷済・他課案内済)</option>${procedureStatuses.map((x) => html`<option value="${x}" ${x === statusFilter ? html`selected` : ''}>${procedureStatusLabels[x]}</option>`)}</select></label>
 <button type="submit">絞り込む</button></form>
 <p>${mine.length} 件</p>
-<table id="section-worklist"><thead><tr><th>来庁</th><th>来庁の状態</th><th>手続き</th><th>状態</th><th>期限</th></tr></thead><tbody>
-${mine.map((r) => html`<tr><td><a href="/visits/${Number(r.visit_id)}#procedures">${String(r.visit_no)}</a>${protectedVisits.has(Number(r.visit_id)) ? html` <span class="badge badge-supportMeasure">⚠ 支援措置</span>` : ''}</td><td>${r.visit_status === 'paused' ? '保留中' : r.visit_status === 'open' ? '対応中' : '完了'}</td><td>${procedures.byId(String(r.procedure_id))?.name ?? String(r.procedure_id)}</td><td>${procedureStatusLabels[r.status as ProcedureStatus]}</td><td>${r.deadline ? formatWareki(String(r.deadline)) : ''}</td></tr>`)}
+<table id="section-worklist"><thead><tr><th>来庁</th><th>来庁の状態</th><th>手続き</th><th>対象</th><th>状態</th><th>期限</th></tr></thead><tbody>
+${mine.map((r) => html`<tr><td><a href="/visits/${Number(r.visit_id)}#counter-panel">${String(r.visit_no)}</a>${protectedVisits.has(Number(r.visit_id)) ? html` <span class="badge badge-supportMeasure">⚠ 支援措置</span>` : ''}</td><td>${r.visit_status === 'paused' ? '保留中' : r.visit_status === 'open' ? '対応中' : '完了'}</td><td>${procedures.byId(String(r.procedure_id))?.name ?? String(r.procedure_id)}</td><td class="procedure-persons">${(persons.get(Number(r.id)) ?? []).join('、')}</td><td>${procedureStatusLabels[r.status as ProcedureStatus]}</td><td>${r.deadline ? formatWareki(String(r.deadline)) : ''}</td></tr>`)}
 </tbody></table>`,
       );
     },
@@ -679,7 +735,7 @@ export async function visitWorkSections(
   counters: readonly { id: string; name: string; section: string; number?: number }[],
   canAccept: boolean,
   canSeeProtected = false,
-): Promise<SafeHtml> {
+): Promise<{ panel: SafeHtml; sections: SafeHtml }> {
   const on = todayInJapan();
   const notices = await noticesOfVisit(db, visitId);
   const decide = await protection(db);
@@ -701,7 +757,23 @@ export async function visitWorkSections(
   };
   const active = rows.filter((r) => !r.removed);
   const removed = rows.filter((r) => r.removed);
-  return html`<h2 id="notices">届出</h2>
+  const persons = await personsOfProcedures(
+    db,
+    active.map((r) => ({ ...r, visitId })),
+  );
+  const isHere = (id: string) => isProcedureHere(procedures.byId(id), myCounter, mySection);
+  const panel = counterPanel({
+    visitId,
+    open,
+    hidden,
+    counterName: counters.find((c) => c.id === myCounter)?.name ?? '',
+    persons: visitPersons(printable, subjects),
+    here: active
+      .filter((r) => isHere(r.procedureId))
+      .map((r) => ({ row: r, def: procedures.byId(r.procedureId), persons: persons.get(r.id) ?? [] })),
+    elsewhere: active.filter((r) => !isHere(r.procedureId)),
+  });
+  const sections = html`<h2 id="notices">届出</h2>
 ${
   notices.length
     ? html`<table id="visit-notices"><tbody>${notices.map((n) => html`<tr><td><a href="/visits/${visitId}/notices/${n.id}">${noticeTypeLabels[n.type]}</a></td><td>${noticeStatusLabels[n.status]}</td><td>${n.effectiveDate ? formatWareki(n.effectiveDate) : ''}</td><td>${n.members.filter((m) => m.moving).length} 人</td><td>${n.lateWarning ? html`<span class="alert">⚠ 期限超過</span>` : ''}${touching.has(n.id) ? html` <span class="badge badge-supportMeasure" id="notice-protected-${n.id}">⚠ 支援措置${canSeeProtected ? '' : ' (住所は伏字で印刷)'}</span>` : ''}</td><td>${n.status !== 'draft' && n.status !== 'cancelled' ? html`<a href="/visits/${visitId}/notices/${n.id}/form.pdf" target="_blank" class="print-link">届書を印刷 (PDF)</a>` : ''}</td></tr>`)}</tbody></table>
@@ -713,11 +785,11 @@ ${open && canAccept ? html`<form method="post" action="/visits/${visitId}/notice
 <h2 id="procedures">関連する手続き (${active.length} 件)</h2>
 ${
   active.length
-    ? html`<table id="procedure-list"><thead><tr><th>手続き</th><th>場所</th><th>理由</th><th>期限</th><th>状態</th><th></th></tr></thead><tbody>
+    ? html`<table id="procedure-list"><thead><tr><th>手続き</th><th>対象</th><th>場所</th><th>理由</th><th>期限</th><th>状態</th><th></th></tr></thead><tbody>
 ${active.map((r) => {
   const def = procedures.byId(r.procedureId);
-  const here = def ? def.counter === myCounter || def.section === mySection : false;
-  return html`<tr class="${here ? 'here' : 'elsewhere'}"><td>${def?.name ?? r.procedureId}${r.source === 'manual' ? html` <span class="badge">手で追加</span>` : ''}</td>
+  const here = isHere(r.procedureId);
+  return html`<tr class="${here ? 'here' : 'elsewhere'}"><td>${def?.name ?? r.procedureId}${r.source === 'manual' ? html` <span class="badge">手で追加</span>` : ''}</td><td class="procedure-persons">${(persons.get(r.id) ?? []).join('、')}</td>
 <td>${here ? html`<strong>この窓口で</strong>` : html`他課 — ${def ? counterLabel(def.counter) : ''}`}</td><td>${r.reasons.join('、')}</td><td>${r.deadline ? formatWareki(r.deadline) : ''}</td>
 <td>${open ? html`<form method="post" action="/visits/${visitId}/procedures/${r.id}" class="inline">${hidden}<select name="status" aria-label="状態">${procedureStatuses.map((st) => html`<option value="${st}" ${st === r.status ? html`selected` : ''}>${procedureStatusLabels[st]}</option>`)}</select><button type="submit">更新</button></form>` : procedureStatusLabels[r.status]}</td>
 <td>${def?.forms.length ? html`<a href="/visits/${visitId}/procedures/${r.id}/forms.pdf" target="_blank" class="procedure-forms">申請書を印刷</a> ` : ''}${(def?.pamphlets ?? []).map((f) => html`<a href="/pamphlets/${f}" target="_blank" class="pamphlet">パンフレット</a> `)}${open ? html`<form method="post" action="/visits/${visitId}/procedures/${r.id}" class="inline">${hidden}<input type="hidden" name="op" value="remove"><input name="reason" placeholder="外す理由" size="10" required><button type="submit">外す</button></form>` : ''}</td></tr>`;
@@ -728,15 +800,15 @@ ${removed.length ? html`<p class="muted">外した手続き: ${removed.map((r) =
 ${
   open && questions.length
     ? html`<form method="post" action="/visits/${visitId}/answers" class="card" id="questions">${hidden}<h3>質問</h3>
-${questions.map(
-  (q) =>
-    html`<p><label>${q.text}<br>${
-      q.type === 'yesNo'
-        ? html`<select name="q_${q.id}"><option value="">未回答</option><option value="true" ${answers[q.id] === true ? html`selected` : ''}>はい</option><option value="false" ${answers[q.id] === false ? html`selected` : ''}>いいえ</option></select>`
-        : q.type === 'choice'
+<p class="muted">はい・いいえの質問は、当てはまるものだけにチェックを入れて保存します (チェックのないものは「いいえ」として保存されます)。</p>
+${questions.map((q) =>
+  q.type === 'yesNo'
+    ? html`<p class="question-check"><input type="hidden" name="checklist" value="${q.id}"><label class="check"><input type="checkbox" name="q_${q.id}" value="true" ${answers[q.id] === true ? html`checked` : ''}> ${q.text}</label>${answers[q.id] === undefined ? html` <span class="badge">未回答</span>` : ''}${q.help ? html` <span class="muted">${q.help}</span>` : ''}</p>`
+    : html`<p><label>${q.text}<br>${
+        q.type === 'choice'
           ? html`<select name="q_${q.id}"><option value="">未回答</option>${(q.choices ?? []).map((c) => html`<option value="${c}" ${answers[q.id] === c ? html`selected` : ''}>${c}</option>`)}</select>`
           : html`<input name="q_${q.id}" value="${typeof answers[q.id] === 'string' ? answers[q.id] : ''}">`
-    }</label>${q.help ? html` <span class="muted">${q.help}</span>` : ''}</p>`,
+      }</label>${q.help ? html` <span class="muted">${q.help}</span>` : ''}</p>`,
 )}
 <p><button type="submit" id="save-answers">回答を保存 (手続きを見直す)</button></p></form>`
     : ''
@@ -745,6 +817,84 @@ ${open && canAccept ? html`<form method="post" action="/visits/${visitId}/proced
 <h2 id="memos">メモ</h2>
 ${memos.length ? html`<ul>${memos.map((m) => html`<li><span class="muted">${jst(m.createdAt?.toISOString() ?? null)} ${m.createdByName}</span> ${m.body}</li>`)}</ul>` : html`<p class="muted">メモはありません。</p>`}
 ${open ? html`<form method="post" action="/visits/${visitId}/memos" class="card filters">${hidden}<label>メモ<br><input name="body" size="60" list="memo-templates" required></label><datalist id="memo-templates">${MEMO_TEMPLATES.map((t) => html`<option value="${t}">`)}</datalist><button type="submit">追加</button></form>` : ''}`;
+  return { panel, sections };
+}
+
+/** Whether a procedure is handled at this counter (its counter, or a counter of its section). */
+export function isProcedureHere(
+  def: { counter: string; section: string } | undefined,
+  counterId: string | null,
+  section: string | null,
+): boolean {
+  return def ? def.counter === counterId || def.section === section : false;
+}
+
+/** The persons of the visit: the movers of its notices (with their relationship), then its subjects. */
+function visitPersons(notices: readonly Notice[], subjects: readonly { addresseeNo: string; name: string }[]): string[] {
+  const out: string[] = [];
+  const seen = new Set<string>();
+  for (const n of notices)
+    for (const m of n.members.filter((x) => x.moving || x.event || n.members.every((y) => !y.moving))) {
+      if (seen.has(m.name)) continue;
+      seen.add(m.name);
+      out.push(m.relationship ? `${m.name} (${m.relationship})` : m.name);
+    }
+  for (const x of subjects)
+    if (!seen.has(x.name)) {
+      seen.add(x.name);
+      out.push(x.name);
+    }
+  return out;
+}
+
+/**
+ * The panel at the top of the visit for the counter the member of staff sits at: who the visit is
+ * for, this counter's procedures with the persons each concerns and one button per status (a
+ * plain form: without script it posts and comes back; counter.js sends it in the background and
+ * updates the row), and one button that marks every other counter's open procedure 他課案内済.
+ */
+function counterPanel(p: {
+  visitId: number;
+  open: boolean;
+  hidden: SafeHtml;
+  counterName: string;
+  persons: readonly string[];
+  here: readonly {
+    row: { id: number; status: ProcedureStatus; procedureId: string };
+    def: { name: string; forms: string[] } | undefined;
+    persons: readonly string[];
+  }[];
+  elsewhere: readonly { status: ProcedureStatus }[];
+}): SafeHtml {
+  if (!p.persons.length && !p.here.length && !p.elsewhere.length) return html``;
+  const quick = (rowId: number, status: ProcedureStatus, label: string, current: ProcedureStatus) =>
+    html`<form method="post" action="/visits/${p.visitId}/procedures/${rowId}" class="inline quick-status" data-quick-status>${p.hidden}<input type="hidden" name="status" value="${status}"><button type="submit" ${current === status ? html`disabled` : ''}>${label}</button></form>`;
+  const openElsewhere = p.elsewhere.filter((r) => r.status === 'pending' || r.status === 'printed').length;
+  return html`<section class="card counter-panel" id="counter-panel" aria-labelledby="counter-panel-title">
+<h2 id="counter-panel-title">${p.counterName ? `${p.counterName} で行うこと` : 'この窓口で行うこと'}</h2>
+${p.persons.length ? html`<p id="visit-persons">来庁の人: ${p.persons.map((x, i) => html`${i ? '、' : ''}<strong>${x}</strong>`)}</p>` : ''}
+${
+  p.here.length
+    ? html`<table id="here-procedures"><thead><tr><th>手続き</th><th>対象</th><th>状態</th><th></th></tr></thead><tbody>${p.here.map(
+        (h) =>
+          html`<tr data-procedure="${h.row.id}"><td>${h.def?.name ?? h.row.procedureId}</td><td>${h.persons.join('、')}</td><td class="proc-status" aria-live="polite">${procedureStatusLabels[h.row.status]}</td><td>${
+            p.open
+              ? html`${quick(h.row.id, 'accepted', '受付済', h.row.status)} ${quick(h.row.id, 'referred', '他課案内済', h.row.status)}`
+              : ''
+          }${h.def?.forms.length ? html` <a href="/visits/${p.visitId}/procedures/${h.row.id}/forms.pdf" target="_blank">申請書</a>` : ''}</td></tr>`,
+      )}</tbody></table>`
+    : html`<p class="muted">この窓口で行う手続きはありません。</p>`
+}
+${
+  p.elsewhere.length
+    ? html`<p>他の窓口の手続き ${p.elsewhere.length} 件 (まだ案内していないもの ${openElsewhere} 件)${
+        p.open && openElsewhere
+          ? html` <form method="post" action="/visits/${p.visitId}/procedures/refer-elsewhere" class="inline">${p.hidden}<button type="submit" id="refer-elsewhere">他の窓口の手続きをまとめて「他課案内済」にする</button></form>`
+          : ''
+      }</p>`
+    : ''
+}
+</section>`;
 }
 
 /** Memo templates offered while typing (O-46); free text is always allowed. */

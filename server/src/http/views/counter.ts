@@ -208,11 +208,17 @@ export function visitPage(
   s: StaffSession,
   counterName: (id: string | null) => string,
   workSections: SafeHtml,
+  counterPanel: SafeHtml = html``,
+  /** The head of the visit's 転入 when no register subject exists: the identity form starts from them. */
+  mover: { name: string; nameKana: string | null; birthDate: string | null; sex: string | null } | null = null,
 ): SafeHtml {
   const open = v.status !== 'closed';
   const csrf = s.csrfToken ?? '';
   const hidden = html`<input type="hidden" name="_csrf" value="${csrf}">`;
-  const first = subjects[0]?.view?.person;
+  const registered = subjects[0]?.view?.person;
+  // The form starts from the register's person, else from the head typed on the visit's 転入.
+  const first = registered ?? (mover ? { ...mover, address: '', addressMasked: false } : undefined);
+  const sex = v.visitorSex ?? (v.visitorRole === 'subject' && !registered ? (mover?.sex ?? null) : null);
   const masked = v.addressProtected && !s.permissions.has('resident.viewProtectedAddress');
   return html`${v.addressProtected ? html`<div class="card warnings" role="alert" id="visit-protected"><p class="warning warning-supportMeasure">⚠ 支援措置 — この来庁は支援措置の対象者・世帯・住所に関わります。${masked ? '住所は表示・印刷できません。本人確認と請求者を慎重に確認してください。' : '住所を第三者に知らせないでください。'}</p></div>` : ''}
 <h1>来庁 ${v.visitNo} <span class="status status-${v.status}" id="visit-status">${statusLabels[v.status]}</span></h1>
@@ -224,6 +230,7 @@ export function visitPage(
   ${v.status === 'paused' ? html`<form method="post" action="/visits/${v.id}/status" class="inline">${hidden}<input type="hidden" name="change" value="resume"><button type="submit" id="resume">この窓口で再開</button></form>` : ''}
   ${open ? html`<form method="post" action="/visits/${v.id}/status" class="inline">${hidden}<input type="hidden" name="change" value="close"><button type="submit">完了</button></form>` : ''}
 </div>
+${counterPanel}
 <h2>来庁の対象者</h2>
 ${
   v.subjects.length
@@ -251,11 +258,11 @@ ${
   <p><label>本人確認書類<br><select name="identityDocument" id="identity-document" data-identity="documentType"><option value="">未確認</option>${Object.entries(identityDocuments).map(([k, l]) => html`<option value="${k}" ${k === v.identityDocument ? html`selected` : ''}>${l}</option>`)}</select></label>
   <label>書類のメモ<br><input name="identityDocumentNote" value="${v.identityDocumentNote ?? ''}"></label>
   ${v.identityCheckedAt ? html`<span class="state-ok">確認済 ${jst(v.identityCheckedAt.toISOString())}</span>` : ''}</p>
-  <p class="muted">書類や申告と住民記録が違うときは、下の欄を書類どおりに直してください (住民記録は変わりません)。${first && !v.visitorName ? ' 欄は対象者の住民記録から転記しています。' : ''}</p>
+  <p class="muted">書類や申告と住民記録が違うときは、下の欄を書類どおりに直してください (住民記録は変わりません)。${registered && !v.visitorName ? ' 欄は対象者の住民記録から転記しています。' : ''}${!registered && mover && !v.visitorName ? ' 欄は転入届の世帯主から転記しています。' : ''}</p>
   <p><label>氏名<br><input name="visitorName" id="visitor-name" data-identity="name" value="${v.visitorName ?? (v.visitorRole === 'subject' ? (first?.name ?? '') : '')}"></label>
   <label>カナ<br><input name="visitorKana" data-identity="kana" value="${v.visitorKana ?? (v.visitorRole === 'subject' ? (first?.nameKana ?? '') : '')}"></label>
   <label>生年月日<br><input name="visitorBirthDate" data-identity="birthDate" value="${wareki(v.visitorBirthDate ?? (v.visitorRole === 'subject' ? (first?.birthDate ?? null) : null))}" placeholder="S50.4.1"></label>
-  <label>性別<br><select name="visitorSex" data-identity="sex"><option value="">—</option><option value="1" ${v.visitorSex === '1' ? html`selected` : ''}>男</option><option value="2" ${v.visitorSex === '2' ? html`selected` : ''}>女</option></select></label></p>
+  <label>性別<br><select name="visitorSex" data-identity="sex"><option value="">—</option><option value="1" ${sex === '1' ? html`selected` : ''}>男</option><option value="2" ${sex === '2' ? html`selected` : ''}>女</option></select></label></p>
   <p><label>郵便番号<br><input name="visitorPostal" class="postal-input" inputmode="numeric" size="9" placeholder="860-0001"></label>
   <label>住所<br><input name="visitorAddress" class="address-input" list="town-choices" data-identity="address" size="50" value="${v.visitorAddress ?? (v.visitorRole === 'subject' && first && !first.addressMasked ? first.address : '')}"></label>
   <datalist id="town-choices"></datalist> <span class="address-match muted" aria-live="polite"></span>

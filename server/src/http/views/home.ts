@@ -67,7 +67,15 @@ ${
 ${
   visits.length
     ? html`<table id="active-visits"><thead><tr><th>来庁番号</th><th>状態</th><th>窓口</th><th>開始</th><th>受付</th><th>対象者</th></tr></thead><tbody>
-${visits.map((v) => html`<tr class="visit-${v.status}"><td><a href="/visits/${v.id}">${v.visitNo}</a></td><td class="status status-${v.status}">${statusLabels[v.status]}</td><td>${counter(v.counterId)}</td><td>${jst(v.openedAt.toISOString())}</td><td>${v.openedByName}</td><td class="num">${v.subjects}</td></tr>`)}
+${visits.map(
+  (v) =>
+    html`<tr class="visit-${v.status}"><td><a href="/visits/${v.id}">${v.visitNo}</a></td><td class="status status-${v.status}">${statusLabels[v.status]}${
+      // A paused visit is taken over at this counter in one click (the visit opens, resumed).
+      v.status === 'paused'
+        ? html` <form method="post" action="/visits/${v.id}/status" class="inline"><input type="hidden" name="_csrf" value="${session.csrfToken ?? ''}"><input type="hidden" name="change" value="resume"><button type="submit" class="resume-here" aria-label="来庁 ${v.visitNo} をこの窓口で再開">この窓口で再開</button></form>`
+        : ''
+    }</td><td>${counter(v.counterId)}</td><td>${jst(v.openedAt.toISOString())}</td><td>${v.openedByName}</td><td class="visit-persons">${v.persons.length ? `${v.persons.slice(0, 4).join('、')}${v.persons.length > 4 ? ` 他 ${v.persons.length - 4} 人` : ''}` : html`<span class="muted">まだいません</span>`}</td></tr>`,
+)}
 </tbody></table>`
     : html`<p class="muted">ありません。</p>`
 }`

@@ -71,6 +71,8 @@ function noticeForm(
       head: false,
       event: false,
     });
+  // A new household's head is usually the first person typed (the one named first on the 転出証明書).
+  if ((n.type === 'moveIn' || n.type === 'specialMoveIn') && !n.members.length) rows[0]!.head = true;
   const editable = n.status === 'draft';
   const showEvent = n.type === 'birth' || n.type === 'death';
   return html`<form method="post" action="/visits/${visitId}/notices/${n.id}" class="card notice-form" id="notice-form">
