@@ -48,6 +48,15 @@
       e.preventDefault();
       return;
     }
+    if (e.altKey && (e.key === 'p' || e.key === 'P')) {
+      // The previous page of search results (the link also has accesskey p).
+      var prev = $('#page-prev');
+      if (prev) {
+        window.location.href = prev.href;
+        e.preventDefault();
+      }
+      return;
+    }
     if (e.altKey && (e.key === 'h' || e.key === 'H')) {
       window.location.href = '/';
       e.preventDefault();

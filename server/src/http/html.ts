@@ -103,6 +103,10 @@ ${s.canSwitch ? html`<a href="/role" class="switch">切替</a>` : ''} <a href="/
 </header>
 ${chrome.banner ? html`<div class="power-banner" role="alert" id="power-banner">⚠ ${chrome.banner}</div>` : ''}
 <main>${body}</main>
+${
+  // The keys of the manual (Alt+N, Alt+H, Alt+S, Alt+P, Esc …) and the counter helpers, on every staff page.
+  s ? html`<script src="/static/counter.js"></script>` : ''
+}
 </body>
 </html>`.value;
 }

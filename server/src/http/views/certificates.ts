@@ -108,7 +108,6 @@ ${lineCount < LINES ? html`<p><button type="submit" name="action" value="addLine
 <p><label>交付の指示メモ<br><input name="memo" size="60" list="certificate-memos" value="${posted(values, 'memo')}"></label><datalist id="certificate-memos"><option value="本人確認済み。世帯全員・本籍省略で交付"><option value="委任状原本を受領"><option value="郵送で交付 (返信用封筒あり)"></datalist></p>
 <p><button type="submit" name="action" value="price" id="price">金額を確認</button> <button type="submit" name="action" value="save" id="save-certificates">受け付ける</button></p>
 </form>
-<script src="/static/counter.js"></script>
 <h2>受け付けた請求</h2>
 ${saved.length ? html`<ul>${saved.map((r) => html`<li>${r.lines.map((l) => l.name).join('・')} — 合計 ${r.total.toLocaleString('ja-JP')} 円 (${requesterRelations[r.relation]}) <a href="/visits/${visitId}/certificates/${r.id}/request.pdf" target="_blank">交付請求書を印刷</a></li>`)}</ul>` : html`<p class="muted">まだありません。</p>`}`;
 }

@@ -79,7 +79,7 @@ ${r.results.map((p) => {
   return html`<tr class="result-row${p.warnings.some((w) => w.kind === 'supportMeasure') ? ' row-protected' : ''}"><td>${href ? html`<a href="${href}" class="result-link">${p.addresseeNo}</a>` : p.addresseeNo}</td><td class="name">${p.name}${p.match !== 'exact' ? html` <span class="badge badge-fallback">${MATCH_LABELS[p.match]}</span>` : ''}</td><td>${p.nameKana ?? ''}</td><td>${p.birthDateWareki}</td><td>${p.sex}</td><td>${addressCell(p)}</td><td>${p.status}</td><td>${warningBadges(p)}</td></tr>`;
 })}
 </tbody></table>
-<p class="pager">${r.page > 1 ? html`<a href="${pageLink(r.page - 1)}">← 前の ${r.pageSize} 件</a> ` : ''}${from + r.results.length - 1 < r.total ? html`<a href="${pageLink(r.page + 1)}">次の ${r.pageSize} 件 →</a>` : ''}</p>`
+<p class="pager">${r.page > 1 ? html`<a href="${pageLink(r.page - 1)}" id="page-prev" accesskey="p">← 前の ${r.pageSize} 件 (Alt+P)</a> ` : ''}${from + r.results.length - 1 < r.total ? html`<a href="${pageLink(r.page + 1)}" id="page-next">次の ${r.pageSize} 件 →</a>` : ''}</p>`
     : html`<p class="card muted">該当する人はいません。カナの一部や生年月日だけでも検索できます。住民記録にない人は来庁画面で手入力できます。</p>`
 }`;
 }
@@ -104,8 +104,7 @@ export function searchPage(query: Readonly<Record<string, unknown>>, visit: Visi
 ${visit ? html`<p><a href="/visits/${visit.id}">← 来庁記録 ${visit.visitNo} に戻る</a></p>` : ''}
 ${searchForm(query, visit?.id ?? null, !found)}
 ${shortcuts({ search: true })}
-<div id="search-results">${results}</div>
-<script src="/static/counter.js"></script>`;
+<div id="search-results">${results}</div>`;
 }
 
 /** One person: warnings first, the household, entitlements in the role's scope, history, same address. */
@@ -157,8 +156,7 @@ ${
       ? html`<table id="same-address"><tbody>${view.sameAddress.map((m) => html`<tr><td><a href="/residents/${m.addresseeNo}${visit ? `?visit=${visit.id}` : ''}">${m.name}</a></td><td>${m.nameKana ?? ''}</td><td>${m.birthDateWareki}</td><td>${warningBadges(m)}</td></tr>`)}</tbody></table>`
       : html`<p class="muted">ありません。</p>`
 }
-${shortcuts({ addSubject: Boolean(inVisit) })}
-<script src="/static/counter.js"></script>`;
+${shortcuts({ addSubject: Boolean(inVisit) })}`;
 }
 
 /** One row of the visit history. */
@@ -274,8 +272,7 @@ ${
   ${open ? html`<p><button type="submit" id="save-identity">保存 (Enter)</button> <span class="muted">カード読取装置からの入力もこの欄に入ります。</span></p>` : ''}
 </form>
 ${workSections}
-${shortcuts()}
-<script src="/static/counter.js"></script>`;
+${shortcuts()}`;
 }
 
 /** 和暦 for a day or, for month-precision items (児童手当 支給開始月), a month: 平成26年7月. */

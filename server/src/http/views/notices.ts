@@ -119,6 +119,5 @@ export function noticePage(n: PresentedNotice, csrf: string, errors: readonly Fi
 <h1>${noticeTypeLabels[n.type]} <span class="status">${noticeStatusLabels[n.status]}</span></h1>
 <p><a href="/visits/${n.visitId}">← 来庁記録に戻る</a> ・ 届出日 ${formatWareki(n.reportedDate)}${n.acceptedAt ? ` ・ 受付 ${jst(n.acceptedAt.toISOString())}` : ''}${n.reviewedAt ? ` ・ 審査 ${jst(n.reviewedAt.toISOString())}` : ''}</p>
 ${errors.length ? html`<div class="card alert" role="alert" id="notice-errors"><p>入力を確認してください (${errors.length} 件)</p></div>` : ''}
-${noticeForm(n.visitId, n, csrf, errors, n.lateWarning)}
-<script src="/static/counter.js"></script>`;
+${noticeForm(n.visitId, n, csrf, errors, n.lateWarning)}`;
 }
