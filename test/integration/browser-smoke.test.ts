@@ -77,6 +77,18 @@ describe('browser smoke: login, role choice and home page in Chromium', function
     expect(session).to.deep.equal({ group_code: 'counter', counter_id: 'shomei-3' });
   });
 
+  it('opens exactly one visit with Alt+N, from the home page and from another staff page', async () => {
+    const before = Number(((await server.knex('visits').count({ n: '*' }).first()) as { n: number }).n);
+    await page.goto('/');
+    await Promise.all([page.waitForURL(/\/visits\/\d+$/), page.keyboard.press('Alt+n')]);
+    await page.goto('/worklist');
+    await Promise.all([page.waitForURL(/\/visits\/\d+$/), page.keyboard.press('Alt+n')]);
+    await page.waitForLoadState('load');
+    await new Promise((r) => setTimeout(r, 300));
+    const after = Number(((await server.knex('visits').count({ n: '*' }).first()) as { n: number }).n);
+    expect(after - before).to.equal(2);
+  });
+
   it("takes a certificate request on one line by keyboard: only the chosen type's options, Enter never submits, pricing keeps the lines, 受け付ける within 10 Tabs", async () => {
     const person = {
       addressee_no: '700000000001',
