@@ -311,6 +311,32 @@ describe('notices: drafts, validation, derived procedures, review with four eyes
     if (doneAt >= 0) expect(guide.items.slice(doneAt).every((i) => i.done)).to.equal(true);
   });
 
+  it('shows an identity error beside its field on the visit page, the form as typed; a reviewer goes back to the review list', async () => {
+    const res = await postForm(`${server.url}visits/${visitId}/visitor`, clerk, {
+      visitorRole: 'proxy',
+      identityDocument: 'driversLicence',
+      visitorName: '代理 花子',
+      visitorPhone: '090-3333-4444',
+    });
+    expect(res.status).to.equal(400);
+    const page = await res.text();
+    expect(page).to.contain('id="identity-form"').and.contain('id="identity-errors"');
+    expect(page).to.match(
+      /id="proxy-relationship" value=""><\/label> <span class="field-error" role="alert">代理人の場合は本人との関係を入力してください<\/span>/,
+    );
+    expect(page).to.contain('value="代理 花子"').and.contain('value="090-3333-4444"');
+    expect(page).to.match(/value="proxy" checked/);
+    // Nothing was saved.
+    expect(
+      ((await server.knex('visits').where({ id: visitId }).first('visitor_name')) as { visitor_name: string | null }).visitor_name,
+    ).to.not.equal('代理 花子');
+
+    const reviewer = await loginAs(server.url, server.knex, ['reviewer']);
+    const id = Number(((await server.knex('notices').whereNot('status', 'draft').first('id')) as { id: number }).id);
+    const review = await (await getAs(`${server.url}review/notices/${id}`, reviewer)).text();
+    expect(review).to.match(/<a href="\/review" id="notice-back">← 審査の一覧に戻る<\/a>/);
+  });
+
   it('cancels a draft with a reason, and refuses a cancel without one', async () => {
     const created = await postForm(`${server.url}visits/${visitId}/notices`, clerk, { type: 'headChange' });
     const nid = Number(/notices\/(\d+)$/.exec(created.headers.get('location')!)![1]);

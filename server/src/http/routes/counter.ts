@@ -23,7 +23,7 @@ import {
   type VisitorFields,
   type VisitStatus,
 } from '../../visits/visits.js';
-import { htmlPage, json, redirect, type ProcedureSource, type RouteAccess, type RouteKit } from '../kit.js';
+import { htmlOrRedirect, htmlPage, json, redirect, type Ctx, type ProcedureSource, type RouteAccess, type RouteKit } from '../kit.js';
 import { AddresseeNo } from '../schemas/common.js';
 import { SearchQuerySchema } from '../schemas/residents.js';
 import {
@@ -36,7 +36,15 @@ import {
   VisitParams,
   VisitSchema,
 } from '../schemas/visits.js';
-import { personPage, searchPage, visitHistoryPage, visitPage, type SearchOutcome, type VisitHistoryRow } from '../views/counter.js';
+import {
+  personPage,
+  searchPage,
+  visitHistoryPage,
+  visitPage,
+  type IdentityRetry,
+  type SearchOutcome,
+  type VisitHistoryRow,
+} from '../views/counter.js';
 import { visitWorkSections } from './notices.js';
 import { noticesOfVisit } from '../../notices/notices.js';
 
@@ -238,6 +246,54 @@ export function registerCounterRoutes(kit: RouteKit, procedures: ProcedureSource
     },
   );
 
+  /** The visit page; after an identity form that could not be saved, that form as typed with its errors. */
+  const showVisit = async (ctx: Ctx, id: number, retry: IdentityRetry | null = null): Promise<void> => {
+    const v = await visitById(id);
+    const s = session(ctx);
+    // The subjects are personal data: what they show is masked and audited like a search result.
+    // One after another: each view writes its audit record in a transaction of its own, and
+    // parallel writers on SQLite queue for the one write lock (a visit of 5 subjects timed out).
+    const subjects: { no: string; view: Awaited<ReturnType<typeof viewPerson>> }[] = [];
+    for (const x of v.subjects)
+      if (x.addresseeNo)
+        subjects.push({ no: x.addresseeNo, view: await viewPerson(knex, x.addresseeNo, s, actor(ctx), { visitId: v.id }) });
+    const section = deps.config.counters.find((c) => c.id === s.counterId)?.section ?? null;
+    const work = await visitWorkSections(
+      knex,
+      v.id,
+      v.status !== 'closed',
+      s.csrfToken ?? '',
+      procedures,
+      s.counterId,
+      section,
+      deps.config.counters,
+      s.permissions.has('notice.accept'),
+      s.permissions.has('resident.viewProtectedAddress'),
+    );
+    const presenter = await presenterFor(knex, s);
+    const shown = presentVisit(presenter, v);
+    await presenter.audit(knex, actor(ctx), 'visit', { visit: v.id, via: 'visit.page' });
+    // A 転入 has no register subject: the identity form starts from the head typed on the notice.
+    const moveIn = subjects.length
+      ? undefined
+      : (await noticesOfVisit(knex, v.id)).find((n) => (n.type === 'moveIn' || n.type === 'specialMoveIn') && n.status !== 'cancelled');
+    const head = moveIn?.members.find((m) => m.head) ?? moveIn?.members[0];
+    render(
+      ctx,
+      `来庁 ${v.visitNo}`,
+      visitPage(
+        shown,
+        subjects,
+        s,
+        counterName,
+        work.sections,
+        work.panel,
+        head ? { name: head.name, nameKana: head.nameKana, birthDate: head.birthDate, sex: head.sex } : null,
+        retry,
+      ),
+    );
+  };
+
   route(
     {
       method: 'GET',
@@ -247,51 +303,7 @@ export function registerCounterRoutes(kit: RouteKit, procedures: ProcedureSource
       params: VisitParams,
       response: htmlPage,
     },
-    async (ctx) => {
-      const v = await visitById(ctx.input.params.id);
-      const s = session(ctx);
-      // The subjects are personal data: what they show is masked and audited like a search result.
-      // One after another: each view writes its audit record in a transaction of its own, and
-      // parallel writers on SQLite queue for the one write lock (a visit of 5 subjects timed out).
-      const subjects: { no: string; view: Awaited<ReturnType<typeof viewPerson>> }[] = [];
-      for (const x of v.subjects)
-        if (x.addresseeNo)
-          subjects.push({ no: x.addresseeNo, view: await viewPerson(knex, x.addresseeNo, s, actor(ctx), { visitId: v.id }) });
-      const section = deps.config.counters.find((c) => c.id === s.counterId)?.section ?? null;
-      const work = await visitWorkSections(
-        knex,
-        v.id,
-        v.status !== 'closed',
-        s.csrfToken ?? '',
-        procedures,
-        s.counterId,
-        section,
-        deps.config.counters,
-        s.permissions.has('notice.accept'),
-        s.permissions.has('resident.viewProtectedAddress'),
-      );
-      const presenter = await presenterFor(knex, s);
-      const shown = presentVisit(presenter, v);
-      await presenter.audit(knex, actor(ctx), 'visit', { visit: v.id, via: 'visit.page' });
-      // A 転入 has no register subject: the identity form starts from the head typed on the notice.
-      const moveIn = subjects.length
-        ? undefined
-        : (await noticesOfVisit(knex, v.id)).find((n) => (n.type === 'moveIn' || n.type === 'specialMoveIn') && n.status !== 'cancelled');
-      const head = moveIn?.members.find((m) => m.head) ?? moveIn?.members[0];
-      render(
-        ctx,
-        `来庁 ${v.visitNo}`,
-        visitPage(
-          shown,
-          subjects,
-          s,
-          counterName,
-          work.sections,
-          work.panel,
-          head ? { name: head.name, nameKana: head.nameKana, birthDate: head.birthDate, sex: head.sex } : null,
-        ),
-      );
-    },
+    async (ctx) => showVisit(ctx, ctx.input.params.id),
   );
 
   route(
@@ -302,12 +314,22 @@ export function registerCounterRoutes(kit: RouteKit, procedures: ProcedureSource
       summary: '来庁者と本人確認を保存する (画面から)',
       params: VisitParams,
       body: VisitorInputSchema,
-      response: redirect,
+      response: htmlOrRedirect,
       errors: ['visit.staffOnly', 'visit.proxyRelationshipRequired', 'date.dayRequired', 'state.moveNotAllowed'],
     },
     async (ctx) => {
       const id = ctx.input.params.id;
-      await saveVisitor(knex, id, staffOf(session(ctx)), keepMasked(visitorFields(ctx.input.body), await visitById(id)), actor(ctx));
+      let fields: VisitorFields;
+      try {
+        fields = visitorFields(ctx.input.body);
+      } catch (e) {
+        // A field that cannot be saved: the same page, the form as typed, the reason beside the field.
+        if (!(e instanceof DomainError) || !e.fields?.length) throw e;
+        ctx.status = 400;
+        const values = Object.fromEntries(Object.entries(ctx.input.body).map(([k, x]) => [k, typeof x === 'string' ? x : x ? '1' : '']));
+        return showVisit(ctx, id, { values, errors: e.fields });
+      }
+      await saveVisitor(knex, id, staffOf(session(ctx)), keepMasked(fields, await visitById(id)), actor(ctx));
       ctx.status = 303;
       ctx.redirect(`/visits/${id}`);
     },

@@ -240,7 +240,12 @@ export function registerNoticeRoutes(kit: RouteKit, procedures: ProcedureSource)
     const presenter = await presenterFor(db, s);
     const shown = presentNotice(presenter, n);
     await presenter.audit(db, actor(ctx), 'notice', { notice: n.id, via });
-    render(ctx, noticeTypeLabels[n.type], noticePage(shown, s.csrfToken ?? '', errors, s.permissions.has('resident.viewProtectedAddress')));
+    const back = s.permissions.has('visit.handle') ? undefined : { href: '/review', label: '審査の一覧に戻る' };
+    render(
+      ctx,
+      noticeTypeLabels[n.type],
+      noticePage(shown, s.csrfToken ?? '', errors, s.permissions.has('resident.viewProtectedAddress'), back),
+    );
   };
   /** Notices for the JSON API, presented; one audit record for the unmasked protected reads. */
   const noticesOut = async (ctx: Parameters<RouteKit['render']>[0], notices: readonly Notice[], via: string) => {

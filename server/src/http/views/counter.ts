@@ -209,7 +209,14 @@ export function visitPage(
   counterPanel: SafeHtml = html``,
   /** The head of the visit's 転入 when no register subject exists: the identity form starts from them. */
   mover: { name: string; nameKana: string | null; birthDate: string | null; sex: string | null } | null = null,
+  /** The identity form as posted when it could not be saved: shown again as typed, each error beside its field. */
+  retry: IdentityRetry | null = null,
 ): SafeHtml {
+  const typed = (name: string, otherwise: string): string => (retry ? (retry.values[name] ?? '') : otherwise);
+  const errorBeside = (field: string): SafeHtml => {
+    const mine = (retry?.errors ?? []).filter((e) => e.field === field);
+    return mine.length ? html` <span class="field-error" role="alert">${mine.map((e) => e.message).join('。')}</span>` : html``;
+  };
   const open = v.status !== 'closed';
   const csrf = s.csrfToken ?? '';
   const hidden = html`<input type="hidden" name="_csrf" value="${csrf}">`;
@@ -250,29 +257,36 @@ ${
 </form></details>`
     : ''
 }
-<h2>本人確認</h2>
+<h2 id="identity">本人確認</h2>
+${retry ? html`<p class="card alert" role="alert" id="identity-errors">本人確認を保存できませんでした。欄の横の説明を見て直してください (入力した内容はそのまま残っています)。</p>` : ''}
 <form method="post" action="/visits/${v.id}/visitor" class="card identity" id="identity-form">${hidden}
-  <fieldset><legend>来庁者</legend>${Object.entries(visitorRoles).map(([k, l], i) => html`<label class="check"><input type="radio" name="visitorRole" value="${k}" ${k === v.visitorRole ? html`checked` : ''} accesskey="${i + 1}"> ${l}</label>`)}</fieldset>
-  <p><label>本人確認書類<br><select name="identityDocument" id="identity-document" data-identity="documentType"><option value="">未確認</option>${Object.entries(identityDocuments).map(([k, l]) => html`<option value="${k}" ${k === v.identityDocument ? html`selected` : ''}>${l}</option>`)}</select></label>
-  <label>書類のメモ<br><input name="identityDocumentNote" value="${v.identityDocumentNote ?? ''}"></label>
+  <fieldset><legend>来庁者</legend>${Object.entries(visitorRoles).map(([k, l], i) => html`<label class="check"><input type="radio" name="visitorRole" value="${k}" ${k === typed('visitorRole', v.visitorRole) ? html`checked` : ''} accesskey="${i + 1}"> ${l}</label>`)}</fieldset>
+  <p><label>本人確認書類<br><select name="identityDocument" id="identity-document" data-identity="documentType"><option value="">未確認</option>${Object.entries(identityDocuments).map(([k, l]) => html`<option value="${k}" ${k === typed('identityDocument', v.identityDocument ?? '') ? html`selected` : ''}>${l}</option>`)}</select></label>
+  <label>書類のメモ<br><input name="identityDocumentNote" value="${typed('identityDocumentNote', v.identityDocumentNote ?? '')}"></label>
   ${v.identityCheckedAt ? html`<span class="state-ok">確認済 ${jst(v.identityCheckedAt.toISOString())}</span>` : ''}</p>
   <p class="muted">書類や申告と住民記録が違うときは、下の欄を書類どおりに直してください (住民記録は変わりません)。${registered && !v.visitorName ? ' 欄は対象者の住民記録から転記しています。' : ''}${!registered && mover && !v.visitorName ? ' 欄は転入届の世帯主から転記しています。' : ''}</p>
-  <p><label>氏名<br><input name="visitorName" id="visitor-name" data-identity="name" value="${v.visitorName ?? (v.visitorRole === 'subject' ? (first?.name ?? '') : '')}"></label>
-  <label>カナ<br><input name="visitorKana" data-identity="kana" value="${v.visitorKana ?? (v.visitorRole === 'subject' ? (first?.nameKana ?? '') : '')}"></label>
-  <label>生年月日<br><input name="visitorBirthDate" data-identity="birthDate" value="${wareki(v.visitorBirthDate ?? (v.visitorRole === 'subject' ? (first?.birthDate ?? null) : null))}" placeholder="S50.4.1"></label>
-  <label>性別<br><select name="visitorSex" data-identity="sex"><option value="">—</option><option value="1" ${sex === '1' ? html`selected` : ''}>男</option><option value="2" ${sex === '2' ? html`selected` : ''}>女</option></select></label></p>
+  <p><label>氏名<br><input name="visitorName" id="visitor-name" data-identity="name" value="${typed('visitorName', v.visitorName ?? (v.visitorRole === 'subject' ? (first?.name ?? '') : ''))}"></label>
+  <label>カナ<br><input name="visitorKana" data-identity="kana" value="${typed('visitorKana', v.visitorKana ?? (v.visitorRole === 'subject' ? (first?.nameKana ?? '') : ''))}"></label>
+  <label>生年月日<br><input name="visitorBirthDate" data-identity="birthDate" value="${typed('visitorBirthDate', wareki(v.visitorBirthDate ?? (v.visitorRole === 'subject' ? (first?.birthDate ?? null) : null)))}" placeholder="S50.4.1"></label>${errorBeside('visitorBirthDate')}
+  <label>性別<br><select name="visitorSex" data-identity="sex"><option value="">—</option><option value="1" ${typed('visitorSex', sex ?? '') === '1' ? html`selected` : ''}>男</option><option value="2" ${typed('visitorSex', sex ?? '') === '2' ? html`selected` : ''}>女</option></select></label></p>
   <p><label>郵便番号<br><input name="visitorPostal" class="postal-input" inputmode="numeric" size="9" placeholder="860-0001"></label>
-  <label>住所<br><input name="visitorAddress" class="address-input" list="town-choices" data-identity="address" size="50" value="${v.visitorAddress ?? (v.visitorRole === 'subject' && first && !first.addressMasked ? first.address : '')}"></label>
+  <label>住所<br><input name="visitorAddress" class="address-input" list="town-choices" data-identity="address" size="50" value="${typed('visitorAddress', v.visitorAddress ?? (v.visitorRole === 'subject' && first && !first.addressMasked ? first.address : ''))}"></label>
   <datalist id="town-choices"></datalist> <span class="address-match muted" aria-live="polite"></span>
-  <label>電話<br><input name="visitorPhone" inputmode="tel" value="${v.visitorPhone ?? ''}"></label></p>
+  <label>電話<br><input name="visitorPhone" inputmode="tel" value="${typed('visitorPhone', v.visitorPhone ?? '')}"></label></p>
   <fieldset><legend>代理人の場合</legend>
-  <label>本人との関係<br><input name="proxyRelationship" value="${v.proxyRelationship ?? ''}"></label>
-  <label class="check"><input type="checkbox" name="proxyPowerOfAttorney" value="1" ${v.proxyPowerOfAttorney ? html`checked` : ''}> 委任状あり</label>
-  <label>委任状・代理権の書類<br><input name="proxyDocument" value="${v.proxyDocument ?? ''}"></label></fieldset>
+  <label>本人との関係<br><input name="proxyRelationship" id="proxy-relationship" value="${typed('proxyRelationship', v.proxyRelationship ?? '')}"></label>${errorBeside('proxyRelationship')}
+  <label class="check"><input type="checkbox" name="proxyPowerOfAttorney" value="1" ${(retry ? retry.values.proxyPowerOfAttorney === '1' : v.proxyPowerOfAttorney) ? html`checked` : ''}> 委任状あり</label>
+  <label>委任状・代理権の書類<br><input name="proxyDocument" value="${typed('proxyDocument', v.proxyDocument ?? '')}"></label></fieldset>
   ${open ? html`<p><button type="submit" id="save-identity">保存 (Enter)</button> <span class="muted">カード読取装置からの入力もこの欄に入ります。</span></p>` : ''}
 </form>
 ${workSections}
 ${shortcuts()}`;
+}
+
+/** The identity form as posted, with why it was not saved. */
+export interface IdentityRetry {
+  values: Readonly<Record<string, string>>;
+  errors: readonly { field: string; message: string }[];
 }
 
 /** 和暦 for a day or, for month-precision items (児童手当 支給開始月), a month: 平成26年7月. */
