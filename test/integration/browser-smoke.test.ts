@@ -77,6 +77,40 @@ describe('browser smoke: login, role choice and home page in Chromium', function
     expect(session).to.deep.equal({ group_code: 'counter', counter_id: 'shomei-3' });
   });
 
+  it('keeps the header on one line at 1280 px for the role with the most links, and draws a focus ring of at least 3:1', async () => {
+    const adminPassword = randomPassword();
+    await createStaff(server.knex, {
+      loginId: 'smoke-kanri',
+      displayName: '管理 一郎',
+      section: '情報政策課',
+      password: adminPassword,
+      groups: ['admin'],
+      mustChangePassword: false,
+    });
+    const admin = await newStaffPage(browser, server.url);
+    await admin.setViewportSize({ width: 1280, height: 800 });
+    await loginInBrowser(admin, server.url, 'smoke-kanri', adminPassword);
+    await admin.goto('/admin/staff');
+    const header = await admin.locator('header.top').boundingBox();
+    const brand = await admin.locator('header.top a.brand').boundingBox();
+    const logout = await admin.locator('header.top form[action="/logout"] button').boundingBox();
+    expect(header!.height, 'header height').to.be.below(60);
+    expect(Math.abs(logout!.y - brand!.y), 'the last item on the brand line').to.be.below(20);
+    expect(await admin.evaluate('document.documentElement.scrollWidth <= document.documentElement.clientWidth')).to.equal(true);
+    // Focus by keyboard: the ring's colour against the white page.
+    await admin.keyboard.press('Tab');
+    const ring = (await admin.evaluate('getComputedStyle(document.activeElement).outlineColor')) as string;
+    const [r, g, b] = ring.match(/\d+/g)!.map(Number) as [number, number, number];
+    const lum = (c: number) => {
+      const x = c / 255;
+      return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4;
+    };
+    const l = 0.2126 * lum(r) + 0.7152 * lum(g) + 0.0722 * lum(b);
+    expect((1.05 / (l + 0.05)).toFixed(2), `focus ring ${ring} on white`).to.satisfy((x: string) => Number(x) >= 3);
+    await screenshot(admin, 'admin-staff');
+    await admin.context().close();
+  });
+
   it('opens exactly one visit with Alt+N, from the home page and from another staff page', async () => {
     const before = Number(((await server.knex('visits').count({ n: '*' }).first()) as { n: number }).n);
     await page.goto('/');

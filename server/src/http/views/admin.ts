@@ -1,3 +1,4 @@
+import { formatWareki } from '../../domain/wareki.js';
 import type { ApiClientRow } from '../../auth/apiClients.js';
 import { entitlementKindLabels, permissionLabels, permissions } from '../../auth/permissions.js';
 import type { PostedBulletin } from '../../bulletins/bulletins.js';
@@ -210,7 +211,7 @@ export function bulletinsView(token: string, bulletins: readonly PostedBulletin[
   <p><button type="submit">掲示する</button></p>
 </form>
 <table><thead><tr><th>掲示日時</th><th>件名</th><th>最終日</th><th></th></tr></thead><tbody>
-${bulletins.map((b) => html`<tr><td>${jst(b.postedAt.toISOString())}</td><td>${b.title}</td><td>${b.showUntil ?? ''}</td><td><form method="post" action="/admin/bulletins/${b.id}/delete" class="inline">${hidden(token)}<button type="submit">削除</button></form></td></tr>`)}
+${bulletins.map((b) => html`<tr><td>${jst(b.postedAt.toISOString())}</td><td>${b.title}</td><td>${b.showUntil ? formatWareki(b.showUntil) : ''}</td><td><form method="post" action="/admin/bulletins/${b.id}/delete" class="inline">${hidden(token)}<button type="submit">削除</button></form></td></tr>`)}
 </tbody></table>`,
   };
 }

@@ -1,3 +1,4 @@
+import { auditActionLabel, auditResultLabel } from '../../audit/labels.js';
 import type { AuditRecord, VerifyResult } from '../../audit/trail.js';
 import { japanWarekiTime as jst } from '../../domain/japanTime.js';
 import { html, type SafeHtml } from '../html.js';
@@ -39,7 +40,7 @@ export function auditListView(p: AuditPage): View {
 <form method="get" action="/admin/audit" class="card filters">
   <label>職員 (ログイン ID)<br><input name="staff" value="${f.staff}" autofocus></label>
   <label>対象 (宛名番号・職員番号など)<br><input name="target" value="${f.target}"></label>
-  <label>操作 (前方一致: resident., auth.login など)<br><input name="action" value="${f.action}"></label>
+  <label>操作のコード (前方一致: resident. は住民の検索・閲覧、auth.login はログイン など。一覧の操作名の横のコード)<br><input name="action" value="${f.action}"></label>
   <label>期間<br><input name="from" type="date" value="${f.from}"> 〜 <input name="to" type="date" value="${f.to}"></label>
   <button type="submit">絞り込む</button>
 </form>
@@ -47,7 +48,7 @@ export function auditListView(p: AuditPage): View {
 ${pageNo > 1 ? html` <a href="/admin/audit?${query(pageNo - 1)}">← 前</a>` : ''}${pageNo * pageSize < total ? html` <a href="/admin/audit?${query(pageNo + 1)}">次 →</a>` : ''}
  ・ <a href="/admin/audit/verify">改ざん検証</a>${f.from && f.to ? html` ・ <a href="/admin/audit/export.csv?from=${f.from}&amp;to=${f.to}">この期間を CSV で出力</a>` : ''}</p>
 <table><thead><tr><th>連番</th><th>日時</th><th>職員</th><th>役割</th><th>窓口</th><th>端末</th><th>操作</th><th>対象</th><th>結果</th><th>詳細</th></tr></thead><tbody>
-${records.map((r) => html`<tr><td class="num">${r.seq}</td><td>${jst(r.recordedAt)}</td><td>${r.staffLogin ?? ''}</td><td>${r.role ?? ''}</td><td>${r.counterId ?? ''}</td><td>${r.clientAddress ?? ''}</td><td><code>${r.action}</code></td><td>${r.targetKind ?? ''} ${r.targetIds.slice(0, 10).join(' ')}${r.targetIds.length > 10 ? ` 他 ${r.targetIds.length - 10} 件` : ''}</td><td class="${r.result === 'success' ? '' : 'result-failed'}">${r.result}</td><td><code>${r.detail ?? ''}</code></td></tr>`)}
+${records.map((r) => html`<tr><td class="num">${r.seq}</td><td>${jst(r.recordedAt)}</td><td>${r.staffLogin ?? ''}</td><td>${r.role ?? ''}</td><td>${r.counterId ?? ''}</td><td>${r.clientAddress ?? ''}</td><td>${auditActionLabel(r.action)} <code class="muted">${r.action}</code></td><td>${r.targetKind ?? ''} ${r.targetIds.slice(0, 10).join(' ')}${r.targetIds.length > 10 ? ` 他 ${r.targetIds.length - 10} 件` : ''}</td><td class="${r.result === 'success' ? '' : 'result-failed'}">${auditResultLabel(r.result)}</td><td><code>${r.detail ?? ''}</code></td></tr>`)}
 </tbody></table>`,
   };
 }

@@ -1,3 +1,4 @@
+import { formatWareki } from '../../domain/wareki.js';
 import type { StaffSession } from '../../auth/sessions.js';
 import type { Bulletin } from '../../bulletins/bulletins.js';
 import type { AppConfig } from '../../config/appConfig.js';
@@ -56,7 +57,7 @@ ${
   bulletins.length
     ? bulletins.map(
         (b) =>
-          html`<div class="card bulletin"><p><strong>${b.title}</strong> <span class="muted">${jst(b.postedAt.toISOString())} ${b.postedBy}${b.showUntil ? ` ・ ${b.showUntil} まで` : ''}</span></p><p class="pre">${b.body}</p></div>`,
+          html`<div class="card bulletin"><p><strong>${b.title}</strong> <span class="muted">${jst(b.postedAt.toISOString())} ${b.postedBy}${b.showUntil ? ` ・ ${formatWareki(b.showUntil)} まで` : ''}</span></p><p class="pre">${b.body}</p></div>`,
       )
     : html`<p class="muted">伝達事項はありません。</p>`
 }

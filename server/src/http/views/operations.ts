@@ -65,7 +65,7 @@ export function operationsView(s: OperationsStatus): View {
   const upsRows = !live
     ? html`<tr><th>監視</th><td>しない設定です (ups.enabled: false)</td></tr>`
     : live.kind === 'unreachable'
-      ? html`<tr><th>状態</th><td class="state-missing" id="ups-state">読めません: ${live.reason} (${live.code})</td></tr>`
+      ? html`<tr><th>状態</th><td class="state-missing" id="ups-state">読めません: ${live.reason} <span class="muted">(保守用のコード ${live.code})</span></td></tr>`
       : html`<tr><th>状態</th><td class="${live.onBattery || live.lowBattery ? 'state-missing' : 'state-ok'}" id="ups-state">${live.label} <span class="muted">(${live.raw})</span></td></tr>
 <tr><th>バッテリー残量</th><td id="ups-charge">${dash(live.charge, ' %')}</td></tr>
 <tr><th>運転可能時間</th><td id="ups-runtime">${dash(runtimeMinutes(live.runtimeSeconds), ' 分')}</td></tr>

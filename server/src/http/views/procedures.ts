@@ -1,3 +1,4 @@
+import { japanWarekiTime as jst } from '../../domain/japanTime.js';
 import type { ConfigIssue } from '../../config/yamlFile.js';
 import type { ProcedureDefinition } from '../../domain/procedureTypes.js';
 import { noticeTypeLabels } from '../../domain/procedureTypes.js';
@@ -38,7 +39,7 @@ export function procedureCatalogView(c: CatalogPreview): View {
   return {
     title: '手続きの設定',
     body: html`<h1>手続きの設定 (config/procedures)</h1>
-${err ? html`<div class="card alert" role="alert" id="procedure-error"><p>設定ファイルにエラーがあるため、前回読み込めた設定で動いています:</p><ul>${err.issues.map((i) => html`<li>${i.file}${i.line ? `:${i.line}` : ''} ${i.path ?? ''} — ${i.reason}</li>`)}</ul></div>` : html`<p class="card state-ok" id="procedure-ok">設定は正常に読み込まれています (${c.all.length} 件、${c.loadedAt.toISOString()} に読込)。ファイルを保存すると自動で読み直します。</p>`}
+${err ? html`<div class="card alert" role="alert" id="procedure-error"><p>設定ファイルにエラーがあるため、前回読み込めた設定で動いています:</p><ul>${err.issues.map((i) => html`<li>${i.file}${i.line ? `:${i.line}` : ''} ${i.path ?? ''} — ${i.reason}</li>`)}</ul></div>` : html`<p class="card state-ok" id="procedure-ok">設定は正常に読み込まれています (${c.all.length} 件、${jst(c.loadedAt.toISOString())} に読込)。ファイルを保存すると自動で読み直します。</p>`}
 <table id="procedure-catalog"><thead><tr><th>ID</th><th>手続き</th><th>担当</th><th>届出</th><th>質問</th><th>あわせて</th><th>期限</th><th>有効期間</th></tr></thead><tbody>
 ${c.all.map((p) => html`<tr class="${valid.has(p.id) ? '' : 'muted'}"><td><code>${p.id}</code></td><td>${p.name}</td><td>${p.section} (${p.counter})</td><td>${noticesOf(p.when)}</td><td>${p.questions.map((q) => q.text).join(' / ')}</td><td>${p.adds.join(', ')}</td><td>${p.deadlineDays ? `${p.deadlineDays} 日` : ''}</td><td>${p.validFrom ?? ''} 〜 ${p.validTo ?? ''}${valid.has(p.id) ? '' : ' (今日は無効)'}</td></tr>`)}
 </tbody></table>
