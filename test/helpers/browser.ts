@@ -95,3 +95,24 @@ export async function loginInBrowser(page: Page, baseUrl: string, loginId: strin
   await loaded;
   return new URL(page.url()).pathname;
 }
+
+/**
+ * The visible form controls of the page without an accessible name (no label, aria-label,
+ * aria-labelledby or title; a button without text), described for the assertion message.
+ */
+export async function unnamedControls(page: Page): Promise<string[]> {
+  return page.evaluate(`(() => {
+    const out = [];
+    for (const el of document.querySelectorAll('input, select, textarea, button')) {
+      if (el.type === 'hidden' || el.offsetParent === null) continue;
+      const named =
+        (el.getAttribute('aria-label') || '').trim() ||
+        (el.getAttribute('aria-labelledby') || '').trim() ||
+        (el.getAttribute('title') || '').trim() ||
+        (el.labels && el.labels.length && Array.from(el.labels).some((l) => l.textContent.trim())) ||
+        ((el.tagName === 'BUTTON' || el.type === 'submit' || el.type === 'button') && (el.textContent || el.value || '').trim());
+      if (!named) out.push(el.tagName.toLowerCase() + '[name=' + (el.getAttribute('name') || '') + ']');
+    }
+    return out;
+  })()`);
+}

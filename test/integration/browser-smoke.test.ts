@@ -5,7 +5,7 @@ import { createStaff } from '../../server/src/auth/staffRepo.js';
 import { derivedKeys } from '../../server/src/linkage/forward/keys.js';
 import { addSubject, openVisit } from '../../server/src/visits/visits.js';
 import { startServer, type RunningServer } from '../../server/src/main.js';
-import { launchBrowser, loginInBrowser, newStaffPage, screenshot } from '../helpers/browser.js';
+import { launchBrowser, loginInBrowser, newStaffPage, screenshot, unnamedControls } from '../helpers/browser.js';
 import { configDir, tempDir } from '../helpers/paths.js';
 
 /** The staff screens in a real Chromium: keyboard login, role choice, home page. */
@@ -108,6 +108,24 @@ describe('browser smoke: login, role choice and home page in Chromium', function
     const l = 0.2126 * lum(r) + 0.7152 * lum(g) + 0.0722 * lum(b);
     expect((1.05 / (l + 0.05)).toFixed(2), `focus ring ${ring} on white`).to.satisfy((x: string) => Number(x) >= 3);
     await screenshot(admin, 'admin-staff');
+    for (const screen of [
+      '/',
+      '/admin/staff',
+      '/admin/staff/new',
+      '/admin/groups',
+      '/admin/bulletins',
+      '/admin/clients',
+      '/admin/audit',
+      '/admin/procedures',
+      '/admin/operations',
+      '/linkage',
+      '/stats/visits',
+      '/rpa/jobs',
+    ]) {
+      const res = await admin.goto(screen);
+      if (res?.status() !== 200) continue; // not this role's screen
+      expect(await unnamedControls(admin), `controls of ${screen} without an accessible name`).to.deep.equal([]);
+    }
     await admin.context().close();
   });
 

@@ -4,7 +4,7 @@ import { randomPassword } from '../../server/src/auth/passwords.js';
 import { createStaff } from '../../server/src/auth/staffRepo.js';
 import { addDays, todayInJapan } from '../../server/src/domain/dates.js';
 import { startServer, type RunningServer } from '../../server/src/main.js';
-import { launchBrowser, loginInBrowser, newStaffPage, screenshot } from '../helpers/browser.js';
+import { launchBrowser, loginInBrowser, newStaffPage, screenshot, unnamedControls } from '../helpers/browser.js';
 import { configDir, tempDir } from '../helpers/paths.js';
 
 /** Years before the move date, same month and day: an age on the move date. */
@@ -96,6 +96,7 @@ describe('move-in of a 4-person household in Chromium, counted action by action 
       await act(page.locator(`select[name="m${i}_sex"]`).selectOption(m.sex));
       if (m.rel) await act(page.locator(`input[name="m${i}_relationship"]`).fill(m.rel));
     }
+    expect(await unnamedControls(page), 'controls of the notice form without an accessible name').to.deep.equal([]);
     await screenshot(page, 'notice');
     await submit(page, page.locator('#accept-notice'));
     expect(page.url()).to.contain(visitUrl);
@@ -171,6 +172,7 @@ describe('move-in of a 4-person household in Chromium, counted action by action 
     }
     expect(navigations, 'one-click statuses reload nothing').to.equal(0);
     await submit(page, page.locator('#refer-elsewhere'));
+    expect(await unnamedControls(page), 'controls of the visit page without an accessible name').to.deep.equal([]);
     await screenshot(page, 'counter-panel');
     const afterFirst = await statusesOf();
     expect(Object.values(afterFirst).every((s) => s === 'accepted' || s === 'referred')).to.equal(true);
@@ -219,6 +221,12 @@ describe('move-in of a 4-person household in Chromium, counted action by action 
     await loginInBrowser(list, server.url, 'sogo', password, 'shimin-1');
     await list.goto('/worklist?section=' + encodeURIComponent('学校教育課') + '&status=accepted');
     expect(await list.locator('#section-worklist').textContent()).to.contain('転入 陽太');
+    expect(await unnamedControls(list), 'controls of the work list without an accessible name').to.deep.equal([]);
+    for (const screen of ['/', '/search', `${new URL(visitUrl).pathname}/certificates`, '/review', '/linkage']) {
+      const res = await list.goto(screen);
+      if (res?.status() !== 200) continue; // not this role's screen
+      expect(await unnamedControls(list), `controls of ${screen} without an accessible name`).to.deep.equal([]);
+    }
     await list.context().close();
   });
 });

@@ -90,14 +90,14 @@ ${FIELDS[n.type].map((f) => {
 <table id="notice-members"><thead><tr><th>${n.type === 'moveIn' || n.type === 'specialMoveIn' ? '転入' : '対象'}</th><th>世帯主</th>${showEvent ? html`<th>${n.type === 'birth' ? '生まれた子' : '亡くなった人'}</th>` : ''}<th>氏名</th><th>カナ</th><th>生年月日</th><th>性別</th><th>続柄</th></tr></thead><tbody>
 ${rows.map(
   (m, i) => html`<tr>
-<td><input type="checkbox" name="moving" value="${i}" aria-label="対象" ${m.moving ? html`checked` : ''} ${editable ? '' : 'disabled'}></td>
-<td><input type="radio" name="head" value="${i}" aria-label="世帯主" ${m.head ? html`checked` : ''} ${editable ? '' : 'disabled'}></td>
-${showEvent ? html`<td><input type="radio" name="event" value="${i}" ${m.event ? html`checked` : ''} ${editable ? '' : 'disabled'}></td>` : ''}
-<td><input type="hidden" name="m${i}_addresseeNo" value="${m.addresseeNo ?? ''}"><input name="m${i}_name" value="${m.name}" size="14" ${m.addresseeNo || !editable ? html`readonly` : ''}></td>
-<td><input name="m${i}_kana" value="${m.nameKana ?? ''}" size="14" ${m.addresseeNo || !editable ? html`readonly` : ''}></td>
-<td><input name="m${i}_birthDate" value="${m.birthDate ? formatWareki(m.birthDate) : ''}" size="14" placeholder="S50.4.1" ${m.addresseeNo || !editable ? html`readonly` : ''}> ${errorFor(errors, `members.${i}.birthDate`)}</td>
-<td><select name="m${i}_sex" ${editable ? '' : 'disabled'}><option value="">—</option><option value="1" ${m.sex === '1' ? html`selected` : ''}>男</option><option value="2" ${m.sex === '2' ? html`selected` : ''}>女</option></select></td>
-<td><input name="m${i}_relationship" value="${m.relationship ?? ''}" size="6" ${editable ? '' : 'disabled'}></td></tr>`,
+<td><input type="checkbox" name="moving" value="${i}" aria-label="${i + 1} 人目を${n.type === 'moveIn' || n.type === 'specialMoveIn' ? '転入する人' : '対象'}にする" ${m.moving ? html`checked` : ''} ${editable ? '' : 'disabled'}></td>
+<td><input type="radio" name="head" value="${i}" aria-label="${i + 1} 人目が世帯主" ${m.head ? html`checked` : ''} ${editable ? '' : 'disabled'}></td>
+${showEvent ? html`<td><input type="radio" name="event" value="${i}" aria-label="${i + 1} 人目が${n.type === 'birth' ? '生まれた子' : '亡くなった人'}" ${m.event ? html`checked` : ''} ${editable ? '' : 'disabled'}></td>` : ''}
+<td><input type="hidden" name="m${i}_addresseeNo" value="${m.addresseeNo ?? ''}"><input name="m${i}_name" aria-label="${i + 1} 人目の氏名" value="${m.name}" size="14" ${m.addresseeNo || !editable ? html`readonly` : ''}></td>
+<td><input name="m${i}_kana" aria-label="${i + 1} 人目のカナ" value="${m.nameKana ?? ''}" size="14" ${m.addresseeNo || !editable ? html`readonly` : ''}></td>
+<td><input name="m${i}_birthDate" aria-label="${i + 1} 人目の生年月日" value="${m.birthDate ? formatWareki(m.birthDate) : ''}" size="14" placeholder="S50.4.1" ${m.addresseeNo || !editable ? html`readonly` : ''}> ${errorFor(errors, `members.${i}.birthDate`)}</td>
+<td><select name="m${i}_sex" aria-label="${i + 1} 人目の性別" ${editable ? '' : 'disabled'}><option value="">—</option><option value="1" ${m.sex === '1' ? html`selected` : ''}>男</option><option value="2" ${m.sex === '2' ? html`selected` : ''}>女</option></select></td>
+<td><input name="m${i}_relationship" aria-label="${i + 1} 人目の続柄" value="${m.relationship ?? ''}" size="6" ${editable ? '' : 'disabled'}></td></tr>`,
 )}
 </tbody></table>
 <p><label>メモ<br><input name="note" size="60" value="${n.data.note ?? ''}" ${editable ? '' : 'disabled'}></label></p>
