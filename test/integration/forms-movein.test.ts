@@ -2,8 +2,10 @@ import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { getAs } from '../helpers/http.js';
-import { loginAs, type LoggedIn } from '../helpers/login.js';
+import { createStaff } from '../../server/src/auth/staffRepo.js';
+import { randomPassword } from '../../server/src/auth/passwords.js';
+import { getAs as get, postForm } from '../helpers/http.js';
+import { loginAs, loginWith, type LoggedIn } from '../helpers/login.js';
 import { acceptedMoveIn } from '../helpers/moveInVisit.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -23,7 +25,7 @@ describe('forms of a 4-person move-in: complete and person-correct', function ()
   const flat = (s: string) => s.replace(/\s/g, '');
 
   const pdfText = async (url: string, name: string): Promise<string> => {
-    const res = await getAs(url, clerk);
+    const res = await get(url, clerk);
     expect(res.status, await res.clone().text()).to.equal(200);
     expect(res.headers.get('content-type')).to.equal('application/pdf');
     const file = path.join(server.dir, name);
@@ -102,5 +104,41 @@ describe('forms of a 4-person move-in: complete and person-correct', function ()
       detail: string;
     };
     expect(JSON.parse(audit.detail)).to.include({ what: 'bundle' });
+  });
+
+  it("asks a form's details at the counter that handles it, once, and fills them in; what the visit knows is not asked", async () => {
+    // The first counter is not asked the 児童手当 account: that is the 子育て counter's question.
+    const first = await (await get(`${server.url}visits/${visitId}`, clerk)).text();
+    expect(first).to.not.contain('name="q_bankName"');
+    const password = randomPassword();
+    await createStaff(server.knex, {
+      loginId: 'kosodate-forms',
+      displayName: '子育て 担当',
+      section: '子育て支援課',
+      password,
+      groups: ['welfare'],
+      mustChangePassword: false,
+    });
+    const kosodate = await loginWith(server.url, server.knex, 'kosodate-forms', password, 'kosodate-7');
+    const page = await (await get(`${server.url}visits/${visitId}`, kosodate)).text();
+    expect(page).to.contain('name="q_bankName"').and.contain('name="q_previousSchool"');
+    const saved = await postForm(`${server.url}visits/${visitId}/answers`, kosodate, {
+      q_bankName: 'まどぐち信用金庫',
+      q_branchName: '本店',
+      q_accountType: '普通',
+      q_accountNumber: '1234567',
+      q_accountHolderKana: 'テンニュウ タロウ',
+      q_previousSchool: '千代田区立千代田小学校',
+      q_newSchool: 'まどぐち町立緑ケ丘小学校',
+    });
+    expect(saved.status).to.equal(303);
+    const allowance = await procedureRow('childAllowanceClaim');
+    const text = flat(await pdfText(`${server.url}visits/${visitId}/procedures/${allowance!.id}/forms.pdf`, 'jidouteate-2.pdf'));
+    expect(text).to.contain('まどぐち信用金庫').and.contain('本店').and.contain('テンニュウタロウ');
+    const school = await procedureRow('schoolTransfer');
+    const schoolText = flat(await pdfText(`${server.url}visits/${visitId}/procedures/${school!.id}/forms.pdf`, 'tennyugaku-2.pdf'));
+    expect(schoolText).to.contain('千代田区立千代田小学校').and.contain('まどぐち町立緑ケ丘小学校');
+    // Nobody was asked the grade or the stage: they come from the birth date (see formData.ts).
+    expect(page).to.not.contain('name="q_grade"').and.not.contain('name="q_schoolStage"');
   });
 });

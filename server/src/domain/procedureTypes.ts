@@ -96,6 +96,11 @@ export interface Question {
   askWhen?: Condition;
   /** Explanation for staff. */
   help?: string;
+  /**
+   * A detail of the application form (口座, 学校名 …), not a question that decides procedures: asked
+   * only at the counter that handles the procedure, once it is on the visit's list.
+   */
+  detail?: boolean;
 }
 
 export interface ProcedureDefinition {

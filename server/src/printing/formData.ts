@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { NoticeMemberInput } from '../domain/noticeValidation.js';
 import type { NoticeType } from '../domain/procedureTypes.js';
+import { schoolGrade, schoolStage } from '../domain/schoolAge.js';
 import type { Notice } from '../notices/notices.js';
 import { noticeMemberKey } from '../notices/visitProcedures.js';
 import { noticeSubjectOf, registeredAddress, type PresentableRow } from '../residents/present.js';
@@ -174,7 +175,8 @@ export async function noticeFormData(db: Knex, presenter: AddressPresenter, inpu
       hittousha: n.data.hittousha ?? '',
       notifier: notifier ? `届出人: ${notifier}` : '',
     },
-    answers: input.answers,
+    // What the visit already knows fills the form's own questions; an answer given at the counter wins.
+    answers: { ...derivedAnswers(v, n, members), ...input.answers },
     masks: masked
       ? {
           'notice.newAddress': MASKED_ADDRESS,
@@ -184,6 +186,34 @@ export async function noticeFormData(db: Knex, presenter: AddressPresenter, inpu
         }
       : {},
   };
+}
+
+/** Identity documents with a photo: a seal is registered the same day (otherwise by a letter of inquiry). */
+const PHOTO_ID = new Set(['myNumberCard', 'driversLicence', 'residenceCard', 'passport']);
+/** The identity check's documents as the 印鑑登録 form's check boxes name them. */
+const ID_DOCUMENT: Readonly<Record<string, string>> = { myNumberCard: 'myNumberCard', driversLicence: 'license' };
+
+/**
+ * Answers a form needs that the visit already holds, so that nobody is asked them twice: from the
+ * identity check (who applies, with which document, registered the same day or by inquiry) and
+ * from the birth dates (the school stage and grade of the first school-age child on the move date).
+ * Per-person forms replace `applicant` for the person (see `withSubject`).
+ */
+function derivedAnswers(v: Visit, n: Notice, members: readonly NoticeMemberInput[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (v.identityDocument) {
+    out.idDocument = ID_DOCUMENT[v.identityDocument] ?? 'other';
+    out.registration = PHOTO_ID.has(v.identityDocument) ? 'sameDay' : 'inquiry';
+  }
+  if (v.visitorName) out.applicant = v.visitorRole === 'proxy' ? 'agent' : 'self';
+  const on = n.effectiveDate ?? n.reportedDate;
+  const pupil = members.find((m) => m.birthDate && ['elementary', 'juniorHigh'].includes(schoolStage(m.birthDate, on)));
+  if (pupil?.birthDate) {
+    const grade = schoolGrade(pupil.birthDate, on);
+    out.schoolStage = schoolStage(pupil.birthDate, on);
+    out.grade = String(grade <= 6 ? grade : grade - 6);
+  }
+  return out;
 }
 
 /** A template without a member table is a form per person: one copy for each person it concerns. */
@@ -197,8 +227,14 @@ export function formsFor(template: FormTemplate, data: FormData): FormToRender[]
   return members.map((m) => ({ template, data: withSubject(data, m) }));
 }
 
-/** The data with this person as the form's subject (the 届出人's phone kept). */
+/**
+ * The data with this person as the form's subject (the 届出人's phone kept). When someone else came
+ * (the visitor is not this person), the person applies through them: 代理人.
+ */
 function withSubject(data: FormData, m: PersonData): FormData {
   const phone = data.subject?.phone;
-  return { ...data, subject: { ...m, ...(phone ? { phone } : {}) } };
+  const visitor = data.subject?.name;
+  const answers = { ...(data.answers ?? {}) };
+  if (visitor && answers.applicant === 'self' && visitor !== m.name) answers.applicant = 'agent';
+  return { ...data, subject: { ...m, ...(phone ? { phone } : {}) }, answers };
 }

@@ -63,11 +63,11 @@ export function sampleData(): FormData {
       previousInsurance: '全国健康保険協会 東京支部',
       previousInsuranceEnd: '2025-03-31',
       // 児童手当 (childAllowanceClaim)
-      claimantPension: 'kosei',
+      claimantPension: '厚生年金',
       spouse: false,
       bankName: 'まどぐち信用金庫',
       branchName: '本町支店',
-      accountType: 'futsu',
+      accountType: '普通',
       accountNumber: '1234567',
       accountHolderKana: 'タカハシ サキコ',
       // 転入学 (schoolTransfer)

@@ -77,6 +77,7 @@ export const procedureFileSchema = {
         choices: { type: 'array', items: text },
         askWhen: { $ref: '#/definitions/condition' },
         help: { type: 'string' },
+        detail: { type: 'boolean' },
       },
     },
     condition: {

@@ -82,7 +82,15 @@ const VisitProceduresSchema = Obj({
     }),
   ),
   questions: T.Array(
-    Obj({ id: Str, text: Str, type: Str, choices: T.Optional(T.Array(Str)), askWhen: T.Optional(T.Unknown()), help: T.Optional(Str) }),
+    Obj({
+      id: Str,
+      text: Str,
+      type: Str,
+      choices: T.Optional(T.Array(Str)),
+      askWhen: T.Optional(T.Unknown()),
+      help: T.Optional(Str),
+      detail: T.Optional(T.Boolean({ description: '申請書の欄の質問 (手続きを受け付ける窓口で聞く)' })),
+    }),
   ),
   answers: T.Record(T.String(), T.Union([T.Boolean(), T.String()])),
 });
@@ -746,8 +754,14 @@ export async function visitWorkSections(
   const decide = await protection(db);
   const touching = new Set(notices.filter((n) => decide.notice(noticeSubjectOf(n)).protected).map((n) => n.id));
   const printable = notices.filter((n) => n.status !== 'draft' && n.status !== 'cancelled');
+  const catalog = procedures.definitions(on);
   const rows = await visitProcedures(db, visitId);
-  const questions: Question[] = canAccept ? await openQuestions(db, visitId, notices, procedures.definitions(on), on) : [];
+  // A form's detail questions are for the counter that handles the procedure (once it is listed).
+  const listedHere = new Set(
+    rows.filter((r) => !r.removed && isProcedureHere(procedures.byId(r.procedureId), myCounter, mySection)).map((r) => r.procedureId),
+  );
+  const askedHere = (q: Question) => !q.detail || catalog.some((d) => listedHere.has(d.id) && d.questions.some((x) => x.id === q.id));
+  const questions: Question[] = canAccept ? (await openQuestions(db, visitId, notices, catalog, on)).filter(askedHere) : [];
   const answers = await visitAnswers(db, visitId);
   const memos = await visitMemos(db, visitId);
   const hidden = html`<input type="hidden" name="_csrf" value="${csrf}">`;
@@ -786,7 +800,7 @@ ${printable.some((n) => touching.has(n.id)) ? html`<p class="card warnings" role
 <p class="print-links"><a href="/visits/${visitId}/bundle.pdf" target="_blank" id="print-bundle">この来庁の書類をまとめて印刷</a> ・ <a href="/visits/${visitId}/guide.pdf" target="_blank" id="print-guide">手続きのご案内を印刷</a></p>`
     : html`<p class="muted">まだ届出はありません。</p>`
 }
-${open && canAccept ? html`<form method="post" action="/visits/${visitId}/notices" class="card filters">${hidden}<label>届出の種類<br><select name="type" id="notice-type">${noticeTypes.map((t) => html`<option value="${t}">${noticeTypeLabels[t]}</option>`)}</select></label>${subjects.length > 1 ? html`<label>世帯 (対象者)<br><select name="subject" id="notice-subject">${subjects.map((x) => html`<option value="${x.addresseeNo}">${x.addresseeNo} ${x.name}</option>`)}</select></label>` : ''}<button type="submit" id="create-notice">届出を作成</button></form>` : ''}
+${open && canAccept ? html`<form method="post" action="/visits/${visitId}/notices" class="card filters">${hidden}<label>届出の種類<br><select name="type" id="notice-type" ${notices.length ? '' : html`autofocus`}>${noticeTypes.map((t) => html`<option value="${t}">${noticeTypeLabels[t]}</option>`)}</select></label>${subjects.length > 1 ? html`<label>世帯 (対象者)<br><select name="subject" id="notice-subject">${subjects.map((x) => html`<option value="${x.addresseeNo}">${x.addresseeNo} ${x.name}</option>`)}</select></label>` : ''}<button type="submit" id="create-notice">届出を作成</button></form>` : ''}
 <h2 id="procedures">関連する手続き (${active.length} 件)</h2>
 ${
   active.length
@@ -872,8 +886,10 @@ function counterPanel(p: {
   elsewhere: readonly { status: ProcedureStatus }[];
 }): SafeHtml {
   if (!p.persons.length && !p.here.length && !p.elsewhere.length) return html``;
+  // The page opens on this counter's first open procedure (its 受付済 button): the first useful control.
+  const firstOpen = p.open ? p.here.find((h) => h.row.status === 'pending' || h.row.status === 'printed')?.row.id : undefined;
   const quick = (rowId: number, status: ProcedureStatus, label: string, current: ProcedureStatus) =>
-    html`<form method="post" action="/visits/${p.visitId}/procedures/${rowId}" class="inline quick-status" data-quick-status>${p.hidden}<input type="hidden" name="status" value="${status}"><button type="submit" ${current === status ? html`disabled` : ''}>${label}</button></form>`;
+    html`<form method="post" action="/visits/${p.visitId}/procedures/${rowId}" class="inline quick-status" data-quick-status>${p.hidden}<input type="hidden" name="status" value="${status}"><button type="submit" ${current === status ? html`disabled` : ''} ${rowId === firstOpen && status === 'accepted' ? html`autofocus` : ''}>${label}</button></form>`;
   const openElsewhere = p.elsewhere.filter((r) => r.status === 'pending' || r.status === 'printed').length;
   return html`<section class="card counter-panel" id="counter-panel" aria-labelledby="counter-panel-title">
 <h2 id="counter-panel-title">${p.counterName ? `${p.counterName} で行うこと` : 'この窓口で行うこと'}</h2>
