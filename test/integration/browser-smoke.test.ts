@@ -90,6 +90,8 @@ describe('browser smoke: login, role choice and home page in Chromium', function
     const admin = await newStaffPage(browser, server.url);
     await admin.setViewportSize({ width: 1280, height: 800 });
     await loginInBrowser(admin, server.url, 'smoke-kanri', adminPassword);
+    // The administrator's home offers their own screens, not an empty card.
+    expect(await admin.locator('.card.actions a', { hasText: '職員管理' }).count()).to.equal(1);
     await admin.goto('/admin/staff');
     const header = await admin.locator('header.top').boundingBox();
     const brand = await admin.locator('header.top a.brand').boundingBox();
