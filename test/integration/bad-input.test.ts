@@ -1,7 +1,8 @@
 import { gzipSync } from 'node:zlib';
 import { expect } from 'chai';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import type { LoggedIn } from '../helpers/login.js';
+import { postForm } from '../helpers/http.js';
+import { loginAs, type LoggedIn } from '../helpers/login.js';
 
 /**
  * Bodies that are not what they claim: each gets a 4xx with a Japanese message and a catalog
@@ -80,5 +81,13 @@ describe('bad request bodies', () => {
     const missing = await fetch(`${server.url}no-such-page`, { headers: { cookie: clerk.cookie, accept: 'text/html' } });
     expect(missing.status).to.equal(404);
     expect(await missing.text()).to.include('ページが見つかりません');
+    // A role without the right: the reason, the way back and the way to another role.
+    const shomei = await loginAs(server.url, server.knex, ['certificates', 'counter']);
+    await postForm(`${server.url}role`, shomei, { groupCode: 'certificates' });
+    const refused = await fetch(`${server.url}review`, { headers: { cookie: shomei.cookie, accept: 'text/html', referer: '/search' } });
+    expect(refused.status).to.equal(403);
+    const text = await refused.text();
+    expect(text).to.include('class="card alert error-page"').and.include('この操作はできません');
+    expect(text).to.include('href="/role"').and.include('役割を切り替える').and.include('href="/"');
   });
 });
