@@ -174,14 +174,16 @@ export function priceRequest(catalog: CertificateCatalog, request: CertificateRe
     }
     for (const o of type.options) {
       if (given[o.id] !== undefined) continue;
-      if (o.default !== undefined) options[o.id] = o.default;
-      else if (o.required)
+      // A required option is never filled in from its default: the default is what the screen
+      // preselects for staff to see; a request that names no value (the API) is refused, not guessed.
+      if (o.required)
         problem(
           `options.${o.id}`,
           o.type === 'year'
             ? `「${type.name}」(${who}) は${o.label}を指定してください`
             : `「${type.name}」(${who}) の「${o.label}」を選んでください`,
         );
+      else if (o.default !== undefined) options[o.id] = o.default;
       else if (o.type === 'boolean') options[o.id] = false;
     }
 

@@ -10,14 +10,14 @@ import { common, DATE_RE } from './common.js';
 
 /** `madoguchi audit verify|anchor|export`. */
 export function addAuditCommands(program: Command): void {
-  const audit = program.command('audit').description('the tamper-evident audit trail');
+  const audit = program.command('audit').description('改ざんを検知できる監査ログ');
   audit
     .command('verify')
-    .description('recompute the hash chain and check it against the anchor file; exits 1 and names the first broken record')
-    .option('--from <date>', 'first day (YYYY-MM-DD, Japan time)')
-    .option('--to <date>', 'last day (YYYY-MM-DD, Japan time)')
-    .option('--anchors <file>', 'anchor file (default: audit.anchorFile, <data-dir>/audit-anchors.log)')
-    .option('--no-anchors', 'check the chain only (a restore drill in another folder)')
+    .description('ハッシュの連鎖を計算し直してアンカーファイルと照合する。壊れていれば最初の壊れた記録を示し、終了コード 1')
+    .option('--from <date>', '最初の日 (YYYY-MM-DD、日本時間)')
+    .option('--to <date>', '最後の日 (YYYY-MM-DD、日本時間)')
+    .option('--anchors <file>', 'アンカーファイル (既定: audit.anchorFile、<data-dir>/audit-anchors.log)')
+    .option('--no-anchors', '連鎖だけを検査する (別のフォルダーでの復元訓練など)')
     .action(async (opts: { from?: string; to?: string; anchors?: string | false }, cmd: Command) => {
       const o = common(cmd);
       for (const d of [opts.from, opts.to])
@@ -47,8 +47,8 @@ export function addAuditCommands(program: Command): void {
     });
   audit
     .command('anchor')
-    .description('write the chain head (sequence and hash) to the anchor file and the log now')
-    .option('--file <file>', 'anchor file (default: audit.anchorFile, <data-dir>/audit-anchors.log)')
+    .description('連鎖の先頭 (連番とハッシュ) をいまアンカーファイルとログに書く')
+    .option('--file <file>', 'アンカーファイル (既定: audit.anchorFile、<data-dir>/audit-anchors.log)')
     .action(async (opts: { file?: string }, cmd: Command) => {
       const o = common(cmd);
       const config = loadAppConfig(o.config);
@@ -74,10 +74,10 @@ export function addAuditCommands(program: Command): void {
     });
   audit
     .command('export')
-    .description('write the audit trail of a period as CSV (UTF-8 with BOM)')
-    .requiredOption('--from <date>', 'first day (YYYY-MM-DD, Japan time)')
-    .requiredOption('--to <date>', 'last day (YYYY-MM-DD, Japan time)')
-    .option('--out <file>', 'output file (default: standard output)')
+    .description('期間の監査ログを CSV (BOM 付き UTF-8) で書き出す')
+    .requiredOption('--from <date>', '最初の日 (YYYY-MM-DD、日本時間)')
+    .requiredOption('--to <date>', '最後の日 (YYYY-MM-DD、日本時間)')
+    .option('--out <file>', '出力ファイル (既定: 標準出力)')
     .action(async (opts: { from: string; to: string; out?: string }, cmd: Command) => {
       const o = common(cmd);
       for (const d of [opts.from, opts.to]) if (!DATE_RE.test(d)) throw new InvalidArgumentError('日付は YYYY-MM-DD で指定してください');

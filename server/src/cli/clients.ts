@@ -4,12 +4,12 @@ import { cliActor, withDb } from './common.js';
 
 /** `madoguchi client register|revoke|list` and `madoguchi agent register`. */
 export function addClientCommands(program: Command): void {
-  const client = program.command('client').description('machine clients (RPA agents) that call the JSON API with a bearer token');
+  const client = program.command('client').description('JSON API をベアラートークンで呼び出す端末 (RPA 端末など)');
   client
     .command('register')
-    .description('register a client and print its token (shown this once; only its hash is stored)')
-    .argument('<name>', 'client name, e.g. rpa-01')
-    .option('--group <code>', 'the group whose permissions and data scopes the client gets', 'rpaAgent')
+    .description('端末を登録してトークンを表示する (表示はこの 1 回だけ。保存するのはハッシュのみ)')
+    .argument('<name>', '端末名 (例: rpa-01)')
+    .option('--group <code>', '端末に与える権限とデータの範囲を決めるグループ', 'rpaAgent')
     .action(async (name: string, opts: { group: string }, cmd: Command) => {
       const token = await withDb(cmd, (knex) => registerApiClient(knex, name, opts.group, cliActor()));
       console.log(token);
@@ -19,10 +19,10 @@ export function addClientCommands(program: Command): void {
     });
   program
     .command('agent')
-    .description('RPA agents')
+    .description('RPA 端末')
     .command('register')
-    .description('register an RPA agent PC (group rpaAgent) and print its token once')
-    .argument('<name>', 'agent name, e.g. rpa-01')
+    .description('RPA 端末の PC を登録し (グループ rpaAgent)、トークンを 1 回だけ表示する')
+    .argument('<name>', '端末名 (例: rpa-01)')
     .action(async (name: string, _o, cmd: Command) => {
       const token = await withDb(cmd, (knex) => registerApiClient(knex, name, 'rpaAgent', cliActor()));
       console.log(token);
@@ -32,8 +32,8 @@ export function addClientCommands(program: Command): void {
     });
   client
     .command('revoke')
-    .description('revoke a client: its token is refused from now on')
-    .argument('<name>')
+    .description('端末を失効させる (以後そのトークンは拒否される)')
+    .argument('<name>', '端末名')
     .action(async (name: string, _o, cmd: Command) => {
       const done = await withDb(cmd, (knex) => revokeApiClient(knex, name, cliActor()));
       if (!done) {
@@ -43,7 +43,7 @@ export function addClientCommands(program: Command): void {
     });
   client
     .command('list')
-    .description('list clients with their last contact')
+    .description('端末の一覧を最後の接続 (日時・アドレス) とあわせて表示する')
     .action(async (_o, cmd: Command) => {
       const rows = await withDb(cmd, (knex) => listApiClients(knex));
       for (const c of rows)

@@ -9,10 +9,10 @@ import { common } from './common.js';
 
 /** `madoguchi forms check|preview`. */
 export function addFormsCommands(program: Command): void {
-  const forms = program.command('forms').description('form templates (<config>/forms/*.yaml): check them, preview them with sample data');
+  const forms = program.command('forms').description('様式テンプレート (<config>/forms/*.yaml) の検査と、サンプルデータでのプレビュー');
   forms
     .command('check')
-    .description('validate every template and print it with the sample data; errors as file:line (exit 2)')
+    .description('すべての様式を検査し、サンプルデータで印字してみる。エラーは ファイル:行 で表示 (終了コード 2)')
     .action(async (_o, cmd: Command) => {
       const o = common(cmd);
       const r = await checkForms(o.config, FontSet.load());
@@ -25,10 +25,10 @@ export function addFormsCommands(program: Command): void {
     });
   forms
     .command('preview')
-    .description('print a template with sample data (4-person household) to a PDF; --grid adds a millimetre grid')
-    .argument('<name>', 'template id (the id: line of the YAML file)')
-    .option('--grid', 'draw a millimetre grid under the form (lines every 5 mm, numbers every 10 mm)', false)
-    .option('--out <file>', 'output PDF (default: <data-dir>/preview-NAME.pdf)')
+    .description('様式をサンプルデータ (4 人世帯) で PDF に印字する。--grid で方眼を重ねる')
+    .argument('<name>', '様式 ID (YAML ファイルの id: の行)')
+    .option('--grid', '様式の下に方眼を描く (5 mm ごとに線、10 mm ごとに数字)', false)
+    .option('--out <file>', '出力する PDF (既定: <data-dir>/preview-<name>.pdf)')
     .action(async (name: string, opts: { grid: boolean; out?: string }, cmd: Command) => {
       const o = common(cmd);
       let template;

@@ -6,6 +6,7 @@ import { addAuditCommands } from './audit.js';
 import { addClientCommands } from './clients.js';
 import { int } from './common.js';
 import { addFormsCommands } from './forms.js';
+import { localizeHelp } from './help.js';
 import { addLinkageCommands } from './linkage.js';
 import { addNoticesCommands } from './notices.js';
 import { addBackupCommands, addCertCommands, addMigrateCommand, addUpsEventCommand } from './ops.js';
@@ -18,19 +19,19 @@ import { addStaffCommands } from './staff.js';
  */
 export function buildCli(): Command {
   const program = new Command('madoguchi')
-    .description('まどぐち — 書かない窓口 (no-writing counter) for Japanese municipalities')
-    .version(version)
+    .description('まどぐち — 自治体の「書かない窓口」')
+    .version(version, '-V, --version', 'バージョンを表示')
     .addOption(
-      new Option('--data-dir <dir>', 'data directory (database, logs, linkage folders)').env('MADOGUCHI_DATA_DIR').default('./data'),
+      new Option('--data-dir <dir>', 'データフォルダー (データベース・ログ・連携フォルダー)').env('MADOGUCHI_DATA_DIR').default('./data'),
     )
-    .addOption(new Option('--config <dir>', 'configuration directory').env('MADOGUCHI_CONFIG_DIR').default('./config'))
+    .addOption(new Option('--config <dir>', '設定フォルダー').env('MADOGUCHI_CONFIG_DIR').default('./config'))
     .addOption(
-      new Option('--port <n>', 'HTTP port')
+      new Option('--port <n>', 'HTTP のポート番号')
         .env('MADOGUCHI_PORT')
         .default(8080)
         .argParser(int('port', 0, 65535)),
     )
-    .addOption(new Option('--host <addr>', 'address to listen on').env('MADOGUCHI_HOST').default('127.0.0.1'))
+    .addOption(new Option('--host <addr>', '待ち受けるアドレス').env('MADOGUCHI_HOST').default('127.0.0.1'))
     .showHelpAfterError();
 
   addServeCommands(program); // serve, demo
@@ -44,6 +45,7 @@ export function buildCli(): Command {
   addUpsEventCommand(program); // ups-event
   addBackupCommands(program); // backup now|list|verify, restore
   addMigrateCommand(program); // migrate
+  localizeHelp(program); // last: it reaches every command added above
   return program;
 }
 
@@ -54,7 +56,7 @@ export async function main(argv: string[]): Promise<void> {
   } catch (e) {
     if (e instanceof ConfigError) console.error(`設定ファイルのエラー:\n${e.message}`);
     else if (e instanceof LinkageFileError) console.error(e.message);
-    else if (e instanceof InvalidArgumentError) console.error(`error: ${e.message}`);
+    else if (e instanceof InvalidArgumentError) console.error(`エラー: ${e.message}`);
     else console.error(e instanceof Error ? `エラー: ${e.message}` : e);
     process.exitCode = e instanceof InvalidArgumentError ? 2 : 1;
   }

@@ -99,14 +99,14 @@ export async function runIngest(
 export function addLinkageCommands(program: Command): void {
   program
     .command('generate')
-    .description('write a deterministic demo town as national-standard linkage CSV files')
-    .requiredOption('--out <dir>', 'output directory')
-    .addOption(new Option('--people <n>', 'number of residents').default(5000).argParser(int('people', MIN_PEOPLE, MAX_PEOPLE)))
-    .addOption(new Option('--encoding <enc>', 'file encoding').choices(['utf8', 'cp932']).default('utf8'))
-    .option('--seed <seed>', 'random seed', 'madoguchi')
-    .option('--as-of <date>', 'export date (YYYY-MM-DD); default today in Japan')
-    .option('--diff', "also write the next day's differential files", false)
-    .option('--json', 'print the summary as JSON (with peak memory)', false)
+    .description('デモの町を標準仕様の連携 CSV ファイルとして書き出す (シードが同じなら毎回同じ内容)')
+    .requiredOption('--out <dir>', '出力フォルダー')
+    .addOption(new Option('--people <n>', '住民数').default(5000).argParser(int('people', MIN_PEOPLE, MAX_PEOPLE)))
+    .addOption(new Option('--encoding <enc>', 'ファイルの文字コード').choices(['utf8', 'cp932']).default('utf8'))
+    .option('--seed <seed>', '乱数シード', 'madoguchi')
+    .option('--as-of <date>', '出力日 (YYYY-MM-DD。既定: 日本時間の今日)')
+    .option('--diff', '翌日分の差分ファイルも書き出す', false)
+    .option('--json', '結果を JSON で表示する (最大メモリ使用量つき)', false)
     .action(
       async (
         opts: { out: string; people: number; encoding: 'utf8' | 'cp932'; seed: string; asOf?: string; diff: boolean; json: boolean },
@@ -147,12 +147,14 @@ export function addLinkageCommands(program: Command): void {
 
   program
     .command('ingest')
-    .description('load linkage files (a folder of spec-id folders, one spec folder, or one file) into the cache')
-    .argument('<path>', 'folder or file to load')
-    .addOption(new Option('--encoding <enc>', 'file encoding (default: from config)').choices(['auto', 'utf8', 'cp932']))
-    .option('--gaiji-map <file>', '同定マップ CSV for legacy 外字 (default: config, then PATH/gaiji-map.csv)')
-    .option('--force', 'apply even files whose content was applied before (e.g. after correcting the 同定マップ)', false)
-    .option('--allow-shrink', 'apply a full file even when it removes more rows than linkage.shrinkGuard allows (after checking it)', false)
+    .description(
+      '連携ファイルをキャッシュに取り込む (仕様 ID ごとのフォルダーを並べたフォルダー、仕様 1 つのフォルダー、またはファイル 1 つ)',
+    )
+    .argument('<path>', '取り込むフォルダーまたはファイル')
+    .addOption(new Option('--encoding <enc>', 'ファイルの文字コード (既定: 設定の値)').choices(['auto', 'utf8', 'cp932']))
+    .option('--gaiji-map <file>', '外字の同定マップ CSV (既定: 設定の値、なければ <path>/gaiji-map.csv)')
+    .option('--force', '前に取り込んだのと同じ内容のファイルも取り込む (同定マップを直したあとなど)', false)
+    .option('--allow-shrink', 'linkage.shrinkGuard の上限を超えて件数が減る全件ファイルも取り込む (内容を確かめてから)', false)
     .action(
       async (
         target: string,

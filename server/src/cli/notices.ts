@@ -9,11 +9,11 @@ import { cliActor, common, DATE_RE, withDb } from './common.js';
 export function addNoticesCommands(program: Command): void {
   program
     .command('notices')
-    .description('accepted notices for the core system')
+    .description('基幹系に渡す受理済みの届出')
     .command('export')
-    .description('write the notices accepted on a day as CSV (tmp + rename) into backwardLinkage.csvDir')
-    .option('--date <YYYY-MM-DD>', 'the Japanese day (default: today)')
-    .addOption(new Option('--encoding <enc>', 'utf8 (BOM) or cp932').choices(['utf8', 'cp932']))
+    .description('1 日に受理した届出を CSV で backwardLinkage.csvDir に書き出す (一時ファイルに書いてから名前を変える)')
+    .option('--date <YYYY-MM-DD>', '日付 (日本時間。既定: 今日)')
+    .addOption(new Option('--encoding <enc>', '文字コード (utf8 は BOM 付き。既定: backwardLinkage.encoding)').choices(['utf8', 'cp932']))
     .action(async (opts: { date?: string; encoding?: 'utf8' | 'cp932' }, cmd: Command) => {
       const o = common(cmd);
       const config = loadAppConfig(o.config);

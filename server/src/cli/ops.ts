@@ -13,11 +13,11 @@ import { common, progressBar, withDb } from './common.js';
 export function addCertCommands(program: Command): void {
   program
     .command('cert')
-    .description('certificates for HTTPS')
+    .description('HTTPS の証明書')
     .command('dev')
-    .description('make a local CA and a server certificate for trying HTTPS out (production: the internal CA)')
-    .option('--out <dir>', 'output folder (default: <data-dir>/tls)')
-    .option('--hosts <names>', 'host names and addresses for the certificate, comma separated', 'localhost,127.0.0.1')
+    .description('HTTPS を試すためのローカル CA とサーバー証明書を作る (本番では庁内の CA を使う)')
+    .option('--out <dir>', '出力フォルダー (既定: <data-dir>/tls)')
+    .option('--hosts <names>', '証明書に入れるホスト名・アドレス (カンマ区切り)', 'localhost,127.0.0.1')
     .action((opts: { out?: string; hosts: string }, cmd: Command) => {
       const o = common(cmd);
       const dir = path.resolve(opts.out ?? path.join(o.dataDir, 'tls'));
@@ -38,9 +38,9 @@ export function addUpsEventCommand(program: Command): void {
   program
     .command('ups-event')
     .description(
-      'called by upsmon (NOTIFYCMD/upssched): ONBATT shows a banner and pauses RPA leases, ONLINE ends it, LOWBATT/FSD stop the server gracefully',
+      'upsmon (NOTIFYCMD/upssched) から呼ばれる: ONBATT で画面に停電の帯を出して RPA への新しい貸出を止め、ONLINE で元に戻し、LOWBATT/FSD でサーバーを正常に停止する',
     )
-    .argument('<event>', 'ONBATT | ONLINE | LOWBATT | FSD')
+    .argument('<event>', 'UPS のイベント: ONBATT (停電)・ONLINE (復電)・LOWBATT (残量低下)・FSD (強制停止)')
     .action(async (event: string, _o, cmd: Command) => {
       const name = event.toUpperCase();
       if (!(name in upsEvents)) {
@@ -86,7 +86,7 @@ export function addBackupCommands(program: Command): void {
 export function addMigrateCommand(program: Command): void {
   program
     .command('migrate')
-    .description('apply pending database migrations')
+    .description('未適用のデータベース移行を適用する')
     .action(async (_o, cmd: Command) => {
       const o = common(cmd);
       const config = loadAppConfig(o.config);

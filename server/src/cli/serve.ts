@@ -44,7 +44,7 @@ function onSignalsClose(server: RunningServer, dataDir: string): void {
 export function addServeCommands(program: Command): void {
   program
     .command('serve')
-    .description('start the server (runs pending database migrations first)')
+    .description('サーバーを起動する (未適用のデータベース移行を先に行う)')
     .action(async (_o, cmd: Command) => {
       const o = common(cmd);
       const server = await startServer({ configDir: o.config, dataDir: o.dataDir, port: o.port, host: o.host });
@@ -54,9 +54,9 @@ export function addServeCommands(program: Command): void {
 
   program
     .command('demo')
-    .description('first run: generate a demo town, load it, create demo staff, then serve; later runs just serve')
-    .addOption(new Option('--people <n>', 'residents in the demo town').default(5000).argParser(int('people', MIN_PEOPLE, MAX_PEOPLE)))
-    .option('--seed <seed>', 'random seed of the demo town', 'madoguchi')
+    .description('初回はデモの町を生成して取り込み、デモ用の職員を作ってから起動する。2 回目からは起動だけ')
+    .addOption(new Option('--people <n>', 'デモの町の住民数').default(5000).argParser(int('people', MIN_PEOPLE, MAX_PEOPLE)))
+    .option('--seed <seed>', 'デモの町の乱数シード', 'madoguchi')
     .action(async (opts: { people: number; seed: string }, cmd: Command) => {
       const o = common(cmd);
       const config = loadAppConfig(o.config);

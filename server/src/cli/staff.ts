@@ -15,15 +15,15 @@ import { cliActor, common } from './common.js';
 
 /** `madoguchi staff import`. */
 export function addStaffCommands(program: Command): void {
-  const staff = program.command('staff').description('staff accounts');
+  const staff = program.command('staff').description('職員アカウント');
   staff
     .command('import')
-    .description('bulk personnel update from a CSV (UTF-8 or CP932): shows the difference, then applies all of it or nothing')
-    .argument('<file>', 'CSV file (columns: ログインID, 氏名, 所属, グループ, 有効期間開始, 有効期間終了, 状態, 初期パスワード)')
-    .option('--dry-run', 'show the difference only; change nothing', false)
+    .description('人事異動を CSV (UTF-8 または CP932) から一括で反映する。差分を表示してから、すべて反映するか何も変えないか')
+    .argument('<file>', 'CSV ファイル (列: ログインID, 氏名, 所属, グループ, 有効期間開始, 有効期間終了, 状態, 初期パスワード)')
+    .option('--dry-run', '差分を表示するだけで、何も変更しない', false)
     .option(
       '--passwords-out <file>',
-      'where the initial passwords of added staff go (default: <data-dir>/staff-import-passwords-<YYYYMMDDHHmmss>.txt, mode 0600)',
+      '追加した職員の初期パスワードを書くファイル (既定: <data-dir>/staff-import-passwords-<YYYYMMDDHHmmss>.txt、モード 0600)',
     )
     .action(async (file: string, opts: { dryRun: boolean; passwordsOut?: string }, cmd: Command) => {
       const o = common(cmd);

@@ -62,11 +62,11 @@ async function withMssql<T>(config: AppConfig, f: (knex: Knex | undefined) => Pr
 export function addBackupCommands(program: Command, { common, progressBar }: CliHelpers): void {
   const backup = program
     .command('backup')
-    .description('verified backups of the database, the config and the RPA evidence (see docs/operations.md §3)');
+    .description('データベース・設定・RPA の証跡の検証済みバックアップ (docs/operations.md §3 を参照)');
   backup
     .command('now')
-    .description('take a backup now, verify it, and print its folder')
-    .option('--to <dir>', 'backup folder (default: backup.target in municipality.yaml)')
+    .description('いまバックアップを取って検証し、そのフォルダーを表示する')
+    .option('--to <dir>', 'バックアップ先のフォルダー (既定: municipality.yaml の backup.target)')
     .action(async (opts: { to?: string }, cmd: Command) => {
       const o = common(cmd);
       const config = loadAppConfig(o.config);
@@ -112,8 +112,8 @@ export function addBackupCommands(program: Command, { common, progressBar }: Cli
     });
   backup
     .command('list')
-    .description('list the backups: time, size, verification, folder')
-    .option('--target <dir>', 'backup folder (default: backup.target)')
+    .description('バックアップの一覧 (取得日時・大きさ・検証・フォルダー)')
+    .option('--target <dir>', 'バックアップ先のフォルダー (既定: backup.target)')
     .action((opts: { target?: string }, cmd: Command) => {
       const o = common(cmd);
       const target = backupTarget(loadAppConfig(o.config), o.dataDir, opts.target && path.resolve(opts.target));
@@ -131,9 +131,9 @@ export function addBackupCommands(program: Command, { common, progressBar }: Cli
   backup
     .command('verify')
     .description(
-      'check a backup (default: the newest): SHA-256 of every file, integrity_check and row counts on a copy; exit 1 on a problem',
+      'バックアップを検査する (既定: 最新のもの)。全ファイルの SHA-256 と、複製での integrity_check・表の件数。異常があれば終了コード 1',
     )
-    .argument('[path]', 'backup folder (or its manifest.json)')
+    .argument('[path]', 'バックアップのフォルダー (またはその manifest.json)')
     .action(async (p: string | undefined, _o, cmd: Command) => {
       const o = common(cmd);
       const config = loadAppConfig(o.config);
@@ -162,8 +162,8 @@ export function addBackupCommands(program: Command, { common, progressBar }: Cli
 
   program
     .command('restore')
-    .description('put a backup back (the server must be stopped): verifies it, moves the current database aside, copies the backup in')
-    .argument('<file>', 'backup folder, its manifest.json or its database file')
+    .description('バックアップを戻す (サーバーは停止しておく)。検証し、いまのデータベースを退避してから、バックアップを複写する')
+    .argument('<file>', 'バックアップのフォルダー、その manifest.json、またはそのデータベースファイル')
     .action(async (file: string, _o, cmd: Command) => {
       const o = common(cmd);
       const config = loadAppConfig(o.config);
