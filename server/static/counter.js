@@ -143,6 +143,15 @@
     type.addEventListener('change', sync);
     sync();
   });
+  // Every page starts on its first useful control: the page's own autofocus, else the first link or
+  // button of its main table (a list: open the first row), else its first field, else its first link.
+  if (document.activeElement === document.body && !$('[autofocus]')) {
+    var first =
+      $('main table a[href], main table button:not([disabled])') ||
+      $('main input:not([type=hidden]):not([disabled]), main select:not([disabled]), main textarea, main button:not([disabled])') ||
+      $('main a[href]');
+    if (first) first.focus();
+  }
   // After a search, the first result has the focus: ↓ and Enter pick a person without the mouse.
   // (The server leaves out autofocus on the search form when there are results.)
   if (links().length && $('#search-form')) links()[0].focus();

@@ -127,6 +127,14 @@ describe('browser smoke: login, role choice and home page in Chromium', function
       const res = await admin.goto(screen);
       if (res?.status() !== 200) continue; // not this role's screen
       expect(await unnamedControls(admin), `controls of ${screen} without an accessible name`).to.deep.equal([]);
+      // The page starts on a control, not on nothing (a page with no control of its own, like the
+      // procedure settings, has nothing to start on).
+      expect(
+        await admin.evaluate(
+          "document.activeElement !== document.body || !document.querySelector('main a[href], main input, main select, main button, main textarea')",
+        ),
+        `focus on ${screen}`,
+      ).to.equal(true);
     }
     await admin.context().close();
   });
