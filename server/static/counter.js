@@ -146,8 +146,11 @@
   // Every page starts on its first useful control: the page's own autofocus, else the first link or
   // button of its main table (a list: open the first row), else its first field, else its first link.
   if (document.activeElement === document.body && !$('[autofocus]')) {
+    // Never a status button of the counter panel: a stray Enter must not change a procedure.
     var first =
-      $('main table a[href], main table button:not([disabled])') ||
+      $all('main table a[href], main table button:not([disabled])').filter(function (x) {
+        return !x.closest('form[data-quick-status]');
+      })[0] ||
       $('main input:not([type=hidden]):not([disabled]), main select:not([disabled]), main textarea, main button:not([disabled])') ||
       $('main a[href]');
     if (first) first.focus();
@@ -193,10 +196,15 @@
       e.preventDefault();
       var text = input.value.trim();
       var options = list ? Array.prototype.slice.call(list.options) : [];
-      var pick = null;
-      options.forEach(function (o) {
-        if (!pick && o.value.indexOf(text) === 0 && o.value !== text) pick = o.value;
+      // Only an unambiguous completion: never replace what was typed when it is itself a candidate
+      // (「3-1」 is not 「3-10」), and never choose among several.
+      var exact = options.some(function (o) {
+        return o.value === text;
       });
+      var starting = options.filter(function (o) {
+        return o.value.indexOf(text) === 0;
+      });
+      var pick = !exact && text && starting.length === 1 ? starting[0].value : null;
       if (pick) {
         input.value = pick;
         input.dispatchEvent(new Event('input', { bubbles: true }));

@@ -169,11 +169,7 @@ describe('certificate catalog (config/fees.yaml)', () => {
       '      - {id: year, label: 年度, type: year, default: 2025}',
       'id: taxPayment',
     );
-    text = replaceOnce(
-      text,
-      'type: choice\n        required: true\n        choices:',
-      'type: choice\n        default: single\n        choices:',
-    );
+    text = replaceOnce(text, 'default: household', 'default: single');
     text = replaceOnce(
       text,
       '      - {id: showDomicile, label: 本籍・筆頭者, type: boolean, default: false}',

@@ -141,4 +141,60 @@ describe('forms of a 4-person move-in: complete and person-correct', function ()
     // Nobody was asked the grade or the stage: they come from the birth date (see formData.ts).
     expect(page).to.not.contain('name="q_grade"').and.not.contain('name="q_schoolStage"');
   });
+
+  it('refuses forms to a role that may not take notices, and a procedure without persons; keeps answers another counter gave; clears an erased one', async () => {
+    // 証明担当 prints certificate requests, not the visit's notices and applications.
+    const shomei = await loginAs(server.url, server.knex, ['certificates']);
+    expect((await get(`${server.url}visits/${visitId}/bundle.pdf`, shomei)).status).to.equal(403);
+    expect((await get(`${server.url}visits/${visitId}/notices/${noticeId}/form.pdf`, shomei)).status).to.equal(403);
+    const nhi = await procedureRow('nhiEnrol');
+    expect((await get(`${server.url}visits/${visitId}/procedures/${nhi!.id}/forms.pdf`, shomei)).status).to.equal(403);
+    // A procedure added by hand has no persons: its form is refused, not printed for whoever came.
+    const added = await postForm(`${server.url}visits/${visitId}/procedures`, clerk, {
+      procedureId: 'childAllowanceChange',
+      reason: '確認のため',
+    });
+    expect(added.status).to.equal(303);
+    const manual = await procedureRow('childAllowanceChange');
+    expect(manual, 'the procedure added by hand').to.not.equal(undefined);
+    const refused = await get(`${server.url}visits/${visitId}/procedures/${manual!.id}/forms.pdf`, clerk);
+    // (childAllowanceChange has no form: 400.) A row of a procedure with a form but without persons:
+    const seal = await procedureRow('sealRegistration');
+    await server.knex('visit_procedures').where({ id: seal!.id }).update({ members: '[]', notice_id: null, source: 'manual' });
+    const noPersons = await get(`${server.url}visits/${visitId}/procedures/${seal!.id}/forms.pdf`, clerk);
+    expect(noPersons.status).to.equal(400);
+    expect(await noPersons.text()).to.contain('対象の人が決まっていない');
+    expect(refused.status).to.equal(400);
+    // The checklist keeps an answer given elsewhere after this page was drawn.
+    await server.knex('visit_answers').where({ visit_id: visitId, question_id: 'hasDog' }).del();
+    await server
+      .knex('visit_answers')
+      .insert({ visit_id: visitId, question_id: 'hasDog', value: 'true', answered_by: clerk.staffId, answered_at: new Date() });
+    const stale = await postForm(`${server.url}visits/${visitId}/answers`, clerk, { checklist: ['hasDog'], was_hasDog: '' });
+    expect(stale.status).to.equal(303);
+    const dog = (await server.knex('visit_answers').where({ visit_id: visitId, question_id: 'hasDog' }).first('value')) as {
+      value: string;
+    };
+    expect(dog.value).to.equal('true');
+    // The same box posted from a page that showed はい, now unticked: いいえ (the question is on the checklist).
+    await postForm(`${server.url}visits/${visitId}/answers`, clerk, { checklist: ['hasDog'], was_hasDog: 'true' });
+    const untick = (await server.knex('visit_answers').where({ visit_id: visitId, question_id: 'hasDog' }).first('value')) as {
+      value: string;
+    };
+    expect(untick.value).to.equal('false');
+    // An erased text answer is cleared.
+    const password = randomPassword();
+    await createStaff(server.knex, {
+      loginId: 'kosodate-clear',
+      displayName: '子育て 担当',
+      section: '子育て支援課',
+      password,
+      groups: ['welfare'],
+      mustChangePassword: false,
+    });
+    const kosodate = await loginWith(server.url, server.knex, 'kosodate-clear', password, 'kosodate-7');
+    await postForm(`${server.url}visits/${visitId}/answers`, kosodate, { q_accountNumber: '7654321' });
+    await postForm(`${server.url}visits/${visitId}/answers`, kosodate, { q_accountNumber: '' });
+    expect(await server.knex('visit_answers').where({ visit_id: visitId, question_id: 'accountNumber' }).first()).to.equal(undefined);
+  });
 });

@@ -337,6 +337,55 @@ describe('notices: drafts, validation, derived procedures, review with four eyes
     expect(review).to.match(/<a href="\/review" id="notice-back">← 審査の一覧に戻る<\/a>/);
   });
 
+  it('names no address master candidates beside a protected notice, and audits a refused identity save', async () => {
+    const guarded = {
+      addressee_no: '700000000009',
+      household_no: 'H9',
+      resident_kind: '1',
+      resident_status: '1',
+      name: '保護 花子',
+      name_kana: 'ホゴ ハナコ',
+      sex: '2',
+      birth_date: '1985-05-05',
+      relationship_code1: '02',
+      relationship_label: '世帯主',
+      change_reason_code: '01',
+      town_name: '本町',
+      block_number: '1-1',
+    };
+    await server.knex('residents').insert({ ...guarded, ...derivedKeys.residents!(guarded) });
+    await server.knex('support_measures').insert({ addressee_no: '700000000009', measure_code: '1', start_date: '2024-01-01' });
+    const res = await postForm(`${server.url}visits`, clerk, {});
+    const v = Number(/\/visits\/(\d+)$/.exec(res.headers.get('location') ?? '')![1]);
+    await postForm(`${server.url}visits/${v}/subjects`, clerk, { addresseeNo: '700000000009' });
+    const created = await postForm(`${server.url}visits/${v}/notices`, clerk, { type: 'relocation' });
+    const url = `${server.url}${created.headers.get('location')!.slice(1)}`;
+    const refused = await postForm(url, clerk, {
+      action: 'accept',
+      effectiveDate: 'R8.11.20',
+      newAddress: '緑ケ丘二丁目3番地',
+      m0_addresseeNo: '700000000009',
+      m0_name: '保護 花子',
+      moving: ['0'],
+      head: '0',
+    });
+    expect(refused.status).to.equal(400);
+    const page = await refused.text();
+    expect(page).to.contain('候補は出しません');
+    expect(page).to.not.contain('3番地4');
+
+    const before = Number(
+      ((await server.knex('audit_trail').where({ action: 'visit.identity', result: 'failure' }).count({ n: '*' }).first()) as { n: number })
+        .n,
+    );
+    await postForm(`${server.url}visits/${v}/visitor`, clerk, { visitorRole: 'proxy', visitorName: '代理 太郎' });
+    const after = Number(
+      ((await server.knex('audit_trail').where({ action: 'visit.identity', result: 'failure' }).count({ n: '*' }).first()) as { n: number })
+        .n,
+    );
+    expect(after - before).to.equal(1);
+  });
+
   it('cancels a draft with a reason, and refuses a cancel without one', async () => {
     const created = await postForm(`${server.url}visits/${visitId}/notices`, clerk, { type: 'headChange' });
     const nid = Number(/notices\/(\d+)$/.exec(created.headers.get('location')!)![1]);

@@ -117,11 +117,11 @@ export async function certificateRequestPrint(
   const targets = [`certificateRequest:${request.id}`, `visit:${visit.id}`, ...(subjectNo ? [subjectNo] : [])];
   const masked = d.protected && !presenter.canSee;
   const address = person ? (presenter.present(registeredAddress(person), d, targets) as string) : '';
-  // The visitor who is the person (or of the household) lives at the person's address; a proxy gave theirs.
+  // 「窓口に来た人」 follows the request's relation: the person or one of the household lives at the
+  // person's address; a 代理人 or 第三者 gave their own (never the person's, whatever the identity
+  // form's role says).
   const requesterAddress =
-    visit.visitorRole === 'proxy'
-      ? (presenter.present(visit.visitorAddress, d, targets) ?? '')
-      : address || (presenter.present(visit.visitorAddress, d, targets) ?? '');
+    request.relation === 'self' || request.relation === 'household' ? address : (presenter.present(visit.visitorAddress, d, targets) ?? '');
   return {
     request,
     subjectNo,

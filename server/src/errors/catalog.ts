@@ -84,6 +84,11 @@ export const errorCatalog = {
   'print.procedureNotInVisit': { status: 404, message: '指定された手続きはこの来庁にありません' },
   'print.procedureHasNoForms': { status: 400, message: 'この手続きには印刷する様式がありません' },
   'print.noNoticeForForms': { status: 400, message: '受付済の届出がないため、様式に入れる内容がありません' },
+  'print.noPersons': {
+    status: 400,
+    message:
+      '「{name}」の対象の人が決まっていないため、申請書を印刷できません (手で追加した手続きや、取り消した届出の手続き)。届出から出た手続きで印刷してください',
+  },
   'print.pamphletMissing': { status: 404, message: 'パンフレットのファイルがありません (config/pamphlets)' },
   // The form's data cannot be printed as it is (422): what to change, naming the template and the field.
   'print.missingGlyph': {

@@ -21,8 +21,6 @@ const RULES: readonly [RegExp, PersonalTarget | null][] = [
   [/^\/visits\/[^/]+\/[^/]+\.pdf$/, 'print'],
   [/^(\/api\/v1)?\/visits(\/|$)/, 'visit'],
   [/^\/(review|worklist)(\/|$)/, 'notice'],
-  // The home page lists the open visits with the names of their persons.
-  [/^\/$/, 'visit'],
   [/^\/notices\//, 'notice'],
   [/^(\/rpa\/|\/api\/v1\/agent\/)/, 'rpaJob'],
   [/^\/admin\/staff(\/|$)/, 'staff'],

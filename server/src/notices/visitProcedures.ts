@@ -151,7 +151,9 @@ export async function writeDerived(
   }
   for (const d of derived) {
     const row = existing.find((e) => e.procedure_id === d.procedureId);
+    // The members are keys of this notice (`new-N` is a place in it): the row names the notice with them.
     const values = {
+      notice_id: n.id,
       members: JSON.stringify(d.members),
       reasons: JSON.stringify(d.reasons),
       deadline: d.deadline ?? null,
@@ -172,7 +174,6 @@ export async function writeDerived(
       await trx('visit_procedures').insert({
         ...values,
         visit_id: visitId,
-        notice_id: n.id,
         procedure_id: d.procedureId,
         source: d.source,
         status: 'pending',
@@ -220,7 +221,12 @@ export async function saveAnswers(
   await db.transaction(async (trx) => {
     for (const q of questions) {
       const raw = answers[q.id];
-      if (raw === undefined || raw === '') continue;
+      if (raw === undefined) continue;
+      if (raw === '') {
+        // Cleared on the page (a wrong 口座番号 erased): the old answer is not printed any more.
+        await trx('visit_answers').where({ visit_id: visitId, question_id: q.id }).del();
+        continue;
+      }
       if (q.type === 'yesNo' && raw !== 'true' && raw !== 'false') throw invalidInput(`「${q.text}」は はい か いいえ で答えてください`);
       if (q.type === 'choice' && !(q.choices ?? []).includes(raw)) throw invalidInput(`「${q.text}」の選択肢にない答えです`);
       await trx('visit_answers').where({ visit_id: visitId, question_id: q.id }).del();

@@ -5,7 +5,7 @@ import { schoolGrade, schoolStage } from '../domain/schoolAge.js';
 import type { Notice } from '../notices/notices.js';
 import { noticeMemberKey } from '../notices/visitProcedures.js';
 import { noticeSubjectOf, registeredAddress, type PresentableRow } from '../residents/present.js';
-import { anyOf, type AddressPresenter } from '../residents/protection.js';
+import { anyOf, NOT_PROTECTED, type AddressPresenter, type PlacedRow } from '../residents/protection.js';
 import { MASKED_ADDRESS } from '../residents/warnings.js';
 import type { Visit } from '../visits/visits.js';
 import type { FormData, FormToRender, PersonData } from './render.js';
@@ -78,20 +78,26 @@ const person = (m: NoticeMemberInput, address: string, phone: string | null): Pe
   ...(phone ? { phone } : {}),
 });
 
-/** The address the household lives at after the notice: the typed new address, else the register's. */
-async function householdAddress(db: Knex, n: Notice): Promise<string | null> {
+/**
+ * The address the household lives at after the notice: the typed new address, else the register's
+ * (a current resident of the household, or of the notice's members), with the register row so that
+ * the protection decision judges that row too.
+ */
+async function householdAddress(db: Knex, n: Notice): Promise<{ text: string | null; row?: PlacedRow }> {
   const typed = n.data.newAddress;
-  if (typed) return typed;
+  if (typed) return { text: typed };
   const nos = n.members.flatMap((m) => (m.addresseeNo ? [m.addresseeNo] : []));
-  const q = db('residents').select('prefecture', 'city', 'town_name', 'block_number', 'address_suffix');
+  const q = db('residents')
+    .where({ resident_status: '1' })
+    .select('addressee_no', 'household_no', 'address_key', 'prefecture', 'city', 'town_name', 'block_number', 'address_suffix');
   const row = (
     n.householdNo
       ? await q.where({ household_no: n.householdNo }).orderBy('addressee_no').first()
       : nos.length
         ? await q.whereIn('addressee_no', nos).orderBy('addressee_no').first()
         : undefined
-  ) as PresentableRow | undefined;
-  return row ? registeredAddress(row) : null;
+  ) as (PresentableRow & PlacedRow) | undefined;
+  return row ? { text: registeredAddress(row), row } : { text: null };
 }
 
 /** The head of the household: the notice's, else the register's (a 転入 into an existing household). */
@@ -120,12 +126,17 @@ export interface NoticeFormInput {
 
 export async function noticeFormData(db: Knex, presenter: AddressPresenter, input: NoticeFormInput): Promise<FormData> {
   const { visit: v, notice: n, town } = input;
-  const d = anyOf(presenter.decide.notice(noticeSubjectOf(n)), presenter.decide.visit(v));
+  const household = await householdAddress(db, n);
+  const d = anyOf(
+    presenter.decide.notice(noticeSubjectOf(n)),
+    presenter.decide.visit(v),
+    household.row ? presenter.decide.row(household.row) : NOT_PROTECTED,
+  );
   const targets = [String(n.id), `visit:${v.id}`, ...noticeSubjectOf(n).memberNos];
   const show = (text: string | null | undefined): string => (text ? (presenter.present(text, d, targets) as string) : '');
   const masked = d.protected && !presenter.canSee;
 
-  const home = show(inTownAddress(town, await householdAddress(db, n)));
+  const home = show(inTownAddress(town, household.text));
   const phone = v.visitorPhone;
   const members = membersFor(n, input.memberKeys);
 
@@ -201,11 +212,12 @@ const ID_DOCUMENT: Readonly<Record<string, string>> = { myNumberCard: 'myNumberC
  */
 function derivedAnswers(v: Visit, n: Notice, members: readonly NoticeMemberInput[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  if (v.identityDocument) {
+  // The document and the same-day registration are the person's own: a 代理人 registers by inquiry.
+  if (v.visitorName) out.applicant = v.visitorRole === 'proxy' ? 'agent' : 'self';
+  if (v.identityDocument && out.applicant === 'self') {
     out.idDocument = ID_DOCUMENT[v.identityDocument] ?? 'other';
     out.registration = PHOTO_ID.has(v.identityDocument) ? 'sameDay' : 'inquiry';
-  }
-  if (v.visitorName) out.applicant = v.visitorRole === 'proxy' ? 'agent' : 'self';
+  } else if (out.applicant === 'agent') out.registration = 'inquiry';
   const on = n.effectiveDate ?? n.reportedDate;
   const pupil = members.find((m) => m.birthDate && ['elementary', 'juniorHigh'].includes(schoolStage(m.birthDate, on)));
   if (pupil?.birthDate) {
@@ -218,6 +230,7 @@ function derivedAnswers(v: Visit, n: Notice, members: readonly NoticeMemberInput
 
 /** A template without a member table is a form per person: one copy for each person it concerns. */
 export function formsFor(template: FormTemplate, data: FormData): FormToRender[] {
+  if (template.subject === 'head') data = headAsSubject(data);
   const perHousehold = template.pages.some((p) => p.tables.some((t) => t.source === 'household.members'));
   const members = data.household?.members ?? [];
   if (perHousehold || members.length <= 1) {
@@ -225,6 +238,23 @@ export function formsFor(template: FormTemplate, data: FormData): FormToRender[]
     return [{ template, data: perHousehold || !only ? data : withSubject(data, only) }];
   }
   return members.map((m) => ({ template, data: withSubject(data, m) }));
+}
+
+/** The 世帯主 as the form's subject (name from the notice or the register; the household's address; the visitor's phone). */
+function headAsSubject(data: FormData): FormData {
+  const head = data.household?.head;
+  const phone = data.subject?.phone;
+  const member = data.household?.members?.find((m) => m.name === head?.name);
+  return {
+    ...data,
+    subject: {
+      ...(member ?? {}),
+      name: head?.name ?? '',
+      kana: head?.kana ?? member?.kana ?? '',
+      address: data.household?.address ?? '',
+      ...(phone ? { phone } : {}),
+    },
+  };
 }
 
 /**
@@ -235,6 +265,11 @@ function withSubject(data: FormData, m: PersonData): FormData {
   const phone = data.subject?.phone;
   const visitor = data.subject?.name;
   const answers = { ...(data.answers ?? {}) };
-  if (visitor && answers.applicant === 'self' && visitor !== m.name) answers.applicant = 'agent';
+  if (visitor && answers.applicant === 'self' && visitor !== m.name) {
+    // Someone else's registration: by inquiry, and the visitor's document is not this person's.
+    answers.applicant = 'agent';
+    answers.registration = 'inquiry';
+    delete answers.idDocument;
+  }
   return { ...data, subject: { ...m, ...(phone ? { phone } : {}) }, answers };
 }

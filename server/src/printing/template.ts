@@ -100,6 +100,11 @@ export interface FormTemplate {
   page: { size: PageSize; orientation: Orientation };
   /** Image of the official form, relative to the YAML file; drawn under page 1 unless a page has its own. */
   background?: string;
+  /**
+   * Who the form's `subject` is: `notifier` (default) the 届出人 of the identity check; `head` the
+   * 世帯主 (a claim the household's head makes, e.g. 児童手当's 請求者), with the visitor's phone.
+   */
+  subject?: 'notifier' | 'head';
   pages: FormPage[];
   /** The YAML file it came from (set by the loader). */
   file: string;
@@ -232,6 +237,7 @@ export const formTemplateSchema = {
       },
     },
     background: { type: 'string', minLength: 1 },
+    subject: { type: 'string', enum: ['notifier', 'head'] },
     pages: { type: 'array', minItems: 1, maxItems: 20, items: pageSchema },
   },
 } as const;

@@ -100,6 +100,8 @@ export async function inTownAddressProblem(
   knex: Knex,
   typed: string,
   municipality: { prefecture: string; county?: string | null; name: string },
+  /** False when the address is protected: candidates near it would tell where it is. */
+  showCandidates = true,
 ): Promise<string | null> {
   const key = addressKey(stripOwnMunicipality(typed, municipality));
   if (!key) return '住所を入力してください';
@@ -107,6 +109,7 @@ export async function inTownAddressProblem(
   const prefixes = Array.from({ length: Math.min(key.length, 120) }, (_, i) => key.slice(0, i + 1));
   const found = (await knex('address_master').whereIn('address_key', prefixes).distinct().pluck('address_key')) as string[];
   if (found.some((k) => !/[0-9]/.test(key[k.length] ?? ''))) return null;
+  if (!showCandidates) return '住所マスタにない住所です。支援措置の対象に関わる届出のため候補は出しません。支援措置担当に確認してください';
   const near = await matchAddress(knex, typed, municipality, 3);
   return (
     '住所マスタにない住所です。町字と番地 (丁目・番・号) を確かめてください' +

@@ -277,7 +277,8 @@ export function registerCounterRoutes(kit: RouteKit, procedures: ProcedureSource
     const moveIn = subjects.length
       ? undefined
       : (await noticesOfVisit(knex, v.id)).find((n) => (n.type === 'moveIn' || n.type === 'specialMoveIn') && n.status !== 'cancelled');
-    const head = moveIn?.members.find((m) => m.head) ?? moveIn?.members[0];
+    // Only a marked head: a 転入 into an existing household has none, and a child must not become 本人.
+    const head = moveIn?.members.find((m) => m.head);
     render(
       ctx,
       `来庁 ${v.visitNo}`,
@@ -327,6 +328,17 @@ export function registerCounterRoutes(kit: RouteKit, procedures: ProcedureSource
         if (!(e instanceof DomainError) || !e.fields?.length) throw e;
         ctx.status = 400;
         const values = Object.fromEntries(Object.entries(ctx.input.body).map(([k, x]) => [k, typeof x === 'string' ? x : x ? '1' : '']));
+        // The refused save and the page shown again (a 400 the kit does not audit) are recorded here.
+        await knex.transaction(async (trx) => {
+          const base = { ...actor(ctx), targetKind: 'visit', targetIds: [String(id)] };
+          await appendAudit(trx, {
+            ...base,
+            action: 'visit.identity',
+            result: 'failure',
+            detail: { fields: e.fields.map((f) => f.field) },
+          });
+          await appendAudit(trx, { ...base, action: 'visit.view', result: 'success', detail: { via: 'visit.identityRetry' } });
+        });
         return showVisit(ctx, id, { values, errors: e.fields });
       }
       await saveVisitor(knex, id, staffOf(session(ctx)), keepMasked(fields, await visitById(id)), actor(ctx));

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { appendAudit } from '../../audit/trail.js';
 import type { StaffSession } from '../../auth/sessions.js';
 import { activeBulletins } from '../../bulletins/bulletins.js';
 import type { AppConfig } from '../../config/appConfig.js';
@@ -33,7 +34,7 @@ export async function staffHome(
 }
 
 /** GET /: the staff home, or the landing page before login. */
-export function registerHomeRoutes({ route, deps, chrome }: RouteKit): void {
+export function registerHomeRoutes({ route, deps, chrome, actor }: RouteKit): void {
   route(
     { method: 'GET', path: '/', access: 'public', summary: 'ホーム (職員) またはご案内 (未ログイン)', response: htmlOrRedirect },
     async (ctx) => {
@@ -41,10 +42,25 @@ export function registerHomeRoutes({ route, deps, chrome }: RouteKit): void {
       if (session?.mustChangePassword) return ctx.redirect('/password');
       ctx.type = 'html';
       // The resident count scans the cache: only the landing page shows it, not every staff home.
-      ctx.body =
-        session?.kind === 'staff'
-          ? await staffHome(deps.knex, deps.config, deps.linkage, session, chrome(ctx))
-          : landingPage(deps.config, (await checkHealth(deps.knex, deps.version)).residents);
+      if (session?.kind !== 'staff') {
+        ctx.body = landingPage(deps.config, (await checkHealth(deps.knex, deps.version)).residents);
+        return;
+      }
+      const data = await staffHomeData(deps.knex, deps.config, deps.linkage, session);
+      // The open visits are listed with the names of their persons: that read is audited here,
+      // naming the visits shown (the landing page before login shows no one and writes nothing).
+      if (data.visits.some((v) => v.persons.length))
+        await deps.knex.transaction((trx) =>
+          appendAudit(trx, {
+            ...actor(ctx),
+            action: 'visit.view',
+            targetKind: 'visit',
+            targetIds: data.visits.filter((v) => v.persons.length).map((v) => String(v.id)),
+            result: 'success',
+            detail: { via: 'home.activeVisits' },
+          }),
+        );
+      ctx.body = staffHomePage(data, chrome(ctx));
     },
   );
 }

@@ -7,7 +7,7 @@ import { reviewNotice, sendBackNotice } from '../../notices/commands/reviewNotic
 import { saveDraft as saveDraftCommand } from '../../notices/commands/saveDraft.js';
 import { addMemo } from '../../visits/commands/addMemo.js';
 import { visitMemos } from '../../visits/queries.js';
-import { DomainError, notFound } from '../../errors/domainError.js';
+import { conflict, DomainError, notFound } from '../../errors/domainError.js';
 import { AnyForm, IdParam, IsoDateTime, Nullable, Obj } from '../schemas/common.js';
 import { NoticeListSchema, NoticeSchema } from '../schemas/notices.js';
 import { NOTICE_ADDRESS_FIELDS, noticeSubjectOf, presentNotice, type PresentedNotice } from '../../residents/present.js';
@@ -373,14 +373,20 @@ export function registerNoticeRoutes(kit: RouteKit, procedures: ProcedureSource)
       const questions = await openQuestions(db, visitId, notices, procedures.definitions(on), on);
       const body = form(ctx);
       // Yes/no questions of the checklist: a ticked box is はい, an unticked one いいえ (the form
-      // names them in `checklist`, so a question it did not show stays as it was).
+      // names them in `checklist`, so a question it did not show stays as it was). Each carries the
+      // answer the page was drawn with (`was_`): when another counter has answered meanwhile, theirs
+      // is kept rather than overwritten by a box this page never showed ticked.
       const listed = new Set(([] as unknown[]).concat(body.checklist ?? []).map(String));
-      const answers = Object.fromEntries(
-        questions.map((q) => [
-          q.id,
-          q.type === 'yesNo' && listed.has(q.id) ? (str(body[`q_${q.id}`]) === 'true' ? 'true' : 'false') : str(body[`q_${q.id}`]),
-        ]),
-      );
+      const stored = await visitAnswers(db, visitId);
+      const answers: Record<string, string> = {};
+      for (const q of questions) {
+        const key = `q_${q.id}`;
+        if (q.type === 'yesNo' && listed.has(q.id)) {
+          const now = stored[q.id] === undefined ? '' : String(stored[q.id]);
+          if (now !== str(body[`was_${q.id}`])) continue;
+          answers[q.id] = str(body[key]) === 'true' ? 'true' : 'false';
+        } else if (key in body) answers[q.id] = str(body[key]); // posted empty: the answer is cleared
+      }
       await saveAnswers(
         db,
         visitId,
@@ -404,21 +410,50 @@ export function registerNoticeRoutes(kit: RouteKit, procedures: ProcedureSource)
       path: '/visits/:id/procedures/refer-elsewhere',
       access: accept,
       summary: '他の窓口の手続きをまとめて「他課案内済」にする',
-      description: 'この窓口 (職員の窓口と課) 以外の、未処理・申請書印刷済の手続きを他課案内済にします。扱う権限のない手続きは変えません。',
+      description:
+        'この窓口 (職員の窓口と課) 以外の、未処理・申請書印刷済の手続きを他課案内済にします。扱う権限のない手続き・設定にない手続きは変えず、拒否として監査ログに記録します。窓口を選んでいないとき (400) と完了した来庁 (409) には使えません。',
       params: VisitP,
       body: AnyForm,
       response: redirect,
+      errors: ['input.invalid', 'state.conflict', 'notFound.resource'],
     },
     async (ctx) => {
       const { visitId } = ids(ctx.input.params);
       const s = session(ctx);
+      // "Elsewhere" needs a here: without a counter every procedure would be someone else's.
       const section = counterOf(s.counterId)?.section ?? null;
+      if (!s.counterId || !section) throw badRequest('窓口を選んでから使ってください (画面上部の「切替」)');
+      const visit = (await db('visits').where({ id: visitId }).first('status')) as { status: string } | undefined;
+      if (!visit) throw notFound('来庁記録');
+      if (visit.status === 'closed') throw conflict('完了した来庁の手続きは変えられません');
+      const refused: string[] = [];
       for (const r of await visitProcedures(db, visitId)) {
+        if (r.removed || (r.status !== 'pending' && r.status !== 'printed')) continue;
         const def = procedures.byId(r.procedureId);
-        if (r.removed || (r.status !== 'pending' && r.status !== 'printed') || isProcedureHere(def, s.counterId, section)) continue;
-        if (def && !s.permissions.has(def.permission)) continue;
+        // A procedure no longer in the catalog is nobody's to hand on: it stays for staff to decide.
+        if (!def) {
+          refused.push(r.procedureId);
+          continue;
+        }
+        if (isProcedureHere(def, s.counterId, section)) continue;
+        if (!s.permissions.has(def.permission)) {
+          refused.push(def.id);
+          continue;
+        }
         await updateProcedure(db, visitId, r.id, { status: 'referred' }, staffId(s), actor(ctx));
       }
+      // What this role may not hand on is recorded as refused (and stays 未処理 on the list).
+      if (refused.length)
+        await db.transaction((trx) =>
+          appendAudit(trx, {
+            ...actor(ctx),
+            action: 'visit.procedure',
+            targetKind: 'visit',
+            targetIds: [String(visitId)],
+            result: 'denied',
+            detail: { referElsewhere: refused },
+          }),
+        );
       ctx.status = 303;
       ctx.redirect(`/visits/${visitId}#counter-panel`);
     },
@@ -821,12 +856,14 @@ ${
     ? html`<form method="post" action="/visits/${visitId}/answers" class="card" id="questions">${hidden}<h3>質問</h3>
 <p class="muted">はい・いいえの質問は、当てはまるものだけにチェックを入れて保存します (チェックのないものは「いいえ」として保存されます)。</p>
 ${questions.map((q) =>
-  q.type === 'yesNo'
-    ? html`<p class="question-check"><input type="hidden" name="checklist" value="${q.id}"><label class="check"><input type="checkbox" name="q_${q.id}" value="true" ${answers[q.id] === true ? html`checked` : ''}> ${q.text}</label>${answers[q.id] === undefined ? html` <span class="badge">未回答</span>` : ''}${q.help ? html` <span class="muted">${q.help}</span>` : ''}</p>`
+  q.type === 'yesNo' && !q.detail
+    ? html`<p class="question-check"><input type="hidden" name="checklist" value="${q.id}"><input type="hidden" name="was_${q.id}" value="${answers[q.id] === undefined ? '' : String(answers[q.id])}"><label class="check"><input type="checkbox" name="q_${q.id}" value="true" ${answers[q.id] === true ? html`checked` : ''}> ${q.text}</label>${answers[q.id] === undefined ? html` <span class="badge">未回答</span>` : ''}${q.help ? html` <span class="muted">${q.help}</span>` : ''}</p>`
     : html`<p><label>${q.text}<br>${
-        q.type === 'choice'
-          ? html`<select name="q_${q.id}"><option value="">未回答</option>${(q.choices ?? []).map((c) => html`<option value="${c}" ${answers[q.id] === c ? html`selected` : ''}>${c}</option>`)}</select>`
-          : html`<input name="q_${q.id}" value="${typeof answers[q.id] === 'string' ? answers[q.id] : ''}">`
+        q.type === 'yesNo'
+          ? html`<select name="q_${q.id}"><option value="">未回答</option><option value="true" ${answers[q.id] === true ? html`selected` : ''}>はい</option><option value="false" ${answers[q.id] === false ? html`selected` : ''}>いいえ</option></select>`
+          : q.type === 'choice'
+            ? html`<select name="q_${q.id}"><option value="">未回答</option>${(q.choices ?? []).map((c) => html`<option value="${c}" ${answers[q.id] === c ? html`selected` : ''}>${c}</option>`)}</select>`
+            : html`<input name="q_${q.id}" value="${typeof answers[q.id] === 'string' ? answers[q.id] : ''}">`
       }</label>${q.help ? html` <span class="muted">${q.help}</span>` : ''}</p>`,
 )}
 <p><button type="submit" id="save-answers">回答を保存 (手続きを見直す)</button></p></form>`

@@ -57,19 +57,32 @@ export function registerPrintRoutes({ route, deps, session, actor }: RouteKit, p
     return forms.map((f) => all.get(f)!);
   };
 
-  /** The application forms of one procedure: its notice, only the persons it concerns, the answers. */
+  /**
+   * The application forms of one procedure: its own notice (accepted, not cancelled), only the
+   * persons it concerns, the answers. A procedure without persons (added by hand, or whose notice
+   * was cancelled) is refused rather than printed for whoever came.
+   */
   const procedureForms = async (
     v: Visit,
     row: Pick<VisitProcedure, 'noticeId' | 'members'>,
+    def: { name: string },
     templates: FormTemplate[],
     notices: readonly Notice[],
     presenter: AddressPresenter,
     answers: Record<string, unknown>,
   ): Promise<{ forms: FormToRender[]; notice: Notice }> => {
-    const notice = notices.find((n) => n.id === row.noticeId) ?? notices[0];
-    if (!notice) throw new DomainError('print.noNoticeForForms');
+    const notice = row.noticeId === null ? undefined : notices.find((n) => n.id === row.noticeId);
+    if (!notice) throw new DomainError(notices.length ? 'print.noPersons' : 'print.noNoticeForForms', { name: def.name });
     const data = await noticeFormData(db, presenter, { visit: v, notice, town: m, answers, memberKeys: row.members });
+    if (!data.household?.members?.length) throw new DomainError('print.noPersons', { name: def.name });
     return { forms: templates.flatMap((t) => formsFor(t, data)), notice };
+  };
+  /** Each procedure names the permission needed to handle it (P-49): printing its forms is handling it. */
+  const mayHandle = (ctx: Ctx, def: { permission: string }) => session(ctx).permissions.has(def.permission);
+  /** The notice forms and the visit bundle are the counter's: they need the right to take notices. */
+  const needNoticeRight = (ctx: Ctx) => {
+    if (!session(ctx).permissions.has('notice.accept'))
+      throw new DomainError('notice.procedureForbidden', { name: '届書の印刷', permission: 'notice.accept' });
   };
 
   /** Sends a PDF for the browser's viewer (print from there), after auditing what was printed. */
@@ -106,9 +119,10 @@ export function registerPrintRoutes({ route, deps, session, actor }: RouteKit, p
       summary: '届書 (住民異動届) を印刷する (PDF)',
       params: VisitNoticeP,
       response: PDF,
-      errors: ['print.templateMissing'],
+      errors: ['print.templateMissing', 'notice.procedureForbidden'],
     },
     async (ctx) => {
+      needNoticeRight(ctx);
       const v = await visitOf(ctx.input.params.id);
       const n = await getNotice(db, ctx.input.params.nid);
       if (!n || n.visitId !== v.id) throw notFound('届出');
@@ -141,9 +155,10 @@ export function registerPrintRoutes({ route, deps, session, actor }: RouteKit, p
       summary: 'この来庁の書類をまとめて印刷する (届書・申請書・手続きのご案内、PDF)',
       params: VisitP,
       response: PDF,
-      errors: ['print.noAcceptedNotices', 'print.templateMissing'],
+      errors: ['print.noAcceptedNotices', 'print.templateMissing', 'notice.procedureForbidden'],
     },
     async (ctx) => {
+      needNoticeRight(ctx);
       const v = await visitOf(ctx.input.params.id);
       const notices = await accepted(v.id);
       if (!notices.length) throw new DomainError('print.noAcceptedNotices');
@@ -157,15 +172,30 @@ export function registerPrintRoutes({ route, deps, session, actor }: RouteKit, p
           template: noticeTemplate,
           data: await noticeFormData(db, presenter, { visit: v, notice: n, town: m, answers, memberKeys: null }),
         });
-      const rows = (await visitProcedures(db, v.id))
+      const withForms = (await visitProcedures(db, v.id))
         .filter((r) => !r.removed)
         .flatMap((r) => {
           const def = procedures.byId(r.procedureId);
           return def?.forms.length ? [{ r, def }] : [];
         })
         .sort((a, b) => counterNumber(a.def.counter) - counterNumber(b.def.counter) || a.def.order - b.def.order);
-      for (const { r, def } of rows)
-        forms.push(...(await procedureForms(v, r, templatesOf(all, def.forms), notices, presenter, answers)).forms);
+      // Only the procedures this role may handle, and only those with persons on an accepted notice:
+      // the others are named in the audit record and printed at their own counter.
+      const rows: typeof withForms = [];
+      const left: { procedure: string; why: string }[] = [];
+      for (const x of withForms) {
+        if (!mayHandle(ctx, x.def)) {
+          left.push({ procedure: x.def.id, why: 'permission' });
+          continue;
+        }
+        try {
+          forms.push(...(await procedureForms(v, x.r, x.def, templatesOf(all, x.def.forms), notices, presenter, answers)).forms);
+          rows.push(x);
+        } catch (e) {
+          if (!(e instanceof DomainError) || e.code !== 'print.noPersons') throw e;
+          left.push({ procedure: x.def.id, why: 'noPersons' });
+        }
+      }
       const guide = (await procedureGuide(db, v.id, procedures.byId, deps.config.counters))!;
       await send(
         ctx,
@@ -181,6 +211,7 @@ export function registerPrintRoutes({ route, deps, session, actor }: RouteKit, p
             what: 'bundle',
             notices: notices.map((n) => n.id),
             procedures: rows.map(({ def }) => def.id),
+            left,
             forms: forms.length,
             masked: forms.some((f) => Object.keys(f.data.masks ?? {}).length > 0),
           },
@@ -201,7 +232,14 @@ export function registerPrintRoutes({ route, deps, session, actor }: RouteKit, p
       summary: '関連手続きの申請書を印刷する (PDF)',
       params: VisitProcedureP,
       response: PDF,
-      errors: ['print.procedureNotInVisit', 'print.procedureHasNoForms', 'print.noNoticeForForms', 'print.templateMissing'],
+      errors: [
+        'print.procedureNotInVisit',
+        'print.procedureHasNoForms',
+        'print.noNoticeForForms',
+        'print.noPersons',
+        'print.templateMissing',
+        'notice.procedureForbidden',
+      ],
     },
     async (ctx) => {
       const v = await visitOf(ctx.input.params.id);
@@ -211,12 +249,14 @@ export function registerPrintRoutes({ route, deps, session, actor }: RouteKit, p
       if (!row) throw new DomainError('print.procedureNotInVisit');
       const def = procedures.byId(row.procedure_id);
       if (!def?.forms.length) throw new DomainError('print.procedureHasNoForms');
+      if (!mayHandle(ctx, def)) throw new DomainError('notice.procedureForbidden', { name: def.name, permission: def.permission });
       const templates = templatesOf(loadFormTemplates(deps.configDir), def.forms);
       const members = (await visitProcedures(db, v.id)).find((r) => r.id === row.id)?.members ?? [];
       const presenter = await presenterFor(db, session(ctx));
       const { forms, notice } = await procedureForms(
         v,
         { noticeId: row.notice_id, members },
+        def,
         templates,
         await accepted(v.id),
         presenter,

@@ -41,7 +41,7 @@ export function auditListView(p: AuditPage): View {
   <label>職員 (ログイン ID)<br><input name="staff" value="${f.staff}" autofocus></label>
   <label>対象 (宛名番号・職員番号など)<br><input name="target" value="${f.target}"></label>
   <label>操作のコード (前方一致: resident. は住民の検索・閲覧、auth.login はログイン など。一覧の操作名の横のコード)<br><input name="action" value="${f.action}"></label>
-  <label>期間<br><input name="from" type="date" aria-label="期間の初日" value="${f.from}"> 〜 <input name="to" type="date" aria-label="期間の最終日" value="${f.to}"></label>
+  <label>期間<br><input name="from" type="date" value="${f.from}" aria-label="期間の初日"> 〜 <input name="to" type="date" value="${f.to}" aria-label="期間の最終日"></label>
   <button type="submit">絞り込む</button>
 </form>
 <p>${total.toLocaleString('ja-JP')} 件中 ${((pageNo - 1) * pageSize + 1).toLocaleString('ja-JP')}〜${((pageNo - 1) * pageSize + records.length).toLocaleString('ja-JP')} 件 (新しい順)

@@ -50,7 +50,7 @@ function searchForm(query: Readonly<Record<string, unknown>>, visitId: number | 
   ${visitId ? html`<input type="hidden" name="visit" value="${visitId}">` : ''}
   <label>カナ (前方一致)<br><input name="kana" id="q-kana" value="${v('kana')}" autocomplete="off" ${focusForm ? html`autofocus` : ''}></label>
   <label>氏名<br><input name="name" id="q-name" value="${v('name')}" autocomplete="off"></label>
-  <label>生年月日 (S50.4.1 / 昭和50年4月1日 / 500401)<br><select name="era" id="q-era" aria-label="元号キー">${ERA_OPTIONS.map(([k, l]) => html`<option value="${k}" ${k === v('era') ? html`selected` : ''}>${l}</option>`)}</select><input name="birthDate" id="q-birth" aria-label="生年月日 (S50.4.1 / 昭和50年4月1日 / 500401)" value="${v('birthDate')}" inputmode="numeric" autocomplete="off" size="12"></label>
+  <label>生年月日 (S50.4.1 / 昭和50年4月1日 / 500401)<br><select name="era" id="q-era" aria-label="元号キー">${ERA_OPTIONS.map(([k, l]) => html`<option value="${k}" ${k === v('era') ? html`selected` : ''}>${l}</option>`)}</select><input name="birthDate" id="q-birth" value="${v('birthDate')}" aria-label="生年月日 (S50.4.1 / 昭和50年4月1日 / 500401)" inputmode="numeric" autocomplete="off" size="12"></label>
   <label>住所<br><input name="address" id="q-address" value="${v('address')}" autocomplete="off"></label>
   <label>性別<br><select name="sex" id="q-sex"><option value="">指定なし</option><option value="1" ${v('sex') === '1' ? html`selected` : ''}>男</option><option value="2" ${v('sex') === '2' ? html`selected` : ''}>女</option></select></label>
   <label>対象<br><select name="target" id="q-target">${searchTargets.map((t) => html`<option value="${t}" ${t === (v('target') || 'residents') ? html`selected` : ''}>${TARGET_LABELS[t]}</option>`)}</select></label>
@@ -182,7 +182,7 @@ export function visitHistoryPage(
   const { from, to, status, subject } = filter;
   return html`<h1>来庁の履歴</h1>
 <form method="get" action="/visits" class="card filters">
-  <label>期間<br><input name="from" type="date" aria-label="期間の初日" value="${from}"> 〜 <input name="to" type="date" aria-label="期間の最終日" value="${to}"></label>
+  <label>期間<br><input name="from" type="date" value="${from}" aria-label="期間の初日"> 〜 <input name="to" type="date" value="${to}" aria-label="期間の最終日"></label>
   <label>状態<br><select name="status"><option value="">すべて</option>${Object.entries(statusLabels).map(([k, l]) => html`<option value="${k}" ${k === status ? html`selected` : ''}>${l}</option>`)}</select></label>
   <label>対象者の宛名番号<br><input name="addresseeNo" value="${subject}" inputmode="numeric"></label>
   <button type="submit">絞り込む</button>

@@ -93,11 +93,11 @@ ${rows.map(
 <td><input type="checkbox" name="moving" value="${i}" aria-label="${i + 1} 人目を${n.type === 'moveIn' || n.type === 'specialMoveIn' ? '転入する人' : '対象'}にする" ${m.moving ? html`checked` : ''} ${editable ? '' : 'disabled'}></td>
 <td><input type="radio" name="head" value="${i}" aria-label="${i + 1} 人目が世帯主" ${m.head ? html`checked` : ''} ${editable ? '' : 'disabled'}></td>
 ${showEvent ? html`<td><input type="radio" name="event" value="${i}" aria-label="${i + 1} 人目が${n.type === 'birth' ? '生まれた子' : '亡くなった人'}" ${m.event ? html`checked` : ''} ${editable ? '' : 'disabled'}></td>` : ''}
-<td><input type="hidden" name="m${i}_addresseeNo" value="${m.addresseeNo ?? ''}"><input name="m${i}_name" aria-label="${i + 1} 人目の氏名" value="${m.name}" size="14" ${m.addresseeNo || !editable ? html`readonly` : ''}></td>
-<td><input name="m${i}_kana" aria-label="${i + 1} 人目のカナ" value="${m.nameKana ?? ''}" size="14" ${m.addresseeNo || !editable ? html`readonly` : ''}></td>
-<td><input name="m${i}_birthDate" aria-label="${i + 1} 人目の生年月日" value="${m.birthDate ? formatWareki(m.birthDate) : ''}" size="14" placeholder="S50.4.1" ${m.addresseeNo || !editable ? html`readonly` : ''}> ${errorFor(errors, `members.${i}.birthDate`)}</td>
+<td><input type="hidden" name="m${i}_addresseeNo" value="${m.addresseeNo ?? ''}"><input name="m${i}_name" value="${m.name}" aria-label="${i + 1} 人目の氏名" size="14" ${m.addresseeNo || !editable ? html`readonly` : ''}></td>
+<td><input name="m${i}_kana" value="${m.nameKana ?? ''}" aria-label="${i + 1} 人目のカナ" size="14" ${m.addresseeNo || !editable ? html`readonly` : ''}></td>
+<td><input name="m${i}_birthDate" value="${m.birthDate ? formatWareki(m.birthDate) : ''}" aria-label="${i + 1} 人目の生年月日" size="14" placeholder="S50.4.1" ${m.addresseeNo || !editable ? html`readonly` : ''}> ${errorFor(errors, `members.${i}.birthDate`)}</td>
 <td><select name="m${i}_sex" aria-label="${i + 1} 人目の性別" ${editable ? '' : 'disabled'}><option value="">—</option><option value="1" ${m.sex === '1' ? html`selected` : ''}>男</option><option value="2" ${m.sex === '2' ? html`selected` : ''}>女</option></select></td>
-<td><input name="m${i}_relationship" aria-label="${i + 1} 人目の続柄" value="${m.relationship ?? ''}" size="6" ${editable ? '' : 'disabled'}></td></tr>`,
+<td><input name="m${i}_relationship" value="${m.relationship ?? ''}" aria-label="${i + 1} 人目の続柄" size="6" ${editable ? '' : 'disabled'}></td></tr>`,
 )}
 </tbody></table>
 <p><label>メモ<br><input name="note" size="60" value="${n.data.note ?? ''}" ${editable ? '' : 'disabled'}></label></p>

@@ -103,7 +103,7 @@ export function counterTimeView(report: CounterTimeReport, today: string): View 
     title: '窓口の来庁・所要時間',
     body: html`<h1>窓口の来庁・所要時間</h1>
 <form method="get" action="/stats/visits" class="card filters">
-  <label>期間 (日本時間、両端を含む)<br><input name="from" type="date" aria-label="期間の初日" value="${range.from}" required> 〜 <input name="to" type="date" aria-label="期間の最終日" value="${range.to}" required></label>
+  <label>期間 (日本時間、両端を含む)<br><input name="from" type="date" value="${range.from}" aria-label="期間の初日" required> 〜 <input name="to" type="date" value="${range.to}" aria-label="期間の最終日" required></label>
   <button type="submit">集計する</button>
   <span><a href="/stats/visits?${period(current.start, current.end)}">今四半期</a> ・ <a href="/stats/visits?${period(previous.start, previous.end)}">前四半期</a> ・ <a href="/stats/visits?${period(fyStart, addDays(`${current.fiscalYear + 1}-04-01`, -1))}">今年度</a></span>
 </form>

@@ -5,6 +5,8 @@ import { validateNotice, type FieldError } from '../../domain/noticeValidation.j
 import type { NoticeType, ProcedureDefinition } from '../../domain/procedureTypes.js';
 import { DomainError } from '../../errors/domainError.js';
 import { IN_TOWN_NEW_ADDRESS, inTownAddressProblem } from '../../residents/addresses.js';
+import { noticeSubjectOf } from '../../residents/present.js';
+import { protection } from '../../residents/protection.js';
 import { enqueueNotice, type QueueSettings, type ScenarioCheck } from '../../rpa/jobs.js';
 import { applyNoticeMove, noticeState, staffOf } from '../notice.js';
 import { getNotice, type Notice } from '../queries.js';
@@ -57,7 +59,9 @@ export async function acceptDraft(
   // The new address in the town is entered into the core system as typed: it must be a real one.
   const newAddress = n.data.newAddress;
   if (newAddress && (IN_TOWN_NEW_ADDRESS as readonly string[]).includes(n.type) && !v.errors.some((e) => e.field === 'newAddress')) {
-    const problem = await inTownAddressProblem(trx, newAddress, town);
+    // Candidates near a protected address would tell where it is: none for a protected notice.
+    const guarded = (await protection(trx, now)).notice(noticeSubjectOf(n)).protected;
+    const problem = await inTownAddressProblem(trx, newAddress, town, !guarded);
     if (problem) v.errors.push({ field: 'newAddress', message: problem });
   }
   // A draft that cannot be accepted shows its problems; any other status gets the 409 of the move table.
