@@ -149,6 +149,12 @@ describe('forms of a 4-person move-in: complete and person-correct', function ()
     expect((await get(`${server.url}visits/${visitId}/notices/${noticeId}/form.pdf`, shomei)).status).to.equal(403);
     const nhi = await procedureRow('nhiEnrol');
     expect((await get(`${server.url}visits/${visitId}/procedures/${nhi!.id}/forms.pdf`, shomei)).status).to.equal(403);
+    // Each refusal decided inside the handler is in the trail like one at the door.
+    const denied = (await server
+      .knex('audit_trail')
+      .where({ action: 'access.denied', staff_id: shomei.staffId })
+      .pluck('detail')) as string[];
+    expect(denied.map((d) => (JSON.parse(d) as { reason: string }).reason)).to.deep.equal(Array(3).fill('notice.procedureForbidden'));
     // A procedure added by hand has no persons: its form is refused, not printed for whoever came.
     const added = await postForm(`${server.url}visits/${visitId}/procedures`, clerk, {
       procedureId: 'childAllowanceChange',

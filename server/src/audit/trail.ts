@@ -119,8 +119,13 @@ const auditScope = new AsyncLocalStorage<{ appended: number }>();
 /** Runs `fn`, returning what it returned and how many audit records it appended. */
 export async function withAuditCount<T>(fn: () => Promise<T>): Promise<{ value: T; appended: number }> {
   const store = { appended: 0 };
-  const value = await auditScope.run(store, fn);
+  const value = await auditCounted(store, fn);
   return { value, appended: store.appended };
+}
+
+/** Runs `fn`, counting the records it appends in `store` (readable also when `fn` throws). */
+export function auditCounted<T>(store: { appended: number }, fn: () => Promise<T>): Promise<T> {
+  return auditScope.run(store, fn);
 }
 
 export async function appendAudit(trx: Knex.Transaction, entry: AuditEntry, now: Date = new Date()): Promise<AuditRecord> {

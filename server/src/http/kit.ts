@@ -1,7 +1,7 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import type { Router, RouterMiddleware } from '@koa/router';
 import type { Knex } from 'knex';
-import { appendAudit, withAuditCount } from '../audit/trail.js';
+import { appendAudit, auditCounted } from '../audit/trail.js';
 import { actorOf, type StaffSession } from '../auth/sessions.js';
 import type { AuditActor } from '../auth/staffRepo.js';
 import type { AppConfig } from '../config/appConfig.js';
@@ -286,9 +286,17 @@ export function createRouteKit(deps: AppDeps, router: Router, routes: RouteInfo[
         if (checked === 'redirect-password') return ctx.redirect('/password');
         if (!personal) return run(ctx);
         // A handler that served personal data without writing a record of it gets one here, so no
-        // read or change of personal data goes unaudited, whatever a new handler forgets.
-        const { appended } = await withAuditCount(() => run(ctx));
-        if (appended === 0 && ctx.status < 400) await auditAccess(deps.knex, ctx, personal);
+        // read or change of personal data goes unaudited, whatever a new handler forgets. A refusal
+        // the handler decided itself (a procedure's own permission, a role that may not print a
+        // visit's forms) is recorded like one at the door, unless the handler recorded it.
+        const store = { appended: 0 };
+        try {
+          await auditCounted(store, () => run(ctx));
+        } catch (e) {
+          if (e instanceof DomainError && e.status === 403 && store.appended === 0) await auditRefusal(deps.knex, ctx, personal, e);
+          throw e;
+        }
+        if (store.appended === 0 && ctx.status < 400) await auditAccess(deps.knex, ctx, personal);
       });
     },
     chrome: chromeOf,
