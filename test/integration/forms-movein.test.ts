@@ -38,6 +38,20 @@ describe('forms of a 4-person move-in: complete and person-correct', function ()
     (await server.knex('visit_procedures').where({ visit_id: visitId, procedure_id: procedureId }).first('id', 'status')) as
       { id: number; status: string } | undefined;
 
+  /** A member of 子育て支援課 logged in at the 子育て counter (kosodate-7). */
+  const kosodateClerk = async (loginId: string): Promise<LoggedIn> => {
+    const password = randomPassword();
+    await createStaff(server.knex, {
+      loginId,
+      displayName: '子育て 担当',
+      section: '子育て支援課',
+      password,
+      groups: ['welfare'],
+      mustChangePassword: false,
+    });
+    return loginWith(server.url, server.knex, loginId, password, 'kosodate-7');
+  };
+
   before(async () => {
     server = await startTestServer();
     clerk = await loginAs(server.url, server.knex, ['counter']);
@@ -110,16 +124,7 @@ describe('forms of a 4-person move-in: complete and person-correct', function ()
     // The first counter is not asked the 児童手当 account: that is the 子育て counter's question.
     const first = await (await get(`${server.url}visits/${visitId}`, clerk)).text();
     expect(first).to.not.contain('name="q_bankName"');
-    const password = randomPassword();
-    await createStaff(server.knex, {
-      loginId: 'kosodate-forms',
-      displayName: '子育て 担当',
-      section: '子育て支援課',
-      password,
-      groups: ['welfare'],
-      mustChangePassword: false,
-    });
-    const kosodate = await loginWith(server.url, server.knex, 'kosodate-forms', password, 'kosodate-7');
+    const kosodate = await kosodateClerk('kosodate-forms');
     const page = await (await get(`${server.url}visits/${visitId}`, kosodate)).text();
     expect(page).to.contain('name="q_bankName"').and.contain('name="q_previousSchool"');
     const saved = await postForm(`${server.url}visits/${visitId}/answers`, kosodate, {
@@ -189,16 +194,7 @@ describe('forms of a 4-person move-in: complete and person-correct', function ()
     };
     expect(untick.value).to.equal('false');
     // An erased text answer is cleared.
-    const password = randomPassword();
-    await createStaff(server.knex, {
-      loginId: 'kosodate-clear',
-      displayName: '子育て 担当',
-      section: '子育て支援課',
-      password,
-      groups: ['welfare'],
-      mustChangePassword: false,
-    });
-    const kosodate = await loginWith(server.url, server.knex, 'kosodate-clear', password, 'kosodate-7');
+    const kosodate = await kosodateClerk('kosodate-clear');
     await postForm(`${server.url}visits/${visitId}/answers`, kosodate, { q_accountNumber: '7654321' });
     await postForm(`${server.url}visits/${visitId}/answers`, kosodate, { q_accountNumber: '' });
     expect(await server.knex('visit_answers').where({ visit_id: visitId, question_id: 'accountNumber' }).first()).to.equal(undefined);

@@ -1,12 +1,8 @@
 import { expect } from 'chai';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadAppConfig } from '../../server/src/config/appConfig.js';
-import { createApp } from '../../server/src/http/app.js';
-import { LayoutRegistry } from '../../server/src/linkage/forward/layouts.js';
-import { createLogger } from '../../server/src/ops/logger.js';
-import { migratedSqlite } from '../helpers/db.js';
-import { configDir, repoRoot } from '../helpers/paths.js';
+import { declaredRoutes } from '../helpers/leakCrawler.js';
+import { repoRoot } from '../helpers/paths.js';
 
 const manualDir = path.join(repoRoot, 'docs/manual');
 const manuals = readdirSync(manualDir)
@@ -41,36 +37,23 @@ describe('manuals name only keys and screens that exist', () => {
   });
 
   it('every screen path of a manual is a route of the server', async () => {
-    const db = await migratedSqlite();
-    try {
-      const config = loadAppConfig(configDir);
-      const { routes } = createApp({
-        knex: db.knex,
-        config,
-        configDir,
-        logger: createLogger({ console: false }),
-        version: 'test',
-        linkage: { knex: db.knex, registry: LayoutRegistry.load(configDir), settings: config.linkage, closedDates: [], loads: () => [] },
-      });
-      const patterns = routes
-        .filter((r) => r.method === 'GET')
-        .map((r) => new RegExp(`^${r.path.replace(/:[A-Za-z]+/g, '[^/]+').replace(/\./g, '\\.')}$`));
-      const missing: string[] = [];
-      let named = 0;
-      for (const m of manuals)
-        for (const match of m.text.matchAll(/`(\/(?:[a-z][a-z0-9-]*)(?:\/[A-Za-z0-9:._-]+)*)(?:\?[^`]*)?`/g)) {
-          const screen = match[1]!;
-          // Files and folders of the server (/etc/…, /opt/…, /var/…) are not screens.
-          if (/^\/(etc|opt|var|usr|srv|tmp|home|mnt|dev|run)\//.test(screen)) continue;
-          // The core system's own screens (rpa.md writes scenarios for them), not madoguchi's.
-          if (m.file.endsWith('rpa.md') && /^\/jumin\//.test(screen)) continue;
-          named++;
-          if (!patterns.some((p) => p.test(screen))) missing.push(`${m.file}: ${screen}`);
-        }
-      expect(named, 'screens the manuals name').to.be.greaterThan(3);
-      expect([...new Set(missing)], 'screens a manual names that the server does not serve').to.deep.equal([]);
-    } finally {
-      await db.close();
-    }
+    const routes = await declaredRoutes();
+    const patterns = routes
+      .filter((r) => r.method === 'GET')
+      .map((r) => new RegExp(`^${r.path.replace(/:[A-Za-z]+/g, '[^/]+').replace(/\./g, '\\.')}$`));
+    const missing: string[] = [];
+    let named = 0;
+    for (const m of manuals)
+      for (const match of m.text.matchAll(/`(\/(?:[a-z][a-z0-9-]*)(?:\/[A-Za-z0-9:._-]+)*)(?:\?[^`]*)?`/g)) {
+        const screen = match[1]!;
+        // Files and folders of the server (/etc/…, /opt/…, /var/…) are not screens.
+        if (/^\/(etc|opt|var|usr|srv|tmp|home|mnt|dev|run)\//.test(screen)) continue;
+        // The core system's own screens (rpa.md writes scenarios for them), not madoguchi's.
+        if (m.file.endsWith('rpa.md') && /^\/jumin\//.test(screen)) continue;
+        named++;
+        if (!patterns.some((p) => p.test(screen))) missing.push(`${m.file}: ${screen}`);
+      }
+    expect(named, 'screens the manuals name').to.be.greaterThan(3);
+    expect([...new Set(missing)], 'screens a manual names that the server does not serve').to.deep.equal([]);
   });
 });

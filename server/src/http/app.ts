@@ -32,6 +32,7 @@ import { registerStatsRoutes } from './routes/stats.js';
 import { registerSupportMeasureRoutes } from './routes/supportMeasures.js';
 import { OpenApiDocumentSchema } from './schemas/openapi.js';
 import { SystemHealthSchema } from './schemas/health.js';
+import { NAV } from './nav.js';
 import { SESSION_COOKIE } from './sessionCookie.js';
 
 export type { AppDeps, RouteInfo } from './kit.js';
@@ -42,21 +43,6 @@ const STATIC_FILES: Record<string, { file: URL; type: string }> = {
   '/static/counter.js': { file: new URL('../../static/counter.js', import.meta.url), type: 'text/javascript; charset=utf-8' },
   '/static/staff-import.js': { file: new URL('../../static/staff-import.js', import.meta.url), type: 'text/javascript; charset=utf-8' },
 };
-
-/** Links in the header, shown only to those who may follow them. */
-const NAV: readonly { href: string; label: string; permission: string }[] = [
-  { href: '/search', label: '住民検索', permission: 'resident.search' },
-  { href: '/worklist', label: '課の作業一覧', permission: 'visit.handle' },
-  { href: '/review', label: '審査', permission: 'notice.review' },
-  { href: '/support-measures/endings', label: '支援措置の終了', permission: 'resident.viewProtectedAddress' },
-  { href: '/rpa/jobs', label: 'RPA', permission: 'rpa.manage' },
-  { href: '/stats/visits', label: '窓口統計', permission: 'export.csv' },
-  { href: '/linkage', label: '連携状況', permission: 'linkage.read' },
-  { href: '/admin/staff', label: '職員管理', permission: 'admin.staff' },
-  { href: '/admin/audit', label: '監査ログ', permission: 'audit.read' },
-  { href: '/admin/procedures', label: '手続き設定', permission: 'admin.procedures' },
-  { href: '/admin/operations', label: '稼働状況', permission: 'admin.staff' },
-];
 
 /**
  * The Koa application: error handling, body parsing, the session or machine token, security

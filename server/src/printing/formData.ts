@@ -7,6 +7,7 @@ import { noticeMemberKey } from '../notices/visitProcedures.js';
 import { noticeSubjectOf, registeredAddress, type PresentableRow } from '../residents/present.js';
 import { anyOf, NOT_PROTECTED, type AddressPresenter, type PlacedRow } from '../residents/protection.js';
 import { MASKED_ADDRESS } from '../residents/warnings.js';
+import { visitorRoles } from '../visits/identity.js';
 import type { Visit } from '../visits/visits.js';
 import type { FormData, FormToRender, PersonData } from './render.js';
 import type { FormTemplate } from './template.js';
@@ -112,8 +113,6 @@ async function headOf(db: Knex, n: Notice): Promise<{ name: string; kana: string
   return { name: row?.name ?? '', kana: row?.name_kana ?? '' };
 }
 
-const ROLE_LABEL = { subject: '本人', household: '世帯員', proxy: '代理人' } as const;
-
 /** The form data of a notice, for the 住民異動届 or for the forms of one procedure. */
 export interface NoticeFormInput {
   visit: Visit;
@@ -159,12 +158,13 @@ export async function noticeFormData(db: Knex, presenter: AddressPresenter, inpu
         ...(phone ? { phone } : {}),
       }
     : {};
+  const role = visitorRoles[v.visitorRole] ?? '';
   const notifier = v.visitorName
     ? v.visitorRole === 'proxy'
-      ? `${ROLE_LABEL.proxy} (${v.proxyRelationship ?? ''})`
+      ? `${role} (${v.proxyRelationship ?? ''})`
       : v.visitorRole === 'household' && visitorMember?.relationship
-        ? `${ROLE_LABEL.household} (${visitorMember.relationship})`
-        : ROLE_LABEL[v.visitorRole]
+        ? `${role} (${visitorMember.relationship})`
+        : role
     : '';
 
   return {

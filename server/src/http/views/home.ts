@@ -5,20 +5,9 @@ import type { AppConfig } from '../../config/appConfig.js';
 import { japanWarekiTime as jst } from '../../domain/japanTime.js';
 import type { SpecStatus } from '../../linkage/status.js';
 import { statusLabels, type VisitSummary } from '../../visits/visits.js';
+import { NAV } from '../nav.js';
 import { html, page, type PageChrome } from '../html.js';
 
-/** The first screens of a role that does not serve at a counter, in the order they are offered. */
-const HOME_LINKS: readonly { href: string; label: string; permission: string }[] = [
-  { href: '/review', label: '届出の審査', permission: 'notice.review' },
-  { href: '/support-measures/endings', label: '支援措置の終了', permission: 'resident.viewProtectedAddress' },
-  { href: '/rpa/jobs', label: 'RPA ジョブ', permission: 'rpa.manage' },
-  { href: '/admin/operations', label: '稼働状況 (UPS・バックアップ)', permission: 'admin.staff' },
-  { href: '/admin/staff', label: '職員管理', permission: 'admin.staff' },
-  { href: '/admin/audit', label: '監査ログ', permission: 'audit.read' },
-  { href: '/admin/procedures', label: '手続きの設定', permission: 'admin.procedures' },
-  { href: '/stats/visits', label: '窓口統計', permission: 'export.csv' },
-  { href: '/linkage', label: '連携状況', permission: 'linkage.read' },
-];
 /** The home pages: the landing page before login, and the staff home after it. */
 
 const STATE_LABEL: Record<SpecStatus['state'], string> = {
@@ -67,7 +56,7 @@ ${
   // A role without the counter's work (an administrator, a reviewer) starts from its own screens.
   session.permissions.has('visit.handle')
     ? ''
-    : html`${HOME_LINKS.filter((l) => session.permissions.has(l.permission)).map(
+    : html`${NAV.filter((l) => l.href !== '/search' && session.permissions.has(l.permission)).map(
         (l, i) => html`${i ? ' ・ ' : ''}<a href="${l.href}" ${i === 0 ? html`autofocus` : ''}>${l.label}</a>`,
       )}`
 }
