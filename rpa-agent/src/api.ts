@@ -51,7 +51,7 @@ export class ServerApi {
       this.base.protocol === 'https:' ? new https.Agent({ keepAlive: true, ...(ca ? { ca } : {}) }) : new http.Agent({ keepAlive: true });
   }
 
-  private request(
+  protected request(
     method: string,
     path: string,
     body?: Buffer | string,
@@ -90,7 +90,7 @@ export class ServerApi {
     });
   }
 
-  private async json<T>(method: string, path: string, body?: unknown): Promise<T> {
+  protected async json<T>(method: string, path: string, body?: unknown): Promise<T> {
     const res = await this.request(method, path, body === undefined ? undefined : JSON.stringify(body));
     if (res.status >= 500 || res.status === 0) throw new ServerAway(`サーバーが HTTP ${res.status} を返しました`);
     if (res.status >= 400) {

@@ -17,13 +17,22 @@ export interface ApiClientRow {
   revokedAt: Date | null;
   lastSeenAt: Date | null;
   lastAddress: string | null;
+  /** The counter a card reader helper serves (null for RPA agents). */
+  counterId: string | null;
 }
 
 /**
  * Registers a machine client (an RPA agent) that calls the JSON API with `Authorization: Bearer`.
  * Returns the token; only its hash is stored, so it is shown this once.
  */
-export async function registerApiClient(knex: Knex, name: string, groupCode: string, by: AuditActor): Promise<string> {
+export async function registerApiClient(
+  knex: Knex,
+  name: string,
+  groupCode: string,
+  by: AuditActor,
+  /** A card reader helper is bound to the one counter where its PC stands. */
+  counterId: string | null = null,
+): Promise<string> {
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(name)) throw new DomainError('apiClient.badName');
   const group = await knex('staff_groups').where({ code: groupCode }).first('id');
   if (!group) throw new DomainError('group.unknown', { code: groupCode });
@@ -37,6 +46,7 @@ export async function registerApiClient(knex: Knex, name: string, groupCode: str
       name,
       token_hash: tokenId(token),
       group_code: groupCode,
+      counter_id: counterId,
       created_at: new Date(),
       created_by: by.staffLogin ?? 'system',
     });
@@ -46,7 +56,7 @@ export async function registerApiClient(knex: Knex, name: string, groupCode: str
       targetKind: 'apiClient',
       targetIds: [name],
       result: 'success',
-      detail: { group: groupCode },
+      detail: { group: groupCode, ...(counterId ? { counter: counterId } : {}) },
     });
   });
   return token;
@@ -70,6 +80,7 @@ export async function listApiClients(knex: Knex): Promise<ApiClientRow[]> {
     revokedAt: dbDate(r.revoked_at),
     lastSeenAt: dbDate(r.last_seen_at),
     lastAddress: r.last_address,
+    counterId: r.counter_id ?? null,
   }));
 }
 
@@ -98,7 +109,7 @@ export async function resumeApiClient(
     displayName: row.name,
     groupCode: row.group_code,
     groupName: rights.name,
-    counterId: null,
+    counterId: row.counter_id ?? null,
     csrfToken: null,
     permissions: rights.permissions,
     scopes: rights.scopes,

@@ -17,6 +17,7 @@ export const permissions = [
   'linkage.read',
   'rpa.agent',
   'rpa.manage',
+  'card.relay',
 ] as const;
 export type Permission = (typeof permissions)[number];
 
@@ -37,6 +38,7 @@ export const permissionLabels: Readonly<Record<Permission, string>> = {
   'linkage.read': '連携状況の閲覧',
   'rpa.agent': 'RPA 端末として基幹系へ入力する (端末用)',
   'rpa.manage': 'RPA ジョブの確認・再実行・手入力済みの記録',
+  'card.relay': '窓口のカード読取装置として読み取り結果を中継する (端末用)',
 };
 
 export const entitlementKindLabels: Readonly<Record<EntitlementKind, string>> = {
@@ -124,6 +126,13 @@ export const defaultGroups: readonly GroupDefinition[] = [
     name: 'RPA 端末',
     description: '基幹系への入力を行う RPA 端末 (トークンで接続)',
     permissions: ['rpa.agent'],
+    scopes: [],
+  },
+  {
+    code: 'cardReader',
+    name: 'カード読取端末',
+    description: '窓口の PC のカード読取ヘルパー (トークンで接続し、一つの窓口に結び付く)',
+    permissions: ['card.relay'],
     scopes: [],
   },
 ];

@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { listApiClients, registerApiClient, revokeApiClient } from '../auth/apiClients.js';
-import { cliActor, withDb } from './common.js';
+import { loadAppConfig } from '../config/appConfig.js';
+import { cliActor, common, withDb } from './common.js';
 
-/** `madoguchi client register|revoke|list` and `madoguchi agent register`. */
+/** `madoguchi client register|revoke|list`, `madoguchi agent register` and `madoguchi card-reader register`. */
 export function addClientCommands(program: Command): void {
   const client = program.command('client').description('JSON API をベアラートークンで呼び出す端末 (RPA 端末など)');
   client
@@ -30,6 +31,27 @@ export function addClientCommands(program: Command): void {
         `RPA 端末「${name}」を登録しました。上のトークンを端末の設定ファイル (token) に書いてください。失効は madoguchi client revoke ${name}。`,
       );
     });
+  program
+    .command('card-reader')
+    .description('窓口のカード読取ヘルパー (窓口の PC)')
+    .command('register')
+    .description('窓口の PC のカード読取ヘルパーを一つの窓口に結び付けて登録し (グループ cardReader)、トークンを 1 回だけ表示する')
+    .argument('<name>', '端末名 (例: card-shimin-1)')
+    .requiredOption('--counter <id>', '窓口 ID (municipality.yaml の counters の id)')
+    .action(async (name: string, opts: { counter: string }, cmd: Command) => {
+      const counters = loadAppConfig(common(cmd).config).counters;
+      const counter = counters.find((c) => c.id === opts.counter);
+      if (!counter) {
+        console.error(`窓口「${opts.counter}」は municipality.yaml にありません。窓口 ID: ${counters.map((c) => c.id).join(', ')}`);
+        process.exitCode = 2;
+        return;
+      }
+      const token = await withDb(cmd, (knex) => registerApiClient(knex, name, 'cardReader', cliActor(), counter.id));
+      console.log(token);
+      console.error(
+        `カード読取端末「${name}」を ${counter.name} に登録しました。上のトークンを窓口の PC の card-reader.yaml (token) に書いてください。失効は madoguchi client revoke ${name}。`,
+      );
+    });
   client
     .command('revoke')
     .description('端末を失効させる (以後そのトークンは拒否される)')
@@ -48,7 +70,14 @@ export function addClientCommands(program: Command): void {
       const rows = await withDb(cmd, (knex) => listApiClients(knex));
       for (const c of rows)
         console.log(
-          [c.name, c.groupCode, c.revokedAt ? '失効' : '有効', c.lastSeenAt?.toISOString() ?? '-', c.lastAddress ?? '-'].join('\t'),
+          [
+            c.name,
+            c.groupCode,
+            c.counterId ?? '-',
+            c.revokedAt ? '失効' : '有効',
+            c.lastSeenAt?.toISOString() ?? '-',
+            c.lastAddress ?? '-',
+          ].join('\t'),
         );
     });
 }

@@ -404,6 +404,7 @@ export type ApiClientRow = {
   revoked_at: Date | number | string | null;
   last_seen_at: Date | number | string | null;
   last_address: string | null;
+  counter_id: string | null;
 };
 
 /** A row of `visits` as the driver returns it. */
@@ -432,6 +433,7 @@ export type VisitRow = {
   proxy_relationship: string | null;
   proxy_power_of_attorney: number | boolean;
   proxy_document: string | null;
+  identity_card: string | null;
 };
 
 /** A row of `visit_subjects` as the driver returns it. */
@@ -961,7 +963,18 @@ export const tableColumns = {
   ],
   staff_password_history: ['staff_id', 'password_hash', 'changed_at'],
   staff_group_scopes: ['group_id', 'entitlement_kind'],
-  api_clients: ['id', 'name', 'token_hash', 'group_code', 'created_at', 'created_by', 'revoked_at', 'last_seen_at', 'last_address'],
+  api_clients: [
+    'id',
+    'name',
+    'token_hash',
+    'group_code',
+    'created_at',
+    'created_by',
+    'revoked_at',
+    'last_seen_at',
+    'last_address',
+    'counter_id',
+  ],
   visits: [
     'id',
     'visit_no',
@@ -987,6 +1000,7 @@ export const tableColumns = {
     'proxy_relationship',
     'proxy_power_of_attorney',
     'proxy_document',
+    'identity_card',
   ],
   visit_subjects: [
     'id',

@@ -58,6 +58,19 @@ export const errorCatalog = {
     status: 403,
     message: 'このジョブは支援措置の対象のため、支援措置対象者の住所を扱う権限 (支援措置担当) がないと表示できません',
   },
+  // Card readers at the counters (カード読取)
+  'card.noCounter': {
+    status: 409,
+    message: '窓口が選ばれていません。ログイン画面 (または画面右上の「切替」) で窓口を選んでからカードを読み取ってください',
+  },
+  'card.noReader': {
+    status: 409,
+    message: 'この窓口 ({counter}) のカード読取装置とつながっていません。窓口の PC のカード読取ヘルパーが動いているか確かめてください',
+  },
+  'card.badPin': { status: 400, message: '暗証番号は数字 4 桁です' },
+  'card.badCardNumber': { status: 400, message: '在留カード等番号は英字 2 文字・数字 8 桁・英字 2 文字の 12 文字です (例: AB12345678CD)' },
+  'card.visitClosed': { status: 409, message: '完了した来庁記録ではカードを読み取れません' },
+  'card.unknownRequest': { status: 409, message: 'この読み取りは終わったか期限が切れました。もう一度読み取ってください' },
   // The counter: visits, the person view, certificate requests, printing (来庁・証明・印刷)
   'visit.staffOnlyOpen': { status: 403, message: '端末からは来庁を開けません' },
   'visit.staffOnly': { status: 403, message: '端末からは来庁記録を変更できません' },

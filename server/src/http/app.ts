@@ -19,6 +19,8 @@ import { registerAdminRoutes } from './routes/admin.js';
 import { registerAuditRoutes } from './routes/auditViewer.js';
 import { registerCertificateRoutes } from './routes/certificates.js';
 import { registerCounterRoutes } from './routes/counter.js';
+import { registerCardReaderRoutes } from './routes/cardReader.js';
+import { CardRelay } from '../cards/relay.js';
 import { registerHomeRoutes } from './routes/home.js';
 import { registerLinkageRoutes } from './routes/linkage.js';
 import { registerNoticeRoutes } from './routes/notices.js';
@@ -70,7 +72,7 @@ export function createApp(deps: AppDeps): { app: Koa; router: Router; routes: Ro
       },
     };
   };
-  const kit = createRouteKit(deps, router, routes, chromeOf);
+  const kit = createRouteKit({ ...deps, cardRelay: deps.cardRelay ?? new CardRelay() }, router, routes, chromeOf);
 
   app.use(async (ctx, next) => {
     const started = process.hrtime.bigint();
@@ -179,6 +181,7 @@ export function createApp(deps: AppDeps): { app: Koa; router: Router; routes: Ro
     byId: (id) => store.current().byId(id),
   };
   registerCounterRoutes(kit, procedures);
+  registerCardReaderRoutes(kit);
   registerNoticeRoutes(kit, procedures);
   registerPrintRoutes(kit, procedures);
   registerCertificateRoutes(kit);

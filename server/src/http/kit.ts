@@ -10,6 +10,7 @@ import type { Logger } from '../ops/logger.js';
 import type { ProcedureDefinition } from '../domain/procedureTypes.js';
 import type { ProcedureStore } from '../procedures/config.js';
 import type { LinkageView } from '../linkage/status.js';
+import type { CardRelay } from '../cards/relay.js';
 import { page, type PageChrome, type SafeHtml } from './html.js';
 import { personalTargetOf, type PersonalTarget } from './personalData.js';
 import { inputCheck, responseCheck } from './validation.js';
@@ -35,6 +36,8 @@ export interface AppDeps {
   logger: Logger;
   version: string;
   linkage: LinkageView;
+  /** The relay between the counters' card reader helpers and the staff pages (one per process; made by createApp when absent). */
+  cardRelay?: CardRelay;
   /**
    * Check every JSON response against its declared schema: `throw` answers 500 on a mismatch (the
    * tests), `log` writes a warning. Default: `MADOGUCHI_RESPONSE_CHECK` or off.

@@ -3,13 +3,20 @@
  * existing area is covered without anyone remembering to mark it. The kit (kit.ts) uses it to
  * audit every refusal on these routes and every request that its handler did not audit itself.
  */
-export type PersonalTarget = 'resident' | 'visit' | 'notice' | 'procedures' | 'certificateRequest' | 'print' | 'rpaJob' | 'staff' | 'audit';
+export type PersonalTarget =
+  'resident' | 'visit' | 'notice' | 'procedures' | 'certificateRequest' | 'print' | 'rpaJob' | 'cardReading' | 'staff' | 'audit';
 
 /** Path patterns (`:param` or concrete values) → the kind of personal data behind them. First match wins. */
 const RULES: readonly [RegExp, PersonalTarget | null][] = [
   // Not personal: the agent's scenario files, linkage status, address master, postal codes, statistics.
   [/^\/api\/v1\/agent\/scenarios$/, null],
   [/^\/api\/v1\/(linkage|addresses|postal-codes|openapi)/, null],
+  // The card reader's state and the helper's long poll carry no personal data (the PIN is a secret, not a record);
+  // the helper's answer is a reading, and so is the page's request for one.
+  [/^\/api\/v1\/card-reader\/(state|request)$/, null],
+  [/^\/card-reader\/status$/, null],
+  [/^\/api\/v1\/card-reader\//, 'cardReading'],
+  [/^\/visits\/[^/]+\/card-reading(\/|$)/, 'cardReading'],
   [/^\/(stats|linkage|static|pamphlets|login|logout|password|role|healthz)(\/|$|\.)/, null],
   [/^\/api\/v1\/residents(\/|$)/, 'resident'],
   // 支援措置 ended by a linkage file: who was protected (names, 宛名番号) is personal data.

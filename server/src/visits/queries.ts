@@ -62,6 +62,7 @@ export async function getVisit(knex: Knex, id: number): Promise<Visit | null> {
     proxyRelationship: s(r.proxy_relationship),
     proxyPowerOfAttorney: dbBool(r.proxy_power_of_attorney),
     proxyDocument: s(r.proxy_document),
+    identityCard: s(r.identity_card),
     subjects: subjects.map((x) => ({
       id: Number(x.id),
       addresseeNo: s(x.addressee_no),

@@ -19,6 +19,7 @@ import * as m017 from './m017_rpa_reconciliation.js';
 import * as m018 from './m018_rpa_unprobed_commit.js';
 import * as m019 from './m019_rpa_core_system.js';
 import * as m020 from './m020_certificate_issuances.js';
+import * as m021 from './m021_card_readers.js';
 
 /**
  * Migrations are additive only and return one schema-builder chain, so that the same code
@@ -51,6 +52,7 @@ export const migrations: readonly Migration[] = [
   { name: '018_rpa_unprobed_commit', up: m018.up, down: m018.down },
   { name: '019_rpa_core_system', up: m019.up, down: m019.down },
   { name: '020_certificate_issuances', up: m020.up, down: m020.down },
+  { name: '021_card_readers', up: m021.up, down: m021.down },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

@@ -149,6 +149,9 @@ export function registerCounterRoutes(kit: RouteKit, procedures: ProcedureSource
     return visitJson(shown);
   };
   const fromVisit = async (id: number | undefined): Promise<Visit | null> => (id === undefined ? null : visitById(id));
+  /** The card type of a reading this session collected for this visit (card readers: cards/relay.ts). */
+  const cardOf = (ctx: Ctx, visitId: number, requestId: string | undefined): string | null =>
+    requestId ? (deps.cardRelay?.collectedCard({ visitId, sessionId: session(ctx).id }, requestId) ?? null) : null;
   const staffOf = (s: StaffSession): number => {
     if (s.staffId === null) throw new DomainError('visit.staffOnly');
     return s.staffId;
@@ -341,7 +344,9 @@ export function registerCounterRoutes(kit: RouteKit, procedures: ProcedureSource
         });
         return showVisit(ctx, id, { values, errors: e.fields });
       }
-      await saveVisitor(knex, id, staffOf(session(ctx)), keepMasked(fields, await visitById(id)), actor(ctx));
+      const stored = await visitById(id);
+      const fromCard = cardOf(ctx, id, ctx.input.body.cardReading);
+      await saveVisitor(knex, id, staffOf(session(ctx)), withIdentityCard(keepMasked(fields, stored), stored, fromCard), actor(ctx));
       ctx.status = 303;
       ctx.redirect(`/visits/${id}`);
     },
@@ -439,7 +444,15 @@ export function registerCounterRoutes(kit: RouteKit, procedures: ProcedureSource
     },
     async (ctx) => {
       const id = ctx.input.params.id;
-      await saveVisitor(knex, id, staffOf(session(ctx)), keepMasked(visitorFields(ctx.input.body), await visitById(id)), actor(ctx));
+      const stored = await visitById(id);
+      const fromCard = cardOf(ctx, id, ctx.input.body.cardReading);
+      await saveVisitor(
+        knex,
+        id,
+        staffOf(session(ctx)),
+        withIdentityCard(keepMasked(visitorFields(ctx.input.body), stored), stored, fromCard),
+        actor(ctx),
+      );
       return visitOut(ctx, id);
     },
   );
@@ -521,7 +534,18 @@ function visitorFields(b: Static<typeof VisitorInputSchema>): VisitorFields {
     proxyRelationship: proxy ? orNull(b.proxyRelationship) : null,
     proxyPowerOfAttorney: proxy && Boolean(power),
     proxyDocument: proxy ? orNull(b.proxyDocument) : null,
+    identityCard: null,
   };
+}
+
+/**
+ * 「ICカード読取」: marked when the form carries a reading this session collected for this visit and
+ * the document is that card; kept while the document stays the card that was read; otherwise none.
+ * (The document keys myNumberCard / residenceCard are the card types.)
+ */
+function withIdentityCard(f: VisitorFields, stored: Visit, collected: string | null): VisitorFields {
+  if (collected && f.identityDocument === collected) return { ...f, identityCard: collected };
+  return { ...f, identityCard: stored.identityCard && f.identityDocument === stored.identityCard ? stored.identityCard : null };
 }
 
 /**

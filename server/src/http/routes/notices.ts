@@ -11,6 +11,7 @@ import { conflict, DomainError, notFound } from '../../errors/domainError.js';
 import { AnyForm, IdParam, IsoDateTime, Nullable, Obj } from '../schemas/common.js';
 import { NoticeListSchema, NoticeSchema } from '../schemas/notices.js';
 import { NOTICE_ADDRESS_FIELDS, noticeSubjectOf, presentNotice, type PresentedNotice } from '../../residents/present.js';
+import { cardReaderPanel } from '../views/cardReader.js';
 import { presenterFor, protection, type AddressPresenter } from '../../residents/protection.js';
 import { MASKED_ADDRESS } from '../../residents/warnings.js';
 import type { StaffSession } from '../../auth/sessions.js';
@@ -252,7 +253,17 @@ export function registerNoticeRoutes(kit: RouteKit, procedures: ProcedureSource)
     render(
       ctx,
       noticeTypeLabels[n.type],
-      noticePage(shown, s.csrfToken ?? '', errors, s.permissions.has('resident.viewProtectedAddress'), back),
+      noticePage(
+        shown,
+        s.csrfToken ?? '',
+        errors,
+        s.permissions.has('resident.viewProtectedAddress'),
+        back,
+        // A 転入 being typed: the movers' My Number cards fill the members (cards/readingView.ts).
+        n.status === 'draft' && (n.type === 'moveIn' || n.type === 'specialMoveIn') && s.permissions.has('visit.handle')
+          ? cardReaderPanel(n.visitId, s.csrfToken ?? '', 'notice', s.counterId)
+          : undefined,
+      ),
     );
   };
   /** Notices for the JSON API, presented; one audit record for the unmasked protected reads. */

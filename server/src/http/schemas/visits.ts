@@ -62,6 +62,9 @@ export const VisitSchema = Component(
     closedAt: Nullable(IsoDateTime()),
     updatedAt: IsoDateTime(),
     identityCheckedAt: Nullable(IsoDateTime(), { description: '本人確認書類を確認した日時' }),
+    identityCard: Nullable(Enum(['myNumberCard', 'residenceCard']), {
+      description: '本人確認書類を IC カードから読み取ったとき、そのカードの種類 (ICカード読取)',
+    }),
     visitorRole: Enum(visitorRoleKeys, { description: labelList(visitorRoles) }),
     identityDocument: Nullable(Enum(documentKeys), { description: VISITOR_DOCUMENT_NOTE }),
     identityDocumentNote: Nullable(T.String()),
@@ -116,6 +119,14 @@ export const VisitorInputSchema = T.Object(
     ),
     visitorSex: T.Optional(Enum(['', '1', '2'], { title: '来庁者の性別', description: '`1` 男、`2` 女' })),
     visitorPostal: T.Optional(T.String({ maxLength: 10, title: '郵便番号', description: '住所の入力補助だけに使い、保存しません' })),
+    cardReading: T.Optional(
+      T.String({
+        pattern: '^([A-Za-z0-9_-]{16,64})?$',
+        title: 'カード読み取り',
+        description:
+          'この来庁で受け取ったカードの読み取り結果の番号 (画面が入れる)。あれば本人確認は「ICカード読取」と記録します。書類の種類を変えると記録は消えます',
+      }),
+    ),
     visitorAddress: T.Optional(T.String({ maxLength: 300, title: '来庁者の住所' })),
     visitorPhone: T.Optional(T.String({ maxLength: 40, title: '来庁者の電話' })),
     proxyRelationship: T.Optional(

@@ -7,6 +7,7 @@ import { searchTargets } from '../../residents/search.js';
 import type { PersonView, SearchResponse } from '../../residents/service.js';
 import { MASKED_ADDRESS } from '../../residents/warnings.js';
 import { identityDocuments, visitorRoles } from '../../visits/identity.js';
+import { cardReaderPanel } from './cardReader.js';
 import { statusLabels, type Visit, type VisitStatus } from '../../visits/visits.js';
 import { html, type SafeHtml } from '../html.js';
 
@@ -258,12 +259,13 @@ ${
     : ''
 }
 <h2 id="identity">本人確認</h2>
+${open ? cardReaderPanel(v.id, csrf, 'identity', s.counterId) : ''}
 ${retry ? html`<p class="card alert" role="alert" id="identity-errors">本人確認を保存できませんでした。欄の横の説明を見て直してください (入力した内容はそのまま残っています)。</p>` : ''}
 <form method="post" action="/visits/${v.id}/visitor" class="card identity" id="identity-form">${hidden}
   <fieldset><legend>来庁者</legend>${Object.entries(visitorRoles).map(([k, l], i) => html`<label class="check"><input type="radio" name="visitorRole" value="${k}" ${k === typed('visitorRole', v.visitorRole) ? html`checked` : ''} accesskey="${i + 1}"> ${l}</label>`)}</fieldset>
   <p><label>本人確認書類<br><select name="identityDocument" id="identity-document" data-identity="documentType"><option value="">未確認</option>${Object.entries(identityDocuments).map(([k, l]) => html`<option value="${k}" ${k === typed('identityDocument', v.identityDocument ?? '') ? html`selected` : ''}>${l}</option>`)}</select></label>
   <label>書類のメモ<br><input name="identityDocumentNote" value="${typed('identityDocumentNote', v.identityDocumentNote ?? '')}"></label>
-  ${v.identityCheckedAt ? html`<span class="state-ok">確認済 ${jst(v.identityCheckedAt.toISOString())}</span>` : ''}</p>
+  ${v.identityCheckedAt ? html`<span class="state-ok">確認済 ${jst(v.identityCheckedAt.toISOString())}</span>` : ''}${v.identityCard ? html` <span class="badge ic-read" id="identity-ic">ICカード読取</span>` : ''}<input type="hidden" name="cardReading" id="card-reading-id" value=""></p>
   <p class="muted">書類や申告と住民記録が違うときは、下の欄を書類どおりに直してください (住民記録は変わりません)。${registered && !v.visitorName ? ' 欄は対象者の住民記録から転記しています。' : ''}${!registered && mover && !v.visitorName ? ' 欄は転入届の世帯主から転記しています。' : ''}</p>
   <p><label>氏名<br><input name="visitorName" id="visitor-name" data-identity="name" value="${typed('visitorName', v.visitorName ?? (v.visitorRole === 'subject' ? (first?.name ?? '') : ''))}"></label>
   <label>カナ<br><input name="visitorKana" data-identity="kana" value="${typed('visitorKana', v.visitorKana ?? (v.visitorRole === 'subject' ? (first?.nameKana ?? '') : ''))}"></label>

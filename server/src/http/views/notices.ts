@@ -121,10 +121,13 @@ export function noticePage(
   canSee = false,
   /** Where 「戻る」 leads: the visit for counter staff, the review list for a reviewer (who cannot open visits). */
   back: { href: string; label: string } = { href: `/visits/${n.visitId}`, label: '来庁記録に戻る' },
+  /** The card reader panel of a 転入 being typed (views/cardReader.ts). */
+  cardPanel: SafeHtml = html``,
 ): SafeHtml {
   return html`${n.addressProtected ? html`<div class="card warnings" role="alert">${noticeProtectionWarning(n, canSee)}</div>` : ''}
 <h1>${noticeTypeLabels[n.type]} <span class="status">${noticeStatusLabels[n.status]}</span></h1>
 <p><a href="${back.href}" id="notice-back">← ${back.label}</a> ・ 届出日 ${formatWareki(n.reportedDate)}${n.acceptedAt ? ` ・ 受付 ${jst(n.acceptedAt.toISOString())}` : ''}${n.reviewedAt ? ` ・ 審査 ${jst(n.reviewedAt.toISOString())}` : ''}</p>
 ${errors.length ? html`<div class="card alert" role="alert" id="notice-errors"><p>入力を確認してください (${errors.length} 件)</p></div>` : ''}
+${cardPanel}
 ${noticeForm(n.visitId, n, csrf, errors, n.lateWarning)}`;
 }

@@ -17,6 +17,8 @@ export interface VisitorFields {
   proxyRelationship: string | null;
   proxyPowerOfAttorney: boolean;
   proxyDocument: string | null;
+  /** The card whose IC the identity document was read from (「ICカード読取」), or null when typed. */
+  identityCard: string | null;
 }
 
 /** Where each field is kept on the visit row. */
@@ -34,6 +36,7 @@ const COLUMN: Record<keyof VisitorFields, string> = {
   proxyRelationship: 'proxy_relationship',
   proxyPowerOfAttorney: 'proxy_power_of_attorney',
   proxyDocument: 'proxy_document',
+  identityCard: 'identity_card',
 };
 
 /** Saves the identity check and the visitor's data as checked or corrected on screen (C-10..12). */
@@ -58,7 +61,11 @@ export async function saveVisitor(
         targetKind: 'visit',
         targetIds: [String(id), ...(fields.visitorAddresseeNo ? [fields.visitorAddresseeNo] : [])],
         result: 'success',
-        detail: { document: fields.identityDocument, role: fields.visitorRole },
+        detail: {
+          document: fields.identityDocument,
+          role: fields.visitorRole,
+          ...(fields.identityCard ? { card: fields.identityCard } : {}),
+        },
       },
       now,
     );
