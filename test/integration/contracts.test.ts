@@ -33,12 +33,17 @@ describe('every JSON route answers what its contract says', function () {
   const jsonRoutes = () => server.running.routes.filter((r) => r.spec?.response.kind === 'json');
 
   /** Calls `path` as `who` and checks the answer against the route's declared schema. */
-  async function call(route: string, urlPath: string, init: RequestInit & { as?: LoggedIn | 'agent' | null } = {}): Promise<unknown> {
+  async function call(
+    route: string,
+    urlPath: string,
+    init: RequestInit & { as?: LoggedIn | 'agent' | { token: string } | null } = {},
+  ): Promise<unknown> {
     const [method, pattern] = route.split(' ') as ['GET' | 'POST', string];
     const declared = jsonRoutes().find((r) => r.method === method && r.path === pattern);
     expect(declared, `${route} is a declared JSON route`).to.not.equal(undefined);
     const headers = new Headers(init.headers);
     if (init.as === 'agent') headers.set('authorization', `Bearer ${agentToken}`);
+    else if (init.as && 'token' in init.as) headers.set('authorization', `Bearer ${init.as.token}`);
     else if (init.as) {
       headers.set('cookie', init.as.cookie);
       headers.set('x-csrf-token', init.as.csrf);
@@ -193,6 +198,37 @@ describe('every JSON route answers what its contract says', function () {
         ...json({ coreRef: 'R08-0000001' }),
       });
     expect(called.has('POST /api/v1/agent/jobs/:id/success'), 'success reported').to.equal(true);
+  });
+
+  it('the card reader: the helper’s state, request and result; the page’s status, request and reading', async () => {
+    const helper = { token: await registerApiClient(server.knex, 'card-contract', 'cardReader', { staffLogin: 'test' }, 'shimin-1') };
+    await call('POST /api/v1/card-reader/state', 'api/v1/card-reader/state', {
+      as: helper,
+      ...json({ reader: 'Virtual PCD 00 00', card: 'myNumberCard', triesLeft: 3 }),
+    });
+    const opened = await postForm(`${server.url}visits`, clerk, {});
+    const visitId = Number(/\/visits\/(\d+)/.exec(opened.headers.get('location') ?? '')![1]);
+    const { requestId } = (await call('POST /visits/:id/card-reading', `visits/${visitId}/card-reading`, {
+      as: clerk,
+      ...json({ cardType: 'myNumberCard', pin: '1234' }),
+    })) as { requestId: string };
+    const { request } = (await call('GET /api/v1/card-reader/request', 'api/v1/card-reader/request?wait=0', { as: helper })) as {
+      request: { requestId: string };
+    };
+    expect(request.requestId).to.equal(requestId);
+    await call('POST /api/v1/card-reader/result', 'api/v1/card-reader/result', {
+      as: helper,
+      ...json({
+        requestId,
+        ok: true,
+        reading: { cardType: 'myNumberCard', name: '髙橋 一郎', address: '東京都千代田区千代田1番1号', birthDate: '1980-05-05', sex: '1' },
+      }),
+    });
+    await call('GET /card-reader/status', `card-reader/status?visit=${visitId}&request=${requestId}`, { as: clerk });
+    await call('GET /visits/:id/card-reading/:requestId', `visits/${visitId}/card-reading/${requestId}`, {
+      as: clerk,
+      headers: { accept: 'application/json' },
+    });
   });
 
   it('the staff CSV import (dry run)', async () => {

@@ -43,6 +43,7 @@ export { undeclaredRoutes } from './kit.js';
 const STATIC_FILES: Record<string, { file: URL; type: string }> = {
   '/static/base.css': { file: new URL('../../static/base.css', import.meta.url), type: 'text/css; charset=utf-8' },
   '/static/counter.js': { file: new URL('../../static/counter.js', import.meta.url), type: 'text/javascript; charset=utf-8' },
+  '/static/card.js': { file: new URL('../../static/card.js', import.meta.url), type: 'text/javascript; charset=utf-8' },
   '/static/staff-import.js': { file: new URL('../../static/staff-import.js', import.meta.url), type: 'text/javascript; charset=utf-8' },
 };
 
