@@ -22,7 +22,12 @@ server_pkgs=(openssl fonts-ipamj-mincho fonts-ipaexfont-gothic)
 # dependencies). nftables: `nft -c` checks the rendered firewall rules (about 1 MB).
 # iproute2, util-linux: the bundle test installs and starts the release inside a network namespace
 # with only lo (unshare -n, ip link, nsenter, setpriv).
-test_pkgs=(sqlite3 chromium fonts-ipaexfont-gothic fonts-ipamj-mincho poppler-utils nut-server nut-client ansible ansible-lint nftables iproute2 util-linux)
+# pcscd, vsmartcard-vpcd: the card reader tests run a real pcscd with the virtual reader driver vpcd
+# (in its own mount and network namespace; a fake card in the test speaks vpcd's protocol), and
+# pcscd brings libpcsclite1, which the helper calls through koffi (about 1 MB installed with libccid).
+# libpcsclite-dev: its headers, against which test/unit/pcsc-types.test.ts compiles the struct layout
+# the helper declares (a few hundred KB).
+test_pkgs=(sqlite3 chromium fonts-ipaexfont-gothic fonts-ipamj-mincho poppler-utils nut-server nut-client ansible ansible-lint nftables iproute2 util-linux pcscd vsmartcard-vpcd libpcsclite-dev)
 
 case "$purpose" in
   build)  wanted=("${build_pkgs[@]}") ;;

@@ -13,6 +13,13 @@
   var POLL_MS = 1500;
   var request = null; // the id of the read in progress
   var card = 'none';
+  var previousCard = 'none';
+  var lastTyped = 0;
+  var TYPING_MS = 5000;
+  document.addEventListener('input', function (e) {
+    var id = e.target && e.target.id;
+    if (id !== 'card-pin' && id !== 'card-number') lastTyped = Date.now();
+  });
   var timer = null;
 
   function $(id) {
@@ -64,14 +71,21 @@
     show('card-pin-row', card === 'myNumberCard' && !pinPad);
     show('card-pinpad-row', card === 'myNumberCard' && pinPad);
     show('card-number-row', card === 'residenceCard');
-    ['card-read-pin', 'card-read-pinpad', 'card-read-number'].forEach(function (id) {
-      if ($(id)) $(id).disabled = reading;
-    });
-    // The card has just been placed and nobody is typing elsewhere: the resident's field takes the focus.
+    // A card has just been placed and nobody has typed in a field for a few seconds: the resident's
+    // field takes the focus. Never while the clerk types, or their keys would land in the PIN.
     var field = card === 'myNumberCard' && !pinPad ? $('card-pin') : card === 'residenceCard' ? $('card-number') : null;
-    if (field && !reading && (document.activeElement === document.body || document.activeElement === null)) field.focus();
+    var typing = Date.now() - lastTyped < TYPING_MS;
+    if (field && card !== previousCard && !reading && !typing) field.focus();
+    previousCard = card;
     var r = s.request;
-    if (!r || !reading) return;
+    if (r && reading) settle(r, state);
+    ['card-read-pin', 'card-read-pinpad', 'card-read-number'].forEach(function (id) {
+      if ($(id)) $(id).disabled = request !== null;
+    });
+  }
+
+  /** Where the read in progress stands: still going, failed (beside the field), or done (collected). */
+  function settle(r, state) {
     if (r.phase === 'waiting' || r.phase === 'reading') {
       text(state, r.phase === 'waiting' ? '読取装置に依頼しました…' : 'カードを読み取っています。カードを動かさないでください…');
     } else if (r.phase === 'failed') {
