@@ -52,7 +52,7 @@ export function buildCardCli(): Command {
         console.log(`読取装置: ${state.reader}${state.pinPad ? ' (PIN パッドあり)' : ''}`);
         console.log(`カード: ${card}${state.triesLeft !== undefined ? ` (暗証番号の残り ${state.triesLeft} 回)` : ''}`);
       } finally {
-        readers.close();
+        await readers.close();
       }
     });
   return program;
