@@ -853,7 +853,13 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
       // Mostly someone allowed to use the route (so the input reaches the handler), sometimes anyone.
       const access = route.access;
       const allowed = identities.filter((x) =>
-        access === 'public' ? true : access === 'authenticated' ? x.session || x.token : x.permissions.has(access.permission),
+        access === 'public'
+          ? true
+          : access === 'authenticated'
+            ? x.session || x.token
+            : access === 'residentScreen'
+              ? false // no identity of the fuzzer is a paired resident screen: each request shows the refusal
+              : x.permissions.has(access.permission),
       );
       const who = allowed.length && r() < 0.85 ? pick(r, allowed) : pick(r, identities);
       const p = plan(r, route, kind, who, pools);

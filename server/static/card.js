@@ -25,12 +25,14 @@
   function $(id) {
     return document.getElementById(id);
   }
+  // The panel is polled: the DOM is touched only when something changed (no work for a thin
+  // client's browser, and the live region is not announced again every poll).
   function text(el, s) {
-    if (el) el.textContent = s || '';
+    if (el && el.textContent !== (s || '')) el.textContent = s || '';
   }
   function show(id, on) {
     var el = $(id);
-    if (el) el.hidden = !on;
+    if (el && el.hidden !== !on) el.hidden = !on;
   }
   function getJson(url) {
     return fetch(url, { credentials: 'same-origin', headers: { accept: 'application/json' } }).then(function (r) {
@@ -80,7 +82,7 @@
     var r = s.request;
     if (r && reading) settle(r, state);
     ['card-read-pin', 'card-read-pinpad', 'card-read-number'].forEach(function (id) {
-      if ($(id)) $(id).disabled = request !== null;
+      if ($(id) && $(id).disabled !== (request !== null)) $(id).disabled = request !== null;
     });
   }
 

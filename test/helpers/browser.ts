@@ -56,7 +56,14 @@ export async function screenshot(page: Page, name: string): Promise<string | nul
   if (process.env.MADOGUCHI_SCREENSHOTS === '0') return null;
   mkdirSync(screenshotDir, { recursive: true });
   const file = path.join(screenshotDir, `${name}.png`);
+  // A full-page screenshot resizes the view for a moment; Chromium then scrolled the page when the
+  // field focused during it was left, and the next click missed its button. So no field has the
+  // focus during the screenshot; it gets it back afterwards, without scrolling.
+  await page.evaluate('window.__shotFocus = document.activeElement; document.activeElement && document.activeElement.blur()');
   await page.screenshot({ path: file, fullPage: true });
+  await page.evaluate(
+    'window.__shotFocus && window.__shotFocus.focus && window.__shotFocus.focus({ preventScroll: true }); delete window.__shotFocus',
+  );
   return file;
 }
 

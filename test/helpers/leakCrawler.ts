@@ -932,6 +932,7 @@ async function targetsFor(r: RouteInfo, town: LeakTown, knex: Knex, opts: LeakCr
       return town.visits.map((id) => t({ id }));
     case '/visits/:id/notices/:nid':
     case '/visits/:id/notices/:nid/form.pdf':
+    case '/visits/:id/notices/:nid/signature.png':
       return town.notices.map((n) => t({ id: n.visitId, nid: n.id }));
     case '/review/notices/:id':
       return town.notices.map((n) => t({ id: n.id }));
@@ -1093,7 +1094,10 @@ export async function runLeakCrawler(opts: LeakCrawlOptions): Promise<LeakReport
       }
       crawled.add(r.path);
       for (const v of viewers) {
-        const allowed = r.access === 'public' || (r.access === 'authenticated' ? true : v.permissions.has(r.access.permission)) || false;
+        const allowed =
+          r.access === 'public' ||
+          (r.access === 'authenticated' ? true : r.access === 'residentScreen' ? false : v.permissions.has(r.access.permission)) ||
+          false;
         // Without the permission (or a token outside /api/), one request shows the refusal.
         const pdf = r.spec?.response.kind === 'file' && r.path.endsWith('.pdf');
         const reachable =

@@ -42,6 +42,15 @@ describe('staff login, sessions, CSRF and the route-permission matrix', function
       const url = `${server.url}${r.path.slice(1).replace(/:[A-Za-z]+/g, '1')}`;
       const anonymous = await fetch(url, { method: r.method, redirect: 'manual' });
       expect(anonymous.status, `${r.method} ${r.path} without a session`).to.equal(401);
+      if (r.access === 'residentScreen') {
+        // A staff session is no resident screen.
+        const staffOnly = await fetch(url, {
+          method: r.method,
+          redirect: 'manual',
+          headers: { cookie: weak.cookie, 'x-csrf-token': weak.csrf },
+        });
+        expect(staffOnly.status, `${r.method} ${r.path} with a staff session`).to.equal(401);
+      }
       if (typeof r.access === 'object') {
         const denied = await fetch(url, {
           method: r.method,

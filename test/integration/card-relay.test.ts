@@ -278,7 +278,7 @@ describe('card reader relay: helper → server → the staff page at that counte
 
   it('shows the panel on the visit page of a clerk with a counter, and takes the residence card’s number', async () => {
     const page = await (await getAs(`${server.url}visits/${visitId}`, clerk)).text();
-    expect(page).to.include('id="card-reader"').and.include('/static/card.js').and.include('type="password" id="card-pin"');
+    expect(page).to.include('id="card-reader"').and.include('/static/card.js').and.include('id="card-pin"');
     source.place('residenceCard');
     source.reading = {
       cardType: 'residenceCard',

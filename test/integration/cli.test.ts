@@ -131,9 +131,9 @@ describe('madoguchi CLI', function () {
     const token = reg.stdout.trim();
     expect(token).to.match(/^mdg_[A-Za-z0-9_-]{43}$/);
     expect(run('register', 'rpa-01').stderr).to.contain('登録済み');
-    expect(run('list').stdout).to.match(/^rpa-01\tcounter\t有効\t/m);
+    expect(run('list').stdout).to.match(/^rpa-01\tcounter\t-\t有効\t/m);
     expect(run('revoke', 'rpa-01').status).to.equal(0);
-    expect(run('list').stdout).to.match(/^rpa-01\tcounter\t失効\t/m);
+    expect(run('list').stdout).to.match(/^rpa-01\tcounter\t-\t失効\t/m);
     const again = run('revoke', 'rpa-01');
     expect(again.status).to.equal(2);
     expect(readFileSync(path.join(dataDir, 'madoguchi.sqlite')).includes(token)).to.equal(false);

@@ -231,6 +231,48 @@ describe('every JSON route answers what its contract says', function () {
     });
   });
 
+  it('the resident screen: pairing, show, confirm, signature, status, close, paper signature, unpair', async () => {
+    const { code } = (await call('POST /resident-screen/pairing', 'resident-screen/pairing', { as: clerk, ...json({}) })) as {
+      code: string;
+    };
+    const paired = await fetch(`${server.url}resident/pair`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ code }),
+    });
+    const device = {
+      cookie: paired.headers
+        .getSetCookie()
+        .map((c) => c.split(';')[0])
+        .join('; '),
+      'content-type': 'application/json',
+    };
+    const opened = await postForm(`${server.url}visits`, clerk, {});
+    const visitId = Number(/\/visits\/(\d+)/.exec(opened.headers.get('location') ?? '')![1]);
+    const created = await postForm(`${server.url}visits/${visitId}/notices`, clerk, { type: 'moveIn' });
+    const noticeId = Number(/notices\/(\d+)$/.exec(created.headers.get('location') ?? '')![1]);
+    await call('POST /visits/:id/notices/:nid/resident-screen', `visits/${visitId}/notices/${noticeId}/resident-screen`, {
+      as: clerk,
+      ...json({}),
+    });
+    const screen = (await call('GET /resident/screen', 'resident/screen', { headers: device })) as { presentation: { id: string } };
+    const id = screen.presentation.id;
+    await call('POST /resident/confirm', 'resident/confirm', { headers: device, body: JSON.stringify({ id }) });
+    const png = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=';
+    await call('POST /resident/signature', 'resident/signature', {
+      headers: device,
+      body: JSON.stringify({ id, image: `data:image/png;base64,${png}` }),
+    });
+    await call('GET /resident-screen/status', `resident-screen/status?notice=${noticeId}`, { as: clerk });
+    await call('POST /resident-screen/close', 'resident-screen/close', { as: clerk, ...json({}) });
+    await call('POST /visits/:id/notices/:nid/signature/paper', `visits/${visitId}/notices/${noticeId}/signature/paper`, {
+      as: clerk,
+      ...json({}),
+    });
+    await call('POST /resident-screen/unpair', 'resident-screen/unpair', { as: clerk, ...json({}) });
+  });
+
   it('the staff CSV import (dry run)', async () => {
     const csv = '職員番号,氏名,ログインID,所属,グループ\r\n';
     const res = await fetch(`${server.url}admin/staff/import?mode=dryRun&name=jinji.csv`, {

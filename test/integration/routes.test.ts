@@ -24,12 +24,26 @@ describe('route declarations', () => {
       expect(routes.length).to.be.greaterThan(5);
       expect(undeclaredRoutes(router, routes)).to.deep.equal([]);
       for (const r of routes) {
-        if (r.access === 'public' || r.access === 'authenticated') continue;
+        if (r.access === 'public' || r.access === 'authenticated' || r.access === 'residentScreen') continue;
         expect(permissions as readonly string[], `${r.method} ${r.path}`).to.include(r.access.permission);
       }
-      // Personal-data and status pages are never public; health and the landing page are.
+      // Personal-data and status pages are never public; health, the landing page and the resident
+      // screen's pairing form (a 6-digit code the clerk shows) are.
       const publicPaths = routes.filter((r) => r.access === 'public').map((r) => r.path);
-      expect(publicPaths.filter((p) => !p.startsWith('/static/'))).to.deep.equal(['/login', '/login', '/healthz', '/']);
+      expect(publicPaths.filter((p) => !p.startsWith('/static/'))).to.deep.equal([
+        '/login',
+        '/login',
+        '/healthz',
+        '/',
+        '/resident',
+        '/resident/pair',
+      ]);
+      // What a resident screen shows needs its paired device, nothing else.
+      expect(routes.filter((r) => r.access === 'residentScreen').map((r) => `${r.method} ${r.path}`)).to.deep.equal([
+        'GET /resident/screen',
+        'POST /resident/confirm',
+        'POST /resident/signature',
+      ]);
       // The check itself catches a route added behind its back.
       router.get('/api/v1/sneaky', (ctx) => {
         ctx.body = 'x';

@@ -63,6 +63,7 @@ export function columnType(declared: string): string {
   if (t === 'varchar' || t === 'text' || t === 'char' || t === 'nvarchar' || t === 'uuid') return 'string';
   if (t === 'datetime' || t === 'timestamp' || t === 'date') return 'Date | number | string';
   if (t === 'boolean') return 'number | boolean';
+  if (t === 'blob' || t === 'varbinary' || t === 'binary') return 'Buffer';
   throw new Error(`no TypeScript type for the column type ${declared}`);
 }
 

@@ -680,6 +680,30 @@ export type CertificateIssuanceRow = {
   unmapped_gaiji: number;
 };
 
+/** A row of `resident_screens` as the driver returns it. */
+export type ResidentScreenRow = {
+  id: number;
+  counter_id: string;
+  token_hash: string;
+  label: string | null;
+  paired_at: Date | number | string;
+  paired_by: number;
+  revoked_at: Date | number | string | null;
+  last_seen_at: Date | number | string | null;
+};
+
+/** A row of `notice_signatures` as the driver returns it. */
+export type NoticeSignatureRow = {
+  id: number;
+  notice_id: number;
+  method: string;
+  image: Buffer | null;
+  sha256: string | null;
+  signed_at: Date | number | string;
+  recorded_by: number;
+  screen_id: number | null;
+};
+
 /** Every table of the schema with its columns, in the order the migrations created them. */
 export const tableColumns = {
   residents: [
@@ -1118,6 +1142,8 @@ export const tableColumns = {
   search_key_state: ['id', 'rules_version', 'variants_sha256', 'variant_pairs', 'rows_rekeyed', 'rekeyed_at'],
   rpa_reconciliations: ['job_id', 'state', 'persons', 'history_rows', 'detail', 'flagged_at', 'checked_at'],
   certificate_issuances: ['id', 'issue_no', 'issue_date', 'addressee_no', 'certificate_kind', 'copies', 'linkage_run_id', 'unmapped_gaiji'],
+  resident_screens: ['id', 'counter_id', 'token_hash', 'label', 'paired_at', 'paired_by', 'revoked_at', 'last_seen_at'],
+  notice_signatures: ['id', 'notice_id', 'method', 'image', 'sha256', 'signed_at', 'recorded_by', 'screen_id'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type TableName = keyof typeof tableColumns;
@@ -1166,6 +1192,8 @@ export interface TableRows {
   search_key_state: SearchKeyStateRow;
   rpa_reconciliations: RpaReconciliationRow;
   certificate_issuances: CertificateIssuanceRow;
+  resident_screens: ResidentScreenRow;
+  notice_signatures: NoticeSignatureRow;
 }
 
 /**
@@ -1222,5 +1250,7 @@ declare module 'knex/types/tables.js' {
     search_key_state: Knex.CompositeTableType<TableRows['search_key_state'], WritableRow<TableRows['search_key_state']>>;
     rpa_reconciliations: Knex.CompositeTableType<TableRows['rpa_reconciliations'], WritableRow<TableRows['rpa_reconciliations']>>;
     certificate_issuances: Knex.CompositeTableType<TableRows['certificate_issuances'], WritableRow<TableRows['certificate_issuances']>>;
+    resident_screens: Knex.CompositeTableType<TableRows['resident_screens'], WritableRow<TableRows['resident_screens']>>;
+    notice_signatures: Knex.CompositeTableType<TableRows['notice_signatures'], WritableRow<TableRows['notice_signatures']>>;
   }
 }

@@ -58,6 +58,19 @@ export const errorCatalog = {
     status: 403,
     message: 'このジョブは支援措置の対象のため、支援措置対象者の住所を扱う権限 (支援措置担当) がないと表示できません',
   },
+  // The resident screen (住民用画面)
+  'residentScreen.notPaired': {
+    status: 401,
+    message: 'この画面は窓口とつながっていません。窓口の職員に番号を表示してもらい、入力してください',
+  },
+  'residentScreen.badCode': { status: 400, message: '番号が違うか、期限が切れています。窓口の職員にもう一度表示してもらってください' },
+  'residentScreen.noScreen': {
+    status: 409,
+    message: 'この窓口 ({counter}) には住民用画面がつながっていません。「住民用画面をつなぐ」で番号を表示し、画面で入力してください',
+  },
+  'residentScreen.closed': { status: 409, message: 'この内容はもう表示されていません (職員が閉じたか、期限が切れました)' },
+  'residentScreen.notConfirmed': { status: 409, message: '先に「内容を確認しました」を押してください' },
+  'residentScreen.badSignature': { status: 400, message: '署名を読み取れませんでした。もう一度書いてください' },
   // Card readers at the counters (カード読取)
   'card.noCounter': {
     status: 409,

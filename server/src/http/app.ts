@@ -1,4 +1,6 @@
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { bodyParser } from '@koa/bodyparser';
 import Koa from 'koa';
 import { Router } from '@koa/router';
@@ -20,6 +22,7 @@ import { registerAuditRoutes } from './routes/auditViewer.js';
 import { registerCertificateRoutes } from './routes/certificates.js';
 import { registerCounterRoutes } from './routes/counter.js';
 import { registerCardReaderRoutes } from './routes/cardReader.js';
+import { registerResidentScreenRoutes } from './routes/residentScreen.js';
 import { CardRelay } from '../cards/relay.js';
 import { registerHomeRoutes } from './routes/home.js';
 import { registerLinkageRoutes } from './routes/linkage.js';
@@ -35,7 +38,8 @@ import { registerSupportMeasureRoutes } from './routes/supportMeasures.js';
 import { OpenApiDocumentSchema } from './schemas/openapi.js';
 import { SystemHealthSchema } from './schemas/health.js';
 import { NAV } from './nav.js';
-import { SESSION_COOKIE } from './sessionCookie.js';
+import { RESIDENT_COOKIE, SESSION_COOKIE } from './sessionCookie.js';
+import { screenOf } from '../residentScreen/screens.js';
 
 export type { AppDeps, RouteInfo } from './kit.js';
 export { undeclaredRoutes } from './kit.js';
@@ -44,6 +48,14 @@ const STATIC_FILES: Record<string, { file: URL; type: string }> = {
   '/static/base.css': { file: new URL('../../static/base.css', import.meta.url), type: 'text/css; charset=utf-8' },
   '/static/counter.js': { file: new URL('../../static/counter.js', import.meta.url), type: 'text/javascript; charset=utf-8' },
   '/static/card.js': { file: new URL('../../static/card.js', import.meta.url), type: 'text/javascript; charset=utf-8' },
+  '/static/resident.js': { file: new URL('../../static/resident.js', import.meta.url), type: 'text/javascript; charset=utf-8' },
+  '/static/resident.css': { file: new URL('../../static/resident.css', import.meta.url), type: 'text/css; charset=utf-8' },
+  '/static/resident-panel.js': { file: new URL('../../static/resident-panel.js', import.meta.url), type: 'text/javascript; charset=utf-8' },
+  // signature_pad (MIT): the resident screen's signature canvas; its UMD build, from the installed package.
+  '/static/signature_pad.js': {
+    file: pathToFileURL(createRequire(import.meta.url).resolve('signature_pad')),
+    type: 'text/javascript; charset=utf-8',
+  },
   '/static/staff-import.js': { file: new URL('../../static/staff-import.js', import.meta.url), type: 'text/javascript; charset=utf-8' },
 };
 
@@ -118,6 +130,9 @@ export function createApp(deps: AppDeps): { app: Koa; router: Router; routes: Ro
     } else {
       ctx.state.session = (await resumeSession(deps.knex, ctx.cookies.get(SESSION_COOKIE), deps.config.auth)) ?? undefined;
       if (ctx.state.session) ctx.state.power = await powerStatus(deps.knex);
+      // A resident screen's device cookie (sent only under /resident): the kit's 'residentScreen' access.
+      if (ctx.path === '/resident' || ctx.path.startsWith('/resident/'))
+        ctx.state.residentScreen = (await screenOf(deps.knex, ctx.cookies.get(RESIDENT_COOKIE))) ?? undefined;
     }
     await next();
   });
@@ -183,6 +198,7 @@ export function createApp(deps: AppDeps): { app: Koa; router: Router; routes: Ro
   };
   registerCounterRoutes(kit, procedures);
   registerCardReaderRoutes(kit);
+  registerResidentScreenRoutes(kit);
   registerNoticeRoutes(kit, procedures);
   registerPrintRoutes(kit, procedures);
   registerCertificateRoutes(kit);

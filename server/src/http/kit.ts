@@ -51,8 +51,12 @@ export interface ProcedureSource {
   byId(id: string): ProcedureDefinition | undefined;
 }
 
-/** Who may use a route: anyone, any logged-in member of staff, or one holding a permission. */
-export type RouteAccess = 'public' | 'authenticated' | { permission: string };
+/**
+ * Who may use a route: anyone, any logged-in member of staff, one holding a permission, or a
+ * resident screen paired to a counter (its device cookie, resolved into `ctx.state.residentScreen`;
+ * no staff session reaches these routes' data, and no screen reaches a staff route).
+ */
+export type RouteAccess = 'public' | 'authenticated' | 'residentScreen' | { permission: string };
 
 /** What a route answers. */
 export type RouteResponse =
@@ -208,6 +212,10 @@ export function createRouteKit(deps: AppDeps, router: Router, routes: RouteInfo[
   /** Access, password-change and CSRF checks, shared by both declaration forms. */
   const guard = (method: string, access: RouteAccess, whileMustChangePassword: boolean) => (ctx: Ctx) => {
     const session = ctx.state.session as StaffSession | undefined;
+    if (access === 'residentScreen') {
+      if (!ctx.state.residentScreen) throw new DomainError('residentScreen.notPaired');
+      return 'ok' as const;
+    }
     if (access !== 'public') {
       if (!session) throw new DomainError('auth.loginRequired');
       if (typeof access === 'object' && !session.permissions.has(access.permission)) throw new DomainError('auth.forbidden');

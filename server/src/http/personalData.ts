@@ -15,6 +15,10 @@ const RULES: readonly [RegExp, PersonalTarget | null][] = [
   // the helper's answer is a reading, and so is the page's request for one.
   [/^\/api\/v1\/card-reader\/(state|request)$/, null],
   [/^\/card-reader\/status$/, null],
+  // The resident screen shows only what a clerk sent, audited when sent (residentScreen.show) and
+  // when confirmed and signed; its polls and the staff panel's status carry no record of their own.
+  [/^\/resident(\/|$)/, null],
+  [/^\/resident-screen\/(status|pairing)$/, null],
   [/^\/api\/v1\/card-reader\//, 'cardReading'],
   [/^\/visits\/[^/]+\/card-reading(\/|$)/, 'cardReading'],
   [/^\/(stats|linkage|static|pamphlets|login|logout|password|role|healthz)(\/|$|\.)/, null],

@@ -1,4 +1,6 @@
 import type { Knex } from 'knex';
+import { japanWarekiTime } from '../domain/japanTime.js';
+import { signatureMethodLabels, signatureOf } from '../residentScreen/signatures.js';
 import type { NoticeMemberInput } from '../domain/noticeValidation.js';
 import type { NoticeType } from '../domain/procedureTypes.js';
 import { schoolGrade, schoolStage } from '../domain/schoolAge.js';
@@ -136,6 +138,9 @@ export async function noticeFormData(db: Knex, presenter: AddressPresenter, inpu
   const masked = d.protected && !presenter.canSee;
 
   const home = show(inTownAddress(town, household.text));
+  // The resident's signature from the resident screen, printed in the 署名 box with how and when.
+  const signature = await signatureOf(db, n.id);
+  const touch = signature?.method === 'touch' && signature.image ? signature : null;
   const phone = v.visitorPhone;
   const members = membersFor(n, input.memberKeys);
 
@@ -185,6 +190,9 @@ export async function noticeFormData(db: Knex, presenter: AddressPresenter, inpu
       honseki: n.data.honseki ?? '',
       hittousha: n.data.hittousha ?? '',
       notifier: notifier ? `届出人: ${notifier}` : '',
+      ...(touch
+        ? { signature: touch.image, signatureNote: `${signatureMethodLabels.touch} ${japanWarekiTime(touch.signedAt.toISOString())}` }
+        : {}),
     },
     // What the visit already knows fills the form's own questions; an answer given at the counter wins.
     answers: { ...derivedAnswers(v, n, members), ...input.answers },

@@ -95,6 +95,8 @@ interface Resolved {
   plain: boolean;
   /** Table rows are drawn lower by this much, mm. */
   dy: number;
+  /** An image field's PNG (the resident's signature from the resident screen). */
+  image?: Buffer;
 }
 
 interface ResolvedPage {
@@ -165,6 +167,9 @@ function resolveField(
   }
   const mask = f.masked && key ? data.masks?.[key] : undefined;
   if (mask !== undefined) return { field: f, name, text: mask, plain: true, dy };
+  // An image field prints a PNG it is given and nothing else (no text is drawn in its place).
+  if (f.image)
+    return Buffer.isBuffer(v) ? { field: f, name, text: ' ', plain: false, dy, image: v } : { field: f, name, text: '', plain: false, dy };
   return { field: f, name, text: valueText(f, v, t.id, name), plain: false, dy };
 }
 
@@ -274,6 +279,10 @@ function drawField(doc: Doc, t: FormTemplate, r: Resolved): void {
   const y = pt(f.y + r.dy);
   const w = pt(f.w);
   const h = pt(f.h);
+  if (r.image) {
+    doc.image(r.image, x, y, { fit: [w, h], align: 'center', valign: 'center' });
+    return;
+  }
   doc.font(f.font);
   if (f.boxes && !r.plain) {
     const chars = splitChars(r.text);

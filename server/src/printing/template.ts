@@ -46,6 +46,8 @@ export interface FormField {
   format?: 'number';
   /** The caller may pass a mask text for this binding (支援措置); it is printed as is. */
   masked?: boolean;
+  /** The value is a PNG drawn to fit the box (the resident's signature); anything else prints nothing. */
+  image?: boolean;
   bind: string;
 }
 
@@ -147,6 +149,7 @@ const fieldSchema = {
     wareki: { type: 'string', enum: ['era', 'year', 'month', 'day', 'full'] },
     format: { type: 'string', enum: ['number'] },
     masked: { type: 'boolean' },
+    image: { type: 'boolean' },
     bind: { type: 'string', minLength: 1 },
   },
 } as const;
@@ -318,6 +321,13 @@ function checkField(
     issues.push(src.issue([...at, f.mark !== undefined ? 'mark' : 'when'], 'mark と when は checkmark: true の項目でだけ使えます'));
   if (f.wareki && f.checkmark) issues.push(src.issue([...at, 'wareki'], 'wareki と checkmark は同時に使えません'));
   if (f.bind.startsWith('static:') && f.masked) issues.push(src.issue([...at, 'masked'], '固定の文字 (static:) は伏せられません'));
+  if (f.image && (f.checkmark || f.boxes || f.vertical || f.wareki || f.masked || !f.bind.startsWith('notice.')))
+    issues.push(
+      src.issue(
+        [...at, 'image'],
+        'image: true は notice.* の画像 (署名) だけに使え、checkmark・boxes・vertical・wareki・masked とは同時に使えません',
+      ),
+    );
   return issues;
 }
 

@@ -12,6 +12,7 @@ import { AnyForm, IdParam, IsoDateTime, Nullable, Obj } from '../schemas/common.
 import { NoticeListSchema, NoticeSchema } from '../schemas/notices.js';
 import { NOTICE_ADDRESS_FIELDS, noticeSubjectOf, presentNotice, type PresentedNotice } from '../../residents/present.js';
 import { cardReaderPanel } from '../views/cardReader.js';
+import { residentPanel } from '../views/residentPanel.js';
 import { presenterFor, protection, type AddressPresenter } from '../../residents/protection.js';
 import { MASKED_ADDRESS } from '../../residents/warnings.js';
 import type { StaffSession } from '../../auth/sessions.js';
@@ -260,9 +261,16 @@ export function registerNoticeRoutes(kit: RouteKit, procedures: ProcedureSource)
         s.permissions.has('resident.viewProtectedAddress'),
         back,
         // A 転入 being typed: the movers' My Number cards fill the members (cards/readingView.ts).
-        n.status === 'draft' && (n.type === 'moveIn' || n.type === 'specialMoveIn') && s.permissions.has('visit.handle')
-          ? cardReaderPanel(n.visitId, s.csrfToken ?? '', 'notice', s.counterId)
-          : undefined,
+        html`${
+          n.status === 'draft' && (n.type === 'moveIn' || n.type === 'specialMoveIn') && s.permissions.has('visit.handle')
+            ? cardReaderPanel(n.visitId, s.csrfToken ?? '', 'notice', s.counterId)
+            : ''
+        }${
+          // The resident confirms and signs on the counter's resident screen (residentScreen.ts).
+          (n.status === 'draft' || n.status === 'accepted') && s.permissions.has('visit.handle')
+            ? residentPanel(n.visitId, n.id, s.csrfToken ?? '', s.counterId)
+            : ''
+        }`,
       ),
     );
   };

@@ -7,7 +7,11 @@ import type { PresentedNotice, PresentedNoticeData } from '../../residents/prese
 import { MASKED_ADDRESS } from '../../residents/warnings.js';
 import { html, type SafeHtml } from '../html.js';
 
-/** The notice form (届出の入力): the fields of its type, the members, and the problems found. */
+/**
+ * The notice form (届出の入力): the fields of its type, the members, and the problems found. The
+ * browser keeps no form history of it (autocomplete off): residents' names and addresses must not
+ * be offered again on a shared counter PC or thin client.
+ */
 
 /** Data fields per notice type: which inputs the form shows (and the validation expects). */
 export const FIELDS: Record<NoticeType, (keyof NoticeData)[]> = {
@@ -75,7 +79,7 @@ function noticeForm(
   if ((n.type === 'moveIn' || n.type === 'specialMoveIn') && !n.members.length) rows[0]!.head = true;
   const editable = n.status === 'draft';
   const showEvent = n.type === 'birth' || n.type === 'death';
-  return html`<form method="post" action="/visits/${visitId}/notices/${n.id}" class="card notice-form" id="notice-form">
+  return html`<form method="post" action="/visits/${visitId}/notices/${n.id}" class="card notice-form" id="notice-form" autocomplete="off">
 <input type="hidden" name="_csrf" value="${csrf}">
 ${late ? html`<p class="alert" role="alert">⚠ ${late}</p>` : ''}
 <p><label>${n.type === 'birth' ? '出生日' : n.type === 'death' ? '死亡日' : '異動日'}<br><input name="effectiveDate" id="effectiveDate" value="${n.effectiveDate ? formatWareki(n.effectiveDate) : ''}" placeholder="R8.11.20" ${editable ? '' : 'disabled'} autofocus></label> ${errorFor(errors, 'effectiveDate')}</p>
