@@ -10,7 +10,11 @@ purpose="${1:-test}"
 build_pkgs=(python3 make g++)
 # fonts-ipamj-mincho: IPAmj明朝 (MJ kanji, IVS) for names and addresses on printed forms (45 MB
 # installed); fonts-ipaexfont-gothic: the Gothic font for form labels.
-server_pkgs=(openssl fonts-ipamj-mincho fonts-ipaexfont-gothic)
+# fonts-dejavu-core (2.9 MB): DejaVu Sans for the guide in English, Vietnamese, Portuguese and Filipino;
+# fonts-arphic-gbsn00lp (5.0 MB): AR PL SungtiL GB for Simplified Chinese (all GB 2312 hanzi);
+# fonts-lexi-gulim (1.5 MB): LexiGulim for Korean (all 11,172 Hangul syllables); fonts-lohit-deva (0.2 MB):
+# Lohit Devanagari for Nepali. About 9.6 MB installed together; fonts-noto-cjk would be about 89 MB.
+server_pkgs=(openssl fonts-ipamj-mincho fonts-ipaexfont-gothic fonts-dejavu-core fonts-arphic-gbsn00lp fonts-lexi-gulim fonts-lohit-deva)
 # chromium: the browser tests drive Debian's Chromium (/usr/bin/chromium) through playwright-core,
 # which never downloads a browser of its own. fonts-ipaexfont-gothic: a Japanese font for the
 # screenshots (about 6 MB installed; fonts-noto-cjk would be about 90 MB).

@@ -1082,7 +1082,7 @@ export async function runLeakCrawler(opts: LeakCrawlOptions): Promise<LeakReport
     });
 
     const routes = await declaredRoutes();
-    const gets = routes.filter((r) => r.method === 'GET' && !SKIP.has(r.path));
+    const gets = routes.filter((r) => r.method === 'GET' && !SKIP.has(r.path) && !r.path.startsWith('/static/'));
     const unfilled: string[] = [];
     const jobs: { viewer: Viewer; target: Target }[] = [];
     const crawled = new Set<string>();

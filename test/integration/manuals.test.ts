@@ -8,7 +8,10 @@ const manualDir = path.join(repoRoot, 'docs/manual');
 const manuals = readdirSync(manualDir)
   .filter((f) => f.endsWith('.md'))
   .map((f) => ({ file: `docs/manual/${f}`, text: readFileSync(path.join(manualDir, f), 'utf8') }));
-const counterJs = readFileSync(path.join(repoRoot, 'server/static/counter.js'), 'utf8');
+// The scripts of the staff pages: counter.js on every page, the pre-entry scanner's on the pages with its panel.
+const counterJs = ['counter.js', 'pre-entry-counter.js']
+  .map((f) => readFileSync(path.join(repoRoot, 'server/static', f), 'utf8'))
+  .join('\n');
 const viewSources = ['server/src/http/views', 'server/src/http/routes']
   .flatMap((d) => readdirSync(path.join(repoRoot, d)).map((f) => path.join(repoRoot, d, f)))
   .map((f) => readFileSync(f, 'utf8'))

@@ -4,6 +4,7 @@ import { LinkageFileError } from '../linkage/forward/reader.js';
 import { version } from '../version.js';
 import { addAuditCommands } from './audit.js';
 import { addClientCommands } from './clients.js';
+import { addLanguageCommands } from './languages.js';
 import { int } from './common.js';
 import { addFormsCommands } from './forms.js';
 import { localizeHelp } from './help.js';
@@ -39,8 +40,9 @@ export function buildCli(): Command {
   addCertCommands(program); // cert dev
   addAuditCommands(program); // audit verify|export
   addStaffCommands(program); // staff import
-  addClientCommands(program); // client register|revoke|list, agent register
+  addClientCommands(program); // client register|revoke|list, agent register, card-reader register
   addFormsCommands(program); // forms check|preview
+  addLanguageCommands(program); // languages check
   addNoticesCommands(program); // notices export
   addUpsEventCommand(program); // ups-event
   addBackupCommands(program); // backup now|list|verify, restore

@@ -23,6 +23,7 @@ import { registerCertificateRoutes } from './routes/certificates.js';
 import { registerCounterRoutes } from './routes/counter.js';
 import { registerCardReaderRoutes } from './routes/cardReader.js';
 import { registerResidentScreenRoutes } from './routes/residentScreen.js';
+import { PRE_ENTRY_STATIC_FILES } from './views/preEntry.js';
 import { CardRelay } from '../cards/relay.js';
 import { registerHomeRoutes } from './routes/home.js';
 import { registerLinkageRoutes } from './routes/linkage.js';
@@ -56,6 +57,8 @@ const STATIC_FILES: Record<string, { file: URL; type: string }> = {
     file: pathToFileURL(createRequire(import.meta.url).resolve('signature_pad')),
     type: 'text/javascript; charset=utf-8',
   },
+  // The resident's pre-entry page (publishable as it is) and the counter's QR reader (views/preEntry.ts).
+  ...PRE_ENTRY_STATIC_FILES,
   '/static/staff-import.js': { file: new URL('../../static/staff-import.js', import.meta.url), type: 'text/javascript; charset=utf-8' },
 };
 

@@ -46,6 +46,7 @@ import {
   type VisitHistoryRow,
 } from '../views/counter.js';
 import { visitWorkSections } from './notices.js';
+import { languageChoices } from '../../i18n/languages.js';
 import { noticesOfVisit } from '../../notices/notices.js';
 
 const TAG = '来庁';
@@ -272,6 +273,7 @@ export function registerCounterRoutes(kit: RouteKit, procedures: ProcedureSource
       deps.config.counters,
       s.permissions.has('notice.accept'),
       s.permissions.has('resident.viewProtectedAddress'),
+      languageChoices(deps.configDir),
     );
     const presenter = await presenterFor(knex, s);
     const shown = presentVisit(presenter, v);

@@ -12,6 +12,7 @@ import { AnyForm, IdParam, IsoDateTime, Nullable, Obj } from '../schemas/common.
 import { NoticeListSchema, NoticeSchema } from '../schemas/notices.js';
 import { NOTICE_ADDRESS_FIELDS, noticeSubjectOf, presentNotice, type PresentedNotice } from '../../residents/present.js';
 import { cardReaderPanel } from '../views/cardReader.js';
+import { preEntryPanel } from '../views/preEntry.js';
 import { residentPanel } from '../views/residentPanel.js';
 import { presenterFor, protection, type AddressPresenter } from '../../residents/protection.js';
 import { MASKED_ADDRESS } from '../../residents/warnings.js';
@@ -265,6 +266,9 @@ export function registerNoticeRoutes(kit: RouteKit, procedures: ProcedureSource)
           n.status === 'draft' && (n.type === 'moveIn' || n.type === 'specialMoveIn') && s.permissions.has('visit.handle')
             ? cardReaderPanel(n.visitId, s.csrfToken ?? '', 'notice', s.counterId)
             : ''
+        }${
+          // A resident's pre-entry QR codes, read by the counter's 2D scanner (views/preEntry.ts).
+          n.status === 'draft' && s.permissions.has('visit.handle') ? preEntryPanel(n.visitId, s.csrfToken ?? '', 'notice', n.type) : ''
         }${
           // The resident confirms and signs on the counter's resident screen (residentScreen.ts).
           (n.status === 'draft' || n.status === 'accepted') && s.permissions.has('visit.handle')
@@ -802,6 +806,8 @@ export async function visitWorkSections(
   counters: readonly { id: string; name: string; section: string; number?: number }[],
   canAccept: boolean,
   canSeeProtected = false,
+  /** The languages the procedure guide can be printed in (config/languages), besides Japanese. */
+  guideLanguages: readonly { code: string; name: string }[] = [],
 ): Promise<{ panel: SafeHtml; sections: SafeHtml }> {
   const on = todayInJapan();
   const notices = await noticesOfVisit(db, visitId);
@@ -851,10 +857,18 @@ ${
   notices.length
     ? html`<table id="visit-notices"><tbody>${notices.map((n) => html`<tr><td><a href="/visits/${visitId}/notices/${n.id}">${noticeTypeLabels[n.type]}</a></td><td>${noticeStatusLabels[n.status]}</td><td>${n.effectiveDate ? formatWareki(n.effectiveDate) : ''}</td><td>${n.members.filter((m) => m.moving).length} 人</td><td>${n.lateWarning ? html`<span class="alert">⚠ 期限超過</span>` : ''}${touching.has(n.id) ? html` <span class="badge badge-supportMeasure" id="notice-protected-${n.id}">⚠ 支援措置${canSeeProtected ? '' : ' (住所は伏字で印刷)'}</span>` : ''}</td><td>${n.status !== 'draft' && n.status !== 'cancelled' ? html`<a href="/visits/${visitId}/notices/${n.id}/form.pdf" target="_blank" class="print-link">届書を印刷 (PDF)</a>` : ''}</td></tr>`)}</tbody></table>
 ${printable.some((n) => touching.has(n.id)) ? html`<p class="card warnings" role="alert" id="print-protected"><span class="warning warning-supportMeasure">⚠ 支援措置 — 支援措置の対象者・世帯・住所に関わる届出があります。${canSeeProtected ? '印刷した届書の住所を第三者に見せないでください。' : '届書の住所は伏字で印刷されます。'}</span></p>` : ''}
-<p class="print-links"><a href="/visits/${visitId}/bundle.pdf" target="_blank" id="print-bundle">この来庁の書類をまとめて印刷</a> ・ <a href="/visits/${visitId}/guide.pdf" target="_blank" id="print-guide">手続きのご案内を印刷</a></p>`
+<p class="print-links"><a href="/visits/${visitId}/bundle.pdf" target="_blank" id="print-bundle">この来庁の書類をまとめて印刷</a> ・ <a href="/visits/${visitId}/guide.pdf" target="_blank" id="print-guide">手続きのご案内を印刷</a></p>
+${
+  guideLanguages.length > 1
+    ? html`<form method="get" action="/visits/${visitId}/guide.pdf" target="_blank" class="inline print-links" id="guide-language"><label>ご案内を住民の言語で<br><select name="lang" id="guide-lang">${guideLanguages
+        .filter((l) => l.code !== 'ja')
+        .map((l) => html`<option value="${l.code}">${l.name}</option>`)}</select></label> <button type="submit">印刷</button></form>`
+    : ''
+}`
     : html`<p class="muted">まだ届出はありません。</p>`
 }
 ${open && canAccept ? html`<form method="post" action="/visits/${visitId}/notices" class="card filters">${hidden}<label>届出の種類<br><select name="type" id="notice-type" ${notices.length ? '' : html`autofocus`}>${noticeTypes.map((t) => html`<option value="${t}">${noticeTypeLabels[t]}</option>`)}</select></label>${subjects.length > 1 ? html`<label>世帯 (対象者)<br><select name="subject" id="notice-subject">${subjects.map((x) => html`<option value="${x.addresseeNo}">${x.addresseeNo} ${x.name}</option>`)}</select></label>` : ''}<button type="submit" id="create-notice">届出を作成</button></form>` : ''}
+${open && canAccept ? preEntryPanel(visitId, csrf, 'visit') : ''}
 <h2 id="procedures">関連する手続き (${active.length} 件)</h2>
 ${
   active.length

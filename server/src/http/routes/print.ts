@@ -14,12 +14,15 @@ import { loadFormTemplates, type FormTemplate } from '../../printing/template.js
 import { checkGuideGlyphs, drawGuide, renderGuide } from '../../printing/visitPrint.js';
 import { presenterFor, type AddressPresenter } from '../../residents/protection.js';
 import { getVisit, type Visit } from '../../visits/visits.js';
-import { file, type Ctx, type ProcedureSource, type RouteAccess, type RouteKit } from '../kit.js';
+import { loadLanguages } from '../../i18n/languages.js';
+import { renderGuideIn } from '../../i18n/guidePdf.js';
+import { badRequest, file, type Ctx, type ProcedureSource, type RouteAccess, type RouteKit } from '../kit.js';
 import { IdParam } from '../schemas/common.js';
 import { printProblem, sendPdf } from '../views/print.js';
 
 const PDF = file('application/pdf');
 const VisitP = T.Object({ id: IdParam('来庁番号') });
+const GuideQuery = T.Object({ lang: T.Optional(T.String({ pattern: '^[a-z]{2,3}(-[A-Za-z]{2,8})?$', title: '言語 (lang)' })) });
 const VisitNoticeP = T.Object({ id: IdParam('来庁番号'), nid: IdParam('届出番号') });
 const VisitProcedureP = T.Object({ id: IdParam('来庁番号'), rid: IdParam('手続きの番号') });
 const PamphletP = T.Object({
@@ -308,17 +311,28 @@ export function registerPrintRoutes({ route, deps, session, actor }: RouteKit, p
       method: 'GET',
       path: '/visits/:id/guide.pdf',
       access,
-      summary: '手続きのご案内を印刷する (PDF)',
+      summary: '手続きのご案内を印刷する (PDF、lang で住民の言語)',
+      description:
+        'lang は config/languages のファイルの言語コード (ja-easy・en・zh-CN・ko・vi・pt・fil・ne など)。訳のない文は日本語で印刷し、その言語の字形のない文字があれば印刷しません。',
       params: VisitP,
+      query: GuideQuery,
       response: PDF,
+      errors: ['input.invalid'],
     },
     async (ctx) => {
       const v = await visitOf(ctx.input.params.id);
       const guide = (await procedureGuide(db, v.id, procedures.byId, deps.config.counters))!;
-      await send(ctx, `guide-${v.visitNo}.pdf`, () => renderGuide(fonts(), guide, town), {
-        targetIds: [String(v.id)],
-        detail: { what: 'procedureGuide', procedures: guide.items.length },
-      });
+      const lang = ctx.input.query.lang ?? 'ja';
+      // The languages are read on each print, so a municipality's edit applies without a restart.
+      const languages = lang === 'ja' ? null : loadLanguages(deps.configDir);
+      if (languages && !languages.has(lang))
+        throw badRequest(`言語「${lang}」は config/languages にありません (${languages.codes.join('・')})`);
+      await send(
+        ctx,
+        `guide-${v.visitNo}${languages ? `-${lang}` : ''}.pdf`,
+        () => (languages ? renderGuideIn(lang, guide, town, languages, { fonts: fonts() }) : renderGuide(fonts(), guide, town)),
+        { targetIds: [String(v.id)], detail: { what: 'procedureGuide', procedures: guide.items.length, lang } },
+      );
     },
   );
 }

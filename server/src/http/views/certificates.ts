@@ -1,6 +1,7 @@
 import type { CertificateCatalog, CertificateType } from '../../certificates/catalog.js';
 import type { PricedRequest } from '../../certificates/fees.js';
 import { requesterRelations, type SavedCertificateRequest } from '../../certificates/requests.js';
+import { preEntryPanel } from './preEntry.js';
 import { html, type SafeHtml } from '../html.js';
 import { CERTIFICATE_FORM_LINES } from '../schemas/certificates.js';
 
@@ -90,6 +91,7 @@ ${
 <tfoot><tr><th colspan="3">合計</th><td class="num" id="fee-total"><strong>${priced.total.toLocaleString('ja-JP')} 円</strong></td><td></td></tr></tfoot></table>`
     : ''
 }
+${preEntryPanel(visitId, csrf, 'certificates')}
 <form method="post" action="/visits/${visitId}/certificates" class="card" id="certificate-form" data-enter-moves><input type="hidden" name="_csrf" value="${csrf}">
 <p><label>請求する人<br><select name="relation">${Object.entries(requesterRelations).map(([k, l]) => html`<option value="${k}" ${selected(posted(values, 'relation') === k)}>${l}</option>`)}</select></label></p>
 ${Array.from({ length: lineCount }, (_, i) => {
