@@ -11,13 +11,15 @@
   function $(id) {
     return document.getElementById(id);
   }
-  function post(url) {
+  function post(url, extra) {
     $('resident-error').textContent = '';
+    var body = extra || {};
+    body._csrf = csrf;
     return fetch(url, {
       method: 'POST',
       credentials: 'same-origin',
       headers: { 'content-type': 'application/json', accept: 'application/json', 'x-csrf-token': csrf },
-      body: JSON.stringify({ _csrf: csrf }),
+      body: JSON.stringify(body),
     }).then(function (r) {
       return r.json().then(function (b) {
         if (!r.ok) $('resident-error').textContent = b && b.error ? b.error.message : '送れませんでした';
@@ -86,7 +88,7 @@
     if (document.visibilityState === 'visible') poll();
   });
   $('resident-send').addEventListener('click', function () {
-    post('/visits/' + visit + '/notices/' + notice + '/resident-screen').then(poll);
+    post('/visits/' + visit + '/notices/' + notice + '/resident-screen', { lang: $('resident-lang').value }).then(poll);
   });
   $('resident-close').addEventListener('click', function () {
     post('/resident-screen/close').then(poll);

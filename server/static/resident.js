@@ -8,6 +8,50 @@
   var POLL_MS = 1500;
   var current = null; // the id of the presentation shown
   var pad = null;
+  // The fixed texts as the page has them (Japanese with ふりがな), restored when a presentation ends.
+  var TEXT_IDS = [
+    'resident-waiting-text',
+    'resident-lead',
+    'resident-th-name',
+    'resident-th-birth',
+    'resident-th-sex',
+    'resident-th-rel',
+    'resident-confirm-button',
+    'resident-sign-lead',
+    'resident-sign-clear',
+    'resident-sign-done',
+    'resident-thanks-text',
+  ];
+  var original = {};
+  TEXT_IDS.forEach(function (id) {
+    if (document.getElementById(id)) original[id] = document.getElementById(id).innerHTML;
+  });
+  /** The texts in the resident's language; Japanese keeps the page's own (with ふりがな). */
+  function language(p) {
+    document.documentElement.lang = p ? p.lang : 'ja';
+    var t = p && p.lang !== 'ja' ? p.texts : null;
+    var map = t
+      ? {
+          'resident-waiting-text': t.waiting,
+          'resident-lead': t.confirmQuestion,
+          'resident-th-name': t.name,
+          'resident-th-birth': t.birthDate,
+          'resident-th-sex': t.sex,
+          'resident-th-rel': t.relationship,
+          'resident-confirm-button': t.confirmed,
+          'resident-sign-lead': t.signPrompt,
+          'resident-sign-clear': t.redo,
+          'resident-sign-done': t.signDone,
+          'resident-thanks-text': t.thanks,
+        }
+      : null;
+    TEXT_IDS.forEach(function (id) {
+      var el = document.getElementById(id);
+      if (!el) return;
+      if (map) el.textContent = map[id];
+      else el.innerHTML = original[id];
+    });
+  }
 
   function $(id) {
     return document.getElementById(id);
@@ -32,6 +76,7 @@
   /** Everything shown is removed from the page, not only hidden. */
   function clear() {
     current = null;
+    language(null);
     $('resident-title').textContent = '';
     $('resident-fields').innerHTML = '';
     $('resident-persons').tBodies[0].innerHTML = '';
@@ -41,6 +86,7 @@
   }
   function show(p) {
     current = p.id;
+    language(p);
     $('resident-title').textContent = p.title;
     var dl = $('resident-fields');
     dl.innerHTML = '';

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import type { Browser, Page } from 'playwright-core';
@@ -7,7 +7,7 @@ import { randomPassword } from '../../server/src/auth/passwords.js';
 import { createStaff } from '../../server/src/auth/staffRepo.js';
 import { startServer, type RunningServer } from '../../server/src/main.js';
 import { MASKED_ADDRESS } from '../../server/src/residents/warnings.js';
-import { launchBrowser, loginInBrowser, newStaffPage, screenshot } from '../helpers/browser.js';
+import { launchBrowser, loginInBrowser, newStaffPage, screenshot, screenshotDir } from '../helpers/browser.js';
 import { makeHousehold } from '../helpers/factories.js';
 import { postForm } from '../helpers/http.js';
 import { loginWith, type LoggedIn } from '../helpers/login.js';
@@ -135,7 +135,30 @@ describe('resident screen in Chromium: pair, confirm and sign a 転居, print th
       images.split('\n').filter((l) => /^\s+2\s/.test(l)),
       'an image on page 2',
     ).to.have.length.greaterThan(0);
-    execFileSync('pdftoppm', ['-f', '2', '-l', '2', '-r', '60', '-png', file, path.join(t.dir, 'page')]);
+    // The signed page as a picture for the manual.
+    if (process.env.MADOGUCHI_SCREENSHOTS !== '0') {
+      mkdirSync(screenshotDir, { recursive: true });
+      execFileSync('pdftoppm', ['-f', '2', '-l', '2', '-r', '70', '-png', '-singlefile', file, path.join(screenshotDir, 'signed-todoke')]);
+    }
+  });
+
+  it('shows the screen in the resident’s language (English, 中文), chosen by the clerk, and Japanese again afterwards', async () => {
+    for (const [lang, title, button] of [
+      ['en', 'Notification of a move within the town', 'I have checked the information'],
+      ['zh-CN', '町内迁居申报', '我已确认内容'],
+    ] as const) {
+      await clerk.locator('#resident-lang').selectOption(lang);
+      await clerk.locator('#resident-send').click();
+      await tablet.locator('#resident-title', { hasText: title }).waitFor();
+      expect(await tablet.locator('#resident-confirm-button').textContent()).to.equal(button);
+      expect(await tablet.locator('html').getAttribute('lang')).to.equal(lang);
+      expect(await tablet.locator('#resident-confirm').textContent()).to.include('髙橋 𠮷男');
+      await screenshot(tablet, `resident-confirm-${lang}`);
+    }
+    await clerk.locator('#resident-close').click();
+    await tablet.locator('#resident-waiting').waitFor();
+    expect(await tablet.locator('#resident-waiting-text').innerHTML()).to.include('<ruby>');
+    await clerk.locator('#resident-lang').selectOption('ja');
   });
 
   it('shows nothing once the clerk closes it, and never another counter’s notice', async () => {

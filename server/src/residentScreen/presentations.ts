@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { StaffSession } from '../auth/sessions.js';
 import type { NoticeData } from '../domain/noticeValidation.js';
-import { noticeTypeLabels } from '../domain/procedureTypes.js';
-import { formatWareki } from '../domain/wareki.js';
+import type { Languages } from '../i18n/languages.js';
 import type { Notice } from '../notices/queries.js';
 import { presentNotice } from '../residents/present.js';
 import { AddressPresenter, canSeeProtected, PROTECTED_ADDRESS_PERMISSION, type Protection } from '../residents/protection.js';
@@ -33,11 +32,28 @@ export interface ResidentPerson {
   relationship: string;
 }
 
-/** The notice as the resident sees it: large type, ふりがな, each field to check. */
+/** The screen's fixed texts in the resident's language (config/languages, resident.*). */
+export interface ResidentTexts {
+  confirmQuestion: string;
+  confirmed: string;
+  signPrompt: string;
+  redo: string;
+  signDone: string;
+  thanks: string;
+  waiting: string;
+  name: string;
+  birthDate: string;
+  sex: string;
+  relationship: string;
+}
+
+/** The notice as the resident sees it: large type, ふりがな, each field to check, in their language. */
 export interface ResidentView {
+  lang: string;
   title: string;
   fields: ResidentField[];
   persons: ResidentPerson[];
+  texts: ResidentTexts;
 }
 
 export interface Presentation {
@@ -63,9 +79,12 @@ const FIELD_ORDER: (keyof NoticeData)[] = [
   'honseki',
   'hittousha',
 ];
+/** Labels of the fields: the language's `resident.field.*` where there is one, else Japanese. */
+const TRANSLATED_LABELS: Partial<Record<keyof NoticeData, string>> = {
+  previousAddress: 'resident.field.previousAddress',
+  newAddress: 'resident.field.newAddress',
+};
 const LABELS: Partial<Record<keyof NoticeData, string>> = {
-  previousAddress: '前の住所',
-  newAddress: '新しい住所',
   nextAddress: '転出先の住所',
   country: '転出先の国',
   plannedMoveDate: '転出予定日',
@@ -79,7 +98,16 @@ const ADDRESS_FIELDS = new Set<keyof NoticeData>(['previousAddress', 'newAddress
  * themself: when the visitor is that person (本人, in the register, under a support measure) and the
  * clerk who sends it may see it too. Everyone else facing the screen sees the mask.
  */
-export function residentViewOf(notice: Notice, visit: Visit, decide: Protection, sender: Pick<StaffSession, 'permissions'>): ResidentView {
+export function residentViewOf(
+  notice: Notice,
+  visit: Visit,
+  decide: Protection,
+  sender: Pick<StaffSession, 'permissions'>,
+  languages: Languages,
+  lang: string,
+): ResidentView {
+  const t = (key: string) => languages.t(lang, key);
+  const date = (iso: string) => languages.formatDate(lang, iso);
   const visitorIsProtected =
     visit.visitorRole === 'subject' && visit.visitorAddresseeNo !== null && decide.person(visit.visitorAddresseeNo).protected;
   const resident = { permissions: new Set(visitorIsProtected && canSeeProtected(sender) ? [PROTECTED_ADDRESS_PERMISSION] : []) };
@@ -87,27 +115,43 @@ export function residentViewOf(notice: Notice, visit: Visit, decide: Protection,
   const fields: ResidentField[] = [];
   if (notice.effectiveDate)
     fields.push({
-      label: notice.type === 'birth' ? '生まれた日' : notice.type === 'death' ? '亡くなった日' : '異動日',
-      value: formatWareki(notice.effectiveDate),
+      label: notice.type === 'birth' ? '生まれた日' : notice.type === 'death' ? '亡くなった日' : t('resident.field.effectiveDate'),
+      value: date(notice.effectiveDate),
     });
   for (const f of FIELD_ORDER) {
     const v = shown.data[f];
     if (v === undefined || v === null || v === '') continue;
     const masked = ADDRESS_FIELDS.has(f) && v === MASKED_ADDRESS;
-    fields.push({ label: LABELS[f]!, value: f === 'plannedMoveDate' ? formatWareki(String(v)) : String(v), ...(masked ? { masked } : {}) });
+    const key = TRANSLATED_LABELS[f];
+    const label = key ? t(key) : LABELS[f]!;
+    fields.push({ label, value: f === 'plannedMoveDate' ? date(String(v)) : String(v), ...(masked ? { masked } : {}) });
   }
   return {
-    title: noticeTypeLabels[notice.type],
+    lang,
+    title: t(`resident.noticeType.${notice.type}`),
     fields,
     persons: notice.members
       .filter((m) => m.moving)
       .map((m) => ({
         name: m.name,
         kana: m.nameKana,
-        birthDate: m.birthDate ? formatWareki(m.birthDate) : '',
-        sex: m.sex === '1' ? '男' : m.sex === '2' ? '女' : '',
+        birthDate: m.birthDate ? date(m.birthDate) : '',
+        sex: m.sex === '1' ? t('resident.sex.male') : m.sex === '2' ? t('resident.sex.female') : '',
         relationship: m.relationship ?? '',
       })),
+    texts: {
+      confirmQuestion: t('resident.confirmQuestion'),
+      confirmed: t('resident.confirmed'),
+      signPrompt: t('resident.signPrompt'),
+      redo: t('resident.redo'),
+      signDone: t('resident.signDone'),
+      thanks: t('resident.thanks'),
+      waiting: t('resident.waiting'),
+      name: t('resident.field.name'),
+      birthDate: t('resident.field.birthDate'),
+      sex: t('resident.field.sex'),
+      relationship: t('resident.field.relationship'),
+    },
   };
 }
 

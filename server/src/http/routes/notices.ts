@@ -12,6 +12,7 @@ import { AnyForm, IdParam, IsoDateTime, Nullable, Obj } from '../schemas/common.
 import { NoticeListSchema, NoticeSchema } from '../schemas/notices.js';
 import { NOTICE_ADDRESS_FIELDS, noticeSubjectOf, presentNotice, type PresentedNotice } from '../../residents/present.js';
 import { cardReaderPanel } from '../views/cardReader.js';
+import { languageChoices } from '../../i18n/languages.js';
 import { preEntryPanel } from '../views/preEntry.js';
 import { residentPanel } from '../views/residentPanel.js';
 import { presenterFor, protection, type AddressPresenter } from '../../residents/protection.js';
@@ -272,7 +273,7 @@ export function registerNoticeRoutes(kit: RouteKit, procedures: ProcedureSource)
         }${
           // The resident confirms and signs on the counter's resident screen (residentScreen.ts).
           (n.status === 'draft' || n.status === 'accepted') && s.permissions.has('visit.handle')
-            ? residentPanel(n.visitId, n.id, s.csrfToken ?? '', s.counterId)
+            ? residentPanel(n.visitId, n.id, s.csrfToken ?? '', s.counterId, languageChoices(deps.configDir))
             : ''
         }`,
       ),

@@ -7,7 +7,8 @@ import { ResidentPresentations, residentViewOf, type Presentation } from '../../
 import { Pairings, pairScreen, screensOf, unpairScreens, type ResidentScreen } from '../../residentScreen/screens.js';
 import { recordSignature, signatureOf, signatureMethodLabels, signaturePng } from '../../residentScreen/signatures.js';
 import { getVisit } from '../../visits/visits.js';
-import { file, htmlOrRedirect, htmlPage, json, type Ctx, type RouteAccess, type RouteKit } from '../kit.js';
+import { loadLanguages } from '../../i18n/languages.js';
+import { badRequest, file, htmlOrRedirect, htmlPage, json, type Ctx, type RouteAccess, type RouteKit } from '../kit.js';
 import { CsrfField, IdParam, Nullable } from '../schemas/common.js';
 import { RESIDENT_COOKIE } from '../sessionCookie.js';
 import { residentPage } from '../views/residentScreen.js';
@@ -47,6 +48,8 @@ const ScreenResponse = T.Object(
       T.Object(
         {
           id: T.String(),
+          lang: T.String(),
+          texts: T.Record(T.String(), T.String()),
           title: T.String(),
           fields: T.Array(
             T.Object({ label: T.String(), value: T.String(), masked: T.Optional(T.Boolean()) }, { additionalProperties: false }),
@@ -184,11 +187,11 @@ export function registerResidentScreenRoutes({ route, deps, session, actor }: Ro
       method: 'POST',
       path: '/visits/:id/notices/:nid/resident-screen',
       access: staff,
-      summary: '届出をこの窓口の住民用画面に表示する (住民が確認して署名する)',
+      summary: '届出をこの窓口の住民用画面に表示する (住民が確認して署名する。lang で住民の言語)',
       description:
         '住民用画面には、送った届出だけを大きな文字とふりがなで表示します。支援措置の住所は、来庁者が支援措置の対象者本人で、送った職員に閲覧の権限があるときだけ表示し、ほかは伏せます。',
       params: NoticeParams,
-      body: T.Object({ _csrf: CsrfField }),
+      body: T.Object({ _csrf: CsrfField, lang: T.Optional(T.String({ pattern: '^[a-z]{2,3}(-[A-Za-z]{2,8})?$', title: '住民の言語' })) }),
       response: json(T.Object({ presentationId: T.String() }, { additionalProperties: false })),
       errors: ['card.noCounter', 'residentScreen.noScreen'],
     },
@@ -198,7 +201,11 @@ export function registerResidentScreenRoutes({ route, deps, session, actor }: Ro
       const [visit, notice] = await Promise.all([getVisit(knex, id), noticeOfVisit(id, nid)]);
       if (!visit) throw notFound('来庁記録');
       if (!(await screensOf(knex, counterId)).length) throw new DomainError('residentScreen.noScreen', { counter: counterName(counterId) });
-      const view = residentViewOf(notice, visit, await protection(knex), session(ctx));
+      // The resident's language (config/languages; read on each send, so an edit applies at once).
+      const languages = loadLanguages(deps.configDir);
+      const lang = ctx.input.body.lang ?? 'ja';
+      if (!languages.has(lang)) throw badRequest(`言語「${lang}」は config/languages にありません`);
+      const view = residentViewOf(notice, visit, await protection(knex), session(ctx), languages, lang);
       const p = presentations.send({
         counterId,
         visitId: id,
@@ -357,7 +364,7 @@ export function registerResidentScreenRoutes({ route, deps, session, actor }: Ro
       return {
         state: 'confirm' as const,
         counterName: counter,
-        presentation: { id: p.id, ...p.view, confirmed: p.confirmedAt !== null, signed: p.signedAt !== null },
+        presentation: { id: p.id, ...p.view, texts: { ...p.view.texts }, confirmed: p.confirmedAt !== null, signed: p.signedAt !== null },
       };
     },
   );

@@ -19,21 +19,21 @@ ${
   paired
     ? html`<main id="resident-screen" data-counter="${paired.counterName}">
 <p class="counter-name">${paired.counterName}</p>
-<section id="resident-waiting"><p class="big"><ruby>窓口<rt>まどぐち</rt></ruby>の<ruby>職員<rt>しょくいん</rt></ruby>が<ruby>画面<rt>がめん</rt></ruby>を<ruby>送<rt>おく</rt></ruby>るまでお<ruby>待<rt>ま</rt></ruby>ちください。</p></section>
+<section id="resident-waiting"><p class="big" id="resident-waiting-text"><ruby>窓口<rt>まどぐち</rt></ruby>の<ruby>職員<rt>しょくいん</rt></ruby>が<ruby>画面<rt>がめん</rt></ruby>を<ruby>送<rt>おく</rt></ruby>るまでお<ruby>待<rt>ま</rt></ruby>ちください。</p></section>
 <section id="resident-confirm" hidden>
   <h1 id="resident-title"></h1>
-  <p class="lead"><ruby>内容<rt>ないよう</rt></ruby>を<ruby>確<rt>たし</rt></ruby>かめてください。<ruby>違<rt>ちが</rt></ruby>うところがあれば、<ruby>職員<rt>しょくいん</rt></ruby>にお<ruby>知<rt>し</rt></ruby>らせください。</p>
+  <p class="lead" id="resident-lead"><ruby>内容<rt>ないよう</rt></ruby>を<ruby>確<rt>たし</rt></ruby>かめてください。<ruby>違<rt>ちが</rt></ruby>うところがあれば、<ruby>職員<rt>しょくいん</rt></ruby>にお<ruby>知<rt>し</rt></ruby>らせください。</p>
   <dl id="resident-fields"></dl>
-  <table id="resident-persons"><thead><tr><th><ruby>氏名<rt>しめい</rt></ruby></th><th><ruby>生年月日<rt>せいねんがっぴ</rt></ruby></th><th><ruby>性別<rt>せいべつ</rt></ruby></th><th><ruby>続柄<rt>つづきがら</rt></ruby></th></tr></thead><tbody></tbody></table>
+  <table id="resident-persons"><thead><tr><th id="resident-th-name"><ruby>氏名<rt>しめい</rt></ruby></th><th id="resident-th-birth"><ruby>生年月日<rt>せいねんがっぴ</rt></ruby></th><th id="resident-th-sex"><ruby>性別<rt>せいべつ</rt></ruby></th><th id="resident-th-rel"><ruby>続柄<rt>つづきがら</rt></ruby></th></tr></thead><tbody></tbody></table>
   <p><button type="button" id="resident-confirm-button" class="primary"><ruby>内容<rt>ないよう</rt></ruby>を<ruby>確認<rt>かくにん</rt></ruby>しました</button></p>
 </section>
 <section id="resident-sign" hidden>
-  <p class="lead">この<ruby>枠<rt>わく</rt></ruby>の<ruby>中<rt>なか</rt></ruby>に、<ruby>指<rt>ゆび</rt></ruby>かペンで<ruby>署名<rt>しょめい</rt></ruby>してください。</p>
+  <p class="lead" id="resident-sign-lead">この<ruby>枠<rt>わく</rt></ruby>の<ruby>中<rt>なか</rt></ruby>に、<ruby>指<rt>ゆび</rt></ruby>かペンで<ruby>署名<rt>しょめい</rt></ruby>してください。</p>
   <canvas id="resident-signature" aria-label="署名欄"></canvas>
   <p><button type="button" id="resident-sign-clear">やり<ruby>直<rt>なお</rt></ruby>す</button> <button type="button" id="resident-sign-done" class="primary"><ruby>署名<rt>しょめい</rt></ruby>する</button></p>
   <p class="error" id="resident-sign-error" role="alert"></p>
 </section>
-<section id="resident-thanks" hidden><p class="big">ありがとうございました。<ruby>職員<rt>しょくいん</rt></ruby>にお<ruby>知<rt>し</rt></ruby>らせします。</p></section>
+<section id="resident-thanks" hidden><p class="big" id="resident-thanks-text">ありがとうございました。<ruby>職員<rt>しょくいん</rt></ruby>にお<ruby>知<rt>し</rt></ruby>らせします。</p></section>
 </main>
 <script src="/static/signature_pad.js"></script>
 <script src="/static/resident.js"></script>`
