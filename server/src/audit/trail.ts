@@ -39,6 +39,15 @@ export interface AuditRecord {
 }
 
 export const GENESIS_HASH = '0'.repeat(64);
+
+/**
+ * A text as the database will give it back: a lone surrogate (a login id or a path typed by
+ * anyone) is stored as U+FFFD, so the hash is taken over that, or the chain would read as broken.
+ */
+function wellFormed<T extends string | null>(s: T): T {
+  // String.prototype.toWellFormed (ES2024) is in Node 20; the project's lib setting predates it.
+  return (s === null ? s : (s as string & { toWellFormed(): string }).toWellFormed()) as T;
+}
 export const ANCHOR_ACTION = 'audit.dailyAnchor';
 
 /** The fields that are hashed, in a fixed order; any edit to one of them breaks the chain. */
@@ -145,14 +154,14 @@ export async function appendAudit(trx: Knex.Transaction, entry: AuditEntry, now:
       seq: ++seq,
       recordedAt: at.toISOString(),
       staffId: e.staffId ?? null,
-      staffLogin: e.staffLogin ?? null,
-      role: e.role ?? null,
-      counterId: e.counterId ?? null,
-      clientAddress: e.clientAddress ?? null,
-      action: e.action,
-      targetKind: e.targetKind ?? null,
-      targetIds: [...(e.targetIds ?? [])],
-      result: e.result,
+      staffLogin: wellFormed(e.staffLogin ?? null),
+      role: wellFormed(e.role ?? null),
+      counterId: wellFormed(e.counterId ?? null),
+      clientAddress: wellFormed(e.clientAddress ?? null),
+      action: wellFormed(e.action),
+      targetKind: wellFormed(e.targetKind ?? null),
+      targetIds: (e.targetIds ?? []).map((id) => wellFormed(id)),
+      result: wellFormed(e.result),
       detail: e.detail ? JSON.stringify(e.detail) : null,
       prevHash: prev,
     };
