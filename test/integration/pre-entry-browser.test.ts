@@ -8,9 +8,10 @@ import { randomPassword } from '../../server/src/auth/passwords.js';
 import { createStaff } from '../../server/src/auth/staffRepo.js';
 import { formatWareki } from '../../server/src/domain/wareki.js';
 import { PRE_ENTRY_STATIC_FILES } from '../../server/src/http/views/preEntry.js';
+import { loadLanguages } from '../../server/src/i18n/languages.js';
 import { launchBrowser, loginInBrowser, newStaffPage, screenshot, screenshotDir } from '../helpers/browser.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { tempDir } from '../helpers/paths.js';
+import { configDir, tempDir } from '../helpers/paths.js';
 
 /**
  * 事前入力 by QR code, end to end in Chromium: the resident fills the static page on a phone
@@ -400,5 +401,37 @@ describe('pre-entry by QR code in Chromium: the phone page, its codes read back,
     expect(await phone.locator('#type-moveIn').isChecked()).to.equal(false);
     expect(await phone.evaluate('localStorage.length')).to.equal(0);
     await phone.close();
+  });
+
+  it('the page speaks the languages of config/languages (strings.js): 한국어 and नेपाली from ?lang=, with the loader’s texts', async () => {
+    const languages = loadLanguages(configDir);
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'ja-JP' });
+    const page = await context.newPage();
+    for (const code of ['ko', 'ne']) {
+      const t = (key: string, params?: Record<string, string | number>) => languages.t(code, key, params);
+      await page.goto(`${server.url}static/pre-entry/index.html?lang=${code}`);
+      expect(await page.locator('h1').textContent(), code).to.equal(t('preEntry.title'));
+      expect(await page.title()).to.equal(t('preEntry.title'));
+      expect(await page.locator('html').getAttribute('lang')).to.equal(code);
+      expect(await page.locator('#privacy').textContent()).to.equal(t('preEntry.privacy'));
+      expect(await page.locator('label[for="type-moveIn"] .type-name').textContent()).to.equal(t('preEntry.type.moveIn'));
+      // The language links: every language by its own name, in config's order, this one not a link.
+      expect(await page.locator('#languages > *').allTextContents()).to.deep.equal(languages.codes.map((c) => languages.name(c)));
+      expect(await page.locator('#languages .current').textContent()).to.equal(languages.name(code));
+      expect(await page.locator('#languages a').count()).to.equal(languages.codes.length - 1);
+
+      await page.locator('label[for="type-moveIn"]').click();
+      expect(await page.locator('.person h3').first().textContent()).to.equal(t('preEntry.person', { n: 1 }));
+      await page.getByRole('button', { name: t('preEntry.addPerson') }).waitFor();
+      await page.locator('#show-codes').click();
+      expect(await page.locator('[data-error-for="effectiveDate"]').textContent()).to.equal(t('preEntry.error.required'));
+      const [before, after] = languages.lookup(code, 'preEntry.errorsSummary').text.split('{n}');
+      const summary = (await page.locator('#error-summary').textContent())!;
+      expect(summary.startsWith(before!) && summary.endsWith(after!), summary).to.equal(true);
+    }
+    await page.locator('#languages a[hreflang="en"]').click();
+    await page.waitForURL(/\?lang=en$/);
+    expect(await page.locator('h1').textContent()).to.equal(languages.t('en', 'preEntry.title'));
+    await context.close();
   });
 });

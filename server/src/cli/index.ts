@@ -5,6 +5,7 @@ import { version } from '../version.js';
 import { addAuditCommands } from './audit.js';
 import { addClientCommands } from './clients.js';
 import { addLanguageCommands } from './languages.js';
+import { addPreEntryCommands } from './preEntry.js';
 import { int } from './common.js';
 import { addFormsCommands } from './forms.js';
 import { localizeHelp } from './help.js';
@@ -44,6 +45,7 @@ export function buildCli(): Command {
   addFormsCommands(program); // forms check|preview
   addLanguageCommands(program); // languages check
   addNoticesCommands(program); // notices export
+  addPreEntryCommands(program); // pre-entry publish
   addUpsEventCommand(program); // ups-event
   addBackupCommands(program); // backup now|list|verify, restore
   addMigrateCommand(program); // migrate

@@ -24,6 +24,8 @@ import { registerCounterRoutes } from './routes/counter.js';
 import { registerCardReaderRoutes } from './routes/cardReader.js';
 import { registerResidentScreenRoutes } from './routes/residentScreen.js';
 import { PRE_ENTRY_STATIC_FILES } from './views/preEntry.js';
+import { loadLanguages } from '../i18n/languages.js';
+import { preEntryStringsScript } from '../i18n/preEntryStrings.js';
 import { CardRelay } from '../cards/relay.js';
 import { registerHomeRoutes } from './routes/home.js';
 import { registerLinkageRoutes } from './routes/linkage.js';
@@ -213,6 +215,24 @@ export function createApp(deps: AppDeps): { app: Koa; router: Router; routes: Ro
   registerStatsRoutes(kit);
   registerSupportMeasureRoutes(kit);
   registerOperationsRoutes(kit);
+
+  // The pre-entry page's texts (config/languages → strings.js), read on each request so that an
+  // edit applies without a restart; `madoguchi pre-entry publish` writes the same file.
+  kit.route(
+    {
+      method: 'GET',
+      path: '/static/pre-entry/strings.js',
+      access: 'public',
+      summary: '事前入力ページの文言 (config/languages から作る)',
+      response: file('text/javascript; charset=utf-8'),
+    },
+    async (ctx) => {
+      const script = preEntryStringsScript(loadLanguages(deps.configDir));
+      ctx.type = 'text/javascript; charset=utf-8';
+      ctx.set('Cache-Control', 'no-cache');
+      ctx.body = script;
+    },
+  );
 
   for (const [path, f] of Object.entries(STATIC_FILES)) {
     kit.route({ method: 'GET', path, access: 'public', summary: '画面の CSS・スクリプト', response: file(f.type) }, async (ctx) => {

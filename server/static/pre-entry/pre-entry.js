@@ -3,17 +3,20 @@
 // page shows it as QR codes to be read at the counter. Nothing is sent anywhere: the page needs
 // no server (it works opened from a file), and what is typed stays in this phone — in
 // localStorage only when the resident ticks 「この端末に保存する」. Plain ES5 for old phones.
-// Needs qrcode.js (qrcode-generator) and codec.js (the payload format) loaded before it.
+// Needs qrcode.js (qrcode-generator) and codec.js (the payload format) loaded before it, and
+// strings.js (the texts of config/languages) if it is there.
 (function () {
   'use strict';
 
   // ---------------------------------------------------------------- texts
-  // Every text of the page, by language. Keys start with `preEntry.`; a key missing from a
-  // language is shown in Japanese. `{n}`-style parts are filled in by the page.
-  var STRINGS = {};
-  STRINGS.ja = {
-    'preEntry.languageName': '日本語',
-    'preEntry.municipality': '',
+  // The texts come from strings.js (loaded before this file): `window.MadoguchiPreEntryStrings`,
+  // `{ <code>: { name, lang, strings: { 'preEntry.…': text } } }`, made by madoguchi from
+  // config/languages (`madoguchi pre-entry publish`, or /static/pre-entry/strings.js on the
+  // appliance), Japanese first. A key a language lacks is shown in Japanese. Without strings.js
+  // (the file missing or broken) the page still works, in Japanese, with the texts below: the
+  // same as config/languages/ja.yaml as shipped (test/unit/pre-entry-strings.test.ts keeps them so).
+  // `{n}`-style parts are filled in by the page.
+  var BUILT_IN_JA = {
     'preEntry.title': '窓口の手続きの事前入力',
     'preEntry.intro':
       '窓口に来る前に、届出や証明書の請求の内容をスマートフォンで入力しておけます。窓口で QR コードを見せると、職員が読み取って、一緒に確かめます。',
@@ -46,8 +49,8 @@
     'preEntry.field.nameKana': 'フリガナ',
     'preEntry.field.birthDate': '生年月日',
     'preEntry.field.sex': '性別',
-    'preEntry.sex.1': '男',
-    'preEntry.sex.2': '女',
+    'preEntry.sex.male': '男',
+    'preEntry.sex.female': '女',
     'preEntry.field.relationship': '続柄 (世帯主から見て)',
     'preEntry.relationship.other': 'その他・わからない (窓口で)',
     'preEntry.relationship.head': '世帯主',
@@ -59,7 +62,6 @@
     'preEntry.relationship.grandchild': '孫',
     'preEntry.relationship.sibling': '兄弟姉妹',
     'preEntry.relationship.cohabitant': '同居人',
-    'preEntry.field.head': '新しい世帯の世帯主',
     'preEntry.isHead': 'この人が世帯主',
     'preEntry.headNone': '世帯主はこの中にいない (すでにある世帯に入る)',
     'preEntry.addPerson': '人を追加',
@@ -119,118 +121,41 @@
     'preEntry.codeCaption': '{n}/{total}',
     'preEntry.codeAlt': 'QR コード {n}/{total}',
     'preEntry.back': '入力に戻る',
-    'preEntry.noScript': 'この画面を使うには JavaScript を有効にしてください。',
   };
-  STRINGS.en = {
-    'preEntry.languageName': 'English',
-    'preEntry.title': 'Prepare your visit to the counter',
-    'preEntry.intro':
-      'Fill in your notice or certificate request on your phone before you come. At the counter, show the QR codes: the staff read them and check the details with you.',
-    'preEntry.privacy':
-      'Nothing you enter is sent anywhere: it stays on this device. The staff read it at the counter from the QR codes you show them.',
-    'preEntry.chooseType': 'Choose the procedure',
-    'preEntry.type.moveIn': 'Moving in (転入届)',
-    'preEntry.type.moveIn.help': 'You moved here from another city, town or village',
-    'preEntry.type.relocation': 'Change of address (転居届)',
-    'preEntry.type.relocation.help': 'You moved within this city, town or village',
-    'preEntry.type.moveOut': 'Moving out (転出届)',
-    'preEntry.type.moveOut.help': 'You are moving to another city, town or village',
-    'preEntry.type.certificateRequest': 'Certificates (証明書の請求)',
-    'preEntry.type.certificateRequest.help': 'Certificate of residence, seal registration, tax certificates …',
-    'preEntry.field.effectiveDate.moveIn': 'Date you started living here',
-    'preEntry.field.effectiveDate.relocation': 'Date you moved',
-    'preEntry.field.effectiveDate.moveOut': 'Date you will move (planned)',
-    'preEntry.field.previousAddress.moveIn': 'Previous address (as on your moving-out certificate)',
-    'preEntry.field.previousAddress.relocation': 'Previous address',
-    'preEntry.field.newAddress': 'New address (with building name and room number)',
-    'preEntry.field.nextAddress': 'Address you are moving to',
-    'preEntry.honsekiSection': 'Registered domicile (Japanese nationals, if known)',
-    'preEntry.field.honseki': 'Registered domicile (本籍)',
-    'preEntry.field.hittousha': 'Head of the family register (筆頭者)',
-    'preEntry.persons.moveIn': 'People who moved in',
-    'preEntry.persons.relocation': 'People who moved',
-    'preEntry.persons.moveOut': 'People who are moving out',
-    'preEntry.person': 'Person {n}',
-    'preEntry.field.name': 'Full name',
-    'preEntry.field.name.help': 'As written on your residence record or residence card',
-    'preEntry.field.nameKana': 'Name in katakana',
-    'preEntry.field.birthDate': 'Date of birth',
-    'preEntry.field.sex': 'Sex',
-    'preEntry.sex.1': 'Male',
-    'preEntry.sex.2': 'Female',
-    'preEntry.field.relationship': 'Relationship to the head of household',
-    'preEntry.relationship.other': 'Other / not sure (ask at the counter)',
-    'preEntry.relationship.head': 'Head of household',
-    'preEntry.relationship.wife': 'Wife',
-    'preEntry.relationship.husband': 'Husband',
-    'preEntry.relationship.child': 'Child',
-    'preEntry.relationship.father': 'Father',
-    'preEntry.relationship.mother': 'Mother',
-    'preEntry.relationship.grandchild': 'Grandchild',
-    'preEntry.relationship.sibling': 'Brother or sister',
-    'preEntry.relationship.cohabitant': 'Lives with the household',
-    'preEntry.field.head': 'Head of the new household',
-    'preEntry.isHead': 'This person is the head',
-    'preEntry.headNone': 'None of them (joining an existing household)',
-    'preEntry.addPerson': 'Add a person',
-    'preEntry.removePerson': 'Remove this person',
-    'preEntry.field.relation': 'Whose certificate is it?',
-    'preEntry.relation.self': 'My own',
-    'preEntry.relation.household': 'A member of my household',
-    'preEntry.relation.proxy': 'Someone who asked me (bring their letter of attorney)',
-    'preEntry.requester': 'Person named on the certificate',
-    'preEntry.certificates': 'Certificates requested',
-    'preEntry.line': 'Certificate {n}',
-    'preEntry.field.certificateType': 'Type',
-    'preEntry.field.copies': 'Copies',
-    'preEntry.field.purpose': 'Purpose',
-    'preEntry.field.year': 'Fiscal year (e.g. 2025)',
-    'preEntry.addLine': 'Add a certificate',
-    'preEntry.removeLine': 'Remove this certificate',
-    'preEntry.choose': 'Choose',
-    'preEntry.certificate.residentCopy': 'Certificate of residence (住民票の写し)',
-    'preEntry.certificate.residentEntry': 'Certificate of items on the residence record',
-    'preEntry.certificate.sealCertificate': 'Seal registration certificate (印鑑登録証明書)',
-    'preEntry.certificate.kosekiFull': 'Family register, all entries (戸籍謄本)',
-    'preEntry.certificate.kosekiIndividual': 'Family register, one person (戸籍抄本)',
-    'preEntry.certificate.kosekiRemoved': 'Closed or original family register',
-    'preEntry.certificate.kosekiAttachment': 'Family register address record (戸籍の附票)',
-    'preEntry.certificate.incomeTax': 'Income and tax certificate (所得・課税証明)',
-    'preEntry.certificate.taxPayment': 'Tax payment certificate (納税証明)',
-    'preEntry.certificate.lightVehicleTax': 'Light vehicle tax payment (for inspection)',
-    'preEntry.certificate.propertyTax': 'Property tax certificate',
-    'preEntry.purpose.self': 'My own procedure',
-    'preEntry.purpose.pension': 'Pension claim',
-    'preEntry.purpose.childSupport': 'Child support allowance',
-    'preEntry.purpose.employment': 'Employment',
-    'preEntry.purpose.bank': 'Bank',
-    'preEntry.purpose.inheritance': 'Inheritance',
-    'preEntry.purpose.other': 'Other',
-    'preEntry.remember': 'Keep what I entered on this device (to continue later)',
-    'preEntry.noStorage': 'This browser cannot keep it.',
-    'preEntry.clear': 'Clear',
-    'preEntry.clearConfirm': 'Clear everything you entered?',
-    'preEntry.show': 'Show QR codes',
-    'preEntry.errorsSummary': 'Please check your entries ({n})',
-    'preEntry.error.required': 'Please fill this in',
-    'preEntry.error.choose': 'Please choose',
-    'preEntry.error.date': 'Please enter a valid date',
-    'preEntry.error.sex': 'Please choose',
-    'preEntry.error.text': 'Contains characters that cannot be used (line breaks …)',
-    'preEntry.error.tooLong': 'Too long',
-    'preEntry.error.tooMany': 'Too many',
-    'preEntry.error.head': 'Only one person can be the head',
-    'preEntry.error.copies': 'A number from 1 to 20',
-    'preEntry.error.year': 'Four digits, e.g. 2025',
-    'preEntry.error.invalid': 'Please check this',
-    'preEntry.error.tooLarge': 'Too much to fit in QR codes. Please split the people into two entries.',
-    'preEntry.codesTitle': 'Show these QR codes at the counter',
-    'preEntry.codesHelp': 'There are {total} QR codes, in any order. Turn your screen brightness up.',
-    'preEntry.codeCaption': '{n}/{total}',
-    'preEntry.codeAlt': 'QR code {n}/{total}',
-    'preEntry.back': 'Back to the form',
-    'preEntry.noScript': 'Please turn on JavaScript to use this page.',
-  };
+
+  function hasOwn(o, k) {
+    return Object.prototype.hasOwnProperty.call(o, k);
+  }
+
+  /** The languages of strings.js that have texts, Japanese first (the built-in texts when it has none). */
+  function readLanguages(given) {
+    var codes = [];
+    var byCode = {};
+    if (given && typeof given === 'object')
+      for (var code in given)
+        if (
+          hasOwn(given, code) &&
+          given[code] &&
+          typeof given[code] === 'object' &&
+          given[code].strings &&
+          typeof given[code].strings === 'object'
+        ) {
+          byCode[code] = given[code];
+          if (code === 'ja') codes.unshift(code);
+          else codes.push(code);
+        }
+    if (!byCode.ja) {
+      byCode.ja = { name: '日本語', lang: 'ja', strings: BUILT_IN_JA };
+      codes.unshift('ja');
+    }
+    return { codes: codes, byCode: byCode };
+  }
+  var LANGUAGES = readLanguages(window.MadoguchiPreEntryStrings);
+  // Every text of the page, by language (each language's own texts only).
+  var STRINGS = {};
+  LANGUAGES.codes.forEach(function (code) {
+    STRINGS[code] = LANGUAGES.byCode[code].strings;
+  });
 
   // ---------------------------------------------------------------- choices
   // Certificate and purpose ids are those of the server's config/fees.yaml: a municipality that
@@ -268,6 +193,13 @@
 
   // ---------------------------------------------------------------- language
 
+  /** Android may name Filipino by its older code. */
+  var ALIASES = { tl: 'fil' };
+
+  /**
+   * The language: `?lang=` if the page has it, else the phone's languages in its order of
+   * preference; a code matches whole (zh-CN), or by its first part (pt-BR → pt, ja-JP → ja).
+   */
   function pickLanguage() {
     var m = /[?&]lang=([A-Za-z-]+)/.exec(window.location.search);
     var wanted = [];
@@ -275,18 +207,34 @@
     var nav = window.navigator || {};
     if (nav.languages) for (var i = 0; i < nav.languages.length; i++) wanted.push(nav.languages[i]);
     if (nav.language) wanted.push(nav.language);
+    var lower = {};
+    var base = {};
+    LANGUAGES.codes.forEach(function (code) {
+      lower[code.toLowerCase()] = code;
+      var b = code.toLowerCase().split('-')[0];
+      if (!hasOwn(base, b)) base[b] = code;
+    });
     for (var j = 0; j < wanted.length; j++) {
-      var code = String(wanted[j]).toLowerCase();
-      if (STRINGS[code]) return code;
-      if (STRINGS[code.split('-')[0]]) return code.split('-')[0];
+      var w = String(wanted[j]).toLowerCase();
+      var first = w.split('-')[0];
+      if (hasOwn(ALIASES, first)) first = ALIASES[first];
+      if (hasOwn(lower, w)) return lower[w];
+      if (hasOwn(lower, first)) return lower[first];
+      if (hasOwn(base, first)) return base[first];
     }
     return 'ja';
   }
   var lang = pickLanguage();
 
+  /** The text of `key` in the page's language, else in Japanese (strings.js, then built in); undefined if none. */
+  function find(key) {
+    var tables = [STRINGS[lang], STRINGS.ja, BUILT_IN_JA];
+    for (var i = 0; i < tables.length; i++) if (hasOwn(tables[i], key) && typeof tables[i][key] === 'string') return tables[i][key];
+    return undefined;
+  }
+
   function t(key, params) {
-    var s = STRINGS[lang][key];
-    if (s === undefined) s = STRINGS.ja[key];
+    var s = find(key);
     if (s === undefined) s = key;
     if (params)
       s = s.replace(/\{(\w+)\}/g, function (all, name) {
@@ -499,8 +447,8 @@
       textField(t('preEntry.field.nameKana'), p + 'nameKana'),
       textField(t('preEntry.field.birthDate'), p + 'birthDate', { type: 'date', placeholder: '1985-01-31' }),
       radioGroup(t('preEntry.field.sex'), p + 'sex', [
-        ['1', t('preEntry.sex.1')],
-        ['2', t('preEntry.sex.2')],
+        ['1', t('preEntry.sex.male')],
+        ['2', t('preEntry.sex.female')],
       ]),
       selectField(
         t('preEntry.field.relationship'),
@@ -820,7 +768,7 @@
         field = field.slice(0, field.lastIndexOf('.'));
         slot = app.querySelector('[data-error-for="' + field + '"]');
       }
-      if (slot) slot.textContent = t('preEntry.error.' + e.code);
+      if (slot) slot.textContent = find('preEntry.error.' + e.code) || t('preEntry.error.invalid');
       if (!first) first = app.querySelector('[data-path="' + e.field + '"]');
     });
     var summary = document.getElementById('error-summary');
@@ -883,23 +831,25 @@
 
   // ---------------------------------------------------------------- start
 
-  document.documentElement.lang = lang;
+  document.documentElement.lang = LANGUAGES.byCode[lang].lang || lang;
   document.title = t('preEntry.title');
   document.getElementById('title').textContent = t('preEntry.title');
+  // The municipality's name, when ja.yaml has one (preEntry.municipality; it is optional).
   var municipality = document.getElementById('municipality');
-  if (municipality && t('preEntry.municipality')) {
-    municipality.textContent = t('preEntry.municipality');
+  if (municipality && find('preEntry.municipality')) {
+    municipality.textContent = find('preEntry.municipality');
     municipality.hidden = false;
   }
   var languages = document.getElementById('languages');
-  if (languages)
-    Object.keys(STRINGS).forEach(function (code) {
-      if (code === lang)
-        languages.appendChild(el('span', { className: 'current', lang: code, text: STRINGS[code]['preEntry.languageName'] }));
-      else
-        languages.appendChild(el('a', { href: '?lang=' + code, lang: code, hreflang: code, text: STRINGS[code]['preEntry.languageName'] }));
+  if (languages && LANGUAGES.codes.length > 1)
+    LANGUAGES.codes.forEach(function (code) {
+      var l = LANGUAGES.byCode[code];
+      var name = String(l.name || code);
+      var tag = l.lang || code;
+      if (code === lang) languages.appendChild(el('span', { className: 'current', lang: tag, text: name }));
+      else languages.appendChild(el('a', { href: '?lang=' + code, lang: tag, hreflang: tag, text: name }));
     });
   render();
   // For the tests and for anyone translating: the texts the page uses.
-  window.MadoguchiPreEntryPage = { STRINGS: STRINGS, language: lang, NOTICE_TYPES: NOTICE_TYPES };
+  window.MadoguchiPreEntryPage = { STRINGS: STRINGS, languages: LANGUAGES.codes, language: lang, NOTICE_TYPES: NOTICE_TYPES };
 })();
