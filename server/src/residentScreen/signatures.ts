@@ -11,8 +11,8 @@ import { DomainError } from '../errors/domainError.js';
  * notice records which). One per notice; signing again replaces it, and the audit trail keeps both.
  */
 
-/** A signature image larger than this is refused (a full-screen stroke PNG is far smaller). */
-export const MAX_SIGNATURE_BYTES = 300_000;
+/** A signature image larger than this is refused: a full-width stroke PNG is 20–60 KB, and its base64 must fit the JSON body limit (256 KB). */
+export const MAX_SIGNATURE_BYTES = 150_000;
 const PNG_MAGIC = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 export type SignatureMethod = 'touch' | 'paper';

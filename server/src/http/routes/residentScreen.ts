@@ -68,7 +68,7 @@ const PresentationBody = T.Object({ id: T.String({ maxLength: 64, title: '表示
 const SignatureBody = T.Object({
   id: T.String({ maxLength: 64, title: '表示の番号' }),
   // Checked in the handler (data URL of a PNG, at most MAX_SIGNATURE_BYTES).
-  image: T.String({ maxLength: 450_000, title: '署名の画像' }),
+  image: T.String({ maxLength: 210_000, title: '署名の画像' }),
 });
 
 /**
