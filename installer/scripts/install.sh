@@ -85,4 +85,8 @@ cat <<EOF
   サーバー   : $state
   ログ       : $( [ "$SYSTEMD" = 1 ] && echo "journalctl -u $UNIT と $DATA_DIR/logs/" || echo "$(server_log "$version") と $DATA_DIR/logs/")
   版の更新   : $PREFIX/current/upgrade.sh 新しいバンドル.tar.gz
+
+最初のシステム管理者を作ってください (初期パスワードが 1 回だけ表示されます):
+  sudo -u "$(stat -c %U "$DATA_DIR")" $PREFIX/current/node/bin/node $PREFIX/current/app/server/bin/madoguchi.js staff add-admin <ログインID> \
+       --data-dir $DATA_DIR --config $CONFIG_DIR
 EOF

@@ -2,6 +2,8 @@ import { expect } from 'chai';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { verifyPassword } from '../../server/src/auth/passwords.js';
+import { sqliteKnex } from '../../server/src/db/connect.js';
 import { cliPath, configDir, repoRoot, tempDir } from '../helpers/paths.js';
 
 interface Started {
@@ -137,5 +139,52 @@ describe('madoguchi CLI', function () {
     const again = run('revoke', 'rpa-01');
     expect(again.status).to.equal(2);
     expect(readFileSync(path.join(dataDir, 'madoguchi.sqlite')).includes(token)).to.equal(false);
+  });
+
+  it('creates the first administrator once, with a one-time password to change at the first login', async () => {
+    const dataDir = path.join(t.dir, 'first-admin');
+    const run = (...args: string[]) =>
+      spawnSync(process.execPath, [cliPath, 'staff', 'add-admin', ...args, '--data-dir', dataDir], { cwd: repoRoot, encoding: 'utf8' });
+    const made = run('kanri01', '--name', '情報 太郎');
+    expect(made.status, made.stderr).to.equal(0);
+    const password = made.stdout.trim();
+    expect(password).to.match(/^[A-Za-z0-9]{14}$/);
+    expect(made.stderr).to.contain('すぐに変更してください');
+    const again = run('kanri01');
+    expect(again.status).to.equal(2);
+    expect(again.stdout.trim()).to.equal('');
+    const knex = sqliteKnex(path.join(dataDir, 'madoguchi.sqlite'));
+    try {
+      const row = (await knex('staff').where({ login_id: 'kanri01' }).first()) as {
+        id: number;
+        password_hash: string;
+        must_change_password: number;
+        display_name: string;
+      };
+      expect(await verifyPassword(password, row.password_hash)).to.equal(true);
+      expect(Boolean(row.must_change_password)).to.equal(true);
+      expect(row.display_name).to.equal('情報 太郎');
+      const groups = (await knex('staff_group_members')
+        .join('staff_groups', 'staff_groups.id', 'staff_group_members.group_id')
+        .where({ staff_id: row.id })
+        .pluck('staff_groups.code')) as string[];
+      expect(groups).to.deep.equal(['admin']);
+      expect(readFileSync(path.join(dataDir, 'madoguchi.sqlite')).includes(password)).to.equal(false);
+    } finally {
+      await knex.destroy();
+    }
+  });
+
+  it('registers a card reader helper bound to a counter of municipality.yaml, and refuses an unknown counter', () => {
+    const dataDir = path.join(t.dir, 'card-readers');
+    const run = (...args: string[]) =>
+      spawnSync(process.execPath, [cliPath, ...args, '--data-dir', dataDir], { cwd: repoRoot, encoding: 'utf8' });
+    const unknown = run('card-reader', 'register', 'card-x', '--counter', 'nowhere');
+    expect(unknown.status).to.equal(2);
+    expect(unknown.stderr).to.contain('shimin-1');
+    const ok = run('card-reader', 'register', 'card-shimin-1', '--counter', 'shimin-1');
+    expect(ok.status, ok.stderr).to.equal(0);
+    expect(ok.stdout.trim()).to.match(/^mdg_[A-Za-z0-9_-]{43}$/);
+    expect(run('client', 'list').stdout).to.match(/^card-shimin-1\tcardReader\tshimin-1\t有効\t/m);
   });
 });

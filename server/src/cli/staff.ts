@@ -11,11 +11,43 @@ import {
 } from '../auth/staffImport.js';
 import { loadAppConfig } from '../config/appConfig.js';
 import { migrateLatest, openDatabase } from '../db/connect.js';
-import { cliActor, common } from './common.js';
+import { randomPassword } from '../auth/passwords.js';
+import { createStaff } from '../auth/staffRepo.js';
+import { cliActor, common, withDb } from './common.js';
 
-/** `madoguchi staff import`. */
+/** `madoguchi staff import` and `madoguchi staff add-admin`. */
 export function addStaffCommands(program: Command): void {
   const staff = program.command('staff').description('職員アカウント');
+  staff
+    .command('add-admin')
+    .description('最初のシステム管理者 (グループ admin) を作り、初期パスワードを 1 回だけ表示する (初回ログインで変更)')
+    .argument('<loginId>', 'ログイン ID (半角英数字)')
+    .option('--name <name>', '表示名', 'システム管理者')
+    .option('--section <section>', '所属', '情報政策課')
+    .action(async (loginId: string, opts: { name: string; section: string }, cmd: Command) => {
+      if (!/^[A-Za-z0-9._-]{1,64}$/.test(loginId)) throw new InvalidArgumentError('ログイン ID は半角英数字と . _ - で 64 文字以内です');
+      const password = randomPassword(14);
+      const created = await withDb(cmd, async (knex) => {
+        if (await knex('staff').where({ login_id: loginId }).first('id')) return false;
+        await createStaff(
+          knex,
+          { loginId, displayName: opts.name, section: opts.section, password, groups: ['admin'], mustChangePassword: true },
+          cliActor(),
+        );
+        return true;
+      });
+      if (!created) {
+        console.error(
+          `ログイン ID「${loginId}」はすでに使われています。別の ID にするか、画面の「職員の管理」でパスワードを再設定してください。`,
+        );
+        process.exitCode = 2;
+        return;
+      }
+      console.log(password);
+      console.error(
+        `システム管理者「${loginId}」を作りました。上の初期パスワードでログインし、すぐに変更してください (再表示はできません)。職員の追加は画面の「職員の管理」または madoguchi staff import で行います。`,
+      );
+    });
   staff
     .command('import')
     .description('人事異動を CSV (UTF-8 または CP932) から一括で反映する。差分を表示してから、すべて反映するか何も変えないか')
