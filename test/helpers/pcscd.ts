@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { tempDir } from './paths.js';
+import { waitExit } from './processes.js';
 
 /**
  * A real pcscd (Debian pcscd 1.9.9) with one vsmartcard vpcd reader, isolated from the host, as
@@ -79,20 +80,6 @@ net.createServer((u) => {
 `;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function waitExit(child: ChildProcess, ms: number): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const t = setTimeout(() => {
-      child.kill('SIGKILL');
-      resolve();
-    }, ms);
-    child.once('exit', () => {
-      clearTimeout(t);
-      resolve();
-    });
-  });
-}
 
 export async function startPcscd(): Promise<Pcscd> {
   const reason = pcscdAvailable();

@@ -23,6 +23,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { tempDir } from './paths.js';
+import { waitExit } from './processes.js';
 
 const DRIVER = '/lib/nut/dummy-ups';
 const UPSD = '/lib/nut/upsd';
@@ -97,20 +98,6 @@ function devFile(vars: Record<string, string>): string {
     .map(([k, v]) => `${k}: ${/\s/.test(v) ? `"${v}"` : v}`)
     .join('\n')
     .concat('\n');
-}
-
-function waitExit(child: ChildProcess, ms: number): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const t = setTimeout(() => {
-      child.kill('SIGKILL');
-      resolve();
-    }, ms);
-    child.once('exit', () => {
-      clearTimeout(t);
-      resolve();
-    });
-  });
 }
 
 export async function startUpsd(): Promise<Upsd> {

@@ -161,10 +161,19 @@ describe('resident screen in Chromium: pair, confirm and sign a 転居, print th
     await clerk.locator('#resident-lang').selectOption('ja');
   });
 
-  it('shows nothing once the clerk closes it, and never another counter’s notice', async () => {
+  it('shows nothing once the clerk closes it, or pauses the visit, and never another counter’s notice', async () => {
     await clerk.locator('#resident-close').click();
     await tablet.locator('#resident-waiting').waitFor();
     expect(await tablet.locator('body').textContent()).not.to.include('髙橋');
+    // Sent again, then the visit paused (the resident moves on to another section): the screen clears itself.
+    await clerk.locator('#resident-send').click();
+    await tablet.locator('#resident-title', { hasText: '転居届' }).waitFor();
+    const as = await loginWith(server.url, server.knex, 'sogo', password, 'shimin-1');
+    await postForm(`${server.url}visits/${visitId}/status`, as, { change: 'pause' });
+    await tablet.locator('#resident-waiting').waitFor();
+    expect(await tablet.locator('body').textContent()).not.to.include('髙橋');
+    expect(await (await tablet.request.get('/resident/screen')).text()).not.to.include('髙橋');
+    await postForm(`${server.url}visits/${visitId}/status`, as, { change: 'resume' });
 
     // A clerk at counter 2 sends a notice: counter 1's screen stays waiting.
     const other = await loginWith(server.url, server.knex, 'sogo2', password, 'shimin-2');

@@ -1,10 +1,11 @@
 import { expect } from 'chai';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadAppConfig } from '../../server/src/config/appConfig.js';
 import { ConfigError } from '../../server/src/config/yamlFile.js';
 import type { Condition } from '../../server/src/domain/procedureTypes.js';
-import { loadLanguages, placeholders, type ProcedureText } from '../../server/src/i18n/languages.js';
+import { DomainError } from '../../server/src/errors/domainError.js';
+import { languagesForRequest, loadLanguages, placeholders, type ProcedureText } from '../../server/src/i18n/languages.js';
 import { loadProcedures } from '../../server/src/procedures/config.js';
 import { configDir, tempDir } from '../helpers/paths.js';
 
@@ -57,6 +58,27 @@ function errorOf(files: Record<string, string>): ConfigError {
 }
 
 describe('languages (config/languages, i18n/languages.ts)', () => {
+  it('refuses a request over a truncated language file with its name (503), not an anonymous 500', () => {
+    const t = tempDir();
+    try {
+      cpSync(configDir, t.dir, { recursive: true });
+      const file = path.join(t.dir, 'languages', 'en.yaml');
+      const text = readFileSync(file, 'utf8');
+      writeFileSync(file, text.slice(0, Math.floor(text.length / 2)).replace(/\n[^\n]*$/, '\n  resident.waiting: "cut'));
+      let refused: unknown;
+      try {
+        languagesForRequest(t.dir);
+      } catch (e) {
+        refused = e;
+      }
+      expect(refused).to.be.instanceOf(DomainError);
+      expect((refused as DomainError).status).to.equal(503);
+      expect((refused as DomainError).message).to.include('en.yaml');
+    } finally {
+      t.remove();
+    }
+  });
+
   describe('the shipped files', () => {
     it('load the nine languages, Japanese first, each named in its own language', () => {
       expect(shipped.codes).to.deep.equal(['ja', 'ja-easy', 'en', 'zh-CN', 'ko', 'vi', 'pt', 'fil', 'ne']);

@@ -24,7 +24,7 @@ import { registerCounterRoutes } from './routes/counter.js';
 import { registerCardReaderRoutes } from './routes/cardReader.js';
 import { registerResidentScreenRoutes } from './routes/residentScreen.js';
 import { PRE_ENTRY_STATIC_FILES } from './views/preEntry.js';
-import { loadLanguages } from '../i18n/languages.js';
+import { languagesForRequest } from '../i18n/languages.js';
 import { preEntryStringsScript } from '../i18n/preEntryStrings.js';
 import { CardRelay } from '../cards/relay.js';
 import { registerHomeRoutes } from './routes/home.js';
@@ -227,7 +227,7 @@ export function createApp(deps: AppDeps): { app: Koa; router: Router; routes: Ro
       response: file('text/javascript; charset=utf-8'),
     },
     async (ctx) => {
-      const script = preEntryStringsScript(loadLanguages(deps.configDir));
+      const script = preEntryStringsScript(languagesForRequest(deps.configDir));
       ctx.type = 'text/javascript; charset=utf-8';
       ctx.set('Cache-Control', 'no-cache');
       ctx.body = script;

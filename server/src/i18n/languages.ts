@@ -27,6 +27,7 @@ import path from 'node:path';
 import { loadAppConfig } from '../config/appConfig.js';
 import { ConfigError, loadYaml, type ConfigIssue, type YamlSource } from '../config/yamlFile.js';
 import { formatWareki } from '../domain/wareki.js';
+import { DomainError } from '../errors/domainError.js';
 import { loadProcedures } from '../procedures/config.js';
 import { guideFontFamilyNames, type GuideFontFamilyName } from './guideFonts.js';
 
@@ -424,4 +425,20 @@ export function languageChoices(configDir: string): { code: string; name: string
     if (code && name) out.push({ code, name, order: code === BASE_LANGUAGE ? -1 : order });
   }
   return out.sort((a, b) => a.order - b.order || a.code.localeCompare(b.code)).map(({ code, name }) => ({ code, name }));
+}
+
+/**
+ * The languages for a request (a print, the resident screen, the pre-entry page's strings.js),
+ * read on each call so an edit applies at once. A damaged file refuses the request with the file,
+ * line and reason (503), instead of an anonymous 500; the Japanese guide does not need the files.
+ */
+export function languagesForRequest(configDir: string): Languages {
+  try {
+    return loadLanguages(configDir);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    throw new DomainError('server.unavailable', {
+      detail: `住民向けの文言の設定 (config/languages) に誤りがあるため表示・印刷できません。システム管理者に連絡してください。\n${e.message}`,
+    });
+  }
 }

@@ -178,12 +178,6 @@ export class ResidentPresentations {
     return this.byCounter.get(counterId) ?? null;
   }
 
-  /** The open presentation of that id at that counter (what the screen answers to), or null. */
-  open(counterId: string, id: string): Presentation | null {
-    const p = this.current(counterId);
-    return p && p.id === id ? p : null;
-  }
-
   close(counterId: string): boolean {
     return this.byCounter.delete(counterId);
   }

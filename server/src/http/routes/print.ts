@@ -14,7 +14,7 @@ import { loadFormTemplates, type FormTemplate } from '../../printing/template.js
 import { checkGuideGlyphs, drawGuide, renderGuide } from '../../printing/visitPrint.js';
 import { presenterFor, type AddressPresenter } from '../../residents/protection.js';
 import { getVisit, type Visit } from '../../visits/visits.js';
-import { loadLanguages } from '../../i18n/languages.js';
+import { languagesForRequest } from '../../i18n/languages.js';
 import { renderGuideIn } from '../../i18n/guidePdf.js';
 import { badRequest, file, type Ctx, type ProcedureSource, type RouteAccess, type RouteKit } from '../kit.js';
 import { IdParam } from '../schemas/common.js';
@@ -324,7 +324,7 @@ export function registerPrintRoutes({ route, deps, session, actor }: RouteKit, p
       const guide = (await procedureGuide(db, v.id, procedures.byId, deps.config.counters))!;
       const lang = ctx.input.query.lang ?? 'ja';
       // The languages are read on each print, so a municipality's edit applies without a restart.
-      const languages = lang === 'ja' ? null : loadLanguages(deps.configDir);
+      const languages = lang === 'ja' ? null : languagesForRequest(deps.configDir);
       if (languages && !languages.has(lang))
         throw badRequest(`言語「${lang}」は config/languages にありません (${languages.codes.join('・')})`);
       await send(

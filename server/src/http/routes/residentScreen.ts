@@ -7,7 +7,7 @@ import { ResidentPresentations, residentViewOf, type Presentation } from '../../
 import { Pairings, pairScreen, screensOf, unpairScreens, type ResidentScreen } from '../../residentScreen/screens.js';
 import { recordSignature, signatureOf, signatureMethodLabels, signaturePng } from '../../residentScreen/signatures.js';
 import { getVisit } from '../../visits/visits.js';
-import { loadLanguages } from '../../i18n/languages.js';
+import { languagesForRequest } from '../../i18n/languages.js';
 import { badRequest, file, htmlOrRedirect, htmlPage, json, type Ctx, type RouteAccess, type RouteKit } from '../kit.js';
 import { CsrfField, IdParam, Nullable } from '../schemas/common.js';
 import { RESIDENT_COOKIE } from '../sessionCookie.js';
@@ -113,6 +113,28 @@ export function registerResidentScreenRoutes({ route, deps, session, actor }: Ro
       }),
     );
 
+  /**
+   * The counter's presentation while its step is open: the clerk who sent it is still logged in at
+   * that counter and the visit is open. Otherwise it is closed here, so that a clerk who logged out,
+   * moved to another counter or paused or closed the visit leaves nothing on the resident's screen.
+   */
+  const openAt = async (counterId: string): Promise<Presentation | null> => {
+    const p = presentations.current(counterId);
+    if (!p) return null;
+    const [sender, visit] = await Promise.all([
+      knex('staff_sessions').where({ id: p.sentBy }).first('counter_id'),
+      knex('visits').where({ id: p.visitId }).first('status'),
+    ]);
+    if (sender?.counter_id === counterId && visit?.status === 'open') return p;
+    presentations.close(counterId);
+    return null;
+  };
+  const openById = async (counterId: string, id: string): Promise<Presentation> => {
+    const p = await openAt(counterId);
+    if (!p || p.id !== id) throw new DomainError('residentScreen.closed');
+    return p;
+  };
+
   // --- staff ---------------------------------------------------------------------------------
 
   route(
@@ -170,7 +192,7 @@ export function registerResidentScreenRoutes({ route, deps, session, actor }: Ro
     async (ctx) => {
       const s = session(ctx);
       if (!s.counterId) return { counter: null, screens: 0, presentation: null, signature: null };
-      const p = presentations.current(s.counterId);
+      const p = await openAt(s.counterId);
       const noticeId = ctx.input.query.notice;
       const sig = noticeId ? await signatureOf(knex, noticeId) : null;
       return {
@@ -202,7 +224,7 @@ export function registerResidentScreenRoutes({ route, deps, session, actor }: Ro
       if (!visit) throw notFound('来庁記録');
       if (!(await screensOf(knex, counterId)).length) throw new DomainError('residentScreen.noScreen', { counter: counterName(counterId) });
       // The resident's language (config/languages; read on each send, so an edit applies at once).
-      const languages = loadLanguages(deps.configDir);
+      const languages = languagesForRequest(deps.configDir);
       const lang = ctx.input.body.lang ?? 'ja';
       if (!languages.has(lang)) throw badRequest(`言語「${lang}」は config/languages にありません`);
       const view = residentViewOf(notice, visit, await protection(knex), session(ctx), languages, lang);
@@ -358,7 +380,7 @@ export function registerResidentScreenRoutes({ route, deps, session, actor }: Ro
     },
     async (ctx) => {
       const screen = screenOfRequest(ctx);
-      const p = presentations.current(screen.counterId);
+      const p = await openAt(screen.counterId);
       const counter = counterName(screen.counterId);
       if (!p) return { state: 'waiting' as const, counterName: counter };
       return {
@@ -381,8 +403,7 @@ export function registerResidentScreenRoutes({ route, deps, session, actor }: Ro
     },
     async (ctx) => {
       const screen = screenOfRequest(ctx);
-      const p = presentations.open(screen.counterId, ctx.input.body.id);
-      if (!p) throw new DomainError('residentScreen.closed');
+      const p = await openById(screen.counterId, ctx.input.body.id);
       if (p.confirmedAt === null) {
         p.confirmedAt = Date.now();
         await screenAudit(screen, 'residentScreen.confirm', p);
@@ -403,8 +424,7 @@ export function registerResidentScreenRoutes({ route, deps, session, actor }: Ro
     },
     async (ctx) => {
       const screen = screenOfRequest(ctx);
-      const p = presentations.open(screen.counterId, ctx.input.body.id);
-      if (!p) throw new DomainError('residentScreen.closed');
+      const p = await openById(screen.counterId, ctx.input.body.id);
       if (p.confirmedAt === null) throw new DomainError('residentScreen.notConfirmed');
       const png = signaturePng(ctx.input.body.image);
       await recordSignature(
