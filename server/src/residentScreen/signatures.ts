@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
+import PDFDocument from 'pdfkit';
 import { appendAudit } from '../audit/trail.js';
 import type { AuditActor } from '../auth/staffRepo.js';
 import { dbDate } from '../db/values.js';
@@ -29,14 +30,35 @@ export interface NoticeSignature {
   signedAt: Date;
 }
 
-/** The PNG of a `data:image/png;base64,…` URL, checked; a DomainError for anything else. */
-export function signaturePng(dataUrl: string): Buffer {
+/**
+ * The PNG of a `data:image/png;base64,…` URL, checked; a DomainError for anything else. The image
+ * must embed in a PDF as the printer will embed it: a truncated or damaged PNG is refused when it
+ * is signed, not found when the 届書 is printed (pdfkit throws 'Incomplete or corrupt PNG file').
+ */
+export async function signaturePng(dataUrl: string): Promise<Buffer> {
   const m = /^data:image\/png;base64,([A-Za-z0-9+/]+={0,2})$/.exec(dataUrl);
   if (!m) throw new DomainError('residentScreen.badSignature');
   const png = Buffer.from(m[1]!, 'base64');
-  if (png.length > MAX_SIGNATURE_BYTES || png.length < 64 || !png.subarray(0, 8).equals(PNG_MAGIC))
+  if (png.length > MAX_SIGNATURE_BYTES || png.length < 64 || !png.subarray(0, 8).equals(PNG_MAGIC) || !(await embeds(png)))
     throw new DomainError('residentScreen.badSignature');
   return png;
+}
+
+async function embeds(png: Buffer): Promise<boolean> {
+  try {
+    const doc = new PDFDocument({ size: [10, 10] });
+    doc.on('data', () => undefined);
+    const done = new Promise<void>((resolve, reject) => {
+      doc.on('end', resolve);
+      doc.on('error', reject);
+    });
+    doc.image(png, 0, 0, { fit: [10, 10] });
+    doc.end();
+    await done;
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export async function recordSignature(

@@ -426,7 +426,7 @@ export function registerResidentScreenRoutes({ route, deps, session, actor }: Ro
       const screen = screenOfRequest(ctx);
       const p = await openById(screen.counterId, ctx.input.body.id);
       if (p.confirmedAt === null) throw new DomainError('residentScreen.notConfirmed');
-      const png = signaturePng(ctx.input.body.image);
+      const png = await signaturePng(ctx.input.body.image);
       await recordSignature(
         knex,
         { noticeId: p.noticeId, method: 'touch', image: png, staffId: p.sentByStaff, screenId: screen.id },
