@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import type { DiskSettings } from '../config/appConfig.js';
 import type { Logger } from './logger.js';
@@ -27,26 +27,64 @@ interface RunResult {
   failure: string | null;
 }
 
-/** Runs argv without a shell, with a deadline; never throws. */
+/**
+ * Runs argv without a shell, with a deadline; never throws. The tool runs in its own process group,
+ * killed whole at the deadline: `sudo smartctl` or a script leaves no child holding the pipe open.
+ */
 function run(argv: readonly string[], timeoutMs: number): Promise<RunResult> {
   return new Promise((resolve) => {
-    execFile(
-      argv[0]!,
-      argv.slice(1),
-      { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 4 * 1024 * 1024, encoding: 'utf8', windowsHide: true },
-      (err, stdout) => {
-        if (!err) return resolve({ stdout, code: 0, failure: null });
-        const e = err as NodeJS.ErrnoException & { killed?: boolean; signal?: string | null; code?: number | string };
-        if (e.code === 'ENOENT') return resolve({ stdout: '', code: null, failure: `コマンド ${argv[0]} がありません` });
-        if (e.code === 'EACCES') return resolve({ stdout: '', code: null, failure: `コマンド ${argv[0]} を実行できません (権限)` });
-        if (e.killed || e.signal)
-          return resolve({ stdout: '', code: null, failure: `${Math.round(timeoutMs / 1000)} 秒以内に応答がありません (${argv[0]})` });
-        if (e.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') return resolve({ stdout: '', code: null, failure: '出力が大きすぎます' });
-        // A non-zero exit still prints a report (smartctl's exit code is a bit field about the disk).
-        resolve({ stdout, code: typeof e.code === 'number' ? e.code : null, failure: null });
-      },
+    let done = false;
+    const finish = (r: RunResult) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      resolve(r);
+    };
+    let child: ChildProcess;
+    try {
+      child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'ignore'], detached: true, windowsHide: true });
+    } catch (e) {
+      return finish({ stdout: '', code: null, failure: `コマンド ${argv[0]} を実行できません (${(e as Error).message})` });
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const timer = setTimeout(() => {
+      killGroup(child);
+      finish({ stdout: '', code: null, failure: `${Math.round(timeoutMs / 1000)} 秒以内に応答がありません (${argv[0]})` });
+    }, timeoutMs);
+    child.stdout!.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_OUTPUT) {
+        killGroup(child);
+        finish({ stdout: '', code: null, failure: '出力が大きすぎます' });
+      } else chunks.push(c);
+    });
+    child.on('error', (e: NodeJS.ErrnoException) =>
+      finish({
+        stdout: '',
+        code: null,
+        failure: e.code === 'ENOENT' ? `コマンド ${argv[0]} がありません` : `コマンド ${argv[0]} を実行できません (${e.code ?? e.message})`,
+      }),
+    );
+    // A non-zero exit still prints a report (smartctl's exit code is a bit field about the disk).
+    child.on('close', (code, signal) =>
+      finish(
+        signal
+          ? { stdout: '', code: null, failure: `コマンド ${argv[0]} が止められました (${signal})` }
+          : { stdout: Buffer.concat(chunks).toString('utf8'), code, failure: null },
+      ),
     );
   });
+}
+
+const MAX_OUTPUT = 4 * 1024 * 1024;
+
+function killGroup(child: ChildProcess): void {
+  try {
+    if (child.pid) process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    child.kill('SIGKILL');
+  }
 }
 
 const unknownSource = (kind: DiskSourceResult['kind'], target: string, reason: string): DiskSourceResult => ({
