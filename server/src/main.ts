@@ -166,7 +166,6 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const backups = watching ? scheduleBackups({ config, configDir: opts.configDir, dataDir: opts.dataDir, logger }) : undefined;
   // RAID and SMART, every few minutes in the background (the dashboard, /healthz and the banner read the last result).
   const disks = new DiskMonitor(config.disks, logger);
-  disks.start();
   const { app, routes } = createApp({
     knex,
     config,
@@ -214,6 +213,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     });
   }
   logger.info('madoguchi started', { version, url, database: config.database.client });
+  // After the start-up work, so that a busy event loop does not count against the tools' deadline.
+  disks.start();
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>

@@ -131,6 +131,16 @@ unused devices: <none>
       });
   });
 
+  it('reads a recording a root timer wrote: the name from the JSON, refused once older than maxAgeMinutes', () => {
+    const text = fixture('smart-ata-reallocated.json');
+    const at = (JSON.parse(text) as { local_time: { time_t: number } }).local_time.time_t * 1000;
+    const fresh = parseSmartctl(text, '/var/lib/madoguchi-disks/sda.json', null, { now: new Date(at + 29 * 60_000), maxAgeMinutes: 30 });
+    if (!fresh.ok) throw new Error(fresh.reason);
+    expect(fresh.value).to.include({ name: '/dev/sda', state: 'degraded' });
+    const stale = parseSmartctl(text, '/var/lib/madoguchi-disks/sda.json', null, { now: new Date(at + 31 * 60_000), maxAgeMinutes: 30 });
+    expect(stale).to.deep.equal({ ok: false, reason: '/var/lib/madoguchi-disks/sda.json: smartctl の記録が古すぎます (31 分前)' });
+  });
+
   describe('storcli64 /call show J', () => {
     const cases: { file: string; vd: DiskState; pds: Record<string, DiskState>; message?: RegExp }[] = [
       { file: 'storcli-optimal.json', vd: 'ok', pds: { 'c0 252:0': 'ok', 'c0 252:1': 'ok' } },

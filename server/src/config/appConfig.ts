@@ -118,8 +118,12 @@ export interface DiskSettings {
   timeoutSeconds: number;
   /** Read when it exists and lists arrays (no md driver or no arrays: not monitored). */
   mdstat: string | null;
-  /** argv without the device (`smartctl -j -H -A`); the device is appended. */
-  smart: { command: string[]; devices: string[] } | null;
+  /**
+   * argv without the device (`smartctl -j -H -A`); each device is appended. A device may also be
+   * a recording that a root timer writes (`command: [cat]`: the hardened service cannot reach the
+   * disks); `maxAgeMinutes` then refuses a report older than that by its own local_time.
+   */
+  smart: { command: string[]; devices: string[]; maxAgeMinutes: number | null } | null;
   /** argv of the controller's CLI and the format of what it prints. */
   controller: { command: string[]; format: 'storcli-json' } | null;
 }
@@ -407,7 +411,8 @@ export const appConfigSchema = {
           default: {},
           properties: {
             command: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 }, default: ['smartctl', '-j', '-H', '-A'] },
-            devices: { type: 'array', default: [], uniqueItems: true, items: { type: 'string', pattern: '^/dev/[A-Za-z0-9/_.:-]+$' } },
+            devices: { type: 'array', default: [], uniqueItems: true, items: { type: 'string', pattern: '^/[A-Za-z0-9/_.:-]+$' } },
+            maxAgeMinutes: { type: ['integer', 'null'], minimum: 1, maximum: 1440, default: null },
           },
         },
         controller: {

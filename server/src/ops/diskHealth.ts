@@ -208,6 +208,7 @@ function mdArray(name: string, activity: 'active' | 'inactive', rest: string, bl
 
 interface SmartJson {
   smartctl?: { exit_status?: number; messages?: { string?: string; severity?: string }[] };
+  local_time?: { time_t?: number };
   device?: { name?: string; type?: string; protocol?: string };
   smart_status?: { passed?: boolean; nvme?: { value?: number } };
   ata_smart_attributes?: { table?: { id?: number; name?: string; when_failed?: string; raw?: { value?: number } }[] };
@@ -232,9 +233,17 @@ const NVME_WARNINGS: readonly [number, string][] = [
 /**
  * One device's `smartctl -j -H -A` output. `exitCode` is smartctl's own (bits 0–1: the command
  * line or the device could not be used, so nothing is known; bits 3 and up describe the disk and
- * the JSON says the rest). Without a `smart_status` nothing is known either.
+ * the JSON says the rest). Without a `smart_status` nothing is known either. `device` is what
+ * was asked for (a device, or a recording a root timer wrote); a recording is shown by the JSON's
+ * own `device.name`. With `maxAgeMinutes`, a report older than that by its own
+ * `local_time` (a recording its timer stopped writing) is refused too.
  */
-export function parseSmartctl(text: string, device: string, exitCode: number | null = null): Parsed<DiskDevice> {
+export function parseSmartctl(
+  text: string,
+  device: string,
+  exitCode: number | null = null,
+  freshness: { now: Date; maxAgeMinutes: number } | null = null,
+): Parsed<DiskDevice> {
   let j: SmartJson;
   try {
     j = JSON.parse(text) as SmartJson;
@@ -243,13 +252,21 @@ export function parseSmartctl(text: string, device: string, exitCode: number | n
   }
   if (!j || typeof j !== 'object' || !j.smartctl || typeof j.smartctl !== 'object')
     return fail(`${device}: smartctl の JSON ではありません`);
+  if (freshness) {
+    const at = j.local_time?.time_t;
+    if (typeof at !== 'number') return fail(`${device}: smartctl の出力に時刻 (local_time) がありません`);
+    const minutes = (freshness.now.getTime() - at * 1000) / 60_000;
+    if (minutes > freshness.maxAgeMinutes) return fail(`${device}: smartctl の記録が古すぎます (${Math.floor(minutes)} 分前)`);
+  }
+  // A recording names its disk inside; a device asked for directly is its own name.
+  const shown = !device.startsWith('/dev/') && typeof j.device?.name === 'string' && j.device.name ? j.device.name : device;
   const status = typeof j.smartctl.exit_status === 'number' ? j.smartctl.exit_status : (exitCode ?? 0);
   if (status & 0b11) {
     const why = j.smartctl.messages?.find((m) => m.severity === 'error')?.string ?? `終了コード ${status}`;
-    return fail(`${device}: smartctl がディスクを読めません (${why.slice(0, 120)})`);
+    return fail(`${shown}: smartctl がディスクを読めません (${why.slice(0, 120)})`);
   }
   const passed = j.smart_status?.passed;
-  if (typeof passed !== 'boolean') return fail(`${device}: SMART の判定 (smart_status) がありません`);
+  if (typeof passed !== 'boolean') return fail(`${shown}: SMART の判定 (smart_status) がありません`);
   const protocol = (j.device?.protocol ?? j.device?.type ?? '').toLowerCase();
   const nvme = j.nvme_smart_health_information_log;
   const kind = nvme || protocol === 'nvme' ? 'nvme' : protocol === 'scsi' ? 'scsi' : 'ata';
@@ -288,7 +305,7 @@ export function parseSmartctl(text: string, device: string, exitCode: number | n
     ok: true,
     value: {
       source: 'smart',
-      name: device,
+      name: shown,
       kind,
       state,
       reallocatedSectors: reallocated,
@@ -296,7 +313,7 @@ export function parseSmartctl(text: string, device: string, exitCode: number | n
       uncorrectableSectors: uncorrectable,
       criticalWarning,
       temperature: typeof temperature === 'number' ? temperature : null,
-      message: problems.length ? `ディスク ${device}: ${problems.join('。')}。${action}` : null,
+      message: problems.length ? `ディスク ${shown}: ${problems.join('。')}。${action}` : null,
     },
   };
 }

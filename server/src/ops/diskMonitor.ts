@@ -208,7 +208,9 @@ export class DiskMonitor {
       smart.devices.map(async (device) => {
         const r = await run([...smart.command, device], timeoutMs);
         if (r.failure) return part(unknownSource('smart', device, r.failure));
-        const parsed = parseSmartctl(r.stdout, device, r.code);
+        if (!r.stdout.trim()) return part(unknownSource('smart', device, `出力が空です (終了コード ${r.code ?? '不明'})`));
+        const fresh = smart.maxAgeMinutes ? { now: new Date(this.now()), maxAgeMinutes: smart.maxAgeMinutes } : null;
+        const parsed = parseSmartctl(r.stdout, device, r.code, fresh);
         if (!parsed.ok) return part(unknownSource('smart', device, parsed.reason));
         return { source: { kind: 'smart', target: device, state: parsed.value.state, reason: null }, arrays: [], devices: [parsed.value] };
       }),
@@ -220,6 +222,8 @@ export class DiskMonitor {
     if (!c) return null;
     const r = await run(c.command, timeoutMs);
     if (r.failure) return part(unknownSource('controller', c.format, r.failure));
+    // An empty answer: e.g. `find FILE -mmin -30 -exec cat {} ;` over a recording gone stale.
+    if (!r.stdout.trim()) return part(unknownSource('controller', c.format, `出力が空です (記録が古いか、ありません。終了コード ${r.code ?? '不明'})`));
     const parsed = parseStorcli(r.stdout);
     if (!parsed.ok) return part(unknownSource('controller', c.format, r.code ? `${parsed.reason} (終了コード ${r.code})` : parsed.reason));
     const { arrays, devices } = parsed.value;
