@@ -46,7 +46,9 @@ describe('disk health banner in Chromium: administrators only, beside the power 
     expect(await banner.textContent()).to.contain('RAID md0 が縮退しています (ディスク 1 台が故障)。保守事業者に連絡してください');
     await admin.goto('/admin/operations');
     expect(await admin.locator('#ops-disks-state').getAttribute('data-state')).to.equal('degraded');
-    expect(await admin.locator('#ops-disk-arrays tr[data-array="md0"]').textContent()).to.contain('縮退').and.contain('sdb1 (故障)');
+    expect(await admin.locator('#ops-disk-arrays tr[data-array="md0"]').textContent())
+      .to.contain('縮退')
+      .and.contain('sdb1 (故障)');
     await screenshot(admin, 'operations-disk-degraded');
     await admin.goto('/admin/staff');
     expect(await banner.count()).to.equal(1);
@@ -69,7 +71,10 @@ describe('disk health banner in Chromium: administrators only, beside the power 
       });
       expect(await clerk.locator('#disk-banner').count()).to.equal(0);
       await admin.goto('/');
-      expect(await admin.locator('.staff-banner').evaluateAll((els) => els.map((e) => e.id))).to.deep.equal(['power-banner', 'disk-banner']);
+      expect(await admin.locator('.staff-banner').evaluateAll((els) => els.map((e) => e.id))).to.deep.equal([
+        'power-banner',
+        'disk-banner',
+      ]);
     } finally {
       await recordUpsEvent(server.knex, 'ONLINE');
     }

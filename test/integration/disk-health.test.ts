@@ -45,7 +45,7 @@ describe('disk health: /healthz, the dashboard and the log line from recorded RA
       // Loose enough for a loaded machine; the stand-in that hangs sleeps far longer.
       timeoutSeconds: 3,
       mdstat,
-      smart: { command: [smartctl, '-j', '-H', '-A'], devices: ['/dev/sda', '/dev/nvme0'] },
+      smart: { command: [smartctl, '-j', '-H', '-A'], devices: ['/dev/sda', '/dev/nvme0'], maxAgeMinutes: null },
       controller: { command: [storcli, '/call', 'show', 'J'], format: 'storcli-json' },
     });
     server = await startTestServer({ configDir, dataSubdir: 'data' });

@@ -12,7 +12,8 @@ const sh = (cmd: string, ...args: string[]) => spawnSync(cmd, args, { encoding: 
 function mdUnavailable(): string | null {
   if (process.getuid?.() !== 0) return 'root ではありません (mdadm と loop デバイスには root が必要)';
   if (sh('mdadm', '--version').error) return 'mdadm がありません (bash scripts/ensure-system-deps.sh test)';
-  if (!existsSync('/proc/mdstat')) return 'カーネルに md ドライバーがありません (/proc/mdstat がない。コンテナーでは modprobe md_mod もできません)';
+  if (!existsSync('/proc/mdstat'))
+    return 'カーネルに md ドライバーがありません (/proc/mdstat がない。コンテナーでは modprobe md_mod もできません)';
   if (sh('losetup', '--find').status !== 0) return 'loop デバイスを使えません';
   return null;
 }
@@ -66,7 +67,10 @@ describe('disk health on a real md raid1 over loop devices', function () {
     }
     const name = path.basename(md);
     logger = createLogger({ dataDir: t.dir, console: false });
-    const monitor = new DiskMonitor({ intervalMinutes: 5, timeoutSeconds: 10, mdstat: '/proc/mdstat', smart: null, controller: null }, logger);
+    const monitor = new DiskMonitor(
+      { intervalMinutes: 5, timeoutSeconds: 10, mdstat: '/proc/mdstat', smart: null, controller: null },
+      logger,
+    );
     const healthy = (await monitor.collect()).arrays.find((a) => a.name === name);
     expect(healthy).to.include({ state: 'ok', level: 'raid1', expected: 2, working: 2 });
 
@@ -74,7 +78,10 @@ describe('disk health on a real md raid1 over loop devices', function () {
     expect(failed.status, failed.stderr).to.equal(0);
     const degraded = (await monitor.collect()).arrays.find((a) => a.name === name)!;
     expect(degraded).to.include({ state: 'degraded', expected: 2, working: 1 });
-    expect(degraded.members.find((m) => m.name === path.basename(loops[1]!))).to.deep.equal({ name: path.basename(loops[1]!), state: 'failed' });
+    expect(degraded.members.find((m) => m.name === path.basename(loops[1]!))).to.deep.equal({
+      name: path.basename(loops[1]!),
+      state: 'failed',
+    });
     expect(degraded.message).to.equal(`RAID ${name} が縮退しています (ディスク 1 台が故障)。保守事業者に連絡してください`);
   });
 });

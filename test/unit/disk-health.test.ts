@@ -80,7 +80,14 @@ unused devices: <none>
   });
 
   describe('smartctl -j -H -A', () => {
-    const cases: { file: string; device: string; state: DiskState; kind: string; message?: RegExp; counts?: Record<string, number | null> }[] = [
+    const cases: {
+      file: string;
+      device: string;
+      state: DiskState;
+      kind: string;
+      message?: RegExp;
+      counts?: Record<string, number | null>;
+    }[] = [
       { file: 'smart-ata-passed.json', device: '/dev/sda', state: 'ok', kind: 'ata', counts: { reallocatedSectors: 0, pendingSectors: 0 } },
       {
         file: 'smart-ata-reallocated.json',

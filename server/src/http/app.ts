@@ -80,7 +80,11 @@ export function createApp(deps: AppDeps): { app: Koa; router: Router; routes: Ro
     if (!s || s.kind !== 'staff') return {};
     const counter = deps.config.counters.find((c) => c.id === s.counterId);
     return {
-      banners: staffBanners({ power: ctx.state.power as PowerStatus | undefined, disks: deps.disks?.current(), permissions: s.permissions }),
+      banners: staffBanners({
+        power: ctx.state.power as PowerStatus | undefined,
+        disks: deps.disks?.current(),
+        permissions: s.permissions,
+      }),
       staff: {
         displayName: s.displayName,
         roleName: s.groupName ?? '役割なし',

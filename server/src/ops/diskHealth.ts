@@ -76,12 +76,12 @@ const fail = <T>(reason: string): Parsed<T> => ({ ok: false, reason });
 // (header, status line, optional progress and bitmap lines), then "unused devices: …".
 
 const MD_HEADER = /^(md[A-Za-z0-9_]+) : (active|inactive)(?: \((read-only|auto-read-only)\))?(.*)$/;
-const MD_MEMBER = /^([A-Za-z0-9_!.\-]+)\[(\d+)\]((?:\([A-Z]\))*)$/;
+const MD_MEMBER = /^([A-Za-z0-9_!.-]+)\[(\d+)\]((?:\([A-Z]\))*)$/;
 const MD_STATUS = /\[(\d+)\/(\d+)\] \[([U_]+)\]/;
 const MD_PROGRESS = /(recovery|resync|reshape|check|repair)\s*=\s*([0-9]+(?:\.[0-9]+)?)%/;
 const MD_WAITING = /(recovery|resync|reshape|check|repair)\s*=\s*(DELAYED|PENDING)/;
 
-const PROGRESS_LABEL: Readonly<Record<string, string>> = {
+export const PROGRESS_LABEL: Readonly<Record<string, string>> = {
   recovery: '再構築',
   resync: '再同期',
   reshape: '構成変更',
@@ -298,7 +298,8 @@ export function parseSmartctl(
   if (pending) raise('degraded', `代替処理待ちのセクタが ${pending} 個あります`);
   if (uncorrectable) raise('degraded', `回復できないセクタが ${uncorrectable} 個あります`);
   if (nvme?.media_errors) raise('degraded', `メディアエラーが ${nvme.media_errors} 回記録されています`);
-  if (typeof nvme?.percentage_used === 'number' && nvme.percentage_used >= 100) raise('degraded', `書き込み寿命の ${nvme.percentage_used}% を使いました`);
+  if (typeof nvme?.percentage_used === 'number' && nvme.percentage_used >= 100)
+    raise('degraded', `書き込み寿命の ${nvme.percentage_used}% を使いました`);
   if (j.scsi_grown_defect_list) raise('degraded', `不良として登録されたブロックが ${j.scsi_grown_defect_list} 個あります`);
   const action = state === 'failed' ? 'すぐに保守事業者に連絡し、交換してください' : '交換を計画してください (保守事業者に連絡)';
   return {
@@ -363,13 +364,15 @@ export function parseStorcli(text: string): Parsed<{ arrays: DiskArray[]; device
   } catch {
     return fail('storcli の出力を JSON として読めません (途中で切れている可能性があります)');
   }
-  if (!j || !Array.isArray(j.Controllers) || !j.Controllers.length) return fail('storcli の JSON ではありません (Controllers がありません)');
+  if (!j || !Array.isArray(j.Controllers) || !j.Controllers.length)
+    return fail('storcli の JSON ではありません (Controllers がありません)');
   const arrays: DiskArray[] = [];
   const devices: DiskDevice[] = [];
   for (const c of j.Controllers) {
     const cs = c['Command Status'];
     const id = `c${cs?.Controller ?? arrays.length}`;
-    if (cs?.Status !== 'Success') return fail(`storcli がコントローラー ${id} を読めません (${String(cs?.Description ?? cs?.Status ?? '応答なし').slice(0, 80)})`);
+    if (cs?.Status !== 'Success')
+      return fail(`storcli がコントローラー ${id} を読めません (${String(cs?.Description ?? cs?.Status ?? '応答なし').slice(0, 80)})`);
     const data = c['Response Data'];
     if (!data || !Array.isArray(data['VD LIST']) || !Array.isArray(data['PD LIST']))
       return fail(`storcli の応答に ${id} の VD LIST / PD LIST がありません (/call show J の出力を指定してください)`);
@@ -378,7 +381,8 @@ export function parseStorcli(text: string): Parsed<{ arrays: DiskArray[]; device
       return { pd, name: `${id} ${pd['EID:Slt'] ?? '?'}`, state: st };
     });
     for (const p of pds) {
-      const state: DiskState = p.state === 'failed' ? 'failed' : p.state === 'rebuilding' ? 'rebuilding' : p.state === 'unknown' ? 'unknown' : 'ok';
+      const state: DiskState =
+        p.state === 'failed' ? 'failed' : p.state === 'rebuilding' ? 'rebuilding' : p.state === 'unknown' ? 'unknown' : 'ok';
       devices.push({
         source: 'controller',
         name: p.name,

@@ -223,7 +223,8 @@ export class DiskMonitor {
     const r = await run(c.command, timeoutMs);
     if (r.failure) return part(unknownSource('controller', c.format, r.failure));
     // An empty answer: e.g. `find FILE -mmin -30 -exec cat {} ;` over a recording gone stale.
-    if (!r.stdout.trim()) return part(unknownSource('controller', c.format, `出力が空です (記録が古いか、ありません。終了コード ${r.code ?? '不明'})`));
+    if (!r.stdout.trim())
+      return part(unknownSource('controller', c.format, `出力が空です (記録が古いか、ありません。終了コード ${r.code ?? '不明'})`));
     const parsed = parseStorcli(r.stdout);
     if (!parsed.ok) return part(unknownSource('controller', c.format, r.code ? `${parsed.reason} (終了コード ${r.code})` : parsed.reason));
     const { arrays, devices } = parsed.value;
@@ -233,7 +234,11 @@ export class DiskMonitor {
 
   /** Each change is logged at once; a lasting problem again at most hourly; the return to ok too. */
   private log(h: DiskHealth): void {
-    const problems = [...h.arrays, ...h.devices, ...h.sources.filter((s) => s.state === 'unknown').map((s) => ({ name: s.kind, state: s.state }))]
+    const problems = [
+      ...h.arrays,
+      ...h.devices,
+      ...h.sources.filter((s) => s.state === 'unknown').map((s) => ({ name: s.kind, state: s.state })),
+    ]
       .filter((x) => x.state !== 'ok')
       .map((x) => `${x.name}:${x.state}`)
       .sort();

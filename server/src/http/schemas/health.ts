@@ -3,9 +3,12 @@ import { Component, IsoDateTime, Nullable, Obj } from './common.js';
 
 const OkWarn = T.Union([T.Literal('ok'), T.Literal('warn')]);
 const lit = <V extends string>(...values: V[]) => T.Union(values.map((v) => T.Literal(v)));
-const DiskStateSchema = T.Union(['ok', 'rebuilding', 'degraded', 'failed', 'unknown'].map((v) => T.Literal(v)), {
-  description: 'ok 正常・rebuilding 再構築中・degraded 縮退・failed 故障・unknown 確認できない',
-});
+const DiskStateSchema = T.Union(
+  ['ok', 'rebuilding', 'degraded', 'failed', 'unknown'].map((v) => T.Literal(v)),
+  {
+    description: 'ok 正常・rebuilding 再構築中・degraded 縮退・failed 故障・unknown 確認できない',
+  },
+);
 
 /** /healthz: nothing personal (no file names, paths or names). */
 export const SystemHealthSchema = Component(

@@ -2,7 +2,7 @@ import type { UpsSettings } from '../../config/appConfig.js';
 import { japanWarekiTime as jst } from '../../domain/japanTime.js';
 import type { SpecStatus } from '../../linkage/status.js';
 import type { BackupFreshness } from '../../ops/backup.js';
-import { diskStateLabels, SOURCE_LABEL, type DiskHealth, type DiskMember, type DiskState } from '../../ops/diskHealth.js';
+import { diskStateLabels, PROGRESS_LABEL, SOURCE_LABEL, type DiskHealth, type DiskMember, type DiskState } from '../../ops/diskHealth.js';
 import type { LinkageFreshness } from '../../ops/health.js';
 import type { PowerState, PowerStatus } from '../../ops/power.js';
 import { runtimeMinutes, type LiveUpsStatus } from '../../ops/upsStatus.js';
@@ -53,7 +53,7 @@ ${
     ? html`<table id="ops-disk-arrays"><thead><tr><th>RAID</th><th>方式</th><th>状態</th><th>ディスク</th><th>進捗</th></tr></thead><tbody>
 ${d.arrays.map(
   (a) =>
-    html`<tr data-array="${a.name}"><td>${a.name}</td><td>${a.level ?? '—'}</td><td class="${stateClass(a.state)}">${diskStateLabels[a.state]}${a.expected !== null ? html` <span class="muted">(${a.working}/${a.expected} 台)</span>` : ''}</td><td>${a.members.map((m, i) => html`${i ? '、' : ''}${m.name} ${m.state === 'ok' ? '' : html`<strong>(${MEMBER_LABEL[m.state]})</strong>`}`)}</td><td>${a.progress ? `${a.progress.action} ${a.progress.percent === null ? '待機中' : `${a.progress.percent}%`}` : '—'}</td></tr>`,
+    html`<tr data-array="${a.name}"><td>${a.name}</td><td>${a.level ?? '—'}</td><td class="${stateClass(a.state)}">${diskStateLabels[a.state]}${a.expected !== null ? html` <span class="muted">(${a.working}/${a.expected} 台)</span>` : ''}</td><td>${a.members.map((m, i) => html`${i ? '、' : ''}${m.name} ${m.state === 'ok' ? '' : html`<strong>(${MEMBER_LABEL[m.state]})</strong>`}`)}</td><td>${a.progress ? `${PROGRESS_LABEL[a.progress.action] ?? a.progress.action} ${a.progress.percent === null ? '待機中' : `${a.progress.percent}%`}` : '—'}</td></tr>`,
 )}
 </tbody></table>`
     : ''
@@ -70,7 +70,9 @@ ${d.devices.map(
 }
 ${d.sources
   .filter((s) => s.state === 'unknown')
-  .map((s) => html`<p class="state-missing" data-source="${s.kind}">${SOURCE_LABEL[s.kind]}(${s.target}) を確認できません: ${s.reason}</p>`)}`;
+  .map(
+    (s) => html`<p class="state-missing" data-source="${s.kind}">${SOURCE_LABEL[s.kind]}(${s.target}) を確認できません: ${s.reason}</p>`,
+  )}`;
 }
 
 const POWER_LABEL: Readonly<Record<PowerState, string>> = {
