@@ -1,8 +1,10 @@
 import { expect } from 'chai';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { diskBanner, parseMdstat, parseSmartctl, parseStorcli, summarize, type DiskState } from '../../server/src/ops/diskHealth.js';
-import { repoRoot } from '../helpers/paths.js';
+import { DiskMonitor } from '../../server/src/ops/diskMonitor.js';
+import type { Logger } from '../../server/src/ops/logger.js';
+import { repoRoot, tempDir } from '../helpers/paths.js';
 
 const fixture = (name: string): string => readFileSync(path.join(repoRoot, 'test/fixtures/disk-health', name), 'utf8');
 
@@ -200,5 +202,71 @@ unused devices: <none>
     expect(h.messages.at(-1)).to.match(/再構築中/);
     expect(diskBanner(h)).to.match(/^ディスクの異常: ディスク \/dev\/sdb/);
     expect(diskBanner(summarize({ sources: [], arrays: [], devices: [] }, null))).to.equal(null);
+  });
+});
+
+describe('disk monitor: when it logs, and arrays that disappear', () => {
+  const t = tempDir();
+  after(() => t.remove());
+
+  it('logs each change at once, a lasting problem again after an hour, the return to ok, and a vanished array as failed', async () => {
+    const mdstat = path.join(t.dir, 'mdstat');
+    const lines: { level: string; message: string; state?: unknown }[] = [];
+    const at = (level: string) => (message: string, fields?: { state?: unknown }) =>
+      void lines.push({ level, message, state: fields?.state });
+    const logger = { info: at('info'), warn: at('warn'), error: at('error') } as unknown as Logger;
+    let now = Date.parse('2026-12-07T00:00:00Z');
+    const monitor = new DiskMonitor({ intervalMinutes: 5, timeoutSeconds: 5, mdstat, smart: null, controller: null }, logger, {
+      now: () => now,
+    });
+    const step = async (file: string, minutes: number) => {
+      copyFileSync(path.join(repoRoot, 'test/fixtures/disk-health', file), mdstat);
+      now += minutes * 60_000;
+      return monitor.collect();
+    };
+    const messages = () => lines.map((l) => `${l.level} ${l.message} ${String(l.state)}`);
+
+    expect((await step('mdstat-degraded.txt', 0)).state).to.equal('degraded');
+    await step('mdstat-degraded.txt', 30);
+    expect(messages()).to.deep.equal(['warn disk health degraded degraded']);
+    await step('mdstat-degraded.txt', 31);
+    expect(messages()).to.have.length(2);
+    writeFileSync(
+      mdstat,
+      'Personalities : [raid1]\nmd0 : inactive sdb1[1](S) sda1[0](S)\n      976630464 blocks super 1.2\n\nunused devices: <none>\n',
+    );
+    now += 5 * 60_000;
+    expect((await monitor.collect()).state).to.equal('failed');
+    expect(messages().at(-1)).to.equal('error disk health degraded failed');
+    await step('mdstat-healthy.txt', 5);
+    expect(messages().at(-1)).to.equal('info disk health ok ok');
+    await step('mdstat-healthy.txt', 120);
+    expect(messages()).to.have.length(4);
+    // The md driver's file gone after arrays were seen: they are reported, not forgotten.
+    const gone = await step('mdstat-empty.txt', 5);
+    expect(gone.arrays.map((a) => [a.name, a.state])).to.deep.equal([
+      ['md0', 'failed'],
+      ['md1', 'failed'],
+    ]);
+    expect(gone.messages[0]).to.equal('RAID md0 が見えなくなりました。保守事業者に連絡してください');
+  });
+
+  it('reads nothing and warns of nothing when no source is configured or the md driver is absent', async () => {
+    const logger = { info: () => undefined, warn: () => undefined, error: () => undefined } as unknown as Logger;
+    const none = new DiskMonitor({ intervalMinutes: 5, timeoutSeconds: 5, mdstat: null, smart: null, controller: null }, logger);
+    expect(none.configured).to.equal(false);
+    const absent = new DiskMonitor(
+      {
+        intervalMinutes: 5,
+        timeoutSeconds: 5,
+        mdstat: path.join(t.dir, 'no-such-mdstat'),
+        smart: { command: ['smartctl'], devices: [], maxAgeMinutes: null },
+        controller: null,
+      },
+      logger,
+    );
+    const h = await absent.collect();
+    expect(h).to.include({ state: 'ok' });
+    expect(h.sources).to.deep.equal([]);
   });
 });
