@@ -140,6 +140,21 @@ unused devices: <none>
       });
   });
 
+  it('calls an NVMe drive that is only too hot degraded, not failed', () => {
+    const j = JSON.parse(fixture('smart-nvme-healthy.json')) as {
+      smart_status: { passed: boolean; nvme: { value: number } };
+      nvme_smart_health_information_log: { critical_warning: number };
+    };
+    j.smart_status = { passed: false, nvme: { value: 2 } };
+    j.nvme_smart_health_information_log.critical_warning = 2;
+    const r = parseSmartctl(JSON.stringify(j), '/dev/nvme0');
+    if (!r.ok) throw new Error(r.reason);
+    expect(r.value).to.include({ state: 'degraded', criticalWarning: 2 });
+    expect(r.value.message).to.equal(
+      'ディスク /dev/nvme0: NVMe の重大警告: 温度が上限を超えています。サーバー室の温度とサーバーのファンを確かめてください',
+    );
+  });
+
   it('reads a recording a root timer wrote: the name from the JSON, refused once older than maxAgeMinutes', () => {
     const text = fixture('smart-ata-reallocated.json');
     const at = (JSON.parse(text) as { local_time: { time_t: number } }).local_time.time_t * 1000;

@@ -89,10 +89,12 @@ export const PROGRESS_LABEL: Readonly<Record<string, string>> = {
   repair: '修復',
 };
 
-/** Missing members an md level survives (raid10 depends on its layout: at least one). */
+/** Missing members an md level can survive at most; more while active means the data is at risk. */
 function mdTolerance(level: string, expected: number): number {
   if (level === 'raid1') return expected - 1;
-  if (level === 'raid4' || level === 'raid5' || level === 'raid10') return 1;
+  if (level === 'raid4' || level === 'raid5') return 1;
+  // near-2 layout: one member of each mirrored pair may be missing while md keeps running.
+  if (level === 'raid10') return Math.floor(expected / 2);
   if (level === 'raid6') return 2;
   return 0;
 }
@@ -288,7 +290,8 @@ export function parseSmartctl(
     state = worstOf([state, s]);
     problems.push(why);
   };
-  if (!passed) raise('failed', 'SMART の自己診断が「故障の予兆あり (FAILED)」を返しました');
+  // NVMe's verdict is its critical_warning bits (judged below: a hot drive is not a dying one).
+  if (!passed && !(kind === 'nvme' && criticalWarning)) raise('failed', 'SMART の自己診断が「故障の予兆あり (FAILED)」を返しました');
   if (failing.length) raise('failed', `しきい値を下回った項目があります (${failing.join('、')})`);
   if (criticalWarning) {
     const words = NVME_WARNINGS.filter(([bit]) => criticalWarning & bit).map(([, w]) => w);
@@ -301,7 +304,13 @@ export function parseSmartctl(
   if (typeof nvme?.percentage_used === 'number' && nvme.percentage_used >= 100)
     raise('degraded', `書き込み寿命の ${nvme.percentage_used}% を使いました`);
   if (j.scsi_grown_defect_list) raise('degraded', `不良として登録されたブロックが ${j.scsi_grown_defect_list} 個あります`);
-  const action = state === 'failed' ? 'すぐに保守事業者に連絡し、交換してください' : '交換を計画してください (保守事業者に連絡)';
+  const onlyHeat = criticalWarning === 0x02 && problems.length === 1;
+  const action =
+    state === 'failed'
+      ? 'すぐに保守事業者に連絡し、交換してください'
+      : onlyHeat
+        ? 'サーバー室の温度とサーバーのファンを確かめてください'
+        : '交換を計画してください (保守事業者に連絡)';
   return {
     ok: true,
     value: {
