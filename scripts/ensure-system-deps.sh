@@ -14,7 +14,8 @@ build_pkgs=(python3 make g++)
 # fonts-arphic-gbsn00lp (5.0 MB): AR PL SungtiL GB for Simplified Chinese (all GB 2312 hanzi);
 # fonts-lexi-gulim (1.5 MB): LexiGulim for Korean (all 11,172 Hangul syllables); fonts-lohit-deva (0.2 MB):
 # Lohit Devanagari for Nepali. About 9.6 MB installed together; fonts-noto-cjk would be about 89 MB.
-server_pkgs=(openssl fonts-ipamj-mincho fonts-ipaexfont-gothic fonts-dejavu-core fonts-arphic-gbsn00lp fonts-lexi-gulim fonts-lohit-deva)
+# smartmontools (about 2 MB): smartctl, whose JSON the disk monitor reads (municipality.yaml disks.smart).
+server_pkgs=(openssl smartmontools fonts-ipamj-mincho fonts-ipaexfont-gothic fonts-dejavu-core fonts-arphic-gbsn00lp fonts-lexi-gulim fonts-lohit-deva)
 # chromium: the browser tests drive Debian's Chromium (/usr/bin/chromium) through playwright-core,
 # which never downloads a browser of its own. fonts-ipaexfont-gothic: a Japanese font for the
 # screenshots (about 6 MB installed; fonts-noto-cjk would be about 90 MB).
@@ -31,7 +32,9 @@ server_pkgs=(openssl fonts-ipamj-mincho fonts-ipaexfont-gothic fonts-dejavu-core
 # pcscd brings libpcsclite1, which the helper calls through koffi (about 1 MB installed with libccid).
 # libpcsclite-dev: its headers, against which test/unit/pcsc-types.test.ts compiles the struct layout
 # the helper declares (a few hundred KB).
-test_pkgs=(sqlite3 chromium fonts-ipaexfont-gothic fonts-ipamj-mincho poppler-utils nut-server nut-client ansible ansible-lint nftables iproute2 util-linux pcscd vsmartcard-vpcd libpcsclite-dev)
+# mdadm: test/integration/disk-md-loop.test.ts builds a real md raid1 on two loop devices (where
+# the kernel has the md driver and the tests run as root; skipped otherwise). About 1.5 MB installed.
+test_pkgs=(sqlite3 chromium fonts-ipaexfont-gothic fonts-ipamj-mincho poppler-utils nut-server nut-client ansible ansible-lint nftables iproute2 util-linux pcscd vsmartcard-vpcd libpcsclite-dev mdadm)
 
 case "$purpose" in
   build)  wanted=("${build_pkgs[@]}") ;;

@@ -24,6 +24,7 @@ import { checkCoreSystems } from './rpa/jobs.js';
 import { setVariantTable, variantTableFor } from './domain/variants.js';
 import { closeLogger, createLogger, type Logger } from './ops/logger.js';
 import { scheduleBackups } from './ops/backup.js';
+import { DiskMonitor } from './ops/diskMonitor.js';
 import { closeDatabase, drainHttp, returnLeases, runStopSteps } from './ops/gracefulStop.js';
 import { reconcilePowerState } from './ops/upsStatus.js';
 import { version } from './version.js';
@@ -46,6 +47,8 @@ export interface RunningServer {
   knex: Knex;
   logger: Logger;
   watcher: DropFolderWatcher;
+  /** RAID and SMART as last collected (ops/diskMonitor.ts). */
+  disks: DiskMonitor;
   /** The declared routes with their contracts (for the contract, leak and fuzz tests). */
   routes: RouteInfo[];
   /** The plain-HTTP redirect listener's port, when TLS and `http.redirectPort` are set. */
@@ -161,6 +164,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       : undefined;
   // Nightly verified backup (take → verify → prune), outside counter hours; failures are logged.
   const backups = watching ? scheduleBackups({ config, configDir: opts.configDir, dataDir: opts.dataDir, logger }) : undefined;
+  // RAID and SMART, every few minutes in the background (the dashboard, /healthz and the banner read the last result).
+  const disks = new DiskMonitor(config.disks, logger);
   const { app, routes } = createApp({
     knex,
     config,
@@ -168,6 +173,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     dataDir: opts.dataDir,
     logger,
     version,
+    disks,
     linkage: {
       knex,
       registry,
@@ -207,6 +213,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     });
   }
   logger.info('madoguchi started', { version, url, database: config.database.client });
+  // After the start-up work, so that a busy event loop does not count against the tools' deadline.
+  disks.start();
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
@@ -221,6 +229,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       void evidenceRetention?.stop();
       void noticeCsv?.stop();
       void backups?.stop();
+      void disks.stop();
       const watcherStopped = watcher.stop();
       // In-flight requests get the budget less a reserve for the steps after them.
       const drainMs = budgetMs - Math.min(5000, budgetMs / 4);
@@ -239,5 +248,5 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       await closeLogger(logger);
     })());
   const redirectPort = redirect ? (redirect.address() as AddressInfo).port : undefined;
-  return { url, port, config, knex, logger, watcher, routes, ...(redirectPort !== undefined ? { redirectPort } : {}), close };
+  return { url, port, config, knex, logger, watcher, disks, routes, ...(redirectPort !== undefined ? { redirectPort } : {}), close };
 }

@@ -108,6 +108,27 @@ export interface BackupSettings {
 }
 
 /**
+ * Disk health (ops/diskMonitor.ts): Linux md's /proc/mdstat, `smartctl` per device and a RAID
+ * controller's CLI, run every `intervalMinutes` in the server. A source left out (null, or no
+ * devices) is not monitored; one configured but failing is reported as unknown (a warning).
+ */
+export interface DiskSettings {
+  intervalMinutes: number;
+  /** Deadline of each command (smartctl on a dying disk can hang). */
+  timeoutSeconds: number;
+  /** Read when it exists and lists arrays (no md driver or no arrays: not monitored). */
+  mdstat: string | null;
+  /**
+   * argv without the device (`smartctl -j -H -A`); each device is appended. A device may also be
+   * a recording that a root timer writes (`command: [cat]`: the hardened service cannot reach the
+   * disks); `maxAgeMinutes` then refuses a report older than that by its own local_time.
+   */
+  smart: { command: string[]; devices: string[]; maxAgeMinutes: number | null } | null;
+  /** argv of the controller's CLI and the format of what it prints. */
+  controller: { command: string[]; format: 'storcli-json' } | null;
+}
+
+/**
  * Login throttling (docs/security.md「ログイン」): one client address is slowed first (429 for a
  * while), and an account is locked only after many failures from several addresses, so that one
  * address can never lock someone else's account.
@@ -169,6 +190,7 @@ export interface AppConfig {
   http: { tls?: { cert: string; key: string }; redirectPort?: number };
   ups: UpsSettings;
   backup: BackupSettings;
+  disks: DiskSettings;
 }
 
 const time = { type: 'string', pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' } as const;
@@ -372,6 +394,37 @@ export const appConfigSchema = {
         username: { type: 'string', minLength: 1 },
         passwordEnv: { type: 'string', pattern: '^[A-Z_][A-Z0-9_]*$' },
         stopBudgetSeconds: { type: 'integer', minimum: 1, maximum: 300, default: 20 },
+      },
+    },
+    disks: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        // Fractions are for tests (0.05 = 3 s); a day at most.
+        intervalMinutes: { type: 'number', exclusiveMinimum: 0, maximum: 1440, default: 5 },
+        timeoutSeconds: { type: 'integer', minimum: 1, maximum: 600, default: 30 },
+        mdstat: { type: ['string', 'null'], minLength: 1, default: '/proc/mdstat' },
+        smart: {
+          type: ['object', 'null'],
+          additionalProperties: false,
+          default: {},
+          properties: {
+            command: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 }, default: ['smartctl', '-j', '-H', '-A'] },
+            devices: { type: 'array', default: [], uniqueItems: true, items: { type: 'string', pattern: '^/[A-Za-z0-9/_.:-]+$' } },
+            maxAgeMinutes: { type: ['integer', 'null'], minimum: 1, maximum: 1440, default: null },
+          },
+        },
+        controller: {
+          type: ['object', 'null'],
+          additionalProperties: false,
+          required: ['command', 'format'],
+          default: null,
+          properties: {
+            command: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+            format: { type: 'string', enum: ['storcli-json'] },
+          },
+        },
       },
     },
     http: {

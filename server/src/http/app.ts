@@ -8,7 +8,8 @@ import { resumeApiClient } from '../auth/apiClients.js';
 import { resumeSession, type StaffSession } from '../auth/sessions.js';
 import { DomainError } from '../errors/domainError.js';
 import { systemHealth } from '../ops/health.js';
-import { powerBanner, powerStatus, type PowerStatus } from '../ops/power.js';
+import { powerStatus, type PowerStatus } from '../ops/power.js';
+import { staffBanners } from './banners.js';
 import { ProcedureStore } from '../procedures/config.js';
 import { errorHandler } from './errorHandler.js';
 import type { PageChrome } from './html.js';
@@ -79,7 +80,11 @@ export function createApp(deps: AppDeps): { app: Koa; router: Router; routes: Ro
     if (!s || s.kind !== 'staff') return {};
     const counter = deps.config.counters.find((c) => c.id === s.counterId);
     return {
-      banner: ctx.state.power ? powerBanner(ctx.state.power as PowerStatus) : null,
+      banners: staffBanners({
+        power: ctx.state.power as PowerStatus | undefined,
+        disks: deps.disks?.current(),
+        permissions: s.permissions,
+      }),
       staff: {
         displayName: s.displayName,
         roleName: s.groupName ?? '役割なし',
@@ -163,7 +168,7 @@ export function createApp(deps: AppDeps): { app: Koa; router: Router; routes: Ro
       tag: '稼働状況',
       summary: '稼働状況 (監視・systemd 用)',
       description:
-        'データベースに接続できないときだけ 503 を返します。連携ファイル (保留中の全件ファイルを含む)・バックアップ・RPA・UPS・未確認の支援措置の終了は warnings に入り、説明は messages に入ります。',
+        'データベースに接続できないときだけ 503 を返します。連携ファイル (保留中の全件ファイルを含む)・バックアップ・RPA・UPS・未確認の支援措置の終了・ディスク (RAID・SMART) は warnings に入り、説明は messages に入ります。',
       response: json(SystemHealthSchema, { description: '稼働状況 (503 のときも同じ形)' }),
     },
     async (ctx) => {
@@ -172,6 +177,7 @@ export function createApp(deps: AppDeps): { app: Koa; router: Router; routes: Ro
         version: deps.version,
         config: deps.config,
         ...(deps.dataDir !== undefined ? { dataDir: deps.dataDir } : {}),
+        disks: deps.disks?.current() ?? null,
       });
       ctx.status = health.status === 'ok' ? 200 : 503;
       return health;

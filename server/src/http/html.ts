@@ -66,10 +66,20 @@ export function html(strings: TemplateStringsArray, ...values: unknown[]): SafeH
   return new SafeHtml(out);
 }
 
+/** A warning across the top of staff pages (which ones and for whom: http/banners.ts). */
+export interface Banner {
+  /** The element's id (`power-banner`, `disk-banner`). */
+  id: string;
+  text: string;
+  /** `error` for what needs action now (a failed disk), `warning` otherwise. */
+  level: 'warning' | 'error';
+  link?: { href: string; label: string };
+}
+
 /** What every page shows about who is logged in: name, active role and counter (001 §6 A-5). */
 export interface PageChrome {
-  /** A banner on every staff page (power failure). */
-  banner?: string | null;
+  /** Banners on every staff page, in order (power failure for everyone, disk health for administrators). */
+  banners?: readonly Banner[];
   staff?: {
     displayName: string;
     roleName: string;
@@ -101,7 +111,10 @@ ${s.canSwitch ? html`<a href="/role" class="switch">切替</a>` : ''} <a href="/
     : ''
 }
 </header>
-${chrome.banner ? html`<div class="power-banner" role="alert" id="power-banner">⚠ ${chrome.banner}</div>` : ''}
+${(chrome.banners ?? []).map(
+  (b) =>
+    html`<div class="staff-banner banner-${b.level}" role="alert" id="${b.id}">⚠ ${b.text}${b.link ? html` <a href="${b.link.href}">${b.link.label}</a>` : ''}</div>`,
+)}
 <main>${body}</main>
 ${
   // The keys of the manual (Alt+N, Alt+H, Alt+S, Alt+P, Esc …) and the counter helpers, on every staff page.

@@ -7,6 +7,7 @@ import type { AuditActor } from '../auth/staffRepo.js';
 import type { AppConfig } from '../config/appConfig.js';
 import { DomainError } from '../errors/domainError.js';
 import type { Logger } from '../ops/logger.js';
+import type { DiskHealth } from '../ops/diskHealth.js';
 import type { ProcedureDefinition } from '../domain/procedureTypes.js';
 import type { ProcedureStore } from '../procedures/config.js';
 import type { LinkageView } from '../linkage/status.js';
@@ -36,6 +37,8 @@ export interface AppDeps {
   logger: Logger;
   version: string;
   linkage: LinkageView;
+  /** The disk monitor's last collection (ops/diskMonitor.ts); absent: disks are not monitored. */
+  disks?: { current(): DiskHealth };
   /** The relay between the counters' card reader helpers and the staff pages (one per process; made by createApp when absent). */
   cardRelay?: CardRelay;
   /**

@@ -1,3 +1,6 @@
+/** Who sees the operations dashboard and, with it, the disk-health banner (http/banners.ts). */
+export const OPERATIONS_PERMISSION = 'admin.staff';
+
 /**
  * The staff screens: the links of the header (shown only to those who may follow them), and the
  * first screens offered on the home page to a role without counter work.
@@ -13,5 +16,5 @@ export const NAV: readonly { href: string; label: string; permission: string }[]
   { href: '/admin/staff', label: '職員管理', permission: 'admin.staff' },
   { href: '/admin/audit', label: '監査ログ', permission: 'audit.read' },
   { href: '/admin/procedures', label: '手続き設定', permission: 'admin.procedures' },
-  { href: '/admin/operations', label: '稼働状況', permission: 'admin.staff' },
+  { href: '/admin/operations', label: '稼働状況', permission: OPERATIONS_PERMISSION },
 ];

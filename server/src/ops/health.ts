@@ -5,6 +5,7 @@ import { dbDate } from '../db/values.js';
 import { pendingHolds } from '../linkage/forward/holds.js';
 import { countUnacknowledgedEndings } from '../linkage/forward/protectionEndings.js';
 import { backupFreshness, type BackupFreshness } from './backup.js';
+import type { DiskArray, DiskDevice, DiskHealth, DiskState } from './diskHealth.js';
 import { powerStatus, type PowerState } from './power.js';
 import { readUpsStatus } from './upsStatus.js';
 
@@ -69,8 +70,8 @@ export interface HealthHold {
 }
 
 export interface SystemHealth extends Health {
-  /** The parts that need a look (`linkage`, `backup`, `ups`, `rpa`, `protection`); they never make `status` an error. */
-  warnings: ('linkage' | 'backup' | 'rpa' | 'ups' | 'protection')[];
+  /** The parts that need a look (`linkage`, `backup`, `ups`, `rpa`, `protection`, `disks`); they never make `status` an error. */
+  warnings: ('linkage' | 'backup' | 'rpa' | 'ups' | 'protection' | 'disks')[];
   /** What needs a look, one Japanese line each (held full files, unacknowledged ended 支援措置). */
   messages: string[];
   /** `warn` when files are stale or a held full file waits for a decision. */
@@ -104,6 +105,20 @@ export interface SystemHealth extends Health {
     /** upsd's live reading; null when `ups.enabled` is false. */
     live: LiveUps | null;
   };
+  /**
+   * RAID and SMART as the disk monitor last saw them (not read per request). `warn` for anything
+   * but ok, `unknown` included; a failing disk is still no 503 (the database answers).
+   */
+  disks: {
+    status: 'ok' | 'warn';
+    state: DiskState;
+    checkedAt: string | null;
+    sources: { kind: DiskHealth['sources'][number]['kind']; state: DiskState }[];
+    arrays: (Pick<DiskArray, 'source' | 'name' | 'level' | 'state' | 'expected' | 'working' | 'progress'> & {
+      members: DiskArray['members'];
+    })[];
+    devices: Omit<DiskDevice, 'message'>[];
+  };
 }
 
 export interface HealthDeps {
@@ -112,12 +127,14 @@ export interface HealthDeps {
   config: AppConfig;
   /** Without it there is no backup freshness (null). */
   dataDir?: string;
+  /** The disk monitor's last collection; null or absent: not monitored (ok). */
+  disks?: DiskHealth | null;
 }
 
 /**
  * /healthz. Only an unreachable database is an error (HTTP 503: systemd and the monitoring restart
- * on it); stale linkage files, a held full file, old or failed backups, the UPS and unacknowledged
- * ended 支援措置 are warnings. Nothing personal: no file names, no paths, no names (counts only).
+ * on it); stale linkage files, a held full file, old or failed backups, the UPS, unacknowledged
+ * ended 支援措置 and disk health (a restart mends no disk) are warnings. Nothing personal: no file names, no paths, no names (counts only).
  */
 export async function systemHealth(deps: HealthDeps, now = new Date()): Promise<SystemHealth> {
   const { knex, config } = deps;
@@ -153,6 +170,7 @@ export async function systemHealth(deps: HealthDeps, now = new Date()): Promise<
       : { reachable: false, code: live.code, reason: live.reason };
   const upsWarn =
     !power || power.state !== 'online' || (liveUps !== null && (!liveUps.reachable || liveUps.onBattery || liveUps.lowBattery));
+  const disks = deps.disks ?? null;
   const health: SystemHealth = {
     ...base,
     warnings: [],
@@ -168,6 +186,7 @@ export async function systemHealth(deps: HealthDeps, now = new Date()): Promise<
             `RPA の入力が異動履歴と合いません: 二重入力 ${reconciliation.enteredTwice}・連携に現れない ${reconciliation.notSeen}・入力済・未報告 ${reconciliation.unreported} 件 (/rpa/jobs で確認してください)`,
           ]
         : []),
+      ...(disks?.messages ?? []),
     ],
     linkage: { status: linkage.freshness === 'ok' && !holds.length ? 'ok' : 'warn', holds, ...linkage },
     protection: { status: endings ? 'warn' : 'ok' },
@@ -192,9 +211,32 @@ export async function systemHealth(deps: HealthDeps, now = new Date()): Promise<
       changedAt: power?.changedAt?.toISOString() ?? null,
       live: liveUps,
     },
+    disks: diskHealthOf(disks),
   };
-  health.warnings = (['linkage', 'backup', 'rpa', 'ups', 'protection'] as const).filter((k) => health[k]?.status === 'warn');
+  health.warnings = (['linkage', 'backup', 'rpa', 'ups', 'protection', 'disks'] as const).filter((k) => health[k]?.status === 'warn');
   return health;
+}
+
+/** The public shape of the disk monitor's result: states and names only (no serials, no reasons). */
+function diskHealthOf(d: DiskHealth | null): SystemHealth['disks'] {
+  if (!d) return { status: 'ok', state: 'ok', checkedAt: null, sources: [], arrays: [], devices: [] };
+  return {
+    status: d.state === 'ok' ? 'ok' : 'warn',
+    state: d.state,
+    checkedAt: d.checkedAt?.toISOString() ?? null,
+    sources: d.sources.map((s) => ({ kind: s.kind, state: s.state })),
+    arrays: d.arrays.map((a) => ({
+      source: a.source,
+      name: a.name,
+      level: a.level,
+      state: a.state,
+      expected: a.expected,
+      working: a.working,
+      progress: a.progress,
+      members: a.members,
+    })),
+    devices: d.devices.map(({ message: _message, ...rest }) => rest),
+  };
 }
 
 const AGENT_SEEN_MS = 10 * 60_000;

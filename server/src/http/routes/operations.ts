@@ -5,6 +5,7 @@ import { linkageFreshness } from '../../ops/health.js';
 import { powerStatus } from '../../ops/power.js';
 import { readUpsStatus } from '../../ops/upsStatus.js';
 import { htmlPage, type AppDeps, type RouteKit } from '../kit.js';
+import { OPERATIONS_PERMISSION } from '../nav.js';
 import { operationsView, type OperationsStatus } from '../views/operations.js';
 
 /** Everything the dashboard shows, read at `now` (each part from the module that owns it). */
@@ -20,17 +21,17 @@ async function operationsStatus(deps: AppDeps, now: Date): Promise<OperationsSta
     knex('rpa_jobs').groupBy('status').select('status').count({ n: '*' }),
   ]);
   const jobs = new Map((queue as { status: string }[]).map((r) => [r.status, countOf(r)]));
-  return { now, ups: config.ups, live, power, backup, specs: linkage.specs, fresh, jobs };
+  return { now, ups: config.ups, live, power, backup, specs: linkage.specs, fresh, jobs, disks: deps.disks?.current() ?? null };
 }
 
-/** The operator's dashboard: UPS, backups, linkage files and the RPA queue at a glance. */
+/** The operator's dashboard: UPS, disks, backups, linkage files and the RPA queue at a glance. */
 export function registerOperationsRoutes({ route, deps, render }: RouteKit): void {
   route(
     {
       method: 'GET',
       path: '/admin/operations',
-      access: { permission: 'admin.staff' },
-      summary: '稼働状況 (UPS・バックアップ・前方連携・RPA のジョブ)',
+      access: { permission: OPERATIONS_PERMISSION },
+      summary: '稼働状況 (UPS・ディスク・バックアップ・前方連携・RPA のジョブ)',
       response: htmlPage,
     },
     async (ctx) => {

@@ -3,6 +3,12 @@ import { Component, IsoDateTime, Nullable, Obj } from './common.js';
 
 const OkWarn = T.Union([T.Literal('ok'), T.Literal('warn')]);
 const lit = <V extends string>(...values: V[]) => T.Union(values.map((v) => T.Literal(v)));
+const DiskStateSchema = T.Union(
+  ['ok', 'rebuilding', 'degraded', 'failed', 'unknown'].map((v) => T.Literal(v)),
+  {
+    description: 'ok 正常・rebuilding 再構築中・degraded 縮退・failed 故障・unknown 確認できない',
+  },
+);
 
 /** /healthz: nothing personal (no file names, paths or names). */
 export const SystemHealthSchema = Component(
@@ -12,7 +18,7 @@ export const SystemHealthSchema = Component(
     version: T.String(),
     residents: Nullable(T.Integer({ minimum: 0 }), { description: '住民記録の人数 (住登者)' }),
     database: lit('ok', 'error'),
-    warnings: T.Array(lit('linkage', 'backup', 'rpa', 'ups', 'protection'), {
+    warnings: T.Array(lit('linkage', 'backup', 'rpa', 'ups', 'protection', 'disks'), {
       description: '確認が必要な部分 (status を error にはしません)',
     }),
     messages: T.Array(T.String(), {
@@ -83,6 +89,42 @@ export const SystemHealthSchema = Component(
         ]),
       ),
     }),
+    disks: Obj(
+      {
+        status: OkWarn,
+        state: DiskStateSchema,
+        checkedAt: Nullable(IsoDateTime(), { description: '最後に確認した日時 (起動直後の最初の確認の前は null)' }),
+        sources: T.Array(Obj({ kind: lit('mdstat', 'smart', 'controller'), state: DiskStateSchema }), {
+          description: '設定された確認元 (設定していないものは含まない)。コマンドが失敗した・出力を読めないときは unknown',
+        }),
+        arrays: T.Array(
+          Obj({
+            source: lit('mdstat', 'controller'),
+            name: T.String({ examples: ['md0', 'c0/v0'] }),
+            level: Nullable(T.String()),
+            state: DiskStateSchema,
+            expected: Nullable(T.Integer({ minimum: 0 })),
+            working: Nullable(T.Integer({ minimum: 0 })),
+            progress: Nullable(Obj({ action: T.String(), percent: Nullable(T.Number()) })),
+            members: T.Array(Obj({ name: T.String(), state: lit('ok', 'failed', 'rebuilding', 'spare', 'unknown') })),
+          }),
+        ),
+        devices: T.Array(
+          Obj({
+            source: lit('smart', 'controller'),
+            name: T.String({ examples: ['/dev/sda', 'c0 252:1'] }),
+            kind: T.String(),
+            state: DiskStateSchema,
+            reallocatedSectors: Nullable(T.Integer({ minimum: 0 })),
+            pendingSectors: Nullable(T.Integer({ minimum: 0 })),
+            uncorrectableSectors: Nullable(T.Integer({ minimum: 0 })),
+            criticalWarning: Nullable(T.Integer({ minimum: 0 })),
+            temperature: Nullable(T.Number()),
+          }),
+        ),
+      },
+      { description: 'RAID (/proc/mdstat・RAID コントローラー) と SMART。ok 以外は warnings に disks が入る (503 にはしない)' },
+    ),
   },
   { description: '稼働状況。データベースに接続できないときだけ 503 (status: error)' },
 );

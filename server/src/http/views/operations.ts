@@ -2,13 +2,14 @@ import type { UpsSettings } from '../../config/appConfig.js';
 import { japanWarekiTime as jst } from '../../domain/japanTime.js';
 import type { SpecStatus } from '../../linkage/status.js';
 import type { BackupFreshness } from '../../ops/backup.js';
+import { diskStateLabels, PROGRESS_LABEL, SOURCE_LABEL, type DiskHealth, type DiskMember, type DiskState } from '../../ops/diskHealth.js';
 import type { LinkageFreshness } from '../../ops/health.js';
 import type { PowerState, PowerStatus } from '../../ops/power.js';
 import { runtimeMinutes, type LiveUpsStatus } from '../../ops/upsStatus.js';
 import { jobStatuses, jobStatusLabels } from '../../rpa/jobs.js';
 import { html, type SafeHtml } from '../html.js';
 
-/** The operator's dashboard (admin.staff): UPS, backups, linkage files and the RPA queue at a glance. */
+/** The operator's dashboard (admin.staff): UPS, disks, backups, linkage files and the RPA queue at a glance. */
 
 export interface View {
   title: string;
@@ -28,6 +29,50 @@ export interface OperationsStatus {
   fresh: LinkageFreshness;
   /** RPA jobs per status. */
   jobs: ReadonlyMap<string, number>;
+  /** The disk monitor's last collection; null when the server runs without one. */
+  disks: DiskHealth | null;
+}
+
+const MEMBER_LABEL: Readonly<Record<DiskMember['state'], string>> = {
+  ok: '正常',
+  failed: '故障',
+  rebuilding: '再構築中',
+  spare: '予備',
+  unknown: '不明',
+};
+const stateClass = (s: DiskState): string => (s === 'ok' ? 'state-ok' : s === 'rebuilding' ? 'state-loading' : 'state-missing');
+
+/** RAID arrays, disks and the sources that could not be read, with what to do (Japanese messages). */
+function disksSection(d: DiskHealth | null): SafeHtml {
+  if (!d || !d.sources.length)
+    return html`<p class="muted" id="ops-disks-none">監視しているディスクはありません (municipality.yaml の disks に指定がなく、/proc/mdstat に RAID もありません)${d && d.checkedAt === null ? '。起動直後は最初の確認を待っています' : ''}。</p>`;
+  return html`<p id="ops-disks-state" class="${stateClass(d.state)}" data-state="${d.state}">${diskStateLabels[d.state]} <span class="muted">(${d.checkedAt ? `${jst(d.checkedAt.toISOString())} に確認` : '確認中'})</span></p>
+${d.messages.length ? html`<ul class="warning" id="ops-disks-messages">${d.messages.map((m) => html`<li>${m}</li>`)}</ul>` : ''}
+${
+  d.arrays.length
+    ? html`<table id="ops-disk-arrays"><thead><tr><th>RAID</th><th>方式</th><th>状態</th><th>ディスク</th><th>進捗</th></tr></thead><tbody>
+${d.arrays.map(
+  (a) =>
+    html`<tr data-array="${a.name}"><td>${a.name}</td><td>${a.level ?? '—'}</td><td class="${stateClass(a.state)}">${diskStateLabels[a.state]}${a.expected !== null ? html` <span class="muted">(${a.working}/${a.expected} 台)</span>` : ''}</td><td>${a.members.map((m, i) => html`${i ? '、' : ''}${m.name} ${m.state === 'ok' ? '' : html`<strong>(${MEMBER_LABEL[m.state]})</strong>`}`)}</td><td>${a.progress ? `${PROGRESS_LABEL[a.progress.action] ?? a.progress.action} ${a.progress.percent === null ? '待機中' : `${a.progress.percent}%`}` : '—'}</td></tr>`,
+)}
+</tbody></table>`
+    : ''
+}
+${
+  d.devices.length
+    ? html`<table id="ops-disk-devices"><thead><tr><th>ディスク</th><th>種類</th><th>状態</th><th>代替処理済み</th><th>代替待ち</th><th>回復不能</th><th>NVMe 警告</th><th>温度</th></tr></thead><tbody>
+${d.devices.map(
+  (v) =>
+    html`<tr data-device="${v.name}"><td>${v.name}</td><td>${v.kind}</td><td class="${stateClass(v.state)}">${diskStateLabels[v.state]}</td><td class="num">${dash(v.reallocatedSectors)}</td><td class="num">${dash(v.pendingSectors)}</td><td class="num">${dash(v.uncorrectableSectors)}</td><td class="num">${v.criticalWarning === null ? '—' : `0x${v.criticalWarning.toString(16)}`}</td><td class="num">${dash(v.temperature, ' ℃')}</td></tr>`,
+)}
+</tbody></table>`
+    : ''
+}
+${d.sources
+  .filter((s) => s.state === 'unknown')
+  .map(
+    (s) => html`<p class="state-missing" data-source="${s.kind}">${SOURCE_LABEL[s.kind]}(${s.target}) を確認できません: ${s.reason}</p>`,
+  )}`;
 }
 
 const POWER_LABEL: Readonly<Record<PowerState, string>> = {
@@ -83,6 +128,8 @@ ${upsRows}
 <tr><th>最後の電源イベント</th><td id="ups-power">${POWER_LABEL[power.state]} ${power.changedAt ? html`<span class="muted">(${power.event}、${jst(power.changedAt.toISOString())})</span>` : html`<span class="muted">(記録なし)</span>`}</td></tr>
 <tr><th>停止の持ち時間</th><td>${ups.stopBudgetSeconds} 秒 <span class="muted">(upsmon の FINALDELAY より短くしてください)</span></td></tr>
 </table>
+<h2 id="ops-disks">ディスク (RAID・SMART)</h2>
+${disksSection(s.disks)}
 <h2>バックアップ</h2>
 ${
   backup
