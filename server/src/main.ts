@@ -26,6 +26,7 @@ import { closeLogger, createLogger, type Logger } from './ops/logger.js';
 import { scheduleBackups } from './ops/backup.js';
 import { closeDatabase, drainHttp, returnLeases, runStopSteps } from './ops/gracefulStop.js';
 import { reconcilePowerState } from './ops/upsStatus.js';
+import { defaultNodeId, LeaseKeeper, type GuardedJob } from './ops/leases.js';
 import { version } from './version.js';
 
 export interface ServerOptions {
@@ -45,7 +46,10 @@ export interface RunningServer {
   config: AppConfig;
   knex: Knex;
   logger: Logger;
-  watcher: DropFolderWatcher;
+  /** This node's linkage watcher (a new one each time the node takes the linkage lease). */
+  readonly watcher: DropFolderWatcher;
+  /** The leases of the work that runs once across the nodes (ops/leases.ts). */
+  leases: LeaseKeeper;
   /** The declared routes with their contracts (for the contract, leak and fuzz tests). */
   routes: RouteInfo[];
   /** The plain-HTTP redirect listener's port, when TLS and `http.redirectPort` are set. */
@@ -79,88 +83,61 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const power = await reconcilePowerState(knex, config.ups).catch((e: unknown) => logger.warn('power state not reconciled', { error: e }));
   if (power) logger.info('power back on mains', power);
   let reconciling: Promise<void> = Promise.resolve();
-  const watcher = new DropFolderWatcher({
-    knex,
-    registry,
-    settings: config.linkage,
-    root: path.resolve(opts.dataDir, config.linkage.dropDir),
-    applyOptions: applyOptionsFrom(config, gaiji),
-    logger,
-    // The core system's 異動履歴 is the witness of what the RPA entered: reconcile after each one.
-    onResult: (r) => {
-      if (!WITNESS_SPECS.includes(r.specId) || r.outcome !== 'applied') return;
-      // One reconciliation at a time: two files applied back to back must not write the same rows at once.
-      reconciling = reconciling
-        .then(() => reconcileJobs(knex, reconcileSettingsOf(config)))
-        .then((sum) => void logger.info('rpa jobs reconciled with the core-system linkage', { runId: r.runId, ...sum.byState }))
-        .catch((e: unknown) => void logger.error('rpa reconciliation failed', { error: e }));
-    },
-  });
-  const watching = opts.watch !== false;
-  if (watching) await watcher.start();
   const root = path.resolve(opts.dataDir, config.linkage.dropDir);
-  const watchdog = watching
-    ? startWatchdog(knex, config.linkage, logger, { closedDates: config.openingHours.closedDates, root })
-    : undefined;
-  if (watching) pruneArchive(root, config.linkage.archiveDays);
-  // Audit records past the retention period go each night (at least a year is kept); the cut is
-  // recorded in the chain and the anchor file, so that verification expects the new start.
-  const anchorFile = anchorFilePath(config, opts.dataDir);
-  const auditRetention = watching
-    ? cron.schedule(
-        '45 3 * * *',
-        () =>
-          void pruneAudit(knex, config.audit.retentionYears, new Date(), { anchorFile, log: logger }).catch((e: unknown) =>
-            logger.error('audit prune failed', { error: e }),
-          ),
-        { timezone: JAPAN_TIME_ZONE, name: 'audit-retention' },
-      )
-    : undefined;
-  // The chain head goes outside the database each day: the anchor file and this log (docs/security.md §6.2).
-  const auditAnchor = watching
-    ? cron.schedule(
-        '55 23 * * *',
-        () =>
-          void writeAnchor(knex, { file: anchorFile, kind: 'daily', log: logger }).catch((e: unknown) =>
-            logger.error('audit anchor failed', { error: e }),
-          ),
-        { timezone: JAPAN_TIME_ZONE, name: 'audit-anchor' },
-      )
-    : undefined;
-  // RPA evidence shows personal data: it goes after its retention, each night.
-  const evidenceRetention = watching
-    ? cron.schedule(
-        '50 3 * * *',
-        () =>
-          void pruneEvidence(knex, opts.dataDir, config.rpa.evidenceRetentionDays)
-            .then((n) => n && logger.info('rpa evidence pruned', { files: n }))
-            .catch((e: unknown) => logger.error('evidence prune failed', { error: e })),
-        { timezone: JAPAN_TIME_ZONE, name: 'evidence-retention' },
-      )
-    : undefined;
-  // Accepted notices of the day as CSV for the core system, after counter hours.
-  const csvSchedule = config.backwardLinkage.schedule;
-  const noticeCsv =
-    watching && csvSchedule
-      ? cron.schedule(
-          csvSchedule,
-          () =>
-            void exportNoticesCsv(
-              knex,
-              {
-                date: todayInJapan(),
-                dir: path.resolve(opts.dataDir, config.backwardLinkage.csvDir),
-                encoding: config.backwardLinkage.encoding,
-              },
-              { staffLogin: 'system' },
-            )
-              .then((r) => logger.info('notice csv written', { file: r.file, rows: r.rows }))
-              .catch((e: unknown) => logger.error('notice csv failed', { error: e })),
-          { timezone: JAPAN_TIME_ZONE, name: 'notice-csv' },
-        )
-      : undefined;
-  // Nightly verified backup (take → verify → prune), outside counter hours; failures are logged.
-  const backups = watching ? scheduleBackups({ config, configDir: opts.configDir, dataDir: opts.dataDir, logger }) : undefined;
+  // Filled once the port is known (the default node id is `<hostname>:<port>`).
+  let leases: LeaseKeeper | undefined;
+  const newWatcher = (previousHolder: string | null = null): DropFolderWatcher =>
+    new DropFolderWatcher({
+      knex,
+      registry,
+      settings: config.linkage,
+      root,
+      applyOptions: applyOptionsFrom(config, gaiji),
+      logger,
+      // Several nodes: the apply commits only while this node still holds the linkage lease.
+      fence: (trx) => (leases ? leases.fence(trx, 'linkage') : Promise.resolve()),
+      ...(leases ? { nodeId: leases.nodeId } : {}),
+      previousHolder,
+      // The core system's 異動履歴 is the witness of what the RPA entered: reconcile after each one.
+      onResult: (r) => {
+        if (!WITNESS_SPECS.includes(r.specId) || r.outcome !== 'applied') return;
+        // One reconciliation at a time: two files applied back to back must not write the same rows at once.
+        reconciling = reconciling
+          .then(() => reconcileJobs(knex, reconcileSettingsOf(config)))
+          .then((sum) => void logger.info('rpa jobs reconciled with the core-system linkage', { runId: r.runId, ...sum.byState }))
+          .catch((e: unknown) => void logger.error('rpa reconciliation failed', { error: e }));
+      },
+    });
+  // The watcher of this node while it holds the linkage lease (a new one at each acquisition).
+  let watcher = newWatcher();
+  const watching = opts.watch !== false;
+  // Everything that must run once across the nodes runs under a lease (ops/leases.ts).
+  const linkageJob: GuardedJob = {
+    start: async ({ previousHolder }) => {
+      watcher = newWatcher(previousHolder);
+      await watcher.start();
+      const watchdog = startWatchdog(knex, config.linkage, logger, { closedDates: config.openingHours.closedDates, root });
+      pruneArchive(root, config.linkage.archiveDays);
+      const running = watcher;
+      return {
+        stop: async () => {
+          watchdog.stop();
+          await running.stop();
+        },
+      };
+    },
+  };
+  // The nightly schedules: audit prune and anchor, evidence prune, notice CSV, backups.
+  const schedulesJob: GuardedJob = {
+    start: async () => {
+      const tasks = startSchedules({ config, configDir: opts.configDir, dataDir: opts.dataDir, knex, logger });
+      return {
+        stop: async () => {
+          for (const t of tasks) await t.stop();
+        },
+      };
+    },
+  };
   const { app, routes } = createApp({
     knex,
     config,
@@ -206,7 +183,19 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       redirect!.listen(config.http.redirectPort, opts.host, () => resolve());
     });
   }
-  logger.info('madoguchi started', { version, url, database: config.database.client });
+  // The leases: on one node (the default) it takes them at once and the work starts here.
+  const keeper = new LeaseKeeper(knex, {
+    nodeId: config.cluster.nodeId ?? defaultNodeId(port),
+    leaseSeconds: config.cluster.leaseSeconds,
+    logger,
+  });
+  leases = keeper;
+  if (watching) {
+    keeper.guard('linkage', linkageJob);
+    keeper.guard('schedules', schedulesJob);
+  }
+  await keeper.start();
+  logger.info('madoguchi started', { version, url, database: config.database.client, nodeId: keeper.nodeId });
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
@@ -214,21 +203,21 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       const budgetMs = opts.stopBudgetMs ?? config.ups.stopBudgetSeconds * 1000;
       const started = Date.now();
       logger.info('madoguchi stopping', { budgetMs });
-      // No new work: timers and the linkage watcher stop while the HTTP requests drain.
-      watchdog?.stop();
-      void auditRetention?.stop();
-      void auditAnchor?.stop();
-      void evidenceRetention?.stop();
-      void noticeCsv?.stop();
-      void backups?.stop();
-      const watcherStopped = watcher.stop();
+      // No new work: the leased work (linkage watcher, timers) stops while the HTTP requests drain,
+      // and the leases are released so that another node takes over at once.
+      const leasesReleased = keeper.stop();
+      // RPA jobs stay with their agents while another node serves them (their own lease times out).
+      const otherNodes = await keeper.otherNodes().catch(() => [] as string[]);
       // In-flight requests get the budget less a reserve for the steps after them.
       const drainMs = budgetMs - Math.min(5000, budgetMs / 4);
       const steps = await runStopSteps(
         [
           { name: 'http', run: () => drainHttp(redirect ? [server, redirect] : [server], drainMs) },
-          { name: 'linkageWatcher', run: () => watcherStopped },
-          { name: 'rpaLeases', run: async () => ({ returned: (await returnLeases(knex)).length }) },
+          { name: 'leasedWork', run: () => leasesReleased },
+          {
+            name: 'rpaLeases',
+            run: async () => (otherNodes.length ? { kept: 'otherNodes', nodes: otherNodes.length } : { returned: (await returnLeases(knex)).length }),
+          },
           { name: 'database', run: () => closeDatabase(knex) },
         ],
         budgetMs,
@@ -239,5 +228,90 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       await closeLogger(logger);
     })());
   const redirectPort = redirect ? (redirect.address() as AddressInfo).port : undefined;
-  return { url, port, config, knex, logger, watcher, routes, ...(redirectPort !== undefined ? { redirectPort } : {}), close };
+  return {
+    url,
+    port,
+    config,
+    knex,
+    logger,
+    get watcher() {
+      return watcher;
+    },
+    leases: keeper,
+    routes,
+    ...(redirectPort !== undefined ? { redirectPort } : {}),
+    close,
+  };
+}
+
+/** The nightly schedules; they run on the node that holds the `schedules` lease. */
+function startSchedules(d: {
+  config: AppConfig;
+  configDir: string;
+  dataDir: string;
+  knex: Knex;
+  logger: Logger;
+}): { stop(): unknown }[] {
+  const { config, knex, logger } = d;
+  const tasks: { stop(): unknown }[] = [];
+  // Audit records past the retention period go each night (at least a year is kept); the cut is
+  // recorded in the chain and the anchor file, so that verification expects the new start.
+  const anchorFile = anchorFilePath(config, d.dataDir);
+  tasks.push(
+    cron.schedule(
+      '45 3 * * *',
+      () =>
+        void pruneAudit(knex, config.audit.retentionYears, new Date(), { anchorFile, log: logger }).catch((e: unknown) =>
+          logger.error('audit prune failed', { error: e }),
+        ),
+      { timezone: JAPAN_TIME_ZONE, name: 'audit-retention' },
+    ),
+  );
+  // The chain head goes outside the database each day: the anchor file and this log (docs/security.md §6.2).
+  tasks.push(
+    cron.schedule(
+      '55 23 * * *',
+      () =>
+        void writeAnchor(knex, { file: anchorFile, kind: 'daily', log: logger }).catch((e: unknown) =>
+          logger.error('audit anchor failed', { error: e }),
+        ),
+      { timezone: JAPAN_TIME_ZONE, name: 'audit-anchor' },
+    ),
+  );
+  // RPA evidence shows personal data: it goes after its retention, each night.
+  tasks.push(
+    cron.schedule(
+      '50 3 * * *',
+      () =>
+        void pruneEvidence(knex, d.dataDir, config.rpa.evidenceRetentionDays)
+          .then((n) => n && logger.info('rpa evidence pruned', { files: n }))
+          .catch((e: unknown) => logger.error('evidence prune failed', { error: e })),
+      { timezone: JAPAN_TIME_ZONE, name: 'evidence-retention' },
+    ),
+  );
+  // Accepted notices of the day as CSV for the core system, after counter hours.
+  const csvSchedule = config.backwardLinkage.schedule;
+  if (csvSchedule)
+    tasks.push(
+      cron.schedule(
+        csvSchedule,
+        () =>
+          void exportNoticesCsv(
+            knex,
+            {
+              date: todayInJapan(),
+              dir: path.resolve(d.dataDir, config.backwardLinkage.csvDir),
+              encoding: config.backwardLinkage.encoding,
+            },
+            { staffLogin: 'system' },
+          )
+            .then((r) => logger.info('notice csv written', { file: r.file, rows: r.rows }))
+            .catch((e: unknown) => logger.error('notice csv failed', { error: e })),
+        { timezone: JAPAN_TIME_ZONE, name: 'notice-csv' },
+      ),
+    );
+  // Nightly verified backup (take → verify → prune), outside counter hours; failures are logged.
+  const backups = scheduleBackups({ config, configDir: d.configDir, dataDir: d.dataDir, logger });
+  if (backups) tasks.push(backups);
+  return tasks;
 }
