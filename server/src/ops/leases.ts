@@ -100,7 +100,7 @@ export class LeaseKeeper {
 
   /** The first round (free leases are taken and their work started before this returns), then one each `renewSeconds`. */
   async start(): Promise<void> {
-    await this.tick();
+    await this.round();
   }
 
   /**
@@ -150,17 +150,21 @@ export class LeaseKeeper {
 
   private schedule(): void {
     if (this.stopped) return;
-    this.timer = setTimeout(() => void this.tick(), this.renewMs);
+    this.timer = setTimeout(() => void this.round(), this.renewMs);
     this.timer.unref();
   }
 
-  private tick(): Promise<void> {
-    this.ticking = (async () => {
+  /** One round now: renew what is held, take what is free (the timer runs them; tests call it). */
+  round(): Promise<void> {
+    clearTimeout(this.timer);
+    // Rounds never overlap: one waits for the one before it.
+    this.ticking = this.ticking.then(async () => {
+      clearTimeout(this.timer);
       for (const [name, s] of this.slots) {
         if (this.stopped) break;
         await this.keep(name, s);
       }
-    })()
+    })
       .catch((e: unknown) => void this.opts.logger.error('lease round failed', { error: e }))
       .finally(() => this.schedule());
     return this.ticking;

@@ -1,0 +1,117 @@
+import { expect } from 'chai';
+import path from 'node:path';
+import type { Knex } from 'knex';
+import { migrateLatest, sqliteKnex } from '../../server/src/db/connect.js';
+import { createLogger } from '../../server/src/ops/logger.js';
+import { clusterStatus, LeaseKeeper, LeaseLostError, listLeases, type LeaseStart } from '../../server/src/ops/leases.js';
+import { tempDir } from '../helpers/paths.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The lease rules on a real SQLite file, with two keepers on two connections pools (as two nodes):
+ * one holder at a time, expiry and takeover, renewal, a token that grows on every acquisition,
+ * and the fencing check that refuses a node whose lease went to another.
+ */
+describe('leases: the work that runs once across app nodes', function () {
+  this.timeout(20_000);
+  const t = tempDir();
+  const file = path.join(t.dir, 'madoguchi.sqlite');
+  const logger = createLogger({ console: false });
+  let a: Knex;
+  let b: Knex;
+  const events: string[] = [];
+  const job = (who: string) => ({
+    start: async (l: LeaseStart) => {
+      events.push(`${who} start ${l.token} after ${l.previousHolder ?? '-'}`);
+      return { stop: async () => void events.push(`${who} stop`) };
+    },
+  });
+  // A long renewal period: the test runs the rounds itself.
+  const keeper = (knex: Knex, nodeId: string) => new LeaseKeeper(knex, { nodeId, leaseSeconds: 1, renewSeconds: 3600, logger });
+  const row = async (name: string) => (await listLeases(a, name))[0]!;
+
+  before(async () => {
+    a = sqliteKnex(file);
+    b = sqliteKnex(file);
+    await migrateLatest(a);
+  });
+  after(async () => {
+    await a.destroy();
+    await b.destroy();
+    t.remove();
+  });
+
+  it('one holder; expiry hands the work over with a new token; fencing refuses the old holder', async () => {
+    const ka = keeper(a, 'node-a:8443');
+    const kb = keeper(b, 'node-b:8443');
+    ka.guard('linkage', job('a'));
+    kb.guard('linkage', job('b'));
+    await ka.start();
+    await kb.start();
+    expect(events).to.deep.equal(['a start 1 after -']);
+    expect(ka.current('linkage')).to.deep.equal({ token: 1, held: true });
+    expect(kb.current('linkage')).to.deep.equal({ token: null, held: false });
+    expect((await row('linkage')).holder).to.equal('node-a:8443');
+
+    // Renewal keeps the token and moves the expiry on; the other node still waits.
+    const first = await row('linkage');
+    await sleep(600);
+    await ka.round();
+    await kb.round();
+    const renewed = await row('linkage');
+    expect(renewed.token).to.equal(1);
+    expect(renewed.expiresAt! > first.expiresAt!).to.equal(true);
+    expect(kb.current('linkage').held).to.equal(false);
+
+    // a stops renewing (a paused process): after the lease time b takes over, token 2.
+    await sleep(1100);
+    await kb.round();
+    expect(kb.current('linkage')).to.deep.equal({ token: 2, held: true });
+    expect(events.at(-1)).to.equal('b start 2 after node-a:8443');
+    expect((await row('linkage')).holder).to.equal('node-b:8443');
+
+    // a wakes up and tries to commit: the check inside its transaction refuses, the write rolls back.
+    const fenced = await a
+      .transaction(async (trx) => {
+        await trx('linkage_runs').insert({ spec_id: 'x', file_name: 'fenced.csv', kind: '-', started_at: new Date(), result: 'applied' });
+        await ka.fence(trx, 'linkage');
+      })
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
+    expect(fenced).to.be.instanceOf(LeaseLostError);
+    expect(await a('linkage_runs').where({ file_name: 'fenced.csv' }).first()).to.equal(undefined);
+    // The holder's own check passes (and renews).
+    await b.transaction((trx) => kb.fence(trx, 'linkage'));
+
+    // a's next round sees the lease gone and stops its work.
+    await ka.round();
+    expect(events.at(-1)).to.equal('a stop');
+    expect(ka.current('linkage').held).to.equal(false);
+
+    // Both nodes are alive (presence), b holds the linkage.
+    const status = await clusterStatus(a);
+    expect(status.nodes.sort()).to.deep.equal(['node-a:8443', 'node-b:8443']);
+    expect(status.leases).to.deep.equal([{ name: 'linkage', holder: 'node-b:8443', token: 2, expiresAt: status.leases[0]!.expiresAt }]);
+    expect(await ka.otherNodes()).to.deep.equal(['node-b:8443']);
+
+    // b restarts after a crash (same node id, its lease still live): the new process takes it at once.
+    const kb2 = keeper(a, 'node-b:8443');
+    kb2.guard('linkage', job('b2'));
+    await kb2.start();
+    expect(kb2.current('linkage')).to.deep.equal({ token: 3, held: true });
+    expect(events.at(-1)).to.equal('b2 start 3 after node-b:8443');
+
+    // A graceful stop releases the lease: a takes it at its next round, without waiting for the lease time.
+    expect(await kb2.stop()).to.deep.equal({ released: ['node:node-b:8443', 'linkage'] });
+    expect(events.at(-1)).to.equal('b2 stop');
+    await ka.round();
+    expect(ka.current('linkage')).to.deep.equal({ token: 4, held: true });
+    expect(events.at(-1)).to.equal('a start 4 after node-b:8443');
+    await ka.stop();
+    await kb.stop();
+    expect((await listLeases(a)).every((r) => !r.live)).to.equal(true);
+  });
+});
