@@ -145,6 +145,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     dataDir: opts.dataDir,
     logger,
     version,
+    nodeId: () => leases?.nodeId ?? null,
     linkage: {
       knex,
       registry,

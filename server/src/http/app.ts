@@ -172,6 +172,7 @@ export function createApp(deps: AppDeps): { app: Koa; router: Router; routes: Ro
         version: deps.version,
         config: deps.config,
         ...(deps.dataDir !== undefined ? { dataDir: deps.dataDir } : {}),
+        nodeId: deps.nodeId?.() ?? null,
       });
       ctx.status = health.status === 'ok' ? 200 : 503;
       return health;

@@ -5,6 +5,7 @@ import { dbDate } from '../db/values.js';
 import { pendingHolds } from '../linkage/forward/holds.js';
 import { countUnacknowledgedEndings } from '../linkage/forward/protectionEndings.js';
 import { backupFreshness, type BackupFreshness } from './backup.js';
+import { clusterStatus, type ClusterStatus } from './leases.js';
 import { powerStatus, type PowerState } from './power.js';
 import { readUpsStatus } from './upsStatus.js';
 
@@ -95,6 +96,8 @@ export interface SystemHealth extends Health {
     /** Jobs the core system's 異動履歴 contradicts (rpa/reconcile.ts); counts only. */
     reconciliation: { enteredTwice: number; notSeen: number; unreported: number };
   };
+  /** Several app nodes: the nodes alive and which node holds which lease (node ids only). */
+  cluster: ClusterStatus & { node: string | null };
   ups: {
     status: 'ok' | 'warn';
     /** What upsmon last reported through `madoguchi ups-event` (banner, RPA pause). */
@@ -112,6 +115,8 @@ export interface HealthDeps {
   config: AppConfig;
   /** Without it there is no backup freshness (null). */
   dataDir?: string;
+  /** This node's id (ops/leases.ts). */
+  nodeId?: string | null;
 }
 
 /**
@@ -133,6 +138,7 @@ export async function systemHealth(deps: HealthDeps, now = new Date()): Promise<
     .then((hs) => hs.map((h) => ({ specId: h.specId, rowsBefore: h.rowsBefore, rowsInFile: h.rowsInFile })))
     .catch(() => []);
   const endings = await countUnacknowledgedEndings(knex).catch(() => 0);
+  const cluster = await clusterStatus(knex).catch((): ClusterStatus => ({ nodes: [], leases: [] }));
   // Counts that cannot be read are a warning too, never a silent "ok".
   const counted = await reconcileCounts(knex).catch(() => null);
   const reconciliation = counted ?? { enteredTwice: 0, notSeen: 0, unreported: 0 };
@@ -185,6 +191,7 @@ export async function systemHealth(deps: HealthDeps, now = new Date()): Promise<
       ...rpa,
       reconciliation,
     },
+    cluster: { node: deps.nodeId ?? null, ...cluster },
     ups: {
       status: upsWarn ? 'warn' : 'ok',
       power: power?.state ?? 'unknown',
