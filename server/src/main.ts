@@ -83,6 +83,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const power = await reconcilePowerState(knex, config.ups).catch((e: unknown) => logger.warn('power state not reconciled', { error: e }));
   if (power) logger.info('power back on mains', power);
   let reconciling: Promise<void> = Promise.resolve();
+  // Without watching (tests, tools) nothing runs under a lease and held files are applied in place.
+  const watching = opts.watch !== false;
   const root = path.resolve(opts.dataDir, config.linkage.dropDir);
   // Filled once the port is known (the default node id is `<hostname>:<port>`).
   let leases: LeaseKeeper | undefined;
@@ -95,7 +97,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       applyOptions: applyOptionsFrom(config, gaiji),
       logger,
       // Several nodes: the apply commits only while this node still holds the linkage lease.
-      fence: (trx) => (leases ? leases.fence(trx, 'linkage') : Promise.resolve()),
+      ...(watching ? { fence: (trx: Knex.Transaction) => (leases ? leases.fence(trx, 'linkage') : Promise.resolve()) } : {}),
       ...(leases ? { nodeId: leases.nodeId } : {}),
       previousHolder,
       // The core system's 異動履歴 is the witness of what the RPA entered: reconcile after each one.
@@ -110,7 +112,6 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     });
   // The watcher of this node while it holds the linkage lease (a new one at each acquisition).
   let watcher = newWatcher();
-  const watching = opts.watch !== false;
   // Everything that must run once across the nodes runs under a lease (ops/leases.ts).
   const linkageJob: GuardedJob = {
     start: async ({ previousHolder }) => {

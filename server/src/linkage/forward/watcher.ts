@@ -177,8 +177,8 @@ export class DropFolderWatcher {
   async confirmHold(holdId: number, staffId: number, reason: string): Promise<FileResult> {
     // Everything — the checks, the load, the resolution — in the serial apply queue: a newer file or
     // a second confirmation that arrives meanwhile is seen, never raced.
-    // Only the node that holds the linkage lease applies files (ops/leases.ts).
-    if (!this.started || this.stopped)
+    // Under a lease (ops/leases.ts), only the node that holds it applies files.
+    if (this.d.fence && (!this.started || this.stopped))
       throw new DomainError('state.conflict', {
         detail:
           'このサーバーは連携ファイルの取込を担当していません (複数のサーバーで動かしているとき、担当は稼働状況の画面に表示されます)。担当のサーバーの画面から操作してください',
