@@ -114,6 +114,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   let watcher = newWatcher();
   // Everything that must run once across the nodes runs under a lease (ops/leases.ts).
   const linkageJob: GuardedJob = {
+    // Each apply checks the token inside its transaction (the watcher's `fence`).
+    fenced: true,
     start: async ({ previousHolder }) => {
       watcher = newWatcher(previousHolder);
       await watcher.start();
@@ -187,7 +189,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   }
   // The leases: on one node (the default) it takes them at once and the work starts here.
   const keeper = new LeaseKeeper(knex, {
-    nodeId: config.cluster.nodeId ?? defaultNodeId(port),
+    nodeId: config.cluster.nodeId ?? defaultNodeId(opts.port, opts.dataDir),
     leaseSeconds: config.cluster.leaseSeconds,
     logger,
   });

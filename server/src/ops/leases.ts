@@ -1,7 +1,10 @@
+import { createHash } from 'node:crypto';
 import os from 'node:os';
+import path from 'node:path';
 import type { Knex } from 'knex';
 import { dialectOf, type LeaseOp } from '../db/dialects/index.js';
 import { dbDate } from '../db/values.js';
+import { DomainError } from '../errors/domainError.js';
 import type { Logger } from './logger.js';
 
 /**
@@ -31,6 +34,12 @@ export interface LeaseWork {
 export interface GuardedJob {
   /** Starts the work once this node holds the lease; the returned `stop` ends it (lease lost or stop). */
   start(lease: LeaseStart): Promise<LeaseWork>;
+  /**
+   * The work checks its token inside its own transactions (`fence`): it is stopped only when the
+   * lease is seen taken, never because a renewal failed or waited (a long SQLite load holds the
+   * renewal back in the transaction queue; stopping it then would abort the load over and over).
+   */
+  fenced?: boolean;
 }
 
 export interface LeaseState {
@@ -63,9 +72,14 @@ interface Slot {
   okAt: number;
 }
 
-/** The node id when `cluster.nodeId` is not set: `<hostname>:<port>`. */
-export function defaultNodeId(port: number): string {
-  return `${os.hostname()}:${port}`;
+/**
+ * The node id when `cluster.nodeId` is not set: `<hostname>:<port>`. With port 0 (a port chosen at
+ * each start: tests, tools) a short hash of the data directory stands for it, so that a restart is
+ * still the same node and takes its own lease back at once instead of waiting for it to expire.
+ */
+export function defaultNodeId(port: number, dataDir: string): string {
+  if (port) return `${os.hostname()}:${port}`;
+  return `${os.hostname()}:${createHash('sha256').update(path.resolve(dataDir)).digest('hex').slice(0, 8)}`;
 }
 
 export class LeaseKeeper {
@@ -182,8 +196,10 @@ export class LeaseKeeper {
         logger.warn('lease lost to another node', { lease: name, token: s.token });
       } catch (e) {
         // The database is away: the work goes on until the lease could have expired, then stops
-        // (self-fencing for the work that does not check its token in the database).
-        if (Date.now() - s.okAt < leaseSeconds * 1000) {
+        // (self-fencing for the work that does not check its token in the database). A renewal
+        // that only waited for this process's own transactions (SQLite) is no sign of that.
+        const waited = e instanceof DomainError && e.code === 'server.busy';
+        if (s.job?.fenced || waited || Date.now() - s.okAt < leaseSeconds * 1000) {
           logger.warn('lease not renewed; will retry', { lease: name, error: e });
           return;
         }
