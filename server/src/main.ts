@@ -220,7 +220,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           { name: 'leasedWork', run: () => leasesReleased },
           {
             name: 'rpaLeases',
-            run: async () => (otherNodes.length ? { kept: 'otherNodes', nodes: otherNodes.length } : { returned: (await returnLeases(knex)).length }),
+            run: async () =>
+              otherNodes.length ? { kept: 'otherNodes', nodes: otherNodes.length } : { returned: (await returnLeases(knex)).length },
           },
           { name: 'database', run: () => closeDatabase(knex) },
         ],
@@ -249,13 +250,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 }
 
 /** The nightly schedules; they run on the node that holds the `schedules` lease. */
-function startSchedules(d: {
-  config: AppConfig;
-  configDir: string;
-  dataDir: string;
-  knex: Knex;
-  logger: Logger;
-}): { stop(): unknown }[] {
+function startSchedules(d: { config: AppConfig; configDir: string; dataDir: string; knex: Knex; logger: Logger }): { stop(): unknown }[] {
   const { config, knex, logger } = d;
   const tasks: { stop(): unknown }[] = [];
   // Audit records past the retention period go each night (at least a year is kept); the cut is

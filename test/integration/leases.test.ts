@@ -4,7 +4,8 @@ import type { Knex } from 'knex';
 import { migrateLatest, sqliteKnex } from '../../server/src/db/connect.js';
 import { createLogger } from '../../server/src/ops/logger.js';
 import { clusterStatus, LeaseKeeper, LeaseLostError, listLeases, type LeaseStart } from '../../server/src/ops/leases.js';
-import { tempDir } from '../helpers/paths.js';
+import { buildCli } from '../../server/src/cli/index.js';
+import { configDir, tempDir } from '../helpers/paths.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -103,6 +104,19 @@ describe('leases: the work that runs once across app nodes', function () {
     await kb2.start();
     expect(kb2.current('linkage')).to.deep.equal({ token: 3, held: true });
     expect(events.at(-1)).to.equal('b2 start 3 after node-b:8443');
+
+    // `madoguchi cluster status` lists the nodes and the holders.
+    const lines: string[] = [];
+    const log = console.log;
+    console.log = (...args: unknown[]) => void lines.push(args.join(' '));
+    try {
+      await buildCli().parseAsync(['node', 'madoguchi', '--config', configDir, '--data-dir', t.dir, 'cluster', 'status']);
+    } finally {
+      console.log = log;
+    }
+    const out = lines.join('\n');
+    expect(out).to.contain('node-a:8443  動作中').and.contain('node-b:8443  動作中');
+    expect(out).to.match(/linkage \(連携ファイルの取込・未着の監視\): node-b:8443  番号 3  期限/);
 
     // A graceful stop releases the lease: a takes it at its next round, without waiting for the lease time.
     expect(await kb2.stop()).to.deep.equal({ released: ['node:node-b:8443', 'linkage'] });

@@ -92,7 +92,9 @@ describe('SQL Server: compiled SQL', () => {
     );
     expect(renew.bindings).to.deep.equal([3000, 'linkage', 'app1:8443', 7]);
     const release = mssqlDialect.leaseQuery(mssql, { kind: 'release', name: 'linkage', holder: 'app1:8443', token: 7 }).toSQL();
-    expect(release.sql).to.equal('UPDATE [leases] SET [expires_at] = SYSUTCDATETIME() OUTPUT inserted.* WHERE [name] = ? AND [holder] = ? AND [token] = ?;');
+    expect(release.sql).to.equal(
+      'UPDATE [leases] SET [expires_at] = SYSUTCDATETIME() OUTPUT inserted.* WHERE [name] = ? AND [holder] = ? AND [token] = ?;',
+    );
     expect(release.bindings).to.deep.equal(['linkage', 'app1:8443', 7]);
   });
 

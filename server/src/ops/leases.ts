@@ -172,13 +172,14 @@ export class LeaseKeeper {
   round(): Promise<void> {
     clearTimeout(this.timer);
     // Rounds never overlap: one waits for the one before it.
-    this.ticking = this.ticking.then(async () => {
-      clearTimeout(this.timer);
-      for (const [name, s] of this.slots) {
-        if (this.stopped) break;
-        await this.keep(name, s);
-      }
-    })
+    this.ticking = this.ticking
+      .then(async () => {
+        clearTimeout(this.timer);
+        for (const [name, s] of this.slots) {
+          if (this.stopped) break;
+          await this.keep(name, s);
+        }
+      })
       .catch((e: unknown) => void this.opts.logger.error('lease round failed', { error: e }))
       .finally(() => this.schedule());
     return this.ticking;
@@ -276,7 +277,9 @@ export interface LeaseRow {
 
 /** The lease rows (or one), read with the database's own time (status screens, CLI, the keeper). */
 export async function listLeases(knex: Knex, name?: string): Promise<LeaseRow[]> {
-  const q = knex('leases').select('*', knex.raw('? as ??', [dialectOf(knex).now(knex), 'db_now'])).orderBy('name');
+  const q = knex('leases')
+    .select('*', knex.raw('? as ??', [dialectOf(knex).now(knex), 'db_now']))
+    .orderBy('name');
   if (name !== undefined) void q.where({ name });
   const rows = (await q) as Record<string, unknown>[];
   const iso = (v: unknown) => dbDate(v)?.toISOString() ?? null;

@@ -69,7 +69,9 @@ export const SystemHealthSchema = Component(
         leases: T.Array(
           Obj({
             name: T.String({ description: '担当する処理 (linkage: 連携ファイルの取込、schedules: 夜間の定期処理)' }),
-            holder: Nullable(T.String({ description: '担当しているサーバー (null: 期限切れ・解放済みで、次に引き継ぐサーバーを待っています)' })),
+            holder: Nullable(
+              T.String({ description: '担当しているサーバー (null: 期限切れ・解放済みで、次に引き継ぐサーバーを待っています)' }),
+            ),
             token: T.Integer({ minimum: 1, description: '担当が移るたびに 1 増える番号' }),
             expiresAt: Nullable(IsoDateTime()),
           }),
