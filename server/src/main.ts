@@ -86,8 +86,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   // Without watching (tests, tools) nothing runs under a lease and held files are applied in place.
   const watching = opts.watch !== false;
   const root = path.resolve(opts.dataDir, config.linkage.dropDir);
-  // Filled once the port is known (the default node id is `<hostname>:<port>`).
-  let leases: LeaseKeeper | undefined;
+  // The leases of the work that runs once across the nodes (taken after the listener started).
+  const leases = new LeaseKeeper(knex, {
+    nodeId: config.cluster.nodeId ?? defaultNodeId(opts.port, opts.dataDir),
+    leaseSeconds: config.cluster.leaseSeconds,
+    logger,
+  });
   const newWatcher = (previousHolder: string | null = null): DropFolderWatcher =>
     new DropFolderWatcher({
       knex,
@@ -97,8 +101,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       applyOptions: applyOptionsFrom(config, gaiji),
       logger,
       // Several nodes: the apply commits only while this node still holds the linkage lease.
-      ...(watching ? { fence: (trx: Knex.Transaction) => (leases ? leases.fence(trx, 'linkage') : Promise.resolve()) } : {}),
-      ...(leases ? { nodeId: leases.nodeId } : {}),
+      ...(watching ? { fence: (trx: Knex.Transaction) => leases.fence(trx, 'linkage') } : {}),
+      nodeId: leases.nodeId,
       previousHolder,
       // The core system's 異動履歴 is the witness of what the RPA entered: reconcile after each one.
       onResult: (r) => {
@@ -148,7 +152,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     dataDir: opts.dataDir,
     logger,
     version,
-    nodeId: () => leases?.nodeId ?? null,
+    nodeId: () => leases.nodeId,
     linkage: {
       knex,
       registry,
@@ -188,12 +192,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     });
   }
   // The leases: on one node (the default) it takes them at once and the work starts here.
-  const keeper = new LeaseKeeper(knex, {
-    nodeId: config.cluster.nodeId ?? defaultNodeId(opts.port, opts.dataDir),
-    leaseSeconds: config.cluster.leaseSeconds,
-    logger,
-  });
-  leases = keeper;
+  const keeper = leases;
   if (watching) {
     keeper.guard('linkage', linkageJob);
     keeper.guard('schedules', schedulesJob);

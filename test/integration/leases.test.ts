@@ -29,7 +29,7 @@ describe('leases: the work that runs once across app nodes', function () {
     },
   });
   // A long renewal period: the test runs the rounds itself.
-  const keeper = (knex: Knex, nodeId: string) => new LeaseKeeper(knex, { nodeId, leaseSeconds: 1, renewSeconds: 3600, logger });
+  const keeper = (knex: Knex, nodeId: string) => new LeaseKeeper(knex, { nodeId, leaseSeconds: 2, renewSeconds: 3600, logger });
   const row = async (name: string) => (await listLeases(a, name))[0]!;
 
   before(async () => {
@@ -66,7 +66,7 @@ describe('leases: the work that runs once across app nodes', function () {
     expect(kb.current('linkage').held).to.equal(false);
 
     // a stops renewing (a paused process): after the lease time b takes over, token 2.
-    await sleep(1100);
+    await sleep(2100);
     await kb.round();
     expect(kb.current('linkage')).to.deep.equal({ token: 2, held: true });
     expect(events.at(-1)).to.equal('b start 2 after node-a:8443');
@@ -105,19 +105,6 @@ describe('leases: the work that runs once across app nodes', function () {
     expect(kb2.current('linkage')).to.deep.equal({ token: 3, held: true });
     expect(events.at(-1)).to.equal('b2 start 3 after node-b:8443');
 
-    // `madoguchi cluster status` lists the nodes and the holders.
-    const lines: string[] = [];
-    const log = console.log;
-    console.log = (...args: unknown[]) => void lines.push(args.join(' '));
-    try {
-      await buildCli().parseAsync(['node', 'madoguchi', '--config', configDir, '--data-dir', t.dir, 'cluster', 'status']);
-    } finally {
-      console.log = log;
-    }
-    const out = lines.join('\n');
-    expect(out).to.contain('node-a:8443  動作中').and.contain('node-b:8443  動作中');
-    expect(out).to.match(/linkage \(連携ファイルの取込・未着の監視\): node-b:8443  番号 3  期限/);
-
     // A graceful stop releases the lease: a takes it at its next round, without waiting for the lease time.
     expect(await kb2.stop()).to.deep.equal({ released: ['node:node-b:8443', 'linkage'] });
     expect(events.at(-1)).to.equal('b2 stop');
@@ -127,5 +114,25 @@ describe('leases: the work that runs once across app nodes', function () {
     await ka.stop();
     await kb.stop();
     expect((await listLeases(a)).every((r) => !r.live)).to.equal(true);
+  });
+
+  it('madoguchi cluster status lists the nodes and who holds what', async () => {
+    const kc = new LeaseKeeper(a, { nodeId: 'node-c:8443', leaseSeconds: 120, renewSeconds: 3600, logger });
+    kc.guard('schedules', job('c'));
+    await kc.start();
+    const lines: string[] = [];
+    const log = console.log;
+    console.log = (...args: unknown[]) => void lines.push(args.join(' '));
+    try {
+      await buildCli().parseAsync(['node', 'madoguchi', '--config', configDir, '--data-dir', t.dir, 'cluster', 'status']);
+    } finally {
+      console.log = log;
+      await kc.stop();
+    }
+    const out = lines.join('\n');
+    expect(out).to.contain('node-c:8443  動作中').and.contain('node-a:8443  停止');
+    expect(out).to.match(/schedules \(夜間の定期処理\): node-c:8443 {2}番号 1 {2}期限/);
+    // The linkage lease was released by its last holder: nobody holds it.
+    expect(out).to.match(/linkage \(連携ファイルの取込・未着の監視\): なし \(前の担当 node-a:8443・引き継ぎ待ち\) {2}番号 4/);
   });
 });
