@@ -5,6 +5,7 @@ import { mssqlDialect } from '../../server/src/db/dialects/mssql.js';
 import { migrations } from '../../server/src/db/migrations/index.js';
 import { LayoutRegistry } from '../../server/src/linkage/forward/layouts.js';
 import { derivedKeyColumns } from '../../server/src/linkage/forward/keys.js';
+import { leaseRowsQuery } from '../../server/src/ops/leases.js';
 import { configDir } from '../helpers/paths.js';
 
 /** SQL Server code paths, compiled without a connection (no SQL Server here). */
@@ -96,6 +97,10 @@ describe('SQL Server: compiled SQL', () => {
       'UPDATE [leases] SET [expires_at] = SYSUTCDATETIME() OUTPUT inserted.* WHERE [name] = ? AND [holder] = ? AND [token] = ?;',
     );
     expect(release.bindings).to.deep.equal(['linkage', 'app1:8443', 7]);
+    // Read with the database's time beside each row, so that "expired" is the database's judgement.
+    expect(leaseRowsQuery(mssql, 'linkage').toSQL().toNative().sql).to.equal(
+      'select *, SYSUTCDATETIME() as [db_now] from [leases] where [name] = @p0 order by [name] asc',
+    );
   });
 
   it('compiles the main read queries', () => {

@@ -275,6 +275,14 @@ export interface LeaseRow {
   live: boolean;
 }
 
+/** The lease rows with the database's current time beside them (`db_now`). */
+export function leaseRowsQuery(knex: Knex, name?: string): Knex.QueryBuilder {
+  const q = knex('leases')
+    .select('*', knex.raw('? as ??', [dialectOf(knex).now(knex), 'db_now']))
+    .orderBy('name');
+  return name === undefined ? q : q.where({ name });
+}
+
 /** The lease rows (or one), read with the database's own time (status screens, CLI, the keeper). */
 export async function listLeases(knex: Knex, name?: string): Promise<LeaseRow[]> {
   const q = knex('leases')
