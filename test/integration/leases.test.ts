@@ -5,7 +5,9 @@ import { migrateLatest, sqliteKnex } from '../../server/src/db/connect.js';
 import { createLogger } from '../../server/src/ops/logger.js';
 import { clusterStatus, LeaseKeeper, LeaseLostError, listLeases, type LeaseStart } from '../../server/src/ops/leases.js';
 import { buildCli } from '../../server/src/cli/index.js';
+import { getAs } from '../helpers/http.js';
 import { configDir, tempDir } from '../helpers/paths.js';
+import { startTestServer } from '../helpers/server.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -134,5 +136,32 @@ describe('leases: the work that runs once across app nodes', function () {
     expect(out).to.match(/schedules \(夜間の定期処理\): node-c:8443 {2}番号 1 {2}期限/);
     // The linkage lease was released by its last holder: nobody holds it.
     expect(out).to.match(/linkage \(連携ファイルの取込・未着の監視\): なし \(前の担当 node-a:8443・引き継ぎ待ち\) {2}番号 4/);
+  });
+
+  it('one node alone holds every lease at once; the dashboard and /healthz name it (node ids only)', async () => {
+    const server = await startTestServer({ watch: true });
+    try {
+      const node = server.running.leases.nodeId;
+      expect(server.running.leases.current('linkage').held).to.equal(true);
+      expect(server.running.leases.current('schedules').held).to.equal(true);
+      const health = (await (await fetch(`${server.url}healthz`)).json()) as {
+        cluster: { node: string; nodes: string[]; leases: { name: string; holder: string | null; token: number }[] };
+      };
+      expect(health.cluster.node).to.equal(node);
+      expect(health.cluster.nodes).to.deep.equal([node]);
+      expect(health.cluster.leases.map((l) => [l.name, l.holder, l.token])).to.deep.equal([
+        ['linkage', node, 1],
+        ['schedules', node, 1],
+      ]);
+      const admin = await server.login(['admin']);
+      const res = await getAs(`${server.url}admin/operations`, admin);
+      expect(res.status).to.equal(200);
+      const body = await res.text();
+      expect(body).to.contain('サーバーの担当');
+      expect(body).to.match(new RegExp(`data-lease="linkage"><td>連携ファイルの取込・未着の監視</td><td class="state-ok">${node}`));
+      expect(body).to.match(/id="ops-nodes">動いているサーバー: [^<]+<span class="muted">\(このサーバー\)/);
+    } finally {
+      await server.close();
+    }
   });
 });
