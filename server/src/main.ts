@@ -27,6 +27,7 @@ import { scheduleBackups } from './ops/backup.js';
 import { DiskMonitor } from './ops/diskMonitor.js';
 import { closeDatabase, drainHttp, returnLeases, runStopSteps } from './ops/gracefulStop.js';
 import { reconcilePowerState } from './ops/upsStatus.js';
+import { defaultNodeId, LeaseKeeper, type GuardedJob } from './ops/leases.js';
 import { version } from './version.js';
 
 export interface ServerOptions {
@@ -46,7 +47,10 @@ export interface RunningServer {
   config: AppConfig;
   knex: Knex;
   logger: Logger;
-  watcher: DropFolderWatcher;
+  /** This node's linkage watcher (a new one each time the node takes the linkage lease). */
+  readonly watcher: DropFolderWatcher;
+  /** The leases of the work that runs once across the nodes (ops/leases.ts). */
+  leases: LeaseKeeper;
   /** RAID and SMART as last collected (ops/diskMonitor.ts). */
   disks: DiskMonitor;
   /** The declared routes with their contracts (for the contract, leak and fuzz tests). */
@@ -82,88 +86,68 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const power = await reconcilePowerState(knex, config.ups).catch((e: unknown) => logger.warn('power state not reconciled', { error: e }));
   if (power) logger.info('power back on mains', power);
   let reconciling: Promise<void> = Promise.resolve();
-  const watcher = new DropFolderWatcher({
-    knex,
-    registry,
-    settings: config.linkage,
-    root: path.resolve(opts.dataDir, config.linkage.dropDir),
-    applyOptions: applyOptionsFrom(config, gaiji),
-    logger,
-    // The core system's 異動履歴 is the witness of what the RPA entered: reconcile after each one.
-    onResult: (r) => {
-      if (!WITNESS_SPECS.includes(r.specId) || r.outcome !== 'applied') return;
-      // One reconciliation at a time: two files applied back to back must not write the same rows at once.
-      reconciling = reconciling
-        .then(() => reconcileJobs(knex, reconcileSettingsOf(config)))
-        .then((sum) => void logger.info('rpa jobs reconciled with the core-system linkage', { runId: r.runId, ...sum.byState }))
-        .catch((e: unknown) => void logger.error('rpa reconciliation failed', { error: e }));
-    },
-  });
+  // Without watching (tests, tools) nothing runs under a lease and held files are applied in place.
   const watching = opts.watch !== false;
-  if (watching) await watcher.start();
   const root = path.resolve(opts.dataDir, config.linkage.dropDir);
-  const watchdog = watching
-    ? startWatchdog(knex, config.linkage, logger, { closedDates: config.openingHours.closedDates, root })
-    : undefined;
-  if (watching) pruneArchive(root, config.linkage.archiveDays);
-  // Audit records past the retention period go each night (at least a year is kept); the cut is
-  // recorded in the chain and the anchor file, so that verification expects the new start.
-  const anchorFile = anchorFilePath(config, opts.dataDir);
-  const auditRetention = watching
-    ? cron.schedule(
-        '45 3 * * *',
-        () =>
-          void pruneAudit(knex, config.audit.retentionYears, new Date(), { anchorFile, log: logger }).catch((e: unknown) =>
-            logger.error('audit prune failed', { error: e }),
-          ),
-        { timezone: JAPAN_TIME_ZONE, name: 'audit-retention' },
-      )
-    : undefined;
-  // The chain head goes outside the database each day: the anchor file and this log (docs/security.md §6.2).
-  const auditAnchor = watching
-    ? cron.schedule(
-        '55 23 * * *',
-        () =>
-          void writeAnchor(knex, { file: anchorFile, kind: 'daily', log: logger }).catch((e: unknown) =>
-            logger.error('audit anchor failed', { error: e }),
-          ),
-        { timezone: JAPAN_TIME_ZONE, name: 'audit-anchor' },
-      )
-    : undefined;
-  // RPA evidence shows personal data: it goes after its retention, each night.
-  const evidenceRetention = watching
-    ? cron.schedule(
-        '50 3 * * *',
-        () =>
-          void pruneEvidence(knex, opts.dataDir, config.rpa.evidenceRetentionDays)
-            .then((n) => n && logger.info('rpa evidence pruned', { files: n }))
-            .catch((e: unknown) => logger.error('evidence prune failed', { error: e })),
-        { timezone: JAPAN_TIME_ZONE, name: 'evidence-retention' },
-      )
-    : undefined;
-  // Accepted notices of the day as CSV for the core system, after counter hours.
-  const csvSchedule = config.backwardLinkage.schedule;
-  const noticeCsv =
-    watching && csvSchedule
-      ? cron.schedule(
-          csvSchedule,
-          () =>
-            void exportNoticesCsv(
-              knex,
-              {
-                date: todayInJapan(),
-                dir: path.resolve(opts.dataDir, config.backwardLinkage.csvDir),
-                encoding: config.backwardLinkage.encoding,
-              },
-              { staffLogin: 'system' },
-            )
-              .then((r) => logger.info('notice csv written', { file: r.file, rows: r.rows }))
-              .catch((e: unknown) => logger.error('notice csv failed', { error: e })),
-          { timezone: JAPAN_TIME_ZONE, name: 'notice-csv' },
-        )
-      : undefined;
-  // Nightly verified backup (take → verify → prune), outside counter hours; failures are logged.
-  const backups = watching ? scheduleBackups({ config, configDir: opts.configDir, dataDir: opts.dataDir, logger }) : undefined;
+  // The leases of the work that runs once across the nodes (taken after the listener started).
+  const leases = new LeaseKeeper(knex, {
+    nodeId: config.cluster.nodeId ?? defaultNodeId(opts.port, opts.dataDir),
+    leaseSeconds: config.cluster.leaseSeconds,
+    logger,
+  });
+  const newWatcher = (previousHolder: string | null = null): DropFolderWatcher =>
+    new DropFolderWatcher({
+      knex,
+      registry,
+      settings: config.linkage,
+      root,
+      applyOptions: applyOptionsFrom(config, gaiji),
+      logger,
+      // Several nodes: the apply commits only while this node still holds the linkage lease.
+      ...(watching ? { fence: (trx: Knex.Transaction) => leases.fence(trx, 'linkage') } : {}),
+      nodeId: leases.nodeId,
+      previousHolder,
+      // The core system's 異動履歴 is the witness of what the RPA entered: reconcile after each one.
+      onResult: (r) => {
+        if (!WITNESS_SPECS.includes(r.specId) || r.outcome !== 'applied') return;
+        // One reconciliation at a time: two files applied back to back must not write the same rows at once.
+        reconciling = reconciling
+          .then(() => reconcileJobs(knex, reconcileSettingsOf(config)))
+          .then((sum) => void logger.info('rpa jobs reconciled with the core-system linkage', { runId: r.runId, ...sum.byState }))
+          .catch((e: unknown) => void logger.error('rpa reconciliation failed', { error: e }));
+      },
+    });
+  // The watcher of this node while it holds the linkage lease (a new one at each acquisition).
+  let watcher = newWatcher();
+  // Everything that must run once across the nodes runs under a lease (ops/leases.ts).
+  const linkageJob: GuardedJob = {
+    // Each apply checks the token inside its transaction (the watcher's `fence`).
+    fenced: true,
+    start: async ({ previousHolder }) => {
+      watcher = newWatcher(previousHolder);
+      await watcher.start();
+      const watchdog = startWatchdog(knex, config.linkage, logger, { closedDates: config.openingHours.closedDates, root });
+      pruneArchive(root, config.linkage.archiveDays);
+      const running = watcher;
+      return {
+        stop: async () => {
+          watchdog.stop();
+          await running.stop();
+        },
+      };
+    },
+  };
+  // The nightly schedules: audit prune and anchor, evidence prune, notice CSV, backups.
+  const schedulesJob: GuardedJob = {
+    start: async () => {
+      const tasks = startSchedules({ config, configDir: opts.configDir, dataDir: opts.dataDir, knex, logger });
+      return {
+        stop: async () => {
+          for (const t of tasks) await t.stop();
+        },
+      };
+    },
+  };
   // RAID and SMART, every few minutes in the background (the dashboard, /healthz and the banner read the last result).
   const disks = new DiskMonitor(config.disks, logger);
   const { app, routes } = createApp({
@@ -174,6 +158,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     logger,
     version,
     disks,
+    nodeId: () => leases.nodeId,
     linkage: {
       knex,
       registry,
@@ -212,7 +197,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       redirect!.listen(config.http.redirectPort, opts.host, () => resolve());
     });
   }
-  logger.info('madoguchi started', { version, url, database: config.database.client });
+  // The leases: on one node (the default) it takes them at once and the work starts here.
+  const keeper = leases;
+  if (watching) {
+    keeper.guard('linkage', linkageJob);
+    keeper.guard('schedules', schedulesJob);
+  }
+  await keeper.start();
+  logger.info('madoguchi started', { version, url, database: config.database.client, nodeId: keeper.nodeId });
   // After the start-up work, so that a busy event loop does not count against the tools' deadline.
   disks.start();
 
@@ -222,22 +214,23 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       const budgetMs = opts.stopBudgetMs ?? config.ups.stopBudgetSeconds * 1000;
       const started = Date.now();
       logger.info('madoguchi stopping', { budgetMs });
-      // No new work: timers and the linkage watcher stop while the HTTP requests drain.
-      watchdog?.stop();
-      void auditRetention?.stop();
-      void auditAnchor?.stop();
-      void evidenceRetention?.stop();
-      void noticeCsv?.stop();
-      void backups?.stop();
+      // No new work: the leased work (linkage watcher, timers) stops while the HTTP requests drain,
+      // and the leases are released so that another node takes over at once.
+      const leasesReleased = keeper.stop();
+      // RPA jobs stay with their agents while another node serves them (their own lease times out).
+      const otherNodes = await keeper.otherNodes().catch(() => [] as string[]);
       void disks.stop();
-      const watcherStopped = watcher.stop();
       // In-flight requests get the budget less a reserve for the steps after them.
       const drainMs = budgetMs - Math.min(5000, budgetMs / 4);
       const steps = await runStopSteps(
         [
           { name: 'http', run: () => drainHttp(redirect ? [server, redirect] : [server], drainMs) },
-          { name: 'linkageWatcher', run: () => watcherStopped },
-          { name: 'rpaLeases', run: async () => ({ returned: (await returnLeases(knex)).length }) },
+          { name: 'leasedWork', run: () => leasesReleased },
+          {
+            name: 'rpaLeases',
+            run: async () =>
+              otherNodes.length ? { kept: 'otherNodes', nodes: otherNodes.length } : { returned: (await returnLeases(knex)).length },
+          },
           { name: 'database', run: () => closeDatabase(knex) },
         ],
         budgetMs,
@@ -248,5 +241,85 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       await closeLogger(logger);
     })());
   const redirectPort = redirect ? (redirect.address() as AddressInfo).port : undefined;
-  return { url, port, config, knex, logger, watcher, disks, routes, ...(redirectPort !== undefined ? { redirectPort } : {}), close };
+  return {
+    url,
+    port,
+    config,
+    knex,
+    logger,
+    get watcher() {
+      return watcher;
+    },
+    leases: keeper,
+    disks,
+    routes,
+    ...(redirectPort !== undefined ? { redirectPort } : {}),
+    close,
+  };
+}
+
+/** The nightly schedules; they run on the node that holds the `schedules` lease. */
+function startSchedules(d: { config: AppConfig; configDir: string; dataDir: string; knex: Knex; logger: Logger }): { stop(): unknown }[] {
+  const { config, knex, logger } = d;
+  const tasks: { stop(): unknown }[] = [];
+  // Audit records past the retention period go each night (at least a year is kept); the cut is
+  // recorded in the chain and the anchor file, so that verification expects the new start.
+  const anchorFile = anchorFilePath(config, d.dataDir);
+  tasks.push(
+    cron.schedule(
+      '45 3 * * *',
+      () =>
+        void pruneAudit(knex, config.audit.retentionYears, new Date(), { anchorFile, log: logger }).catch((e: unknown) =>
+          logger.error('audit prune failed', { error: e }),
+        ),
+      { timezone: JAPAN_TIME_ZONE, name: 'audit-retention' },
+    ),
+  );
+  // The chain head goes outside the database each day: the anchor file and this log (docs/security.md §6.2).
+  tasks.push(
+    cron.schedule(
+      '55 23 * * *',
+      () =>
+        void writeAnchor(knex, { file: anchorFile, kind: 'daily', log: logger }).catch((e: unknown) =>
+          logger.error('audit anchor failed', { error: e }),
+        ),
+      { timezone: JAPAN_TIME_ZONE, name: 'audit-anchor' },
+    ),
+  );
+  // RPA evidence shows personal data: it goes after its retention, each night.
+  tasks.push(
+    cron.schedule(
+      '50 3 * * *',
+      () =>
+        void pruneEvidence(knex, d.dataDir, config.rpa.evidenceRetentionDays)
+          .then((n) => n && logger.info('rpa evidence pruned', { files: n }))
+          .catch((e: unknown) => logger.error('evidence prune failed', { error: e })),
+      { timezone: JAPAN_TIME_ZONE, name: 'evidence-retention' },
+    ),
+  );
+  // Accepted notices of the day as CSV for the core system, after counter hours.
+  const csvSchedule = config.backwardLinkage.schedule;
+  if (csvSchedule)
+    tasks.push(
+      cron.schedule(
+        csvSchedule,
+        () =>
+          void exportNoticesCsv(
+            knex,
+            {
+              date: todayInJapan(),
+              dir: path.resolve(d.dataDir, config.backwardLinkage.csvDir),
+              encoding: config.backwardLinkage.encoding,
+            },
+            { staffLogin: 'system' },
+          )
+            .then((r) => logger.info('notice csv written', { file: r.file, rows: r.rows }))
+            .catch((e: unknown) => logger.error('notice csv failed', { error: e })),
+        { timezone: JAPAN_TIME_ZONE, name: 'notice-csv' },
+      ),
+    );
+  // Nightly verified backup (take → verify → prune), outside counter hours; failures are logged.
+  const backups = scheduleBackups({ config, configDir: d.configDir, dataDir: d.dataDir, logger });
+  if (backups) tasks.push(backups);
+  return tasks;
 }

@@ -5,6 +5,7 @@ import { mssqlDialect } from '../../server/src/db/dialects/mssql.js';
 import { migrations } from '../../server/src/db/migrations/index.js';
 import { LayoutRegistry } from '../../server/src/linkage/forward/layouts.js';
 import { derivedKeyColumns } from '../../server/src/linkage/forward/keys.js';
+import { leaseRowsQuery } from '../../server/src/ops/leases.js';
 import { configDir } from '../helpers/paths.js';
 
 /** SQL Server code paths, compiled without a connection (no SQL Server here). */
@@ -20,8 +21,8 @@ describe('SQL Server: compiled SQL', () => {
   const downSql = migrations.flatMap((m) => sqlOf(m.down(mssql)));
 
   it('compiles every migration up and down', () => {
-    expect(upSql.filter((s) => s.startsWith('CREATE TABLE')).length).to.equal(44);
-    expect(downSql.filter((s) => /^DROP TABLE/i.test(s)).length).to.equal(44);
+    expect(upSql.filter((s) => s.startsWith('CREATE TABLE')).length).to.equal(45);
+    expect(downSql.filter((s) => /^DROP TABLE/i.test(s)).length).to.equal(45);
     // The resident's signature image (m022) is a varbinary on SQL Server.
     expect(upSql.find((s) => s.startsWith('CREATE TABLE [notice_signatures]'))).to.match(/\[image\] varbinary\(max\)/);
     // Later migrations only add: new tables and nullable or defaulted columns.
@@ -72,6 +73,34 @@ describe('SQL Server: compiled SQL', () => {
     expect(claim.sql).to.contain('OUTPUT inserted.*');
     expect(claim.bindings).to.deep.equal(['queued', 'leased']);
     expect(mssqlDialect.now(mssql).toSQL().sql).to.equal('SYSUTCDATETIME()');
+  });
+
+  it('takes, renews and releases a lease in one statement each, on the database clock', () => {
+    expect(upSql.find((s) => s.startsWith('CREATE TABLE [leases]'))).to.match(/\[name\] nvarchar\(120\)/);
+    const acquire = mssqlDialect.leaseQuery(mssql, { kind: 'acquire', name: 'linkage', holder: 'app1:8443', seconds: 30 }).toSQL();
+    // HOLDLOCK: two nodes that find no row cannot both insert one; the token grows on every acquisition.
+    expect(acquire.sql).to.match(/^MERGE INTO \[leases\] WITH \(HOLDLOCK\) AS t USING \(VALUES \(\?, \?\)\) AS s \(\[name\], \[holder\]\)/);
+    expect(acquire.sql).to.contain('WHEN MATCHED AND (t.[holder] = s.[holder] OR t.[expires_at] <= SYSUTCDATETIME()) THEN UPDATE');
+    expect(acquire.sql).to.contain('t.[token] = t.[token] + 1');
+    expect(acquire.sql).to.contain('t.[expires_at] = DATEADD(millisecond, ?, SYSUTCDATETIME())');
+    expect(acquire.sql).to.contain('WHEN NOT MATCHED THEN INSERT');
+    expect(acquire.sql).to.match(/OUTPUT inserted\.\*;$/);
+    expect(acquire.bindings).to.deep.equal(['linkage', 'app1:8443', 30000, 30000]);
+    // Renewal is also the fencing check: an UPDATE that locks the row until the guarded commit.
+    const renew = mssqlDialect.leaseQuery(mssql, { kind: 'renew', name: 'linkage', holder: 'app1:8443', token: 7, seconds: 3 }).toSQL();
+    expect(renew.sql).to.equal(
+      'UPDATE [leases] SET [renewed_at] = SYSUTCDATETIME(), [expires_at] = DATEADD(millisecond, ?, SYSUTCDATETIME()) OUTPUT inserted.* WHERE [name] = ? AND [holder] = ? AND [token] = ?;',
+    );
+    expect(renew.bindings).to.deep.equal([3000, 'linkage', 'app1:8443', 7]);
+    const release = mssqlDialect.leaseQuery(mssql, { kind: 'release', name: 'linkage', holder: 'app1:8443', token: 7 }).toSQL();
+    expect(release.sql).to.equal(
+      'UPDATE [leases] SET [expires_at] = SYSUTCDATETIME() OUTPUT inserted.* WHERE [name] = ? AND [holder] = ? AND [token] = ?;',
+    );
+    expect(release.bindings).to.deep.equal(['linkage', 'app1:8443', 7]);
+    // Read with the database's time beside each row, so that "expired" is the database's judgement.
+    expect(leaseRowsQuery(mssql, 'linkage').toSQL().toNative().sql).to.equal(
+      'select *, SYSUTCDATETIME() as [db_now] from [leases] where [name] = @p0 order by [name] asc',
+    );
   });
 
   it('compiles the main read queries', () => {

@@ -4,6 +4,7 @@ import { LinkageFileError } from '../linkage/forward/reader.js';
 import { version } from '../version.js';
 import { addAuditCommands } from './audit.js';
 import { addClientCommands } from './clients.js';
+import { addClusterCommands } from './cluster.js';
 import { addLanguageCommands } from './languages.js';
 import { addPreEntryCommands } from './preEntry.js';
 import { int } from './common.js';
@@ -49,6 +50,7 @@ export function buildCli(): Command {
   addUpsEventCommand(program); // ups-event
   addBackupCommands(program); // backup now|list|verify, restore
   addMigrateCommand(program); // migrate
+  addClusterCommands(program); // cluster status
   localizeHelp(program); // last: it reaches every command added above
   return program;
 }

@@ -92,6 +92,14 @@ export interface UpsSettings {
   stopBudgetSeconds: number;
 }
 
+/** Several app nodes on one database (docs/architecture.md, "Several app nodes"). */
+export interface ClusterSettings {
+  /** This node's name in the lease table; null = `<hostname>:<port>`. Unique per node. */
+  nodeId: string | null;
+  /** How long a lease lasts without renewal: a dead holder's work moves to another node within it. */
+  leaseSeconds: number;
+}
+
 /** Nightly verified backups (docs/operations.md §3). */
 export interface BackupSettings {
   /** Folder for the backups, relative to the data directory: a second disk or the standby server's share. */
@@ -191,6 +199,7 @@ export interface AppConfig {
   ups: UpsSettings;
   backup: BackupSettings;
   disks: DiskSettings;
+  cluster: ClusterSettings;
 }
 
 const time = { type: 'string', pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' } as const;
@@ -361,6 +370,15 @@ export const appConfigSchema = {
             },
           },
         },
+      },
+    },
+    cluster: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        nodeId: { type: ['string', 'null'], pattern: '^[A-Za-z0-9_.:-]{1,100}$', default: null },
+        leaseSeconds: { type: 'integer', minimum: 2, maximum: 600, default: 30 },
       },
     },
     backup: {

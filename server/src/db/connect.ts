@@ -143,9 +143,21 @@ export function openDatabase(settings: DatabaseSettings, dataDir: string, env: N
   return sqliteKnex(path.resolve(dataDir, settings.sqlite.file));
 }
 
-export async function migrateLatest(knex: Knex): Promise<string[]> {
-  const [, names] = (await knex.migrate.latest({ migrationSource })) as [number, string[]];
-  return names;
+/**
+ * Brings the schema up to date. Several app nodes may start at once after an upgrade: the one that
+ * holds knex's migration lock migrates, the others wait for it (up to `lockWaitMs`) and find nothing left.
+ */
+export async function migrateLatest(knex: Knex, lockWaitMs = 120_000): Promise<string[]> {
+  const until = Date.now() + lockWaitMs;
+  for (;;) {
+    try {
+      const [, names] = (await knex.migrate.latest({ migrationSource })) as [number, string[]];
+      return names;
+    } catch (e) {
+      if ((e as Error).name !== 'MigrationLocked' || Date.now() > until) throw e;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
 }
 
 export async function migrateRollbackAll(knex: Knex): Promise<string[]> {

@@ -704,6 +704,16 @@ export type NoticeSignatureRow = {
   screen_id: number | null;
 };
 
+/** A row of `leases` as the driver returns it. */
+export type LeaseRow = {
+  name: string;
+  holder: string;
+  token: number | string;
+  acquired_at: Date | number | string;
+  renewed_at: Date | number | string;
+  expires_at: Date | number | string;
+};
+
 /** Every table of the schema with its columns, in the order the migrations created them. */
 export const tableColumns = {
   residents: [
@@ -1144,6 +1154,7 @@ export const tableColumns = {
   certificate_issuances: ['id', 'issue_no', 'issue_date', 'addressee_no', 'certificate_kind', 'copies', 'linkage_run_id', 'unmapped_gaiji'],
   resident_screens: ['id', 'counter_id', 'token_hash', 'label', 'paired_at', 'paired_by', 'revoked_at', 'last_seen_at'],
   notice_signatures: ['id', 'notice_id', 'method', 'image', 'sha256', 'signed_at', 'recorded_by', 'screen_id'],
+  leases: ['name', 'holder', 'token', 'acquired_at', 'renewed_at', 'expires_at'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type TableName = keyof typeof tableColumns;
@@ -1194,6 +1205,7 @@ export interface TableRows {
   certificate_issuances: CertificateIssuanceRow;
   resident_screens: ResidentScreenRow;
   notice_signatures: NoticeSignatureRow;
+  leases: LeaseRow;
 }
 
 /**
@@ -1252,5 +1264,6 @@ declare module 'knex/types/tables.js' {
     certificate_issuances: Knex.CompositeTableType<TableRows['certificate_issuances'], WritableRow<TableRows['certificate_issuances']>>;
     resident_screens: Knex.CompositeTableType<TableRows['resident_screens'], WritableRow<TableRows['resident_screens']>>;
     notice_signatures: Knex.CompositeTableType<TableRows['notice_signatures'], WritableRow<TableRows['notice_signatures']>>;
+    leases: Knex.CompositeTableType<TableRows['leases'], WritableRow<TableRows['leases']>>;
   }
 }

@@ -178,6 +178,7 @@ export function createApp(deps: AppDeps): { app: Koa; router: Router; routes: Ro
         config: deps.config,
         ...(deps.dataDir !== undefined ? { dataDir: deps.dataDir } : {}),
         disks: deps.disks?.current() ?? null,
+        nodeId: deps.nodeId?.() ?? null,
       });
       ctx.status = health.status === 'ok' ? 200 : 503;
       return health;

@@ -41,6 +41,8 @@ export interface AppDeps {
   disks?: { current(): DiskHealth };
   /** The relay between the counters' card reader helpers and the staff pages (one per process; made by createApp when absent). */
   cardRelay?: CardRelay;
+  /** This node's id in the lease table (ops/leases.ts), once known (after the listener started). */
+  nodeId?: () => string | null;
   /**
    * Check every JSON response against its declared schema: `throw` answers 500 on a mismatch (the
    * tests), `log` writes a warning. Default: `MADOGUCHI_RESPONSE_CHECK` or off.

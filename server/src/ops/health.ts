@@ -6,6 +6,7 @@ import { pendingHolds } from '../linkage/forward/holds.js';
 import { countUnacknowledgedEndings } from '../linkage/forward/protectionEndings.js';
 import { backupFreshness, type BackupFreshness } from './backup.js';
 import type { DiskArray, DiskDevice, DiskHealth, DiskState } from './diskHealth.js';
+import { clusterStatus, type ClusterStatus } from './leases.js';
 import { powerStatus, type PowerState } from './power.js';
 import { readUpsStatus } from './upsStatus.js';
 
@@ -96,6 +97,8 @@ export interface SystemHealth extends Health {
     /** Jobs the core system's 異動履歴 contradicts (rpa/reconcile.ts); counts only. */
     reconciliation: { enteredTwice: number; notSeen: number; unreported: number };
   };
+  /** Several app nodes: the nodes alive and which node holds which lease (node ids only). */
+  cluster: ClusterStatus & { node: string | null };
   ups: {
     status: 'ok' | 'warn';
     /** What upsmon last reported through `madoguchi ups-event` (banner, RPA pause). */
@@ -129,6 +132,8 @@ export interface HealthDeps {
   dataDir?: string;
   /** The disk monitor's last collection; null or absent: not monitored (ok). */
   disks?: DiskHealth | null;
+  /** This node's id (ops/leases.ts). */
+  nodeId?: string | null;
 }
 
 /**
@@ -150,6 +155,7 @@ export async function systemHealth(deps: HealthDeps, now = new Date()): Promise<
     .then((hs) => hs.map((h) => ({ specId: h.specId, rowsBefore: h.rowsBefore, rowsInFile: h.rowsInFile })))
     .catch(() => []);
   const endings = await countUnacknowledgedEndings(knex).catch(() => 0);
+  const cluster = await clusterStatus(knex).catch((): ClusterStatus => ({ nodes: [], leases: [] }));
   // Counts that cannot be read are a warning too, never a silent "ok".
   const counted = await reconcileCounts(knex).catch(() => null);
   const reconciliation = counted ?? { enteredTwice: 0, notSeen: 0, unreported: 0 };
@@ -204,6 +210,7 @@ export async function systemHealth(deps: HealthDeps, now = new Date()): Promise<
       ...rpa,
       reconciliation,
     },
+    cluster: { node: deps.nodeId ?? null, ...cluster },
     ups: {
       status: upsWarn ? 'warn' : 'ok',
       power: power?.state ?? 'unknown',

@@ -3,7 +3,7 @@ import { mssqlDialect } from './mssql.js';
 import { isSqlite, sqliteDialect } from './sqlite.js';
 import type { Dialect } from './types.js';
 
-export type { Dialect, JsonFlag, Row } from './types.js';
+export type { Dialect, JsonFlag, LeaseOp, Row } from './types.js';
 export { MSSQL_MAX_PARAMETERS } from './mssql.js';
 
 export function dialectOf(knex: Knex): Dialect {

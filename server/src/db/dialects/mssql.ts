@@ -54,6 +54,34 @@ export const mssqlDialect: Dialect = {
       ...setCols.map((c) => set[c] as Knex.Value),
     ]);
   },
+  leaseQuery(knex, op) {
+    const now = 'SYSUTCDATETIME()';
+    const until = `DATEADD(millisecond, ?, ${now})`;
+    const ms = (seconds: number) => Math.round(seconds * 1000);
+    switch (op.kind) {
+      case 'acquire':
+        // HOLDLOCK: two nodes that find no row cannot both insert one.
+        return knex.raw(
+          `MERGE INTO [leases] WITH (HOLDLOCK) AS t USING (VALUES (?, ?)) AS s ([name], [holder]) ON t.[name] = s.[name] ` +
+            `WHEN MATCHED AND (t.[holder] = s.[holder] OR t.[expires_at] <= ${now}) THEN UPDATE SET t.[holder] = s.[holder], ` +
+            `t.[token] = t.[token] + 1, t.[acquired_at] = ${now}, t.[renewed_at] = ${now}, t.[expires_at] = ${until} ` +
+            `WHEN NOT MATCHED THEN INSERT ([name], [holder], [token], [acquired_at], [renewed_at], [expires_at]) ` +
+            `VALUES (s.[name], s.[holder], 1, ${now}, ${now}, ${until}) OUTPUT inserted.*;`,
+          [op.name, op.holder, ms(op.seconds), ms(op.seconds)],
+        );
+      case 'renew':
+        return knex.raw(
+          `UPDATE [leases] SET [renewed_at] = ${now}, [expires_at] = ${until} OUTPUT inserted.* WHERE [name] = ? AND [holder] = ? AND [token] = ?;`,
+          [ms(op.seconds), op.name, op.holder, op.token],
+        );
+      case 'release':
+        return knex.raw(`UPDATE [leases] SET [expires_at] = ${now} OUTPUT inserted.* WHERE [name] = ? AND [holder] = ? AND [token] = ?;`, [
+          op.name,
+          op.holder,
+          op.token,
+        ]);
+    }
+  },
 };
 
 export type { Row };

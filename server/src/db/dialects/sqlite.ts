@@ -98,6 +98,34 @@ export const sqliteDialect: Dialect = {
       ...(extra?.bindings ?? []),
     ]);
   },
+  leaseQuery(knex, op) {
+    // Text timestamps of one fixed format compare in time order.
+    const now = `strftime('%Y-%m-%dT%H:%M:%fZ','now')`;
+    const until = `strftime('%Y-%m-%dT%H:%M:%fZ','now',?)`;
+    const span = (seconds: number) => `+${seconds.toFixed(3)} seconds`;
+    switch (op.kind) {
+      case 'acquire':
+        return knex.raw(
+          `INSERT INTO "leases" ("name", "holder", "token", "acquired_at", "renewed_at", "expires_at") ` +
+            `VALUES (?, ?, 1, ${now}, ${now}, ${until}) ` +
+            `ON CONFLICT ("name") DO UPDATE SET "holder" = excluded."holder", "token" = "leases"."token" + 1, ` +
+            `"acquired_at" = excluded."acquired_at", "renewed_at" = excluded."renewed_at", "expires_at" = excluded."expires_at" ` +
+            `WHERE "leases"."holder" = excluded."holder" OR "leases"."expires_at" <= excluded."acquired_at" RETURNING *`,
+          [op.name, op.holder, span(op.seconds)],
+        );
+      case 'renew':
+        return knex.raw(
+          `UPDATE "leases" SET "renewed_at" = ${now}, "expires_at" = ${until} WHERE "name" = ? AND "holder" = ? AND "token" = ? RETURNING *`,
+          [span(op.seconds), op.name, op.holder, op.token],
+        );
+      case 'release':
+        return knex.raw(`UPDATE "leases" SET "expires_at" = ${now} WHERE "name" = ? AND "holder" = ? AND "token" = ? RETURNING *`, [
+          op.name,
+          op.holder,
+          op.token,
+        ]);
+    }
+  },
 };
 
 export function isSqlite(knex: Knex): boolean {

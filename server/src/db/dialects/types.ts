@@ -14,6 +14,21 @@ export function checkedJsonPath(path: string): string {
   return path;
 }
 
+/**
+ * One statement on the `leases` table (server/src/ops/leases.ts), atomic on its own; every time is
+ * the database's clock, so that nodes with skewed clocks agree.
+ * - `acquire`: takes the lease when it is absent, expired, or held under the same holder id (the
+ *   holder's own previous process); the token grows by one.
+ * - `renew`: extends the lease while holder and token are still ours (also the fencing check,
+ *   inside the transaction whose commit it guards: the row stays locked until the commit).
+ * - `release`: lets the lease expire now, while still ours.
+ * Each returns the lease row, or no row when the condition did not hold.
+ */
+export type LeaseOp =
+  | { kind: 'acquire'; name: string; holder: string; seconds: number }
+  | { kind: 'renew'; name: string; holder: string; token: number; seconds: number }
+  | { kind: 'release'; name: string; holder: string; token: number };
+
 /** What differs between SQLite and SQL Server; everything else is plain knex. */
 export interface Dialect {
   readonly name: 'sqlite' | 'mssql';
@@ -46,4 +61,6 @@ export interface Dialect {
     extra?: { sql: string; bindings: Knex.Value[] },
     skipFlagged?: JsonFlag,
   ): Knex.Raw;
+  /** A lease statement (see `LeaseOp`); the result rows as the driver gives them. */
+  leaseQuery(knex: Knex, op: LeaseOp): Knex.Raw;
 }

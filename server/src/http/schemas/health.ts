@@ -68,6 +68,23 @@ export const SystemHealthSchema = Component(
         { description: 'RPA の入力と基幹系の異動履歴 (001o009) の照合で要確認のジョブの数' },
       ),
     }),
+    cluster: Obj(
+      {
+        node: Nullable(T.String({ description: 'このサーバーの名前 (cluster.nodeId)' })),
+        nodes: T.Array(T.String(), { description: '動いているサーバー' }),
+        leases: T.Array(
+          Obj({
+            name: T.String({ description: '担当する処理 (linkage: 連携ファイルの取込、schedules: 夜間の定期処理)' }),
+            holder: Nullable(
+              T.String({ description: '担当しているサーバー (null: 期限切れ・解放済みで、次に引き継ぐサーバーを待っています)' }),
+            ),
+            token: T.Integer({ minimum: 1, description: '担当が移るたびに 1 増える番号' }),
+            expiresAt: Nullable(IsoDateTime()),
+          }),
+        ),
+      },
+      { description: '複数のアプリケーションサーバーの担当 (1 台構成でも表示します)' },
+    ),
     ups: Obj({
       status: OkWarn,
       power: lit('online', 'onBattery', 'lowBattery', 'shutdown', 'unknown'),

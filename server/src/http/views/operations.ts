@@ -4,6 +4,7 @@ import type { SpecStatus } from '../../linkage/status.js';
 import type { BackupFreshness } from '../../ops/backup.js';
 import { diskStateLabels, PROGRESS_LABEL, SOURCE_LABEL, type DiskHealth, type DiskMember, type DiskState } from '../../ops/diskHealth.js';
 import type { LinkageFreshness } from '../../ops/health.js';
+import type { ClusterStatus } from '../../ops/leases.js';
 import type { PowerState, PowerStatus } from '../../ops/power.js';
 import { runtimeMinutes, type LiveUpsStatus } from '../../ops/upsStatus.js';
 import { jobStatuses, jobStatusLabels } from '../../rpa/jobs.js';
@@ -31,6 +32,8 @@ export interface OperationsStatus {
   jobs: ReadonlyMap<string, number>;
   /** The disk monitor's last collection; null when the server runs without one. */
   disks: DiskHealth | null;
+  /** The nodes alive and which holds which lease; `node`: this one. */
+  cluster: ClusterStatus & { node: string | null; leaseSeconds: number };
 }
 
 const MEMBER_LABEL: Readonly<Record<DiskMember['state'], string>> = {
@@ -75,6 +78,12 @@ ${d.sources
   )}`;
 }
 
+/** What each lease guards (ops/leases.ts; main.ts names them). */
+const LEASE_LABEL: Readonly<Record<string, string>> = {
+  linkage: '連携ファイルの取込・未着の監視',
+  schedules: '夜間の定期処理 (バックアップ・届出の CSV・証跡と監査記録の整理・日次アンカー)',
+};
+
 const POWER_LABEL: Readonly<Record<PowerState, string>> = {
   online: '商用電源',
   onBattery: '停電 (バッテリー運転)',
@@ -106,7 +115,8 @@ function hoursSince(iso: string | null, now: number): string {
 }
 
 export function operationsView(s: OperationsStatus): View {
-  const { now, ups, live, power, backup, fresh, specs, jobs } = s;
+  const { now, ups, live, power, backup, fresh, specs, jobs, cluster } = s;
+  const me = (node: string | null) => (node !== null && node === cluster.node ? html` <span class="muted">(このサーバー)</span>` : '');
   const upsRows = !live
     ? html`<tr><th>監視</th><td>しない設定です (ups.enabled: false)</td></tr>`
     : live.kind === 'unreachable'
@@ -147,6 +157,12 @@ ${
 <table><thead><tr><th>連携仕様</th><th>内容</th><th>最後に取り込んだファイル</th><th>取込日時</th><th>経過</th><th>状態</th></tr></thead><tbody>
 ${specs.map((s) => html`<tr><td>${s.specId}</td><td>${s.title}</td><td>${s.lastApplied?.fileName ?? '—'}</td><td>${jst(s.lastApplied?.finishedAt ?? null)}</td><td>${hoursSince(s.lastApplied?.finishedAt ?? null, now.getTime())}</td><td class="state-${s.state}">${SPEC_LABEL[s.state]}</td></tr>`)}
 </tbody></table>
+<h2>サーバーの担当</h2>
+<p class="muted">1 度だけ動かす処理は、どれか 1 台のサーバーが担当します。担当のサーバーが止まると、${cluster.leaseSeconds} 秒以内に別のサーバーが引き継ぎます。</p>
+<table id="ops-cluster"><thead><tr><th>処理</th><th>担当のサーバー</th><th>担当の期限</th></tr></thead><tbody>
+${cluster.leases.map((l) => html`<tr data-lease="${l.name}"><td>${LEASE_LABEL[l.name] ?? l.name}</td><td class="${l.holder ? 'state-ok' : 'state-missing'}">${l.holder ?? '引き継ぎ待ち'}${me(l.holder)}</td><td>${l.expiresAt ? jst(l.expiresAt) : '—'}</td></tr>`)}
+</tbody></table>
+<p id="ops-nodes">動いているサーバー: ${cluster.nodes.length ? cluster.nodes.map((n, i) => html`${i ? '、' : ''}${n}${me(n)}`) : '—'}</p>
 <h2>RPA のジョブ</h2>
 <table id="ops-rpa"><thead><tr>${jobStatuses.map((s) => html`<th>${jobStatusLabels[s]}</th>`)}</tr></thead>
 <tbody><tr>${jobStatuses.map((s) => html`<td class="num" data-status="${s}">${jobs.get(s) ?? 0}</td>`)}</tr></tbody></table>

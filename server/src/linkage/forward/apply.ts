@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import type { Knex } from 'knex';
 import { dialectOf } from '../../db/dialects/index.js';
+import { LeaseLostError } from '../../ops/leases.js';
 import { insertReturningId } from '../../db/values.js';
 import type { Cp932Mapping, EncodingSetting } from '../../text/index.js';
 import {
@@ -56,6 +57,11 @@ export interface ApplyOptions {
   allowShrink?: boolean;
   /** Where the control files (`.count`, `.md5`, `.done`) of a file are: the path they sit beside (default the file itself). */
   controlBase?: (file: string) => string;
+  /**
+   * Checked inside the transaction just before it commits (ops/leases.ts `fence`): throws
+   * LeaseLostError when this node no longer holds the linkage lease, and the batch rolls back.
+   */
+  fence?: (trx: Knex.Transaction) => Promise<void>;
 }
 
 export type Outcome = 'applied' | 'skipped' | 'quarantined' | 'held' | 'failed';
@@ -514,8 +520,11 @@ export async function applyFiles(
         }
         applied.push(await applyOne(trx, opened, t.p, t.sha256, name(t.p.file), opts, control));
       }
+      await opts.fence?.(trx);
     });
   } catch (e) {
+    // Fenced out: the node that holds the lease now records the outcome, not this one.
+    if (e instanceof LeaseLostError) throw e;
     // Nothing of the batch was committed: record why, outside the rolled-back transaction.
     const bad = e instanceof QuarantineSignal ? e.result : undefined;
     for (const t of todo) {

@@ -5,6 +5,7 @@ import type { Knex } from 'knex';
 import type { LinkageSettings, Sidecar } from '../../config/appConfig.js';
 import type { Logger } from '../../ops/logger.js';
 import { DomainError } from '../../errors/domainError.js';
+import { LeaseLostError } from '../../ops/leases.js';
 import { applyFiles, type ApplyOptions, type ApplyProgress, type FileResult } from './apply.js';
 import { findHold, pendingHolds, recordHold, resolveHold } from './holds.js';
 import type { LayoutRegistry } from './layouts.js';
@@ -20,6 +21,15 @@ export interface WatcherDeps {
   logger: Logger;
   /** Called after each file, for the missing-file watchdog and tests. */
   onResult?: (r: FileResult) => void;
+  /**
+   * Several app nodes (ops/leases.ts): checks inside each apply transaction that this node still
+   * holds the linkage lease; when it does not, the load rolls back and the file stays for the taker.
+   */
+  fence?: (trx: Knex.Transaction) => Promise<void>;
+  /** This node's id, recorded when a file left by an interrupted load is taken over. */
+  nodeId?: string;
+  /** The node that held the linkage lease before this one (its interrupted load is finished here). */
+  previousHolder?: string | null;
 }
 
 export interface LoadProgress extends ApplyProgress {
@@ -72,6 +82,7 @@ export class DropFolderWatcher {
   private readonly progress = new Map<string, LoadProgress>();
   private readonly attempts = new Map<string, number>();
   private stopped = false;
+  private started = false;
   /** One file at a time across every spec: concurrent drops never compete for the database. */
   private applying: Promise<unknown> = Promise.resolve();
 
@@ -92,10 +103,14 @@ export class DropFolderWatcher {
   async start(): Promise<void> {
     const dirs = this.specIds().map((id) => linkagePaths(this.d.root, id));
     for (const p of dirs) mkdirSync(p.processing, { recursive: true });
+    this.started = true;
     // Files left in processing/ by a crash come first, then what arrived while we were down.
     for (const id of this.specIds()) {
       const p = linkagePaths(this.d.root, id);
-      for (const name of readdirSync(p.processing).sort()) this.enqueue(id, path.join('processing', name));
+      for (const name of readdirSync(p.processing).sort()) {
+        await this.recordInterrupted(id, name);
+        this.enqueue(id, path.join('processing', name));
+      }
       for (const name of readdirSync(p.drop).sort()) this.considerWhenStable(id, path.join(p.drop, name));
     }
     const w = this.d.settings.watch;
@@ -118,6 +133,34 @@ export class DropFolderWatcher {
     this.d.logger.info('linkage watcher started', { root: this.d.root, specs: this.specIds() });
   }
 
+  /**
+   * A file in processing/ at start was being loaded when its node stopped (crash, kill -9, lost
+   * lease). Its load was one transaction, so nothing of it was committed and no `running` row
+   * survives: a takeover from another node records the interruption (a `failed` run naming both
+   * nodes), and the file is then applied once more — or skipped, when the first load had committed
+   * just before.
+   */
+  private async recordInterrupted(specId: string, name: string): Promise<void> {
+    const by = this.d.previousHolder;
+    this.d.logger.warn('linkage file left by an interrupted load; applying it again', { specId, previousHolder: by ?? null });
+    // One node alone restarts as it always did; a takeover from another node is recorded.
+    if (!by || !this.d.nodeId || by === this.d.nodeId) return;
+    try {
+      await this.d.knex('linkage_runs').insert({
+        spec_id: specId,
+        file_name: name,
+        file_sha256: null,
+        kind: '-',
+        started_at: new Date(),
+        finished_at: new Date(),
+        result: 'failed',
+        message: `取込の途中でサーバー ${by} が停止したため、サーバー ${this.d.nodeId} が引き継いで取り込み直します`,
+      });
+    } catch (e) {
+      this.d.logger.warn('interrupted linkage load not recorded', { specId, error: e });
+    }
+  }
+
   /** Stops taking files; a load in progress is abandoned (rolled back) and redone next start. */
   async stop(): Promise<void> {
     this.stopped = true;
@@ -134,6 +177,12 @@ export class DropFolderWatcher {
   async confirmHold(holdId: number, staffId: number, reason: string): Promise<FileResult> {
     // Everything — the checks, the load, the resolution — in the serial apply queue: a newer file or
     // a second confirmation that arrives meanwhile is seen, never raced.
+    // Under a lease (ops/leases.ts), only the node that holds it applies files.
+    if (this.d.fence && (!this.started || this.stopped))
+      throw new DomainError('state.conflict', {
+        detail:
+          'このサーバーは連携ファイルの取込を担当していません (複数のサーバーで動かしているとき、担当は稼働状況の画面に表示されます)。担当のサーバーの画面から操作してください',
+      });
     return this.inQueue(async () => {
       const hold = await findHold(this.d.knex, holdId);
       if (!hold) throw new DomainError('notFound.resource', { what: `保留中の全件ファイル (番号 ${holdId})` });
@@ -246,6 +295,12 @@ export class DropFolderWatcher {
           await this.processOne(specId, entry);
         } catch (e) {
           if (this.stopped) continue;
+          // Another node holds the linkage lease now: the file stays in processing/ for it.
+          if (e instanceof LeaseLostError) {
+            this.d.logger.warn('linkage lease lost during a load; the file is left to the node that holds it', { specId });
+            this.stopped = true;
+            continue;
+          }
           // The file stays in processing/; try again later, backing off (the database may be away).
           const name = path.basename(entry);
           const attempt = (this.attempts.get(name) ?? 0) + 1;
@@ -308,6 +363,7 @@ export class DropFolderWatcher {
       displayName: () => name,
       controlBase: () => path.join(p.drop, name),
       onProgress: (pr) => this.progress.set(specId, { ...pr, startedAt }),
+      ...(this.d.fence ? { fence: this.d.fence } : {}),
       ...extra,
     }).finally(() => this.progress.delete(specId));
     return result;
