@@ -169,6 +169,8 @@ export interface AppConfig {
   http: { tls?: { cert: string; key: string }; redirectPort?: number };
   ups: UpsSettings;
   backup: BackupSettings;
+  /** Remote maintenance log: where sudo writes the maintenance users' commands (the maintenance_vpn role sets it up). */
+  maintenance: { sudoLog: string };
 }
 
 const time = { type: 'string', pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' } as const;
@@ -339,6 +341,14 @@ export const appConfigSchema = {
             },
           },
         },
+      },
+    },
+    maintenance: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        sudoLog: { type: 'string', minLength: 1, default: '/var/log/madoguchi-maintenance/sudo.log' },
       },
     },
     backup: {

@@ -14,4 +14,5 @@ export const NAV: readonly { href: string; label: string; permission: string }[]
   { href: '/admin/audit', label: '監査ログ', permission: 'audit.read' },
   { href: '/admin/procedures', label: '手続き設定', permission: 'admin.procedures' },
   { href: '/admin/operations', label: '稼働状況', permission: 'admin.staff' },
+  { href: '/admin/maintenance', label: '保守の記録', permission: 'admin.staff' },
 ];

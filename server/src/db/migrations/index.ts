@@ -21,6 +21,7 @@ import * as m019 from './m019_rpa_core_system.js';
 import * as m020 from './m020_certificate_issuances.js';
 import * as m021 from './m021_card_readers.js';
 import * as m022 from './m022_resident_screens.js';
+import * as m024 from './m024_maintenance.js';
 
 /**
  * Migrations are additive only and return one schema-builder chain, so that the same code
@@ -55,6 +56,7 @@ export const migrations: readonly Migration[] = [
   { name: '020_certificate_issuances', up: m020.up, down: m020.down },
   { name: '021_card_readers', up: m021.up, down: m021.down },
   { name: '022_resident_screens', up: m022.up, down: m022.down },
+  { name: '024_maintenance', up: m024.up, down: m024.down },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {
