@@ -99,7 +99,7 @@ export function addMaintenanceCommands(program: Command): void {
           appendAudit(trx, {
             ...cliActor(),
             action: 'maintenance.read',
-            targetKind: 'maintenanceSession',
+            targetKind: 'maintenance',
             result: 'success',
             detail: { since, until, sessions: r.sessions.length },
           }),

@@ -55,10 +55,16 @@ export async function recordPamEvent(knex: Knex, e: PamEvent, now: Date = new Da
   if (e.type !== 'close_session') return { kind: 'ignored' };
   return knex.transaction(async (trx) => {
     // The same sshd process opens and closes a session: its pid pairs them; without it, the newest open one from the address.
-    let q = trx('maintenance_sessions').where({ login: e.user }).whereNull('closed_at');
-    if (e.sshdPid !== null) q = q.where({ sshd_pid: e.sshdPid });
-    else q = e.rhost === null ? q.whereNull('remote_address') : q.where({ remote_address: e.rhost });
-    const open = (await q.orderBy('opened_at', 'desc').orderBy('id', 'desc').first()) as MaintenanceSessionRow | undefined;
+    const candidates = (await trx('maintenance_sessions')
+      .where({ login: e.user })
+      .whereNull('closed_at')
+      .orderBy('opened_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(50)) as MaintenanceSessionRow[];
+    const open =
+      candidates.find((s) => e.sshdPid !== null && s.sshd_pid === e.sshdPid) ??
+      candidates.find((s) => (s.sshd_pid === null || e.sshdPid === null) && s.remote_address === e.rhost && s.tty === e.tty) ??
+      candidates.find((s) => (s.sshd_pid === null || e.sshdPid === null) && s.remote_address === e.rhost);
     await appendAudit(
       trx,
       {

@@ -30,7 +30,7 @@ export function registerMaintenanceRoutes({ route, deps, render, actor }: RouteK
         appendAudit(trx, {
           ...actor(ctx),
           action: 'maintenance.read',
-          targetKind: 'maintenanceSession',
+          targetKind: 'maintenance',
           targetIds: [],
           result: 'success',
           detail: { from, to, sessions: report.sessions.length },
