@@ -61,10 +61,12 @@ export async function recordPamEvent(knex: Knex, e: PamEvent, now: Date = new Da
       .orderBy('opened_at', 'desc')
       .orderBy('id', 'desc')
       .limit(50)) as MaintenanceSessionRow[];
+    // Should sshd ever close from another process than it opened, the newest open session from the
+    // same address (and terminal) is closed: a close is not lost, at worst two parallel sessions swap ends.
     const open =
       candidates.find((s) => e.sshdPid !== null && s.sshd_pid === e.sshdPid) ??
-      candidates.find((s) => (s.sshd_pid === null || e.sshdPid === null) && s.remote_address === e.rhost && s.tty === e.tty) ??
-      candidates.find((s) => (s.sshd_pid === null || e.sshdPid === null) && s.remote_address === e.rhost);
+      candidates.find((s) => s.remote_address === e.rhost && s.tty === e.tty) ??
+      candidates.find((s) => s.remote_address === e.rhost);
     await appendAudit(
       trx,
       {
