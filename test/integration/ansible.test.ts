@@ -308,9 +308,12 @@ describe('Ansible: ansible-lint, syntax check, and the server roles applied to a
       expect(pam).to.match(/^session optional pam_exec\.so quiet \/usr\/local\/sbin\/madoguchi-maintenance-pam$/m);
       const hook = at('usr/local/sbin/madoguchi-maintenance-pam');
       expect(mode(hook)).to.equal('755');
-      expect(readFileSync(hook, 'utf8')).to.contain("/usr/local/bin/madoguchi maintenance pam").and.contain(' madoguchi-vendor ');
+      expect(readFileSync(hook, 'utf8')).to.contain('/usr/local/bin/madoguchi maintenance pam').and.contain(' madoguchi-vendor ');
       // Other PAM steps, and users outside the logged groups, return at once without madoguchi.
-      for (const env of [{ PAM_TYPE: 'auth', PAM_USER: 'root' }, { PAM_TYPE: 'open_session', PAM_USER: 'root' }]) {
+      for (const env of [
+        { PAM_TYPE: 'auth', PAM_USER: 'root' },
+        { PAM_TYPE: 'open_session', PAM_USER: 'root' },
+      ]) {
         const r = spawnSync(hook, [], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 5000 });
         expect(r.status, r.stderr).to.equal(0);
       }

@@ -37,7 +37,13 @@ describe('remote maintenance log', function () {
         encoding: 'utf8',
         env: { PATH: process.env.PATH, HOME: process.env.HOME, MADOGUCHI_DATA_DIR: dataDir, MADOGUCHI_CONFIG_DIR: config, ...env },
       });
-    const pam = { PAM_USER: 'vendor-sato', PAM_RHOST: '172.31.250.7', PAM_SERVICE: 'sshd', PAM_TTY: '/dev/pts/0', MADOGUCHI_SSHD_PID: '4242' };
+    const pam = {
+      PAM_USER: 'vendor-sato',
+      PAM_RHOST: '172.31.250.7',
+      PAM_SERVICE: 'sshd',
+      PAM_TTY: '/dev/pts/0',
+      MADOGUCHI_SSHD_PID: '4242',
+    };
 
     before(async () => {
       config = configWithSudoLog(t.dir, sudoFixture);
@@ -61,7 +67,14 @@ describe('remote maintenance log', function () {
       expect(open.status, open.stderr).to.equal(0);
       const rows = await knex('maintenance_sessions');
       expect(rows).to.have.length(1);
-      expect(rows[0]).to.deep.include({ login: 'vendor-sato', remote_address: '172.31.250.7', service: 'sshd', tty: '/dev/pts/0', sshd_pid: 4242, closed_at: null });
+      expect(rows[0]).to.deep.include({
+        login: 'vendor-sato',
+        remote_address: '172.31.250.7',
+        service: 'sshd',
+        tty: '/dev/pts/0',
+        sshd_pid: 4242,
+        closed_at: null,
+      });
       const audit = await knex('audit_trail').where({ action: 'maintenance.sessionOpen' });
       expect(audit).to.have.length(1);
       expect(audit[0]).to.deep.include({ staff_login: 'ssh:vendor-sato', client_address: '172.31.250.7', result: 'success' });
@@ -76,16 +89,31 @@ describe('remote maintenance log', function () {
       const session = await knex('maintenance_sessions').first();
       const runs = await knex('maintenance_commands').orderBy('id');
       expect(runs).to.have.length(1);
-      expect(JSON.parse(runs[0].argv as string)).to.deep.equal(['staff', 'import', '/nonexistent/[個人番号マスク].csv', '--dry-run', '--passwords-out', 'token=[伏せ字]']);
-      expect(runs[0]).to.deep.include({ session_id: session.id, sudo_user: 'vendor-sato', client_address: '172.31.250.7', exit_code: 2 });
-      expect(runs[0].finished_at).to.not.equal(null);
+      expect(JSON.parse(runs[0]!.argv)).to.deep.equal([
+        'staff',
+        'import',
+        '/nonexistent/[個人番号マスク].csv',
+        '--dry-run',
+        '--passwords-out',
+        'token=[伏せ字]',
+      ]);
+      expect(runs[0]).to.deep.include({ session_id: session!.id, sudo_user: 'vendor-sato', client_address: '172.31.250.7', exit_code: 2 });
+      expect(runs[0]!.finished_at).to.not.equal(null);
     });
 
     it('closes the session it opened (same sshd); a close it cannot pair is audited as a failure', async () => {
       const close = cli(['maintenance', 'pam'], { ...pam, PAM_TYPE: 'close_session' });
       expect(close.status, close.stderr).to.equal(0);
-      expect((await knex('maintenance_sessions').first()).closed_at).to.not.equal(null);
-      const again = await recordPamEvent(knex, { type: 'close_session', user: 'vendor-sato', rhost: '172.31.250.7', service: 'sshd', tty: null, sshdPid: 4242, host: null });
+      expect((await knex('maintenance_sessions').first())!.closed_at).to.not.equal(null);
+      const again = await recordPamEvent(knex, {
+        type: 'close_session',
+        user: 'vendor-sato',
+        rhost: '172.31.250.7',
+        service: 'sshd',
+        tty: null,
+        sshdPid: 4242,
+        host: null,
+      });
       expect(again).to.deep.equal({ kind: 'unmatched' });
       const closes = await knex('audit_trail').where({ action: 'maintenance.sessionClose' }).orderBy('seq');
       expect(closes.map((a: { result: string }) => a.result)).to.deep.equal(['success', 'failure']);
@@ -107,7 +135,7 @@ describe('remote maintenance log', function () {
       expect(await knex('audit_trail').where({ action: 'maintenance.read' })).to.have.length(1);
       // Outside any session now (closed): recorded without one, with its exit code.
       const last = await knex('maintenance_commands').orderBy('id', 'desc').first();
-      expect(JSON.parse(last.argv as string)).to.deep.equal(['maintenance', 'list', '--json']);
+      expect(JSON.parse(last!.argv)).to.deep.equal(['maintenance', 'list', '--json']);
       expect(last).to.deep.include({ session_id: null, exit_code: 0 });
     });
   });
@@ -143,19 +171,25 @@ describe('remote maintenance log', function () {
       const sato = body.slice(body.indexOf('data-session="1"'), body.indexOf('</details>', body.indexOf('data-session="1"')));
       expect(sato).to.contain('vendor-sato').and.contain('172.31.250.7').and.contain('(30 分)');
       expect(sato).to.contain('staff import jinji.csv --dry-run').and.contain('終了コード 0');
-      expect(sato).to.contain('/usr/bin/systemctl status madoguchi').and.contain('拒否 (command not allowed)').and.contain('拒否 (3 incorrect password attempts)');
+      expect(sato)
+        .to.contain('/usr/bin/systemctl status madoguchi')
+        .and.contain('拒否 (command not allowed)')
+        .and.contain('拒否 (3 incorrect password attempts)');
       expect(sato).to.contain('/usr/bin/journalctl -u madoguchi --since today --until now --output short-iso');
       // Another login's sudo line and the line after the session closed are not this session's.
       expect(sato).to.not.contain('/usr/bin/id');
       const kato = body.slice(body.indexOf('data-session="2"'));
-      expect(kato.slice(0, kato.indexOf('</details>'))).to.contain('接続中').and.contain('/usr/bin/id');
+      expect(kato.slice(0, kato.indexOf('</details>')))
+        .to.contain('接続中')
+        .and.contain('/usr/bin/id');
       // Secrets and My Numbers never reach the page; broken lines are listed with their reasons.
       expect(body).to.not.contain('s3cret-pw').and.not.contain('1234-5678-9012');
       const broken = body.slice(body.indexOf('id="sudo-unreadable"'));
-      for (const reason of ['年がありません', 'COMMAND= がありません', 'sudo の記録の形ではありません', '日時が読めません']) expect(broken).to.contain(reason);
+      for (const reason of ['年がありません', 'COMMAND= がありません', 'sudo の記録の形ではありません', '日時が読めません'])
+        expect(broken).to.contain(reason);
       const look = await s.knex('audit_trail').where({ action: 'maintenance.read', staff_id: admin.staffId });
       expect(look).to.have.length(1);
-      expect(JSON.parse(look[0].detail as string)).to.deep.include({ from: '2026-12-07', to: '2026-12-08', sessions: 2 });
+      expect(JSON.parse(look[0]!.detail!)).to.deep.include({ from: '2026-12-07', to: '2026-12-08', sessions: 2 });
     });
 
     it('refuses a counter clerk and a reviewer, and audits both refusals', async () => {
@@ -165,7 +199,7 @@ describe('remote maintenance log', function () {
         expect(res.status, group).to.equal(403);
         const refusal = await s.knex('audit_trail').where({ action: 'access.denied', staff_id: who.staffId }).first();
         expect(refusal, group).to.not.equal(undefined);
-        expect(JSON.parse(refusal.detail as string)).to.deep.include({ route: '/admin/maintenance' });
+        expect(JSON.parse(refusal!.detail!)).to.deep.include({ route: '/admin/maintenance' });
       }
       expect(await s.knex('audit_trail').where({ action: 'maintenance.read' })).to.have.length(1);
     });

@@ -9,7 +9,9 @@ const fixture = (name: string) => readFileSync(path.join(repoRoot, 'test/fixture
 
 describe('maintenance log: redaction of command lines', () => {
   it('replaces the values of secret options, in both spellings, and keeps everything else', () => {
-    expect(redactArgv(['staff', 'add-admin', 'kanri', '--password', 'hunter2', '--db-password=pa ss', '--token', 't0k', '--api-key=k'])).to.deep.equal([
+    expect(
+      redactArgv(['staff', 'add-admin', 'kanri', '--password', 'hunter2', '--db-password=pa ss', '--token', 't0k', '--api-key=k']),
+    ).to.deep.equal([
       'staff',
       'add-admin',
       'kanri',
@@ -21,15 +23,9 @@ describe('maintenance log: redaction of command lines', () => {
       `--api-key=${REDACTED}`,
     ]);
     // A file named after passwords is not a password; --reason is kept.
-    expect(redactArgv(['staff', 'import', 'jinji.csv', '--passwords-out', '/root/初期パスワード.csv', '--reason', '異動の取込'])).to.deep.equal([
-      'staff',
-      'import',
-      'jinji.csv',
-      '--passwords-out',
-      '/root/初期パスワード.csv',
-      '--reason',
-      '異動の取込',
-    ]);
+    expect(
+      redactArgv(['staff', 'import', 'jinji.csv', '--passwords-out', '/root/初期パスワード.csv', '--reason', '異動の取込']),
+    ).to.deep.equal(['staff', 'import', 'jinji.csv', '--passwords-out', '/root/初期パスワード.csv', '--reason', '異動の取込']);
   });
 
   it('replaces NAME=value secrets and URL passwords', () => {
@@ -43,7 +39,13 @@ describe('maintenance log: redaction of command lines', () => {
   });
 
   it('never keeps a My Number (12 digits, grouped or full-width), not even in --reason', () => {
-    const out = redactArgv(['--reason', '個人番号 123456789012 の確認', '1234-5678-9012', '１２３４５６７８９０１２', 'visit-9876543210987']).join(' ');
+    const out = redactArgv([
+      '--reason',
+      '個人番号 123456789012 の確認',
+      '1234-5678-9012',
+      '１２３４５６７８９０１２',
+      'visit-9876543210987',
+    ]).join(' ');
     expect(out).to.not.match(/123456789012|1234-5678-9012|１２３４５６７８９０１２/);
     expect(out).to.contain('[個人番号マスク]');
     // 13 digits is not a My Number's shape and stays (a 宛名番号 may be that long).
@@ -64,7 +66,15 @@ describe('maintenance log: the sudo log file', () => {
     expect(lines.filter((l) => l.kind === 'unreadable')).to.deep.equal([]);
     const entries = lines as SudoEntry[];
     expect(entries).to.have.length(12);
-    expect(entries[0]).to.deep.include({ user: 'mdgvendor1', host: 'vm', tty: null, pwd: '/tmp', runAs: 'root', command: '/usr/bin/id', refusal: null });
+    expect(entries[0]).to.deep.include({
+      user: 'mdgvendor1',
+      host: 'vm',
+      tty: null,
+      pwd: '/tmp',
+      runAs: 'root',
+      command: '/usr/bin/id',
+      refusal: null,
+    });
     expect(entries[0]!.at.getTime()).to.equal(new Date(2026, 11, 7, 20, 49, 14).getTime());
     expect(entries[4]).to.deep.include({ refusal: 'command not allowed', command: '/usr/bin/cat /etc/shadow' });
     expect(entries[8]).to.deep.include({ refusal: '3 incorrect password attempts', tty: 'pts/0', command: '/usr/bin/whoami' });
@@ -76,7 +86,9 @@ describe('maintenance log: the sudo log file', () => {
   });
 
   it('shows broken lines as unreadable with the reason, never drops them, and redacts them too', () => {
-    const lines = parseSudoLog(fixture('sudo.log') + 'Dec  7 10:13:00 2026 : vendor-sato : HOST=m ; USER=root ; COMMAND=x --password=abc 123456789012 ; TRUNC');
+    const lines = parseSudoLog(
+      fixture('sudo.log') + 'Dec  7 10:13:00 2026 : vendor-sato : HOST=m ; USER=root ; COMMAND=x --password=abc 123456789012 ; TRUNC',
+    );
     const unreadable = lines.filter((l): l is SudoUnreadable => l.kind === 'unreadable');
     expect(unreadable.map((u) => [u.line, u.reason])).to.deep.equal([
       [11, '年がありません (sudoers の Defaults に log_year が必要です)'],
@@ -103,7 +115,9 @@ describe('maintenance log: the sudo log file', () => {
       '/usr/local/bin/madoguchi',
       '/usr/bin/journalctl',
     ]);
-    expect(mine[5]!.command).to.equal(`/usr/local/bin/madoguchi staff import jinji.csv --reason [個人番号マスク] MADOGUCHI_DB_PASSWORD=${REDACTED}`);
+    expect(mine[5]!.command).to.equal(
+      `/usr/local/bin/madoguchi staff import jinji.csv --reason [個人番号マスク] MADOGUCHI_DB_PASSWORD=${REDACTED}`,
+    );
     expect(mine[6]!.command).to.equal('/usr/bin/journalctl -u madoguchi --since today --until now --output short-iso');
   });
 });

@@ -4,7 +4,17 @@
  * audit every refusal on these routes and every request that its handler did not audit itself.
  */
 export type PersonalTarget =
-  'resident' | 'visit' | 'notice' | 'procedures' | 'certificateRequest' | 'print' | 'rpaJob' | 'cardReading' | 'staff' | 'audit' | 'maintenance';
+  | 'resident'
+  | 'visit'
+  | 'notice'
+  | 'procedures'
+  | 'certificateRequest'
+  | 'print'
+  | 'rpaJob'
+  | 'cardReading'
+  | 'staff'
+  | 'audit'
+  | 'maintenance';
 
 /** Path patterns (`:param` or concrete values) → the kind of personal data behind them. First match wins. */
 const RULES: readonly [RegExp, PersonalTarget | null][] = [

@@ -88,7 +88,8 @@ export class CommandRecorder {
         const file = path.resolve(this.target!.dataDir, settings.sqlite.file);
         if (!existsSync(file)) return skip('データベースがまだありません');
         // root would leave root-owned -wal/-shm files that the service cannot open.
-        if (process.getuid?.() === 0 && statSync(file).uid !== 0) return skip('root では書き込みません。sudo -u madoguchi で実行してください');
+        if (process.getuid?.() === 0 && statSync(file).uid !== 0)
+          return skip('root では書き込みません。sudo -u madoguchi で実行してください');
       }
       knex = openDatabase(settings, this.target!.dataDir);
     } catch (e) {

@@ -130,7 +130,12 @@ export async function recordCommandStart(knex: Knex, run: CommandRun): Promise<v
  */
 export async function recordCommandEnd(knex: Knex, run: CommandRun, exitCode: number, finishedAt: Date = new Date()): Promise<void> {
   const n = await knex('maintenance_commands').where({ run_id: run.runId }).update({ finished_at: finishedAt, exit_code: exitCode });
-  if (!Number(n)) await knex('maintenance_commands').insert({ ...commandRow(run, await sessionOf(knex, run)), finished_at: finishedAt, exit_code: exitCode });
+  if (!Number(n))
+    await knex('maintenance_commands').insert({
+      ...commandRow(run, await sessionOf(knex, run)),
+      finished_at: finishedAt,
+      exit_code: exitCode,
+    });
 }
 
 export interface MaintenanceCommand {

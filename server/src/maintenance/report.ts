@@ -22,7 +22,12 @@ export interface MaintenanceReport {
 const UNREADABLE_SHOWN = 100;
 
 /** The log of [from, to): the sessions, the `madoguchi` runs in and outside them, and each session's sudo commands. */
-export async function maintenanceReport(knex: Knex, sudoLogFile: string, range: { from: Date; to: Date }, now: Date = new Date()): Promise<MaintenanceReport> {
+export async function maintenanceReport(
+  knex: Knex,
+  sudoLogFile: string,
+  range: { from: Date; to: Date },
+  now: Date = new Date(),
+): Promise<MaintenanceReport> {
   const [log, sudo] = await Promise.all([listMaintenance(knex, range), readSudoLog(sudoLogFile)]);
   const lines = sudo.state === 'ok' ? sudo.lines : [];
   const unreadable = lines.filter((l): l is SudoUnreadable => l.kind === 'unreadable');

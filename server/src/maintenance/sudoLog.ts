@@ -109,8 +109,7 @@ export function parseSudoLog(text: string): SudoLine[] {
 }
 
 export type SudoLogRead =
-  | { state: 'ok'; file: string; lines: SudoLine[] }
-  | { state: 'missing' | 'unreadable'; file: string; message: string };
+  { state: 'ok'; file: string; lines: SudoLine[] } | { state: 'missing' | 'unreadable'; file: string; message: string };
 
 /**
  * Reads the log and the one rotated before it (`<file>.1`, kept uncompressed by the role's
@@ -120,11 +119,15 @@ export async function readSudoLog(file: string): Promise<SudoLogRead> {
   try {
     const current = await readFile(file, 'utf8');
     const previous = await readFile(`${file}.1`, 'utf8').catch(() => null);
-    const lines = [...(previous === null ? [] : parseSudoLog(previous).map((l) => ({ ...l, file: `${file}.1` }))), ...parseSudoLog(current).map((l) => ({ ...l, file }))];
+    const lines = [
+      ...(previous === null ? [] : parseSudoLog(previous).map((l) => ({ ...l, file: `${file}.1` }))),
+      ...parseSudoLog(current).map((l) => ({ ...l, file })),
+    ];
     return { state: 'ok', file, lines };
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return { state: 'missing', file, message: 'sudo の記録ファイルがありません (保守用 VPN のロールを適用すると作られます)' };
+    if (code === 'ENOENT')
+      return { state: 'missing', file, message: 'sudo の記録ファイルがありません (保守用 VPN のロールを適用すると作られます)' };
     return { state: 'unreadable', file, message: `sudo の記録ファイルを読めません (${code ?? String(e)})` };
   }
 }
