@@ -20,7 +20,7 @@ function sessionItem(s: SessionReport, now: Date): SafeHtml {
   const rows = [
     ...s.commands.map((c) => ({
       at: c.startedAt,
-      row: html`<tr><td>${time(c.startedAt)}</td><td>madoguchi</td><td>${c.sudoUser ? `${c.osUser} (sudo)` : c.osUser}</td><td><code>${c.argv.join(' ')}</code></td><td class="${c.exitCode === 0 ? '' : 'result-failed'}">${exitText(c)}${c.finishedAt ? html` <span class="muted">(${durationText(c.startedAt, c.finishedAt)})</span>` : ''}</td></tr>`,
+      row: html`<tr><td>${time(c.startedAt)}</td><td>madoguchi</td><td>${c.sudoUser ? `${c.sudoUser} → ${c.osUser}` : c.osUser}</td><td><code>${c.argv.join(' ')}</code></td><td class="${c.exitCode === 0 ? '' : 'result-failed'}">${exitText(c)}${c.finishedAt ? html` <span class="muted">(${durationText(c.startedAt, c.finishedAt)})</span>` : ''}</td></tr>`,
     })),
     ...s.sudo.map((e) => ({
       at: e.at,
