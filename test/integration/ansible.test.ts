@@ -303,6 +303,37 @@ describe('Ansible: ansible-lint, syntax check, and the server roles applied to a
       expect(cfg.workDir).to.equal(path.join(agentDir, 'work'));
     });
 
+    it('logs maintenance sessions (PAM hook, optional) and sudo commands (sudoers drop-in, readable log, rotation)', () => {
+      const pam = readFileSync(at('etc/pam.d/sshd'), 'utf8');
+      expect(pam).to.match(/^session optional pam_exec\.so quiet \/usr\/local\/sbin\/madoguchi-maintenance-pam$/m);
+      const hook = at('usr/local/sbin/madoguchi-maintenance-pam');
+      expect(mode(hook)).to.equal('755');
+      expect(readFileSync(hook, 'utf8')).to.contain('/usr/local/bin/madoguchi maintenance pam').and.contain(' madoguchi-vendor ');
+      // Other PAM steps, and users outside the logged groups, return at once without madoguchi.
+      for (const env of [
+        { PAM_TYPE: 'auth', PAM_USER: 'root' },
+        { PAM_TYPE: 'open_session', PAM_USER: 'root' },
+      ]) {
+        const r = spawnSync(hook, [], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 5000 });
+        expect(r.status, r.stderr).to.equal(0);
+      }
+      const sudoers = readFileSync(at('etc/sudoers.d/madoguchi-maintenance'), 'utf8');
+      expect(sudoers).to.match(
+        /^Defaults:%madoguchi-vendor logfile="\/var\/log\/madoguchi-maintenance\/sudo\.log", log_year, log_host, loglinelen=0$/m,
+      );
+      expect(sudoers).to.match(/^Defaults:%madoguchi-vendor env_keep \+= "SSH_CONNECTION"$/m);
+      expect(mode(at('etc/sudoers.d/madoguchi-maintenance'))).to.equal('440');
+      if (spawnSync('visudo', ['--version']).status === 0) {
+        const check = spawnSync('visudo', ['-cf', at('etc/sudoers.d/madoguchi-maintenance')], { encoding: 'utf8' });
+        expect(check.status, check.stdout + check.stderr).to.equal(0);
+      }
+      expect(mode(at('var/log/madoguchi-maintenance/sudo.log'))).to.equal('640');
+      expect(readFileSync(at('etc/logrotate.d/madoguchi-maintenance'), 'utf8'))
+        .to.contain('/var/log/madoguchi-maintenance/sudo.log {')
+        .and.contain('create 0640 root madoguchi')
+        .and.contain('delaycompress');
+    });
+
     it('hardens SSH for the vendor and mounts the standby share as the backup target', () => {
       const sshd = readFileSync(at('etc/ssh/sshd_config.d/50-madoguchi-maintenance.conf'), 'utf8');
       for (const line of [

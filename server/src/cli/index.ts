@@ -1,15 +1,17 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError } from '../config/yamlFile.js';
 import { LinkageFileError } from '../linkage/forward/reader.js';
+import { CommandRecorder } from '../maintenance/commandRecord.js';
 import { version } from '../version.js';
 import { addAuditCommands } from './audit.js';
 import { addClientCommands } from './clients.js';
 import { addClusterCommands } from './cluster.js';
 import { addLanguageCommands } from './languages.js';
 import { addPreEntryCommands } from './preEntry.js';
-import { int } from './common.js';
+import { common, int } from './common.js';
 import { addFormsCommands } from './forms.js';
 import { localizeHelp } from './help.js';
+import { addMaintenanceCommands } from './maintenance.js';
 import { addLinkageCommands } from './linkage.js';
 import { addNoticesCommands } from './notices.js';
 import { addBackupCommands, addCertCommands, addMigrateCommand, addUpsEventCommand } from './ops.js';
@@ -51,14 +53,32 @@ export function buildCli(): Command {
   addBackupCommands(program); // backup now|list|verify, restore
   addMigrateCommand(program); // migrate
   addClusterCommands(program); // cluster status
+  addMaintenanceCommands(program); // maintenance pam|list
   localizeHelp(program); // last: it reaches every command added above
   return program;
 }
 
-/** Runs the command line; errors become a message on stderr and an exit code (2: bad arguments, 1: other). */
+/** `maintenance pam` for the maintenance log: the names from the program down to the command. */
+function commandPath(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c?.parent; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
+/**
+ * Runs the command line; errors become a message on stderr and an exit code (2: bad arguments,
+ * 1: other). Every command's run is recorded in the maintenance log from here (the preAction hook
+ * of the program reaches every subcommand), with its exit code once it is over.
+ */
 export async function main(argv: string[]): Promise<void> {
+  const program = buildCli();
+  const recorder = new CommandRecorder(argv.slice(2));
+  program.hook('preAction', async (_program, action) => {
+    const o = common(action);
+    await recorder.start(commandPath(action), { config: o.config, dataDir: o.dataDir });
+  });
   try {
-    await buildCli().parseAsync(argv);
+    await program.parseAsync(argv);
   } catch (e) {
     if (e instanceof ConfigError) console.error(`設定ファイルのエラー:\n${e.message}`);
     else if (e instanceof LinkageFileError) console.error(e.message);
@@ -66,4 +86,6 @@ export async function main(argv: string[]): Promise<void> {
     else console.error(e instanceof Error ? `エラー: ${e.message}` : e);
     process.exitCode = e instanceof InvalidArgumentError ? 2 : 1;
   }
+  const code = process.exitCode;
+  await recorder.finish(typeof code === 'number' ? code : Number(code ?? 0) || 0);
 }

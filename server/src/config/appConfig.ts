@@ -200,6 +200,8 @@ export interface AppConfig {
   backup: BackupSettings;
   disks: DiskSettings;
   cluster: ClusterSettings;
+  /** Remote maintenance log: where sudo writes the maintenance users' commands (the maintenance_vpn role sets it up). */
+  maintenance: { sudoLog: string };
 }
 
 const time = { type: 'string', pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' } as const;
@@ -379,6 +381,14 @@ export const appConfigSchema = {
       properties: {
         nodeId: { type: ['string', 'null'], pattern: '^[A-Za-z0-9_.:-]{1,100}$', default: null },
         leaseSeconds: { type: 'integer', minimum: 2, maximum: 600, default: 30 },
+      },
+    },
+    maintenance: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        sudoLog: { type: 'string', minLength: 1, default: '/var/log/madoguchi-maintenance/sudo.log' },
       },
     },
     backup: {

@@ -714,6 +714,34 @@ export type LeaseRow = {
   expires_at: Date | number | string;
 };
 
+/** A row of `maintenance_sessions` as the driver returns it. */
+export type MaintenanceSessionRow = {
+  id: number;
+  login: string;
+  remote_address: string | null;
+  service: string;
+  tty: string | null;
+  sshd_pid: number | null;
+  host: string | null;
+  opened_at: Date | number | string;
+  closed_at: Date | number | string | null;
+};
+
+/** A row of `maintenance_commands` as the driver returns it. */
+export type MaintenanceCommandRow = {
+  id: number;
+  run_id: string;
+  session_id: number | null;
+  os_user: string;
+  sudo_user: string | null;
+  client_address: string | null;
+  argv: string;
+  host: string | null;
+  started_at: Date | number | string;
+  finished_at: Date | number | string | null;
+  exit_code: number | null;
+};
+
 /** Every table of the schema with its columns, in the order the migrations created them. */
 export const tableColumns = {
   residents: [
@@ -1155,6 +1183,20 @@ export const tableColumns = {
   resident_screens: ['id', 'counter_id', 'token_hash', 'label', 'paired_at', 'paired_by', 'revoked_at', 'last_seen_at'],
   notice_signatures: ['id', 'notice_id', 'method', 'image', 'sha256', 'signed_at', 'recorded_by', 'screen_id'],
   leases: ['name', 'holder', 'token', 'acquired_at', 'renewed_at', 'expires_at'],
+  maintenance_sessions: ['id', 'login', 'remote_address', 'service', 'tty', 'sshd_pid', 'host', 'opened_at', 'closed_at'],
+  maintenance_commands: [
+    'id',
+    'run_id',
+    'session_id',
+    'os_user',
+    'sudo_user',
+    'client_address',
+    'argv',
+    'host',
+    'started_at',
+    'finished_at',
+    'exit_code',
+  ],
 } as const satisfies Record<string, readonly string[]>;
 
 export type TableName = keyof typeof tableColumns;
@@ -1206,6 +1248,8 @@ export interface TableRows {
   resident_screens: ResidentScreenRow;
   notice_signatures: NoticeSignatureRow;
   leases: LeaseRow;
+  maintenance_sessions: MaintenanceSessionRow;
+  maintenance_commands: MaintenanceCommandRow;
 }
 
 /**
@@ -1265,5 +1309,7 @@ declare module 'knex/types/tables.js' {
     resident_screens: Knex.CompositeTableType<TableRows['resident_screens'], WritableRow<TableRows['resident_screens']>>;
     notice_signatures: Knex.CompositeTableType<TableRows['notice_signatures'], WritableRow<TableRows['notice_signatures']>>;
     leases: Knex.CompositeTableType<TableRows['leases'], WritableRow<TableRows['leases']>>;
+    maintenance_sessions: Knex.CompositeTableType<TableRows['maintenance_sessions'], WritableRow<TableRows['maintenance_sessions']>>;
+    maintenance_commands: Knex.CompositeTableType<TableRows['maintenance_commands'], WritableRow<TableRows['maintenance_commands']>>;
   }
 }

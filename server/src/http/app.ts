@@ -31,6 +31,7 @@ import { CardRelay } from '../cards/relay.js';
 import { registerHomeRoutes } from './routes/home.js';
 import { registerLinkageRoutes } from './routes/linkage.js';
 import { registerNoticeRoutes } from './routes/notices.js';
+import { registerMaintenanceRoutes } from './routes/maintenance.js';
 import { registerOperationsRoutes } from './routes/operations.js';
 import { registerPrintRoutes } from './routes/print.js';
 import { registerProcedureAdmin } from './routes/procedureAdmin.js';
@@ -222,6 +223,7 @@ export function createApp(deps: AppDeps): { app: Koa; router: Router; routes: Ro
   registerStatsRoutes(kit);
   registerSupportMeasureRoutes(kit);
   registerOperationsRoutes(kit);
+  registerMaintenanceRoutes(kit);
 
   // The pre-entry page's texts (config/languages → strings.js), read on each request so that an
   // edit applies without a restart; `madoguchi pre-entry publish` writes the same file.

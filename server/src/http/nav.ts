@@ -17,4 +17,5 @@ export const NAV: readonly { href: string; label: string; permission: string }[]
   { href: '/admin/audit', label: '監査ログ', permission: 'audit.read' },
   { href: '/admin/procedures', label: '手続き設定', permission: 'admin.procedures' },
   { href: '/admin/operations', label: '稼働状況', permission: OPERATIONS_PERMISSION },
+  { href: '/admin/maintenance', label: '保守の記録', permission: OPERATIONS_PERMISSION },
 ];

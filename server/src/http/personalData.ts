@@ -4,7 +4,17 @@
  * audit every refusal on these routes and every request that its handler did not audit itself.
  */
 export type PersonalTarget =
-  'resident' | 'visit' | 'notice' | 'procedures' | 'certificateRequest' | 'print' | 'rpaJob' | 'cardReading' | 'staff' | 'audit';
+  | 'resident'
+  | 'visit'
+  | 'notice'
+  | 'procedures'
+  | 'certificateRequest'
+  | 'print'
+  | 'rpaJob'
+  | 'cardReading'
+  | 'staff'
+  | 'audit'
+  | 'maintenance';
 
 /** Path patterns (`:param` or concrete values) → the kind of personal data behind them. First match wins. */
 const RULES: readonly [RegExp, PersonalTarget | null][] = [
@@ -36,6 +46,8 @@ const RULES: readonly [RegExp, PersonalTarget | null][] = [
   [/^(\/rpa\/|\/api\/v1\/agent\/)/, 'rpaJob'],
   [/^\/admin\/staff(\/|$)/, 'staff'],
   [/^\/admin\/audit(\/|$)/, 'audit'],
+  // The maintenance log: who of the vendor's staff connected from where, and what they ran.
+  [/^\/admin\/maintenance(\/|$)/, 'maintenance'],
 ];
 
 /** The personal data a route path (its pattern or a concrete request path) serves, or null. */

@@ -22,6 +22,7 @@ import * as m020 from './m020_certificate_issuances.js';
 import * as m021 from './m021_card_readers.js';
 import * as m022 from './m022_resident_screens.js';
 import * as m023 from './m023_leases.js';
+import * as m024 from './m024_maintenance.js';
 
 /**
  * Migrations are additive only and return one schema-builder chain, so that the same code
@@ -57,6 +58,7 @@ export const migrations: readonly Migration[] = [
   { name: '021_card_readers', up: m021.up, down: m021.down },
   { name: '022_resident_screens', up: m022.up, down: m022.down },
   { name: '023_leases', up: m023.up, down: m023.down },
+  { name: '024_maintenance', up: m024.up, down: m024.down },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

@@ -167,6 +167,6 @@ ${cluster.leases.map((l) => html`<tr data-lease="${l.name}"><td>${LEASE_LABEL[l.
 <table id="ops-rpa"><thead><tr>${jobStatuses.map((s) => html`<th>${jobStatusLabels[s]}</th>`)}</tr></thead>
 <tbody><tr>${jobStatuses.map((s) => html`<td class="num" data-status="${s}">${jobs.get(s) ?? 0}</td>`)}</tr></tbody></table>
 ${power.state !== 'online' ? html`<p class="warning">停電中のため、RPA 端末へ新しいジョブを渡していません。</p>` : ''}
-<p class="muted"><a href="/linkage">前方連携の詳細</a> ・ <a href="/rpa/jobs">RPA ジョブの一覧</a></p>`,
+<p class="muted"><a href="/linkage">前方連携の詳細</a> ・ <a href="/rpa/jobs">RPA ジョブの一覧</a> ・ <a href="/admin/maintenance">保守の記録 (遠隔保守の接続と実行したコマンド)</a></p>`,
   };
 }
