@@ -15,7 +15,7 @@ usage() {
   cat <<'EOF'
 使い方: upgrade.sh 新しいバンドル.tar.gz [--prefix DIR] [--data-dir DIR] [--config-dir DIR]
                   [--port N] [--host ADDR] [--systemd [--unit NAME]] [--backup-dir DIR]
-                  [--keep N] [--health-timeout SEC] [--stop-timeout SEC]
+                  [--keep N] [--health-timeout SEC] [--stop-timeout SEC] [--bin-dir DIR]
   省略したオプションは前回の install.sh / upgrade.sh の値 (<prefix>/install.conf) を使います。
   既定: --backup-dir /var/backups/madoguchi --keep 3 (残すリリースの数) --health-timeout 60
 EOF
@@ -149,6 +149,7 @@ madoguchi "$new_rel" migrate || rollback "マイグレーションに失敗し�
 switch_link previous "releases/$old"
 switch_link current "releases/$new"
 save_install_conf
+install_wrapper
 
 if [ "$START" = 1 ]; then
   start_server "$new"
