@@ -117,6 +117,9 @@ rollback() {
   if [ -n "$prev_before" ]; then switch_link previous "releases/$prev_before"; else rm -f "$PREFIX/previous"; fi
   local failed_log
   if [ "$SYSTEMD" = 1 ]; then failed_log="journalctl -u $UNIT"; else failed_log="$(server_log "$new")"; fi
+  # The old release is known to be good: give it at least 60 s (a short --health-timeout meant for
+  # the new release must not turn a working rollback into "the rollback failed").
+  [ "$HEALTH_TIMEOUT" -ge 60 ] || HEALTH_TIMEOUT=60
   if [ "$restored" = 1 ] && start_server "$old" && wait_healthy "$old_rel"; then
     cat >&2 <<EOF
 

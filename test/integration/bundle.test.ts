@@ -488,7 +488,17 @@ describe('offline bundle: npm run bundle, verify.sh, install.sh, upgrade.sh with
     });
 
     it('a healthy new release becomes current, the old one previous, migrations ran, old releases pruned', async () => {
-      const up = run('bash', [path.join(p.prefix, 'current/upgrade.sh'), good, '--prefix', p.prefix, '--keep', '2']);
+      // --health-timeout again: the bad upgrade's 6 s is in install.conf now.
+      const up = run('bash', [
+        path.join(p.prefix, 'current/upgrade.sh'),
+        good,
+        '--prefix',
+        p.prefix,
+        '--keep',
+        '2',
+        '--health-timeout',
+        '60',
+      ]);
       expect(up.status, `${up.stdout}\n${up.stderr}`).to.equal(0);
       expect(up.stdout).to.include(`まどぐち ${version} → 9.0.2 の更新が完了しました`);
       pids.add(serverPid(p.data));
