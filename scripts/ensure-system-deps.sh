@@ -1,10 +1,19 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that madoguchi needs for one purpose, when they are missing.
 #   build  : what `npm install` needs to compile native modules (better-sqlite3)
-#   server : what the running server needs
+#   server : what the running server (the appliance) needs; the bundle carries its own node and
+#            compiled modules, so no compiler. The single list: docs/operations.md §2.3 and the
+#            Ansible role madoguchi_server (vars/main.yml) must say the same (test/unit/system-deps.test.ts).
 #   test   : what the whole test suite needs
 # As root it runs apt-get; otherwise it prints the exact command and fails.
+#   --list PURPOSE prints the packages, one a line, and changes nothing. The bundle ships this
+#   script, so `bash madoguchi-<版>/ensure-system-deps.sh --list server` works on the server.
 set -euo pipefail
+list=0
+if [ "${1:-}" = --list ]; then
+  list=1
+  shift
+fi
 purpose="${1:-test}"
 
 build_pkgs=(python3 make g++)
@@ -15,7 +24,8 @@ build_pkgs=(python3 make g++)
 # fonts-lexi-gulim (1.5 MB): LexiGulim for Korean (all 11,172 Hangul syllables); fonts-lohit-deva (0.2 MB):
 # Lohit Devanagari for Nepali. About 9.6 MB installed together; fonts-noto-cjk would be about 89 MB.
 # smartmontools (about 2 MB): smartctl, whose JSON the disk monitor reads (municipality.yaml disks.smart).
-server_pkgs=(openssl smartmontools fonts-ipamj-mincho fonts-ipaexfont-gothic fonts-dejavu-core fonts-arphic-gbsn00lp fonts-lexi-gulim fonts-lohit-deva)
+# nut-client: upsmon, which hands power events to `madoguchi ups-event` and shuts the host down (§4).
+server_pkgs=(openssl fonts-ipamj-mincho fonts-ipaexfont-gothic fonts-dejavu-core fonts-arphic-gbsn00lp fonts-lexi-gulim fonts-lohit-deva nut-client smartmontools)
 # chromium: the browser tests drive Debian's Chromium (/usr/bin/chromium) through playwright-core,
 # which never downloads a browser of its own. fonts-ipaexfont-gothic: a Japanese font for the
 # screenshots (about 6 MB installed; fonts-noto-cjk would be about 90 MB).
@@ -38,10 +48,15 @@ test_pkgs=(sqlite3 chromium fonts-ipaexfont-gothic fonts-ipamj-mincho poppler-ut
 
 case "$purpose" in
   build)  wanted=("${build_pkgs[@]}") ;;
-  server) wanted=("${build_pkgs[@]}" "${server_pkgs[@]}") ;;
+  server) wanted=("${server_pkgs[@]}") ;;
   test)   wanted=("${build_pkgs[@]}" "${server_pkgs[@]}" "${test_pkgs[@]}") ;;
-  *) echo "usage: $0 build|server|test" >&2; exit 2 ;;
+  *) echo "usage: $0 [--list] build|server|test" >&2; exit 2 ;;
 esac
+
+if [ "$list" = 1 ]; then
+  printf '%s\n' "${wanted[@]}" | awk 'NF && !seen[$0]++'
+  exit 0
+fi
 
 missing=()
 for p in "${wanted[@]}"; do

@@ -11,9 +11,13 @@ usage() {
   cat <<'EOF'
 使い方: install.sh [--prefix DIR] [--data-dir DIR] [--config-dir DIR] [--port N] [--host ADDR]
                   [--no-start] [--systemd [--unit NAME]] [--health-timeout SEC] [--stop-timeout SEC]
+                  [--bin-dir DIR]
   既定: --prefix /opt/madoguchi --data-dir /var/lib/madoguchi --config-dir /etc/madoguchi
-        --port 8080 --host 127.0.0.1 --health-timeout 60
-  --systemd   起動・停止を systemctl (ユニット madoguchi) で行う。無ければ nohup でバックグラウンド起動
+        --port 8080 --host 127.0.0.1 --health-timeout 60 --bin-dir /usr/local/bin
+  --systemd   起動・停止を systemctl (ユニット madoguchi) で行う。ユニットが無ければ同梱の
+              systemd/madoguchi.service を /etc/systemd/system に置く。
+              --systemd なしでは nohup でバックグラウンド起動
+  --bin-dir   コマンド madoguchi (<prefix>/current/bin/madoguchi へのリンク) を置くフォルダー
   --no-start  インストールとマイグレーションだけ行い、起動しない
   版を上げるときは upgrade.sh を使ってください。
 EOF
@@ -63,6 +67,8 @@ madoguchi "$release" migrate
 
 switch_link current "releases/$version"
 save_install_conf
+install_wrapper
+[ "$SYSTEMD" = 1 ] && install_unit "$release"
 
 if [ "$START" = 1 ]; then
   stop_server
@@ -84,9 +90,9 @@ cat <<EOF
   データ     : $DATA_DIR
   サーバー   : $state
   ログ       : $( [ "$SYSTEMD" = 1 ] && echo "journalctl -u $UNIT と $DATA_DIR/logs/" || echo "$(server_log "$version") と $DATA_DIR/logs/")
+  コマンド   : $BIN_DIR/madoguchi (→ $PREFIX/current/bin/madoguchi)
   版の更新   : $PREFIX/current/upgrade.sh 新しいバンドル.tar.gz
 
 最初のシステム管理者を作ってください (初期パスワードが 1 回だけ表示されます):
-  sudo -u "$(stat -c %U "$DATA_DIR")" $PREFIX/current/node/bin/node $PREFIX/current/app/server/bin/madoguchi.js staff add-admin <ログインID> \
-       --data-dir $DATA_DIR --config $CONFIG_DIR
+  sudo -u $(stat -c %U "$DATA_DIR") madoguchi staff add-admin <ログインID>
 EOF

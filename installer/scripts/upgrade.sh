@@ -15,7 +15,7 @@ usage() {
   cat <<'EOF'
 使い方: upgrade.sh 新しいバンドル.tar.gz [--prefix DIR] [--data-dir DIR] [--config-dir DIR]
                   [--port N] [--host ADDR] [--systemd [--unit NAME]] [--backup-dir DIR]
-                  [--keep N] [--health-timeout SEC] [--stop-timeout SEC]
+                  [--keep N] [--health-timeout SEC] [--stop-timeout SEC] [--bin-dir DIR]
   省略したオプションは前回の install.sh / upgrade.sh の値 (<prefix>/install.conf) を使います。
   既定: --backup-dir /var/backups/madoguchi --keep 3 (残すリリースの数) --health-timeout 60
 EOF
@@ -117,6 +117,9 @@ rollback() {
   if [ -n "$prev_before" ]; then switch_link previous "releases/$prev_before"; else rm -f "$PREFIX/previous"; fi
   local failed_log
   if [ "$SYSTEMD" = 1 ]; then failed_log="journalctl -u $UNIT"; else failed_log="$(server_log "$new")"; fi
+  # The old release is known to be good: give it at least 60 s (a short --health-timeout meant for
+  # the new release must not turn a working rollback into "the rollback failed").
+  [ "$HEALTH_TIMEOUT" -ge 60 ] || HEALTH_TIMEOUT=60
   if [ "$restored" = 1 ] && start_server "$old" && wait_healthy "$old_rel"; then
     cat >&2 <<EOF
 
@@ -149,6 +152,7 @@ madoguchi "$new_rel" migrate || rollback "マイグレーションに失敗し�
 switch_link previous "releases/$old"
 switch_link current "releases/$new"
 save_install_conf
+install_wrapper
 
 if [ "$START" = 1 ]; then
   start_server "$new"

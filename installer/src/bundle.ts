@@ -96,10 +96,13 @@ export function planBundle(
   for (const p of closure.packages) collect(path.join(repoRoot, p.dir), `app/${p.dir}`, keepInPackage, entries);
   collect(path.join(repoRoot, 'config'), 'config', keepAll, entries);
   collect(path.join(repoRoot, 'docs'), 'docs', keepAll, entries);
-  for (const script of ['install.sh', 'upgrade.sh', 'verify.sh', 'lib/common.sh']) {
+  for (const script of ['install.sh', 'upgrade.sh', 'verify.sh', 'lib/common.sh', 'bin/madoguchi', 'systemd/madoguchi.service']) {
     const from = path.join(installerDir, 'scripts', script);
     entries.push({ from, to: script, size: statSync(from).size });
   }
+  // The Debian package list (`--list server`), so that the server's list travels with the release.
+  const deps = path.join(repoRoot, 'scripts/ensure-system-deps.sh');
+  entries.push({ from: deps, to: 'ensure-system-deps.sh', size: statSync(deps).size });
   const helper = path.join(installerDir, 'dist/runtime/helper.js');
   if (!existsSync(helper)) throw new Error(`${helper} がありません。先に npm run build を実行してください`);
   const helperCode = readFileSync(helper, 'utf8').replace(/^\/\/# sourceMappingURL=.*$/m, '');

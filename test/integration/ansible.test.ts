@@ -109,6 +109,8 @@ describe('Ansible: ansible-lint, syntax check, and the server roles applied to a
     nut_users: [{ name: 'upsmon-local', password: 'nut-secret', upsmon: 'primary' }],
     nut_listen_addresses: ['127.0.0.1', '10.20.1.10'],
     nut_allowed_clients: ['10.20.1.11/32'],
+    linkage_share_client_cidrs: ['10.20.3.10/32', 'fd00:30::10/128'],
+    linkage_share_password: 'smb-secret',
     // agent.yaml: Linux paths instead of C:\ProgramData so that the agent's loader can read them here.
     madoguchi_agent_server_url: 'https://madoguchi.town.example.lg.jp',
     madoguchi_agent_token_file: path.join(agentDir, 'token'),
@@ -125,6 +127,7 @@ describe('Ansible: ansible-lint, syntax check, and the server roles applied to a
   const at = (p: string) => path.join(root, p);
   let lint: Promise<Run>;
   let syntax: Promise<Run>;
+  let placeholders: Promise<Run>;
   let v1: string;
   let v2: string;
 
@@ -136,6 +139,9 @@ describe('Ansible: ansible-lint, syntax check, and the server roles applied to a
     // Lint and the syntax check run while the playbook is applied (their results are read last).
     lint = run('ansible-lint', ['--offline', '--nocolor', '--profile', 'production'], env);
     syntax = run('ansible-playbook', ['--syntax-check', 'site.yml', '-i', 'inventory/example/hosts.yml'], env);
+    // The whole site.yml with the example inventory as shipped (its vault.yml holds CHANGE-ME…):
+    // it must stop in the first play, on the controller, before connecting to any host.
+    placeholders = run('ansible-playbook', ['site.yml', '-i', 'inventory/example/hosts.yml'], env);
     mkdirSync(ctl, { recursive: true });
     mkdirSync(agentDir, { recursive: true });
     writeFileSync(path.join(agentDir, 'token'), 'mdg_test-token-0123456789\n');
@@ -164,6 +170,7 @@ describe('Ansible: ansible-lint, syntax check, and the server roles applied to a
       expect(readlinkSync(at('opt/madoguchi/current'))).to.equal('releases/0.0.1');
       expect(existsSync(at('opt/madoguchi/releases/0.0.1/manifest.json'))).to.equal(true);
       expect(existsSync(at('opt/madoguchi/previous'))).to.equal(false);
+      expect(readlinkSync(at('usr/local/bin/madoguchi'))).to.equal('/opt/madoguchi/current/bin/madoguchi');
       expect(readFileSync(at('opt/madoguchi/install.conf'), 'utf8'))
         .to.contain('PORT=443\n')
         .and.contain('STOP_TIMEOUT=45\n');
@@ -214,6 +221,33 @@ describe('Ansible: ansible-lint, syntax check, and the server roles applied to a
       }
       expect(unit).to.match(/^ReadWritePaths=\/var\/lib\/madoguchi \/var\/log\/madoguchi -\/var\/backups\/madoguchi$/m);
       expect(unit).to.not.match(/^MemoryDenyWriteExecute/m);
+
+      // The bundle's unit (install.sh --systemd without Ansible) says the same, rendered with the same values.
+      const bundled = spawnSync(
+        'bash',
+        [
+          '-c',
+          '. "$0/lib/common.sh"; PREFIX=/opt/madoguchi DATA_DIR=/var/lib/madoguchi CONFIG_DIR=/etc/madoguchi BACKUP_DIR=/var/backups/madoguchi PORT=443 HOST=0.0.0.0 STOP_TIMEOUT=45; render_unit "$0/systemd/madoguchi.service" madoguchi madoguchi',
+          path.join(repoRoot, 'installer/scripts'),
+        ],
+        { encoding: 'utf8' },
+      );
+      expect(bundled.status, bundled.stderr).to.equal(0);
+      const directives = (text: string) =>
+        text
+          .split('\n')
+          .map((l) => l.trim())
+          .filter((l) => /^[A-Za-z_]+=/.test(l));
+      const differ = /^(Environment|EnvironmentFile|ReadWritePaths)=/;
+      expect(directives(bundled.stdout).filter((l) => !differ.test(l))).to.deep.equal(directives(unit).filter((l) => !differ.test(l)));
+      // Its environment is the one Ansible writes to madoguchi.env.
+      const envFile = directives(readFileSync(at('etc/madoguchi/madoguchi.env'), 'utf8'));
+      expect(
+        directives(bundled.stdout)
+          .filter((l) => l.startsWith('Environment='))
+          .map((l) => l.slice('Environment='.length)),
+      ).to.deep.equal(envFile);
+      expect(directives(bundled.stdout)).to.include('ReadWritePaths=/var/lib/madoguchi -/var/backups/madoguchi');
       expect(readFileSync(at('etc/logrotate.d/madoguchi'), 'utf8')).to.contain('/var/log/madoguchi/ups-events.log {');
     });
 
@@ -287,6 +321,55 @@ describe('Ansible: ansible-lint, syntax check, and the server roles applied to a
         if (r.status !== 0 && /Operation not permitted|Permission denied/.test(r.stderr)) skip(`no CAP_NET_ADMIN here: ${r.stderr.trim()}`);
         expect(r.status, `${file}: ${r.stderr}`).to.equal(0);
       }
+    });
+
+    it('shares the linkage drop folders over SMB: one share, SMB3 only, no guest, setgid folders, 445 from the core system only', () => {
+      const conf = readFileSync(at('etc/samba/smb.conf'), 'utf8');
+      const sections = [...conf.matchAll(/^\[([^\]]+)\]$/gm)].map((m) => m[1]);
+      expect(sections).to.deep.equal(['global', 'madoguchi-linkage']); // no [homes], [printers], [print$]
+      const setting = (name: string) => new RegExp(`^\\s+${name.replace(/\$/g, '\\$')}$`, 'm');
+      for (const line of [
+        'server min protocol = SMB3',
+        'server smb encrypt = required',
+        'map to guest = Never',
+        'restrict anonymous = 2',
+        'load printers = no',
+        'disable netbios = yes',
+        'hosts allow = 127.0.0.1 ::1 10.20.3.10/32 fd00:30::10/128',
+        'path = /var/lib/madoguchi/linkage',
+        'valid users = kikan-linkage',
+        'guest ok = no',
+        'force group = madoguchi-linkage',
+        'create mask = 0660',
+        'directory mask = 2770',
+        'veto files = /archive/quarantine/reports/processing/',
+      ])
+        expect(conf, line).to.match(setting(line));
+      expect(conf).to.not.match(/guest ok = yes|public = yes/);
+      // A drop folder per spec, setgid, for the share's group; the root stays closed to others.
+      expect(mode(at('var/lib/madoguchi/linkage'))).to.equal('750');
+      expect((statSync(at('var/lib/madoguchi/linkage/001o005')).mode & 0o7777).toString(8)).to.equal('2770');
+      expect(existsSync(at('var/lib/madoguchi/linkage/ext-arrears'))).to.equal(true);
+      const nft = readFileSync(at('etc/nftables.d/55-linkage-share.nft'), 'utf8');
+      expect(nft).to.contain('ip saddr { 10.20.3.10/32 } tcp dport 445 accept');
+      expect(nft).to.contain('ip6 saddr { fd00:30::10/128 } tcp dport 445 accept');
+      expect(nft).to.contain('tcp dport { 139, 445 } counter drop');
+      if (spawnSync('nft', ['--version']).status === 0) {
+        const r = spawnSync('nft', ['-c', '-f', at('etc/nftables.d/55-linkage-share.nft')], { encoding: 'utf8' });
+        if (!(r.status !== 0 && /Operation not permitted|Permission denied/.test(r.stderr))) expect(r.status, r.stderr).to.equal(0);
+      }
+    });
+
+    it("validates smb.conf with Samba's testparm", function () {
+      // Samba's own parser, where samba-common-bin is installed (not in the test packages: ~53 MB).
+      if (spawnSync('testparm', ['--version']).status !== 0) {
+        console.log('      (testparm check skipped: samba-common-bin is not installed)');
+        this.skip();
+      }
+      const tp = spawnSync('testparm', ['-s', '--suppress-prompt', at('etc/samba/smb.conf')], { encoding: 'utf8' });
+      expect(tp.status, tp.stderr).to.equal(0);
+      expect(tp.stderr).to.not.match(/Unknown parameter|Ignoring unknown/);
+      expect(tp.stdout).to.contain('[madoguchi-linkage]');
     });
 
     it("renders the RPA agent's agent.yaml so that the agent's own loader accepts it (headless Edge by default)", () => {
@@ -390,6 +473,35 @@ describe('Ansible: ansible-lint, syntax check, and the server roles applied to a
       const r = await lint;
       expect(r.code, r.out).to.equal(0);
       expect(r.out).to.match(/Passed with production profile: 0 failure\(s\), 0 warning\(s\)/);
+    });
+
+    it('refuses the example inventory as shipped: every CHANGE-ME secret named in Japanese, no host touched', async () => {
+      const r = await placeholders;
+      expect(r.code, r.out.slice(-3000)).to.equal(2);
+      for (const name of ['vault_winrm_password', 'vault_linkage_share_password', 'vault_agent_tokens', 'vault_core_system_passwords'])
+        expect(r.out).to.contain(`秘密の値 ${name} が空か、まだ仮の値 (CHANGE-ME…) のままです`);
+      expect(r.out).to.match(/madoguchi-srv01\s*: ok=0\s+changed=0\s+unreachable=0\s+failed=1/);
+      expect(r.out).to.not.contain('PLAY [UPS server');
+    });
+
+    it('the secrets preflight passes real values and refuses an empty one or a placeholder in a role variable', async () => {
+      const good = { vault_winrm_password: 'x9!real', vault_agent_tokens: { 'rpa-pc01': 'mdg_real' } };
+      const play = (extra: object) =>
+        run(
+          'ansible-playbook',
+          ['-i', 'localhost,', '-c', 'local', 'tests/secrets-preflight.yml', '-e', JSON.stringify({ ...good, ...extra })],
+          env,
+        );
+      const [ok, empty, placeholder] = await Promise.all([
+        play({}),
+        play({ vault_linkage_share_password: '' }),
+        play({ madoguchi_upsmon_password: 'CHANGE-ME-upsmon' }),
+      ]);
+      expect(ok.code, ok.out.slice(-3000)).to.equal(0);
+      expect(empty.code).to.equal(2);
+      expect(empty.out).to.contain('秘密の値 vault_linkage_share_password が空か');
+      expect(placeholder.code).to.equal(2);
+      expect(placeholder.out).to.contain('秘密の値 madoguchi_upsmon_password がまだ仮の値');
     });
 
     it('passes ansible-playbook --syntax-check with the example inventory', async () => {

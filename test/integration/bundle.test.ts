@@ -17,6 +17,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { archiveName, readManifest, repackRelease, topDirName } from '../../installer/src/index.js';
@@ -63,6 +64,32 @@ async function stopGroup(pid: number): Promise<void> {
     for (let i = 0; i < 50 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100));
     if (!alive(pid)) return;
   }
+}
+
+/** `madoguchi …` as an administrator types it: found through PATH, from the install's --bin-dir. */
+const onPath = (binDir: string, args: string[], env: NodeJS.ProcessEnv = {}): SpawnSyncReturns<string> =>
+  spawnSync('madoguchi', args, { encoding: 'utf8', env: { PATH: `${binDir}:/usr/bin:/bin:/usr/sbin:/sbin`, ...env } });
+
+function plainHttp(
+  port: number,
+  method: string,
+  urlPath: string,
+  headers: Record<string, string> = {},
+  body = '',
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: '127.0.0.1', port, method, path: urlPath, agent: false, headers: { ...headers, connection: 'close' } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 const serverPid = (dataDir: string) => Number(readFileSync(path.join(dataDir, 'madoguchi.pid'), 'utf8').trim());
@@ -117,6 +144,9 @@ describe('offline bundle: npm run bundle, verify.sh, install.sh, upgrade.sh with
       'app/server/data/local-governments.csv',
       'app/node_modules/better-sqlite3/build/Release/better_sqlite3.node',
       'config/municipality.yaml',
+      'bin/madoguchi',
+      'systemd/madoguchi.service',
+      'ensure-system-deps.sh',
       'install.sh',
       'upgrade.sh',
       'verify.sh',
@@ -154,6 +184,29 @@ describe('offline bundle: npm run bundle, verify.sh, install.sh, upgrade.sh with
     expect(m.fileCount).to.equal(m.files.length);
   });
 
+  it('ships systemd/madoguchi.service, which install.sh --systemd fills in with the installation (no @…@ left)', () => {
+    const r = run('bash', [
+      '-c',
+      '. "$0/lib/common.sh"; PREFIX=/opt/m DATA_DIR=/srv/d CONFIG_DIR=/etc/m BACKUP_DIR=/srv/b PORT=443 HOST=0.0.0.0 STOP_TIMEOUT=45; render_unit "$0/systemd/madoguchi.service" mdg mdgrp',
+      top,
+    ]);
+    expect(r.status, r.stderr).to.equal(0);
+    expect(r.stdout).to.not.include('@');
+    for (const line of [
+      'ExecStart=/opt/m/current/node/bin/node /opt/m/current/app/server/bin/madoguchi.js serve --data-dir /srv/d --config /etc/m',
+      'User=mdg',
+      'Group=mdgrp',
+      'WorkingDirectory=/srv/d',
+      'Environment=MADOGUCHI_PORT=443',
+      'Environment=MADOGUCHI_DATA_DIR=/srv/d',
+      'EnvironmentFile=-/etc/m/madoguchi.env',
+      'ReadWritePaths=/srv/d -/srv/b',
+      'TimeoutStopSec=45',
+      'AmbientCapabilities=CAP_NET_BIND_SERVICE',
+    ])
+      expect(r.stdout).to.match(new RegExp(`^${line.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
+  });
+
   it('verify.sh passes on the unpacked bundle and names a tampered, a missing and an added file', () => {
     const verify = path.join(top, 'verify.sh');
     const ok = run('bash', [verify]);
@@ -189,7 +242,7 @@ describe('offline bundle: npm run bundle, verify.sh, install.sh, upgrade.sh with
 
   it("installs into a clean directory and answers /healthz inside a network namespace with only lo, as the data directory's owner", async () => {
     const root = path.join(tmp.dir, 'offline');
-    const [prefix, data, config] = ['opt', 'data', 'etc'].map((d) => path.join(root, d)) as [string, string, string];
+    const [prefix, data, config, bin] = ['opt', 'data', 'etc', 'bin'].map((d) => path.join(root, d)) as [string, string, string, string];
     dataDirs.push(data);
     // As Ansible prepares it: a data directory owned by the service user (here nobody), install.sh run as root.
     const nobody = Number(run('id', ['-u', 'nobody']).stdout.trim());
@@ -212,12 +265,15 @@ describe('offline bundle: npm run bundle, verify.sh, install.sh, upgrade.sh with
       config,
       '--port',
       String(port),
+      '--bin-dir',
+      bin,
     ]);
     expect(inst.status, `${inst.stdout}\n${inst.stderr}`).to.equal(0);
     expect(inst.stdout)
       .to.include('検査 OK')
       .and.include(`まどぐち ${version} のインストールが完了しました`)
-      .and.include('既定の設定をコピーしました');
+      .and.include('既定の設定をコピーしました')
+      .and.include('sudo -u nobody madoguchi staff add-admin <ログインID>\n');
     const pid = serverPid(data);
     pids.add(pid);
 
@@ -231,6 +287,22 @@ describe('offline bundle: npm run bundle, verify.sh, install.sh, upgrade.sh with
     expect(readlinkSync(`/proc/${pid}/exe`)).to.equal(realpathSync(node));
     expect(readFileSync(`/proc/${pid}/status`, 'utf8')).to.match(new RegExp(`^Uid:\\t${nobody}\\t`, 'm'));
     expect(statSync(path.join(data, 'madoguchi.sqlite')).uid).to.equal(nobody);
+
+    // The command on the PATH follows `current`; run by root, it works as the data folder's owner
+    // (the database stays the service's), with the installed folders and no options.
+    expect(readlinkSync(path.join(bin, 'madoguchi'))).to.equal(path.join(prefix, 'current/bin/madoguchi'));
+    const v = onPath(bin, ['--version']);
+    expect(v.status, v.stderr).to.equal(0);
+    expect(v.stdout.trim()).to.equal(version);
+    const reg = onPath(bin, ['client', 'register', 'as-root']);
+    expect(reg.status, reg.stderr).to.equal(0);
+    expect(statSync(path.join(data, 'madoguchi.sqlite')).uid).to.equal(nobody);
+    const asOwner = spawnSync('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', 'madoguchi', 'client', 'list'], {
+      encoding: 'utf8',
+      env: { PATH: `${bin}:/usr/bin:/bin` },
+    });
+    expect(asOwner.status, asOwner.stderr).to.equal(0);
+    expect(asOwner.stdout).to.match(/^as-root\t/m);
 
     const netns = `--net=/proc/${pid}/ns/net`;
     const links = run('nsenter', [netns, 'ip', '-o', 'link']);
@@ -271,7 +343,7 @@ describe('offline bundle: npm run bundle, verify.sh, install.sh, upgrade.sh with
   });
 
   describe('upgrade.sh', () => {
-    const p = { prefix: '', data: '', config: '', backups: '', port: 0 };
+    const p = { prefix: '', data: '', config: '', backups: '', bin: '', port: 0 };
     let bad: string;
     let good: string;
     const cli = (...args: string[]) =>
@@ -314,6 +386,7 @@ describe('offline bundle: npm run bundle, verify.sh, install.sh, upgrade.sh with
         data: path.join(root, 'data'),
         config: path.join(root, 'etc'),
         backups: path.join(root, 'backups'),
+        bin: path.join(root, 'bin'),
         port: await freePort(),
       });
       dataDirs.push(p.data);
@@ -329,6 +402,8 @@ describe('offline bundle: npm run bundle, verify.sh, install.sh, upgrade.sh with
         String(p.port),
         '--backup-dir',
         p.backups,
+        '--bin-dir',
+        p.bin,
       ]);
       expect(inst.status, `${inst.stdout}\n${inst.stderr}`).to.equal(0);
       pids.add(serverPid(p.data));
@@ -351,6 +426,36 @@ describe('offline bundle: npm run bundle, verify.sh, install.sh, upgrade.sh with
       writeFileSync(app.replace(top, dir), appJs);
       bump(dir, '9.0.2');
       good = (await repackRelease(dir, '9.0.2', path.join(tmp.dir, 'good'), 1)).archive.file;
+    });
+
+    it('the madoguchi command on the PATH makes the first administrator, whose one-time password logs in over HTTP', async () => {
+      const v = onPath(p.bin, ['--version']);
+      expect(v.status, v.stderr).to.equal(0);
+      expect(v.stdout.trim()).to.equal(version);
+      const add = onPath(p.bin, ['staff', 'add-admin', 'admin1']);
+      expect(add.status, add.stderr).to.equal(0);
+      expect(add.stderr).to.include('システム管理者「admin1」を作りました');
+      const password = add.stdout.trim();
+      expect(password).to.match(/^\S{14}$/);
+      expect(onPath(p.bin, ['staff', 'add-admin', 'admin1']).status).to.equal(2);
+
+      // One connection per request (node:http, no agent): no idle keep-alive socket is left for the
+      // next test's fetch to reuse after the server closed it.
+      const page = await plainHttp(p.port, 'GET', '/login');
+      const cookie = (page.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]).join('; ');
+      const csrf = /name="_csrf" value="([^"]+)"/.exec(page.body)![1]!;
+      const login = (pw: string) =>
+        plainHttp(
+          p.port,
+          'POST',
+          '/login',
+          { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+          new URLSearchParams({ _csrf: csrf, loginId: 'admin1', password: pw }).toString(),
+        );
+      expect((await login(`${password}x`)).status).to.equal(401);
+      const ok = await login(password);
+      expect(ok.status).to.equal(303);
+      expect(ok.headers.location).to.equal('/password'); // must change it first
     });
 
     it('rolls back automatically when the new release fails its health check: old release, old data, exit 3', async () => {
@@ -379,10 +484,21 @@ describe('offline bundle: npm run bundle, verify.sh, install.sh, upgrade.sh with
       expect(t.migrations).to.not.include('999_upgrade_probe');
       expect(cli('client', 'list').stdout).to.match(/^upgrade-probe\t/m);
       expect(readdirSync(p.backups)).to.have.length(1);
+      expect(onPath(p.bin, ['--version']).stdout.trim()).to.equal(version);
     });
 
     it('a healthy new release becomes current, the old one previous, migrations ran, old releases pruned', async () => {
-      const up = run('bash', [path.join(p.prefix, 'current/upgrade.sh'), good, '--prefix', p.prefix, '--keep', '2']);
+      // --health-timeout again: the bad upgrade's 6 s is in install.conf now.
+      const up = run('bash', [
+        path.join(p.prefix, 'current/upgrade.sh'),
+        good,
+        '--prefix',
+        p.prefix,
+        '--keep',
+        '2',
+        '--health-timeout',
+        '60',
+      ]);
       expect(up.status, `${up.stdout}\n${up.stderr}`).to.equal(0);
       expect(up.stdout).to.include(`まどぐち ${version} → 9.0.2 の更新が完了しました`);
       pids.add(serverPid(p.data));
@@ -403,6 +519,8 @@ describe('offline bundle: npm run bundle, verify.sh, install.sh, upgrade.sh with
       expect(t.migrations.at(-1)).to.equal('999_upgrade_probe');
       expect(cli('client', 'list').stdout).to.match(/^upgrade-probe\t/m);
       expect(readdirSync(p.backups)).to.have.length(2);
+      // The command moved with `current`.
+      expect(onPath(p.bin, ['--version']).stdout.trim()).to.equal('9.0.2');
     });
   });
 });

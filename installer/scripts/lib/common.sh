@@ -2,6 +2,7 @@
 # Shared by install.sh and upgrade.sh (sourced, never run). Installed layout (every path under
 # --prefix): releases/<version>/, current -> releases/<version>, previous -> the release before,
 # install.conf (the options of the last install/upgrade, read back as defaults).
+# <bin-dir>/madoguchi -> <prefix>/current/bin/madoguchi: the command on the PATH.
 
 PREFIX=/opt/madoguchi
 DATA_DIR=/var/lib/madoguchi
@@ -14,6 +15,7 @@ BACKUP_DIR=/var/backups/madoguchi
 KEEP=3
 HEALTH_TIMEOUT=60
 STOP_TIMEOUT=45
+BIN_DIR=/usr/local/bin
 START=1
 SERVER_PID=
 
@@ -31,7 +33,7 @@ ARGS=()
 parse_options() {
   while [ $# -gt 0 ]; do
     case "$1" in
-      --prefix | --data-dir | --config-dir | --port | --host | --unit | --backup-dir | --keep | --health-timeout | --stop-timeout)
+      --prefix | --data-dir | --config-dir | --port | --host | --unit | --backup-dir | --keep | --health-timeout | --stop-timeout | --bin-dir)
         [ $# -ge 2 ] || die "$1 に値がありません" 2
         OPT[$1]="$2"
         shift 2
@@ -57,12 +59,14 @@ parse_options() {
   [ -n "${OPT[--keep]:-}" ] && KEEP="${OPT[--keep]}"
   [ -n "${OPT[--health-timeout]:-}" ] && HEALTH_TIMEOUT="${OPT[--health-timeout]}"
   [ -n "${OPT[--stop-timeout]:-}" ] && STOP_TIMEOUT="${OPT[--stop-timeout]}"
+  [ -n "${OPT[--bin-dir]:-}" ] && BIN_DIR="${OPT[--bin-dir]}"
   [ -n "${OPT[--systemd]:-}" ] && SYSTEMD=1
   # shellcheck disable=SC2034 # read by install.sh and upgrade.sh
   [ -n "${OPT[--no-start]:-}" ] && START=0
   DATA_DIR="$(abspath "$DATA_DIR")"
   CONFIG_DIR="$(abspath "$CONFIG_DIR")"
   BACKUP_DIR="$(abspath "$BACKUP_DIR")"
+  BIN_DIR="$(abspath "$BIN_DIR")"
   [[ "$PORT" =~ ^[0-9]+$ ]] && [ "$PORT" -le 65535 ] || die "--port は 0〜65535 の整数です" 2
   [[ "$KEEP" =~ ^[0-9]+$ ]] && [ "$KEEP" -ge 2 ] || die "--keep は 2 以上の整数です (current と previous を残すため)" 2
   [[ "$HEALTH_TIMEOUT" =~ ^[0-9]+$ ]] || die "--health-timeout は秒数です" 2
@@ -80,7 +84,7 @@ abspath() {
 save_install_conf() {
   {
     echo "# まどぐち install.sh / upgrade.sh が書いた設定 (次回の upgrade.sh の既定値)"
-    for v in DATA_DIR CONFIG_DIR PORT HOST SYSTEMD UNIT BACKUP_DIR KEEP HEALTH_TIMEOUT STOP_TIMEOUT; do
+    for v in DATA_DIR CONFIG_DIR PORT HOST SYSTEMD UNIT BACKUP_DIR KEEP HEALTH_TIMEOUT STOP_TIMEOUT BIN_DIR; do
       printf '%s=%q\n' "$v" "${!v}"
     done
   } >"$PREFIX/install.conf.tmp"
@@ -139,6 +143,65 @@ helper() {
   local rel="$1"
   shift
   "${RUN_AS[@]}" "$rel/node/bin/node" "$rel/lib/helper.mjs" "$@"
+}
+
+# The `madoguchi` command on the PATH: a link to current/bin/madoguchi, so that upgrades and
+# rollbacks (which switch `current`) move it too. A file of another origin is left alone.
+install_wrapper() {
+  local link="$BIN_DIR/madoguchi"
+  if [ -e "$link" ] && [ ! -L "$link" ]; then
+    say "警告: $link は まどぐちのリンクではないため置き換えません (コマンド madoguchi は $PREFIX/current/bin/madoguchi です)"
+    return 0
+  fi
+  mkdir -p "$BIN_DIR"
+  ln -sfn "$PREFIX/current/bin/madoguchi" "$BIN_DIR/.madoguchi.new"
+  mv -T "$BIN_DIR/.madoguchi.new" "$link"
+}
+
+# The release's systemd/madoguchi.service with this installation's values, on stdout.
+# Args: template user group. The port decides whether the unit may bind below 1024.
+render_unit() {
+  local text caps
+  shopt -u patsub_replacement 2>/dev/null || true # an & in a path stays an &
+  text="$(cat "$1")"
+  if [ "$PORT" -lt 1024 ]; then
+    caps=$'# Ports below 1024 without running as root.\nCapabilityBoundingSet=CAP_NET_BIND_SERVICE\nAmbientCapabilities=CAP_NET_BIND_SERVICE'
+  else
+    caps='CapabilityBoundingSet='
+  fi
+  text="${text//@PREFIX@/$PREFIX}"
+  text="${text//@DATA_DIR@/$DATA_DIR}"
+  text="${text//@CONFIG_DIR@/$CONFIG_DIR}"
+  text="${text//@BACKUP_DIR@/$BACKUP_DIR}"
+  text="${text//@HOST@/$HOST}"
+  text="${text//@PORT@/$PORT}"
+  text="${text//@STOP_TIMEOUT@/$STOP_TIMEOUT}"
+  text="${text//@USER@/$2}"
+  text="${text//@GROUP@/$3}"
+  text="${text//@CAPABILITIES@/$caps}"
+  printf '%s\n' "$text"
+}
+
+# --systemd without a unit (no Ansible): writes the bundled unit, runs as the data folder's owner.
+install_unit() {
+  local rel="$1" dir=/etc/systemd/system user group
+  systemctl cat "$UNIT" >/dev/null 2>&1 && return 0
+  command -v systemctl >/dev/null 2>&1 || die "systemctl がありません (--systemd を外してください)"
+  [ "$(id -u)" = 0 ] || die "ユニット $UNIT.service を置くには root で実行してください"
+  if [ -z "$DATA_OWNER" ]; then
+    die "データフォルダー $DATA_DIR の所有者が root です。サービス用のユーザーを作って所有者にしてから、もう一度実行してください:
+  useradd --system --user-group --home-dir $DATA_DIR --shell /usr/sbin/nologin madoguchi
+  install -d -o madoguchi -g madoguchi -m 0750 $DATA_DIR"
+  fi
+  user="$(getent passwd "${DATA_OWNER%%:*}" | cut -d: -f1)"
+  group="$(getent group "${DATA_OWNER##*:}" | cut -d: -f1)"
+  [ -n "$user" ] && [ -n "$group" ] || die "データフォルダー $DATA_DIR の所有者 ($DATA_OWNER) がユーザー名・グループ名になりません"
+  render_unit "$rel/systemd/madoguchi.service" "$user" "$group" >"$dir/.$UNIT.service.new"
+  chmod 0644 "$dir/.$UNIT.service.new"
+  mv -f "$dir/.$UNIT.service.new" "$dir/$UNIT.service"
+  systemctl daemon-reload
+  systemctl enable "$UNIT" >/dev/null 2>&1 || say "警告: systemctl enable $UNIT に失敗しました (起動時の自動起動を確認してください)"
+  say "systemd のユニットを置きました: $dir/$UNIT.service (ユーザー $user)"
 }
 
 # Switches a link atomically: a new link beside it, renamed over the old one.
