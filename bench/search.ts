@@ -223,7 +223,8 @@ export interface Server {
 }
 
 /** `madoguchi serve` on a free port; the URL comes from its start line, as in the CLI tests. */
-export function startServer(configDir: string, dataDir: string): Promise<Server> {
+/** `forward: false` keeps the server's lines to itself (error lines are still collected). */
+export function startServer(configDir: string, dataDir: string, forward = true): Promise<Server> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
@@ -243,7 +244,7 @@ export function startServer(configDir: string, dataDir: string): Promise<Server>
       partial = lines.pop()!;
       for (const line of lines) {
         if (/^\[error\]/.test(line)) errorLines.push(line);
-        process.stderr.write(`[server] ${line}\n`);
+        if (forward) process.stderr.write(`[server] ${line}\n`);
       }
       const m = /起動しました: (http:\/\/\S+)/.exec(out);
       if (m && !server.url) {

@@ -158,6 +158,21 @@ const growth = (a: DbStats, b: DbStats) => ({
   rows: Object.fromEntries(Object.keys(b.rows).map((t) => [t, b.rows[t]! - (a.rows[t] ?? 0)])),
 });
 
+/** The outcome and message of the last linkage runs (why a file was refused). */
+function lastRunMessages(file: string): string {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    const runs = db.prepare('SELECT spec_id, result, message FROM linkage_runs ORDER BY id DESC LIMIT 3').all() as {
+      spec_id: string;
+      result: string;
+      message: string | null;
+    }[];
+    return runs.map((r) => `${r.spec_id} ${r.result}: ${(r.message ?? '').slice(0, 300)}`).join(' / ');
+  } finally {
+    db.close();
+  }
+}
+
 export interface TownLoad {
   people: number;
   residentsRows: number;
@@ -166,10 +181,10 @@ export interface TownLoad {
   csvBytes: number;
   generateSeconds: number;
   load: { seconds: number; cpuSeconds: number; peakRssMb: number };
-  dailyFullLoad: { seconds: number; cpuSeconds: number; peakRssMb: number };
-  diff: { rows: number; seconds: number; cpuSeconds: number; bytesAdded: number };
+  dailyFullLoad: { seconds: number; cpuSeconds: number; peakRssMb: number } | null;
+  diff: { rows: number; seconds: number; cpuSeconds: number; bytesAdded: number; refused: string | null };
   dbBytes: number;
-  dbBytesAfterDailyLoad: number;
+  dbBytesAfterDailyLoad: number | null;
   dbBytesPerResident: number;
   tableBytes: Record<string, number>;
   dataDir: string;
@@ -192,10 +207,19 @@ async function loadTown(people: number, dir: string, dailyLoad: boolean, log: (s
   const first = await runCli(['ingest', townDir, '--data-dir', dataDir], log);
   const loaded = dbStats(db);
   log(`  取込 ${first.seconds.toFixed(1)} 秒 (CPU ${first.cpuSeconds} 秒)。`);
-  const daily = dailyLoad ? await runCli(['ingest', townDir, '--data-dir', dataDir, '--force'], log) : first;
+  const daily = dailyLoad ? await runCli(['ingest', townDir, '--data-dir', dataDir, '--force'], log) : null;
   const reloaded = dbStats(db);
-  if (dailyLoad) log(`  毎日の全件取込 (--force) ${daily.seconds.toFixed(1)} 秒 (CPU ${daily.cpuSeconds} 秒)。翌日の差分…`);
-  const diff = dailyLoad && existsSync(diffDir) ? await runCli(['ingest', diffDir, '--data-dir', dataDir], log) : undefined;
+  if (daily) log(`  毎日の全件取込 (--force) ${daily.seconds.toFixed(1)} 秒 (CPU ${daily.cpuSeconds} 秒)。翌日の差分…`);
+  // A refused differential file is reported with the loader's own message, not fatal to the measurement.
+  let diffRefused: string | null = null;
+  const diff =
+    dailyLoad && existsSync(diffDir)
+      ? await runCli(['ingest', diffDir, '--data-dir', dataDir], log).catch(() => {
+          diffRefused = lastRunMessages(db);
+          log(`  差分を取り込めませんでした: ${diffRefused}`);
+          return undefined;
+        })
+      : undefined;
   const afterDiff = dbStats(db);
   return {
     people: summary.people,
@@ -205,15 +229,16 @@ async function loadTown(people: number, dir: string, dailyLoad: boolean, log: (s
     csvBytes,
     generateSeconds: round(gen.seconds)!,
     load: { seconds: round(first.seconds)!, cpuSeconds: round(first.cpuSeconds)!, peakRssMb: first.peakRssMb },
-    dailyFullLoad: { seconds: round(daily.seconds)!, cpuSeconds: round(daily.cpuSeconds)!, peakRssMb: daily.peakRssMb },
+    dailyFullLoad: daily && { seconds: round(daily.seconds)!, cpuSeconds: round(daily.cpuSeconds)!, peakRssMb: daily.peakRssMb },
     diff: {
       rows: summary.diffRows,
       seconds: round(diff?.seconds ?? 0)!,
       cpuSeconds: round(diff?.cpuSeconds ?? 0)!,
       bytesAdded: afterDiff.usedBytes - reloaded.usedBytes,
+      refused: diffRefused,
     },
     dbBytes: loaded.fileBytes,
-    dbBytesAfterDailyLoad: reloaded.fileBytes,
+    dbBytesAfterDailyLoad: daily ? reloaded.fileBytes : null,
     dbBytesPerResident: Math.round(loaded.fileBytes / summary.people),
     tableBytes: loaded.tables,
     dataDir,
@@ -224,7 +249,7 @@ async function loadTown(people: number, dir: string, dailyLoad: boolean, log: (s
 type Staff = Awaited<ReturnType<typeof import('../test/helpers/login.js').loginAs>>;
 
 /** Accepted 4-person 転入 notices and certificate requests over HTTP; growth of the database and logs. */
-async function transactions(url: string, dataDir: string, o: SizingOptions, log: (s: string) => void) {
+async function transactions(url: string, pid: number, dataDir: string, o: SizingOptions, log: (s: string) => void) {
   const { sqliteKnex } = await import('../server/src/db/connect.js');
   const { loginAs } = await import('../test/helpers/login.js');
   const { acceptedMoveIn } = await import('../test/helpers/moveInVisit.js');
@@ -264,15 +289,22 @@ async function transactions(url: string, dataDir: string, o: SizingOptions, log:
     let before = dbStats(db);
     let logBefore = folderBytes(logs);
     let t0 = process.hrtime.bigint();
+    let cpu0 = cpuSeconds(pid);
     for (let i = 0; i < o.notices; i++) await close((await acceptedMoveIn(url, knex, clerk, addresses[i % addresses.length])).visitId);
     const noticeSeconds = secondsSince(t0);
     let after = dbStats(db);
-    const notices = { ...growth(before, after), logBytes: folderBytes(logs) - logBefore, seconds: round(noticeSeconds) };
+    const notices = {
+      ...growth(before, after),
+      logBytes: folderBytes(logs) - logBefore,
+      seconds: round(noticeSeconds),
+      serverCpuSeconds: cpuSeconds(pid) - cpu0,
+    };
     log(`  転入 ${o.notices} 件: ${noticeSeconds.toFixed(1)} 秒、データベース +${notices.usedBytes} バイト`);
 
     before = after;
     logBefore = folderBytes(logs);
     t0 = process.hrtime.bigint();
+    cpu0 = cpuSeconds(pid);
     const ok = async (res: Response, what: string) => {
       if (res.status !== 303 && res.status !== 200) throw new Error(`${what}: ${res.status} ${(await res.text()).slice(0, 300)}`);
       return res;
@@ -303,7 +335,12 @@ async function transactions(url: string, dataDir: string, o: SizingOptions, log:
     }
     const certSeconds = secondsSince(t0);
     after = dbStats(db);
-    const certificates = { ...growth(before, after), logBytes: folderBytes(logs) - logBefore, seconds: round(certSeconds) };
+    const certificates = {
+      ...growth(before, after),
+      logBytes: folderBytes(logs) - logBefore,
+      seconds: round(certSeconds),
+      serverCpuSeconds: cpuSeconds(pid) - cpu0,
+    };
     log(`  証明書の請求 ${o.certificates} 件: ${certSeconds.toFixed(1)} 秒、データベース +${certificates.usedBytes} バイト`);
     return { notices, certificates, closeRefused };
   } finally {
@@ -493,7 +530,7 @@ export async function measureSizing(o: SizingOptions): Promise<Record<string, un
         : null;
 
     log(`サーバー (${big.people.toLocaleString('ja-JP')} 人) を起動しています…`);
-    const server = await startServeProcess(configDir, big.dataDir);
+    const server = await startServeProcess(configDir, big.dataDir, !o.log);
     const pid = server.child.pid!;
     let serverSteps: {
       rssAtStartMb: number;
@@ -505,7 +542,7 @@ export async function measureSizing(o: SizingOptions): Promise<Record<string, un
     try {
       const url = server.url.endsWith('/') ? server.url : `${server.url}/`;
       const rssAtStart = peakRssMb(pid);
-      const tx = await step('transactions', () => transactions(url, big.dataDir, o, log));
+      const tx = await step('transactions', () => transactions(url, pid, big.dataDir, o, log));
       const search = o.searchSeconds > 0 ? await step('search', () => searchLoad(url, pid, big.dataDir, o, log)) : null;
       const cpuBefore = cpuSeconds(pid);
       const load = o.dailyLoad
@@ -531,8 +568,11 @@ export async function measureSizing(o: SizingOptions): Promise<Record<string, un
     const bk = await step('backup', () => backup(big.dataDir, dir, o, log));
     const rpa = o.rpaJobs > 0 ? await step('rpa', () => rpaEvidence(o.rpaJobs, log)) : null;
 
-    const per = (g: { usedBytes: number; rows: Record<string, number>; logBytes: number }, n: number) => ({
+    const per = (g: { usedBytes: number; rows: Record<string, number>; logBytes: number; serverCpuSeconds: number }, n: number) => ({
       dbBytes: Math.round(g.usedBytes / Math.max(1, n)),
+      // The server's CPU for the whole counter flow of one (every HTTP request, the printed request PDF included).
+      serverCpuMs: round((g.serverCpuSeconds * 1000) / Math.max(1, n), 1),
+      rpaJobs: round((g.rows.rpa_jobs ?? 0) / Math.max(1, n), 2),
       auditRows: round((g.rows.audit_trail ?? 0) / Math.max(1, n), 1),
       logBytes: Math.round(g.logBytes / Math.max(1, n)),
     });

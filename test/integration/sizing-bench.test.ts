@@ -32,8 +32,8 @@ describe('sizing bench: the measured figures behind the hardware table, at 300 r
         dbBytesPerResident: number;
         load: { cpuSeconds: number; peakRssMb: number };
       }[];
-      perNotice: { dbBytes: number; auditRows: number };
-      perCertificateRequest: { dbBytes: number; auditRows: number };
+      perNotice: { dbBytes: number; auditRows: number; serverCpuMs: number };
+      perCertificateRequest: { dbBytes: number; auditRows: number; serverCpuMs: number };
       server: { peakRssMb: number };
       backup: { bytes: number; databaseBytes: number; compressed: boolean; gzipRatio: number; keepGenerations: number };
     };
@@ -50,6 +50,8 @@ describe('sizing bench: the measured figures behind the hardware table, at 300 r
     expect(r.perNotice.dbBytes).to.be.greaterThan(0);
     expect(r.perNotice.auditRows).to.be.at.least(1);
     expect(r.perCertificateRequest.auditRows).to.be.at.least(1);
+    expect(r.perNotice.serverCpuMs).to.be.greaterThan(0);
+    expect(r.perCertificateRequest.serverCpuMs).to.be.greaterThan(0);
     expect(r.server.peakRssMb).to.be.within(30, 1024);
     // The backup holds the whole database, uncompressed, and gzip would shrink it.
     expect(r.backup.compressed).to.equal(false);
