@@ -1,4 +1,7 @@
-// Loaded with `node --import` into a child process: reports its peak RSS when it exits.
+// Loaded with `node --import` into a child process: reports its peak RSS and CPU time when it exits.
 process.on('exit', () => {
-  process.stderr.write(`\n@@peakRssMb=${Math.round(process.resourceUsage().maxRSS / 1024)}\n`);
+  const u = process.resourceUsage();
+  process.stderr.write(
+    `\n@@peakRssMb=${Math.round(u.maxRSS / 1024)}\n@@cpuSeconds=${((u.userCPUTime + u.systemCPUTime) / 1e6).toFixed(2)}\n`,
+  );
 });

@@ -11,6 +11,7 @@ import { benchLogin } from './login.js';
 import { benchPrint } from './print.js';
 import { benchRpa } from './rpa.js';
 import { benchSearch } from './search.js';
+import { benchSizing } from './sizing.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const cli = path.join(root, 'server/bin/madoguchi.js');
@@ -204,6 +205,7 @@ const benches: Record<string, (args: string[]) => Promise<Record<string, unknown
   print: benchPrint,
   rpa: benchRpa,
   login: benchLogin,
+  sizing: benchSizing,
 };
 
 const [name, ...rest] = process.argv.slice(2);

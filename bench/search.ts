@@ -141,7 +141,7 @@ async function prepareData(people: number, configDir: string): Promise<Prepared>
   return { dataDir, generateSeconds: gen.seconds, ingestSeconds: ing.seconds, reused };
 }
 
-interface Sample {
+export interface Sample {
   addressee_no: string;
   name: string;
   name_kana: string;
@@ -154,7 +154,10 @@ interface Sample {
  * Opens the cache as the server does, makes sure the bench member of staff exists (group
  * `counter`) with a fresh random password and no old sessions, and draws the sample residents.
  */
-async function prepareStaff(configDir: string, dataDir: string): Promise<{ password: string; counters: string[]; samples: Sample[] }> {
+export async function prepareStaff(
+  configDir: string,
+  dataDir: string,
+): Promise<{ password: string; counters: string[]; samples: Sample[] }> {
   const { loadAppConfig } = await import('../server/src/config/appConfig.js');
   const { migrateLatest, openDatabase } = await import('../server/src/db/connect.js');
   const { createStaff } = await import('../server/src/auth/staffRepo.js');
@@ -210,7 +213,7 @@ async function prepareStaff(configDir: string, dataDir: string): Promise<{ passw
   }
 }
 
-interface Server {
+export interface Server {
   child: ChildProcess;
   url: string;
   /** Why the server is gone, once it is. */
@@ -220,7 +223,8 @@ interface Server {
 }
 
 /** `madoguchi serve` on a free port; the URL comes from its start line, as in the CLI tests. */
-function startServer(configDir: string, dataDir: string): Promise<Server> {
+/** `forward: false` keeps the server's lines to itself (error lines are still collected). */
+export function startServer(configDir: string, dataDir: string, forward = true): Promise<Server> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
@@ -240,7 +244,7 @@ function startServer(configDir: string, dataDir: string): Promise<Server> {
       partial = lines.pop()!;
       for (const line of lines) {
         if (/^\[error\]/.test(line)) errorLines.push(line);
-        process.stderr.write(`[server] ${line}\n`);
+        if (forward) process.stderr.write(`[server] ${line}\n`);
       }
       const m = /起動しました: (http:\/\/\S+)/.exec(out);
       if (m && !server.url) {
@@ -275,7 +279,7 @@ function startServer(configDir: string, dataDir: string): Promise<Server> {
 const CLOCK_TICKS = 100; // sysconf(_SC_CLK_TCK) on Linux
 
 /** CPU seconds (user + system) used so far by a live process, from /proc (Linux); NaN elsewhere. */
-function cpuSeconds(pid: number): number {
+export function cpuSeconds(pid: number): number {
   try {
     // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
@@ -287,7 +291,7 @@ function cpuSeconds(pid: number): number {
   }
 }
 /** Peak resident set of a live process, from /proc (Linux). */
-function peakRssMb(pid: number): number {
+export function peakRssMb(pid: number): number {
   try {
     const m = /^VmHWM:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Math.round(Number(m[1]) / 1024) : -1;
