@@ -263,6 +263,29 @@ export class StandbyPair {
     await Promise.all(this.nodes.map((n) => this.stop(n)));
   }
 
+  /** `standby init` on both: `primary` ships to `standby`; both get the same secret file. */
+  async pairUp(primary: NodeHandle, standby: NodeHandle): Promise<void> {
+    await this.cliOk(primary, ['standby', 'init', '--role', 'primary', '--peer', standby.url.replace(/\/$/, ''), '--secret-file', this.secretFile]);
+    await this.cliOk(standby, ['standby', 'init', '--role', 'standby', '--peer', primary.url.replace(/\/$/, ''), '--secret-file', this.secretFile]);
+  }
+
+  /** The replica a running standby holds, from its /healthz. */
+  async replicaOnHealth(n: NodeHandle): Promise<ReplicaPoint | null> {
+    return replicaPoint((await this.health(n))?.body);
+  }
+
+  /** Waits until the standby holds a verified state taken at or after `sinceMs` (the primary's snapshot time). */
+  async waitReplicaAfter(n: NodeHandle, sinceMs: number, timeoutMs = 60_000): Promise<ReplicaPoint> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const r = await this.replicaOnHealth(n);
+      if (r && r.snapshotAt >= sinceMs) return r;
+      if (Date.now() > deadline)
+        throw new Error(`${n.name}: no replica taken after ${new Date(sinceMs).toISOString()} within ${timeoutMs} ms (has ${JSON.stringify(r)})\n${n.output.slice(-3000)}`);
+      await sleep(200);
+    }
+  }
+
   /** GET /healthz: the status code and body, or null when nothing answers. */
   async health(n: NodeHandle): Promise<{ status: number; body: Record<string, unknown> } | null> {
     try {
@@ -284,6 +307,25 @@ export class StandbyPair {
       await sleep(100);
     }
   }
+}
+
+/** The verified replica a standby holds, from `standby status --json` or its /healthz (null: none yet). */
+export interface ReplicaPoint {
+  seq: number;
+  /** When the primary took the snapshot (ms since the epoch). */
+  snapshotAt: number;
+}
+
+/** Reads seq and snapshotAt wherever the status puts them (top level, `replica` or `standby`). */
+export function replicaPoint(status: Record<string, unknown> | null | undefined): ReplicaPoint | null {
+  if (!status) return null;
+  for (const o of [status, status.replica, status.standby] as unknown[]) {
+    if (!o || typeof o !== 'object') continue;
+    const r = o as Record<string, unknown>;
+    const at = typeof r.snapshotAt === 'string' ? Date.parse(r.snapshotAt) : NaN;
+    if (Number.isInteger(r.seq) && (r.seq as number) > 0 && !Number.isNaN(at)) return { seq: r.seq as number, snapshotAt: at };
+  }
+  return null;
 }
 
 /** A logged-in browser session of a clerk: the session cookie and the page's CSRF token. */
