@@ -102,7 +102,9 @@ export async function runStandbySoak(o: StandbySoakOptions): Promise<StandbySoak
       const rpoSeconds = point ? secs(killAt - point.snapshotAt) : null;
       await load.stop();
       acknowledged.push(...load.acknowledged);
-      o.log(`round ${round}: killed ${primary.name} after ${secs(loadMs)} s; ${load.acknowledged.length} acknowledged, RPO ${rpoSeconds} s`);
+      o.log(
+        `round ${round}: killed ${primary.name} after ${secs(loadMs)} s; ${load.acknowledged.length} acknowledged, RPO ${rpoSeconds} s`,
+      );
 
       // Promotion as the operator does it: stop the standby server, promote, start it (now primary).
       await pair.stop(standby);

@@ -9,6 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { parseDocument } from 'yaml';
 import { registerApiClient } from '../../server/src/auth/apiClients.js';
 import { randomPassword } from '../../server/src/auth/passwords.js';
@@ -42,6 +43,8 @@ export interface NodeHandle {
 
 export interface CliResult {
   code: number;
+  /** Still running after the timeout (killed then): a `serve` that should have refused to start did not. */
+  timedOut: boolean;
   stdout: string;
   stderr: string;
 }
@@ -164,8 +167,7 @@ export class StandbyPair {
       await migrateLatest(knex);
       await ensureDefaultGroups(knex);
       const a = (await knex('address_master').orderBy('address_key').first('town_name', 'block_number')) as
-        | { town_name: string; block_number: string }
-        | undefined;
+        { town_name: string; block_number: string } | undefined;
       if (!a) throw new Error('the seeded town has no address master');
       this.newAddress = `${a.town_name}${a.block_number}`;
       for (let i = 1; i <= (this.opts.clerks ?? 4); i++) {
@@ -198,10 +200,14 @@ export class StandbyPair {
       let stderr = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
       child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      let timedOut = false;
+      const t = setTimeout(() => {
+        timedOut = true;
+        child.kill('SIGKILL');
+      }, timeoutMs);
       child.on('exit', (code, signal) => {
         clearTimeout(t);
-        resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr });
+        resolve({ code: code ?? (signal ? 128 : 1), timedOut, stdout, stderr });
       });
     });
   }
@@ -224,7 +230,19 @@ export class StandbyPair {
     if (n.child) throw new Error(`${n.name} is already running`);
     const child = spawn(
       process.execPath,
-      ['--max-old-space-size=192', cliPath, '--data-dir', n.dataDir, '--config', n.configDir, '--port', String(n.port), '--host', '127.0.0.1', 'serve'],
+      [
+        '--max-old-space-size=192',
+        cliPath,
+        '--data-dir',
+        n.dataDir,
+        '--config',
+        n.configDir,
+        '--port',
+        String(n.port),
+        '--host',
+        '127.0.0.1',
+        'serve',
+      ],
       { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     n.child = child;
@@ -265,8 +283,26 @@ export class StandbyPair {
 
   /** `standby init` on both: `primary` ships to `standby`; both get the same secret file. */
   async pairUp(primary: NodeHandle, standby: NodeHandle): Promise<void> {
-    await this.cliOk(primary, ['standby', 'init', '--role', 'primary', '--peer', standby.url.replace(/\/$/, ''), '--secret-file', this.secretFile]);
-    await this.cliOk(standby, ['standby', 'init', '--role', 'standby', '--peer', primary.url.replace(/\/$/, ''), '--secret-file', this.secretFile]);
+    await this.cliOk(primary, [
+      'standby',
+      'init',
+      '--role',
+      'primary',
+      '--peer',
+      standby.url.replace(/\/$/, ''),
+      '--secret-file',
+      this.secretFile,
+    ]);
+    await this.cliOk(standby, [
+      'standby',
+      'init',
+      '--role',
+      'standby',
+      '--peer',
+      primary.url.replace(/\/$/, ''),
+      '--secret-file',
+      this.secretFile,
+    ]);
   }
 
   /** The replica a running standby holds, from its /healthz. */
@@ -281,7 +317,9 @@ export class StandbyPair {
       const r = await this.replicaOnHealth(n);
       if (r && r.snapshotAt >= sinceMs) return r;
       if (Date.now() > deadline)
-        throw new Error(`${n.name}: no replica taken after ${new Date(sinceMs).toISOString()} within ${timeoutMs} ms (has ${JSON.stringify(r)})\n${n.output.slice(-3000)}`);
+        throw new Error(
+          `${n.name}: no replica taken after ${new Date(sinceMs).toISOString()} within ${timeoutMs} ms (has ${JSON.stringify(r)})\n${n.output.slice(-3000)}`,
+        );
       await sleep(200);
     }
   }
@@ -303,7 +341,8 @@ export class StandbyPair {
       const h = await this.health(n);
       if (h?.status === 200 && ((h.body.role as string | undefined) ?? 'primary') === role) return;
       if (!n.child) throw new Error(`${n.name} stopped before it was healthy:\n${n.output.slice(-3000)}`);
-      if (Date.now() > deadline) throw new Error(`${n.name} not healthy as ${role} in ${timeoutMs} ms: ${JSON.stringify(h)}\n${n.output.slice(-3000)}`);
+      if (Date.now() > deadline)
+        throw new Error(`${n.name} not healthy as ${role} in ${timeoutMs} ms: ${JSON.stringify(h)}\n${n.output.slice(-3000)}`);
       await sleep(100);
     }
   }
@@ -507,5 +546,16 @@ export class WriteLoad {
   async stop(): Promise<void> {
     this.running = false;
     await Promise.race([Promise.all(this.loops), sleep(2000)]);
+  }
+}
+
+/** Whether the notice is in a replica file as accepted (read-only; the standby may install a newer one meanwhile). */
+export function noticeInReplica(file: string, n: AcceptedNotice): boolean {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    const row = db.prepare('select status, data from notices where id = ?').get(n.noticeId) as { status: string; data: string } | undefined;
+    return !!row && row.status === 'accepted' && row.data.includes(n.marker);
+  } finally {
+    db.close();
   }
 }
