@@ -27,6 +27,9 @@ import { scheduleBackups } from './ops/backup.js';
 import { closeDatabase, drainHttp, returnLeases, runStopSteps } from './ops/gracefulStop.js';
 import { reconcilePowerState } from './ops/upsStatus.js';
 import { version } from './version.js';
+import { startPrimaryNode } from './standby/primary.js';
+import { readStandbyState } from './standby/state.js';
+import type { StandbyNode } from './standby/node.js';
 
 export interface ServerOptions {
   configDir: string;
@@ -37,6 +40,8 @@ export interface ServerOptions {
   stopBudgetMs?: number;
   /** Watch the linkage drop folders and run the missing-file watchdog (default true). */
   watch?: boolean;
+  /** A line shown on every staff page (the verification environment says what it is). */
+  banner?: string;
 }
 
 export interface RunningServer {
@@ -50,12 +55,18 @@ export interface RunningServer {
   routes: RouteInfo[];
   /** The plain-HTTP redirect listener's port, when TLS and `http.redirectPort` are set. */
   redirectPort?: number;
+  /** The standby pairing and shipper, when `<data-dir>/standby/state.json` exists. */
+  standby?: StandbyNode;
   close(): Promise<void>;
 }
 
 /** Composition root: config → database → HTTP. */
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const config = loadAppConfig(opts.configDir);
+  // A standby serves only the receiving side (standby/server.ts); `madoguchi serve` picks it.
+  const standbyState = readStandbyState(opts.dataDir);
+  if (standbyState?.role === 'standby')
+    throw new Error('この系は待機系です。運用系として起動するには madoguchi standby promote を実行してください。');
   // Where each RPA job is entered must be certain: a scenario in two core systems' folders, or a
   // configured system without its folder, stops the start (a missing main folder only means no RPA).
   const systemProblems = checkCoreSystems(opts.configDir, config.rpa).filter(
@@ -75,6 +86,16 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   if (rekey.rekeyed && rekey.rowsRead) logger.info('search keys recomputed', rekey);
   // The shipped groups exist from the first start, so that an administrator can assign them.
   await ensureDefaultGroups(knex);
+  // Paired with a standby: refuse to start if the peer was promoted meanwhile, else ship to it.
+  const standby = standbyState
+    ? await startPrimaryNode({ state: standbyState, config, configDir: opts.configDir, dataDir: opts.dataDir, knex, logger, version }).catch(
+        async (e: unknown) => {
+          await knex.destroy();
+          await closeLogger(logger);
+          throw e;
+        },
+      )
+    : undefined;
   // Back from an outage: upsmon sends no ONLINE at boot, so ask upsd (banner off, RPA resumes).
   const power = await reconcilePowerState(knex, config.ups).catch((e: unknown) => logger.warn('power state not reconciled', { error: e }));
   if (power) logger.info('power back on mains', power);
@@ -168,6 +189,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     dataDir: opts.dataDir,
     logger,
     version,
+    ...(standby ? { standby } : {}),
+    ...(opts.banner ? { banner: opts.banner } : {}),
     linkage: {
       knex,
       registry,
@@ -206,7 +229,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       redirect!.listen(config.http.redirectPort, opts.host, () => resolve());
     });
   }
-  logger.info('madoguchi started', { version, url, database: config.database.client });
+  logger.info('madoguchi started', { version, url, database: config.database.client, ...(standby ? { standbyPeer: standby.state.peerUrl, epoch: standby.state.epoch } : {}) });
+  standby?.shipper?.start();
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
@@ -228,6 +252,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         [
           { name: 'http', run: () => drainHttp(redirect ? [server, redirect] : [server], drainMs) },
           { name: 'linkageWatcher', run: () => watcherStopped },
+          // After the requests: the last acceptances' shipments went out; before the database closes.
+          ...(standby?.shipper ? [{ name: 'standbyShipper', run: () => standby.shipper!.stop() }] : []),
           { name: 'rpaLeases', run: async () => ({ returned: (await returnLeases(knex)).length }) },
           { name: 'database', run: () => closeDatabase(knex) },
         ],
@@ -239,5 +265,16 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       await closeLogger(logger);
     })());
   const redirectPort = redirect ? (redirect.address() as AddressInfo).port : undefined;
-  return { url, port, config, knex, logger, watcher, routes, ...(redirectPort !== undefined ? { redirectPort } : {}), close };
+  return {
+    url,
+    port,
+    config,
+    knex,
+    logger,
+    watcher,
+    routes,
+    ...(redirectPort !== undefined ? { redirectPort } : {}),
+    ...(standby ? { standby } : {}),
+    close,
+  };
 }

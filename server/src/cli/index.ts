@@ -14,6 +14,7 @@ import { addNoticesCommands } from './notices.js';
 import { addBackupCommands, addCertCommands, addMigrateCommand, addUpsEventCommand } from './ops.js';
 import { addServeCommands } from './serve.js';
 import { addStaffCommands } from './staff.js';
+import { addStandbyCommands } from './standby.js';
 
 /**
  * The `madoguchi` command: global options here, one module per command group. The groups are
@@ -49,6 +50,7 @@ export function buildCli(): Command {
   addUpsEventCommand(program); // ups-event
   addBackupCommands(program); // backup now|list|verify, restore
   addMigrateCommand(program); // migrate
+  addStandbyCommands(program); // standby init|status|promote|rejoin|verify-env
   localizeHelp(program); // last: it reaches every command added above
   return program;
 }

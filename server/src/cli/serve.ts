@@ -10,6 +10,8 @@ import { LayoutRegistry } from '../linkage/forward/layouts.js';
 import { startServer, type RunningServer } from '../main.js';
 import { removePidFile, writePidFile } from '../ops/pidFile.js';
 import { version } from '../version.js';
+import { startStandbyServer } from '../standby/server.js';
+import { readStandbyState } from '../standby/state.js';
 import { common, int } from './common.js';
 import { runIngest } from './linkage.js';
 
@@ -17,7 +19,7 @@ import { runIngest } from './linkage.js';
  * Stops cleanly on SIGTERM/SIGINT. The pid file lets `madoguchi ups-event LOWBATT|FSD` (run by
  * upsmon) find the running server and start the graceful stop well inside upsmon's FINALDELAY.
  */
-function onSignalsClose(server: RunningServer, dataDir: string): void {
+function onSignalsClose(server: Pick<RunningServer, 'close'>, dataDir: string): void {
   writePidFile(dataDir);
   let stopping = false;
   // A second signal (LOWBATT then FSD, or systemd after upsmon) must not cut the stop in half.
@@ -47,6 +49,13 @@ export function addServeCommands(program: Command): void {
     .description('サーバーを起動する (未適用のデータベース移行を先に行う)')
     .action(async (_o, cmd: Command) => {
       const o = common(cmd);
+      // Paired as the standby (<data-dir>/standby/state.json): only the receiving side runs.
+      if (readStandbyState(o.dataDir)?.role === 'standby') {
+        const standby = await startStandbyServer({ configDir: o.config, dataDir: o.dataDir, port: o.port, host: o.host });
+        onSignalsClose(standby, o.dataDir);
+        console.log(`まどぐち ${version} を待機系として起動しました: ${standby.url}`);
+        return;
+      }
       const server = await startServer({ configDir: o.config, dataDir: o.dataDir, port: o.port, host: o.host });
       onSignalsClose(server, o.dataDir);
       console.log(`まどぐち ${version} を起動しました: ${server.url}`);

@@ -43,6 +43,7 @@ import { SystemHealthSchema } from './schemas/health.js';
 import { NAV } from './nav.js';
 import { RESIDENT_COOKIE, SESSION_COOKIE } from './sessionCookie.js';
 import { screenOf } from '../residentScreen/screens.js';
+import { registerStandbyRoutes, standbyMiddleware } from '../standby/routes.js';
 
 export type { AppDeps, RouteInfo } from './kit.js';
 export { undeclaredRoutes } from './kit.js';
@@ -79,7 +80,7 @@ export function createApp(deps: AppDeps): { app: Koa; router: Router; routes: Ro
     if (!s || s.kind !== 'staff') return {};
     const counter = deps.config.counters.find((c) => c.id === s.counterId);
     return {
-      banner: ctx.state.power ? powerBanner(ctx.state.power as PowerStatus) : null,
+      banner: [deps.banner, ctx.state.power ? powerBanner(ctx.state.power as PowerStatus) : null].filter(Boolean).join(' ／ ') || null,
       staff: {
         displayName: s.displayName,
         roleName: s.groupName ?? '役割なし',
@@ -153,6 +154,12 @@ export function createApp(deps: AppDeps): { app: Koa; router: Router; routes: Ro
     await next();
   });
 
+  // The standby pairing's routes (status, and refusing shipments: this is the primary), HMAC-signed.
+  if (deps.standby) {
+    app.use(standbyMiddleware(deps.standby));
+    registerStandbyRoutes(kit, deps.standby);
+  }
+
   registerSessionRoutes(kit);
 
   kit.route(
@@ -172,6 +179,7 @@ export function createApp(deps: AppDeps): { app: Koa; router: Router; routes: Ro
         version: deps.version,
         config: deps.config,
         ...(deps.dataDir !== undefined ? { dataDir: deps.dataDir } : {}),
+        ...(deps.standby ? { standby: deps.standby } : {}),
       });
       ctx.status = health.status === 'ok' ? 200 : 503;
       return health;

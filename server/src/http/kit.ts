@@ -11,6 +11,7 @@ import type { ProcedureDefinition } from '../domain/procedureTypes.js';
 import type { ProcedureStore } from '../procedures/config.js';
 import type { LinkageView } from '../linkage/status.js';
 import type { CardRelay } from '../cards/relay.js';
+import type { StandbyNode } from '../standby/node.js';
 import { page, type PageChrome, type SafeHtml } from './html.js';
 import { personalTargetOf, type PersonalTarget } from './personalData.js';
 import { inputCheck, responseCheck } from './validation.js';
@@ -36,6 +37,10 @@ export interface AppDeps {
   logger: Logger;
   version: string;
   linkage: LinkageView;
+  /** The standby pairing (primary side), when `<data-dir>/standby/state.json` exists: the receiving routes and the shipper. */
+  standby?: StandbyNode;
+  /** A line on every staff page, before the power banner (the verification environment). */
+  banner?: string;
   /** The relay between the counters' card reader helpers and the staff pages (one per process; made by createApp when absent). */
   cardRelay?: CardRelay;
   /**
@@ -54,9 +59,10 @@ export interface ProcedureSource {
 /**
  * Who may use a route: anyone, any logged-in member of staff, one holding a permission, or a
  * resident screen paired to a counter (its device cookie, resolved into `ctx.state.residentScreen`;
- * no staff session reaches these routes' data, and no screen reaches a staff route).
+ * no staff session reaches these routes' data, and no screen reaches a staff route), or the
+ * standby peer machine (a request signed with the shared secret, checked by standby/routes.ts).
  */
-export type RouteAccess = 'public' | 'authenticated' | 'residentScreen' | { permission: string };
+export type RouteAccess = 'public' | 'authenticated' | 'residentScreen' | 'standbyPeer' | { permission: string };
 
 /** What a route answers. */
 export type RouteResponse =
@@ -214,6 +220,10 @@ export function createRouteKit(deps: AppDeps, router: Router, routes: RouteInfo[
     const session = ctx.state.session as StaffSession | undefined;
     if (access === 'residentScreen') {
       if (!ctx.state.residentScreen) throw new DomainError('residentScreen.notPaired');
+      return 'ok' as const;
+    }
+    if (access === 'standbyPeer') {
+      if (ctx.state.standbyPeer !== true) throw new DomainError('standby.unsigned');
       return 'ok' as const;
     }
     if (access !== 'public') {

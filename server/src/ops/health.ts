@@ -7,6 +7,8 @@ import { countUnacknowledgedEndings } from '../linkage/forward/protectionEndings
 import { backupFreshness, type BackupFreshness } from './backup.js';
 import { powerStatus, type PowerState } from './power.js';
 import { readUpsStatus } from './upsStatus.js';
+import type { StandbyNode } from '../standby/node.js';
+import { standbyReport } from '../standby/status.js';
 
 export interface Health {
   status: 'ok' | 'error';
@@ -70,7 +72,7 @@ export interface HealthHold {
 
 export interface SystemHealth extends Health {
   /** The parts that need a look (`linkage`, `backup`, `ups`, `rpa`, `protection`); they never make `status` an error. */
-  warnings: ('linkage' | 'backup' | 'rpa' | 'ups' | 'protection')[];
+  warnings: ('linkage' | 'backup' | 'rpa' | 'ups' | 'protection' | 'standby')[];
   /** What needs a look, one Japanese line each (held full files, unacknowledged ended 支援措置). */
   messages: string[];
   /** `warn` when files are stale or a held full file waits for a decision. */
@@ -104,6 +106,8 @@ export interface SystemHealth extends Health {
     /** upsd's live reading; null when `ups.enabled` is false. */
     live: LiveUps | null;
   };
+  /** Only with a standby pairing: shipping to the standby (warn when degraded; /healthz stays 200). */
+  standby?: { status: 'ok' | 'warn'; role: 'primary'; epoch: number; lagSeconds: number | null; lastOkAt: string | null };
 }
 
 export interface HealthDeps {
@@ -112,6 +116,7 @@ export interface HealthDeps {
   config: AppConfig;
   /** Without it there is no backup freshness (null). */
   dataDir?: string;
+  standby?: StandbyNode;
 }
 
 /**
@@ -193,7 +198,18 @@ export async function systemHealth(deps: HealthDeps, now = new Date()): Promise<
       live: liveUps,
     },
   };
-  health.warnings = (['linkage', 'backup', 'rpa', 'ups', 'protection'] as const).filter((k) => health[k]?.status === 'warn');
+  if (deps.standby && deps.dataDir) {
+    const r = standbyReport(deps.dataDir, { node: deps.standby, intervalSeconds: config.standby.intervalSeconds, now });
+    health.standby = {
+      status: r.degraded ? 'warn' : 'ok',
+      role: 'primary',
+      epoch: deps.standby.state.epoch,
+      lagSeconds: r.lagSeconds,
+      lastOkAt: r.ship?.lastOkAt ?? null,
+    };
+    if (r.degraded) health.messages.push('待機系への送信が遅れています (madoguchi standby status で確認してください)');
+  }
+  health.warnings = (['linkage', 'backup', 'rpa', 'ups', 'protection', 'standby'] as const).filter((k) => health[k]?.status === 'warn');
   return health;
 }
 

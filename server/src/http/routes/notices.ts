@@ -340,6 +340,10 @@ export function registerNoticeRoutes(kit: RouteKit, procedures: ProcedureSource)
         ctx.status = 400;
         return showNotice(ctx, saved, e.errors);
       }
+      // With a standby: the answer waits (after the commit) until the standby holds the notice,
+      // at most standby.syncTimeoutMs; then the acceptance stands and shipping is marked degraded.
+      if (deps.standby?.shipper && !(await deps.standby.shipper.waitShipped()))
+        deps.logger.warn('notice accepted without the standby acknowledging it', { noticeId });
       ctx.status = 303;
       ctx.redirect(`/visits/${visitId}#procedures`);
     },
