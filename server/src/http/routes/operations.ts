@@ -4,6 +4,7 @@ import { backupFreshness } from '../../ops/backup.js';
 import { linkageFreshness } from '../../ops/health.js';
 import { powerStatus } from '../../ops/power.js';
 import { readUpsStatus } from '../../ops/upsStatus.js';
+import { standbyReport } from '../../standby/status.js';
 import { htmlPage, type AppDeps, type RouteKit } from '../kit.js';
 import { operationsView, type OperationsStatus } from '../views/operations.js';
 
@@ -20,7 +21,9 @@ async function operationsStatus(deps: AppDeps, now: Date): Promise<OperationsSta
     knex('rpa_jobs').groupBy('status').select('status').count({ n: '*' }),
   ]);
   const jobs = new Map((queue as { status: string }[]).map((r) => [r.status, countOf(r)]));
-  return { now, ups: config.ups, live, power, backup, specs: linkage.specs, fresh, jobs };
+  const standby =
+    deps.standby && deps.dataDir ? standbyReport(deps.dataDir, { node: deps.standby, intervalSeconds: config.standby.intervalSeconds, now }) : undefined;
+  return { now, ups: config.ups, live, power, backup, specs: linkage.specs, fresh, jobs, ...(standby ? { standby } : {}) };
 }
 
 /** The operator's dashboard: UPS, backups, linkage files and the RPA queue at a glance. */

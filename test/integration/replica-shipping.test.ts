@@ -1,0 +1,195 @@
+import { expect } from 'chai';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import Database from 'better-sqlite3';
+import { migrateLatest, sqliteKnex } from '../../server/src/db/connect.js';
+import { startServer, type RunningServer } from '../../server/src/main.js';
+import { onlineBackup } from '../../server/src/ops/backup/sqlite.js';
+import { EMPTY_SHA, sha256 } from '../../server/src/standby/auth.js';
+import { PeerError, peerRequest } from '../../server/src/standby/client.js';
+import { FAILED_OVER_MESSAGE } from '../../server/src/standby/primary.js';
+import { promote, StandbyRefusal } from '../../server/src/standby/promote.js';
+import { ReplicaReceiver, ShipmentRefused } from '../../server/src/standby/replica.js';
+import { hashFile, readChunk, sealSnapshot, type DbManifest } from '../../server/src/standby/snapshot.js';
+import { replicaFile, secretFile, standbyDir, writeStandbyState } from '../../server/src/standby/state.js';
+import { configDir, tempDir } from '../helpers/paths.js';
+
+const CHUNK = 4096;
+const SECRET = 'x'.repeat(64);
+
+/** A snapshot of `live` as the primary takes it, with its manifest (4 KiB chunks, so that a small file has many). */
+async function snapshot(live: string, out: string, seq: number, epoch = 1): Promise<DbManifest> {
+  await onlineBackup(live, out);
+  const migrations = sealSnapshot(out);
+  const h = hashFile(out, CHUNK);
+  return { epoch, seq, snapshotAt: new Date().toISOString(), size: h.size, sha256: h.sha256, chunkBytes: CHUNK, chunks: h.chunks, migrations };
+}
+
+const body = (file: string, need: number[], tamper?: (b: Buffer) => void) => {
+  const b = Buffer.concat(need.map((i) => readChunk(file, i, CHUNK)));
+  tamper?.(b);
+  return { stream: Readable.from([b]), sha: b.length ? sha256(b) : EMPTY_SHA };
+};
+
+async function refusal(p: Promise<unknown> | (() => unknown)): Promise<string> {
+  try {
+    await (typeof p === 'function' ? p() : p);
+  } catch (e) {
+    if (e instanceof ShipmentRefused) return e.code;
+    throw e;
+  }
+  throw new Error('not refused');
+}
+
+function pair(dataDir: string, role: 'primary' | 'standby', epoch: number, peerUrl: string): void {
+  mkdirSync(standbyDir(dataDir), { recursive: true });
+  writeFileSync(secretFile(dataDir), SECRET, { mode: 0o600 });
+  writeStandbyState(dataDir, { role, epoch, peerUrl });
+}
+
+describe('standby: verified replica shipping', function () {
+  this.timeout(30_000);
+  const t = tempDir('madoguchi-replica-');
+  const live = path.join(t.dir, 'live.sqlite');
+  const snap = path.join(t.dir, 'snap.sqlite');
+  const standby = path.join(t.dir, 'standby');
+
+  before(async () => {
+    const knex = sqliteKnex(live);
+    await migrateLatest(knex);
+    await knex.destroy();
+  });
+  after(() => t.remove());
+
+  it('installs a verified state, then sends only the changed chunks; a corrupted chunk, a wrong file hash, a schema mismatch or a stale epoch is refused and the installed state stays', async () => {
+    const rx = new ReplicaReceiver(standby);
+    mkdirSync(standbyDir(standby), { recursive: true });
+    const m1 = await snapshot(live, snap, 1);
+    const o1 = rx.offer(m1, 1);
+    expect(o1.need).to.have.length(m1.chunks.length);
+    const b1 = body(snap, o1.need);
+    const st1 = await rx.receive(o1.session, b1.stream, b1.sha);
+    expect(st1.seq).to.equal(1);
+    expect(hashFile(replicaFile(standby), CHUNK).sha256).to.equal(m1.sha256);
+
+    // A change: only the chunks that differ travel.
+    const db = new Database(live);
+    db.exec("CREATE TABLE scratch (name TEXT); INSERT INTO scratch VALUES ('rpa-01')");
+    db.close();
+    const m2 = await snapshot(live, snap, 2);
+    const o2 = rx.offer(m2, 1);
+    expect(o2.need.length).to.be.greaterThan(0).and.lessThan(m2.chunks.length / 2);
+
+    // A chunk damaged on the way (its body hash signed as sent): refused, nothing installed.
+    const bad = body(snap, o2.need, (b) => (b[10] = b[10]! ^ 0xff));
+    expect(await refusal(rx.receive(o2.session, bad.stream, bad.sha))).to.equal('chunk.sha');
+    expect(rx.current()!.seq).to.equal(1);
+    expect(hashFile(replicaFile(standby), CHUNK).sha256).to.equal(m1.sha256);
+    expect(rx.lastRefusal?.code).to.equal('chunk.sha');
+    // A body that is not what was signed.
+    const o2b = rx.offer(m2, 1);
+    const good = body(snap, o2b.need);
+    expect(await refusal(rx.receive(o2b.session, good.stream, 'a'.repeat(64)))).to.equal('body.sha');
+
+    // Chunks right but the whole-file hash wrong, and a migration list that does not match.
+    const o3 = rx.offer({ ...m2, sha256: 'b'.repeat(64) }, 1);
+    const b3 = body(snap, o3.need);
+    expect(await refusal(rx.receive(o3.session, b3.stream, b3.sha))).to.equal('file.sha');
+    const o4 = rx.offer({ ...m2, migrations: m2.migrations.slice(0, -1) }, 1);
+    const b4 = body(snap, o4.need);
+    expect(await refusal(rx.receive(o4.session, b4.stream, b4.sha))).to.equal('schema.mismatch');
+    expect(rx.current()!.seq).to.equal(1);
+
+    // A database from a newer madoguchi (a migration this build does not know).
+    const db2 = new Database(live);
+    db2.prepare("INSERT INTO knex_migrations (name, batch, migration_time) VALUES ('999_future', 9, '2026-12-07')").run();
+    db2.close();
+    const m5 = await snapshot(live, snap, 5);
+    const o5 = rx.offer(m5, 1);
+    const b5 = body(snap, o5.need);
+    expect(await refusal(rx.receive(o5.session, b5.stream, b5.sha))).to.equal('schema.unknown');
+    const db3 = new Database(live);
+    db3.prepare("DELETE FROM knex_migrations WHERE name = '999_future'").run();
+    db3.close();
+
+    // The good state installs; an older epoch or sequence is refused.
+    const m6 = await snapshot(live, snap, 6);
+    const o6 = rx.offer(m6, 1);
+    const b6 = body(snap, o6.need);
+    expect((await rx.receive(o6.session, b6.stream, b6.sha)).seq).to.equal(6);
+    const check = new Database(replicaFile(standby), { readonly: true });
+    expect(check.prepare('SELECT name FROM scratch').all()).to.deep.equal([{ name: 'rpa-01' }]);
+    check.close();
+    expect(await refusal(() => rx.offer({ ...m6, seq: 7 }, 2))).to.equal('epoch.stale');
+    expect(await refusal(() => rx.offer({ ...m6, seq: 6 }, 1))).to.equal('seq.stale');
+    expect(await refusal(() => rx.offer({ ...m6, seq: 8, chunks: m6.chunks.slice(1) }, 1))).to.equal('manifest.invalid');
+  });
+
+  describe('between servers', () => {
+    const servers: RunningServer[] = [];
+    after(async () => {
+      for (const s of servers) await s.close().catch(() => undefined);
+    });
+
+    it('a primary whose peer was promoted refuses to start; a primary refuses shipments and unsigned requests; promote refuses while the old primary answers', async () => {
+      // X: a primary of epoch 2 (promoted), its own peer far away.
+      const x = path.join(t.dir, 'x');
+      pair(x, 'primary', 2, 'http://127.0.0.1:9');
+      const sx = await startServer({ configDir, dataDir: x, port: 0, host: '127.0.0.1', watch: false });
+      servers.push(sx);
+      const xUrl = sx.url.replace(/\/$/, '');
+
+      // The old primary (epoch 1) paired with X must not start.
+      const old = path.join(t.dir, 'old');
+      pair(old, 'primary', 1, xUrl);
+      let refused: Error | null = null;
+      await startServer({ configDir, dataDir: old, port: 0, host: '127.0.0.1', watch: false }).then(
+        (s) => servers.push(s),
+        (e: Error) => (refused = e),
+      );
+      expect(refused, 'the old primary started').to.not.equal(null);
+      expect(refused!.message).to.contain(FAILED_OVER_MESSAGE);
+
+      // A shipment to a primary is refused (signed 409), an unsigned request is 401 and audited.
+      const peer = { url: xUrl, secret: Buffer.from(SECRET) };
+      const status = await peerRequest<{ role: string; epoch: number }>(peer, { method: 'GET', path: '/api/v1/standby/status', timeoutMs: 5000 });
+      expect(status).to.include({ role: 'primary', epoch: 2 });
+      const err = await peerRequest(peer, { method: 'POST', path: '/api/v1/standby/db/offer', json: { epoch: 3 }, timeoutMs: 5000 }).catch((e: unknown) => e);
+      expect(err).to.be.instanceOf(PeerError);
+      expect((err as PeerError).code).to.equal('role.primary');
+      const forged = await peerRequest({ ...peer, secret: Buffer.from('y'.repeat(64)) }, { method: 'GET', path: '/api/v1/standby/status', timeoutMs: 5000 }).catch(
+        (e: unknown) => e,
+      );
+      expect((forged as PeerError).status).to.equal(401);
+      const unsigned = await fetch(`${xUrl}/api/v1/standby/status`);
+      expect(unsigned.status).to.equal(401);
+      const audited = await sx.knex('audit_trail').where({ action: 'standby.unsigned' }).count({ n: '*' }).first();
+      expect(Number(audited?.n)).to.be.greaterThan(0);
+
+      // X's standby does not answer: /healthz stays 200 with the warning (the counter goes on).
+      const until = Date.now() + 5000;
+      while (!sx.standby?.shipper?.state.degraded && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      const health = await fetch(`${xUrl}/healthz`);
+      expect(health.status).to.equal(200);
+      const h = (await health.json()) as { warnings: string[]; standby?: { status: string; epoch: number } };
+      expect(h.warnings).to.include('standby');
+      expect(h.standby).to.include({ status: 'warn', epoch: 2 });
+
+      // A standby paired with X: X answers, so no promotion (not even forced without a reason).
+      const sb = path.join(t.dir, 'sb');
+      pair(sb, 'standby', 1, xUrl);
+      const attempt = (o: { force?: boolean; reason?: string }) =>
+        promote({ dataDir: sb, configDir, actor: 'cli:test', ...o }).then(
+          () => 'promoted',
+          (e: unknown) => (e instanceof StandbyRefusal ? e.message : String(e)),
+        );
+      expect(await attempt({})).to.contain('まだ応答しています');
+      expect(await attempt({ force: true })).to.contain('--reason');
+      // Forced with a reason it passes the fencing and stops at the next check: no replica yet.
+      expect(await attempt({ force: true, reason: '訓練' })).to.contain('検証済みの複製がありません');
+      expect(readFileSync(path.join(standbyDir(sb), 'state.json'), 'utf8')).to.contain('"standby"');
+      expect(statSync(secretFile(sb)).mode & 0o077).to.equal(0);
+    });
+  });
+});
