@@ -88,13 +88,19 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   await ensureDefaultGroups(knex);
   // Paired with a standby: refuse to start if the peer was promoted meanwhile, else ship to it.
   const standby = standbyState
-    ? await startPrimaryNode({ state: standbyState, config, configDir: opts.configDir, dataDir: opts.dataDir, knex, logger, version }).catch(
-        async (e: unknown) => {
-          await knex.destroy();
-          await closeLogger(logger);
-          throw e;
-        },
-      )
+    ? await startPrimaryNode({
+        state: standbyState,
+        config,
+        configDir: opts.configDir,
+        dataDir: opts.dataDir,
+        knex,
+        logger,
+        version,
+      }).catch(async (e: unknown) => {
+        await knex.destroy();
+        await closeLogger(logger);
+        throw e;
+      })
     : undefined;
   // Back from an outage: upsmon sends no ONLINE at boot, so ask upsd (banner off, RPA resumes).
   const power = await reconcilePowerState(knex, config.ups).catch((e: unknown) => logger.warn('power state not reconciled', { error: e }));
@@ -229,7 +235,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       redirect!.listen(config.http.redirectPort, opts.host, () => resolve());
     });
   }
-  logger.info('madoguchi started', { version, url, database: config.database.client, ...(standby ? { standbyPeer: standby.state.peerUrl, epoch: standby.state.epoch } : {}) });
+  logger.info('madoguchi started', {
+    version,
+    url,
+    database: config.database.client,
+    ...(standby ? { standbyPeer: standby.state.peerUrl, epoch: standby.state.epoch } : {}),
+  });
   standby?.shipper?.start();
 
   let closing: Promise<void> | undefined;

@@ -23,7 +23,16 @@ async function snapshot(live: string, out: string, seq: number, epoch = 1): Prom
   await onlineBackup(live, out);
   const migrations = sealSnapshot(out);
   const h = hashFile(out, CHUNK);
-  return { epoch, seq, snapshotAt: new Date().toISOString(), size: h.size, sha256: h.sha256, chunkBytes: CHUNK, chunks: h.chunks, migrations };
+  return {
+    epoch,
+    seq,
+    snapshotAt: new Date().toISOString(),
+    size: h.size,
+    sha256: h.sha256,
+    chunkBytes: CHUNK,
+    chunks: h.chunks,
+    migrations,
+  };
 }
 
 const body = (file: string, need: number[], tamper?: (b: Buffer) => void) => {
@@ -79,7 +88,9 @@ describe('standby: verified replica shipping', function () {
     db.close();
     const m2 = await snapshot(live, snap, 2);
     const o2 = rx.offer(m2, 1);
-    expect(o2.need.length).to.be.greaterThan(0).and.lessThan(m2.chunks.length / 2);
+    expect(o2.need.length)
+      .to.be.greaterThan(0)
+      .and.lessThan(m2.chunks.length / 2);
 
     // A chunk damaged on the way (its body hash signed as sent): refused, nothing installed.
     const bad = body(snap, o2.need, (b) => (b[10] = b[10]! ^ 0xff));
@@ -153,14 +164,21 @@ describe('standby: verified replica shipping', function () {
 
       // A shipment to a primary is refused (signed 409), an unsigned request is 401 and audited.
       const peer = { url: xUrl, secret: Buffer.from(SECRET) };
-      const status = await peerRequest<{ role: string; epoch: number }>(peer, { method: 'GET', path: '/api/v1/standby/status', timeoutMs: 5000 });
+      const status = await peerRequest<{ role: string; epoch: number }>(peer, {
+        method: 'GET',
+        path: '/api/v1/standby/status',
+        timeoutMs: 5000,
+      });
       expect(status).to.include({ role: 'primary', epoch: 2 });
-      const err = await peerRequest(peer, { method: 'POST', path: '/api/v1/standby/db/offer', json: { epoch: 3 }, timeoutMs: 5000 }).catch((e: unknown) => e);
-      expect(err).to.be.instanceOf(PeerError);
-      expect((err as PeerError).code).to.equal('role.primary');
-      const forged = await peerRequest({ ...peer, secret: Buffer.from('y'.repeat(64)) }, { method: 'GET', path: '/api/v1/standby/status', timeoutMs: 5000 }).catch(
+      const err = await peerRequest(peer, { method: 'POST', path: '/api/v1/standby/db/offer', json: { epoch: 3 }, timeoutMs: 5000 }).catch(
         (e: unknown) => e,
       );
+      expect(err).to.be.instanceOf(PeerError);
+      expect((err as PeerError).code).to.equal('role.primary');
+      const forged = await peerRequest(
+        { ...peer, secret: Buffer.from('y'.repeat(64)) },
+        { method: 'GET', path: '/api/v1/standby/status', timeoutMs: 5000 },
+      ).catch((e: unknown) => e);
       expect((forged as PeerError).status).to.equal(401);
       const unsigned = await fetch(`${xUrl}/api/v1/standby/status`);
       expect(unsigned.status).to.equal(401);

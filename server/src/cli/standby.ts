@@ -33,7 +33,10 @@ function printReport(r: StandbyReport): void {
         `最後の送信: ${jst(s.at)} ${s.ok ? '成功' : `失敗 (${s.error ?? ''})`}  通番 ${s.seq ?? '—'}  送ったチャンク ${s.sentChunks}/${s.totalChunks} (${s.sentBytes.toLocaleString('ja-JP')} バイト, ${s.ms} ms)`,
       );
       console.log(`待機系が最後に受領: ${jst(s.lastOkAt)} (運用系で ${jst(s.lastOkSnapshotAt)} に取得した状態)`);
-      if (s.files) console.log(`ファイル: ${jst(s.files.at)} ${s.files.ok ? '一致' : `未完了 (${s.files.error ?? ''})`}  ${s.files.total} 件中 ${s.files.sent} 件を送信`);
+      if (s.files)
+        console.log(
+          `ファイル: ${jst(s.files.at)} ${s.files.ok ? '一致' : `未完了 (${s.files.error ?? ''})`}  ${s.files.total} 件中 ${s.files.sent} 件を送信`,
+        );
     }
     console.log(`遅れ: ${r.lagSeconds === null ? '—' : `${r.lagSeconds} 秒`}${r.degraded ? '  ⚠ 待機系への送信が遅れています' : ''}`);
   }
@@ -48,25 +51,39 @@ export function addStandbyCommands(program: Command): void {
     .description('この系を運用系または待機系として設定する (<データディレクトリ>/standby/state.json と共有の秘密)')
     .addOption(new Option('--role <role>', '役割').choices(['primary', 'standby']).makeOptionMandatory())
     .requiredOption('--peer <url>', '相手の系の URL (例: https://madoguchi-standby.example.lg.jp:443)')
-    .requiredOption('--secret-file <file>', `共有の秘密 (${MIN_SECRET_BYTES} バイト以上、両方の系で同じもの。例: openssl rand -hex 32 > secret)`)
+    .requiredOption(
+      '--secret-file <file>',
+      `共有の秘密 (${MIN_SECRET_BYTES} バイト以上、両方の系で同じもの。例: openssl rand -hex 32 > secret)`,
+    )
     .option('--peer-ca <file>', '相手の証明書を発行した CA の PEM (https で庁内 CA のとき)')
     .addOption(new Option('--epoch <n>', '世代 (通常は指定しない)').default(1).argParser(int('epoch', 0, 1_000_000)))
     .option('--replace', '設定済みの状態を置き換える')
-    .action((opts: { role: 'primary' | 'standby'; peer: string; secretFile: string; peerCa?: string; epoch: number; replace?: boolean }, cmd: Command) => {
-      const o = common(cmd);
-      if (!/^https?:\/\/[^/]+/.test(opts.peer)) throw new Error(`--peer は http:// または https:// で始まる URL です (${opts.peer})`);
-      if (existsSync(stateFile(o.dataDir)) && !opts.replace)
-        throw new Error(`すでに設定されています (${stateFile(o.dataDir)})。置き換えるときは --replace を付けてください。`);
-      const secret = readFileSync(path.resolve(opts.secretFile), 'utf8').trim();
-      if (Buffer.byteLength(secret) < MIN_SECRET_BYTES) throw new Error(`共有の秘密が短すぎます (${MIN_SECRET_BYTES} バイト以上)。例: openssl rand -hex 32`);
-      const peerCa = opts.peerCa ? path.resolve(opts.peerCa) : undefined;
-      if (peerCa && !existsSync(peerCa)) throw new Error(`CA のファイルがありません: ${peerCa}`);
-      writeFileAtomic(secretFile(o.dataDir), `${secret}\n`, 0o600);
-      chmodSync(secretFile(o.dataDir), 0o600);
-      const s = writeStandbyState(o.dataDir, { role: opts.role, epoch: opts.epoch, peerUrl: opts.peer.replace(/\/+$/, ''), ...(peerCa ? { peerCa } : {}) });
-      console.log(`この系を${s.role === 'primary' ? '運用系' : '待機系'} (世代 ${s.epoch}、相手 ${s.peerUrl}) として設定しました。`);
-      console.log(s.role === 'primary' ? '次に起動したときから待機系へ送信します。' : 'madoguchi serve で待機系として起動します。');
-    });
+    .action(
+      (
+        opts: { role: 'primary' | 'standby'; peer: string; secretFile: string; peerCa?: string; epoch: number; replace?: boolean },
+        cmd: Command,
+      ) => {
+        const o = common(cmd);
+        if (!/^https?:\/\/[^/]+/.test(opts.peer)) throw new Error(`--peer は http:// または https:// で始まる URL です (${opts.peer})`);
+        if (existsSync(stateFile(o.dataDir)) && !opts.replace)
+          throw new Error(`すでに設定されています (${stateFile(o.dataDir)})。置き換えるときは --replace を付けてください。`);
+        const secret = readFileSync(path.resolve(opts.secretFile), 'utf8').trim();
+        if (Buffer.byteLength(secret) < MIN_SECRET_BYTES)
+          throw new Error(`共有の秘密が短すぎます (${MIN_SECRET_BYTES} バイト以上)。例: openssl rand -hex 32`);
+        const peerCa = opts.peerCa ? path.resolve(opts.peerCa) : undefined;
+        if (peerCa && !existsSync(peerCa)) throw new Error(`CA のファイルがありません: ${peerCa}`);
+        writeFileAtomic(secretFile(o.dataDir), `${secret}\n`, 0o600);
+        chmodSync(secretFile(o.dataDir), 0o600);
+        const s = writeStandbyState(o.dataDir, {
+          role: opts.role,
+          epoch: opts.epoch,
+          peerUrl: opts.peer.replace(/\/+$/, ''),
+          ...(peerCa ? { peerCa } : {}),
+        });
+        console.log(`この系を${s.role === 'primary' ? '運用系' : '待機系'} (世代 ${s.epoch}、相手 ${s.peerUrl}) として設定しました。`);
+        console.log(s.role === 'primary' ? '次に起動したときから待機系へ送信します。' : 'madoguchi serve で待機系として起動します。');
+      },
+    );
 
   standby
     .command('status')
@@ -106,7 +123,9 @@ export function addStandbyCommands(program: Command): void {
         console.log(`  複製: 通番 ${r.seq}・旧運用系で ${jst(r.snapshotAt)} に取得 (切り替え時点で ${r.lagSeconds} 秒前)`);
         if (r.previousDb) console.log(`  この系にあったデータベースは ${r.previousDb} に残しました`);
         if (r.configBackup) console.log(`  この系の設定は ${r.configBackup} に残し、運用系から届いた設定に置き換えました`);
-        console.log('  madoguchi serve (systemd では自動で再起動) で運用系として動きます。旧運用系は復旧後に madoguchi standby rejoin で待機系にしてください。');
+        console.log(
+          '  madoguchi serve (systemd では自動で再起動) で運用系として動きます。旧運用系は復旧後に madoguchi standby rejoin で待機系にしてください。',
+        );
       } catch (e) {
         if (!(e instanceof StandbyRefusal)) throw e;
         if (opts.json) console.log(JSON.stringify({ promoted: false, message: e.message }, null, 2));
@@ -126,7 +145,9 @@ export function addStandbyCommands(program: Command): void {
         if (opts.json) return console.log(JSON.stringify(r, null, 2));
         console.log(`待機系になりました (世代 ${r.epoch}、運用系 ${r.peerUrl})。madoguchi serve で待機系として起動します。`);
         if (r.divergedDb)
-          console.log(`  この系のデータベースは ${r.divergedDb} に残しました (削除しません)。切り替えの後にこの系で書き込まれたデータは新しい運用系に統合されません。`);
+          console.log(
+            `  この系のデータベースは ${r.divergedDb} に残しました (削除しません)。切り替えの後にこの系で書き込まれたデータは新しい運用系に統合されません。`,
+          );
       } catch (e) {
         if (!(e instanceof StandbyRefusal)) throw e;
         if (opts.json) console.log(JSON.stringify({ rejoined: false, message: e.message }, null, 2));

@@ -2,7 +2,17 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { Readable } from 'node:stream';
-import { BODY_SHA_HEADER, EMPTY_SHA, formatHeader, parseHeader, requestSignature, responseSignature, sameHex, sha256, SIGNATURE_HEADER } from './auth.js';
+import {
+  BODY_SHA_HEADER,
+  EMPTY_SHA,
+  formatHeader,
+  parseHeader,
+  requestSignature,
+  responseSignature,
+  sameHex,
+  sha256,
+  SIGNATURE_HEADER,
+} from './auth.js';
 
 export interface Peer {
   url: string;
@@ -96,7 +106,8 @@ export function peerRequest<T>(peer: Peer, r: PeerRequest): Promise<T> {
               ),
             );
           }
-          if (status >= 400) return reject(new PeerError(`相手が断りました (HTTP ${status}${message ? `: ${message}` : ''})`, 'refused', status, code));
+          if (status >= 400)
+            return reject(new PeerError(`相手が断りました (HTTP ${status}${message ? `: ${message}` : ''})`, 'refused', status, code));
           resolve(parsed as T);
         });
       },

@@ -1,5 +1,17 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync } from 'node:fs';
+import {
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+} from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { Transform, type Readable } from 'node:stream';
 import path from 'node:path';
@@ -64,7 +76,8 @@ export class FileLister {
     const found: { abs: string; rel: string }[] = [];
     walk(this.sources.config, 'config', found);
     walk(this.sources.evidence, 'evidence', found);
-    if (existsSync(this.sources.anchorFile)) found.push({ abs: this.sources.anchorFile, rel: `anchor/${path.basename(this.sources.anchorFile)}` });
+    if (existsSync(this.sources.anchorFile))
+      found.push({ abs: this.sources.anchorFile, rel: `anchor/${path.basename(this.sources.anchorFile)}` });
     const entries: FileEntry[] = [];
     const abs = new Map<string, string>();
     for (const f of found) {
@@ -133,7 +146,15 @@ export class FileMirror {
       !Number.isInteger(m.epoch) ||
       typeof m.at !== 'string' ||
       !Array.isArray(m.files) ||
-      !m.files.every((f) => f && typeof f.path === 'string' && safeRelative(f.path) && Number.isInteger(f.size) && typeof f.mtimeMs === 'number' && /^[0-9a-f]{64}$/.test(String(f.sha256)))
+      !m.files.every(
+        (f) =>
+          f &&
+          typeof f.path === 'string' &&
+          safeRelative(f.path) &&
+          Number.isInteger(f.size) &&
+          typeof f.mtimeMs === 'number' &&
+          /^[0-9a-f]{64}$/.test(String(f.sha256)),
+      )
     )
       throw new ShipmentRefused('manifest.invalid', 'ファイルの目録の形式が正しくありません。');
     this.expected = new Map(m.files.map((f) => [f.path, f]));
@@ -165,7 +186,11 @@ export class FileMirror {
       }
       need.push(f.path);
     }
-    if (need.length === 0) writeFileAtomic(filesStateFile(this.dataDir), `${JSON.stringify({ epoch: m.epoch!, syncedAt: m.at, files: m.files.length, bytes } satisfies FilesState)}\n`);
+    if (need.length === 0)
+      writeFileAtomic(
+        filesStateFile(this.dataDir),
+        `${JSON.stringify({ epoch: m.epoch!, syncedAt: m.at, files: m.files.length, bytes } satisfies FilesState)}\n`,
+      );
     return { need };
   }
 
@@ -189,7 +214,8 @@ export class FileMirror {
         }),
         createWriteStream(tmp),
       );
-      if (h.digest('hex') !== want.sha256) throw new ShipmentRefused('file.sha', `ファイル ${rel} が転送中に壊れました (SHA-256 が合いません)。`);
+      if (h.digest('hex') !== want.sha256)
+        throw new ShipmentRefused('file.sha', `ファイル ${rel} が転送中に壊れました (SHA-256 が合いません)。`);
       const t = new Date(want.mtimeMs);
       utimesSync(tmp, t, t);
       renameSync(tmp, file);

@@ -21,9 +21,15 @@ export const FAILED_OVER_MESSAGE = 'この系は待機系に切り替えられ�
  */
 export async function refuseIfFailedOver(state: StandbyState, secret: Buffer, logger: Logger, timeoutMs = 3000): Promise<void> {
   try {
-    const st = await peerRequest<{ role: string; epoch: number }>(peerOf(state, secret), { method: 'GET', path: '/api/v1/standby/status', timeoutMs });
+    const st = await peerRequest<{ role: string; epoch: number }>(peerOf(state, secret), {
+      method: 'GET',
+      path: '/api/v1/standby/status',
+      timeoutMs,
+    });
     if ((st.role === 'primary' && st.epoch >= state.epoch) || st.epoch > state.epoch)
-      throw new FailedOverError(`${FAILED_OVER_MESSAGE} (相手 ${state.peerUrl} は${st.role === 'primary' ? '運用系' : '待機系'}・世代 ${st.epoch}、この系は世代 ${state.epoch})。`);
+      throw new FailedOverError(
+        `${FAILED_OVER_MESSAGE} (相手 ${state.peerUrl} は${st.role === 'primary' ? '運用系' : '待機系'}・世代 ${st.epoch}、この系は世代 ${state.epoch})。`,
+      );
   } catch (e) {
     if (e instanceof FailedOverError) throw e;
     logger.warn('standby peer status unknown at start', { peer: state.peerUrl, error: e instanceof PeerError ? e.message : String(e) });

@@ -45,7 +45,9 @@ async function stopServer(dataDir: string, waitMs: number): Promise<number | nul
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new StandbyRefusal(`待機系のサーバー (pid ${pid}) が ${Math.round(waitMs / 1000)} 秒以内に止まりません。止めてからやり直してください。`);
+  throw new StandbyRefusal(
+    `待機系のサーバー (pid ${pid}) が ${Math.round(waitMs / 1000)} 秒以内に止まりません。止めてからやり直してください。`,
+  );
 }
 
 /** Moves a SQLite file and its -wal/-shm companions (a WAL database without its -wal loses commits). */
@@ -110,10 +112,13 @@ export async function promote(o: PromoteOptions): Promise<PromoteResult> {
   try {
     await verifyReplicaFile(replicaFile(o.dataDir), replica);
   } catch (e) {
-    throw new StandbyRefusal(`複製の再検証に失敗しました: ${(e as Error).message} 切り替えません (バックアップからの復元を検討してください)。`);
+    throw new StandbyRefusal(
+      `複製の再検証に失敗しました: ${(e as Error).message} 切り替えません (バックアップからの復元を検討してください)。`,
+    );
   }
   const config = loadAppConfig(o.configDir);
-  if (config.database.client !== 'sqlite') throw new StandbyRefusal('この系の設定のデータベースが SQLite ではありません。SQL Server の切り替えは SQL Server 側で行います。');
+  if (config.database.client !== 'sqlite')
+    throw new StandbyRefusal('この系の設定のデータベースが SQLite ではありません。SQL Server の切り替えは SQL Server 側で行います。');
   const stoppedPid = await stopServer(o.dataDir, o.stopWaitMs ?? 30_000);
   const ts = stamp();
   const dir = standbyDir(o.dataDir);
@@ -132,7 +137,8 @@ export async function promote(o: PromoteOptions): Promise<PromoteResult> {
   const live = loadAppConfig(o.configDir);
   // RPA evidence and the audit anchor file.
   const evidence = path.join(mirror, 'evidence');
-  if (existsSync(evidence)) cpSync(evidence, path.join(o.dataDir, EVIDENCE_DIR), { recursive: true, force: true, preserveTimestamps: true });
+  if (existsSync(evidence))
+    cpSync(evidence, path.join(o.dataDir, EVIDENCE_DIR), { recursive: true, force: true, preserveTimestamps: true });
   const anchorDir = path.join(mirror, 'anchor');
   if (existsSync(anchorDir)) {
     const target = anchorFilePath(live, o.dataDir);
@@ -245,22 +251,36 @@ export async function rejoin(o: { dataDir: string; configDir: string; timeoutMs?
   if (!state) throw new StandbyRefusal('この系は待機系と対になっていません (state.json がありません)。');
   if (state.role !== 'primary') throw new StandbyRefusal('この系はすでに待機系です。');
   const pid = runningServerPid(o.dataDir);
-  if (pid !== null) throw new StandbyRefusal(`この系のサーバー (pid ${pid}) が動いています。止めてから実行してください (systemctl stop madoguchi)。`);
+  if (pid !== null)
+    throw new StandbyRefusal(`この系のサーバー (pid ${pid}) が動いています。止めてから実行してください (systemctl stop madoguchi)。`);
   let peer: NodeStatus;
   try {
-    peer = await peerRequest<NodeStatus>(peerOf(state, readSecret(o.dataDir)), { method: 'GET', path: '/api/v1/standby/status', timeoutMs: o.timeoutMs ?? 5000 });
+    peer = await peerRequest<NodeStatus>(peerOf(state, readSecret(o.dataDir)), {
+      method: 'GET',
+      path: '/api/v1/standby/status',
+      timeoutMs: o.timeoutMs ?? 5000,
+    });
   } catch (e) {
-    throw new StandbyRefusal(`相手 (${state.peerUrl}) の状態を確かめられません: ${e instanceof PeerError ? e.message : String(e)}。相手が運用系として動いているときに実行してください。`);
+    throw new StandbyRefusal(
+      `相手 (${state.peerUrl}) の状態を確かめられません: ${e instanceof PeerError ? e.message : String(e)}。相手が運用系として動いているときに実行してください。`,
+    );
   }
   if (peer.role !== 'primary' || peer.epoch < state.epoch)
-    throw new StandbyRefusal(`相手 (${state.peerUrl}) は切り替え後の運用系ではありません (${peer.role}・世代 ${peer.epoch}、この系は世代 ${state.epoch})。`);
+    throw new StandbyRefusal(
+      `相手 (${state.peerUrl}) は切り替え後の運用系ではありません (${peer.role}・世代 ${peer.epoch}、この系は世代 ${state.epoch})。`,
+    );
   const config = loadAppConfig(o.configDir);
   const ts = stamp();
   const dbFile = path.resolve(o.dataDir, config.database.sqlite.file);
   const diverged = path.join(standbyDir(o.dataDir), `diverged-${ts}.sqlite`);
   const divergedDb = config.database.client === 'sqlite' && moveDatabase(dbFile, diverged) ? diverged : null;
   for (const f of [replicaFile(o.dataDir), replicaStateFile(o.dataDir), shipStateFile(o.dataDir)]) rmSync(f, { force: true });
-  writeStandbyState(o.dataDir, { role: 'standby', epoch: peer.epoch, peerUrl: state.peerUrl, ...(state.peerCa ? { peerCa: state.peerCa } : {}) });
+  writeStandbyState(o.dataDir, {
+    role: 'standby',
+    epoch: peer.epoch,
+    peerUrl: state.peerUrl,
+    ...(state.peerCa ? { peerCa: state.peerCa } : {}),
+  });
   return { rejoined: true, epoch: peer.epoch, peerUrl: state.peerUrl, divergedDb };
 }
 

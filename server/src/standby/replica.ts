@@ -1,5 +1,16 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { closeSync, createWriteStream, existsSync, fsyncSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  createWriteStream,
+  existsSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { Transform } from 'node:stream';
@@ -120,7 +131,10 @@ export class ReplicaReceiver {
     try {
       const m = checkManifest(raw);
       if (m.epoch < ownEpoch)
-        throw new ShipmentRefused('epoch.stale', `世代 (epoch) ${m.epoch} の送信は受け付けません (この系は ${ownEpoch})。送ってきた系は切り替え前の運用系です。`);
+        throw new ShipmentRefused(
+          'epoch.stale',
+          `世代 (epoch) ${m.epoch} の送信は受け付けません (この系は ${ownEpoch})。送ってきた系は切り替え前の運用系です。`,
+        );
       const base = this.current();
       if (base && m.epoch === base.epoch && m.seq <= base.seq)
         throw new ShipmentRefused('seq.stale', `通番 ${m.seq} は受け取り済みの ${base.seq} より古い送信です。`);
@@ -143,7 +157,8 @@ export class ReplicaReceiver {
   async receive(sessionId: string, body: Readable, bodySha: string): Promise<ReplicaState> {
     const s = this.session;
     try {
-      if (!s || s.id !== sessionId) throw new ShipmentRefused('session.unknown', '送信の手続き (session) が見つかりません。目録から送り直してください。');
+      if (!s || s.id !== sessionId)
+        throw new ShipmentRefused('session.unknown', '送信の手続き (session) が見つかりません。目録から送り直してください。');
       this.session = null;
       const dir = standbyDir(this.dataDir);
       const incoming = path.join(dir, 'replica.incoming');
@@ -163,11 +178,13 @@ export class ReplicaReceiver {
           }),
           createWriteStream(incoming),
         );
-        if (h.digest('hex') !== bodySha) throw new ShipmentRefused('body.sha', '送られたデータの SHA-256 が署名と合いません (転送中に壊れました)。');
+        if (h.digest('hex') !== bodySha)
+          throw new ShipmentRefused('body.sha', '送られたデータの SHA-256 が署名と合いません (転送中に壊れました)。');
         const m = s.manifest;
         const sizeOf = (i: number) => Math.min(m.chunkBytes, m.size - i * m.chunkBytes);
         const expected = s.need.reduce((n, i) => n + sizeOf(i), 0);
-        if (bytes !== expected) throw new ShipmentRefused('body.length', `送られたデータの長さ ${bytes} バイトが目録の ${expected} バイトと合いません。`);
+        if (bytes !== expected)
+          throw new ShipmentRefused('body.length', `送られたデータの長さ ${bytes} バイトが目録の ${expected} バイトと合いません。`);
         if (s.need.length === 0 && s.base && s.base.sha256 === m.sha256) {
           // Nothing changed since the installed state: it is confirmed as of the new snapshot time.
           return this.record(m);
@@ -260,7 +277,10 @@ export async function verifyReplicaFile(file: string, m: Pick<DbManifest, 'sha25
   try {
     const lines = (db.pragma('quick_check') as { quick_check: string }[]).map((r) => r.quick_check);
     if (lines.length !== 1 || lines[0] !== 'ok')
-      throw new ShipmentRefused('quickCheck', `組み立てたデータベースの検査 (PRAGMA quick_check) で異常があります: ${lines.slice(0, 3).join(' / ')}`);
+      throw new ShipmentRefused(
+        'quickCheck',
+        `組み立てたデータベースの検査 (PRAGMA quick_check) で異常があります: ${lines.slice(0, 3).join(' / ')}`,
+      );
     migrations = migrationsOf(db);
   } catch (e) {
     if (e instanceof ShipmentRefused) throw e;
@@ -269,7 +289,10 @@ export async function verifyReplicaFile(file: string, m: Pick<DbManifest, 'sha25
     db.close();
   }
   if (migrations.join('\n') !== m.migrations.join('\n'))
-    throw new ShipmentRefused('schema.mismatch', 'データベースの移行の一覧 (knex_migrations) が目録と合いません。この状態は採用せず破棄しました。');
+    throw new ShipmentRefused(
+      'schema.mismatch',
+      'データベースの移行の一覧 (knex_migrations) が目録と合いません。この状態は採用せず破棄しました。',
+    );
   const known = await knownMigrations();
   const unknown = migrations.filter((n) => !known.has(n));
   if (unknown.length)

@@ -69,7 +69,8 @@ const STANDBY_PAGE = html`<h1>この系は待機系です</h1>
  */
 export async function startStandbyServer(opts: StandbyServerOptions): Promise<RunningStandby> {
   const state = readStandbyState(opts.dataDir);
-  if (!state || state.role !== 'standby') throw new Error('この系は待機系として設定されていません (madoguchi standby init --role standby)。');
+  if (!state || state.role !== 'standby')
+    throw new Error('この系は待機系として設定されていません (madoguchi standby init --role standby)。');
   const config = loadAppConfig(opts.configDir);
   const secret = readSecret(opts.dataDir);
   const logger = createLogger({ dataDir: opts.dataDir, level: config.logging.level, retainDays: config.logging.retainDays });
@@ -128,7 +129,10 @@ export async function startStandbyServer(opts: StandbyServerOptions): Promise<Ru
     ctx.body = page('待機系', STANDBY_PAGE);
   };
   kit.route({ method: 'GET', path: '/', access: 'public', summary: '待機系であることの案内', response: htmlPage }, standbyPage);
-  kit.route({ method: 'GET', path: '/login', access: 'public', summary: '待機系であることの案内 (ログインできません)', response: htmlPage }, standbyPage);
+  kit.route(
+    { method: 'GET', path: '/login', access: 'public', summary: '待機系であることの案内 (ログインできません)', response: htmlPage },
+    standbyPage,
+  );
   kit.route({ method: 'POST', path: '/login', access: 'public', summary: 'ログインを断る (待機系)', response: htmlPage }, async (ctx) => {
     await node.refuse('standby.loginRefused', ctx.ip, { route: '/login' });
     await standbyPage(ctx);

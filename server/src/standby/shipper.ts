@@ -215,8 +215,18 @@ export class Shipper {
     let manifest: DbManifest | null = null;
     try {
       if (this.peerSeq === 0) {
-        const st = await peerRequest<NodeStatus>(this.o.peer, { method: 'GET', path: '/api/v1/standby/status', timeoutMs: this.timeout(0) });
-        if (st.role !== 'standby') throw new PeerError(`相手 (${this.o.peer.url}) は待機系ではありません (${st.role}, 世代 ${st.epoch})。`, 'refused', 409, 'peer.notStandby');
+        const st = await peerRequest<NodeStatus>(this.o.peer, {
+          method: 'GET',
+          path: '/api/v1/standby/status',
+          timeoutMs: this.timeout(0),
+        });
+        if (st.role !== 'standby')
+          throw new PeerError(
+            `相手 (${this.o.peer.url}) は待機系ではありません (${st.role}, 世代 ${st.epoch})。`,
+            'refused',
+            409,
+            'peer.notStandby',
+          );
         this.peerSeq = Math.max(1, st.replica?.epoch === this.o.epoch ? st.replica.seq : 0);
       }
       const { changed, version } = this.changed();
@@ -228,7 +238,16 @@ export class Shipper {
         const migrations = sealSnapshot(tmp);
         renameSync(tmp, this.snapshot);
         const h = hashFile(this.snapshot, CHUNK_BYTES);
-        this.manifest = { epoch: this.o.epoch, seq: this.seq, snapshotAt: snapshotAt.toISOString(), size: h.size, sha256: h.sha256, chunkBytes: CHUNK_BYTES, chunks: h.chunks, migrations };
+        this.manifest = {
+          epoch: this.o.epoch,
+          seq: this.seq,
+          snapshotAt: snapshotAt.toISOString(),
+          size: h.size,
+          sha256: h.sha256,
+          chunkBytes: CHUNK_BYTES,
+          chunks: h.chunks,
+          migrations,
+        };
         this.dataVersion = version;
       }
       manifest = { ...this.manifest!, seq: this.seq, snapshotAt: snapshotAt.toISOString() };
@@ -251,7 +270,12 @@ export class Shipper {
         method: 'POST',
         path: `/api/v1/standby/db/chunks/${encodeURIComponent(offer.session)}`,
         stream: {
-          open: () => Readable.from((function* () { for (const i of need) yield readChunk(file, i, manifest!.chunkBytes); })()),
+          open: () =>
+            Readable.from(
+              (function* () {
+                for (const i of need) yield readChunk(file, i, manifest!.chunkBytes);
+              })(),
+            ),
           length: sentBytes,
           sha256: need.length ? hash.digest('hex') : EMPTY_SHA,
         },
@@ -309,7 +333,12 @@ export class Shipper {
     try {
       const { entries, abs } = this.lister.list();
       const manifest: FilesManifest = { epoch: this.o.epoch, at, files: entries };
-      const offer = await peerRequest<{ need: string[] }>(this.o.peer, { method: 'POST', path: '/api/v1/standby/files/offer', json: manifest, timeoutMs: this.timeout(0) });
+      const offer = await peerRequest<{ need: string[] }>(this.o.peer, {
+        method: 'POST',
+        path: '/api/v1/standby/files/offer',
+        json: manifest,
+        timeoutMs: this.timeout(0),
+      });
       const byPath = new Map<string, FileEntry>(entries.map((e) => [e.path, e]));
       let sent = 0;
       for (const p of offer.need) {
@@ -325,8 +354,19 @@ export class Shipper {
         sent += 1;
       }
       // Offered again: the standby records the mirror as complete when it lacks nothing.
-      const again = await peerRequest<{ need: string[] }>(this.o.peer, { method: 'POST', path: '/api/v1/standby/files/offer', json: manifest, timeoutMs: this.timeout(0) });
-      this.state.files = { at, ok: again.need.length === 0, sent, total: entries.length, error: again.need.length ? `${again.need.length} 件が届いていません` : null };
+      const again = await peerRequest<{ need: string[] }>(this.o.peer, {
+        method: 'POST',
+        path: '/api/v1/standby/files/offer',
+        json: manifest,
+        timeoutMs: this.timeout(0),
+      });
+      this.state.files = {
+        at,
+        ok: again.need.length === 0,
+        sent,
+        total: entries.length,
+        error: again.need.length ? `${again.need.length} 件が届いていません` : null,
+      };
       this.lastFilesAt = Date.now();
     } catch (e) {
       // A file changed between the listing and the sending: the next round sends it.

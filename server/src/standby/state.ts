@@ -1,4 +1,15 @@
-import { chmodSync, existsSync, fsyncSync, mkdirSync, openSync, closeSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  closeSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 
 /**
@@ -82,7 +93,13 @@ export function readStandbyState(dataDir: string): StandbyState | null {
     (s.peerCa !== undefined && typeof s.peerCa !== 'string')
   )
     throw new StandbyStateError(`待機系の状態ファイル ${file} の内容が正しくありません (role・epoch・peerUrl)。`);
-  return { role: s.role, epoch: s.epoch!, peerUrl: s.peerUrl.replace(/\/+$/, ''), ...(s.peerCa ? { peerCa: s.peerCa } : {}), updatedAt: String(s.updatedAt ?? '') };
+  return {
+    role: s.role,
+    epoch: s.epoch!,
+    peerUrl: s.peerUrl.replace(/\/+$/, ''),
+    ...(s.peerCa ? { peerCa: s.peerCa } : {}),
+    updatedAt: String(s.updatedAt ?? ''),
+  };
 }
 
 export function writeStandbyState(dataDir: string, s: Omit<StandbyState, 'updatedAt'>): StandbyState {
@@ -100,7 +117,8 @@ export function readSecret(dataDir: string): Buffer {
   } catch {
     throw new StandbyStateError(`共有の秘密のファイル ${file} がありません。madoguchi standby init で設定してください。`);
   }
-  if ((st.mode & 0o077) !== 0) throw new StandbyStateError(`共有の秘密のファイル ${file} がほかの利用者から読めます。chmod 600 にしてください。`);
+  if ((st.mode & 0o077) !== 0)
+    throw new StandbyStateError(`共有の秘密のファイル ${file} がほかの利用者から読めます。chmod 600 にしてください。`);
   const secret = readFileSync(file);
   const trimmed = Buffer.from(secret.toString('utf8').trim(), 'utf8');
   if (trimmed.length < MIN_SECRET_BYTES) throw new StandbyStateError(`共有の秘密が短すぎます (${MIN_SECRET_BYTES} バイト以上)。`);

@@ -30,7 +30,18 @@ export function standbyReport(dataDir: string, o: { node?: StandbyNode; interval
   const now = (o.now ?? new Date()).getTime();
   const threshold = degradedAfterSeconds(o.intervalSeconds ?? 5);
   const lag = (iso: string | null | undefined) => (iso ? Math.max(0, Math.round((now - Date.parse(iso)) / 100) / 10) : null);
-  if (!state) return { configured: false, role: null, epoch: null, peerUrl: null, replica: null, lagSeconds: null, degraded: false, files: null, ship: null };
+  if (!state)
+    return {
+      configured: false,
+      role: null,
+      epoch: null,
+      peerUrl: null,
+      replica: null,
+      lagSeconds: null,
+      degraded: false,
+      files: null,
+      ship: null,
+    };
   if (state.role === 'standby') {
     const r = readReplicaState(dataDir);
     const replica = r && (({ chunks: _c, ...rest }) => rest)(r);

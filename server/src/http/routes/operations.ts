@@ -22,7 +22,9 @@ async function operationsStatus(deps: AppDeps, now: Date): Promise<OperationsSta
   ]);
   const jobs = new Map((queue as { status: string }[]).map((r) => [r.status, countOf(r)]));
   const standby =
-    deps.standby && deps.dataDir ? standbyReport(deps.dataDir, { node: deps.standby, intervalSeconds: config.standby.intervalSeconds, now }) : undefined;
+    deps.standby && deps.dataDir
+      ? standbyReport(deps.dataDir, { node: deps.standby, intervalSeconds: config.standby.intervalSeconds, now })
+      : undefined;
   return { now, ups: config.ups, live, power, backup, specs: linkage.specs, fresh, jobs, ...(standby ? { standby } : {}) };
 }
 
