@@ -56,6 +56,9 @@ export function readShipState(dataDir: string): ShipState | null {
   }
 }
 
+/** At most this much file content per round (the rest follows after the next database cycle). */
+const FILES_ROUND_BYTES = 32 * 1024 * 1024;
+
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 /**
@@ -341,17 +344,30 @@ export class Shipper {
       });
       const byPath = new Map<string, FileEntry>(entries.map((e) => [e.path, e]));
       let sent = 0;
+      let bytes = 0;
+      let cut = false;
       for (const p of offer.need) {
         const e = byPath.get(p);
         const file = abs.get(p);
         if (!e || !file) continue;
-        await peerRequest(this.o.peer, {
-          method: 'POST',
-          path: `/api/v1/standby/files/put?path=${encodeURIComponent(p)}`,
-          stream: { open: () => readStream(file), length: e.size, sha256: e.sha256 },
-          timeoutMs: this.timeout(e.size),
-        });
-        sent += 1;
+        // A large first mirror goes in rounds: an acceptance waiting for its database cycle comes first.
+        if (this.waiters.length || bytes > FILES_ROUND_BYTES || !this.running) {
+          cut = true;
+          break;
+        }
+        bytes += e.size;
+        try {
+          await peerRequest(this.o.peer, {
+            method: 'POST',
+            path: `/api/v1/standby/files/put?path=${encodeURIComponent(p)}`,
+            stream: { open: () => readStream(file), length: e.size, sha256: e.sha256 },
+            timeoutMs: this.timeout(e.size),
+          });
+          sent += 1;
+        } catch (err) {
+          // Changed or removed since the listing (evidence being written, the anchor appended): the next round sends it.
+          if (!(err instanceof PeerError && err.code === 'file.sha')) throw err;
+        }
       }
       // Offered again: the standby records the mirror as complete when it lacks nothing.
       const again = await peerRequest<{ need: string[] }>(this.o.peer, {
@@ -365,9 +381,10 @@ export class Shipper {
         ok: again.need.length === 0,
         sent,
         total: entries.length,
-        error: again.need.length ? `${again.need.length} 件が届いていません` : null,
+        error: again.need.length ? `${again.need.length} 件が届いていません${cut ? ' (続きは次の回に送ります)' : ''}` : null,
       };
-      this.lastFilesAt = Date.now();
+      // Incomplete: the next cycle goes on with the rest instead of waiting a whole interval.
+      if (!cut) this.lastFilesAt = Date.now();
     } catch (e) {
       // A file changed between the listing and the sending: the next round sends it.
       this.state.files = { at, ok: false, sent: 0, total: 0, error: message(e) };
