@@ -94,10 +94,14 @@ export async function runStandbySoak(o: StandbySoakOptions): Promise<StandbySoak
       // The power cut: nothing from the primary after this moment.
       const killAt = Date.now();
       await pair.kill(primary);
-      const status = await pair.status(standby).catch((e: unknown) => {
-        o.log(`status after kill: ${String(e)}`);
-        return null;
-      });
+      // What the standby holds at this moment (status reads its files; stopping it for the promotion changes nothing there).
+      const [status] = await Promise.all([
+        pair.status(standby).catch((e: unknown) => {
+          o.log(`status after kill: ${String(e)}`);
+          return null;
+        }),
+        pair.stop(standby),
+      ]);
       const point = replicaPoint(status);
       const rpoSeconds = point ? secs(killAt - point.snapshotAt) : null;
       await load.stop();
@@ -106,8 +110,7 @@ export async function runStandbySoak(o: StandbySoakOptions): Promise<StandbySoak
         `round ${round}: killed ${primary.name} after ${secs(loadMs)} s; ${load.acknowledged.length} acknowledged, RPO ${rpoSeconds} s`,
       );
 
-      // Promotion as the operator does it: stop the standby server, promote, start it (now primary).
-      await pair.stop(standby);
+      // Promotion as the operator does it: the standby server stopped (above), promote, start it (now primary).
       await pair.cliOk(standby, ['standby', 'promote', '--json']);
       pair.start(standby);
       await pair.waitHealthy(standby, 'primary');

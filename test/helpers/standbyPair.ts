@@ -69,13 +69,15 @@ export function freePort(): Promise<number> {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The shipped configuration with short RPA timings (claims are retried quickly after a switch). */
-function nodeConfig(dir: string): string {
+function nodeConfig(dir: string, standby: { intervalSeconds?: number; syncTimeoutMs?: number }): string {
   const out = path.join(dir, 'config');
   cpSync(shippedConfig, out, { recursive: true });
   const file = path.join(out, 'municipality.yaml');
   const doc = parseDocument(readFileSync(file, 'utf8'));
   doc.setIn(['rpa', 'leaseSeconds'], 30);
   doc.setIn(['rpa', 'backoffSeconds'], 1);
+  if (standby.intervalSeconds) doc.setIn(['standby', 'intervalSeconds'], standby.intervalSeconds);
+  if (standby.syncTimeoutMs) doc.setIn(['standby', 'syncTimeoutMs'], standby.syncTimeoutMs);
   writeFileSync(file, doc.toString());
   return out;
 }
@@ -83,12 +85,15 @@ function nodeConfig(dir: string): string {
 export interface PairOptions {
   /** A temporary folder for everything (the caller removes it). */
   dir: string;
-  /** Residents of the seeded town (≥ 100). */
+  /** Residents of the seeded town (≥ 100; 0: no town, no address master). */
   people?: number;
   clerks?: number;
   /** RPA jobs queued at seeding, for the agent load. */
   jobs?: number;
   seed?: string;
+  /** `standby.intervalSeconds` and `standby.syncTimeoutMs` (default: the shipped ones). */
+  intervalSeconds?: number;
+  syncTimeoutMs?: number;
   log?: (line: string) => void;
 }
 
@@ -121,7 +126,7 @@ export class StandbyPair {
         name,
         dir,
         dataDir: path.join(dir, 'data'),
-        configDir: nodeConfig(dir),
+        configDir: nodeConfig(dir, opts),
         port,
         url: `http://127.0.0.1:${port}/`,
         child: null,
@@ -137,6 +142,35 @@ export class StandbyPair {
   private async seed(n: NodeHandle): Promise<void> {
     const started = Date.now();
     const config = loadAppConfig(n.configDir);
+    if (this.opts.people !== 0) await this.seedTown(n, config);
+    const knex = openDatabase(config.database, n.dataDir);
+    try {
+      await migrateLatest(knex);
+      await ensureDefaultGroups(knex);
+      const a = (await knex('address_master').orderBy('address_key').first('town_name', 'block_number')) as
+        { town_name: string; block_number: string } | undefined;
+      // Without a town there is no address master, and any new address is taken.
+      this.newAddress = a ? `${a.town_name}${a.block_number}` : '緑ケ丘二丁目3番地4';
+      for (let i = 1; i <= (this.opts.clerks ?? 4); i++) {
+        const clerk = { loginId: `clerk${i}`, password: randomPassword() };
+        await createStaff(knex, { ...clerk, displayName: `窓口 ${i}`, section: '住民課', groups: ['counter'], mustChangePassword: false });
+        this.clerks.push(clerk);
+      }
+      this.agentToken = await registerApiClient(knex, 'standby-soak-agent', 'rpaAgent', { staffLogin: 'soak' });
+      const rand = mulberry32(7);
+      const jobs = Array.from({ length: this.opts.jobs ?? 200 }, (_, i) => {
+        const payload = soakPayload(i, rand, false);
+        return { key: `standby:${i}`, reference: String(payload.reference), scenario: 'moveIn', payload };
+      });
+      await queueSoakJobs(knex, jobs);
+    } finally {
+      await knex.destroy();
+    }
+    this.log(`seeded ${n.name} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  }
+
+  /** A demo town, ingested as the linkage files would be. */
+  private async seedTown(n: NodeHandle, config: ReturnType<typeof loadAppConfig>): Promise<void> {
     const town = path.join(this.opts.dir, 'town');
     await generateTown({
       people: this.opts.people ?? 150,
@@ -162,30 +196,6 @@ export class StandbyPair {
       process.stderr.write = writeErr;
       console.log = log;
     }
-    const knex = openDatabase(config.database, n.dataDir);
-    try {
-      await migrateLatest(knex);
-      await ensureDefaultGroups(knex);
-      const a = (await knex('address_master').orderBy('address_key').first('town_name', 'block_number')) as
-        { town_name: string; block_number: string } | undefined;
-      if (!a) throw new Error('the seeded town has no address master');
-      this.newAddress = `${a.town_name}${a.block_number}`;
-      for (let i = 1; i <= (this.opts.clerks ?? 4); i++) {
-        const clerk = { loginId: `clerk${i}`, password: randomPassword() };
-        await createStaff(knex, { ...clerk, displayName: `窓口 ${i}`, section: '住民課', groups: ['counter'], mustChangePassword: false });
-        this.clerks.push(clerk);
-      }
-      this.agentToken = await registerApiClient(knex, 'standby-soak-agent', 'rpaAgent', { staffLogin: 'soak' });
-      const rand = mulberry32(7);
-      const jobs = Array.from({ length: this.opts.jobs ?? 200 }, (_, i) => {
-        const payload = soakPayload(i, rand, false);
-        return { key: `standby:${i}`, reference: String(payload.reference), scenario: 'moveIn', payload };
-      });
-      await queueSoakJobs(knex, jobs);
-    } finally {
-      await knex.destroy();
-    }
-    this.log(`seeded ${n.name} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }
 
   /** `madoguchi --data-dir … --config … --port … <args>` on a node (never throws on a non-zero exit). */
@@ -283,26 +293,9 @@ export class StandbyPair {
 
   /** `standby init` on both: `primary` ships to `standby`; both get the same secret file. */
   async pairUp(primary: NodeHandle, standby: NodeHandle): Promise<void> {
-    await this.cliOk(primary, [
-      'standby',
-      'init',
-      '--role',
-      'primary',
-      '--peer',
-      standby.url.replace(/\/$/, ''),
-      '--secret-file',
-      this.secretFile,
-    ]);
-    await this.cliOk(standby, [
-      'standby',
-      'init',
-      '--role',
-      'standby',
-      '--peer',
-      primary.url.replace(/\/$/, ''),
-      '--secret-file',
-      this.secretFile,
-    ]);
+    const init = (n: NodeHandle, role: string, peer: NodeHandle) =>
+      this.cliOk(n, ['standby', 'init', '--role', role, '--peer', peer.url.replace(/\/$/, ''), '--secret-file', this.secretFile]);
+    await Promise.all([init(primary, 'primary', standby), init(standby, 'standby', primary)]);
   }
 
   /** The replica a running standby holds, from its /healthz. */

@@ -1,9 +1,12 @@
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ServerApi } from '../../rpa-agent/src/api.js';
-import { replicaFile } from '../../server/src/standby/state.js';
+import { PeerError, peerRequest } from '../../server/src/standby/client.js';
+import { readReplicaState } from '../../server/src/standby/replica.js';
+import { readSecret, replicaFile } from '../../server/src/standby/state.js';
 import { VERIFY_ENV_BANNER } from '../../server/src/standby/verifyEnv.js';
 import { cliPath, repoRoot, tempDir } from '../helpers/paths.js';
 import { waitExit } from '../helpers/processes.js';
@@ -33,7 +36,15 @@ describe('standby: primary and standby as two processes', function () {
   const acknowledged: AcceptedNotice[] = [];
 
   before(async () => {
-    pair = await StandbyPair.create({ dir: t.dir, people: 100, clerks: 2, jobs: 5, seed: 'standby-test' });
+    pair = await StandbyPair.create({
+      dir: t.dir,
+      people: 0,
+      clerks: 2,
+      jobs: 5,
+      seed: 'standby-test',
+      intervalSeconds: 2,
+      syncTimeoutMs: 1000,
+    });
     [a, b] = pair.nodes;
     await pair.pairUp(a, b);
     pair.start(a);
@@ -54,8 +65,50 @@ describe('standby: primary and standby as two processes', function () {
     acknowledged.push(n);
     // Synchronous shipping: no waiting here, the 303 came after the standby verified a state holding it.
     expect(noticeInReplica(replicaFile(b.dataDir), n)).to.equal(true);
-    const status = await pair.status(b);
-    expect(replicaPoint(status)!.seq).to.be.greaterThan(first.seq);
+    expect((await pair.replicaOnHealth(b))!.seq).to.be.greaterThan(first.seq);
+  });
+
+  it('refuses a damaged shipment and keeps its verified replica', async () => {
+    const peer = { url: b.url.replace(/\/$/, ''), secret: readSecret(b.dataDir) };
+    const held = readReplicaState(b.dataDir)!;
+    const file = readFileSync(replicaFile(b.dataDir));
+    // A manifest that claims a changed first chunk, then the old bytes for it: the chunk's SHA-256 is wrong.
+    const manifest = {
+      epoch: held.epoch,
+      seq: held.seq + 1000,
+      snapshotAt: new Date().toISOString(),
+      size: held.size,
+      sha256: held.sha256,
+      chunkBytes: held.chunkBytes,
+      chunks: [createHash('sha256').update('not this').digest('hex'), ...held.chunks.slice(1)],
+      migrations: held.migrations,
+    };
+    const offer = await peerRequest<{ session: string; need: number[] }>(peer, {
+      method: 'POST',
+      path: '/api/v1/standby/db/offer',
+      json: manifest,
+      timeoutMs: 10_000,
+    });
+    expect(offer.need).to.deep.equal([0]);
+    let refused: unknown;
+    await peerRequest(peer, {
+      method: 'POST',
+      path: `/api/v1/standby/db/chunks/${offer.session}`,
+      body: file.subarray(0, held.chunkBytes),
+      timeoutMs: 10_000,
+    }).catch((e: unknown) => (refused = e));
+    expect(refused).to.be.instanceOf(PeerError);
+    expect((refused as PeerError).code).to.equal('chunk.sha');
+    const h = (await pair.health(b))!;
+    expect((h.body.lastRefusal as { code: string }).code).to.equal('chunk.sha');
+    // The replica installed is still one whole verified state (the primary may have shipped a newer one meanwhile).
+    const now = readReplicaState(b.dataDir)!;
+    expect(now.seq).to.be.lessThan(held.seq + 1000);
+    expect(
+      createHash('sha256')
+        .update(readFileSync(replicaFile(b.dataDir)))
+        .digest('hex'),
+    ).to.equal(now.sha256);
   });
 
   it('refuses to promote while the primary answers /healthz', async () => {
@@ -123,9 +176,10 @@ describe('standby: primary and standby as two processes', function () {
     acknowledged.push(await acceptMoveIn(s, 'before-kill', pair.newAddress));
     const killAt = Date.now();
     await pair.kill(a);
-    const point = replicaPoint(await pair.status(b))!;
+    // The standby's own account of what it holds (status reads its files; stopping it changes nothing there).
+    const [status] = await Promise.all([pair.status(b), pair.stop(b)]);
+    const point = replicaPoint(status)!;
     expect((killAt - point.snapshotAt) / 1000).to.be.at.most(15);
-    await pair.stop(b);
     await pair.cliOk(b, ['standby', 'promote', '--json']);
     pair.start(b);
     await pair.waitHealthy(b, 'primary');
