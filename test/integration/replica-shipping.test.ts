@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import Database from 'better-sqlite3';
@@ -132,9 +132,23 @@ describe('standby: verified replica shipping', function () {
     const check = new Database(replicaFile(standby), { readonly: true });
     expect(check.prepare('SELECT name FROM scratch').all()).to.deep.equal([{ name: 'rpa-01' }]);
     check.close();
-    expect(await refusal(() => rx.offer({ ...m6, seq: 7 }, 2))).to.equal('epoch.stale');
-    expect(await refusal(() => rx.offer({ ...m6, seq: 6 }, 1))).to.equal('seq.stale');
-    expect(await refusal(() => rx.offer({ ...m6, seq: 8, chunks: m6.chunks.slice(1) }, 1))).to.equal('manifest.invalid');
+    // The installed file damaged on this disk: refused once, then everything is sent again.
+    const fd = openSync(replicaFile(standby), 'r+');
+    writeSync(fd, Buffer.from('damaged'), 0, 7, CHUNK * 3 + 100);
+    closeSync(fd);
+    const m7 = await snapshot(live, snap, 7);
+    const o7 = rx.offer(m7, 1);
+    const b7 = body(snap, o7.need);
+    expect(await refusal(rx.receive(o7.session, b7.stream, b7.sha))).to.equal('chunk.sha');
+    const o8 = rx.offer({ ...m7, seq: 8 }, 1);
+    expect(o8.need).to.have.length(m7.chunks.length);
+    const b8 = body(snap, o8.need);
+    expect((await rx.receive(o8.session, b8.stream, b8.sha)).seq).to.equal(8);
+    expect(hashFile(replicaFile(standby)).sha256).to.equal(m7.sha256);
+
+    expect(await refusal(() => rx.offer({ ...m6, seq: 9 }, 2))).to.equal('epoch.stale');
+    expect(await refusal(() => rx.offer({ ...m6, seq: 8 }, 1))).to.equal('seq.stale');
+    expect(await refusal(() => rx.offer({ ...m6, seq: 10, chunks: m6.chunks.slice(1) }, 1))).to.equal('manifest.invalid');
   });
 
   describe('between servers', () => {

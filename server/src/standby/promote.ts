@@ -8,7 +8,7 @@ import { runningServerPid } from '../ops/pidFile.js';
 import { EVIDENCE_DIR } from '../rpa/evidence.js';
 import { answers, PeerError, peerOf, peerRequest } from './client.js';
 import type { NodeStatus } from './node.js';
-import { readReplicaState, verifyReplicaFile, ShipmentRefused } from './replica.js';
+import { readReplicaState, reconcileReplica, verifyReplicaFile, ShipmentRefused } from './replica.js';
 import {
   fsyncDir,
   mirrorDir,
@@ -106,20 +106,27 @@ export async function promote(o: PromoteOptions): Promise<PromoteResult> {
     throw new StandbyRefusal(
       `運用系 (${state.peerUrl}) がまだ応答しています (${fence.detail})。二重の運用系を防ぐため切り替えません。運用系のまどぐちを止める・電源を切る・ネットワークから外すのいずれかをしてから、もう一度実行してください。止められない事情があるときだけ --force --reason "理由" で切り替えられます (監査に記録します)。`,
     );
-  const replica = readReplicaState(o.dataDir);
-  if (!replica || !existsSync(replicaFile(o.dataDir)))
-    throw new StandbyRefusal('検証済みの複製がありません。運用系からの送信が一度も届いていないため、切り替えられません。');
-  try {
-    await verifyReplicaFile(replicaFile(o.dataDir), replica);
-  } catch (e) {
-    throw new StandbyRefusal(
-      `複製の再検証に失敗しました: ${(e as Error).message} 切り替えません (バックアップからの復元を検討してください)。`,
-    );
-  }
+  const verified = async () => {
+    reconcileReplica(o.dataDir);
+    const r = readReplicaState(o.dataDir);
+    if (!r || !existsSync(replicaFile(o.dataDir)))
+      throw new StandbyRefusal('検証済みの複製がありません。運用系からの送信が一度も届いていないため、切り替えられません。');
+    try {
+      await verifyReplicaFile(replicaFile(o.dataDir), r);
+    } catch (e) {
+      throw new StandbyRefusal(
+        `複製の再検証に失敗しました: ${(e as Error).message} 切り替えません (バックアップからの復元を検討してください)。`,
+      );
+    }
+    return r;
+  };
+  let replica = await verified();
   const config = loadAppConfig(o.configDir);
   if (config.database.client !== 'sqlite')
     throw new StandbyRefusal('この系の設定のデータベースが SQLite ではありません。SQL Server の切り替えは SQL Server 側で行います。');
   const stoppedPid = await stopServer(o.dataDir, o.stopWaitMs ?? 30_000);
+  // The server may have installed a newer state before it stopped: that one is verified and promoted.
+  if (readReplicaState(o.dataDir)?.seq !== replica.seq) replica = await verified();
   const ts = stamp();
   const dir = standbyDir(o.dataDir);
 

@@ -57,6 +57,31 @@ export class ShipmentRefused extends Error {
   }
 }
 
+const pendingStateFile = (dataDir: string) => `${replicaStateFile(dataDir)}.pending`;
+
+/**
+ * After a crash between installing a file and recording its state: keeps whichever recorded
+ * state (current or pending) matches the installed file; when neither does, forgets the state so
+ * that the next shipment sends everything. Never deletes the file itself.
+ */
+export function reconcileReplica(dataDir: string): void {
+  const pending = pendingStateFile(dataDir);
+  if (!existsSync(pending)) return;
+  const file = replicaFile(dataDir);
+  const actual = existsSync(file) ? hashFile(file).sha256 : null;
+  let p: ReplicaState | null = null;
+  try {
+    p = JSON.parse(readFileSync(pending, 'utf8')) as ReplicaState;
+  } catch {
+    p = null;
+  }
+  if (p && actual === p.sha256) renameSync(pending, replicaStateFile(dataDir));
+  else {
+    rmSync(pending, { force: true });
+    if (readReplicaState(dataDir)?.sha256 !== actual) rmSync(replicaStateFile(dataDir), { force: true });
+  }
+}
+
 export function readReplicaState(dataDir: string): ReplicaState | null {
   const file = replicaStateFile(dataDir);
   if (!existsSync(file)) return null;
@@ -120,7 +145,9 @@ export class ReplicaReceiver {
   /** The last refusal (for `standby status` on this node). */
   lastRefusal: { at: string; code: string; message: string } | null = null;
 
-  constructor(private readonly dataDir: string) {}
+  constructor(private readonly dataDir: string) {
+    reconcileReplica(dataDir);
+  }
 
   current(): ReplicaState | null {
     return readReplicaState(this.dataDir);
@@ -189,11 +216,28 @@ export class ReplicaReceiver {
           // Nothing changed since the installed state: it is confirmed as of the new snapshot time.
           return this.record(m);
         }
-        assemble(next, incoming, s.need, m, s.base ? replicaFile(this.dataDir) : null);
+        try {
+          assemble(next, incoming, s.need, m, s.base ? replicaFile(this.dataDir) : null);
+        } catch (e) {
+          if (!(e instanceof BaseDamaged)) throw e;
+          // The next offer asks for every chunk; the installed file stays until a verified one replaces it.
+          rmSync(replicaStateFile(this.dataDir), { force: true });
+          throw new ShipmentRefused(
+            'chunk.sha',
+            `この系の複製のチャンク ${e.index} が記録と合いません。次の送信ですべてのチャンクを受け取り直します。`,
+          );
+        }
         await verifyReplicaFile(next, m);
+        // The new state is written as pending first: a crash between the renames leaves a pair that
+        // `reconcileReplica` can still match (file ↔ state), never a file with another state's hashes.
+        const st = this.stateOf(m);
+        writeFileAtomic(pendingStateFile(this.dataDir), `${JSON.stringify(st)}\n`);
         renameSync(next, replicaFile(this.dataDir));
         fsyncDir(dir);
-        return this.record(m);
+        renameSync(pendingStateFile(this.dataDir), replicaStateFile(this.dataDir));
+        fsyncDir(dir);
+        this.lastRefusal = null;
+        return st;
       } finally {
         rmSync(incoming, { force: true });
         rmSync(next, { force: true });
@@ -204,7 +248,14 @@ export class ReplicaReceiver {
   }
 
   private record(m: DbManifest): ReplicaState {
-    const st: ReplicaState = {
+    const st = this.stateOf(m);
+    writeFileAtomic(replicaStateFile(this.dataDir), `${JSON.stringify(st)}\n`);
+    this.lastRefusal = null;
+    return st;
+  }
+
+  private stateOf(m: DbManifest): ReplicaState {
+    return {
       epoch: m.epoch,
       seq: m.seq,
       snapshotAt: m.snapshotAt,
@@ -215,14 +266,18 @@ export class ReplicaReceiver {
       migrations: m.migrations,
       verifiedAt: new Date().toISOString(),
     };
-    writeFileAtomic(replicaStateFile(this.dataDir), `${JSON.stringify(st)}\n`);
-    this.lastRefusal = null;
-    return st;
   }
 
   private refused(e: unknown): unknown {
     if (e instanceof ShipmentRefused) this.lastRefusal = { at: new Date().toISOString(), code: e.code, message: e.message };
     return e;
+  }
+}
+
+/** A chunk of the installed replica is not what replica.json says (a crash between the two renames, a disk fault). */
+class BaseDamaged extends Error {
+  constructor(readonly index: number) {
+    super(`base chunk ${index}`);
   }
 }
 
@@ -248,8 +303,10 @@ function assemble(next: string, incoming: string, need: number[], m: DbManifest,
       else if (baseFd !== null) n = readSync(baseFd, buf, 0, len, i * m.chunkBytes);
       else n = 0;
       const part = buf.subarray(0, n);
-      if (n !== len || sha256(part) !== m.chunks[i])
+      if (n !== len || sha256(part) !== m.chunks[i]) {
+        if (k === undefined) throw new BaseDamaged(i);
         throw new ShipmentRefused('chunk.sha', `チャンク ${i} の SHA-256 が目録と合いません。この状態は採用せず破棄しました。`);
+      }
       writeSync(outFd, part, 0, n, i * m.chunkBytes);
     }
     fsyncSync(outFd);
