@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { closeSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import Database from 'better-sqlite3';
@@ -149,6 +149,40 @@ describe('standby: verified replica shipping', function () {
     expect(await refusal(() => rx.offer({ ...m6, seq: 9 }, 2))).to.equal('epoch.stale');
     expect(await refusal(() => rx.offer({ ...m6, seq: 8 }, 1))).to.equal('seq.stale');
     expect(await refusal(() => rx.offer({ ...m6, seq: 10, chunks: m6.chunks.slice(1) }, 1))).to.equal('manifest.invalid');
+  });
+
+  it('promotes the verified replica when the old primary is gone: database, shipped configuration and anchor installed, audited, epoch raised', async () => {
+    // The standby of the first test, its old primary unreachable (nothing listens on port 9).
+    pair(standby, 'standby', 1, 'http://127.0.0.1:9');
+    const own = path.join(t.dir, 'own-config');
+    cpSync(configDir, own, { recursive: true });
+    writeFileSync(path.join(own, 'only-here.txt'), 'x');
+    const mirror = path.join(standbyDir(standby), 'files');
+    cpSync(configDir, path.join(mirror, 'config'), { recursive: true });
+    mkdirSync(path.join(mirror, 'anchor'), { recursive: true });
+    writeFileSync(path.join(mirror, 'anchor', 'audit-anchors.log'), 'anchor line\n');
+    const r = await promote({ dataDir: standby, configDir: own, actor: 'cli:tester' });
+    expect(r).to.include({ promoted: true, epoch: 2, seq: 8, forced: false, fencing: 'ECONNREFUSED' });
+    expect(JSON.parse(readFileSync(path.join(standbyDir(standby), 'state.json'), 'utf8'))).to.include({ role: 'primary', epoch: 2 });
+    expect(existsSync(path.join(own, 'only-here.txt'))).to.equal(false);
+    expect(existsSync(path.join(r.configBackup!, 'only-here.txt'))).to.equal(true);
+    expect(readFileSync(path.join(standby, 'audit-anchors.log'), 'utf8')).to.equal('anchor line\n');
+    const db = new Database(r.dbFile, { readonly: true });
+    try {
+      expect(db.prepare('SELECT name FROM scratch').all()).to.deep.equal([{ name: 'rpa-01' }]);
+      const audit = db.prepare("SELECT staff_login, detail FROM audit_trail WHERE action = 'standby.promote'").all() as {
+        staff_login: string;
+        detail: string;
+      }[];
+      expect(audit).to.have.length(1);
+      expect(audit[0]!.staff_login).to.equal('cli:tester');
+      expect(JSON.parse(audit[0]!.detail)).to.include({ forced: false, epochFrom: 1, epochTo: 2, seq: 8 });
+    } finally {
+      db.close();
+    }
+    // Promoted once: a second run refuses.
+    const again = await promote({ dataDir: standby, configDir: own, actor: 'cli:tester' }).catch((e: unknown) => e);
+    expect(again).to.be.instanceOf(StandbyRefusal);
   });
 
   describe('between servers', () => {

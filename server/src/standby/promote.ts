@@ -50,6 +50,15 @@ async function stopServer(dataDir: string, waitMs: number): Promise<number | nul
   );
 }
 
+/** Removes what is in `dest` but not in `src` (the mirror is the configuration as the primary had it). */
+function removeExtras(src: string, dest: string): void {
+  for (const d of readdirSync(dest, { withFileTypes: true })) {
+    const there = path.join(src, d.name);
+    if (!existsSync(there)) rmSync(path.join(dest, d.name), { recursive: true, force: true });
+    else if (d.isDirectory()) removeExtras(there, path.join(dest, d.name));
+  }
+}
+
 /** Moves a SQLite file and its -wal/-shm companions (a WAL database without its -wal loses commits). */
 function moveDatabase(from: string, to: string): boolean {
   if (!existsSync(from)) return false;
@@ -138,8 +147,9 @@ export async function promote(o: PromoteOptions): Promise<PromoteResult> {
     configBackup = path.join(dir, `config-before-promote-${ts}`);
     if (existsSync(o.configDir)) cpSync(o.configDir, configBackup, { recursive: true });
     mkdirSync(o.configDir, { recursive: true });
-    for (const name of readdirSync(o.configDir)) rmSync(path.join(o.configDir, name), { recursive: true, force: true });
-    cpSync(shippedConfig, o.configDir, { recursive: true, preserveTimestamps: true });
+    // Copied over first, extras removed after: a failure half-way never leaves an empty folder.
+    cpSync(shippedConfig, o.configDir, { recursive: true, force: true, preserveTimestamps: true });
+    removeExtras(shippedConfig, o.configDir);
   }
   const live = loadAppConfig(o.configDir);
   // RPA evidence and the audit anchor file.
