@@ -92,6 +92,7 @@ export async function runStandbySoak(o: StandbySoakOptions): Promise<StandbySoak
       await sleep(loadMs);
 
       // The power cut: nothing from the primary after this moment.
+      load.expectFailures = true;
       const killAt = Date.now();
       await pair.kill(primary);
       // What the standby holds at this moment (status reads its files; stopping it for the promotion changes nothing there).

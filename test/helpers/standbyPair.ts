@@ -477,6 +477,8 @@ export class WriteLoad {
   readonly acknowledged: AcceptedNotice[] = [];
   errors: string[] = [];
   jobsDone = 0;
+  /** Set just before the server is killed: the failures that follow are expected, not logged. */
+  expectFailures = false;
   private running = false;
   private loops: Promise<void>[] = [];
 
@@ -504,7 +506,7 @@ export class WriteLoad {
       } catch (e) {
         if (!this.running) return;
         this.errors.push(`${clerk.loginId}: ${e instanceof Error ? e.message : String(e)}`);
-        this.log(`load ${clerk.loginId}: ${e instanceof Error ? e.message : String(e)}`);
+        if (!this.expectFailures) this.log(`load ${clerk.loginId}: ${e instanceof Error ? e.message : String(e)}`);
         s = null;
         await sleep(500);
       }
