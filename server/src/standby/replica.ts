@@ -18,7 +18,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { migrationSource } from '../db/migrations/index.js';
 import { sha256 } from './auth.js';
-import { CHUNK_BYTES, hashFile, migrationsOf, type DbManifest } from './snapshot.js';
+import { CHUNK_BYTES, hashFile, hashFileAsync, migrationsOf, type DbManifest } from './snapshot.js';
 import { fsyncDir, replicaFile, replicaStateFile, standbyDir, writeFileAtomic } from './state.js';
 
 /** The verified state of the installed replica (`<data-dir>/standby/replica.json`). */
@@ -322,7 +322,7 @@ function assemble(next: string, incoming: string, need: number[], m: DbManifest,
  * quick_check`, and the migration table equal to the manifest's and known to this build.
  */
 export async function verifyReplicaFile(file: string, m: Pick<DbManifest, 'sha256' | 'migrations'>): Promise<void> {
-  if (hashFile(file).sha256 !== m.sha256)
+  if ((await hashFileAsync(file)).sha256 !== m.sha256)
     throw new ShipmentRefused('file.sha', '組み立てたデータベースの SHA-256 が目録と合いません。この状態は採用せず破棄しました。');
   let db: Database.Database;
   try {

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -8,7 +7,7 @@ import { onlineBackup } from '../ops/backup/sqlite.js';
 import { EMPTY_SHA } from './auth.js';
 import { PeerError, peerRequest, type Peer } from './client.js';
 import { FileLister, readStream, type FileEntry, type FileSources, type FilesManifest } from './files.js';
-import { CHUNK_BYTES, hashFile, readChunk, sealSnapshot, type DbManifest } from './snapshot.js';
+import { CHUNK_BYTES, hashChunks, hashFileAsync, readChunk, sealSnapshot, type DbManifest } from './snapshot.js';
 import { shipStateFile, standbyDir, writeFileAtomic } from './state.js';
 import type { NodeStatus } from './node.js';
 
@@ -240,7 +239,7 @@ export class Shipper {
         await onlineBackup(this.o.dbFile, tmp);
         const migrations = sealSnapshot(tmp);
         renameSync(tmp, this.snapshot);
-        const h = hashFile(this.snapshot, CHUNK_BYTES);
+        const h = await hashFileAsync(this.snapshot, CHUNK_BYTES);
         this.manifest = {
           epoch: this.o.epoch,
           seq: this.seq,
@@ -262,12 +261,8 @@ export class Shipper {
       });
       const need = offer.need.filter((i) => Number.isInteger(i) && i >= 0 && i < manifest!.chunks.length);
       const file = this.snapshot;
-      const hash = createHash('sha256');
-      for (const i of need) {
-        const c = readChunk(file, i, manifest.chunkBytes);
-        hash.update(c);
-        sentBytes += c.length;
-      }
+      const body = await hashChunks(file, need, manifest.chunkBytes);
+      sentBytes = body.bytes;
       sentChunks = need.length;
       const ack = await peerRequest<{ seq: number; sha256: string; snapshotAt: string }>(this.o.peer, {
         method: 'POST',
@@ -280,7 +275,7 @@ export class Shipper {
               })(),
             ),
           length: sentBytes,
-          sha256: need.length ? hash.digest('hex') : EMPTY_SHA,
+          sha256: need.length ? body.sha256 : EMPTY_SHA,
         },
         timeoutMs: this.timeout(sentBytes),
       });

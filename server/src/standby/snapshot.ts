@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import Database from 'better-sqlite3';
 
 /** Chunks of the shipped database file; unchanged pages stay at the same offsets, so most chunks repeat. */
@@ -37,6 +38,47 @@ export function hashFile(file: string, chunkBytes = CHUNK_BYTES): { size: number
     closeSync(fd);
   }
   return { size, sha256: whole.digest('hex'), chunks };
+}
+
+/**
+ * The same, reading chunk by chunk asynchronously: a large database is hashed every cycle on the
+ * primary, and the counter's requests must go on meanwhile (the sync version would block them).
+ */
+export async function hashFileAsync(file: string, chunkBytes = CHUNK_BYTES): Promise<{ size: number; sha256: string; chunks: string[] }> {
+  const fh = await open(file, 'r');
+  try {
+    const size = (await fh.stat()).size;
+    const whole = createHash('sha256');
+    const chunks: string[] = [];
+    const buf = Buffer.alloc(chunkBytes);
+    for (let off = 0; off < size; off += chunkBytes) {
+      const { bytesRead } = await fh.read(buf, 0, Math.min(chunkBytes, size - off), off);
+      const part = buf.subarray(0, bytesRead);
+      whole.update(part);
+      chunks.push(createHash('sha256').update(part).digest('hex'));
+    }
+    return { size, sha256: whole.digest('hex'), chunks };
+  } finally {
+    await fh.close();
+  }
+}
+
+/** SHA-256 of the given chunks concatenated (the body the primary sends), read asynchronously. */
+export async function hashChunks(file: string, need: readonly number[], chunkBytes: number): Promise<{ sha256: string; bytes: number }> {
+  const fh = await open(file, 'r');
+  try {
+    const h = createHash('sha256');
+    const buf = Buffer.alloc(chunkBytes);
+    let bytes = 0;
+    for (const i of need) {
+      const { bytesRead } = await fh.read(buf, 0, chunkBytes, i * chunkBytes);
+      h.update(buf.subarray(0, bytesRead));
+      bytes += bytesRead;
+    }
+    return { sha256: h.digest('hex'), bytes };
+  } finally {
+    await fh.close();
+  }
 }
 
 export function readChunk(file: string, index: number, chunkBytes = CHUNK_BYTES): Buffer {
