@@ -1,14 +1,14 @@
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ServerApi } from '../../rpa-agent/src/api.js';
 import { PeerError, peerRequest } from '../../server/src/standby/client.js';
 import { readReplicaState } from '../../server/src/standby/replica.js';
 import { readSecret, replicaFile } from '../../server/src/standby/state.js';
-import { VERIFY_ENV_BANNER } from '../../server/src/standby/verifyEnv.js';
-import { cliPath, repoRoot, tempDir } from '../helpers/paths.js';
+import { prepareVerifyEnv, VERIFY_ENV_BANNER, VerifyEnvError } from '../../server/src/standby/verifyEnv.js';
+import { cliPath, configDir, repoRoot, tempDir } from '../helpers/paths.js';
 import { waitExit } from '../helpers/processes.js';
 import {
   acceptMoveIn,
@@ -147,6 +147,9 @@ describe('standby: primary and standby as two processes', function () {
       const s = await clerkLogin(url, pair.clerks[1]!);
       const home = await (await fetch(url, { headers: { cookie: s.cookie } })).text();
       expect(home).to.contain(VERIFY_ENV_BANNER);
+      const n0 = acknowledged[0]!;
+      const noticePage = await (await fetch(`${url}visits/${n0.visitId}/notices/${n0.noticeId}`, { headers: { cookie: s.cookie } })).text();
+      expect(noticePage).to.contain(VERIFY_ENV_BANNER);
       expect(await noticePresent(s, acknowledged[0]!)).to.equal(true);
       // The RPA is directed nowhere: the queued jobs of the copy are never leased.
       const api = new ServerApi(url, pair.agentToken, undefined, 5000);
@@ -202,5 +205,34 @@ describe('standby: primary and standby as two processes', function () {
     await pair.waitHealthy(a, 'standby');
     await pair.waitReplicaAfter(a, promotedAt, 30_000);
     for (const n of acknowledged) expect(noticeInReplica(replicaFile(a.dataDir), n), n.marker).to.equal(true);
+  });
+});
+
+describe('standby verify-env: refusals before anything is copied', () => {
+  const t = tempDir('madoguchi-verify-env-');
+  after(() => t.remove());
+
+  it('refuses without a verified replica, a folder inside the standby data, or a foreign non-empty folder', async () => {
+    const data = path.join(t.dir, 'data');
+    mkdirSync(path.join(data, 'standby', 'files', 'config'), { recursive: true });
+    const fail = (dir: string) =>
+      prepareVerifyEnv({ standbyDataDir: data, dir }).then(
+        () => null,
+        (e: unknown) => e as Error,
+      );
+    // No mirrored configuration yet.
+    expect((await fail(path.join(t.dir, 'v1')))?.message).to.contain('運用系の設定の写しがありません');
+    cpSync(configDir, path.join(data, 'standby', 'files', 'config'), { recursive: true });
+    expect((await fail(path.join(data, 'standby', 'x')))?.message).to.contain('待機系のデータフォルダーと重なります');
+    expect((await fail(t.dir))?.message).to.contain('待機系のデータフォルダーと重なります');
+    const foreign = path.join(t.dir, 'foreign');
+    mkdirSync(foreign);
+    writeFileSync(path.join(foreign, 'keep.txt'), 'x');
+    expect((await fail(foreign))?.message).to.contain('空ではなく、検証環境のものでもありません');
+    expect(readFileSync(path.join(foreign, 'keep.txt'), 'utf8')).to.equal('x');
+    // No replica yet: nothing to copy.
+    const e = await fail(path.join(t.dir, 'v2'));
+    expect(e).to.be.instanceOf(VerifyEnvError);
+    expect(e?.message).to.contain('検証済みの複製がありません');
   });
 });
