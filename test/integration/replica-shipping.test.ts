@@ -9,6 +9,7 @@ import { onlineBackup } from '../../server/src/ops/backup/sqlite.js';
 import { EMPTY_SHA, sha256 } from '../../server/src/standby/auth.js';
 import { PeerError, peerRequest } from '../../server/src/standby/client.js';
 import { FAILED_OVER_MESSAGE } from '../../server/src/standby/primary.js';
+import { startStandbyServer } from '../../server/src/standby/server.js';
 import { promote, StandbyRefusal } from '../../server/src/standby/promote.js';
 import { ReplicaReceiver, ShipmentRefused } from '../../server/src/standby/replica.js';
 import { hashFile, readChunk, sealSnapshot, type DbManifest } from '../../server/src/standby/snapshot.js';
@@ -189,6 +190,32 @@ describe('standby: verified replica shipping', function () {
     const servers: RunningServer[] = [];
     after(async () => {
       for (const s of servers) await s.close().catch(() => undefined);
+    });
+
+    it('a standby serves only its page, /healthz with its role, and refuses logins (audited in its own trail)', async () => {
+      const dir = path.join(t.dir, 'standby-node');
+      pair(dir, 'standby', 1, 'http://127.0.0.1:9');
+      const sb = await startStandbyServer({ configDir, dataDir: dir, port: 0, host: '127.0.0.1' });
+      try {
+        const home = await fetch(sb.url);
+        expect(home.status).to.equal(503);
+        expect(await home.text()).to.contain('この系は待機系です');
+        const login = await fetch(`${sb.url}login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: 'loginId=a&password=b',
+        });
+        expect(login.status).to.equal(503);
+        const api = await fetch(`${sb.url}api/v1/visits`);
+        expect(api.status).to.equal(503);
+        expect(((await api.json()) as { error: { code: string } }).error.code).to.equal('standby.standbyNode');
+        const health = (await (await fetch(`${sb.url}healthz`)).json()) as Record<string, unknown>;
+        expect(health).to.include({ status: 'ok', role: 'standby', epoch: 1, seq: null, lagSeconds: null });
+        const audited = await sb.knex('audit_trail').where({ action: 'standby.loginRefused' }).count({ n: '*' }).first();
+        expect(Number(audited?.n)).to.equal(1);
+      } finally {
+        await sb.close();
+      }
     });
 
     it('a primary whose peer was promoted refuses to start; a primary refuses shipments and unsigned requests; promote refuses while the old primary answers', async () => {
