@@ -40,7 +40,7 @@ if (name === 'standby') {
     clients,
     seed: Number(option(args, 'seed', '1')),
     log: (l) => {
-      if (verbose || /^(round|lost|promote|status|load)/.test(l)) process.stderr.write(`${l}\n`);
+      if (verbose || /^(round|lost|promote|status|load|\{"round")/.test(l)) process.stderr.write(`${l}\n`);
     },
   });
   process.stderr.write(`${JSON.stringify({ ...r, seconds: r.seconds })}\n`);

@@ -35,6 +35,12 @@ export interface StandbyRound {
   loadSeconds: number;
   acknowledged: number;
   jobsDone: number;
+  /**
+   * Jobs reported done in an earlier round and handed out again in this one: a success report is
+   * shipped with the next cycle, not waited for, so one within the RPO is lost with the primary
+   * (the scenario's probe keeps the core system from a second entry).
+   */
+  jobsRepeated: number;
   rpoSeconds: number | null;
   promoteSeconds: number;
   lost: number;
@@ -63,10 +69,11 @@ export async function runStandbySoak(o: StandbySoakOptions): Promise<StandbySoak
   const started = Date.now();
   const rand = mulberry32(o.seed);
   const t = tempDir('madoguchi-standby-soak-');
-  const pair = await StandbyPair.create({ dir: t.dir, clerks: o.clients, jobs: 200, seed: `standby-${o.seed}`, log: o.log });
+  const pair = await StandbyPair.create({ dir: t.dir, clerks: o.clients, jobs: 1000, seed: `standby-${o.seed}`, log: o.log });
   const acknowledged: AcceptedNotice[] = [];
   const rounds: StandbyRound[] = [];
   const lostMarkers = new Set<string>();
+  const jobsDone = new Set<number>();
   let refusedWhileUp = false;
   let error: string | null = null;
   try {
@@ -142,11 +149,13 @@ export async function runStandbySoak(o: StandbySoakOptions): Promise<StandbySoak
         loadSeconds: secs(loadMs),
         acknowledged: load.acknowledged.length,
         jobsDone: load.jobsDone,
+        jobsRepeated: load.jobIds.filter((id) => jobsDone.has(id)).length,
         rpoSeconds,
         promoteSeconds,
         lost,
         resyncSeconds,
       });
+      for (const id of load.jobIds) jobsDone.add(id);
       o.log(JSON.stringify(rounds.at(-1)));
       [primary, standby] = [standby, primary];
     }

@@ -477,6 +477,8 @@ export class WriteLoad {
   readonly acknowledged: AcceptedNotice[] = [];
   errors: string[] = [];
   jobsDone = 0;
+  /** Ids of the jobs whose success this load reported (answered 200). */
+  readonly jobIds: number[] = [];
   /** Set just before the server is killed: the failures that follow are expected, not logged. */
   expectFailures = false;
   private running = false;
@@ -526,6 +528,7 @@ export class WriteLoad {
           await api.heartbeat(job.id);
           await api.succeed(job.id, `CORE-${job.id}`);
           this.jobsDone++;
+          this.jobIds.push(job.id);
         } catch (e) {
           if (!this.running) return;
           this.errors.push(`agent: ${e instanceof Error ? e.message : String(e)}`);
