@@ -19,18 +19,18 @@ import { runIngest } from './linkage.js';
  * Stops cleanly on SIGTERM/SIGINT. The pid file lets `madoguchi ups-event LOWBATT|FSD` (run by
  * upsmon) find the running server and start the graceful stop well inside upsmon's FINALDELAY.
  */
-function onSignalsClose(server: Pick<RunningServer, 'close'>, dataDir: string): void {
+function onSignalsClose(server: Pick<RunningServer, 'close'>, dataDir: string): (why: string, exitCode?: number) => void {
   writePidFile(dataDir);
   let stopping = false;
   // A second signal (LOWBATT then FSD, or systemd after upsmon) must not cut the stop in half.
-  const stop = (signal: string) => {
+  const stop = (why: string, exitCode = 0) => {
     if (stopping) return;
     stopping = true;
-    process.stderr.write(`\n${signal} を受けたので停止します…\n`);
+    process.stderr.write(`\n${why}\n`);
     server.close().then(
       () => {
         removePidFile(dataDir);
-        process.exit(0);
+        process.exit(exitCode);
       },
       (e: unknown) => {
         console.error(e);
@@ -38,8 +38,9 @@ function onSignalsClose(server: Pick<RunningServer, 'close'>, dataDir: string): 
       },
     );
   };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM を受けたので停止します…'));
+  process.on('SIGINT', () => stop('SIGINT を受けたので停止します…'));
+  return stop;
 }
 
 /** `madoguchi serve` and `madoguchi demo`. */
@@ -57,7 +58,10 @@ export function addServeCommands(program: Command): void {
         return;
       }
       const server = await startServer({ configDir: o.config, dataDir: o.dataDir, port: o.port, host: o.host });
-      onSignalsClose(server, o.dataDir);
+      const stop = onSignalsClose(server, o.dataDir);
+      // Fail closed: a primary whose peer was promoted meanwhile stops (exit 1), and its start refuses until rejoin.
+      if (server.standby)
+        server.standby.onFailedOver = (m) => stop(`エラー: ${m} 停止します。madoguchi standby rejoin を実行してください。`, 1);
       console.log(`まどぐち ${version} を起動しました: ${server.url}`);
     });
 

@@ -24,6 +24,8 @@ export class StandbyNode {
   readonly receiver: ReplicaReceiver;
   readonly mirror: FileMirror;
   shipper: Shipper | null = null;
+  /** Set by `madoguchi serve`: what to do when the shipper finds this primary failed over (stop). */
+  onFailedOver: ((message: string) => void) | null = null;
 
   constructor(
     readonly dataDir: string,

@@ -63,6 +63,7 @@ export async function startPrimaryNode(o: {
     syncTimeoutMs: o.config.standby.syncTimeoutMs,
     sources: { config: o.configDir, evidence: path.join(o.dataDir, EVIDENCE_DIR), anchorFile: anchorFilePath(o.config, o.dataDir) },
     logger: o.logger,
+    onFailedOver: (m) => node.onFailedOver?.(m),
   });
   return node;
 }

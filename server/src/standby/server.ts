@@ -168,10 +168,17 @@ export async function startStandbyServer(opts: StandbyServerOptions): Promise<Ru
   server.headersTimeout = 70_000;
   // A first shipment is the whole database: no request timeout on the receiving side.
   server.requestTimeout = 0;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port, opts.host, () => resolve());
+    });
+  } catch (e) {
+    // Port taken (the standby already runs): nothing may keep the process alive after the error.
+    await knex.destroy();
+    await closeLogger(logger);
+    throw e;
+  }
   const port = (server.address() as AddressInfo).port;
   const hostName = opts.host === '0.0.0.0' ? 'localhost' : opts.host;
   const url = `${tls ? 'https' : 'http'}://${hostName}:${port}/`;

@@ -22,6 +22,11 @@ export interface ShipperOptions {
   syncTimeoutMs: number;
   sources: FileSources;
   logger: Logger;
+  /**
+   * Called once when the peer shows that this node was failed over (the peer is a primary of the
+   * same or a later epoch, or refuses this epoch): `madoguchi serve` then stops the server.
+   */
+  onFailedOver?: (message: string) => void;
   /** Per request; the database body gets more (large first shipment). */
   requestTimeoutMs?: number;
 }
@@ -80,6 +85,7 @@ export class Shipper {
   private manifest: DbManifest | null = null;
   private watch: Database.Database | null = null;
   private lastFilesAt = 0;
+  private failedOver = false;
   private readonly lister: FileLister;
   private readonly snapshot: string;
   state: ShipState;
@@ -222,6 +228,14 @@ export class Shipper {
           path: '/api/v1/standby/status',
           timeoutMs: this.timeout(0),
         });
+        // The peer was promoted past this node: this node must stop serving (fail closed).
+        if ((st.role === 'primary' && st.epoch >= this.o.epoch) || st.epoch > this.o.epoch)
+          throw new PeerError(
+            `相手 (${this.o.peer.url}) は${st.role === 'primary' ? '運用系' : '待機系'}・世代 ${st.epoch} です (この系は世代 ${this.o.epoch})。この系は待機系に切り替えられています。`,
+            'refused',
+            409,
+            'peer.promoted',
+          );
         if (st.role !== 'standby')
           throw new PeerError(
             `相手 (${this.o.peer.url}) は待機系ではありません (${st.role}, 世代 ${st.epoch})。`,
@@ -319,8 +333,13 @@ export class Shipper {
         error: message(e),
         code,
       };
-      if (code === 'epoch.stale' || code === 'peer.notStandby')
+      if (code === 'epoch.stale' || code === 'peer.promoted') {
         this.o.logger.error('standby refuses this primary: it was failed over, run madoguchi standby rejoin', { error: message(e) });
+        if (!this.failedOver) {
+          this.failedOver = true;
+          this.o.onFailedOver?.(message(e));
+        }
+      } else if (code === 'peer.notStandby') this.o.logger.error('the standby peer is a primary of an older epoch', { error: message(e) });
       this.markDegraded(message(e));
       return false;
     }
