@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { closeSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import Database from 'better-sqlite3';
@@ -216,6 +217,26 @@ describe('standby: verified replica shipping', function () {
       } finally {
         await sb.close();
       }
+    });
+
+    it('a running primary that finds its peer promoted past it calls for its own stop', async () => {
+      // A free port for the peer, which comes up only after this primary started.
+      const probe = net.createServer();
+      await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
+      const port = (probe.address() as net.AddressInfo).port;
+      await new Promise<void>((r) => probe.close(() => r()));
+      const a = path.join(t.dir, 'fenced');
+      pair(a, 'primary', 1, `http://127.0.0.1:${port}`);
+      const sa = await startServer({ configDir, dataDir: a, port: 0, host: '127.0.0.1', watch: false });
+      servers.push(sa);
+      const fenced = new Promise<string>((resolve) => (sa.standby!.onFailedOver = resolve));
+      const b = path.join(t.dir, 'promoted');
+      pair(b, 'primary', 2, sa.url.replace(/\/$/, ''));
+      // The promoted peer starts while this primary still answers: its own check sees a lower epoch and starts.
+      servers.push(await startServer({ configDir, dataDir: b, port, host: '127.0.0.1', watch: false }));
+      void sa.standby!.shipper!.waitShipped(); // a cycle now, as an acceptance would start one
+      const message = await Promise.race([fenced, new Promise<string>((r) => setTimeout(() => r('timeout'), 15_000))]);
+      expect(message).to.contain('世代 2');
     });
 
     it('a primary whose peer was promoted refuses to start; a primary refuses shipments and unsigned requests; promote refuses while the old primary answers', async () => {
