@@ -857,8 +857,8 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
           ? true
           : access === 'authenticated'
             ? x.session || x.token
-            : access === 'residentScreen'
-              ? false // no identity of the fuzzer is a paired resident screen: each request shows the refusal
+            : access === 'residentScreen' || access === 'standbyPeer'
+              ? false // no identity of the fuzzer is a paired resident screen or the standby peer: each request shows the refusal
               : x.permissions.has(access.permission),
       );
       const who = allowed.length && r() < 0.85 ? pick(r, allowed) : pick(r, identities);

@@ -3,11 +3,13 @@
  *   rpa    --profile default|selfNumbering --jobs 200 --agents 2 --seed 7
  *   leaks  --people 3000 --seed leaks --concurrency 8   (bench/leaks.ts)
  *   fuzz   --requests 10000 --concurrency 50 --seed 1  (bench/fuzz.ts)
+ *   standby --rounds 5 --seed 1 --clients 4  (bench/standbySoak.ts: kill -9 of the primary, promote, rejoin)
  */
 import { runRpaSoak } from '../test/helpers/rpaSoak.js';
 import { runSelfNumberingSoak } from '../test/helpers/rpaSoakSelf.js';
 import { fuzzLine, runFuzz } from './fuzz.js';
 import { leakSoak } from './leaks.js';
+import { runStandbySoak, standbyGoalsMet, standbyLine } from './standbySoak.js';
 
 function option(args: string[], name: string, fallback: string): string {
   const i = args.indexOf(`--${name}`);
@@ -15,13 +17,37 @@ function option(args: string[], name: string, fallback: string): string {
 }
 
 const [name, ...args] = process.argv.slice(2);
-if (name !== 'rpa' && name !== 'leaks' && name !== 'fuzz') {
+if (name !== 'rpa' && name !== 'leaks' && name !== 'fuzz' && name !== 'standby') {
   console.error('usage: npm run soak -- rpa [--profile default|selfNumbering] [--jobs 200] [--agents 2] [--seed 7]');
   console.error('       npm run soak -- leaks [--people 3000] [--seed leaks] [--concurrency 8]');
   console.error('       npm run soak -- fuzz [--requests 10000] [--concurrency 50] [--seed 1]');
+  console.error('       npm run soak -- standby [--rounds 5] [--seed 1] [--clients 4]');
   process.exit(2);
 }
 const verbose = args.includes('--verbose');
+if (name === 'standby') {
+  const rounds = Number(option(args, 'rounds', '5'));
+  const clients = Number(option(args, 'clients', '4'));
+  if (!Number.isInteger(rounds) || rounds < 1 || !Number.isInteger(clients) || clients < 1 || clients > 32) {
+    console.error('--rounds は 1 以上、--clients は 1〜32 の整数です');
+    process.exit(2);
+  }
+  process.stderr.write(
+    'promoteSeconds: SIGKILL of the primary → the promoted standby answers /healthz ok as primary AND accepts a 転入 (max over rounds)\n',
+  );
+  const r = await runStandbySoak({
+    rounds,
+    clients,
+    seed: Number(option(args, 'seed', '1')),
+    log: (l) => {
+      if (verbose || /^(round|lost|promote|status|load|\{"round")/.test(l)) process.stderr.write(`${l}\n`);
+    },
+  });
+  process.stderr.write(`${JSON.stringify({ ...r, seconds: r.seconds })}\n`);
+  if (r.error) process.stderr.write(`standby soak stopped: ${r.error}\n`);
+  console.log(standbyLine(r));
+  process.exit(standbyGoalsMet(r, rounds) ? 0 : 1);
+}
 if (name === 'fuzz') {
   const r = await runFuzz({
     requests: Number(option(args, 'requests', '10000')),

@@ -29,6 +29,9 @@ import { closeDatabase, drainHttp, returnLeases, runStopSteps } from './ops/grac
 import { reconcilePowerState } from './ops/upsStatus.js';
 import { defaultNodeId, LeaseKeeper, type GuardedJob } from './ops/leases.js';
 import { version } from './version.js';
+import { startPrimaryNode } from './standby/primary.js';
+import { readStandbyState } from './standby/state.js';
+import type { StandbyNode } from './standby/node.js';
 
 export interface ServerOptions {
   configDir: string;
@@ -39,6 +42,8 @@ export interface ServerOptions {
   stopBudgetMs?: number;
   /** Watch the linkage drop folders and run the missing-file watchdog (default true). */
   watch?: boolean;
+  /** A line shown on every staff page (the verification environment says what it is). */
+  banner?: string;
 }
 
 export interface RunningServer {
@@ -57,12 +62,18 @@ export interface RunningServer {
   routes: RouteInfo[];
   /** The plain-HTTP redirect listener's port, when TLS and `http.redirectPort` are set. */
   redirectPort?: number;
+  /** The standby pairing and shipper, when `<data-dir>/standby/state.json` exists. */
+  standby?: StandbyNode;
   close(): Promise<void>;
 }
 
 /** Composition root: config → database → HTTP. */
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const config = loadAppConfig(opts.configDir);
+  // A standby serves only the receiving side (standby/server.ts); `madoguchi serve` picks it.
+  const standbyState = readStandbyState(opts.dataDir);
+  if (standbyState?.role === 'standby')
+    throw new Error('この系は待機系です。運用系として起動するには madoguchi standby promote を実行してください。');
   // Where each RPA job is entered must be certain: a scenario in two core systems' folders, or a
   // configured system without its folder, stops the start (a missing main folder only means no RPA).
   const systemProblems = checkCoreSystems(opts.configDir, config.rpa).filter(
@@ -82,6 +93,22 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   if (rekey.rekeyed && rekey.rowsRead) logger.info('search keys recomputed', rekey);
   // The shipped groups exist from the first start, so that an administrator can assign them.
   await ensureDefaultGroups(knex);
+  // Paired with a standby: refuse to start if the peer was promoted meanwhile, else ship to it.
+  const standby = standbyState
+    ? await startPrimaryNode({
+        state: standbyState,
+        config,
+        configDir: opts.configDir,
+        dataDir: opts.dataDir,
+        knex,
+        logger,
+        version,
+      }).catch(async (e: unknown) => {
+        await knex.destroy();
+        await closeLogger(logger);
+        throw e;
+      })
+    : undefined;
   // Back from an outage: upsmon sends no ONLINE at boot, so ask upsd (banner off, RPA resumes).
   const power = await reconcilePowerState(knex, config.ups).catch((e: unknown) => logger.warn('power state not reconciled', { error: e }));
   if (power) logger.info('power back on mains', power);
@@ -159,6 +186,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     version,
     disks,
     nodeId: () => leases.nodeId,
+    ...(standby ? { standby } : {}),
+    ...(opts.banner ? { banner: opts.banner } : {}),
     linkage: {
       knex,
       registry,
@@ -204,7 +233,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     keeper.guard('schedules', schedulesJob);
   }
   await keeper.start();
-  logger.info('madoguchi started', { version, url, database: config.database.client, nodeId: keeper.nodeId });
+  logger.info('madoguchi started', {
+    version,
+    url,
+    database: config.database.client,
+    nodeId: keeper.nodeId,
+    ...(standby ? { standbyPeer: standby.state.peerUrl, epoch: standby.state.epoch } : {}),
+  });
+  standby?.shipper?.start();
   // After the start-up work, so that a busy event loop does not count against the tools' deadline.
   disks.start();
 
@@ -226,6 +262,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         [
           { name: 'http', run: () => drainHttp(redirect ? [server, redirect] : [server], drainMs) },
           { name: 'leasedWork', run: () => leasesReleased },
+          // After the requests: the last acceptances' shipments went out; before the database closes.
+          ...(standby?.shipper ? [{ name: 'standbyShipper', run: () => standby.shipper!.stop() }] : []),
           {
             name: 'rpaLeases',
             run: async () =>
@@ -254,6 +292,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     disks,
     routes,
     ...(redirectPort !== undefined ? { redirectPort } : {}),
+    ...(standby ? { standby } : {}),
     close,
   };
 }

@@ -1096,7 +1096,11 @@ export async function runLeakCrawler(opts: LeakCrawlOptions): Promise<LeakReport
       for (const v of viewers) {
         const allowed =
           r.access === 'public' ||
-          (r.access === 'authenticated' ? true : r.access === 'residentScreen' ? false : v.permissions.has(r.access.permission)) ||
+          (r.access === 'authenticated'
+            ? true
+            : r.access === 'residentScreen' || r.access === 'standbyPeer'
+              ? false
+              : v.permissions.has(r.access.permission)) ||
           false;
         // Without the permission (or a token outside /api/), one request shows the refusal.
         const pdf = r.spec?.response.kind === 'file' && r.path.endsWith('.pdf');

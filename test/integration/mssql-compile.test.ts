@@ -6,6 +6,21 @@ import { migrations } from '../../server/src/db/migrations/index.js';
 import { LayoutRegistry } from '../../server/src/linkage/forward/layouts.js';
 import { derivedKeyColumns } from '../../server/src/linkage/forward/keys.js';
 import { leaseRowsQuery } from '../../server/src/ops/leases.js';
+import {
+  asTsql,
+  fullBackupStatement,
+  logBackupFileName,
+  logBackupStatement,
+  logShippingMonitorQuery,
+  logShippingScript,
+  MssqlNameError,
+  mssqlJoin,
+  promoteStatement,
+  restoreFullStatement,
+  restoreLagQuery,
+  restoreLogStatement,
+  setFullRecovery,
+} from '../../server/src/standby/mssql.js';
 import { configDir } from '../helpers/paths.js';
 
 /** SQL Server code paths, compiled without a connection (no SQL Server here). */
@@ -110,5 +125,88 @@ describe('SQL Server: compiled SQL', () => {
     expect(runs.sql).to.equal('select top (@p0) * from [linkage_runs] order by [id] desc');
     const replace = mssql('entitlements').where({ kind: 'nationalHealthInsurance' }).del().toSQL().toNative();
     expect(replace.sql).to.equal('delete from [entitlements] where [kind] = @p0;select @@rowcount');
+  });
+});
+
+describe('SQL Server standby: log shipping statements', () => {
+  const db = 'madoguchi';
+  const bak = 'D:\\LogShip\\madoguchi_full.bak';
+
+  it('backs up the log chain with the name as an identifier and paths as parameters', () => {
+    expect(setFullRecovery(mssql, db).toSQL().sql).to.equal('ALTER DATABASE [madoguchi] SET RECOVERY FULL');
+    const full = fullBackupStatement(mssql, db, bak).toSQL().toNative();
+    expect(full).to.deep.equal({ sql: 'BACKUP DATABASE [madoguchi] TO DISK = @p0 WITH CHECKSUM, INIT', bindings: [bak] });
+    const trn = mssqlJoin('\\\\primary\\logship', logBackupFileName(db, new Date('2026-12-07T22:15:03.120Z')));
+    expect(trn).to.equal('\\\\primary\\logship\\madoguchi_20261207221503.trn');
+    expect(logBackupStatement(mssql, db, trn).toSQL().toNative()).to.deep.equal({
+      sql: 'BACKUP LOG [madoguchi] TO DISK = @p0 WITH CHECKSUM, INIT',
+      bindings: [trn],
+    });
+    expect(logBackupStatement(mssql, db, trn, { tail: true }).toSQL().sql).to.equal(
+      'BACKUP LOG [madoguchi] TO DISK = ? WITH CHECKSUM, INIT, NORECOVERY',
+    );
+  });
+
+  it('restores on the secondary WITH NORECOVERY or STANDBY, moving files, and promotes WITH RECOVERY', () => {
+    const r = restoreFullStatement(mssql, db, bak, { kind: 'norecovery' }, [
+      { logicalName: 'madoguchi', to: 'E:\\Data\\madoguchi.mdf' },
+      { logicalName: 'madoguchi_log', to: 'E:\\Log\\madoguchi_log.ldf' },
+    ]).toSQL();
+    expect(r.toNative().sql).to.equal(
+      'RESTORE DATABASE [madoguchi] FROM DISK = @p0 WITH CHECKSUM, MOVE @p1 TO @p2, MOVE @p3 TO @p4, NORECOVERY, REPLACE',
+    );
+    expect(r.bindings).to.deep.equal([bak, 'madoguchi', 'E:\\Data\\madoguchi.mdf', 'madoguchi_log', 'E:\\Log\\madoguchi_log.ldf']);
+    const s = restoreLogStatement(mssql, db, 'E:\\LogShip\\x.trn', { kind: 'standby', undoFile: 'E:\\LogShip\\undo.tuf' }).toSQL();
+    expect(s.toNative()).to.deep.equal({
+      sql: 'RESTORE LOG [madoguchi] FROM DISK = @p0 WITH CHECKSUM, STANDBY = @p1',
+      bindings: ['E:\\LogShip\\x.trn', 'E:\\LogShip\\undo.tuf'],
+    });
+    expect(restoreLogStatement(mssql, db, 'x.trn', { kind: 'norecovery' }).toSQL().sql).to.equal(
+      'RESTORE LOG [madoguchi] FROM DISK = ? WITH CHECKSUM, NORECOVERY',
+    );
+    expect(promoteStatement(mssql, db).toSQL().sql).to.equal('RESTORE DATABASE [madoguchi] WITH RECOVERY');
+  });
+
+  it('reads the lag from the restore history and the log shipping monitor', () => {
+    const lag = restoreLagQuery(mssql, db).toSQL().toNative();
+    expect(lag.sql).to.match(/^SELECT TOP \(1\) .* FROM msdb\.dbo\.restorehistory AS rh JOIN msdb\.dbo\.backupset AS bs /);
+    expect(lag.sql).to.contain("WHERE rh.[destination_database_name] = @p0 AND bs.[type] = 'L' ORDER BY rh.[restore_date] DESC");
+    expect(lag.bindings).to.deep.equal([db]);
+    const mon = logShippingMonitorQuery(mssql, db).toSQL().toNative();
+    expect(mon.sql).to.contain('FROM msdb.dbo.log_shipping_monitor_secondary WHERE [secondary_database] = @p0');
+  });
+
+  it('quotes an odd but valid name once, keeps quotes inside parameters, and refuses names it cannot quote', () => {
+    expect(fullBackupStatement(mssql, 'まどぐち 本番', bak).toSQL().sql).to.equal(
+      'BACKUP DATABASE [まどぐち 本番] TO DISK = ? WITH CHECKSUM, INIT',
+    );
+    const odd = "\\\\standby\\it's'; DROP DATABASE x; --\\a.trn";
+    const q = restoreLogStatement(mssql, db, odd, { kind: 'norecovery' }).toSQL();
+    expect(q.sql).to.not.contain('DROP');
+    expect(q.bindings).to.deep.equal([odd]);
+    expect(asTsql(restoreLogStatement(mssql, db, odd, { kind: 'norecovery' }))).to.equal(
+      "RESTORE LOG [madoguchi] FROM DISK = N'\\\\standby\\it''s''; DROP DATABASE x; --\\a.trn' WITH CHECKSUM, NORECOVERY",
+    );
+    for (const bad of ['', 'other.dbo', 'a]b', '[x]', 'a\nb', 'x'.repeat(129)])
+      expect(() => promoteStatement(mssql, bad), JSON.stringify(bad)).to.throw(MssqlNameError, 'ログ配布に使えないデータベース名です');
+    expect(() => restoreLogStatement(mssql, db, 'a\u0000b', { kind: 'norecovery' })).to.throw(MssqlNameError);
+    expect(() => fullBackupStatement(mssql, db, '')).to.throw(MssqlNameError);
+  });
+
+  it('prints the whole procedure as a script an operator can run', () => {
+    const script = logShippingScript(mssql, {
+      database: db,
+      primaryDir: '\\\\primary\\logship',
+      secondaryDir: 'E:\\LogShip',
+      readable: true,
+      at: new Date('2026-12-07T22:15:00Z'),
+    });
+    expect(script).to.not.contain('?');
+    expect(script).to.contain("BACKUP DATABASE [madoguchi] TO DISK = N'\\\\primary\\logship\\madoguchi_full.bak' WITH CHECKSUM, INIT;");
+    expect(script).to.contain(
+      "RESTORE LOG [madoguchi] FROM DISK = N'E:\\LogShip\\madoguchi_20261207221500.trn' WITH CHECKSUM, STANDBY = N'E:\\LogShip\\madoguchi_undo.tuf';",
+    );
+    expect(script).to.contain('RESTORE DATABASE [madoguchi] WITH RECOVERY;');
+    expect(script.indexOf('NORECOVERY;')).to.be.lessThan(script.indexOf('WITH RECOVERY;'));
   });
 });

@@ -17,6 +17,7 @@ import { addNoticesCommands } from './notices.js';
 import { addBackupCommands, addCertCommands, addMigrateCommand, addUpsEventCommand } from './ops.js';
 import { addServeCommands } from './serve.js';
 import { addStaffCommands } from './staff.js';
+import { addStandbyCommands } from './standby.js';
 
 /**
  * The `madoguchi` command: global options here, one module per command group. The groups are
@@ -54,6 +55,7 @@ export function buildCli(): Command {
   addMigrateCommand(program); // migrate
   addClusterCommands(program); // cluster status
   addMaintenanceCommands(program); // maintenance pam|list
+  addStandbyCommands(program); // standby init|status|promote|rejoin|verify-env
   localizeHelp(program); // last: it reaches every command added above
   return program;
 }

@@ -10,6 +10,8 @@ import { LayoutRegistry } from '../linkage/forward/layouts.js';
 import { startServer, type RunningServer } from '../main.js';
 import { removePidFile, writePidFile } from '../ops/pidFile.js';
 import { version } from '../version.js';
+import { startStandbyServer } from '../standby/server.js';
+import { readStandbyState } from '../standby/state.js';
 import { common, int } from './common.js';
 import { runIngest } from './linkage.js';
 
@@ -17,18 +19,18 @@ import { runIngest } from './linkage.js';
  * Stops cleanly on SIGTERM/SIGINT. The pid file lets `madoguchi ups-event LOWBATT|FSD` (run by
  * upsmon) find the running server and start the graceful stop well inside upsmon's FINALDELAY.
  */
-function onSignalsClose(server: RunningServer, dataDir: string): void {
+function onSignalsClose(server: Pick<RunningServer, 'close'>, dataDir: string): (why: string, exitCode?: number) => void {
   writePidFile(dataDir);
   let stopping = false;
   // A second signal (LOWBATT then FSD, or systemd after upsmon) must not cut the stop in half.
-  const stop = (signal: string) => {
+  const stop = (why: string, exitCode = 0) => {
     if (stopping) return;
     stopping = true;
-    process.stderr.write(`\n${signal} を受けたので停止します…\n`);
+    process.stderr.write(`\n${why}\n`);
     server.close().then(
       () => {
         removePidFile(dataDir);
-        process.exit(0);
+        process.exit(exitCode);
       },
       (e: unknown) => {
         console.error(e);
@@ -36,8 +38,9 @@ function onSignalsClose(server: RunningServer, dataDir: string): void {
       },
     );
   };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM を受けたので停止します…'));
+  process.on('SIGINT', () => stop('SIGINT を受けたので停止します…'));
+  return stop;
 }
 
 /** `madoguchi serve` and `madoguchi demo`. */
@@ -47,8 +50,18 @@ export function addServeCommands(program: Command): void {
     .description('サーバーを起動する (未適用のデータベース移行を先に行う)')
     .action(async (_o, cmd: Command) => {
       const o = common(cmd);
+      // Paired as the standby (<data-dir>/standby/state.json): only the receiving side runs.
+      if (readStandbyState(o.dataDir)?.role === 'standby') {
+        const standby = await startStandbyServer({ configDir: o.config, dataDir: o.dataDir, port: o.port, host: o.host });
+        onSignalsClose(standby, o.dataDir);
+        console.log(`まどぐち ${version} を待機系として起動しました: ${standby.url}`);
+        return;
+      }
       const server = await startServer({ configDir: o.config, dataDir: o.dataDir, port: o.port, host: o.host });
-      onSignalsClose(server, o.dataDir);
+      const stop = onSignalsClose(server, o.dataDir);
+      // Fail closed: a primary whose peer was promoted meanwhile stops (exit 1), and its start refuses until rejoin.
+      if (server.standby)
+        server.standby.onFailedOver = (m) => stop(`エラー: ${m} 停止します。madoguchi standby rejoin を実行してください。`, 1);
       console.log(`まどぐち ${version} を起動しました: ${server.url}`);
     });
 

@@ -202,6 +202,18 @@ export interface AppConfig {
   cluster: ClusterSettings;
   /** Remote maintenance log: where sudo writes the maintenance users' commands (the maintenance_vpn role sets it up). */
   maintenance: { sudoLog: string };
+  /** The standby server's shipping (roles and the peer live in `<data-dir>/standby/state.json`, not here). */
+  standby: StandbySettings;
+}
+
+/** How the primary ships to the standby (server/src/standby/). */
+export interface StandbySettings {
+  /** A consistent snapshot of the database is shipped this often (RPO: about twice this). */
+  intervalSeconds: number;
+  /** Configuration, RPA evidence and the audit anchor file are mirrored this often. */
+  filesIntervalSeconds: number;
+  /** How long accepting a notice waits for the standby to acknowledge a state holding it; then the acceptance goes on and shipping is marked degraded. */
+  syncTimeoutMs: number;
 }
 
 const time = { type: 'string', pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' } as const;
@@ -408,6 +420,16 @@ export const appConfigSchema = {
           default: {},
           properties: { disk: { type: 'string', minLength: 1 }, copyOnly: { type: 'boolean', default: true } },
         },
+      },
+    },
+    standby: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        intervalSeconds: { type: 'integer', minimum: 1, maximum: 300, default: 5 },
+        filesIntervalSeconds: { type: 'integer', minimum: 5, maximum: 3600, default: 60 },
+        syncTimeoutMs: { type: 'integer', minimum: 100, maximum: 60_000, default: 5000 },
       },
     },
     ups: {

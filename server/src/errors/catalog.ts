@@ -28,6 +28,8 @@ export const errorCatalog = {
   // Authentication and permission
   'auth.loginRequired': { status: 401, message: 'ログインしてください' },
   'auth.badToken': { status: 401, message: '端末の認証トークンが無効です' },
+  'standby.unsigned': { status: 401, message: '待機系の送信の署名がないか、正しくありません (共有の秘密・時計のずれを確認してください)' },
+  'standby.standbyNode': { status: 503, message: 'この系は待機系です。運用系のまどぐちを使ってください' },
   'auth.forbidden': { status: 403, message: 'この操作を行う権限がありません' },
   'auth.mustChangePassword': { status: 403, message: 'パスワードを変更してから操作してください' },
   'auth.csrf': { status: 403, message: '画面の有効期限が切れました。画面を開き直してからやり直してください (CSRF)' },

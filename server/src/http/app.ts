@@ -45,6 +45,7 @@ import { SystemHealthSchema } from './schemas/health.js';
 import { NAV } from './nav.js';
 import { RESIDENT_COOKIE, SESSION_COOKIE } from './sessionCookie.js';
 import { screenOf } from '../residentScreen/screens.js';
+import { registerStandbyRoutes, standbyMiddleware } from '../standby/routes.js';
 
 export type { AppDeps, RouteInfo } from './kit.js';
 export { undeclaredRoutes } from './kit.js';
@@ -85,6 +86,7 @@ export function createApp(deps: AppDeps): { app: Koa; router: Router; routes: Ro
         power: ctx.state.power as PowerStatus | undefined,
         disks: deps.disks?.current(),
         permissions: s.permissions,
+        notice: deps.banner ?? null,
       }),
       staff: {
         displayName: s.displayName,
@@ -159,6 +161,12 @@ export function createApp(deps: AppDeps): { app: Koa; router: Router; routes: Ro
     await next();
   });
 
+  // The standby pairing's routes (status, and refusing shipments: this is the primary), HMAC-signed.
+  if (deps.standby) {
+    app.use(standbyMiddleware(deps.standby));
+    registerStandbyRoutes(kit, deps.standby);
+  }
+
   registerSessionRoutes(kit);
 
   kit.route(
@@ -180,6 +188,7 @@ export function createApp(deps: AppDeps): { app: Koa; router: Router; routes: Ro
         ...(deps.dataDir !== undefined ? { dataDir: deps.dataDir } : {}),
         disks: deps.disks?.current() ?? null,
         nodeId: deps.nodeId?.() ?? null,
+        ...(deps.standby ? { standby: deps.standby } : {}),
       });
       ctx.status = health.status === 'ok' ? 200 : 503;
       return health;

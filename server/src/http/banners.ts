@@ -11,6 +11,8 @@ export interface BannerInput {
   disks: DiskHealth | null | undefined;
   /** The permissions of the active role. */
   permissions: ReadonlySet<string>;
+  /** A line for everyone that the server was started with (the verification environment's). */
+  notice?: string | null;
 }
 
 /**
@@ -18,8 +20,10 @@ export interface BannerInput {
  * everyone (they must save their work); disk health only for those who see the operations
  * dashboard (administrators act on it; counter clerks cannot).
  */
-export function staffBanners({ power, disks, permissions }: BannerInput): Banner[] {
+export function staffBanners({ power, disks, permissions, notice }: BannerInput): Banner[] {
   const out: Banner[] = [];
+  // The verification environment says so first: work done here never reaches the register.
+  if (notice) out.push({ id: 'notice-banner', text: notice, level: 'warning' });
   const p = power ? powerBanner(power) : null;
   if (p) out.push({ id: 'power-banner', text: p, level: 'error' });
   const d = permissions.has(OPERATIONS_PERMISSION) ? diskBanner(disks ?? null) : null;

@@ -12,6 +12,7 @@ import type { ProcedureDefinition } from '../domain/procedureTypes.js';
 import type { ProcedureStore } from '../procedures/config.js';
 import type { LinkageView } from '../linkage/status.js';
 import type { CardRelay } from '../cards/relay.js';
+import type { StandbyNode } from '../standby/node.js';
 import { page, type PageChrome, type SafeHtml } from './html.js';
 import { personalTargetOf, type PersonalTarget } from './personalData.js';
 import { inputCheck, responseCheck } from './validation.js';
@@ -39,6 +40,10 @@ export interface AppDeps {
   linkage: LinkageView;
   /** The disk monitor's last collection (ops/diskMonitor.ts); absent: disks are not monitored. */
   disks?: { current(): DiskHealth };
+  /** The standby pairing (primary side), when `<data-dir>/standby/state.json` exists: the receiving routes and the shipper. */
+  standby?: StandbyNode;
+  /** A line on every staff page, before the power banner (the verification environment). */
+  banner?: string;
   /** The relay between the counters' card reader helpers and the staff pages (one per process; made by createApp when absent). */
   cardRelay?: CardRelay;
   /** This node's id in the lease table (ops/leases.ts), once known (after the listener started). */
@@ -59,9 +64,10 @@ export interface ProcedureSource {
 /**
  * Who may use a route: anyone, any logged-in member of staff, one holding a permission, or a
  * resident screen paired to a counter (its device cookie, resolved into `ctx.state.residentScreen`;
- * no staff session reaches these routes' data, and no screen reaches a staff route).
+ * no staff session reaches these routes' data, and no screen reaches a staff route), or the
+ * standby peer machine (a request signed with the shared secret, checked by standby/routes.ts).
  */
-export type RouteAccess = 'public' | 'authenticated' | 'residentScreen' | { permission: string };
+export type RouteAccess = 'public' | 'authenticated' | 'residentScreen' | 'standbyPeer' | { permission: string };
 
 /** What a route answers. */
 export type RouteResponse =
@@ -221,6 +227,10 @@ export function createRouteKit(deps: AppDeps, router: Router, routes: RouteInfo[
       if (!ctx.state.residentScreen) throw new DomainError('residentScreen.notPaired');
       return 'ok' as const;
     }
+    if (access === 'standbyPeer') {
+      if (ctx.state.standbyPeer !== true) throw new DomainError('standby.unsigned');
+      return 'ok' as const;
+    }
     if (access !== 'public') {
       if (!session) throw new DomainError('auth.loginRequired');
       if (typeof access === 'object' && !session.permissions.has(access.permission)) throw new DomainError('auth.forbidden');
@@ -287,6 +297,20 @@ export function createRouteKit(deps: AppDeps, router: Router, routes: RouteInfo[
         }
       };
 
+      /**
+       * With a standby: every change the server acknowledges (a POST answered below 400) is
+       * answered only once the standby holds it (a notice accepted, an RPA job claimed or
+       * reported done, a certificate request), so a failover loses nothing a clerk or an agent
+       * was told was done. Decided here for every route, so a new route cannot forget it. At
+       * most standby.syncTimeoutMs: after that the answer goes and shipping is marked degraded.
+       */
+      const shipped = async (ctx: KoaCtx): Promise<void> => {
+        const shipper = deps.standby?.shipper;
+        if (!shipper || spec.method !== 'POST' || ctx.status >= 400) return;
+        if (!(await shipper.waitShipped()))
+          deps.logger.warn('change answered without the standby acknowledging it', { method: spec.method, path: spec.path });
+      };
+
       mount(spec.method, spec.path, async (ctx) => {
         let checked: 'ok' | 'redirect-password';
         try {
@@ -300,7 +324,10 @@ export function createRouteKit(deps: AppDeps, router: Router, routes: RouteInfo[
           throw e;
         }
         if (checked === 'redirect-password') return ctx.redirect('/password');
-        if (!personal) return run(ctx);
+        if (!personal) {
+          await run(ctx);
+          return shipped(ctx);
+        }
         // A handler that served personal data without writing a record of it gets one here, so no
         // read or change of personal data goes unaudited, whatever a new handler forgets. A refusal
         // the handler decided itself (a procedure's own permission, a role that may not print a
@@ -313,6 +340,7 @@ export function createRouteKit(deps: AppDeps, router: Router, routes: RouteInfo[
           throw e;
         }
         if (store.appended === 0 && ctx.status < 400) await auditAccess(deps.knex, ctx, personal);
+        await shipped(ctx);
       });
     },
     chrome: chromeOf,

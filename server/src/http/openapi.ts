@@ -135,6 +135,8 @@ function errorResponses(spec: AnySpec): Json {
   if (spec.params || spec.query || spec.body || byStatus(400).length)
     add(400, '入力が正しくありません。message と fields に直し方を日本語で返します。', ['input.invalid', ...byStatus(400)]);
   if (spec.access === 'residentScreen') add(401, 'この端末は住民用画面として窓口につながっていません。', ['residentScreen.notPaired']);
+  else if (spec.access === 'standbyPeer')
+    add(401, '相手の系の署名 (共有の秘密による HMAC) がないか、正しくありません。', ['standby.unsigned']);
   else if (spec.access !== 'public') {
     add(401, 'ログインしていない、セッションの有効期限切れ、または端末の認証トークンが無効です。', ['auth.loginRequired', 'auth.badToken']);
     add(403, '権限がない、CSRF トークンが一致しない、またはパスワードの変更が必要です。', [
@@ -164,7 +166,9 @@ function operation(r: RouteInfo & { spec: AnySpec }, components: Map<string, Jso
         ? '\n\n**必要な権限**: ログインしていること (権限は問いません)。'
         : permission === 'residentScreen'
           ? '\n\n**必要な権限**: 窓口につないだ住民用画面 (端末の Cookie)。職員のセッションでは使えません。'
-          : `\n\n**必要な権限**: \`${permission}\``;
+          : permission === 'standbyPeer'
+            ? '\n\n**必要な権限**: 対になった運用系・待機系の署名 (共有の秘密による HMAC-SHA256)。職員のセッションでは使えません。'
+            : `\n\n**必要な権限**: \`${permission}\``;
   const responses: Json = {};
   const resp = spec.response;
   if (resp.kind === 'json') {

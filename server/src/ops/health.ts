@@ -9,6 +9,8 @@ import type { DiskArray, DiskDevice, DiskHealth, DiskState } from './diskHealth.
 import { clusterStatus, type ClusterStatus } from './leases.js';
 import { powerStatus, type PowerState } from './power.js';
 import { readUpsStatus } from './upsStatus.js';
+import type { StandbyNode } from '../standby/node.js';
+import { standbyReport } from '../standby/status.js';
 
 export interface Health {
   status: 'ok' | 'error';
@@ -71,8 +73,8 @@ export interface HealthHold {
 }
 
 export interface SystemHealth extends Health {
-  /** The parts that need a look (`linkage`, `backup`, `ups`, `rpa`, `protection`, `disks`); they never make `status` an error. */
-  warnings: ('linkage' | 'backup' | 'rpa' | 'ups' | 'protection' | 'disks')[];
+  /** The parts that need a look (`linkage`, `backup`, `ups`, `rpa`, `protection`, `disks`, `standby`); they never make `status` an error. */
+  warnings: ('linkage' | 'backup' | 'rpa' | 'ups' | 'protection' | 'disks' | 'standby')[];
   /** What needs a look, one Japanese line each (held full files, unacknowledged ended 支援措置). */
   messages: string[];
   /** `warn` when files are stale or a held full file waits for a decision. */
@@ -122,6 +124,8 @@ export interface SystemHealth extends Health {
     })[];
     devices: Omit<DiskDevice, 'message'>[];
   };
+  /** Only with a standby pairing: shipping to the standby (warn when degraded; /healthz stays 200). */
+  standby?: { status: 'ok' | 'warn'; role: 'primary'; epoch: number; lagSeconds: number | null; lastOkAt: string | null };
 }
 
 export interface HealthDeps {
@@ -134,6 +138,7 @@ export interface HealthDeps {
   disks?: DiskHealth | null;
   /** This node's id (ops/leases.ts). */
   nodeId?: string | null;
+  standby?: StandbyNode;
 }
 
 /**
@@ -220,7 +225,18 @@ export async function systemHealth(deps: HealthDeps, now = new Date()): Promise<
     },
     disks: diskHealthOf(disks),
   };
-  health.warnings = (['linkage', 'backup', 'rpa', 'ups', 'protection', 'disks'] as const).filter((k) => health[k]?.status === 'warn');
+  if (deps.standby && deps.dataDir) {
+    const r = standbyReport(deps.dataDir, { node: deps.standby, intervalSeconds: config.standby.intervalSeconds, now });
+    health.standby = {
+      status: r.degraded ? 'warn' : 'ok',
+      role: 'primary',
+      epoch: deps.standby.state.epoch,
+      lagSeconds: r.lagSeconds,
+      lastOkAt: r.ship?.lastOkAt ?? null,
+    };
+    if (r.degraded) health.messages.push('待機系への送信が遅れています (madoguchi standby status で確認してください)');
+  }
+  health.warnings = (['linkage', 'backup', 'rpa', 'ups', 'protection', 'disks', 'standby'] as const).filter((k) => health[k]?.status === 'warn');
   return health;
 }
 

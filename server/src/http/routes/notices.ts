@@ -340,6 +340,7 @@ export function registerNoticeRoutes(kit: RouteKit, procedures: ProcedureSource)
         ctx.status = 400;
         return showNotice(ctx, saved, e.errors);
       }
+      // With a standby, the kit answers only once the standby holds the notice (http/kit.ts).
       ctx.status = 303;
       ctx.redirect(`/visits/${visitId}#procedures`);
     },

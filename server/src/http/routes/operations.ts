@@ -5,6 +5,7 @@ import { linkageFreshness } from '../../ops/health.js';
 import { clusterStatus, type ClusterStatus } from '../../ops/leases.js';
 import { powerStatus } from '../../ops/power.js';
 import { readUpsStatus } from '../../ops/upsStatus.js';
+import { standbyReport } from '../../standby/status.js';
 import { htmlPage, type AppDeps, type RouteKit } from '../kit.js';
 import { OPERATIONS_PERMISSION } from '../nav.js';
 import { operationsView, type OperationsStatus } from '../views/operations.js';
@@ -23,6 +24,10 @@ async function operationsStatus(deps: AppDeps, now: Date): Promise<OperationsSta
     clusterStatus(knex).catch((): ClusterStatus => ({ nodes: [], leases: [] })),
   ]);
   const jobs = new Map((queue as { status: string }[]).map((r) => [r.status, countOf(r)]));
+  const standby =
+    deps.standby && deps.dataDir
+      ? standbyReport(deps.dataDir, { node: deps.standby, intervalSeconds: config.standby.intervalSeconds, now })
+      : undefined;
   return {
     now,
     ups: config.ups,
@@ -34,7 +39,9 @@ async function operationsStatus(deps: AppDeps, now: Date): Promise<OperationsSta
     jobs,
     disks: deps.disks?.current() ?? null,
     cluster: { ...cluster, node: deps.nodeId?.() ?? null, leaseSeconds: config.cluster.leaseSeconds },
+    ...(standby ? { standby } : {}),
   };
+
 }
 
 /** The operator's dashboard: UPS, disks, backups, linkage files and the RPA queue at a glance. */

@@ -18,7 +18,7 @@ export const SystemHealthSchema = Component(
     version: T.String(),
     residents: Nullable(T.Integer({ minimum: 0 }), { description: '住民記録の人数 (住登者)' }),
     database: lit('ok', 'error'),
-    warnings: T.Array(lit('linkage', 'backup', 'rpa', 'ups', 'protection', 'disks'), {
+    warnings: T.Array(lit('linkage', 'backup', 'rpa', 'ups', 'protection', 'disks', 'standby'), {
       description: '確認が必要な部分 (status を error にはしません)',
     }),
     messages: T.Array(T.String(), {
@@ -141,6 +141,18 @@ export const SystemHealthSchema = Component(
         ),
       },
       { description: 'RAID (/proc/mdstat・RAID コントローラー) と SMART。ok 以外は warnings に disks が入る (503 にはしない)' },
+    ),
+    standby: T.Optional(
+      Obj(
+        {
+          status: OkWarn,
+          role: T.Literal('primary'),
+          epoch: T.Integer({ minimum: 0 }),
+          lagSeconds: Nullable(T.Number({ description: '今 − 待機系が受領した最新の複製の取得時刻 (秒)' })),
+          lastOkAt: Nullable(IsoDateTime()),
+        },
+        { description: '待機系と対にしているときだけ: 待機系への送信 (遅れていれば warn。status は error にしない)' },
+      ),
     ),
   },
   { description: '稼働状況。データベースに接続できないときだけ 503 (status: error)' },

@@ -8,6 +8,7 @@ import type { ClusterStatus } from '../../ops/leases.js';
 import type { PowerState, PowerStatus } from '../../ops/power.js';
 import { runtimeMinutes, type LiveUpsStatus } from '../../ops/upsStatus.js';
 import { jobStatuses, jobStatusLabels } from '../../rpa/jobs.js';
+import type { StandbyReport } from '../../standby/status.js';
 import { html, type SafeHtml } from '../html.js';
 
 /** The operator's dashboard (admin.staff): UPS, disks, backups, linkage files and the RPA queue at a glance. */
@@ -34,6 +35,8 @@ export interface OperationsStatus {
   disks: DiskHealth | null;
   /** The nodes alive and which holds which lease; `node`: this one. */
   cluster: ClusterStatus & { node: string | null; leaseSeconds: number };
+  /** Shipping to the standby; absent without a standby pairing. */
+  standby?: StandbyReport;
 }
 
 const MEMBER_LABEL: Readonly<Record<DiskMember['state'], string>> = {
@@ -115,7 +118,7 @@ function hoursSince(iso: string | null, now: number): string {
 }
 
 export function operationsView(s: OperationsStatus): View {
-  const { now, ups, live, power, backup, fresh, specs, jobs, cluster } = s;
+  const { now, ups, live, power, backup, fresh, specs, jobs, cluster, standby } = s;
   const me = (node: string | null) => (node !== null && node === cluster.node ? html` <span class="muted">(このサーバー)</span>` : '');
   const upsRows = !live
     ? html`<tr><th>監視</th><td>しない設定です (ups.enabled: false)</td></tr>`
@@ -151,6 +154,16 @@ ${
 <tr><th>保存先</th><td><code>${backup.target}</code></td></tr>
 </table>`
     : html`<p class="muted">データディレクトリが分からないため表示できません。</p>`
+}
+${
+  standby
+    ? html`<h2>待機系への複製</h2>
+<p id="ops-standby" class="${standby.degraded ? 'state-missing' : 'state-ok'}">${
+        standby.degraded
+          ? html`⚠ 待機系への送信が遅れています${standby.ship?.error ? html` (${standby.ship.error})` : ''}。受付は続けられますが、この間に運用系が止まると直近の受付が待機系にない場合があります。<code>madoguchi standby status</code> で確認してください。`
+          : html`正常`
+      } — 相手 <code>${standby.peerUrl ?? ''}</code>・世代 ${standby.epoch ?? '—'}・遅れ ${standby.lagSeconds === null ? '—' : `${standby.lagSeconds} 秒`}${standby.ship?.lastOkAt ? html`・最後の受領 ${jst(standby.ship.lastOkAt)}` : ''}</p>`
+    : ''
 }
 <h2>前方連携 (最後に取り込んだファイル)</h2>
 <p id="ops-linkage" class="${fresh.freshness === 'ok' ? 'state-ok' : 'state-missing'}">${fresh.lastAt ? html`最新の取込: ${jst(fresh.lastAt)} (${hoursSince(fresh.lastAt, now.getTime())})` : 'まだ取込はありません'}${fresh.freshness === 'stale' ? html` — ${fresh.maxAgeHours} 時間以上届いていません` : ''}</p>
