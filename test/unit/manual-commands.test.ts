@@ -37,13 +37,18 @@ interface Use {
  */
 function uses(program: string): Use[] {
   const out: Use[] = [];
-  const start = String.raw`(?:^|\x60|\$ |sudo (?:-u \S+ )?|\| |; |&& )`;
+  // The start of a line counts only inside a fenced code block (a line of prose may begin with the name).
+  const start = String.raw`(?:\x60|\$ |sudo (?:-u \S+ )?|\| |; |&& )`;
+  const lineStart = new RegExp(`^${program}((?: +[^\\s\`|;&]+)*)`);
   const re = new RegExp(`${start}${program}((?: +[^\\s\`|;&]+)*)`, 'g');
   for (const d of docs) {
     // A shell line continued with a backslash is one command.
     const lines = d.text.replace(/ \\\n\s*/g, ' ').split('\n');
+    let fenced = false;
     lines.forEach((text, i) => {
-      for (const m of text.matchAll(re)) {
+      if (/^\s*(\x60\x60\x60|~~~)/.test(text)) fenced = !fenced;
+      const atStart = fenced ? lineStart.exec(text.trimStart()) : null;
+      for (const m of [...(atStart ? [atStart] : []), ...text.matchAll(re)]) {
         const words = m[1]!.trim().split(/ +/).filter(Boolean);
         // `sudo -u madoguchi madoguchi …`: the user's name, then the command. The bare name, or the
         // name before an arrow of a diagram, is prose.
@@ -91,6 +96,8 @@ function check(program: Command, use: Use): string | null {
   }
   if (!named && !use.words.some((w) => ['--help', '-h', '--version', '-V'].includes(w)))
     return use.words.length ? `no command \`${use.words.join(' ')}\`` : 'no command';
+  // A group (\`standby\`, \`backup\`) followed by a word that is none of its sub-commands.
+  if (cmd.commands.length && words.length && !words[0]!.startsWith('-')) return `no sub-command \`${words[0]}\` of \`${cmd.name()}\``;
   // A group named without its sub-command (`madoguchi backup`) is fine only in prose about the group.
   for (const w of words) {
     if (!w.startsWith('--')) continue;
@@ -123,7 +130,7 @@ describe('the commands the manuals name exist', () => {
   }
 
   it('catches a command that does not exist (the check can fail)', () => {
-    expect(check(buildCli(), { file: 'x', line: 1, words: ['standby', 'teleport'] })).to.match(/no command|unknown/);
+    expect(check(buildCli(), { file: 'x', line: 1, words: ['standby', 'teleport'] })).to.match(/no command|no sub-command|unknown/);
     expect(check(buildCli(), { file: 'x', line: 1, words: ['backup', 'now', '--to-the-moon'] })).to.match(/unknown option/);
     expect(check(buildCli(), { file: 'x', line: 1, words: ['backup', 'now', '--to', '/x'] })).to.equal(null);
   });
