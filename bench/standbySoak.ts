@@ -36,9 +36,8 @@ export interface StandbyRound {
   acknowledged: number;
   jobsDone: number;
   /**
-   * Jobs reported done in an earlier round and handed out again in this one: a success report is
-   * shipped with the next cycle, not waited for, so one within the RPO is lost with the primary
-   * (the scenario's probe keeps the core system from a second entry).
+   * Jobs reported done in an earlier round and handed out again in this one. The route kit answers
+   * a success report only once the standby holds it, so this stays 0 while the standby is up.
    */
   jobsRepeated: number;
   rpoSeconds: number | null;
@@ -198,6 +197,8 @@ export function standbyGoalsMet(r: StandbySoakResult, rounds: number): boolean {
     r.rpoSecondsMax <= GOALS.rpoSeconds &&
     r.promoteSeconds <= GOALS.promoteSeconds &&
     r.lostAcknowledged === 0 &&
+    // A job reported done and handed out again could be entered twice into the core system.
+    r.rounds.every((x) => x.jobsRepeated === 0) &&
     r.refusedWhileUp
   );
 }

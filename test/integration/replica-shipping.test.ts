@@ -163,6 +163,14 @@ describe('standby: verified replica shipping', function () {
     cpSync(configDir, path.join(mirror, 'config'), { recursive: true });
     mkdirSync(path.join(mirror, 'anchor'), { recursive: true });
     writeFileSync(path.join(mirror, 'anchor', 'audit-anchors.log'), 'anchor line\n');
+    // A mirror that never completed is refused before anything is stopped (its config could lack layouts or scenarios).
+    const early = await promote({ dataDir: standby, configDir: own, actor: 'cli:tester' }).catch((e: unknown) => e);
+    expect(early).to.be.instanceOf(StandbyRefusal);
+    expect((early as Error).message).to.contain('files.json');
+    writeFileSync(
+      path.join(standbyDir(standby), 'files.json'),
+      JSON.stringify({ epoch: 1, syncedAt: new Date().toISOString(), files: 1, bytes: 12 }),
+    );
     const r = await promote({ dataDir: standby, configDir: own, actor: 'cli:tester' });
     expect(r).to.include({ promoted: true, epoch: 2, seq: 8, forced: false, fencing: 'ECONNREFUSED' });
     expect(JSON.parse(readFileSync(path.join(standbyDir(standby), 'state.json'), 'utf8'))).to.include({ role: 'primary', epoch: 2 });

@@ -38,6 +38,21 @@ describe('maintenance log: redaction of command lines', () => {
     expect(redactArgv(['mssql://sa:Pa55word@db1:1433/madoguchi'])).to.deep.equal([`mssql://sa:${REDACTED}@db1:1433/madoguchi`]);
   });
 
+  it('replaces the short and header forms of secrets (sqlcmd -P, mysql -pX, curl -u, Authorization)', () => {
+    expect(redactArgv(['sqlcmd', '-S', 'db', '-P', 'hunter2'])).to.deep.equal(['sqlcmd', '-S', 'db', '-P', REDACTED]);
+    expect(redactArgv(['mysql', '-phunter2'])).to.deep.equal(['mysql', `-p${REDACTED}`]);
+    expect(redactArgv(['curl', '-u', 'admin:pw', '-H', 'Authorization: Bearer tok'])).to.deep.equal([
+      'curl',
+      '-u',
+      `admin:${REDACTED}`,
+      '-H',
+      `Authorization: ${REDACTED}`,
+    ]);
+    expect(redactArgv(['serve', '-p', '8080'])).to.deep.equal(['serve', '-p', '8080']);
+    expect(redactArgv(['journalctl', '-u', 'madoguchi'])).to.deep.equal(['journalctl', '-u', 'madoguchi']);
+    expect(redactCommandLine("/usr/bin/curl -H 'Authorization: Bearer tok' --db-pass s3")).to.not.match(/tok|s3/);
+  });
+
   it('never keeps a My Number (12 digits, grouped or full-width), not even in --reason', () => {
     const out = redactArgv([
       '--reason',

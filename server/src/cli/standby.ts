@@ -4,7 +4,15 @@ import { Option, type Command } from 'commander';
 import { loadAppConfig } from '../config/appConfig.js';
 import { promote, rejoin, StandbyRefusal } from '../standby/promote.js';
 import { standbyReport, type StandbyReport } from '../standby/status.js';
-import { MIN_SECRET_BYTES, readStandbyState, secretFile, stateFile, writeFileAtomic, writeStandbyState } from '../standby/state.js';
+import {
+  MIN_SECRET_BYTES,
+  peerUrlProblem,
+  readStandbyState,
+  secretFile,
+  stateFile,
+  writeFileAtomic,
+  writeStandbyState,
+} from '../standby/state.js';
 import { addVerifyEnvCommand } from './standbyVerifyEnv.js';
 import { cliActor, common, int } from './common.js';
 
@@ -64,7 +72,8 @@ export function addStandbyCommands(program: Command): void {
         cmd: Command,
       ) => {
         const o = common(cmd);
-        if (!/^https?:\/\/[^/]+/.test(opts.peer)) throw new Error(`--peer は http:// または https:// で始まる URL です (${opts.peer})`);
+        const problem = peerUrlProblem(opts.peer);
+        if (problem) throw new Error(`--peer: ${problem}`);
         if (existsSync(stateFile(o.dataDir)) && !opts.replace)
           throw new Error(`すでに設定されています (${stateFile(o.dataDir)})。置き換えるときは --replace を付けてください。`);
         const secret = readFileSync(path.resolve(opts.secretFile), 'utf8').trim();
@@ -124,7 +133,7 @@ export function addStandbyCommands(program: Command): void {
         if (r.previousDb) console.log(`  この系にあったデータベースは ${r.previousDb} に残しました`);
         if (r.configBackup) console.log(`  この系の設定は ${r.configBackup} に残し、運用系から届いた設定に置き換えました`);
         console.log(
-          '  madoguchi serve (systemd では自動で再起動) で運用系として動きます。旧運用系は復旧後に madoguchi standby rejoin で待機系にしてください。',
+          '  sudo systemctl start madoguchi (または madoguchi serve) で運用系として起動してください。旧運用系は復旧後に madoguchi standby rejoin で待機系にしてください。',
         );
       } catch (e) {
         if (!(e instanceof StandbyRefusal)) throw e;

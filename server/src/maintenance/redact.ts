@@ -11,6 +11,14 @@ export const REDACTED = '[伏せ字]';
 const SECRET_OPTION = /^--?(?:[a-z0-9]+[-_])*(?:password|passwd|passphrase|pw|pin|secret|token|api[-_]?key|private[-_]?key|credentials?)$/i;
 /** `NAME=value` words whose name says secret (`password=…`, `MADOGUCHI_DB_PASSWORD=…`, `token=…`). */
 const SECRET_ASSIGNMENT = /^([A-Za-z0-9_.-]*(?:pass(?:word|wd|phrase)?|secret|token|api[-_]?key|credential)[A-Za-z0-9_.-]*)=(.*)$/is;
+/** Short forms that take a secret: `sqlcmd -P pw`, `--pass`, `--db-pass`. */
+const SECRET_SHORT = /^(?:-P|--(?:[a-z0-9]+-)*pass)$/;
+/** `curl -u user:pass`, `--user user:pass`: only the part after the colon (`-u` alone is a unit or a user). */
+const USER_OPTION = /^(?:-u|--user)$/;
+/** `mysql -pSECRET` (the value glued to the option). */
+const GLUED_PASSWORD = /^-p(.+)$/;
+/** An HTTP header carrying a credential: `Authorization: Bearer …`, `X-Api-Key: …`. */
+const AUTH_HEADER = /^((?:proxy-)?authorization|x-api-key|cookie)\s*:/i;
 /** A URL with a password: `scheme://user:secret@host`. */
 const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^\s/:@]+:)[^\s/@]+@/gi;
 
@@ -18,7 +26,17 @@ const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^\s/:@]+:)[^\s/@]+@/gi;
 export function redactArgv(argv: readonly string[]): string[] {
   const out: string[] = [];
   let secretNext = false;
+  let userNext = false;
   for (const word of argv) {
+    if (userNext) {
+      userNext = false;
+      const colon = word.indexOf(':');
+      if (colon >= 0) {
+        out.push(`${word.slice(0, colon + 1)}${REDACTED}`);
+        continue;
+      }
+    }
+    if (USER_OPTION.test(word)) userNext = true;
     if (secretNext) {
       out.push(REDACTED);
       secretNext = false;
@@ -29,7 +47,15 @@ export function redactArgv(argv: readonly string[]): string[] {
       out.push(`${word.slice(0, eq)}=${REDACTED}`);
       continue;
     }
-    if (word.startsWith('-') && eq < 0 && SECRET_OPTION.test(word)) {
+    if (AUTH_HEADER.test(word)) {
+      out.push(`${word.slice(0, word.indexOf(':') + 1)} ${REDACTED}`);
+      continue;
+    }
+    if (GLUED_PASSWORD.test(word)) {
+      out.push(`-p${REDACTED}`);
+      continue;
+    }
+    if (word.startsWith('-') && eq < 0 && (SECRET_OPTION.test(word) || SECRET_SHORT.test(word))) {
       out.push(word);
       secretNext = true;
       continue;

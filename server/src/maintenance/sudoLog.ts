@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { redactCommandLine } from './redact.js';
 
 /**
@@ -84,13 +84,47 @@ function parseEntry(text: string, line: number): SudoLine {
   };
 }
 
+/**
+ * The server runs with a small heap, and a maintenance user can make sudo log megabytes per refused
+ * command (its full argv): only the last `SUDO_LOG_TAIL_BYTES` of a file are read, and each entry is
+ * cut at `SUDO_ENTRY_MAX_CHARS`. A file cut this way begins with a line that says so (shown as
+ * unreadable, with the number of bytes left out), never silently.
+ */
+export const SUDO_LOG_TAIL_BYTES = 4 * 1024 * 1024;
+export const SUDO_ENTRY_MAX_CHARS = 4096;
+
+async function readTail(file: string): Promise<string> {
+  const fh = await open(file, 'r');
+  try {
+    const { size } = await fh.stat();
+    const start = Math.max(0, size - SUDO_LOG_TAIL_BYTES);
+    const buf = Buffer.alloc(size - start);
+    await fh.read(buf, 0, buf.length, start);
+    let text = buf.toString('utf8');
+    if (start > 0) {
+      // The first line is cut in the middle: it is replaced by the note.
+      const nl = text.indexOf('\n');
+      text = `(この記録ファイルの先頭 ${start + Math.max(0, nl + 1)} バイトは大きすぎるため表示していません)\n${nl < 0 ? '' : text.slice(nl + 1)}`;
+    }
+    return text;
+  } finally {
+    await fh.close();
+  }
+}
+
 /** Every line of the log, entries and unreadable lines in file order (line numbers of the file). */
 export function parseSudoLog(text: string): SudoLine[] {
   const out: SudoLine[] = [];
   const lines = text.split('\n');
   let pending: { text: string; line: number } | null = null;
   const flush = () => {
-    if (pending) out.push(parseEntry(pending.text, pending.line));
+    if (pending)
+      out.push(
+        parseEntry(
+          pending.text.length > SUDO_ENTRY_MAX_CHARS ? `${pending.text.slice(0, SUDO_ENTRY_MAX_CHARS)}…(以下省略)` : pending.text,
+          pending.line,
+        ),
+      );
     pending = null;
   };
   lines.forEach((raw, i) => {
@@ -117,8 +151,8 @@ export type SudoLogRead =
  */
 export async function readSudoLog(file: string): Promise<SudoLogRead> {
   try {
-    const current = await readFile(file, 'utf8');
-    const previous = await readFile(`${file}.1`, 'utf8').catch(() => null);
+    const current = await readTail(file);
+    const previous = await readTail(`${file}.1`).catch(() => null);
     const lines = [
       ...(previous === null ? [] : parseSudoLog(previous).map((l) => ({ ...l, file: `${file}.1` }))),
       ...parseSudoLog(current).map((l) => ({ ...l, file })),

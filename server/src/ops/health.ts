@@ -236,7 +236,9 @@ export async function systemHealth(deps: HealthDeps, now = new Date()): Promise<
     };
     if (r.degraded) health.messages.push('待機系への送信が遅れています (madoguchi standby status で確認してください)');
   }
-  health.warnings = (['linkage', 'backup', 'rpa', 'ups', 'protection', 'disks', 'standby'] as const).filter((k) => health[k]?.status === 'warn');
+  health.warnings = (['linkage', 'backup', 'rpa', 'ups', 'protection', 'disks', 'standby'] as const).filter(
+    (k) => health[k]?.status === 'warn',
+  );
   return health;
 }
 

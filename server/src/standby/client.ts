@@ -102,7 +102,9 @@ export function peerRequest<T>(peer: Peer, r: PeerRequest): Promise<T> {
                   : `相手の応答に正しい署名がありません (HTTP ${status})。共有の秘密が両方の系で同じか確認してください。`,
                 status >= 400 ? 'refused' : 'forged',
                 status,
-                code,
+                // An unsigned answer's code is not believed: anything at the peer's address could send
+                // `epoch.stale` and stop this primary. Only signed codes are acted on.
+                undefined,
               ),
             );
           }
@@ -122,10 +124,12 @@ export function peerRequest<T>(peer: Peer, r: PeerRequest): Promise<T> {
 }
 
 /**
- * Whether anything answers at `url` (the fencing check before a promotion): any HTTP answer, or a
- * TLS handshake that fails for want of trust, means the machine is up. Only no connection
- * (refused, unreachable, timed out) counts as fenced; anything else (a reset, a name that does
- * not resolve) is not proof, so it counts as answering (fail closed; `--force` remains).
+ * Whether the old primary may still be running (the fencing check before a promotion): any HTTP
+ * answer, or a TLS handshake that fails for want of trust, means it is up. Only a refused
+ * connection (the machine answers, nothing listens) proves madoguchi is down. A timeout or an
+ * unreachable host proves nothing: a network split between the two looks exactly like that while
+ * the old primary goes on serving its side, so it counts as answering (fail closed; after seeing
+ * the machine is off, `--force --reason` remains).
  */
 export function answers(url: string, timeoutMs: number): Promise<{ answers: boolean; detail: string }> {
   const u = new URL('/healthz', `${url}/`);
@@ -137,8 +141,14 @@ export function answers(url: string, timeoutMs: number): Promise<{ answers: bool
     });
     req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));
     req.on('error', (e: NodeJS.ErrnoException) => {
-      const down = ['ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN'].includes(e.code ?? '');
-      resolve({ answers: !down, detail: e.code ?? e.message });
+      const down = e.code === 'ECONNREFUSED';
+      const unproven = ['ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN'].includes(e.code ?? '');
+      resolve({
+        answers: !down,
+        detail: unproven
+          ? `${e.code}: 応答がありませんが、止まったのか、ネットワークが切れているだけなのかを区別できません`
+          : (e.code ?? e.message),
+      });
     });
     req.end();
   });

@@ -7,7 +7,8 @@ import { EVIDENCE_DIR } from '../rpa/evidence.js';
 import { PeerError, peerOf, peerRequest } from './client.js';
 import { StandbyNode } from './node.js';
 import { Shipper } from './shipper.js';
-import { readSecret, type StandbyState } from './state.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { failedOverFile, readSecret, type StandbyState } from './state.js';
 
 /** A primary that finds its peer promoted: it must not serve (two primaries = two diverging 住民記録). */
 export class FailedOverError extends Error {}
@@ -19,7 +20,24 @@ export const FAILED_OVER_MESSAGE = 'この系は待機系に切り替えられ�
  * with an epoch at least ours, or any peer with a higher epoch, means this machine was failed
  * over: refuse to start. A peer that does not answer is the normal case of a standby being down.
  */
-export async function refuseIfFailedOver(state: StandbyState, secret: Buffer, logger: Logger, timeoutMs = 3000): Promise<void> {
+export async function refuseIfFailedOver(
+  state: StandbyState,
+  secret: Buffer,
+  logger: Logger,
+  timeoutMs = 3000,
+  dataDir?: string,
+): Promise<void> {
+  if (dataDir && existsSync(failedOverFile(dataDir))) {
+    let why = '';
+    try {
+      why = (JSON.parse(readFileSync(failedOverFile(dataDir), 'utf8')) as { at?: string }).at ?? '';
+    } catch {
+      why = '';
+    }
+    throw new FailedOverError(
+      `${FAILED_OVER_MESSAGE} (${why ? `${why} に` : ''}待機系がこの系より新しい運用系になっていることを確かめています)。`,
+    );
+  }
   try {
     const st = await peerRequest<{ role: string; epoch: number }>(peerOf(state, secret), {
       method: 'GET',
@@ -47,7 +65,7 @@ export async function startPrimaryNode(o: {
   version: string;
 }): Promise<StandbyNode> {
   const secret = readSecret(o.dataDir);
-  await refuseIfFailedOver(o.state, secret, o.logger);
+  await refuseIfFailedOver(o.state, secret, o.logger, 3000, o.dataDir);
   const node = new StandbyNode(o.dataDir, o.state, secret, o.knex, o.logger, o.version);
   if (o.config.database.client !== 'sqlite') {
     o.logger.warn('standby shipping is for SQLite only: not shipping', { database: o.config.database.client });

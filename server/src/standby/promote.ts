@@ -1,4 +1,4 @@
-import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { accessSync, constants, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { anchorFilePath } from '../audit/anchorFile.js';
 import { appendAudit, fromRow } from '../audit/trail.js';
@@ -9,8 +9,10 @@ import { EVIDENCE_DIR } from '../rpa/evidence.js';
 import { answers, PeerError, peerOf, peerRequest } from './client.js';
 import type { NodeStatus } from './node.js';
 import { readReplicaState, reconcileReplica, verifyReplicaFile, ShipmentRefused } from './replica.js';
+import { readFilesState } from './files.js';
 import {
   fsyncDir,
+  failedOverFile,
   mirrorDir,
   nodeDbFile,
   readSecret,
@@ -113,7 +115,7 @@ export async function promote(o: PromoteOptions): Promise<PromoteResult> {
   const fence = await answers(state.peerUrl, o.fenceTimeoutMs ?? 3000);
   if (fence.answers && !o.force)
     throw new StandbyRefusal(
-      `運用系 (${state.peerUrl}) がまだ応答しています (${fence.detail})。二重の運用系を防ぐため切り替えません。運用系のまどぐちを止める・電源を切る・ネットワークから外すのいずれかをしてから、もう一度実行してください。止められない事情があるときだけ --force --reason "理由" で切り替えられます (監査に記録します)。`,
+      `運用系 (${state.peerUrl}) がまだ応答しています (${fence.detail})。二重の運用系を防ぐため切り替えません。運用系のまどぐちを止める (systemctl stop madoguchi) か、運用系のサーバーの電源が切れていることを目で確かめてから、もう一度実行してください。電源が切れていて応答がないときは、確かめた内容を --force --reason "理由" に書いて切り替えます (監査に記録します)。`,
     );
   const verified = async () => {
     reconcileReplica(o.dataDir);
@@ -133,6 +135,20 @@ export async function promote(o: PromoteOptions): Promise<PromoteResult> {
   const config = loadAppConfig(o.configDir);
   if (config.database.client !== 'sqlite')
     throw new StandbyRefusal('この系の設定のデータベースが SQLite ではありません。SQL Server の切り替えは SQL Server 側で行います。');
+  // Everything that could refuse is checked before the standby server is stopped: a promotion that
+  // fails half-way must not leave neither node running.
+  const shippedConfigDir = path.join(mirrorDir(o.dataDir), 'config');
+  if (existsSync(path.join(shippedConfigDir, 'municipality.yaml'))) {
+    if (!readFilesState(o.dataDir) && !o.force)
+      throw new StandbyRefusal(
+        '設定フォルダー・証跡の写しがまだ一度も揃っていません (standby/files.json がありません)。運用系が動いているなら 1 分ほど待ってから、運用系が壊れているなら --force --reason "理由" で切り替えてください (設定は切替の後に確かめます)。',
+      );
+    const unwritable = [o.configDir, ...listFiles(o.configDir)].filter((f) => !writable(f));
+    if (unwritable.length)
+      throw new StandbyRefusal(
+        `設定フォルダーに書き込めません: ${unwritable.slice(0, 3).join('、')}${unwritable.length > 3 ? ` ほか ${unwritable.length - 3} 件` : ''}。運用系から届いた設定をここへ入れるため、切替の前に root で所有者を変えてください (sudo chown -R madoguchi: ${o.configDir})。何も止めていません。`,
+      );
+  }
   const stoppedPid = await stopServer(o.dataDir, o.stopWaitMs ?? 30_000);
   // The server may have installed a newer state before it stopped: that one is verified and promoted.
   if (readReplicaState(o.dataDir)?.seq !== replica.seq) replica = await verified();
@@ -291,7 +307,8 @@ export async function rejoin(o: { dataDir: string; configDir: string; timeoutMs?
   const dbFile = path.resolve(o.dataDir, config.database.sqlite.file);
   const diverged = path.join(standbyDir(o.dataDir), `diverged-${ts}.sqlite`);
   const divergedDb = config.database.client === 'sqlite' && moveDatabase(dbFile, diverged) ? diverged : null;
-  for (const f of [replicaFile(o.dataDir), replicaStateFile(o.dataDir), shipStateFile(o.dataDir)]) rmSync(f, { force: true });
+  for (const f of [replicaFile(o.dataDir), replicaStateFile(o.dataDir), shipStateFile(o.dataDir), failedOverFile(o.dataDir)])
+    rmSync(f, { force: true });
   writeStandbyState(o.dataDir, {
     role: 'standby',
     epoch: peer.epoch,
@@ -302,3 +319,20 @@ export async function rejoin(o: { dataDir: string; configDir: string; timeoutMs?
 }
 
 export { ShipmentRefused };
+
+/** Every file under `dir` (none when it does not exist). */
+function listFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.join(e.parentPath, e.name));
+}
+
+function writable(file: string): boolean {
+  try {
+    accessSync(file, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}

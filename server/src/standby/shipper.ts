@@ -8,7 +8,7 @@ import { EMPTY_SHA } from './auth.js';
 import { PeerError, peerRequest, type Peer } from './client.js';
 import { FileLister, readStream, type FileEntry, type FileSources, type FilesManifest } from './files.js';
 import { CHUNK_BYTES, hashChunks, hashFileAsync, readChunk, sealSnapshot, type DbManifest } from './snapshot.js';
-import { shipStateFile, standbyDir, writeFileAtomic } from './state.js';
+import { failedOverFile, shipStateFile, standbyDir, writeFileAtomic } from './state.js';
 import type { NodeStatus } from './node.js';
 
 export interface ShipperOptions {
@@ -337,6 +337,11 @@ export class Shipper {
         this.o.logger.error('standby refuses this primary: it was failed over, run madoguchi standby rejoin', { error: message(e) });
         if (!this.failedOver) {
           this.failedOver = true;
+          try {
+            writeFileAtomic(failedOverFile(this.o.dataDir), JSON.stringify({ at: new Date().toISOString(), message: message(e) }));
+          } catch (w) {
+            this.o.logger.error('failed-over marker not written', { error: message(w) });
+          }
           this.o.onFailedOver?.(message(e));
         }
       } else if (code === 'peer.notStandby') this.o.logger.error('the standby peer is a primary of an older epoch', { error: message(e) });

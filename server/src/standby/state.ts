@@ -89,7 +89,7 @@ export function readStandbyState(dataDir: string): StandbyState | null {
     !Number.isInteger(s.epoch) ||
     (s.epoch as number) < 0 ||
     typeof s.peerUrl !== 'string' ||
-    !/^https?:\/\//.test(s.peerUrl) ||
+    peerUrlProblem(s.peerUrl) !== null ||
     (s.peerCa !== undefined && typeof s.peerCa !== 'string')
   )
     throw new StandbyStateError(`待機系の状態ファイル ${file} の内容が正しくありません (role・epoch・peerUrl)。`);
@@ -123,4 +123,31 @@ export function readSecret(dataDir: string): Buffer {
   const trimmed = Buffer.from(secret.toString('utf8').trim(), 'utf8');
   if (trimmed.length < MIN_SECRET_BYTES) throw new StandbyStateError(`共有の秘密が短すぎます (${MIN_SECRET_BYTES} バイト以上)。`);
   return trimmed;
+}
+
+/**
+ * Written by a primary's shipper when its standby answers (signed) that it was promoted past it:
+ * from then on this node refuses to start as primary, even when the peer cannot be reached at that
+ * moment, until `madoguchi standby rejoin` removes it (a restart must not forget a failover).
+ */
+export const failedOverFile = (dataDir: string): string => path.join(standbyDir(dataDir), 'failed-over.json');
+
+/**
+ * Why a peer URL cannot be used, or null. The database shipped holds every resident (My Numbers,
+ * protected addresses) and the configuration holds the TLS key, so plain HTTP is refused except on
+ * the machine's own loopback (tests, a drill on one host): the HMAC proves who sent, not secrecy.
+ */
+export function peerUrlProblem(url: string): string | null {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return `URL として読めません (${url})`;
+  }
+  if (u.protocol === 'https:') return null;
+  if (u.protocol !== 'http:') return `https:// で始まる URL にしてください (${url})`;
+  const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(u.hostname) || /^127\./.test(u.hostname);
+  return loopback
+    ? null
+    : `住民のデータを送るため、相手の URL は https:// にしてください (http:// は同じ機械の中 (127.0.0.1) だけ): ${url}`;
 }

@@ -41,7 +41,6 @@ async function operationsStatus(deps: AppDeps, now: Date): Promise<OperationsSta
     cluster: { ...cluster, node: deps.nodeId?.() ?? null, leaseSeconds: config.cluster.leaseSeconds },
     ...(standby ? { standby } : {}),
   };
-
 }
 
 /** The operator's dashboard: UPS, disks, backups, linkage files and the RPA queue at a glance. */
