@@ -3,11 +3,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { ServerApi } from '../../rpa-agent/src/api.js';
 import { PeerError, peerRequest } from '../../server/src/standby/client.js';
 import { readReplicaState } from '../../server/src/standby/replica.js';
-import { readSecret, replicaFile } from '../../server/src/standby/state.js';
-import { prepareVerifyEnv, VERIFY_ENV_BANNER, VerifyEnvError } from '../../server/src/standby/verifyEnv.js';
+import { nodeDbFile, readSecret, replicaFile } from '../../server/src/standby/state.js';
+import { prepareVerifyEnv, removeVerifyEnv, VERIFY_ENV_BANNER, VerifyEnvError } from '../../server/src/standby/verifyEnv.js';
 import { cliPath, configDir, repoRoot, tempDir } from '../helpers/paths.js';
 import { waitExit } from '../helpers/processes.js';
 import {
@@ -172,6 +173,19 @@ describe('standby: primary and standby as two processes', function () {
       env.kill('SIGTERM');
       await waitExit(env, 10_000);
     }
+    // A second verify-env replaces the copy, but what staff did in it (they read real residents)
+    // is kept first: appended to the standby's own trail, which a promotion carries into production.
+    await prepareVerifyEnv({ standbyDataDir: b.dataDir, dir });
+    const own = new Database(nodeDbFile(b.dataDir), { readonly: true });
+    try {
+      const carried = own.prepare("SELECT action FROM audit_trail WHERE detail LIKE '%recordedInVerifyEnvAt%'").all();
+      expect(carried.length, 'audit records of the verification environment kept').to.be.greaterThan(0);
+    } finally {
+      own.close();
+    }
+    // --remove: the folder goes, nothing else.
+    expect(await removeVerifyEnv({ standbyDataDir: b.dataDir, dir })).to.include({ removed: true });
+    expect(existsSync(dir)).to.equal(false);
   });
 
   it('after kill -9 of the primary: promote, start as primary, every acknowledged notice there', async () => {

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { startServer } from '../main.js';
-import { prepareVerifyEnv, VERIFY_ENV_BANNER } from '../standby/verifyEnv.js';
+import { prepareVerifyEnv, removeVerifyEnv, VERIFY_ENV_BANNER } from '../standby/verifyEnv.js';
 import { common } from './common.js';
 
 const rootOf = (cmd: Command): Command => (cmd.parent ? rootOf(cmd.parent) : cmd);
@@ -17,9 +17,17 @@ export function addVerifyEnvCommand(standby: Command): void {
       '待機系の最新の検証済みの複製を写して、検証環境のサーバーを起動する (連携フォルダーの監視・定時処理・送出なし、RPA にはジョブを渡さない)',
     )
     .option('--dir <dir>', '写しを置くフォルダー (既定: <data-dir>/verify-env。前回の検証環境は置き換える)')
+    .option('--remove', '検証環境を消して終わる (その中の監査記録は待機系の記録に移してから消す)')
     .addHelpText('after', '\n--port <n> (必須): 検証環境の HTTP のポート番号。待機系・運用系と別の番号にします。')
-    .action(async (opts: { dir?: string }, cmd: Command) => {
+    .action(async (opts: { dir?: string; remove?: boolean }, cmd: Command) => {
       const o = common(cmd);
+      if (opts.remove) {
+        const r = await removeVerifyEnv({ standbyDataDir: o.dataDir, dir: path.resolve(opts.dir ?? path.join(o.dataDir, 'verify-env')) });
+        console.log(
+          r.removed ? `検証環境を消しました (監査記録 ${r.auditRecords} 件を待機系の記録に移しました)。` : '消す検証環境はありません。',
+        );
+        return;
+      }
       // --port is the global option (commander gives it to the root command wherever it is typed). It
       // must be typed here: the default or MADOGUCHI_PORT is the standby's own port.
       if (rootOf(cmd).getOptionValueSource('port') !== 'cli')
@@ -52,6 +60,8 @@ export function addVerifyEnvCommand(standby: Command): void {
       console.log(`検証環境を起動しました: ${server.url}`);
       console.log(`  ${VERIFY_ENV_BANNER}`);
       console.log('  連携フォルダーの監視・定時処理・バックアップ・待機系への送出は止めてあり、RPA の端末にはジョブを渡しません。');
-      console.log('  停止するには Ctrl+C を押してください (写しのフォルダーは残ります。次の verify-env で置き換わります)。');
+      console.log(
+        '  停止するには Ctrl+C を押してください。写しは madoguchi standby verify-env --remove で消します (監査記録は待機系に移します)。',
+      );
     });
 }

@@ -4,7 +4,9 @@ import { parseDocument } from 'yaml';
 import { loadAppConfig, MUNICIPALITY_FILE } from '../config/appConfig.js';
 import { readReplicaState, verifyReplicaFile, type ReplicaState } from './replica.js';
 import { hashFile } from './snapshot.js';
-import { mirrorDir, replicaFile, replicaStateFile } from './state.js';
+import { appendAudit, fromRow } from '../audit/trail.js';
+import { migrateLatest, sqliteKnex } from '../db/connect.js';
+import { mirrorDir, nodeDbFile, replicaFile, replicaStateFile } from './state.js';
 
 /**
  * The verification environment: a copy of the standby's latest verified replica and of the
@@ -34,7 +36,7 @@ export interface PreparedVerifyEnv {
 const CLOSED = { from: '00:00', to: '00:00' };
 
 /** The folder for the copy: empty, absent, or one made by an earlier verify-env; never the standby's own data. */
-function prepareDir(dir: string, standbyDataDir: string): void {
+async function prepareDir(dir: string, standbyDataDir: string): Promise<void> {
   const abs = path.resolve(dir);
   const data = path.resolve(standbyDataDir);
   if (
@@ -49,6 +51,8 @@ function prepareDir(dir: string, standbyDataDir: string): void {
       throw new VerifyEnvError(
         `フォルダー ${abs} は空ではなく、検証環境のものでもありません。空のフォルダーか新しいフォルダーを指定してください。`,
       );
+    // Staff read real personal data there: what they did is kept before the copy goes.
+    await carryAudit(abs, standbyDataDir);
     rmSync(abs, { recursive: true, force: true });
   }
   mkdirSync(abs, { recursive: true });
@@ -82,7 +86,7 @@ export async function prepareVerifyEnv(opts: { standbyDataDir: string; dir: stri
   const mirroredConfig = path.join(mirrorDir(opts.standbyDataDir), 'config');
   if (!existsSync(path.join(mirroredConfig, MUNICIPALITY_FILE)))
     throw new VerifyEnvError(`待機系に運用系の設定の写しがありません (${mirroredConfig})。運用系からの受信を待ってから実行してください。`);
-  prepareDir(opts.dir, opts.standbyDataDir);
+  await prepareDir(opts.dir, opts.standbyDataDir);
   const dir = path.resolve(opts.dir);
   const configDir = path.join(dir, 'config');
   const dataDir = path.join(dir, 'data');
@@ -116,7 +120,83 @@ export async function prepareVerifyEnv(opts: { standbyDataDir: string; dir: stri
   }
   writeFileSync(
     path.join(dir, VERIFY_ENV_MARKER),
-    `${JSON.stringify({ createdAt: new Date().toISOString(), from: path.resolve(opts.standbyDataDir), seq: replica.seq, snapshotAt: replica.snapshotAt }, null, 2)}\n`,
+    `${JSON.stringify({ createdAt: new Date().toISOString(), from: path.resolve(opts.standbyDataDir), seq: replica.seq, snapshotAt: replica.snapshotAt, auditSeq: await lastAuditSeq(dbFile) }, null, 2)}\n`,
   );
   return { dir, dataDir, configDir, replica };
+}
+
+async function lastAuditSeq(dbFile: string): Promise<number> {
+  const knex = sqliteKnex(dbFile);
+  try {
+    const row = (await knex('audit_trail').max({ seq: 'seq' }).first()) as { seq: number | null } | undefined;
+    return Number(row?.seq ?? 0);
+  } finally {
+    await knex.destroy();
+  }
+}
+
+/**
+ * The audit records written in a verification environment (staff logged in with their own
+ * accounts and read real residents there) are appended to the standby's own trail
+ * (`standby/node.sqlite`, carried into the production trail at a promotion) before the folder is
+ * removed. When they cannot be read or kept, the folder stays and verify-env refuses (fail closed).
+ */
+async function carryAudit(envDir: string, standbyDataDir: string): Promise<number> {
+  try {
+    const marker = JSON.parse(readFileSync(path.join(envDir, VERIFY_ENV_MARKER), 'utf8')) as { auditSeq?: number };
+    const config = loadAppConfig(path.join(envDir, 'config'));
+    const dbFile = path.resolve(envDir, 'data', config.database.sqlite.file);
+    if (!existsSync(dbFile)) return 0;
+    const env = sqliteKnex(dbFile);
+    let rows: Record<string, unknown>[];
+    try {
+      rows = (await env('audit_trail')
+        .where('seq', '>', marker.auditSeq ?? 0)
+        .orderBy('seq')
+        .select('*')) as Record<string, unknown>[];
+    } finally {
+      await env.destroy();
+    }
+    if (!rows.length) return 0;
+    const own = sqliteKnex(nodeDbFile(standbyDataDir));
+    try {
+      await migrateLatest(own);
+      await own.transaction(async (trx) => {
+        for (const row of rows) {
+          const r = fromRow(row);
+          if (r.action.startsWith('audit.')) continue;
+          await appendAudit(trx, {
+            staffLogin: r.staffLogin,
+            clientAddress: r.clientAddress,
+            action: r.action,
+            targetKind: r.targetKind,
+            targetIds: r.targetIds,
+            result: r.result as 'success',
+            detail: { ...(r.detail ? (JSON.parse(r.detail) as Record<string, unknown>) : {}), recordedInVerifyEnvAt: r.recordedAt },
+          });
+        }
+      });
+    } finally {
+      await own.destroy();
+    }
+    return rows.length;
+  } catch (e) {
+    throw new VerifyEnvError(
+      `前の検証環境 (${envDir}) の監査記録を待機系の記録に移せないため、消しません: ${(e as Error).message}。別のフォルダーを指定してください。`,
+    );
+  }
+}
+
+/**
+ * Removes a verification environment (`verify-env --remove`): its audit records go to the
+ * standby's trail first. Only a folder made by verify-env is removed.
+ */
+export async function removeVerifyEnv(opts: { standbyDataDir: string; dir: string }): Promise<{ removed: boolean; auditRecords: number }> {
+  const abs = path.resolve(opts.dir);
+  if (!existsSync(abs)) return { removed: false, auditRecords: 0 };
+  if (!existsSync(path.join(abs, VERIFY_ENV_MARKER)))
+    throw new VerifyEnvError(`フォルダー ${abs} は検証環境のものではありません。消しません。`);
+  const auditRecords = await carryAudit(abs, opts.standbyDataDir);
+  rmSync(abs, { recursive: true, force: true });
+  return { removed: true, auditRecords };
 }
