@@ -64,6 +64,8 @@ export class StandbyNode {
     const key = `${action}:${String(detail.code ?? detail.reason ?? '')}:${clientAddress ?? ''}`;
     const now = Date.now();
     if (now - (this.lastRefusal.get(key) ?? 0) < 60_000) return;
+    // Bounded: unsigned requests from many addresses must not grow it without end.
+    if (this.lastRefusal.size >= 1000) this.lastRefusal.clear();
     this.lastRefusal.set(key, now);
     this.logger.warn('standby request refused', { action, clientAddress, ...detail });
     await this.audit
