@@ -342,7 +342,7 @@ describe('Ansible: ansible-lint, syntax check, and the server roles applied to a
         'force group = madoguchi-linkage',
         'create mask = 0660',
         'directory mask = 2770',
-        'veto files = /archive/quarantine/reports/processing/',
+        'veto files = /archive/quarantine/reports/processing/held/',
       ])
         expect(conf, line).to.match(setting(line));
       expect(conf).to.not.match(/guest ok = yes|public = yes/);
