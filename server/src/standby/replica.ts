@@ -22,10 +22,18 @@ import { CHUNK_BYTES, hashFile, hashFileAsync, migrationsOf, type DbManifest } f
 import { fsyncDir, replicaFile, replicaStateFile, standbyDir, writeFileAtomic } from './state.js';
 
 /** The verified state of the installed replica (`<data-dir>/standby/replica.json`). */
-export type ReplicaState = DbManifest & {
+export interface ReplicaState {
+  epoch: number;
+  seq: number;
+  snapshotAt: string;
+  size: number;
+  sha256: string;
+  chunkBytes: number;
+  chunks: string[];
+  migrations: string[];
   /** When this node last installed or confirmed a state (its own clock). */
   verifiedAt: string;
-};
+}
 
 /** A shipment refused; `code` is stable for the primary and the tests, `message` is for people. */
 export class ShipmentRefused extends Error {
