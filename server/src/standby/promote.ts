@@ -1,7 +1,8 @@
 import { accessSync, constants, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { anchorFilePath } from '../audit/anchorFile.js';
-import { appendAudit, fromRow } from '../audit/trail.js';
+import { appendAudit } from '../audit/trail.js';
+import { carryAuditRows } from './auditCarry.js';
 import { loadAppConfig } from '../config/appConfig.js';
 import { migrateLatest, sqliteKnex } from '../db/connect.js';
 import { runningServerPid } from '../ops/pidFile.js';
@@ -211,20 +212,7 @@ export async function promote(o: PromoteOptions): Promise<PromoteResult> {
       }
     }
     await knex.transaction(async (trx) => {
-      for (const row of earlier) {
-        const r = fromRow(row);
-        if (r.action.startsWith('audit.')) continue;
-        await appendAudit(trx, {
-          staffLogin: r.staffLogin,
-          clientAddress: r.clientAddress,
-          action: r.action,
-          targetKind: r.targetKind,
-          targetIds: r.targetIds,
-          result: r.result as 'denied',
-          detail: { ...(r.detail ? (JSON.parse(r.detail) as Record<string, unknown>) : {}), recordedOnStandbyAt: r.recordedAt },
-        });
-        carried += 1;
-      }
+      carried = await carryAuditRows(trx, earlier, 'recordedOnStandbyAt');
       await appendAudit(trx, {
         staffLogin: o.actor,
         action: 'standby.promote',

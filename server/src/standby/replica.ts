@@ -22,18 +22,10 @@ import { CHUNK_BYTES, hashFile, hashFileAsync, migrationsOf, type DbManifest } f
 import { fsyncDir, replicaFile, replicaStateFile, standbyDir, writeFileAtomic } from './state.js';
 
 /** The verified state of the installed replica (`<data-dir>/standby/replica.json`). */
-export interface ReplicaState {
-  epoch: number;
-  seq: number;
-  snapshotAt: string;
-  size: number;
-  sha256: string;
-  chunkBytes: number;
-  chunks: string[];
-  migrations: string[];
+export type ReplicaState = DbManifest & {
   /** When this node last installed or confirmed a state (its own clock). */
   verifiedAt: string;
-}
+};
 
 /** A shipment refused; `code` is stable for the primary and the tests, `message` is for people. */
 export class ShipmentRefused extends Error {

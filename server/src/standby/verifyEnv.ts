@@ -4,8 +4,8 @@ import { parseDocument } from 'yaml';
 import { loadAppConfig, MUNICIPALITY_FILE } from '../config/appConfig.js';
 import { readReplicaState, verifyReplicaFile, type ReplicaState } from './replica.js';
 import { hashFile } from './snapshot.js';
-import { appendAudit, fromRow } from '../audit/trail.js';
 import { migrateLatest, sqliteKnex } from '../db/connect.js';
+import { carryAuditRows } from './auditCarry.js';
 import { mirrorDir, nodeDbFile, replicaFile, replicaStateFile } from './state.js';
 
 /**
@@ -161,25 +161,10 @@ async function carryAudit(envDir: string, standbyDataDir: string): Promise<numbe
     const own = sqliteKnex(nodeDbFile(standbyDataDir));
     try {
       await migrateLatest(own);
-      await own.transaction(async (trx) => {
-        for (const row of rows) {
-          const r = fromRow(row);
-          if (r.action.startsWith('audit.')) continue;
-          await appendAudit(trx, {
-            staffLogin: r.staffLogin,
-            clientAddress: r.clientAddress,
-            action: r.action,
-            targetKind: r.targetKind,
-            targetIds: r.targetIds,
-            result: r.result as 'success',
-            detail: { ...(r.detail ? (JSON.parse(r.detail) as Record<string, unknown>) : {}), recordedInVerifyEnvAt: r.recordedAt },
-          });
-        }
-      });
+      return await own.transaction((trx) => carryAuditRows(trx, rows, 'recordedInVerifyEnvAt'));
     } finally {
       await own.destroy();
     }
-    return rows.length;
   } catch (e) {
     throw new VerifyEnvError(
       `前の検証環境 (${envDir}) の監査記録を待機系の記録に移せないため、消しません: ${(e as Error).message}。別のフォルダーを指定してください。`,
