@@ -13,7 +13,6 @@ import { configDir } from '../helpers/paths.js';
 const scenarioDir = path.join(configDir, 'scenarios/selfsim');
 const dayOf = (d: Date) => new Intl.DateTimeFormat('sv-SE', { timeZone: 'Asia/Tokyo' }).format(d);
 const compact = (day: string) => day.replace(/-/g, '');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Mover {
   shimei: string;
@@ -435,13 +434,14 @@ describe('core-system simulator, profile selfNumbering (another vendor: own numb
   });
 
   it('after the idle time the next action lands on the login screen (no redirect); the lost post saves nothing', async function () {
-    const short = await startCoreSim({ profile: 'selfNumbering', sessionTimeoutMs: 1000 });
+    // The idle time is simulated (`idle`), so a busy machine cannot time the session out early.
+    const short = await startCoreSim({ profile: 'selfNumbering', sessionTimeoutMs: 60_000 });
     const p = await newStaffPage(browser, short.url);
     try {
       await login(p, short.url);
       await typeMoveIn(p, short.url, [household[0]!], ['5', '8', '11', '20']);
       expect(await p.locator('#btnToroku').count(), 'still logged in before the timeout').to.equal(1);
-      await sleep(1400);
+      short.idle(60_001);
       await Promise.all([p.waitForLoadState('load'), p.click('#btnToroku')]);
       expect(new URL(p.url()).pathname, 'the URL asked for, with the login screen in it').to.equal('/jr/ido/tennyu/toroku');
       expect(await p.locator('#frmLogin').count()).to.equal(1);
@@ -809,7 +809,7 @@ describe('core-system simulator, profile selfNumbering (another vendor: own numb
     });
 
     it('logs in again when the idle session shows the login screen in place of the page', async function () {
-      const short = await startCoreSim({ profile: 'selfNumbering', sessionTimeoutMs: 3000 });
+      const short = await startCoreSim({ profile: 'selfNumbering', sessionTimeoutMs: 60_000 });
       const p = await newStaffPage(browser, short.url);
       try {
         const r = new ScenarioRunner(p, set(), {
@@ -819,7 +819,7 @@ describe('core-system simulator, profile selfNumbering (another vendor: own numb
         });
         const first = await r.run(r.scenario('moveIn'), moveInJob(0));
         expect(first.committed).to.equal(true);
-        await sleep(3300);
+        short.idle(60_001);
         const again = await r.run(r.scenario('moveIn'), moveInJob(1));
         expect(again).to.include({ alreadyEntered: true, coreRef: first.coreRef });
         expect(short.entries()).to.have.length(1);

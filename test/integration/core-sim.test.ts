@@ -124,13 +124,15 @@ describe('core-system simulator (test/fixtures/core-sim)', function () {
   });
 
   it('sends an idle session back to the login page with the timeout message', async function () {
-    const short = await startCoreSim({ sessionTimeoutMs: 400 });
+    // The idle time is simulated (`idle`), so a busy machine cannot time the session out early.
+    const short = await startCoreSim({ sessionTimeoutMs: 60_000 });
     const p = await newStaffPage(browser, short.url);
     try {
       await login(p, short);
+      short.idle(59_000);
       await p.goto(new URL('proc/tennyu', short.url).href);
       expect(await p.locator('#kana').count(), 'still logged in before the timeout').to.equal(1);
-      await new Promise((r) => setTimeout(r, 700));
+      short.idle(60_001);
       await p.goto(new URL('proc/tennyu', short.url).href);
       expect(new URL(p.url()).pathname).to.equal('/login');
       expect(await p.textContent('#login_message')).to.contain('セッションの有効期限が切れました');
