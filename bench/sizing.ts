@@ -214,7 +214,8 @@ async function loadTown(people: number, dir: string, dailyLoad: boolean, log: (s
   let diffRefused: string | null = null;
   const diff =
     dailyLoad && existsSync(diffDir)
-      ? await runCli(['ingest', diffDir, '--data-dir', dataDir], log).catch(() => {
+      ? // The 同定マップ sits with the full files; the next day's folder is read with the same map.
+        await runCli(['ingest', diffDir, '--data-dir', dataDir, '--gaiji-map', path.join(townDir, 'gaiji-map.csv')], log).catch(() => {
           diffRefused = lastRunMessages(db);
           log(`  差分を取り込めませんでした: ${diffRefused}`);
           return undefined;

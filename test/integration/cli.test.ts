@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { verifyPassword } from '../../server/src/auth/passwords.js';
 import { sqliteKnex } from '../../server/src/db/connect.js';
@@ -122,6 +122,39 @@ describe('madoguchi CLI', function () {
     const bad = spawnSync(process.execPath, [cliPath, 'generate', '--people', '50', '--out', out], { encoding: 'utf8' });
     expect(bad.status).to.not.equal(0);
     expect(bad.stderr).to.contain('100〜1000000');
+  });
+
+  it('ingest without any 同定マップ says that no map was read, rather than only "not in the map"', () => {
+    // A differential folder ingested apart from the full files' folder (where gaiji-map.csv was):
+    // the sizing bench's 1,000,000-people next-day files were quarantined this way.
+    const traps = path.join(repoRoot, 'test/fixtures/linkage-traps');
+    const folder = path.join(t.dir, 'no-map', '001o005');
+    mkdirSync(folder, { recursive: true });
+    // The trap files carry 15-digit 宛名番号.
+    const config = path.join(t.dir, 'no-map-config');
+    cpSync(configDir, config, { recursive: true });
+    const yaml = path.join(config, 'municipality.yaml');
+    writeFileSync(yaml, readFileSync(yaml, 'utf8').replace(/^ {2}digits: 10$/m, '  digits: 15'));
+    cpSync(path.join(traps, 'gaiji-unmapped/001o005_439991_20261201020000.csv'), path.join(folder, '001o005_439991_20261201020000.csv'));
+    const ingest = (...more: string[]) =>
+      spawnSync(
+        process.execPath,
+        [cliPath, 'ingest', path.dirname(folder), '--config', config, '--data-dir', path.join(t.dir, 'no-map-data'), ...more],
+        {
+          cwd: repoRoot,
+          encoding: 'utf8',
+        },
+      );
+    const without = ingest();
+    expect(without.status).to.equal(3);
+    expect(without.stdout).to.contain('隔離').and.contain('同定マップにない外字があります (U+E000)');
+    expect(without.stdout).to.contain('同定マップ: なし').and.contain('--gaiji-map');
+    // With a map that lacks only that one character, the line names the map and not "なし".
+    const withMap = ingest('--gaiji-map', path.join(traps, 'gaiji-map.csv'));
+    expect(withMap.status).to.equal(3);
+    expect(withMap.stdout)
+      .to.contain(`同定マップ: ${path.join(traps, 'gaiji-map.csv')}`)
+      .and.not.contain('同定マップ: なし');
   });
 
   it('registers, lists and revokes a machine client; the token is printed once and stored only as a hash', () => {

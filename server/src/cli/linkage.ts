@@ -89,6 +89,13 @@ export async function runIngest(
       }
     }
     if (mapFile) console.log(`同定マップ: ${mapFile} (${gaiji.size} 文字)`);
+    // Without any map every 外字 is unmapped: say so, or the quarantine reads like a gap in the map
+    // (a differential folder ingested apart from the full files' folder, where the map was).
+    else if (results.some((r) => r.unmappedGaiji > 0))
+      console.log(
+        '同定マップ: なし — 同定マップを読み込んでいないため、外字はすべて「同定マップにない外字」になります。' +
+          '--gaiji-map <ファイル> か設定の linkage.gaijiMap で同定マップを指定して、もう一度取り込んでください',
+      );
     return results;
   } finally {
     await knex.destroy();
