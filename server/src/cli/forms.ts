@@ -2,10 +2,17 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError } from '../config/yamlFile.js';
-import { FontSet } from '../printing/fonts.js';
-import { checkForms, findTemplate, renderPreview, templateIds, where } from '../printing/preview.js';
-import { FormRenderError } from '../printing/render.js';
 import { common } from './common.js';
+
+/** The printing modules, loaded when a forms command runs rather than when the CLI starts. */
+async function printing() {
+  const [{ FontSet }, preview, { FormRenderError }] = await Promise.all([
+    import('../printing/fonts.js'),
+    import('../printing/preview.js'),
+    import('../printing/render.js'),
+  ]);
+  return { FontSet, FormRenderError, ...preview };
+}
 
 /** `madoguchi forms check|preview`. */
 export function addFormsCommands(program: Command): void {
@@ -15,6 +22,7 @@ export function addFormsCommands(program: Command): void {
     .description('すべての様式を検査し、サンプルデータで印字してみる。エラーは ファイル:行 で表示 (終了コード 2)')
     .action(async (_o, cmd: Command) => {
       const o = common(cmd);
+      const { checkForms, FontSet } = await printing();
       const r = await checkForms(o.config, FontSet.load());
       for (const t of r.templates) console.log(`${t.id}\t${t.title}\t${t.pages.length} 枚\t${t.file}`);
       if (r.problems.length) {
@@ -31,6 +39,7 @@ export function addFormsCommands(program: Command): void {
     .option('--out <file>', '出力する PDF (既定: <data-dir>/preview-<name>.pdf)')
     .action(async (name: string, opts: { grid: boolean; out?: string }, cmd: Command) => {
       const o = common(cmd);
+      const { findTemplate, templateIds, renderPreview, FontSet, FormRenderError, where } = await printing();
       let template;
       try {
         template = findTemplate(o.config, name);

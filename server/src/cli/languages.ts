@@ -1,10 +1,8 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { loadAppConfig } from '../config/appConfig.js';
-import { FontSet } from '../printing/fonts.js';
+import type { FontSet } from '../printing/fonts.js';
 import { loadProcedures } from '../procedures/config.js';
-import { guideOfAllProcedures, guideParagraphs, guideTexts } from '../i18n/guidePdf.js';
-import { guideFontsFor } from '../i18n/guideFonts.js';
 import { LANGUAGES_DIR, loadLanguages } from '../i18n/languages.js';
 import { common } from './common.js';
 
@@ -19,7 +17,11 @@ export function addLanguageCommands(program: Command): void {
         '訳のない項目があっても終了コード 0、ファイルのエラーやフォントにない文字があれば 1',
     )
     .option('--summary', '件数だけを表示する (項目の一覧を出さない)', false)
-    .action((opts: { summary: boolean }, cmd: Command) => {
+    .action(async (opts: { summary: boolean }, cmd: Command) => {
+      // The PDF and font modules are loaded here, not when the CLI starts.
+      const { guideOfAllProcedures, guideParagraphs, guideTexts } = await import('../i18n/guidePdf.js');
+      const { guideFontsFor } = await import('../i18n/guideFonts.js');
+      const { FontSet } = await import('../printing/fonts.js');
       const o = common(cmd);
       const config = loadAppConfig(o.config);
       const catalog = loadProcedures(o.config, config.counters);

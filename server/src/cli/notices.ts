@@ -2,7 +2,6 @@ import path from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { loadAppConfig } from '../config/appConfig.js';
 import { todayInJapan } from '../domain/japanTime.js';
-import { exportNoticesCsv } from '../rpa/csvOut.js';
 import { cliActor, common, DATE_RE, withDb } from './common.js';
 
 /** `madoguchi notices export`. */
@@ -19,6 +18,7 @@ export function addNoticesCommands(program: Command): void {
       const config = loadAppConfig(o.config);
       const date = opts.date ?? todayInJapan();
       if (!DATE_RE.test(date)) throw new InvalidArgumentError('--date は YYYY-MM-DD で指定してください');
+      const { exportNoticesCsv } = await import('../rpa/csvOut.js');
       const r = await withDb(cmd, (knex) =>
         exportNoticesCsv(
           knex,

@@ -7,10 +7,9 @@ import { createDemoStaff, DEMO_LOGINS_FILE } from '../demo/demoStaff.js';
 import { generateTown, MAX_PEOPLE, MIN_PEOPLE } from '../demo/generator.js';
 import { todayInJapan } from '../domain/japanTime.js';
 import { LayoutRegistry } from '../linkage/forward/layouts.js';
-import { startServer, type RunningServer } from '../main.js';
+import type { RunningServer } from '../main.js';
 import { removePidFile, writePidFile } from '../ops/pidFile.js';
 import { version } from '../version.js';
-import { startStandbyServer } from '../standby/server.js';
 import { readStandbyState } from '../standby/state.js';
 import { common, int } from './common.js';
 import { runIngest } from './linkage.js';
@@ -52,11 +51,13 @@ export function addServeCommands(program: Command): void {
       const o = common(cmd);
       // Paired as the standby (<data-dir>/standby/state.json): only the receiving side runs.
       if (readStandbyState(o.dataDir)?.role === 'standby') {
+        const { startStandbyServer } = await import('../standby/server.js');
         const standby = await startStandbyServer({ configDir: o.config, dataDir: o.dataDir, port: o.port, host: o.host });
         onSignalsClose(standby, o.dataDir);
         console.log(`まどぐち ${version} を待機系として起動しました: ${standby.url}`);
         return;
       }
+      const { startServer } = await import('../main.js');
       const server = await startServer({ configDir: o.config, dataDir: o.dataDir, port: o.port, host: o.host });
       const stop = onSignalsClose(server, o.dataDir);
       // Fail closed: a primary whose peer was promoted meanwhile stops (exit 1), and its start refuses until rejoin.
@@ -97,6 +98,7 @@ export function addServeCommands(program: Command): void {
           await knex.destroy();
         }
       }
+      const { startServer } = await import('../main.js');
       const server = await startServer({ configDir: o.config, dataDir: o.dataDir, port: o.port, host: o.host });
       onSignalsClose(server, o.dataDir);
       console.log(`\nまどぐち ${version} (デモ) を起動しました: ${server.url}`);

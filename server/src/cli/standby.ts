@@ -2,7 +2,6 @@ import { chmodSync, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { loadAppConfig } from '../config/appConfig.js';
-import { promote, rejoin, StandbyRefusal } from '../standby/promote.js';
 import { standbyReport, type StandbyReport } from '../standby/status.js';
 import {
   MIN_SECRET_BYTES,
@@ -119,6 +118,7 @@ export function addStandbyCommands(program: Command): void {
     .option('--json', '結果を JSON で出力する')
     .action(async (opts: { force?: boolean; reason?: string; json?: boolean }, cmd: Command) => {
       const o = common(cmd);
+      const { promote, StandbyRefusal } = await import('../standby/promote.js');
       try {
         const r = await promote({
           dataDir: o.dataDir,
@@ -149,6 +149,7 @@ export function addStandbyCommands(program: Command): void {
     .option('--json', '結果を JSON で出力する')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const o = common(cmd);
+      const { rejoin, StandbyRefusal } = await import('../standby/promote.js');
       try {
         const r = await rejoin({ dataDir: o.dataDir, configDir: o.config });
         if (opts.json) return console.log(JSON.stringify(r, null, 2));

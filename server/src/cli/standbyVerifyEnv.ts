@@ -1,7 +1,5 @@
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { startServer } from '../main.js';
-import { prepareVerifyEnv, removeVerifyEnv, VERIFY_ENV_BANNER } from '../standby/verifyEnv.js';
 import { common } from './common.js';
 
 const rootOf = (cmd: Command): Command => (cmd.parent ? rootOf(cmd.parent) : cmd);
@@ -21,6 +19,8 @@ export function addVerifyEnvCommand(standby: Command): void {
     .addHelpText('after', '\n--port <n> (必須): 検証環境の HTTP のポート番号。待機系・運用系と別の番号にします。')
     .action(async (opts: { dir?: string; remove?: boolean }, cmd: Command) => {
       const o = common(cmd);
+      // Loaded here, not at the top: every other command starts without the server's modules.
+      const { prepareVerifyEnv, removeVerifyEnv, VERIFY_ENV_BANNER } = await import('../standby/verifyEnv.js');
       if (opts.remove) {
         const r = await removeVerifyEnv({ standbyDataDir: o.dataDir, dir: path.resolve(opts.dir ?? path.join(o.dataDir, 'verify-env')) });
         console.log(
@@ -35,6 +35,7 @@ export function addVerifyEnvCommand(standby: Command): void {
       const dir = path.resolve(opts.dir ?? path.join(o.dataDir, 'verify-env'));
       const env = await prepareVerifyEnv({ standbyDataDir: o.dataDir, dir });
       console.log(`複製 (番号 ${env.replica.seq}、運用系で ${env.replica.snapshotAt} に取得) を ${env.dir} に写しました。`);
+      const { startServer } = await import('../main.js');
       const server = await startServer({
         configDir: env.configDir,
         dataDir: env.dataDir,
