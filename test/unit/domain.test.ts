@@ -59,6 +59,11 @@ describe('domain: register dates', () => {
     expect(() => parseRegisterDate('1999/02/01')).to.throw('形式');
     expect(() => parseRegisterDate('1999-13-01')).to.throw('範囲');
     expect(() => parseRegisterDate('1999-02-32')).to.throw('範囲');
+    // The character-by-character path for YYYY-MM-DD gives what the general path gives.
+    expect(parseRegisterDate('2026-12-31')).to.equal('2026-12-31');
+    expect(parseRegisterDate(' 2026-01-02')).to.equal('2026-01-02');
+    for (const bad of ['２０２６-01-02', '2026-01-0a', '2026_01_02', '2026-00-10', '2026-01-00', '2026-1-02'])
+      expect(() => parseRegisterDate(bad), bad).to.throw(/形式|範囲/);
     expect(parseRegisterMonth('2026-04')).to.equal('2026-04');
     expect(() => parseRegisterMonth('2026-13')).to.throw();
   });
