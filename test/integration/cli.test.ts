@@ -124,7 +124,7 @@ describe('madoguchi CLI', function () {
     expect(bad.stderr).to.contain('100〜1000000');
   });
 
-  it('ingest without any 同定マップ says that no map was read, rather than only "not in the map"', () => {
+  it('ingest without any 同定マップ says that no map was read, rather than only "not in the map"', async () => {
     // A differential folder ingested apart from the full files' folder (where gaiji-map.csv was):
     // the sizing bench's 1,000,000-people next-day files were quarantined this way.
     const traps = path.join(repoRoot, 'test/fixtures/linkage-traps');
@@ -155,6 +155,16 @@ describe('madoguchi CLI', function () {
     expect(withMap.stdout)
       .to.contain(`同定マップ: ${path.join(traps, 'gaiji-map.csv')}`)
       .and.not.contain('同定マップ: なし');
+    // The runs' own messages (what /linkage shows) say the same: no map for the first, none of that for the second.
+    const knex = sqliteKnex(path.join(t.dir, 'no-map-data', 'madoguchi.sqlite'));
+    try {
+      const messages = (await knex('linkage_runs').orderBy('id').pluck('message')) as string[];
+      expect(messages).to.have.length(2);
+      expect(messages[0]).to.contain('同定マップを読み込んでいません');
+      expect(messages[1]).to.not.contain('同定マップを読み込んでいません');
+    } finally {
+      await knex.destroy();
+    }
   });
 
   it('registers, lists and revokes a machine client; the token is printed once and stored only as a hash', () => {

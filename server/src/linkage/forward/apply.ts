@@ -87,6 +87,8 @@ export interface FileResult {
 }
 
 export const MAX_ISSUES = 1000;
+export const NO_GAIJI_MAP =
+  '同定マップを読み込んでいません (設定の linkage.gaijiMap、取込コマンドでは --gaiji-map で指定します)。外字はすべて同定マップにないものとして数えています';
 const BATCH_ROWS = 5000;
 const INSERT_ROWS = 256;
 
@@ -288,6 +290,9 @@ async function applyOne(
       rowsApplied: 0,
       message: `支援措置の対象者の行 (${protectedRejected} 行目) が不正なため、ファイル全体を隔離しました (その人と世帯・住所の保護が外れないように)`,
     });
+  // Without any map every 外字 is "not in the map": say that no map was read, or the message reads
+  // like a gap in the municipality's map (a folder ingested apart from the one holding gaiji-map.csv).
+  const noMap = gaijiRows > 0 && !opts.gaiji?.size ? `。${NO_GAIJI_MAP}` : '';
   if (overThreshold(rowsRejected + gaijiRows, rowsRead, threshold)) {
     const what = gaijiRows
       ? `不正な行が ${rowsRejected} 行、同定マップにない外字を含む行が ${gaijiRows} 行あり`
@@ -296,9 +301,10 @@ async function applyOne(
       ...result,
       outcome: 'quarantined',
       rowsApplied: 0,
-      message: layout.critical
-        ? `${what}、重要な連携 (${layout.title}) は 1 行でも問題があればファイル全体を隔離します (保護や禁止が黙って外れないように)`
-        : `${what}、しきい値 (${threshold.maxRows} 行または ${(threshold.maxRatio * 100).toFixed(2)}%) を超えたため隔離しました`,
+      message:
+        (layout.critical
+          ? `${what}、重要な連携 (${layout.title}) は 1 行でも問題があればファイル全体を隔離します (保護や禁止が黙って外れないように)`
+          : `${what}、しきい値 (${threshold.maxRows} 行または ${(threshold.maxRatio * 100).toFixed(2)}%) を超えたため隔離しました`) + noMap,
     });
   }
   const miscounted = countMismatch(control, rowsRead);
@@ -329,7 +335,9 @@ async function applyOne(
       message: [
         opened.encoding.reason,
         rowsRejected ? `不正な ${rowsRejected} 行を除いて取り込みました` : '',
-        gaijiRows ? `同定マップにない外字を含む ${gaijiRows} 行は〓で表示され、印刷できません (同定マップに追加して再送してください)` : '',
+        gaijiRows
+          ? `同定マップにない外字を含む ${gaijiRows} 行は〓で表示され、印刷できません (同定マップに追加して再送してください)${noMap}`
+          : '',
       ]
         .filter(Boolean)
         .join('。'),
