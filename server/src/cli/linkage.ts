@@ -5,7 +5,7 @@ import { loadAppConfig } from '../config/appConfig.js';
 import { migrateLatest, openDatabase } from '../db/connect.js';
 import { generateTown, MAX_PEOPLE, MIN_PEOPLE } from '../demo/generator.js';
 import { todayInJapan } from '../domain/japanTime.js';
-import { applyFiles, type FileResult } from '../linkage/forward/apply.js';
+import { applyFiles, NO_GAIJI_MAP, type FileResult } from '../linkage/forward/apply.js';
 import { planIngest } from '../linkage/forward/ingest.js';
 import { LayoutRegistry } from '../linkage/forward/layouts.js';
 import { writeReports } from '../linkage/forward/report.js';
@@ -91,11 +91,7 @@ export async function runIngest(
     if (mapFile) console.log(`同定マップ: ${mapFile} (${gaiji.size} 文字)`);
     // Without any map every 外字 is unmapped: say so, or the quarantine reads like a gap in the map
     // (a differential folder ingested apart from the full files' folder, where the map was).
-    else if (results.some((r) => r.unmappedGaiji > 0))
-      console.log(
-        '同定マップ: なし — 同定マップを読み込んでいないため、外字はすべて「同定マップにない外字」になります。' +
-          '--gaiji-map <ファイル> か設定の linkage.gaijiMap で同定マップを指定して、もう一度取り込んでください',
-      );
+    else if (results.some((r) => r.unmappedGaiji > 0)) console.log(`同定マップ: なし — ${NO_GAIJI_MAP}`);
     return results;
   } finally {
     await knex.destroy();
