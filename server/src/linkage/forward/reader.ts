@@ -110,22 +110,28 @@ export function maskValue(v: string): string {
   return n <= 1 ? '*' : `${[...v][0]}${'*'.repeat(Math.min(n - 1, 8))}`;
 }
 
+/**
+ * One item's typed value; a problem is pushed to `issues` (and the value is null). No object per
+ * item: a resident row has 71 items, and a `{ value, issue }` pair for each was garbage the row
+ * worker collected by the million.
+ */
 function convert(
   col: LayoutColumn,
   raw: string,
   line: number,
   isKey: boolean,
   addresseeNoDigits: number | undefined,
-): { value: unknown; issue?: RowIssue } {
+  issues: RowIssue[],
+): unknown {
   // The masked value is built only when there is a problem to report.
-  const fail = (reason: string) => ({
-    value: null,
-    issue: { line, column: col.header, value: col.personal ? maskValue(raw) : raw, reason },
-  });
+  const fail = (reason: string) => {
+    issues.push({ line, column: col.header, value: col.personal ? maskValue(raw) : raw, reason });
+    return null;
+  };
   if (raw === '') {
     if (col.required) return fail('必須項目が空です');
-    if (col.type === 'flag') return { value: false };
-    return { value: isKey ? '' : null };
+    if (col.type === 'flag') return false;
+    return isKey ? '' : null;
   }
   // 宛名番号 has the core system's own fixed width (municipality.yaml addresseeNo.digits); other items the standard's.
   const exact = col.exactLength === 'addresseeNo' ? addresseeNoDigits : col.exactLength ? col.length : undefined;
@@ -140,30 +146,46 @@ function convert(
   }
   switch (col.type) {
     case 'string':
-      return { value: raw };
+      return raw;
     case 'digits':
-      return DIGITS.test(raw) ? { value: raw } : fail('数字以外の文字があります');
+      return DIGITS.test(raw) ? raw : fail('数字以外の文字があります');
     case 'integer':
-      return INTEGER.test(raw) ? { value: Number(raw) } : fail('整数ではありません');
+      return INTEGER.test(raw) ? Number(raw) : fail('整数ではありません');
     case 'flag':
-      return raw === '0' || raw === '1' ? { value: raw === '1' } : fail('フラグは 0 または 1 です');
+      return raw === '0' || raw === '1' ? raw === '1' : fail('フラグは 0 または 1 です');
     case 'code': {
       const table = codeTables[col.code!]!;
-      return table[raw] !== undefined ? { value: raw } : fail(`コード表 ${col.code} にない値です`);
+      return table[raw] !== undefined ? raw : fail(`コード表 ${col.code} にない値です`);
     }
     case 'date':
       try {
-        return { value: parseRegisterDate(raw) };
+        return parseRegisterDate(raw);
       } catch (e) {
         return fail((e as Error).message.replace(/: .*$/, ''));
       }
     case 'month':
       try {
-        return { value: parseRegisterMonth(raw) };
+        return parseRegisterMonth(raw);
       } catch (e) {
         return fail((e as Error).message.replace(/: .*$/, ''));
       }
   }
+}
+
+/**
+ * Builds the `values` of a row from the layout's fixed values and the items' typed values, as one
+ * object literal made once per file (its keys are the layout's column names, quoted as JSON).
+ * Assigning 71 keys to `{}` one by one makes a dictionary-mode object: 3 µs a resident row; a
+ * literal of the same keys is a fast object made from one template: 0.4 µs (a 200k-row loop,
+ * measured 2026-12-08). Same keys in the same order, and a later duplicate wins, as before.
+ */
+type ValuesFactory = (fixed: readonly unknown[], items: readonly unknown[]) => Record<string, unknown>;
+function valuesFactory(fixedKeys: readonly string[], itemKeys: readonly (string | undefined)[]): ValuesFactory {
+  const parts = [
+    ...fixedKeys.map((k, i) => `${JSON.stringify(k)}: f[${i}]`),
+    ...itemKeys.flatMap((k, i) => (k === undefined ? [] : [`${JSON.stringify(k)}: v[${i}]`])),
+  ];
+  return new Function('f', 'v', `return {${parts.join(', ')}};`) as ValuesFactory;
 }
 
 const DIGITS = /^[0-9]+$/;
@@ -222,6 +244,14 @@ export async function openLinkageFile(file: string, specId: string, registry: La
     .map((col) => ({ col, index: headers.indexOf(col.header), isKey: keySet.has(col.header), name: col.column }))
     .filter((p) => p.index >= 0);
   const fixedEntries = Object.entries(layout.fixed);
+  const makeValues = valuesFactory(
+    fixedEntries.map(([k]) => k),
+    plan.map((p) => p.name),
+  );
+  const fixedValues = fixedEntries.map(([, v]) => v);
+  /** The typed items of the current row, and its problems (both reused from row to row). */
+  const items = new Array<unknown>(plan.length).fill(null);
+  const found: RowIssue[] = [];
 
   // One record of lookahead: only the last record can show that the file was cut short.
   const read = async (): Promise<IteratorResult<CsvRecord> | { error: ParsedRow }> => {
@@ -281,14 +311,12 @@ export async function openLinkageFile(file: string, specId: string, registry: La
         };
         continue;
       }
-      let issues: RowIssue[] | undefined;
-      const values: Record<string, unknown> = {};
-      for (const [k, v] of fixedEntries) values[k] = v;
-      for (const p of plan) {
-        const { value, issue } = convert(p.col, fields[p.index]!, line, p.isKey, opts.addresseeNoDigits);
-        if (issue) (issues ??= []).push(issue);
-        if (p.name) values[p.name] = value;
+      for (let i = 0; i < plan.length; i++) {
+        const p = plan[i]!;
+        items[i] = convert(p.col, fields[p.index]!, line, p.isKey, opts.addresseeNoDigits, found);
       }
+      const values = makeValues(fixedValues, items);
+      let issues = found.length ? found.splice(0) : undefined;
       let processingKind: string | null = null;
       if (differential) {
         processingKind = fields[kindIndex]!;
