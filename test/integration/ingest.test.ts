@@ -132,5 +132,62 @@ for (const target of databaseTargets) {
       expect(h!.issues[0]!.line).to.equal(1);
       expect(h!.issues[0]!.reason).to.contain('謎の項目');
     });
+
+    // Through the row worker (every file, small as they are), the next file of a batch is read
+    // while the last one's indexes are rebuilt, its rows packed before its own run exists.
+    it('gives the rows of a file read ahead in the row worker the id of its own run', async () => {
+      const planned = planIngest(townDir, registry);
+      const reports = await applyFiles(knex, registry, planned, { gaiji, force: true, workerMinBytes: 0 });
+      expect(reports.map((r) => r.outcome)).to.deep.equal(planned.map(() => 'applied'));
+      const runIds = async (table: string, where: Record<string, string> = {}) =>
+        ((await knex(table).where(where).distinct('linkage_run_id')) as { linkage_run_id: number }[]).map((r) => Number(r.linkage_run_id));
+      const runOf = (specId: string) => reports.find((r) => r.specId === specId)!.runId;
+      expect(await runIds('residents')).to.deep.equal([runOf('001o005')]);
+      expect(await runIds('households')).to.deep.equal([runOf('001o007')]);
+      expect(await runIds('entitlements', { kind: 'nationalHealthInsurance' })).to.deep.equal([runOf('024o007')]);
+      expect(await runIds('address_master')).to.deep.equal([runOf('ext-address-master')]);
+      const current = (await knex('residents').where({ resident_status: '1' }).count({ n: '*' }).first()) as { n: number };
+      expect(Number(current.n)).to.equal(1500);
+    });
+
+    it('rolls back a batch given up while its next file is read ahead, and loads the next batch', async () => {
+      const dir = path.join(t.dir, 'ahead');
+      const residents = path.join(dir, '001o005');
+      const households = path.join(dir, '001o007');
+      mkdirSync(residents, { recursive: true });
+      mkdirSync(households, { recursive: true });
+      const lines = new TextDecoder('shift_jis').decode(readFileSync(specFile(town, '001o005'))).split('\r\n');
+      const header = lines[0]!.split(',');
+      const birth = header.indexOf('生年月日');
+      // 30 bad dates: past the threshold, so the residents file is quarantined after all its rows were taken.
+      for (let i = 1; i <= 30; i++) {
+        const cells = lines[i]!.split(',');
+        cells[birth] = '20261399';
+        lines[i] = cells.join(',');
+      }
+      writeFileSync(path.join(residents, '001o005_439991_20261103020000.csv'), lines.join('\r\n'), 'utf8');
+      writeFileSync(path.join(households, '001o007_439991_20261103020000.csv'), readFileSync(specFile(town, '001o007')));
+      const before = (await knex('households').max({ id: 'linkage_run_id' }).first()) as { id: number };
+      const reports = await applyFiles(knex, registry, planIngest(dir, registry), { gaiji, force: true, workerMinBytes: 0 });
+      expect(reports.map((r) => [r.specId, r.outcome])).to.deep.equal([
+        ['001o005', 'quarantined'],
+        ['001o007', 'failed'],
+      ]);
+      expect(reports[1]!.message).to.contain('隔離されたため、取り消しました');
+      const after = (await knex('households').max({ id: 'linkage_run_id' }).first()) as { id: number };
+      expect(after.id).to.equal(before.id);
+      // The worker stopped the file read ahead: the households file alone loads at once.
+      const [again] = await applyFiles(
+        knex,
+        registry,
+        [{ specId: '001o007', file: path.join(households, '001o007_439991_20261103020000.csv') }],
+        {
+          gaiji,
+          force: true,
+          workerMinBytes: 0,
+        },
+      );
+      expect(again!.outcome).to.equal('applied');
+    });
   });
 }

@@ -317,3 +317,94 @@ describe('searchKeys: kanaPrefixRange', () => {
     });
   }
 });
+
+/**
+ * The key functions skip a step when its text cannot be in the string (a cheap test before each
+ * replace, for the speed of a load). The reference below is every step run unconditionally, as
+ * the rules read: on random strings over the characters the steps look for, both must agree, or
+ * a skipped step would give some address or name a different key from the one searches compute.
+ */
+describe('searchKeys: the skipped steps never change a key', () => {
+  const KNUM = '〇一二三四五六七八九十百千';
+  const KANA_OR_HAN = '\\p{Script=Han}\\p{Script=Hiragana}\\p{Script=Katakana}';
+  const stripVs = (s: string) => [...s].filter((c) => !/[\uFE00-\uFE0F\u{E0100}-\u{E01EF}]/u.test(c)).join('');
+  const tildes = (s: string) => s.replace(/[~\u223C\u2053\u301C]/gu, '\u301C');
+  const kanjiNumber = (run: string): string => {
+    const digits: Record<string, number> = { 〇: 0, 一: 1, 二: 2, 三: 3, 四: 4, 五: 5, 六: 6, 七: 7, 八: 8, 九: 9 };
+    const units: Record<string, number> = { 十: 10, 百: 100, 千: 1000 };
+    if (!/[十百千]/.test(run)) return [...run].map((c) => digits[c]).join('');
+    let total = 0;
+    let current = 0;
+    for (const ch of run) {
+      const unit = units[ch];
+      if (unit !== undefined) {
+        total += (current || 1) * unit;
+        current = 0;
+      } else current = current * 10 + (digits[ch] ?? 0);
+    }
+    return String(total + current);
+  };
+  const referenceAddressKey = (s: string): string => {
+    let k = tildes(stripVs(s).normalize('NFKC').trim());
+    k = k
+      .replace(/[\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2043\u2E3A\u2E3B\uFE63\uFF0D]/gu, '-')
+      .replace(new RegExp(`(?<=[0-9${KNUM}])[ー─━](?=[0-9${KNUM}])`, 'gu'), '-');
+    k = k.replace(new RegExp(`(?<=[^${KNUM}])[${KNUM}]+(?=丁目|番地|番(?![町丁街])|号|[のノ之][0-9${KNUM}]|-|\\s|$)`, 'gu'), kanjiNumber);
+    k = k.replace(/(?<=[0-9])(?:丁目|番地|番|号)(?=\s|$)/gu, '');
+    k = k.replace(/(?<=[0-9])\s+(?=[0-9])/gu, '-').replace(/\s+/gu, '');
+    k = k.replace(/(?<=[0-9])(?:丁目|番地|番|号|[のノ之]|-)+(?=[0-9])/gu, '-');
+    k = k.replace(/大字/gu, '').replace(new RegExp(`(?<=^|[${KANA_OR_HAN}])(?<!文)字(?=\\p{Script=Han})`, 'gu'), '');
+    k = k.replace(new RegExp(`(?<=[${KANA_OR_HAN}])[ヶケヵゕがガ](?=\\p{Script=Han})`, 'gu'), 'ケ');
+    return k.replace(/(?<=\p{Script=Han})ノ(?=\p{Script=Han})/gu, 'の');
+  };
+  const referenceNameExactKey = (s: string): string =>
+    tildes(stripVs(s).normalize('NFKC'))
+      .replace(/[\s・·]/gu, '')
+      .replace(/[a-z]+/g, (m) => m.toUpperCase());
+
+  // Deterministic: a failure names the string, and the same strings come back the next run.
+  let seed = 20261208;
+  const random = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000);
+  const alphabet = [
+    ...'0123456789０１２３',
+    ...KNUM,
+    ...'-‐‑‒–—―−⁃⸺⸻﹣－ー─━ｰ',
+    ' ',
+    '\u3000',
+    '\t',
+    ...'丁目番地号のノ之字大文ヶケヵゕがガ緑丘町市区あいカキ髙﨑高崎',
+    ...'~∼⁓〜～・·aBzｱ',
+    '\uFE00',
+    '\u{E0100}',
+    '𠮷',
+    '葛\u{E0100}',
+    '番町',
+    '大字',
+  ];
+  const randomText = () => {
+    let s = '';
+    const n = 1 + Math.floor(random() * 14);
+    for (let i = 0; i < n; i++) s += alphabet[Math.floor(random() * alphabet.length)]!;
+    return s;
+  };
+
+  it('addressKey equals the unconditional rules on 20,000 random addresses', () => {
+    for (let i = 0; i < 20_000; i++) {
+      const s = randomText();
+      expect(addressKey(s), hex(s)).to.equal(referenceAddressKey(s));
+    }
+  });
+
+  it('nameExactKey equals the unconditional rules on 20,000 random names', () => {
+    for (let i = 0; i < 20_000; i++) {
+      const s = randomText();
+      expect(nameExactKey(s), hex(s)).to.equal(referenceNameExactKey(s));
+    }
+  });
+
+  it('nameVariantKey folds every variant the table has, and leaves a name without one as it is', () => {
+    expect(nameVariantKey('髙﨑')).to.equal('高崎');
+    expect(nameVariantKey('森鷗外')).to.equal(nameVariantKey('森鴎外'));
+    expect(nameVariantKey('田中太郎')).to.equal('田中太郎');
+  });
+});

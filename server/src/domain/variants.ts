@@ -152,8 +152,21 @@ export function currentVariantTable(): VariantTable {
   return (current ??= loadVariantTable(shippedVariantTableFile()));
 }
 
+/** Per table, a test for any of its 異体字: most names hold none, and are returned as they are. */
+const anyVariant = new WeakMap<VariantTable, RegExp>();
+function anyVariantOf(table: VariantTable): RegExp {
+  let re = anyVariant.get(table);
+  if (!re) {
+    const chars = [...table.folds.keys()].map((k) => `\\u{${k.codePointAt(0)!.toString(16)}}`).join('');
+    anyVariant.set(table, (re = new RegExp(`[${chars}]`, 'u')));
+  }
+  return re;
+}
+
 export function foldVariants(key: string): string {
-  const folds = currentVariantTable().folds;
+  const table = currentVariantTable();
+  if (!anyVariantOf(table).test(key)) return key;
+  const folds = table.folds;
   let out = '';
   for (const ch of key) out += folds.get(ch) ?? ch;
   return out;

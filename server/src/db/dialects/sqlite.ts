@@ -71,7 +71,12 @@ export const sqliteDialect: Dialect = {
     ])) as { name: string; sql: string }[];
     for (const i of indexes) await trx.raw(`DROP INDEX ${quote(i.name)}`);
     const result = await load();
-    for (const i of indexes) await trx.raw(i.sql);
+    for (const i of indexes) {
+      // Each build is one synchronous call of a few hundred ms: between them the event loop runs,
+      // so that the row worker can be started on the next file meanwhile (apply.ts `ahead`).
+      await new Promise((resolve) => setImmediate(resolve));
+      await trx.raw(i.sql);
+    }
     return result;
   },
   upsertQuery(knex, table, row, keys) {

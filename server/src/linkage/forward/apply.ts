@@ -21,7 +21,7 @@ import { KeySet } from './keySet.js';
 import type { Layout, LayoutRegistry } from './layouts.js';
 import { activeMeasuresByPerson, recordEndings, type ActiveMeasure } from './protectionEndings.js';
 import { LinkageFileError, type OpenedFile, type ParsedRow, type RowIssue } from './reader.js';
-import { closeRows, openLinkageFileInWorker, prebuiltInsert, prepareInserts, takeRows } from './rowWorker.js';
+import { closeRows, openLinkageFileInWorker, prebuiltInsert, prepareInserts, readAhead, takeRows } from './rowWorker.js';
 
 export interface PlannedFile {
   specId: string;
@@ -62,6 +62,8 @@ export interface ApplyOptions {
    * LeaseLostError when this node no longer holds the linkage lease, and the batch rolls back.
    */
   fence?: (trx: Knex.Transaction) => Promise<void>;
+  /** Files smaller than this are read in this thread, not the row worker (default 1 MB; tests set 0). */
+  workerMinBytes?: number;
 }
 
 export type Outcome = 'applied' | 'skipped' | 'quarantined' | 'held' | 'failed';
@@ -147,7 +149,18 @@ async function recordIssues(db: Knex, runId: number, issues: RowIssue[]): Promis
     );
 }
 
-/** Applies one opened file inside the transaction; returns its result or throws QuarantineSignal. */
+/** The columns a file's rows are inserted in: fixed, the file's own, derived keys, then bookkeeping. */
+function insertColumns(opened: OpenedFile): { fileColumns: string[]; columns: string[] } {
+  const { layout } = opened;
+  const fileColumns = layout.columns.filter((c) => c.column && opened.headers.includes(c.header)).map((c) => c.column!);
+  const columns = [...Object.keys(layout.fixed), ...fileColumns, ...derivedKeyColumns(layout.table), 'unmapped_gaiji', 'linkage_run_id'];
+  return { fileColumns, columns };
+}
+
+/**
+ * Applies one opened file inside the transaction; returns its result or throws QuarantineSignal.
+ * `allTaken` is called once every row has been taken, before the indexes are rebuilt.
+ */
 async function applyOne(
   trx: Knex.Transaction,
   opened: OpenedFile,
@@ -156,6 +169,7 @@ async function applyOne(
   name: string,
   opts: ApplyOptions,
   control: ControlFiles,
+  allTaken: () => void = () => {},
 ): Promise<FileResult> {
   const { layout } = opened;
   const dialect = dialectOf(trx);
@@ -174,8 +188,7 @@ async function applyOne(
     result: 'running',
     file_sequence: fileSequence(name),
   });
-  const fileColumns = layout.columns.filter((c) => c.column && opened.headers.includes(c.header)).map((c) => c.column!);
-  const columns = [...Object.keys(layout.fixed), ...fileColumns, ...derivedKeyColumns(layout.table), 'unmapped_gaiji', 'linkage_run_id'];
+  const { fileColumns, columns } = insertColumns(opened);
   const derive = derivedKeys[layout.table];
   const keyColumns = layout.columns.filter((c) => layout.keys.includes(c.header)).map((c) => c.column!);
   const keyLabel = layout.keys.join('+');
@@ -257,6 +270,7 @@ async function applyOne(
       if (fatal || rowsRejected + gaijiRows > threshold.maxRows) break;
     }
     closeRows(opened);
+    allTaken();
   };
   if (kind === 'full') await dialect.withIndexesDeferred(trx, layout.table, load);
   else await load();
@@ -490,8 +504,14 @@ export async function applyFiles(
   let current: { p: PlannedFile; sha256: string } | undefined;
   try {
     await knex.transaction(async (trx) => {
-      for (const t of todo) {
-        current = t;
+      const quarantine = (t: (typeof todo)[number], message: string, issues: RowIssue[] = []) =>
+        new QuarantineSignal({ ...emptyResult(t.p, t.sha256, 'quarantined', message), issues });
+      /**
+       * A file's checks before its rows (control files, header, layout) and its opening in the row
+       * worker; throws QuarantineSignal. The next file's is started while the last one's indexes
+       * are rebuilt (see `ahead`), and its errors are thrown in its own turn.
+       */
+      const prepare = async (t: (typeof todo)[number]): Promise<{ opened: OpenedFile; control: ControlFiles }> => {
         const encoding = typeof opts.encoding === 'function' ? opts.encoding(t.p.specId) : (opts.encoding ?? 'auto');
         const readOpts = {
           encoding,
@@ -499,19 +519,18 @@ export async function applyFiles(
           ...(opts.cp932Mapping ? { cp932Mapping: opts.cp932Mapping } : {}),
           ...(opts.addresseeNoDigits !== undefined ? { addresseeNoDigits: opts.addresseeNoDigits } : {}),
         };
-        const quarantine = (message: string, issues: RowIssue[] = []) =>
-          new QuarantineSignal({ ...emptyResult(t.p, t.sha256, 'quarantined', message), issues });
         // Control files first: a missing mandatory one or a wrong MD5 means the data file is not what was sent.
         let control: ControlFiles;
         try {
           control = readControlFiles(opts.controlBase?.(t.p.file) ?? t.p.file);
         } catch (e) {
-          throw quarantine((e as Error).message);
+          throw quarantine(t, (e as Error).message);
         }
         const required = registry.editions(t.p.specId).at(-1)?.control ?? 'none';
         const controlProblem = await controlProblemBeforeLoad(t.p.file, control, required);
-        if (controlProblem) throw quarantine(controlProblem);
-        const opened = await openLinkageFileInWorker(t.p.file, t.p.specId, registry, readOpts).catch((e: unknown) => {
+        if (controlProblem) throw quarantine(t, controlProblem);
+        const worker = opts.workerMinBytes !== undefined ? { minBytes: opts.workerMinBytes } : {};
+        const opened = await openLinkageFileInWorker(t.p.file, t.p.specId, registry, readOpts, worker).catch((e: unknown) => {
           if (e instanceof LinkageFileError)
             throw new QuarantineSignal({
               ...emptyResult(t.p, t.sha256, 'quarantined', 'ファイル全体のエラーのため隔離しました'),
@@ -519,14 +538,46 @@ export async function applyFiles(
             });
           throw e;
         });
-        if (opened.differential && !opts.force) {
-          const older = await olderThanApplied(trx, t.p.specId, name(t.p.file));
-          if (older) {
-            void opened.rows.return(undefined);
-            throw quarantine(older);
+        return { opened, control };
+      };
+      let next: Promise<{ opened: OpenedFile; control: ControlFiles }> | undefined;
+      try {
+        for (let k = 0; k < todo.length; k++) {
+          const t = todo[k]!;
+          current = t;
+          const { opened, control } = await (next ?? prepare(t));
+          next = undefined;
+          if (opened.differential && !opts.force) {
+            const older = await olderThanApplied(trx, t.p.specId, name(t.p.file));
+            if (older) {
+              closeRows(opened);
+              throw quarantine(t, older);
+            }
           }
+          // The worker reads the next full file while this one's indexes are rebuilt. Its rows are
+          // packed for insertion before its run exists: the run id is set as they are taken.
+          const ahead = () => {
+            const after = todo[k + 1];
+            if (!after || next) return;
+            next = prepare(after).then((n) => {
+              if (!n.opened.differential) {
+                prepareInserts(n.opened, { columns: insertColumns(n.opened).columns, table: n.opened.layout.table, runId: 0 });
+                readAhead(n.opened);
+              }
+              return n;
+            });
+            // Handled in its own turn; until then a rejection is not unhandled.
+            next.catch(() => {});
+          };
+          applied.push(await applyOne(trx, opened, t.p, t.sha256, name(t.p.file), opts, control, ahead));
         }
-        applied.push(await applyOne(trx, opened, t.p, t.sha256, name(t.p.file), opts, control));
+      } finally {
+        // A batch given up with a file read ahead: the worker stops reading it.
+        if (next)
+          next.then(
+            (n) => closeRows(n.opened),
+            () => {},
+          );
       }
       await opts.fence?.(trx);
     });

@@ -75,6 +75,9 @@ export interface InsertRowBuilder {
   deriveInto(values: Values, out: unknown[]): void;
   readonly columns: readonly string[];
   readonly sources: readonly InsertSource[];
+  /** The run id the rows get, and its column's index (-1: none). */
+  readonly runId: number;
+  readonly runIdAt: number;
 }
 
 /** An insert value for every driver: undefined as null, booleans as 0/1. */
@@ -114,5 +117,7 @@ export function insertRowBuilder(columns: readonly string[], table: string, runI
     },
     columns,
     sources,
+    runId,
+    runIdAt: sources.indexOf('linkage_run_id'),
   });
 }

@@ -42,6 +42,18 @@ const BATCH_CHARS = 1 << 19;
  * so that the worker goes on while the main thread inserts what it took.
  */
 const WINDOW = 8;
+/**
+ * How much a file read ahead (see `readAhead`) may hold before anyone takes its rows: the worker
+ * reads the next file while the main thread rebuilds the indexes of the last one and would be
+ * idle otherwise (a 200k-people load spends 1.6 s in index builds). Bounded in bytes, not
+ * batches, so that a wide file does not hold more than a narrow one.
+ */
+const READ_AHEAD_BYTES = 12 << 20;
+/**
+ * Batches asked for at once when a read-ahead starts: the main thread, busy in a synchronous index
+ * build, can ask for more only between its statements.
+ */
+const READ_AHEAD_BATCHES = 24;
 const IDLE_MS = 30_000;
 /**
  * The worker's young generation: 8 MB instead of V8's default. Its rows live for one batch, so a
@@ -232,6 +244,9 @@ class RowCells {
       else out[i] = type === T ? 1 : type === F ? 0 : null;
     }
     if (pending) this.cells.builder.deriveInto(values, out);
+    // The run id is this thread's: a file read ahead was packed before its run existed.
+    const { runIdAt, runId } = this.cells.builder;
+    if (runIdAt >= 0) out[runIdAt] = runId;
     return out;
   }
 }
@@ -297,6 +312,12 @@ class Job {
   private builder?: InsertRowBuilder;
   private waiter?: { resolve: () => void; reject: (e: Error) => void };
   private started = false;
+  /** Batches asked of the worker, and batches taken from the queue (their difference is the window). */
+  private granted = 0;
+  private consumed = 0;
+  /** Read ahead before the first take: more batches are asked for while the queue is under READ_AHEAD_BYTES. */
+  private readingAhead = false;
+  private queuedBytes = 0;
   /** Shared with the worker: [WAITING] is 1 while this thread waits for rows (see `runJob`). */
   private readonly state = new Int32Array(new SharedArrayBuffer(4));
   done = false;
@@ -327,8 +348,23 @@ class Job {
       return;
     }
     this.queue.push(m);
+    this.queuedBytes += batchBytes(m);
     if (m.done) this.done = true;
+    else if (this.readingAhead && this.queuedBytes < READ_AHEAD_BYTES && this.granted - this.consumed <= this.queue.length) this.grant(1);
     this.wake();
+  }
+
+  private grant(n: number): void {
+    this.granted += n;
+    this.host.send({ t: 'more', job: this.id, n, state: this.state });
+  }
+
+  /** Starts the worker on this file's rows before anyone takes them (see READ_AHEAD_BYTES). */
+  readAhead(): void {
+    if (this.started || this.closed) return;
+    this.started = true;
+    this.readingAhead = true;
+    this.grant(READ_AHEAD_BATCHES);
   }
 
   fail(e: Error): void {
@@ -351,9 +387,10 @@ class Job {
 
   /** Up to `max` rows of the next batch; none when the file has been read. */
   async take(max: number): Promise<ParsedRow[]> {
+    this.readingAhead = false;
     if (!this.started) {
       this.started = true;
-      this.host.send({ t: 'more', job: this.id, n: WINDOW, state: this.state });
+      this.grant(WINDOW);
     }
     for (;;) {
       if (this.error) throw this.error;
@@ -381,9 +418,12 @@ class Job {
   }
 
   private next(): void {
-    this.queue.shift();
+    const b = this.queue.shift();
+    if (b) this.queuedBytes -= batchBytes(b);
+    this.consumed++;
     this.pos = this.slowPos = this.cellPos = this.endPos = 0;
-    if (!this.done && !this.closed) this.host.send({ t: 'more', job: this.id, n: 1 });
+    // One more for each taken, down to WINDOW after a read-ahead.
+    if (!this.done && !this.closed && this.granted - this.consumed < WINDOW) this.grant(1);
   }
 
   private unpack(b: Batch, max: number): ParsedRow[] {
@@ -404,7 +444,11 @@ class Job {
       if (kind < 0) {
         const { row, insert } = b.slow[this.slowPos++]!;
         // Not enumerable: a copy of the row ({ ...r, values }) must not carry the insert row along.
-        if (insert) Object.defineProperty(row, PREBUILT, { value: insert });
+        if (insert) {
+          const builder = this.builder;
+          if (builder && builder.runIdAt >= 0) insert[builder.runIdAt] = builder.runId;
+          Object.defineProperty(row, PREBUILT, { value: insert });
+        }
         out.push(row);
         continue;
       }
@@ -586,6 +630,7 @@ class RowWorkerHost {
       [WORKER_FILE]: {
         take,
         plan: (plan) => job.plan(plan),
+        readAhead: () => job.readAhead(),
         close: () => job.close(),
       },
     };
@@ -594,9 +639,14 @@ class RowWorkerHost {
   }
 }
 
+/** What a batch holds in memory (its transferred buffers), for the read-ahead bound. */
+function batchBytes(b: Batch): number {
+  return b.chars.byteLength + b.kinds.byteLength + b.lines.byteLength + b.types.byteLength + b.ends.byteLength + b.slow.length * 1024;
+}
+
 const WORKER_FILE = Symbol('rowWorkerFile');
 interface WorkerOpenedFile extends OpenedFile {
-  [WORKER_FILE]: { take(max: number): Promise<ParsedRow[]>; plan(plan: InsertPlan): void; close(): void };
+  [WORKER_FILE]: { take(max: number): Promise<ParsedRow[]>; plan(plan: InsertPlan): void; readAhead(): void; close(): void };
 }
 const isWorkerFile = (f: OpenedFile): f is WorkerOpenedFile => WORKER_FILE in f;
 
@@ -655,6 +705,15 @@ export async function openLinkageFileInWorker(
 /** Asks the worker to build the insert rows of a full file in these columns (before its rows are read). */
 export function prepareInserts(opened: OpenedFile, plan: InsertPlan): void {
   if (isWorkerFile(opened)) opened[WORKER_FILE].plan({ columns: [...plan.columns], table: plan.table, runId: plan.runId });
+}
+
+/**
+ * Lets the worker read a file's rows before they are taken (up to READ_AHEAD_BYTES): the next file
+ * of a batch while the last one's indexes are rebuilt. A full file's insert plan must be given
+ * first (`prepareInserts`): rows read ahead are already packed.
+ */
+export function readAhead(opened: OpenedFile): void {
+  if (isWorkerFile(opened)) opened[WORKER_FILE].readAhead();
 }
 
 /** The insert row the worker built for this row, if it did (see `prepareInserts`). */
