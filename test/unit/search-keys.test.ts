@@ -364,7 +364,7 @@ describe('searchKeys: the skipped steps never change a key', () => {
 
   // Deterministic: a failure names the string, and the same strings come back the next run.
   let seed = 20261208;
-  const random = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000);
+  const random = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000;
   const alphabet = [
     ...'0123456789０１２３',
     ...KNUM,
