@@ -137,6 +137,15 @@ for (const target of databaseTargets) {
     // while the last one's indexes are rebuilt, its rows packed before its own run exists.
     it('gives the rows of a file read ahead in the row worker the id of its own run', async () => {
       const planned = planIngest(townDir, registry);
+      const indexNames = async () =>
+        target.name === 'sqlite'
+          ? (
+              (await knex.raw(`SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name`)) as {
+                name: string;
+              }[]
+            ).map((r) => r.name)
+          : [];
+      const indexesBefore = await indexNames();
       const reports = await applyFiles(knex, registry, planned, { gaiji, force: true, workerMinBytes: 0 });
       expect(reports.map((r) => r.outcome)).to.deep.equal(planned.map(() => 'applied'));
       const runIds = async (table: string, where: Record<string, string> = {}) =>
@@ -148,6 +157,10 @@ for (const target of databaseTargets) {
       expect(await runIds('address_master')).to.deep.equal([runOf('ext-address-master')]);
       const current = (await knex('residents').where({ resident_status: '1' }).count({ n: '*' }).first()) as { n: number };
       expect(Number(current.n)).to.equal(1500);
+      // Five files load entitlements: its indexes are dropped once and rebuilt once, all of them.
+      expect(await indexNames()).to.deep.equal(indexesBefore);
+      if (target.name === 'sqlite')
+        expect(indexesBefore).to.include.members(['entitlements_addressee_no_index', 'residents_name_kana_key_index']);
     });
 
     it('rolls back a batch given up while its next file is read ahead, and loads the next batch', async () => {

@@ -20,7 +20,7 @@ export const mssqlDialect: Dialect = {
     }
   },
   // SQL Server keeps its indexes: dropping them would take schema locks that block every reader.
-  withIndexesDeferred: (_trx, _table, load) => load(),
+  deferIndexes: () => Promise.resolve(() => Promise.resolve()),
   upsertQuery(knex, table, row, keys) {
     // knex's onConflict() throws on mssql (knex#5646): a MERGE with HOLDLOCK instead.
     const cols = Object.keys(row);

@@ -64,20 +64,20 @@ export const sqliteDialect: Dialect = {
       stmt.run(...(bool ? r.map((v) => (typeof v === 'boolean' ? (v ? 1 : 0) : v)) : r));
     }
   },
-  async withIndexesDeferred(trx, table, load) {
+  async deferIndexes(trx, table) {
     // DDL is transactional in SQLite: readers keep the old snapshot, indexes included.
     const indexes = (await trx.raw(`SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL`, [
       table,
     ])) as { name: string; sql: string }[];
     for (const i of indexes) await trx.raw(`DROP INDEX ${quote(i.name)}`);
-    const result = await load();
-    for (const i of indexes) {
-      // Each build is one synchronous call of a few hundred ms: between them the event loop runs,
-      // so that the row worker can be started on the next file meanwhile (apply.ts `ahead`).
-      await new Promise((resolve) => setImmediate(resolve));
-      await trx.raw(i.sql);
-    }
-    return result;
+    return async () => {
+      for (const i of indexes) {
+        // Each build is one synchronous call of a few hundred ms: between them the event loop runs,
+        // so that the row worker can be started on the next file meanwhile (apply.ts `ahead`).
+        await new Promise((resolve) => setImmediate(resolve));
+        await trx.raw(i.sql);
+      }
+    };
   },
   upsertQuery(knex, table, row, keys) {
     const update = Object.keys(row).filter((k) => !keys.includes(k));

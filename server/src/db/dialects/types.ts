@@ -39,11 +39,11 @@ export interface Dialect {
   /** Inserts many rows inside the given transaction, as fast as the dialect allows. */
   bulkInsert(trx: Knex.Transaction, table: string, columns: readonly string[], rows: readonly unknown[][]): Promise<void>;
   /**
-   * Runs `load` (a bulk load into `table`) with the table's secondary indexes dropped and rebuilt
-   * afterwards, inside the same transaction where the dialect allows it; building an index once
-   * is far cheaper than maintaining it row by row.
+   * Drops the table's secondary indexes for a bulk load and returns what rebuilds them, inside the
+   * same transaction where the dialect allows it: building an index once is far cheaper than
+   * maintaining it row by row. A dialect that cannot returns a rebuild that does nothing.
    */
-  withIndexesDeferred<T>(trx: Knex.Transaction, table: string, load: () => Promise<T>): Promise<T>;
+  deferIndexes(trx: Knex.Transaction, table: string): Promise<() => Promise<void>>;
   /** Insert or update by key columns. */
   upsertQuery(knex: Knex, table: string, row: Row, keys: readonly string[]): Knex.QueryBuilder | Knex.Raw;
   /**
