@@ -220,6 +220,11 @@ async function applyOne(
   const derive = derivedKeys[layout.table];
   const keyColumns = layout.columns.filter((c) => layout.keys.includes(c.header)).map((c) => c.column!);
   const keyLabel = layout.keys.join('+');
+  const keyAt = keyColumns.map((c) => columns.indexOf(c));
+  const keyOf = keyAt.every((i) => i >= 0)
+    ? (insert: unknown[]) =>
+        keyAt.length === 1 ? String(insert[keyAt[0]!] ?? '') : keyAt.map((i) => String(insert[i] ?? '')).join('\u0000')
+    : (_insert: unknown[], r: ParsedRow) => keyColumns.map((c) => String(r.values[c] ?? '')).join('\u0000');
   // Builds the insert row straight in column order; booleans as 0/1 for every driver. The rows of
   // a full file come from the row worker with it built there, beside the parsing (rowWorker.ts).
   const buildRow = insertRowBuilder(columns, layout.table, runId);
@@ -275,19 +280,22 @@ async function applyOne(
           continue;
         }
         // A full file holds each key once; a differential file may touch a key several times, in order.
+        let insert: unknown[] | undefined;
         if (kind === 'full') {
-          const keyValue = keyColumns.map((c) => String(r.values[c] ?? '')).join('\u0000');
-          if (!seenKeys.add(keyValue)) {
+          // The key read from the insert row (every row of the file is built alike), not from the
+          // values: a row from the worker decodes its values one by one (rowWorker.ts PackedRow).
+          insert = toArray(r);
+          if (!seenKeys.add(keyOf(insert, r))) {
             reject([{ line: r.line, column: keyLabel, reason: `キーが重複しています (${keyLabel})` }]);
             continue;
           }
         }
         unmappedGaiji += r.unmappedGaiji;
         if (r.gaijiIssues) rejectGaiji(r.gaijiIssues);
-        if (kind === 'full') {
+        if (insert) {
           // Inserted a few hundred rows at a time: rows kept for the whole batch outlived the young
           // generation (main-thread scavenges of a 200k-people load: 576 → 287 ms).
-          if (inserts.push(toArray(r)) >= INSERT_ROWS) await dialect.bulkInsert(trx, layout.table, columns, inserts.splice(0));
+          if (inserts.push(insert) >= INSERT_ROWS) await dialect.bulkInsert(trx, layout.table, columns, inserts.splice(0));
           rowsApplied++;
           continue;
         }
