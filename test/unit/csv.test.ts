@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { CsvSyntaxError, readCsv, type CsvRecord, type LineMapper } from '../../server/src/text/csvStream.js';
+import { CsvSyntaxError, readCsv, readCsvBatches, type CsvRecord, type LineMapper } from '../../server/src/text/csvStream.js';
 
 async function* chunked(text: string, size: number): AsyncGenerator<string> {
   for (let i = 0; i < text.length; i += size) yield text.slice(i, i + size);
@@ -98,5 +98,53 @@ describe('linkage CSV reader (RFC 4180)', () => {
   it('flags records holding U+FFFD (bytes the decoder could not read)', async () => {
     const records = await read('a,b\r\n1,\uFFFD\r\n');
     expect(records.map((r) => r.undecodable)).to.deep.equal([false, true]);
+  });
+
+  // The reader gives its records in small arrays (one async step per array): the arrays must hold
+  // the records one by one would, and nothing may be lost when reading fails part way.
+  it('gives the records in arrays of at most 64, the same as one by one, over any chunking', async () => {
+    const text = 'h1,h2\r\n' + Array.from({ length: 300 }, (_, i) => `${i},"x""${i}"`).join('\r\n') + '\r\n';
+    const one = await read(text);
+    for (const size of [1 << 20, 7, 1000]) {
+      const arrays: CsvRecord[][] = [];
+      for await (const a of readCsvBatches(chunked(text, size))) arrays.push(a);
+      expect(arrays.every((a) => a.length >= 1 && a.length <= 64)).to.equal(true);
+      expect(arrays.flat()).to.deep.equal(one);
+    }
+  });
+
+  it('gives every record before a chunk that cannot be read, then the error', async () => {
+    async function* failing(): AsyncGenerator<string> {
+      yield 'a,b\r\n1,2\r\n3,';
+      yield '4\r\n';
+      throw new Error('読めないバイト');
+    }
+    const got: string[][] = [];
+    let failed: Error | undefined;
+    try {
+      for await (const a of readCsvBatches(failing())) for (const r of a) got.push(r.fields);
+    } catch (e) {
+      failed = e as Error;
+    }
+    expect(got).to.deep.equal([
+      ['a', 'b'],
+      ['1', '2'],
+      ['3', '4'],
+    ]);
+    expect(failed?.message).to.equal('読めないバイト');
+  });
+
+  it('gives every record before broken quoting, then the error naming its line', async () => {
+    const lines = ['a,b', ...Array.from({ length: 100 }, (_, i) => `${i},x`), '7,"open', '8,y'];
+    const got: CsvRecord[] = [];
+    let failed: CsvSyntaxError | undefined;
+    try {
+      for await (const a of readCsvBatches(chunked(lines.join('\n') + '\n', 1 << 20))) got.push(...a);
+    } catch (e) {
+      failed = e as CsvSyntaxError;
+    }
+    expect(got.map((r) => r.line)).to.deep.equal(Array.from({ length: 101 }, (_, i) => i + 1));
+    expect(failed).to.be.instanceOf(CsvSyntaxError);
+    expect(failed!.line).to.equal(102);
   });
 });

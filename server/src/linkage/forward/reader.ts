@@ -5,7 +5,7 @@ import { codePointLength } from '../../domain/text.js';
 import {
   CsvSyntaxError,
   detectFileEncoding,
-  readCsv,
+  readCsvBatches,
   readTextChunks,
   TextEncodingError,
   type Cp932Mapping,
@@ -91,6 +91,11 @@ export interface OpenedFile {
   headers: string[];
   differential: boolean;
   rows: AsyncGenerator<ParsedRow>;
+  /**
+   * The same rows in arrays (the row worker takes them so). One file is read either way, not
+   * both: `rows` takes its arrays from here.
+   */
+  batches?: AsyncGenerator<ParsedRow[]>;
   /** Bytes read so far (progress). */
   bytesRead(): number;
 }
@@ -215,16 +220,19 @@ export async function openLinkageFile(file: string, specId: string, registry: La
   });
   // 外字 work on the whole line: replacements never hold , " or line breaks.
   const mapLine = legacy ? (text: string) => gaiji.apply(text) : undefined;
-  const records = readCsv(chunks, mapLine);
+  const records = readCsvBatches(chunks, mapLine);
   const close = () => void records.return(undefined);
 
-  let first: IteratorResult<CsvRecord>;
+  let firstBatch: IteratorResult<CsvRecord[]>;
   try {
-    first = await records.next();
+    firstBatch = await records.next();
   } catch (e) {
     throw new LinkageFileError(file, [{ line: 1, reason: `ヘッダー行を読めません: ${(e as Error).message}`, fatal: true }]);
   }
-  if (first.done) throw new LinkageFileError(file, [{ line: 1, reason: 'ファイルが空です (ヘッダー行がありません)' }]);
+  if (firstBatch.done) throw new LinkageFileError(file, [{ line: 1, reason: 'ファイルが空です (ヘッダー行がありません)' }]);
+  const first = { value: firstBatch.value[0]! };
+  /** The records after the header in the first batch. */
+  const afterHeader = firstBatch.value.slice(1);
   const headers = first.value.fields.map((h) => h.trim());
   const detected = registry.detect(specId, headers);
   if ('error' in detected) {
@@ -254,9 +262,10 @@ export async function openLinkageFile(file: string, specId: string, registry: La
   const found: RowIssue[] = [];
 
   // One record of lookahead: only the last record can show that the file was cut short.
-  const read = async (): Promise<IteratorResult<CsvRecord> | { error: ParsedRow }> => {
+  const read = async (): Promise<{ records: CsvRecord[] } | { done: true } | { error: ParsedRow }> => {
     try {
-      return await records.next();
+      const n = await records.next();
+      return n.done ? { done: true } : { records: n.value };
     } catch (e) {
       const line = e instanceof CsvSyntaxError ? e.line : 0;
       const reason = e instanceof CsvSyntaxError ? `CSV の形式エラー: ${e.message}` : (e as Error).message;
@@ -271,76 +280,103 @@ export async function openLinkageFile(file: string, specId: string, registry: La
     unmappedGaiji: 0,
   });
 
-  async function* rows(): AsyncGenerator<ParsedRow> {
-    let ahead = await read();
-    for (;;) {
-      if ('error' in ahead) {
-        yield ahead.error;
-        return;
-      }
-      if (ahead.done) return;
-      const current = ahead.value;
-      ahead = await read();
-      const last = !('error' in ahead) && ahead.done === true;
-      const { fields, line, unmapped, undecodable } = current;
-      if (last && current.unterminated && layout.requireFinalLineEnd) {
-        yield cut(line, `最後の ${line} 行目に改行がありません`);
-        return;
-      }
-      if (last && fields.length < headers.length) {
-        yield cut(line, `最後の ${line} 行目の項目が足りません: ${fields.length} 列、ヘッダーは ${headers.length} 列`);
-        return;
-      }
-      if (undecodable) {
-        yield {
+  /** One record as a row; `last` when it is the file's last (then a cut-short file ends the rows: `end`). */
+  const rowOf = (current: CsvRecord, last: boolean): { row: ParsedRow; end?: true } => {
+    const { fields, line, unmapped, undecodable } = current;
+    if (last && current.unterminated && layout.requireFinalLineEnd)
+      return { row: cut(line, `最後の ${line} 行目に改行がありません`), end: true };
+    if (last && fields.length < headers.length)
+      return { row: cut(line, `最後の ${line} 行目の項目が足りません: ${fields.length} 列、ヘッダーは ${headers.length} 列`), end: true };
+    if (undecodable)
+      return {
+        row: {
           line,
           values: {},
           processingKind: null,
           issues: [{ line, reason: `${encoding.encoding === 'cp932' ? 'CP932' : 'UTF-8'} として読めないバイトがあります (U+FFFD)` }],
           unmappedGaiji: 0,
-        };
-        continue;
-      }
-      if (fields.length !== headers.length) {
-        yield {
+        },
+      };
+    if (fields.length !== headers.length)
+      return {
+        row: {
           line,
           values: {},
           processingKind: null,
           issues: [{ line, reason: `列数が違います (${fields.length} 列、ヘッダーは ${headers.length} 列)` }],
           unmappedGaiji: 0,
-        };
-        continue;
-      }
-      for (let i = 0; i < plan.length; i++) {
-        const p = plan[i]!;
-        items[i] = convert(p.col, fields[p.index]!, line, p.isKey, opts.addresseeNoDigits, found);
-      }
-      const values = makeValues(fixedValues, items);
-      let issues = found.length ? found.splice(0) : undefined;
-      let processingKind: string | null = null;
-      if (differential) {
-        processingKind = fields[kindIndex]!;
-        if (processingKind !== '1' && processingKind !== '2' && processingKind !== '3')
-          (issues ??= []).push({
-            line,
-            column: layout.processingKindHeader,
-            value: processingKind,
-            reason: '処理区分は 1 (追加)・2 (更新)・3 (削除) です',
-          });
-      }
-      const gaijiIssues = unmapped ? gaijiIssuesOf(fields, headers, plan, line) : undefined;
-      yield {
+        },
+      };
+    for (let i = 0; i < plan.length; i++) {
+      const p = plan[i]!;
+      items[i] = convert(p.col, fields[p.index]!, line, p.isKey, opts.addresseeNoDigits, found);
+    }
+    const values = makeValues(fixedValues, items);
+    let issues = found.length ? found.splice(0) : undefined;
+    let processingKind: string | null = null;
+    if (differential) {
+      processingKind = fields[kindIndex]!;
+      if (processingKind !== '1' && processingKind !== '2' && processingKind !== '3')
+        (issues ??= []).push({
+          line,
+          column: layout.processingKindHeader,
+          value: processingKind,
+          reason: '処理区分は 1 (追加)・2 (更新)・3 (削除) です',
+        });
+    }
+    const gaijiIssues = unmapped ? gaijiIssuesOf(fields, headers, plan, line) : undefined;
+    return {
+      row: {
         line,
         values,
         processingKind,
         issues: issues ?? NO_ISSUES,
         unmappedGaiji: unmapped,
         ...(gaijiIssues?.length ? { gaijiIssues } : {}),
-      };
+      },
+    };
+  };
+
+  /**
+   * The rows in arrays, as the CSV reader gives its records (a step of async iteration per array,
+   * not per row). The next array is read before the last record of this one is made a row: only
+   * the file's last record is checked for a cut (see `rowOf`).
+   */
+  async function* batches(): AsyncGenerator<ParsedRow[]> {
+    let current: { records: CsvRecord[] } | { done: true } | { error: ParsedRow } = afterHeader.length
+      ? { records: afterHeader }
+      : await read();
+    for (;;) {
+      if ('error' in current) {
+        yield [current.error];
+        return;
+      }
+      if ('done' in current) return;
+      const recs = current.records;
+      const out: ParsedRow[] = [];
+      for (let i = 0; i < recs.length - 1; i++) out.push(rowOf(recs[i]!, false).row);
+      const ahead = await read();
+      const made = rowOf(recs[recs.length - 1]!, 'done' in ahead);
+      out.push(made.row);
+      yield out;
+      if (made.end) return;
+      current = ahead;
+    }
+  }
+  const batched = batches();
+  async function* rows(): AsyncGenerator<ParsedRow> {
+    try {
+      for (;;) {
+        const n = await batched.next();
+        if (n.done) return;
+        yield* n.value;
+      }
+    } finally {
+      await batched.return(undefined);
     }
   }
 
-  return { file, layout, encoding, headers, differential, rows: rows(), bytesRead: () => bytes };
+  return { file, layout, encoding, headers, differential, rows: rows(), batches: batched, bytesRead: () => bytes };
 }
 
 const NO_ISSUES: RowIssue[] = [];

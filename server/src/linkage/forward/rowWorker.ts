@@ -799,7 +799,7 @@ function runWorker(): void {
     else if (m.t === 'close') {
       job.closed = true;
       jobs.delete(m.job);
-      void job.opened.rows.return(undefined);
+      void (job.opened.batches ?? job.opened.rows).return(undefined);
     } else {
       job.credits += m.n;
       if (m.state) job.state = m.state;
@@ -818,7 +818,21 @@ function runWorker(): void {
 
   async function runJob(id: number, job: WorkerJob): Promise<void> {
     const packer = job.plan ? new Packer(insertRowBuilder(job.plan.columns, job.plan.table, job.plan.runId)) : undefined;
+    // The reader's arrays of rows when it gives them (one async step per array, not per row).
+    const batches = job.opened.batches;
     const rows = job.opened.rows;
+    let held: ParsedRow[] = [];
+    let at = 0;
+    const next = async (): Promise<IteratorResult<ParsedRow>> => {
+      if (!batches) return rows.next();
+      while (at >= held.length) {
+        const n = await batches.next();
+        if (n.done) return { done: true, value: undefined };
+        held = n.value;
+        at = 0;
+      }
+      return { done: false, value: held[at++]! };
+    };
     for (;;) {
       while (job.credits <= 0 && !job.closed) await new Promise<void>((r) => (job.resume = r));
       if (job.closed) return;
@@ -829,7 +843,7 @@ function runWorker(): void {
       // shared memory: messages reach this thread only between file reads, batches apart.
       const derive = !job.state || Atomics.load(job.state, WAITING) === 0;
       for (;;) {
-        const n = await rows.next();
+        const n = at < held.length ? { done: false as const, value: held[at++]! } : await next();
         if (n.done) {
           done = true;
           break;
