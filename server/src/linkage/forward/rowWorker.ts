@@ -111,6 +111,8 @@ interface Batch {
   /** Rows by position: a template id (packed row) or -1 (a whole row in `slow`). */
   kinds: Int32Array;
   lines: Int32Array;
+  /** Per row, the index in `ends` of its first S or D cell (no per-row count of cells on this thread). */
+  firstEnds: Int32Array;
   /** The S and D cells one after the other, as UTF-16 code units (transferred, not copied). */
   chars: Uint16Array;
   charCount: number;
@@ -226,7 +228,7 @@ class RowCells {
   }
 
   /** The insert row (the first `width` cells; booleans as 1/0; keys left to this thread derived here). */
-  insertRow(values: Record<string, unknown>): unknown[] {
+  insertRow(row: { readonly values: Record<string, unknown> }): unknown[] {
     const { types, ends, text } = this.batch;
     const width = this.cells.width;
     const out = new Array<unknown>(width);
@@ -243,7 +245,8 @@ class RowCells {
       } else if (type === P) pending = true;
       else out[i] = type === T ? 1 : type === F ? 0 : null;
     }
-    if (pending) this.cells.builder.deriveInto(values, out);
+    // The values view is made only for keys left to this thread (a Proxy per row otherwise).
+    if (pending) this.cells.builder.deriveInto(row.values, out);
     // The run id is this thread's: a file read ahead was packed before its run existed.
     const { runIdAt, runId } = this.cells.builder;
     if (runIdAt >= 0) out[runIdAt] = runId;
@@ -294,7 +297,7 @@ class PackedRow {
   }
 
   static insertRowOf(r: PackedRow): unknown[] {
-    return r.#cells.insertRow(r.values);
+    return r.#cells.insertRow(r);
   }
 }
 
@@ -306,7 +309,6 @@ class Job {
   private pos = 0;
   private slowPos = 0;
   private cellPos = 0;
-  private endPos = 0;
   private readonly templates = new Map<number, Record<string, unknown>>();
   private cells?: MainCells;
   private builder?: InsertRowBuilder;
@@ -421,7 +423,7 @@ class Job {
     const b = this.queue.shift();
     if (b) this.queuedBytes -= batchBytes(b);
     this.consumed++;
-    this.pos = this.slowPos = this.cellPos = this.endPos = 0;
+    this.pos = this.slowPos = this.cellPos = 0;
     // One more for each taken, down to WINDOW after a read-ahead.
     if (!this.done && !this.closed && this.granted - this.consumed < WINDOW) this.grant(1);
   }
@@ -453,13 +455,12 @@ class Job {
         continue;
       }
       const cells = this.cells!;
-      const row = new PackedRow(new RowCells(b as Batch & { text: string }, this.cellPos, this.endPos, cells), b.lines[this.pos]!);
+      const row = new PackedRow(
+        new RowCells(b as Batch & { text: string }, this.cellPos, b.firstEnds[this.pos]!, cells),
+        b.lines[this.pos]!,
+      );
       Object.assign(row, this.templates.get(kind));
       out.push(row as unknown as ParsedRow);
-      for (let k = 0; k < width; k++) {
-        const type = b.types[this.cellPos + k]!;
-        if (type === S || type === D) this.endPos++;
-      }
       this.cellPos += width;
     }
     return out;
@@ -866,6 +867,7 @@ function runWorker(): void {
           count: plain.length,
           kinds,
           lines: new Int32Array(0),
+          firstEnds: new Int32Array(0),
           chars: new Uint16Array(0),
           charCount: 0,
           types: new Uint8Array(0),
@@ -902,6 +904,7 @@ class Packer {
   private rows = 0;
   private kinds = new Int32Array(BATCH_ROWS);
   private lines = new Int32Array(BATCH_ROWS);
+  private firstEnds = new Int32Array(BATCH_ROWS);
   private types = new Uint8Array(1 << 16);
   private cellCount = 0;
   private ends = new Int32Array(1 << 16);
@@ -925,6 +928,7 @@ class Packer {
   add(r: ParsedRow, derive: boolean): boolean {
     const at = this.rows++;
     this.lines[at] = r.line;
+    this.firstEnds[at] = this.endCount;
     if (r.issues.length) {
       this.kinds[at] = -1;
       this.slow.push({ row: r });
@@ -1060,12 +1064,14 @@ class Packer {
   flush(bytes: number, done: boolean): [Batch, ArrayBuffer[]] {
     const kinds = this.kinds.slice(0, this.rows);
     const lines = this.lines.slice(0, this.rows);
+    const firstEnds = this.firstEnds.slice(0, this.rows);
     const types = this.types.slice(0, this.cellCount);
     const ends = this.ends.slice(0, this.endCount);
     const batch: Batch = {
       count: this.rows,
       kinds,
       lines,
+      firstEnds,
       // A copy of the used part: the buffer itself stays for the next batch.
       chars: this.chars.slice(0, this.charCount),
       charCount: this.charCount,
@@ -1082,7 +1088,7 @@ class Packer {
     this.charCount = 0;
     this.templates = [];
     this.slow = [];
-    return [batch, [kinds.buffer, lines.buffer, types.buffer, ends.buffer, batch.chars.buffer as ArrayBuffer]];
+    return [batch, [kinds.buffer, lines.buffer, firstEnds.buffer, types.buffer, ends.buffer, batch.chars.buffer as ArrayBuffer]];
   }
 }
 
