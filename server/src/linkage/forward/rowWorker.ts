@@ -642,7 +642,15 @@ class RowWorkerHost {
 
 /** What a batch holds in memory (its transferred buffers), for the read-ahead bound. */
 function batchBytes(b: Batch): number {
-  return b.chars.byteLength + b.kinds.byteLength + b.lines.byteLength + b.types.byteLength + b.ends.byteLength + b.slow.length * 1024;
+  return (
+    b.chars.byteLength +
+    b.kinds.byteLength +
+    b.lines.byteLength +
+    b.firstEnds.byteLength +
+    b.types.byteLength +
+    b.ends.byteLength +
+    b.slow.length * 1024
+  );
 }
 
 const WORKER_FILE = Symbol('rowWorkerFile');
