@@ -4,6 +4,7 @@ import {
   kanaExactKey,
   kanaFoldKey,
   kanaPrefixRange,
+  kanjiNumber,
   nameExactKey,
   nameVariantKey,
 } from '../../server/src/domain/searchKeys.js';
@@ -329,21 +330,6 @@ describe('searchKeys: the skipped steps never change a key', () => {
   const KANA_OR_HAN = '\\p{Script=Han}\\p{Script=Hiragana}\\p{Script=Katakana}';
   const stripVs = (s: string) => [...s].filter((c) => !/[\uFE00-\uFE0F\u{E0100}-\u{E01EF}]/u.test(c)).join('');
   const tildes = (s: string) => s.replace(/[~\u223C\u2053\u301C]/gu, '\u301C');
-  const kanjiNumber = (run: string): string => {
-    const digits: Record<string, number> = { 〇: 0, 一: 1, 二: 2, 三: 3, 四: 4, 五: 5, 六: 6, 七: 7, 八: 8, 九: 9 };
-    const units: Record<string, number> = { 十: 10, 百: 100, 千: 1000 };
-    if (!/[十百千]/.test(run)) return [...run].map((c) => digits[c]).join('');
-    let total = 0;
-    let current = 0;
-    for (const ch of run) {
-      const unit = units[ch];
-      if (unit !== undefined) {
-        total += (current || 1) * unit;
-        current = 0;
-      } else current = current * 10 + (digits[ch] ?? 0);
-    }
-    return String(total + current);
-  };
   const referenceAddressKey = (s: string): string => {
     let k = tildes(stripVs(s).normalize('NFKC').trim());
     k = k

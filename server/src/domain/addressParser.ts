@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { parseCsv } from '../text/csv.js';
 import { readTextFile } from '../text/files.js';
 import { isValidMunicipalityCode } from './addresseeNo.js';
+import { kanjiNumber } from './searchKeys.js';
 import { isVariationSelector } from './text.js';
 import { currentVariantTable, type VariantTable } from './variants.js';
 
@@ -291,29 +292,12 @@ function longest(s: string, i: number, forms: readonly Form[]): { end: number; g
 // 丁目・番地・号
 
 const KNUM = '〇一二三四五六七八九十百千';
-const KANJI_DIGITS: Record<string, number> = { 〇: 0, 一: 1, 二: 2, 三: 3, 四: 4, 五: 5, 六: 6, 七: 7, 八: 8, 九: 9 };
-const KANJI_UNITS: Record<string, number> = { 十: 10, 百: 100, 千: 1000 };
 // After NFKC: － is '-', ｰ is ー; ー and the box-drawing lines count only between numbers (the grammar needs a number after).
 const DASHES = '-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2043\uFE63ー─━';
 const isDigit = (c: string | undefined) => c !== undefined && c >= '0' && c <= '9';
 const isKanjiDigit = (c: string | undefined) => c !== undefined && KNUM.includes(c);
 const isNumeral = (c: string | undefined) => isDigit(c) || isKanjiDigit(c);
 const isHan = (c: string | undefined) => c !== undefined && /\p{Script=Han}/u.test(c);
-
-function kanjiNumber(run: string): string {
-  // Positional runs (一〇五) keep every digit.
-  if (!/[十百千]/.test(run)) return [...run].map((c) => KANJI_DIGITS[c]).join('');
-  let total = 0;
-  let current = 0;
-  for (const ch of run) {
-    const unit = KANJI_UNITS[ch];
-    if (unit !== undefined) {
-      total += (current || 1) * unit;
-      current = 0;
-    } else current = current * 10 + (KANJI_DIGITS[ch] ?? 0);
-  }
-  return String(total + current);
-}
 
 type Marker = '' | '丁目' | '番地' | '番' | '号';
 

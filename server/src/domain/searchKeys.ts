@@ -112,7 +112,8 @@ const KANJI_DIGITS: Record<string, number> = { 〇: 0, 一: 1, 二: 2, 三: 3, �
 const KANJI_UNITS: Record<string, number> = { 十: 10, 百: 100, 千: 1000 };
 const KNUM = '〇一二三四五六七八九十百千';
 
-function kanjiNumber(run: string): string {
+/** A run of 漢数字 as digits: 二十三 → 23; positional runs (一〇五) keep every digit. Shared with addressParser.ts. */
+export function kanjiNumber(run: string): string {
   // Positional runs (一〇五) keep every digit, so long or zero-led runs survive.
   if (!/[十百千]/.test(run)) return [...run].map((c) => KANJI_DIGITS[c]).join('');
   let total = 0;

@@ -230,20 +230,20 @@ export async function openLinkageFile(file: string, specId: string, registry: La
     throw new LinkageFileError(file, [{ line: 1, reason: `ヘッダー行を読めません: ${(e as Error).message}`, fatal: true }]);
   }
   if (firstBatch.done) throw new LinkageFileError(file, [{ line: 1, reason: 'ファイルが空です (ヘッダー行がありません)' }]);
-  const first = { value: firstBatch.value[0]! };
-  /** The records after the header in the first batch. */
+  // The CSV reader never gives an empty array: the first holds the header, then the first records.
+  const header = firstBatch.value[0]!;
   const afterHeader = firstBatch.value.slice(1);
-  const headers = first.value.fields.map((h) => h.trim());
+  const headers = header.fields.map((h) => h.trim());
   const detected = registry.detect(specId, headers);
   if ('error' in detected) {
     close();
-    throw new LinkageFileError(file, [{ line: first.value.line, reason: detected.error }]);
+    throw new LinkageFileError(file, [{ line: header.line, reason: detected.error }]);
   }
   const layout = detected;
   const dupHeader = headers.find((h, i) => headers.indexOf(h) !== i);
   if (dupHeader) {
     close();
-    throw new LinkageFileError(file, [{ line: first.value.line, column: dupHeader, reason: 'ヘッダーに同じ項目が 2 回あります' }]);
+    throw new LinkageFileError(file, [{ line: header.line, column: dupHeader, reason: 'ヘッダーに同じ項目が 2 回あります' }]);
   }
   const differential = headers.includes(layout.processingKindHeader);
   const kindIndex = headers.indexOf(layout.processingKindHeader);
