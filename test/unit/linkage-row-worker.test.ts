@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { GaijiMap } from '../../server/src/linkage/forward/gaiji.js';
 import { derivedKeyColumns, insertRowBuilder } from '../../server/src/linkage/forward/keys.js';
@@ -121,5 +121,34 @@ describe('linkage row worker', function () {
     closeRows(first);
     const second = await outcome(() => openLinkageFileInWorker(b!.file, '001o005', registry, { gaiji: b!.gaiji }, ALWAYS), true);
     expect(second).to.deep.equal(await outcome(() => openLinkageFile(b!.file, '001o005', registry, { gaiji: b!.gaiji }), true));
+  });
+
+  // The readers hand rows over 64 at a time, and only the file's last record is checked for a cut:
+  // a file cut right at the end of such an array must still be found cut, in either thread.
+  it("finds a file cut at the end of one of the reader's arrays of rows, in this thread and in the worker", async () => {
+    const source = files.find((f) => specOf(f.file) === '001o005')!;
+    const lines = readFileSync(source.file, 'latin1').split('\r\n');
+    expect(lines.length).to.be.greaterThan(200);
+    for (const records of [63, 64, 65, 128, 129]) {
+      const kept = lines.slice(0, records + 1); // the header and `records` rows
+      const noLineEnd = path.join(t.dir, `cut-${records}-a.csv`);
+      writeFileSync(noLineEnd, kept.join('\r\n'), 'latin1');
+      const midRow = path.join(t.dir, `cut-${records}-b.csv`);
+      writeFileSync(midRow, [...kept.slice(0, -1), kept.at(-1)!.split(',').slice(0, 5).join(',')].join('\r\n') + '\r\n', 'latin1');
+      for (const file of [noLineEnd, midRow])
+        for (const open of [
+          () => openLinkageFile(file, '001o005', registry, { gaiji: source.gaiji }),
+          () => openLinkageFileInWorker(file, '001o005', registry, { gaiji: source.gaiji }, ALWAYS),
+        ]) {
+          const got = await outcome(open, true);
+          const rows = (got as { rows: { line: number; issues: { fatal?: boolean; reason: string }[] }[] }).rows;
+          expect(rows, `${path.basename(file)}`).to.have.length(records);
+          const last = rows.at(-1)!;
+          expect(last.line, path.basename(file)).to.equal(records + 1);
+          expect(last.issues[0]?.fatal, path.basename(file)).to.equal(true);
+          expect(last.issues[0]!.reason).to.contain('ファイルが途中で切れています');
+          expect(rows.slice(0, -1).every((r) => r.issues.length === 0)).to.equal(true);
+        }
+    }
   });
 });
