@@ -141,7 +141,8 @@ describe('linkage row worker', function () {
           () => openLinkageFileInWorker(file, '001o005', registry, { gaiji: source.gaiji }, ALWAYS),
         ]) {
           const got = await outcome(open, true);
-          const rows = (got as { rows: { line: number; issues: { fatal?: boolean; reason: string }[] }[] }).rows;
+          expect(got, path.basename(file)).to.not.have.property('error');
+          const rows = (got as unknown as { rows: { line: number; issues: { fatal?: boolean; reason: string }[] }[] }).rows;
           expect(rows, `${path.basename(file)}`).to.have.length(records);
           const last = rows.at(-1)!;
           expect(last.line, path.basename(file)).to.equal(records + 1);
